@@ -1,0 +1,369 @@
+/*
+ * onnx-lsc: Layerwise Sparse Coding for pruned ONNX models.
+ *
+ * The one public header of libonnx-lsc. It offers, from the bottom up:
+ *   - errors as values (lsc_status + lsc_error with a one-line message);
+ *   - the codec: dense tensor <-> encoded weight ("blob", docs/format.md part 1);
+ *   - kernels that multiply with an encoded weight without decoding it;
+ *   - the bundle (.lsc file, docs/format.md part 2);
+ *   - whole-model compress / decompress of ONNX files.
+ *
+ * Ownership: every object created by lsc_*_create/open/encode is owned by the
+ * caller and released by its matching lsc_*_free/close, which accepts NULL and sets
+ * the caller's pointer to NULL. The library keeps no pointer to caller memory
+ * after a call returns, except where a function says so (lsc_weight_open keeps
+ * the blob it was given; the caller keeps it alive until lsc_weight_close).
+ *
+ * Threads: there is no global mutable state. Different objects may be used from
+ * different threads at once; one object is not to be used from two threads at
+ * once, except const objects (an opened lsc_weight may be multiplied with from
+ * any number of threads).
+ */
+#ifndef ONNX_LSC_LSC_H
+#define ONNX_LSC_LSC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnx-lsc/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(LSC_BUILDING_LIBRARY) && defined(__GNUC__)
+#define LSC_API __attribute__((visibility("default")))
+#else
+#define LSC_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Every fallible call returns an lsc_status. Values are stable. */
+typedef enum lsc_status {
+    LSC_OK = 0,
+    LSC_ERR_INVALID_ARGUMENT = 1, /* a caller bug: NULL, bad option, bad shape */
+    LSC_ERR_NO_MEMORY = 2,
+    LSC_ERR_IO = 3,               /* open/read/write/rename failed (errno in message) */
+    LSC_ERR_NOT_ONNX = 4,         /* the model file does not parse as ONNX */
+    LSC_ERR_BAD_MODEL = 5,        /* parses, but is inconsistent (shapes, types, names, graph) */
+    LSC_ERR_EXTERNAL_DATA = 6,    /* external data missing, out of range, absolute, escaping */
+    LSC_ERR_BAD_BUNDLE = 7,       /* bundle or blob malformed (magic, sizes, bounds, structure) */
+    LSC_ERR_CHECKSUM = 8,         /* bundle or blob checksum mismatch */
+    LSC_ERR_VERSION = 9,          /* written by a newer, incompatible onnx-lsc */
+    LSC_ERR_UNSUPPORTED = 10,     /* valid, but a feature onnx-lsc does not handle */
+    LSC_ERR_TOO_LARGE = 11,       /* a size overflows what the format or memory allows */
+    LSC_ERR_INTERNAL = 12         /* a bug in onnx-lsc; please report */
+} lsc_status;
+
+#define LSC_ERROR_MESSAGE_SIZE 512
+
+/* The detail of a failure: one line naming the file, the tensor or node, and what is
+ * wrong, e.g. "model.onnx: initializer 'fc1.weight': raw_data holds 12 bytes, dims
+ * need 16". Functions taking an lsc_error* fill it on failure (it may be NULL). */
+typedef struct lsc_error {
+    lsc_status status;
+    char message[LSC_ERROR_MESSAGE_SIZE];
+} lsc_error;
+
+/* A short constant name for a status, e.g. "checksum mismatch". Never NULL. */
+LSC_API const char *lsc_status_string(lsc_status status);
+
+/* The library's version as "MAJOR.MINOR.PATCH". */
+LSC_API const char *lsc_version_string(void);
+
+/* Frees memory the library handed to the caller (blobs, decoded tensors). NULL is ok. */
+LSC_API void lsc_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Tensors and the codec                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Element types, with the ONNX TensorProto.DataType codes. */
+typedef enum lsc_dtype {
+    LSC_DTYPE_FLOAT32 = 1,
+    LSC_DTYPE_FLOAT16 = 10,
+    LSC_DTYPE_FLOAT64 = 11,
+    LSC_DTYPE_BFLOAT16 = 16
+} lsc_dtype;
+
+#define LSC_MAX_RANK 8
+
+/* Element size in bytes, or 0 for a type the codec does not handle. */
+LSC_API size_t lsc_dtype_size(int dtype);
+
+/* A dense tensor in memory: row-major, elements in little-endian bit patterns. */
+typedef struct lsc_tensor {
+    lsc_dtype dtype;
+    int rank;                     /* 0..LSC_MAX_RANK */
+    int64_t dims[LSC_MAX_RANK];
+    const void *data;             /* product(dims) * lsc_dtype_size(dtype) bytes */
+} lsc_tensor;
+
+/* Encoder settings. lsc_encode_options_default() fills the defaults (search all). */
+typedef struct lsc_encode_options {
+    int bit_exact;        /* 1: keep -0.0 (stored as values, format flag SIGNED_ZEROS) */
+    int transposed;       /* 1: encode the transpose of the 2-D view (docs/format.md 1.4) */
+    int typed_field;      /* 1: record that the ONNX source used a typed field (flag only) */
+    unsigned index_bits;  /* 0: search 1..16; else force this width */
+    uint32_t block_h;     /* 0: search; else force (block_w must be forced too) */
+    uint32_t block_w;
+    uint8_t reserved[32];
+} lsc_encode_options;
+
+LSC_API void lsc_encode_options_default(lsc_encode_options *options);
+
+/* Where the bytes of one encoded weight go (docs/format.md measures). */
+typedef struct lsc_encode_stats {
+    uint64_t rows, cols;
+    uint32_t block_h, block_w;
+    unsigned index_bits;
+    uint64_t elements;            /* rows * cols */
+    uint64_t nnz;                 /* stored values */
+    uint64_t signed_zeros;        /* -0.0 elements met (normalised unless bit_exact) */
+    uint64_t blocks, kept_blocks;
+    uint64_t value_entries, jump_entries;
+    uint64_t dense_bytes;         /* elements * element size */
+    uint64_t value_bytes;         /* nnz * element size */
+    uint64_t header_bytes;        /* blob header incl. dims */
+    uint64_t bitmap_bytes;
+    uint64_t pointer_bytes;       /* block-row pointers */
+    uint64_t index_bytes;         /* SRI entries (values and jumps) */
+    uint64_t meta_bytes;          /* header + bitmap + pointers + index */
+    uint64_t blob_bytes;          /* value_bytes + meta_bytes */
+} lsc_encode_stats;
+
+/* Encodes a tensor. On success *blob_out (free with lsc_free) holds *blob_size bytes
+ * laid out as docs/format.md part 1, and *stats (may be NULL) says where they go.
+ * The caller decides whether the blob pays (stats->blob_bytes < dense_bytes). */
+LSC_API lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *options,
+                              void **blob_out, size_t *blob_size, lsc_encode_stats *stats,
+                              lsc_error *error);
+
+/* Only the size search: fills *stats for the encoding lsc_encode would produce,
+ * without producing it. */
+LSC_API lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *options,
+                                   lsc_encode_stats *stats, lsc_error *error);
+
+/* An encoded weight, validated and ready to decode or multiply with. */
+typedef struct lsc_weight lsc_weight;
+
+/* Facts about an opened weight. */
+typedef struct lsc_weight_info {
+    lsc_dtype dtype;
+    int rank;
+    int64_t dims[LSC_MAX_RANK];
+    uint32_t rows, cols, block_h, block_w;
+    unsigned index_bits;
+    int transposed, signed_zeros, typed_field;
+    uint64_t nnz, n_entries;
+    size_t blob_size;
+} lsc_weight_info;
+
+/* Validates a blob completely (checksum, every size and bound, the SRI stream of
+ * every block row) and opens it in place: the blob is not copied, the caller keeps
+ * it alive and unchanged until lsc_weight_close. `name` (may be NULL) only labels
+ * error messages. Any content whatsoever gives LSC_OK or an error, never a crash. */
+LSC_API lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name,
+                                   lsc_weight **weight_out, lsc_error *error);
+LSC_API void lsc_weight_close(lsc_weight **weight);
+LSC_API void lsc_weight_get_info(const lsc_weight *weight, lsc_weight_info *info);
+
+/* Writes the dense tensor (row-major, original dims and dtype) into dst, which holds
+ * dst_size >= product(dims) * element size bytes. Zeros are +0.0, or -0.0 where the
+ * blob stores them (bit_exact). */
+LSC_API lsc_status lsc_weight_decode(const lsc_weight *weight, void *dst, size_t dst_size,
+                                     lsc_error *error);
+
+/* ------------------------------------------------------------------------ */
+/* Kernels: multiply on the encoded form                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Run fn(arg, i) for every i in [0, n), possibly in parallel, returning when all are
+ * done. Lets a host (ONNX Runtime) lend its own threads. */
+typedef void (*lsc_task_fn)(void *arg, size_t i);
+typedef void (*lsc_parallel_for_fn)(void *context, lsc_task_fn fn, void *arg, size_t n);
+
+/* A pool of worker threads, created once and reused by every call given it. */
+typedef struct lsc_pool lsc_pool;
+/* n_threads: 0 = number of online cores; 1 = run on the caller's thread only. */
+LSC_API lsc_status lsc_pool_create(unsigned n_threads, lsc_pool **pool_out, lsc_error *error);
+LSC_API void lsc_pool_free(lsc_pool **pool);
+LSC_API unsigned lsc_pool_threads(const lsc_pool *pool);
+
+/* How a kernel runs: serially (all NULL), on a pool, or on a host's parallel-for. */
+typedef struct lsc_exec {
+    lsc_pool *pool;                    /* used if non-NULL */
+    lsc_parallel_for_fn parallel_for;  /* else used if non-NULL */
+    void *parallel_for_context;
+    unsigned cpu_mask;                 /* 0 = best available; else LSC_CPU_* allowed */
+} lsc_exec;
+
+#define LSC_CPU_SCALAR 0x1u
+#define LSC_CPU_AVX2 0x2u              /* AVX2 + FMA */
+#define LSC_CPU_AVX512 0x4u            /* AVX-512 F */
+/* The LSC_CPU_* flags this machine supports (OS support checked). */
+LSC_API unsigned lsc_cpu_flags(void);
+
+/* Y = W * X, W the encoded rows x cols matrix (docs/format.md 1.4), fp32 accumulation,
+ * weights of any dtype converted on the fly:
+ *   X: cols x n, element (k, j) at x[k * ldx + j]   (ldx >= n)
+ *   Y: rows x n, element (i, j) at y[i * ldy + j]   (ldy >= n), overwritten.
+ * Row block [row_begin, row_end) only, if row_end > row_begin (0, 0 = all rows);
+ * Conv groups use it to multiply one group's rows. */
+LSC_API lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n,
+                            float *y, size_t ldy, uint32_t row_begin, uint32_t row_end,
+                            const lsc_exec *exec, lsc_error *error);
+
+/* Y = X * W^T for a batch of row vectors (Gemm with transB=1, MatMul):
+ *   X: m x cols, element (j, k) at x[j * ldx + k]   (ldx >= cols)
+ *   Y: m x rows, element (j, i) at y[j * ldy + i]   (ldy >= rows), overwritten. */
+LSC_API lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx, size_t m,
+                                 float *y, size_t ldy, const lsc_exec *exec, lsc_error *error);
+
+/* ------------------------------------------------------------------------ */
+/* Bundle (.lsc)                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lsc_bundle lsc_bundle;
+
+typedef struct lsc_bundle_entry {
+    const char *name;          /* NUL-terminated copy owned by the bundle */
+    size_t name_len;           /* names may hold NUL bytes: use this length */
+    uint64_t offset, size, checksum;
+    const void *restore;       /* restore record (docs/format.md 2.3), owned by the bundle */
+    size_t restore_len;
+} lsc_bundle_entry;
+
+/* Opens and checks a bundle's header and TOC (not the blobs: each is checked when
+ * fetched). The file is memory-mapped read-only. */
+LSC_API lsc_status lsc_bundle_open(const char *path, lsc_bundle **bundle_out, lsc_error *error);
+LSC_API void lsc_bundle_close(lsc_bundle **bundle);
+LSC_API size_t lsc_bundle_count(const lsc_bundle *bundle);
+LSC_API const lsc_bundle_entry *lsc_bundle_get(const lsc_bundle *bundle, size_t index);
+/* Index of the entry with that name, or (size_t)-1. */
+LSC_API size_t lsc_bundle_find(const lsc_bundle *bundle, const char *name, size_t name_len);
+/* The blob's bytes in the mapping, valid until lsc_bundle_close (not checked). */
+LSC_API const void *lsc_bundle_blob(const lsc_bundle *bundle, size_t index);
+/* Opens entry `index` as a weight (validated, in place in the mapping). */
+LSC_API lsc_status lsc_bundle_open_weight(const lsc_bundle *bundle, size_t index,
+                                          lsc_weight **weight_out, lsc_error *error);
+
+/* Writes a bundle, blob by blob, to a temporary file renamed to `path` by
+ * lsc_bundle_writer_finish only when complete. */
+typedef struct lsc_bundle_writer lsc_bundle_writer;
+LSC_API lsc_status lsc_bundle_writer_create(const char *path, lsc_bundle_writer **writer_out,
+                                            lsc_error *error);
+/* Appends a blob; *offset_out (may be NULL) receives its offset in the file. */
+LSC_API lsc_status lsc_bundle_writer_add(lsc_bundle_writer *writer, const char *name,
+                                         size_t name_len, const void *blob, size_t blob_size,
+                                         const void *restore, size_t restore_len,
+                                         uint64_t *offset_out, lsc_error *error);
+LSC_API lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *writer, lsc_error *error);
+/* Frees the writer; if not finished, removes the temporary file (nothing is left). */
+LSC_API void lsc_bundle_writer_free(lsc_bundle_writer **writer);
+
+/* ------------------------------------------------------------------------ */
+/* Whole models                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lsc_compress_options {
+    int bit_exact;             /* keep -0.0 signs (whole file round-trips byte for byte) */
+    int include_graph_inputs;  /* also encode initializers that are graph inputs */
+    unsigned threads;          /* encoder threads; 0 = cores */
+    unsigned index_bits;       /* 0 = search, else force (tests, experiments) */
+    uint32_t block_h, block_w; /* 0 = search, else force */
+    int quiet;                 /* no progress output */
+    uint8_t reserved[32];
+} lsc_compress_options;
+LSC_API void lsc_compress_options_default(lsc_compress_options *options);
+
+/* Why a Conv/Gemm/MatMul weight candidate was or was not encoded. */
+typedef enum lsc_layer_outcome {
+    LSC_LAYER_ENCODED = 0,
+    LSC_LAYER_NOT_PAYING = 1,     /* encoding would not be smaller than dense */
+    LSC_LAYER_GRAPH_INPUT = 2,    /* initializer is also a graph input (overridable) */
+    LSC_LAYER_SHARED_OTHER = 3,   /* also consumed by a node we do not rewrite */
+    LSC_LAYER_UNSUPPORTED_TYPE = 4,
+    LSC_LAYER_IN_SUBGRAPH = 5,    /* inside If/Loop/Scan and not handled */
+    LSC_LAYER_NOT_CONSTANT = 6    /* weight is computed, not an initializer/Constant */
+} lsc_layer_outcome;
+
+/* One row of a compress report: one weight tensor. */
+typedef struct lsc_layer_report {
+    char name[256];               /* weight name (cut to fit, NUL-terminated) */
+    char op[16];                  /* "Conv", "Gemm", "MatMul" (first consumer) */
+    lsc_layer_outcome outcome;
+    lsc_dtype dtype;
+    lsc_encode_stats stats;       /* filled when examined (all but NOT_CONSTANT etc.) */
+} lsc_layer_report;
+
+typedef struct lsc_compress_report {
+    size_t n_layers;
+    lsc_layer_report *layers;     /* n_layers rows, in graph order */
+    uint64_t input_bytes;         /* model file + its external data */
+    uint64_t model_bytes;         /* rewritten model file */
+    uint64_t bundle_bytes;
+    uint64_t signed_zeros_normalised;
+    uint64_t skipped_subgraph_nodes;
+} lsc_compress_report;
+LSC_API void lsc_compress_report_free(lsc_compress_report **report);
+
+/* Compresses an ONNX model: writes out_model (rewritten graph) and, beside it, the
+ * bundle at out_bundle (NULL = out_model with ".onnx" replaced by ".lsc"). Inputs
+ * are never modified; outputs appear only when complete. *report may be NULL. */
+LSC_API lsc_status lsc_compress_file(const char *in_model, const char *out_model,
+                                     const char *out_bundle, const lsc_compress_options *options,
+                                     lsc_compress_report **report, lsc_error *error);
+
+/* Restores the original model from a rewritten one (its bundle found through the
+ * external-data locations). */
+LSC_API lsc_status lsc_decompress_file(const char *in_model, const char *out_model,
+                                       lsc_error *error);
+
+
+/* ------------------------------------------------------------------------ */
+/* Model inspection (stats, verify)                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A model opened read-only: a plain ONNX model (dense weights) or a rewritten one
+ * (weights in its bundle). Weight payloads are read lazily, one at a time, so the
+ * memory held is the graph plus the weight being looked at. */
+typedef struct lsc_model lsc_model;
+
+LSC_API lsc_status lsc_model_open(const char *path, lsc_model **model_out, lsc_error *error);
+LSC_API void lsc_model_close(lsc_model **model);
+/* 1 if the model holds LSC nodes (weights in a bundle). */
+LSC_API int lsc_model_is_compressed(const lsc_model *model);
+/* Model file bytes plus external data / bundle bytes it refers to. */
+LSC_API uint64_t lsc_model_file_bytes(const lsc_model *model);
+/* The Conv/Gemm/MatMul weight candidates, in graph order, one per tensor. */
+LSC_API size_t lsc_model_layer_count(const lsc_model *model);
+
+typedef struct lsc_model_layer {
+    const char *name;            /* owned by the model */
+    const char *op;              /* "Conv", "Gemm", "MatMul" */
+    lsc_layer_outcome outcome;   /* for a plain model: what compress would decide
+                                    short of size (ENCODED = would be examined) */
+    int transposed;              /* orientation the encoder uses (docs/format.md 1.4) */
+    lsc_dtype dtype;
+    int rank;
+    int64_t dims[LSC_MAX_RANK];
+} lsc_model_layer;
+
+LSC_API lsc_status lsc_model_layer_get(const lsc_model *model, size_t index,
+                                       lsc_model_layer *layer, lsc_error *error);
+/* Loads layer `index`'s dense tensor (decoding it if it is encoded) into a buffer the
+ * caller frees with lsc_free. tensor->data points into *buffer_out. */
+LSC_API lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, lsc_tensor *tensor,
+                                        void **buffer_out, lsc_error *error);
+/* For a compressed model: the layer's encoded weight (owned by the model), else NULL. */
+LSC_API const lsc_weight *lsc_model_layer_weight(const lsc_model *model, size_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ONNX_LSC_LSC_H */

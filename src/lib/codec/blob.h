@@ -1,0 +1,95 @@
+/* The parsed, validated view of an encoded weight (docs/format.md part 1).
+ * The codec fills it (blob_parse in blob.c); kernels and the decoder read it.
+ * All pointers point into the caller's blob; nothing is copied. */
+#ifndef LSC_CODEC_BLOB_H
+#define LSC_CODEC_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/endian.h"
+#include "onnx-lsc/lsc.h"
+
+#define LSC_BLOB_MAGIC "LSCW"
+#define LSC_BLOB_VERSION 1
+#define LSC_BLOB_FIXED_HEADER 56
+
+enum {
+    LSC_BLOB_FLAG_TRANSPOSED = 1u << 0,
+    LSC_BLOB_FLAG_SIGNED_ZEROS = 1u << 1,
+    LSC_BLOB_FLAG_TYPED_FIELD = 1u << 2,
+    LSC_BLOB_FLAGS_KNOWN = 0x7u
+};
+
+typedef struct lsc_blob_view {
+    const uint8_t *base;
+    size_t size;
+    lsc_dtype dtype;
+    unsigned elem_size;
+    unsigned index_bits;
+    unsigned flags;
+    uint32_t rows, cols, block_h, block_w;
+    uint32_t n_brows, n_bcols;
+    uint64_t nnz, n_entries;
+    int rank;
+    int64_t dims[LSC_MAX_RANK];
+    const uint8_t *values;   /* nnz * elem_size bytes */
+    const uint8_t *bitmap;   /* n_brows * n_bcols bits */
+    const uint8_t *pointers; /* (n_brows - 1) * (ptr_entry_bits + ptr_value_bits) bits */
+    unsigned ptr_entry_bits, ptr_value_bits;
+    const uint8_t *entries;  /* n_entries * index_bits bits */
+} lsc_blob_view;
+
+/* The opaque public type is this view plus a label for messages. */
+struct lsc_weight {
+    lsc_blob_view view;
+    char name[128];
+};
+
+/* Reads `width` (0..57) bits at bit offset `bit` of an LSB-first stream. The caller
+ * guarantees the bits lie inside the stream; reads whole bytes only inside it. */
+static inline uint64_t lsc_read_bits(const uint8_t *stream, uint64_t bit, unsigned width)
+{
+    if (width == 0)
+        return 0;
+    const uint8_t *p = stream + (bit >> 3);
+    unsigned shift = (unsigned)(bit & 7);
+    unsigned nbytes = (shift + width + 7) / 8;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < nbytes; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return (v >> shift) & ((width == 64) ? ~0ull : ((1ull << width) - 1));
+}
+
+/* Where block row `brow` starts: its first SRI entry and its first value. */
+static inline void lsc_blob_row_start(const lsc_blob_view *v, uint32_t brow, uint64_t *entry,
+                                      uint64_t *value)
+{
+    if (brow == 0) {
+        *entry = 0;
+        *value = 0;
+        return;
+    }
+    if (brow >= v->n_brows) {
+        *entry = v->n_entries;
+        *value = v->nnz;
+        return;
+    }
+    uint64_t stride = (uint64_t)v->ptr_entry_bits + v->ptr_value_bits;
+    uint64_t bit = (uint64_t)(brow - 1) * stride;
+    *entry = lsc_read_bits(v->pointers, bit, v->ptr_entry_bits);
+    *value = lsc_read_bits(v->pointers, bit + v->ptr_entry_bits, v->ptr_value_bits);
+}
+
+static inline int lsc_blob_block_kept(const lsc_blob_view *v, uint32_t brow, uint32_t bcol)
+{
+    uint64_t bit = (uint64_t)brow * v->n_bcols + bcol;
+    return (v->bitmap[bit >> 3] >> (bit & 7)) & 1;
+}
+
+/* Parses and fully validates a blob (header, sizes, checksum, every block row's SRI
+ * stream against bitmap and pointers). `name` labels the error message. */
+lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_blob_view *view,
+                          lsc_error *error);
+
+#endif /* LSC_CODEC_BLOB_H */

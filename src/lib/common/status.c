@@ -1,0 +1,60 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+const char *lsc_status_string(lsc_status status)
+{
+    switch (status) {
+    case LSC_OK: return "ok";
+    case LSC_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case LSC_ERR_NO_MEMORY: return "out of memory";
+    case LSC_ERR_IO: return "input/output error";
+    case LSC_ERR_NOT_ONNX: return "not an ONNX model";
+    case LSC_ERR_BAD_MODEL: return "inconsistent model";
+    case LSC_ERR_EXTERNAL_DATA: return "bad external data";
+    case LSC_ERR_BAD_BUNDLE: return "malformed bundle";
+    case LSC_ERR_CHECKSUM: return "checksum mismatch";
+    case LSC_ERR_VERSION: return "unsupported format version";
+    case LSC_ERR_UNSUPPORTED: return "unsupported feature";
+    case LSC_ERR_TOO_LARGE: return "too large";
+    case LSC_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+const char *lsc_version_string(void)
+{
+#define LSC_STR2(x) #x
+#define LSC_STR(x) LSC_STR2(x)
+    return LSC_STR(LSC_API_VERSION_MAJOR) "." LSC_STR(LSC_API_VERSION_MINOR) "." LSC_STR(
+        LSC_API_VERSION_PATCH);
+}
+
+void lsc_free(void *ptr)
+{
+    free(ptr);
+}
+
+lsc_status lsc_fail(lsc_error *error, lsc_status status, const char *format, ...)
+{
+    if (error) {
+        va_list args;
+        va_start(args, format);
+        error->status = status;
+        vsnprintf(error->message, sizeof error->message, format, args);
+        va_end(args);
+    }
+    return status;
+}
+
+void lsc_error_prefix(lsc_error *error, const char *prefix)
+{
+    if (!error || !prefix)
+        return;
+    char tail[LSC_ERROR_MESSAGE_SIZE];
+    memcpy(tail, error->message, sizeof tail);
+    snprintf(error->message, sizeof error->message, "%s: %s", prefix, tail);
+}
