@@ -1,0 +1,175 @@
+/* The public multiply entry points: argument checks, the choice of variant, and
+ * the cut of the block rows into tasks of about equal work. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cpu.h"
+#include "common/error.h"
+#include "common/pool.h"
+#include "kernels/kernels_config.h"
+#include "kernels/spmm.h"
+
+#define MAX_TASKS 256
+#define TASKS_PER_THREAD 4
+#define HOST_TASKS 16           /* a host's parallel-for does not say its width */
+#define SERIAL_WORK 16384       /* below this many entries x columns, threads cost more */
+#define ROWS_TILE 64            /* lsc_spmm_rows transposes this many vectors at a time */
+
+lsc_brows_fn lsc_spmm_select(unsigned flags, const char **name)
+{
+#if LSC_HAVE_AVX512
+    if (flags & LSC_CPU_AVX512) {
+        if (name)
+            *name = "avx512";
+        return lsc_spmm_brows_avx512;
+    }
+#endif
+#if LSC_HAVE_AVX2
+    if (flags & LSC_CPU_AVX2) {
+        if (name)
+            *name = "avx2";
+        return lsc_spmm_brows_avx2;
+    }
+#endif
+    (void)flags;
+    if (name)
+        *name = "scalar";
+    return lsc_spmm_brows_scalar;
+}
+
+typedef struct task_set {
+    lsc_spmm_job job;
+    lsc_brows_fn fn;
+    uint32_t splits[MAX_TASKS + 1];
+} task_set;
+
+static void run_task(void *arg, size_t i)
+{
+    const task_set *t = arg;
+    t->fn(&t->job, t->splits[i], t->splits[i + 1]);
+}
+
+/* Work before block row br, in entries, plus one per block row for its overhead. */
+static uint64_t work_before(const lsc_blob_view *v, uint32_t br)
+{
+    uint64_t entry, value;
+    lsc_blob_row_start(v, br, &entry, &value);
+    return entry + br;
+}
+
+/* Cuts [lo, hi) into n_tasks ranges of about equal work; returns the count made. */
+static size_t cut_tasks(const lsc_blob_view *v, uint32_t lo, uint32_t hi, size_t n_tasks,
+                        uint32_t *splits)
+{
+    uint64_t w_lo = work_before(v, lo), w_hi = work_before(v, hi);
+    size_t made = 0;
+    splits[0] = lo;
+    for (size_t t = 1; t < n_tasks; t++) {
+        uint64_t target = w_lo + (w_hi - w_lo) * t / n_tasks;
+        uint32_t a = splits[made], b = hi; /* first br in [a, b] with work >= target */
+        while (a < b) {
+            uint32_t mid = a + (b - a) / 2;
+            if (work_before(v, mid) < target)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        if (a > splits[made] && a < hi)
+            splits[++made] = a;
+    }
+    splits[++made] = hi;
+    return made;
+}
+
+lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, float *y,
+                    size_t ldy, uint32_t row_begin, uint32_t row_end, const lsc_exec *exec,
+                    lsc_error *error)
+{
+    if (!w || !x || !y)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm: %s is NULL",
+                        !w ? "weight" : !x ? "x" : "y");
+    const lsc_blob_view *v = &w->view;
+    if (row_begin == 0 && row_end == 0)
+        row_end = v->rows;
+    if (row_begin >= row_end || row_end > v->rows)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "lsc_spmm: weight '%s': row range [%u, %u) not inside its %u rows",
+                        w->name, row_begin, row_end, v->rows);
+    if (n == 0)
+        return LSC_OK;
+    if (ldx < n || ldy < n)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "lsc_spmm: weight '%s': ldx %zu or ldy %zu below n %zu", w->name, ldx,
+                        ldy, n);
+    task_set t;
+    t.job = (lsc_spmm_job){ .v = v, .x = x, .ldx = ldx, .n = n, .y = y, .ldy = ldy,
+                            .row_begin = row_begin, .row_end = row_end };
+    t.fn = lsc_spmm_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0), NULL);
+    uint32_t br_lo = row_begin / v->block_h;
+    uint32_t br_hi = (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h);
+    size_t want = 1;
+    if (exec && exec->pool)
+        want = (size_t)lsc_pool_threads(exec->pool) * TASKS_PER_THREAD;
+    else if (exec && exec->parallel_for)
+        want = HOST_TASKS;
+    if (want > 1 && (work_before(v, br_hi) - work_before(v, br_lo)) * n < SERIAL_WORK)
+        want = 1;
+    if (want > MAX_TASKS)
+        want = MAX_TASKS;
+    if (want > br_hi - br_lo)
+        want = br_hi - br_lo;
+    size_t n_tasks = cut_tasks(v, br_lo, br_hi, want, t.splits);
+    if (n_tasks == 1)
+        run_task(&t, 0);
+    else if (exec->pool)
+        lsc_pool_run(exec->pool, run_task, &t, n_tasks);
+    else
+        exec->parallel_for(exec->parallel_for_context, run_task, &t, n_tasks);
+    return LSC_OK;
+}
+
+lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx, size_t m, float *y,
+                         size_t ldy, const lsc_exec *exec, lsc_error *error)
+{
+    if (!w || !x || !y)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_rows: %s is NULL",
+                        !w ? "weight" : !x ? "x" : "y");
+    const lsc_blob_view *v = &w->view;
+    if (m == 0)
+        return LSC_OK;
+    if (ldx < v->cols || ldy < v->rows)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "lsc_spmm_rows: weight '%s' is %ux%u: ldx %zu or ldy %zu too small",
+                        w->name, v->rows, v->cols, ldx, ldy);
+    if (m == 1) /* a row vector is a column vector with unit stride */
+        return lsc_spmm(w, x, 1, 1, y, 1, 0, 0, exec, error);
+    /* Otherwise transpose ROWS_TILE vectors at a time so that the kernel runs SIMD
+     * over them (W*X with X columns contiguous), then transpose the result back. */
+    size_t mt = m < ROWS_TILE ? m : ROWS_TILE;
+    float *xt = malloc((size_t)v->cols * mt * sizeof(float));
+    float *yt = malloc((size_t)v->rows * mt * sizeof(float));
+    if (!xt || !yt) {
+        free(xt);
+        free(yt);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_rows: weight '%s': out of memory",
+                        w->name);
+    }
+    lsc_status st = LSC_OK;
+    for (size_t j0 = 0; j0 < m && st == LSC_OK; j0 += mt) {
+        size_t cnt = m - j0 < mt ? m - j0 : mt;
+        for (size_t j = 0; j < cnt; j++) {
+            const float *xr = x + (j0 + j) * ldx;
+            for (size_t k = 0; k < v->cols; k++)
+                xt[k * cnt + j] = xr[k];
+        }
+        st = lsc_spmm(w, xt, cnt, cnt, yt, cnt, 0, 0, exec, error);
+        for (size_t j = 0; j < cnt && st == LSC_OK; j++) {
+            float *yr = y + (j0 + j) * ldy;
+            for (size_t i = 0; i < v->rows; i++)
+                yr[i] = yt[i * cnt + j];
+        }
+    }
+    free(xt);
+    free(yt);
+    return st;
+}

@@ -1,0 +1,133 @@
+/* AVX-512 F kernels: the AVX2 design with sixteen floats a vector and mask
+ * registers for the tails. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/convert.h"
+
+#define VEC 16
+
+static float k_dot(const float *restrict x, size_t xs, const uint32_t *restrict cols,
+                   const float *restrict vals, uint32_t cnt)
+{
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    uint32_t i = 0;
+    if (xs == 1) {
+        for (; i + 4 <= cnt; i += 4) {
+            s0 = fmaf(vals[i], x[cols[i]], s0);
+            s1 = fmaf(vals[i + 1], x[cols[i + 1]], s1);
+            s2 = fmaf(vals[i + 2], x[cols[i + 2]], s2);
+            s3 = fmaf(vals[i + 3], x[cols[i + 3]], s3);
+        }
+    }
+    for (; i < cnt; i++)
+        s0 = fmaf(vals[i], x[cols[i] * xs], s0);
+    return (s0 + s1) + (s2 + s3);
+}
+
+static void k_n1(const float *restrict x, size_t xs, float *restrict y0, size_t ldy,
+                 const uint32_t *restrict cols, const uint32_t *restrict lrs,
+                 const float *restrict vals, uint32_t cnt)
+{
+    for (uint32_t i = 0; i < cnt; i++)
+        y0[lrs[i] * ldy] = fmaf(vals[i], x[cols[i] * xs], y0[lrs[i] * ldy]);
+}
+
+static inline __attribute__((always_inline)) void
+row_strip(const float *restrict x, size_t ldx, float *restrict y, const uint32_t *restrict cols,
+          const float *restrict vals, uint32_t cnt, const int nv, __mmask16 mask)
+{
+    __m512 acc[8];
+    for (int k = 0; k < nv - 1; k++)
+        acc[k] = _mm512_loadu_ps(y + k * VEC);
+    acc[nv - 1] = _mm512_maskz_loadu_ps(mask, y + (nv - 1) * VEC);
+    for (uint32_t i = 0; i < cnt; i++) {
+        const float *xr = x + cols[i] * ldx;
+        __m512 w = _mm512_set1_ps(vals[i]);
+        for (int k = 0; k < nv - 1; k++)
+            acc[k] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xr + k * VEC), acc[k]);
+        acc[nv - 1] =
+            _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mask, xr + (nv - 1) * VEC), acc[nv - 1]);
+    }
+    for (int k = 0; k < nv - 1; k++)
+        _mm512_storeu_ps(y + k * VEC, acc[k]);
+    _mm512_mask_storeu_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
+}
+
+static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict y0,
+                  const uint32_t *restrict cols, const float *restrict vals, uint32_t cnt)
+{
+    size_t j = 0;
+    for (; j + 8 * VEC <= n; j += 8 * VEC)
+        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 0xffff);
+    size_t left = n - j;
+    if (!left)
+        return;
+    size_t nv = (left + VEC - 1) / VEC;
+    __mmask16 mask = left % VEC ? (__mmask16)((1u << (left % VEC)) - 1) : 0xffff;
+    switch (nv) {
+    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, mask); break;
+    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, mask); break;
+    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, mask); break;
+    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, mask); break;
+    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, mask); break;
+    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, mask); break;
+    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, mask); break;
+    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, mask); break;
+    }
+}
+
+static void k_gen(const float *restrict x, size_t ldx, size_t n, float *restrict y0, size_t ldy,
+                  const uint32_t *restrict cols, const uint32_t *restrict lrs,
+                  const float *restrict vals, uint32_t cnt)
+{
+    size_t nfull = n / VEC * VEC;
+    __mmask16 mask = (__mmask16)((1u << (n % VEC)) - 1);
+    for (uint32_t i = 0; i < cnt; i++) {
+        const float *xr = x + cols[i] * ldx;
+        float *yr = y0 + lrs[i] * ldy;
+        __m512 w = _mm512_set1_ps(vals[i]);
+        size_t j = 0;
+        for (; j < nfull; j += VEC)
+            _mm512_storeu_ps(yr + j, _mm512_fmadd_ps(w, _mm512_loadu_ps(xr + j),
+                                                     _mm512_loadu_ps(yr + j)));
+        if (j < n)
+            _mm512_mask_storeu_ps(yr + j, mask,
+                                  _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mask, xr + j),
+                                                  _mm512_maskz_loadu_ps(mask, yr + j)));
+    }
+}
+
+static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t n)
+{
+    uint32_t i = 0;
+    switch (dtype) {
+    case LSC_DTYPE_FLOAT16:
+        for (; i + VEC <= n; i += VEC)
+            _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                          (const __m256i *)(const void *)(src + 2 * i))));
+        break;
+    case LSC_DTYPE_BFLOAT16:
+        for (; i + VEC <= n; i += VEC) {
+            __m512i h = _mm512_cvtepu16_epi32(
+                _mm256_loadu_si256((const __m256i *)(const void *)(src + 2 * i)));
+            _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+        }
+        break;
+    case LSC_DTYPE_FLOAT64:
+        for (; i + VEC <= n; i += VEC) {
+            __m256 lo = _mm512_cvtpd_ps(_mm512_loadu_pd((const void *)(src + 8 * i)));
+            __m256 hi = _mm512_cvtpd_ps(_mm512_loadu_pd((const void *)(src + 8 * i + 64)));
+            __m512d both = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+                                              _mm256_castps_pd(hi), 1);
+            _mm512_storeu_ps(dst + i, _mm512_castpd_ps(both));
+        }
+        break;
+    case LSC_DTYPE_FLOAT32:
+        break;
+    }
+    lsc_convert_values(dtype, src + (size_t)i * lsc_elem_size(dtype), dst + i, n - i);
+}
+
+#define LSC_BROWS_NAME lsc_spmm_brows_avx512
+#include "kernels/brows.h"

@@ -1,0 +1,415 @@
+/* Every kernel variant against a dense reference computed from lsc_weight_decode:
+ * many shapes, densities, block shapes, index widths, dtypes, n, row ranges and ways
+ * of running (serial, pool of 1 and 2, a host's parallel-for). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "common/cpu.h"
+#include "kernels/convert.h"
+#include "onnx-lsc/lsc.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static double unit(void)
+{
+    return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* A value in +-[0.1, 2) written in dtype at dst. Never zero in any type. */
+static void put_value(lsc_dtype dtype, uint8_t *dst)
+{
+    float f = (float)(0.1 + 1.9 * unit());
+    if (rnd() & 1)
+        f = -f;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    switch (dtype) {
+    case LSC_DTYPE_FLOAT32: memcpy(dst, &f, 4); break;
+    case LSC_DTYPE_FLOAT64: {
+        double d = f;
+        memcpy(dst, &d, 8);
+        break;
+    }
+    case LSC_DTYPE_BFLOAT16: {
+        uint16_t h = (uint16_t)(u >> 16);
+        memcpy(dst, &h, 2);
+        break;
+    }
+    case LSC_DTYPE_FLOAT16: {
+        uint32_t exp = (u >> 23) & 0xff;
+        uint16_t h = (uint16_t)(((u >> 16) & 0x8000) | ((exp - 112) << 10) | ((u >> 13) & 0x3ff));
+        memcpy(dst, &h, 2);
+        break;
+    }
+    }
+}
+
+enum pattern { UNIFORM, EMPTY_ROWS, BLOCKS, ZERO };
+
+/* A rows x cols tensor of `dtype` with about `density` non-zeros in `pattern`. */
+static uint8_t *make_matrix(uint32_t rows, uint32_t cols, double density, enum pattern pat,
+                            lsc_dtype dtype)
+{
+    size_t es = lsc_elem_size(dtype);
+    uint8_t *m = calloc((size_t)rows * cols, es);
+    if (!m)
+        abort();
+    if (pat == ZERO)
+        return m;
+    for (uint32_t r = 0; r < rows; r++) {
+        if (pat == EMPTY_ROWS && r % 3 != 1)
+            continue;
+        for (uint32_t c = 0; c < cols; c++) {
+            int keep = unit() < density;
+            if (pat == BLOCKS)
+                keep = ((r / 4 + c / 8) % 3 == 0) && unit() < density * 3;
+            if (keep)
+                put_value(dtype, m + ((size_t)r * cols + c) * es);
+        }
+    }
+    return m;
+}
+
+static int run_host_for_calls;
+/* A host parallel-for that runs the tasks in reverse order, to catch order bugs. */
+static void host_for(void *context, lsc_task_fn fn, void *arg, size_t n)
+{
+    (void)context;
+    run_host_for_calls++;
+    for (size_t i = n; i-- > 0;)
+        fn(arg, i);
+}
+
+typedef struct variant {
+    const char *name;
+    unsigned mask;
+} variant;
+
+static variant variants[3];
+static int n_variants;
+static lsc_pool *pool1, *pool2;
+
+static void setup_variants(void)
+{
+    unsigned have = lsc_cpu_flags();
+    variants[n_variants++] = (variant){ "scalar", LSC_CPU_SCALAR };
+    if (have & LSC_CPU_AVX2)
+        variants[n_variants++] = (variant){ "avx2", LSC_CPU_SCALAR | LSC_CPU_AVX2 };
+    else
+        printf("skip avx2: this CPU (or OS) lacks AVX2+FMA+F16C\n");
+    if (have & LSC_CPU_AVX512)
+        variants[n_variants++] =
+            (variant){ "avx512", LSC_CPU_SCALAR | LSC_CPU_AVX2 | LSC_CPU_AVX512 };
+    else
+        printf("skip avx512: this CPU (or OS) lacks AVX-512F\n");
+}
+
+static size_t cases_run;
+
+/* y (rows x n, ldy) against W*X in double; rows outside [rb, re) must still hold
+ * the sentinel. */
+static void compare(const char *what, const float *wf, uint32_t rows, uint32_t cols,
+                    const float *x, size_t ldx, size_t n, const float *y, size_t ldy, uint32_t rb,
+                    uint32_t re)
+{
+    int bad = 0;
+    for (uint32_t i = 0; i < rows && bad < 3; i++) {
+        for (size_t j = 0; j < n && bad < 3; j++) {
+            float got = y[i * ldy + j];
+            if (i < rb || i >= re) {
+                if (got != 777.0f) {
+                    fprintf(stderr, "%s: row %u outside [%u, %u) was written\n", what, i, rb, re);
+                    bad++;
+                }
+                continue;
+            }
+            double ref = 0, mag = 0;
+            for (uint32_t k = 0; k < cols; k++) {
+                double p = (double)wf[(size_t)i * cols + k] * x[k * ldx + j];
+                ref += p;
+                mag += fabs(p);
+            }
+            if (fabs(got - ref) > 1e-5 * mag + 1e-6) {
+                fprintf(stderr, "%s: y[%u][%zu] = %.9g, reference %.9g\n", what, i, j, got, ref);
+                bad++;
+            }
+        }
+    }
+    CHECKF(bad == 0, "%s", what);
+    cases_run++;
+}
+
+static void fill(float *p, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        p[i] = (float)(unit() * 2 - 1);
+}
+
+/* Runs lsc_spmm for every variant and exec on one weight and one n. */
+static void check_n(const lsc_weight *w, const char *label, const float *wf, uint32_t rows,
+                    uint32_t cols, size_t n, int with_ranges)
+{
+    size_t ldx = n + (n % 3 == 0 ? 5 : 0), ldy = n + (n % 2 ? 3 : 0);
+    float *x = malloc(sizeof(float) * cols * ldx);
+    float *y = malloc(sizeof(float) * rows * ldy);
+    if (!x || !y)
+        abort();
+    fill(x, (size_t)cols * ldx);
+    for (int vi = 0; vi < n_variants; vi++) {
+        lsc_exec execs[4] = {
+            { .cpu_mask = variants[vi].mask },
+            { .pool = pool1, .cpu_mask = variants[vi].mask },
+            { .pool = pool2, .cpu_mask = variants[vi].mask },
+            { .parallel_for = host_for, .cpu_mask = variants[vi].mask },
+        };
+        static const char *exec_names[4] = { "serial", "pool1", "pool2", "host" };
+        for (int ei = 0; ei < 4; ei++) {
+            uint32_t rb = 0, re = rows;
+            int n_ranges = with_ranges ? 3 : 1;
+            for (int ri = 0; ri < n_ranges; ri++) {
+                if (ri == 1) {
+                    rb = (uint32_t)(rnd() % rows);
+                    re = rb + 1 + (uint32_t)(rnd() % (rows - rb));
+                } else if (ri == 2) {
+                    rb = rows / 2;
+                    re = rows;
+                }
+                for (size_t i = 0; i < (size_t)rows * ldy; i++)
+                    y[i] = 777.0f;
+                lsc_error err = { 0 };
+                lsc_status st = lsc_spmm(w, x, ldx, n, y, ldy, ri ? rb : 0, ri ? re : 0,
+                                         &execs[ei], &err);
+                char what[256];
+                snprintf(what, sizeof what, "%s n=%zu %s %s rows [%u,%u)", label, n,
+                         variants[vi].name, exec_names[ei], rb, re);
+                CHECKF(st == LSC_OK, "%s: %s", what, err.message);
+                if (st == LSC_OK)
+                    compare(what, wf, rows, cols, x, ldx, n, y, ldy, rb, re);
+            }
+        }
+    }
+    free(x);
+    free(y);
+}
+
+/* lsc_spmm_rows: Y = X * W^T for m row vectors. */
+static void check_rows(const lsc_weight *w, const char *label, const float *wf, uint32_t rows,
+                       uint32_t cols, size_t m)
+{
+    size_t ldx = cols + 1, ldy = rows + 2;
+    float *x = malloc(sizeof(float) * m * ldx), *y = malloc(sizeof(float) * m * ldy);
+    float *xt = malloc(sizeof(float) * cols * m), *yt = malloc(sizeof(float) * rows * m);
+    if (!x || !y || !xt || !yt)
+        abort();
+    fill(x, m * ldx);
+    for (size_t j = 0; j < m; j++)
+        for (uint32_t k = 0; k < cols; k++)
+            xt[k * m + j] = x[j * ldx + k];
+    for (int vi = 0; vi < n_variants; vi++) {
+        lsc_exec exec = { .pool = pool2, .cpu_mask = variants[vi].mask };
+        lsc_error err = { 0 };
+        CHECK(lsc_spmm_rows(w, x, ldx, m, y, ldy, &exec, &err) == LSC_OK);
+        for (size_t j = 0; j < m; j++)
+            for (uint32_t i = 0; i < rows; i++)
+                yt[i * m + j] = y[j * ldy + i];
+        char what[256];
+        snprintf(what, sizeof what, "%s rows m=%zu %s", label, m, variants[vi].name);
+        compare(what, wf, rows, cols, xt, m, m, yt, m, 0, rows);
+    }
+    free(x);
+    free(y);
+    free(xt);
+    free(yt);
+}
+
+typedef struct shape_case {
+    uint32_t rows, cols;
+    double density;
+    enum pattern pat;
+    uint32_t bh, bw; /* 0 = let the encoder search */
+    unsigned bits;   /* 0 = search */
+} shape_case;
+
+static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int big_n)
+{
+    uint8_t *m = make_matrix(sc->rows, sc->cols, sc->density, sc->pat, dtype);
+    uint32_t d0 = transposed ? sc->cols : sc->rows, d1 = transposed ? sc->rows : sc->cols;
+    lsc_tensor t = { .dtype = dtype, .rank = 2, .dims = { d0, d1 }, .data = m };
+    if (transposed) { /* the tensor is the transpose of the matrix we made */
+        size_t es = lsc_elem_size(dtype);
+        uint8_t *tt = malloc((size_t)d0 * d1 * es);
+        if (!tt)
+            abort();
+        for (uint32_t r = 0; r < sc->rows; r++)
+            for (uint32_t c = 0; c < sc->cols; c++)
+                memcpy(tt + ((size_t)c * d1 + r) * es, m + ((size_t)r * sc->cols + c) * es, es);
+        free(m);
+        m = tt;
+        t.data = m;
+    }
+    lsc_encode_options opt;
+    lsc_encode_options_default(&opt);
+    opt.transposed = transposed;
+    opt.block_h = sc->bh;
+    opt.block_w = sc->bw;
+    opt.index_bits = sc->bits;
+    void *blob = NULL;
+    size_t blob_size = 0;
+    lsc_error err = { 0 };
+    char label[200];
+    snprintf(label, sizeof label, "%ux%u d=%.3f pat=%d dtype=%d blk=%ux%u b=%u%s", sc->rows,
+             sc->cols, sc->density, sc->pat, dtype, sc->bh, sc->bw, sc->bits,
+             transposed ? " T" : "");
+    lsc_status st = lsc_encode(&t, &opt, &blob, &blob_size, NULL, &err);
+    CHECKF(st == LSC_OK, "%s: encode: %s", label, err.message);
+    lsc_weight *w = NULL;
+    if (st == LSC_OK) {
+        st = lsc_weight_open(blob, blob_size, "test", &w, &err);
+        CHECKF(st == LSC_OK, "%s: open: %s", label, err.message);
+    }
+    if (st != LSC_OK) {
+        lsc_free(blob);
+        free(m);
+        return;
+    }
+    lsc_weight_info info;
+    lsc_weight_get_info(w, &info);
+    CHECK(info.rows == sc->rows && info.cols == sc->cols);
+    snprintf(label + strlen(label), sizeof label - strlen(label), " (got %ux%u b=%u)",
+             info.block_h, info.block_w, info.index_bits);
+    size_t es = lsc_elem_size(dtype), count = (size_t)sc->rows * sc->cols;
+    uint8_t *dense = malloc(count * es);
+    float *wf = malloc(count * sizeof(float)), *tmp = malloc(count * sizeof(float));
+    if (!dense || !wf || !tmp)
+        abort();
+    CHECK(lsc_weight_decode(w, dense, count * es, &err) == LSC_OK);
+    lsc_convert_values(dtype, dense, tmp, (uint32_t)count);
+    for (uint32_t r = 0; r < sc->rows; r++)
+        for (uint32_t c = 0; c < sc->cols; c++)
+            wf[(size_t)r * sc->cols + c] =
+                transposed ? tmp[(size_t)c * sc->rows + r] : tmp[(size_t)r * sc->cols + c];
+    static const size_t ns[] = { 1, 3, 8, 17, 64, 256 };
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        if (ns[i] <= 17 || big_n)
+            check_n(w, label, wf, sc->rows, sc->cols, ns[i], ns[i] <= 17);
+    check_rows(w, label, wf, sc->rows, sc->cols, 1);
+    check_rows(w, label, wf, sc->rows, sc->cols, 5);
+    if (big_n)
+        check_rows(w, label, wf, sc->rows, sc->cols, 70);
+    lsc_weight_close(&w);
+    lsc_free(blob);
+    free(m);
+    free(dense);
+    free(wf);
+    free(tmp);
+}
+
+static void check_arguments(void)
+{
+    float x[4] = { 0 }, y[4];
+    lsc_error err = { 0 };
+    CHECK(lsc_spmm(NULL, x, 1, 1, y, 1, 0, 0, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "weight") != NULL);
+    uint8_t m[8] = { 0 };
+    float one = 1.0f;
+    memcpy(m, &one, 4);
+    lsc_tensor t = { .dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = { 2, 1 }, .data = m };
+    lsc_encode_options opt;
+    lsc_encode_options_default(&opt);
+    void *blob = NULL;
+    size_t size = 0;
+    lsc_weight *w = NULL;
+    if (lsc_encode(&t, &opt, &blob, &size, NULL, &err) != LSC_OK ||
+        lsc_weight_open(blob, size, "tiny", &w, &err) != LSC_OK) {
+        CHECKF(0, "tiny weight: %s", err.message);
+        lsc_free(blob);
+        return;
+    }
+    CHECK(lsc_spmm(w, x, 1, 1, y, 1, 1, 3, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "tiny") != NULL);
+    CHECK(lsc_spmm(w, x, 1, 1, y, 1, 1, 1, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+    CHECK(lsc_spmm(w, x, 1, 2, y, 2, 0, 0, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+    CHECK(lsc_spmm_rows(w, x, 0, 1, y, 2, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+    CHECK(lsc_spmm(w, x, 1, 0, y, 1, 0, 0, NULL, &err) == LSC_OK);
+    x[0] = 3.0f;
+    CHECK(lsc_spmm(w, x, 1, 1, y, 1, 0, 0, NULL, &err) == LSC_OK && y[0] == 3.0f && y[1] == 0.0f);
+    lsc_weight_close(&w);
+    lsc_free(blob);
+}
+
+static void check_pool(void)
+{
+    lsc_pool *p = NULL;
+    lsc_error err = { 0 };
+    CHECK(lsc_pool_create(0, &p, &err) == LSC_OK && lsc_pool_threads(p) >= 1);
+    lsc_pool_free(&p);
+    CHECK(p == NULL);
+    lsc_pool_free(&p);
+    CHECK(lsc_pool_create(1, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+    CHECK(lsc_pool_threads(pool2) == 2);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    setup_variants();
+    lsc_error err = { 0 };
+    if (lsc_pool_create(1, &pool1, &err) != LSC_OK || lsc_pool_create(2, &pool2, &err) != LSC_OK) {
+        fprintf(stderr, "pool: %s\n", err.message);
+        return 1;
+    }
+    check_pool();
+    check_arguments();
+    static const shape_case cases[] = {
+        { 37, 53, 0.2, UNIFORM, 0, 0, 0 },
+        { 37, 53, 0.2, UNIFORM, 1, 1, 0 },      /* single-element blocks */
+        { 37, 53, 0.05, UNIFORM, 1, 53, 2 },    /* whole-row blocks, many jumps */
+        { 37, 53, 0.3, UNIFORM, 4, 8, 0 },
+        { 37, 53, 0.1, UNIFORM, 3, 5, 1 },      /* b = 1: a bitmap of the scan space */
+        { 37, 53, 0.02, UNIFORM, 37, 53, 3 },   /* one block */
+        { 37, 53, 0.5, UNIFORM, 7, 1, 16 },     /* column blocks, widest index */
+        { 40, 64, 0.3, EMPTY_ROWS, 0, 0, 0 },
+        { 40, 64, 0.3, EMPTY_ROWS, 2, 16, 4 },
+        { 48, 96, 0.5, BLOCKS, 0, 0, 0 },
+        { 48, 96, 0.5, BLOCKS, 4, 8, 5 },
+        { 48, 96, 0.5, BLOCKS, 5, 7, 3 },       /* blocks across the pattern */
+        { 20, 30, 0.0, ZERO, 0, 0, 0 },         /* all-zero matrix */
+        { 20, 30, 0.0, ZERO, 4, 4, 2 },
+        { 1, 300, 0.2, UNIFORM, 0, 0, 0 },      /* 1 x N */
+        { 1, 300, 0.2, UNIFORM, 1, 16, 3 },
+        { 300, 1, 0.3, UNIFORM, 0, 0, 0 },      /* N x 1 */
+        { 300, 1, 0.3, UNIFORM, 8, 1, 2 },
+        { 1, 1, 1.0, UNIFORM, 0, 0, 0 },
+        { 200, 300, 0.01, UNIFORM, 0, 0, 0 },
+        { 200, 300, 0.1, UNIFORM, 1, 300, 0 },
+        { 130, 700, 0.05, UNIFORM, 2, 64, 6 },
+    };
+    static const lsc_dtype dtypes[] = { LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT16, LSC_DTYPE_BFLOAT16,
+                                        LSC_DTYPE_FLOAT64 };
+    size_t n_cases = sizeof cases / sizeof cases[0];
+    for (size_t c = 0; c < n_cases; c++) {
+        for (size_t d = 0; d < 4; d++) {
+            if (quick && d > 0 && c % 4 != 0)
+                continue;
+            run_case(&cases[c], dtypes[d], 0, d == 0 || c % 5 == 0);
+        }
+        if (c % 3 == 0)
+            run_case(&cases[c], LSC_DTYPE_FLOAT32, 1, 0);
+    }
+    CHECK(run_host_for_calls > 0);
+    lsc_pool_free(&pool1);
+    lsc_pool_free(&pool2);
+    printf("%zu comparisons, %d variant(s)\n", cases_run, n_variants);
+    return check_exit();
+}
