@@ -56,5 +56,13 @@ void lsc_error_prefix(lsc_error *error, const char *prefix)
         return;
     char tail[LSC_ERROR_MESSAGE_SIZE];
     memcpy(tail, error->message, sizeof tail);
-    snprintf(error->message, sizeof error->message, "%s: %s", prefix, tail);
+    tail[sizeof tail - 1] = 0;
+    /* Copied by hand: an over-long message is cut on purpose, which snprintf makes
+     * gcc's -Wformat-truncation reject. */
+    size_t n = 0, cap = sizeof error->message - 1;
+    const char *parts[3] = {prefix, ": ", tail};
+    for (int i = 0; i < 3; i++)
+        for (const char *s = parts[i]; *s && n < cap; s++)
+            error->message[n++] = *s;
+    error->message[n] = 0;
 }

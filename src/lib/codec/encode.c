@@ -1,0 +1,289 @@
+/* lsc_encode / lsc_encode_plan: dense tensor -> blob (docs/format.md part 1).
+ * scan.c finds the values, search.c picks the shape and width, this file lays the
+ * blob out: block row by block row, values sorted into scan order by a counting sort
+ * on their block column (rows arrive in order, so the sort is stable and in-block
+ * order comes for free). */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "codec/bitstream.h"
+#include "codec/blob.h"
+#include "codec/scan.h"
+#include "codec/search.h"
+#include "common/checked.h"
+#include "common/error.h"
+
+void lsc_encode_options_default(lsc_encode_options *options)
+{
+    memset(options, 0, sizeof *options);
+}
+
+static void fill_stats(const lsc_matrix_shape *shape, const lsc_sparse *m, const lsc_plan *plan,
+                       lsc_encode_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->rows = shape->rows;
+    st->cols = shape->cols;
+    st->block_h = plan->block_h;
+    st->block_w = plan->block_w;
+    st->index_bits = plan->index_bits;
+    st->elements = shape->elements;
+    st->nnz = m->nnz;
+    st->signed_zeros = m->signed_zeros;
+    st->blocks = plan->layout.blocks;
+    st->kept_blocks = plan->kept_blocks;
+    st->value_entries = m->nnz;
+    st->jump_entries = plan->n_entries - m->nnz;
+    st->dense_bytes = shape->elements * shape->elem_size;
+    st->value_bytes = plan->layout.values;
+    st->header_bytes = plan->layout.header;
+    st->bitmap_bytes = plan->layout.bitmap;
+    st->pointer_bytes = plan->layout.pointers;
+    st->index_bytes = plan->layout.entries;
+    st->meta_bytes = st->header_bytes + st->bitmap_bytes + st->pointer_bytes + st->index_bytes;
+    st->blob_bytes = st->value_bytes + st->meta_bytes;
+}
+
+/* Shared front half of encode and plan: checks, value positions, search. */
+static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *options,
+                          lsc_matrix_shape *shape, lsc_sparse *m, lsc_plan *plan, lsc_error *error)
+{
+    memset(m, 0, sizeof *m);
+    if (!tensor)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: tensor is NULL");
+    LSC_TRY(lsc_matrix_shape_of(tensor, options->transposed, shape, error));
+    if (!tensor->data)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: tensor data is NULL");
+    lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w};
+    LSC_TRY(lsc_sparse_build(tensor, shape, options->bit_exact, m, error));
+    lsc_status st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
+    if (st != LSC_OK)
+        lsc_sparse_free(m);
+    return st;
+}
+
+lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *options,
+                           lsc_encode_stats *stats, lsc_error *error)
+{
+    lsc_encode_options defaults;
+    if (!options) {
+        lsc_encode_options_default(&defaults);
+        options = &defaults;
+    }
+    if (!stats)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode_plan: stats is NULL");
+    lsc_matrix_shape shape;
+    lsc_sparse m;
+    lsc_plan plan;
+    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, error));
+    fill_stats(&shape, &m, &plan, stats);
+    lsc_sparse_free(&m);
+    return LSC_OK;
+}
+
+typedef struct placed {
+    uint64_t pos; /* scan position in the block row */
+    uint64_t src; /* element index in the tensor */
+} placed;
+
+typedef struct writer {
+    const lsc_matrix_shape *shape;
+    const lsc_sparse *m;
+    const lsc_plan *plan;
+    const uint8_t *data;
+    uint8_t *values, *bitmap, *pointers;
+    lsc_bitwriter entries;
+    uint64_t n_entries, n_values, kept;
+    uint64_t *count;  /* per block column: values, then the next free slot */
+    uint64_t *rank;   /* per block column: its number among the kept blocks of the row */
+    uint64_t *touched;
+    placed *items;
+} writer;
+
+static inline uint32_t block_col(uint32_t c, uint32_t bw, int pow2, unsigned shift, uint32_t *lc)
+{
+    uint32_t bc = pow2 ? c >> shift : c / bw;
+    *lc = c - bc * bw;
+    return bc;
+}
+
+static void write_block_row(writer *w, uint64_t brow)
+{
+    const lsc_sparse *m = w->m;
+    uint32_t bh = w->plan->block_h, bw = w->plan->block_w;
+    int pow2 = (bw & (bw - 1)) == 0;
+    unsigned shift = (unsigned)__builtin_ctz(bw);
+    uint64_t r0 = brow * bh, r1 = r0 + bh < m->rows ? r0 + bh : m->rows;
+    uint64_t S = (uint64_t)bh * bw, n_bcols = w->plan->layout.n_bcols;
+    uint32_t lc, min_bc = UINT32_MAX, max_bc = 0;
+
+    for (uint64_t k = m->row_ptr[r0]; k < m->row_ptr[r1]; k++) {
+        uint32_t bc = block_col(m->col[k], bw, pow2, shift, &lc);
+        if (w->count[bc]++ == 0)
+            w->touched[bc >> 6] |= UINT64_C(1) << (bc & 63);
+        min_bc = bc < min_bc ? bc : min_bc;
+        max_bc = bc > max_bc ? bc : max_bc;
+    }
+    uint64_t slot = 0, kept_in_row = 0;
+    for (uint32_t wd = min_bc >> 6; wd <= max_bc >> 6 && min_bc != UINT32_MAX; wd++) {
+        uint64_t word = w->touched[wd];
+        w->touched[wd] = 0;
+        while (word) {
+            uint32_t bc = wd * 64 + (uint32_t)__builtin_ctzll(word);
+            word &= word - 1;
+            uint64_t bit = brow * n_bcols + bc;
+            w->bitmap[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+            w->rank[bc] = kept_in_row++;
+            uint64_t n = w->count[bc];
+            w->count[bc] = slot;
+            slot += n;
+        }
+    }
+    for (uint64_t r = r0; r < r1; r++)
+        for (uint64_t k = m->row_ptr[r]; k < m->row_ptr[r + 1]; k++) {
+            uint32_t c = m->col[k];
+            uint32_t bc = block_col(c, bw, pow2, shift, &lc);
+            placed *p = &w->items[w->count[bc]++];
+            p->pos = w->rank[bc] * S + (r - r0) * bw + lc;
+            p->src = lsc_matrix_source_index(w->shape, (uint32_t)r, c);
+        }
+    for (uint32_t bc = min_bc; bc <= max_bc && min_bc != UINT32_MAX; bc++)
+        w->count[bc] = 0;
+    w->kept += kept_in_row;
+
+    /* SRI: full jumps of H units first, then the value entry with the remainder. */
+    unsigned b = w->plan->index_bits, log_h = b - 1;
+    uint64_t H = UINT64_C(1) << log_h, next = 0;
+    unsigned E = w->shape->elem_size;
+    for (uint64_t i = 0; i < slot; i++) {
+        uint64_t gap = w->items[i].pos - next;
+        next = w->items[i].pos + 1;
+        for (uint64_t units = gap >> log_h; units;) {
+            uint64_t n = units < H ? units : H;
+            lsc_put_bits(&w->entries, H + n - 1, b);
+            units -= n;
+            w->n_entries++;
+        }
+        lsc_put_bits(&w->entries, gap & (H - 1), b);
+        w->n_entries++;
+        memcpy(w->values + w->n_values * E, w->data + w->items[i].src * E, E);
+        w->n_values++;
+    }
+}
+
+static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options *options,
+                             const lsc_matrix_shape *shape, const lsc_sparse *m, const lsc_plan *plan,
+                             uint8_t *blob, lsc_error *error)
+{
+    const lsc_blob_layout *L = &plan->layout;
+    memcpy(blob, LSC_BLOB_MAGIC, 4);
+    blob[4] = LSC_BLOB_VERSION;
+    blob[5] = (uint8_t)tensor->dtype;
+    blob[6] = (uint8_t)plan->index_bits;
+    blob[7] = (uint8_t)((options->transposed ? LSC_BLOB_FLAG_TRANSPOSED : 0) |
+                        (options->bit_exact ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
+                        (options->typed_field ? LSC_BLOB_FLAG_TYPED_FIELD : 0));
+    lsc_store_le32(blob + 16, shape->rows);
+    lsc_store_le32(blob + 20, shape->cols);
+    lsc_store_le32(blob + 24, plan->block_h);
+    lsc_store_le32(blob + 28, plan->block_w);
+    lsc_store_le64(blob + 32, m->nnz);
+    lsc_store_le64(blob + 40, plan->n_entries);
+    blob[48] = (uint8_t)tensor->rank;
+    for (int i = 0; i < tensor->rank; i++)
+        lsc_store_le64(blob + LSC_BLOB_FIXED_HEADER + 8 * i, (uint64_t)tensor->dims[i]);
+
+    uint64_t max_row_nnz = 0;
+    for (uint64_t r0 = 0; r0 < m->rows; r0 += plan->block_h) {
+        uint64_t r1 = r0 + plan->block_h < m->rows ? r0 + plan->block_h : m->rows;
+        uint64_t n = m->row_ptr[r1] - m->row_ptr[r0];
+        max_row_nnz = n > max_row_nnz ? n : max_row_nnz;
+    }
+    writer w = {
+        .shape = shape,
+        .m = m,
+        .plan = plan,
+        .data = tensor->data,
+        .values = blob + L->header,
+        .bitmap = blob + L->header + L->values,
+        .pointers = blob + L->header + L->values + L->bitmap,
+        .entries = {blob + L->header + L->values + L->bitmap + L->pointers, 0},
+        .count = calloc((size_t)L->n_bcols, sizeof(uint64_t)),
+        .rank = malloc((size_t)L->n_bcols * sizeof(uint64_t)),
+        .touched = calloc((size_t)L->n_bcols / 64 + 1, sizeof(uint64_t)),
+        .items = malloc((size_t)(max_row_nnz ? max_row_nnz : 1) * sizeof(placed)),
+    };
+    lsc_status st = LSC_OK;
+    if (!w.count || !w.rank || !w.touched || !w.items) {
+        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory encoding a %u x %u matrix", shape->rows,
+                      shape->cols);
+        goto done;
+    }
+    lsc_bitwriter ptr = {w.pointers, 0};
+    for (uint64_t brow = 0; brow < L->n_brows; brow++) {
+        if (brow > 0) {
+            lsc_put_bits(&ptr, w.n_entries, L->ptr_entry_bits);
+            lsc_put_bits(&ptr, w.n_values, L->ptr_value_bits);
+        }
+        write_block_row(&w, brow);
+    }
+    if (w.n_entries != plan->n_entries || w.n_values != m->nnz || w.kept != plan->kept_blocks) {
+        st = lsc_fail(error, LSC_ERR_INTERNAL,
+                      "encoder wrote %llu entries / %llu values / %llu blocks, planned %llu / %llu / %llu",
+                      (unsigned long long)w.n_entries, (unsigned long long)w.n_values,
+                      (unsigned long long)w.kept, (unsigned long long)plan->n_entries,
+                      (unsigned long long)m->nnz, (unsigned long long)plan->kept_blocks);
+        goto done;
+    }
+    lsc_store_le64(blob + 8, XXH64(blob, (size_t)L->total, 0));
+done:
+    free(w.count);
+    free(w.rank);
+    free(w.touched);
+    free(w.items);
+    return st;
+}
+
+lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
+                      size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
+{
+    lsc_encode_options defaults;
+    if (!options) {
+        lsc_encode_options_default(&defaults);
+        options = &defaults;
+    }
+    if (!blob_out || !blob_size)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: blob_out or blob_size is NULL");
+    *blob_out = NULL;
+    *blob_size = 0;
+    lsc_matrix_shape shape;
+    lsc_sparse m;
+    lsc_plan plan;
+    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, error));
+    lsc_status st = LSC_OK;
+    uint8_t *blob = NULL;
+    if (plan.layout.total > SIZE_MAX) {
+        st = lsc_fail(error, LSC_ERR_TOO_LARGE, "blob of %llu bytes does not fit in memory",
+                      (unsigned long long)plan.layout.total);
+        goto done;
+    }
+    blob = calloc(1, (size_t)plan.layout.total);
+    if (!blob) {
+        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a blob of %llu bytes",
+                      (unsigned long long)plan.layout.total);
+        goto done;
+    }
+    st = write_blob(tensor, options, &shape, &m, &plan, blob, error);
+    if (st != LSC_OK)
+        goto done;
+    if (stats)
+        fill_stats(&shape, &m, &plan, stats);
+    *blob_out = blob;
+    *blob_size = (size_t)plan.layout.total;
+    blob = NULL;
+done:
+    free(blob);
+    lsc_sparse_free(&m);
+    return st;
+}

@@ -1,0 +1,26 @@
+/* The sizes of a blob's header and sections (docs/format.md 1.3), from its header
+ * fields. One function so that the encoder, the search and the parser can never
+ * disagree about where a byte goes. */
+#ifndef LSC_CODEC_LAYOUT_H
+#define LSC_CODEC_LAYOUT_H
+
+#include <stdint.h>
+
+typedef struct lsc_blob_layout {
+    uint64_t n_brows, n_bcols, blocks;
+    unsigned ptr_entry_bits, ptr_value_bits; /* we, wv */
+    uint64_t header;   /* 56 + 8 * rank */
+    uint64_t values;   /* nnz * E */
+    uint64_t bitmap;   /* ceil(blocks / 8) */
+    uint64_t pointers; /* ceil((n_brows - 1) * (we + wv) / 8) */
+    uint64_t entries;  /* ceil(n_entries * index_bits / 8) */
+    uint64_t total;
+} lsc_blob_layout;
+
+/* Fills *out. Preconditions: rows, cols, block_h, block_w >= 1, rank 0..8.
+ * Returns 0, or 1 when a size overflows 64 bits. */
+int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_t cols,
+                            uint32_t block_h, uint32_t block_w, unsigned index_bits, uint64_t nnz,
+                            uint64_t n_entries, lsc_blob_layout *out);
+
+#endif /* LSC_CODEC_LAYOUT_H */

@@ -1,0 +1,154 @@
+#include "codec/scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/dtype.h"
+#include "common/checked.h"
+#include "common/error.h"
+
+lsc_status lsc_matrix_shape_of(const lsc_tensor *tensor, int transposed, lsc_matrix_shape *shape,
+                               lsc_error *error)
+{
+    size_t elem_size = lsc_dtype_size((int)tensor->dtype);
+    if (!elem_size)
+        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "tensor data type %d is not a float type the codec handles",
+                        (int)tensor->dtype);
+    if (tensor->rank < 0 || tensor->rank > LSC_MAX_RANK)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "tensor rank %d outside 0..%d", tensor->rank,
+                        LSC_MAX_RANK);
+    uint64_t lead = 1, rest = 1;
+    for (int i = 0; i < tensor->rank; i++) {
+        if (tensor->dims[i] < 0)
+            return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "tensor dimension %d is negative (%lld)", i,
+                            (long long)tensor->dims[i]);
+        uint64_t *into = (i == 0 && tensor->rank >= 2) ? &lead : &rest;
+        if (lsc_mul_overflow_u64(*into, (uint64_t)tensor->dims[i], into))
+            return lsc_fail(error, LSC_ERR_TOO_LARGE, "tensor element count overflows 64 bits");
+    }
+    uint64_t elements, bytes;
+    if (lsc_mul_overflow_u64(lead, rest, &elements) || lsc_mul_overflow_u64(elements, elem_size, &bytes) ||
+        bytes > SIZE_MAX)
+        return lsc_fail(error, LSC_ERR_TOO_LARGE, "tensor of %llu x %llu elements is too large",
+                        (unsigned long long)lead, (unsigned long long)rest);
+    if (elements == 0)
+        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "tensor has no elements (a dimension is 0)");
+    uint64_t rows = transposed ? rest : lead, cols = transposed ? lead : rest;
+    if (rows > UINT32_MAX || cols > UINT32_MAX)
+        return lsc_fail(error, LSC_ERR_TOO_LARGE, "matrix of %llu x %llu: a side exceeds 2^32-1",
+                        (unsigned long long)rows, (unsigned long long)cols);
+    /* Keeps every padded scan space and position sum far below 2^64 (bh*bw*blocks <= 4*elements). */
+    if (elements > (UINT64_C(1) << 60))
+        return lsc_fail(error, LSC_ERR_TOO_LARGE, "tensor of %llu elements is too large",
+                        (unsigned long long)elements);
+    shape->rows = (uint32_t)rows;
+    shape->cols = (uint32_t)cols;
+    shape->elements = elements;
+    shape->elem_size = (unsigned)elem_size;
+    shape->transposed = transposed != 0;
+    return LSC_OK;
+}
+
+void lsc_sparse_free(lsc_sparse *sparse)
+{
+    free(sparse->row_ptr);
+    free(sparse->col);
+    sparse->row_ptr = NULL;
+    sparse->col = NULL;
+}
+
+typedef struct col_list {
+    uint32_t *col;
+    uint64_t n, cap;
+} col_list;
+
+static int col_list_grow(col_list *l)
+{
+    uint64_t cap = l->cap ? l->cap * 2 : 4096;
+    if (cap > SIZE_MAX / sizeof *l->col)
+        return 1;
+    uint32_t *p = realloc(l->col, (size_t)cap * sizeof *p);
+    if (!p)
+        return 1;
+    l->col = p;
+    l->cap = cap;
+    return 0;
+}
+
+/* Scans the row-major view (vrows x vcols) into CSR. One loop per element size so that
+ * the loads are fixed-width; the test is "any bit but the sign set". */
+#define LSC_SCAN_LOOP(LOAD, SIGN, STEP)                                                          \
+    for (uint64_t r = 0; r < vrows; r++) {                                                     \
+        row_ptr[r] = list.n;                                                                   \
+        const uint8_t *p = data + r * vcols * (STEP);                                          \
+        for (uint64_t c = 0; c < vcols; c++, p += (STEP)) {                                    \
+            uint64_t bits = LOAD(p);                                                           \
+            if ((bits & ~(SIGN)) == 0) {                                                       \
+                if (bits == 0)                                                                 \
+                    continue;                                                                  \
+                signed_zeros++;                                                                \
+                if (!bit_exact)                                                                \
+                    continue;                                                                  \
+            }                                                                                  \
+            if (list.n == list.cap && col_list_grow(&list))                                    \
+                goto no_memory;                                                                \
+            list.col[list.n++] = (uint32_t)c;                                                  \
+        }                                                                                      \
+    }
+
+lsc_status lsc_sparse_build(const lsc_tensor *tensor, const lsc_matrix_shape *shape, int bit_exact,
+                            lsc_sparse *out, lsc_error *error)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t vrows = shape->transposed ? shape->cols : shape->rows;
+    uint64_t vcols = shape->transposed ? shape->rows : shape->cols;
+    const uint8_t *data = tensor->data;
+    uint64_t *row_ptr = malloc(((size_t)vrows + 1) * sizeof *row_ptr);
+    col_list list = {0};
+    uint64_t signed_zeros = 0;
+    if (!row_ptr)
+        goto no_memory;
+    switch (shape->elem_size) {
+    case 2: LSC_SCAN_LOOP(lsc_load_le16, UINT64_C(1) << 15, 2) break;
+    case 4: LSC_SCAN_LOOP(lsc_load_le32, UINT64_C(1) << 31, 4) break;
+    default: LSC_SCAN_LOOP(lsc_load_le64, UINT64_C(1) << 63, 8) break;
+    }
+    row_ptr[vrows] = list.n;
+    out->rows = shape->rows;
+    out->cols = shape->cols;
+    out->nnz = list.n;
+    out->signed_zeros = signed_zeros;
+    if (!shape->transposed) {
+        out->row_ptr = row_ptr;
+        out->col = list.col;
+        return LSC_OK;
+    }
+    /* Transpose the CSR: view column j becomes encoded row j; view rows arrive in
+     * increasing order, so every encoded row comes out sorted. */
+    out->row_ptr = calloc((size_t)shape->rows + 1, sizeof *out->row_ptr);
+    out->col = malloc((size_t)(list.n ? list.n : 1) * sizeof *out->col);
+    if (!out->row_ptr || !out->col)
+        goto no_memory;
+    for (uint64_t k = 0; k < list.n; k++)
+        out->row_ptr[list.col[k] + 1]++;
+    for (uint64_t r = 0; r < shape->rows; r++)
+        out->row_ptr[r + 1] += out->row_ptr[r];
+    uint64_t *fill = malloc((size_t)shape->rows * sizeof *fill);
+    if (!fill)
+        goto no_memory;
+    memcpy(fill, out->row_ptr, (size_t)shape->rows * sizeof *fill);
+    for (uint64_t vr = 0; vr < vrows; vr++)
+        for (uint64_t k = row_ptr[vr]; k < row_ptr[vr + 1]; k++)
+            out->col[fill[list.col[k]]++] = (uint32_t)vr;
+    free(fill);
+    free(row_ptr);
+    free(list.col);
+    return LSC_OK;
+
+no_memory:
+    free(row_ptr);
+    free(list.col);
+    lsc_sparse_free(out);
+    return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory listing the non-zeros of a %u x %u matrix",
+                    shape->rows, shape->cols);
+}

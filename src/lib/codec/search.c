@@ -1,0 +1,286 @@
+/* The block-shape / index-width search.
+ *
+ * For a block shape, a blob's size depends only on the number of SRI entries, and
+ * the entries of a value depend only on the gap before it in scan order. So one
+ * pass over the non-zeros per shape, filling a gap histogram, prices all 16 widths.
+ * The pass needs no sort: within a row the values of one block follow each other;
+ * between rows of one block row, per-block "last position seen" gives the gap;
+ * between kept blocks, the first position of a block and the last of the previous.
+ * Shapes whose size cannot beat the best so far (their bitmap alone is too big) are
+ * skipped without a pass; that does not change the result. */
+#include "codec/search.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/checked.h"
+#include "common/error.h"
+
+#define GAP_HIST 4096 /* gaps below this are counted exactly; larger ones priced at once */
+
+struct lsc_search_scratch {
+    uint64_t *touched;     /* one bit per block column of the current block row */
+    uint64_t *first, *last; /* per block column: first / last in-block position seen */
+    uint64_t hist[GAP_HIST];
+    uint64_t big[LSC_INDEX_BITS_MAX + 1]; /* extra entries of gaps >= GAP_HIST, per width */
+};
+
+lsc_status lsc_search_scratch_create(const lsc_sparse *m, lsc_search_scratch **out, lsc_error *error)
+{
+    lsc_search_scratch *s = calloc(1, sizeof *s);
+    size_t words = (size_t)m->cols / 64 + 1;
+    if (s) {
+        s->touched = calloc(words, sizeof *s->touched);
+        s->first = malloc((size_t)m->cols * sizeof *s->first);
+        s->last = malloc((size_t)m->cols * sizeof *s->last);
+    }
+    if (!s || !s->touched || !s->first || !s->last) {
+        lsc_search_scratch_free(&s);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search of %u columns",
+                        m->cols);
+    }
+    *out = s;
+    return LSC_OK;
+}
+
+void lsc_search_scratch_free(lsc_search_scratch **scratch)
+{
+    if (!scratch || !*scratch)
+        return;
+    free((*scratch)->touched);
+    free((*scratch)->first);
+    free((*scratch)->last);
+    free(*scratch);
+    *scratch = NULL;
+}
+
+static void add_big_gap(lsc_search_scratch *s, uint64_t gap)
+{
+    for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
+        s->big[b] += lsc_sri_entries(gap, b) - 1;
+}
+
+static inline void add_gap(lsc_search_scratch *s, uint64_t gap)
+{
+    if (gap < GAP_HIST)
+        s->hist[gap]++;
+    else
+        add_big_gap(s, gap);
+}
+
+/* How a column splits into block column and in-block column. */
+enum { SPLIT_POW2, SPLIT_WHOLE, SPLIT_DIV };
+
+static inline uint32_t split_col(int mode, uint32_t c, unsigned shift, uint32_t bw, uint32_t *lc)
+{
+    if (mode == SPLIT_POW2) {
+        *lc = c & (bw - 1);
+        return c >> shift;
+    }
+    if (mode == SPLIT_WHOLE) {
+        *lc = c;
+        return 0;
+    }
+    uint32_t bc = c / bw;
+    *lc = c - bc * bw;
+    return bc;
+}
+
+static inline void segment_start(lsc_search_scratch *s, uint32_t bc, uint64_t pos)
+{
+    uint64_t bit = UINT64_C(1) << (bc & 63);
+    if (s->touched[bc >> 6] & bit) {
+        add_gap(s, pos - s->last[bc] - 1);
+    } else {
+        s->touched[bc >> 6] |= bit;
+        s->first[bc] = pos;
+    }
+}
+
+/* The pass, specialised per split mode by the always-inline call with a constant. */
+static inline __attribute__((always_inline)) uint64_t
+evaluate_pass(const lsc_sparse *m, uint32_t bh, uint32_t bw, int mode, lsc_search_scratch *s)
+{
+    unsigned shift = (unsigned)__builtin_ctz(bw);
+    uint64_t S = (uint64_t)bh * bw, kept = 0;
+    for (uint64_t r0 = 0; r0 < m->rows; r0 += bh) {
+        uint64_t r1 = r0 + bh < m->rows ? r0 + bh : m->rows;
+        if (m->row_ptr[r0] == m->row_ptr[r1])
+            continue;
+        uint32_t min_bc = UINT32_MAX, max_bc = 0;
+        for (uint64_t r = r0; r < r1; r++) {
+            uint64_t k = m->row_ptr[r], end = m->row_ptr[r + 1];
+            if (k == end)
+                continue;
+            uint64_t row_base = (r - r0) * bw;
+            uint32_t lc, c = m->col[k];
+            uint32_t bc = split_col(mode, c, shift, bw, &lc);
+            uint64_t pos = row_base + lc;
+            segment_start(s, bc, pos);
+            if (bc < min_bc)
+                min_bc = bc;
+            uint32_t prev_c = c, prev_bc = bc;
+            for (k++; k < end; k++) {
+                c = m->col[k];
+                bc = split_col(mode, c, shift, bw, &lc);
+                if (bc == prev_bc) {
+                    add_gap(s, (uint64_t)(c - prev_c - 1));
+                } else {
+                    s->last[prev_bc] = pos;
+                    segment_start(s, bc, row_base + lc);
+                    prev_bc = bc;
+                }
+                pos = row_base + lc;
+                prev_c = c;
+            }
+            s->last[prev_bc] = pos;
+            if (prev_bc > max_bc)
+                max_bc = prev_bc;
+        }
+        /* Kept blocks of this block row, in order: the gaps across block boundaries. */
+        uint64_t prev_last = 0;
+        int any = 0;
+        for (uint32_t w = min_bc >> 6; w <= max_bc >> 6; w++) {
+            uint64_t word = s->touched[w];
+            s->touched[w] = 0;
+            while (word) {
+                uint32_t bc = w * 64 + (uint32_t)__builtin_ctzll(word);
+                word &= word - 1;
+                add_gap(s, any ? s->first[bc] + (S - 1 - prev_last) : s->first[bc]);
+                prev_last = s->last[bc];
+                any = 1;
+                kept++;
+            }
+        }
+    }
+    return kept;
+}
+
+void lsc_search_evaluate(const lsc_sparse *m, uint32_t block_h, uint32_t block_w,
+                         lsc_search_scratch *s, lsc_shape_cost *cost)
+{
+    memset(s->hist, 0, sizeof s->hist);
+    memset(s->big, 0, sizeof s->big);
+    if (block_w == m->cols)
+        cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_WHOLE, s);
+    else if ((block_w & (block_w - 1)) == 0)
+        cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_POW2, s);
+    else
+        cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_DIV, s);
+    cost->entries[0] = 0;
+    for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++) {
+        uint64_t n = m->nnz + s->big[b];
+        for (uint64_t g = 1; g < GAP_HIST; g++)
+            if (s->hist[g])
+                n += s->hist[g] * (lsc_sri_entries(g, b) - 1);
+        cost->entries[b] = n;
+    }
+}
+
+/* Candidate sides for a dimension: powers of two up to it, and itself. */
+static unsigned side_candidates(uint32_t dim, uint32_t forced, uint32_t *out)
+{
+    if (forced) {
+        out[0] = forced;
+        return 1;
+    }
+    unsigned n = 0;
+    for (uint64_t p = 1; p <= dim; p *= 2)
+        out[n++] = (uint32_t)p;
+    if (out[n - 1] != dim)
+        out[n++] = dim;
+    return n;
+}
+
+typedef struct candidate {
+    uint32_t bh, bw;
+    uint64_t blocks;
+} candidate;
+
+static int candidate_order(const void *a, const void *b)
+{
+    const candidate *x = a, *y = b;
+    if (x->blocks != y->blocks)
+        return x->blocks < y->blocks ? -1 : 1;
+    if (x->bh != y->bh)
+        return x->bh < y->bh ? -1 : 1;
+    return x->bw < y->bw ? -1 : x->bw > y->bw;
+}
+
+/* Strict "better than": size, then fewer blocks, then b, block_h, block_w. */
+static int plan_better(const lsc_plan *a, const lsc_plan *b)
+{
+    if (a->layout.total != b->layout.total)
+        return a->layout.total < b->layout.total;
+    if (a->layout.blocks != b->layout.blocks)
+        return a->layout.blocks < b->layout.blocks;
+    if (a->index_bits != b->index_bits)
+        return a->index_bits < b->index_bits;
+    if (a->block_h != b->block_h)
+        return a->block_h < b->block_h;
+    return a->block_w < b->block_w;
+}
+
+lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
+                           const lsc_search_limits *limits, lsc_plan *plan, lsc_error *error)
+{
+    if ((limits->block_h == 0) != (limits->block_w == 0))
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "block_h and block_w must be forced together");
+    if (limits->block_h > m->rows || limits->block_w > m->cols)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "forced block %u x %u exceeds the %u x %u matrix",
+                        limits->block_h, limits->block_w, m->rows, m->cols);
+    if (limits->index_bits > LSC_INDEX_BITS_MAX)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "index_bits %u outside 1..%d", limits->index_bits,
+                        LSC_INDEX_BITS_MAX);
+    unsigned b_lo = limits->index_bits ? limits->index_bits : 1;
+    unsigned b_hi = limits->index_bits ? limits->index_bits : LSC_INDEX_BITS_MAX;
+
+    uint32_t hs[34], ws[34];
+    unsigned nh = side_candidates(m->rows, limits->block_h, hs);
+    unsigned nw = side_candidates(m->cols, limits->block_w, ws);
+    candidate cands[34 * 34];
+    unsigned n = 0;
+    for (unsigned i = 0; i < nh; i++)
+        for (unsigned j = 0; j < nw; j++) {
+            cands[n].bh = hs[i];
+            cands[n].bw = ws[j];
+            cands[n].blocks = lsc_ceil_div_u64(m->rows, hs[i]) * lsc_ceil_div_u64(m->cols, ws[j]);
+            n++;
+        }
+    qsort(cands, n, sizeof *cands, candidate_order);
+
+    lsc_search_scratch *scratch;
+    LSC_TRY(lsc_search_scratch_create(m, &scratch, error));
+    int have = 0;
+    for (unsigned i = 0; i < n; i++) {
+        lsc_plan p = {.block_h = cands[i].bh, .block_w = cands[i].bw, .index_bits = b_lo};
+        /* Lower bound: one entry per value at the narrowest width. */
+        if (lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, p.block_h, p.block_w, b_lo, m->nnz,
+                                    m->nnz, &p.layout))
+            continue;
+        if (have && p.layout.total > plan->layout.total)
+            continue;
+        lsc_shape_cost cost;
+        lsc_search_evaluate(m, p.block_h, p.block_w, scratch, &cost);
+        for (unsigned b = b_lo; b <= b_hi; b++) {
+            p.index_bits = b;
+            p.n_entries = cost.entries[b];
+            p.kept_blocks = cost.kept_blocks;
+            if (lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, p.block_h, p.block_w, b, m->nnz,
+                                        p.n_entries, &p.layout))
+                continue;
+            /* Pointer fields are read 57 bits at a time at most (blob.h). */
+            if (p.layout.ptr_entry_bits > 57 || p.layout.ptr_value_bits > 57)
+                continue;
+            if (!have || plan_better(&p, plan)) {
+                *plan = p;
+                have = 1;
+            }
+        }
+    }
+    lsc_search_scratch_free(&scratch);
+    if (!have)
+        return lsc_fail(error, LSC_ERR_TOO_LARGE, "no encoding of the %u x %u matrix fits 64-bit sizes",
+                        m->rows, m->cols);
+    return LSC_OK;
+}

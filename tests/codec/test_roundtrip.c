@@ -1,0 +1,161 @@
+/* Round trip through lsc_encode -> lsc_weight_open -> lsc_weight_decode on random
+ * tensors of every dtype, many shapes and densities, searched and forced encodings,
+ * both orientations, with and without bit_exact. Checks every element bit for bit,
+ * the stats' arithmetic, the plan against the blob, and determinism. */
+#include <stdio.h>
+
+#include "check.h"
+#include "codec_util.h"
+
+static uint64_t product(int rank, const int64_t *dims)
+{
+    uint64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (uint64_t)dims[i];
+    return n;
+}
+
+static void check_stats(const lsc_encode_stats *st, size_t blob_size, unsigned E, const char *what)
+{
+    CHECKF(st->blob_bytes == blob_size, "%s: blob_bytes %llu, blob %zu", what,
+           (unsigned long long)st->blob_bytes, blob_size);
+    CHECKF(st->value_bytes + st->meta_bytes == st->blob_bytes, "%s: value + meta != blob", what);
+    CHECKF(st->header_bytes + st->bitmap_bytes + st->pointer_bytes + st->index_bytes == st->meta_bytes,
+           "%s: meta parts do not add up", what);
+    CHECKF(st->value_bytes == st->nnz * E, "%s: value bytes", what);
+    CHECKF(st->value_entries == st->nnz, "%s: value entries", what);
+    CHECKF(st->elements == st->rows * st->cols, "%s: elements", what);
+    CHECKF(st->dense_bytes == st->elements * E, "%s: dense bytes", what);
+    CHECKF(st->kept_blocks <= st->blocks, "%s: kept blocks", what);
+    CHECKF(st->blocks == ((st->rows + st->block_h - 1) / st->block_h) *
+                             ((st->cols + st->block_w - 1) / st->block_w),
+           "%s: blocks", what);
+}
+
+static void run_case(lsc_dtype t, int rank, const int64_t *dims, double density,
+                     const lsc_encode_options *o, uint64_t seed)
+{
+    unsigned E = (unsigned)lsc_dtype_size((int)t);
+    uint64_t n = product(rank, dims);
+    uint8_t *data = malloc(n * E), *out = malloc(n * E);
+    uint64_t s = seed;
+    fill_random(data, n, t, density, 0.4, &s);
+    lsc_tensor tensor = {.dtype = t, .rank = rank, .data = data};
+    for (int i = 0; i < rank; i++)
+        tensor.dims[i] = dims[i];
+    char what[200];
+    snprintf(what, sizeof what, "dtype %d rank %d dims[0] %lld n %llu density %g bh %u bw %u b %u tr %d be %d",
+             (int)t, rank, rank ? (long long)dims[0] : 0LL, (unsigned long long)n, density, o->block_h,
+             o->block_w, o->index_bits, o->transposed, o->bit_exact);
+
+    lsc_error err = {0};
+    void *blob = NULL, *blob2 = NULL;
+    size_t size = 0, size2 = 0;
+    lsc_encode_stats st, st2, plan;
+    lsc_status status = lsc_encode(&tensor, o, &blob, &size, &st, &err);
+    CHECKF(status == LSC_OK, "%s: encode: %s", what, err.message);
+    if (status != LSC_OK)
+        goto done;
+    check_stats(&st, size, E, what);
+    CHECKF(lsc_encode_plan(&tensor, o, &plan, &err) == LSC_OK, "%s: plan: %s", what, err.message);
+    CHECKF(memcmp(&plan, &st, sizeof st) == 0, "%s: plan differs from encode stats", what);
+    CHECKF(lsc_encode(&tensor, o, &blob2, &size2, &st2, &err) == LSC_OK, "%s: encode 2", what);
+    CHECKF(size2 == size && blob2 && memcmp(blob, blob2, size) == 0, "%s: not deterministic", what);
+    if (o->index_bits)
+        CHECKF(st.index_bits == o->index_bits, "%s: forced width ignored", what);
+    if (o->block_h)
+        CHECKF(st.block_h == o->block_h && st.block_w == o->block_w, "%s: forced shape ignored", what);
+
+    /* Expected counts. */
+    uint64_t nnz = 0, neg = 0, sign = 1ull << (E * 8 - 1);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v = load_elem(data + i * E, E);
+        neg += v == sign;
+        nnz += (v != 0 && v != sign) || (v == sign && o->bit_exact);
+    }
+    CHECKF(st.nnz == nnz, "%s: nnz %llu, expected %llu", what, (unsigned long long)st.nnz,
+           (unsigned long long)nnz);
+    CHECKF(st.signed_zeros == neg, "%s: signed zeros", what);
+
+    lsc_weight *w = NULL;
+    status = lsc_weight_open(blob, size, "t", &w, &err);
+    CHECKF(status == LSC_OK, "%s: open: %s", what, err.message);
+    if (status != LSC_OK)
+        goto done;
+    lsc_weight_info info;
+    lsc_weight_get_info(w, &info);
+    CHECKF(info.dtype == t && info.rank == rank && info.nnz == nnz && info.blob_size == size &&
+               info.transposed == (o->transposed != 0) && info.signed_zeros == (o->bit_exact != 0) &&
+               info.typed_field == (o->typed_field != 0) && info.index_bits == st.index_bits &&
+               info.block_h == st.block_h && info.block_w == st.block_w,
+           "%s: info", what);
+    for (int i = 0; i < rank; i++)
+        CHECK(info.dims[i] == dims[i]);
+    CHECKF(lsc_weight_decode(w, out, n * E - 1, &err) == LSC_ERR_INVALID_ARGUMENT, "%s: short dst", what);
+    memset(out, 0xA5, n * E);
+    CHECKF(lsc_weight_decode(w, out, n * E, &err) == LSC_OK, "%s: decode: %s", what, err.message);
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v = load_elem(data + i * E, E), d = load_elem(out + i * E, E);
+        uint64_t want = (v == sign && !o->bit_exact) ? 0 : v;
+        bad += d != want;
+    }
+    CHECKF(bad == 0, "%s: %llu elements differ", what, (unsigned long long)bad);
+    lsc_weight_close(&w);
+    CHECK(w == NULL);
+done:
+    lsc_free(blob);
+    lsc_free(blob2);
+    free(data);
+    free(out);
+}
+
+int main(void)
+{
+    static const lsc_dtype types[] = {LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT16, LSC_DTYPE_BFLOAT16,
+                                      LSC_DTYPE_FLOAT64};
+    static const double densities[] = {0, 0.001, 0.01, 0.1, 0.5, 1};
+    struct {
+        int rank;
+        int64_t dims[4];
+    } shapes[] = {
+        {0, {0}},         {1, {1}},          {1, {57}},         {2, {1, 1}},     {2, {1, 200}},
+        {2, {200, 1}},    {2, {13, 29}},     {2, {64, 64}},     {2, {100, 75}},  {4, {6, 3, 5, 5}},
+        {4, {33, 1, 1, 7}}, {3, {5, 7, 11}},
+    };
+    uint64_t seed = 1;
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++)
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+            for (size_t di = 0; di < sizeof densities / sizeof *densities; di++)
+                for (int variant = 0; variant < 9; variant++) {
+                    lsc_encode_options o;
+                    lsc_encode_options_default(&o);
+                    o.transposed = variant & 1;
+                    o.bit_exact = (variant >> 1) & 1;
+                    o.typed_field = variant == 3;
+                    /* Encoded matrix sides, to force shapes that fit. */
+                    int rank = shapes[si].rank;
+                    const int64_t *d = shapes[si].dims;
+                    uint64_t lead = rank >= 2 ? (uint64_t)d[0] : 1, rest = product(rank, d) / lead;
+                    uint32_t rows = (uint32_t)(o.transposed ? rest : lead);
+                    uint32_t cols = (uint32_t)(o.transposed ? lead : rest);
+                    switch (variant) {
+                    case 4: o.index_bits = 1; break;
+                    case 5: o.index_bits = 16; break;
+                    case 6: o.block_h = 1; o.block_w = 1; o.index_bits = 3; break;
+                    case 7: o.block_h = rows < 3 ? rows : 3; o.block_w = cols < 5 ? cols : 5; break;
+                    case 8: o.block_h = rows; o.block_w = cols; o.index_bits = 2; break;
+                    }
+                    run_case(types[ti], rank, d, densities[di], &o, seed++);
+                }
+    /* A pruned-layer size at low densities. */
+    for (size_t di = 1; di < 4; di++) {
+        lsc_encode_options o;
+        lsc_encode_options_default(&o);
+        int64_t dims[2] = {300, 784};
+        run_case(LSC_DTYPE_FLOAT32, 2, dims, densities[di], &o, seed++);
+        o.transposed = 1;
+        run_case(LSC_DTYPE_FLOAT16, 2, dims, densities[di], &o, seed++);
+    }
+    return check_exit();
+}
