@@ -1,0 +1,165 @@
+/* onnx-lsc compress: options, the library call, the report. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "exit_codes.h"
+#include "onnx-lsc/lsc.h"
+#include "report.h"
+
+void lsc_cli_compress_usage(FILE *out)
+{
+    fputs("Usage: onnx-lsc compress IN.onnx [-o OUT.onnx] [--bundle PATH] [options]\n"
+          "Encodes the pruned Conv/Gemm/MatMul weights of IN.onnx with LSC. Writes OUT.onnx\n"
+          "(default: IN with .onnx -> .lsc.onnx) and its bundle beside it (default: OUT with\n"
+          ".onnx -> .lsc), then prints the per-layer table.\n\n"
+          "  -o, --output PATH         rewritten model\n"
+          "      --bundle PATH         bundle file (must be in OUT's folder)\n"
+          "      --bit-exact           keep -0.0 signs: the model round-trips byte for byte\n"
+          "      --include-graph-inputs  also encode weights that are graph inputs\n"
+          "      --index-bits N        force the SRI index width (1..16; default: search)\n"
+          "      --block HxW           force the block shape (default: search)\n"
+          "  -j, --threads N           encoder threads (0 = all cores)\n"
+          "  -q, --quiet               print nothing but errors\n"
+          "      --json                print the report as JSON on stdout\n"
+          "  -h, --help                this text\n",
+          out);
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-')
+        return 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_block(const char *s, uint32_t *h, uint32_t *w)
+{
+    unsigned long a, b;
+    char buf[64];
+    const char *x = strchr(s, 'x');
+    if (!x || (size_t)(x - s) >= sizeof buf)
+        return 0;
+    memcpy(buf, s, (size_t)(x - s));
+    buf[x - s] = 0;
+    if (!parse_uint(buf, UINT32_MAX, &a) || !parse_uint(x + 1, UINT32_MAX, &b) || !a || !b)
+        return 0;
+    *h = (uint32_t)a;
+    *w = (uint32_t)b;
+    return 1;
+}
+
+enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON };
+
+int lsc_cli_compress(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"bundle", required_argument, NULL, OPT_BUNDLE},
+        {"bit-exact", no_argument, NULL, OPT_BIT_EXACT},
+        {"include-graph-inputs", no_argument, NULL, OPT_GRAPH_INPUTS},
+        {"index-bits", required_argument, NULL, OPT_INDEX_BITS},
+        {"block", required_argument, NULL, OPT_BLOCK},
+        {"threads", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    lsc_compress_options opt;
+    lsc_compress_options_default(&opt);
+    const char *out_path = NULL, *bundle_path = NULL;
+    int json = 0, c;
+    unsigned long v;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:j:qh", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_path = optarg; break;
+        case OPT_BUNDLE: bundle_path = optarg; break;
+        case OPT_BIT_EXACT: opt.bit_exact = 1; break;
+        case OPT_GRAPH_INPUTS: opt.include_graph_inputs = 1; break;
+        case OPT_INDEX_BITS:
+            if (!parse_uint(optarg, 16, &v) || v == 0)
+                return lsc_cli_usage_error("compress", "--index-bits wants 1..16, not '%s'", optarg);
+            opt.index_bits = (unsigned)v;
+            break;
+        case OPT_BLOCK:
+            if (!parse_block(optarg, &opt.block_h, &opt.block_w))
+                return lsc_cli_usage_error("compress", "--block wants HxW (e.g. 4x8), not '%s'", optarg);
+            break;
+        case 'j':
+            if (!parse_uint(optarg, 4096, &v))
+                return lsc_cli_usage_error("compress", "-j wants a thread count, not '%s'", optarg);
+            opt.threads = (unsigned)v;
+            break;
+        case 'q': opt.quiet = 1; break;
+        case OPT_JSON: json = 1; break;
+        case 'h': lsc_cli_compress_usage(stdout); return LSC_EXIT_OK;
+        case ':': return lsc_cli_usage_error("compress", "option '%s' needs a value", argv[optind - 1]);
+        default: return lsc_cli_usage_error("compress", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return lsc_cli_usage_error("compress", optind >= argc ? "no input model given"
+                                                              : "exactly one input model expected");
+    const char *in_path = argv[optind];
+
+    char *default_out = NULL;
+    if (!out_path) {
+        size_t n = strlen(in_path);
+        size_t stem = n >= 5 && strcmp(in_path + n - 5, ".onnx") == 0 ? n - 5 : n;
+        default_out = malloc(stem + sizeof ".lsc.onnx");
+        if (!default_out) {
+            lsc_cli_error("out of memory");
+            return lsc_exit_for_status(LSC_ERR_NO_MEMORY);
+        }
+        memcpy(default_out, in_path, stem);
+        memcpy(default_out + stem, ".lsc.onnx", sizeof ".lsc.onnx");
+        out_path = default_out;
+    }
+    lsc_compress_report *report = NULL;
+    lsc_error error = {0};
+    lsc_status st = lsc_compress_file(in_path, out_path, bundle_path, &opt, &report, &error);
+    if (st != LSC_OK) {
+        lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
+        free(default_out);
+        return lsc_exit_for_status(st);
+    }
+    char *shown_bundle = NULL;
+    if (!bundle_path) {
+        /* The library's default: model.lsc.onnx -> model.lsc, x.onnx -> x.lsc. */
+        size_t n = strlen(out_path);
+        size_t stem = n > 9 && strcmp(out_path + n - 9, ".lsc.onnx") == 0 ? n - 9
+                      : n >= 5 && strcmp(out_path + n - 5, ".onnx") == 0 ? n - 5
+                                                                          : n;
+        shown_bundle = malloc(stem + sizeof ".lsc");
+        if (shown_bundle) {
+            memcpy(shown_bundle, out_path, stem);
+            memcpy(shown_bundle + stem, ".lsc", sizeof ".lsc");
+        }
+    }
+    const char *bundle_shown = bundle_path ? bundle_path : shown_bundle ? shown_bundle : "";
+    if (json) {
+        lsc_cli_print_json(stdout, report, out_path, bundle_shown);
+    } else if (!opt.quiet) {
+        lsc_cli_print_table(stdout, report);
+        printf("wrote %s and %s\n", out_path, bundle_shown);
+    }
+    lsc_compress_report_free(&report);
+    free(shown_bundle);
+    free(default_out);
+    if (fflush(stdout) != 0) {
+        lsc_cli_error("cannot write to standard output");
+        return lsc_exit_for_status(LSC_ERR_IO);
+    }
+    return LSC_EXIT_OK;
+}

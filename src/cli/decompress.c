@@ -1,0 +1,80 @@
+/* onnx-lsc decompress: restore the original model from a compressed one. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "exit_codes.h"
+#include "onnx-lsc/lsc.h"
+
+void lsc_cli_decompress_usage(FILE *out)
+{
+    fputs("Usage: onnx-lsc decompress IN.lsc.onnx [-o OUT.onnx] [-f]\n"
+          "Restores the original model from IN.lsc.onnx and the bundle it refers to.\n"
+          "Default OUT: IN with .lsc.onnx -> .onnx, never overwritten without -f.\n\n"
+          "  -o, --output PATH   restored model\n"
+          "  -f, --force         overwrite OUT if it exists\n"
+          "  -q, --quiet         print nothing but errors\n"
+          "  -h, --help          this text\n",
+          out);
+}
+
+int lsc_cli_decompress(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out_path = NULL;
+    int force = 0, quiet = 0, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:fqh", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_path = optarg; break;
+        case 'f': force = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': lsc_cli_decompress_usage(stdout); return LSC_EXIT_OK;
+        case ':': return lsc_cli_usage_error("decompress", "option '%s' needs a value", argv[optind - 1]);
+        default: return lsc_cli_usage_error("decompress", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return lsc_cli_usage_error("decompress", optind >= argc ? "no input model given"
+                                                                : "exactly one input model expected");
+    const char *in_path = argv[optind];
+    char *default_out = NULL;
+    if (!out_path) {
+        static const char suffix[] = ".lsc.onnx";
+        size_t n = strlen(in_path), s = sizeof suffix - 1;
+        if (n <= s || strcmp(in_path + n - s, suffix) != 0)
+            return lsc_cli_usage_error("decompress", "'%s' does not end in .lsc.onnx: give -o OUT.onnx",
+                                       in_path);
+        default_out = malloc(n - s + sizeof ".onnx");
+        if (!default_out) {
+            lsc_cli_error("out of memory");
+            return lsc_exit_for_status(LSC_ERR_NO_MEMORY);
+        }
+        memcpy(default_out, in_path, n - s);
+        memcpy(default_out + n - s, ".onnx", sizeof ".onnx");
+        out_path = default_out;
+        struct stat st;
+        if (!force && stat(out_path, &st) == 0) {
+            lsc_cli_error("%s exists: use -f to overwrite it or -o to choose another name", out_path);
+            free(default_out);
+            return lsc_exit_for_status(LSC_ERR_INVALID_ARGUMENT);
+        }
+    }
+    lsc_error error = {0};
+    lsc_status st = lsc_decompress_file(in_path, out_path, &error);
+    if (st != LSC_OK)
+        lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
+    else if (!quiet)
+        printf("wrote %s\n", out_path);
+    free(default_out);
+    return lsc_exit_for_status(st);
+}

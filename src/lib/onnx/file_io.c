@@ -1,0 +1,270 @@
+/* Files: read-only mappings of inputs, outputs written to a temporary name and
+ * renamed when complete, and a protobuf-c sink that streams a packed message. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "onnx/onnx_model.h"
+
+#define OUT_BUFFER_SIZE (1u << 20)
+
+char *lsc_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+lsc_status lsc_map_file(const char *path, lsc_map *map, lsc_error *error)
+{
+    map->data = NULL;
+    map->size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lsc_fail(error, LSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return lsc_fail(error, LSC_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return lsc_fail(error, LSC_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX) {
+        close(fd);
+        return lsc_fail(error, LSC_ERR_TOO_LARGE, "%s: too large to map", path);
+    }
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return lsc_fail(error, LSC_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+        }
+        map->data = p;
+        map->size = (size_t)st.st_size;
+    }
+    close(fd);
+    return LSC_OK;
+}
+
+void lsc_unmap(lsc_map *map)
+{
+    if (map->data)
+        munmap((void *)map->data, map->size);
+    map->data = NULL;
+    map->size = 0;
+}
+
+char *lsc_path_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return lsc_strdup(".");
+    if (slash == path)
+        return lsc_strdup("/");
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (dir) {
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
+    return dir;
+}
+
+const char *lsc_path_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+char *lsc_path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+    return p;
+}
+
+char *lsc_path_swap_suffix(const char *path, const char *from, const char *to)
+{
+    size_t n = strlen(path), f = strlen(from), t = strlen(to);
+    if (n >= f && strcmp(path + n - f, from) == 0)
+        n -= f;
+    char *p = malloc(n + t + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, path, n);
+    memcpy(p + n, to, t + 1);
+    return p;
+}
+
+int lsc_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *error)
+{
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    char *dir = lsc_path_dir(final_path);
+    out->final_path = lsc_strdup(final_path);
+    out->buf = malloc(OUT_BUFFER_SIZE);
+    size_t n = dir ? strlen(dir) + strlen(lsc_path_base(final_path)) + 16 : 0;
+    out->tmp_path = n ? malloc(n) : NULL;
+    if (!dir || !out->final_path || !out->buf || !out->tmp_path) {
+        free(dir);
+        free(out->tmp_path); /* not a file yet: nothing to unlink */
+        out->tmp_path = NULL;
+        lsc_out_abort(out);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", final_path);
+    }
+    snprintf(out->tmp_path, n, "%s/.%s.XXXXXX", dir, lsc_path_base(final_path));
+    free(dir);
+    out->fd = mkstemp(out->tmp_path);
+    if (out->fd < 0) {
+        int e = errno;
+        free(out->tmp_path);
+        out->tmp_path = NULL;
+        lsc_out_abort(out);
+        return lsc_fail(error, LSC_ERR_IO, "%s: cannot create a temporary file beside it: %s",
+                        final_path, strerror(e));
+    }
+    /* mkstemp makes 0600; give the usual permissions the umask allows. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(out->fd, 0666 & ~mask) != 0) {
+        /* not fatal: the file is still ours */
+    }
+    return LSC_OK;
+}
+
+static void out_flush(lsc_out_file *out)
+{
+    size_t done = 0;
+    while (out->status == LSC_OK && done < out->used) {
+        ssize_t w = write(out->fd, out->buf + done, out->used - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: write failed: %s",
+                                   out->final_path, strerror(errno));
+            break;
+        }
+        done += (size_t)w;
+    }
+    out->used = 0;
+}
+
+void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    while (size > 0 && out->status == LSC_OK) {
+        size_t room = OUT_BUFFER_SIZE - out->used;
+        size_t n = size < room ? size : room;
+        memcpy(out->buf + out->used, p, n);
+        out->used += n;
+        out->written += n;
+        p += n;
+        size -= n;
+        if (out->used == OUT_BUFFER_SIZE)
+            out_flush(out);
+    }
+}
+
+lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error)
+{
+    out_flush(out);
+    if (out->status == LSC_OK && fsync(out->fd) != 0)
+        out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: fsync failed: %s", out->final_path,
+                               strerror(errno));
+    if (out->status == LSC_OK && close(out->fd) != 0)
+        out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: close failed: %s", out->final_path,
+                               strerror(errno));
+    else if (out->status != LSC_OK)
+        close(out->fd);
+    out->fd = -1;
+    if (out->status == LSC_OK && rename(out->tmp_path, out->final_path) != 0)
+        out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: rename failed: %s", out->final_path,
+                               strerror(errno));
+    lsc_status st = out->status;
+    if (st != LSC_OK) {
+        if (error)
+            *error = out->error;
+        unlink(out->tmp_path);
+    }
+    free(out->tmp_path);
+    out->tmp_path = NULL;
+    lsc_out_abort(out);
+    return st;
+}
+
+void lsc_out_abort(lsc_out_file *out)
+{
+    if (out->fd >= 0)
+        close(out->fd);
+    out->fd = -1;
+    if (out->tmp_path)
+        unlink(out->tmp_path);
+    free(out->tmp_path);
+    free(out->final_path);
+    free(out->buf);
+    out->tmp_path = NULL;
+    out->final_path = NULL;
+    out->buf = NULL;
+}
+
+static void sink_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
+{
+    lsc_pb_sink *sink = (lsc_pb_sink *)buffer;
+    if (sink->status != LSC_OK)
+        return;
+    if (sink->placeholders && data >= sink->placeholders &&
+        data < sink->placeholders + sink->n_placeholders) {
+        size_t index = (size_t)(data - sink->placeholders);
+        uint64_t before = sink->out->written;
+        sink->status = sink->produce(sink->produce_ctx, index, sink->out, &sink->error);
+        if (sink->status == LSC_OK && sink->out->written - before != len)
+            sink->status = lsc_fail(&sink->error, LSC_ERR_INTERNAL,
+                                    "%s: payload %zu has %llu bytes, expected %zu",
+                                    sink->out->final_path, index,
+                                    (unsigned long long)(sink->out->written - before), len);
+        return;
+    }
+    lsc_out_write(sink->out, data, len);
+}
+
+void lsc_pb_sink_init(lsc_pb_sink *sink, lsc_out_file *out)
+{
+    memset(sink, 0, sizeof *sink);
+    sink->base.append = sink_append;
+    sink->out = out;
+}
+
+lsc_status lsc_pb_write(lsc_pb_sink *sink, const ProtobufCMessage *message, lsc_error *error)
+{
+    protobuf_c_message_pack_to_buffer(message, &sink->base);
+    if (sink->status != LSC_OK) {
+        if (error)
+            *error = sink->error;
+        return sink->status;
+    }
+    return LSC_OK;
+}

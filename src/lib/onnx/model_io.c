@@ -1,0 +1,144 @@
+/* Reading a model: map the file, unpack a copy without the initializer payloads,
+ * and point each initializer's raw_data back into the mapping. Writing: pack the
+ * proto straight into an output file, payloads streamed from wherever they are. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx_model.h"
+
+void lsc_label(char *out, size_t size, const char *file, const char *what, const char *name)
+{
+    snprintf(out, size, "%s: %s '%.200s'", file, what, name ? name : "");
+}
+
+static lsc_status patch_payloads(lsc_onnx_model *model, const lsc_payload_ref *refs,
+                                 size_t n_refs, lsc_error *error)
+{
+    Onnx__GraphProto *graph = model->proto->graph;
+    if (!graph || graph->n_initializer != n_refs)
+        return lsc_fail(error, LSC_ERR_INTERNAL, "%s: initializer count changed on parse",
+                        model->path);
+    model->patched = calloc(n_refs ? n_refs : 1, sizeof *model->patched);
+    if (!model->patched)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", model->path);
+    for (size_t i = 0; i < n_refs; i++) {
+        Onnx__TensorProto *t = graph->initializer[i];
+        if (!refs[i].present || refs[i].len == 0)
+            continue;
+        if (!t->has_raw_data || t->raw_data.len != 0)
+            return lsc_fail(error, LSC_ERR_INTERNAL, "%s: initializer %zu lost its payload",
+                            model->path, i);
+        t->raw_data.data = (uint8_t *)(model->map.data + refs[i].offset);
+        t->raw_data.len = (size_t)refs[i].len;
+        model->patched[model->n_patched++] = t;
+    }
+    return LSC_OK;
+}
+
+lsc_status lsc_onnx_load(const char *path, lsc_onnx_model *model, lsc_error *error)
+{
+    memset(model, 0, sizeof *model);
+    model->path = lsc_strdup(path);
+    model->dir = lsc_path_dir(path);
+    if (!model->path || !model->dir) {
+        lsc_onnx_free(model);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", path);
+    }
+    lsc_status st = lsc_map_file(path, &model->map, error);
+    if (st != LSC_OK) {
+        lsc_onnx_free(model);
+        return st;
+    }
+    lsc_bytes stripped = {0};
+    lsc_payload_ref *refs = NULL;
+    size_t n_refs = 0;
+    int whole = lsc_wire_strip_model(model->map.data, model->map.size, &stripped, &refs, &n_refs);
+    if (whole)
+        model->proto = (Onnx__ModelProto *)protobuf_c_message_unpack(
+            &onnx__model_proto__descriptor, NULL, model->map.size, model->map.data);
+    else
+        model->proto = (Onnx__ModelProto *)protobuf_c_message_unpack(
+            &onnx__model_proto__descriptor, NULL, stripped.size, stripped.data);
+    lsc_bytes_free(&stripped);
+    if (!model->proto) {
+        free(refs);
+        lsc_onnx_free(model);
+        return lsc_fail(error, LSC_ERR_NOT_ONNX,
+                        "%s: not an ONNX model (protobuf parse failed: truncated or not ONNX)", path);
+    }
+    if (!model->proto->graph) {
+        free(refs);
+        lsc_onnx_free(model);
+        return lsc_fail(error, LSC_ERR_NOT_ONNX, "%s: not an ONNX model (no graph)", path);
+    }
+    st = whole ? LSC_OK : patch_payloads(model, refs, n_refs, error);
+    free(refs);
+    if (st != LSC_OK) {
+        lsc_onnx_free(model);
+        return st;
+    }
+    return LSC_OK;
+}
+
+lsc_status lsc_onnx_detach(lsc_onnx_model *model, Onnx__TensorProto *tensor, lsc_error *error)
+{
+    if (model->n_detached == model->cap_detached) {
+        size_t cap = model->cap_detached ? model->cap_detached * 2 : 16;
+        Onnx__TensorProto **p = realloc(model->detached, cap * sizeof *p);
+        if (!p)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", model->path);
+        model->detached = p;
+        model->cap_detached = cap;
+    }
+    model->detached[model->n_detached++] = tensor;
+    return LSC_OK;
+}
+
+void lsc_onnx_free(lsc_onnx_model *model)
+{
+    /* Payloads in the mapping are not the allocator's to free. */
+    for (size_t i = 0; i < model->n_patched; i++) {
+        model->patched[i]->raw_data.data = NULL;
+        model->patched[i]->raw_data.len = 0;
+    }
+    for (size_t i = 0; i < model->n_detached; i++)
+        protobuf_c_message_free_unpacked(&model->detached[i]->base, NULL);
+    if (model->proto)
+        protobuf_c_message_free_unpacked(&model->proto->base, NULL);
+    for (size_t i = 0; i < model->n_ext; i++) {
+        free(model->ext[i].location);
+        lsc_unmap(&model->ext[i].map);
+    }
+    free(model->ext);
+    free(model->patched);
+    free(model->detached);
+    lsc_unmap(&model->map);
+    free(model->path);
+    free(model->dir);
+    memset(model, 0, sizeof *model);
+}
+
+lsc_status lsc_onnx_write(const lsc_onnx_model *model, lsc_pb_sink *sink, lsc_error *error)
+{
+    return lsc_pb_write(sink, &model->proto->base, error);
+}
+
+uint64_t lsc_onnx_input_bytes(lsc_onnx_model *model)
+{
+    uint64_t total = model->map.size;
+    Onnx__GraphProto *g = model->proto->graph;
+    /* Each external file counted once, whichever tensors use it. */
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        Onnx__TensorProto *t = g->initializer[i];
+        if (lsc_tensor_repr(t) != LSC_REPR_EXTERNAL)
+            continue;
+        lsc_ext_ref ref = {0};
+        lsc_map map = {0};
+        size_t before = model->n_ext;
+        if (lsc_ext_parse(model, t, "", &ref, NULL) == LSC_OK &&
+            lsc_ext_open_file(model, ref.location, "", &map, NULL) == LSC_OK && model->n_ext > before)
+            total += map.size;
+    }
+    return total;
+}

@@ -1,0 +1,255 @@
+/* The ONNX side of the library: a model read from disk (mapped, its big payloads
+ * left in place), the weight candidates found in its graph, and the helpers that
+ * compress.c-style drivers (rewrite.c, restore.c, model_inspect.c) share.
+ * Only src/lib/onnx/ includes the generated protobuf-c bindings. */
+#ifndef LSC_ONNX_ONNX_MODEL_H
+#define LSC_ONNX_ONNX_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "onnx-lsc/lsc.h"
+#include "onnx.pb-c.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "onnx-lsc's ONNX I/O writes tensor payloads in place and needs a little-endian host"
+#endif
+
+#define LSC_ONNX_DOMAIN "ai.onnx_lsc"
+#define LSC_ONNX_DOMAIN_VERSION 1
+#define LSC_DOMAIN_ATTR "lsc_domain"
+
+/* ---- files (file_io.c) ---- */
+
+/* A read-only memory mapping of a whole file (size 0: data NULL). */
+typedef struct lsc_map {
+    const uint8_t *data;
+    size_t size;
+} lsc_map;
+
+lsc_status lsc_map_file(const char *path, lsc_map *map, lsc_error *error);
+void lsc_unmap(lsc_map *map);
+
+/* An output file written to a temporary name in the destination folder and renamed
+ * over the final name only by lsc_out_commit. */
+typedef struct lsc_out_file {
+    int fd;
+    char *tmp_path;
+    char *final_path;
+    uint8_t *buf;
+    size_t used;
+    uint64_t written;
+    lsc_status status; /* first write failure, reported by commit */
+    lsc_error error;
+} lsc_out_file;
+
+lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *error);
+void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
+lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error);
+void lsc_out_abort(lsc_out_file *out);
+
+/* 1 if both paths name the same existing file. */
+int lsc_same_file(const char *a, const char *b);
+/* Folder part of a path ("." if none) and file-name part; malloc'd. */
+char *lsc_path_dir(const char *path);
+const char *lsc_path_base(const char *path);
+char *lsc_path_join(const char *dir, const char *name);
+/* str with its suffix `from` replaced by `to` (or `to` appended). malloc'd. */
+char *lsc_path_swap_suffix(const char *path, const char *from, const char *to);
+
+/* A byte payload written lazily while a message is packed (restore.c): a placeholder
+ * pointer stands for it in the message and the sink asks `produce` for the bytes. */
+typedef lsc_status (*lsc_produce_fn)(void *ctx, size_t index, lsc_out_file *out, lsc_error *error);
+
+typedef struct lsc_pb_sink {
+    ProtobufCBuffer base;
+    lsc_out_file *out;
+    const uint8_t *placeholders; /* n_placeholders distinct addresses, or NULL */
+    size_t n_placeholders;
+    lsc_produce_fn produce;
+    void *produce_ctx;
+    lsc_status status;
+    lsc_error error;
+} lsc_pb_sink;
+
+void lsc_pb_sink_init(lsc_pb_sink *sink, lsc_out_file *out);
+/* Packs a message into the sink; returns the first failure. */
+lsc_status lsc_pb_write(lsc_pb_sink *sink, const ProtobufCMessage *message, lsc_error *error);
+
+/* ---- growable byte buffer (wire.c) ---- */
+
+typedef struct lsc_bytes {
+    uint8_t *data;
+    size_t size, cap;
+} lsc_bytes;
+
+int lsc_bytes_append(lsc_bytes *b, const void *data, size_t size);
+void lsc_bytes_free(lsc_bytes *b);
+
+/* ---- wire format (wire.c) ---- */
+
+/* Where an initializer's raw_data payload sits in the model file. */
+typedef struct lsc_payload_ref {
+    uint64_t offset, len;
+    int present;
+} lsc_payload_ref;
+
+/* Copies a serialized ModelProto leaving out graph.initializer[*].raw_data payloads
+ * (each replaced by an empty raw_data), and records where they were, one ref per
+ * initializer in order. Returns 0 on success, 1 if the input is unusual enough
+ * (several graph fields, groups, malformed) that the caller should parse it whole. */
+int lsc_wire_strip_model(const uint8_t *data, size_t size, lsc_bytes *stripped,
+                         lsc_payload_ref **refs, size_t *n_refs);
+
+/* ---- names (names.c) ---- */
+
+/* A set of strings mapping each to a size_t, for graph lookups by name. */
+typedef struct lsc_name_map {
+    struct lsc_name_slot *slots;
+    size_t cap, count;
+} lsc_name_map;
+
+lsc_status lsc_name_map_put(lsc_name_map *map, const char *name, size_t value, lsc_error *error);
+/* Value for name or (size_t)-1. */
+size_t lsc_name_map_get(const lsc_name_map *map, const char *name);
+void lsc_name_map_free(lsc_name_map *map);
+
+/* ---- the model (model_io.c) ---- */
+
+typedef struct lsc_ext_file {
+    char *location;
+    lsc_map map;
+} lsc_ext_file;
+
+typedef struct lsc_onnx_model {
+    char *path;
+    char *dir;
+    lsc_map map;                 /* the model file */
+    Onnx__ModelProto *proto;
+    Onnx__TensorProto **patched; /* tensors whose raw_data points into map */
+    size_t n_patched;
+    Onnx__TensorProto **detached; /* taken out of the graph, freed with the model */
+    size_t n_detached, cap_detached;
+    lsc_ext_file *ext;           /* external data files mapped so far */
+    size_t n_ext;
+} lsc_onnx_model;
+
+lsc_status lsc_onnx_load(const char *path, lsc_onnx_model *model, lsc_error *error);
+void lsc_onnx_free(lsc_onnx_model *model);
+/* Keeps a tensor taken out of the graph alive until lsc_onnx_free. */
+lsc_status lsc_onnx_detach(lsc_onnx_model *model, Onnx__TensorProto *tensor, lsc_error *error);
+/* Writes the model's proto to out (payloads streamed from wherever they point). */
+lsc_status lsc_onnx_write(const lsc_onnx_model *model, lsc_pb_sink *sink, lsc_error *error);
+/* Model file bytes plus the external data files it uses. */
+uint64_t lsc_onnx_input_bytes(lsc_onnx_model *model);
+
+/* ---- external data (external_data.c) ---- */
+
+typedef struct lsc_ext_ref {
+    const char *location;
+    uint64_t offset;
+    uint64_t length;
+    int has_length;
+} lsc_ext_ref;
+
+/* Reads a tensor's external_data entries (location, offset, length). */
+lsc_status lsc_ext_parse(const lsc_onnx_model *model, const Onnx__TensorProto *tensor,
+                         const char *label, lsc_ext_ref *ref, lsc_error *error);
+/* Checks a location is a plain relative path inside the model's folder. */
+lsc_status lsc_ext_check_location(const lsc_onnx_model *model, const char *location,
+                                  const char *label, lsc_error *error);
+/* The mapped file a location names (mapped once per model). */
+lsc_status lsc_ext_open_file(lsc_onnx_model *model, const char *location, const char *label,
+                             lsc_map *map_out, lsc_error *error);
+
+/* ---- tensor payloads (tensor_data.c) ---- */
+
+/* Element count of a tensor's dims, checked. */
+lsc_status lsc_tensor_elements(const Onnx__TensorProto *tensor, const char *label,
+                               uint64_t *count, lsc_error *error);
+/* Which field a float tensor keeps its data in. */
+typedef enum lsc_repr {
+    LSC_REPR_RAW,
+    LSC_REPR_TYPED,
+    LSC_REPR_EXTERNAL,
+    LSC_REPR_NONE
+} lsc_repr;
+lsc_repr lsc_tensor_repr(const Onnx__TensorProto *tensor);
+
+/* A tensor's dense little-endian bytes: in place (mapping) or converted (owned). */
+typedef struct lsc_dense {
+    const void *data;
+    size_t size;
+    void *owned;
+} lsc_dense;
+
+/* Fetches the dense bytes of a float-type tensor (raw_data, typed field or external
+ * data). LSC_ERR_UNSUPPORTED when the data could not be restored exactly (e.g.
+ * int32_data values outside 16 bits), LSC_ERR_BAD_MODEL when sizes disagree. */
+lsc_status lsc_tensor_dense(lsc_onnx_model *model, const Onnx__TensorProto *tensor,
+                            const char *label, lsc_dense *dense, lsc_error *error);
+void lsc_dense_free(lsc_dense *dense);
+
+/* Saves and clears a tensor's payload fields, and puts them back. */
+typedef struct lsc_saved_payload {
+    protobuf_c_boolean has_raw_data;
+    ProtobufCBinaryData raw_data;
+    size_t n_float_data, n_int32_data, n_string_data, n_int64_data, n_double_data, n_uint64_data;
+} lsc_saved_payload;
+void lsc_payload_clear(Onnx__TensorProto *tensor, lsc_saved_payload *saved);
+void lsc_payload_put_back(Onnx__TensorProto *tensor, const lsc_saved_payload *saved);
+
+/* ---- weight candidates (select.c) ---- */
+
+typedef enum lsc_weight_home {
+    LSC_HOME_NONE,
+    LSC_HOME_INITIALIZER, /* graph.initializer[index] */
+    LSC_HOME_CONSTANT     /* graph.node[index], attribute "value" */
+} lsc_weight_home;
+
+typedef struct lsc_candidate {
+    const char *name;            /* the value's name (owned by the proto) */
+    const char *op;              /* "Conv", "Gemm", "MatMul" */
+    lsc_layer_outcome outcome;   /* ENCODED = encodable, pending the size test */
+    int transposed;
+    lsc_weight_home home;
+    size_t home_index;
+    Onnx__TensorProto *tensor;   /* where the bytes are (NULL if none) */
+    size_t *consumers;           /* indices of graph.node that would be rewritten */
+    size_t n_consumers;
+    int compressed;              /* the model is already rewritten: the tensor is a blob */
+} lsc_candidate;
+
+typedef struct lsc_selection {
+    lsc_candidate *items;
+    size_t count;
+    uint64_t skipped_subgraph_nodes;
+} lsc_selection;
+
+/* Finds the weight candidates of the main graph (and lists those inside subgraphs
+ * as IN_SUBGRAPH). include_graph_inputs: see lsc_compress_options. */
+lsc_status lsc_select(const lsc_onnx_model *model, int include_graph_inputs,
+                      lsc_selection *selection, lsc_error *error);
+void lsc_selection_free(lsc_selection *selection);
+
+/* Op helpers shared with restore.c. */
+const char *lsc_lsc_op_for(const char *op);   /* "Conv" -> "LscConv" */
+const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */
+int lsc_node_is_lsc(const Onnx__NodeProto *node);
+int lsc_node_is_onnx(const Onnx__NodeProto *node);
+
+/* A graph input / value_info type that is exactly tensor(dtype, dims): the form we
+ * rewrite to uint8[blob_size] and can rebuild on decompress. */
+int lsc_value_type_is(const Onnx__ValueInfoProto *value, int32_t elem_type, const int64_t *dims,
+                      size_t n_dims);
+lsc_status lsc_value_type_set(Onnx__ValueInfoProto *value, int32_t elem_type, const int64_t *dims,
+                              size_t n_dims, lsc_error *error);
+
+/* Label "file: initializer 'name'" for messages (name quoted, cut to fit). */
+void lsc_label(char *out, size_t size, const char *file, const char *what, const char *name);
+
+/* malloc'd copy (NULL on failure). */
+char *lsc_strdup(const char *s);
+
+#endif /* LSC_ONNX_ONNX_MODEL_H */

@@ -1,0 +1,343 @@
+/* decompress: put back every encoded weight from its bundle's restore record and
+ * blob, the original node types and domains, and the graph's declarations; then
+ * stream the model out, decoding each weight only while it is being written. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/checked.h"
+#include "onnx/onnx_model.h"
+
+typedef struct open_bundle {
+    char *location;
+    lsc_bundle *bundle;
+} open_bundle;
+
+/* One restored weight. */
+typedef struct restored {
+    lsc_weight *weight;
+    Onnx__TensorProto *tensor; /* the restored TensorProto (in the graph) */
+    int placeholder;           /* its payload pointer is a placeholder */
+    size_t dense_bytes;
+    char name[128];
+} restored;
+
+typedef struct restore_ctx {
+    const char *in_path;
+    lsc_onnx_model model;
+    lsc_selection sel;
+    open_bundle *bundles;
+    size_t n_bundles;
+    restored *items;
+    size_t n_items;
+    uint8_t *placeholders;
+    lsc_error *error;
+} restore_ctx;
+
+static lsc_status get_bundle(restore_ctx *c, const char *location, const char *label,
+                             lsc_bundle **out)
+{
+    for (size_t i = 0; i < c->n_bundles; i++)
+        if (strcmp(c->bundles[i].location, location) == 0) {
+            *out = c->bundles[i].bundle;
+            return LSC_OK;
+        }
+    LSC_TRY(lsc_ext_check_location(&c->model, location, label, c->error));
+    open_bundle *b = realloc(c->bundles, (c->n_bundles + 1) * sizeof *b);
+    if (!b)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    c->bundles = b;
+    char *path = lsc_path_join(c->model.dir, location);
+    char *loc = lsc_strdup(location);
+    if (!path || !loc) {
+        free(path);
+        free(loc);
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    lsc_bundle *bundle = NULL;
+    lsc_status st = lsc_bundle_open(path, &bundle, c->error);
+    free(path);
+    if (st != LSC_OK) {
+        free(loc);
+        return st;
+    }
+    b[c->n_bundles].location = loc;
+    b[c->n_bundles].bundle = bundle;
+    c->n_bundles++;
+    *out = bundle;
+    return LSC_OK;
+}
+
+/* The bundle entry and opened weight an LSC node's weight tensor refers to. */
+static lsc_status open_weight(restore_ctx *c, const lsc_candidate *cand, const char *label,
+                              lsc_bundle **bundle_out, size_t *index_out, lsc_weight **weight)
+{
+    const Onnx__TensorProto *t = cand->tensor;
+    lsc_ext_ref ref = {0};
+    if (!t || lsc_tensor_repr(t) != LSC_REPR_EXTERNAL || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
+        return lsc_fail(c->error, LSC_ERR_BAD_MODEL,
+                        "%s: weight of an LSC node is not a uint8 tensor in a bundle", label);
+    LSC_TRY(lsc_ext_parse(&c->model, t, label, &ref, c->error));
+    lsc_bundle *bundle = NULL;
+    LSC_TRY(get_bundle(c, ref.location, label, &bundle));
+    size_t index = lsc_bundle_find(bundle, cand->name, strlen(cand->name));
+    if (index == (size_t)-1)
+        return lsc_fail(c->error, LSC_ERR_BAD_BUNDLE, "%s: not in bundle '%.200s'", label, ref.location);
+    const lsc_bundle_entry *e = lsc_bundle_get(bundle, index);
+    if (e->offset != ref.offset || (ref.has_length && e->size != ref.length))
+        return lsc_fail(c->error, LSC_ERR_BAD_BUNDLE,
+                        "%s: external data offset/length disagree with the bundle's table of contents",
+                        label);
+    *bundle_out = bundle;
+    *index_out = index;
+    return lsc_bundle_open_weight(bundle, index, weight, c->error);
+}
+
+/* Fills the restored tensor's payload field, as a placeholder where possible. */
+static lsc_status fill_payload(restore_ctx *c, restored *r, const lsc_weight_info *info,
+                               uint64_t count, const char *label)
+{
+    Onnx__TensorProto *t = r->tensor;
+    uint8_t *ph = c->placeholders + (r - c->items);
+    if (lsc_tensor_repr(t) == LSC_REPR_EXTERNAL)
+        return lsc_fail(c->error, LSC_ERR_UNSUPPORTED,
+                        "%s: the original held external data; decompress does not rewrite external data files yet",
+                        label);
+    if (!info->typed_field) {
+        t->has_raw_data = 1;
+        t->raw_data.data = ph;
+        t->raw_data.len = r->dense_bytes;
+        r->placeholder = 1;
+        return LSC_OK;
+    }
+    if (info->dtype == LSC_DTYPE_FLOAT32) {
+        t->n_float_data = (size_t)count;
+        t->float_data = (float *)(void *)ph;
+        r->placeholder = 1;
+        return LSC_OK;
+    }
+    if (info->dtype == LSC_DTYPE_FLOAT64) {
+        t->n_double_data = (size_t)count;
+        t->double_data = (double *)(void *)ph;
+        r->placeholder = 1;
+        return LSC_OK;
+    }
+    /* f16 / bf16 in int32_data: varints, packed element by element, so built now. */
+    uint8_t *dense = malloc(r->dense_bytes ? r->dense_bytes : 1);
+    int32_t *values = malloc(count ? (size_t)count * sizeof *values : 1);
+    lsc_status st = LSC_OK;
+    if (!dense || !values)
+        st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "%s: out of memory", label);
+    else
+        st = lsc_weight_decode(r->weight, dense, r->dense_bytes, c->error);
+    if (st == LSC_OK) {
+        for (size_t i = 0; i < count; i++)
+            values[i] = (int32_t)(dense[2 * i] | (dense[2 * i + 1] << 8));
+        t->n_int32_data = (size_t)count;
+        t->int32_data = values;
+        values = NULL;
+    }
+    free(dense);
+    free(values);
+    return st;
+}
+
+static lsc_status restore_node(Onnx__NodeProto *node, lsc_error *error)
+{
+    char *op = lsc_strdup(lsc_plain_op_for(node->op_type));
+    if (!op)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    free(node->op_type);
+    node->op_type = op;
+    char *domain = NULL;
+    for (size_t a = node->n_attribute; a-- > 0;) {
+        Onnx__AttributeProto *attr = node->attribute[a];
+        if (!attr->name || strcmp(attr->name, LSC_DOMAIN_ATTR) != 0)
+            continue;
+        domain = malloc(attr->s.len + 1);
+        if (!domain)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        if (attr->s.len)
+            memcpy(domain, attr->s.data, attr->s.len);
+        domain[attr->s.len] = 0;
+        protobuf_c_message_free_unpacked(&attr->base, NULL);
+        memmove(node->attribute + a, node->attribute + a + 1,
+                (node->n_attribute - a - 1) * sizeof *node->attribute);
+        node->n_attribute--;
+        break;
+    }
+    free(node->domain);
+    node->domain = domain; /* absent if the original had none */
+    return LSC_OK;
+}
+
+static lsc_status restore_one(restore_ctx *c, lsc_candidate *cand)
+{
+    char label[400];
+    lsc_label(label, sizeof label, c->in_path, "weight", cand->name);
+    restored *r = &c->items[c->n_items];
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", cand->name);
+    lsc_bundle *bundle = NULL;
+    size_t index = 0;
+    LSC_TRY(open_weight(c, cand, label, &bundle, &index, &r->weight));
+    c->n_items++;
+    const lsc_bundle_entry *e = lsc_bundle_get(bundle, index);
+    Onnx__TensorProto *t = (Onnx__TensorProto *)protobuf_c_message_unpack(
+        &onnx__tensor_proto__descriptor, NULL, e->restore_len, e->restore);
+    if (!t)
+        return lsc_fail(c->error, LSC_ERR_BAD_BUNDLE, "%s: restore record does not parse", label);
+    r->tensor = t;
+    lsc_weight_info info;
+    lsc_weight_get_info(r->weight, &info);
+    uint64_t count = 0, bytes = 0;
+    int same = t->has_data_type && t->data_type == (int32_t)info.dtype && t->n_dims == (size_t)info.rank &&
+               lsc_tensor_elements(t, label, &count, NULL) == LSC_OK && lsc_tensor_repr(t) != LSC_REPR_TYPED &&
+               !t->has_raw_data;
+    for (size_t i = 0; same && i < t->n_dims; i++)
+        same = t->dims[i] == info.dims[i];
+    if (!same || lsc_mul_overflow_u64(count, lsc_dtype_size(info.dtype), &bytes) || bytes > SIZE_MAX) {
+        protobuf_c_message_free_unpacked(&t->base, NULL);
+        r->tensor = NULL;
+        return lsc_fail(c->error, LSC_ERR_BAD_BUNDLE, "%s: restore record disagrees with the blob", label);
+    }
+    r->dense_bytes = (size_t)bytes;
+
+    /* Swap it into the graph before anything else can fail: the model owns it now. */
+    Onnx__GraphProto *g = c->model.proto->graph;
+    Onnx__TensorProto *blob_tensor = cand->tensor;
+    if (cand->home == LSC_HOME_INITIALIZER) {
+        g->initializer[cand->home_index] = t;
+    } else {
+        Onnx__NodeProto *cn = g->node[cand->home_index];
+        for (size_t a = 0; a < cn->n_attribute; a++)
+            if (cn->attribute[a]->t == blob_tensor)
+                cn->attribute[a]->t = t;
+    }
+    cand->tensor = t;
+    LSC_TRY(lsc_onnx_detach(&c->model, blob_tensor, c->error));
+    LSC_TRY(fill_payload(c, r, &info, count, label));
+
+    int64_t blob_dims[1] = {(int64_t)info.blob_size};
+    for (size_t i = 0; i < g->n_input; i++)
+        if (g->input[i]->name && strcmp(g->input[i]->name, cand->name) == 0 &&
+            lsc_value_type_is(g->input[i], ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, blob_dims, 1))
+            LSC_TRY(lsc_value_type_set(g->input[i], t->data_type, t->dims, t->n_dims, c->error));
+    for (size_t i = 0; i < g->n_value_info; i++)
+        if (g->value_info[i]->name && strcmp(g->value_info[i]->name, cand->name) == 0 &&
+            lsc_value_type_is(g->value_info[i], ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, blob_dims, 1))
+            LSC_TRY(lsc_value_type_set(g->value_info[i], t->data_type, t->dims, t->n_dims, c->error));
+    for (size_t i = 0; i < cand->n_consumers; i++)
+        LSC_TRY(restore_node(g->node[cand->consumers[i]], c->error));
+    return LSC_OK;
+}
+
+static void drop_lsc_opset(Onnx__ModelProto *m)
+{
+    for (size_t i = m->n_opset_import; i-- > 0;) {
+        Onnx__OperatorSetIdProto *op = m->opset_import[i];
+        if (op->domain && strcmp(op->domain, LSC_ONNX_DOMAIN) == 0) {
+            protobuf_c_message_free_unpacked(&op->base, NULL);
+            memmove(m->opset_import + i, m->opset_import + i + 1,
+                    (m->n_opset_import - i - 1) * sizeof *m->opset_import);
+            m->n_opset_import--;
+            return;
+        }
+    }
+}
+
+/* Writes weight `index`'s dense bytes when the packer reaches its placeholder. */
+static lsc_status produce(void *ctx, size_t index, lsc_out_file *out, lsc_error *error)
+{
+    restore_ctx *c = ctx;
+    restored *r = &c->items[index];
+    uint8_t *dense = malloc(r->dense_bytes ? r->dense_bytes : 1);
+    if (!dense)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "weight '%s': out of memory", r->name);
+    lsc_status st = lsc_weight_decode(r->weight, dense, r->dense_bytes, error);
+    if (st == LSC_OK)
+        lsc_out_write(out, dense, r->dense_bytes);
+    free(dense);
+    return st;
+}
+
+static void unset_placeholders(restore_ctx *c)
+{
+    for (size_t i = 0; i < c->n_items; i++) {
+        Onnx__TensorProto *t = c->items[i].tensor;
+        if (!t || !c->items[i].placeholder)
+            continue;
+        if (t->has_raw_data) {
+            t->raw_data.data = NULL;
+            t->raw_data.len = 0;
+        }
+        if (t->float_data == (float *)(void *)(c->placeholders + i)) {
+            t->float_data = NULL;
+            t->n_float_data = 0;
+        }
+        if (t->double_data == (double *)(void *)(c->placeholders + i)) {
+            t->double_data = NULL;
+            t->n_double_data = 0;
+        }
+    }
+}
+
+static lsc_status restore_run(restore_ctx *c, const char *out_model)
+{
+    LSC_TRY(lsc_onnx_load(c->in_path, &c->model, c->error));
+    LSC_TRY(lsc_select(&c->model, 1, &c->sel, c->error));
+    c->items = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->items);
+    c->placeholders = malloc(c->sel.count ? c->sel.count : 1);
+    if (!c->items || !c->placeholders)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    for (size_t k = 0; k < c->sel.count; k++) {
+        lsc_candidate *cand = &c->sel.items[k];
+        if (!cand->compressed || cand->outcome == LSC_LAYER_IN_SUBGRAPH)
+            continue;
+        if (cand->outcome != LSC_LAYER_ENCODED)
+            return lsc_fail(c->error, LSC_ERR_BAD_MODEL,
+                            "%s: weight '%.200s' of an LSC node is also used by other nodes", c->in_path,
+                            cand->name);
+        LSC_TRY(restore_one(c, cand));
+    }
+    if (c->n_items)
+        drop_lsc_opset(c->model.proto);
+
+    lsc_out_file out;
+    LSC_TRY(lsc_out_open(&out, out_model, c->error));
+    lsc_pb_sink sink;
+    lsc_pb_sink_init(&sink, &out);
+    sink.placeholders = c->placeholders;
+    sink.n_placeholders = c->n_items;
+    sink.produce = produce;
+    sink.produce_ctx = c;
+    lsc_status st = lsc_onnx_write(&c->model, &sink, c->error);
+    if (st != LSC_OK) {
+        lsc_out_abort(&out);
+        return st;
+    }
+    return lsc_out_commit(&out, c->error);
+}
+
+lsc_status lsc_decompress_file(const char *in_model, const char *out_model, lsc_error *error)
+{
+    if (!in_model || !out_model)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "decompress: no input or output path");
+    if (lsc_same_file(in_model, out_model))
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: output would overwrite the input", in_model);
+    restore_ctx c = {.in_path = in_model, .error = error};
+    lsc_status st = restore_run(&c, out_model);
+    unset_placeholders(&c);
+    for (size_t i = 0; i < c.n_items; i++)
+        lsc_weight_close(&c.items[i].weight);
+    for (size_t i = 0; i < c.n_bundles; i++) {
+        lsc_bundle_close(&c.bundles[i].bundle);
+        free(c.bundles[i].location);
+    }
+    free(c.bundles);
+    free(c.items);
+    free(c.placeholders);
+    lsc_selection_free(&c.sel);
+    lsc_onnx_free(&c.model);
+    return st;
+}

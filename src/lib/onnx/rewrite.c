@@ -1,0 +1,416 @@
+/* compress: encode the chosen weights into a bundle, one at a time, and write the
+ * rewritten graph (docs/format.md part 3). Outputs are temporary files renamed only
+ * when both are complete. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "onnx/onnx_model.h"
+
+void lsc_compress_options_default(lsc_compress_options *options)
+{
+    if (options)
+        memset(options, 0, sizeof *options);
+}
+
+void lsc_compress_report_free(lsc_compress_report **report)
+{
+    if (!report || !*report)
+        return;
+    free((*report)->layers);
+    free(*report);
+    *report = NULL;
+}
+
+/* What became of one encoded weight: where its blob went. */
+typedef struct encoded_weight {
+    uint64_t offset, size;
+} encoded_weight;
+
+typedef struct compress_ctx {
+    const char *in_path;
+    const lsc_compress_options *opt;
+    lsc_onnx_model model;
+    lsc_selection sel;
+    encoded_weight *encoded; /* per candidate; size 0 = not encoded */
+    lsc_compress_report *report;
+    const char *bundle_name; /* file name written into external_data */
+    lsc_error *error;
+} compress_ctx;
+
+static lsc_status pack_restore_record(Onnx__TensorProto *t, uint8_t **out, size_t *size,
+                                      const char *label, lsc_error *error)
+{
+    lsc_saved_payload saved;
+    lsc_payload_clear(t, &saved);
+    *size = protobuf_c_message_get_packed_size(&t->base);
+    *out = malloc(*size ? *size : 1);
+    if (*out)
+        protobuf_c_message_pack(&t->base, *out);
+    lsc_payload_put_back(t, &saved);
+    if (!*out)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", label);
+    return LSC_OK;
+}
+
+static void fill_row(lsc_layer_report *row, const lsc_candidate *cand)
+{
+    snprintf(row->name, sizeof row->name, "%s", cand->name);
+    snprintf(row->op, sizeof row->op, "%s", cand->op);
+    row->outcome = cand->outcome;
+    if (cand->tensor && cand->tensor->has_data_type)
+        row->dtype = (lsc_dtype)cand->tensor->data_type;
+}
+
+/* Encodes candidate k; on success with a paying blob, adds it to the bundle. */
+static lsc_status encode_one(compress_ctx *c, size_t k, lsc_bundle_writer *writer)
+{
+    lsc_candidate *cand = &c->sel.items[k];
+    lsc_layer_report *row = &c->report->layers[k];
+    Onnx__TensorProto *t = cand->tensor;
+    char label[400];
+    lsc_label(label, sizeof label, c->in_path, "weight", cand->name);
+
+    lsc_dense dense = {0};
+    lsc_status st = lsc_tensor_dense(&c->model, t, label, &dense, c->error);
+    if (st == LSC_ERR_UNSUPPORTED) {
+        cand->outcome = row->outcome = LSC_LAYER_UNSUPPORTED_TYPE;
+        if (!c->opt->quiet)
+            fprintf(stderr, "onnx-lsc: note: %s\n", c->error ? c->error->message : label);
+        return LSC_OK;
+    }
+    LSC_TRY(st);
+
+    lsc_tensor tensor = {.dtype = (lsc_dtype)t->data_type, .rank = (int)t->n_dims, .data = dense.data};
+    for (size_t i = 0; i < t->n_dims; i++)
+        tensor.dims[i] = t->dims[i];
+    lsc_encode_options eo;
+    lsc_encode_options_default(&eo);
+    eo.bit_exact = c->opt->bit_exact;
+    eo.transposed = cand->transposed;
+    eo.typed_field = lsc_tensor_repr(t) == LSC_REPR_TYPED;
+    eo.index_bits = c->opt->index_bits;
+    eo.block_h = c->opt->block_h;
+    eo.block_w = c->opt->block_w;
+
+    void *blob = NULL;
+    size_t blob_size = 0;
+    st = lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, c->error);
+    lsc_dense_free(&dense);
+    if (st != LSC_OK) {
+        lsc_error_prefix(c->error, label);
+        return st;
+    }
+    if (blob_size >= row->stats.dense_bytes) {
+        cand->outcome = row->outcome = LSC_LAYER_NOT_PAYING;
+        lsc_free(blob);
+        return LSC_OK;
+    }
+    uint8_t *restore = NULL;
+    size_t restore_len = 0;
+    st = pack_restore_record(t, &restore, &restore_len, label, c->error);
+    uint64_t offset = 0;
+    if (st == LSC_OK)
+        st = lsc_bundle_writer_add(writer, cand->name, strlen(cand->name), blob, blob_size, restore,
+                                   restore_len, &offset, c->error);
+    free(restore);
+    lsc_free(blob);
+    LSC_TRY(st);
+    c->encoded[k].offset = offset;
+    c->encoded[k].size = blob_size;
+    if (!c->opt->bit_exact)
+        c->report->signed_zeros_normalised += row->stats.signed_zeros;
+    return LSC_OK;
+}
+
+static Onnx__StringStringEntryProto *make_entry(const char *key, const char *value)
+{
+    Onnx__StringStringEntryProto *e = malloc(sizeof *e);
+    if (!e)
+        return NULL;
+    onnx__string_string_entry_proto__init(e);
+    e->key = lsc_strdup(key);
+    e->value = lsc_strdup(value);
+    if (!e->key || !e->value) {
+        free(e->key);
+        free(e->value);
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* The uint8 tensor standing for a blob: same name, bytes in the bundle. */
+static Onnx__TensorProto *make_blob_tensor(const Onnx__TensorProto *orig, const char *bundle_name,
+                                           const encoded_weight *w)
+{
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    onnx__tensor_proto__init(t);
+    char num[2][24];
+    snprintf(num[0], sizeof num[0], "%llu", (unsigned long long)w->offset);
+    snprintf(num[1], sizeof num[1], "%llu", (unsigned long long)w->size);
+    t->dims = malloc(sizeof *t->dims);
+    t->external_data = calloc(3, sizeof *t->external_data);
+    t->name = orig->name ? lsc_strdup(orig->name) : NULL;
+    int ok = t->dims && t->external_data && (!orig->name || t->name);
+    if (ok) {
+        t->n_dims = 1;
+        t->dims[0] = (int64_t)w->size;
+        t->has_data_type = 1;
+        t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+        t->has_data_location = 1;
+        t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+        const char *keys[3] = {"location", "offset", "length"};
+        const char *values[3] = {bundle_name, num[0], num[1]};
+        for (size_t i = 0; ok && i < 3; i++) {
+            t->external_data[i] = make_entry(keys[i], values[i]);
+            ok = t->external_data[i] != NULL;
+            t->n_external_data += ok;
+        }
+    }
+    if (!ok) {
+        protobuf_c_message_free_unpacked(&t->base, NULL);
+        return NULL;
+    }
+    return t;
+}
+
+static lsc_status set_string(char **field, const char *value, lsc_error *error)
+{
+    char *copy = lsc_strdup(value);
+    if (!copy)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    free(*field);
+    *field = copy;
+    return LSC_OK;
+}
+
+/* Conv -> LscConv in ai.onnx_lsc; a present original domain goes to lsc_domain. */
+static lsc_status rewrite_node(Onnx__NodeProto *node, lsc_error *error)
+{
+    if (node->domain) {
+        Onnx__AttributeProto **attrs =
+            realloc(node->attribute, (node->n_attribute + 1) * sizeof *attrs);
+        if (!attrs)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        node->attribute = attrs;
+        Onnx__AttributeProto *a = malloc(sizeof *a);
+        char *name = lsc_strdup(LSC_DOMAIN_ATTR);
+        char *value = lsc_strdup(node->domain);
+        if (!a || !name || !value) {
+            free(a);
+            free(name);
+            free(value);
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        }
+        onnx__attribute_proto__init(a);
+        a->name = name;
+        a->has_type = 1;
+        a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+        a->has_s = 1;
+        a->s.data = (uint8_t *)value;
+        a->s.len = strlen(value);
+        attrs[node->n_attribute++] = a;
+    }
+    LSC_TRY(set_string(&node->op_type, lsc_lsc_op_for(node->op_type), error));
+    return set_string(&node->domain, LSC_ONNX_DOMAIN, error);
+}
+
+static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
+{
+    Onnx__GraphProto *g = c->model.proto->graph;
+    *n_encoded = 0;
+    for (size_t k = 0; k < c->sel.count; k++) {
+        lsc_candidate *cand = &c->sel.items[k];
+        if (!c->encoded[k].size)
+            continue;
+        Onnx__TensorProto *orig = cand->tensor;
+        Onnx__TensorProto *t = make_blob_tensor(orig, c->bundle_name, &c->encoded[k]);
+        if (!t)
+            return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        /* Typed values and dims of the graph's declarations follow the blob. */
+        for (size_t i = 0; i < g->n_input; i++)
+            if (g->input[i]->name && strcmp(g->input[i]->name, cand->name) == 0)
+                LSC_TRY(lsc_value_type_set(g->input[i], t->data_type, t->dims, 1, c->error));
+        for (size_t i = 0; i < g->n_value_info; i++)
+            if (g->value_info[i]->name && strcmp(g->value_info[i]->name, cand->name) == 0)
+                LSC_TRY(lsc_value_type_set(g->value_info[i], t->data_type, t->dims, 1, c->error));
+        if (cand->home == LSC_HOME_INITIALIZER) {
+            g->initializer[cand->home_index] = t;
+        } else {
+            Onnx__NodeProto *cn = g->node[cand->home_index];
+            for (size_t a = 0; a < cn->n_attribute; a++)
+                if (cn->attribute[a]->t == orig)
+                    cn->attribute[a]->t = t;
+        }
+        cand->tensor = t;
+        LSC_TRY(lsc_onnx_detach(&c->model, orig, c->error));
+        for (size_t i = 0; i < cand->n_consumers; i++)
+            LSC_TRY(rewrite_node(g->node[cand->consumers[i]], c->error));
+        (*n_encoded)++;
+    }
+    if (*n_encoded == 0)
+        return LSC_OK;
+    Onnx__ModelProto *m = c->model.proto;
+    Onnx__OperatorSetIdProto **ops = realloc(m->opset_import, (m->n_opset_import + 1) * sizeof *ops);
+    if (!ops)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    m->opset_import = ops;
+    Onnx__OperatorSetIdProto *op = malloc(sizeof *op);
+    if (!op || !(op->domain = lsc_strdup(LSC_ONNX_DOMAIN))) {
+        free(op);
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    char *domain = op->domain;
+    onnx__operator_set_id_proto__init(op);
+    op->domain = domain;
+    op->has_version = 1;
+    op->version = LSC_ONNX_DOMAIN_VERSION;
+    ops[m->n_opset_import++] = op;
+    return LSC_OK;
+}
+
+/* The bundle must sit beside the model: external data locations are file names. */
+static lsc_status check_paths(const char *in, const char *out_model, const char *bundle,
+                              lsc_error *error)
+{
+    if (lsc_same_file(in, out_model) || lsc_same_file(in, bundle))
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: output would overwrite the input", in);
+    if (strcmp(out_model, bundle) == 0)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: model and bundle paths are the same",
+                        out_model);
+    char *d1 = lsc_path_dir(out_model), *d2 = lsc_path_dir(bundle);
+    char r1[PATH_MAX], r2[PATH_MAX];
+    lsc_status st = LSC_OK;
+    if (!d1 || !d2)
+        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    else if (!realpath(d1, r1))
+        st = lsc_fail(error, LSC_ERR_IO, "%s: output folder does not exist", out_model);
+    else if (!realpath(d2, r2) || strcmp(r1, r2) != 0)
+        st = lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                      "%s: the bundle must be in the same folder as the output model", bundle);
+    free(d1);
+    free(d2);
+    return st;
+}
+
+/* model.lsc.onnx -> model.lsc; other.onnx -> other.lsc; else append .lsc. */
+static char *lsc_default_bundle_path(const char *out_model, const char *out_bundle)
+{
+    if (out_bundle)
+        return lsc_strdup(out_bundle);
+    size_t n = strlen(out_model);
+    if (n > 9 && strcmp(out_model + n - 9, ".lsc.onnx") == 0)
+        return lsc_path_swap_suffix(out_model, ".lsc.onnx", ".lsc");
+    return lsc_path_swap_suffix(out_model, ".onnx", ".lsc");
+}
+
+static int already_compressed(const Onnx__ModelProto *m)
+{
+    for (size_t i = 0; i < m->n_opset_import; i++)
+        if (m->opset_import[i]->domain && strcmp(m->opset_import[i]->domain, LSC_ONNX_DOMAIN) == 0)
+            return 1;
+    return 0;
+}
+
+static lsc_status compress_run(compress_ctx *c, const char *out_model, const char *bundle_path)
+{
+    lsc_error *error = c->error;
+    LSC_TRY(lsc_onnx_load(c->in_path, &c->model, error));
+    if (already_compressed(c->model.proto))
+        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s)", c->in_path,
+                        LSC_ONNX_DOMAIN);
+    LSC_TRY(lsc_select(&c->model, c->opt->include_graph_inputs, &c->sel, error));
+    c->report->n_layers = c->sel.count;
+    c->report->layers = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->report->layers);
+    c->encoded = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->encoded);
+    if (!c->report->layers || !c->encoded)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    c->report->skipped_subgraph_nodes = c->sel.skipped_subgraph_nodes;
+    c->report->input_bytes = lsc_onnx_input_bytes(&c->model);
+    if (c->sel.skipped_subgraph_nodes && !c->opt->quiet)
+        fprintf(stderr,
+                "onnx-lsc: note: %s: %llu Conv/Gemm/MatMul node(s) inside If/Loop/Scan subgraphs left as they are\n",
+                c->in_path, (unsigned long long)c->sel.skipped_subgraph_nodes);
+
+    lsc_bundle_writer *writer = NULL;
+    LSC_TRY(lsc_bundle_writer_create(bundle_path, &writer, error));
+    lsc_status st = LSC_OK;
+    for (size_t k = 0; st == LSC_OK && k < c->sel.count; k++) {
+        fill_row(&c->report->layers[k], &c->sel.items[k]);
+        if (c->sel.items[k].outcome == LSC_LAYER_ENCODED)
+            st = encode_one(c, k, writer);
+    }
+    size_t n_encoded = 0;
+    if (st == LSC_OK)
+        st = rewrite_graph(c, &n_encoded);
+
+    lsc_out_file out;
+    int out_open = 0;
+    if (st == LSC_OK && (st = lsc_out_open(&out, out_model, error)) == LSC_OK) {
+        out_open = 1;
+        lsc_pb_sink sink;
+        lsc_pb_sink_init(&sink, &out);
+        st = lsc_onnx_write(&c->model, &sink, error);
+        c->report->model_bytes = out.written;
+    }
+    if (st == LSC_OK)
+        st = lsc_bundle_writer_finish(writer, error);
+    lsc_bundle_writer_free(&writer);
+    if (st == LSC_OK) {
+        out_open = 0;
+        st = lsc_out_commit(&out, error);
+        if (st != LSC_OK)
+            unlink(bundle_path);
+    }
+    if (out_open)
+        lsc_out_abort(&out);
+    if (st == LSC_OK) {
+        lsc_map m;
+        if (lsc_map_file(bundle_path, &m, NULL) == LSC_OK) {
+            c->report->bundle_bytes = m.size;
+            lsc_unmap(&m);
+        }
+    }
+    return st;
+}
+
+lsc_status lsc_compress_file(const char *in_model, const char *out_model, const char *out_bundle,
+                             const lsc_compress_options *options, lsc_compress_report **report,
+                             lsc_error *error)
+{
+    if (report)
+        *report = NULL;
+    if (!in_model || !out_model)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "compress: no input or output path");
+    lsc_compress_options defaults;
+    lsc_compress_options_default(&defaults);
+    if (!options)
+        options = &defaults;
+    if (options->index_bits > 16 || (!options->block_h) != (!options->block_w))
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "compress: index bits must be 0..16 and block height and width set together");
+    char *bundle_path = lsc_default_bundle_path(out_model, out_bundle);
+    compress_ctx c = {.in_path = in_model, .opt = options, .error = error};
+    c.report = calloc(1, sizeof *c.report);
+    lsc_status st;
+    if (!bundle_path || !c.report)
+        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    else if ((st = check_paths(in_model, out_model, bundle_path, error)) == LSC_OK) {
+        c.bundle_name = lsc_path_base(bundle_path);
+        st = compress_run(&c, out_model, bundle_path);
+    }
+    lsc_selection_free(&c.sel);
+    lsc_onnx_free(&c.model);
+    free(c.encoded);
+    free(bundle_path);
+    if (st == LSC_OK && report)
+        *report = c.report;
+    else
+        lsc_compress_report_free(&c.report);
+    return st;
+}
