@@ -312,8 +312,9 @@ typedef struct lsc_compress_report {
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 
 /* Compresses an ONNX model: writes out_model (rewritten graph) and, beside it, the
- * bundle at out_bundle (NULL = out_model with ".onnx" replaced by ".lsc"). Inputs
- * are never modified; outputs appear only when complete. *report may be NULL. */
+ * bundle at out_bundle (NULL = out_model with ".lsc.onnx", else ".onnx", replaced by
+ * ".lsc": model.lsc.onnx + model.lsc). Inputs are never modified; outputs appear
+ * only when complete. *report may be NULL. */
 LSC_API lsc_status lsc_compress_file(const char *in_model, const char *out_model,
                                      const char *out_bundle, const lsc_compress_options *options,
                                      lsc_compress_report **report, lsc_error *error);
