@@ -7,6 +7,7 @@
 
 #include "common/checked.h"
 #include "onnx/onnx_model.h"
+#include "onnx/restore_external.h"
 
 typedef struct open_bundle {
     char *location;
@@ -18,6 +19,7 @@ typedef struct restored {
     lsc_weight *weight;
     Onnx__TensorProto *tensor; /* the restored TensorProto (in the graph) */
     int placeholder;           /* its payload pointer is a placeholder */
+    int external;              /* the original kept its bytes in an external file */
     size_t dense_bytes;
     char name[128];
 } restored;
@@ -99,10 +101,10 @@ static lsc_status fill_payload(restore_ctx *c, restored *r, const lsc_weight_inf
 {
     Onnx__TensorProto *t = r->tensor;
     uint8_t *ph = c->placeholders + (r - c->items);
-    if (lsc_tensor_repr(t) == LSC_REPR_EXTERNAL)
-        return lsc_fail(c->error, LSC_ERR_UNSUPPORTED,
-                        "%s: the original held external data; decompress does not rewrite external data files yet",
-                        label);
+    if (lsc_tensor_repr(t) == LSC_REPR_EXTERNAL) {
+        r->external = 1; /* bytes go to the external file (restore_external.c) */
+        return LSC_OK;
+    }
     if (!info->typed_field) {
         t->has_raw_data = 1;
         t->raw_data.data = ph;
@@ -303,8 +305,36 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
     if (c->n_items)
         drop_lsc_opset(c->model.proto);
 
+    for (size_t i = 0; i < c->n_bundles; i++) {
+        char *path = lsc_path_join(c->model.dir, c->bundles[i].location);
+        int same = path && lsc_same_file(path, out_model);
+        free(path);
+        if (same)
+            return lsc_fail(c->error, LSC_ERR_INVALID_ARGUMENT, "%s: output would overwrite the bundle",
+                            out_model);
+    }
+    lsc_restore_ext ext = {0};
+    for (size_t i = 0; i < c->n_items; i++)
+        if (c->items[i].external) {
+            lsc_status st = lsc_restore_ext_add(&ext, c->items[i].tensor, c->items[i].weight,
+                                                c->items[i].dense_bytes, c->error);
+            if (st != LSC_OK) {
+                lsc_restore_ext_free(&ext);
+                return st;
+            }
+        }
+    lsc_status ext_st = lsc_restore_ext_write(&ext, out_model, c->error);
+    if (ext_st != LSC_OK) {
+        lsc_restore_ext_free(&ext);
+        return ext_st;
+    }
     lsc_out_file out;
-    LSC_TRY(lsc_out_open(&out, out_model, c->error));
+    lsc_status open_st = lsc_out_open(&out, out_model, c->error);
+    if (open_st != LSC_OK) {
+        lsc_restore_ext_rollback(&ext);
+        lsc_restore_ext_free(&ext);
+        return open_st;
+    }
     lsc_pb_sink sink;
     lsc_pb_sink_init(&sink, &out);
     sink.placeholders = c->placeholders;
@@ -312,11 +342,14 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
     sink.produce = produce;
     sink.produce_ctx = c;
     lsc_status st = lsc_onnx_write(&c->model, &sink, c->error);
-    if (st != LSC_OK) {
+    if (st != LSC_OK)
         lsc_out_abort(&out);
-        return st;
-    }
-    return lsc_out_commit(&out, c->error);
+    else
+        st = lsc_out_commit(&out, c->error);
+    if (st != LSC_OK)
+        lsc_restore_ext_rollback(&ext);
+    lsc_restore_ext_free(&ext);
+    return st;
 }
 
 lsc_status lsc_decompress_file(const char *in_model, const char *out_model, lsc_error *error)

@@ -317,6 +317,30 @@ static int already_compressed(const Onnx__ModelProto *m)
     return 0;
 }
 
+/* Tensors left in external files keep their relative locations, which hold only
+ * if the rewritten model is written to the input's folder. */
+static lsc_status check_external_left(compress_ctx *c, const char *out_model)
+{
+    const Onnx__GraphProto *g = c->model.proto->graph;
+    const char *left = NULL;
+    for (size_t i = 0; i < g->n_initializer && !left; i++) {
+        const Onnx__TensorProto *t = g->initializer[i];
+        if (lsc_tensor_repr(t) == LSC_REPR_EXTERNAL && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
+            left = t->name ? t->name : "";
+    }
+    if (!left)
+        return LSC_OK;
+    char *d = lsc_path_dir(out_model);
+    char r1[PATH_MAX], r2[PATH_MAX];
+    int same = d && realpath(d, r1) && realpath(c->model.dir, r2) && strcmp(r1, r2) == 0;
+    free(d);
+    if (!same)
+        return lsc_fail(c->error, LSC_ERR_UNSUPPORTED,
+                        "%s: initializer '%.200s' stays in an external data file: write the output in the input's folder",
+                        c->in_path, left);
+    return LSC_OK;
+}
+
 static lsc_status compress_run(compress_ctx *c, const char *out_model, const char *bundle_path)
 {
     lsc_error *error = c->error;
@@ -349,6 +373,8 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     if (st == LSC_OK)
         st = rewrite_graph(c, &n_encoded);
 
+    if (st == LSC_OK)
+        st = check_external_left(c, out_model);
     lsc_out_file out;
     int out_open = 0;
     if (st == LSC_OK && (st = lsc_out_open(&out, out_model, error)) == LSC_OK) {

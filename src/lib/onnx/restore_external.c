@@ -1,0 +1,177 @@
+/* Restoring weights that the original model kept in external data files. The
+ * restored model keeps the original external_data reference; the bytes it names
+ * must exist beside it: a missing file is created (tensors at their offsets, zero
+ * bytes between), an existing one (typically the original) must already hold the
+ * same values, zeros of either sign being equal. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "onnx/restore_external.h"
+
+lsc_status lsc_restore_ext_add(lsc_restore_ext *ext, const Onnx__TensorProto *tensor,
+                               const lsc_weight *weight, size_t dense_bytes, lsc_error *error)
+{
+    char label[300];
+    lsc_label(label, sizeof label, "restore record", "tensor", tensor->name);
+    lsc_ext_ref ref = {0};
+    LSC_TRY(lsc_ext_parse(NULL, tensor, label, &ref, error));
+    if (ref.has_length && ref.length != dense_bytes)
+        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: external length %llu, tensor has %zu bytes",
+                        label, (unsigned long long)ref.length, dense_bytes);
+    lsc_restore_ext_item *items = realloc(ext->items, (ext->count + 1) * sizeof *items);
+    if (!items)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    ext->items = items;
+    items[ext->count++] = (lsc_restore_ext_item){tensor, weight, dense_bytes, ref.location, ref.offset};
+    return LSC_OK;
+}
+
+static int by_location_offset(const void *a, const void *b)
+{
+    const lsc_restore_ext_item *x = a, *y = b;
+    int c = strcmp(x->location, y->location);
+    if (c)
+        return c;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int is_zero(const uint8_t *p, size_t esize)
+{
+    for (size_t i = 0; i + 1 < esize; i++)
+        if (p[i])
+            return 0;
+    return (p[esize - 1] & 0x7f) == 0;
+}
+
+static int same_values(const uint8_t *a, const uint8_t *b, size_t size, size_t esize)
+{
+    for (size_t i = 0; i + esize <= size; i += esize)
+        if (memcmp(a + i, b + i, esize) != 0 && !(is_zero(a + i, esize) && is_zero(b + i, esize)))
+            return 0;
+    return 1;
+}
+
+static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc_error *error)
+{
+    *out = malloc(it->dense_bytes ? it->dense_bytes : 1);
+    if (!*out)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    lsc_status st = lsc_weight_decode(it->weight, *out, it->dense_bytes, error);
+    if (st != LSC_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static lsc_status check_existing(const char *path, const lsc_restore_ext_item *items, size_t n,
+                                 lsc_error *error)
+{
+    lsc_map map;
+    LSC_TRY(lsc_map_file(path, &map, error));
+    lsc_status st = LSC_OK;
+    for (size_t i = 0; st == LSC_OK && i < n; i++) {
+        const lsc_restore_ext_item *it = &items[i];
+        lsc_weight_info info;
+        lsc_weight_get_info(it->weight, &info);
+        if (it->offset > map.size || it->dense_bytes > map.size - it->offset) {
+            st = lsc_fail(error, LSC_ERR_EXTERNAL_DATA, "%s: exists but is too short for tensor '%.200s'",
+                          path, it->tensor->name ? it->tensor->name : "");
+            break;
+        }
+        uint8_t *dense;
+        st = decode_item(it, &dense, error);
+        if (st == LSC_OK && !same_values(dense, map.data + it->offset, it->dense_bytes,
+                                         lsc_dtype_size(info.dtype)))
+            st = lsc_fail(error, LSC_ERR_EXTERNAL_DATA,
+                          "%s: exists and holds other values for tensor '%.200s' (move it away to recreate it)",
+                          path, it->tensor->name ? it->tensor->name : "");
+        free(dense);
+    }
+    lsc_unmap(&map);
+    return st;
+}
+
+static lsc_status create_file(const char *path, const lsc_restore_ext_item *items, size_t n,
+                              lsc_error *error)
+{
+    lsc_out_file out;
+    LSC_TRY(lsc_out_open(&out, path, error));
+    static const uint8_t zeros[4096];
+    uint64_t cursor = 0;
+    lsc_status st = LSC_OK;
+    for (size_t i = 0; st == LSC_OK && i < n; i++) {
+        if (items[i].offset < cursor) {
+            st = lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: restored tensors overlap at offset %llu", path,
+                          (unsigned long long)items[i].offset);
+            break;
+        }
+        for (; cursor < items[i].offset;) {
+            uint64_t gap = items[i].offset - cursor;
+            size_t k = gap < sizeof zeros ? (size_t)gap : sizeof zeros;
+            lsc_out_write(&out, zeros, k);
+            cursor += k;
+        }
+        uint8_t *dense;
+        st = decode_item(&items[i], &dense, error);
+        if (st == LSC_OK)
+            lsc_out_write(&out, dense, items[i].dense_bytes);
+        free(dense);
+        cursor += items[i].dense_bytes;
+    }
+    if (st != LSC_OK) {
+        lsc_out_abort(&out);
+        return st;
+    }
+    return lsc_out_commit(&out, error);
+}
+
+lsc_status lsc_restore_ext_write(lsc_restore_ext *ext, const char *out_model, lsc_error *error)
+{
+    if (!ext->count)
+        return LSC_OK;
+    qsort(ext->items, ext->count, sizeof *ext->items, by_location_offset);
+    char *dir = lsc_path_dir(out_model);
+    ext->created = calloc(ext->count, sizeof *ext->created);
+    if (!dir || !ext->created) {
+        free(dir);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    lsc_status st = LSC_OK;
+    for (size_t i = 0; st == LSC_OK && i < ext->count;) {
+        size_t j = i + 1;
+        while (j < ext->count && strcmp(ext->items[j].location, ext->items[i].location) == 0)
+            j++;
+        char *path = lsc_path_join(dir, ext->items[i].location);
+        struct stat sb;
+        if (!path)
+            st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        else if (lstat(path, &sb) == 0)
+            st = check_existing(path, ext->items + i, j - i, error);
+        else if ((st = create_file(path, ext->items + i, j - i, error)) == LSC_OK) {
+            ext->created[ext->n_created++] = path;
+            path = NULL;
+        }
+        free(path);
+        i = j;
+    }
+    free(dir);
+    return st;
+}
+
+void lsc_restore_ext_rollback(lsc_restore_ext *ext)
+{
+    for (size_t i = 0; i < ext->n_created; i++)
+        unlink(ext->created[i]);
+}
+
+void lsc_restore_ext_free(lsc_restore_ext *ext)
+{
+    for (size_t i = 0; i < ext->n_created; i++)
+        free(ext->created[i]);
+    free(ext->created);
+    free(ext->items);
+    memset(ext, 0, sizeof *ext);
+}

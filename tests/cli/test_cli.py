@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""The onnx-lsc command on good and hostile inputs: exit codes (docs/cli.md), one
+error line "onnx-lsc: ...", inputs never modified, nothing left behind on failure.
+
+usage: test_cli.py ONNX_LSC
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+TOOL = sys.argv[1]
+FAILURES = []
+
+EXIT_USAGE, NOT_ONNX, EXTERNAL, INVALID = 2, 14, 16, 11
+BUNDLE_ERRORS = {13, 17, 18, 19}  # io, malformed bundle, checksum, version
+
+
+def fail(msg):
+    FAILURES.append(msg)
+    print("FAIL:", msg)
+
+
+def run(*args):
+    return subprocess.run([TOOL, *args], capture_output=True, text=True)
+
+
+def listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def expect(label, r, codes, folder=None, before=None):
+    codes = codes if isinstance(codes, (set, tuple, list)) else {codes}
+    if r.returncode not in codes:
+        fail(f"{label}: exit {r.returncode}, expected {sorted(codes)}; stderr: {r.stderr.strip()[:200]}")
+    if r.returncode >= 10 or r.returncode == EXIT_USAGE:
+        lines = r.stderr.strip().splitlines()
+        if len(lines) != 1 or not lines[0].startswith("onnx-lsc: "):
+            fail(f"{label}: error output is not one 'onnx-lsc: ' line: {r.stderr!r}")
+    if folder is not None and before is not None and listing(folder) != before:
+        fail(f"{label}: files left behind: {sorted(set(listing(folder)) - set(before))}")
+
+
+def small_model(folder, name="m.onnx"):
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((64, 128)).astype(np.float32)
+    w[rng.random(w.shape) > 0.1] = 0
+    g = helper.make_graph([helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 128])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+                          [numpy_helper.from_array(w, "w")])
+    path = os.path.join(folder, name)
+    onnx.save(helper.make_model(g), path)
+    return path
+
+
+def external_model(folder, location, offset=0, length=None, name="ext.onnx"):
+    w = np.zeros((16, 16), np.float32)
+    w[0, 0] = 1
+    t = numpy_helper.from_array(w, "w")
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", str(offset)),
+                 ("length", str(w.nbytes if length is None else length))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])], [t])
+    path = os.path.join(folder, name)
+    onnx.save(helper.make_model(g), path)
+    return path
+
+
+def test_usage(work):
+    for args in (["--help"], ["--version"], ["help"], ["help", "compress"], ["help", "decompress"],
+                 ["help", "exit-codes"], ["compress", "--help"]):
+        r = run(*args)
+        if r.returncode != 0 or not r.stdout:
+            fail(f"{' '.join(args)}: exit {r.returncode}")
+    if "onnx-lsc" not in run("--version").stdout:
+        fail("--version does not name the tool")
+    m = small_model(work)
+    before = listing(work)
+    for args in ([], ["frobnicate"], ["compress"], ["compress", m, "--no-such-option"],
+                 ["compress", m, "--index-bits", "17"], ["compress", m, "--index-bits", "x"],
+                 ["compress", m, "--block", "0x4"], ["compress", m, "--block", "4"],
+                 ["compress", m, "-j"], ["compress", m, m], ["decompress"], ["decompress", m],
+                 ["help", "nope"]):
+        expect("usage " + " ".join(a.replace(work, "") for a in args), run(*args), EXIT_USAGE, work, before)
+
+
+def test_good_and_safety(work):
+    m = small_model(work)
+    h = digest(m)
+    r = run("compress", m)
+    expect("compress", r, 0)
+    for needed in ("m.lsc.onnx", "m.lsc"):
+        if needed not in listing(work):
+            fail(f"compress did not write {needed}: {listing(work)}")
+    for column in ("meta b/nz", "bound b/nz", "ratio", "file ratio", "signed zeros"):
+        if column not in r.stdout:
+            fail(f"compress table lacks '{column}'")
+    if digest(m) != h:
+        fail("compress modified its input")
+    before = listing(work)
+    expect("compress onto its input", run("compress", m, "-o", m), INVALID, work, before)
+    expect("bundle in another folder", run("compress", m, "--bundle", "/tmp/x.lsc"), INVALID, work, before)
+    # decompress refuses to overwrite the original by default.
+    expect("decompress onto existing", run("decompress", os.path.join(work, "m.lsc.onnx")), INVALID, work, before)
+    r = run("decompress", os.path.join(work, "m.lsc.onnx"), "-o", os.path.join(work, "back.onnx"))
+    expect("decompress", r, 0)
+    if "back.onnx" not in listing(work):
+        fail("decompress did not write its output")
+    q = run("compress", m, "-o", os.path.join(work, "q.onnx"), "-q")
+    if q.returncode or q.stdout:
+        fail("--quiet printed something or failed")
+
+
+def test_bad_models(work):
+    m = small_model(work, "good.onnx")
+    data = open(m, "rb").read()
+    cases = {"empty": b"", "text": b"hello, this is not a model\n" * 3,
+             "random": bytes(np.random.default_rng(5).integers(0, 256, 4096, dtype=np.uint8))}
+    for cut in (1, 7, len(data) // 3, len(data) // 2, len(data) - 40, len(data) - 1):
+        cases[f"truncated{cut}"] = data[:cut]
+    for name, content in cases.items():
+        sub = os.path.join(work, name)
+        os.mkdir(sub)
+        p = os.path.join(sub, "bad.onnx")
+        with open(p, "wb") as f:
+            f.write(content)
+        before = listing(sub)
+        r = run("compress", p)
+        if r.returncode == 0:
+            fail(f"bad model {name}: compress succeeded")
+        expect(f"bad model {name}", r, {NOT_ONNX, 15}, sub, before)
+        r = run("decompress", p, "-o", os.path.join(sub, "out.onnx"))
+        expect(f"bad model {name} (decompress)", r, {NOT_ONNX, 15}, sub, before)
+    expect("missing input", run("compress", os.path.join(work, "nope.onnx")), 13)
+
+
+def test_external(work):
+    cases = {}
+    d = os.path.join(work, "ext_missing")
+    os.mkdir(d)
+    cases["missing"] = external_model(d, "weights.bin")
+    d = os.path.join(work, "ext_absolute")
+    os.mkdir(d)
+    cases["absolute"] = external_model(d, "/etc/passwd")
+    d = os.path.join(work, "ext_dotdot")
+    os.makedirs(os.path.join(d, "sub"))
+    with open(os.path.join(d, "weights.bin"), "wb") as f:
+        f.write(b"\0" * 1024)
+    cases["dotdot"] = external_model(os.path.join(d, "sub"), "../weights.bin")
+    d = os.path.join(work, "ext_range")
+    os.mkdir(d)
+    with open(os.path.join(d, "weights.bin"), "wb") as f:
+        f.write(b"\0" * 1000)
+    cases["out of range"] = external_model(d, "weights.bin", offset=100)
+    cases["huge offset"] = external_model(d, "weights.bin", offset=2**63, name="ext2.onnx")
+    cases["bad length"] = external_model(d, "weights.bin", length=12, name="ext3.onnx")
+    d = os.path.join(work, "ext_symlink")
+    os.mkdir(d)
+    outside = os.path.join(work, "outside.bin")
+    with open(outside, "wb") as f:
+        f.write(b"\0" * 1024)
+    os.symlink(outside, os.path.join(d, "weights.bin"))
+    cases["symlink out"] = external_model(d, "weights.bin")
+    for name, p in cases.items():
+        folder = os.path.dirname(p)
+        before = listing(folder)
+        r = run("compress", p)
+        expect(f"external {name}", r, EXTERNAL, folder, before)
+        if "'w'" not in r.stderr or (name != "bad length" and "weights.bin" not in r.stderr and "/etc/passwd" not in r.stderr):
+            fail(f"external {name}: message does not name the location: {r.stderr.strip()}")
+
+
+def test_bad_bundles(work):
+    d = os.path.join(work, "bundles")
+    os.mkdir(d)
+    m = small_model(d)
+    expect("compress", run("compress", m), 0)
+    bundle = os.path.join(d, "m.lsc")
+    good = open(bundle, "rb").read()
+    rw = os.path.join(d, "m.lsc.onnx")
+    n = len(good)
+    variants = {"truncated": good[: n // 2], "empty": b"", "header flip": bytes([good[0] ^ 1]) + good[1:],
+                "blob flip": good[:100] + bytes([good[100] ^ 0x10]) + good[101:],
+                "toc flip": good[:-5] + bytes([good[-5] ^ 0x40]) + good[-4:],
+                "extended": good + b"\0" * 64}
+    for name, content in variants.items():
+        with open(bundle, "wb") as f:
+            f.write(content)
+        before = listing(d)
+        r = run("decompress", rw, "-o", os.path.join(d, "out.onnx"))
+        expect(f"bundle {name}", r, BUNDLE_ERRORS, d, before)
+    os.remove(bundle)
+    before = listing(d)
+    expect("bundle missing", run("decompress", rw, "-o", os.path.join(d, "out.onnx")), BUNDLE_ERRORS, d, before)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="lsc-cli-")
+    try:
+        for t in (test_usage, test_good_and_safety, test_bad_models, test_external, test_bad_bundles):
+            sub = os.path.join(work, t.__name__)
+            os.mkdir(sub)
+            t(sub)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if FAILURES:
+        print(f"{len(FAILURES)} failure(s)")
+        sys.exit(1)
+    print("cli: all checks passed")
+
+
+if __name__ == "__main__":
+    main()

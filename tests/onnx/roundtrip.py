@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+"""compress -> onnx.checker -> decompress -> compare, on generated models, on the
+Conv/Gemm/MatMul models of Debian's libonnx-testdata (as shipped and pruned), or on
+a folder of models (models/).
+
+usage: roundtrip.py ONNX_LSC generated | testdata | folder DIR
+The original and the restored model are compared with python3-onnx field by field:
+every tensor payload must be bit-identical except -0.0 -> +0.0 (without
+--bit-exact); with --bit-exact the files must be identical byte for byte.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+FAILURES = []
+
+
+def fail(msg):
+    FAILURES.append(msg)
+    print("FAIL:", msg)
+
+
+def run(args):
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+BITS = {TensorProto.FLOAT: ("<u4", 4), TensorProto.FLOAT16: ("<u2", 2),
+        TensorProto.BFLOAT16: ("<u2", 2), TensorProto.DOUBLE: ("<u8", 8)}
+
+
+def payload_bits(t, folder):
+    """(field name, unsigned bit patterns) of a float tensor's payload."""
+    if t.data_location == TensorProto.EXTERNAL:
+        info = {e.key: e.value for e in t.external_data}
+        dt, size = BITS[t.data_type]
+        n = int(np.prod(t.dims)) if len(t.dims) else 1
+        with open(os.path.join(folder, info["location"]), "rb") as f:
+            f.seek(int(info.get("offset", 0)))
+            return "external", np.frombuffer(f.read(n * size), dtype=dt)
+    if t.HasField("raw_data"):
+        return "raw_data", np.frombuffer(t.raw_data, dtype=BITS[t.data_type][0])
+    if t.data_type == TensorProto.FLOAT:
+        return "float_data", np.array(t.float_data, dtype=np.float32).view(np.uint32)
+    if t.data_type == TensorProto.DOUBLE:
+        return "double_data", np.array(t.double_data, dtype=np.float64).view(np.uint64)
+    return "int32_data", np.array(t.int32_data, dtype=np.int64)
+
+
+def sign_bit(t):
+    return {TensorProto.FLOAT: 1 << 31, TensorProto.DOUBLE: 1 << 63}.get(t.data_type, 1 << 15)
+
+
+def tensors(m):
+    for t in m.graph.initializer:
+        yield t
+    for n in m.graph.node:
+        for a in n.attribute:
+            if a.HasField("t"):
+                yield a.t
+
+
+def compare(orig_path, back_path, bit_exact, label):
+    if bit_exact:
+        with open(orig_path, "rb") as f1, open(back_path, "rb") as f2:
+            if f1.read() != f2.read():
+                fail(f"{label}: --bit-exact round trip is not byte-identical")
+        return
+    a = onnx.load(orig_path, load_external_data=False)
+    b = onnx.load(back_path, load_external_data=False)
+    ta, tb = list(tensors(a)), list(tensors(b))
+    if len(ta) != len(tb):
+        fail(f"{label}: tensor count {len(ta)} != {len(tb)}")
+        return
+    for x, y in zip(ta, tb):
+        if x.data_type not in BITS:
+            continue
+        fa, pa = payload_bits(x, os.path.dirname(orig_path))
+        fb, pb = payload_bits(y, os.path.dirname(back_path))
+        if fa != fb:
+            fail(f"{label}: tensor '{x.name}' moved from {fa} to {fb}")
+            continue
+        if pa.shape != pb.shape:
+            fail(f"{label}: tensor '{x.name}' size changed")
+            continue
+        diff = pa != pb
+        if diff.any():
+            s = sign_bit(x)
+            ok = np.all((pa[diff].astype(np.uint64) == s) & (pb[diff] == 0))
+            if not ok:
+                fail(f"{label}: tensor '{x.name}' differs beyond -0.0 -> +0.0")
+                continue
+        if fa != "external":
+            y_copy = TensorProto()
+            y_copy.CopyFrom(y)
+            x.CopyFrom(y_copy)
+    if a.SerializeToString() != b.SerializeToString():
+        fail(f"{label}: models differ outside tensor payloads")
+
+
+def roundtrip(tool, path, extra, expect, work, label):
+    name = os.path.basename(path)[: -len(".onnx")]
+    for bit_exact in (False, True):
+        tag = f"{label}{' --bit-exact' if bit_exact else ''}"
+        out = os.path.join(work, name + (".be" if bit_exact else "") + ".lsc.onnx")
+        back = os.path.join(work, name + (".be" if bit_exact else "") + ".back.onnx")
+        args = [tool, "compress", path, "-o", out, "--json"] + extra + (["--bit-exact"] if bit_exact else [])
+        r = run(args)
+        if r.returncode != 0:
+            fail(f"{tag}: compress exit {r.returncode}: {r.stderr.strip()}")
+            continue
+        report = json.loads(r.stdout)
+        encoded = report["totals"]["encoded_layers"]
+        if expect.get("encoded") is not None and encoded != expect["encoded"]:
+            fail(f"{tag}: {encoded} weights encoded, expected {expect['encoded']}: "
+                 + ", ".join(f"{l['name'][:20]}={l['status']}" for l in report["layers"]))
+        try:
+            onnx.checker.check_model(path)
+            original_ok = True
+        except Exception:  # noqa: BLE001 - e.g. nodes out of order on purpose
+            original_ok = False
+        try:
+            if original_ok:
+                onnx.checker.check_model(out)
+        except Exception as e:  # noqa: BLE001 - any checker complaint is a failure
+            fail(f"{tag}: rewritten model fails onnx.checker: {str(e).splitlines()[0]}")
+        rw = onnx.load(out, load_external_data=False)
+        lsc_nodes = [n for n in rw.graph.node if n.domain == "ai.onnx_lsc"]
+        if encoded and not any(o.domain == "ai.onnx_lsc" and o.version == 1 for o in rw.opset_import):
+            fail(f"{tag}: rewritten model does not import ai.onnx_lsc v1")
+        if encoded and not lsc_nodes:
+            fail(f"{tag}: no Lsc* node in the rewritten model")
+        for t in rw.graph.initializer:
+            if t.data_location == TensorProto.EXTERNAL and t.data_type == TensorProto.UINT8:
+                info = {e.key: e.value for e in t.external_data}
+                if info.get("location") != os.path.basename(out)[: -len(".onnx")]:
+                    fail(f"{tag}: blob '{t.name}' location {info.get('location')}")
+        r = run([tool, "decompress", out, "-o", back, "-q"])
+        if r.returncode != 0:
+            fail(f"{tag}: decompress exit {r.returncode}: {r.stderr.strip()}")
+            continue
+        compare(path, back, bit_exact, tag)
+
+
+def prune_copy(src, dst, density=0.15):
+    """A copy of a model with its float initializers pruned, same representation."""
+    m = onnx.load(src)
+    rng = np.random.default_rng(7)
+    for t in m.graph.initializer:
+        if t.data_type != TensorProto.FLOAT or len(t.dims) < 2:
+            continue
+        a = numpy_helper.to_array(t).copy()
+        a[rng.random(a.shape) >= density] = 0
+        if t.HasField("raw_data"):
+            t.raw_data = a.tobytes()
+        else:
+            del t.float_data[:]
+            t.float_data.extend(a.reshape(-1).tolist())
+    onnx.save(m, dst)
+
+
+def main():
+    tool, mode = sys.argv[1], sys.argv[2]
+    work = tempfile.mkdtemp(prefix="lsc-roundtrip-")
+    try:
+        if mode == "generated":
+            import gen_models
+            src = os.path.join(work, "src")
+            os.mkdir(src)
+            for name, extra, expect in gen_models.make_all(src):
+                roundtrip(tool, os.path.join(src, name + ".onnx"), extra, expect, src, name)
+        elif mode == "testdata":
+            base = "/usr/share/libonnx-testdata/data"
+            paths = sorted(p for p in glob.glob(base + "/*/*/model.onnx")
+                           if any(k in p.lower() for k in ("conv", "gemm", "matmul", "linear", "addmm", "_mm")))
+            if not paths:
+                print("SKIP: libonnx-testdata not installed")
+                sys.exit(77)
+            for i, p in enumerate(paths):
+                label = os.path.relpath(p, base)
+                dst = os.path.join(work, f"t{i}.onnx")
+                shutil.copy(p, dst)
+                roundtrip(tool, dst, ["--include-graph-inputs"], {}, work, label)
+                pruned = os.path.join(work, f"p{i}.onnx")
+                prune_copy(p, pruned)
+                roundtrip(tool, pruned, ["--include-graph-inputs"], {}, work, label + " (pruned)")
+            print(f"{len(paths)} testdata models")
+        else:
+            paths = sorted(glob.glob(os.path.join(sys.argv[3], "*.onnx")))
+            paths = [p for p in paths if not p.endswith(".lsc.onnx")]
+            if not paths:
+                print("SKIP: no models in", sys.argv[3])
+                sys.exit(77)
+            for p in paths:
+                dst = os.path.join(work, os.path.basename(p))
+                shutil.copy(p, dst)
+                roundtrip(tool, dst, [], {}, work, os.path.basename(p))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if FAILURES:
+        print(f"{len(FAILURES)} failure(s)")
+        sys.exit(1)
+    print("all round trips exact")
+
+
+if __name__ == "__main__":
+    main()
