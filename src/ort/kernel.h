@@ -1,0 +1,111 @@
+/* Inside the ONNX Runtime plugin: the kernel object every LSC op shares, and the
+ * per-op hooks. Uses only lsc.h and ONNX Runtime's C API. */
+#ifndef LSC_ORT_KERNEL_H
+#define LSC_ORT_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <onnxruntime_c_api.h>
+
+#include "onnx-lsc/lsc.h"
+
+/* Oldest ORT API the plugin runs with: CreateKernelV2/KernelComputeV2 (16) and
+ * KernelContext_ParallelFor (17). */
+#define LSC_ORT_MIN_API 17
+
+typedef enum lsc_ort_kind { LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL } lsc_ort_kind;
+
+#define LSC_ORT_MAX_SPATIAL (LSC_MAX_RANK - 2)
+
+typedef enum lsc_ort_auto_pad {
+    LSC_PAD_NOTSET, LSC_PAD_SAME_UPPER, LSC_PAD_SAME_LOWER, LSC_PAD_VALID
+} lsc_ort_auto_pad;
+
+typedef struct lsc_ort_conv_attrs {
+    int64_t group;
+    lsc_ort_auto_pad auto_pad;
+    int n_kernel_shape, n_strides, n_dilations, n_pads; /* -1: attribute absent */
+    int64_t kernel_shape[LSC_ORT_MAX_SPATIAL];
+    int64_t strides[LSC_ORT_MAX_SPATIAL];
+    int64_t dilations[LSC_ORT_MAX_SPATIAL];
+    int64_t pads[2 * LSC_ORT_MAX_SPATIAL];
+} lsc_ort_conv_attrs;
+
+typedef struct lsc_ort_gemm_attrs {
+    int64_t trans_a, trans_b;
+    float alpha, beta;
+} lsc_ort_gemm_attrs;
+
+typedef struct lsc_ort_kernel {
+    const OrtApi *api;
+    lsc_ort_kind kind;
+    char label[192];          /* "LscConv node 'conv1'": starts every message */
+    char weight_name[128];
+    lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
+    union {
+        lsc_ort_conv_attrs conv;
+        lsc_ort_gemm_attrs gemm;
+    } attrs;
+} lsc_ort_kernel;
+
+/* Where a compute call runs: the kernel, its weight for this call, ORT's context. */
+typedef struct lsc_ort_call {
+    const lsc_ort_kernel *kernel;
+    const lsc_weight *weight;
+    lsc_weight_info winfo;
+    OrtKernelContext *context;
+    lsc_exec exec;            /* ORT's intra-op thread pool behind lsc_exec.parallel_for */
+} lsc_ort_call;
+
+/* A failed OrtStatus "onnx-lsc: <label>: <message>" (NULL-safe label). */
+OrtStatus *lsc_ort_fail(const OrtApi *api, const lsc_ort_kernel *kernel, OrtErrorCode code,
+                        const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* The tensor's element type and dims (rank <= LSC_MAX_RANK). */
+OrtStatus *lsc_ort_tensor_shape(const lsc_ort_call *call, const OrtValue *value, const char *what,
+                                ONNXTensorElementDataType *type, int *rank, int64_t dims[LSC_MAX_RANK]);
+
+/* The float data of input `index` with its dims; *data NULL when the optional input is absent. */
+OrtStatus *lsc_ort_float_input(const lsc_ort_call *call, size_t index, const char *what,
+                               const float **data, int *rank, int64_t dims[LSC_MAX_RANK]);
+
+/* Allocates output 0 with these dims. */
+OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_t *dims, float **data);
+
+/* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
+OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);
+
+/* Per-op hooks: read and check attributes at kernel creation, run. */
+OrtStatus *lsc_ort_conv_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+OrtStatus *lsc_ort_conv_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call);
+
+OrtStatus *lsc_ort_gemm_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+OrtStatus *lsc_ort_gemm_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_gemm_compute(const lsc_ort_call *call);
+
+OrtStatus *lsc_ort_matmul_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_matmul_compute(const lsc_ort_call *call);
+
+/* Attribute readers: an absent attribute leaves *value untouched (*count = -1 for
+ * lists); a present one of the wrong kind or size is an error. */
+OrtStatus *lsc_ort_attr_int(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                            const char *name, int64_t *value);
+OrtStatus *lsc_ort_attr_float(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                              const char *name, float *value);
+OrtStatus *lsc_ort_attr_ints(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                             const char *name, int64_t *values, int max, int *count);
+OrtStatus *lsc_ort_attr_string(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                               const char *name, char *value, size_t size);
+
+static inline int lsc_ort_mul_overflow(size_t a, size_t b, size_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+
+#endif /* LSC_ORT_KERNEL_H */

@@ -1,0 +1,149 @@
+/* The plugin's dealings with ORT's C API: statuses, attributes, input and output
+ * tensors. Each wraps a few API calls so the op files read as arithmetic. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel.h"
+
+OrtStatus *lsc_ort_fail(const OrtApi *api, const lsc_ort_kernel *kernel, OrtErrorCode code,
+                        const char *format, ...)
+{
+    char message[LSC_ERROR_MESSAGE_SIZE + 256];
+    int n = snprintf(message, sizeof message, "onnx-lsc: %s: ", kernel ? kernel->label : "plugin");
+    if (n < 0 || (size_t)n >= sizeof message)
+        n = 0;
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(message + n, sizeof message - (size_t)n, format, ap);
+    va_end(ap);
+    return api->CreateStatus(code, message);
+}
+
+OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error)
+{
+    if (status == LSC_OK)
+        return NULL;
+    return lsc_ort_fail(call->kernel->api, call->kernel,
+                        status == LSC_ERR_INVALID_ARGUMENT ? ORT_INVALID_ARGUMENT : ORT_FAIL, "%s",
+                        error->message[0] ? error->message : lsc_status_string(status));
+}
+
+/* ORT reports an absent attribute as a failed status: absent it is. */
+static int absent(const OrtApi *api, OrtStatus *status)
+{
+    if (!status)
+        return 0;
+    api->ReleaseStatus(status);
+    return 1;
+}
+
+OrtStatus *lsc_ort_attr_int(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                            const char *name, int64_t *value)
+{
+    int64_t v;
+    if (!absent(kernel->api, kernel->api->KernelInfoGetAttribute_int64(info, name, &v)))
+        *value = v;
+    return NULL;
+}
+
+OrtStatus *lsc_ort_attr_float(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                              const char *name, float *value)
+{
+    float v;
+    if (!absent(kernel->api, kernel->api->KernelInfoGetAttribute_float(info, name, &v)))
+        *value = v;
+    return NULL;
+}
+
+OrtStatus *lsc_ort_attr_ints(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                             const char *name, int64_t *values, int max, int *count)
+{
+    const OrtApi *api = kernel->api;
+    size_t n = 0;
+    *count = -1;
+    if (absent(api, api->KernelInfoGetAttributeArray_int64(info, name, NULL, &n)))
+        return NULL;
+    if (n > (size_t)max)
+        return lsc_ort_fail(api, kernel, ORT_INVALID_ARGUMENT,
+                            "attribute '%s' has %zu values, at most %d are allowed", name, n, max);
+    if (n > 0) {
+        OrtStatus *s = api->KernelInfoGetAttributeArray_int64(info, name, values, &n);
+        if (s)
+            return s;
+    }
+    *count = (int)n;
+    return NULL;
+}
+
+OrtStatus *lsc_ort_attr_string(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                               const char *name, char *value, size_t size)
+{
+    const OrtApi *api = kernel->api;
+    size_t n = 0;
+    if (absent(api, api->KernelInfoGetAttribute_string(info, name, NULL, &n)))
+        return NULL;
+    if (n > size)
+        return lsc_ort_fail(api, kernel, ORT_INVALID_ARGUMENT, "attribute '%s' is too long", name);
+    return api->KernelInfoGetAttribute_string(info, name, value, &n);
+}
+
+OrtStatus *lsc_ort_tensor_shape(const lsc_ort_call *call, const OrtValue *value, const char *what,
+                                ONNXTensorElementDataType *type, int *rank, int64_t dims[LSC_MAX_RANK])
+{
+    const OrtApi *api = call->kernel->api;
+    OrtTensorTypeAndShapeInfo *info = NULL;
+    size_t n = 0;
+    OrtStatus *s = api->GetTensorTypeAndShape(value, &info);
+    if (!s)
+        s = api->GetTensorElementType(info, type);
+    if (!s)
+        s = api->GetDimensionsCount(info, &n);
+    if (!s && n > LSC_MAX_RANK)
+        s = lsc_ort_fail(api, call->kernel, ORT_INVALID_ARGUMENT,
+                         "%s has rank %zu, at most %d is supported", what, n, LSC_MAX_RANK);
+    if (!s)
+        s = api->GetDimensions(info, dims, n);
+    if (info)
+        api->ReleaseTensorTypeAndShapeInfo(info);
+    *rank = (int)n;
+    return s;
+}
+
+OrtStatus *lsc_ort_float_input(const lsc_ort_call *call, size_t index, const char *what,
+                               const float **data, int *rank, int64_t dims[LSC_MAX_RANK])
+{
+    const OrtApi *api = call->kernel->api;
+    size_t count = 0;
+    const OrtValue *value = NULL;
+    *data = NULL;
+    *rank = 0;
+    OrtStatus *s = api->KernelContext_GetInputCount(call->context, &count);
+    if (s || index >= count)
+        return s;
+    if ((s = api->KernelContext_GetInput(call->context, index, &value)) || !value)
+        return s;
+    ONNXTensorElementDataType type;
+    if ((s = lsc_ort_tensor_shape(call, value, what, &type, rank, dims)))
+        return s;
+    if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
+        return lsc_ort_fail(api, call->kernel, ORT_INVALID_ARGUMENT,
+                            "%s has element type %d, only float32 is supported", what, (int)type);
+    void *p = NULL;
+    if ((s = api->GetTensorMutableData((OrtValue *)value, &p)))
+        return s;
+    *data = p;
+    return NULL;
+}
+
+OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_t *dims, float **data)
+{
+    const OrtApi *api = call->kernel->api;
+    OrtValue *value = NULL;
+    void *p = NULL;
+    OrtStatus *s = api->KernelContext_GetOutput(call->context, 0, dims, (size_t)rank, &value);
+    if (!s)
+        s = api->GetTensorMutableData(value, &p);
+    *data = p;
+    return s;
+}

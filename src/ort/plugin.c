@@ -1,0 +1,455 @@
+/* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
+ * ai.onnx_lsc with LscConv, LscGemm and LscMatMul (docs/format.md part 3) to a
+ * session's options. Each kernel opens its encoded weight in place, validated once at
+ * kernel creation (session creation fails with our message when it is corrupt), and
+ * multiplies on the encoded form on ORT's own intra-op threads. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel.h"
+
+#if defined(__GNUC__)
+#define LSC_ORT_EXPORT __attribute__((visibility("default")))
+#else
+#define LSC_ORT_EXPORT
+#endif
+
+#define LSC_ORT_DOMAIN "ai.onnx_lsc"
+
+/* ------------------------------------------------------------------------ */
+/* The weight: open, check against the op, once                              */
+/* ------------------------------------------------------------------------ */
+
+static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w)
+{
+    switch (k->kind) {
+    case LSC_ORT_CONV: return lsc_ort_conv_check_weight(k, w);
+    case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
+    case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
+    }
+    return NULL;
+}
+
+/* Opens the uint8 tensor `value` as an encoded weight, in place (ORT keeps the
+ * initializer alive as long as the session). */
+static OrtStatus *open_weight(const lsc_ort_kernel *k, const OrtValue *value, lsc_weight **out)
+{
+    const OrtApi *api = k->api;
+    OrtTensorTypeAndShapeInfo *info = NULL;
+    ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    size_t rank = 0, size = 0;
+    void *data = NULL;
+    OrtStatus *s = api->GetTensorTypeAndShape(value, &info);
+    if (!s)
+        s = api->GetTensorElementType(info, &type);
+    if (!s)
+        s = api->GetDimensionsCount(info, &rank);
+    if (!s)
+        s = api->GetTensorShapeElementCount(info, &size);
+    if (info)
+        api->ReleaseTensorTypeAndShapeInfo(info);
+    if (s)
+        return s;
+    if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || rank != 1)
+        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT,
+                            "weight '%s' must be a 1-D uint8 tensor (an LSC blob), got element type %d "
+                            "rank %zu", k->weight_name, (int)type, rank);
+    if ((s = api->GetTensorMutableData((OrtValue *)value, &data)))
+        return s;
+    lsc_error error = { 0 };
+    lsc_status st = lsc_weight_open(data, size, k->weight_name, out, &error);
+    if (st != LSC_OK)
+        return lsc_ort_fail(api, k, ORT_INVALID_GRAPH, "%s",
+                            error.message[0] ? error.message : lsc_status_string(st));
+    lsc_weight_info w;
+    lsc_weight_get_info(*out, &w);
+    if ((s = check_weight(k, &w)))
+        lsc_weight_close(out);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Kernel life                                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lsc_ort_op {
+    OrtCustomOp base;          /* first: ORT hands back &base */
+    lsc_ort_kind kind;
+    const char *name;
+    size_t n_inputs;
+    const OrtApi *api;
+} lsc_ort_op;
+
+static const lsc_ort_op *op_of(const OrtCustomOp *op)
+{
+    return (const lsc_ort_op *)op;
+}
+
+static void ORT_API_CALL kernel_destroy(void *op_kernel)
+{
+    lsc_ort_kernel *k = op_kernel;
+    if (!k)
+        return;
+    lsc_weight_close(&k->weight);
+    free(k);
+}
+
+static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, const OrtApi *api,
+                                               const OrtKernelInfo *info, void **out)
+{
+    const lsc_ort_op *op = op_of(custom_op);
+    *out = NULL;
+    lsc_ort_kernel *k = calloc(1, sizeof *k);
+    if (!k)
+        return api->CreateStatus(ORT_FAIL, "onnx-lsc: out of memory creating a kernel");
+    k->api = api;
+    k->kind = op->kind;
+
+    char node[128] = "";
+    size_t n = sizeof node;
+    OrtStatus *s = api->KernelInfo_GetNodeName(info, node, &n);
+    if (s) { /* a longer name only shortens our messages */
+        api->ReleaseStatus(s);
+        node[0] = '\0';
+    }
+    snprintf(k->label, sizeof k->label, "%s node '%s'", op->name, node);
+    n = sizeof k->weight_name;
+    if ((s = api->KernelInfo_GetInputName(info, 1, k->weight_name, &n))) {
+        api->ReleaseStatus(s);
+        snprintf(k->weight_name, sizeof k->weight_name, "input 1");
+    }
+
+    switch (k->kind) {
+    case LSC_ORT_CONV: s = lsc_ort_conv_init(k, info); break;
+    case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
+    case LSC_ORT_MATMUL: s = NULL; break;
+    }
+
+    /* A constant weight (an initializer) is opened now: a corrupt one fails the
+     * session. Otherwise it is opened at each run. */
+    if (!s) {
+        int is_constant = 0;
+        const OrtValue *value = NULL;
+        s = api->KernelInfoGetConstantInput_tensor(info, 1, &is_constant, &value);
+        if (!s && is_constant && value)
+            s = open_weight(k, value, &k->weight);
+    }
+    if (s) {
+        kernel_destroy(k);
+        return s;
+    }
+    *out = k;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Compute                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct parallel_task {
+    lsc_task_fn fn;
+    void *arg;
+} parallel_task;
+
+typedef struct parallel_host {
+    const OrtApi *api;
+    OrtKernelContext *context;
+} parallel_host;
+
+static void run_task(void *task, size_t i)
+{
+    const parallel_task *t = task;
+    t->fn(t->arg, i);
+}
+
+/* lsc_exec's parallel-for on ORT's intra-op pool (serial when the session has one
+ * thread, or if the pool refuses). */
+static void ort_parallel_for(void *context, lsc_task_fn fn, void *arg, size_t n)
+{
+    parallel_host *host = context;
+    parallel_task task = { fn, arg };
+    if (n > 1) {
+        OrtStatus *s = host->api->KernelContext_ParallelFor(host->context, run_task, n, 0, &task);
+        if (!s)
+            return;
+        host->api->ReleaseStatus(s);
+    }
+    for (size_t i = 0; i < n; i++)
+        fn(arg, i);
+}
+
+static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelContext *context)
+{
+    const lsc_ort_kernel *k = op_kernel;
+    const OrtApi *api = k->api;
+    parallel_host host = { api, context };
+    lsc_ort_call call = { .kernel = k, .context = context };
+    call.exec.parallel_for = ort_parallel_for;
+    call.exec.parallel_for_context = &host;
+
+    lsc_weight *opened = NULL;
+    OrtStatus *s = NULL;
+    if (k->weight) {
+        call.weight = k->weight;
+    } else {
+        const OrtValue *value = NULL;
+        if ((s = api->KernelContext_GetInput(context, 1, &value)))
+            return s;
+        if (!value)
+            return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "weight input is missing");
+        if ((s = open_weight(k, value, &opened)))
+            return s;
+        call.weight = opened;
+    }
+    lsc_weight_get_info(call.weight, &call.winfo);
+
+    switch (k->kind) {
+    case LSC_ORT_CONV: s = lsc_ort_conv_compute(&call); break;
+    case LSC_ORT_GEMM: s = lsc_ort_gemm_compute(&call); break;
+    case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
+    }
+    lsc_weight_close(&opened);
+    return s;
+}
+
+/* The pre-V2 entry points: ORT uses them only for ops of API < 16, which ours never
+ * are; filled so that no callback is NULL. */
+static void *ORT_API_CALL create_kernel_v1(const OrtCustomOp *op, const OrtApi *api,
+                                          const OrtKernelInfo *info)
+{
+    void *k = NULL;
+    OrtStatus *s = create_kernel_v2(op, api, info, &k);
+    if (s) {
+        fprintf(stderr, "%s\n", api->GetErrorMessage(s));
+        api->ReleaseStatus(s);
+    }
+    return k;
+}
+
+static void ORT_API_CALL kernel_compute_v1(void *op_kernel, OrtKernelContext *context)
+{
+    if (!op_kernel)
+        return;
+    const lsc_ort_kernel *k = op_kernel;
+    OrtStatus *s = kernel_compute_v2(op_kernel, context);
+    if (s) {
+        fprintf(stderr, "%s\n", k->api->GetErrorMessage(s));
+        k->api->ReleaseStatus(s);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schema callbacks                                                          */
+/* ------------------------------------------------------------------------ */
+
+static const char *ORT_API_CALL get_name(const OrtCustomOp *op)
+{
+    return op_of(op)->name;
+}
+
+static const char *ORT_API_CALL get_execution_provider_type(const OrtCustomOp *op)
+{
+    (void)op;
+    return NULL; /* CPU */
+}
+
+static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *op, size_t index)
+{
+    (void)op;
+    return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
+{
+    return op_of(op)->n_inputs;
+}
+
+static ONNXTensorElementDataType ORT_API_CALL get_output_type(const OrtCustomOp *op, size_t index)
+{
+    (void)op;
+    (void)index;
+    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+}
+
+static size_t ORT_API_CALL get_output_type_count(const OrtCustomOp *op)
+{
+    (void)op;
+    return 1;
+}
+
+static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_input_characteristic(const OrtCustomOp *op,
+                                                                                 size_t index)
+{
+    (void)op;
+    return index == 2 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED; /* Conv B, Gemm C */
+}
+
+static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_output_characteristic(const OrtCustomOp *op,
+                                                                                  size_t index)
+{
+    (void)op;
+    (void)index;
+    return INPUT_OUTPUT_REQUIRED;
+}
+
+static OrtMemType ORT_API_CALL get_input_memory_type(const OrtCustomOp *op, size_t index)
+{
+    (void)op;
+    (void)index;
+    return OrtMemTypeDefault;
+}
+
+static int ORT_API_CALL get_one(const OrtCustomOp *op)
+{
+    (void)op;
+    return 1;
+}
+
+static int ORT_API_CALL get_end_version(const OrtCustomOp *op)
+{
+    (void)op;
+    return INT_MAX;
+}
+
+static size_t ORT_API_CALL get_no_pairs(int **input_index, int **output_index)
+{
+    *input_index = NULL;
+    *output_index = NULL;
+    return 0;
+}
+
+static void ORT_API_CALL release_no_pairs(int *input_index, int *output_index)
+{
+    (void)input_index;
+    (void)output_index;
+}
+
+static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t n_inputs,
+                    const OrtApi *api, uint32_t api_version)
+{
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->name = name;
+    op->n_inputs = n_inputs;
+    op->api = api;
+    OrtCustomOp *c = &op->base;
+    c->version = api_version;
+    c->CreateKernel = create_kernel_v1;
+    c->GetName = get_name;
+    c->GetExecutionProviderType = get_execution_provider_type;
+    c->GetInputType = get_input_type;
+    c->GetInputTypeCount = get_input_type_count;
+    c->GetOutputType = get_output_type;
+    c->GetOutputTypeCount = get_output_type_count;
+    c->KernelCompute = kernel_compute_v1;
+    c->KernelDestroy = kernel_destroy;
+    c->GetInputCharacteristic = get_input_characteristic;
+    c->GetOutputCharacteristic = get_output_characteristic;
+    c->GetInputMemoryType = get_input_memory_type;
+    c->GetVariadicInputMinArity = get_one;
+    c->GetVariadicInputHomogeneity = get_one;
+    c->GetVariadicOutputMinArity = get_one;
+    c->GetVariadicOutputHomogeneity = get_one;
+    c->CreateKernelV2 = create_kernel_v2;
+    c->KernelComputeV2 = kernel_compute_v2;
+    c->InferOutputShapeFn = NULL; /* output dims need the weight's, which shape inference cannot see */
+    c->GetStartVersion = get_one;
+    c->GetEndVersion = get_end_version;
+    c->GetMayInplace = get_no_pairs;
+    c->ReleaseMayInplace = release_no_pairs;
+    c->GetAliasMap = get_no_pairs;
+    c->ReleaseAliasMap = release_no_pairs;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Registration                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* One registration: the ops and their domain must outlive every session created
+ * with these options; they are freed when ORT unloads the library. */
+typedef struct registration {
+    lsc_ort_op ops[3];
+    OrtCustomOpDomain *domain;
+    const OrtApi *api;
+    struct registration *next;
+} registration;
+
+static pthread_mutex_t registrations_lock = PTHREAD_MUTEX_INITIALIZER;
+static registration *registrations;
+
+__attribute__((destructor)) static void release_registrations(void)
+{
+    pthread_mutex_lock(&registrations_lock);
+    while (registrations) {
+        registration *r = registrations;
+        registrations = r->next;
+        if (r->domain)
+            r->api->ReleaseCustomOpDomain(r->domain);
+        free(r);
+    }
+    pthread_mutex_unlock(&registrations_lock);
+}
+
+/* The highest API both this build's headers and the running library offer. */
+static const OrtApi *negotiate_api(const OrtApiBase *base, uint32_t *version)
+{
+    uint32_t want = ORT_API_VERSION;
+    unsigned major = 0, minor = 0;
+    const char *v = base->GetVersionString ? base->GetVersionString() : NULL;
+    if (v && sscanf(v, "%u.%u", &major, &minor) == 2 && major == 1 && minor < want)
+        want = minor; /* ORT 1.x serves API versions 1..x */
+    for (uint32_t w = want; w >= LSC_ORT_MIN_API; w--) {
+        const OrtApi *api = base->GetApi(w);
+        if (api) {
+            *version = w;
+            return api;
+        }
+    }
+    return NULL;
+}
+
+LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *options,
+                                                         const OrtApiBase *api_base);
+
+LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *options,
+                                                         const OrtApiBase *api_base)
+{
+    uint32_t version = 0;
+    const OrtApi *api = negotiate_api(api_base, &version);
+    if (!api) {
+        const OrtApi *v1 = api_base->GetApi(1);
+        char message[256];
+        snprintf(message, sizeof message,
+                 "onnx-lsc: ONNX Runtime %s is too old: the LSC ops need API version %d or later",
+                 api_base->GetVersionString ? api_base->GetVersionString() : "?", LSC_ORT_MIN_API);
+        return v1 ? v1->CreateStatus(ORT_FAIL, message) : NULL;
+    }
+
+    registration *r = calloc(1, sizeof *r);
+    if (!r)
+        return api->CreateStatus(ORT_FAIL, "onnx-lsc: out of memory registering the LSC ops");
+    r->api = api;
+    init_op(&r->ops[0], LSC_ORT_CONV, "LscConv", 3, api, version);
+    init_op(&r->ops[1], LSC_ORT_GEMM, "LscGemm", 3, api, version);
+    init_op(&r->ops[2], LSC_ORT_MATMUL, "LscMatMul", 2, api, version);
+
+    OrtStatus *s = api->CreateCustomOpDomain(LSC_ORT_DOMAIN, &r->domain);
+    for (size_t i = 0; !s && i < 3; i++)
+        s = api->CustomOpDomain_Add(r->domain, &r->ops[i].base);
+    if (!s)
+        s = api->AddCustomOpDomain(options, r->domain);
+    if (s) {
+        if (r->domain)
+            api->ReleaseCustomOpDomain(r->domain);
+        free(r);
+        return s;
+    }
+    pthread_mutex_lock(&registrations_lock);
+    r->next = registrations;
+    registrations = r;
+    pthread_mutex_unlock(&registrations_lock);
+    return NULL;
+}
