@@ -6,6 +6,8 @@
  *   void  k_row(x, ldx, n, y0, cols, vals, cnt)    block_h = 1: y0[0..n) += v * x row col
  *   void  k_gen(x, ldx, n, y0, ldy, cols, lrs, vals, cnt)
  *   void  k_convert(dtype, src, dst, cnt)          values to fp32 */
+#include <stdlib.h>
+
 #include "kernels/decode.h"
 #include "kernels/spmm.h"
 
@@ -41,6 +43,8 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     direct = 0;
 #endif
+    /* room for the kept block columns of a row; without it, the branchy decoder */
+    uint32_t *kept = malloc((size_t)v->n_bcols * sizeof(uint32_t));
     for (uint32_t br = br_begin; br < br_end; br++) {
         uint64_t r0 = (uint64_t)br * v->block_h;
         uint64_t r_full = r0 + v->block_h < v->rows ? r0 + v->block_h : v->rows;
@@ -59,6 +63,8 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
         lsc_brow_decoder d;
         uint64_t vstart;
         lsc_dec_init(&d, v, br, &vstart);
+        if (kept)
+            lsc_dec_set_kept(&d, kept);
         const uint8_t *src = v->values + vstart * v->elem_size;
         float acc = 0.0f;
         uint32_t cnt;
@@ -87,4 +93,5 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
         if (n == 1 && h1)
             y0[0] = acc;
     }
+    free(kept);
 }
