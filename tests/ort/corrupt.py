@@ -1,0 +1,111 @@
+"""A corrupted bundle makes ONNX Runtime's session creation fail with onnx-lsc's
+message, never a crash: damaged values (checksum), magic, header fields and a blob of
+zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too."""
+import argparse
+import os
+import shutil
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+import ortcheck
+
+
+def make_model(path, rng):
+    w1 = rng.standard_normal((16, 8, 3, 3)).astype(np.float32) * (rng.random((16, 8, 3, 3)) < 0.1)
+    w2 = rng.standard_normal((64, 576)).astype(np.float32) * (rng.random((64, 576)) < 0.1)
+    w3 = rng.standard_normal((64, 40)).astype(np.float32) * (rng.random((64, 40)) < 0.1)
+    nodes = [helper.make_node("Conv", ["x", "W1"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Flatten", ["c"], ["f"]),
+             helper.make_node("Gemm", ["f", "W2"], ["g"], name="fc", transB=1),
+             helper.make_node("MatMul", ["g", "W3"], ["y"], name="head")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(a, n) for n, a in (("W1", w1), ("W2", w2), ("W3", w3))])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def blob_offsets(lsc_model):
+    """{weight name: (offset, length)} from the rewritten model's external-data entries."""
+    m = onnx.load(lsc_model, load_external_data=False)
+    out = {}
+    for t in m.graph.initializer:
+        ext = {e.key: e.value for e in t.external_data}
+        if "offset" in ext:
+            out[t.name] = (int(ext["offset"]), int(ext["length"]))
+    return out
+
+
+def expect_failure(model, text, label, failures):
+    r = ortcheck.run([ortcheck.LSC_ORT_RUN, model, "--expect-error", text])
+    crashed = r.returncode < 0 or r.returncode > 1
+    ok = r.returncode == 0
+    line = (r.stdout.strip() or r.stderr.strip()).splitlines()
+    print("%s %-32s %s" % ("ok  " if ok else "FAIL", label, line[-1][:160] if line else "(no output)"))
+    if not ok:
+        failures.append("%s: %s (exit %d)" % (label, "crashed" if crashed else "wrong outcome", r.returncode))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+    ortcheck.require_runtime(args.work)
+    rng = np.random.default_rng(7)
+    dense = os.path.join(args.work, "m.onnx")
+    make_model(dense, rng)
+    failures = []
+    pristine = os.path.join(args.work, "pristine")
+    os.makedirs(pristine)
+    lsc = os.path.join(pristine, "m.lsc.onnx")
+    ortcheck.compress(dense, lsc)
+    if sorted(ortcheck.lsc_ops(lsc)) != ["LscConv", "LscGemm", "LscMatMul"]:
+        return ["the test model was not fully rewritten: %s" % ortcheck.lsc_ops(lsc)]
+    r = ortcheck.run([ortcheck.LSC_ORT_RUN, lsc])
+    if r.returncode != 0:
+        return ["the intact model does not run: " + r.stderr]
+    bundle = open(os.path.join(pristine, "m.lsc"), "rb").read()
+    blobs = blob_offsets(lsc)
+    node_of = {"W1": "LscConv node 'conv'", "W2": "LscGemm node 'fc'", "W3": "LscMatMul node 'head'"}
+
+    def damaged(label, mutate):
+        d = os.path.join(args.work, label)
+        os.makedirs(d)
+        shutil.copy(lsc, d)
+        data = bytearray(bundle)
+        mutate(data)
+        with open(os.path.join(d, "m.lsc"), "wb") as f:
+            f.write(data)
+        return os.path.join(d, "m.lsc.onnx")
+
+    for name, (off, length) in sorted(blobs.items()):
+        def flip_value(b, off=off):
+            b[off + 56 + 8 * b[off + 48] + 1] ^= 0x40  # a value (docs/format.md 1.1: H = 56 + 8 * rank)
+        def flip_magic(b, off=off):
+            b[off] ^= 0xff
+        def bad_rows(b, off=off):
+            b[off + 16:off + 20] = (0xFFFFFFFF).to_bytes(4, "little")
+        def zeros(b, off=off, length=length):
+            b[off:off + length] = bytes(length)
+        for kind, fn, text in (("value", flip_value, "checksum"), ("magic", flip_magic, ""),
+                               ("rows", bad_rows, ""), ("zeros", zeros, "")):
+            model = damaged("%s-%s" % (name, kind), fn)
+            # Our message, from the node's kernel creation: "onnx-lsc: LscGemm node 'fc': ..."
+            expect_failure(model, "onnx-lsc: " + node_of[name], "%s %s" % (name, kind), failures)
+            if text:
+                expect_failure(model, text, "%s %s says %s" % (name, kind, text), failures)
+            expect_failure(model, "cannot create a session", "%s %s at session creation" % (name, kind), failures)
+
+    # Truncated: ORT itself refuses the external data; what matters is a clean failure.
+    model = damaged("truncated", lambda b: b.__delitem__(slice(len(b) // 2, None)))
+    expect_failure(model, "cannot create a session", "truncated bundle", failures)
+    for f in failures:
+        print("FAILED:", f)
+    return failures
+
+
+if __name__ == "__main__":
+    ortcheck.main_wrapper(main)

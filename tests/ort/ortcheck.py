@@ -1,0 +1,97 @@
+"""Shared by the ORT tests: compress a model, run dense and rewritten in ONNX Runtime
+through lsc-ort-run, compare. Paths come from the environment tests/ort/meson.build sets:
+ONNX_LSC (the CLI), LSC_ORT_RUN (the driver), ONNX_LSC_ORT_PLUGIN (the plugin)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+
+SKIP = 77
+ONNX_LSC = os.environ.get("ONNX_LSC", "onnx-lsc")
+LSC_ORT_RUN = os.environ.get("LSC_ORT_RUN", "lsc-ort-run")
+# Outputs agree when |lsc - dense| <= RTOL * (|dense| + max|dense|): relative to the
+# element, with the output's scale as floor for elements that cancel to about zero.
+RTOL = 1e-5
+
+
+class Skip(Exception):
+    pass
+
+
+def run(cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+
+
+def require_runtime(work):
+    """Raises Skip when no ONNX Runtime loads (lsc-ort-run exits 77)."""
+    probe = os.path.join(work, "probe.onnx")
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), probe)
+    r = run([LSC_ORT_RUN, probe])
+    if r.returncode == SKIP:
+        raise Skip("no ONNX Runtime: " + r.stderr.strip())
+    if r.returncode != 0:
+        raise RuntimeError("lsc-ort-run cannot run a Relu: " + r.stderr)
+
+
+def compress(model, out, extra=()):
+    r = run([ONNX_LSC, "compress", model, "-o", out, "-q", "--json", *extra])
+    if r.returncode != 0:
+        raise RuntimeError("compress %s failed (%d): %s" % (model, r.returncode, r.stderr.strip()))
+    return r.stdout
+
+
+def lsc_ops(model_path):
+    m = onnx.load(model_path, load_external_data=False)
+    return [n.op_type for n in m.graph.node if n.domain == "ai.onnx_lsc"]
+
+
+def ort_outputs(model, inputs, outdir, plugin=True, threads=1, dims=()):
+    """Runs model once with the given {name: npy path} inputs; returns the outputs."""
+    os.makedirs(outdir, exist_ok=True)
+    cmd = [LSC_ORT_RUN, model, "--save", outdir, "--threads", threads]
+    if not plugin:
+        cmd.append("--no-plugin")
+    for name, path in inputs.items():
+        cmd += ["--input", "%s=%s" % (name, path)]
+    for name, value in dims:
+        cmd += ["--dim", "%s=%d" % (name, value)]
+    r = run(cmd)
+    if r.returncode != 0:
+        raise RuntimeError("lsc-ort-run %s failed (%d): %s" % (model, r.returncode, r.stderr.strip()))
+    n = len([line for line in r.stdout.splitlines() if " -> " in line])
+    return [np.load(os.path.join(outdir, "%d.npy" % i)) for i in range(n)]
+
+
+def compare(dense, lsc):
+    """(ok, max_abs, max_rel_to_scale) over all outputs."""
+    ok, worst_abs, worst_rel = True, 0.0, 0.0
+    if len(dense) != len(lsc):
+        return False, float("inf"), float("inf")
+    for d, s in zip(dense, lsc):
+        if d.shape != s.shape or d.dtype != s.dtype:
+            return False, float("inf"), float("inf")
+        d64, s64 = d.astype(np.float64), s.astype(np.float64)
+        if not np.array_equal(np.isnan(d64), np.isnan(s64)):
+            return False, float("inf"), float("inf")
+        d64, s64 = np.nan_to_num(d64), np.nan_to_num(s64)
+        diff = np.abs(d64 - s64)
+        scale = float(np.abs(d64).max()) if d64.size else 0.0
+        worst_abs = max(worst_abs, float(diff.max()) if diff.size else 0.0)
+        worst_rel = max(worst_rel, float(diff.max()) / scale if diff.size and scale > 0 else 0.0)
+        ok &= bool(np.all(diff <= RTOL * (np.abs(d64) + scale)))
+    return ok, worst_abs, worst_rel
+
+
+def main_wrapper(fn):
+    try:
+        failures = fn()
+    except Skip as e:
+        print("SKIP:", e)
+        sys.exit(SKIP)
+    sys.exit(1 if failures else 0)
