@@ -1,0 +1,120 @@
+/* The search's arithmetic against the encoder's: for many random matrices and
+ * shapes (powers of two or not), lsc_search_evaluate's entry and kept-block counts
+ * must equal those of the blob the encoder writes with that shape and width forced,
+ * and the searched plan must be no larger than any forced candidate. */
+#include <stdio.h>
+
+#include "check.h"
+#include "codec/scan.h"
+#include "codec/search.h"
+#include "codec_util.h"
+
+/* Random matrix: uniform, or with dead rows/columns and live tiles. */
+static void make(float *m, uint32_t rows, uint32_t cols, int kind, double density, uint64_t *s)
+{
+    memset(m, 0, (size_t)rows * cols * sizeof *m);
+    uint32_t th = 1 + (uint32_t)(rng_next(s) % 6), tw = 1 + (uint32_t)(rng_next(s) % 9);
+    for (uint32_t r = 0; r < rows; r++)
+        for (uint32_t c = 0; c < cols; c++) {
+            double p = density;
+            if (kind == 1) /* tiles */
+                p = (((r / th) * 7 + (c / tw) * 13) % 5 == 0) ? 0.7 : 0.0;
+            else if (kind == 2) /* dead rows and columns */
+                p = (r % 3 == 0 || c % 4 == 1) ? 0.0 : density * 2;
+            if (rng_unit(s) < p)
+                m[(size_t)r * cols + c] = (float)rng_unit(s) + 0.5f;
+        }
+}
+
+static uint64_t forced_size(const lsc_tensor *t, uint32_t bh, uint32_t bw, unsigned b, uint64_t *entries,
+                            uint64_t *kept)
+{
+    lsc_encode_options o;
+    lsc_encode_options_default(&o);
+    o.block_h = bh;
+    o.block_w = bw;
+    o.index_bits = b;
+    void *blob;
+    size_t size;
+    lsc_encode_stats st;
+    lsc_error err;
+    if (lsc_encode(t, &o, &blob, &size, &st, &err) != LSC_OK) {
+        fprintf(stderr, "encode %ux%u b %u: %s\n", bh, bw, b, err.message);
+        return 0;
+    }
+    *entries = st.value_entries + st.jump_entries;
+    *kept = st.kept_blocks;
+    uint64_t header_entries = 0;
+    for (int i = 0; i < 8; i++)
+        header_entries |= (uint64_t)((uint8_t *)blob)[40 + i] << (8 * i);
+    CHECK(header_entries == *entries);
+    lsc_free(blob);
+    return size;
+}
+
+int main(void)
+{
+    uint64_t s = 12345;
+    int cases = 0;
+    for (int iter = 0; iter < 60; iter++) {
+        uint32_t rows = 1 + (uint32_t)(rng_next(&s) % (iter < 10 ? 4 : 70));
+        uint32_t cols = 1 + (uint32_t)(rng_next(&s) % (iter < 20 ? 9 : 90));
+        int kind = iter % 3;
+        double density = (double[]){0.0, 0.003, 0.02, 0.1, 0.4, 0.9}[rng_next(&s) % 6];
+        float *m = malloc((size_t)rows * cols * sizeof *m);
+        make(m, rows, cols, kind, density, &s);
+        lsc_tensor t = {.dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = {rows, cols}, .data = m};
+        lsc_matrix_shape shape;
+        lsc_sparse sp;
+        lsc_error err;
+        lsc_search_scratch *scratch;
+        CHECK(lsc_matrix_shape_of(&t, 0, &shape, &err) == LSC_OK);
+        CHECK(lsc_sparse_build(&t, &shape, 0, &sp, &err) == LSC_OK);
+        CHECK(lsc_search_scratch_create(&sp, &scratch, &err) == LSC_OK);
+        for (int trial = 0; trial < 6; trial++) {
+            uint32_t bh = 1 + (uint32_t)(rng_next(&s) % rows), bw = 1 + (uint32_t)(rng_next(&s) % cols);
+            if (trial == 0)
+                bh = rows, bw = cols;
+            lsc_shape_cost cost;
+            lsc_search_evaluate(&sp, bh, bw, scratch, &cost);
+            for (unsigned b = 1; b <= 16; b += (b < 4 ? 1 : 5)) {
+                uint64_t entries = 0, kept = 0;
+                forced_size(&t, bh, bw, b, &entries, &kept);
+                CHECKF(entries == cost.entries[b] && kept == cost.kept_blocks,
+                       "%ux%u kind %d density %g shape %ux%u b %u: search %llu entries %llu kept, "
+                       "encoder %llu / %llu",
+                       rows, cols, kind, density, bh, bw, b, (unsigned long long)cost.entries[b],
+                       (unsigned long long)cost.kept_blocks, (unsigned long long)entries,
+                       (unsigned long long)kept);
+                cases++;
+            }
+        }
+        /* The plan is the blob, and no power-of-two / whole candidate is smaller. */
+        lsc_encode_stats plan;
+        CHECK(lsc_encode_plan(&t, NULL, &plan, &err) == LSC_OK);
+        void *blob;
+        size_t size;
+        CHECK(lsc_encode(&t, NULL, &blob, &size, NULL, &err) == LSC_OK);
+        CHECK(size == plan.blob_bytes);
+        lsc_free(blob);
+        if (rows * cols <= 800) {
+            uint32_t hs[] = {1, 2, 4, 8, 16, 32, 64, rows}, ws[] = {1, 2, 4, 8, 16, 32, 64, cols};
+            for (unsigned i = 0; i < 8; i++)
+                for (unsigned j = 0; j < 8; j++) {
+                    if (hs[i] > rows || ws[j] > cols)
+                        continue;
+                    for (unsigned b = 1; b <= 16; b++) {
+                        uint64_t e, k, sz = forced_size(&t, hs[i], ws[j], b, &e, &k);
+                        CHECKF(sz >= plan.blob_bytes, "%ux%u: forced %ux%u b %u gives %llu < searched %llu",
+                               rows, cols, hs[i], ws[j], b, (unsigned long long)sz,
+                               (unsigned long long)plan.blob_bytes);
+                    }
+                }
+        }
+        lsc_search_scratch_free(&scratch);
+        lsc_sparse_free(&sp);
+        free(m);
+    }
+    printf("%d shape/width cases compared\n", cases);
+    return check_exit();
+}
