@@ -21,6 +21,8 @@ static const command commands[] = {
      "encode the pruned weights of an ONNX model into a bundle"},
     {"decompress", lsc_cli_decompress, lsc_cli_decompress_usage,
      "restore the original model from a compressed one"},
+    {"verify", lsc_cli_verify, lsc_cli_verify_usage,
+     "check a compressed model against its original in ONNX Runtime"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

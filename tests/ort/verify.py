@@ -1,0 +1,96 @@
+"""`onnx-lsc verify`: passes a good compression (default and --bit-exact), fails with
+exit 1 on a compressed model of other weights, and reports usage, runtime and bundle
+problems with their exit codes (docs/cli.md), never a crash."""
+import argparse
+import json
+import os
+import shutil
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+import ortcheck
+
+
+def make_model(path, seed):
+    rng = np.random.default_rng(seed)
+    w1 = rng.standard_normal((16, 3, 3, 3)).astype(np.float32) * (rng.random((16, 3, 3, 3)) < 0.3)
+    w2 = rng.standard_normal((10, 16 * 36)).astype(np.float32) * (rng.random((10, 576)) < 0.1)
+    nodes = [helper.make_node("Conv", ["x", "W1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Flatten", ["r"], ["f"]),
+             helper.make_node("Gemm", ["f", "W2"], ["logits"], transB=1),
+             helper.make_node("ArgMax", ["logits"], ["label"], axis=1)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 6, 6])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10]),
+                           helper.make_tensor_value_info("label", TensorProto.INT64, ["N", 1])],
+                          [numpy_helper.from_array(w1, "W1"), numpy_helper.from_array(w2, "W2")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def verify(*args):
+    return ortcheck.run([ortcheck.ONNX_LSC, "verify", *args])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+    ortcheck.require_runtime(args.work)
+    w = lambda *p: os.path.join(args.work, *p)
+    make_model(w("a.onnx"), 1)
+    make_model(w("b.onnx"), 2)
+    ortcheck.compress(w("a.onnx"), w("a.lsc.onnx"))
+    os.makedirs(w("exact"))
+    ortcheck.compress(w("a.onnx"), w("exact", "a.lsc.onnx"), ["--bit-exact"])
+    failures = []
+
+    def expect(label, r, code, check=None):
+        ok = r.returncode == code and (check is None or check(r))
+        print("%s %-40s exit %d%s" % ("ok  " if ok else "FAIL", label, r.returncode,
+                                      "" if ok else ": " + (r.stdout + r.stderr).strip()[-400:]))
+        if not ok:
+            failures.append(label)
+
+    def report(r):
+        return json.loads(r.stdout)
+
+    r = verify(w("a.onnx"), w("a.lsc.onnx"), "--json", "--dim", "N=5")
+    expect("good model", r, 0, lambda r: report(r)["ok"] and not report(r)["decompress"]["exact"]
+           and report(r)["decompress"]["signed_zeros"] > 0 and report(r)["outputs"][0]["shape"] == "[5,10]"
+           and report(r)["outputs"][1]["max_abs"] == 0)
+    expect("good model, text, 2 threads", verify(w("a.onnx"), w("a.lsc.onnx"), "--threads", "2"), 0,
+           lambda r: "verdict: ok" in r.stdout)
+    expect("bit-exact model restores byte for byte", verify(w("a.onnx"), w("exact", "a.lsc.onnx"), "--json"), 0,
+           lambda r: report(r)["decompress"]["exact"])
+    r = verify(w("b.onnx"), w("a.lsc.onnx"), "--json")
+    expect("other weights fail", r, 1, lambda r: not report(r)["ok"] and not report(r)["decompress"]["ok"]
+           and not report(r)["outputs"][0]["ok"])
+    expect("other weights, outputs only", verify(w("b.onnx"), w("a.lsc.onnx"), "--no-decompress"), 1,
+           lambda r: "OUTSIDE TOLERANCE" in r.stdout)
+    expect("usage: one model", verify(w("a.onnx")), 2)
+    expect("usage: bad --dim", verify(w("a.onnx"), w("a.lsc.onnx"), "--dim", "N"), 2)
+    expect("usage: bad --rtol", verify(w("a.onnx"), w("a.lsc.onnx"), "--rtol", "x"), 2)
+    expect("no runtime at --ort-lib", verify(w("a.onnx"), w("a.lsc.onnx"), "--no-decompress", "--ort-lib",
+                                             w("nonexistent.so")), 13,
+           lambda r: "cannot load ONNX Runtime" in r.stderr)
+    bundle = bytearray(open(w("a.lsc"), "rb").read())
+    bundle[200] ^= 0x10
+    os.makedirs(w("bad"))
+    shutil.copy(w("a.lsc.onnx"), w("bad"))
+    open(w("bad", "a.lsc"), "wb").write(bundle)
+    r = verify(w("a.onnx"), w("bad", "a.lsc.onnx"))
+    expect("corrupt bundle: library error", r, r.returncode if 10 < r.returncode < 23 else -1,
+           lambda r: "onnx-lsc:" in r.stderr)
+    r = verify(w("a.onnx"), w("bad", "a.lsc.onnx"), "--no-decompress")
+    expect("corrupt bundle: ORT session fails", r, 15, lambda r: "checksum" in r.stderr)
+    for f in failures:
+        print("FAILED:", f)
+    return failures
+
+
+if __name__ == "__main__":
+    ortcheck.main_wrapper(main)
