@@ -21,6 +21,8 @@ static const command commands[] = {
      "encode the pruned weights of an ONNX model into a bundle"},
     {"decompress", lsc_cli_decompress, lsc_cli_decompress_usage,
      "restore the original model from a compressed one"},
+    {"stats", lsc_cli_stats, lsc_cli_stats_usage,
+     "where the bytes go: LSC vs classic sparse formats vs the entropy bound"},
     {"verify", lsc_cli_verify, lsc_cli_verify_usage,
      "check a compressed model against its original in ONNX Runtime"},
 };

@@ -1,0 +1,219 @@
+/* stats (default): four aligned tables that fit 120 columns: the layers' sparsity,
+ * LSC byte by byte, meta-data bits per non-zero of every format, and the totals. */
+#include <math.h>
+#include <string.h>
+
+#include "stats.h"
+
+#define NAME_W 22
+
+void stats_short_name(char *dst, size_t width, const char *name)
+{
+    size_t n = strlen(name);
+    if (n <= width) {
+        memcpy(dst, name, n + 1);
+    } else {
+        size_t head = (width - 3) / 2, tail = width - 3 - head;
+        memcpy(dst, name, head);
+        memcpy(dst + head, "...", 3);
+        memcpy(dst + head + 3, name + n - tail, tail);
+        dst[width] = 0;
+    }
+    for (char *p = dst; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+    if (!*dst && width >= 7)
+        memcpy(dst, "(empty)", 8);
+}
+
+static void name_cell(FILE *out, const char *name)
+{
+    char buf[NAME_W + 1];
+    stats_short_name(buf, NAME_W, name);
+    fprintf(out, "%-*s", NAME_W, buf);
+}
+
+/* A number right-aligned in `w` columns, or "-" when it does not exist. */
+static void num(FILE *out, int w, int prec, double v, const char *suffix)
+{
+    char buf[48];
+    if (isfinite(v))
+        snprintf(buf, sizeof buf, "%.*f%s", prec, v, suffix);
+    else
+        snprintf(buf, sizeof buf, "-");
+    fprintf(out, " %*s", w, buf);
+}
+
+static const char *short_dtype(int dtype)
+{
+    switch (dtype) {
+    case LSC_DTYPE_FLOAT32: return "f32";
+    case LSC_DTYPE_FLOAT16: return "f16";
+    case LSC_DTYPE_FLOAT64: return "f64";
+    case LSC_DTYPE_BFLOAT16: return "bf16";
+    }
+    return stats_dtype_name(dtype);
+}
+
+static void shape_text(char *buf, size_t size, const int64_t *dims, int rank)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < rank && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "x" : "", (long long)dims[i]);
+    if (rank == 0)
+        snprintf(buf, size, "scalar");
+}
+
+static void sparsity_table(FILE *out, const stats_report *r)
+{
+    fprintf(out, "%-*s %-6s %-14s %-11s %-5s %10s %8s %6s %6s %7s  %s\n", NAME_W, "weight", "op",
+            "shape", "matrix", "dtype", "nnz", "density", "0-rows", "0-cols", "bound", "outcome");
+    for (size_t i = 0; i < r->n_layers; i++) {
+        const stats_layer *l = &r->layers[i];
+        const stats_facts *f = &l->facts;
+        char shape[64], matrix[48];
+        shape_text(shape, sizeof shape, l->dims, l->rank);
+        name_cell(out, l->name);
+        fprintf(out, " %-6.6s %-14.14s", l->op, shape);
+        if (!l->analysed) {
+            fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s  %s\n", "-", short_dtype(l->dtype),
+                    "-", "-", "-", "-", "-", l->outcome);
+            continue;
+        }
+        snprintf(matrix, sizeof matrix, "%llux%llu", (unsigned long long)f->rows,
+                 (unsigned long long)f->cols);
+        fprintf(out, " %-11.11s %-5.5s %10llu", matrix, short_dtype(l->dtype),
+                (unsigned long long)f->nnz);
+        num(out, 8, 3, 100.0 * stats_ratio(f->nnz, f->elements), "%");
+        fprintf(out, " %6llu %6llu", (unsigned long long)f->zero_rows, (unsigned long long)f->zero_cols);
+        num(out, 7, 3, f->nnz ? l->bound_bits / (double)f->nnz : NAN, "");
+        fprintf(out, "  %s\n", l->outcome);
+    }
+}
+
+static void lsc_table(FILE *out, const stats_report *r)
+{
+    fprintf(out, "\nLSC (block layer + signed relative index), bytes; b/nz = meta-data bits per value\n");
+    fprintf(out, "%-*s %7s %4s %7s %11s %10s %5s %9s %8s %10s %6s %8s\n", NAME_W, "weight", "block",
+            "bits", "kept", "values", "meta", "hdr", "bitmap", "rowptr", "sri", "b/nz", "ratio");
+    int starred = 0;
+    for (size_t i = 0; i < r->n_layers; i++) {
+        const stats_layer *l = &r->layers[i];
+        if (!l->analysed)
+            continue;
+        const stats_lsc *s = &l->lsc;
+        char block[24];
+        snprintf(block, sizeof block, "%ux%u", s->block_h, s->block_w);
+        name_cell(out, l->name);
+        fprintf(out, " %7s %4u", block, s->index_bits);
+        num(out, 7, 1, 100.0 * stats_ratio(s->kept_blocks, s->blocks), "%");
+        fprintf(out, " %11llu %10llu %5llu %9llu %8llu %10llu", (unsigned long long)s->value_bytes,
+                (unsigned long long)s->meta_bytes, (unsigned long long)s->header_bytes,
+                (unsigned long long)s->bitmap_bytes, (unsigned long long)s->pointer_bytes,
+                (unsigned long long)s->sri_bytes);
+        num(out, 6, 2, stats_bits_per_nnz(s->meta_bytes, s->nnz), "");
+        num(out, 7, 2, stats_ratio(l->dense_bytes, s->blob_bytes), "x");
+        fputs(l->encoded ? "\n" : "*\n", out);
+        starred |= !l->encoded;
+    }
+    if (starred)
+        fputs("(* not encoded: see outcome)\n", out);
+}
+
+static void formats_table(FILE *out, const stats_report *r)
+{
+    fprintf(out, "\nmeta-data bits per non-zero, by format (bound: log2 C(n,k) / k)\n");
+    fprintf(out, "%-*s %7s", NAME_W, "weight", "LSC");
+    for (int f = 0; f < STATS_N_FORMATS; f++)
+        fprintf(out, " %*s", f == STATS_FMT_RI_BEST ? 10 : 7, stats_format_label((stats_format)f));
+    fprintf(out, " %7s\n", "bound");
+    for (size_t i = 0; i < r->n_layers; i++) {
+        const stats_layer *l = &r->layers[i];
+        if (!l->analysed)
+            continue;
+        name_cell(out, l->name);
+        num(out, 7, 2, stats_bits_per_nnz(l->lsc.meta_bytes, l->lsc.nnz), "");
+        for (int f = 0; f < STATS_N_FORMATS; f++) {
+            const stats_format_size *s = &l->formats[f];
+            double bits = s->applicable ? stats_bits_per_nnz(s->meta_bytes, l->facts.nnz) : NAN;
+            if (f == STATS_FMT_RI_BEST) {
+                char buf[40];
+                if (isfinite(bits))
+                    snprintf(buf, sizeof buf, "%.2f@%ub", bits, s->index_bits);
+                else
+                    snprintf(buf, sizeof buf, "-");
+                fprintf(out, " %10s", buf);
+            } else {
+                num(out, 7, 2, bits, "");
+            }
+        }
+        num(out, 7, 2, l->facts.nnz ? l->bound_bits / (double)l->facts.nnz : NAN, "");
+        fputc('\n', out);
+    }
+}
+
+static void totals_table(FILE *out, const stats_report *r)
+{
+    const stats_totals *t = &r->totals;
+    fprintf(out, "\ntotals over the %llu encoded weights (of %llu): dense %llu B\n",
+            (unsigned long long)t->encoded_layers, (unsigned long long)t->layers,
+            (unsigned long long)t->dense_bytes);
+    fprintf(out, "  %-12s %12s %12s %12s %8s %9s %8s\n", "format", "values B", "meta B", "total B",
+            "b/nz", "ratio", "x bound");
+    double bound = t->bound_bits;
+    fprintf(out, "  %-12s %12llu %12llu %12llu", "LSC", (unsigned long long)t->value_bytes,
+            (unsigned long long)t->meta_bytes, (unsigned long long)(t->value_bytes + t->meta_bytes));
+    num(out, 8, 3, stats_total_meta_bits(t), "");
+    num(out, 8, 2, stats_total_ratio(t), "x");
+    num(out, 8, 2, bound > 0 ? 8.0 * (double)t->meta_bytes / bound : NAN, "");
+    fputc('\n', out);
+    for (int f = 0; f < STATS_N_FORMATS; f++) {
+        const stats_format_size *s = &t->formats[f];
+        fprintf(out, "  %-12s", stats_format_label((stats_format)f));
+        if (!s->applicable || !t->encoded_layers) {
+            fprintf(out, " %12s\n", "-");
+            continue;
+        }
+        fprintf(out, " %12llu %12llu %12llu", (unsigned long long)s->value_bytes,
+                (unsigned long long)s->meta_bytes, (unsigned long long)(s->value_bytes + s->meta_bytes));
+        num(out, 8, 3, stats_bits_per_nnz(s->meta_bytes, t->facts_nnz), "");
+        num(out, 8, 2, stats_ratio(t->dense_bytes, s->value_bytes + s->meta_bytes), "x");
+        num(out, 8, 2, bound > 0 ? 8.0 * (double)s->meta_bytes / bound : NAN, "");
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-12s %12s", "bound", "");
+    num(out, 12, 0, bound / 8.0, "");
+    fprintf(out, " %12s", "");
+    num(out, 8, 3, t->facts_nnz ? bound / (double)t->facts_nnz : NAN, "");
+    fputc('\n', out);
+    fprintf(out, "  LSC meta-data: headers %llu B, block bitmaps %llu B, block-row pointers %llu B, "
+                 "SRI entries %llu B\n",
+            (unsigned long long)t->header_bytes, (unsigned long long)t->bitmap_bytes,
+            (unsigned long long)t->pointer_bytes, (unsigned long long)t->sri_bytes);
+
+    uint64_t orig = t->compressed_file ? t->original_bytes : t->input_bytes;
+    uint64_t comp = t->compressed_file ? t->input_bytes : t->output_bytes;
+    fprintf(out, "files: %llu B%s -> %llu B%s: file ratio %.2fx\n", (unsigned long long)orig,
+            t->compressed_file ? " (estimated)" : "", (unsigned long long)comp,
+            !t->compressed_file && !t->output_measured ? " (estimated; --measure-files to measure)" : "",
+            stats_file_ratio(t));
+    fputs("not encoded:", out);
+    for (size_t i = 0; i < t->n_reasons; i++)
+        fprintf(out, " %s %llu B in %llu weights (%.1f%%);", t->reasons[i].name,
+                (unsigned long long)t->reasons[i].dense_bytes, (unsigned long long)t->reasons[i].layers,
+                100.0 * stats_ratio(t->reasons[i].dense_bytes, t->input_bytes));
+    fprintf(out, " not a Conv/Gemm/MatMul weight %llu B (%.1f%%)\n", (unsigned long long)t->other_bytes,
+            100.0 * stats_ratio(t->other_bytes, t->input_bytes));
+}
+
+int stats_write_table(FILE *out, const stats_report *r)
+{
+    fprintf(out, "%s: %s model, %zu Conv/Gemm/MatMul weights\n\n", r->model_path,
+            r->compressed ? "compressed" : "plain", r->n_layers);
+    sparsity_table(out, r);
+    lsc_table(out, r);
+    formats_table(out, r);
+    totals_table(out, r);
+    return ferror(out) ? -1 : 0;
+}

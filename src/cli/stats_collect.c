@@ -1,0 +1,371 @@
+/* Gathering the audit: one layer at a time, load (or decode) the weight, price LSC
+ * (plan, or the blob found in the bundle) and the classic formats, then drop the
+ * weight. Memory: the largest weight plus a bit per element, plus the graph. */
+#define _DEFAULT_SOURCE /* mkdtemp */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats.h"
+
+static lsc_status fail(lsc_error *error, lsc_status status, const char *format, ...)
+{
+    if (error) {
+        va_list args;
+        va_start(args, format);
+        error->status = status;
+        vsnprintf(error->message, sizeof error->message, format, args);
+        va_end(args);
+    }
+    return status;
+}
+
+static uint64_t ceil_div(uint64_t a, uint64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
+static unsigned bit_width(uint64_t x)
+{
+    return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
+}
+
+double stats_ratio(uint64_t num, uint64_t den)
+{
+    return den ? (double)num / (double)den : NAN;
+}
+
+double stats_bits_per_nnz(uint64_t meta_bytes, uint64_t nnz)
+{
+    return nnz ? 8.0 * (double)meta_bytes / (double)nnz : NAN;
+}
+
+double stats_total_ratio(const stats_totals *t)
+{
+    return t->encoded_layers ? stats_ratio(t->dense_bytes, t->value_bytes + t->meta_bytes) : 1.0;
+}
+
+double stats_total_meta_bits(const stats_totals *t)
+{
+    return t->encoded_layers && t->nnz ? stats_bits_per_nnz(t->meta_bytes, t->nnz) : 0.0;
+}
+
+double stats_file_ratio(const stats_totals *t)
+{
+    return t->compressed_file ? stats_ratio(t->original_bytes, t->input_bytes)
+                              : stats_ratio(t->input_bytes, t->output_bytes);
+}
+
+const char *stats_dtype_name(int dtype)
+{
+    switch (dtype) {
+    case LSC_DTYPE_FLOAT32: return "float32";
+    case LSC_DTYPE_FLOAT16: return "float16";
+    case LSC_DTYPE_FLOAT64: return "float64";
+    case LSC_DTYPE_BFLOAT16: return "bfloat16";
+    case 2: return "uint8";
+    case 3: return "int8";
+    case 6: return "int32";
+    case 7: return "int64";
+    }
+    return "other";
+}
+
+static const char *outcome_name(lsc_layer_outcome outcome)
+{
+    switch (outcome) {
+    case LSC_LAYER_ENCODED: return "encoded";
+    case LSC_LAYER_NOT_PAYING: return "not-paying";
+    case LSC_LAYER_GRAPH_INPUT: return "graph-input";
+    case LSC_LAYER_SHARED_OTHER: return "shared";
+    case LSC_LAYER_UNSUPPORTED_TYPE: return "unsupported-type";
+    case LSC_LAYER_IN_SUBGRAPH: return "in-subgraph";
+    case LSC_LAYER_NOT_CONSTANT: return "not-constant";
+    }
+    return "unknown";
+}
+
+/* Element size of any ONNX numeric type, for the dense bytes of layers the codec
+ * does not take (0 when unknown: strings, sub-byte types). */
+static unsigned onnx_type_size(int dtype)
+{
+    switch (dtype) {
+    case 2: case 3: case 9: case 17: case 18: case 19: case 20: return 1; /* u8 i8 bool f8 */
+    case 4: case 5: case 10: case 16: return 2;
+    case 1: case 6: case 12: return 4;
+    case 7: case 11: case 13: case 14: return 8;
+    case 15: return 16;
+    }
+    return 0;
+}
+
+/* The parts of a blob from its header fields (docs/format.md 1.3). */
+static void lsc_from_info(const lsc_weight_info *info, stats_lsc *l)
+{
+    unsigned e = (unsigned)lsc_dtype_size(info->dtype);
+    uint64_t n_brows = ceil_div(info->rows, info->block_h), n_bcols = ceil_div(info->cols, info->block_w);
+    l->block_h = info->block_h;
+    l->block_w = info->block_w;
+    l->index_bits = info->index_bits;
+    l->nnz = info->nnz;
+    l->blocks = n_brows * n_bcols;
+    l->value_entries = info->nnz;
+    l->jump_entries = info->n_entries - info->nnz;
+    l->value_bytes = info->nnz * e;
+    l->header_bytes = 56 + 8 * (uint64_t)info->rank;
+    l->bitmap_bytes = ceil_div(n_brows * n_bcols, 8);
+    l->pointer_bytes = ceil_div((n_brows - 1) * (bit_width(info->n_entries) + bit_width(info->nnz)), 8);
+    l->sri_bytes = ceil_div(info->n_entries * info->index_bits, 8);
+    l->meta_bytes = l->header_bytes + l->bitmap_bytes + l->pointer_bytes + l->sri_bytes;
+    l->blob_bytes = l->value_bytes + l->meta_bytes;
+}
+
+static void lsc_from_plan(const lsc_encode_stats *s, stats_lsc *l)
+{
+    l->block_h = s->block_h;
+    l->block_w = s->block_w;
+    l->index_bits = s->index_bits;
+    l->nnz = s->nnz;
+    l->blocks = s->blocks;
+    l->kept_blocks = s->kept_blocks;
+    l->value_entries = s->value_entries;
+    l->jump_entries = s->jump_entries;
+    l->value_bytes = s->value_bytes;
+    l->header_bytes = s->header_bytes;
+    l->bitmap_bytes = s->bitmap_bytes;
+    l->pointer_bytes = s->pointer_bytes;
+    l->sri_bytes = s->index_bytes;
+    l->meta_bytes = s->meta_bytes;
+    l->blob_bytes = s->blob_bytes;
+}
+
+static char *copy_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static int loadable(const lsc_model_layer *ml)
+{
+    return lsc_dtype_size(ml->dtype) != 0 && ml->outcome != LSC_LAYER_UNSUPPORTED_TYPE &&
+           ml->outcome != LSC_LAYER_NOT_CONSTANT && ml->outcome != LSC_LAYER_IN_SUBGRAPH;
+}
+
+static lsc_status analyse_layer(const lsc_model *model, size_t index, const lsc_model_layer *ml,
+                                const stats_options *opt, stats_layer *l, lsc_error *error)
+{
+    lsc_tensor tensor;
+    void *buffer = NULL;
+    lsc_status st = lsc_model_layer_load(model, index, &tensor, &buffer, error);
+    if (st != LSC_OK)
+        return st;
+    const lsc_weight *w = lsc_model_layer_weight(model, index);
+    if (w) {
+        lsc_weight_info info;
+        lsc_weight_get_info(w, &info);
+        lsc_from_info(&info, &l->lsc);
+        l->source = STATS_LSC_BUNDLE;
+    } else {
+        lsc_encode_options eo;
+        lsc_encode_options_default(&eo);
+        eo.transposed = ml->transposed;
+        lsc_encode_stats s;
+        st = lsc_encode_plan(&tensor, &eo, &s, error);
+        if (st != LSC_OK) {
+            lsc_free(buffer);
+            return st;
+        }
+        lsc_from_plan(&s, &l->lsc);
+        l->source = STATS_LSC_PLAN;
+    }
+    stats_scan scan;
+    st = stats_scan_tensor(&tensor, ml->transposed, l->lsc.block_h, l->lsc.block_w, opt->want_maps,
+                           &scan, error);
+    lsc_free(buffer);
+    if (st != LSC_OK)
+        return st;
+    l->facts = scan.facts;
+    l->map = scan.map;
+    if (l->source == STATS_LSC_BUNDLE)
+        l->lsc.kept_blocks = scan.kept_blocks;
+    stats_tensor_desc desc = {ml->dtype, ml->rank, ml->dims, strlen(ml->name),
+                              strcmp(ml->op, "Conv") == 0};
+    stats_formats_compute(&l->facts, &desc, l->formats);
+    l->bound_bits = stats_entropy_bits(l->facts.elements, l->facts.nnz);
+    l->analysed = 1;
+    return LSC_OK;
+}
+
+static void add_reason(stats_totals *t, const char *name, uint64_t dense_bytes)
+{
+    size_t i = 0;
+    while (i < t->n_reasons && strcmp(t->reasons[i].name, name) != 0)
+        i++;
+    if (i == t->n_reasons) {
+        if (t->n_reasons == STATS_MAX_REASONS)
+            return;
+        t->reasons[t->n_reasons++].name = name;
+    }
+    t->reasons[i].layers++;
+    t->reasons[i].dense_bytes += dense_bytes;
+}
+
+static void add_totals(stats_totals *t, const stats_layer *l)
+{
+    t->layers++;
+    t->weight_dense_bytes += l->dense_bytes;
+    if (!l->encoded) {
+        add_reason(t, l->outcome, l->dense_bytes);
+        return;
+    }
+    t->encoded_layers++;
+    t->dense_bytes += l->dense_bytes;
+    t->nnz += l->lsc.nnz;
+    t->elements += l->facts.elements;
+    t->value_bytes += l->lsc.value_bytes;
+    t->meta_bytes += l->lsc.meta_bytes;
+    t->header_bytes += l->lsc.header_bytes;
+    t->bitmap_bytes += l->lsc.bitmap_bytes;
+    t->pointer_bytes += l->lsc.pointer_bytes;
+    t->sri_bytes += l->lsc.sri_bytes;
+    t->bound_bits += l->bound_bits;
+    t->facts_nnz += l->facts.nnz;
+    for (int f = 0; f < STATS_N_FORMATS; f++) {
+        stats_format_size *s = &t->formats[f];
+        if (t->encoded_layers == 1)
+            s->applicable = 1;
+        s->applicable &= l->formats[f].applicable;
+        s->value_bytes += l->formats[f].value_bytes;
+        s->meta_bytes += l->formats[f].meta_bytes;
+    }
+}
+
+static lsc_status measure_files(const char *model_path, const stats_options *opt, stats_totals *t,
+                                lsc_error *error)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/onnx-lsc-stats-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return fail(error, LSC_ERR_IO, "%s: cannot create a temporary folder", dir);
+    char out[4200], bundle[4200];
+    snprintf(out, sizeof out, "%s/model.lsc.onnx", dir);
+    snprintf(bundle, sizeof bundle, "%s/model.lsc", dir);
+    lsc_compress_options co;
+    lsc_compress_options_default(&co);
+    co.quiet = 1;
+    co.threads = opt->threads;
+    lsc_compress_report *report = NULL;
+    lsc_status st = lsc_compress_file(model_path, out, bundle, &co, &report, error);
+    if (st == LSC_OK) {
+        t->output_bytes = report->model_bytes + report->bundle_bytes;
+        t->output_measured = 1;
+    }
+    lsc_compress_report_free(&report);
+    unlink(out);
+    unlink(bundle);
+    rmdir(dir);
+    return st;
+}
+
+static void finish_totals(const stats_report *r, stats_totals *t)
+{
+    uint64_t blobs = 0, dense_kept = 0;
+    for (size_t i = 0; i < r->n_layers; i++) {
+        const stats_layer *l = &r->layers[i];
+        if (l->encoded) {
+            blobs += l->lsc.blob_bytes;
+            dense_kept += l->dense_bytes;
+        }
+    }
+    uint64_t weights_in_file = t->weight_dense_bytes - (r->compressed ? dense_kept - blobs : 0);
+    t->other_bytes = t->input_bytes > weights_in_file ? t->input_bytes - weights_in_file : 0;
+    t->compressed_file = r->compressed;
+    if (r->compressed) {
+        t->original_bytes = t->input_bytes - blobs + dense_kept;
+    } else if (!t->output_measured) {
+        t->output_bytes = t->input_bytes - dense_kept + blobs;
+    }
+}
+
+lsc_status stats_collect(const char *model_path, const stats_options *opt, stats_report *r,
+                         lsc_error *error)
+{
+    memset(r, 0, sizeof *r);
+    r->model_path = model_path;
+    lsc_model *model = NULL;
+    lsc_status st = lsc_model_open(model_path, &model, error);
+    if (st != LSC_OK)
+        return st;
+    r->compressed = lsc_model_is_compressed(model);
+    r->totals.input_bytes = lsc_model_file_bytes(model);
+    size_t n = lsc_model_layer_count(model);
+    r->layers = calloc(n ? n : 1, sizeof *r->layers);
+    if (!r->layers)
+        st = fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; st == LSC_OK && i < n; i++) {
+        stats_layer *l = &r->layers[i];
+        lsc_model_layer ml;
+        st = lsc_model_layer_get(model, i, &ml, error);
+        if (st != LSC_OK)
+            break;
+        r->n_layers = i + 1;
+        l->name = copy_string(ml.name ? ml.name : "");
+        if (!l->name) {
+            st = fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        snprintf(l->op, sizeof l->op, "%s", ml.op ? ml.op : "?");
+        l->dtype = ml.dtype;
+        l->rank = ml.rank;
+        memcpy(l->dims, ml.dims, sizeof l->dims);
+        l->transposed = ml.transposed;
+        l->outcome = outcome_name(ml.outcome);
+        uint64_t elements = 1;
+        for (int d = 0; d < ml.rank; d++)
+            elements *= (uint64_t)ml.dims[d];
+        l->dense_bytes = elements * onnx_type_size(ml.dtype);
+        if (loadable(&ml)) {
+            st = analyse_layer(model, i, &ml, opt, l, error);
+            if (st != LSC_OK)
+                break;
+            if (l->source == STATS_LSC_BUNDLE) {
+                l->encoded = 1;
+                l->outcome = "encoded";
+            } else if (ml.outcome == LSC_LAYER_ENCODED) {
+                int pays = l->lsc.blob_bytes < l->dense_bytes;
+                l->encoded = pays && !r->compressed;
+                l->outcome = pays ? (r->compressed ? "left-dense" : "encoded") : "not-paying";
+            }
+        }
+        add_totals(&r->totals, l);
+    }
+    lsc_model_close(&model);
+    if (st == LSC_OK && opt->measure_files && !r->compressed)
+        st = measure_files(model_path, opt, &r->totals, error);
+    if (st != LSC_OK) {
+        stats_report_free(r);
+        return st;
+    }
+    finish_totals(r, &r->totals);
+    return LSC_OK;
+}
+
+void stats_report_free(stats_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_layers; i++) {
+        free(r->layers[i].name);
+        free(r->layers[i].map.cells);
+    }
+    free(r->layers);
+    r->layers = NULL;
+    r->n_layers = 0;
+}

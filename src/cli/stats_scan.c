@@ -1,0 +1,200 @@
+/* The scan: a bit per matrix element (non-zero or not), built in the tensor's own
+ * order, then read in row-major matrix order word by word, so the cost follows
+ * the non-zeros, not the zeros. */
+#include "stats_scan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static lsc_status fail(lsc_error *error, lsc_status status, const char *format, ...)
+{
+    if (error) {
+        va_list args;
+        va_start(args, format);
+        error->status = status;
+        vsnprintf(error->message, sizeof error->message, format, args);
+        va_end(args);
+    }
+    return status;
+}
+
+static uint64_t ceil_div(uint64_t a, uint64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
+/* An element of `size` little-endian bytes: 0 zero, 1 -0.0, 2 non-zero. */
+static inline int classify(const uint8_t *p, unsigned size)
+{
+    uint8_t top = p[size - 1];
+    uint8_t low = 0;
+    for (unsigned i = 0; i + 1 < size; i++)
+        low |= p[i];
+    if (low | (top & 0x7f))
+        return 2;
+    return top ? 1 : 0;
+}
+
+typedef struct mask {
+    uint64_t rows, cols, words_per_row;
+    uint64_t *bits;
+} mask;
+
+/* Sets the bit of every non-zero; counts -0.0 elements. */
+static void fill_mask(const lsc_tensor *t, unsigned size, int transposed, mask *m,
+                      uint64_t *signed_zeros)
+{
+    const uint8_t *data = t->data;
+    uint64_t minus = 0;
+    if (!transposed) {
+        for (uint64_t r = 0; r < m->rows; r++) {
+            const uint8_t *row = data + r * m->cols * size;
+            uint64_t *words = m->bits + r * m->words_per_row;
+            for (uint64_t c = 0; c < m->cols; c++) {
+                int k = classify(row + c * size, size);
+                minus += k == 1;
+                words[c >> 6] |= (uint64_t)(k >> 1) << (c & 63);
+            }
+        }
+    } else {
+        /* tensor row c (a matrix column) holds matrix rows 0..rows-1 */
+        for (uint64_t c = 0; c < m->cols; c++) {
+            const uint8_t *trow = data + c * m->rows * size;
+            uint64_t bit = (uint64_t)1 << (c & 63), w = c >> 6;
+            for (uint64_t r = 0; r < m->rows; r++) {
+                int k = classify(trow + r * size, size);
+                minus += k == 1;
+                if (k == 2)
+                    m->bits[r * m->words_per_row + w] |= bit;
+            }
+        }
+    }
+    *signed_zeros = minus;
+}
+
+static uint64_t count_range(const uint64_t *words, uint64_t start, uint64_t len)
+{
+    uint64_t n = 0;
+    while (len) {
+        uint64_t w = words[start >> 6] >> (start & 63);
+        uint64_t take = 64 - (start & 63);
+        if (take > len)
+            take = len;
+        if (take < 64)
+            w &= ((uint64_t)1 << take) - 1;
+        n += (uint64_t)__builtin_popcountll(w);
+        start += take;
+        len -= take;
+    }
+    return n;
+}
+
+static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_bcols,
+                           uint64_t bwords, stats_map *map, lsc_error *error)
+{
+    uint64_t sh = ceil_div(n_brows, STATS_MAP_MAX), sw = ceil_div(n_bcols, STATS_MAP_MAX);
+    map->height = (uint32_t)ceil_div(n_brows, sh);
+    map->width = (uint32_t)ceil_div(n_bcols, sw);
+    map->blocks_per_cell_h = (uint32_t)sh;
+    map->blocks_per_cell_w = (uint32_t)sw;
+    map->cells = calloc((size_t)map->width * map->height, 1);
+    if (!map->cells)
+        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+    for (uint64_t y = 0; y < map->height; y++) {
+        uint64_t r0 = y * sh, r1 = r0 + sh < n_brows ? r0 + sh : n_brows;
+        for (uint64_t x = 0; x < map->width; x++) {
+            uint64_t c0 = x * sw, len = c0 + sw < n_bcols ? sw : n_bcols - c0, kept = 0;
+            for (uint64_t r = r0; r < r1; r++)
+                kept += count_range(blocks + r * bwords, c0, len);
+            uint64_t all = (r1 - r0) * len;
+            map->cells[y * map->width + x] = (uint8_t)((kept * 255 + all / 2) / all);
+        }
+    }
+    return LSC_OK;
+}
+
+lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block_h,
+                             uint32_t block_w, int want_map, stats_scan *out, lsc_error *error)
+{
+    memset(out, 0, sizeof *out);
+    unsigned size = (unsigned)lsc_dtype_size(t->dtype);
+    if (!size)
+        return fail(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
+    uint64_t d0 = t->rank >= 2 ? (uint64_t)t->dims[0] : 1, rest = 1;
+    for (int i = t->rank >= 2 ? 1 : 0; i < t->rank; i++)
+        rest *= (uint64_t)t->dims[i];
+    stats_facts *f = &out->facts;
+    f->rows = transposed ? rest : d0;
+    f->cols = transposed ? d0 : rest;
+    f->elements = f->rows * f->cols;
+    f->elem_size = size;
+    if (!block_h || !block_w)
+        block_h = block_w = 1;
+    if (f->elements == 0)
+        return LSC_OK;
+
+    mask m = {f->rows, f->cols, ceil_div(f->cols, 64), NULL};
+    uint64_t n_brows = ceil_div(f->rows, block_h), n_bcols = ceil_div(f->cols, block_w);
+    uint64_t bwords = ceil_div(n_bcols, 64);
+    m.bits = calloc((size_t)(m.rows * m.words_per_row), sizeof *m.bits);
+    uint64_t *col_any = calloc((size_t)m.words_per_row, sizeof *col_any);
+    uint64_t *blocks = calloc((size_t)(n_brows * bwords), sizeof *blocks);
+    if (!m.bits || !col_any || !blocks) {
+        free(m.bits);
+        free(col_any);
+        free(blocks);
+        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for the scan of a %llu x %llu matrix",
+                    (unsigned long long)f->rows, (unsigned long long)f->cols);
+    }
+    fill_mask(t, size, transposed, &m, &f->signed_zeros);
+
+    uint64_t next = 0; /* the position right after the previous non-zero */
+    for (uint64_t r = 0; r < m.rows; r++) {
+        const uint64_t *words = m.bits + r * m.words_per_row;
+        uint64_t *brow = blocks + (r / block_h) * bwords;
+        uint64_t row_nnz = 0;
+        for (uint64_t w = 0; w < m.words_per_row; w++) {
+            uint64_t word = words[w];
+            if (!word)
+                continue;
+            col_any[w] |= word;
+            row_nnz += (uint64_t)__builtin_popcountll(word);
+            do {
+                uint64_t c = w * 64 + (uint64_t)__builtin_ctzll(word);
+                uint64_t pos = r * m.cols + c, gap = pos - next;
+                next = pos + 1;
+                for (unsigned b = 1; b <= STATS_RI_MAX_BITS && (gap >> b); b++)
+                    f->ri_fillers[b] += gap >> b;
+                f->coo_index_varint_bytes += stats_varint_size(transposed ? c * m.rows + r : pos);
+                uint64_t bc = c / block_w;
+                brow[bc >> 6] |= (uint64_t)1 << (bc & 63);
+                word &= word - 1;
+            } while (word);
+        }
+        f->nnz += row_nnz;
+        f->zero_rows += row_nnz == 0;
+    }
+    uint64_t live_cols = 0;
+    for (uint64_t w = 0; w < m.words_per_row; w++)
+        live_cols += (uint64_t)__builtin_popcountll(col_any[w]);
+    f->zero_cols = f->cols - live_cols;
+    out->blocks = n_brows * n_bcols;
+    for (uint64_t i = 0; i < n_brows * bwords; i++)
+        out->kept_blocks += (uint64_t)__builtin_popcountll(blocks[i]);
+
+    lsc_status st = want_map ? make_map(blocks, n_brows, n_bcols, bwords, &out->map, error) : LSC_OK;
+    free(m.bits);
+    free(col_any);
+    free(blocks);
+    return st;
+}
+
+void stats_scan_free(stats_scan *scan)
+{
+    if (!scan)
+        return;
+    free(scan->map.cells);
+    scan->map.cells = NULL;
+}
