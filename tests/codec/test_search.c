@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "check.h"
+#include "codec/heights.h"
 #include "codec/scan.h"
 #include "codec/search.h"
 #include "codec_util.h"
@@ -89,6 +90,31 @@ int main(void)
                 cases++;
             }
         }
+        /* The all-heights pass against the one-shape pass, for every width candidate and
+         * a few odd widths. */
+        lsc_heights *hs_scratch;
+        CHECK(lsc_heights_create(&sp, &hs_scratch, &err) == LSC_OK);
+        uint32_t widths[20];
+        unsigned nw = 0;
+        for (uint32_t w = 1; w <= cols; w *= 2)
+            widths[nw++] = w;
+        widths[nw++] = cols;
+        widths[nw++] = 1 + (uint32_t)(rng_next(&s) % cols);
+        for (unsigned wi = 0; wi < nw; wi++) {
+            uint32_t hh[LSC_MAX_HEIGHTS];
+            lsc_shape_cost hc[LSC_MAX_HEIGHTS];
+            unsigned hn = 0;
+            CHECK(lsc_heights_evaluate(&sp, widths[wi], hs_scratch, hh, hc, &hn) == 0);
+            CHECK(hn >= 1 && hh[hn - 1] == rows);
+            for (unsigned k = 0; k < hn; k++) {
+                lsc_shape_cost direct;
+                lsc_search_evaluate(&sp, hh[k], widths[wi], scratch, &direct);
+                CHECKF(memcmp(&direct, &hc[k], sizeof direct) == 0, "%ux%u: heights pass differs at %ux%u",
+                       rows, cols, hh[k], widths[wi]);
+                cases++;
+            }
+        }
+        lsc_heights_free(&hs_scratch);
         /* The plan is the blob, and no power-of-two / whole candidate is smaller. */
         lsc_encode_stats plan;
         CHECK(lsc_encode_plan(&t, NULL, &plan, &err) == LSC_OK);

@@ -10,6 +10,8 @@
  * skipped without a pass; that does not change the result. */
 #include "codec/search.h"
 
+#include "codec/heights.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,16 +197,18 @@ static unsigned side_candidates(uint32_t dim, uint32_t forced, uint32_t *out)
 typedef struct candidate {
     uint32_t bh, bw;
     uint64_t blocks;
+    int priced;          /* cost filled by the all-heights pass */
+    lsc_shape_cost cost;
 } candidate;
 
 static int candidate_order(const void *a, const void *b)
 {
     const candidate *x = a, *y = b;
+    if (x->bw != y->bw) /* grouped by width: one all-heights pass each */
+        return x->bw < y->bw ? -1 : 1;
     if (x->blocks != y->blocks)
         return x->blocks < y->blocks ? -1 : 1;
-    if (x->bh != y->bh)
-        return x->bh < y->bh ? -1 : 1;
-    return x->bw < y->bw ? -1 : x->bw > y->bw;
+    return x->bh < y->bh ? -1 : x->bh > y->bh;
 }
 
 /* Strict "better than": size, then fewer blocks, then b, block_h, block_w. */
@@ -238,7 +242,9 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
     uint32_t hs[34], ws[34];
     unsigned nh = side_candidates(m->rows, limits->block_h, hs);
     unsigned nw = side_candidates(m->cols, limits->block_w, ws);
-    candidate cands[34 * 34];
+    candidate *cands = malloc(34 * 34 * sizeof *cands);
+    if (!cands)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search");
     unsigned n = 0;
     for (unsigned i = 0; i < nh; i++)
         for (unsigned j = 0; j < nw; j++) {
@@ -249,19 +255,47 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
         }
     qsort(cands, n, sizeof *cands, candidate_order);
 
-    lsc_search_scratch *scratch;
-    LSC_TRY(lsc_search_scratch_create(m, &scratch, error));
+    lsc_search_scratch *scratch = NULL;
+    lsc_heights *heights = NULL;
+    lsc_status st = lsc_search_scratch_create(m, &scratch, error);
+    if (st == LSC_OK && !limits->block_h)
+        st = lsc_heights_create(m, &heights, error);
+    if (st != LSC_OK) {
+        lsc_search_scratch_free(&scratch);
+        free(cands);
+        return st;
+    }
     int have = 0;
     for (unsigned i = 0; i < n; i++) {
-        lsc_plan p = {.block_h = cands[i].bh, .block_w = cands[i].bw, .index_bits = b_lo};
-        /* Lower bound: one entry per value at the narrowest width. */
-        if (lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, p.block_h, p.block_w, b_lo, m->nnz,
-                                    m->nnz, &p.layout))
-            continue;
-        if (have && p.layout.total > plan->layout.total)
-            continue;
         lsc_shape_cost cost;
-        lsc_search_evaluate(m, p.block_h, p.block_w, scratch, &cost);
+        if (heights && (i == 0 || cands[i].bw != cands[i - 1].bw)) {
+            /* First candidate of a width: price all its heights at once. */
+            uint32_t hh[LSC_MAX_HEIGHTS];
+            lsc_shape_cost hc[LSC_MAX_HEIGHTS];
+            unsigned hn = 0;
+            int fallback = lsc_heights_evaluate(m, cands[i].bw, heights, hh, hc, &hn);
+            for (unsigned j = i; j < n && cands[j].bw == cands[i].bw; j++) {
+                cands[j].priced = 0;
+                for (unsigned k = 0; k < hn && !fallback; k++)
+                    if (hh[k] == cands[j].bh) {
+                        cands[j].cost = hc[k];
+                        cands[j].priced = 1;
+                    }
+            }
+        }
+        if (heights && cands[i].priced) {
+            cost = cands[i].cost;
+        } else {
+            lsc_plan lb = {0};
+            /* Lower bound: one entry per value at the narrowest width. */
+            if (lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, cands[i].bh, cands[i].bw, b_lo,
+                                        m->nnz, m->nnz, &lb.layout))
+                continue;
+            if (have && lb.layout.total > plan->layout.total)
+                continue;
+            lsc_search_evaluate(m, cands[i].bh, cands[i].bw, scratch, &cost);
+        }
+        lsc_plan p = {.block_h = cands[i].bh, .block_w = cands[i].bw};
         for (unsigned b = b_lo; b <= b_hi; b++) {
             p.index_bits = b;
             p.n_entries = cost.entries[b];
@@ -278,6 +312,8 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             }
         }
     }
+    lsc_heights_free(&heights);
+    free(cands);
     lsc_search_scratch_free(&scratch);
     if (!have)
         return lsc_fail(error, LSC_ERR_TOO_LARGE, "no encoding of the %u x %u matrix fits 64-bit sizes",
