@@ -27,10 +27,9 @@ static void cell_u(FILE *out, uint64_t v)
 
 static void cell_d(FILE *out, double v)
 {
+    fputc(',', out);
     if (isfinite(v))
-        fprintf(out, ",%.9g", v);
-    else
-        fputc(',', out);
+        stats_print_double(out, v);
 }
 
 static void empty(FILE *out, int n)

@@ -62,8 +62,9 @@ static const char style[] =
     ".kpi{display:inline-block;margin:0 28px 12px 0}.kpi b{display:block;font-size:26px}"
     ".legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:-1px}"
     ".layer{display:flex;gap:24px;border-top:1px solid #ddd;padding:14px 0}"
-    ".map{flex:0 0 200px}.map img{image-rendering:pixelated;border:1px solid #999;background:#fff}"
-    ".map div{color:#666;font-size:12px}"
+    ".map{flex:0 0 310px;display:flex;gap:10px;align-items:flex-start}"
+    ".map img{image-rendering:pixelated;border:1px solid #999;background:#fff}"
+    "figure{margin:0;width:150px}figcaption{color:#666;font-size:12px}"
     ".bars{flex:1;min-width:0}.facts{color:#444;margin-bottom:8px}"
     ".row{display:flex;align-items:center;height:20px}"
     ".lab{flex:0 0 90px;font-size:12px}.bar{flex:1;display:flex;height:14px;background:#f3f3f3}"
@@ -100,36 +101,45 @@ static void bar_row(FILE *out, const char *cls, const char *label, uint64_t valu
     fputs("</div></div>\n", out);
 }
 
-static void map_image(FILE *out, const stats_layer *l, const uint8_t pal[768])
+static void image(FILE *out, const stats_map *map, double w, double h, const char *alt,
+                  const uint8_t pal[768])
 {
-    const stats_map *map = &l->map;
-    if (!map->cells || !map->width || !map->height)
-        return;
     size_t size;
     uint8_t *png = stats_png_encode(map->cells, map->width, map->height, pal, &size);
     char *uri = png ? stats_data_uri(png, size) : NULL;
     free(png);
-    if (!uri)
-        return;
-    /* shown with the matrix's aspect, the long side 192 px, the short one >= 6 px */
-    double rows = (double)l->facts.rows, cols = (double)l->facts.cols;
-    double w = 192, h = 192;
-    if (rows > cols)
-        w = fmax(6.0, 192.0 * cols / rows);
-    else
-        h = fmax(6.0, 192.0 * rows / cols);
-    fprintf(out, "<img alt=\"block occupancy\" width=\"%.0f\" height=\"%.0f\" src=\"%s\">", w, h, uri);
-    fprintf(out, "<div>%u x %u blocks of %ux%u per pixel; %llu of %llu blocks kept</div>",
-            map->blocks_per_cell_h, map->blocks_per_cell_w, l->lsc.block_h, l->lsc.block_w,
-            (unsigned long long)l->lsc.kept_blocks, (unsigned long long)l->lsc.blocks);
+    if (uri)
+        fprintf(out, "<img alt=\"%s\" width=\"%.0f\" height=\"%.0f\" src=\"%s\">", alt, w, h, uri);
     free(uri);
+}
+
+/* The two pictures, shown with the matrix's aspect: long side 144 px, short >= 6 px. */
+static void maps(FILE *out, const stats_layer *l, const uint8_t pal[768])
+{
+    if (!l->map.cells || !l->elements.cells)
+        return;
+    double rows = (double)l->facts.rows, cols = (double)l->facts.cols;
+    double w = 144, h = 144;
+    if (rows > cols)
+        w = fmax(6.0, 144.0 * cols / rows);
+    else
+        h = fmax(6.0, 144.0 * rows / cols);
+    fputs("<figure>", out);
+    image(out, &l->elements, w, h, "non-zeros", pal);
+    fprintf(out, "<figcaption>non-zeros, %u&times;%u elements per pixel</figcaption></figure><figure>",
+            l->elements.per_cell_h, l->elements.per_cell_w);
+    image(out, &l->map, w, h, "LSC blocks kept", pal);
+    fprintf(out, "<figcaption>LSC blocks kept: %llu of %llu (%ux%u), %u&times;%u per pixel</figcaption>"
+                 "</figure>",
+            (unsigned long long)l->lsc.kept_blocks, (unsigned long long)l->lsc.blocks, l->lsc.block_h,
+            l->lsc.block_w, l->map.per_cell_h, l->map.per_cell_w);
 }
 
 static void layer_section(FILE *out, const stats_layer *l, const uint8_t pal[768])
 {
     const stats_facts *f = &l->facts;
     fputs("<div class=\"layer\"><div class=\"map\">", out);
-    map_image(out, l, pal);
+    maps(out, l, pal);
     fputs("</div><div class=\"bars\"><h2>", out);
     esc(out, l->name);
     fprintf(out, "</h2><div class=\"facts\">%s, ", l->op);
@@ -172,7 +182,7 @@ static void totals_section(FILE *out, const stats_report *r)
             (unsigned long long)t->encoded_layers, (unsigned long long)t->layers);
     fprintf(out, "<div class=\"legend\">bars:<span style=\"background:%s\"></span>values"
                  "<span style=\"background:%s\"></span>meta-data; numbers: values + meta-data bytes, "
-                 "compression ratio. Pictures: share of LSC blocks kept, white = none.</div>\n",
+                 "compression ratio. Pictures: where the non-zeros are, and the share of LSC blocks kept (white: none).</div>\n",
             v_color, m_color);
     fputs("<table><tr><th>format (encoded weights)</th><th>values B</th><th>meta B</th><th>bits/nnz</th>"
           "<th>ratio</th></tr>\n",

@@ -2,6 +2,7 @@
  * written in one fixed order, absent facts as null, so the same model always gives
  * the same bytes. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stats.h"
@@ -43,10 +44,20 @@ static void jstr(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* The shortest of %.15g / %.17g that reads back as the same double. */
+void stats_print_double(FILE *out, double v)
+{
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, sizeof buf, "%.17g", v);
+    fputs(buf, out);
+}
+
 static void jnum(FILE *out, double v)
 {
     if (isfinite(v))
-        fprintf(out, "%.9g", v);
+        stats_print_double(out, v);
     else
         fputs("null", out);
 }

@@ -200,7 +200,7 @@ static void totals_table(FILE *out, const stats_report *r)
             stats_file_ratio(t));
     fputs("not encoded:", out);
     for (size_t i = 0; i < t->n_reasons; i++)
-        fprintf(out, " %s %llu B in %llu weights (%.1f%%);", t->reasons[i].name,
+        fprintf(out, " %s %llu B in %llu weight(s) (%.1f%%);", t->reasons[i].name,
                 (unsigned long long)t->reasons[i].dense_bytes, (unsigned long long)t->reasons[i].layers,
                 100.0 * stats_ratio(t->reasons[i].dense_bytes, t->input_bytes));
     fprintf(out, " not a Conv/Gemm/MatMul weight %llu B (%.1f%%)\n", (unsigned long long)t->other_bytes,

@@ -47,7 +47,8 @@ typedef struct stats_layer {
     stats_lsc lsc;
     stats_format_size formats[STATS_N_FORMATS];
     double bound_bits;            /* log2 C(elements, nnz) */
-    stats_map map;
+    stats_map map;                /* LSC blocks kept (HTML) */
+    stats_map elements;           /* non-zeros (HTML) */
 } stats_layer;
 
 /* Bytes of candidate weights left dense, by reason. */
@@ -116,7 +117,10 @@ int stats_write_csv(FILE *out, const stats_report *report);
 /* Writes the HTML report to a temporary file beside `path`, renamed when complete. */
 lsc_status stats_write_html(const char *path, const stats_report *report, lsc_error *error);
 
-/* Length of the valid UTF-8 sequence starting at p (1..4), or 0 if invalid. */
+/* A double that reads back exactly (%.15g, else %.17g): deterministic, no loss. */
+void stats_print_double(FILE *out, double v);
+
+/* Length of the valid UTF-8 sequence starting at p, a byte >= 0x80 (2..4), or 0 if invalid. */
 size_t stats_utf8_len(const unsigned char *p);
 
 /* `name` shortened in the middle to at most `width` bytes ("abc...xyz"), control

@@ -192,6 +192,7 @@ static lsc_status analyse_layer(const lsc_model *model, size_t index, const lsc_
         return st;
     l->facts = scan.facts;
     l->map = scan.map;
+    l->elements = scan.elements;
     if (l->source == STATS_LSC_BUNDLE)
         l->lsc.kept_blocks = scan.kept_blocks;
     stats_tensor_desc desc = {ml->dtype, ml->rank, ml->dims, strlen(ml->name),
@@ -246,17 +247,26 @@ static void add_totals(stats_totals *t, const stats_layer *l)
     }
 }
 
+/* Compresses into a temporary folder under the input's own file name (the names
+ * of the bundle appear in the rewritten graph, so they change its size). */
 static lsc_status measure_files(const char *model_path, const stats_options *opt, stats_totals *t,
                                 lsc_error *error)
 {
     const char *tmp = getenv("TMPDIR");
-    char dir[4096];
+    char dir[2048];
     snprintf(dir, sizeof dir, "%s/onnx-lsc-stats-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
         return fail(error, LSC_ERR_IO, "%s: cannot create a temporary folder", dir);
+    const char *base = strrchr(model_path, '/');
+    base = base ? base + 1 : model_path;
+    size_t stem = strlen(base);
+    if (stem >= 5 && strcmp(base + stem - 5, ".onnx") == 0)
+        stem -= 5;
+    if (stem > 1024)
+        stem = 1024;
     char out[4200], bundle[4200];
-    snprintf(out, sizeof out, "%s/model.lsc.onnx", dir);
-    snprintf(bundle, sizeof bundle, "%s/model.lsc", dir);
+    snprintf(out, sizeof out, "%s/%.*s.lsc.onnx", dir, (int)stem, base);
+    snprintf(bundle, sizeof bundle, "%s/%.*s.lsc", dir, (int)stem, base);
     lsc_compress_options co;
     lsc_compress_options_default(&co);
     co.quiet = 1;
@@ -364,6 +374,7 @@ void stats_report_free(stats_report *r)
     for (size_t i = 0; i < r->n_layers; i++) {
         free(r->layers[i].name);
         free(r->layers[i].map.cells);
+        free(r->layers[i].elements.cells);
     }
     free(r->layers);
     r->layers = NULL;

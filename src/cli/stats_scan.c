@@ -97,8 +97,8 @@ static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_
     uint64_t sh = ceil_div(n_brows, STATS_MAP_MAX), sw = ceil_div(n_bcols, STATS_MAP_MAX);
     map->height = (uint32_t)ceil_div(n_brows, sh);
     map->width = (uint32_t)ceil_div(n_bcols, sw);
-    map->blocks_per_cell_h = (uint32_t)sh;
-    map->blocks_per_cell_w = (uint32_t)sw;
+    map->per_cell_h = (uint32_t)sh;
+    map->per_cell_w = (uint32_t)sw;
     map->cells = calloc((size_t)map->width * map->height, 1);
     if (!map->cells)
         return fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
@@ -113,6 +113,33 @@ static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_
         }
     }
     return LSC_OK;
+}
+
+static lsc_status element_map_init(uint64_t rows, uint64_t cols, stats_map *map, uint32_t **counts,
+                                   lsc_error *error)
+{
+    uint64_t sh = ceil_div(rows, STATS_MAP_MAX), sw = ceil_div(cols, STATS_MAP_MAX);
+    map->height = (uint32_t)ceil_div(rows, sh);
+    map->width = (uint32_t)ceil_div(cols, sw);
+    map->per_cell_h = (uint32_t)sh;
+    map->per_cell_w = (uint32_t)sw;
+    map->cells = calloc((size_t)map->width * map->height, 1);
+    *counts = calloc((size_t)map->width * map->height, sizeof **counts);
+    if (!map->cells || !*counts)
+        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+    return LSC_OK;
+}
+
+static void element_map_finish(uint64_t rows, uint64_t cols, stats_map *map, const uint32_t *counts)
+{
+    for (uint64_t y = 0; y < map->height; y++) {
+        uint64_t h = (y + 1) * map->per_cell_h <= rows ? map->per_cell_h : rows - y * map->per_cell_h;
+        for (uint64_t x = 0; x < map->width; x++) {
+            uint64_t w = (x + 1) * map->per_cell_w <= cols ? map->per_cell_w : cols - x * map->per_cell_w;
+            uint64_t n = counts[y * map->width + x];
+            map->cells[y * map->width + x] = n ? (uint8_t)(64 + 191 * n / (h * w)) : 0;
+        }
+    }
 }
 
 lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block_h,
@@ -149,6 +176,11 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
                     (unsigned long long)f->rows, (unsigned long long)f->cols);
     }
     fill_mask(t, size, transposed, &m, &f->signed_zeros);
+    uint32_t *counts = NULL;
+    lsc_status st = LSC_OK;
+    if (want_map)
+        st = element_map_init(f->rows, f->cols, &out->elements, &counts, error);
+    uint64_t esh = out->elements.per_cell_h, esw = out->elements.per_cell_w;
 
     uint64_t next = 0; /* the position right after the previous non-zero */
     for (uint64_t r = 0; r < m.rows; r++) {
@@ -170,6 +202,8 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
                 f->coo_index_varint_bytes += stats_varint_size(transposed ? c * m.rows + r : pos);
                 uint64_t bc = c / block_w;
                 brow[bc >> 6] |= (uint64_t)1 << (bc & 63);
+                if (counts)
+                    counts[(r / esh) * out->elements.width + c / esw]++;
                 word &= word - 1;
             } while (word);
         }
@@ -184,10 +218,16 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
     for (uint64_t i = 0; i < n_brows * bwords; i++)
         out->kept_blocks += (uint64_t)__builtin_popcountll(blocks[i]);
 
-    lsc_status st = want_map ? make_map(blocks, n_brows, n_bcols, bwords, &out->map, error) : LSC_OK;
+    if (counts)
+        element_map_finish(f->rows, f->cols, &out->elements, counts);
+    if (st == LSC_OK && want_map)
+        st = make_map(blocks, n_brows, n_bcols, bwords, &out->map, error);
+    free(counts);
     free(m.bits);
     free(col_any);
     free(blocks);
+    if (st != LSC_OK)
+        stats_scan_free(out);
     return st;
 }
 
@@ -196,5 +236,6 @@ void stats_scan_free(stats_scan *scan)
     if (!scan)
         return;
     free(scan->map.cells);
-    scan->map.cells = NULL;
+    free(scan->elements.cells);
+    scan->map.cells = scan->elements.cells = NULL;
 }

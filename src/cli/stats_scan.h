@@ -8,25 +8,28 @@
 #include "formats.h"
 #include "onnx-lsc/lsc.h"
 
-/* The picture of a layer: cells of the block grid, down-sampled so that neither side
- * exceeds STATS_MAP_MAX; each cell is the share of its blocks that are kept, 0..255. */
+/* Pictures of a layer, down-sampled so that neither side exceeds STATS_MAP_MAX cells:
+ * the block map (cells of the LSC block grid; a cell is the share of its blocks that
+ * are kept, 0..255) and the element map (cells of the matrix; 0 when a cell holds no
+ * non-zero, else 64 + 191 * its density, so that a lone non-zero still shows). */
 #define STATS_MAP_MAX 192
 
 typedef struct stats_map {
     uint32_t width, height;       /* cells */
-    uint32_t blocks_per_cell_w, blocks_per_cell_h; /* at most: the last cells may hold fewer */
+    uint32_t per_cell_w, per_cell_h; /* blocks or elements; the last cells may hold fewer */
     uint8_t *cells;               /* height rows of width cells; NULL when not asked */
 } stats_map;
 
 typedef struct stats_scan {
     stats_facts facts;
     uint64_t blocks, kept_blocks; /* for the block shape given */
-    stats_map map;
+    stats_map map;                /* blocks */
+    stats_map elements;           /* non-zeros */
 } stats_scan;
 
 /* Scans `tensor` as the rows x cols matrix LSC encodes (transposed: the transpose of
  * the 2-D view), counting blocks of block_h x block_w. Memory: one bit per element
- * and one per block, freed before returning, plus the map when want_map. */
+ * and one per block, freed before returning, plus the maps when want_map. */
 lsc_status stats_scan_tensor(const lsc_tensor *tensor, int transposed, uint32_t block_h,
                              uint32_t block_w, int want_map, stats_scan *out, lsc_error *error);
 
