@@ -179,8 +179,10 @@ void lsc_search_evaluate(const lsc_sparse *m, uint32_t block_h, uint32_t block_w
     }
 }
 
-/* Candidate sides for a dimension: powers of two up to it, and itself. */
-static unsigned side_candidates(uint32_t dim, uint32_t forced, uint32_t *out)
+/* Candidate sides for a dimension: powers of two up to it, and itself. Widths also
+ * get the kernel areas k*k (k = 3..7) that divide the width, so a Conv layer whose
+ * pruning removed whole input channels can use one channel's kernel as a block. */
+static unsigned side_candidates(uint32_t dim, uint32_t forced, int is_width, uint32_t *out)
 {
     if (forced) {
         out[0] = forced;
@@ -191,6 +193,9 @@ static unsigned side_candidates(uint32_t dim, uint32_t forced, uint32_t *out)
         out[n++] = (uint32_t)p;
     if (out[n - 1] != dim)
         out[n++] = dim;
+    for (uint32_t k = 3; is_width && k <= 7; k++)
+        if (k * k < dim && dim % (k * k) == 0 && k != 4)
+            out[n++] = k * k;
     return n;
 }
 
@@ -239,10 +244,10 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
     unsigned b_lo = limits->index_bits ? limits->index_bits : 1;
     unsigned b_hi = limits->index_bits ? limits->index_bits : LSC_INDEX_BITS_MAX;
 
-    uint32_t hs[34], ws[34];
-    unsigned nh = side_candidates(m->rows, limits->block_h, hs);
-    unsigned nw = side_candidates(m->cols, limits->block_w, ws);
-    candidate *cands = malloc(34 * 34 * sizeof *cands);
+    uint32_t hs[40], ws[40];
+    unsigned nh = side_candidates(m->rows, limits->block_h, 0, hs);
+    unsigned nw = side_candidates(m->cols, limits->block_w, 1, ws);
+    candidate *cands = malloc(40 * 40 * sizeof *cands);
     if (!cands)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search");
     unsigned n = 0;
