@@ -148,6 +148,51 @@ int main(void)
                     }
                     run_case(types[ti], rank, d, densities[di], &o, seed++);
                 }
+    /* Caller mistakes are errors, not crashes. */
+    {
+        float v[6] = {1, 0, 0, 2, 0, 3};
+        lsc_tensor t = {.dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = {2, 3}, .data = v};
+        lsc_encode_options o;
+        void *blob = NULL;
+        size_t size = 0;
+        lsc_error err;
+        lsc_encode_options_default(&o);
+        o.block_h = 1; /* block_w not forced */
+        CHECK(lsc_encode(&t, &o, &blob, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT && !blob);
+        o.block_h = 3; /* taller than the matrix */
+        o.block_w = 1;
+        CHECK(lsc_encode(&t, &o, &blob, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+        lsc_encode_options_default(&o);
+        o.index_bits = 17;
+        CHECK(lsc_encode(&t, &o, &blob, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+        lsc_tensor bad = t;
+        bad.dtype = (lsc_dtype)6; /* int32 */
+        CHECK(lsc_encode(&bad, NULL, &blob, &size, NULL, &err) == LSC_ERR_UNSUPPORTED);
+        bad = t;
+        bad.dims[1] = 0;
+        CHECK(lsc_encode(&bad, NULL, &blob, &size, NULL, &err) == LSC_ERR_UNSUPPORTED);
+        bad = t;
+        bad.dims[1] = -3;
+        CHECK(lsc_encode(&bad, NULL, &blob, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+        bad = t;
+        bad.rank = 9;
+        CHECK(lsc_encode(&bad, NULL, &blob, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+        bad = t;
+        bad.data = NULL;
+        CHECK(lsc_encode(&bad, NULL, &blob, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+        CHECK(lsc_encode(NULL, NULL, &blob, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+        CHECK(lsc_encode(&t, NULL, NULL, &size, NULL, &err) == LSC_ERR_INVALID_ARGUMENT);
+        CHECK(lsc_dtype_size(1) == 4 && lsc_dtype_size(10) == 2 && lsc_dtype_size(11) == 8 &&
+              lsc_dtype_size(16) == 2 && lsc_dtype_size(7) == 0);
+        CHECK(lsc_encode(&t, NULL, &blob, &size, NULL, &err) == LSC_OK);
+        lsc_weight *w = NULL;
+        CHECK(lsc_weight_open(blob, size, NULL, &w, &err) == LSC_OK);
+        CHECK(lsc_weight_decode(w, NULL, 24, &err) == LSC_ERR_INVALID_ARGUMENT);
+        lsc_weight_close(&w);
+        lsc_weight_close(&w);
+        lsc_weight_close(NULL);
+        lsc_free(blob);
+    }
     /* A pruned-layer size at low densities. */
     for (size_t di = 1; di < 4; di++) {
         lsc_encode_options o;
