@@ -3,6 +3,7 @@
  * M x (C/group * prod(k)). Per image and group the input patches are laid out as a
  * column matrix (im2col, skipped for 1x1 stride-1 unpadded kernels, whose input is
  * already that matrix), then one lsc_spmm over the group's rows writes the output. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,9 +168,16 @@ static void im2col_row(const conv_shape *sh, const float *x, size_t row, float *
         kk /= (size_t)sh->k[d];
     }
     const float *xc = x + c * sh->in_size;
+    /* Along the last dim, output columns [j0, j1) read inside the input row
+     * (j * s + off in [0, in)); the same for every outer position of this row. */
+    int64_t n_last = sh->out[last], s = sh->stride[last], off = koff[last], in = sh->in[last];
+    int64_t j0 = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t j1 = in - off <= 0 ? 0 : (in - off + s - 1) / s;
+    j0 = j0 < n_last ? j0 : n_last;
+    j1 = j1 < n_last ? (j1 > j0 ? j1 : j0) : n_last;
     int64_t o[LSC_ORT_MAX_SPATIAL] = { 0 }; /* outer output position (all dims but the last) */
-    size_t outer = sh->out_size / (size_t)sh->out[last];
-    for (size_t q = 0; q < outer; q++) {
+    size_t outer = sh->out_size / (size_t)n_last;
+    for (size_t q = 0; q < outer; q++, dst += n_last) {
         int inside = 1;
         size_t base = 0;
         for (int d = 0; d < last; d++) {
@@ -177,22 +185,25 @@ static void im2col_row(const conv_shape *sh, const float *x, size_t row, float *
             inside &= i >= 0 && i < sh->in[d];
             base = base * (size_t)sh->in[d] + (size_t)i;
         }
-        int64_t n_last = sh->out[last], s = sh->stride[last], off = koff[last], in = sh->in[last];
-        if (!inside) {
-            memset(dst, 0, (size_t)n_last * sizeof *dst);
-        } else {
-            const float *xr = xc + base * (size_t)in;
-            for (int64_t j = 0; j < n_last; j++) {
-                int64_t i = j * s + off;
-                dst[j] = i >= 0 && i < in ? xr[i] : 0.0f;
-            }
-        }
-        dst += n_last;
         for (int d = last - 1; d >= 0; d--) { /* next outer position */
             if (++o[d] < sh->out[d])
                 break;
             o[d] = 0;
         }
+        if (!inside || j0 == j1) {
+            memset(dst, 0, (size_t)n_last * sizeof *dst);
+            continue;
+        }
+        const float *xr = xc + base * (size_t)in + off;
+        for (int64_t j = 0; j < j0; j++)
+            dst[j] = 0.0f;
+        if (s == 1)
+            memcpy(dst + j0, xr + j0, (size_t)(j1 - j0) * sizeof *dst);
+        else
+            for (int64_t j = j0; j < j1; j++)
+                dst[j] = xr[j * s];
+        for (int64_t j = j1; j < n_last; j++)
+            dst[j] = 0.0f;
     }
 }
 
@@ -204,6 +215,77 @@ static void im2col_task(void *arg, size_t t)
         end = job->rows;
     for (size_t r = begin; r < end; r++)
         im2col_row(job->sh, job->x, r, job->col + r * job->sh->out_size);
+}
+
+/* Runs fn over [0, n) on exec's parallel-for, or inline when it has none. */
+static void for_each(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n)
+{
+    if (exec->parallel_for)
+        exec->parallel_for(exec->parallel_for_context, fn, arg, n);
+    else
+        for (size_t i = 0; i < n; i++)
+            fn(arg, i);
+}
+
+/* Images [begin, end) of one run: per image and group, im2col into col (NULL for
+ * pointwise kernels) and one lsc_spmm, then the bias. */
+typedef struct conv_run {
+    const conv_shape *sh;
+    const lsc_weight *weight;
+    const float *x, *bias;
+    float *y;
+} conv_run;
+
+static lsc_status run_images(const conv_run *r, size_t begin, size_t end, float *col, const lsc_exec *exec,
+                             lsc_error *error)
+{
+    const conv_shape *sh = r->sh;
+    size_t rows = sh->cg * sh->k_size;
+    /* im2col tasks of about 32K elements, so small layers stay on one thread */
+    size_t rows_per_task = sh->out_size >= 32768 ? 1 : 32768 / sh->out_size;
+    for (size_t img = begin; img < end; img++) {
+        float *y = r->y + img * sh->m * sh->out_size;
+        for (size_t g = 0; g < sh->group; g++) {
+            const float *xg = r->x + (img * sh->c + g * sh->cg) * sh->in_size;
+            const float *cols = xg;
+            if (col) {
+                im2col_job job = { sh, xg, col, rows_per_task, rows };
+                for_each(exec, im2col_task, &job, (rows + rows_per_task - 1) / rows_per_task);
+                cols = col;
+            }
+            uint32_t r0 = (uint32_t)(g * sh->mg), r1 = (uint32_t)((g + 1) * sh->mg);
+            lsc_status st = lsc_spmm(r->weight, cols, sh->out_size, sh->out_size, y, sh->out_size, r0, r1,
+                                     exec, error);
+            if (st != LSC_OK)
+                return st;
+        }
+        if (r->bias)
+            for (size_t m = 0; m < sh->m; m++)
+                for (size_t p = 0; p < sh->out_size; p++)
+                    y[m * sh->out_size + p] += r->bias[m];
+    }
+    return LSC_OK;
+}
+
+/* Batches of small images run image-parallel: each chunk of images on one thread
+ * with its own patch buffer, the kernels serial inside. */
+#define CONV_CHUNKS 8
+#define CONV_CHUNK_COL_BYTES ((size_t)4 << 20)
+
+typedef struct chunk_job {
+    const conv_run *run;
+    size_t n_chunks;
+    float *cols[CONV_CHUNKS];
+    lsc_status status[CONV_CHUNKS];
+    lsc_error errors[CONV_CHUNKS];
+} chunk_job;
+
+static void chunk_task(void *arg, size_t t)
+{
+    chunk_job *job = arg;
+    size_t n = job->run->sh->n, begin = n * t / job->n_chunks, end = n * (t + 1) / job->n_chunks;
+    lsc_exec serial = { 0 };
+    job->status[t] = run_images(job->run, begin, end, job->cols[t], &serial, &job->errors[t]);
 }
 
 OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
@@ -232,38 +314,34 @@ OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
     if (sh.n == 0)
         return NULL;
 
-    size_t rows = sh.cg * sh.k_size, col_count = 0;
-    float *col = NULL;
-    if (!sh.pointwise) {
-        if (lsc_ort_mul_overflow(rows, sh.out_size, &col_count) || col_count > SIZE_MAX / sizeof(float) ||
-            !(col = malloc(col_count * sizeof *col)))
-            return lsc_ort_fail(api, k, ORT_FAIL, "out of memory for a %zu x %zu patch matrix", rows,
-                                sh.out_size);
-    }
-    /* Tasks of about 32K elements each, so small layers stay on one thread. */
-    size_t rows_per_task = sh.out_size >= 32768 ? 1 : 32768 / sh.out_size;
-    lsc_error error = { 0 };
+    size_t col_count = 0;
+    if (!sh.pointwise && (lsc_ort_mul_overflow(sh.cg * sh.k_size, sh.out_size, &col_count) ||
+                          col_count > SIZE_MAX / sizeof(float) / CONV_CHUNKS))
+        return lsc_ort_fail(api, k, ORT_FAIL, "patch matrix of %zu x %zu is too large", sh.cg * sh.k_size,
+                            sh.out_size);
+    size_t n_chunks = sh.n < CONV_CHUNKS ? sh.n : CONV_CHUNKS;
+    if (col_count * sizeof(float) > CONV_CHUNK_COL_BYTES)
+        n_chunks = 1; /* large images: parallel inside each image instead */
+
+    conv_run run = { &sh, call->weight, X, B, Y };
+    chunk_job job = { .run = &run, .n_chunks = n_chunks };
     lsc_status st = LSC_OK;
-    for (size_t img = 0; st == LSC_OK && img < sh.n; img++) {
-        float *y = Y + img * sh.m * sh.out_size;
-        for (size_t g = 0; st == LSC_OK && g < sh.group; g++) {
-            const float *xg = X + (img * sh.c + g * sh.cg) * sh.in_size;
-            const float *cols = xg;
-            if (col) {
-                im2col_job job = { &sh, xg, col, rows_per_task, rows };
-                call->exec.parallel_for(call->exec.parallel_for_context, im2col_task, &job,
-                                        (rows + rows_per_task - 1) / rows_per_task);
-                cols = col;
-            }
-            uint32_t r0 = (uint32_t)(g * sh.mg), r1 = (uint32_t)((g + 1) * sh.mg);
-            st = lsc_spmm(call->weight, cols, sh.out_size, sh.out_size, y, sh.out_size, r0, r1,
-                          &call->exec, &error);
-        }
-        if (B)
-            for (size_t m = 0; m < sh.m; m++)
-                for (size_t p = 0; p < sh.out_size; p++)
-                    y[m * sh.out_size + p] += B[m];
+    lsc_error *error = &job.errors[0];
+    for (size_t t = 0; t < n_chunks && col_count; t++)
+        if (!(job.cols[t] = malloc(col_count * sizeof(float))))
+            st = LSC_ERR_NO_MEMORY;
+    if (st != LSC_OK) {
+        snprintf(error->message, sizeof error->message, "out of memory for %zu patch matrices of %zu floats",
+                 n_chunks, col_count);
+    } else if (n_chunks > 1) {
+        for_each(&call->exec, chunk_task, &job, n_chunks);
+        for (size_t t = 0; t < n_chunks && st == LSC_OK; t++)
+            if ((st = job.status[t]) != LSC_OK)
+                error = &job.errors[t];
+    } else {
+        st = run_images(&run, 0, sh.n, job.cols[0], &call->exec, error);
     }
-    free(col);
-    return lsc_ort_status(call, st, &error);
+    for (size_t t = 0; t < n_chunks; t++)
+        free(job.cols[t]);
+    return lsc_ort_status(call, st, error);
 }
