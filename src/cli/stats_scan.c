@@ -42,6 +42,43 @@ typedef struct mask {
     uint64_t *bits;
 } mask;
 
+/* One matrix row of a non-transposed tensor: 64 elements per mask word. On
+ * little-endian hosts an element is one integer load, its sign bit the top bit. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ROW_KERNEL(name, type, sign)                                                     \
+    static uint64_t name(const uint8_t *row, uint64_t cols, uint64_t *words)             \
+    {                                                                                    \
+        uint64_t minus = 0;                                                              \
+        for (uint64_t c0 = 0; c0 < cols; c0 += 64) {                                     \
+            uint64_t n = cols - c0 < 64 ? cols - c0 : 64, word = 0;                       \
+            const uint8_t *p = row + c0 * sizeof(type);                                  \
+            for (uint64_t i = 0; i < n; i++) {                                           \
+                type v;                                                                  \
+                memcpy(&v, p + i * sizeof(type), sizeof v);                              \
+                word |= (uint64_t)((v & (type) ~(sign)) != 0) << i;                      \
+                minus += v == (type)(sign);                                              \
+            }                                                                            \
+            words[c0 >> 6] = word;                                                       \
+        }                                                                                \
+        return minus;                                                                    \
+    }
+ROW_KERNEL(row_16, uint16_t, 0x8000u)
+ROW_KERNEL(row_32, uint32_t, 0x80000000u)
+ROW_KERNEL(row_64, uint64_t, 0x8000000000000000ull)
+#define HAVE_ROW_KERNELS 1
+#endif
+
+static uint64_t row_generic(const uint8_t *row, uint64_t cols, unsigned size, uint64_t *words)
+{
+    uint64_t minus = 0;
+    for (uint64_t c = 0; c < cols; c++) {
+        int k = classify(row + c * size, size);
+        minus += k == 1;
+        words[c >> 6] |= (uint64_t)(k >> 1) << (c & 63);
+    }
+    return minus;
+}
+
 /* Sets the bit of every non-zero; counts -0.0 elements. */
 static void fill_mask(const lsc_tensor *t, unsigned size, int transposed, mask *m,
                       uint64_t *signed_zeros)
@@ -52,11 +89,14 @@ static void fill_mask(const lsc_tensor *t, unsigned size, int transposed, mask *
         for (uint64_t r = 0; r < m->rows; r++) {
             const uint8_t *row = data + r * m->cols * size;
             uint64_t *words = m->bits + r * m->words_per_row;
-            for (uint64_t c = 0; c < m->cols; c++) {
-                int k = classify(row + c * size, size);
-                minus += k == 1;
-                words[c >> 6] |= (uint64_t)(k >> 1) << (c & 63);
-            }
+#ifdef HAVE_ROW_KERNELS
+            minus += size == 4   ? row_32(row, m->cols, words)
+                     : size == 2 ? row_16(row, m->cols, words)
+                     : size == 8 ? row_64(row, m->cols, words)
+                                 : row_generic(row, m->cols, size, words);
+#else
+            minus += row_generic(row, m->cols, size, words);
+#endif
         }
     } else {
         /* tensor row c (a matrix column) holds matrix rows 0..rows-1 */
