@@ -67,7 +67,7 @@ static void shape_text(char *buf, size_t size, const int64_t *dims, int rank)
 
 static void sparsity_table(FILE *out, const stats_report *r)
 {
-    fprintf(out, "%-*s %-6s %-14s %-11s %-5s %10s %8s %6s %6s %7s  %s\n", NAME_W, "weight", "op",
+    fprintf(out, "%-*s %-6s %-12s %-11s %-5s %10s %8s %6s %6s %7s %s\n", NAME_W, "weight", "op",
             "shape", "matrix", "dtype", "nnz", "density", "0-rows", "0-cols", "bound", "outcome");
     for (size_t i = 0; i < r->n_layers; i++) {
         const stats_layer *l = &r->layers[i];
@@ -75,9 +75,9 @@ static void sparsity_table(FILE *out, const stats_report *r)
         char shape[64], matrix[48];
         shape_text(shape, sizeof shape, l->dims, l->rank);
         name_cell(out, l->name);
-        fprintf(out, " %-6.6s %-14.14s", l->op, shape);
+        fprintf(out, " %-6.6s %-12.12s", l->op, shape);
         if (!l->analysed) {
-            fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s  %s\n", "-", short_dtype(l->dtype),
+            fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s %s\n", "-", short_dtype(l->dtype),
                     "-", "-", "-", "-", "-", l->outcome);
             continue;
         }
@@ -88,7 +88,7 @@ static void sparsity_table(FILE *out, const stats_report *r)
         num(out, 8, 3, 100.0 * stats_ratio(f->nnz, f->elements), "%");
         fprintf(out, " %6llu %6llu", (unsigned long long)f->zero_rows, (unsigned long long)f->zero_cols);
         num(out, 7, 3, f->nnz ? l->bound_bits / (double)f->nnz : NAN, "");
-        fprintf(out, "  %s\n", l->outcome);
+        fprintf(out, " %s\n", l->outcome);
     }
 }
 
@@ -198,13 +198,14 @@ static void totals_table(FILE *out, const stats_report *r)
             t->compressed_file ? " (estimated)" : "", (unsigned long long)comp,
             !t->compressed_file && !t->output_measured ? " (estimated; --measure-files to measure)" : "",
             stats_file_ratio(t));
-    fputs("not encoded:", out);
+    fputs("not encoded (bytes, share of the input):\n", out);
     for (size_t i = 0; i < t->n_reasons; i++)
-        fprintf(out, " %s %llu B in %llu weight(s) (%.1f%%);", t->reasons[i].name,
-                (unsigned long long)t->reasons[i].dense_bytes, (unsigned long long)t->reasons[i].layers,
-                100.0 * stats_ratio(t->reasons[i].dense_bytes, t->input_bytes));
-    fprintf(out, " not a Conv/Gemm/MatMul weight %llu B (%.1f%%)\n", (unsigned long long)t->other_bytes,
-            100.0 * stats_ratio(t->other_bytes, t->input_bytes));
+        fprintf(out, "  %-18s %12llu B %6.1f%%  in %llu weight(s)\n", t->reasons[i].name,
+                (unsigned long long)t->reasons[i].dense_bytes,
+                100.0 * stats_ratio(t->reasons[i].dense_bytes, t->input_bytes),
+                (unsigned long long)t->reasons[i].layers);
+    fprintf(out, "  %-18s %12llu B %6.1f%%  (biases, other tensors, the graph)\n", "not-a-weight",
+            (unsigned long long)t->other_bytes, 100.0 * stats_ratio(t->other_bytes, t->input_bytes));
 }
 
 int stats_write_table(FILE *out, const stats_report *r)

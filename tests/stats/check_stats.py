@@ -461,10 +461,14 @@ def generated(folder):
          ("wide", pruned((3, 70000), 0.003))], x)
     # a weight that is also a graph input, and odd names
     gi = pruned((16, 32), 0.1)
+    long_name = "model.encoder.layers.11.attention.output.dense.weight"
     save("names_and_inputs", [
         helper.make_node("MatMul", ["x", "w,\"odd\"\tname é"], ["a"]),
-        helper.make_node("MatMul", ["a", "gi"], ["y"])],
-        [("w,\"odd\"\tname é", pruned((32, 32), 0.1)), ("gi", gi)], x,
+        helper.make_node("MatMul", ["a", "gi"], ["b"]),
+        helper.make_node("MatMul", ["b", long_name], ["c"]),
+        helper.make_node("MatMul", ["ci", "int_w"], ["y"])],
+        [("w,\"odd\"\tname é", pruned((32, 32), 0.1)), ("gi", gi), (long_name, pruned((32, 16), 0.2)),
+         ("int_w", (pruned((16, 8), 0.5) * 10).astype(np.int32))], x,
         [helper.make_tensor_value_info("gi", TensorProto.FLOAT, [16, 32])])
     # grouped conv, 1-D conv, big conv with whole dead filters
     big = pruned((64, 32, 3, 3), 0.05)
@@ -478,6 +482,10 @@ def generated(folder):
 
 
 def check_misc(exe, folder, model):
+    # the table fits 120 columns, whatever the names and outcomes
+    for p in [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".onnx")]:
+        width = max(len(line) for line in run(exe, p).decode().splitlines())
+        check(width <= 120, f"{p}: table is {width} columns wide")
     # HTML is written through a temp file and is self-contained
     html = os.path.join(folder, "r.html")
     run(exe, model, "--html", html)
