@@ -10,7 +10,7 @@ computation in numpy and python3-onnx:
   reported, and for compressed models against the blob sizes in the rewritten graph;
 - totals, gates (exit codes 3 and 4), determinism, CSV = JSON.
 
-usage: check_stats.py ONNX_LSC generated | folder DIR
+usage: check_stats.py ONNX_LSC generated | testdata | folder DIR
 """
 import csv
 import io
@@ -509,6 +509,29 @@ def main():
             for p in paths:
                 check_with_compressed(exe, p, tmp)
             check_misc(exe, tmp, paths[0])
+        elif mode == "testdata":
+            # Debian's libonnx-testdata: every model with a Conv/Gemm/MatMul whose stats run
+            base = "/usr/share/libonnx-testdata/data"
+            if not os.path.isdir(base):
+                print("libonnx-testdata not installed")
+                return 77
+            n = 0
+            for root, _, files in sorted(os.walk(base)):
+                if "model.onnx" not in files:
+                    continue
+                p = os.path.join(root, "model.onnx")
+                try:
+                    model = onnx.load(p, load_external_data=False)
+                except Exception:  # noqa: BLE001 (not ours to judge)
+                    continue
+                if not candidates(model):
+                    continue
+                if subprocess.run([exe, "stats", p, "--json"], capture_output=True).returncode != 0:
+                    continue  # the ONNX layer's verdict; the roundtrip tests judge it
+                check_model(exe, p)
+                n += 1
+            print(n, "testdata models checked")
+            check(n > 0, "no testdata model checked")
         else:
             folder = sys.argv[3]
             paths = sorted(os.path.join(folder, f) for f in os.listdir(folder)
