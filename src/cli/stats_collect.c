@@ -80,8 +80,8 @@ static const char *outcome_name(lsc_layer_outcome outcome)
     case LSC_LAYER_ENCODED: return "encoded";
     case LSC_LAYER_NOT_PAYING: return "not-paying";
     case LSC_LAYER_GRAPH_INPUT: return "graph-input";
-    case LSC_LAYER_SHARED_OTHER: return "shared";
-    case LSC_LAYER_UNSUPPORTED_TYPE: return "unsupported-type";
+    case LSC_LAYER_SHARED_OTHER: return "shared-other";
+    case LSC_LAYER_UNSUPPORTED_TYPE: return "unsupported";
     case LSC_LAYER_IN_SUBGRAPH: return "in-subgraph";
     case LSC_LAYER_NOT_CONSTANT: return "not-constant";
     }
