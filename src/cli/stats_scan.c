@@ -65,6 +65,32 @@ typedef struct mask {
 ROW_KERNEL(row_16, uint16_t, 0x8000u)
 ROW_KERNEL(row_32, uint32_t, 0x80000000u)
 ROW_KERNEL(row_64, uint64_t, 0x8000000000000000ull)
+
+/* A transposed tensor: 64 tensor rows (matrix columns c0..c0+63) read side by side,
+ * each sequentially, so that every mask word is built once. */
+#define COL_KERNEL(name, type, sign)                                                     \
+    static uint64_t name(const uint8_t *data, const mask *m)                             \
+    {                                                                                    \
+        uint64_t minus = 0;                                                              \
+        for (uint64_t c0 = 0; c0 < m->cols; c0 += 64) {                                  \
+            uint64_t n = m->cols - c0 < 64 ? m->cols - c0 : 64;                           \
+            const uint8_t *base = data + c0 * m->rows * sizeof(type);                    \
+            for (uint64_t r = 0; r < m->rows; r++) {                                     \
+                uint64_t word = 0;                                                       \
+                for (uint64_t i = 0; i < n; i++) {                                       \
+                    type v;                                                              \
+                    memcpy(&v, base + (i * m->rows + r) * sizeof(type), sizeof v);       \
+                    word |= (uint64_t)((v & (type) ~(sign)) != 0) << i;                  \
+                    minus += v == (type)(sign);                                          \
+                }                                                                        \
+                m->bits[r * m->words_per_row + (c0 >> 6)] = word;                        \
+            }                                                                            \
+        }                                                                                \
+        return minus;                                                                    \
+    }
+COL_KERNEL(col_16, uint16_t, 0x8000u)
+COL_KERNEL(col_32, uint32_t, 0x80000000u)
+COL_KERNEL(col_64, uint64_t, 0x8000000000000000ull)
 #define HAVE_ROW_KERNELS 1
 #endif
 
@@ -99,6 +125,12 @@ static void fill_mask(const lsc_tensor *t, unsigned size, int transposed, mask *
 #endif
         }
     } else {
+#ifdef HAVE_ROW_KERNELS
+        if (size == 2 || size == 4 || size == 8) {
+            *signed_zeros = size == 4 ? col_32(data, m) : size == 2 ? col_16(data, m) : col_64(data, m);
+            return;
+        }
+#endif
         /* tensor row c (a matrix column) holds matrix rows 0..rows-1 */
         for (uint64_t c = 0; c < m->cols; c++) {
             const uint8_t *trow = data + c * m->rows * size;
