@@ -2,7 +2,8 @@
 # The main job, from a fresh checkout: installs what is missing, builds, and compresses
 # every pruned model shipped in models/, printing the per-layer table (dense, value and
 # meta-data bytes, bits per non-zero against the entropy bound, block shape, index
-# width, ratio). Then it decompresses each one and checks the round trip.
+# width, ratio). Then it checks the round trip (decompress, byte for byte) and runs
+# original and compressed model side by side in ONNX Runtime (onnx-lsc verify).
 #   scripts/demo.sh [MODEL.onnx ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +29,7 @@ for model in "${models[@]}"; do
     echo "round trip (--bit-exact): MISMATCH for $model" >&2
     exit 1
   fi
+  # The rewritten graph in ONNX Runtime, through the custom-op library.
+  "$lsc" verify "$model" "$out/$name.lsc.onnx" --dim N=8
   echo
 done
