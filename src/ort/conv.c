@@ -267,10 +267,11 @@ static lsc_status run_images(const conv_run *r, size_t begin, size_t end, float 
     return LSC_OK;
 }
 
-/* Batches of small images run image-parallel: each chunk of images on one thread
- * with its own patch buffer, the kernels serial inside. */
+/* Batches run image-parallel: each chunk of images on one thread with its own patch
+ * buffer, the kernels serial inside (the encoder often leaves a conv weight a single
+ * block row, which lsc_spmm cannot split). Patch buffers stay within a budget. */
 #define CONV_CHUNKS 8
-#define CONV_CHUNK_COL_BYTES ((size_t)4 << 20)
+#define CONV_COL_BUDGET ((size_t)256 << 20)
 
 typedef struct chunk_job {
     const conv_run *run;
@@ -320,8 +321,10 @@ OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
         return lsc_ort_fail(api, k, ORT_FAIL, "patch matrix of %zu x %zu is too large", sh.cg * sh.k_size,
                             sh.out_size);
     size_t n_chunks = sh.n < CONV_CHUNKS ? sh.n : CONV_CHUNKS;
-    if (col_count * sizeof(float) > CONV_CHUNK_COL_BYTES)
-        n_chunks = 1; /* large images: parallel inside each image instead */
+    if (col_count && n_chunks > CONV_COL_BUDGET / (col_count * sizeof(float)))
+        n_chunks = CONV_COL_BUDGET / (col_count * sizeof(float));
+    if (n_chunks < 1)
+        n_chunks = 1; /* one image's patches beyond the budget: parallel inside the image */
 
     conv_run run = { &sh, call->weight, X, B, Y };
     chunk_job job = { .run = &run, .n_chunks = n_chunks };

@@ -269,6 +269,8 @@ lsc_status ortrun_session_create(ortrun_runtime *rt, const char *model, const or
     if (!s)
         s = api->SetSessionGraphOptimizationLevel(so, options->disable_optimizations ? ORT_DISABLE_ALL
                                                                                      : ORT_ENABLE_ALL);
+    if (!s && options->profile_prefix)
+        s = api->EnableProfiling(so, options->profile_prefix);
     lsc_status st = LSC_OK;
     if (s) {
         st = fail_ort(api, s, error, "session options");

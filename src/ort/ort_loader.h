@@ -25,6 +25,7 @@ typedef struct ortrun_options {
     int intra_threads;       /* 0: ORT's default; 1: no pool */
     const char *plugin;      /* custom-op library to register, NULL: none */
     int disable_optimizations; /* 1: ORT_DISABLE_ALL instead of ORT_ENABLE_ALL */
+    const char *profile_prefix; /* non-NULL: ORT writes per-node timings to PREFIX_<date>.json */
 } ortrun_options;
 
 lsc_status ortrun_session_create(ortrun_runtime *rt, const char *model, const ortrun_options *options,

@@ -5,7 +5,8 @@
  *   lsc-ort-run MODEL --expect-error TEXT                            exit 0 iff loading/running
  *                                                                    fails with TEXT in the message
  * Common: [--ort-lib PATH] [--plugin PATH | --no-plugin] [--threads N] [--dim NAME=V]
- *         [--seed S] (inputs not given are deterministic random). */
+ *         [--seed S] [--profile PREFIX] (inputs not given are deterministic random;
+ *         --profile: ORT's per-node timings in PREFIX_<date>.json). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static void usage(void)
 {
     fputs("usage: lsc-ort-run MODEL [--input NAME=FILE.npy]... [--save DIR] [--bench RUNS [--warmup W]]\n"
           "       [--expect-error TEXT] [--ort-lib PATH] [--plugin PATH | --no-plugin] [--threads N]\n"
-          "       [--dim NAME=V]... [--seed S] [--no-optimize]\n",
+          "       [--dim NAME=V]... [--seed S] [--no-optimize] [--profile PREFIX]\n",
           stderr);
 }
 
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
         { "plugin", required_argument, NULL, 'p' }, { "no-plugin", no_argument, NULL, 'P' },
         { "threads", required_argument, NULL, 't' }, { "dim", required_argument, NULL, 'd' },
         { "seed", required_argument, NULL, 'r' }, { "no-optimize", no_argument, NULL, 'O' },
+        { "profile", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
     char *input_names[MAX_NAMED], *input_files[MAX_NAMED], *dim_names[MAX_NAMED];
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
         case 't': options.intra_threads = atoi(optarg); break;
         case 'r': seed = strtoull(optarg, NULL, 10); break;
         case 'O': options.disable_optimizations = 1; break;
+        case 'F': options.profile_prefix = optarg; break;
         default: usage(); return 2;
         }
     }
