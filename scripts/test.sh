@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs what is missing, builds with
 # warnings as errors, runs every test, then again under AddressSanitizer +
-# UndefinedBehaviorSanitizer, then replays the fuzz corpora. Ends with one line
-# "N passed, N failed" (skipped tests are counted apart).
+# UndefinedBehaviorSanitizer, then runs every fuzz target briefly. Ends with one
+# line "N passed, N failed" (skipped tests are counted apart, on the line before).
 #   scripts/test.sh            everything
 #   scripts/test.sh --quick    one plain build, no sanitizers
 set -uo pipefail
@@ -54,5 +54,19 @@ if [ $quick = 0 ]; then
     -Db_lundef=false -Dbench=false
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped"
+if [ $quick = 0 ] && [ -x scripts/fuzz-smoke.sh ]; then
+  # Every fuzz target for a short while (ASan + UBSan); each target counts as a test.
+  echo "== fuzz smoke"
+  scripts/fuzz-smoke.sh 2>&1 | tee build-ci-fuzz.log | tail -15
+  verdict=$(grep -E '^fuzz: [0-9]+ targets, [0-9]+ crashes' build-ci-fuzz.log | tail -n 1)
+  if [ -n "$verdict" ]; then
+    read -r targets crashes < <(echo "$verdict" | sed -E 's/^fuzz: ([0-9]+) targets, ([0-9]+) crashes.*/\1 \2/')
+    passed=$((passed + targets - crashes)); failed=$((failed + crashes))
+  else
+    echo "test: fuzz smoke did not finish"; failed=$((failed + 1))
+  fi
+fi
+
+echo "($skipped skipped)"
+echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
