@@ -150,15 +150,19 @@ static OrtStatus *shape_of(const lsc_ort_call *call, int x_rank, const int64_t *
     return NULL;
 }
 
-/* im2col for one image and group: row (c, kernel offset), column output position. */
-typedef struct im2col_job {
-    const conv_shape *sh;
-    const float *x;       /* the group's first input channel of the image */
-    float *col;           /* cg * k_size rows of out_size */
-    size_t rows_per_task, rows;
-} im2col_job;
+/* Runs fn over [0, n) on exec's parallel-for, or inline when it has none. */
+static void for_each(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n)
+{
+    if (exec->parallel_for)
+        exec->parallel_for(exec->parallel_for_context, fn, arg, n);
+    else
+        for (size_t i = 0; i < n; i++)
+            fn(arg, i);
+}
 
-static void im2col_row(const conv_shape *sh, const float *x, size_t row, float *dst)
+/* im2col of output positions [p0, p1) for one image and group: patch row `row`
+ * (input channel, kernel offset) into dst[0 .. p1 - p0). */
+static void im2col_row(const conv_shape *sh, const float *x, size_t row, size_t p0, size_t p1, float *dst)
 {
     int sp = sh->spatial, last = sp - 1;
     size_t c = row / sh->k_size, kk = row % sh->k_size;
@@ -176,8 +180,14 @@ static void im2col_row(const conv_shape *sh, const float *x, size_t row, float *
     j0 = j0 < n_last ? j0 : n_last;
     j1 = j1 < n_last ? (j1 > j0 ? j1 : j0) : n_last;
     int64_t o[LSC_ORT_MAX_SPATIAL] = { 0 }; /* outer output position (all dims but the last) */
-    size_t outer = sh->out_size / (size_t)n_last;
-    for (size_t q = 0; q < outer; q++, dst += n_last) {
+    size_t q = p0 / (size_t)n_last;
+    for (int d = last - 1; d >= 0; d--) {
+        o[d] = (int64_t)(q % (size_t)sh->out[d]);
+        q /= (size_t)sh->out[d];
+    }
+    int64_t js = (int64_t)(p0 % (size_t)n_last); /* first column of this output row */
+    for (size_t p = p0; p < p1; js = 0) {
+        int64_t je = n_last - js < (int64_t)(p1 - p) ? n_last : js + (int64_t)(p1 - p);
         int inside = 1;
         size_t base = 0;
         for (int d = 0; d < last; d++) {
@@ -190,103 +200,120 @@ static void im2col_row(const conv_shape *sh, const float *x, size_t row, float *
                 break;
             o[d] = 0;
         }
-        if (!inside || j0 == j1) {
-            memset(dst, 0, (size_t)n_last * sizeof *dst);
-            continue;
-        }
+        /* [js, lo) and [hi, je) fall in the padding, [lo, hi) reads the input */
+        int64_t lo = inside ? (j0 < js ? js : j0 > je ? je : j0) : je;
+        int64_t hi = inside ? (j1 < lo ? lo : j1 > je ? je : j1) : je;
         const float *xr = xc + base * (size_t)in + off;
-        for (int64_t j = 0; j < j0; j++)
-            dst[j] = 0.0f;
+        for (int64_t j = js; j < lo; j++)
+            dst[j - js] = 0.0f;
         if (s == 1)
-            memcpy(dst + j0, xr + j0, (size_t)(j1 - j0) * sizeof *dst);
+            memcpy(dst + (lo - js), xr + lo, (size_t)(hi - lo) * sizeof *dst);
         else
-            for (int64_t j = j0; j < j1; j++)
-                dst[j] = xr[j * s];
-        for (int64_t j = j1; j < n_last; j++)
-            dst[j] = 0.0f;
+            for (int64_t j = lo; j < hi; j++)
+                dst[j - js] = xr[j * s];
+        for (int64_t j = hi; j < je; j++)
+            dst[j - js] = 0.0f;
+        dst += je - js;
+        p += (size_t)(je - js);
     }
 }
 
-static void im2col_task(void *arg, size_t t)
-{
-    const im2col_job *job = arg;
-    size_t begin = t * job->rows_per_task, end = begin + job->rows_per_task;
-    if (end > job->rows)
-        end = job->rows;
-    for (size_t r = begin; r < end; r++)
-        im2col_row(job->sh, job->x, r, job->col + r * job->sh->out_size);
-}
+/* The work is cut into units of one image and one strip of output positions: the
+ * patch matrix of a unit stays near the cache, and a lone image still splits over
+ * threads (the encoder often leaves a conv weight one block row, which lsc_spmm
+ * cannot split). Each chunk of consecutive units runs as one task on ORT's pool
+ * with its own patch buffer, allocated by the task, so no more buffers live than
+ * threads run; the kernel is serial inside. Each strip decodes the whole weight
+ * again, so strips stay wide: the decoding costs as much as ~100 columns. */
+#define CONV_CHUNKS 8                      /* tasks per call: a multiple of 1, 2, 4, 8 threads */
+#define CONV_PATCH_FLOATS ((size_t)1 << 20) /* patch buffer target: 4 MiB */
+#define CONV_STRIP_MIN 1024                /* ... but strips no narrower than this */
+#define CONV_STRIP_SPLIT_MIN 256           /* fewer images than tasks: split down to this */
 
-/* Runs fn over [0, n) on exec's parallel-for, or inline when it has none. */
-static void for_each(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n)
-{
-    if (exec->parallel_for)
-        exec->parallel_for(exec->parallel_for_context, fn, arg, n);
-    else
-        for (size_t i = 0; i < n; i++)
-            fn(arg, i);
-}
-
-/* Images [begin, end) of one run: per image and group, im2col into col (NULL for
- * pointwise kernels) and one lsc_spmm, then the bias. */
 typedef struct conv_run {
     const conv_shape *sh;
     const lsc_weight *weight;
     const float *x, *bias;
     float *y;
+    size_t strips, strip; /* per image: strips of `strip` output positions (the last shorter) */
 } conv_run;
 
-static lsc_status run_images(const conv_run *r, size_t begin, size_t end, float *col, const lsc_exec *exec,
-                             lsc_error *error)
+/* Units [begin, end): per group, im2col of the strip into col (X itself for
+ * pointwise kernels), one lsc_spmm into the strip of Y, then the bias. */
+static lsc_status run_units(const conv_run *r, size_t begin, size_t end, float *col, const lsc_exec *exec,
+                            lsc_error *error)
 {
     const conv_shape *sh = r->sh;
     size_t rows = sh->cg * sh->k_size;
-    /* im2col tasks of about 32K elements, so small layers stay on one thread */
-    size_t rows_per_task = sh->out_size >= 32768 ? 1 : 32768 / sh->out_size;
-    for (size_t img = begin; img < end; img++) {
-        float *y = r->y + img * sh->m * sh->out_size;
+    for (size_t u = begin; u < end; u++) {
+        size_t img = u / r->strips, p0 = u % r->strips * r->strip;
+        size_t p1 = p0 + r->strip < sh->out_size ? p0 + r->strip : sh->out_size, w = p1 - p0;
+        float *y = r->y + img * sh->m * sh->out_size + p0;
         for (size_t g = 0; g < sh->group; g++) {
             const float *xg = r->x + (img * sh->c + g * sh->cg) * sh->in_size;
-            const float *cols = xg;
+            const float *cols = xg + p0;
+            size_t ldx = sh->in_size;
             if (col) {
-                im2col_job job = { sh, xg, col, rows_per_task, rows };
-                for_each(exec, im2col_task, &job, (rows + rows_per_task - 1) / rows_per_task);
+                for (size_t row = 0; row < rows; row++)
+                    im2col_row(sh, xg, row, p0, p1, col + row * w);
                 cols = col;
+                ldx = w;
             }
             uint32_t r0 = (uint32_t)(g * sh->mg), r1 = (uint32_t)((g + 1) * sh->mg);
-            lsc_status st = lsc_spmm(r->weight, cols, sh->out_size, sh->out_size, y, sh->out_size, r0, r1,
-                                     exec, error);
+            lsc_status st = lsc_spmm(r->weight, cols, ldx, w, y, sh->out_size, r0, r1, exec, error);
             if (st != LSC_OK)
                 return st;
         }
         if (r->bias)
             for (size_t m = 0; m < sh->m; m++)
-                for (size_t p = 0; p < sh->out_size; p++)
+                for (size_t p = 0; p < w; p++)
                     y[m * sh->out_size + p] += r->bias[m];
     }
     return LSC_OK;
 }
 
-/* Batches run image-parallel: each chunk of images on one thread with its own patch
- * buffer, the kernels serial inside (the encoder often leaves a conv weight a single
- * block row, which lsc_spmm cannot split). Patch buffers stay within a budget. */
-#define CONV_CHUNKS 8
-#define CONV_COL_BUDGET ((size_t)256 << 20)
-
 typedef struct chunk_job {
     const conv_run *run;
-    size_t n_chunks;
-    float *cols[CONV_CHUNKS];
+    size_t n_units, n_chunks, col_count;
     lsc_status status[CONV_CHUNKS];
     lsc_error errors[CONV_CHUNKS];
 } chunk_job;
 
+static lsc_status run_chunk(chunk_job *job, size_t t, const lsc_exec *exec)
+{
+    size_t begin = job->n_units * t / job->n_chunks, end = job->n_units * (t + 1) / job->n_chunks;
+    float *col = NULL;
+    if (job->col_count && !(col = malloc(job->col_count * sizeof *col))) {
+        snprintf(job->errors[t].message, sizeof job->errors[t].message,
+                 "out of memory for a patch matrix of %zu floats", job->col_count);
+        return job->errors[t].status = LSC_ERR_NO_MEMORY;
+    }
+    lsc_status st = run_units(job->run, begin, end, col, exec, &job->errors[t]);
+    free(col);
+    return st;
+}
+
 static void chunk_task(void *arg, size_t t)
 {
     chunk_job *job = arg;
-    size_t n = job->run->sh->n, begin = n * t / job->n_chunks, end = n * (t + 1) / job->n_chunks;
     lsc_exec serial = { 0 };
-    job->status[t] = run_images(job->run, begin, end, job->cols[t], &serial, &job->errors[t]);
+    job->status[t] = run_chunk(job, t, &serial);
+}
+
+/* Strip width: patch buffers near CONV_PATCH_FLOATS but strips at least
+ * CONV_STRIP_MIN wide; with fewer images than CONV_CHUNKS, images halve into
+ * 2, 4, 8 strips (balanced on 2^k threads) while strips stay CONV_STRIP_SPLIT_MIN wide. */
+static size_t strip_width(const conv_shape *sh, size_t rows)
+{
+    size_t out = sh->out_size, strips = 1;
+    if (!sh->pointwise) {
+        size_t width = CONV_PATCH_FLOATS / rows;
+        width = width > CONV_STRIP_MIN ? width : CONV_STRIP_MIN;
+        strips = (out + width - 1) / width;
+    }
+    while (sh->n * strips < CONV_CHUNKS && out / (2 * strips) >= CONV_STRIP_SPLIT_MIN)
+        strips *= 2;
+    return (out + strips - 1) / strips;
 }
 
 OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
@@ -315,36 +342,27 @@ OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
     if (sh.n == 0)
         return NULL;
 
-    size_t col_count = 0;
-    if (!sh.pointwise && (lsc_ort_mul_overflow(sh.cg * sh.k_size, sh.out_size, &col_count) ||
-                          col_count > SIZE_MAX / sizeof(float) / CONV_CHUNKS))
-        return lsc_ort_fail(api, k, ORT_FAIL, "patch matrix of %zu x %zu is too large", sh.cg * sh.k_size,
-                            sh.out_size);
-    size_t n_chunks = sh.n < CONV_CHUNKS ? sh.n : CONV_CHUNKS;
-    if (col_count && n_chunks > CONV_COL_BUDGET / (col_count * sizeof(float)))
-        n_chunks = CONV_COL_BUDGET / (col_count * sizeof(float));
-    if (n_chunks < 1)
-        n_chunks = 1; /* one image's patches beyond the budget: parallel inside the image */
+    size_t rows = sh.cg * sh.k_size;
+    conv_run run = { &sh, call->weight, X, B, Y, 1, sh.out_size };
+    run.strip = strip_width(&sh, rows);
+    run.strips = (sh.out_size + run.strip - 1) / run.strip;
+    size_t col_count = 0, n_units = 0;
+    if (lsc_ort_mul_overflow(sh.n, run.strips, &n_units) ||
+        (!sh.pointwise && (lsc_ort_mul_overflow(rows, run.strip, &col_count) ||
+                           col_count > SIZE_MAX / sizeof(float))))
+        return lsc_ort_fail(api, k, ORT_FAIL, "patch matrix of %zu x %zu is too large", rows, run.strip);
 
-    conv_run run = { &sh, call->weight, X, B, Y };
-    chunk_job job = { .run = &run, .n_chunks = n_chunks };
+    chunk_job job = { .run = &run, .n_units = n_units, .col_count = col_count };
+    job.n_chunks = n_units < CONV_CHUNKS ? n_units : CONV_CHUNKS;
     lsc_status st = LSC_OK;
     lsc_error *error = &job.errors[0];
-    for (size_t t = 0; t < n_chunks && col_count; t++)
-        if (!(job.cols[t] = malloc(col_count * sizeof(float))))
-            st = LSC_ERR_NO_MEMORY;
-    if (st != LSC_OK) {
-        snprintf(error->message, sizeof error->message, "out of memory for %zu patch matrices of %zu floats",
-                 n_chunks, col_count);
-    } else if (n_chunks > 1) {
-        for_each(&call->exec, chunk_task, &job, n_chunks);
-        for (size_t t = 0; t < n_chunks && st == LSC_OK; t++)
+    if (job.n_chunks > 1) {
+        for_each(&call->exec, chunk_task, &job, job.n_chunks);
+        for (size_t t = 0; t < job.n_chunks && st == LSC_OK; t++)
             if ((st = job.status[t]) != LSC_OK)
                 error = &job.errors[t];
-    } else {
-        st = run_images(&run, 0, sh.n, job.cols[0], &call->exec, error);
+    } else { /* one unit: the kernel may still split its block rows over the pool */
+        st = run_chunk(&job, 0, &call->exec);
     }
-    for (size_t t = 0; t < n_chunks; t++)
-        free(job.cols[t]);
     return lsc_ort_status(call, st, error);
 }

@@ -97,7 +97,7 @@ OrtStatus *lsc_ort_gemm_compute(const lsc_ort_call *call)
     lsc_error error = { 0 };
     lsc_status st;
     if (!a->trans_a) {
-        st = lsc_spmm_rows(call->weight, A, (size_t)kw, M, Y, N, &call->exec, &error);
+        st = lsc_ort_spmm_rows(call, A, (size_t)kw, M, Y, N, &error);
     } else {
         size_t count;
         if (lsc_ort_mul_overflow(M, N, &count) || count > SIZE_MAX / sizeof(float))

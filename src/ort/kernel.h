@@ -80,6 +80,11 @@ OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);
 
+/* lsc_spmm_rows on ORT's pool: also splits the rows of X when the weight has too
+ * few block rows to split (matmul.c). */
+lsc_status lsc_ort_spmm_rows(const lsc_ort_call *call, const float *x, size_t ldx, size_t m, float *y,
+                             size_t ldy, lsc_error *error);
+
 /* Per-op hooks: read and check attributes at kernel creation, run. */
 OrtStatus *lsc_ort_conv_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_conv_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);

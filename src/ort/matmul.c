@@ -4,6 +4,48 @@
  * lsc_spmm_rows call. */
 #include "kernel.h"
 
+/* Batches of row vectors split over ORT's pool by rows of X when the weight has
+ * too few block rows for lsc_spmm to split (one block row is common): each task
+ * multiplies its rows serially, reading the whole (small) weight. */
+#define ROWS_TASKS 8      /* a multiple of 1, 2, 4, 8 threads */
+#define ROWS_TASK_MIN 8   /* rows per task: the kernel's SIMD runs across them */
+
+typedef struct rows_job {
+    const lsc_weight *weight;
+    const float *x;
+    float *y;
+    size_t ldx, ldy, m, n_tasks;
+    lsc_status status[ROWS_TASKS];
+    lsc_error errors[ROWS_TASKS];
+} rows_job;
+
+static void rows_task(void *arg, size_t t)
+{
+    rows_job *job = arg;
+    size_t begin = job->m * t / job->n_tasks, end = job->m * (t + 1) / job->n_tasks;
+    lsc_exec serial = { 0 };
+    job->status[t] = lsc_spmm_rows(job->weight, job->x + begin * job->ldx, job->ldx, end - begin,
+                                   job->y + begin * job->ldy, job->ldy, &serial, &job->errors[t]);
+}
+
+lsc_status lsc_ort_spmm_rows(const lsc_ort_call *call, const float *x, size_t ldx, size_t m, float *y,
+                             size_t ldy, lsc_error *error)
+{
+    const lsc_weight_info *w = &call->winfo;
+    size_t block_rows = (w->rows + (size_t)w->block_h - 1) / (w->block_h ? w->block_h : 1);
+    size_t n_tasks = m / ROWS_TASK_MIN < ROWS_TASKS ? m / ROWS_TASK_MIN : ROWS_TASKS;
+    if (block_rows >= ROWS_TASKS || n_tasks < 2 || !call->exec.parallel_for)
+        return lsc_spmm_rows(call->weight, x, ldx, m, y, ldy, &call->exec, error);
+    rows_job job = { call->weight, x, y, ldx, ldy, m, n_tasks, { 0 }, { { 0 } } };
+    call->exec.parallel_for(call->exec.parallel_for_context, rows_task, &job, n_tasks);
+    for (size_t t = 0; t < n_tasks; t++)
+        if (job.status[t] != LSC_OK) {
+            *error = job.errors[t];
+            return job.status[t];
+        }
+    return LSC_OK;
+}
+
 OrtStatus *lsc_ort_matmul_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w)
 {
     if (w->rank != 2)
@@ -46,6 +88,6 @@ OrtStatus *lsc_ort_matmul_compute(const lsc_ort_call *call)
     if (m == 0)
         return NULL;
     lsc_error error = { 0 };
-    lsc_status st = lsc_spmm_rows(call->weight, A, (size_t)kw, m, Y, (size_t)n, &call->exec, &error);
+    lsc_status st = lsc_ort_spmm_rows(call, A, (size_t)kw, m, Y, (size_t)n, &error);
     return lsc_ort_status(call, st, &error);
 }

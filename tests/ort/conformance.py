@@ -100,6 +100,11 @@ def cases(rng):
     c["conv2d_pointwise_stride2"] = conv(rng, (1, 32, 7, 7), (48, 32, 1, 1), strides=[2, 2])
     c["conv2d_pad_end_only"] = conv(rng, (1, 32, 5, 5), (48, 32, 1, 1), pads=[0, 0, 1, 1])
     c["conv2d_large_columns"] = conv(rng, (1, 4, 200, 200), (16, 4, 3, 3), pads=[1, 1, 1, 1])
+    # strips of output positions that start mid-row (conv.c cuts images into strips)
+    c["conv2d_strips_midrow"] = conv(rng, (1, 3, 35, 30), (8, 3, 3, 3), strides=[2, 1], pads=[1, 2, 0, 1])
+    c["conv2d_strips_batch"] = conv(rng, (2, 64, 41, 41), (32, 64, 3, 3), pads=[1, 1, 1, 1])
+    c["conv2d_strips_wide_patch"] = conv(rng, (1, 128, 39, 41), (16, 128, 3, 3), pads=[1, 1, 1, 1])
+    c["conv3d_strips_midrow"] = conv(rng, (1, 2, 5, 9, 13), (8, 2, 3, 3, 3), pads=[1, 1, 1, 1, 1, 1])
     c["conv2d_symbolic_batch"] = conv(rng, (4, 8, 6, 6), (16, 8, 3, 3), dims=["N", 8, 6, 6])
     # Conv 1-D and 3-D
     c["conv1d"] = conv(rng, (2, 8, 31), (16, 8, 5), strides=[2], pads=[2, 2])
