@@ -218,78 +218,119 @@ static void im2col_row(const conv_shape *sh, const float *x, size_t row, size_t 
     }
 }
 
-/* The work is cut into units of one image and one strip of output positions: the
- * patch matrix of a unit stays near the cache, and a lone image still splits over
- * threads (the encoder often leaves a conv weight one block row, which lsc_spmm
- * cannot split). Each chunk of consecutive units runs as one task on ORT's pool
- * with its own patch buffer, allocated by the task, so no more buffers live than
- * threads run; the kernel is serial inside. Each strip decodes the whole weight
- * again, so strips stay wide: the decoding costs as much as ~100 columns. */
-#define CONV_CHUNKS 8                      /* tasks per call: a multiple of 1, 2, 4, 8 threads */
+/* The work is cut into units: a strip of output positions of one image, or whole
+ * small images side by side. Each unit is one lsc_spmm per group over a patch matrix
+ * that stays near the cache, and a lone image still splits over threads (the
+ * encoder often leaves a conv weight one block row, which lsc_spmm cannot split).
+ * Every multiply decodes the whole weight again, which costs about as much as
+ * multiplying ~100 columns, so units stay wide: small images go several to a
+ * multiply. Each thread of ORT's pool runs one chunk of consecutive units with its
+ * own buffers, allocated by the task; the kernel is serial inside. */
 #define CONV_PATCH_FLOATS ((size_t)1 << 20) /* patch buffer target: 4 MiB */
-#define CONV_STRIP_MIN 1024                /* ... but strips no narrower than this */
-#define CONV_STRIP_SPLIT_MIN 256           /* fewer images than tasks: split down to this */
+#define CONV_STRIP_MIN 1024                /* ... but units no narrower than this */
+#define CONV_STRIP_SPLIT_MIN 256           /* fewer images than threads: split down to this */
 
 typedef struct conv_run {
     const conv_shape *sh;
     const lsc_weight *weight;
     const float *x, *bias;
     float *y;
-    size_t strips, strip; /* per image: strips of `strip` output positions (the last shorter) */
+    size_t images; /* images per unit; if 1, strips of `strip` positions per image */
+    size_t strips, strip, units;
 } conv_run;
 
-/* Units [begin, end): per group, im2col of the strip into col (X itself for
- * pointwise kernels), one lsc_spmm into the strip of Y, then the bias. */
-static lsc_status run_units(const conv_run *r, size_t begin, size_t end, float *col, const lsc_exec *exec,
-                            lsc_error *error)
+/* Per-chunk buffers: the patch matrix (rows x unit width), and when a unit holds
+ * several images, its output (m x unit width) before it goes to each image. */
+typedef struct conv_buffers {
+    float *col, *out;
+} conv_buffers;
+
+static void unit_span(const conv_run *r, size_t u, size_t *img0, size_t *img1, size_t *p0, size_t *p1)
 {
     const conv_shape *sh = r->sh;
-    size_t rows = sh->cg * sh->k_size;
+    if (r->images > 1) {
+        *img0 = u * r->images;
+        *img1 = *img0 + r->images < sh->n ? *img0 + r->images : sh->n;
+        *p0 = 0;
+        *p1 = sh->out_size;
+    } else {
+        *img0 = u / r->strips;
+        *img1 = *img0 + 1;
+        *p0 = u % r->strips * r->strip;
+        *p1 = *p0 + r->strip < sh->out_size ? *p0 + r->strip : sh->out_size;
+    }
+}
+
+/* Units [begin, end): per group, the patch matrix of the unit (X itself for a
+ * pointwise kernel on one image), one lsc_spmm, then the bias. */
+static lsc_status run_units(const conv_run *r, size_t begin, size_t end, const conv_buffers *buf,
+                            const lsc_exec *exec, lsc_error *error)
+{
+    const conv_shape *sh = r->sh;
+    size_t rows = sh->cg * sh->k_size, out = sh->out_size;
     for (size_t u = begin; u < end; u++) {
-        size_t img = u / r->strips, p0 = u % r->strips * r->strip;
-        size_t p1 = p0 + r->strip < sh->out_size ? p0 + r->strip : sh->out_size, w = p1 - p0;
-        float *y = r->y + img * sh->m * sh->out_size + p0;
+        size_t img0, img1, p0, p1;
+        unit_span(r, u, &img0, &img1, &p0, &p1);
+        size_t seg = p1 - p0, w = (img1 - img0) * seg;
         for (size_t g = 0; g < sh->group; g++) {
-            const float *xg = r->x + (img * sh->c + g * sh->cg) * sh->in_size;
-            const float *cols = xg + p0;
+            const float *cols = r->x + (img0 * sh->c + g * sh->cg) * sh->in_size + p0;
             size_t ldx = sh->in_size;
-            if (col) {
-                for (size_t row = 0; row < rows; row++)
-                    im2col_row(sh, xg, row, p0, p1, col + row * w);
-                cols = col;
+            if (!sh->pointwise || img1 - img0 > 1) {
+                for (size_t img = img0; img < img1; img++) {
+                    const float *xg = r->x + (img * sh->c + g * sh->cg) * sh->in_size;
+                    float *dst = buf->col + (img - img0) * seg;
+                    for (size_t row = 0; row < rows; row++)
+                        if (sh->pointwise)
+                            memcpy(dst + row * w, xg + row * sh->in_size + p0, seg * sizeof *dst);
+                        else
+                            im2col_row(sh, xg, row, p0, p1, dst + row * w);
+                }
+                cols = buf->col;
                 ldx = w;
             }
             uint32_t r0 = (uint32_t)(g * sh->mg), r1 = (uint32_t)((g + 1) * sh->mg);
-            lsc_status st = lsc_spmm(r->weight, cols, ldx, w, y, sh->out_size, r0, r1, exec, error);
+            float *y = img1 - img0 > 1 ? buf->out : r->y + img0 * sh->m * out + p0;
+            size_t ldy = img1 - img0 > 1 ? w : out;
+            lsc_status st = lsc_spmm(r->weight, cols, ldx, w, y, ldy, r0, r1, exec, error);
             if (st != LSC_OK)
                 return st;
+            for (size_t img = img0; img1 - img0 > 1 && img < img1; img++)
+                for (size_t m = r0; m < r1; m++)
+                    memcpy(r->y + (img * sh->m + m) * out, buf->out + m * w + (img - img0) * out,
+                           out * sizeof *y);
         }
-        if (r->bias)
-            for (size_t m = 0; m < sh->m; m++)
-                for (size_t p = 0; p < w; p++)
-                    y[m * sh->out_size + p] += r->bias[m];
+        for (size_t img = img0; r->bias && img < img1; img++)
+            for (size_t m = 0; m < sh->m; m++) {
+                float *y = r->y + (img * sh->m + m) * out + p0, b = r->bias[m];
+                for (size_t p = 0; p < seg; p++)
+                    y[p] += b;
+            }
     }
     return LSC_OK;
 }
 
 typedef struct chunk_job {
     const conv_run *run;
-    size_t n_units, n_chunks, col_count;
-    lsc_status status[CONV_CHUNKS];
-    lsc_error errors[CONV_CHUNKS];
+    size_t n_chunks, col_count, out_count;
+    lsc_status status[LSC_ORT_MAX_THREADS];
+    lsc_error errors[LSC_ORT_MAX_THREADS];
 } chunk_job;
 
 static lsc_status run_chunk(chunk_job *job, size_t t, const lsc_exec *exec)
 {
-    size_t begin = job->n_units * t / job->n_chunks, end = job->n_units * (t + 1) / job->n_chunks;
-    float *col = NULL;
-    if (job->col_count && !(col = malloc(job->col_count * sizeof *col))) {
+    size_t units = job->run->units;
+    size_t begin = units * t / job->n_chunks, end = units * (t + 1) / job->n_chunks;
+    conv_buffers buf = { NULL, NULL };
+    if ((job->col_count && !(buf.col = malloc(job->col_count * sizeof *buf.col))) ||
+        (job->out_count && !(buf.out = malloc(job->out_count * sizeof *buf.out)))) {
+        free(buf.col);
         snprintf(job->errors[t].message, sizeof job->errors[t].message,
-                 "out of memory for a patch matrix of %zu floats", job->col_count);
+                 "out of memory for a patch matrix of %zu floats", job->col_count + job->out_count);
         return job->errors[t].status = LSC_ERR_NO_MEMORY;
     }
-    lsc_status st = run_units(job->run, begin, end, col, exec, &job->errors[t]);
-    free(col);
+    lsc_status st = run_units(job->run, begin, end, &buf, exec, &job->errors[t]);
+    free(buf.col);
+    free(buf.out);
     return st;
 }
 
@@ -300,20 +341,41 @@ static void chunk_task(void *arg, size_t t)
     job->status[t] = run_chunk(job, t, &serial);
 }
 
-/* Strip width: patch buffers near CONV_PATCH_FLOATS but strips at least
- * CONV_STRIP_MIN wide; with fewer images than CONV_CHUNKS, images halve into
- * 2, 4, 8 strips (balanced on 2^k threads) while strips stay CONV_STRIP_SPLIT_MIN wide. */
-static size_t strip_width(const conv_shape *sh, size_t rows)
+/* How units are cut: patch matrices near CONV_PATCH_FLOATS but units at least
+ * CONV_STRIP_MIN columns wide. Images that small go several to a unit (leaving a
+ * unit per thread); larger ones are cut into strips, and with fewer images than
+ * threads a lone image splits into a multiple of the threads, a few images into
+ * enough strips for every thread, strips no narrower than CONV_STRIP_SPLIT_MIN. */
+static void plan_units(conv_run *r, size_t rows, size_t threads)
 {
-    size_t out = sh->out_size, strips = 1;
-    if (!sh->pointwise) {
-        size_t width = CONV_PATCH_FLOATS / rows;
-        width = width > CONV_STRIP_MIN ? width : CONV_STRIP_MIN;
-        strips = (out + width - 1) / width;
+    const conv_shape *sh = r->sh;
+    size_t out = sh->out_size, n = sh->n, strips = 1;
+    size_t width = CONV_PATCH_FLOATS / (rows ? rows : 1);
+    width = width > CONV_STRIP_MIN ? width : CONV_STRIP_MIN;
+    r->images = width / out < n ? width / out : n;
+    if (r->images * threads > n)
+        r->images = (n + threads - 1) / threads;
+    if (r->images > 1) {
+        r->strips = 1;
+        r->strip = out;
+        r->units = (n + r->images - 1) / r->images;
+        return;
     }
-    while (sh->n * strips < CONV_CHUNKS && out / (2 * strips) >= CONV_STRIP_SPLIT_MIN)
-        strips *= 2;
-    return (out + strips - 1) / strips;
+    r->images = 1;
+    if (!sh->pointwise)
+        strips = (out + width - 1) / width;
+    if (n < threads) {
+        size_t want = (threads + n - 1) / n;
+        if (n == 1 && strips > want)
+            want = (strips + threads - 1) / threads * threads;
+        while (want > strips && out / want < CONV_STRIP_SPLIT_MIN)
+            want--;
+        strips = want > strips ? want : strips;
+    }
+    r->strips = strips;
+    r->strip = (out + strips - 1) / strips;
+    r->strips = (out + r->strip - 1) / r->strip;
+    r->units = n * r->strips; /* n * strips <= n * out: ORT allocated Y */
 }
 
 OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
@@ -343,17 +405,15 @@ OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
         return NULL;
 
     size_t rows = sh.cg * sh.k_size;
-    conv_run run = { &sh, call->weight, X, B, Y, 1, sh.out_size };
-    run.strip = strip_width(&sh, rows);
-    run.strips = (sh.out_size + run.strip - 1) / run.strip;
-    size_t col_count = 0, n_units = 0;
-    if (lsc_ort_mul_overflow(sh.n, run.strips, &n_units) ||
-        (!sh.pointwise && (lsc_ort_mul_overflow(rows, run.strip, &col_count) ||
-                           col_count > SIZE_MAX / sizeof(float))))
-        return lsc_ort_fail(api, k, ORT_FAIL, "patch matrix of %zu x %zu is too large", rows, run.strip);
-
-    chunk_job job = { .run = &run, .n_units = n_units, .col_count = col_count };
-    job.n_chunks = n_units < CONV_CHUNKS ? n_units : CONV_CHUNKS;
+    conv_run run = { .sh = &sh, .weight = call->weight, .x = X, .bias = B, .y = Y };
+    plan_units(&run, rows, call->threads);
+    size_t width = run.images * run.strip; /* widest unit */
+    chunk_job job = { .run = &run, .n_chunks = run.units < call->threads ? run.units : call->threads };
+    if ((!sh.pointwise || run.images > 1) && (lsc_ort_mul_overflow(rows, width, &job.col_count) ||
+                                              job.col_count > SIZE_MAX / sizeof(float)))
+        return lsc_ort_fail(api, k, ORT_FAIL, "patch matrix of %zu x %zu is too large", rows, width);
+    if (run.images > 1)
+        job.out_count = sh.m * width; /* <= the size of Y, which ORT allocated */
     lsc_status st = LSC_OK;
     lsc_error *error = &job.errors[0];
     if (job.n_chunks > 1) {
@@ -361,7 +421,7 @@ OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
         for (size_t t = 0; t < job.n_chunks && st == LSC_OK; t++)
             if ((st = job.status[t]) != LSC_OK)
                 error = &job.errors[t];
-    } else { /* one unit: the kernel may still split its block rows over the pool */
+    } else { /* one chunk: the kernel may still split its block rows over the pool */
         st = run_chunk(&job, 0, &call->exec);
     }
     return lsc_ort_status(call, st, error);

@@ -3,6 +3,7 @@
 #ifndef LSC_ORT_KERNEL_H
 #define LSC_ORT_KERNEL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,13 @@ typedef struct lsc_ort_gemm_attrs {
     float alpha, beta;
 } lsc_ort_gemm_attrs;
 
+/* What the kernels of one registration (one session's options) learned about ORT's
+ * intra-op pool, which the C API does not tell (plugin.c). */
+typedef struct lsc_ort_pool_probe {
+    atomic_uint threads; /* most threads seen running one parallel-for; 0: none yet */
+    atomic_uint probes;  /* probes started */
+} lsc_ort_pool_probe;
+
 typedef struct lsc_ort_kernel {
     const OrtApi *api;
     lsc_ort_kind kind;
@@ -47,6 +55,7 @@ typedef struct lsc_ort_kernel {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;
     } attrs;
+    lsc_ort_pool_probe *pool; /* the registration's */
 } lsc_ort_kernel;
 
 /* Where a compute call runs: the kernel, its weight for this call, ORT's context. */
@@ -56,7 +65,11 @@ typedef struct lsc_ort_call {
     lsc_weight_info winfo;
     OrtKernelContext *context;
     lsc_exec exec;            /* ORT's intra-op thread pool behind lsc_exec.parallel_for */
+    unsigned threads;         /* how many threads that pool runs tasks on (1..LSC_ORT_MAX_THREADS) */
 } lsc_ort_call;
+
+/* Work the plugin splits itself goes into this many tasks at most. */
+#define LSC_ORT_MAX_THREADS 8
 
 /* A failed OrtStatus "onnx-lsc: <label>: <message>" (NULL-safe label). */
 OrtStatus *lsc_ort_fail(const OrtApi *api, const lsc_ort_kernel *kernel, OrtErrorCode code,

@@ -4,19 +4,18 @@
  * lsc_spmm_rows call. */
 #include "kernel.h"
 
-/* Batches of row vectors split over ORT's pool by rows of X when the weight has
- * too few block rows for lsc_spmm to split (one block row is common): each task
- * multiplies its rows serially, reading the whole (small) weight. */
-#define ROWS_TASKS 8      /* a multiple of 1, 2, 4, 8 threads */
-#define ROWS_TASK_MIN 8   /* rows per task: the kernel's SIMD runs across them */
+/* Batches of row vectors split over ORT's threads by rows of X when the weight has
+ * too few block rows for lsc_spmm to split (one block row is common): one task per
+ * thread multiplies its rows serially, decoding the whole weight. */
+#define ROWS_TASK_MIN 8 /* rows per task: the kernel's SIMD runs across them */
 
 typedef struct rows_job {
     const lsc_weight *weight;
     const float *x;
     float *y;
     size_t ldx, ldy, m, n_tasks;
-    lsc_status status[ROWS_TASKS];
-    lsc_error errors[ROWS_TASKS];
+    lsc_status status[LSC_ORT_MAX_THREADS];
+    lsc_error errors[LSC_ORT_MAX_THREADS];
 } rows_job;
 
 static void rows_task(void *arg, size_t t)
@@ -33,8 +32,8 @@ lsc_status lsc_ort_spmm_rows(const lsc_ort_call *call, const float *x, size_t ld
 {
     const lsc_weight_info *w = &call->winfo;
     size_t block_rows = (w->rows + (size_t)w->block_h - 1) / (w->block_h ? w->block_h : 1);
-    size_t n_tasks = m / ROWS_TASK_MIN < ROWS_TASKS ? m / ROWS_TASK_MIN : ROWS_TASKS;
-    if (block_rows >= ROWS_TASKS || n_tasks < 2 || !call->exec.parallel_for)
+    size_t n_tasks = m / ROWS_TASK_MIN < call->threads ? m / ROWS_TASK_MIN : call->threads;
+    if (block_rows >= 2 * (size_t)call->threads || n_tasks < 2 || !call->exec.parallel_for)
         return lsc_spmm_rows(call->weight, x, ldx, m, y, ldy, &call->exec, error);
     rows_job job = { call->weight, x, y, ldx, ldy, m, n_tasks, { 0 }, { { 0 } } };
     call->exec.parallel_for(call->exec.parallel_for_context, rows_task, &job, n_tasks);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernel.h"
 
@@ -81,6 +82,7 @@ typedef struct lsc_ort_op {
     const char *name;
     size_t n_inputs;
     const OrtApi *api;
+    lsc_ort_pool_probe *pool;  /* the registration's */
 } lsc_ort_op;
 
 static const lsc_ort_op *op_of(const OrtCustomOp *op)
@@ -107,6 +109,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
         return api->CreateStatus(ORT_FAIL, "onnx-lsc: out of memory creating a kernel");
     k->api = api;
     k->kind = op->kind;
+    k->pool = op->pool;
 
     char node[128] = "";
     size_t n = sizeof node;
@@ -181,6 +184,64 @@ static void ort_parallel_for(void *context, lsc_task_fn fn, void *arg, size_t n)
         fn(arg, i);
 }
 
+/* How many threads ORT's parallel-for runs on. The C API does not say, and splitting
+ * work the kernels cannot split themselves costs a decoding pass of the weight per
+ * part, which only pays when the parts run at the same time. So: PROBE_TASKS tasks
+ * that wait (PROBE_WAIT_NS at most) for each other to start; the distinct threads
+ * seen running them are the pool's width. A sleeping worker sometimes starts only
+ * after the caller's task returns, so the first PROBE_RUNS runs of a session probe
+ * and the most threads seen holds. On 1 thread each probe costs PROBE_WAIT_NS. */
+#define PROBE_TASKS LSC_ORT_MAX_THREADS
+#define PROBE_WAIT_NS 2000000
+#define PROBE_RUNS 6
+
+typedef struct probe {
+    atomic_uint started;
+    atomic_int gave_up; /* one task waited long enough: the rest run through */
+    pthread_t thread[PROBE_TASKS];
+} probe;
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void probe_task(void *arg, size_t i)
+{
+    probe *p = arg;
+    p->thread[i] = pthread_self();
+    atomic_fetch_add(&p->started, 1);
+    int64_t t0 = now_ns();
+    while (atomic_load(&p->started) < PROBE_TASKS && !atomic_load(&p->gave_up))
+        if (now_ns() - t0 > PROBE_WAIT_NS)
+            atomic_store(&p->gave_up, 1);
+}
+
+static unsigned pool_threads(lsc_ort_pool_probe *pool, parallel_host *host)
+{
+    unsigned seen = atomic_load(&pool->threads);
+    if (seen >= PROBE_TASKS || atomic_load(&pool->probes) >= PROBE_RUNS ||
+        atomic_fetch_add(&pool->probes, 1) >= PROBE_RUNS)
+        return seen ? seen : 1;
+    probe p = { 0 };
+    OrtStatus *s = host->api->KernelContext_ParallelFor(host->context, probe_task, PROBE_TASKS, 0, &p);
+    unsigned n = 1;
+    if (s)
+        host->api->ReleaseStatus(s);
+    else
+        for (size_t i = 1; i < PROBE_TASKS; i++) {
+            size_t j = 0;
+            while (j < i && !pthread_equal(p.thread[i], p.thread[j]))
+                j++;
+            n += j == i;
+        }
+    while (n > seen && !atomic_compare_exchange_weak(&pool->threads, &seen, n))
+        ;
+    return n > seen ? n : seen;
+}
+
 static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelContext *context)
 {
     const lsc_ort_kernel *k = op_kernel;
@@ -189,6 +250,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     lsc_ort_call call = { .kernel = k, .context = context };
     call.exec.parallel_for = ort_parallel_for;
     call.exec.parallel_for_context = &host;
+    call.threads = pool_threads(k->pool, &host);
 
     lsc_weight *opened = NULL;
     OrtStatus *s = NULL;
@@ -372,6 +434,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
  * with these options; they are freed when ORT unloads the library. */
 typedef struct registration {
     lsc_ort_op ops[3];
+    lsc_ort_pool_probe pool;
     OrtCustomOpDomain *domain;
     const OrtApi *api;
     struct registration *next;
@@ -435,6 +498,8 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     init_op(&r->ops[0], LSC_ORT_CONV, "LscConv", 3, api, version);
     init_op(&r->ops[1], LSC_ORT_GEMM, "LscGemm", 3, api, version);
     init_op(&r->ops[2], LSC_ORT_MATMUL, "LscMatMul", 2, api, version);
+    for (size_t i = 0; i < 3; i++)
+        r->ops[i].pool = &r->pool;
 
     OrtStatus *s = api->CreateCustomOpDomain(LSC_ORT_DOMAIN, &r->domain);
     for (size_t i = 0; !s && i < 3; i++)
