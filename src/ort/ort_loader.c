@@ -458,6 +458,15 @@ static uint64_t status_kb(const char *key)
 uint64_t ortrun_peak_rss(void) { return status_kb("VmHWM:"); }
 uint64_t ortrun_current_rss(void) { return status_kb("VmRSS:"); }
 
+int ortrun_reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w"); /* "5": VmHWM := VmRSS (Linux 4.0) */
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -89,5 +89,7 @@ const char *ortrun_default_plugin(char *buf, size_t size);
 /* Peak and current resident memory of this process in bytes (Linux /proc), 0 if unknown. */
 uint64_t ortrun_peak_rss(void);
 uint64_t ortrun_current_rss(void);
+/* Restarts the peak at the current resident size; -1 where the kernel cannot. */
+int ortrun_reset_peak_rss(void);
 
 #endif /* LSC_ORT_LOADER_H */

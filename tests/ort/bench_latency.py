@@ -2,15 +2,24 @@
 Runtime, same session options, 1 and 2 intra-op threads, batch 1 and 32; median of
 repeated runs and the ratio, plus the peak resident memory each session added.
 Each (model, variant, threads, batch) runs in its own lsc-ort-run process, so peak
-memory is per session.
+memory is per session: lsc-ort-run resets the process's peak (VmHWM, through
+/proc/self/clear_refs) after loading ONNX Runtime and reports VmHWM - VmRSS at that
+point, so the number covers session creation, the inputs and every run.
+With --repeat R, dense and LSC processes alternate R times and the table shows the
+median of their medians (the machine is shared: alternation spreads the noise).
 
-  tests/ort/bench_latency.py --build build-ort --work /tmp/ortbench [--models models] [--vgg]
+  tests/ort/bench_latency.py --build build-ort2 --work /tmp/ortbench [--models models] [--vgg]
+      [--repeat R] [--profile]
 
 --vgg adds a generated VGG-16 (224x224x3, 1000 classes) pruned at the per-layer
 densities of Han et al., "Learning both Weights and Connections" (NIPS 2015, Table 4),
 which Deep Compression (ICLR 2016) starts from: 7.5% of the weights overall. Its
 weights are random (kept uniformly at random per layer), so it measures speed and
-memory, not accuracy. It is written into --work, never into the repository."""
+memory, not accuracy. It is written into --work, never into the repository.
+
+--profile adds, per model, ORT's own per-node timings (SessionOptions EnableProfiling)
+at batch 1 and 1 thread: each Conv/Gemm/MatMul of the dense model next to the LSC
+node that replaced it (paired in graph order), and the other nodes summed."""
 import argparse
 import glob
 import json
@@ -76,12 +85,59 @@ def sh(cmd):
     return r.stdout
 
 
-def bench(run, plugin, model, lsc, threads, batch, runs, warmup):
+def bench(run, plugin, model, lsc, threads, batch, runs, warmup, profile=None):
     cmd = [run, model, "--bench", runs, "--warmup", warmup, "--threads", threads, "--dim", "N=%d" % batch,
            "--plugin", plugin]
     if not lsc:
         cmd.append("--no-plugin")
+    if profile:
+        cmd += ["--profile", profile]
     return json.loads(sh(cmd).strip().splitlines()[-1])
+
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def node_times(prefix):
+    """Median kernel time (us) of every node in ORT's profile PREFIX_*.json, in graph order."""
+    path = sorted(glob.glob(prefix + "_*.json"))[-1]
+    times, order = {}, []
+    for e in json.load(open(path)):
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            key = (e["name"][:-len("_kernel_time")], e["args"].get("op_name", "?"))
+            if key not in times:
+                times[key] = []
+                order.append(key)
+            times[key].append(e["dur"])
+    return [(name, op, median(times[(name, op)])) for name, op in order]
+
+
+MATMUL_OPS = ("Conv", "FusedConv", "Gemm", "FusedGemm", "MatMul", "FusedMatMul", "LscConv", "LscGemm",
+              "LscMatMul")
+
+
+def profile_table(run, plugin, model, lsc, work, runs):
+    base = os.path.join(work, "prof_" + os.path.splitext(os.path.basename(model))[0])
+    for f in glob.glob(base + "_*_*.json"):
+        os.remove(f)
+    bench(run, plugin, model, False, 1, 1, runs, 3, base + "_dense")
+    bench(run, plugin, lsc, True, 1, 1, runs, 3, base + "_lsc")
+    dense, sparse = node_times(base + "_dense"), node_times(base + "_lsc")
+    dm = [n for n in dense if n[1] in MATMUL_OPS]
+    sm = [n for n in sparse if n[1] in MATMUL_OPS]
+    print("\n%s, batch 1, 1 thread, ORT profile (median kernel time per node, us):" % os.path.basename(model))
+    print("| dense node | op | dense us | LSC node | op | LSC us | LSC / dense |")
+    print("|---|---|---|---|---|---|---|")
+    for d, l in zip(dm, sm):
+        print("| %s | %s | %d | %s | %s | %d | %.2f |" % (d[0], d[1], d[2], l[0], l[1], l[2], l[2] / max(d[2], 1)))
+    do = sum(n[2] for n in dense if n[1] not in MATMUL_OPS)
+    so = sum(n[2] for n in sparse if n[1] not in MATMUL_OPS)
+    print("| other nodes (%d) | | %d | other nodes (%d) | | %d | |" %
+          (len(dense) - len(dm), do, len(sparse) - len(sm), so))
+    print("| **sum** | | %d | | | %d | %.2f |\n" % (sum(n[2] for n in dense), sum(n[2] for n in sparse),
+                                                     sum(n[2] for n in sparse) / max(sum(n[2] for n in dense), 1)))
 
 
 def main():
@@ -93,6 +149,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--batch", default="1,32")
     ap.add_argument("--runs", type=int, default=21, help="timed runs (median); VGG-16 uses fewer")
+    ap.add_argument("--repeat", type=int, default=1, help="processes per row, dense and LSC alternating")
+    ap.add_argument("--profile", action="store_true", help="also ORT's per-node times, batch 1, 1 thread")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     run = os.path.join(args.build, "tests/ort/lsc-ort-run")
@@ -107,8 +165,10 @@ def main():
             make_vgg16(vgg)
         models.append(vgg)
 
+    print("<!-- load average at start: %s -->" % " ".join(open("/proc/loadavg").read().split()[:3]))
     print("| model | batch | threads | dense ms | LSC ms | LSC / dense | dense peak MB | LSC peak MB | dense file MB | LSC files MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    lscs = []
     for model in models:
         name = os.path.splitext(os.path.basename(model))[0]
         lsc = os.path.join(args.work, name + ".lsc.onnx")
@@ -119,6 +179,7 @@ def main():
                     os.remove(stale)
             sh([cli, "compress", model, "-o", lsc, "-q"])
             print("<!-- compressed %s in %.1f s -->" % (name, time.time() - t), file=sys.stderr)
+        lscs.append(lsc)
         dense_mb = os.path.getsize(model) / 1e6
         lsc_mb = (os.path.getsize(lsc) + os.path.getsize(lsc[:-len(".onnx")])) / 1e6
         heavy = os.path.getsize(model) > 100e6
@@ -126,12 +187,21 @@ def main():
             for threads in map(int, args.threads.split(",")):
                 runs = (3 if batch > 1 else 7) if heavy else args.runs
                 warmup = 1 if heavy else 3
-                d = bench(run, plugin, model, False, threads, batch, runs, warmup)
-                s = bench(run, plugin, lsc, True, threads, batch, runs, warmup)
+                repeat = 1 if heavy and batch > 1 else args.repeat
+                d, s = [], []
+                for _ in range(repeat):
+                    d.append(bench(run, plugin, model, False, threads, batch, runs, warmup))
+                    s.append(bench(run, plugin, lsc, True, threads, batch, runs, warmup))
+                dms, sms = median([r["median_ms"] for r in d]), median([r["median_ms"] for r in s])
+                dpk = median([r["session_peak_bytes"] for r in d]) / 1e6
+                spk = median([r["session_peak_bytes"] for r in s]) / 1e6
                 print("| %s | %d | %d | %.3f | %.3f | %.2f | %.1f | %.1f | %.2f | %.2f |" %
-                      (name, batch, threads, d["median_ms"], s["median_ms"], s["median_ms"] / d["median_ms"],
-                       d["session_peak_bytes"] / 1e6, s["session_peak_bytes"] / 1e6, dense_mb, lsc_mb),
-                      flush=True)
+                      (name, batch, threads, dms, sms, sms / dms, dpk, spk, dense_mb, lsc_mb), flush=True)
+    print("<!-- load average at end: %s -->" % " ".join(open("/proc/loadavg").read().split()[:3]))
+    if args.profile:
+        for model, lsc in zip(models, lscs):
+            heavy = os.path.getsize(model) > 100e6
+            profile_table(run, plugin, model, lsc, args.work, 3 if heavy else 100)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "lsc-ort-run: %s\n", error.message);
         return 77; /* no runtime: the tests skip */
     }
+    int peak_reset = ortrun_reset_peak_rss() == 0; /* the peak then belongs to the session */
     uint64_t rss_before = ortrun_current_rss();
     double t0 = now_ms();
     ortrun_session *se = NULL;
@@ -185,10 +186,10 @@ int main(int argc, char **argv)
         uint64_t peak = ortrun_peak_rss();
         printf("{\"model\": \"%s\", \"threads\": %d, \"plugin\": %s, \"runs\": %d, \"median_ms\": %.4f, "
                "\"min_ms\": %.4f, \"max_ms\": %.4f, \"create_ms\": %.2f, \"session_peak_bytes\": %llu, "
-               "\"process_peak_bytes\": %llu}\n",
+               "\"process_peak_bytes\": %llu, \"peak_reset\": %s}\n",
                model, options.intra_threads, options.plugin ? "true" : "false", bench, ms[bench / 2], ms[0],
                ms[bench - 1], create_ms, (unsigned long long)(peak > rss_before ? peak - rss_before : 0),
-               (unsigned long long)peak);
+               (unsigned long long)peak, peak_reset ? "true" : "false");
         free(ms);
     }
     rc = 0;
