@@ -1,7 +1,10 @@
-"""`onnx-lsc verify`: passes a good compression (default and --bit-exact), fails with
-exit 1 on a compressed model of other weights, and reports usage, runtime and bundle
+"""`onnx-lsc verify`: passes a good compression (default and --bit-exact) and every
+shipped model (--models), fails with exit 1 on a compressed model of other weights,
+on a tampered compressed graph whose outputs differ, and on a bundle whose outputs
+agree but whose weights do not decompress exactly; reports usage, runtime and bundle
 problems with their exit codes (docs/cli.md), never a crash."""
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -33,9 +36,37 @@ def verify(*args):
     return ortcheck.run([ortcheck.ONNX_LSC, "verify", *args])
 
 
+def nudge_one_weight(src, dst):
+    """src with one non-zero of W2 moved by one ulp: outputs agree within 1e-5, bytes do not."""
+    m = onnx.load(src)
+    for i, t in enumerate(m.graph.initializer):
+        if t.name == "W2":
+            a = numpy_helper.to_array(t).copy()
+            k = np.flatnonzero(a)[0]
+            a.flat[k] = np.nextafter(a.flat[k], np.float32(np.inf))
+            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, "W2"))
+    onnx.save(m, dst)
+
+
+def tamper_graph(src_dir, name, dst_dir):
+    """The compressed model of src_dir with LscGemm's alpha set to 1.001 (the bundle untouched)."""
+    m = onnx.load(os.path.join(src_dir, name), load_external_data=False)
+    node = next(n for n in m.graph.node if n.op_type == "LscGemm")
+    for a in list(node.attribute):
+        if a.name == "alpha":
+            node.attribute.remove(a)
+    node.attribute.append(helper.make_attribute("alpha", 1.001))
+    os.makedirs(dst_dir)
+    onnx.save(m, os.path.join(dst_dir, name))
+    for f in os.listdir(src_dir):
+        if f.endswith(".lsc"):
+            shutil.copy(os.path.join(src_dir, f), dst_dir)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
+    ap.add_argument("--models", help="folder of shipped models: each must verify")
     args = ap.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
@@ -87,6 +118,34 @@ def main():
            lambda r: "onnx-lsc:" in r.stderr)
     r = verify(w("a.onnx"), w("bad", "a.lsc.onnx"), "--no-decompress")
     expect("corrupt bundle: ORT session fails", r, 15, lambda r: "checksum" in r.stderr)
+
+    # a tampered compressed graph (bundle intact): outputs differ, so does the restored model
+    tamper_graph(args.work, "a.lsc.onnx", w("tampered"))
+    r = verify(w("a.onnx"), w("tampered", "a.lsc.onnx"), "--json")
+    expect("tampered graph fails", r, 1, lambda r: not report(r)["ok"] and not report(r)["decompress"]["ok"]
+           and not report(r)["outputs"][0]["ok"])
+    expect("tampered graph, outputs only", verify(w("a.onnx"), w("tampered", "a.lsc.onnx"), "--no-decompress"),
+           1, lambda r: "OUTSIDE TOLERANCE" in r.stdout)
+    # a valid bundle one ulp off: ORT's outputs agree, decompression does not
+    os.makedirs(w("ulp"))
+    nudge_one_weight(w("a.onnx"), w("ulp", "a1.onnx"))
+    ortcheck.compress(w("ulp", "a1.onnx"), w("ulp", "a1.lsc.onnx"))
+    r = verify(w("a.onnx"), w("ulp", "a1.lsc.onnx"), "--json")
+    expect("one ulp off: outputs agree, bytes do not", r, 1,
+           lambda r: not report(r)["ok"] and not report(r)["decompress"]["ok"]
+           and all(o["ok"] for o in report(r)["outputs"]))
+    expect("one ulp off, outputs only: passes", verify(w("a.onnx"), w("ulp", "a1.lsc.onnx"), "--no-decompress"), 0)
+
+    # every shipped model, batch 4 on 2 threads
+    for path in sorted(glob.glob(os.path.join(args.models or "", "**", "*.onnx"), recursive=True)):
+        if path.endswith(".lsc.onnx") or not args.models:
+            continue
+        name = os.path.splitext(os.path.relpath(path, args.models))[0].replace("/", "_")
+        os.makedirs(w("models", name))
+        lsc = w("models", name, name + ".lsc.onnx")
+        ortcheck.compress(path, lsc)
+        r = verify(path, lsc, "--json", "--dim", "N=4", "--dim", "batch=4", "--threads", "2")
+        expect("shipped model " + name, r, 0, lambda r: report(r)["ok"] and report(r)["decompress"]["ok"])
     for f in failures:
         print("FAILED:", f)
     return failures
