@@ -203,14 +203,16 @@ static void im2col_row(const conv_shape *sh, const float *x, size_t row, size_t 
         /* [js, lo) and [hi, je) fall in the padding, [lo, hi) reads the input */
         int64_t lo = inside ? (j0 < js ? js : j0 > je ? je : j0) : je;
         int64_t hi = inside ? (j1 < lo ? lo : j1 > je ? je : j1) : je;
-        const float *xr = xc + base * (size_t)in + off;
         for (int64_t j = js; j < lo; j++)
             dst[j - js] = 0.0f;
-        if (s == 1)
-            memcpy(dst + (lo - js), xr + lo, (size_t)(hi - lo) * sizeof *dst);
-        else
-            for (int64_t j = lo; j < hi; j++)
-                dst[j - js] = xr[j * s];
+        if (lo < hi) { /* input column j * s + off, inside [0, in) */
+            const float *xr = xc + base * (size_t)in;
+            if (s == 1)
+                memcpy(dst + (lo - js), xr + (lo + off), (size_t)(hi - lo) * sizeof *dst);
+            else
+                for (int64_t j = lo; j < hi; j++)
+                    dst[j - js] = xr[j * s + off];
+        }
         for (int64_t j = hi; j < je; j++)
             dst[j - js] = 0.0f;
         dst += je - js;
