@@ -110,7 +110,12 @@ typedef struct lsc_encode_options {
     unsigned index_bits;  /* 0: search 1..16; else force this width */
     uint32_t block_h;     /* 0: search; else force (block_w must be forced too) */
     uint32_t block_w;
-    uint8_t reserved[32];
+    /* Searched block heights leave at least this many block rows, the unit of work
+     * the kernels share between threads. 0: default (rows / 32, at most 64; layers
+     * under 64 rows unconstrained); 1: smallest size only. Ignored when block_h is
+     * forced. (Carved out of `reserved`, which was zero: the layout is unchanged.) */
+    uint32_t min_block_rows;
+    uint8_t reserved[28];
 } lsc_encode_options;
 
 LSC_API void lsc_encode_options_default(lsc_encode_options *options);

@@ -1,7 +1,8 @@
 /* The search's arithmetic against the encoder's: for many random matrices and
  * shapes (powers of two or not), lsc_search_evaluate's entry and kept-block counts
  * must equal those of the blob the encoder writes with that shape and width forced,
- * and the searched plan must be no larger than any forced candidate. */
+ * and the searched plan must be no larger than any forced candidate that leaves the
+ * block rows the search must leave (min_block_rows). */
 #include <stdio.h>
 
 #include "check.h"
@@ -115,30 +116,72 @@ int main(void)
             }
         }
         lsc_heights_free(&hs_scratch);
-        /* The plan is the blob, and no power-of-two / whole candidate is smaller. */
-        lsc_encode_stats plan;
-        CHECK(lsc_encode_plan(&t, NULL, &plan, &err) == LSC_OK);
-        void *blob;
-        size_t size;
-        CHECK(lsc_encode(&t, NULL, &blob, &size, NULL, &err) == LSC_OK);
-        CHECK(size == plan.blob_bytes);
-        lsc_free(blob);
-        if (rows * cols <= 800) {
+        /* The plan is the blob, and no power-of-two / whole candidate that leaves the
+         * required block rows is smaller: with the default least block-row count, with
+         * size alone (1), and with a random one. */
+        uint32_t min_brs[3] = {0, 1, 1 + (uint32_t)(rng_next(&s) % rows)};
+        for (int mi = 0; mi < 3; mi++) {
+            lsc_encode_options o;
+            lsc_encode_options_default(&o);
+            o.min_block_rows = min_brs[mi];
+            uint32_t need = lsc_search_min_block_rows(rows, min_brs[mi]);
+            lsc_encode_stats plan;
+            CHECK(lsc_encode_plan(&t, &o, &plan, &err) == LSC_OK);
+            CHECKF((rows + plan.block_h - 1) / plan.block_h >= need,
+                   "%ux%u: min_block_rows %u: plan %ux%u leaves fewer than %u block rows", rows,
+                   cols, min_brs[mi], plan.block_h, plan.block_w, need);
+            void *blob;
+            size_t size;
+            CHECK(lsc_encode(&t, &o, &blob, &size, NULL, &err) == LSC_OK);
+            CHECK(size == plan.blob_bytes);
+            lsc_free(blob);
+            if (rows * cols > 800)
+                continue;
             uint32_t hs[] = {1, 2, 4, 8, 16, 32, 64, rows}, ws[] = {1, 2, 4, 8, 16, 32, 64, cols};
             for (unsigned i = 0; i < 8; i++)
                 for (unsigned j = 0; j < 8; j++) {
-                    if (hs[i] > rows || ws[j] > cols)
+                    if (hs[i] > rows || ws[j] > cols || (rows + hs[i] - 1) / hs[i] < need)
                         continue;
                     for (unsigned b = 1; b <= 16; b++) {
                         uint64_t e, k, sz = forced_size(&t, hs[i], ws[j], b, &e, &k);
-                        CHECKF(sz >= plan.blob_bytes, "%ux%u: forced %ux%u b %u gives %llu < searched %llu",
-                               rows, cols, hs[i], ws[j], b, (unsigned long long)sz,
+                        CHECKF(sz >= plan.blob_bytes,
+                               "%ux%u min_block_rows %u: forced %ux%u b %u gives %llu < searched %llu",
+                               rows, cols, min_brs[mi], hs[i], ws[j], b, (unsigned long long)sz,
                                (unsigned long long)plan.blob_bytes);
                     }
                 }
         }
         lsc_search_scratch_free(&scratch);
         lsc_sparse_free(&sp);
+        free(m);
+    }
+    /* The default policy on taller layers: a full-height block would be smallest for this
+     * matrix (a few dense columns), yet the plan leaves rows / 32 (<= 64) block rows;
+     * size alone (1) takes the full height; a forced block_h is not overridden. */
+    for (uint32_t rows = 64; rows <= 4096; rows *= 4) {
+        uint32_t cols = 40;
+        float *m = calloc((size_t)rows * cols, sizeof *m);
+        for (uint32_t r = 0; r < rows; r++)
+            m[(size_t)r * cols + (r % 3)] = 1.0f;
+        lsc_tensor t = {.dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = {rows, cols}, .data = m};
+        lsc_encode_options o;
+        lsc_encode_options_default(&o);
+        lsc_encode_stats st;
+        lsc_error err;
+        CHECK(lsc_encode_plan(&t, &o, &st, &err) == LSC_OK);
+        uint32_t want = rows / 32 > 64 ? 64 : rows / 32;
+        CHECKF((rows + st.block_h - 1) / st.block_h >= want, "%u rows: default plan %ux%u", rows,
+               st.block_h, st.block_w);
+        CHECK(lsc_search_default_block_rows(rows) == want);
+        o.min_block_rows = 1;
+        CHECK(lsc_encode_plan(&t, &o, &st, &err) == LSC_OK);
+        CHECKF(st.block_h == rows, "%u rows: size-only plan %ux%u, expected full height", rows,
+               st.block_h, st.block_w);
+        o.min_block_rows = 0;
+        o.block_h = rows;
+        o.block_w = cols;
+        CHECK(lsc_encode_plan(&t, &o, &st, &err) == LSC_OK);
+        CHECK(st.block_h == rows);
         free(m);
     }
     printf("%d shape/width cases compared\n", cases);

@@ -230,6 +230,18 @@ static int plan_better(const lsc_plan *a, const lsc_plan *b)
     return a->block_w < b->block_w;
 }
 
+uint32_t lsc_search_default_block_rows(uint32_t rows)
+{
+    uint32_t n = rows / 32;
+    return n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+uint32_t lsc_search_min_block_rows(uint32_t rows, uint32_t limit)
+{
+    uint32_t n = limit ? limit : lsc_search_default_block_rows(rows);
+    return n > rows ? rows : n;
+}
+
 lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
                            const lsc_search_limits *limits, lsc_plan *plan, lsc_error *error)
 {
@@ -246,6 +258,16 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
 
     uint32_t hs[40], ws[40];
     unsigned nh = side_candidates(m->rows, limits->block_h, 0, hs);
+    if (!limits->block_h) {
+        /* Heights that leave too few block rows for threads are not candidates
+         * (height 1 always stays: rows block rows). */
+        uint32_t min_br = lsc_search_min_block_rows(m->rows, limits->min_block_rows);
+        unsigned kept_h = 0;
+        for (unsigned i = 0; i < nh; i++)
+            if (lsc_ceil_div_u64(m->rows, hs[i]) >= min_br)
+                hs[kept_h++] = hs[i];
+        nh = kept_h;
+    }
     unsigned nw = side_candidates(m->cols, limits->block_w, 1, ws);
     candidate *cands = malloc(40 * 40 * sizeof *cands);
     if (!cands)

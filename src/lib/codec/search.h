@@ -13,7 +13,17 @@
 typedef struct lsc_search_limits {
     unsigned index_bits;
     uint32_t block_h, block_w; /* both 0 or both forced */
+    uint32_t min_block_rows;   /* searched block_h leaves at least this many block rows;
+                                  0 = lsc_search_default_block_rows, 1 = size only */
 } lsc_search_limits;
+
+/* The default least block-row count: rows / 32, at most 64 (256 rows -> 8, 500 -> 15,
+ * 4096 -> 64; below 64 rows, size alone). Kernels split the work by block rows, so a
+ * single full-height block row runs on one thread; a block row costs a pointer. */
+uint32_t lsc_search_default_block_rows(uint32_t rows);
+
+/* The least block-row count the search keeps for a limit (0 = default), at most rows. */
+uint32_t lsc_search_min_block_rows(uint32_t rows, uint32_t limit);
 
 /* The chosen encoding, and its exact layout. */
 typedef struct lsc_plan {
