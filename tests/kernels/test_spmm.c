@@ -407,6 +407,21 @@ int main(int argc, char **argv)
         if (c % 3 == 0)
             run_case(&cases[c], LSC_DTYPE_FLOAT32, 1, 0);
     }
+    /* Every index width on rows long enough for the SIMD decoder (groups of 8 entries,
+     * scalar heads and tails, block rows starting mid-group), in every way of mapping
+     * positions: whole rows (identity), power-of-two and other block widths, tall
+     * blocks with long row runs (run path) and narrow ones (mapped, split sums),
+     * column blocks, and densities with and without jumps. */
+    static const uint32_t wide[][2] = { { 1, 1500 }, { 1, 64 }, { 1, 100 }, { 4, 16 }, { 3, 10 },
+                                        { 8, 1 },    { 24, 1500 }, { 2, 750 }, { 6, 256 } };
+    static const double wide_d[] = { 0.1, 0.02, 0.45, 0.006 };
+    size_t n_wide = sizeof wide / sizeof wide[0];
+    for (unsigned b = 1; b <= 16; b++)
+        for (size_t k = 0; k < (quick ? 1u : 2u); k++) {
+            size_t si = (b + 4 * k) % n_wide;
+            shape_case sc = { 24, 1500, wide_d[(b + k) % 4], UNIFORM, wide[si][0], wide[si][1], b };
+            run_case(&sc, k ? LSC_DTYPE_FLOAT16 : LSC_DTYPE_FLOAT32, 0, b % 4 == 0);
+        }
     CHECK(run_host_for_calls > 0);
     lsc_pool_free(&pool1);
     lsc_pool_free(&pool2);

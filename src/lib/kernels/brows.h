@@ -1,6 +1,8 @@
 /* The block-row driver shared by every variant: decode a chunk of a block row's
  * positions (decode.h), get its values as fp32, hand both to the variant's inner
  * kernels. Before including, a variant defines LSC_BROWS_NAME and these functions:
+ *   uint32_t k_positions(d, pos, cap)              SRI entries to scan positions (up to
+ *                                                  cap values; 0 only if no value came)
  *   float k_dot(x, xs, cols, vals, cnt)            n = 1, block_h = 1: sum v * x[col*xs]
  *   void  k_n1(x, xs, y0, ldy, cols, lrs, vals, cnt)   n = 1: y0[lr*ldy] += v * x[col*xs]
  *   void  k_row(x, ldx, n, y0, cols, vals, cnt)    block_h = 1: y0[0..n) += v * x row col
@@ -12,6 +14,8 @@
 #include "kernels/spmm.h"
 
 #define LSC_CHUNK 256
+#define LSC_RUN_MIN 4 /* values per row segment, on average, for the run path */
+#define LSC_SPLIT_ROWS 64 /* n = 1, short runs: block rows up to this tall sum in split copies */
 
 /* Drops the positions whose row lies outside [lo, hi) (a row range cutting a block
  * row); values move to vbuf. Returns the count kept. */
@@ -30,10 +34,75 @@ static uint32_t keep_rows(uint32_t *cols, uint32_t *lrs, const float *vals, floa
     return m;
 }
 
+/* Multiplies a chunk of positions run by run (see the caller). Rows outside
+ * [lo, hi) (a row range cutting the block row) are skipped. block_h = 1 with n = 1
+ * sums into *acc. */
+static void multiply_runs(const lsc_brow_decoder *d, const float *x, size_t ldx, size_t n,
+                          float *y0, size_t ldy, uint32_t *pos, const float *vals, uint32_t cnt,
+                          uint64_t lo, uint64_t hi, float *acc)
+{
+    uint32_t i = 0;
+    while (i < cnt) {
+        uint32_t lr = 0, off = 0, j = cnt;
+        uint64_t end = UINT64_MAX;
+        if (d->map != LSC_MAP_ID)
+            lsc_dec_segment(d, pos[i], &lr, &off, &end);
+        if (pos[cnt - 1] >= end) {
+            /* the run ends inside the chunk: a short linear probe, then bisection */
+            j = i + 1;
+            while (j < cnt && j < i + 8 && pos[j] < end)
+                j++;
+            if (j == i + 8) {
+                uint32_t a = j, b = cnt - 1; /* pos[b] >= end */
+                while (a < b) {
+                    uint32_t mid = a + (b - a) / 2;
+                    if (pos[mid] < end)
+                        a = mid + 1;
+                    else
+                        b = mid;
+                }
+                j = a;
+            }
+        }
+        if (lr >= lo && lr < hi) {
+            uint32_t m = j - i, *c = pos + i;
+            if (off)
+                for (uint32_t t = 0; t < m; t++)
+                    c[t] += off;
+            if (n == 1 && d->bh == 1)
+                *acc += k_dot(x, ldx, c, vals + i, m);
+            else if (n == 1)
+                y0[lr * ldy] += k_dot(x, ldx, c, vals + i, m);
+            else
+                k_row(x, ldx, n, y0 + lr * ldy, c, vals + i, m);
+        }
+        i = j;
+    }
+}
+
+/* n = 1 with short runs in a short block row: consecutive values often hit the same
+ * few rows, and adding each into y would wait for the previous add's store. Four
+ * interleaved copies of the block row's sums (ys[copy * bh + lr]) cut those chains. */
+static void scatter_split(const float *restrict x, size_t xs, float *restrict ys, uint32_t bh,
+                          const uint32_t *restrict cols, const uint32_t *restrict lrs,
+                          const float *restrict vals, uint32_t cnt)
+{
+    uint32_t i = 0;
+    for (; i + 4 <= cnt; i += 4) {
+        ys[lrs[i]] += vals[i] * x[cols[i] * xs];
+        ys[bh + lrs[i + 1]] += vals[i + 1] * x[cols[i + 1] * xs];
+        ys[2 * bh + lrs[i + 2]] += vals[i + 2] * x[cols[i + 2] * xs];
+        ys[3 * bh + lrs[i + 3]] += vals[i + 3] * x[cols[i + 3] * xs];
+    }
+    for (; i < cnt; i++)
+        ys[lrs[i]] += vals[i] * x[cols[i] * xs];
+}
+
 void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
 {
+    float ys[4 * LSC_SPLIT_ROWS];
     const lsc_blob_view *v = job->v;
-    uint32_t cols[LSC_CHUNK], lrs[LSC_CHUNK];
+    uint32_t pos[LSC_CHUNK], cols[LSC_CHUNK], lrs[LSC_CHUNK];
     float vbuf[LSC_CHUNK];
     const size_t n = job->n, ldx = job->ldx, ldy = job->ldy;
     const float *x = job->x;
@@ -63,12 +132,32 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
         lsc_brow_decoder d;
         uint64_t vstart;
         lsc_dec_init(&d, v, br, &vstart);
-        if (kept)
-            lsc_dec_set_kept(&d, kept);
+        /* the positions path when the row's scan space fits 32 bits, else the branchy one */
+        int fast = kept && lsc_dec_set_kept(&d, kept);
         const uint8_t *src = v->values + vstart * v->elem_size;
         float acc = 0.0f;
-        uint32_t cnt;
-        while ((cnt = lsc_dec_chunk(&d, cols, h1 ? NULL : lrs, LSC_CHUNK)) != 0) {
+        /* Runs of one row segment (one row of one kept block) are multiplied with
+         * their positions as columns, shifted by one offset: no per-value mapping,
+         * and a run of one output row stays in registers. Worth it when runs are
+         * long; short ones (narrow blocks, sparse rows) map every value. */
+        int runs = fast && (d.map == LSC_MAP_ID ||
+                            d.n_values >= (uint64_t)LSC_RUN_MIN * d.n_kept * v->block_h);
+        int split = !runs && n == 1 && !h1 && v->block_h <= LSC_SPLIT_ROWS;
+        if (split)
+            memset(ys, 0, 4 * v->block_h * sizeof(float));
+        while (d.entries_left) {
+            uint32_t cnt, *c = cols;
+            if (fast) {
+                cnt = k_positions(&d, pos, LSC_CHUNK);
+                if (d.map == LSC_MAP_ID || runs)
+                    c = pos;
+                else
+                    lsc_dec_map(&d, pos, cols, h1 ? NULL : lrs, cnt);
+            } else {
+                cnt = lsc_dec_chunk(&d, cols, h1 ? NULL : lrs, LSC_CHUNK);
+            }
+            if (!cnt)
+                continue;
             const float *vals;
             if (direct) {
                 vals = (const float *)(const void *)src;
@@ -77,21 +166,32 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
                 vals = vbuf;
             }
             src += (size_t)cnt * v->elem_size;
+            if (runs) {
+                multiply_runs(&d, x, ldx, n, y0, ldy, pos, vals, cnt, lo - r0, hi - r0, &acc);
+                continue;
+            }
             if (partial) {
-                cnt = keep_rows(cols, lrs, vals, vbuf, cnt, lo - r0, hi - r0);
+                cnt = keep_rows(c, lrs, vals, vbuf, cnt, lo - r0, hi - r0);
                 vals = vbuf;
             }
             if (n == 1 && h1)
-                acc += k_dot(x, ldx, cols, vals, cnt);
+                acc += k_dot(x, ldx, c, vals, cnt);
+            else if (split)
+                scatter_split(x, ldx, ys, v->block_h, c, lrs, vals, cnt);
             else if (n == 1)
-                k_n1(x, ldx, y0, ldy, cols, lrs, vals, cnt);
+                k_n1(x, ldx, y0, ldy, c, lrs, vals, cnt);
             else if (h1)
-                k_row(x, ldx, n, y0, cols, vals, cnt);
+                k_row(x, ldx, n, y0, c, vals, cnt);
             else
-                k_gen(x, ldx, n, y0, ldy, cols, lrs, vals, cnt);
+                k_gen(x, ldx, n, y0, ldy, c, lrs, vals, cnt);
         }
         if (n == 1 && h1)
             y0[0] = acc;
+        if (split) /* rows outside [lo, hi) got no values (keep_rows) */
+            for (uint64_t r = lo; r < hi; r++) {
+                uint64_t lr = r - r0, bh = v->block_h;
+                y0[lr * ldy] = (ys[lr] + ys[bh + lr]) + (ys[2 * bh + lr] + ys[3 * bh + lr]);
+            }
     }
     free(kept);
 }

@@ -15,6 +15,36 @@
 /* How a scan offset inside a block becomes (local row, local column). */
 enum { LSC_DIV_ROW1, LSC_DIV_COL1, LSC_DIV_FAST, LSC_DIV_SLOW };
 
+/* How the positions path maps a scan position to (column, local row). */
+enum { LSC_MAP_ID, LSC_MAP_H1_POW2, LSC_MAP_POW2, LSC_MAP_GEN };
+
+/* Exact division of 0 <= p <= pmax < 2^31 by a constant d: q = (p * m) >> k, with
+ * k = bits(pmax) + ceil(log2(d)) and m = ceil(2^k / d). The error p * (m d - 2^k) /
+ * (d 2^k) stays below 2^-ceil(log2 d) <= 1/d, so the floor is exact, and
+ * p * m < 2^63. One 64-bit multiply, no 128-bit arithmetic. */
+typedef struct lsc_udiv {
+    uint64_t m;
+    unsigned k;
+} lsc_udiv;
+
+static inline lsc_udiv lsc_udiv_make(uint32_t d, uint32_t pmax)
+{
+    unsigned bp = 1, ld = 0;
+    while (bp < 31 && (pmax >> bp) != 0)
+        bp++;
+    while ((UINT64_C(1) << ld) < d)
+        ld++;
+    lsc_udiv r = { ((UINT64_C(1) << (bp + ld)) + d - 1) / d, bp + ld };
+    return r;
+}
+
+static inline uint32_t lsc_udiv_do(uint32_t p, lsc_udiv dv)
+{
+    return (uint32_t)(((uint64_t)p * dv.m) >> dv.k);
+}
+
+#define LSC_POS_MAX (UINT32_C(1) << 31) /* scan spaces up to this run the positions path */
+
 typedef struct lsc_brow_decoder {
     const uint8_t *entries;
     uint64_t bit;         /* next entry's bit offset */
@@ -31,10 +61,16 @@ typedef struct lsc_brow_decoder {
     uint64_t S;           /* block_h * block_w */
     int div_mode;
     uint64_t div_m;       /* ceil(2^64 / bw) for LSC_DIV_FAST */
-    /* branch-free path (lsc_dec_set_kept): the kept block columns of the row */
+    uint64_t nbytes;      /* bytes of the whole SRI stream */
+    /* positions path (lsc_dec_set_kept): the kept block columns of the row */
     const uint32_t *kept;
     uint32_t n_kept;
-    uint64_t s_m;         /* ceil(2^64 / S) */
+    uint32_t p32;         /* SRI cursor of the positions path */
+    int map;              /* LSC_MAP_* */
+    unsigned sh_w, sh_s;  /* log2(block_w), log2(S) when powers of two */
+    uint32_t bh;
+    lsc_udiv div_s, div_w, div_h; /* by S, block_w, block_h, for positions of the row */
+    uint64_t n_values;    /* values of the block row */
 } lsc_brow_decoder;
 
 static inline uint64_t lsc_dec_load64(const uint8_t *p)
@@ -68,11 +104,14 @@ static inline void lsc_dec_init(lsc_brow_decoder *d, const lsc_blob_view *v, uin
     uint64_t e0, e1, v1;
     lsc_blob_row_start(v, brow, &e0, value_start);
     lsc_blob_row_start(v, brow + 1, &e1, &v1);
+    d->n_values = v1 - *value_start;
+    d->bh = v->block_h;
     d->entries = v->entries;
     d->b = v->index_bits;
     d->bit = e0 * d->b;
     uint64_t nbytes = (v->n_entries * d->b + 7) / 8;
     d->fast_lim = nbytes >= 8 ? (nbytes - 8) * 8 + 8 : 0;
+    d->nbytes = nbytes;
     d->entries_left = e1 - e0;
     d->mask = (1ull << d->b) - 1;
     d->half = 1ull << (d->b - 1);
@@ -97,15 +136,21 @@ static inline void lsc_dec_init(lsc_brow_decoder *d, const lsc_blob_view *v, uin
         d->div_mode = LSC_DIV_SLOW;
     d->div_m = d->bw > 1 ? UINT64_MAX / d->bw + 1 : 0;
     d->kept = NULL;
+    d->n_kept = 0;
+    d->p32 = UINT32_MAX;
+    d->div_s = d->div_w = d->div_h = (lsc_udiv){ 1, 0 };
+    d->map = LSC_MAP_GEN;
+    d->sh_w = d->sh_s = 0;
 }
 
+
 /* Lists the row's kept block columns in `kept` (room for n_bcols) so that the
- * decoder can map positions without branches. Returns 0 when the row's scan space
- * is too large for the 32-bit fast division (the decoder then keeps its branchy
- * path). */
+ * decoder can run the positions path: SRI entries to scan positions
+ * (lsc_dec_pos_scalar or a variant's SIMD decoder), then positions to columns
+ * (lsc_dec_map, lsc_dec_segment). Returns 0 when the row's scan space exceeds
+ * LSC_POS_MAX (the decoder then keeps its branchy path). */
 static inline int lsc_dec_set_kept(lsc_brow_decoder *d, uint32_t *kept)
 {
-#ifdef __SIZEOF_INT128__
     uint32_t nk = 0;
     for (uint32_t c = 0; c < d->n_bcols; c += 57) {
         uint32_t left = d->n_bcols - c;
@@ -115,108 +160,121 @@ static inline int lsc_dec_set_kept(lsc_brow_decoder *d, uint32_t *kept)
             bits &= bits - 1;
         }
     }
-    if (nk == 0 || (uint64_t)nk * d->S > UINT32_MAX)
+    if (nk == 0 || (uint64_t)nk * d->S > LSC_POS_MAX)
         return 0;
     d->kept = kept;
     d->n_kept = nk;
-    d->s_m = d->S > 1 ? UINT64_MAX / d->S + 1 : 0;
+    d->p32 = UINT32_MAX;
+    uint32_t pmax = (uint32_t)(nk * d->S - 1);
+    d->div_s = lsc_udiv_make((uint32_t)d->S, pmax);
+    d->div_w = lsc_udiv_make(d->bw, pmax);
+    d->div_h = lsc_udiv_make(d->bh, pmax);
+    int bw_pow2 = (d->bw & (d->bw - 1)) == 0, s_pow2 = (d->S & (d->S - 1)) == 0;
+    if (d->div_mode == LSC_DIV_ROW1 && nk == d->n_bcols)
+        d->map = LSC_MAP_ID;
+    else if (d->div_mode == LSC_DIV_ROW1 && bw_pow2)
+        d->map = LSC_MAP_H1_POW2;
+    else if (bw_pow2 && s_pow2)
+        d->map = LSC_MAP_POW2;
+    else
+        d->map = LSC_MAP_GEN;
+    d->sh_w = (unsigned)__builtin_ctzll(d->bw);
+    d->sh_s = (unsigned)__builtin_ctzll(d->S);
     return 1;
-#else
-    (void)d, (void)kept;
-    return 0;
-#endif
 }
 
-#ifdef __SIZEOF_INT128__
-static inline uint64_t lsc_mulhi(uint64_t a, uint64_t b)
-{
-    return (uint64_t)(((unsigned __int128)a * b) >> 64);
-}
-
-/* The branch-free loop: every entry is mapped and stored, the output index only
- * advances on value entries (jumps are about as frequent as values at small b, so
- * a branch on them mispredicts half the time). s1: S == 1; h1: block_h == 1. */
-static inline __attribute__((always_inline)) uint32_t
-lsc_dec_fast(lsc_brow_decoder *d, uint32_t *restrict cols, uint32_t *restrict lrs, uint32_t cap,
-             const int s1, const int h1, const int id)
+/* Decodes at most max_entries entries (and at most cap values) of the positions
+ * path into pos[] (scan positions in the block row). The portable decoder, also
+ * the head and tail of the SIMD ones: one unaligned 8-byte load per entry, no
+ * branch on the entry's kind (jumps are about as frequent as values at small b,
+ * so a branch on them would mispredict half the time). */
+static inline uint32_t lsc_dec_pos_scalar(lsc_brow_decoder *d, uint32_t *restrict pos, uint32_t cap,
+                                          uint64_t max_entries)
 {
     const uint8_t *entries = d->entries;
-    const uint64_t half = d->half, mask = d->mask, S = d->S, s_m = d->s_m, bw = d->bw;
-    const uint64_t div_m = d->div_m, last = d->n_kept - 1;
+    const uint32_t half = (uint32_t)d->half, mask = (uint32_t)d->mask;
     const unsigned b = d->b, jshift = d->b - 1;
-    const uint32_t *restrict kept = d->kept;
-    uint64_t p = d->p, bit = d->bit, left = d->entries_left;
+    uint32_t p = d->p32;
+    uint64_t bit = d->bit, left = d->entries_left;
     /* entries readable with one 8-byte load, then the stream's last few bytes */
     uint64_t fast = bit < d->fast_lim ? (d->fast_lim - bit + b - 1) / b : 0;
     uint32_t n = 0;
-#define LSC_DEC_STEP(READ)                                                                 \
+#define LSC_POS_STEP(READ)                                                                 \
     do {                                                                                   \
-        uint64_t e = READ;                                                                 \
+        uint32_t e = (uint32_t)(READ);                                                     \
         bit += b;                                                                          \
-        uint64_t isv = e < half;                                                           \
-        uint64_t inc = isv ? e + 1 : (e - half + 1) << jshift;                             \
-        p += inc;                                                                          \
-        if (id) {                                                                          \
-            cols[n] = (uint32_t)p;                                                         \
-            n += (uint32_t)isv;                                                            \
-            continue;                                                                      \
-        }                                                                                  \
-        uint64_t k = s1 ? p : lsc_mulhi(p, s_m);                                           \
-        k = k > last ? last : k;                                                           \
-        uint64_t off = p - k * S, lr, lc;                                                  \
-        if (h1)                                                                            \
-            lr = 0, lc = off;                                                              \
-        else if (bw == 1)                                                                  \
-            lr = off, lc = 0;                                                              \
-        else                                                                               \
-            lr = lsc_mulhi(off, div_m), lc = off - lr * bw;                                \
-        cols[n] = (uint32_t)(kept[k] * bw + lc);                                           \
-        if (!h1)                                                                           \
-            lrs[n] = (uint32_t)lr;                                                         \
-        n += (uint32_t)isv;                                                                \
+        uint32_t isv = e < half;                                                           \
+        p += isv ? e + 1 : (e - half + 1) << jshift;                                       \
+        pos[n] = p;                                                                        \
+        n += isv;                                                                          \
     } while (0)
     /* at most cap entries make at most cap values: no check of n inside */
-    uint64_t todo = fast < left ? fast : left;
+    uint64_t todo = left < max_entries ? left : max_entries;
     todo = todo < cap ? todo : cap;
-    left -= todo;
-    for (uint64_t i = 0; i < todo; i++)
-        LSC_DEC_STEP((lsc_dec_load64(entries + (bit >> 3)) >> (bit & 7)) & mask);
-    if (todo < cap)
-        for (; left && n < cap; left--)
-            LSC_DEC_STEP(lsc_read_bits(entries, bit, b));
-#undef LSC_DEC_STEP
-    d->p = p;
+    uint64_t quick = todo < fast ? todo : fast;
+    for (uint64_t i = 0; i < quick; i++)
+        LSC_POS_STEP((lsc_dec_load64(entries + (bit >> 3)) >> (bit & 7)) & mask);
+    for (uint64_t i = quick; i < todo; i++)
+        LSC_POS_STEP(lsc_read_bits(entries, bit, b));
+#undef LSC_POS_STEP
+    d->p32 = p;
     d->bit = bit;
-    d->entries_left = left;
+    d->entries_left = left - todo;
     return n;
 }
 
-/* Separate small functions so that the compiler keeps the loop state in registers. */
-static __attribute__((noinline)) uint32_t lsc_dec_fast_s1(lsc_brow_decoder *d, uint32_t *cols,
-                                                          uint32_t *lrs, uint32_t cap)
+/* Scan positions to matrix columns (cols may be pos) and rows inside the block row
+ * (lrs may be NULL when block_h == 1). */
+static inline void lsc_dec_map(const lsc_brow_decoder *d, const uint32_t *pos, uint32_t *cols,
+                               uint32_t *lrs, uint32_t n)
 {
-    return lsc_dec_fast(d, cols, lrs, cap, 1, 1, 0);
+    const uint32_t *restrict kept = d->kept;
+    const unsigned sh_w = d->sh_w, sh_s = d->sh_s;
+    const uint32_t bw = d->bw, wmask = d->bw - 1, smask = (uint32_t)d->S - 1;
+    switch (d->map) {
+    case LSC_MAP_ID:
+        if (cols != pos)
+            memcpy(cols, pos, n * sizeof *cols);
+        break;
+    case LSC_MAP_H1_POW2:
+        for (uint32_t i = 0; i < n; i++)
+            cols[i] = (kept[pos[i] >> sh_w] << sh_w) | (pos[i] & wmask);
+        break;
+    case LSC_MAP_POW2:
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t off = pos[i] & smask;
+            cols[i] = (kept[pos[i] >> sh_s] << sh_w) | (off & wmask);
+            lrs[i] = off >> sh_w;
+        }
+        break;
+    default: {
+        const uint32_t S = (uint32_t)d->S;
+        const lsc_udiv div_s = d->div_s, div_w = d->div_w;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t p = pos[i], k = lsc_udiv_do(p, div_s), off = p - k * S;
+            uint32_t lr = lsc_udiv_do(off, div_w);
+            cols[i] = kept[k] * bw + (off - lr * bw);
+            if (lrs)
+                lrs[i] = lr;
+        }
+        break;
+    }
+    }
 }
 
-static __attribute__((noinline)) uint32_t lsc_dec_fast_h1(lsc_brow_decoder *d, uint32_t *cols,
-                                                          uint32_t *lrs, uint32_t cap)
+/* The row segment holding scan position p (positions path): block_w consecutive
+ * positions of one row of one kept block. Inside it the column is p + *off (32-bit
+ * wrap-around arithmetic); *lr is the row inside the block row, *end the first
+ * position past the segment. */
+static inline void lsc_dec_segment(const lsc_brow_decoder *d, uint32_t p, uint32_t *lr,
+                                   uint32_t *off, uint64_t *end)
 {
-    return lsc_dec_fast(d, cols, lrs, cap, 0, 1, 0);
+    uint32_t seg = (d->bw & (d->bw - 1)) == 0 ? p >> d->sh_w : lsc_udiv_do(p, d->div_w);
+    uint32_t k = d->bh == 1 ? seg : lsc_udiv_do(seg, d->div_h);
+    *lr = seg - k * d->bh;
+    *off = (d->kept[k] - seg) * d->bw;
+    *end = ((uint64_t)seg + 1) * d->bw;
 }
-
-static __attribute__((noinline)) uint32_t lsc_dec_fast_gen(lsc_brow_decoder *d, uint32_t *cols,
-                                                           uint32_t *lrs, uint32_t cap)
-{
-    return lsc_dec_fast(d, cols, lrs, cap, 0, 0, 0);
-}
-
-/* block_h = 1 with every block of the row kept: the scan position is the column */
-static __attribute__((noinline)) uint32_t lsc_dec_fast_id(lsc_brow_decoder *d, uint32_t *cols,
-                                                          uint32_t *lrs, uint32_t cap)
-{
-    return lsc_dec_fast(d, cols, lrs, cap, 0, 1, 1);
-}
-#endif
 
 static inline uint64_t lsc_dec_read(lsc_brow_decoder *d)
 {
@@ -229,22 +287,12 @@ static inline uint64_t lsc_dec_read(lsc_brow_decoder *d)
     return e;
 }
 
-/* Decodes up to `cap` values: cols[i] = matrix column, lrs[i] = row inside the
- * block row (lrs may be NULL when block_h == 1). Returns how many (0 = row done). */
+/* The branchy path, for block rows whose scan space exceeds 32 bits. Decodes up to
+ * `cap` values: cols[i] = matrix column, lrs[i] = row inside the block row (lrs may
+ * be NULL when block_h == 1). Returns how many (0 = row done). */
 static inline uint32_t lsc_dec_chunk(lsc_brow_decoder *d, uint32_t *cols, uint32_t *lrs,
                                      uint32_t cap)
 {
-#ifdef __SIZEOF_INT128__
-    if (d->kept) {
-        if (d->S == 1)
-            return lsc_dec_fast_s1(d, cols, lrs, cap);
-        if (d->div_mode == LSC_DIV_ROW1 && d->n_kept == d->n_bcols)
-            return lsc_dec_fast_id(d, cols, lrs, cap);
-        if (d->div_mode == LSC_DIV_ROW1)
-            return lsc_dec_fast_h1(d, cols, lrs, cap);
-        return lsc_dec_fast_gen(d, cols, lrs, cap);
-    }
-#endif
     uint32_t n = 0;
     uint64_t p = d->p, kstart = d->kstart, kend = d->kend, half = d->half;
     uint64_t base = (uint64_t)d->bcol * d->bw;

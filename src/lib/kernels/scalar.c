@@ -1,5 +1,6 @@
 /* The portable reference kernels: plain C, always built and tested. */
 #include "kernels/convert.h"
+#include "kernels/decode.h"
 
 static float k_dot(const float *restrict x, size_t xs, const uint32_t *restrict cols,
                    const float *restrict vals, uint32_t cnt)
@@ -42,6 +43,11 @@ static void k_gen(const float *restrict x, size_t ldx, size_t n, float *restrict
 {
     for (uint32_t i = 0; i < cnt; i++)
         k_row(x, ldx, n, y0 + lrs[i] * ldy, cols + i, vals + i, 1);
+}
+
+static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
+{
+    return lsc_dec_pos_scalar(d, pos, cap, cap);
 }
 
 #define k_convert lsc_convert_values

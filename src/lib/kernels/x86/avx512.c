@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "kernels/convert.h"
+#include "kernels/x86/pos_avx2.h"
 
 #define VEC 16
 
@@ -127,6 +128,11 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
         break;
     }
     lsc_convert_values(dtype, src + (size_t)i * lsc_elem_size(dtype), dst + i, n - i);
+}
+
+static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
+{
+    return lsc_dec_pos_avx2(d, pos, cap);
 }
 
 #define LSC_BROWS_NAME lsc_spmm_brows_avx512

@@ -1,0 +1,94 @@
+/* lsc-prof: one LSC multiply repeated, for perf stat / perf record (not a test).
+ *   lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] [MIN_BLOCK_ROWS] [CPU_MASK]
+ * Uniform random pruning as in lsc-bench; prints the encoding and the best and
+ * mean time per multiply. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "onnx-lsc/lsc.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static double unit(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) * (1.0 / 9007199254740992.0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 7) {
+        fprintf(stderr, "usage: lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] "
+                        "[MIN_BLOCK_ROWS] [CPU_MASK]\n");
+        return 2;
+    }
+    uint32_t rows = (uint32_t)atoi(argv[1]), cols = (uint32_t)atoi(argv[2]);
+    double d = atof(argv[3]);
+    size_t n = (size_t)atoi(argv[4]);
+    unsigned threads = (unsigned)atoi(argv[5]);
+    int reps = atoi(argv[6]);
+    lsc_encode_options opt;
+    lsc_encode_options_default(&opt);
+    if (argc > 7 && argv[7][0] != '-' && sscanf(argv[7], "%ux%u", &opt.block_h, &opt.block_w) != 2)
+        return 2;
+    if (argc > 8)
+        opt.index_bits = (unsigned)atoi(argv[8]);
+    if (argc > 9)
+        opt.min_block_rows = (uint32_t)atoi(argv[9]);
+    float *w = calloc((size_t)rows * cols, sizeof(float));
+    float *x = malloc((size_t)cols * n * sizeof(float)), *y = malloc((size_t)rows * n * sizeof(float));
+    if (!w || !x || !y)
+        return 1;
+    for (size_t i = 0; i < (size_t)rows * cols; i++)
+        if (unit() < d)
+            w[i] = (float)(unit() - 0.5);
+    for (size_t i = 0; i < (size_t)cols * n; i++)
+        x[i] = (float)(unit() - 0.5);
+    lsc_tensor t = { .dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = { rows, cols }, .data = w };
+    void *blob;
+    size_t size;
+    lsc_encode_stats st;
+    lsc_error err;
+    lsc_weight *wt;
+    lsc_pool *pool = NULL;
+    if (lsc_encode(&t, &opt, &blob, &size, &st, &err) != LSC_OK ||
+        lsc_weight_open(blob, size, "w", &wt, &err) != LSC_OK ||
+        (threads > 1 && lsc_pool_create(threads, &pool, &err) != LSC_OK)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    free(w);
+    lsc_exec exec = { .pool = pool, .cpu_mask = argc > 10 ? (unsigned)atoi(argv[10]) : 0 };
+    double best = 1e30, sum = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        if (lsc_spmm(wt, x, n, n, y, n, 0, 0, &exec, &err) != LSC_OK) {
+            fprintf(stderr, "%s\n", err.message);
+            return 1;
+        }
+        double dt = now() - t0;
+        sum += dt;
+        best = dt < best ? dt : best;
+    }
+    printf("%ux%u d=%g block %ux%u b=%u, %zu bytes, nnz %llu, entries %llu: best %.3f ms, mean "
+           "%.3f ms\n",
+           rows, cols, d, st.block_h, st.block_w, st.index_bits, size,
+           (unsigned long long)st.nnz,
+           (unsigned long long)(st.value_entries + st.jump_entries), best * 1e3,
+           sum / reps * 1e3);
+    lsc_weight_close(&wt);
+    lsc_pool_free(&pool);
+    lsc_free(blob);
+    free(x);
+    free(y);
+    return 0;
+}
