@@ -1,0 +1,76 @@
+/* The bundle reader (src/lib/bundle/reader.c): a file of any content is opened,
+ * every TOC entry looked at, found again by name, opened as a weight and decoded.
+ * Input: 1 control byte, then the file. Control bit 0 repairs the header, TOC and
+ * blob checksums first (fuzz_fix_bundle_checksums), so that mutations get past
+ * XXH64 to the structural checks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "onnx-lsc/lsc.h"
+
+#define MAX_DECODE_BYTES (16u << 20)
+
+static void check(int ok)
+{
+    if (!ok)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const uint8_t ctl = data[0];
+    size_t file_size = size - 1;
+    uint8_t *file = malloc(file_size ? file_size : 1);
+    if (!file)
+        return 0;
+    memcpy(file, data + 1, file_size);
+    if (ctl & 1)
+        fuzz_fix_bundle_checksums(file, file_size);
+    const char *path = fuzz_path(0, "b.lsc");
+    fuzz_write_file(path, file, file_size);
+    free(file);
+
+    lsc_bundle *b = NULL;
+    lsc_error err;
+    if (lsc_bundle_open(path, &b, &err) != LSC_OK) {
+        check(b == NULL && err.message[0] != 0);
+        return 0;
+    }
+    size_t n = lsc_bundle_count(b);
+    for (size_t i = 0; i < n; i++) {
+        const lsc_bundle_entry *e = lsc_bundle_get(b, i);
+        check(e && e->name && e->name[e->name_len] == 0);
+        /* The TOC keeps every blob inside the file, before the TOC. */
+        check(e->offset >= 64 && e->size <= file_size && e->offset <= file_size - e->size);
+        check(e->restore_len == 0 || e->restore);
+        size_t found = lsc_bundle_find(b, e->name, e->name_len);
+        check(found < n && found <= i);
+        const lsc_bundle_entry *f = lsc_bundle_get(b, found);
+        check(f->name_len == e->name_len && !memcmp(f->name, e->name, e->name_len));
+        check(lsc_bundle_blob(b, i) != NULL);
+
+        lsc_weight *w = NULL;
+        if (lsc_bundle_open_weight(b, i, &w, &err) != LSC_OK) {
+            check(w == NULL && err.message[0] != 0);
+            continue;
+        }
+        lsc_weight_info in;
+        lsc_weight_get_info(w, &in);
+        check(in.blob_size == e->size);
+        uint64_t bytes = (uint64_t)in.rows * in.cols * lsc_dtype_size(in.dtype);
+        if (bytes <= MAX_DECODE_BYTES) {
+            void *dense = malloc(bytes ? (size_t)bytes : 1);
+            check(dense != NULL);
+            check(lsc_weight_decode(w, dense, (size_t)bytes, &err) == LSC_OK);
+            free(dense);
+        }
+        lsc_weight_close(&w);
+    }
+    check(lsc_bundle_get(b, n) == NULL);
+    lsc_bundle_close(&b);
+    check(b == NULL);
+    return 0;
+}

@@ -1,0 +1,143 @@
+/* Decode then multiply: a fuzzed blob is opened (checksum repaired), decoded to a
+ * dense tensor, and multiplied with a small X by lsc_spmm and lsc_spmm_rows on every
+ * kernel variant the CPU has, serially and on a 2-thread pool. The products must
+ * agree with a double-precision product of the decoded tensor (when its values are
+ * finite and moderate), so a kernel that reads the SRI stream differently from the
+ * decoder is found, not only one that crashes.
+ * Input: 1 control byte (n, row range, orientation), then the blob. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "onnx-lsc/lsc.h"
+
+#define MAX_ELEMS (1u << 20)
+
+static lsc_pool *shared_pool(void)
+{
+    static lsc_pool *pool; /* harness state, one per fuzzing process */
+    if (!pool) {
+        lsc_error err;
+        if (lsc_pool_create(2, &pool, &err) != LSC_OK)
+            abort();
+    }
+    return pool;
+}
+
+/* W(r, c) of the encoded matrix from the decoded tensor (docs/format.md 1.4). */
+static double w_at(const lsc_weight_info *in, const void *dense, uint32_t r, uint32_t c)
+{
+    size_t i = in->transposed ? (size_t)c * in->rows + r : (size_t)r * in->cols + c;
+    return fuzz_elem_to_double(dense, in->dtype, i);
+}
+
+static void check_close(double got, double want, double scale)
+{
+    if (!(fabs(got - want) <= 1e-3 * scale + 1e-5))
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const uint8_t ctl = data[0];
+    size_t blob_size = size - 1;
+    uint8_t *blob = malloc(blob_size ? blob_size : 1);
+    if (!blob)
+        return 0;
+    memcpy(blob, data + 1, blob_size);
+    fuzz_fix_blob_checksum(blob, blob_size);
+
+    lsc_weight *w = NULL;
+    lsc_error err;
+    if (lsc_weight_open(blob, blob_size, "fuzz", &w, &err) != LSC_OK) {
+        free(blob);
+        return 0;
+    }
+    lsc_weight_info in;
+    lsc_weight_get_info(w, &in);
+    uint64_t elems = (uint64_t)in.rows * in.cols;
+    if (elems > MAX_ELEMS) {
+        lsc_weight_close(&w);
+        free(blob);
+        return 0;
+    }
+    size_t esize = lsc_dtype_size(in.dtype);
+    size_t dense_size = (size_t)elems * esize;
+    void *dense = malloc(dense_size);
+    if (lsc_weight_decode(w, dense, dense_size, &err) != LSC_OK)
+        abort(); /* an opened weight always decodes */
+
+    /* Is the decoded tensor tame enough for a numeric comparison? */
+    int tame = 1;
+    for (size_t i = 0; i < elems && tame; i++) {
+        double v = fuzz_elem_to_double(dense, in.dtype, i);
+        tame = isfinite(v) && fabs(v) <= 1e6;
+    }
+
+    const size_t n = 1 + (ctl & 3);
+    uint32_t rb = 0, re = 0;
+    if (ctl & 4) { /* a row range, as Conv groups use */
+        rb = (uint32_t)(((ctl >> 3) & 7) % in.rows);
+        re = rb + 1 + (uint32_t)((ctl >> 6) % (in.rows - rb));
+    }
+    float *x = malloc(sizeof(float) * in.cols * n);
+    float *y = malloc(sizeof(float) * in.rows * n);
+    float *yt = malloc(sizeof(float) * in.rows * n);
+    for (size_t i = 0; i < (size_t)in.cols * n; i++)
+        x[i] = (float)((int)(i * 7 % 11) - 5) * 0.25f;
+
+    /* Reference Y = W X over the selected rows, and the scale of each row's sum. */
+    uint32_t r0 = re > rb ? rb : 0, r1 = re > rb ? re : in.rows;
+    double *ref = calloc((size_t)in.rows * n, sizeof *ref), *mag = calloc(in.rows, sizeof *mag);
+    if (tame)
+        for (uint32_t r = r0; r < r1; r++)
+            for (uint32_t c = 0; c < in.cols; c++) {
+                double wv = w_at(&in, dense, r, c);
+                if (wv == 0)
+                    continue;
+                mag[r] += fabs(wv) * 1.25;
+                for (size_t j = 0; j < n; j++)
+                    ref[(size_t)r * n + j] += wv * x[(size_t)c * n + j];
+            }
+
+    const unsigned masks[] = {LSC_CPU_SCALAR, LSC_CPU_AVX2, LSC_CPU_AVX512};
+    for (int m = 0; m < 3; m++) {
+        if (masks[m] != LSC_CPU_SCALAR && !(lsc_cpu_flags() & masks[m]))
+            continue;
+        for (int pooled = 0; pooled < 2; pooled++) {
+            lsc_exec exec = {.pool = pooled ? shared_pool() : NULL, .cpu_mask = masks[m]};
+            if (lsc_spmm(w, x, n, n, y, n, rb, re, &exec, &err) != LSC_OK)
+                abort();
+            if (tame)
+                for (uint32_t r = r0; r < r1; r++)
+                    for (size_t j = 0; j < n; j++)
+                        check_close(y[(size_t)r * n + j], ref[(size_t)r * n + j], mag[r]);
+            /* Rows form: X is n x cols, Y is n x rows (whole matrix). */
+            if (re == 0) {
+                float *xt = malloc(sizeof(float) * in.cols * n);
+                for (size_t k = 0; k < in.cols; k++)
+                    for (size_t j = 0; j < n; j++)
+                        xt[j * in.cols + k] = x[k * n + j];
+                if (lsc_spmm_rows(w, xt, in.cols, n, yt, in.rows, &exec, &err) != LSC_OK)
+                    abort();
+                if (tame)
+                    for (uint32_t r = 0; r < in.rows; r++)
+                        for (size_t j = 0; j < n; j++)
+                            check_close(yt[j * in.rows + r], ref[(size_t)r * n + j], mag[r]);
+                free(xt);
+            }
+        }
+    }
+    free(ref);
+    free(mag);
+    free(x);
+    free(y);
+    free(yt);
+    free(dense);
+    lsc_weight_close(&w);
+    free(blob);
+    return 0;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""Seed corpora for the fuzz targets, generated at build time (nothing large is
+committed): the small models of tests/onnx/gen_models.py and models/*.onnx, their
+compressed forms and bundles made by the onnx-lsc command, the blobs inside those
+bundles, external-data layouts for fuzz_external, and encoder headers.
+
+usage: make_seeds.py ONNX_LSC SOURCE_ROOT SEEDS_DIR STAMP
+Writes SEEDS_DIR/<target>/ for every target, then STAMP.
+"""
+import glob
+import hashlib
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+SPLIT = b"@@LSC-FUZZ-SPLIT@@"
+TARGETS = ("fuzz_model", "fuzz_external", "fuzz_bundle", "fuzz_blob", "fuzz_spmm", "fuzz_roundtrip")
+MAX_MODEL_SEED = 4 << 20
+
+
+def main():
+    tool, root, seeds, stamp = sys.argv[1:5]
+    shutil.rmtree(seeds, ignore_errors=True)
+    for t in TARGETS:
+        os.makedirs(os.path.join(seeds, t))
+
+    def put(target, content):
+        name = hashlib.sha1(content).hexdigest()[:16]
+        with open(os.path.join(seeds, target, name), "wb") as f:
+            f.write(content)
+
+    work = tempfile.mkdtemp(prefix="lsc-seeds-")
+    try:
+        models = sorted(glob.glob(os.path.join(root, "models", "*.onnx")))
+        try:
+            sys.path.insert(0, os.path.join(root, "tests", "onnx"))
+            import gen_models  # needs python3-onnx and numpy
+            gen = os.path.join(work, "gen")
+            os.mkdir(gen)
+            gen_models.make_all(gen)
+            models += sorted(glob.glob(os.path.join(gen, "*.onnx")))
+            external_seeds(put, gen)
+        except ImportError as e:
+            print(f"make_seeds: {e}: only models/*.onnx", file=sys.stderr)
+
+        for i, path in enumerate(models):
+            data = open(path, "rb").read()
+            if len(data) <= MAX_MODEL_SEED:
+                put("fuzz_model", data)
+            out = os.path.join(work, f"c{i}")
+            os.mkdir(out)
+            # A side file (external data) must sit beside the model it belongs to.
+            for side in glob.glob(os.path.join(os.path.dirname(path), "*.bin")):
+                shutil.copy(side, out)
+            src = os.path.join(out, os.path.basename(path))
+            shutil.copy(path, src)
+            for k, extra in enumerate(([], ["--block", "2x4", "--index-bits", "3"], ["--bit-exact"])):
+                cm, cb = os.path.join(out, "model.lsc.onnx"), os.path.join(out, "model.lsc")
+                r = subprocess.run([tool, "compress", src, "-o", cm, "--bundle", cb, "-q", *extra],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    if k == 0:
+                        print(f"make_seeds: {os.path.basename(path)}: {r.stderr.strip()}", file=sys.stderr)
+                    continue
+                model, bundle = open(cm, "rb").read(), open(cb, "rb").read()
+                if len(model) + len(bundle) <= MAX_MODEL_SEED:
+                    put("fuzz_model", model + SPLIT + bundle)
+                put("fuzz_bundle", b"\0" + bundle)
+                for j, blob in enumerate(blobs(bundle)):
+                    put("fuzz_blob", blob)
+                    put("fuzz_spmm", bytes([(i * 7 + j * 3 + k) & 0xff]) + blob)
+        rng = random.Random(1)
+        for _ in range(24):
+            head = bytes(rng.randrange(256) for _ in range(8))
+            put("fuzz_roundtrip", head + bytes(rng.randrange(256) for _ in range(rng.randrange(16, 512))))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    counts = {t: len(os.listdir(os.path.join(seeds, t))) for t in TARGETS}
+    for t, n in counts.items():
+        if n == 0:
+            sys.exit(f"make_seeds: no seeds for {t}")
+    with open(stamp, "w") as f:
+        f.write("".join(f"{t} {n}\n" for t, n in counts.items()))
+
+
+def blobs(bundle):
+    """The blobs a bundle's TOC lists (docs/format.md 2.2)."""
+    if len(bundle) < 64:
+        return
+    toc_off, toc_size = struct.unpack_from("<QQ", bundle, 16)
+    (n,) = struct.unpack_from("<I", bundle, 40)
+    pos = toc_off
+    for _ in range(n):
+        off, size, _csum, nl, rl = struct.unpack_from("<QQQII", bundle, pos)
+        yield bundle[off:off + size]
+        pos += (32 + nl + rl + 7) & ~7
+
+
+def external_seeds(put, gen):
+    """fuzz_external inputs: model, weights.bin and sub/data.bin parts; each model
+    names one location, inside the folder, through links, or trying to leave it."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = open(os.path.join(gen, "external.onnx"), "rb").read()
+    weights = open(os.path.join(gen, "weights.bin"), "rb").read()
+    put("fuzz_external", model + SPLIT + weights)
+    w = np.zeros((16, 24), np.float32)
+    w[::3, ::5] = np.arange(1, 31, dtype=np.float32).reshape(6, 5)
+    raw = w.tobytes()
+    for loc, offset in (("weights.bin", 8), ("sub/data.bin", 0), ("link.bin", 0), ("sub/in.bin", 8),
+                        ("../outside.bin", 0), ("/etc/hostname", 0), ("dir.bin", 0),
+                        ("sub/../weights.bin", 8), ("missing.bin", 0), ("weights.bin", 1 << 40)):
+        t = numpy_helper.from_array(w, "w")
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", loc), ("offset", str(offset)), ("length", str(len(raw)))):
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 24])], [t])
+        m = helper.make_model(g).SerializeToString()
+        put("fuzz_external", m + SPLIT + b"\0" * 8 + raw + SPLIT + raw)
+    del onnx
+
+
+if __name__ == "__main__":
+    main()

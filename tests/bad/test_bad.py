@@ -1,0 +1,486 @@
+#!/usr/bin/python3
+"""The bad-input table of issue 6: every hostile input the onnx-lsc command meets,
+run for real. For each case: the exit code documented in docs/cli.md, exactly one
+error line "onnx-lsc: ..." naming the file (and tensor where there is one) and the
+reason, the inputs unchanged (SHA-256 before and after), and nothing left under the
+output names (nor any temporary file, except after SIGKILL).
+
+usage: test_bad.py ONNX_LSC            run the checks (exit 1 on any failure)
+       test_bad.py ONNX_LSC --table    also print docs/bad-input.md (markdown) on stdout
+
+tests/cli/test_cli.py checks usage errors and a first set of hostile models; this
+test covers the whole table of issue 6 part 3 in one place, with stricter checks per
+case, plus every single-byte corruption of a small bundle.
+"""
+import hashlib
+import os
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+TOOL = os.path.abspath(sys.argv[1])
+TABLE = "--table" in sys.argv[2:]
+FAILURES = []
+ROWS = []  # (case, command, exit code, message)
+
+OK, USAGE, INVALID, IO, NOT_ONNX, BAD_MODEL, EXTERNAL = 0, 2, 11, 13, 14, 15, 16
+BAD_BUNDLE, CHECKSUM, VERSION, UNSUPPORTED = 17, 18, 19, 20
+
+
+def fail(msg):
+    FAILURES.append(msg)
+    print("FAIL:", msg)
+
+
+# ---- XXH64 (seed 0), to forge bundles whose only fault is the one under test ----
+P1, P2, P3, P4, P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                      0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
+M64 = (1 << 64) - 1
+
+
+def _rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M64
+
+
+def _round(acc, lane):
+    return (_rotl((acc + lane * P2) & M64, 31) * P1) & M64
+
+
+def xxh64(data):
+    n, i = len(data), 0
+    if n >= 32:
+        v = [(P1 + P2) & M64, P2, 0, (-P1) & M64]
+        while i + 32 <= n:
+            for k in range(4):
+                v[k] = _round(v[k], struct.unpack_from("<Q", data, i + 8 * k)[0])
+            i += 32
+        h = (_rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)) & M64
+        for k in range(4):
+            h = ((h ^ _round(0, v[k])) * P1 + P4) & M64
+    else:
+        h = P5
+    h = (h + n) & M64
+    while i + 8 <= n:
+        h ^= _round(0, struct.unpack_from("<Q", data, i)[0])
+        h = (_rotl(h, 27) * P1 + P4) & M64
+        i += 8
+    if i + 4 <= n:
+        h ^= (struct.unpack_from("<I", data, i)[0] * P1) & M64
+        h = (_rotl(h, 23) * P2 + P3) & M64
+        i += 4
+    while i < n:
+        h ^= (data[i] * P5) & M64
+        h = (_rotl(h, 11) * P1) & M64
+        i += 1
+    h ^= h >> 33
+    h = (h * P2) & M64
+    h ^= h >> 29
+    h = (h * P3) & M64
+    return h ^ (h >> 32)
+
+
+def fix_header_checksum(b):
+    b = bytearray(b)
+    struct.pack_into("<Q", b, 56, xxh64(bytes(b[:56])))
+    return bytes(b)
+
+
+# ---- running the command ----
+def digest(path):
+    if os.path.isdir(path):
+        return "dir"
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def tree(folder):
+    out = []
+    for base, dirs, files in os.walk(folder):
+        out += [os.path.relpath(os.path.join(base, n), folder) for n in dirs + files]
+    return sorted(out)
+
+
+def run(args, limit_fsize=None):
+    def child():
+        if limit_fsize is not None:  # "disk full": writes past this size fail with EFBIG
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
+    return subprocess.run([TOOL, *args], capture_output=True, text=True, errors="replace",
+                          preexec_fn=child if limit_fsize is not None else None)
+
+
+def case(name, args, codes, work, names=(), inputs=(), outputs=(), limit_fsize=None):
+    """Runs one case; checks exit code, one error line naming `names`, `inputs`
+    unchanged and, on failure, no `outputs` and no new file in `work` (a success
+    removes its `outputs`). Adds a table row; for a compress that succeeds, the
+    message column gives each layer's status (--json)."""
+    if codes == OK or codes == {OK}:
+        args = [*args, "--json"] if args[0] == "compress" else args
+    codes = codes if isinstance(codes, (set, tuple, list)) else {codes}
+    hashes = {p: digest(p) for p in inputs}
+    before = tree(work)
+    r = run(args, limit_fsize)
+    label = f"{name}: exit {r.returncode}"
+    lines = r.stderr.strip().splitlines()
+    if r.returncode not in codes:
+        fail(f"{label}, expected {sorted(codes)}; stderr: {r.stderr.strip()[:300]}")
+    if r.returncode != 0:
+        if len(lines) != 1 or not lines[0].startswith("onnx-lsc: "):
+            fail(f"{label}: error output is not one 'onnx-lsc: ' line: {r.stderr!r}")
+        for want in names:
+            if want not in r.stderr:
+                fail(f"{label}: message does not name {want!r}: {r.stderr.strip()}")
+    for p, h in hashes.items():
+        if not os.path.exists(p) or digest(p) != h:
+            fail(f"{name}: input {os.path.basename(p)} changed")
+    for p in outputs:
+        if os.path.exists(p):
+            if r.returncode != 0:
+                fail(f"{name}: output {os.path.basename(p)} left behind")
+            os.remove(p)
+    if r.returncode != 0 and tree(work) != before:
+        fail(f"{name}: files left behind: {sorted(set(tree(work)) - set(before))}")
+    msg = lines[0] if lines else ""
+    if r.returncode == 0 and "--json" in args:
+        import json
+        layers = json.loads(r.stdout)["layers"]
+        msg = "(success) " + ", ".join(f"layer '{x['name']}': {x['status']}" for x in layers)
+        args = [a for a in args if a != "--json"]
+    shown = [a.replace(work + "/", "").replace(work, ".") for a in args]
+    ROWS.append((name, "onnx-lsc " + " ".join(shown), r.returncode, msg.replace(work + "/", "").replace(work, ".")))
+    return r
+
+
+# ---- models ----
+def pruned(shape, density=0.1, seed=7):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(shape).astype(np.float32)
+    w[rng.random(shape) >= density] = 0
+    return w
+
+
+def gemm_model(w, name="w", extra_nodes=(), inits=None, save=None):
+    rows, cols = w.shape
+    nodes = [helper.make_node("Gemm", ["x", name], ["y"], transB=1, name="fc")] + list(extra_nodes)
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, cols])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, rows])],
+                          inits if inits is not None else [numpy_helper.from_array(w, name)])
+    m = helper.make_model(g)
+    if save:
+        onnx.save(m, save)
+    return m
+
+
+def external_model(path, location, offset=0, length=None):
+    w = np.zeros((16, 16), np.float32)
+    w[0, 0] = 1
+    t = numpy_helper.from_array(w, "w_ext")
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", str(offset)),
+                 ("length", str(w.nbytes if length is None else length))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    gemm_model(w, "w_ext", inits=[t], save=path)
+
+
+def sub(work, name):
+    d = os.path.join(work, name)
+    os.makedirs(d)
+    return d
+
+
+def check_models(work):
+    d = sub(work, "inputs")
+    good = os.path.join(d, "good.onnx")
+    gemm_model(pruned((64, 128)), save=good)
+    data = open(good, "rb").read()
+    out = os.path.join(d, "out.lsc.onnx")
+    outs = (out, os.path.join(d, "out.lsc"))
+
+    def write(name, content):
+        p = os.path.join(d, name)
+        with open(p, "wb") as f:
+            f.write(content)
+        return p
+
+    def compress(name, path, codes, names=(), **kw):
+        case(name, ["compress", path, "-o", out], codes, d, names=names,
+             inputs=[path] if os.path.exists(path) else [], outputs=outs, **kw)
+
+    compress("not a file (missing)", os.path.join(d, "missing.onnx"), IO, ["missing.onnx"])
+    os.mkdir(os.path.join(d, "folder.onnx"))
+    compress("a directory", os.path.join(d, "folder.onnx"), {IO, NOT_ONNX}, ["folder.onnx"])
+    compress("empty file", write("empty.onnx", b""), NOT_ONNX, ["empty.onnx"])
+    compress("not ONNX (text)", write("text.onnx", b"this is not a model\n" * 20), NOT_ONNX, ["text.onnx"])
+    compress("not ONNX (random bytes)", write("random.onnx", np.random.default_rng(5).bytes(4096)),
+             NOT_ONNX, ["random.onnx"])
+    compress("truncated model (half)", write("half.onnx", data[: len(data) // 2]), NOT_ONNX, ["half.onnx"])
+    compress("truncated model (last byte)", write("cut1.onnx", data[:-1]), NOT_ONNX, ["cut1.onnx"])
+
+    # Graph faults: onnx-lsc rewrites only the weights it recognises and passes the rest
+    # through; a cycle or a dangling name elsewhere is not its to judge (exit 0, the
+    # output keeps the same fault), but the weights it reads must be consistent.
+    w = pruned((32, 32))
+    relu = helper.make_node("Relu", ["y"], ["x2"], name="loop_back")
+    cyc = gemm_model(w, extra_nodes=[relu])
+    cyc.graph.node[0].input[0] = "x2"  # fc consumes loop_back's output: a cycle
+    onnx.save(cyc, os.path.join(d, "cycle.onnx"))
+    compress("graph with a cycle", os.path.join(d, "cycle.onnx"), OK)
+    dang = gemm_model(w, extra_nodes=[helper.make_node("Relu", ["nowhere"], ["z"], name="dangling")])
+    onnx.save(dang, os.path.join(d, "dangling.onnx"))
+    compress("dangling input name", os.path.join(d, "dangling.onnx"), OK)
+    dw = gemm_model(w, name="no_such_weight", inits=[])
+    onnx.save(dw, os.path.join(d, "dangling_w.onnx"))
+    compress("weight name with no initializer", os.path.join(d, "dangling_w.onnx"), OK)
+
+    # Inconsistent tensors: payload size against dims, types.
+    t = numpy_helper.from_array(w, "w")
+    t.raw_data = t.raw_data[:-4]
+    onnx.save(gemm_model(w, inits=[t]), os.path.join(d, "short_raw.onnx"))
+    compress("raw_data shorter than dims", os.path.join(d, "short_raw.onnx"), BAD_MODEL, ["short_raw.onnx", "'w'"])
+    t = numpy_helper.from_array(w, "w")
+    t.ClearField("raw_data")
+    t.float_data.extend([1.0] * 100)
+    onnx.save(gemm_model(w, inits=[t]), os.path.join(d, "short_typed.onnx"))
+    compress("float_data count not dims", os.path.join(d, "short_typed.onnx"), BAD_MODEL, ["short_typed.onnx", "'w'"])
+    t = numpy_helper.from_array(w, "w")
+    del t.dims[:]
+    t.dims.extend([32, -32])
+    onnx.save(gemm_model(w, inits=[t]), os.path.join(d, "neg_dim.onnx"))
+    # A weight whose dims cannot be a matrix is not a candidate: left as it is.
+    compress("negative dimension (weight left alone)", os.path.join(d, "neg_dim.onnx"), OK)
+    t = numpy_helper.from_array(w, "w")
+    del t.dims[:]
+    t.dims.extend([1 << 40, 1 << 40])
+    onnx.save(gemm_model(w, inits=[t]), os.path.join(d, "huge_dims.onnx"))
+    compress("dims overflow 64 bits (weight left alone)", os.path.join(d, "huge_dims.onnx"), OK)
+    t = numpy_helper.from_array(w, "w")
+    t.data_type = TensorProto.UINT8  # 4x the elements' bytes for uint8 dims
+    onnx.save(gemm_model(w, inits=[t]), os.path.join(d, "wrong_type.onnx"))
+    compress("element type disagrees with payload (uint8: left alone)", os.path.join(d, "wrong_type.onnx"), OK)
+    ti = numpy_helper.from_array((w * 100).astype(np.int32), "w")
+    onnx.save(gemm_model(w, inits=[ti]), os.path.join(d, "int_weight.onnx"))
+    compress("unsupported weight type (int32, left dense)", os.path.join(d, "int_weight.onnx"), OK)
+
+
+def check_external(work):
+    d = sub(work, "external")
+    out = os.path.join(d, "out.lsc.onnx")
+    outs = (out, os.path.join(d, "out.lsc"))
+    blob = b"\0" * 1024
+    with open(os.path.join(d, "weights.bin"), "wb") as f:
+        f.write(blob)
+    with open(os.path.join(work, "outside.bin"), "wb") as f:
+        f.write(blob)
+    os.symlink(os.path.join(work, "outside.bin"), os.path.join(d, "link.bin"))
+    os.symlink("../outside.bin", os.path.join(d, "rel_link.bin"))
+    os.mkdir(os.path.join(d, "folder.bin"))
+    data_files = [os.path.join(d, "weights.bin"), os.path.join(work, "outside.bin")]
+    for name, loc, off, length, names in (
+            ("external data missing", "absent.bin", 0, None, ["absent.bin"]),
+            ("external data truncated (file shorter)", "weights.bin", 1000, None, ["weights.bin"]),
+            ("external data offset out of range", "weights.bin", 1 << 62, None, ["weights.bin"]),
+            ("external data offset + length overflow", "weights.bin", (1 << 64) - 8, None, ["weights.bin"]),
+            ("external data length disagrees with dims", "weights.bin", 0, 12, ["'w_ext'"]),
+            ("external data absolute path", "/etc/passwd", 0, None, ["/etc/passwd"]),
+            ("external data escaping with ..", "../outside.bin", 0, None, ["../outside.bin"]),
+            ("external data symbolic link out (absolute)", "link.bin", 0, None, ["link.bin"]),
+            ("external data symbolic link out (relative)", "rel_link.bin", 0, None, ["rel_link.bin"]),
+            ("external data names a folder", "folder.bin", 0, None, ["folder.bin"])):
+        p = os.path.join(d, "m.onnx")
+        external_model(p, loc, off, length)
+        case(name, ["compress", p, "-o", out], EXTERNAL, d, names=["m.onnx", "'w_ext'"] + names,
+             inputs=[p] + data_files, outputs=outs)
+
+
+def small_bundle(work):
+    """A compressed model and its bundle (a few hundred bytes)."""
+    d = sub(work, "bundle")
+    w = np.zeros((16, 24), np.float32)
+    w[1, 2], w[5, 20], w[15, 0] = 1.5, -2.25, 3.0
+    src = os.path.join(d, "m.onnx")
+    gemm_model(w, save=src)
+    r = run(["compress", src, "-q"])
+    if r.returncode != 0:
+        fail(f"small bundle: compress failed: {r.stderr.strip()}")
+    return d, os.path.join(d, "m.lsc.onnx"), os.path.join(d, "m.lsc")
+
+
+def check_bundles(work):
+    d, rw, bundle = small_bundle(work)
+    good = open(bundle, "rb").read()
+    out = os.path.join(d, "back.onnx")
+
+    def variant(name, content, codes, names=("m.lsc",)):
+        with open(bundle, "wb") as f:
+            f.write(content)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=names, inputs=[rw, bundle],
+             outputs=[out])
+
+    n = len(good)
+    future = bytearray(good)
+    struct.pack_into("<H", future, 8, 2)
+    minor = bytearray(good)
+    struct.pack_into("<H", minor, 10, 7)
+    variant("bundle missing", b"", {IO, BAD_BUNDLE})  # replaced below by a real removal
+    ROWS.pop()
+    os.remove(bundle)
+    case("bundle missing", ["decompress", rw, "-o", out], IO, d, names=["m.lsc"], inputs=[rw], outputs=[out])
+    variant("bundle empty", b"", BAD_BUNDLE)
+    variant("bundle truncated (half)", good[: n // 2], BAD_BUNDLE)
+    variant("bundle truncated (TOC cut)", good[:-8], BAD_BUNDLE)
+    variant("bundle extended (bytes appended)", good + b"\0" * 8, BAD_BUNDLE)
+    variant("bundle wrong magic", b"\x89LSD" + good[4:], BAD_BUNDLE)
+    variant("bundle future major version", fix_header_checksum(bytes(future)), VERSION)
+    variant("bundle header checksum mismatch", good[:20] + bytes([good[20] ^ 1]) + good[21:], CHECKSUM)
+    variant("bundle blob checksum mismatch (value byte)", good[:64 + 73] + bytes([good[64 + 73] ^ 0x40]) + good[64 + 74:],
+            CHECKSUM)
+    variant("bundle TOC checksum mismatch", good[:-3] + bytes([good[-3] ^ 0x08]) + good[-2:], CHECKSUM)
+    with open(bundle, "wb") as f:
+        f.write(fix_header_checksum(bytes(minor)))
+    r = run(["decompress", rw, "-o", out])
+    ROWS.append(("bundle newer minor version (accepted)", "onnx-lsc decompress m.lsc.onnx -o back.onnx",
+                 r.returncode, r.stderr.strip()))
+    if r.returncode != 0:
+        fail(f"bundle with minor 7: exit {r.returncode} ({r.stderr.strip()}), a newer minor must be read")
+    if os.path.exists(out):
+        os.remove(out)
+
+    # Every single-byte corruption: each byte XOR 0x01, 0x80 and 0xFF. Never exit 0.
+    reference = None
+    with open(bundle, "wb") as f:
+        f.write(good)
+    r = run(["decompress", rw, "-o", out])
+    if r.returncode != 0:
+        fail(f"good bundle does not decompress: {r.stderr.strip()}")
+    else:
+        reference = digest(out)
+        os.remove(out)
+    codes_seen = {}
+    for pos in range(n):
+        for mask in (0x01, 0x80, 0xFF):
+            content = good[:pos] + bytes([good[pos] ^ mask]) + good[pos + 1:]
+            with open(bundle, "wb") as f:
+                f.write(content)
+            r = run(["decompress", rw, "-o", out])
+            codes_seen[r.returncode] = codes_seen.get(r.returncode, 0) + 1
+            if r.returncode == 0:
+                same = reference is not None and digest(out) == reference
+                fail(f"bundle byte {pos} ^ 0x{mask:02x}: decompress succeeded"
+                     f" ({'same' if same else 'WRONG'} weights)")
+            elif r.returncode not in (BAD_BUNDLE, CHECKSUM, VERSION):
+                fail(f"bundle byte {pos} ^ 0x{mask:02x}: exit {r.returncode}: {r.stderr.strip()}")
+            elif len(r.stderr.strip().splitlines()) != 1:
+                fail(f"bundle byte {pos} ^ 0x{mask:02x}: not one error line: {r.stderr!r}")
+            if os.path.exists(out):
+                fail(f"bundle byte {pos} ^ 0x{mask:02x}: output left behind")
+                os.remove(out)
+    summary = ", ".join(f"{c}: {k}" for c, k in sorted(codes_seen.items()))
+    ROWS.append((f"every single-byte corruption of a {n}-byte bundle ({3 * n} files: each byte ^ 0x01, 0x80, 0xFF)",
+                 "onnx-lsc decompress m.lsc.onnx -o back.onnx", "17/18/19",
+                 f"exit codes seen (code: count) {summary}"))
+    with open(bundle, "wb") as f:
+        f.write(good)
+
+
+def check_outputs(work):
+    d, rw, bundle = small_bundle(os.path.join(work, "o"))
+    src = os.path.join(d, "m.onnx")
+    case("output folder does not exist", ["compress", src, "-o", os.path.join(d, "nodir", "x.onnx")], IO, d,
+         names=["nodir"], inputs=[src])
+    os.mkdir(os.path.join(d, "taken.onnx"))
+    case("output path is a directory", ["compress", src, "-o", os.path.join(d, "taken.onnx")], IO, d,
+         names=["taken.onnx"], inputs=[src])
+    case("output in /proc (not writable, even for root)", ["compress", src, "-o", "/proc/lsc-test.onnx"], IO, d,
+         names=["/proc/lsc-test"], inputs=[src])
+    case("output would overwrite the input", ["compress", src, "-o", src], INVALID, d, names=["m.onnx"],
+         inputs=[src])
+    case("decompress output exists (no -f)", ["decompress", rw], INVALID, d, names=["m.onnx"],
+         inputs=[src, rw, bundle])
+    big = os.path.join(d, "big.onnx")
+    gemm_model(pruned((256, 1024), 0.2), save=big)
+    outs = [os.path.join(d, "big.lsc.onnx"), os.path.join(d, "big.lsc")]
+    case("disk full while compressing (RLIMIT_FSIZE 64 KiB)", ["compress", big, "-q"], IO, d,
+         names=["big.lsc"], inputs=[big], outputs=outs, limit_fsize=64 << 10)
+    case("disk full while decompressing (RLIMIT_FSIZE 64 KiB)", ["decompress", rw, "-o", os.path.join(d, "r.onnx")],
+         IO, d, names=["r.onnx"], inputs=[rw, bundle], outputs=[os.path.join(d, "r.onnx")],
+         limit_fsize=1 << 10)
+
+
+def check_interrupted(work):
+    """SIGKILL during compress of a larger model: nothing under the final names,
+    input unchanged (temporary .NAME.XXXXXX files may remain: the process had no
+    chance to remove them)."""
+    d = sub(work, "killed")
+    src = os.path.join(d, "large.onnx")
+    rng = np.random.default_rng(11)
+    inits, nodes, prev = [], [], "x"
+    for i in range(8):
+        w = rng.standard_normal((1024, 1024)).astype(np.float32)
+        w[rng.random(w.shape) >= 0.1] = 0
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes.append(helper.make_node("Gemm", [prev, f"w{i}"], [f"h{i}"], transB=1))
+        prev = f"h{i}"
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1024])],
+                          [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, 1024])], inits)
+    onnx.save(helper.make_model(g), src)
+    h = digest(src)
+    finals = [os.path.join(d, "large.lsc.onnx"), os.path.join(d, "large.lsc")]
+    results = []
+    for delay in (0.05, 0.15, 0.3):
+        p = subprocess.Popen([TOOL, "compress", src, "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        rc = p.wait()
+        left = [os.path.basename(f) for f in finals if os.path.exists(f)]
+        temps = [n for n in os.listdir(d) if n.startswith(".")]
+        results.append((delay, rc, left, temps))
+        if rc == 0:
+            for f in finals:  # finished before the signal: not an interruption
+                os.remove(f)
+        elif left:
+            fail(f"SIGKILL after {delay}s: {left} left under the final names")
+        for n in temps:
+            os.remove(os.path.join(d, n))
+    if digest(src) != h:
+        fail("SIGKILL during compress: input changed")
+    killed = [r for r in results if r[1] == -signal.SIGKILL]
+    if not killed:
+        fail("SIGKILL during compress: every run finished before the signal (model too small)")
+    note = "; ".join(f"after {dl}s: {'killed' if rc < 0 else 'finished'}, final names "
+                     f"{'none' if not left else left}, temporary files {len(t)}" for dl, rc, left, t in results)
+    ROWS.append(("interrupted compress (SIGKILL, 32 MiB model)", "onnx-lsc compress large.onnx (killed)",
+                 -signal.SIGKILL, note))
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="lsc-bad-")
+    try:
+        for check in (check_models, check_external, check_bundles, check_outputs, check_interrupted):
+            check(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if TABLE:
+        print("| case | command | exit | message (stderr) |")
+        print("| --- | --- | --- | --- |")
+        for name, cmd, code, msg in ROWS:
+            cell = (msg or "(none)").replace("|", "\\|")
+            print(f"| {name} | `{cmd}` | {code} | {cell} |")
+    if FAILURES:
+        print(f"bad input: {len(FAILURES)} failure(s)", file=sys.stderr if TABLE else sys.stdout)
+        sys.exit(1)
+    print(f"bad input: {len(ROWS)} cases passed", file=sys.stderr if TABLE else sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
