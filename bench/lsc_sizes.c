@@ -1,0 +1,99 @@
+/* lsc-sizes: what the least block-row count (lsc_encode_options.min_block_rows)
+ * costs in bytes (not a test).
+ *   lsc-sizes model.onnx...     every encodable weight of the models
+ *   lsc-sizes                   the lsc-bench layer shapes, uniform random pruning
+ * For each weight: the searched encoding by size alone (min_block_rows = 1) and with
+ * the default, their blob bytes and the difference. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx-lsc/lsc.h"
+
+static uint64_t total_size_only, total_default;
+
+static int compare(const char *name, const lsc_tensor *t, int transposed)
+{
+    lsc_encode_options o;
+    lsc_encode_stats a, b;
+    lsc_error err;
+    lsc_encode_options_default(&o);
+    o.transposed = transposed;
+    o.min_block_rows = 1;
+    if (lsc_encode_plan(t, &o, &a, &err) != LSC_OK)
+        return fprintf(stderr, "%s: %s\n", name, err.message), 1;
+    o.min_block_rows = 0;
+    if (lsc_encode_plan(t, &o, &b, &err) != LSC_OK)
+        return fprintf(stderr, "%s: %s\n", name, err.message), 1;
+    uint64_t rows = a.rows;
+    printf("| %s | %llux%llu | %.2f%% | %ux%u/%u | %llu | %llu | %ux%u/%u | %llu | %+lld (%+.3f%%) |\n",
+           name, (unsigned long long)a.rows, (unsigned long long)a.cols,
+           100.0 * (double)a.nnz / (double)a.elements, a.block_h, a.block_w, a.index_bits,
+           (unsigned long long)((rows + a.block_h - 1) / a.block_h),
+           (unsigned long long)a.blob_bytes, b.block_h, b.block_w, b.index_bits,
+           (unsigned long long)b.blob_bytes,
+           (long long)b.blob_bytes - (long long)a.blob_bytes,
+           100.0 * ((double)b.blob_bytes - (double)a.blob_bytes) / (double)a.blob_bytes);
+    total_size_only += a.blob_bytes;
+    total_default += b.blob_bytes;
+    return 0;
+}
+
+static uint64_t rng = 88172645463325252ull;
+static double unit(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) * (1.0 / 9007199254740992.0);
+}
+
+int main(int argc, char **argv)
+{
+    printf("| weight | matrix | density | size only | block rows | bytes | default | bytes | "
+           "cost |\n|---|---|---|---|---|---|---|---|---|\n");
+    int bad = 0;
+    for (int i = 1; i < argc; i++) {
+        lsc_model *m;
+        lsc_error err;
+        if (lsc_model_open(argv[i], &m, &err) != LSC_OK)
+            return fprintf(stderr, "%s\n", err.message), 1;
+        for (size_t k = 0; k < lsc_model_layer_count(m); k++) {
+            lsc_model_layer l;
+            lsc_tensor t;
+            void *buf;
+            if (lsc_model_layer_get(m, k, &l, &err) != LSC_OK || l.outcome != LSC_LAYER_ENCODED)
+                continue;
+            if (lsc_model_layer_load(m, k, &t, &buf, &err) != LSC_OK)
+                return fprintf(stderr, "%s\n", err.message), 1;
+            bad |= compare(l.name, &t, l.transposed);
+            lsc_free(buf);
+        }
+        lsc_model_close(&m);
+    }
+    if (argc == 1) {
+        static const struct { const char *name; uint32_t rows, cols; } shapes[] = {
+            { "lenet-fc1", 500, 800 },          { "alexnet-fc6", 4096, 9216 },
+            { "vgg16-conv3_2", 256, 2304 },     { "vgg16-conv5_1", 512, 4608 },
+        };
+        static const double dens[] = { 0.5, 0.2, 0.1, 0.05, 0.02, 0.01 };
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (size_t d = 0; d < sizeof dens / sizeof dens[0]; d++) {
+                size_t count = (size_t)shapes[s].rows * shapes[s].cols;
+                float *w = calloc(count, sizeof(float));
+                if (!w)
+                    return 1;
+                for (size_t i = 0; i < count; i++)
+                    if (unit() < dens[d])
+                        w[i] = (float)(unit() - 0.5);
+                lsc_tensor t = { .dtype = LSC_DTYPE_FLOAT32, .rank = 2,
+                                 .dims = { shapes[s].rows, shapes[s].cols }, .data = w };
+                bad |= compare(shapes[s].name, &t, 0);
+                free(w);
+            }
+    }
+    printf("\ntotal: size only %llu bytes, default %llu bytes, %+.3f%%\n",
+           (unsigned long long)total_size_only, (unsigned long long)total_default,
+           100.0 * ((double)total_default - (double)total_size_only) / (double)total_size_only);
+    return bad;
+}
