@@ -16,6 +16,7 @@
 #define LSC_CHUNK 256
 #define LSC_RUN_MIN 4 /* values per row segment, on average, for the run path */
 #define LSC_SPLIT_ROWS 64 /* n = 1, short runs: block rows up to this tall sum in split copies */
+#define LSC_SORT_ROWS 256 /* n > 1, short runs: block rows up to this tall are sorted by row */
 
 /* Drops the positions whose row lies outside [lo, hi) (a row range cutting a block
  * row); values move to vbuf. Returns the count kept. */
@@ -98,6 +99,61 @@ static void scatter_split(const float *restrict x, size_t xs, float *restrict ys
         ys[lrs[i]] += vals[i] * x[cols[i] * xs];
 }
 
+/* scatter_split fused with the positions' mapping (lsc_dec_map's general case). */
+static void map_scatter_split(const lsc_brow_decoder *d, const float *restrict x, size_t xs,
+                              float *restrict ys, const uint32_t *restrict pos,
+                              const float *restrict vals, uint32_t cnt)
+{
+    const uint32_t *restrict kept = d->kept;
+    const uint32_t bh = d->bh, bw = d->bw, S = (uint32_t)d->S;
+    const lsc_udiv div_s = d->div_s, div_w = d->div_w;
+#define LSC_MSS(I, COPY)                                                                   \
+    do {                                                                                   \
+        uint32_t p = pos[I], k = lsc_udiv_do(p, div_s), off = p - k * S;                   \
+        uint32_t lr = lsc_udiv_do(off, div_w), col = kept[k] * bw + (off - lr * bw);       \
+        ys[(COPY) * bh + lr] += vals[I] * x[col * xs];                                     \
+    } while (0)
+    uint32_t i = 0;
+    for (; i + 4 <= cnt; i += 4) {
+        LSC_MSS(i, 0);
+        LSC_MSS(i + 1, 1);
+        LSC_MSS(i + 2, 2);
+        LSC_MSS(i + 3, 3);
+    }
+    for (; i < cnt; i++)
+        LSC_MSS(i, 0);
+#undef LSC_MSS
+}
+
+/* n > 1 with short runs: a counting sort of the chunk by row, then each row's values
+ * in one k_row call (its strip of Y stays in registers) instead of loading and
+ * storing Y's row for every value. Rows outside [lo, hi) are skipped. */
+static void multiply_by_row(const float *x, size_t ldx, size_t n, float *y0, size_t ldy,
+                            const uint32_t *cols, const uint32_t *lrs, const float *vals,
+                            uint32_t cnt, uint32_t bh, uint64_t lo, uint64_t hi)
+{
+    uint32_t count[LSC_SORT_ROWS + 1], scols[LSC_CHUNK];
+    float svals[LSC_CHUNK];
+    memset(count, 0, (bh + 1) * sizeof *count);
+    for (uint32_t i = 0; i < cnt; i++)
+        count[lrs[i] + 1]++;
+    for (uint32_t r = 1; r <= bh; r++)
+        count[r] += count[r - 1];
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t j = count[lrs[i]]++;
+        scols[j] = cols[i];
+        svals[j] = vals[i];
+    }
+    /* count[r] is now the end of row r's values */
+    uint32_t start = 0;
+    for (uint32_t r = 0; r < bh && start < cnt; r++) {
+        uint32_t end = count[r];
+        if (end > start && r >= lo && r < hi)
+            k_row(x, ldx, n, y0 + r * ldy, scols + start, svals + start, end - start);
+        start = end;
+    }
+}
+
 void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
 {
     float ys[4 * LSC_SPLIT_ROWS];
@@ -149,7 +205,7 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
             uint32_t cnt, *c = cols;
             if (fast) {
                 cnt = k_positions(&d, pos, LSC_CHUNK);
-                if (d.map == LSC_MAP_ID || runs)
+                if (d.map == LSC_MAP_ID || runs || split)
                     c = pos;
                 else
                     lsc_dec_map(&d, pos, cols, h1 ? NULL : lrs, cnt);
@@ -170,6 +226,15 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
                 multiply_runs(&d, x, ldx, n, y0, ldy, pos, vals, cnt, lo - r0, hi - r0, &acc);
                 continue;
             }
+            if (fast && split) { /* rows outside [lo, hi) are summed but never written */
+                map_scatter_split(&d, x, ldx, ys, pos, vals, cnt);
+                continue;
+            }
+            if (n > 1 && !h1 && v->block_h <= LSC_SORT_ROWS) {
+                multiply_by_row(x, ldx, n, y0, ldy, c, lrs, vals, cnt, v->block_h, lo - r0,
+                                hi - r0);
+                continue;
+            }
             if (partial) {
                 cnt = keep_rows(c, lrs, vals, vbuf, cnt, lo - r0, hi - r0);
                 vals = vbuf;
@@ -187,7 +252,7 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
         }
         if (n == 1 && h1)
             y0[0] = acc;
-        if (split) /* rows outside [lo, hi) got no values (keep_rows) */
+        if (split)
             for (uint64_t r = lo; r < hi; r++) {
                 uint64_t lr = r - r0, bh = v->block_h;
                 y0[lr * ldy] = (ys[lr] + ys[bh + lr]) + (ys[2 * bh + lr] + ys[3 * bh + lr]);

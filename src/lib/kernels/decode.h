@@ -56,6 +56,7 @@ typedef struct lsc_brow_decoder {
     uint64_t kstart, kend; /* scan range of the current kept block */
     uint32_t bcol;        /* its block column */
     const uint8_t *bitmap;
+    const uint8_t *blob_end;
     uint64_t bitmap_row;  /* bit of block (R, 0) */
     uint32_t n_bcols, bw;
     uint64_t S;           /* block_h * block_w */
@@ -117,6 +118,7 @@ static inline void lsc_dec_init(lsc_brow_decoder *d, const lsc_blob_view *v, uin
     d->half = 1ull << (d->b - 1);
     d->p = UINT64_MAX;
     d->bitmap = v->bitmap;
+    d->blob_end = v->base + v->size;
     d->bitmap_row = (uint64_t)brow * v->n_bcols;
     d->n_bcols = v->n_bcols;
     d->bw = v->block_w;
@@ -154,7 +156,13 @@ static inline int lsc_dec_set_kept(lsc_brow_decoder *d, uint32_t *kept)
     uint32_t nk = 0;
     for (uint32_t c = 0; c < d->n_bcols; c += 57) {
         uint32_t left = d->n_bcols - c;
-        uint64_t bits = lsc_read_bits(d->bitmap, d->bitmap_row + c, left < 57 ? left : 57);
+        uint64_t bit = d->bitmap_row + c, bits;
+        /* one 8-byte load while it stays inside the blob (sections follow the bitmap) */
+        if (d->bitmap + (bit >> 3) + 8 <= d->blob_end)
+            bits = (lsc_dec_load64(d->bitmap + (bit >> 3)) >> (bit & 7)) &
+                   (left < 57 ? (UINT64_C(1) << left) - 1 : (UINT64_C(1) << 57) - 1);
+        else
+            bits = lsc_read_bits(d->bitmap, bit, left < 57 ? left : 57);
         while (bits) {
             kept[nk++] = c + (uint32_t)__builtin_ctzll(bits);
             bits &= bits - 1;
