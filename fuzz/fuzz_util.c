@@ -154,6 +154,19 @@ void fuzz_fix_bundle_checksums(uint8_t *b, size_t size)
     store64(b + 56, XXH64(b, 56, 0));
 }
 
+void fuzz_check_message(const lsc_error *error)
+{
+    const char *m = error->message;
+    size_t n = strnlen(m, sizeof error->message);
+    if (n == 0 || n == sizeof error->message)
+        abort(); /* empty or not terminated */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)m[i] < 0x20 || m[i] == 0x7f) {
+            fprintf(stderr, "fuzz: control byte 0x%02x in message: %s\n", (unsigned char)m[i], m);
+            abort();
+        }
+}
+
 static double half_to_double(uint16_t h)
 {
     int e = (h >> 10) & 31, m = h & 1023;

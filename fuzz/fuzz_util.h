@@ -30,6 +30,11 @@ void fuzz_fix_blob_checksum(uint8_t *blob, size_t size);
  * (and the blob's own), the TOC checksum and the header checksum of a bundle. */
 void fuzz_fix_bundle_checksums(uint8_t *bundle, size_t size);
 
+/* Aborts unless a failure's message is one non-empty printable line (the library
+ * promises one line naming the file / tensor and the reason). */
+struct lsc_error;
+void fuzz_check_message(const struct lsc_error *error);
+
 /* Element i of a decoded tensor as a double (dtype an LSC_DTYPE_*). */
 double fuzz_elem_to_double(const void *data, int dtype, size_t i);
 

@@ -38,6 +38,15 @@ void lsc_free(void *ptr)
     free(ptr);
 }
 
+/* Names from files (tensor names, locations) may hold newlines or terminal escapes:
+ * a message stays one printable line. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 lsc_status lsc_fail(lsc_error *error, lsc_status status, const char *format, ...)
 {
     if (error) {
@@ -46,6 +55,7 @@ lsc_status lsc_fail(lsc_error *error, lsc_status status, const char *format, ...
         error->status = status;
         vsnprintf(error->message, sizeof error->message, format, args);
         va_end(args);
+        one_line(error->message);
     }
     return status;
 }
@@ -65,4 +75,5 @@ void lsc_error_prefix(lsc_error *error, const char *prefix)
         for (const char *s = parts[i]; *s && n < cap; s++)
             error->message[n++] = *s;
     error->message[n] = 0;
+    one_line(error->message);
 }
