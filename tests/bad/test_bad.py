@@ -248,6 +248,12 @@ def check_models(work):
     t.raw_data = t.raw_data[:-4]
     onnx.save(gemm_model(w, inits=[t]), os.path.join(d, "short_raw.onnx"))
     compress("raw_data shorter than dims", os.path.join(d, "short_raw.onnx"), BAD_MODEL, ["short_raw.onnx", "'w'"])
+    evil = "evil\nname\x1b[31m"  # a newline and a terminal escape in a tensor name
+    t = numpy_helper.from_array(w, evil)
+    t.raw_data = t.raw_data[:-4]
+    onnx.save(gemm_model(w, name=evil, inits=[t]), os.path.join(d, "evil_name.onnx"))
+    compress("tensor name with a newline and an escape (message stays one line)",
+             os.path.join(d, "evil_name.onnx"), BAD_MODEL, ["evil_name.onnx", "'evil?name?[31m'"])
     t = numpy_helper.from_array(w, "w")
     t.ClearField("raw_data")
     t.float_data.extend([1.0] * 100)
@@ -355,6 +361,20 @@ def check_bundles(work):
         fail(f"bundle with minor 7: exit {r.returncode} ({r.stderr.strip()}), a newer minor must be read")
     if os.path.exists(out):
         os.remove(out)
+
+    # A compressed model given to compress again, also with its opset import damaged.
+    case("compress of a compressed model", ["compress", rw, "-o", os.path.join(d, "again.onnx")], UNSUPPORTED, d,
+         names=["m.lsc.onnx", "already compressed"], inputs=[rw, bundle], outputs=[os.path.join(d, "again.onnx")])
+    m = onnx.load(rw, load_external_data=False)
+    for o in m.opset_import:
+        if o.domain == "ai.onnx_lsc":
+            o.domain = "aio.nnx_lsc"
+    damaged = os.path.join(d, "damaged.lsc.onnx")
+    onnx.save(m, damaged)
+    case("LSC nodes without the ai.onnx_lsc import", ["compress", damaged, "-o", os.path.join(d, "again.onnx")],
+         UNSUPPORTED, d, names=["damaged.lsc.onnx", "already compressed"], inputs=[damaged, bundle],
+         outputs=[os.path.join(d, "again.onnx")])
+    os.remove(damaged)
 
     # Every single-byte corruption: each byte XOR 0x01, 0x80 and 0xFF. Never exit 0.
     reference = None

@@ -314,6 +314,11 @@ static int already_compressed(const Onnx__ModelProto *m)
     for (size_t i = 0; i < m->n_opset_import; i++)
         if (m->opset_import[i]->domain && strcmp(m->opset_import[i]->domain, LSC_ONNX_DOMAIN) == 0)
             return 1;
+    /* LSC nodes without the import: a damaged compressed model, not one to rewrite
+     * (its output would pass the same broken bundle references on). */
+    for (size_t i = 0; m->graph && i < m->graph->n_node; i++)
+        if (lsc_node_is_lsc(m->graph->node[i]))
+            return 1;
     return 0;
 }
 
@@ -346,8 +351,8 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     lsc_error *error = c->error;
     LSC_TRY(lsc_onnx_load(c->in_path, &c->model, error));
     if (already_compressed(c->model.proto))
-        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s)", c->in_path,
-                        LSC_ONNX_DOMAIN);
+        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s or has its nodes)",
+                        c->in_path, LSC_ONNX_DOMAIN);
     LSC_TRY(lsc_select(&c->model, c->opt->include_graph_inputs, &c->sel, error));
     c->report->n_layers = c->sel.count;
     c->report->layers = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->report->layers);
