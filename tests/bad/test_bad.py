@@ -483,6 +483,34 @@ def check_interrupted(work):
                  -signal.SIGKILL, note))
 
 
+PREAMBLE = """
+# Bad input: what onnx-lsc does with it
+
+Generated from real runs by `python3 tests/bad/test_bad.py BUILD/src/cli/onnx-lsc --table`
+(the test `bad_input`, suite `bad`, runs the same cases and fails on any
+deviation). Exit codes: `docs/cli.md` (10 + `lsc_status`: 11 invalid argument,
+13 I/O, 14 not ONNX, 15 inconsistent model, 16 bad external data, 17 malformed
+bundle, 18 checksum mismatch, 19 version, 20 unsupported). For every case the test
+checks: the exit code; on failure exactly one stderr line `onnx-lsc: ...` naming
+the file (and the tensor, where there is one) and the reason; every input file
+unchanged (SHA-256 before and after); nothing left under the output names and no
+new file at all (temporary files included), except after SIGKILL, where the
+process cannot remove its temporary `.NAME.XXXXXX` file, but nothing appears
+under a final name. Paths are shown relative to the test's folder.
+
+onnx-lsc rewrites only the weights it recognises and passes the rest of a graph
+through: a cycle, a dangling name or a tensor it cannot use as a weight (negative
+or overflowing dims, integer type) is not its to judge and does not stop the
+compression (exit 0; the output keeps it unchanged and the report lists the layer
+as `unsupported` or `not-constant`). A weight it does read must be consistent
+(exit 15).
+
+Every single-byte corruption is also run through the library in
+`tests/bad/test_bundle_bytes.c` (all 255 wrong values of every byte of a 384-byte,
+two-weight bundle: 97 920 files, none accepted, none read back as other weights).
+"""
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
@@ -491,6 +519,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if TABLE:
+        print(PREAMBLE.strip() + "\n")
         print("| case | command | exit | message (stderr) |")
         print("| --- | --- | --- | --- |")
         for name, cmd, code, msg in ROWS:
