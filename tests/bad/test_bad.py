@@ -309,6 +309,41 @@ def check_external(work):
              inputs=[p] + data_files, outputs=outs)
 
 
+def check_restore_escape(work):
+    """decompress re-creates a weight's external data file beside the restored model
+    (docs/format.md 3.2): a symbolic link in the output folder must not lead that
+    write, or the comparison with an existing file, outside the folder."""
+    src, dst, victim = sub(work, "r_src"), sub(work, "r_dst"), sub(work, "r_victim")
+    os.mkdir(os.path.join(src, "sub"))
+    w = np.zeros((32, 32), np.float32)
+    w[::4, ::3] = 1.5
+    t = numpy_helper.from_array(w, "w_sub")
+    with open(os.path.join(src, "sub", "w.bin"), "wb") as f:
+        f.write(t.raw_data)
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "sub/w.bin"), ("offset", "0"), ("length", str(w.nbytes))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    gemm_model(w, "w_sub", inits=[t], save=os.path.join(src, "m.onnx"))
+    r = run(["compress", os.path.join(src, "m.onnx"), "-q"])
+    if r.returncode != 0:
+        fail(f"restore escape: compress failed: {r.stderr.strip()}")
+        return
+    for name in ("m.lsc.onnx", "m.lsc"):
+        shutil.copy(os.path.join(src, name), dst)
+    os.symlink(victim, os.path.join(dst, "sub"))
+    rw, out = os.path.join(dst, "m.lsc.onnx"), os.path.join(dst, "back.onnx")
+    case("decompress: external data folder is a symbolic link out (write)", ["decompress", rw, "-o", out],
+         EXTERNAL, dst, names=["sub/w.bin"], inputs=[rw, os.path.join(dst, "m.lsc")], outputs=[out])
+    if os.listdir(victim):
+        fail(f"decompress wrote outside its folder: {os.listdir(victim)}")
+    with open(os.path.join(victim, "w.bin"), "wb") as f:
+        f.write(b"\0" * w.nbytes)
+    case("decompress: existing external data reached through a link out (read)", ["decompress", rw, "-o", out],
+         EXTERNAL, dst, names=["sub/w.bin"], inputs=[rw, os.path.join(victim, "w.bin")], outputs=[out])
+
+
 def small_bundle(work):
     """A compressed model and its bundle (a few hundred bytes)."""
     d = sub(work, "bundle")
@@ -514,7 +549,8 @@ two-weight bundle: 97 920 files, none accepted, none read back as other weights)
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_bundles, check_outputs, check_interrupted):
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_outputs,
+                      check_interrupted):
             check(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -3,6 +3,8 @@
  * must exist beside it: a missing file is created (tensors at their offsets, zero
  * bytes between), an existing one (typically the original) must already hold the
  * same values, zeros of either sign being equal. */
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -128,6 +130,33 @@ static lsc_status create_file(const char *path, const lsc_restore_ext_item *item
     return lsc_out_commit(&out, error);
 }
 
+/* The file a location names, once symbolic links are resolved (the file itself when
+ * it exists, else its folder), must lie inside the output folder: a link in that
+ * folder must not make decompress read or write elsewhere. */
+static lsc_status check_inside(const char *dir, const char *path, const char *location,
+                               lsc_error *error)
+{
+    char real_dir[PATH_MAX], real[PATH_MAX];
+    struct stat sb;
+    int exists = lstat(path, &sb) == 0;
+    char *parent = exists ? NULL : lsc_path_dir(path);
+    if (!exists && !parent)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    int resolved = realpath(dir, real_dir) && realpath(exists ? path : parent, real);
+    int err = errno;
+    free(parent);
+    if (!resolved)
+        return lsc_fail(error, LSC_ERR_EXTERNAL_DATA, "%s: external data location '%.200s' cannot be resolved: %s",
+                        path, location, strerror(err));
+    size_t n = strlen(real_dir);
+    int inside = n == 1 || (strncmp(real, real_dir, n) == 0 && (real[n] == '/' || (!exists && !real[n])));
+    if (!inside)
+        return lsc_fail(error, LSC_ERR_EXTERNAL_DATA,
+                        "%s: external data location '%.200s' leads outside the output folder (symbolic link)",
+                        path, location);
+    return LSC_OK;
+}
+
 lsc_status lsc_restore_ext_write(lsc_restore_ext *ext, const char *out_model, lsc_error *error)
 {
     if (!ext->count)
@@ -148,6 +177,8 @@ lsc_status lsc_restore_ext_write(lsc_restore_ext *ext, const char *out_model, ls
         struct stat sb;
         if (!path)
             st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        else if ((st = check_inside(dir, path, ext->items[i].location, error)) != LSC_OK)
+            (void)0;
         else if (lstat(path, &sb) == 0)
             st = check_existing(path, ext->items + i, j - i, error);
         else if ((st = create_file(path, ext->items + i, j - i, error)) == LSC_OK) {
