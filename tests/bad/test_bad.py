@@ -377,6 +377,13 @@ def check_bundles(work):
     ROWS.pop()
     os.remove(bundle)
     case("bundle missing", ["decompress", rw, "-o", out], IO, d, names=["m.lsc"], inputs=[rw], outputs=[out])
+    outside = os.path.join(work, "outside.lsc")
+    with open(outside, "wb") as f:
+        f.write(good)
+    os.symlink(outside, bundle)
+    case("bundle is a symbolic link out of the folder", ["decompress", rw, "-o", out], EXTERNAL, d,
+         names=["m.lsc", "symbolic link"], inputs=[rw, outside], outputs=[out])
+    os.remove(bundle)
     variant("bundle empty", b"", BAD_BUNDLE)
     variant("bundle truncated (half)", good[: n // 2], BAD_BUNDLE)
     variant("bundle truncated (TOC cut)", good[:-8], BAD_BUNDLE)

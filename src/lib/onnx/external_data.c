@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "onnx/onnx_model.h"
 
@@ -50,10 +51,12 @@ lsc_status lsc_ext_parse(const lsc_onnx_model *model, const Onnx__TensorProto *t
     return lsc_ext_check_location(model, ref->location, label, error);
 }
 
+static lsc_status check_inside(const char *dir, const char *path, const char *location,
+                               const char *label, lsc_error *error);
+
 lsc_status lsc_ext_check_location(const lsc_onnx_model *model, const char *location,
                                   const char *label, lsc_error *error)
 {
-    (void)model;
     if (!*location)
         return lsc_fail(error, LSC_ERR_EXTERNAL_DATA, "%s: external data location is empty", label);
     if (location[0] == '/' || location[0] == '\\' || (location[0] && location[1] == ':'))
@@ -71,6 +74,18 @@ lsc_status lsc_ext_check_location(const lsc_onnx_model *model, const char *locat
         p += n;
         if (*p)
             p++;
+    }
+    /* An existing file (a bundle, a data file) must not be a symbolic link out of the
+     * model's folder either; a missing one is reported by whoever opens it. */
+    if (model && model->dir) {
+        char *path = lsc_path_join(model->dir, location);
+        if (!path)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", label);
+        struct stat sb;
+        lsc_status st = lstat(path, &sb) == 0 ? check_inside(model->dir, path, location, label, error)
+                                               : LSC_OK;
+        free(path);
+        return st;
     }
     return LSC_OK;
 }
