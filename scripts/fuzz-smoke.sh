@@ -9,8 +9,10 @@
 # fix). New coverage accumulates in FUZZ_BUILD/fuzz/corpus/<target>/ across runs.
 # Writes FUZZ_BUILD/fuzz-smoke/testlog.json: one JSON object per line and target, like
 # meson's testlog.json ({"name", "result": "OK" | "FAIL", "duration", "executions",
-# "crashes"}). The last line is "fuzz: N targets, N crashes" (crashed targets); the exit
-# status is 0 only when no target crashed (2 when the build failed: no such line).
+# "crashes", "coverage"}), so scripts/test.sh's count() can read it as it is. The last
+# line is "fuzz: N targets, N crashes" (N crashes = targets that crashed: libFuzzer
+# stops a target at its first crash). Exit status 0 only when no target crashed; 2
+# when the build failed (then there is no such line).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +73,7 @@ for t in "${targets[@]}"; do
   if [ -z "$execs" ]; then # no final stats after a crash: the last progress line
     execs=$(grep -oE '^#[0-9]+' "$log_dir/$t.log" | tail -n 1 | tr -d '#')
   fi
+  cov=$(grep -oE 'cov: [0-9]+' "$log_dir/$t.log" | tail -n 1 | tr -dc '0-9')
   crashes=$(($(ls "$artifacts" | wc -l) - before))
   [ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1
   n_targets=$((n_targets + 1))
@@ -81,8 +84,8 @@ for t in "${targets[@]}"; do
       "$log_dir/$t.log" | sed "s|^|$t: |"
     ls -t "$artifacts" | head -n 3 | sed "s|^|$t: input $artifacts/|"
   fi
-  echo "$t: ${execs:-0} executions, $crashes crashes ($took s)"
-  echo "{\"name\": \"$t\", \"result\": \"$result\", \"duration\": $took, \"executions\": ${execs:-0}, \"crashes\": $crashes}" \
+  echo "$t: ${execs:-0} executions, $crashes crashes ($took s, coverage ${cov:-0} edges)"
+  echo "{\"name\": \"$t\", \"result\": \"$result\", \"duration\": $took, \"executions\": ${execs:-0}, \"crashes\": $crashes, \"coverage\": ${cov:-0}}" \
     >>"$log_dir/testlog.json"
 done
 echo "fuzz: $n_targets targets, $n_crashed crashes"
