@@ -7,7 +7,9 @@
  * between rows of one block row, per-block "last position seen" gives the gap;
  * between kept blocks, the first position of a block and the last of the previous.
  * Shapes whose size cannot beat the best so far (their bitmap alone is too big) are
- * skipped without a pass; that does not change the result. */
+ * skipped without a pass; that does not change the result. Heights that leave fewer
+ * than the least block-row count (min_block_rows) are not candidates: the kernels
+ * share a multiply between threads by block rows. */
 #include "codec/search.h"
 
 #include "codec/heights.h"
