@@ -1,7 +1,8 @@
 /* lsc-bench: the LSC kernels against CSR, dense OpenBLAS and the machine's
  * streaming read bandwidth, on the same inputs in one run (issue 4).
- *   lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] [--block HxW]
- * --bits / --block force the encoder's index width / block shape (default: its search).
+ *   lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] [--block HxW] [--slack PPM]
+ * --bits / --block force the encoder's index width / block shape (default: its search);
+ * --slack lets the search trade up to PPM parts per million of size for kernel work.
  * "hot": the same weight multiplied again and again (resident in the last-level
  * cache when it fits: the LLC column says); "stream": rotating through enough
  * copies of the weight that they exceed the LLC several times, so every multiply
@@ -233,7 +234,7 @@ int main(int argc, char **argv)
 {
     int quick = 0, csv = 0;
     const char *only = NULL;
-    unsigned force_bits = 0, force_bh = 0, force_bw = 0;
+    unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             quick = 1;
@@ -241,6 +242,8 @@ int main(int argc, char **argv)
             csv = 1;
         else if (!strcmp(argv[i], "--layer") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--slack") && i + 1 < argc)
+            slack = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bits") && i + 1 < argc)
             force_bits = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--block") && i + 1 < argc &&
@@ -248,7 +251,7 @@ int main(int argc, char **argv)
             i++;
         else {
             fprintf(stderr, "usage: lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] "
-                            "[--block HxW]\n");
+                            "[--block HxW] [--slack PPM]\n");
             return 2;
         }
     }
@@ -338,6 +341,7 @@ int main(int argc, char **argv)
                 lsc_encode_options opt;
                 lsc_encode_options_default(&opt);
                 opt.index_bits = force_bits;
+                opt.size_slack_ppm = slack;
                 opt.block_h = force_bh;
                 opt.block_w = force_bh && !force_bw ? L->cols : force_bw; /* HxW, W=0: full */
                 void *blob = NULL;

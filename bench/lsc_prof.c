@@ -1,5 +1,5 @@
 /* lsc-prof: one LSC multiply repeated, for perf stat / perf record (not a test).
- *   lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] [MIN_BLOCK_ROWS] [CPU_MASK]
+ *   lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] [MIN_BLOCK_ROWS] [CPU_MASK] [SLACK_PPM]
  * Uniform random pruning as in lsc-bench; prints the encoding, the best and mean
  * wall time per multiply, and the process CPU time per multiply (less sensitive to
  * other jobs taking the core). */
@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 {
     if (argc < 7) {
         fprintf(stderr, "usage: lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] "
-                        "[MIN_BLOCK_ROWS] [CPU_MASK]\n");
+                        "[MIN_BLOCK_ROWS] [CPU_MASK] [SLACK_PPM]\n");
         return 2;
     }
     uint32_t rows = (uint32_t)atoi(argv[1]), cols = (uint32_t)atoi(argv[2]);
@@ -52,6 +52,8 @@ int main(int argc, char **argv)
         opt.index_bits = (unsigned)atoi(argv[8]);
     if (argc > 9)
         opt.min_block_rows = (uint32_t)atoi(argv[9]);
+    if (argc > 11)
+        opt.size_slack_ppm = (uint32_t)atoi(argv[11]);
     float *w = calloc((size_t)rows * cols, sizeof(float));
     float *x = malloc((size_t)cols * n * sizeof(float)), *y = malloc((size_t)rows * n * sizeof(float));
     if (!w || !x || !y)

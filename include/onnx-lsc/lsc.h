@@ -115,7 +115,12 @@ typedef struct lsc_encode_options {
      * under 64 rows unconstrained); 1: smallest size only. Ignored when block_h is
      * forced. (Carved out of `reserved`, which was zero: the layout is unchanged.) */
     uint32_t min_block_rows;
-    uint8_t reserved[28];
+    /* 0: the smallest encoding. Else a size/speed trade: of the encodings at most
+     * this many parts per million larger than the smallest, the one with the least
+     * kernel work (SRI entries + row segments; docs/benchmarks.md measures it).
+     * (Also carved out of `reserved`.) */
+    uint32_t size_slack_ppm;
+    uint8_t reserved[24];
 } lsc_encode_options;
 
 LSC_API void lsc_encode_options_default(lsc_encode_options *options);

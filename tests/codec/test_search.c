@@ -116,6 +116,47 @@ int main(void)
             }
         }
         lsc_heights_free(&hs_scratch);
+        /* With a size slack: within the slack of the smallest, the least kernel work
+         * (entries + block_h * kept blocks) of every forced power-of-two / whole
+         * candidate, and what lsc_encode writes. */
+        {
+            lsc_encode_options o;
+            lsc_encode_options_default(&o);
+            lsc_encode_stats small, fast;
+            CHECK(lsc_encode_plan(&t, &o, &small, &err) == LSC_OK);
+            o.size_slack_ppm = (uint32_t[]){ 1000, 20000, 100000, 1000000 }[iter % 4];
+            CHECK(lsc_encode_plan(&t, &o, &fast, &err) == LSC_OK);
+            uint64_t bound = small.blob_bytes + small.blob_bytes * o.size_slack_ppm / 1000000;
+            uint64_t work = fast.value_entries + fast.jump_entries +
+                            (uint64_t)fast.block_h * fast.kept_blocks;
+            CHECKF(fast.blob_bytes <= bound && fast.blob_bytes >= small.blob_bytes,
+                   "%ux%u slack %u ppm: %llu bytes, smallest %llu", rows, cols, o.size_slack_ppm,
+                   (unsigned long long)fast.blob_bytes, (unsigned long long)small.blob_bytes);
+            CHECK(work <= small.value_entries + small.jump_entries +
+                              (uint64_t)small.block_h * small.kept_blocks);
+            void *blob;
+            size_t size;
+            CHECK(lsc_encode(&t, &o, &blob, &size, NULL, &err) == LSC_OK);
+            CHECK(size == fast.blob_bytes);
+            lsc_free(blob);
+            uint32_t need = lsc_search_min_block_rows(rows, 0);
+            for (uint32_t bh = 1; rows * cols <= 800 && bh <= 2 * rows; bh *= 2)
+                for (uint32_t bw = 1; bw <= 2 * cols; bw *= 2) {
+                    uint32_t h = bh > rows ? rows : bh, w = bw > cols ? cols : bw;
+                    if ((rows + h - 1) / h < need)
+                        continue;
+                    for (unsigned b = 1; b <= 16; b++) {
+                        uint64_t e, k, sz = forced_size(&t, h, w, b, &e, &k);
+                        CHECKF(sz > bound || e + (uint64_t)h * k >= work,
+                               "%ux%u slack %u: forced %ux%u b %u: %llu bytes, work %llu < %llu",
+                               rows, cols, o.size_slack_ppm, h, w, b, (unsigned long long)sz,
+                               (unsigned long long)(e + (uint64_t)h * k),
+                               (unsigned long long)work);
+                    }
+                    if (bw > cols)
+                        break;
+                }
+        }
         /* The plan is the blob, and no power-of-two / whole candidate that leaves the
          * required block rows is smaller: with the default least block-row count, with
          * size alone (1), and with a random one. */

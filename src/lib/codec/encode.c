@@ -56,7 +56,7 @@ static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *op
     if (!tensor->data)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: tensor data is NULL");
     lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w,
-                                options->min_block_rows};
+                                options->min_block_rows, options->size_slack_ppm};
     LSC_TRY(lsc_sparse_build(tensor, shape, options->bit_exact, m, error));
     lsc_status st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
     if (st != LSC_OK)

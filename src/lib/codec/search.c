@@ -244,6 +244,20 @@ uint32_t lsc_search_min_block_rows(uint32_t rows, uint32_t limit)
     return n > rows ? rows : n;
 }
 
+/* The largest size within `ppm` parts per million of `best`. */
+static uint64_t slack_bound(uint64_t best, uint32_t ppm)
+{
+    return best + best / 1000000 * ppm + best % 1000000 * ppm / 1000000;
+}
+
+/* What the kernels spend on a plan, roughly: every SRI entry is decoded, and every
+ * row segment (block_w positions of one row of one kept block) costs a lookup or
+ * a run of its own (kernels/brows.h). */
+static uint64_t kernel_work(const lsc_plan *p)
+{
+    return p->n_entries + (uint64_t)p->block_h * p->kept_blocks;
+}
+
 lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
                            const lsc_search_limits *limits, lsc_plan *plan, lsc_error *error)
 {
@@ -295,6 +309,8 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
         return st;
     }
     int have = 0;
+    lsc_plan *near = NULL; /* with a size slack: every plan that may end up within it */
+    size_t n_near = 0, cap_near = 0;
     for (unsigned i = 0; i < n; i++) {
         lsc_shape_cost cost;
         if (heights && (i == 0 || cands[i].bw != cands[i - 1].bw)) {
@@ -320,7 +336,7 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             if (lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, cands[i].bh, cands[i].bw, b_lo,
                                         m->nnz, m->nnz, &lb.layout))
                 continue;
-            if (have && lb.layout.total > plan->layout.total)
+            if (have && lb.layout.total > slack_bound(plan->layout.total, limits->size_slack_ppm))
                 continue;
             lsc_search_evaluate(m, cands[i].bh, cands[i].bw, scratch, &cost);
         }
@@ -335,15 +351,44 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             /* Pointer fields are read 57 bits at a time at most (blob.h). */
             if (p.layout.ptr_entry_bits > 57 || p.layout.ptr_value_bits > 57)
                 continue;
+            if (limits->size_slack_ppm &&
+                (!have || p.layout.total <= slack_bound(plan->layout.total, limits->size_slack_ppm))) {
+                if (n_near == cap_near) {
+                    size_t cap = cap_near ? 2 * cap_near : 256;
+                    lsc_plan *grown = realloc(near, cap * sizeof *near);
+                    if (!grown) {
+                        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search");
+                        goto done;
+                    }
+                    near = grown;
+                    cap_near = cap;
+                }
+                near[n_near++] = p;
+            }
             if (!have || plan_better(&p, plan)) {
                 *plan = p;
                 have = 1;
             }
         }
     }
+    /* With a size slack: of the plans within it of the smallest, the least kernel work. */
+    if (have && limits->size_slack_ppm) {
+        uint64_t bound = slack_bound(plan->layout.total, limits->size_slack_ppm);
+        lsc_plan best = *plan;
+        for (size_t k = 0; k < n_near; k++)
+            if (near[k].layout.total <= bound &&
+                (kernel_work(&near[k]) < kernel_work(&best) ||
+                 (kernel_work(&near[k]) == kernel_work(&best) && plan_better(&near[k], &best))))
+                best = near[k];
+        *plan = best;
+    }
+done:
+    free(near);
     lsc_heights_free(&heights);
     free(cands);
     lsc_search_scratch_free(&scratch);
+    if (st != LSC_OK)
+        return st;
     if (!have)
         return lsc_fail(error, LSC_ERR_TOO_LARGE, "no encoding of the %u x %u matrix fits 64-bit sizes",
                         m->rows, m->cols);

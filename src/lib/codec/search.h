@@ -15,6 +15,9 @@ typedef struct lsc_search_limits {
     uint32_t block_h, block_w; /* both 0 or both forced */
     uint32_t min_block_rows;   /* searched block_h leaves at least this many block rows;
                                   0 = lsc_search_default_block_rows, 1 = size only */
+    uint32_t size_slack_ppm;   /* 0: the smallest plan; else, of the plans at most this
+                                  many parts per million larger than the smallest, the
+                                  one with the least kernel work (entries + row segments) */
 } lsc_search_limits;
 
 /* The default least block-row count: rows / 32, at most 64 (256 rows -> 8, 500 -> 15,
@@ -49,8 +52,9 @@ void lsc_search_scratch_free(lsc_search_scratch **scratch);
 void lsc_search_evaluate(const lsc_sparse *m, uint32_t block_h, uint32_t block_w,
                          lsc_search_scratch *scratch, lsc_shape_cost *cost);
 
-/* The smallest blob over the candidates the limits allow. Deterministic: ties go to
- * fewer blocks, then smaller index_bits, block_h, block_w. */
+/* The smallest blob over the candidates the limits allow (or, with a size slack,
+ * the least kernel work within it). Deterministic: ties go to fewer blocks, then
+ * smaller index_bits, block_h, block_w. */
 lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
                            const lsc_search_limits *limits, lsc_plan *plan, lsc_error *error);
 

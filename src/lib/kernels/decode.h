@@ -72,6 +72,7 @@ typedef struct lsc_brow_decoder {
     uint32_t bh;
     lsc_udiv div_s, div_w, div_h; /* by S, block_w, block_h, for positions of the row */
     uint64_t n_values;    /* values of the block row */
+    int rare_jumps;       /* under 1 jump entry in 256 entries in the block row */
 } lsc_brow_decoder;
 
 static inline uint64_t lsc_dec_load64(const uint8_t *p)
@@ -114,6 +115,7 @@ static inline void lsc_dec_init(lsc_brow_decoder *d, const lsc_blob_view *v, uin
     d->fast_lim = nbytes >= 8 ? (nbytes - 8) * 8 + 8 : 0;
     d->nbytes = nbytes;
     d->entries_left = e1 - e0;
+    d->rare_jumps = (e1 - e0 - d->n_values) * 256 < e1 - e0;
     d->mask = (1ull << d->b) - 1;
     d->half = 1ull << (d->b - 1);
     d->p = UINT64_MAX;

@@ -110,6 +110,9 @@ lsc_dec_pos_avx2_b(lsc_brow_decoder *d, uint32_t *restrict pos, uint32_t cap, co
         const __m256i maskv = _mm256_set1_epi32((int32_t)d->mask);
         const __m256i ones = _mm256_set1_epi32(-1);
         __m128i base = _mm_set1_epi32((int32_t)d->p32);
+        /* Skip the packing of jump-free groups only where nearly all groups are (under
+         * 1 jump in 256 entries): elsewhere that branch would mispredict. */
+        const int rare = d->rare_jumps;
         uint64_t g0 = g;
         for (; g < g_end && n + 8 <= cap; g++) {
             const uint8_t *src = entries + g * b;
@@ -140,7 +143,7 @@ lsc_dec_pos_avx2_b(lsc_brow_decoder *d, uint32_t *restrict pos, uint32_t cap, co
             base = _mm_shuffle_epi32(p0, 0xff);
             __m128i p1 = _mm_add_epi32(_mm256_extracti128_si256(inc, 1), base);
             base = _mm_shuffle_epi32(p1, 0xff);
-            if (m == 0xff) { /* no jump: nothing to pack (predictable when jumps are rare) */
+            if (rare && m == 0xff) { /* no jump: nothing to pack */
                 _mm_storeu_si128((__m128i *)(void *)(pos + n), p0);
                 _mm_storeu_si128((__m128i *)(void *)(pos + n + 4), p1);
                 n += 8;
