@@ -279,14 +279,21 @@ LSC_API void lsc_bundle_writer_free(lsc_bundle_writer **writer);
 /* Whole models                                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Progress of a long call: `done` of `total` (bytes of weights), called with done = 0
+ * first and then in increasing order, one call at a time (from any of the call's
+ * threads). For a progress display; it must not call back into the same object. */
+typedef void (*lsc_progress_fn)(void *context, uint64_t done, uint64_t total);
+
 typedef struct lsc_compress_options {
     int bit_exact;             /* keep -0.0 signs (whole file round-trips byte for byte) */
     int include_graph_inputs;  /* also encode initializers that are graph inputs */
     unsigned threads;          /* encoder threads; 0 = cores */
     unsigned index_bits;       /* 0 = search, else force (tests, experiments) */
     uint32_t block_h, block_w; /* 0 = search, else force */
-    int quiet;                 /* no progress output */
-    uint8_t reserved[32];
+    int quiet;                 /* no notes on stderr */
+    lsc_progress_fn progress;  /* NULL: none (carved out of `reserved`) */
+    void *progress_context;
+    uint8_t reserved[16];
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 
@@ -333,6 +340,17 @@ LSC_API lsc_status lsc_compress_file(const char *in_model, const char *out_model
  * external-data locations). */
 LSC_API lsc_status lsc_decompress_file(const char *in_model, const char *out_model,
                                        lsc_error *error);
+
+typedef struct lsc_decompress_options {
+    lsc_progress_fn progress;  /* NULL: none */
+    void *progress_context;
+    uint8_t reserved[32];
+} lsc_decompress_options;
+LSC_API void lsc_decompress_options_default(lsc_decompress_options *options);
+/* lsc_decompress_file with options (NULL = defaults). */
+LSC_API lsc_status lsc_decompress_file_opts(const char *in_model, const char *out_model,
+                                            const lsc_decompress_options *options,
+                                            lsc_error *error);
 
 
 /* ------------------------------------------------------------------------ */

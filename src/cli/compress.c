@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "onnx-lsc/lsc.h"
+#include "progress.h"
 #include "report.h"
 
 void lsc_cli_compress_usage(FILE *out)
@@ -22,8 +23,9 @@ void lsc_cli_compress_usage(FILE *out)
           "      --include-graph-inputs  also encode weights that are graph inputs\n"
           "      --index-bits N        force the SRI index width (1..16; default: search)\n"
           "      --block HxW           force the block shape (default: search)\n"
-          "  -j, --threads N           encoder threads (0 = all cores)\n"
-          "  -q, --quiet               print nothing but errors\n"
+          "  -j, --threads N           encode up to N weights at once (default 0 = all cores);\n"
+          "                            the output is the same for every N\n"
+          "  -q, --quiet               print nothing but errors (no progress bar)\n"
           "      --json                print the report as JSON on stdout\n"
           "  -h, --help                this text\n",
           out);
@@ -128,7 +130,12 @@ int lsc_cli_compress(int argc, char **argv)
     }
     lsc_compress_report *report = NULL;
     lsc_error error = {0};
+    lsc_cli_progress progress;
+    lsc_cli_progress_init(&progress, "compress", opt.quiet);
+    opt.progress = lsc_cli_progress_update;
+    opt.progress_context = &progress;
     lsc_status st = lsc_compress_file(in_path, out_path, bundle_path, &opt, &report, &error);
+    lsc_cli_progress_finish(&progress);
     if (st != LSC_OK) {
         lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
         free(default_out);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "onnx-lsc/lsc.h"
+#include "progress.h"
 
 void lsc_cli_decompress_usage(FILE *out)
 {
@@ -16,7 +17,7 @@ void lsc_cli_decompress_usage(FILE *out)
           "Default OUT: IN with .lsc.onnx -> .onnx, never overwritten without -f.\n\n"
           "  -o, --output PATH   restored model\n"
           "  -f, --force         overwrite OUT if it exists\n"
-          "  -q, --quiet         print nothing but errors\n"
+          "  -q, --quiet         print nothing but errors (no progress bar)\n"
           "  -h, --help          this text\n",
           out);
 }
@@ -70,7 +71,14 @@ int lsc_cli_decompress(int argc, char **argv)
         }
     }
     lsc_error error = {0};
-    lsc_status st = lsc_decompress_file(in_path, out_path, &error);
+    lsc_cli_progress progress;
+    lsc_cli_progress_init(&progress, "decompress", quiet);
+    lsc_decompress_options options;
+    lsc_decompress_options_default(&options);
+    options.progress = lsc_cli_progress_update;
+    options.progress_context = &progress;
+    lsc_status st = lsc_decompress_file_opts(in_path, out_path, &options, &error);
+    lsc_cli_progress_finish(&progress);
     if (st != LSC_OK)
         lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
     else if (!quiet)

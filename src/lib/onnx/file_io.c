@@ -12,6 +12,7 @@
 #include "onnx/onnx_model.h"
 
 #define OUT_BUFFER_SIZE (1u << 20)
+#define SINK_DROP_MIN (64u << 10)
 
 char *lsc_strdup(const char *s)
 {
@@ -57,12 +58,48 @@ lsc_status lsc_map_file(const char *path, lsc_map *map, lsc_error *error)
     return LSC_OK;
 }
 
+/* The page-aligned span holding [p, p + n), never past the mapping's whole pages. */
+static int page_span(const void *p, size_t n, uintptr_t *start, size_t *len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = (uintptr_t)(page > 0 ? page : 4096) - 1;
+    if (!p || !n)
+        return 0;
+    uintptr_t a = (uintptr_t)p & ~mask;
+    uintptr_t b = ((uintptr_t)p + n + mask) & ~mask;
+    *start = a;
+    *len = (size_t)(b - a);
+    return 1;
+}
+
+void lsc_map_sequential(const void *p, size_t n)
+{
+    uintptr_t start;
+    size_t len;
+    if (page_span(p, n, &start, &len))
+        (void)madvise((void *)start, len, MADV_SEQUENTIAL);
+}
+
 void lsc_unmap(lsc_map *map)
 {
     if (map->data)
         munmap((void *)map->data, map->size);
     map->data = NULL;
     map->size = 0;
+}
+
+void lsc_map_release(const void *data, size_t size)
+{
+    /* The mapping is read-only and private, so no page holds anything but file
+     * bytes: pages shared with a neighbouring range can be dropped too. Without
+     * this a pass over a big model keeps every page it read resident (RssFile
+     * grows to the file size) until the file is unmapped. */
+    long page = sysconf(_SC_PAGESIZE);
+    if (!data || size == 0 || page <= 0)
+        return;
+    uintptr_t start = (uintptr_t)data & ~(uintptr_t)(page - 1);
+    uintptr_t end = (uintptr_t)data + size;
+    madvise((void *)start, end - start, MADV_DONTNEED); /* advice only: failure is harmless */
 }
 
 char *lsc_path_dir(const char *path)
@@ -189,9 +226,29 @@ void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
     }
 }
 
+void lsc_out_skip(lsc_out_file *out, uint64_t size)
+{
+    if (!size)
+        return;
+    out_flush(out);
+    if (out->status != LSC_OK)
+        return;
+    if (size > (uint64_t)INT64_MAX - out->written || lseek(out->fd, (off_t)size, SEEK_CUR) < 0) {
+        out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: cannot seek past %llu zero bytes",
+                               out->final_path, (unsigned long long)size);
+        return;
+    }
+    out->written += size;
+    out->holes = 1;
+}
+
 lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error)
 {
     out_flush(out);
+    /* A hole at the end is not part of the file until its size says so. */
+    if (out->status == LSC_OK && out->holes && ftruncate(out->fd, (off_t)out->written) != 0)
+        out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: cannot set the size: %s", out->final_path,
+                               strerror(errno));
     if (out->status == LSC_OK && fsync(out->fd) != 0)
         out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: fsync failed: %s", out->final_path,
                                strerror(errno));
@@ -249,6 +306,10 @@ static void sink_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data
         return;
     }
     lsc_out_write(sink->out, data, len);
+    /* A payload copied out of an input mapping is not needed in memory any more. */
+    const lsc_map *m = sink->drop_map;
+    if (m && m->data && data >= m->data && data < m->data + m->size && len >= SINK_DROP_MIN)
+        lsc_map_release(data, len);
 }
 
 void lsc_pb_sink_init(lsc_pb_sink *sink, lsc_out_file *out)

@@ -226,6 +226,7 @@ lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, lsc_tensor
             return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", label);
         if (dense.size)
             memcpy(buf, dense.data, dense.size);
+        lsc_dense_free(&dense); /* only releases the mapped pages: buf has the copy */
     }
     tensor->data = buf;
     *buffer_out = buf;

@@ -30,6 +30,11 @@ typedef struct lsc_map {
 
 lsc_status lsc_map_file(const char *path, lsc_map *map, lsc_error *error);
 void lsc_unmap(lsc_map *map);
+/* Hints that [p, p + n) will be read once, front to back (larger readahead). */
+void lsc_map_sequential(const void *p, size_t n);
+/* Drops the pages of [data, data + size), a range of a mapping from lsc_map_file,
+ * from this process's memory; a later read faults them in again from the file. */
+void lsc_map_release(const void *data, size_t size);
 
 /* An output file written to a temporary name in the destination folder and renamed
  * over the final name only by lsc_out_commit. */
@@ -42,10 +47,13 @@ typedef struct lsc_out_file {
     uint64_t written;
     lsc_status status; /* first write failure, reported by commit */
     lsc_error error;
+    int holes;         /* lsc_out_skip left a hole: commit sets the size */
 } lsc_out_file;
 
 lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *error);
 void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
+/* Appends `size` zero bytes as a hole (a sparse file where the file system allows). */
+void lsc_out_skip(lsc_out_file *out, uint64_t size);
 lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error);
 void lsc_out_abort(lsc_out_file *out);
 
@@ -71,11 +79,28 @@ typedef struct lsc_pb_sink {
     void *produce_ctx;
     lsc_status status;
     lsc_error error;
+    const lsc_map *drop_map; /* payloads copied from it are dropped from memory after */
 } lsc_pb_sink;
 
 void lsc_pb_sink_init(lsc_pb_sink *sink, lsc_out_file *out);
 /* Packs a message into the sink; returns the first failure. */
 lsc_status lsc_pb_write(lsc_pb_sink *sink, const ProtobufCMessage *message, lsc_error *error);
+
+/* ---- progress reports (lsc_progress_fn) ---- */
+
+typedef struct lsc_progress {
+    lsc_progress_fn fn; /* NULL: none */
+    void *context;
+    uint64_t done, total;
+} lsc_progress;
+
+static inline void lsc_progress_add(lsc_progress *p, uint64_t n)
+{
+    if (p && p->fn) {
+        p->done += n;
+        p->fn(p->context, p->done, p->total);
+    }
+}
 
 /* ---- growable byte buffer (wire.c) ---- */
 
@@ -182,6 +207,7 @@ typedef struct lsc_dense {
     const void *data;
     size_t size;
     void *owned;
+    int mapped; /* data lies in a file mapping: lsc_dense_free releases its pages */
 } lsc_dense;
 
 /* Fetches the dense bytes of a float-type tensor (raw_data, typed field or external

@@ -21,6 +21,8 @@ typedef struct restored {
     int placeholder;           /* its payload pointer is a placeholder */
     int external;              /* the original kept its bytes in an external file */
     size_t dense_bytes;
+    const void *blob;          /* in the bundle's mapping: its pages are released after use */
+    size_t blob_size;
     char name[128];
 } restored;
 
@@ -33,6 +35,7 @@ typedef struct restore_ctx {
     restored *items;
     size_t n_items;
     uint8_t *placeholders;
+    lsc_progress progress;
     lsc_error *error;
 } restore_ctx;
 
@@ -185,6 +188,10 @@ static lsc_status restore_one(restore_ctx *c, lsc_candidate *cand)
     LSC_TRY(open_weight(c, cand, label, &bundle, &index, &r->weight));
     c->n_items++;
     const lsc_bundle_entry *e = lsc_bundle_get(bundle, index);
+    /* Opening checked every byte of the blob; decoding reads it again later. */
+    r->blob = lsc_bundle_blob(bundle, index);
+    r->blob_size = e->size;
+    lsc_map_release(r->blob, r->blob_size);
     Onnx__TensorProto *t = (Onnx__TensorProto *)protobuf_c_message_unpack(
         &onnx__tensor_proto__descriptor, NULL, e->restore_len, e->restore);
     if (!t)
@@ -257,9 +264,12 @@ static lsc_status produce(void *ctx, size_t index, lsc_out_file *out, lsc_error 
     if (!dense)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "weight '%s': out of memory", r->name);
     lsc_status st = lsc_weight_decode(r->weight, dense, r->dense_bytes, error);
+    lsc_map_release(r->blob, r->blob_size);
     if (st == LSC_OK)
         lsc_out_write(out, dense, r->dense_bytes);
     free(dense);
+    if (st == LSC_OK)
+        lsc_progress_add(&c->progress, r->dense_bytes);
     return st;
 }
 
@@ -313,11 +323,17 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
             return lsc_fail(c->error, LSC_ERR_INVALID_ARGUMENT, "%s: output would overwrite the bundle",
                             out_model);
     }
-    lsc_restore_ext ext = {0};
+    lsc_restore_ext ext = {.progress = &c->progress};
+    for (size_t i = 0; i < c->n_items; i++)
+        if (c->items[i].external || c->items[i].placeholder)
+            c->progress.total += c->items[i].dense_bytes;
+    if (c->progress.fn)
+        c->progress.fn(c->progress.context, 0, c->progress.total);
     for (size_t i = 0; i < c->n_items; i++)
         if (c->items[i].external) {
             lsc_status st = lsc_restore_ext_add(&ext, c->items[i].tensor, c->items[i].weight,
-                                                c->items[i].dense_bytes, c->error);
+                                                c->items[i].dense_bytes, c->items[i].blob,
+                                                c->items[i].blob_size, c->error);
             if (st != LSC_OK) {
                 lsc_restore_ext_free(&ext);
                 return st;
@@ -352,13 +368,29 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
     return st;
 }
 
+void lsc_decompress_options_default(lsc_decompress_options *options)
+{
+    if (options)
+        memset(options, 0, sizeof *options);
+}
+
 lsc_status lsc_decompress_file(const char *in_model, const char *out_model, lsc_error *error)
+{
+    return lsc_decompress_file_opts(in_model, out_model, NULL, error);
+}
+
+lsc_status lsc_decompress_file_opts(const char *in_model, const char *out_model,
+                                    const lsc_decompress_options *options, lsc_error *error)
 {
     if (!in_model || !out_model)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "decompress: no input or output path");
     if (lsc_same_file(in_model, out_model))
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: output would overwrite the input", in_model);
     restore_ctx c = {.in_path = in_model, .error = error};
+    if (options) {
+        c.progress.fn = options->progress;
+        c.progress.context = options->progress_context;
+    }
     lsc_status st = restore_run(&c, out_model);
     unset_placeholders(&c);
     for (size_t i = 0; i < c.n_items; i++)

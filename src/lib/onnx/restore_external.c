@@ -12,8 +12,11 @@
 
 #include "onnx/restore_external.h"
 
+#define SPARSE_GAP_MIN (64u << 10)
+
 lsc_status lsc_restore_ext_add(lsc_restore_ext *ext, const Onnx__TensorProto *tensor,
-                               const lsc_weight *weight, size_t dense_bytes, lsc_error *error)
+                               const lsc_weight *weight, size_t dense_bytes, const void *blob,
+                               size_t blob_size, lsc_error *error)
 {
     char label[300];
     lsc_label(label, sizeof label, "restore record", "tensor", tensor->name);
@@ -26,7 +29,8 @@ lsc_status lsc_restore_ext_add(lsc_restore_ext *ext, const Onnx__TensorProto *te
     if (!items)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     ext->items = items;
-    items[ext->count++] = (lsc_restore_ext_item){tensor, weight, dense_bytes, ref.location, ref.offset};
+    items[ext->count++] =
+        (lsc_restore_ext_item){tensor, weight, dense_bytes, ref.location, ref.offset, blob, blob_size};
     return LSC_OK;
 }
 
@@ -61,6 +65,7 @@ static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc
     if (!*out)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     lsc_status st = lsc_weight_decode(it->weight, *out, it->dense_bytes, error);
+    lsc_map_release(it->blob, it->blob_size);
     if (st != LSC_OK) {
         free(*out);
         *out = NULL;
@@ -69,7 +74,7 @@ static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc
 }
 
 static lsc_status check_existing(const char *path, const lsc_restore_ext_item *items, size_t n,
-                                 lsc_error *error)
+                                 lsc_progress *progress, lsc_error *error)
 {
     lsc_map map;
     LSC_TRY(lsc_map_file(path, &map, error));
@@ -90,14 +95,17 @@ static lsc_status check_existing(const char *path, const lsc_restore_ext_item *i
             st = lsc_fail(error, LSC_ERR_EXTERNAL_DATA,
                           "%s: exists and holds other values for tensor '%.200s' (move it away to recreate it)",
                           path, it->tensor->name ? it->tensor->name : "");
+        lsc_map_release(map.data + it->offset, it->dense_bytes);
         free(dense);
+        if (st == LSC_OK)
+            lsc_progress_add(progress, it->dense_bytes);
     }
     lsc_unmap(&map);
     return st;
 }
 
 static lsc_status create_file(const char *path, const lsc_restore_ext_item *items, size_t n,
-                              lsc_error *error)
+                              lsc_progress *progress, lsc_error *error)
 {
     lsc_out_file out;
     LSC_TRY(lsc_out_open(&out, path, error));
@@ -109,6 +117,11 @@ static lsc_status create_file(const char *path, const lsc_restore_ext_item *item
             st = lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: restored tensors overlap at offset %llu", path,
                           (unsigned long long)items[i].offset);
             break;
+        }
+        /* A long run of zeros between tensors becomes a hole: no disk, no time. */
+        if (items[i].offset - cursor >= SPARSE_GAP_MIN) {
+            lsc_out_skip(&out, items[i].offset - cursor);
+            cursor = items[i].offset;
         }
         for (; cursor < items[i].offset;) {
             uint64_t gap = items[i].offset - cursor;
@@ -122,6 +135,8 @@ static lsc_status create_file(const char *path, const lsc_restore_ext_item *item
             lsc_out_write(&out, dense, items[i].dense_bytes);
         free(dense);
         cursor += items[i].dense_bytes;
+        if (st == LSC_OK)
+            lsc_progress_add(progress, items[i].dense_bytes);
     }
     if (st != LSC_OK) {
         lsc_out_abort(&out);
@@ -180,8 +195,8 @@ lsc_status lsc_restore_ext_write(lsc_restore_ext *ext, const char *out_model, ls
         else if ((st = check_inside(dir, path, ext->items[i].location, error)) != LSC_OK)
             (void)0;
         else if (lstat(path, &sb) == 0)
-            st = check_existing(path, ext->items + i, j - i, error);
-        else if ((st = create_file(path, ext->items + i, j - i, error)) == LSC_OK) {
+            st = check_existing(path, ext->items + i, j - i, ext->progress, error);
+        else if ((st = create_file(path, ext->items + i, j - i, ext->progress, error)) == LSC_OK) {
             ext->created[ext->n_created++] = path;
             path = NULL;
         }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "onnx/onnx_model.h"
+#include "onnx/encode_weights.h"
 
 void lsc_compress_options_default(lsc_compress_options *options)
 {
@@ -24,106 +24,16 @@ void lsc_compress_report_free(lsc_compress_report **report)
     *report = NULL;
 }
 
-/* What became of one encoded weight: where its blob went. */
-typedef struct encoded_weight {
-    uint64_t offset, size;
-} encoded_weight;
-
 typedef struct compress_ctx {
     const char *in_path;
     const lsc_compress_options *opt;
     lsc_onnx_model model;
     lsc_selection sel;
-    encoded_weight *encoded; /* per candidate; size 0 = not encoded */
+    lsc_encoded_weight *encoded; /* per candidate; size 0 = not encoded */
     lsc_compress_report *report;
     const char *bundle_name; /* file name written into external_data */
     lsc_error *error;
 } compress_ctx;
-
-static lsc_status pack_restore_record(Onnx__TensorProto *t, uint8_t **out, size_t *size,
-                                      const char *label, lsc_error *error)
-{
-    lsc_saved_payload saved;
-    lsc_payload_clear(t, &saved);
-    *size = protobuf_c_message_get_packed_size(&t->base);
-    *out = malloc(*size ? *size : 1);
-    if (*out)
-        protobuf_c_message_pack(&t->base, *out);
-    lsc_payload_put_back(t, &saved);
-    if (!*out)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", label);
-    return LSC_OK;
-}
-
-static void fill_row(lsc_layer_report *row, const lsc_candidate *cand)
-{
-    snprintf(row->name, sizeof row->name, "%s", cand->name);
-    snprintf(row->op, sizeof row->op, "%s", cand->op);
-    row->outcome = cand->outcome;
-    if (cand->tensor && cand->tensor->has_data_type)
-        row->dtype = (lsc_dtype)cand->tensor->data_type;
-}
-
-/* Encodes candidate k; on success with a paying blob, adds it to the bundle. */
-static lsc_status encode_one(compress_ctx *c, size_t k, lsc_bundle_writer *writer)
-{
-    lsc_candidate *cand = &c->sel.items[k];
-    lsc_layer_report *row = &c->report->layers[k];
-    Onnx__TensorProto *t = cand->tensor;
-    char label[400];
-    lsc_label(label, sizeof label, c->in_path, "weight", cand->name);
-
-    lsc_dense dense = {0};
-    lsc_status st = lsc_tensor_dense(&c->model, t, label, &dense, c->error);
-    if (st == LSC_ERR_UNSUPPORTED) {
-        cand->outcome = row->outcome = LSC_LAYER_UNSUPPORTED_TYPE;
-        if (!c->opt->quiet)
-            fprintf(stderr, "onnx-lsc: note: %s\n", c->error ? c->error->message : label);
-        return LSC_OK;
-    }
-    LSC_TRY(st);
-
-    lsc_tensor tensor = {.dtype = (lsc_dtype)t->data_type, .rank = (int)t->n_dims, .data = dense.data};
-    for (size_t i = 0; i < t->n_dims; i++)
-        tensor.dims[i] = t->dims[i];
-    lsc_encode_options eo;
-    lsc_encode_options_default(&eo);
-    eo.bit_exact = c->opt->bit_exact;
-    eo.transposed = cand->transposed;
-    eo.typed_field = lsc_tensor_repr(t) == LSC_REPR_TYPED;
-    eo.index_bits = c->opt->index_bits;
-    eo.block_h = c->opt->block_h;
-    eo.block_w = c->opt->block_w;
-
-    void *blob = NULL;
-    size_t blob_size = 0;
-    st = lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, c->error);
-    lsc_dense_free(&dense);
-    if (st != LSC_OK) {
-        lsc_error_prefix(c->error, label);
-        return st;
-    }
-    if (blob_size >= row->stats.dense_bytes) {
-        cand->outcome = row->outcome = LSC_LAYER_NOT_PAYING;
-        lsc_free(blob);
-        return LSC_OK;
-    }
-    uint8_t *restore = NULL;
-    size_t restore_len = 0;
-    st = pack_restore_record(t, &restore, &restore_len, label, c->error);
-    uint64_t offset = 0;
-    if (st == LSC_OK)
-        st = lsc_bundle_writer_add(writer, cand->name, strlen(cand->name), blob, blob_size, restore,
-                                   restore_len, &offset, c->error);
-    free(restore);
-    lsc_free(blob);
-    LSC_TRY(st);
-    c->encoded[k].offset = offset;
-    c->encoded[k].size = blob_size;
-    if (!c->opt->bit_exact)
-        c->report->signed_zeros_normalised += row->stats.signed_zeros;
-    return LSC_OK;
-}
 
 static Onnx__StringStringEntryProto *make_entry(const char *key, const char *value)
 {
@@ -144,7 +54,7 @@ static Onnx__StringStringEntryProto *make_entry(const char *key, const char *val
 
 /* The uint8 tensor standing for a blob: same name, bytes in the bundle. */
 static Onnx__TensorProto *make_blob_tensor(const Onnx__TensorProto *orig, const char *bundle_name,
-                                           const encoded_weight *w)
+                                           const lsc_encoded_weight *w)
 {
     Onnx__TensorProto *t = malloc(sizeof *t);
     if (!t)
@@ -368,12 +278,14 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
 
     lsc_bundle_writer *writer = NULL;
     LSC_TRY(lsc_bundle_writer_create(bundle_path, &writer, error));
-    lsc_status st = LSC_OK;
-    for (size_t k = 0; st == LSC_OK && k < c->sel.count; k++) {
-        fill_row(&c->report->layers[k], &c->sel.items[k]);
-        if (c->sel.items[k].outcome == LSC_LAYER_ENCODED)
-            st = encode_one(c, k, writer);
-    }
+    lsc_encode_pass pass = {.in_path = c->in_path,
+                            .opt = c->opt,
+                            .model = &c->model,
+                            .sel = &c->sel,
+                            .writer = writer,
+                            .report = c->report,
+                            .encoded = c->encoded};
+    lsc_status st = lsc_encode_weights(&pass, error);
     size_t n_encoded = 0;
     if (st == LSC_OK)
         st = rewrite_graph(c, &n_encoded);
@@ -386,6 +298,7 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
         out_open = 1;
         lsc_pb_sink sink;
         lsc_pb_sink_init(&sink, &out);
+        sink.drop_map = &c->model.map;
         st = lsc_onnx_write(&c->model, &sink, error);
         c->report->model_bytes = out.written;
     }

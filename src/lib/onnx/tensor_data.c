@@ -98,6 +98,12 @@ lsc_status lsc_tensor_dense(lsc_onnx_model *model, const Onnx__TensorProto *tens
                             label, tensor->raw_data.len, (unsigned long long)bytes);
         dense->data = tensor->raw_data.data;
         dense->size = (size_t)bytes;
+        /* raw_data points into the model's mapping unless the model was parsed whole. */
+        {
+            const uint8_t *p = tensor->raw_data.data, *m = model->map.data;
+            dense->mapped = m && p >= m && bytes <= model->map.size &&
+                            (size_t)(p - m) <= model->map.size - bytes;
+        }
         return LSC_OK;
     case LSC_REPR_TYPED:
         return typed_dense(tensor, count, esize, label, dense, error);
@@ -117,6 +123,7 @@ lsc_status lsc_tensor_dense(lsc_onnx_model *model, const Onnx__TensorProto *tens
                             map.size);
         dense->data = map.data ? map.data + ref.offset : map.data;
         dense->size = (size_t)bytes;
+        dense->mapped = map.data != NULL;
         return LSC_OK;
     }
     case LSC_REPR_NONE:
@@ -130,6 +137,8 @@ lsc_status lsc_tensor_dense(lsc_onnx_model *model, const Onnx__TensorProto *tens
 
 void lsc_dense_free(lsc_dense *dense)
 {
+    if (dense->mapped)
+        lsc_map_release(dense->data, dense->size);
     free(dense->owned);
     memset(dense, 0, sizeof *dense);
 }

@@ -1,0 +1,228 @@
+/* compress's encoding pass. Each weight is fetched (in place in its file mapping
+ * where possible), encoded, and its pages released before the next one is taken,
+ * so memory holds the weights in work, not the model. Weights are encoded side by
+ * side on -j threads and written to the bundle in candidate order (jobs.h). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/checked.h"
+#include "onnx/encode_weights.h"
+#include "onnx/jobs.h"
+
+/* What the work on one weight leaves for its commit. */
+typedef struct item_result {
+    void *blob;
+    size_t blob_size;
+    uint8_t *restore;
+    size_t restore_len;
+    int has_note;
+    lsc_error note; /* why the weight was left alone, printed in order */
+} item_result;
+
+typedef struct pass_ctx {
+    const lsc_encode_pass *p;
+    size_t *items; /* candidate index of each job */
+    size_t n_items;
+    uint64_t *cost; /* dense bytes of each job */
+    item_result *res;
+    pthread_mutex_t model_lock; /* lsc_tensor_dense may map a file into the model */
+    uint64_t done, total;
+} pass_ctx;
+
+static lsc_status pack_restore_record(Onnx__TensorProto *t, uint8_t **out, size_t *size,
+                                      const char *label, lsc_error *error)
+{
+    lsc_saved_payload saved;
+    lsc_payload_clear(t, &saved);
+    *size = protobuf_c_message_get_packed_size(&t->base);
+    *out = malloc(*size ? *size : 1);
+    if (*out)
+        protobuf_c_message_pack(&t->base, *out);
+    lsc_payload_put_back(t, &saved);
+    if (!*out)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", label);
+    return LSC_OK;
+}
+
+static void fill_row(lsc_layer_report *row, const lsc_candidate *cand)
+{
+    snprintf(row->name, sizeof row->name, "%s", cand->name);
+    snprintf(row->op, sizeof row->op, "%s", cand->op);
+    row->outcome = cand->outcome;
+    if (cand->tensor && cand->tensor->has_data_type)
+        row->dtype = (lsc_dtype)cand->tensor->data_type;
+}
+
+/* Encodes one weight into res[i] (runs on any thread; touches only job i's rows). */
+static lsc_status work(void *ctx_, size_t i, lsc_error *error)
+{
+    pass_ctx *ctx = ctx_;
+    const lsc_encode_pass *p = ctx->p;
+    size_t k = ctx->items[i];
+    lsc_candidate *cand = &p->sel->items[k];
+    lsc_layer_report *row = &p->report->layers[k];
+    item_result *res = &ctx->res[i];
+    Onnx__TensorProto *t = cand->tensor;
+    char label[400];
+    lsc_label(label, sizeof label, p->in_path, "weight", cand->name);
+
+    lsc_dense dense = {0};
+    pthread_mutex_lock(&ctx->model_lock);
+    lsc_status st = lsc_tensor_dense(p->model, t, label, &dense, error);
+    pthread_mutex_unlock(&ctx->model_lock);
+    if (st == LSC_ERR_UNSUPPORTED) {
+        cand->outcome = row->outcome = LSC_LAYER_UNSUPPORTED_TYPE;
+        res->has_note = 1;
+        res->note = *error;
+        return LSC_OK;
+    }
+    LSC_TRY(st);
+    if (dense.mapped)
+        lsc_map_sequential(dense.data, dense.size);
+
+    lsc_tensor tensor = {.dtype = (lsc_dtype)t->data_type, .rank = (int)t->n_dims, .data = dense.data};
+    for (size_t d = 0; d < t->n_dims; d++)
+        tensor.dims[d] = t->dims[d];
+    lsc_encode_options eo;
+    lsc_encode_options_default(&eo);
+    eo.bit_exact = p->opt->bit_exact;
+    eo.transposed = cand->transposed;
+    eo.typed_field = lsc_tensor_repr(t) == LSC_REPR_TYPED;
+    eo.index_bits = p->opt->index_bits;
+    eo.block_h = p->opt->block_h;
+    eo.block_w = p->opt->block_w;
+
+    void *blob = NULL;
+    size_t blob_size = 0;
+    st = lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, error);
+    lsc_dense_free(&dense); /* its mapped pages leave memory here */
+    if (st != LSC_OK) {
+        lsc_error_prefix(error, label);
+        return st;
+    }
+    if (blob_size >= row->stats.dense_bytes) {
+        cand->outcome = row->outcome = LSC_LAYER_NOT_PAYING;
+        lsc_free(blob);
+        return LSC_OK;
+    }
+    st = pack_restore_record(t, &res->restore, &res->restore_len, label, error);
+    if (st != LSC_OK) {
+        lsc_free(blob);
+        return st;
+    }
+    res->blob = blob;
+    res->blob_size = blob_size;
+    return LSC_OK;
+}
+
+/* Appends job i's blob to the bundle (in job order, one at a time). */
+static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
+{
+    pass_ctx *ctx = ctx_;
+    const lsc_encode_pass *p = ctx->p;
+    size_t k = ctx->items[i];
+    lsc_candidate *cand = &p->sel->items[k];
+    item_result *res = &ctx->res[i];
+    if (res->has_note && !p->opt->quiet)
+        fprintf(stderr, "onnx-lsc: note: %s\n", res->note.message);
+    if (res->blob) {
+        uint64_t offset = 0;
+        lsc_status st = lsc_bundle_writer_add(p->writer, cand->name, strlen(cand->name), res->blob,
+                                              res->blob_size, res->restore, res->restore_len, &offset,
+                                              error);
+        lsc_free(res->blob);
+        free(res->restore);
+        res->blob = NULL;
+        res->restore = NULL;
+        LSC_TRY(st);
+        p->encoded[k].offset = offset;
+        p->encoded[k].size = res->blob_size;
+        if (!p->opt->bit_exact)
+            p->report->signed_zeros_normalised += p->report->layers[k].stats.signed_zeros;
+    }
+    ctx->done += ctx->cost[i];
+    if (p->opt->progress)
+        p->opt->progress(p->opt->progress_context, ctx->done, ctx->total);
+    return LSC_OK;
+}
+
+/* Dense bytes of a candidate's tensor, for the memory budget (0 if unknown). */
+static uint64_t dense_bytes(const lsc_candidate *cand)
+{
+    const Onnx__TensorProto *t = cand->tensor;
+    uint64_t n = lsc_dtype_size(t->data_type);
+    for (size_t d = 0; d < t->n_dims; d++)
+        if (t->dims[d] < 0 || lsc_mul_overflow_u64(n, (uint64_t)t->dims[d], &n))
+            return 0;
+    return n;
+}
+
+/* Weights in work together stay within half of the machine's memory (a weight
+ * larger than that is encoded alone). */
+static uint64_t memory_budget(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t bytes;
+    if (pages <= 0 || page <= 0 || lsc_mul_overflow_u64((uint64_t)pages, (uint64_t)page, &bytes))
+        return 0;
+    return bytes / 2;
+}
+
+lsc_status lsc_encode_weights(const lsc_encode_pass *p, lsc_error *error)
+{
+    size_t n = p->sel->count;
+    pass_ctx ctx = {.p = p};
+    for (size_t k = 0; k < n; k++) {
+        fill_row(&p->report->layers[k], &p->sel->items[k]);
+        if (p->sel->items[k].outcome == LSC_LAYER_ENCODED)
+            ctx.n_items++;
+    }
+    if (ctx.n_items == 0)
+        return LSC_OK;
+    ctx.items = malloc(ctx.n_items * sizeof *ctx.items);
+    ctx.cost = malloc(ctx.n_items * sizeof *ctx.cost);
+    ctx.res = calloc(ctx.n_items, sizeof *ctx.res);
+    if (!ctx.items || !ctx.cost || !ctx.res) {
+        free(ctx.items);
+        free(ctx.cost);
+        free(ctx.res);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", p->in_path);
+    }
+    size_t i = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (p->sel->items[k].outcome != LSC_LAYER_ENCODED)
+            continue;
+        ctx.items[i] = k;
+        ctx.cost[i] = dense_bytes(&p->sel->items[k]);
+        if (lsc_add_overflow_u64(ctx.total, ctx.cost[i], &ctx.total))
+            ctx.total = UINT64_MAX;
+        i++;
+    }
+    lsc_status st;
+    if (pthread_mutex_init(&ctx.model_lock, NULL) != 0) {
+        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: cannot create a mutex", p->in_path);
+    } else {
+        if (p->opt->progress)
+            p->opt->progress(p->opt->progress_context, 0, ctx.total);
+        lsc_jobs jobs = {.n = ctx.n_items,
+                         .threads = p->opt->threads,
+                         .cost = ctx.cost,
+                         .budget = memory_budget(),
+                         .work = work,
+                         .commit = commit,
+                         .ctx = &ctx};
+        st = lsc_jobs_run(&jobs, error);
+        pthread_mutex_destroy(&ctx.model_lock);
+    }
+    for (i = 0; i < ctx.n_items; i++) { /* left by a failure */
+        lsc_free(ctx.res[i].blob);
+        free(ctx.res[i].restore);
+    }
+    free(ctx.items);
+    free(ctx.cost);
+    free(ctx.res);
+    return st;
+}
