@@ -142,7 +142,27 @@ def test_jobs(tmp):
     check_restored(restored, arrays)
     if file_digest(os.path.join(tmp, "r", "weights.bin")) != file_digest(os.path.join(tmp, "weights.bin")):
         fail("restored weights.bin differs from the original")
-    print("jobs: -j 1/2/3/8 identical (%s), round trip exact" % outputs[1][1][:12])
+    # Two broken weights: every thread count reports the first, leaves no output.
+    m = onnx.load(model, load_external_data=False)
+    for t in m.graph.initializer:
+        if t.name in ("w3", "w6"):
+            for e in t.external_data:
+                if e.key == "length":
+                    e.value = str(int(e.value) + 4)
+    broken = os.path.join(tmp, "broken.onnx")
+    onnx.save(m, broken)
+    results = set()
+    for j in (1, 2, 8):
+        os.makedirs(os.path.join(tmp, "b%d" % j))
+        out = os.path.join(tmp, "b%d" % j, "c.onnx")
+        p = subprocess.run([EXE, "compress", broken, "-o", out, "-j", str(j), "-q"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        results.add((p.returncode, p.stderr))
+        if p.returncode == 0 or os.listdir(os.path.join(tmp, "b%d" % j)):
+            fail("-j %d: broken model compressed or left files: %s" % (j, os.listdir(os.path.join(tmp, "b%d" % j))))
+    if len(results) != 1 or b"'w3'" not in next(iter(results))[1]:
+        fail("failures differ between thread counts or do not name w3: %s" % results)
+    print("jobs: -j 1/2/3/8 identical (%s), round trip exact, same first error for every -j" % outputs[1][1][:12])
 
 
 def read_tty(fd, proc):
