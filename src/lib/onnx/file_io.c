@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "onnx/onnx_model.h"
@@ -157,6 +158,25 @@ int lsc_same_file(const char *a, const char *b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Creates "DIR/.NAME.xxxxxx" (O_EXCL) with mode 0666 less the umask, as any file
+ * the user makes. Not mkstemp: its 0600 would need umask() to fix, and changing
+ * the process's umask races with other threads creating files. */
+static int create_beside(char *tmp, size_t size, const char *dir, const char *name)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
+                    (uint64_t)(uintptr_t)tmp;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        snprintf(tmp, size, "%s/.%s.%06llx", dir, name, (unsigned long long)(seed >> 40));
+        int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *error)
 {
     memset(out, 0, sizeof *out);
@@ -173,9 +193,8 @@ lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *er
         lsc_out_abort(out);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", final_path);
     }
-    snprintf(out->tmp_path, n, "%s/.%s.XXXXXX", dir, lsc_path_base(final_path));
+    out->fd = create_beside(out->tmp_path, n, dir, lsc_path_base(final_path));
     free(dir);
-    out->fd = mkstemp(out->tmp_path);
     if (out->fd < 0) {
         int e = errno;
         free(out->tmp_path);
@@ -183,12 +202,6 @@ lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *er
         lsc_out_abort(out);
         return lsc_fail(error, LSC_ERR_IO, "%s: cannot create a temporary file beside it: %s",
                         final_path, strerror(e));
-    }
-    /* mkstemp makes 0600; give the usual permissions the umask allows. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(out->fd, 0666 & ~mask) != 0) {
-        /* not fatal: the file is still ours */
     }
     return LSC_OK;
 }

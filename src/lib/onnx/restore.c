@@ -128,8 +128,12 @@ static lsc_status fill_payload(restore_ctx *c, restored *r, const lsc_weight_inf
         return LSC_OK;
     }
     /* f16 / bf16 in int32_data: varints, packed element by element, so built now. */
+    size_t values_size = 0;
+    if (count > SIZE_MAX || lsc_mul_overflow_size((size_t)count, sizeof(int32_t), &values_size))
+        return lsc_fail(c->error, LSC_ERR_TOO_LARGE, "%s: %llu int32_data values do not fit in memory",
+                        label, (unsigned long long)count);
     uint8_t *dense = malloc(r->dense_bytes ? r->dense_bytes : 1);
-    int32_t *values = malloc(count ? (size_t)count * sizeof *values : 1);
+    int32_t *values = malloc(values_size ? values_size : 1);
     lsc_status st = LSC_OK;
     if (!dense || !values)
         st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "%s: out of memory", label);
