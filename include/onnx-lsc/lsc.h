@@ -293,7 +293,11 @@ typedef struct lsc_compress_options {
     int quiet;                 /* no notes on stderr */
     lsc_progress_fn progress;  /* NULL: none (carved out of `reserved`) */
     void *progress_context;
-    uint8_t reserved[16];
+    /* Weights are encoded side by side (threads) only while their estimated memory
+     * (dense bytes + encoder work, from a sample of each weight's zeros) fits in
+     * this many bytes; a larger weight is encoded alone. 0: half of physical RAM. */
+    uint64_t memory_budget;
+    uint8_t reserved[8];
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 

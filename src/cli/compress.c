@@ -25,6 +25,8 @@ void lsc_cli_compress_usage(FILE *out)
           "      --block HxW           force the block shape (default: search)\n"
           "  -j, --threads N           encode up to N weights at once (default 0 = all cores);\n"
           "                            the output is the same for every N\n"
+          "      --max-memory SIZE     run weights side by side only while their estimated\n"
+          "                            memory fits in SIZE (e.g. 4G; default: half the RAM)\n"
           "  -q, --quiet               print nothing but errors (no progress bar)\n"
           "      --json                print the report as JSON on stdout\n"
           "  -h, --help                this text\n",
@@ -60,7 +62,29 @@ static int parse_block(const char *s, uint32_t *h, uint32_t *w)
     return 1;
 }
 
-enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON };
+/* "512M", "4G", "1.5G", "1000000" (bytes) -> bytes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-')
+        return 0;
+    double v = strtod(s, &end);
+    double unit = 1;
+    switch (*end) {
+    case 'k': case 'K': unit = 1024.0; end++; break;
+    case 'm': case 'M': unit = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': unit = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': unit = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (errno || *end || !(v > 0) || v * unit >= 1.8e19)
+        return 0;
+    *out = (uint64_t)(v * unit);
+    return *out > 0;
+}
+
+enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY };
 
 int lsc_cli_compress(int argc, char **argv)
 {
@@ -72,6 +96,7 @@ int lsc_cli_compress(int argc, char **argv)
         {"index-bits", required_argument, NULL, OPT_INDEX_BITS},
         {"block", required_argument, NULL, OPT_BLOCK},
         {"threads", required_argument, NULL, 'j'},
+        {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
         {"quiet", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
@@ -102,6 +127,10 @@ int lsc_cli_compress(int argc, char **argv)
             if (!parse_uint(optarg, 4096, &v))
                 return lsc_cli_usage_error("compress", "-j wants a thread count, not '%s'", optarg);
             opt.threads = (unsigned)v;
+            break;
+        case OPT_MAX_MEMORY:
+            if (!parse_size(optarg, &opt.memory_budget))
+                return lsc_cli_usage_error("compress", "--max-memory wants a size such as 4G, not '%s'", optarg);
             break;
         case 'q': opt.quiet = 1; break;
         case OPT_JSON: json = 1; break;

@@ -11,7 +11,8 @@ offset64  a weight at external data offset 5 GiB (a sparse file, no disk) is
           compressed and restored to the same offset (the restored file is sparse
           too); its bytes and the bundle's 64-bit offsets are checked.
 memory    peak RSS of compress (-j 1 and -j 2) and decompress of a 160 MiB model
-          (16 weights of 10 MiB) stays far below the model: weights are streamed.
+          (16 weights of 10 MiB) stays far below the model: weights are streamed;
+          with --max-memory below one weight, -j 2 encodes one at a time.
           Skipped for sanitizer builds (their allocators keep freed memory).
 """
 import hashlib
@@ -303,6 +304,13 @@ def test_memory(tmp):
     for j in (1, 2):
         rss = peak_rss_mib(["compress", model, "-o", os.path.join(tmp, "c%d.onnx" % j), "-j", str(j), "-q"])
         limits["compress -j %d" % j] = (rss, base + 2 * 10 * (j + 1))
+    # A memory budget below one weight: one weight at a time whatever -j says.
+    os.makedirs(os.path.join(tmp, "b"))
+    rss = peak_rss_mib(["compress", model, "-o", os.path.join(tmp, "b", "c1.onnx"), "-j", "2",
+                        "--max-memory", "1K", "-q"])
+    limits["compress -j 2 --max-memory 1K"] = (rss, base + 2 * 10 * 2)
+    if file_digest(os.path.join(tmp, "b", "c1.lsc")) != file_digest(os.path.join(tmp, "c1.lsc")):
+        fail("--max-memory changed the bundle")
     os.makedirs(os.path.join(tmp, "r"))
     rss = peak_rss_mib(["decompress", os.path.join(tmp, "c1.onnx"), "-o", os.path.join(tmp, "r", "m.onnx")])
     limits["decompress"] = (rss, base + 2 * 10 * 2)

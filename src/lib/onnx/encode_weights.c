@@ -26,7 +26,8 @@ typedef struct pass_ctx {
     const lsc_encode_pass *p;
     size_t *items; /* candidate index of each job */
     size_t n_items;
-    uint64_t *cost; /* dense bytes of each job */
+    uint64_t *cost;  /* estimated peak memory of each job (the budget's unit) */
+    uint64_t *dense; /* dense bytes of each job (the progress unit) */
     item_result *res;
     pthread_mutex_t model_lock; /* lsc_tensor_dense may map a file into the model */
     uint64_t done, total;
@@ -143,27 +144,55 @@ static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
         if (!p->opt->bit_exact)
             p->report->signed_zeros_normalised += p->report->layers[k].stats.signed_zeros;
     }
-    ctx->done += ctx->cost[i];
+    ctx->done += ctx->dense[i];
     if (p->opt->progress)
         p->opt->progress(p->opt->progress_context, ctx->done, ctx->total);
     return LSC_OK;
 }
 
-/* Dense bytes of a candidate's tensor, for the memory budget (0 if unknown). */
-static uint64_t dense_bytes(const lsc_candidate *cand)
+/* Bytes of memory encoding one weight takes at its peak, estimated before it
+ * starts: its dense bytes (mapped or converted) plus, per non-zero, the encoder's
+ * column lists and the blob (about 4 + 4 + element size bytes). The non-zeros are
+ * counted in a sample: 64 elements of each MiB, a page in 256 read. 0 if unknown. */
+#define SAMPLE_STRIDE (1u << 20)
+#define SAMPLE_ELEMS 64u
+
+static int is_zero(const uint8_t *p, size_t esize)
 {
-    const Onnx__TensorProto *t = cand->tensor;
-    uint64_t n = lsc_dtype_size(t->data_type);
-    for (size_t d = 0; d < t->n_dims; d++)
-        if (t->dims[d] < 0 || lsc_mul_overflow_u64(n, (uint64_t)t->dims[d], &n))
+    for (size_t i = 0; i + 1 < esize; i++)
+        if (p[i])
             return 0;
-    return n;
+    return (p[esize - 1] & 0x7f) == 0;
 }
 
-/* Weights in work together stay within half of the machine's memory (a weight
- * larger than that is encoded alone). */
-static uint64_t memory_budget(void)
+static uint64_t estimate_cost(pass_ctx *ctx, const lsc_candidate *cand)
 {
+    const Onnx__TensorProto *t = cand->tensor;
+    size_t esize = lsc_dtype_size(t->data_type);
+    lsc_dense dense = {0};
+    if (!esize || lsc_tensor_repr(t) == LSC_REPR_TYPED ||
+        lsc_tensor_dense(ctx->p->model, t, "", &dense, NULL) != LSC_OK)
+        return 0; /* typed fields are small (protobuf); errors come out in work() */
+    uint64_t n = dense.size / esize, sampled = 0, nonzero = 0;
+    const uint8_t *data = dense.data;
+    uint64_t stride = SAMPLE_STRIDE / esize > SAMPLE_ELEMS ? SAMPLE_STRIDE / esize : SAMPLE_ELEMS;
+    for (uint64_t i = 0; i < n; i += stride)
+        for (uint64_t j = i; j < n && j < i + SAMPLE_ELEMS; j++, sampled++)
+            nonzero += !is_zero(data + j * esize, esize);
+    lsc_dense_free(&dense); /* the sampled pages leave memory again */
+    uint64_t nnz = sampled ? (uint64_t)((double)n * ((double)nonzero / (double)sampled)) : 0;
+    uint64_t cost, extra;
+    if (lsc_mul_overflow_u64(nnz, 8 + esize, &extra) ||
+        lsc_add_overflow_u64((uint64_t)n * esize, extra, &cost))
+        return UINT64_MAX;
+    return cost;
+}
+
+/* 0 = no limit when the memory size is unknown. */
+static uint64_t memory_budget(const lsc_compress_options *opt)
+{
+    if (opt->memory_budget)
+        return opt->memory_budget;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     uint64_t bytes;
     if (pages <= 0 || page <= 0 || lsc_mul_overflow_u64((uint64_t)pages, (uint64_t)page, &bytes))
@@ -184,10 +213,12 @@ lsc_status lsc_encode_weights(const lsc_encode_pass *p, lsc_error *error)
         return LSC_OK;
     ctx.items = malloc(ctx.n_items * sizeof *ctx.items);
     ctx.cost = malloc(ctx.n_items * sizeof *ctx.cost);
+    ctx.dense = malloc(ctx.n_items * sizeof *ctx.dense);
     ctx.res = calloc(ctx.n_items, sizeof *ctx.res);
-    if (!ctx.items || !ctx.cost || !ctx.res) {
+    if (!ctx.items || !ctx.cost || !ctx.dense || !ctx.res) {
         free(ctx.items);
         free(ctx.cost);
+        free(ctx.dense);
         free(ctx.res);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", p->in_path);
     }
@@ -196,8 +227,11 @@ lsc_status lsc_encode_weights(const lsc_encode_pass *p, lsc_error *error)
         if (p->sel->items[k].outcome != LSC_LAYER_ENCODED)
             continue;
         ctx.items[i] = k;
-        ctx.cost[i] = dense_bytes(&p->sel->items[k]);
-        if (lsc_add_overflow_u64(ctx.total, ctx.cost[i], &ctx.total))
+        ctx.cost[i] = estimate_cost(&ctx, &p->sel->items[k]);
+        ctx.dense[i] = lsc_tensor_elements(p->sel->items[k].tensor, "", &ctx.dense[i], NULL) == LSC_OK
+                           ? ctx.dense[i] * lsc_dtype_size(p->sel->items[k].tensor->data_type)
+                           : 0;
+        if (lsc_add_overflow_u64(ctx.total, ctx.dense[i], &ctx.total))
             ctx.total = UINT64_MAX;
         i++;
     }
@@ -210,7 +244,7 @@ lsc_status lsc_encode_weights(const lsc_encode_pass *p, lsc_error *error)
         lsc_jobs jobs = {.n = ctx.n_items,
                          .threads = p->opt->threads,
                          .cost = ctx.cost,
-                         .budget = memory_budget(),
+                         .budget = memory_budget(p->opt),
                          .work = work,
                          .commit = commit,
                          .ctx = &ctx};
@@ -223,6 +257,7 @@ lsc_status lsc_encode_weights(const lsc_encode_pass *p, lsc_error *error)
     }
     free(ctx.items);
     free(ctx.cost);
+    free(ctx.dense);
     free(ctx.res);
     return st;
 }
