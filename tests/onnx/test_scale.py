@@ -82,6 +82,8 @@ def make_model(folder, specs, seed=7, gap=0):
                 first = False
             elif where == "typed":
                 inits.append(helper.make_tensor(name, TensorProto.FLOAT, shape, w.flatten().tolist()))
+            elif where == "constant":  # a Constant node, payload in the model file
+                nodes.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(w, name)))
             else:
                 inits.append(numpy_helper.from_array(w, name))
             x, y = "x%d" % i, "y%d" % i
@@ -116,6 +118,9 @@ def file_digest(path):
 def check_restored(path, arrays):
     m = onnx.load(path)  # loads external data from the model's folder
     got = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type == "Constant":
+            got[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
     for name, w in arrays.items():
         if name not in got or got[name].shape != w.shape or got[name].tobytes() != w.tobytes():
             fail("%s: weight %s differs after the round trip" % (path, name))
@@ -124,7 +129,8 @@ def check_restored(path, arrays):
 MIXED = [("MatMul", (96, 160), 0.1, "external"), ("Gemm", (200, 64), 0.3, "external"),
          ("Conv", (24, 16, 3, 3), 0.2, "raw"), ("Gemm", (128, 128), 0.02, "external"),
          ("MatMul", (64, 300), 0.5, "raw"), ("Gemm", (50, 70), 0.15, "typed"),
-         ("MatMul", (256, 96), 0.9, "external"), ("Gemm", (33, 257), 0.05, "external")]
+         ("MatMul", (256, 96), 0.9, "external"), ("Gemm", (33, 257), 0.05, "external"),
+         ("Gemm", (40, 90), 0.2, "constant")]
 
 
 def test_jobs(tmp):
@@ -314,6 +320,16 @@ def test_memory(tmp):
     os.makedirs(os.path.join(tmp, "r"))
     rss = peak_rss_mib(["decompress", os.path.join(tmp, "c1.onnx"), "-o", os.path.join(tmp, "r", "m.onnx")])
     limits["decompress"] = (rss, base + 2 * 10 * 2)
+    # Weights inside the model file: initializers' raw_data and Constant nodes.
+    os.makedirs(os.path.join(tmp, "inline"))
+    specs = [("Gemm", (1280, 2048), 0.1, "constant" if i % 2 else "raw") for i in range(16)]
+    inline, _ = make_model(os.path.join(tmp, "inline"), specs)
+    rss = peak_rss_mib(["compress", inline, "-o", os.path.join(tmp, "inline", "c.onnx"), "-j", "1", "-q"])
+    limits["compress -j 1, weights in the model file"] = (rss, base + 2 * 10 * 2)
+    os.makedirs(os.path.join(tmp, "inline", "r"))
+    rss = peak_rss_mib(["decompress", os.path.join(tmp, "inline", "c.onnx"), "-o",
+                        os.path.join(tmp, "inline", "r", "m.onnx")])
+    limits["decompress, weights in the model file"] = (rss, base + 2 * 10 * 2)
     for what, (rss, limit) in limits.items():
         print("memory: %s peak RSS %.0f MiB (limit %.0f, model %.0f MiB, one weight 10 MiB, base %.0f)" %
               (what, rss, limit, total, base))

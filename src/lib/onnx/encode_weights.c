@@ -153,9 +153,10 @@ static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
 /* Bytes of memory encoding one weight takes at its peak, estimated before it
  * starts: its dense bytes (mapped or converted) plus, per non-zero, the encoder's
  * column lists and the blob (about 4 + 4 + element size bytes). The non-zeros are
- * counted in a sample: 64 elements of each MiB, a page in 256 read. 0 if unknown. */
-#define SAMPLE_STRIDE (1u << 20)
-#define SAMPLE_ELEMS 64u
+ * counted in a sample: 256 elements of each 8 MiB (the page cache may bring in a
+ * few MiB around each; they are released again). 0 if unknown. */
+#define SAMPLE_STRIDE (8u << 20)
+#define SAMPLE_ELEMS 256u
 
 static int is_zero(const uint8_t *p, size_t esize)
 {

@@ -12,28 +12,57 @@ void lsc_label(char *out, size_t size, const char *file, const char *what, const
     snprintf(out, size, "%s: %s '%.200s'", file, what, name ? name : "");
 }
 
+/* Points a marked raw_data (wire.c) back into the mapping. */
+static lsc_status patch_tensor(lsc_onnx_model *model, Onnx__TensorProto *t, const lsc_payload_ref *refs,
+                               size_t n_refs, lsc_error *error)
+{
+    if (!t->has_raw_data || t->raw_data.len != LSC_WIRE_MARKER_SIZE ||
+        memcmp(t->raw_data.data, LSC_WIRE_MARKER, 8) != 0)
+        return LSC_OK;
+    uint64_t index = 0;
+    for (int i = 0; i < 8; i++)
+        index |= (uint64_t)t->raw_data.data[8 + i] << (8 * i);
+    if (index >= n_refs || model->n_patched >= n_refs)
+        return lsc_fail(error, LSC_ERR_INTERNAL, "%s: payload marker %llu out of range", model->path,
+                        (unsigned long long)index);
+    free(t->raw_data.data);
+    t->raw_data.data = (uint8_t *)(model->map.data + refs[index].offset);
+    t->raw_data.len = (size_t)refs[index].len;
+    model->patched[model->n_patched++] = t;
+    return LSC_OK;
+}
+
+/* The same messages wire.c descended into: a graph's initializers and nodes, their
+ * attributes' tensors and subgraphs. */
+static lsc_status patch_graph(lsc_onnx_model *model, Onnx__GraphProto *g, const lsc_payload_ref *refs,
+                              size_t n_refs, lsc_error *error)
+{
+    for (size_t i = 0; i < g->n_initializer; i++)
+        LSC_TRY(patch_tensor(model, g->initializer[i], refs, n_refs, error));
+    for (size_t i = 0; i < g->n_node; i++) {
+        Onnx__NodeProto *node = g->node[i];
+        for (size_t a = 0; a < node->n_attribute; a++) {
+            Onnx__AttributeProto *attr = node->attribute[a];
+            if (attr->t)
+                LSC_TRY(patch_tensor(model, attr->t, refs, n_refs, error));
+            for (size_t k = 0; k < attr->n_tensors; k++)
+                LSC_TRY(patch_tensor(model, attr->tensors[k], refs, n_refs, error));
+            if (attr->g)
+                LSC_TRY(patch_graph(model, attr->g, refs, n_refs, error));
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                LSC_TRY(patch_graph(model, attr->graphs[k], refs, n_refs, error));
+        }
+    }
+    return LSC_OK;
+}
+
 static lsc_status patch_payloads(lsc_onnx_model *model, const lsc_payload_ref *refs,
                                  size_t n_refs, lsc_error *error)
 {
-    Onnx__GraphProto *graph = model->proto->graph;
-    if (!graph || graph->n_initializer != n_refs)
-        return lsc_fail(error, LSC_ERR_INTERNAL, "%s: initializer count changed on parse",
-                        model->path);
     model->patched = calloc(n_refs ? n_refs : 1, sizeof *model->patched);
     if (!model->patched)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", model->path);
-    for (size_t i = 0; i < n_refs; i++) {
-        Onnx__TensorProto *t = graph->initializer[i];
-        if (!refs[i].present || refs[i].len == 0)
-            continue;
-        if (!t->has_raw_data || t->raw_data.len != 0)
-            return lsc_fail(error, LSC_ERR_INTERNAL, "%s: initializer %zu lost its payload",
-                            model->path, i);
-        t->raw_data.data = (uint8_t *)(model->map.data + refs[i].offset);
-        t->raw_data.len = (size_t)refs[i].len;
-        model->patched[model->n_patched++] = t;
-    }
-    return LSC_OK;
+    return patch_graph(model, model->proto->graph, refs, n_refs, error);
 }
 
 lsc_status lsc_onnx_load(const char *path, lsc_onnx_model *model, lsc_error *error)

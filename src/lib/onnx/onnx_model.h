@@ -120,10 +120,14 @@ typedef struct lsc_payload_ref {
     int present;
 } lsc_payload_ref;
 
-/* Copies a serialized ModelProto leaving out graph.initializer[*].raw_data payloads
- * (each replaced by an empty raw_data), and records where they were, one ref per
- * initializer in order. Returns 0 on success, 1 if the input is unusual enough
- * (several graph fields, groups, malformed) that the caller should parse it whole. */
+/* Copies a serialized ModelProto leaving out the raw_data payloads of the graph's
+ * tensors (initializers, node attribute tensors, subgraphs'; those of at least 64
+ * bytes), each replaced by a marker: LSC_WIRE_MARKER then the payload's index in
+ * *refs as 8 little-endian bytes. Returns 0 on success, 1 if the input is unusual
+ * enough (several graph fields, groups, deep nesting, malformed) that the caller
+ * should parse it whole. */
+#define LSC_WIRE_MARKER "\xffLSC-ref"
+#define LSC_WIRE_MARKER_SIZE 16
 int lsc_wire_strip_model(const uint8_t *data, size_t size, lsc_bytes *stripped,
                          lsc_payload_ref **refs, size_t *n_refs);
 

@@ -1,13 +1,26 @@
 /* A walk over the protobuf wire format of a ModelProto that copies everything but
- * the raw_data payloads of graph initializers (ModelProto.graph = 7 ->
- * GraphProto.initializer = 5 -> TensorProto.raw_data = 9). The copy unpacks into a
- * small graph; the payloads stay in the file mapping and are read in place. */
+ * the raw_data payloads of the tensors a graph holds: its initializers, the
+ * tensors of its nodes' attributes (Constant values) and, recursively, those of
+ * subgraphs (If/Loop/Scan bodies). Each payload of at least MIN_PAYLOAD bytes is
+ * replaced by a 16-byte marker naming its index; the copy unpacks into a small
+ * graph, and lsc_onnx_load points each marked raw_data back into the mapping.
+ * The input must be a read-only file mapping (lsc_map_file): pages around each
+ * payload are released once walked.
+ * Field numbers (onnx.proto): ModelProto.graph = 7; GraphProto.node = 1,
+ * .initializer = 5; NodeProto.attribute = 5; AttributeProto.t = 5, .g = 6,
+ * .tensors = 10, .graphs = 11; TensorProto.raw_data = 9. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "onnx/onnx_model.h"
 
-enum { FIELD_MODEL_GRAPH = 7, FIELD_GRAPH_INITIALIZER = 5, FIELD_TENSOR_RAW_DATA = 9 };
+enum { FIELD_MODEL_GRAPH = 7, FIELD_TENSOR_RAW_DATA = 9 };
+
+/* The messages the walk descends into. */
+typedef enum msg_kind { MSG_OTHER, MSG_GRAPH, MSG_NODE, MSG_ATTRIBUTE, MSG_TENSOR } msg_kind;
+
+#define MIN_PAYLOAD 64 /* smaller payloads stay in the copy */
+#define MAX_DEPTH 32   /* deeper nesting: the caller parses the whole file */
 enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5 };
 
 int lsc_bytes_append(lsc_bytes *b, const void *data, size_t size)
@@ -114,70 +127,95 @@ static int next_field(const uint8_t *p, size_t size, size_t *pos, wire_field *f)
     return 1;
 }
 
-/* Copies a TensorProto, emptying raw_data; base: its offset in the file. */
-static int strip_tensor(const uint8_t *p, size_t size, size_t base, lsc_bytes *out,
-                        lsc_payload_ref *ref)
-{
-    size_t pos = 0;
-    wire_field f;
-    memset(ref, 0, sizeof *ref);
-    while (pos < size) {
-        if (!next_field(p, size, &pos, &f))
-            return 0;
-        if (f.number == FIELD_TENSOR_RAW_DATA && f.type == WIRE_LEN) {
-            ref->present = 1;
-            ref->offset = base + f.payload;
-            ref->len = f.payload_len;
-            static const uint8_t empty[2] = {(FIELD_TENSOR_RAW_DATA << 3) | WIRE_LEN, 0};
-            if (!lsc_bytes_append(out, empty, 2))
-                return 0;
-        } else if (!lsc_bytes_append(out, p + f.start, f.end - f.start)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 typedef struct ref_list {
     lsc_payload_ref *items;
     size_t count, cap;
 } ref_list;
 
-static int strip_graph(const uint8_t *p, size_t size, size_t base, lsc_bytes *out, ref_list *refs)
+static msg_kind child_kind(msg_kind parent, uint64_t field)
+{
+    switch (parent) {
+    case MSG_GRAPH: return field == 1 ? MSG_NODE : field == 5 ? MSG_TENSOR : MSG_OTHER;
+    case MSG_NODE: return field == 5 ? MSG_ATTRIBUTE : MSG_OTHER;
+    case MSG_ATTRIBUTE:
+        return field == 5 || field == 10 ? MSG_TENSOR : field == 6 || field == 11 ? MSG_GRAPH : MSG_OTHER;
+    default: return MSG_OTHER;
+    }
+}
+
+static int put_len_field(lsc_bytes *out, uint64_t number, const void *data, size_t len)
+{
+    return put_varint(out, number << 3 | WIRE_LEN) && put_varint(out, len) &&
+           lsc_bytes_append(out, data, len);
+}
+
+/* raw_data: a marker {LSC_WIRE_MARKER, index} in place of a large payload. */
+static int strip_payload(const uint8_t *p, size_t base, const wire_field *f, lsc_bytes *out,
+                         ref_list *refs)
+{
+    if (f->payload_len < MIN_PAYLOAD) {
+        /* A small payload that looks like a marker would be taken for one. */
+        if (f->payload_len == LSC_WIRE_MARKER_SIZE && memcmp(p + f->payload, LSC_WIRE_MARKER, 8) == 0)
+            return 0;
+        return lsc_bytes_append(out, p + f->start, f->end - f->start);
+    }
+    if (refs->count == refs->cap) {
+        size_t cap = refs->cap ? refs->cap * 2 : 64;
+        lsc_payload_ref *items = realloc(refs->items, cap * sizeof *items);
+        if (!items)
+            return 0;
+        refs->items = items;
+        refs->cap = cap;
+    }
+    uint8_t marker[LSC_WIRE_MARKER_SIZE];
+    uint64_t index = refs->count;
+    memcpy(marker, LSC_WIRE_MARKER, 8);
+    for (int i = 0; i < 8; i++)
+        marker[8 + i] = (uint8_t)(index >> (8 * i));
+    refs->items[refs->count++] = (lsc_payload_ref){base + f->payload, f->payload_len, 1};
+    /* The walk touched the pages around the payload, and the page cache may map a
+     * large folio for each: let them go, or a model with weights inline holds a few
+     * MiB per tensor after loading. (p is a read-only file mapping: safe.) */
+    lsc_map_release(p + f->payload, f->payload_len);
+    return put_len_field(out, FIELD_TENSOR_RAW_DATA, marker, sizeof marker);
+}
+
+/* Copies one message of kind `kind`; base: its offset in the file. */
+static int strip_message(const uint8_t *p, size_t size, size_t base, msg_kind kind, int depth,
+                         lsc_bytes *out, ref_list *refs)
 {
     size_t pos = 0;
     wire_field f;
-    lsc_bytes tensor = {0};
-    int ok = 1;
-    while (ok && pos < size) {
-        if (!next_field(p, size, &pos, &f)) {
-            ok = 0;
-            break;
-        }
-        if (f.number != FIELD_GRAPH_INITIALIZER || f.type != WIRE_LEN) {
-            ok = lsc_bytes_append(out, p + f.start, f.end - f.start);
+    if (depth > MAX_DEPTH)
+        return 0;
+    while (pos < size) {
+        if (!next_field(p, size, &pos, &f))
+            return 0;
+        if (f.type != WIRE_LEN) {
+            if (!lsc_bytes_append(out, p + f.start, f.end - f.start))
+                return 0;
             continue;
         }
-        if (refs->count == refs->cap) {
-            size_t cap = refs->cap ? refs->cap * 2 : 64;
-            lsc_payload_ref *items = realloc(refs->items, cap * sizeof *items);
-            if (!items) {
-                ok = 0;
-                break;
-            }
-            refs->items = items;
-            refs->cap = cap;
+        if (kind == MSG_TENSOR && f.number == FIELD_TENSOR_RAW_DATA) {
+            if (!strip_payload(p, base, &f, out, refs))
+                return 0;
+            continue;
         }
-        tensor.size = 0;
-        ok = strip_tensor(p + f.payload, f.payload_len, base + f.payload, &tensor,
-                          &refs->items[refs->count]);
-        refs->count++;
-        uint8_t tag = (FIELD_GRAPH_INITIALIZER << 3) | WIRE_LEN;
-        ok = ok && lsc_bytes_append(out, &tag, 1) && put_varint(out, tensor.size) &&
-             lsc_bytes_append(out, tensor.data, tensor.size);
+        msg_kind child = child_kind(kind, f.number);
+        if (child == MSG_OTHER) {
+            if (!lsc_bytes_append(out, p + f.start, f.end - f.start))
+                return 0;
+            continue;
+        }
+        lsc_bytes copy = {0};
+        int ok = strip_message(p + f.payload, f.payload_len, base + f.payload, child, depth + 1, &copy,
+                               refs) &&
+                 put_len_field(out, f.number, copy.data, copy.size);
+        lsc_bytes_free(&copy);
+        if (!ok)
+            return 0;
     }
-    lsc_bytes_free(&tensor);
-    return ok;
+    return 1;
 }
 
 int lsc_wire_strip_model(const uint8_t *data, size_t size, lsc_bytes *stripped,
@@ -202,10 +240,8 @@ int lsc_wire_strip_model(const uint8_t *data, size_t size, lsc_bytes *stripped,
             ok = 0;
             break;
         }
-        ok = strip_graph(data + f.payload, f.payload_len, f.payload, &graph, &refs);
-        uint8_t tag = (FIELD_MODEL_GRAPH << 3) | WIRE_LEN;
-        ok = ok && lsc_bytes_append(stripped, &tag, 1) && put_varint(stripped, graph.size) &&
-             lsc_bytes_append(stripped, graph.data, graph.size);
+        ok = strip_message(data + f.payload, f.payload_len, f.payload, MSG_GRAPH, 0, &graph, &refs) &&
+             put_len_field(stripped, FIELD_MODEL_GRAPH, graph.data, graph.size);
     }
     lsc_bytes_free(&graph);
     if (!ok) {
