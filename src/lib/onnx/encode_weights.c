@@ -151,12 +151,14 @@ static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
 }
 
 /* Bytes of memory encoding one weight takes at its peak, estimated before it
- * starts: its dense bytes (mapped or converted) plus, per non-zero, the encoder's
- * column lists and the blob (about 4 + 4 + element size bytes). The non-zeros are
+ * starts: its dense bytes (mapped or converted) plus what lsc_encode holds per
+ * non-zero (column lists, search tables, the blob): measured 25-26 bytes for fp32
+ * at 10% and 35% density (docs/benchmarks.md "Scale"). The non-zeros are
  * counted in a sample: 256 elements of each 8 MiB (the page cache may bring in a
  * few MiB around each; they are released again). 0 if unknown. */
 #define SAMPLE_STRIDE (8u << 20)
 #define SAMPLE_ELEMS 256u
+#define ENCODER_BYTES_PER_NNZ 26u
 
 static int is_zero(const uint8_t *p, size_t esize)
 {
@@ -183,7 +185,7 @@ static uint64_t estimate_cost(pass_ctx *ctx, const lsc_candidate *cand)
     lsc_dense_free(&dense); /* the sampled pages leave memory again */
     uint64_t nnz = sampled ? (uint64_t)((double)n * ((double)nonzero / (double)sampled)) : 0;
     uint64_t cost, extra;
-    if (lsc_mul_overflow_u64(nnz, 8 + esize, &extra) ||
+    if (lsc_mul_overflow_u64(nnz, ENCODER_BYTES_PER_NNZ, &extra) ||
         lsc_add_overflow_u64((uint64_t)n * esize, extra, &cost))
         return UINT64_MAX;
     return cost;
