@@ -82,7 +82,7 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
     }
     LSC_TRY(st);
     if (dense.mapped)
-        lsc_map_sequential(dense.data, dense.size);
+        lsc_map_will_need(dense.data, dense.size);
 
     lsc_tensor tensor = {.dtype = (lsc_dtype)t->data_type, .rank = (int)t->n_dims, .data = dense.data};
     for (size_t d = 0; d < t->n_dims; d++)

@@ -73,12 +73,12 @@ static int page_span(const void *p, size_t n, uintptr_t *start, size_t *len)
     return 1;
 }
 
-void lsc_map_sequential(const void *p, size_t n)
+void lsc_map_will_need(const void *p, size_t n)
 {
     uintptr_t start;
     size_t len;
     if (page_span(p, n, &start, &len))
-        (void)madvise((void *)start, len, MADV_SEQUENTIAL);
+        (void)madvise((void *)start, len, MADV_WILLNEED);
 }
 
 void lsc_unmap(lsc_map *map)

@@ -30,8 +30,10 @@ typedef struct lsc_map {
 
 lsc_status lsc_map_file(const char *path, lsc_map *map, lsc_error *error);
 void lsc_unmap(lsc_map *map);
-/* Hints that [p, p + n) will be read once, front to back (larger readahead). */
-void lsc_map_sequential(const void *p, size_t n);
+/* Starts reading [p, p + n) into the page cache in the background (large reads,
+ * not page by page on faults). Not MADV_SEQUENTIAL: the encoder reads a weight
+ * twice, and that advice lets reclaim drop pages between the two passes. */
+void lsc_map_will_need(const void *p, size_t n);
 /* Drops the pages of [data, data + size), a range of a mapping from lsc_map_file,
  * from this process's memory; a later read faults them in again from the file. */
 void lsc_map_release(const void *data, size_t size);
