@@ -33,11 +33,6 @@ unsigned stats_varint_size(uint64_t v)
     return n;
 }
 
-static uint64_t ceil_div(uint64_t a, uint64_t b)
-{
-    return a / b + (a % b != 0);
-}
-
 /* A length-delimited field: tag (fields 1..15 take one byte), length, payload. */
 static uint64_t bytes_field(uint64_t len)
 {
@@ -75,7 +70,7 @@ uint64_t stats_ri_meta_bytes(const stats_facts *f, unsigned b)
 {
     uint64_t fillers = f->ri_fillers[b];
     uint64_t entries = f->nnz + fillers;
-    return ceil_div(entries * b, 8) + fillers * f->elem_size;
+    return stats_ceil_div(entries * b, 8) + fillers * f->elem_size;
 }
 
 static stats_format_size sized(uint64_t value_bytes, uint64_t meta_bytes)
@@ -103,7 +98,7 @@ void stats_formats_compute(const stats_facts *f, const stats_tensor_desc *desc,
     sizes[STATS_FMT_CSR32] = sized(values, (f->rows + 1) * 4 + f->nnz * 4);
     sizes[STATS_FMT_CSR16] = sized(values, (f->rows + 1) * 4 + f->nnz * 2);
     sizes[STATS_FMT_CSR16].applicable = f->cols <= 65536;
-    sizes[STATS_FMT_BITMAP] = sized(values, f->rows * ceil_div(f->cols, 8) + f->rows * 8);
+    sizes[STATS_FMT_BITMAP] = sized(values, f->rows * stats_ceil_div(f->cols, 8) + f->rows * 8);
     sizes[STATS_FMT_RI_DC] = ri(f, desc->conv ? 8 : 5);
     sizes[STATS_FMT_RI_EIE] = ri(f, 4);
     unsigned best = 1;

@@ -8,6 +8,11 @@
 
 #include "onnx-lsc/lsc.h"
 
+static inline uint64_t stats_ceil_div(uint64_t a, uint64_t b)
+{
+    return a / b + (a % b != 0);
+}
+
 /* Widths the relative index is priced at (the best width is searched in 1..this). */
 #define STATS_RI_MAX_BITS 32
 

@@ -15,18 +15,6 @@
 #include "report_png.h"
 #include "stats.h"
 
-static lsc_status fail(lsc_error *error, lsc_status status, const char *format, ...)
-{
-    if (error) {
-        va_list args;
-        va_start(args, format);
-        error->status = status;
-        vsnprintf(error->message, sizeof error->message, format, args);
-        va_end(args);
-    }
-    return status;
-}
-
 static void esc(FILE *out, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
@@ -226,12 +214,12 @@ lsc_status stats_write_html(const char *path, const stats_report *r, lsc_error *
     size_t n = strlen(path);
     char *tmp = malloc(n + sizeof ".tmp-XXXXXX");
     if (!tmp)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        return stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        lsc_status st = fail(error, LSC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        lsc_status st = stats_fail(error, LSC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         free(tmp);
         return st;
     }
@@ -243,7 +231,7 @@ lsc_status stats_write_html(const char *path, const stats_report *r, lsc_error *
         close(fd);
         unlink(tmp);
         free(tmp);
-        return fail(error, LSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return stats_fail(error, LSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     page(out, r);
     int bad = ferror(out) || fflush(out) != 0 || fsync(fileno(out)) != 0;
@@ -256,7 +244,7 @@ lsc_status stats_write_html(const char *path, const stats_report *r, lsc_error *
     if (bad) {
         unlink(tmp);
         free(tmp);
-        return fail(error, LSC_ERR_IO, "%s: cannot write: %s", path, strerror(saved));
+        return stats_fail(error, LSC_ERR_IO, "%s: cannot write: %s", path, strerror(saved));
     }
     free(tmp);
     return LSC_OK;

@@ -11,23 +11,6 @@
 
 #include "stats.h"
 
-static lsc_status fail(lsc_error *error, lsc_status status, const char *format, ...)
-{
-    if (error) {
-        va_list args;
-        va_start(args, format);
-        error->status = status;
-        vsnprintf(error->message, sizeof error->message, format, args);
-        va_end(args);
-    }
-    return status;
-}
-
-static uint64_t ceil_div(uint64_t a, uint64_t b)
-{
-    return a / b + (a % b != 0);
-}
-
 static unsigned bit_width(uint64_t x)
 {
     return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
@@ -106,7 +89,7 @@ static unsigned onnx_type_size(int dtype)
 static void lsc_from_info(const lsc_weight_info *info, stats_lsc *l)
 {
     unsigned e = (unsigned)lsc_dtype_size(info->dtype);
-    uint64_t n_brows = ceil_div(info->rows, info->block_h), n_bcols = ceil_div(info->cols, info->block_w);
+    uint64_t n_brows = stats_ceil_div(info->rows, info->block_h), n_bcols = stats_ceil_div(info->cols, info->block_w);
     l->block_h = info->block_h;
     l->block_w = info->block_w;
     l->index_bits = info->index_bits;
@@ -116,9 +99,9 @@ static void lsc_from_info(const lsc_weight_info *info, stats_lsc *l)
     l->jump_entries = info->n_entries - info->nnz;
     l->value_bytes = info->nnz * e;
     l->header_bytes = 56 + 8 * (uint64_t)info->rank;
-    l->bitmap_bytes = ceil_div(n_brows * n_bcols, 8);
-    l->pointer_bytes = ceil_div((n_brows - 1) * (bit_width(info->n_entries) + bit_width(info->nnz)), 8);
-    l->sri_bytes = ceil_div(info->n_entries * info->index_bits, 8);
+    l->bitmap_bytes = stats_ceil_div(n_brows * n_bcols, 8);
+    l->pointer_bytes = stats_ceil_div((n_brows - 1) * (bit_width(info->n_entries) + bit_width(info->nnz)), 8);
+    l->sri_bytes = stats_ceil_div(info->n_entries * info->index_bits, 8);
     l->meta_bytes = l->header_bytes + l->bitmap_bytes + l->pointer_bytes + l->sri_bytes;
     l->blob_bytes = l->value_bytes + l->meta_bytes;
 }
@@ -256,7 +239,7 @@ static lsc_status measure_files(const char *model_path, const stats_options *opt
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/onnx-lsc-stats-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
-        return fail(error, LSC_ERR_IO, "%s: cannot create a temporary folder", dir);
+        return stats_fail(error, LSC_ERR_IO, "%s: cannot create a temporary folder", dir);
     const char *base = strrchr(model_path, '/');
     base = base ? base + 1 : model_path;
     size_t stem = strlen(base);
@@ -318,7 +301,7 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
     size_t n = lsc_model_layer_count(model);
     r->layers = calloc(n ? n : 1, sizeof *r->layers);
     if (!r->layers)
-        st = fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        st = stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; st == LSC_OK && i < n; i++) {
         stats_layer *l = &r->layers[i];
         lsc_model_layer ml;
@@ -328,7 +311,7 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
         r->n_layers = i + 1;
         l->name = copy_string(ml.name ? ml.name : "");
         if (!l->name) {
-            st = fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+            st = stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
             break;
         }
         snprintf(l->op, sizeof l->op, "%s", ml.op ? ml.op : "?");

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lsc_status fail(lsc_error *error, lsc_status status, const char *format, ...)
+lsc_status stats_fail(lsc_error *error, lsc_status status, const char *format, ...)
 {
     if (error) {
         va_list args;
@@ -18,11 +18,6 @@ static lsc_status fail(lsc_error *error, lsc_status status, const char *format, 
         va_end(args);
     }
     return status;
-}
-
-static uint64_t ceil_div(uint64_t a, uint64_t b)
-{
-    return a / b + (a % b != 0);
 }
 
 /* An element of `size` little-endian bytes: 0 zero, 1 -0.0, 2 non-zero. */
@@ -166,14 +161,14 @@ static uint64_t count_range(const uint64_t *words, uint64_t start, uint64_t len)
 static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_bcols,
                            uint64_t bwords, stats_map *map, lsc_error *error)
 {
-    uint64_t sh = ceil_div(n_brows, STATS_MAP_MAX), sw = ceil_div(n_bcols, STATS_MAP_MAX);
-    map->height = (uint32_t)ceil_div(n_brows, sh);
-    map->width = (uint32_t)ceil_div(n_bcols, sw);
+    uint64_t sh = stats_ceil_div(n_brows, STATS_MAP_MAX), sw = stats_ceil_div(n_bcols, STATS_MAP_MAX);
+    map->height = (uint32_t)stats_ceil_div(n_brows, sh);
+    map->width = (uint32_t)stats_ceil_div(n_bcols, sw);
     map->per_cell_h = (uint32_t)sh;
     map->per_cell_w = (uint32_t)sw;
     map->cells = calloc((size_t)map->width * map->height, 1);
     if (!map->cells)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+        return stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     for (uint64_t y = 0; y < map->height; y++) {
         uint64_t r0 = y * sh, r1 = r0 + sh < n_brows ? r0 + sh : n_brows;
         for (uint64_t x = 0; x < map->width; x++) {
@@ -190,15 +185,15 @@ static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_
 static lsc_status element_map_init(uint64_t rows, uint64_t cols, stats_map *map, uint32_t **counts,
                                    lsc_error *error)
 {
-    uint64_t sh = ceil_div(rows, STATS_MAP_MAX), sw = ceil_div(cols, STATS_MAP_MAX);
-    map->height = (uint32_t)ceil_div(rows, sh);
-    map->width = (uint32_t)ceil_div(cols, sw);
+    uint64_t sh = stats_ceil_div(rows, STATS_MAP_MAX), sw = stats_ceil_div(cols, STATS_MAP_MAX);
+    map->height = (uint32_t)stats_ceil_div(rows, sh);
+    map->width = (uint32_t)stats_ceil_div(cols, sw);
     map->per_cell_h = (uint32_t)sh;
     map->per_cell_w = (uint32_t)sw;
     map->cells = calloc((size_t)map->width * map->height, 1);
     *counts = calloc((size_t)map->width * map->height, sizeof **counts);
     if (!map->cells || !*counts)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+        return stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     return LSC_OK;
 }
 
@@ -220,7 +215,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
     memset(out, 0, sizeof *out);
     unsigned size = (unsigned)lsc_dtype_size(t->dtype);
     if (!size)
-        return fail(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
+        return stats_fail(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
     uint64_t d0 = t->rank >= 2 ? (uint64_t)t->dims[0] : 1, rest = 1;
     for (int i = t->rank >= 2 ? 1 : 0; i < t->rank; i++)
         rest *= (uint64_t)t->dims[i];
@@ -234,9 +229,9 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
     if (f->elements == 0)
         return LSC_OK;
 
-    mask m = {f->rows, f->cols, ceil_div(f->cols, 64), NULL};
-    uint64_t n_brows = ceil_div(f->rows, block_h), n_bcols = ceil_div(f->cols, block_w);
-    uint64_t bwords = ceil_div(n_bcols, 64);
+    mask m = {f->rows, f->cols, stats_ceil_div(f->cols, 64), NULL};
+    uint64_t n_brows = stats_ceil_div(f->rows, block_h), n_bcols = stats_ceil_div(f->cols, block_w);
+    uint64_t bwords = stats_ceil_div(n_bcols, 64);
     m.bits = calloc((size_t)(m.rows * m.words_per_row), sizeof *m.bits);
     uint64_t *col_any = calloc((size_t)m.words_per_row, sizeof *col_any);
     uint64_t *blocks = calloc((size_t)(n_brows * bwords), sizeof *blocks);
@@ -244,7 +239,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
         free(m.bits);
         free(col_any);
         free(blocks);
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for the scan of a %llu x %llu matrix",
+        return stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the scan of a %llu x %llu matrix",
                     (unsigned long long)f->rows, (unsigned long long)f->cols);
     }
     fill_mask(t, size, transposed, &m, &f->signed_zeros);

@@ -35,4 +35,9 @@ lsc_status stats_scan_tensor(const lsc_tensor *tensor, int transposed, uint32_t 
 
 void stats_scan_free(stats_scan *scan);
 
+/* Fills *error (may be NULL) with status and a printf-style one-line message; returns
+ * status. The stats code's one way to fail. */
+lsc_status stats_fail(lsc_error *error, lsc_status status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif /* LSC_CLI_STATS_SCAN_H */
