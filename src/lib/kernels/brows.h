@@ -154,6 +154,51 @@ static void multiply_by_row(const float *x, size_t ldx, size_t n, float *y0, siz
     }
 }
 
+#ifdef LSC_HAVE_ROWPOS
+#define LSC_ROWPOS_GROUPS 16 /* groups of 16 entries decoded at a time: 256 entries */
+
+/* Whole-row block rows (block_h = 1, one block column) with fp32 values in place:
+ * the variant's fast decoder turns each row's entries into its columns directly
+ * (k_rowpos), a chunk at a time, for the same inner kernels as the general path.
+ * Returns 0 if the layout is not that one, and the general path runs. */
+static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, int direct)
+{
+    const lsc_blob_view *v = job->v;
+    const lsc_rowpos_fn decode = k_rowpos(v->index_bits);
+    if (v->block_h != 1 || v->n_bcols != 1 || !direct || v->cols > LSC_ROWPOS_MAX_COLS || !decode)
+        return 0;
+    const size_t n = job->n, ldx = job->ldx, ldy = job->ldy;
+    const float *vals = (const float *)(const void *)v->values;
+    const uint64_t nbytes = (v->n_entries * v->index_bits + 7) / 8;
+    uint32_t pos[LSC_ROWPOS_GROUPS * 16 + 8];
+    uint64_t e0, v0, e1, v1;
+    lsc_blob_row_start(v, br_begin, &e0, &v0);
+    for (uint32_t r = br_begin; r < br_end; r++, e0 = e1, v0 = v1) {
+        lsc_blob_row_start(v, r + 1, &e1, &v1);
+        if (r < job->row_begin || r >= job->row_end)
+            continue;
+        float *y = job->y + (size_t)r * ldy;
+        if (n > 1)
+            memset(y, 0, n * sizeof *y);
+        lsc_rowpos rp;
+        lsc_rowpos_init(&rp, v->entries, nbytes, e0, e1);
+        const float *rv = vals + v0;
+        float acc = 0.0f;
+        while (e1 > e0 && rp.g < rp.g_end) { /* a chunk may hold no value, only jumps */
+            uint32_t cnt = decode(&rp, pos, LSC_ROWPOS_GROUPS);
+            if (n == 1)
+                acc += k_dot(job->x, ldx, pos, rv, cnt);
+            else
+                k_row(job->x, ldx, n, y, pos, rv, cnt);
+            rv += cnt;
+        }
+        if (n == 1)
+            y[0] = acc;
+    }
+    return 1;
+}
+#endif
+
 void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
 {
     float ys[4 * LSC_SPLIT_ROWS];
@@ -167,6 +212,10 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
     int direct = v->dtype == LSC_DTYPE_FLOAT32 && ((uintptr_t)v->values & 3) == 0;
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     direct = 0;
+#endif
+#ifdef LSC_HAVE_ROWPOS
+    if (whole_rows(job, br_begin, br_end, direct))
+        return;
 #endif
     /* room for the kept block columns of a row; without it, the branchy decoder */
     uint32_t *kept = malloc((size_t)v->n_bcols * sizeof(uint32_t));

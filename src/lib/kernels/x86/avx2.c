@@ -6,6 +6,7 @@
 
 #include "kernels/convert.h"
 #include "kernels/x86/pos_avx2.h"
+#include "kernels/x86/rowpos_avx2.h"
 
 #define VEC 8
 
@@ -144,5 +145,7 @@ static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
     return lsc_dec_pos_avx2(d, pos, cap);
 }
 
+#define LSC_HAVE_ROWPOS 1
+#define k_rowpos lsc_rowpos_avx2
 #define LSC_BROWS_NAME lsc_spmm_brows_avx2
 #include "kernels/brows.h"
