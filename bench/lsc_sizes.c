@@ -1,16 +1,23 @@
-/* lsc-sizes: what the least block-row count (lsc_encode_options.min_block_rows)
- * costs in bytes (not a test).
+/* lsc-sizes: what the default size slack (lsc_encode_options.size_slack_ppm, the
+ * encoder's trade of a few bytes for a faster multiply) costs (not a test).
  *   lsc-sizes model.onnx...     every encodable weight of the models
  *   lsc-sizes                   the lsc-bench layer shapes, uniform random pruning
- * For each weight: the searched encoding by size alone (min_block_rows = 1) and with
- * the default, their blob bytes and the difference. */
+ * For each weight: the smallest encoding (slack 0, the default before the cost
+ * model) and the default one, their blob bytes, meta-data bits per non-zero and the
+ * difference. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "onnx-lsc/lsc.h"
 
-static uint64_t total_size_only, total_default;
+static uint64_t total_smallest, total_default, total_nnz;
+static double total_meta_smallest, total_meta_default;
+
+static double meta_bits(const lsc_encode_stats *s)
+{
+    return s->nnz ? 8.0 * (double)s->meta_bytes / (double)s->nnz : 0.0;
+}
 
 static int compare(const char *name, const lsc_tensor *t, int transposed)
 {
@@ -19,23 +26,24 @@ static int compare(const char *name, const lsc_tensor *t, int transposed)
     lsc_error err;
     lsc_encode_options_default(&o);
     o.transposed = transposed;
-    o.min_block_rows = 1;
+    o.size_slack_ppm = 0;
     if (lsc_encode_plan(t, &o, &a, &err) != LSC_OK)
         return fprintf(stderr, "%s: %s\n", name, err.message), 1;
-    o.min_block_rows = 0;
+    lsc_encode_options_default(&o);
+    o.transposed = transposed;
     if (lsc_encode_plan(t, &o, &b, &err) != LSC_OK)
         return fprintf(stderr, "%s: %s\n", name, err.message), 1;
-    uint64_t rows = a.rows;
-    printf("| %s | %llux%llu | %.2f%% | %ux%u/%u | %llu | %llu | %ux%u/%u | %llu | %+lld (%+.3f%%) |\n",
+    printf("| %s | %llux%llu | %.2f%% | %ux%u/%u | %llu | %.2f | %ux%u/%u | %llu | %.2f | %+.3f%% |\n",
            name, (unsigned long long)a.rows, (unsigned long long)a.cols,
            100.0 * (double)a.nnz / (double)a.elements, a.block_h, a.block_w, a.index_bits,
-           (unsigned long long)((rows + a.block_h - 1) / a.block_h),
-           (unsigned long long)a.blob_bytes, b.block_h, b.block_w, b.index_bits,
-           (unsigned long long)b.blob_bytes,
-           (long long)b.blob_bytes - (long long)a.blob_bytes,
+           (unsigned long long)a.blob_bytes, meta_bits(&a), b.block_h, b.block_w, b.index_bits,
+           (unsigned long long)b.blob_bytes, meta_bits(&b),
            100.0 * ((double)b.blob_bytes - (double)a.blob_bytes) / (double)a.blob_bytes);
-    total_size_only += a.blob_bytes;
+    total_smallest += a.blob_bytes;
     total_default += b.blob_bytes;
+    total_nnz += a.nnz;
+    total_meta_smallest += 8.0 * (double)a.meta_bytes;
+    total_meta_default += 8.0 * (double)b.meta_bytes;
     return 0;
 }
 
@@ -50,8 +58,8 @@ static double unit(void)
 
 int main(int argc, char **argv)
 {
-    printf("| weight | matrix | density | size only | block rows | bytes | default | bytes | "
-           "cost |\n|---|---|---|---|---|---|---|---|---|\n");
+    printf("| weight | matrix | density | smallest | bytes | meta b/nnz | default | bytes | "
+           "meta b/nnz | cost |\n|---|---|---|---|---|---|---|---|---|---|\n");
     int bad = 0;
     for (int i = 1; i < argc; i++) {
         lsc_model *m;
@@ -75,6 +83,7 @@ int main(int argc, char **argv)
         static const struct { const char *name; uint32_t rows, cols; } shapes[] = {
             { "lenet-fc1", 500, 800 },          { "alexnet-fc6", 4096, 9216 },
             { "vgg16-conv3_2", 256, 2304 },     { "vgg16-conv5_1", 512, 4608 },
+            { "vgg16-fc6", 4096, 25088 },       { "vgg16-fc7", 4096, 4096 },
         };
         static const double dens[] = { 0.5, 0.2, 0.1, 0.05, 0.02, 0.01 };
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -92,8 +101,10 @@ int main(int argc, char **argv)
                 free(w);
             }
     }
-    printf("\ntotal: size only %llu bytes, default %llu bytes, %+.3f%%\n",
-           (unsigned long long)total_size_only, (unsigned long long)total_default,
-           100.0 * ((double)total_default - (double)total_size_only) / (double)total_size_only);
+    printf("\ntotal: smallest %llu bytes (meta %.3f b/nnz), default %llu bytes (meta %.3f "
+           "b/nnz), %+.3f%%\n",
+           (unsigned long long)total_smallest, total_meta_smallest / (double)total_nnz,
+           (unsigned long long)total_default, total_meta_default / (double)total_nnz,
+           100.0 * ((double)total_default - (double)total_smallest) / (double)total_smallest);
     return bad;
 }

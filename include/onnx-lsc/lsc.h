@@ -115,13 +115,17 @@ typedef struct lsc_encode_options {
      * under 64 rows unconstrained); 1: smallest size only. Ignored when block_h is
      * forced. (Carved out of `reserved`, which was zero: the layout is unchanged.) */
     uint32_t min_block_rows;
-    /* 0: the smallest encoding. Else a size/speed trade: of the encodings at most
-     * this many parts per million larger than the smallest, the one with the least
-     * kernel work (SRI entries + row segments; docs/benchmarks.md measures it).
+    /* A size/speed trade: of the encodings at most this many parts per million
+     * larger than the smallest, the one the kernels multiply fastest (a cost model
+     * of decoded entries, values and rows; docs/format.md 1.8, docs/benchmarks.md).
+     * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding.
      * (Also carved out of `reserved`.) */
     uint32_t size_slack_ppm;
     uint8_t reserved[24];
 } lsc_encode_options;
+
+/* The default size slack: 1.5% more bytes at most, for a faster multiply. */
+#define LSC_DEFAULT_SIZE_SLACK_PPM 15000u
 
 LSC_API void lsc_encode_options_default(lsc_encode_options *options);
 

@@ -28,6 +28,22 @@ static void make(float *m, uint32_t rows, uint32_t cols, int kind, double densit
         }
 }
 
+/* The search's cost model (search.c kernel_work), written again from its
+ * description: whole-width block rows of at most 65536 scan positions at a width
+ * the fast decoder serves (b = 1..10, 12, 16) cost 12 per entry, 22 per value, 640
+ * per block row and 160 per row when taller than one row; other layouts 32 per
+ * entry, 22 per value, 64 per row segment. */
+static uint64_t model_work(uint32_t rows, uint32_t cols, uint32_t bh, uint32_t bw, unsigned b,
+                           uint64_t entries, uint64_t nnz, uint64_t kept)
+{
+    int fast = bw == cols && (uint64_t)bh * cols <= 65536 &&
+               ((b >= 1 && b <= 10) || b == 12 || b == 16);
+    if (fast)
+        return 12 * entries + 22 * nnz + 640 * (uint64_t)((rows + bh - 1) / bh) +
+               (bh > 1 ? 160 * (uint64_t)rows : 0);
+    return 32 * entries + 22 * nnz + 64 * (uint64_t)bh * kept;
+}
+
 static uint64_t forced_size(const lsc_tensor *t, uint32_t bh, uint32_t bw, unsigned b, uint64_t *entries,
                             uint64_t *kept)
 {
@@ -116,24 +132,29 @@ int main(void)
             }
         }
         lsc_heights_free(&hs_scratch);
-        /* With a size slack: within the slack of the smallest, the least kernel work
-         * (entries + block_h * kept blocks) of every forced power-of-two / whole
-         * candidate, and what lsc_encode writes. */
+        /* With a size slack: within the slack of the smallest, the least modelled kernel
+         * work of every forced power-of-two / whole candidate, and what lsc_encode
+         * writes; the default options use LSC_DEFAULT_SIZE_SLACK_PPM. */
         {
             lsc_encode_options o;
             lsc_encode_options_default(&o);
+            CHECK(o.size_slack_ppm == LSC_DEFAULT_SIZE_SLACK_PPM);
+            o.size_slack_ppm = 0;
             lsc_encode_stats small, fast;
             CHECK(lsc_encode_plan(&t, &o, &small, &err) == LSC_OK);
-            o.size_slack_ppm = (uint32_t[]){ 1000, 20000, 100000, 1000000 }[iter % 4];
+            o.size_slack_ppm =
+                (uint32_t[]){ 1000, LSC_DEFAULT_SIZE_SLACK_PPM, 100000, 1000000 }[iter % 4];
             CHECK(lsc_encode_plan(&t, &o, &fast, &err) == LSC_OK);
             uint64_t bound = small.blob_bytes + small.blob_bytes * o.size_slack_ppm / 1000000;
-            uint64_t work = fast.value_entries + fast.jump_entries +
-                            (uint64_t)fast.block_h * fast.kept_blocks;
+            uint64_t work = model_work(rows, cols, fast.block_h, fast.block_w, fast.index_bits,
+                                       fast.value_entries + fast.jump_entries, fast.nnz,
+                                       fast.kept_blocks);
             CHECKF(fast.blob_bytes <= bound && fast.blob_bytes >= small.blob_bytes,
                    "%ux%u slack %u ppm: %llu bytes, smallest %llu", rows, cols, o.size_slack_ppm,
                    (unsigned long long)fast.blob_bytes, (unsigned long long)small.blob_bytes);
-            CHECK(work <= small.value_entries + small.jump_entries +
-                              (uint64_t)small.block_h * small.kept_blocks);
+            CHECK(work <= model_work(rows, cols, small.block_h, small.block_w, small.index_bits,
+                                     small.value_entries + small.jump_entries, small.nnz,
+                                     small.kept_blocks));
             void *blob;
             size_t size;
             CHECK(lsc_encode(&t, &o, &blob, &size, NULL, &err) == LSC_OK);
@@ -147,11 +168,11 @@ int main(void)
                         continue;
                     for (unsigned b = 1; b <= 16; b++) {
                         uint64_t e, k, sz = forced_size(&t, h, w, b, &e, &k);
-                        CHECKF(sz > bound || e + (uint64_t)h * k >= work,
+                        uint64_t wk = model_work(rows, cols, h, w, b, e, fast.nnz, k);
+                        CHECKF(sz > bound || wk >= work,
                                "%ux%u slack %u: forced %ux%u b %u: %llu bytes, work %llu < %llu",
                                rows, cols, o.size_slack_ppm, h, w, b, (unsigned long long)sz,
-                               (unsigned long long)(e + (uint64_t)h * k),
-                               (unsigned long long)work);
+                               (unsigned long long)wk, (unsigned long long)work);
                     }
                     if (bw > cols)
                         break;
@@ -164,6 +185,7 @@ int main(void)
         for (int mi = 0; mi < 3; mi++) {
             lsc_encode_options o;
             lsc_encode_options_default(&o);
+            o.size_slack_ppm = 0;
             o.min_block_rows = min_brs[mi];
             uint32_t need = lsc_search_min_block_rows(rows, min_brs[mi]);
             lsc_encode_stats plan;
@@ -207,6 +229,7 @@ int main(void)
         lsc_tensor t = {.dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = {rows, cols}, .data = m};
         lsc_encode_options o;
         lsc_encode_options_default(&o);
+        o.size_slack_ppm = 0;
         lsc_encode_stats st;
         lsc_error err;
         CHECK(lsc_encode_plan(&t, &o, &st, &err) == LSC_OK);

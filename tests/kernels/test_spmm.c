@@ -422,22 +422,26 @@ int main(int argc, char **argv)
             shape_case sc = { 24, 1500, wide_d[(b + k) % 4], UNIFORM, wide[si][0], wide[si][1], b };
             run_case(&sc, k ? LSC_DTYPE_FLOAT16 : LSC_DTYPE_FLOAT32, 0, b % 4 == 0);
         }
-    /* Whole-row blocks (1 x cols), the layout the default search prefers and the x86
-     * variants decode sixteen entries at a time: every width (those the fast decoder
-     * serves and those it leaves to the general path), rows whose entries start at
-     * every lane of a group, densities with many jumps, few and none, and the
-     * 65536-column limit of the fast decoder from both sides. */
+    /* Whole-width blocks (1 x cols and 5 x cols), the layouts the default search
+     * prefers and the x86 variants decode sixteen entries at a time: every width
+     * (those the fast decoder serves and those it leaves to the general path), rows
+     * whose entries start at every lane of a group, densities with many jumps, few
+     * and none, and the 65536-position limit of the fast decoder from both sides. */
     static const uint32_t row_cols[] = { 7, 61, 1500, 3001 };
     static const double row_d[] = { 0.3, 0.1, 0.02 };
     for (unsigned b = 1; b <= 16; b++)
         for (size_t di = 0; di < (quick ? 1u : 3u); di++) {
-            uint32_t cols = row_cols[(b + di) % 4];
-            shape_case sc = { 23, cols, row_d[di], UNIFORM, 1, cols, b };
+            uint32_t cols = row_cols[(b + di) % 4], bh = (b + di) % 3 == 0 ? 5 : 1;
+            shape_case sc = { 23, cols, row_d[di], UNIFORM, bh, cols, b };
             run_case(&sc, LSC_DTYPE_FLOAT32, 0, b % 3 == 0);
         }
     for (uint32_t cols = 65535; cols <= 65537; cols++) {
         shape_case sc = { 3, cols, 0.01, UNIFORM, 1, cols, 8 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
+    }
+    for (uint32_t bh = 4; bh <= 5; bh++) { /* 4 x 16384 fits 16 bits, 5 x 16384 does not */
+        shape_case sc = { 11, 16384, 0.01, UNIFORM, bh, 16384, 6 };
+        run_case(&sc, LSC_DTYPE_FLOAT32, 0, 1);
     }
     CHECK(run_host_for_calls > 0);
     lsc_pool_free(&pool1);

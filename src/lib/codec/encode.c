@@ -17,6 +17,7 @@
 void lsc_encode_options_default(lsc_encode_options *options)
 {
     memset(options, 0, sizeof *options);
+    options->size_slack_ppm = LSC_DEFAULT_SIZE_SLACK_PPM;
 }
 
 static void fill_stats(const lsc_matrix_shape *shape, const lsc_sparse *m, const lsc_plan *plan,

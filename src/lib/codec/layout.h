@@ -23,4 +23,20 @@ int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_
                             uint32_t block_h, uint32_t block_w, unsigned index_bits, uint64_t nnz,
                             uint64_t n_entries, lsc_blob_layout *out);
 
+/* Whether the kernels' fastest path serves this layout: whole-width block rows
+ * (block_w = cols) whose scan space fits 16 bits (block_h * cols <= 65536), at a
+ * width whose eight entries of a half group each fit in two bytes (b = 1..10, 12,
+ * 16). The x86 decoder (kernels/x86/rowpos_avx2.h) has a copy per width of exactly
+ * these; the search prefers them (search.c). */
+static inline int lsc_layout_whole_rows_fast(uint32_t block_h, uint32_t block_w, uint32_t cols,
+                                             unsigned index_bits)
+{
+    if (block_w != cols || (uint64_t)block_h * cols > 65536 || index_bits < 1 || index_bits > 16)
+        return 0;
+    for (unsigned j = 0; j < 8; j++)
+        if ((j * index_bits) % 8 + index_bits > 16)
+            return 0;
+    return 1;
+}
+
 #endif /* LSC_CODEC_LAYOUT_H */

@@ -250,12 +250,20 @@ static uint64_t slack_bound(uint64_t best, uint32_t ppm)
     return best + best / 1000000 * ppm + best % 1000000 * ppm / 1000000;
 }
 
-/* What the kernels spend on a plan, roughly: every SRI entry is decoded, and every
- * row segment (block_w positions of one row of one kept block) costs a lookup or
- * a run of its own (kernels/brows.h). */
-static uint64_t kernel_work(const lsc_plan *p)
+/* What a multiply by the plan costs the kernels at n = 1, in 1/16 cycles, as
+ * measured on AMD Zen 3 (docs/benchmarks.md, "Cost model"): on whole-width block
+ * rows the fast decoder spends ~0.75 cycle per SRI entry, the products ~1.4 per
+ * value, ~40 per block row and ~10 per row run of a taller block row; other
+ * layouts go through the general decoder, ~2 cycles an entry, and every row
+ * segment (block_w positions of one row of one kept block) costs a lookup or a run
+ * of its own (kernels/brows.h). */
+static uint64_t kernel_work(const lsc_plan *p, const lsc_sparse *m)
 {
-    return p->n_entries + (uint64_t)p->block_h * p->kept_blocks;
+    uint64_t values = 22 * m->nnz;
+    if (lsc_layout_whole_rows_fast(p->block_h, p->block_w, m->cols, p->index_bits))
+        return 12 * p->n_entries + values + 640 * p->layout.n_brows +
+               (p->block_h > 1 ? 160 * (uint64_t)m->rows : 0);
+    return 32 * p->n_entries + values + 64 * (uint64_t)p->block_h * p->kept_blocks;
 }
 
 lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
@@ -371,14 +379,15 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             }
         }
     }
-    /* With a size slack: of the plans within it of the smallest, the least kernel work. */
+    /* With a size slack: of the plans within it of the smallest, the least kernel work
+     * (ties: the smaller plan, so the choice is deterministic). */
     if (have && limits->size_slack_ppm) {
         uint64_t bound = slack_bound(plan->layout.total, limits->size_slack_ppm);
         lsc_plan best = *plan;
         for (size_t k = 0; k < n_near; k++)
             if (near[k].layout.total <= bound &&
-                (kernel_work(&near[k]) < kernel_work(&best) ||
-                 (kernel_work(&near[k]) == kernel_work(&best) && plan_better(&near[k], &best))))
+                (kernel_work(&near[k], m) < kernel_work(&best, m) ||
+                 (kernel_work(&near[k], m) == kernel_work(&best, m) && plan_better(&near[k], &best))))
                 best = near[k];
         *plan = best;
     }

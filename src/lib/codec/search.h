@@ -17,7 +17,7 @@ typedef struct lsc_search_limits {
                                   0 = lsc_search_default_block_rows, 1 = size only */
     uint32_t size_slack_ppm;   /* 0: the smallest plan; else, of the plans at most this
                                   many parts per million larger than the smallest, the
-                                  one with the least kernel work (entries + row segments) */
+                                  one the kernels multiply fastest (search.c kernel_work) */
 } lsc_search_limits;
 
 /* The default least block-row count: rows / 32, at most 64 (256 rows -> 8, 500 -> 15,

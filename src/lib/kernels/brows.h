@@ -157,15 +157,42 @@ static void multiply_by_row(const float *x, size_t ldx, size_t n, float *y0, siz
 #ifdef LSC_HAVE_ROWPOS
 #define LSC_ROWPOS_GROUPS 16 /* groups of 16 entries decoded at a time: 256 entries */
 
-/* Whole-row block rows (block_h = 1, one block column) with fp32 values in place:
- * the variant's fast decoder turns each row's entries into its columns directly
- * (k_rowpos), a chunk at a time, for the same inner kernels as the general path.
- * Returns 0 if the layout is not that one, and the general path runs. */
+/* Multiplies the positions of one chunk of a whole-width block row: positions
+ * are lr * cols + column for the block row's local row lr; a run of one row is one
+ * dot product (n = 1) or one register strip of Y (n > 1). Rows outside [lo, hi)
+ * (a row range cutting the block row) are skipped. */
+static void whole_width_runs(const lsc_spmm_job *job, float *y0, uint32_t *pos, const float *vals,
+                             uint32_t cnt, uint32_t cols, uint64_t lo, uint64_t hi)
+{
+    uint32_t i = 0;
+    while (i < cnt) {
+        uint32_t lr = pos[i] / cols, base = lr * cols, end = base + cols, j = i + 1;
+        while (j < cnt && pos[j] < end)
+            j++;
+        if (lr >= lo && lr < hi) {
+            for (uint32_t t = i; base && t < j; t++)
+                pos[t] -= base;
+            float *y = y0 + (size_t)lr * job->ldy;
+            if (job->n == 1)
+                y[0] += k_dot(job->x, job->ldx, pos + i, vals + i, j - i);
+            else
+                k_row(job->x, job->ldx, job->n, y, pos + i, vals + i, j - i);
+        }
+        i = j;
+    }
+}
+
+/* Whole-width block rows (one block column) whose scan space fits 16 bits, fp32
+ * values in place: the variant's fast decoder turns the entries into positions
+ * directly (k_rowpos), a chunk at a time, for the same inner kernels as the
+ * general path. One-row block rows (the default search's favourite) need no row
+ * split at all. Returns 0 if the layout is not that one (the general path runs). */
 static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, int direct)
 {
     const lsc_blob_view *v = job->v;
     const lsc_rowpos_fn decode = k_rowpos(v->index_bits);
-    if (v->block_h != 1 || v->n_bcols != 1 || !direct || v->cols > LSC_ROWPOS_MAX_COLS || !decode)
+    const uint32_t bh = v->block_h, cols = v->cols;
+    if (v->n_bcols != 1 || !direct || (uint64_t)bh * cols > LSC_ROWPOS_MAX_COLS || !decode)
         return 0;
     const size_t n = job->n, ldx = job->ldx, ldy = job->ldy;
     const float *vals = (const float *)(const void *)v->values;
@@ -173,27 +200,32 @@ static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_en
     uint32_t pos[LSC_ROWPOS_GROUPS * 16 + 8];
     uint64_t e0, v0, e1, v1;
     lsc_blob_row_start(v, br_begin, &e0, &v0);
-    for (uint32_t r = br_begin; r < br_end; r++, e0 = e1, v0 = v1) {
-        lsc_blob_row_start(v, r + 1, &e1, &v1);
-        if (r < job->row_begin || r >= job->row_end)
+    for (uint32_t br = br_begin; br < br_end; br++, e0 = e1, v0 = v1) {
+        lsc_blob_row_start(v, br + 1, &e1, &v1);
+        uint64_t r0 = (uint64_t)br * bh, r_end = r0 + bh < v->rows ? r0 + bh : v->rows;
+        uint64_t lo = r0 > job->row_begin ? r0 : job->row_begin;
+        uint64_t hi = r_end < job->row_end ? r_end : job->row_end;
+        if (lo >= hi)
             continue;
-        float *y = job->y + (size_t)r * ldy;
-        if (n > 1)
-            memset(y, 0, n * sizeof *y);
+        float *y0 = job->y + r0 * ldy;
+        for (uint64_t r = lo; r < hi; r++)
+            memset(job->y + r * ldy, 0, n * sizeof(float));
         lsc_rowpos rp;
         lsc_rowpos_init(&rp, v->entries, nbytes, e0, e1);
         const float *rv = vals + v0;
         float acc = 0.0f;
         while (e1 > e0 && rp.g < rp.g_end) { /* a chunk may hold no value, only jumps */
             uint32_t cnt = decode(&rp, pos, LSC_ROWPOS_GROUPS);
-            if (n == 1)
+            if (bh > 1)
+                whole_width_runs(job, y0, pos, rv, cnt, cols, lo - r0, hi - r0);
+            else if (n == 1)
                 acc += k_dot(job->x, ldx, pos, rv, cnt);
             else
-                k_row(job->x, ldx, n, y, pos, rv, cnt);
+                k_row(job->x, ldx, n, y0, pos, rv, cnt);
             rv += cnt;
         }
-        if (n == 1)
-            y[0] = acc;
+        if (bh == 1 && n == 1)
+            y0[0] = acc;
     }
     return 1;
 }
