@@ -2,7 +2,8 @@
  * streaming read bandwidth, on the same inputs in one run (issue 4).
  *   lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] [--block HxW] [--slack PPM]
  * --bits / --block force the encoder's index width / block shape (default: its search);
- * --slack lets the search trade up to PPM parts per million of size for kernel work.
+ * --slack: the search trades up to PPM parts per million of size for a faster multiply
+ * (default: the library's, LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding).
  * "hot": the same weight multiplied again and again (resident in the last-level
  * cache when it fits: the LLC column says); "stream": rotating through enough
  * copies of the weight that they exceed the LLC several times, so every multiply
@@ -234,7 +235,7 @@ int main(int argc, char **argv)
 {
     int quick = 0, csv = 0;
     const char *only = NULL;
-    unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = 0;
+    unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = LSC_DEFAULT_SIZE_SLACK_PPM;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             quick = 1;

@@ -31,7 +31,7 @@ static void make(float *m, uint32_t rows, uint32_t cols, int kind, double densit
 /* The search's cost model (search.c kernel_work), written again from its
  * description: whole-width block rows of at most 65536 scan positions at a width
  * the fast decoder serves (b = 1..10, 12, 16) cost 12 per entry, 22 per value, 640
- * per block row and 160 per row when taller than one row; other layouts 32 per
+ * per block row and 1600 per row when taller than one row; other layouts 32 per
  * entry, 22 per value, 64 per row segment. */
 static uint64_t model_work(uint32_t rows, uint32_t cols, uint32_t bh, uint32_t bw, unsigned b,
                            uint64_t entries, uint64_t nnz, uint64_t kept)
@@ -40,7 +40,7 @@ static uint64_t model_work(uint32_t rows, uint32_t cols, uint32_t bh, uint32_t b
                ((b >= 1 && b <= 10) || b == 12 || b == 16);
     if (fast)
         return 12 * entries + 22 * nnz + 640 * (uint64_t)((rows + bh - 1) / bh) +
-               (bh > 1 ? 160 * (uint64_t)rows : 0);
+               (bh > 1 ? 1600 * (uint64_t)rows : 0);
     return 32 * entries + 22 * nnz + 64 * (uint64_t)bh * kept;
 }
 

@@ -253,7 +253,8 @@ static uint64_t slack_bound(uint64_t best, uint32_t ppm)
 /* What a multiply by the plan costs the kernels at n = 1, in 1/16 cycles, as
  * measured on AMD Zen 3 (docs/benchmarks.md, "Cost model"): on whole-width block
  * rows the fast decoder spends ~0.75 cycle per SRI entry, the products ~1.4 per
- * value, ~40 per block row and ~10 per row run of a taller block row; other
+ * value, ~40 per block row and ~100 per row of a taller block row (its runs are
+ * found by bisection and multiplied apart); other
  * layouts go through the general decoder, ~2 cycles an entry, and every row
  * segment (block_w positions of one row of one kept block) costs a lookup or a run
  * of its own (kernels/brows.h). */
@@ -262,7 +263,7 @@ static uint64_t kernel_work(const lsc_plan *p, const lsc_sparse *m)
     uint64_t values = 22 * m->nnz;
     if (lsc_layout_whole_rows_fast(p->block_h, p->block_w, m->cols, p->index_bits))
         return 12 * p->n_entries + values + 640 * p->layout.n_brows +
-               (p->block_h > 1 ? 160 * (uint64_t)m->rows : 0);
+               (p->block_h > 1 ? 1600 * (uint64_t)m->rows : 0);
     return 32 * p->n_entries + values + 64 * (uint64_t)p->block_h * p->kept_blocks;
 }
 

@@ -166,12 +166,22 @@ static void whole_width_runs(const lsc_spmm_job *job, float *y0, uint32_t *pos, 
 {
     uint32_t i = 0;
     while (i < cnt) {
-        uint32_t lr = pos[i] / cols, base = lr * cols, end = base + cols, j = i + 1;
-        while (j < cnt && pos[j] < end)
-            j++;
+        uint32_t lr = pos[i] / cols, base = lr * cols, end = base + cols, j = cnt;
+        if (pos[cnt - 1] >= end) { /* the run ends inside the chunk: bisect (sorted) */
+            uint32_t a = i + 1;
+            j = cnt - 1;
+            while (a < j) {
+                uint32_t mid = a + (j - a) / 2;
+                if (pos[mid] < end)
+                    a = mid + 1;
+                else
+                    j = mid;
+            }
+        }
         if (lr >= lo && lr < hi) {
-            for (uint32_t t = i; base && t < j; t++)
-                pos[t] -= base;
+            if (base)
+                for (uint32_t t = i; t < j; t++)
+                    pos[t] -= base;
             float *y = y0 + (size_t)lr * job->ldy;
             if (job->n == 1)
                 y[0] += k_dot(job->x, job->ldx, pos + i, vals + i, j - i);
