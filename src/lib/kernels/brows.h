@@ -17,6 +17,7 @@
 #define LSC_RUN_MIN 4 /* values per row segment, on average, for the run path */
 #define LSC_SPLIT_ROWS 64 /* n = 1, short runs: block rows up to this tall sum in split copies */
 #define LSC_SORT_ROWS 256 /* n > 1, short runs: block rows up to this tall are sorted by row */
+#define LSC_N_TILE 64     /* n > 2 * this: the general path multiplies this many columns at a time */
 
 /* Drops the positions whose row lies outside [lo, hi) (a row range cutting a block
  * row); values move to vbuf. Returns the count kept. */
@@ -192,22 +193,43 @@ static void whole_width_runs(const lsc_spmm_job *job, float *y0, uint32_t *pos, 
     }
 }
 
+/* Decodes entries [e0, e1) of one whole-width block row chunk by chunk and
+ * multiplies each chunk at once (the positions are not kept); rows outside
+ * [lo, hi) of the block row are skipped. */
+static void block_row_chunks(const lsc_spmm_job *job, lsc_rowpos_fn decode, uint64_t e0,
+                             uint64_t e1, const float *vals, float *y0, uint64_t lo, uint64_t hi)
+{
+    const lsc_blob_view *v = job->v;
+    uint32_t pos[LSC_ROWPOS_GROUPS * 16 + 8];
+    lsc_rowpos rp;
+    lsc_rowpos_init(&rp, v->entries, (v->n_entries * v->index_bits + 7) / 8, e0, e1);
+    float acc = 0.0f;
+    while (e1 > e0 && rp.g < rp.g_end) { /* a chunk may hold no value, only jumps */
+        uint32_t cnt = decode(&rp, pos, LSC_ROWPOS_GROUPS);
+        if (v->block_h > 1)
+            whole_width_runs(job, y0, pos, vals, cnt, v->cols, lo, hi);
+        else if (job->n == 1)
+            acc += k_dot(job->x, job->ldx, pos, vals, cnt);
+        else
+            k_row(job->x, job->ldx, job->n, y0, pos, vals, cnt);
+        vals += cnt;
+    }
+    if (v->block_h == 1 && job->n == 1)
+        y0[0] = acc;
+}
+
 /* Whole-width block rows (one block column) whose scan space fits 16 bits, fp32
  * values in place: the variant's fast decoder turns the entries into positions
- * directly (k_rowpos), a chunk at a time, for the same inner kernels as the
- * general path. One-row block rows (the default search's favourite) need no row
- * split at all. Returns 0 if the layout is not that one (the general path runs). */
+ * directly (k_rowpos), for the same inner kernels as the general path. One-row
+ * block rows (the default search's favourite) need no row split at all. Returns 0
+ * if the layout is not that one (the general path runs). */
 static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, int direct)
 {
     const lsc_blob_view *v = job->v;
     const lsc_rowpos_fn decode = k_rowpos(v->index_bits);
-    const uint32_t bh = v->block_h, cols = v->cols;
-    if (v->n_bcols != 1 || !direct || (uint64_t)bh * cols > LSC_ROWPOS_MAX_COLS || !decode)
+    const uint32_t bh = v->block_h;
+    if (v->n_bcols != 1 || !direct || (uint64_t)bh * v->cols > LSC_ROWPOS_MAX_COLS || !decode)
         return 0;
-    const size_t n = job->n, ldx = job->ldx, ldy = job->ldy;
-    const float *vals = (const float *)(const void *)v->values;
-    const uint64_t nbytes = (v->n_entries * v->index_bits + 7) / 8;
-    uint32_t pos[LSC_ROWPOS_GROUPS * 16 + 8];
     uint64_t e0, v0, e1, v1;
     lsc_blob_row_start(v, br_begin, &e0, &v0);
     for (uint32_t br = br_begin; br < br_end; br++, e0 = e1, v0 = v1) {
@@ -217,31 +239,18 @@ static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_en
         uint64_t hi = r_end < job->row_end ? r_end : job->row_end;
         if (lo >= hi)
             continue;
-        float *y0 = job->y + r0 * ldy;
         for (uint64_t r = lo; r < hi; r++)
-            memset(job->y + r * ldy, 0, n * sizeof(float));
-        lsc_rowpos rp;
-        lsc_rowpos_init(&rp, v->entries, nbytes, e0, e1);
-        const float *rv = vals + v0;
-        float acc = 0.0f;
-        while (e1 > e0 && rp.g < rp.g_end) { /* a chunk may hold no value, only jumps */
-            uint32_t cnt = decode(&rp, pos, LSC_ROWPOS_GROUPS);
-            if (bh > 1)
-                whole_width_runs(job, y0, pos, rv, cnt, cols, lo - r0, hi - r0);
-            else if (n == 1)
-                acc += k_dot(job->x, ldx, pos, rv, cnt);
-            else
-                k_row(job->x, ldx, n, y0, pos, rv, cnt);
-            rv += cnt;
-        }
-        if (bh == 1 && n == 1)
-            y0[0] = acc;
+            memset(job->y + r * job->ldy, 0, job->n * sizeof(float));
+        block_row_chunks(job, decode, e0, e1, (const float *)(const void *)v->values + v0,
+                         job->y + r0 * job->ldy, lo - r0, hi - r0);
     }
     return 1;
 }
 #endif
 
-void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
+/* Every other layout: the portable positions decoder (or the branchy one), then
+ * runs, split sums, sorted rows or per-value mapping, by shape (above). */
+static void general_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, int direct)
 {
     float ys[4 * LSC_SPLIT_ROWS];
     const lsc_blob_view *v = job->v;
@@ -250,15 +259,6 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
     const size_t n = job->n, ldx = job->ldx, ldy = job->ldy;
     const float *x = job->x;
     const int h1 = v->block_h == 1;
-    /* fp32 values are read in place when the host and the alignment allow */
-    int direct = v->dtype == LSC_DTYPE_FLOAT32 && ((uintptr_t)v->values & 3) == 0;
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-    direct = 0;
-#endif
-#ifdef LSC_HAVE_ROWPOS
-    if (whole_rows(job, br_begin, br_end, direct))
-        return;
-#endif
     /* room for the kept block columns of a row; without it, the branchy decoder */
     uint32_t *kept = malloc((size_t)v->n_bcols * sizeof(uint32_t));
     for (uint32_t br = br_begin; br < br_end; br++) {
@@ -350,4 +350,38 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
             }
     }
     free(kept);
+}
+
+static void multiply_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, int direct)
+{
+#ifdef LSC_HAVE_ROWPOS
+    if (whole_rows(job, br_begin, br_end, direct))
+        return;
+#endif
+    general_rows(job, br_begin, br_end, direct);
+}
+
+void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
+{
+    /* fp32 values are read in place when the host and the alignment allow */
+    int direct = job->v->dtype == LSC_DTYPE_FLOAT32 && ((uintptr_t)job->v->values & 3) == 0;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    direct = 0;
+#endif
+    if (job->n <= 2 * LSC_N_TILE) {
+        multiply_rows(job, br_begin, br_end, direct);
+        return;
+    }
+    /* Large n (convolutions): the columns of X and Y in tiles, so that the rows of X
+     * the values touch, LSC_N_TILE columns wide, stay in the caches across all the
+     * block rows of the range instead of streaming X once per chunk of values. The
+     * entries are decoded again for every tile: that costs ~1 cycle per value beside
+     * LSC_N_TILE multiply-adds (docs/benchmarks.md). */
+    for (size_t j0 = 0; j0 < job->n; j0 += LSC_N_TILE) {
+        lsc_spmm_job tile = *job;
+        tile.x += j0;
+        tile.y += j0;
+        tile.n = job->n - j0 < LSC_N_TILE ? job->n - j0 : LSC_N_TILE;
+        multiply_rows(&tile, br_begin, br_end, direct);
+    }
 }
