@@ -61,13 +61,25 @@ def sign_bit(t):
     return {TensorProto.FLOAT: 1 << 31, TensorProto.DOUBLE: 1 << 63}.get(t.data_type, 1 << 15)
 
 
-def tensors(m):
-    for t in m.graph.initializer:
-        yield t
-    for n in m.graph.node:
+def graphs(g):
+    """g and every If/Loop/Scan body inside it."""
+    yield g
+    for n in g.node:
         for a in n.attribute:
-            if a.HasField("t"):
-                yield a.t
+            if a.HasField("g"):
+                yield from graphs(a.g)
+            for sg in a.graphs:
+                yield from graphs(sg)
+
+
+def tensors(m):
+    for g in graphs(m.graph):
+        for t in g.initializer:
+            yield t
+        for n in g.node:
+            for a in n.attribute:
+                if a.HasField("t"):
+                    yield a.t
 
 
 def compare(orig_path, back_path, bit_exact, label):
@@ -135,12 +147,12 @@ def roundtrip(tool, path, extra, expect, work, label):
         except Exception as e:  # noqa: BLE001 - any checker complaint is a failure
             fail(f"{tag}: rewritten model fails onnx.checker: {str(e).splitlines()[0]}")
         rw = onnx.load(out, load_external_data=False)
-        lsc_nodes = [n for n in rw.graph.node if n.domain == "ai.onnx_lsc"]
+        lsc_nodes = [n for g in graphs(rw.graph) for n in g.node if n.domain == "ai.onnx_lsc"]
         if encoded and not any(o.domain == "ai.onnx_lsc" and o.version == 1 for o in rw.opset_import):
             fail(f"{tag}: rewritten model does not import ai.onnx_lsc v1")
         if encoded and not lsc_nodes:
             fail(f"{tag}: no Lsc* node in the rewritten model")
-        for t in rw.graph.initializer:
+        for t in tensors(rw):
             if t.data_location == TensorProto.EXTERNAL and t.data_type == TensorProto.UINT8:
                 info = {e.key: e.value for e in t.external_data}
                 if info.get("location") != os.path.basename(out)[: -len(".onnx")]:
