@@ -339,6 +339,8 @@ typedef struct lsc_compress_report {
     uint64_t signed_zeros_normalised;
     uint64_t skipped_subgraph_nodes; /* always 0: subgraph weights are candidates */
     uint64_t graph_inputs_dropped;   /* encoded weights dropped from the graph's inputs */
+    uint64_t external_bytes;         /* tensors left dense in external data files (copied
+                                        beside the output when it is in another folder) */
 } lsc_compress_report;
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 

@@ -130,9 +130,12 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
             (unsigned long long)t.encoded, r->n_layers, (unsigned long long)t.dense,
             (unsigned long long)t.value, (unsigned long long)t.meta, 8.0 * ratio(t.meta, t.nnz),
             ratio(t.dense, t.value + t.meta));
-    fprintf(out, "files: input %llu B -> model %llu B + bundle %llu B: file ratio %.2fx\n",
-            (unsigned long long)r->input_bytes, (unsigned long long)r->model_bytes,
-            (unsigned long long)r->bundle_bytes, ratio(r->input_bytes, r->model_bytes + r->bundle_bytes));
+    fprintf(out, "files: input %llu B -> model %llu B + bundle %llu B", (unsigned long long)r->input_bytes,
+            (unsigned long long)r->model_bytes, (unsigned long long)r->bundle_bytes);
+    if (r->external_bytes)
+        fprintf(out, " + dense external data %llu B", (unsigned long long)r->external_bytes);
+    fprintf(out, ": file ratio %.2fx\n",
+            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes));
     fprintf(out, "signed zeros (-0.0) normalised to +0.0: %llu\n",
             (unsigned long long)r->signed_zeros_normalised);
     if (r->graph_inputs_dropped)
@@ -194,12 +197,13 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
             "\"meta_bytes\": %llu, \"nnz\": %llu, \"meta_bits_per_nnz\": %.6f, \"ratio\": %.6f, "
             "\"input_bytes\": %llu, \"model_bytes\": %llu, \"bundle_bytes\": %llu, "
             "\"file_ratio\": %.6f, \"signed_zeros_normalised\": %llu, \"skipped_subgraph_nodes\": %llu, "
-            "\"graph_inputs_dropped\": %llu}}\n",
+            "\"graph_inputs_dropped\": %llu, \"external_bytes\": %llu}}\n",
             (unsigned long long)t.encoded, (unsigned long long)t.dense, (unsigned long long)t.value,
             (unsigned long long)t.meta, (unsigned long long)t.nnz, 8.0 * ratio(t.meta, t.nnz),
             ratio(t.dense, t.value + t.meta), (unsigned long long)r->input_bytes,
             (unsigned long long)r->model_bytes, (unsigned long long)r->bundle_bytes,
-            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes),
+            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes),
             (unsigned long long)r->signed_zeros_normalised,
-            (unsigned long long)r->skipped_subgraph_nodes, (unsigned long long)r->graph_inputs_dropped);
+            (unsigned long long)r->skipped_subgraph_nodes, (unsigned long long)r->graph_inputs_dropped,
+            (unsigned long long)r->external_bytes);
 }

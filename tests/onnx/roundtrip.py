@@ -122,10 +122,18 @@ def compare(orig_path, back_path, bit_exact, label):
 
 def roundtrip(tool, path, extra, expect, work, label):
     name = os.path.basename(path)[: -len(".onnx")]
-    for bit_exact in (False, True):
-        tag = f"{label}{' --bit-exact' if bit_exact else ''}"
-        out = os.path.join(work, name + (".be" if bit_exact else "") + ".lsc.onnx")
-        back = os.path.join(work, name + (".be" if bit_exact else "") + ".back.onnx")
+    runs = [(False, work, work), (True, work, work)]
+    if expect.get("elsewhere"):
+        # External data compressed into another folder, restored into a third: each
+        # result must stand alone (the input folder is gone when they are read).
+        runs += [(be, os.path.join(work, name + ".out%d" % be), os.path.join(work, name + ".back%d" % be))
+                 for be in (False, True)]
+    for bit_exact, out_dir, back_dir in runs:
+        os.makedirs(out_dir, exist_ok=True)
+        os.makedirs(back_dir, exist_ok=True)
+        tag = f"{label}{' --bit-exact' if bit_exact else ''}{'' if out_dir == work else ' (other folders)'}"
+        out = os.path.join(out_dir, name + (".be" if bit_exact else "") + ".lsc.onnx")
+        back = os.path.join(back_dir, name + (".be" if bit_exact else "") + ".back.onnx")
         args = [tool, "compress", path, "-o", out, "--json"] + extra + (["--bit-exact"] if bit_exact else [])
         r = run(args)
         if r.returncode != 0:
@@ -157,7 +165,19 @@ def roundtrip(tool, path, extra, expect, work, label):
                 info = {e.key: e.value for e in t.external_data}
                 if info.get("location") != os.path.basename(out)[: -len(".onnx")]:
                     fail(f"{tag}: blob '{t.name}' location {info.get('location')}")
+        hidden = None
+        if out_dir != work:  # the input's folder must not be needed any more
+            hidden = work + ".hidden"
+            os.rename(work, hidden)
+            os.makedirs(work)
+            os.rename(os.path.join(hidden, os.path.basename(out_dir)), out_dir)
+            os.rename(os.path.join(hidden, os.path.basename(back_dir)), back_dir)
         r = run([tool, "decompress", out, "-o", back, "-q"])
+        if hidden:
+            for d in (out_dir, back_dir):
+                os.rename(d, os.path.join(hidden, os.path.basename(d)))
+            os.rmdir(work)
+            os.rename(hidden, work)
         if r.returncode != 0:
             fail(f"{tag}: decompress exit {r.returncode}: {r.stderr.strip()}")
             continue

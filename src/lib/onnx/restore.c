@@ -374,7 +374,21 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
                 return st;
             }
         }
-    lsc_status ext_st = lsc_restore_ext_write(&ext, out_model, c->error);
+    lsc_status ext_st = LSC_OK;
+    if (!lsc_same_folder(c->model.dir, out_model)) {
+        /* Dense external tensors go along (restore_external.c); the restored ones
+         * are already items. */
+        Onnx__TensorProto **skip = calloc(c->n_items ? c->n_items : 1, sizeof *skip);
+        if (!skip)
+            ext_st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        for (size_t i = 0; skip && i < c->n_items; i++)
+            skip[i] = c->items[i].tensor;
+        if (skip)
+            ext_st = lsc_restore_ext_add_model(&ext, &c->model, skip, c->n_items, NULL, c->error);
+        free(skip);
+    }
+    if (ext_st == LSC_OK)
+        ext_st = lsc_restore_ext_write(&ext, out_model, c->error);
     if (ext_st != LSC_OK) {
         lsc_restore_ext_free(&ext);
         return ext_st;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "onnx/encode_weights.h"
+#include "onnx/restore_external.h"
 
 void lsc_compress_options_default(lsc_compress_options *options)
 {
@@ -261,28 +262,23 @@ static int already_compressed(const Onnx__ModelProto *m)
     return lsc_graph_has_lsc_nodes(m->graph, 0);
 }
 
-/* Tensors left in external files keep their relative locations, which hold only
- * if the rewritten model is written to the input's folder. */
-static lsc_status check_external_left(compress_ctx *c, const char *out_model)
+/* Tensors left dense in external files keep their locations; written to another
+ * folder, the output gets its own copy of their bytes there (same file names and
+ * offsets), so that it never points back at the input's folder. */
+static lsc_status copy_external_left(compress_ctx *c, const char *out_model, lsc_restore_ext *ext)
 {
-    const Onnx__GraphProto *g = c->model.proto->graph;
-    const char *left = NULL;
-    for (size_t i = 0; i < g->n_initializer && !left; i++) {
-        const Onnx__TensorProto *t = g->initializer[i];
-        if (lsc_tensor_repr(t) == LSC_REPR_EXTERNAL && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
-            left = t->name ? t->name : "";
-    }
-    if (!left)
-        return LSC_OK;
-    char *d = lsc_path_dir(out_model);
-    char r1[PATH_MAX], r2[PATH_MAX];
-    int same = d && realpath(d, r1) && realpath(c->model.dir, r2) && strcmp(r1, r2) == 0;
-    free(d);
-    if (!same)
-        return lsc_fail(c->error, LSC_ERR_UNSUPPORTED,
-                        "%s: initializer '%.200s' stays in an external data file: write the output in the input's folder",
-                        c->in_path, left);
-    return LSC_OK;
+    Onnx__TensorProto **skip = calloc(c->sel.count ? c->sel.count : 1, sizeof *skip);
+    if (!skip)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    size_t n = 0;
+    for (size_t k = 0; k < c->sel.count; k++)
+        if (c->encoded[k].size)
+            skip[n++] = c->sel.items[k].tensor;
+    lsc_status st = lsc_restore_ext_add_model(ext, &c->model, skip, n, &c->report->external_bytes, c->error);
+    free(skip);
+    if (st == LSC_OK && !lsc_same_folder(c->model.dir, out_model))
+        st = lsc_restore_ext_write(ext, out_model, c->error);
+    return st;
 }
 
 static lsc_status compress_run(compress_ctx *c, const char *out_model, const char *bundle_path)
@@ -314,8 +310,9 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     if (st == LSC_OK)
         st = rewrite_graph(c, &n_encoded);
 
+    lsc_restore_ext ext = {0};
     if (st == LSC_OK)
-        st = check_external_left(c, out_model);
+        st = copy_external_left(c, out_model, &ext);
     lsc_out_file out;
     int out_open = 0;
     if (st == LSC_OK && (st = lsc_out_open(&out, out_model, error)) == LSC_OK) {
@@ -337,6 +334,9 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     }
     if (out_open)
         lsc_out_abort(&out);
+    if (st != LSC_OK)
+        lsc_restore_ext_rollback(&ext);
+    lsc_restore_ext_free(&ext);
     if (st == LSC_OK) {
         lsc_map m;
         if (lsc_map_file(bundle_path, &m, NULL) == LSC_OK) {
