@@ -3,9 +3,7 @@ weights (tests/onnx/gen_subgraphs.py) in ONNX Runtime: each model is compressed,
 the rewritten bodies must hold LSC ops, and dense (ORT's kernels) and rewritten
 (our plugin, 1 and 2 threads) outputs must agree on inputs that take every If
 branch (ortcheck.RTOL)."""
-import argparse
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -35,17 +33,12 @@ def lsc_ops_anywhere(path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(args.work)
-    ortcheck.require_runtime(args.work)
+    work = ortcheck.work_folder()
     failures = []
     for name, (m, feeds, n_encoded) in gen_subgraphs.all_models(np.random.default_rng(11)).items():
-        path = os.path.join(args.work, name + ".onnx")
+        path = os.path.join(work, name + ".onnx")
         onnx.save(m, path)
-        lsc = os.path.join(args.work, name + ".lsc.onnx")
+        lsc = os.path.join(work, name + ".lsc.onnx")
         ortcheck.compress(path, lsc)
         ops = lsc_ops_anywhere(lsc)
         if len(ops) < n_encoded:
@@ -54,12 +47,12 @@ def main():
         for f, feed in enumerate(feeds):
             inputs = {}
             for k, arr in feed.items():
-                inputs[k] = os.path.join(args.work, "%s.%d.%s.npy" % (name, f, k))
+                inputs[k] = os.path.join(work, "%s.%d.%s.npy" % (name, f, k))
                 np.save(inputs[k], arr)
-            dense = ortcheck.ort_outputs(path, inputs, os.path.join(args.work, "%s.%d.dense" % (name, f)),
+            dense = ortcheck.ort_outputs(path, inputs, os.path.join(work, "%s.%d.dense" % (name, f)),
                                          plugin=False)
             for threads in (1, 2):
-                got = ortcheck.ort_outputs(lsc, inputs, os.path.join(args.work, "%s.%d.lsc%d" % (name, f, threads)),
+                got = ortcheck.ort_outputs(lsc, inputs, os.path.join(work, "%s.%d.lsc%d" % (name, f, threads)),
                                            threads=threads)
                 ok, max_abs, max_rel = ortcheck.compare(dense, got)
                 print("%s %-20s feed %d threads %d  %-28s max abs %.3g  max rel %.3g" %
