@@ -290,7 +290,7 @@ typedef void (*lsc_progress_fn)(void *context, uint64_t done, uint64_t total);
 
 typedef struct lsc_compress_options {
     int bit_exact;             /* keep -0.0 signs (whole file round-trips byte for byte) */
-    int include_graph_inputs;  /* also encode initializers that are graph inputs */
+    int include_graph_inputs;  /* no effect: initializers that are graph inputs are encoded by default */
     unsigned threads;          /* encoder threads; 0 = cores */
     unsigned index_bits;       /* 0 = search, else force (tests, experiments) */
     uint32_t block_h, block_w; /* 0 = search, else force */
@@ -301,7 +301,11 @@ typedef struct lsc_compress_options {
      * (dense bytes + encoder work, from a sample of each weight's zeros) fits in
      * this many bytes; a larger weight is encoded alone. 0: half of physical RAM. */
     uint64_t memory_budget;
-    uint8_t reserved[8];
+    /* Leave initializers that are also main graph inputs (IR < 4 exporters,
+     * keep_initializers_as_inputs) dense, for models whose weights are fed at run
+     * time. By default they are encoded and dropped from the graph's inputs. */
+    int keep_graph_inputs;
+    uint8_t reserved[4];
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 
@@ -312,7 +316,7 @@ typedef enum lsc_layer_outcome {
     LSC_LAYER_GRAPH_INPUT = 2,    /* initializer is also a graph input (overridable) */
     LSC_LAYER_SHARED_OTHER = 3,   /* also consumed by a node we do not rewrite */
     LSC_LAYER_UNSUPPORTED_TYPE = 4,
-    LSC_LAYER_IN_SUBGRAPH = 5,    /* inside If/Loop/Scan and not handled */
+    LSC_LAYER_IN_SUBGRAPH = 5,    /* no longer reported: subgraph weights are candidates */
     LSC_LAYER_NOT_CONSTANT = 6    /* weight is computed, not an initializer/Constant */
 } lsc_layer_outcome;
 
@@ -323,7 +327,12 @@ typedef struct lsc_layer_report {
     lsc_layer_outcome outcome;
     lsc_dtype dtype;
     lsc_encode_stats stats;       /* filled when examined (all but NOT_CONSTANT etc.) */
+    uint32_t flags;               /* LSC_LAYER_FLAG_* */
 } lsc_layer_report;
+
+/* lsc_layer_report.flags */
+#define LSC_LAYER_FLAG_SUBGRAPH 1u      /* defined or consumed inside an If/Loop/Scan body */
+#define LSC_LAYER_FLAG_INPUT_DROPPED 2u /* was also a graph input: dropped from the inputs */
 
 typedef struct lsc_compress_report {
     size_t n_layers;
@@ -332,7 +341,10 @@ typedef struct lsc_compress_report {
     uint64_t model_bytes;         /* rewritten model file */
     uint64_t bundle_bytes;
     uint64_t signed_zeros_normalised;
-    uint64_t skipped_subgraph_nodes;
+    uint64_t skipped_subgraph_nodes; /* always 0: subgraph weights are candidates */
+    uint64_t graph_inputs_dropped;   /* encoded weights dropped from the graph's inputs */
+    uint64_t external_bytes;         /* tensors left dense in external data files (copied
+                                        beside the output when it is in another folder) */
 } lsc_compress_report;
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 
@@ -388,6 +400,7 @@ typedef struct lsc_model_layer {
     lsc_dtype dtype;
     int rank;
     int64_t dims[LSC_MAX_RANK];
+    uint32_t flags;              /* LSC_LAYER_FLAG_SUBGRAPH */
 } lsc_model_layer;
 
 LSC_API lsc_status lsc_model_layer_get(const lsc_model *model, size_t index,

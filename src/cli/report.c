@@ -69,6 +69,17 @@ static totals sum_encoded(const lsc_compress_report *r)
     return t;
 }
 
+/* The row's flags as words, for the table's last column. */
+static const char *flag_words(uint32_t flags)
+{
+    switch (flags & (LSC_LAYER_FLAG_SUBGRAPH | LSC_LAYER_FLAG_INPUT_DROPPED)) {
+    case LSC_LAYER_FLAG_SUBGRAPH: return "subgraph";
+    case LSC_LAYER_FLAG_INPUT_DROPPED: return "input-dropped";
+    case LSC_LAYER_FLAG_SUBGRAPH | LSC_LAYER_FLAG_INPUT_DROPPED: return "subgraph,input-dropped";
+    }
+    return "";
+}
+
 /* Names may hold anything: print them cut and with control bytes as '?'. */
 static void print_name(FILE *out, const char *name, int width)
 {
@@ -89,9 +100,9 @@ static void print_name(FILE *out, const char *name, int width)
 
 void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
 {
-    fprintf(out, "%-28s %-6s %-12s %-5s %-12s %9s %10s %7s %6s %11s %11s %10s %9s %9s %8s\n",
+    fprintf(out, "%-28s %-6s %-12s %-5s %-12s %9s %10s %7s %6s %11s %11s %10s %9s %9s %8s  %s\n",
             "layer", "op", "status", "dtype", "matrix", "nnz", "density", "block", "bits",
-            "dense B", "value B", "meta B", "meta b/nz", "bound b/nz", "ratio");
+            "dense B", "value B", "meta B", "meta b/nz", "bound b/nz", "ratio", "note");
     for (size_t i = 0; i < r->n_layers; i++) {
         const lsc_layer_report *l = &r->layers[i];
         const lsc_encode_stats *s = &l->stats;
@@ -99,19 +110,19 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
         fprintf(out, " %-6s %-12s %-5s", l->op, lsc_cli_outcome_name(l->outcome),
                 lsc_cli_dtype_name(l->dtype));
         if (!examined(l)) {
-            fputc('\n', out);
+            fprintf(out, "%s%s\n", l->flags ? " " : "", flag_words(l->flags));
             continue;
         }
         char shape[32], block[24];
         snprintf(shape, sizeof shape, "%llux%llu", (unsigned long long)s->rows,
                  (unsigned long long)s->cols);
         snprintf(block, sizeof block, "%ux%u", s->block_h, s->block_w);
-        fprintf(out, " %-12s %9llu %9.4f%% %7s %6u %11llu %11llu %10llu %9.3f %9.3f %7.2fx\n",
+        fprintf(out, " %-12s %9llu %9.4f%% %7s %6u %11llu %11llu %10llu %9.3f %9.3f %7.2fx%s%s\n",
                 shape, (unsigned long long)s->nnz, 100.0 * ratio(s->nnz, s->elements), block,
                 s->index_bits, (unsigned long long)s->dense_bytes,
                 (unsigned long long)s->value_bytes, (unsigned long long)s->meta_bytes,
                 8.0 * ratio(s->meta_bytes, s->nnz), lsc_cli_entropy_bound(s->elements, s->nnz),
-                ratio(s->dense_bytes, s->blob_bytes));
+                ratio(s->dense_bytes, s->blob_bytes), l->flags ? "  " : "", flag_words(l->flags));
     }
     totals t = sum_encoded(r);
     fprintf(out, "\nencoded layers: %llu of %zu; dense %llu B -> values %llu B + meta-data %llu B "
@@ -119,14 +130,18 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
             (unsigned long long)t.encoded, r->n_layers, (unsigned long long)t.dense,
             (unsigned long long)t.value, (unsigned long long)t.meta, 8.0 * ratio(t.meta, t.nnz),
             ratio(t.dense, t.value + t.meta));
-    fprintf(out, "files: input %llu B -> model %llu B + bundle %llu B: file ratio %.2fx\n",
-            (unsigned long long)r->input_bytes, (unsigned long long)r->model_bytes,
-            (unsigned long long)r->bundle_bytes, ratio(r->input_bytes, r->model_bytes + r->bundle_bytes));
+    fprintf(out, "files: input %llu B -> model %llu B + bundle %llu B", (unsigned long long)r->input_bytes,
+            (unsigned long long)r->model_bytes, (unsigned long long)r->bundle_bytes);
+    if (r->external_bytes)
+        fprintf(out, " + dense external data %llu B", (unsigned long long)r->external_bytes);
+    fprintf(out, ": file ratio %.2fx\n",
+            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes));
     fprintf(out, "signed zeros (-0.0) normalised to +0.0: %llu\n",
             (unsigned long long)r->signed_zeros_normalised);
-    if (r->skipped_subgraph_nodes)
-        fprintf(out, "nodes inside If/Loop/Scan subgraphs left alone: %llu\n",
-                (unsigned long long)r->skipped_subgraph_nodes);
+    if (r->graph_inputs_dropped)
+        fprintf(out, "weights that were also graph inputs, encoded and dropped from the inputs: %llu "
+                     "(--keep-graph-inputs leaves them dense)\n",
+                (unsigned long long)r->graph_inputs_dropped);
 }
 
 static void json_string(FILE *out, const char *s)
@@ -156,8 +171,10 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
         const lsc_encode_stats *s = &l->stats;
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
         json_string(out, l->name);
-        fprintf(out, ", \"op\": \"%s\", \"status\": \"%s\", \"dtype\": \"%s\"", l->op,
-                lsc_cli_outcome_name(l->outcome), lsc_cli_dtype_name(l->dtype));
+        fprintf(out, ", \"op\": \"%s\", \"status\": \"%s\", \"dtype\": \"%s\", \"subgraph\": %s, "
+                     "\"graph_input_dropped\": %s", l->op, lsc_cli_outcome_name(l->outcome),
+                lsc_cli_dtype_name(l->dtype), l->flags & LSC_LAYER_FLAG_SUBGRAPH ? "true" : "false",
+                l->flags & LSC_LAYER_FLAG_INPUT_DROPPED ? "true" : "false");
         if (examined(l))
             fprintf(out,
                     ", \"rows\": %llu, \"cols\": %llu, \"nnz\": %llu, \"elements\": %llu, "
@@ -179,12 +196,14 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
             "\n], \"totals\": {\"encoded_layers\": %llu, \"dense_bytes\": %llu, \"value_bytes\": %llu, "
             "\"meta_bytes\": %llu, \"nnz\": %llu, \"meta_bits_per_nnz\": %.6f, \"ratio\": %.6f, "
             "\"input_bytes\": %llu, \"model_bytes\": %llu, \"bundle_bytes\": %llu, "
-            "\"file_ratio\": %.6f, \"signed_zeros_normalised\": %llu, \"skipped_subgraph_nodes\": %llu}}\n",
+            "\"file_ratio\": %.6f, \"signed_zeros_normalised\": %llu, \"skipped_subgraph_nodes\": %llu, "
+            "\"graph_inputs_dropped\": %llu, \"external_bytes\": %llu}}\n",
             (unsigned long long)t.encoded, (unsigned long long)t.dense, (unsigned long long)t.value,
             (unsigned long long)t.meta, (unsigned long long)t.nnz, 8.0 * ratio(t.meta, t.nnz),
             ratio(t.dense, t.value + t.meta), (unsigned long long)r->input_bytes,
             (unsigned long long)r->model_bytes, (unsigned long long)r->bundle_bytes,
-            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes),
+            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes),
             (unsigned long long)r->signed_zeros_normalised,
-            (unsigned long long)r->skipped_subgraph_nodes);
+            (unsigned long long)r->skipped_subgraph_nodes, (unsigned long long)r->graph_inputs_dropped,
+            (unsigned long long)r->external_bytes);
 }

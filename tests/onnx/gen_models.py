@@ -10,6 +10,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import gen_subgraphs
+
 RNG = np.random.default_rng(1234)
 
 
@@ -177,11 +179,21 @@ def make_all(folder):
     save("weight_is_output", model([n1], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("s", [50, 50])],
                                    [numpy_helper.from_array(ws, "s")]), encoded=0)
 
-    # Graph-input weights (IR 3 style): left alone unless --include-graph-inputs.
+    # Graph-input weights (IR 3 style): encoded and dropped from the inputs unless
+    # --keep-graph-inputs; a declaration that cannot be rebuilt keeps them dense.
     gi = model([n1], [vi("x", [1, 50]), vi("s", [50, 50])], [vi("y1", [1, 50])],
                [numpy_helper.from_array(ws, "s")])
-    save("graph_input", gi, encoded=0)
+    save("graph_input", gi, encoded=1)
     save("graph_input_included", gi, ["--include-graph-inputs"], encoded=1)
+    save("graph_input_kept", gi, ["--keep-graph-inputs"], encoded=0)
+    gi_doc = model([n1], [vi("x", [1, 50]), vi("s", [50, 50])], [vi("y1", [1, 50])],
+                   [numpy_helper.from_array(ws, "s")])
+    gi_doc.graph.input[1].doc_string = "fed at run time"
+    save("graph_input_with_doc", gi_doc, encoded=0)
+    gi_none = model([n1], [vi("s", [50, 50]), vi("x", [1, 50])], [vi("y1", [1, 50])],
+                    [numpy_helper.from_array(ws, "s")])
+    gi_none.ClearField("ir_version")
+    save("graph_input_no_ir_version", gi_none, encoded=1, check=False)
     save("value_info_on_weight", model([n1], [vi("x", [1, 50])], [vi("y1", [1, 50])],
                                        [numpy_helper.from_array(ws, "s")],
                                        value_info=[vi("s", [50, 50])]), encoded=1)
@@ -206,7 +218,7 @@ def make_all(folder):
     save("if_subgraph", model([if_node, main_mm], [vi("x", [1, 30]), vi("cond", [], TensorProto.BOOL)],
                               [vi("yi", [1, 30]), vi("ym", [1, 30])],
                               [numpy_helper.from_array(pruned((30, 30)), "outer"),
-                               numpy_helper.from_array(pruned((30, 30)), "main_w")]), encoded=1)
+                               numpy_helper.from_array(pruned((30, 30)), "main_w")]), encoded=3)
     body = helper.make_graph([helper.make_node("Identity", ["c_in"], ["c_out"]),
                               helper.make_node("Conv", ["v_in", "lw"], ["v_out"])], "body",
                              [vi("i", [], TensorProto.INT64), vi("c_in", [], TensorProto.BOOL),
@@ -216,6 +228,22 @@ def make_all(folder):
     save("loop_subgraph", model([loop], [vi("n", [], TensorProto.INT64), vi("v0", [1, 4, 3, 3])],
                                 [vi("vf", [1, 4, 3, 3])],
                                 [numpy_helper.from_array(pruned((4, 4, 1, 1), 0.5), "lw")]), encoded=0)
+
+    # Exporter-like bodies (gen_subgraphs.py): If branches, Loop in If, Scan, outer scope.
+    for name, (m, _, n) in gen_subgraphs.all_models(np.random.default_rng(99)).items():
+        save(name, m, encoded=n)
+    # A body that hides an outer weight's name behind its own node output: the body's
+    # MatMul reads its own value (not constant), the outer weight is still encoded.
+    hide = helper.make_graph([helper.make_node("Relu", ["x"], ["w_hidden"]),
+                              helper.make_node("MatMul", ["x", "w_hidden"], ["t"])], "then", [],
+                             [vi("t", [30, 30])])
+    keep = helper.make_graph([helper.make_node("Identity", ["x"], ["e"])], "else", [], [vi("e", [30, 30])])
+    save("subgraph_shadowing", model([helper.make_node("If", ["cond"], ["yi"], then_branch=hide, else_branch=keep),
+                                      helper.make_node("MatMul", ["x", "w_hidden"], ["ym"])],
+                                     [vi("x", [30, 30]), vi("cond", [], TensorProto.BOOL)],
+                                     [vi("yi", [30, 30]), vi("ym", [30, 30])],
+                                     [numpy_helper.from_array(pruned((30, 30)), "w_hidden")]),
+         encoded=1, check=False)
 
     # Odd names, nodes out of topological order, unused opset imports, explicit domains.
     names = ["0", '{"json": ["name", 1]}', "spaces and\ttab", "üñí©ødé", "a/b\\c", "x" * 300]
@@ -272,4 +300,5 @@ def make_all(folder):
                             helper.make_node("MatMul", ["h", "e2"], ["h2"]),
                             helper.make_node("Gemm", ["h2", "e3"], ["y"], transB=1)],
                            [vi("x", [1, 48])], [vi("y", [1, 8])], inits), encoded=2, check=False)
+    cases[-1][2]["elsewhere"] = True  # also compressed and decompressed into other folders
     return cases

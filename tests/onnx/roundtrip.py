@@ -61,13 +61,25 @@ def sign_bit(t):
     return {TensorProto.FLOAT: 1 << 31, TensorProto.DOUBLE: 1 << 63}.get(t.data_type, 1 << 15)
 
 
-def tensors(m):
-    for t in m.graph.initializer:
-        yield t
-    for n in m.graph.node:
+def graphs(g):
+    """g and every If/Loop/Scan body inside it."""
+    yield g
+    for n in g.node:
         for a in n.attribute:
-            if a.HasField("t"):
-                yield a.t
+            if a.HasField("g"):
+                yield from graphs(a.g)
+            for sg in a.graphs:
+                yield from graphs(sg)
+
+
+def tensors(m):
+    for g in graphs(m.graph):
+        for t in g.initializer:
+            yield t
+        for n in g.node:
+            for a in n.attribute:
+                if a.HasField("t"):
+                    yield a.t
 
 
 def compare(orig_path, back_path, bit_exact, label):
@@ -110,10 +122,18 @@ def compare(orig_path, back_path, bit_exact, label):
 
 def roundtrip(tool, path, extra, expect, work, label):
     name = os.path.basename(path)[: -len(".onnx")]
-    for bit_exact in (False, True):
-        tag = f"{label}{' --bit-exact' if bit_exact else ''}"
-        out = os.path.join(work, name + (".be" if bit_exact else "") + ".lsc.onnx")
-        back = os.path.join(work, name + (".be" if bit_exact else "") + ".back.onnx")
+    runs = [(False, work, work), (True, work, work)]
+    if expect.get("elsewhere"):
+        # External data compressed into another folder, restored into a third: each
+        # result must stand alone (the input folder is gone when they are read).
+        runs += [(be, os.path.join(work, name + ".out%d" % be), os.path.join(work, name + ".back%d" % be))
+                 for be in (False, True)]
+    for bit_exact, out_dir, back_dir in runs:
+        os.makedirs(out_dir, exist_ok=True)
+        os.makedirs(back_dir, exist_ok=True)
+        tag = f"{label}{' --bit-exact' if bit_exact else ''}{'' if out_dir == work else ' (other folders)'}"
+        out = os.path.join(out_dir, name + (".be" if bit_exact else "") + ".lsc.onnx")
+        back = os.path.join(back_dir, name + (".be" if bit_exact else "") + ".back.onnx")
         args = [tool, "compress", path, "-o", out, "--json"] + extra + (["--bit-exact"] if bit_exact else [])
         r = run(args)
         if r.returncode != 0:
@@ -135,17 +155,29 @@ def roundtrip(tool, path, extra, expect, work, label):
         except Exception as e:  # noqa: BLE001 - any checker complaint is a failure
             fail(f"{tag}: rewritten model fails onnx.checker: {str(e).splitlines()[0]}")
         rw = onnx.load(out, load_external_data=False)
-        lsc_nodes = [n for n in rw.graph.node if n.domain == "ai.onnx_lsc"]
+        lsc_nodes = [n for g in graphs(rw.graph) for n in g.node if n.domain == "ai.onnx_lsc"]
         if encoded and not any(o.domain == "ai.onnx_lsc" and o.version == 1 for o in rw.opset_import):
             fail(f"{tag}: rewritten model does not import ai.onnx_lsc v1")
         if encoded and not lsc_nodes:
             fail(f"{tag}: no Lsc* node in the rewritten model")
-        for t in rw.graph.initializer:
+        for t in tensors(rw):
             if t.data_location == TensorProto.EXTERNAL and t.data_type == TensorProto.UINT8:
                 info = {e.key: e.value for e in t.external_data}
                 if info.get("location") != os.path.basename(out)[: -len(".onnx")]:
                     fail(f"{tag}: blob '{t.name}' location {info.get('location')}")
+        hidden = None
+        if out_dir != work:  # the input's folder must not be needed any more
+            hidden = work + ".hidden"
+            os.rename(work, hidden)
+            os.makedirs(work)
+            os.rename(os.path.join(hidden, os.path.basename(out_dir)), out_dir)
+            os.rename(os.path.join(hidden, os.path.basename(back_dir)), back_dir)
         r = run([tool, "decompress", out, "-o", back, "-q"])
+        if hidden:
+            for d in (out_dir, back_dir):
+                os.rename(d, os.path.join(hidden, os.path.basename(d)))
+            os.rmdir(work)
+            os.rename(hidden, work)
         if r.returncode != 0:
             fail(f"{tag}: decompress exit {r.returncode}: {r.stderr.strip()}")
             continue

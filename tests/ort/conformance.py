@@ -4,10 +4,8 @@ Conv/Gemm/MatMul models of Debian's libonnx-testdata (weights pruned here, weigh
 inputs baked into initializers). Each model is compressed with onnx-lsc, run dense
 (ORT's kernels) and rewritten (our plugin, 1 and 2 threads) on the same inputs, and
 the outputs must agree within 1e-5 relative (ortcheck.RTOL)."""
-import argparse
 import glob
 import os
-import shutil
 
 import numpy as np
 import onnx
@@ -202,31 +200,26 @@ def check(name, model_path, inputs, work, failures, must_rewrite=True):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(args.work)
-    ortcheck.require_runtime(args.work)
+    work = ortcheck.work_folder()
     rng = np.random.default_rng(20200207)
     failures = []
     for name, (m, shapes) in cases(rng).items():
-        path = os.path.join(args.work, name + ".onnx")
+        path = os.path.join(work, name + ".onnx")
         onnx.save(m, path)
         inputs = {}
         for k, shape in shapes.items():
-            inputs[k] = os.path.join(args.work, "%s.%s.npy" % (name, k))
+            inputs[k] = os.path.join(work, "%s.%s.npy" % (name, k))
             np.save(inputs[k], rng.standard_normal(shape).astype(np.float32))
-        check(name, path, inputs, args.work, failures)
+        check(name, path, inputs, work, failures)
     rewritten = 0
-    for name, (path, feeds) in testdata_cases(rng, args.work).items():
+    for name, (path, feeds) in testdata_cases(rng, work).items():
         inputs = {}
         for k, (iname, arr) in enumerate(feeds.items()):
-            inputs[iname] = os.path.join(args.work, "%s.in%d.npy" % (name, k))
+            inputs[iname] = os.path.join(work, "%s.in%d.npy" % (name, k))
             np.save(inputs[iname], arr)
         before = len(failures)
-        check(name, path, inputs, args.work, failures, must_rewrite=False)
-        rewritten += os.path.exists(os.path.join(args.work, name + ".dense")) and len(failures) == before
+        check(name, path, inputs, work, failures, must_rewrite=False)
+        rewritten += os.path.exists(os.path.join(work, name + ".dense")) and len(failures) == before
     print("libonnx-testdata: %d models rewritten and agreeing" % rewritten)
     if rewritten < 5:
         failures.append("only %d libonnx-testdata models were rewritten" % rewritten)

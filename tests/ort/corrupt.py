@@ -1,7 +1,6 @@
 """A corrupted bundle makes ONNX Runtime's session creation fail with onnx-lsc's
 message, never a crash: damaged values (checksum), magic, header fields and a blob of
 zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too."""
-import argparse
 import os
 import shutil
 
@@ -48,17 +47,12 @@ def expect_failure(model, text, label, failures):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(args.work)
-    ortcheck.require_runtime(args.work)
+    work = ortcheck.work_folder()
     rng = np.random.default_rng(7)
-    dense = os.path.join(args.work, "m.onnx")
+    dense = os.path.join(work, "m.onnx")
     make_model(dense, rng)
     failures = []
-    pristine = os.path.join(args.work, "pristine")
+    pristine = os.path.join(work, "pristine")
     os.makedirs(pristine)
     lsc = os.path.join(pristine, "m.lsc.onnx")
     ortcheck.compress(dense, lsc)
@@ -72,7 +66,7 @@ def main():
     node_of = {"W1": "LscConv node 'conv'", "W2": "LscGemm node 'fc'", "W3": "LscMatMul node 'head'"}
 
     def damaged(label, mutate):
-        d = os.path.join(args.work, label)
+        d = os.path.join(work, label)
         os.makedirs(d)
         shutil.copy(lsc, d)
         data = bytearray(bundle)

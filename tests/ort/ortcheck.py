@@ -39,6 +39,19 @@ def require_runtime(work):
         raise RuntimeError("lsc-ort-run cannot run a Relu: " + r.stderr)
 
 
+def work_folder():
+    """The test's --work folder, emptied; raises Skip when no ONNX Runtime loads."""
+    import argparse
+    import shutil
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    work = ap.parse_args().work
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    require_runtime(work)
+    return work
+
+
 def compress(model, out, extra=()):
     r = run([ONNX_LSC, "compress", model, "-o", out, "-q", "--json", *extra])
     if r.returncode != 0:

@@ -30,6 +30,9 @@ typedef struct pass_ctx {
     uint64_t *dense; /* dense bytes of each job (the progress unit) */
     item_result *res;
     pthread_mutex_t model_lock; /* lsc_tensor_dense may map a file into the model */
+    lsc_name_map toc_names;     /* bundle entry names used so far (keys in toc_owned) */
+    char **toc_owned;
+    size_t n_toc;
     uint64_t done, total;
 } pass_ctx;
 
@@ -119,6 +122,26 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
     return LSC_OK;
 }
 
+/* The bundle entry name of a weight: its value name, or "name#N" (N = 2, 3...)
+ * when sibling subgraphs have already used it for another weight. */
+static lsc_status toc_name(pass_ctx *ctx, const char *name, char **out, lsc_error *error)
+{
+    char **owned = realloc(ctx->toc_owned, (ctx->n_toc + 1) * sizeof *owned);
+    if (!owned)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    ctx->toc_owned = owned;
+    size_t n = strlen(name);
+    char *s = malloc(n + 24);
+    if (!s)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    memcpy(s, name, n + 1);
+    for (unsigned long long k = 2; lsc_name_map_get(&ctx->toc_names, s) != (size_t)-1; k++)
+        snprintf(s + n, 24, "#%llu", k);
+    owned[ctx->n_toc++] = s;
+    *out = s;
+    return lsc_name_map_put(&ctx->toc_names, s, 1, error);
+}
+
 /* Appends job i's blob to the bundle (in job order, one at a time). */
 static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
 {
@@ -131,7 +154,10 @@ static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
         fprintf(stderr, "onnx-lsc: note: %s\n", res->note.message);
     if (res->blob) {
         uint64_t offset = 0;
-        lsc_status st = lsc_bundle_writer_add(p->writer, cand->name, strlen(cand->name), res->blob,
+        char *name = NULL;
+        lsc_status st = toc_name(ctx, cand->name, &name, error);
+        if (st == LSC_OK)
+            st = lsc_bundle_writer_add(p->writer, name, strlen(name), res->blob,
                                               res->blob_size, res->restore, res->restore_len, &offset,
                                               error);
         lsc_free(res->blob);
@@ -258,6 +284,10 @@ lsc_status lsc_encode_weights(const lsc_encode_pass *p, lsc_error *error)
         lsc_free(ctx.res[i].blob);
         free(ctx.res[i].restore);
     }
+    for (i = 0; i < ctx.n_toc; i++)
+        free(ctx.toc_owned[i]);
+    free(ctx.toc_owned);
+    lsc_name_map_free(&ctx.toc_names);
     free(ctx.items);
     free(ctx.cost);
     free(ctx.dense);

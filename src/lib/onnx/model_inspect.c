@@ -73,9 +73,8 @@ static lsc_status open_layer_weight(lsc_model *model, size_t k, lsc_error *error
     LSC_TRY(lsc_ext_parse(&model->m, t, label, &ref, error));
     lsc_bundle *bundle = NULL;
     LSC_TRY(inspect_bundle(model, ref.location, label, &bundle, error));
-    size_t index = lsc_bundle_find(bundle, cand->name, strlen(cand->name));
-    if (index == (size_t)-1)
-        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: not in bundle '%.200s'", label, ref.location);
+    size_t index = 0;
+    LSC_TRY(lsc_bundle_entry_for(bundle, cand->name, &ref, label, &index, error));
     model->bundles[k] = bundle;
     return lsc_bundle_open_weight(bundle, index, &model->weights[k], error);
 }
@@ -100,7 +99,7 @@ lsc_status lsc_model_open(const char *path, lsc_model **model_out, lsc_error *er
             st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     }
     for (size_t k = 0; st == LSC_OK && k < model->sel.count; k++) {
-        if (!model->sel.items[k].compressed || model->sel.items[k].outcome == LSC_LAYER_IN_SUBGRAPH)
+        if (!model->sel.items[k].compressed)
             continue;
         model->compressed = 1;
         st = open_layer_weight(model, k, error);
@@ -160,6 +159,7 @@ lsc_status lsc_model_layer_get(const lsc_model *model, size_t index, lsc_model_l
     layer->op = cand->op;
     layer->outcome = cand->outcome;
     layer->transposed = cand->transposed;
+    layer->flags = cand->in_subgraph ? LSC_LAYER_FLAG_SUBGRAPH : 0;
     if (model->weights[index]) {
         lsc_weight_info info;
         lsc_weight_get_info(model->weights[index], &info);

@@ -194,6 +194,11 @@ lsc_status lsc_ext_check_location(const lsc_onnx_model *model, const char *locat
 lsc_status lsc_ext_open_file(lsc_onnx_model *model, const char *location, const char *label,
                              lsc_map *map_out, lsc_error *error);
 
+/* The bundle entry of an LSC weight tensor named `name` whose external data is ref
+ * (bundle_ref.c): LSC_ERR_BAD_BUNDLE when there is none or it disagrees. */
+lsc_status lsc_bundle_entry_for(const lsc_bundle *bundle, const char *name, const lsc_ext_ref *ref,
+                                const char *label, size_t *index_out, lsc_error *error);
+
 /* ---- tensor payloads (tensor_data.c) ---- */
 
 /* Element count of a tensor's dims, checked. */
@@ -236,8 +241,8 @@ void lsc_payload_put_back(Onnx__TensorProto *tensor, const lsc_saved_payload *sa
 
 typedef enum lsc_weight_home {
     LSC_HOME_NONE,
-    LSC_HOME_INITIALIZER, /* graph.initializer[index] */
-    LSC_HOME_CONSTANT     /* graph.node[index], attribute "value" */
+    LSC_HOME_INITIALIZER, /* graph->initializer[home_index] */
+    LSC_HOME_CONSTANT     /* graph->node[home_index], attribute "value" */
 } lsc_weight_home;
 
 typedef struct lsc_candidate {
@@ -246,24 +251,34 @@ typedef struct lsc_candidate {
     lsc_layer_outcome outcome;   /* ENCODED = encodable, pending the size test */
     int transposed;
     lsc_weight_home home;
+    Onnx__GraphProto *graph;     /* the graph defining the value (main or a body) */
     size_t home_index;
     Onnx__TensorProto *tensor;   /* where the bytes are (NULL if none) */
-    size_t *consumers;           /* indices of graph.node that would be rewritten */
+    Onnx__NodeProto **consumers; /* the nodes that would be rewritten, in any graph */
     size_t n_consumers;
+    Onnx__ValueInfoProto **decls; /* value_info entries naming it: retyped with it */
+    size_t n_decls;
+    size_t input_index;          /* ENCODED and also main graph input [i]: dropped; else -1 */
+    int in_subgraph;             /* defined or consumed inside an If/Loop/Scan body */
     int compressed;              /* the model is already rewritten: the tensor is a blob */
 } lsc_candidate;
 
 typedef struct lsc_selection {
     lsc_candidate *items;
     size_t count;
-    uint64_t skipped_subgraph_nodes;
 } lsc_selection;
 
-/* Finds the weight candidates of the main graph (and lists those inside subgraphs
- * as IN_SUBGRAPH). include_graph_inputs: see lsc_compress_options. */
-lsc_status lsc_select(const lsc_onnx_model *model, int include_graph_inputs,
+/* Finds the weight candidates of every graph of the model (main graph first, each
+ * body right after the node holding it). keep_graph_inputs: initializers that are
+ * also main graph inputs stay as they are (GRAPH_INPUT) instead of being encoded
+ * and dropped from the inputs. */
+lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs,
                       lsc_selection *selection, lsc_error *error);
 void lsc_selection_free(lsc_selection *selection);
+/* Puts t where the candidate's tensor is (initializer or Constant value). */
+void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t);
+/* 1 if g or a graph inside it has an LSC node. */
+int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
 
 /* Op helpers shared with restore.c. */
 const char *lsc_lsc_op_for(const char *op);   /* "Conv" -> "LscConv" */
@@ -271,12 +286,39 @@ const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */
 int lsc_node_is_lsc(const Onnx__NodeProto *node);
 int lsc_node_is_onnx(const Onnx__NodeProto *node);
 
+/* ---- declared types (value_type.c) ---- */
+
 /* A graph input / value_info type that is exactly tensor(dtype, dims): the form we
  * rewrite to uint8[blob_size] and can rebuild on decompress. */
 int lsc_value_type_is(const Onnx__ValueInfoProto *value, int32_t elem_type, const int64_t *dims,
                       size_t n_dims);
+/* That type, a name, and nothing else (no doc_string, no unknown fields): a graph
+ * input decompress can rebuild whole from the restore record. */
+int lsc_value_info_is_plain(const Onnx__ValueInfoProto *value, int32_t elem_type,
+                            const int64_t *dims, size_t n_dims);
 lsc_status lsc_value_type_set(Onnx__ValueInfoProto *value, int32_t elem_type, const int64_t *dims,
                               size_t n_dims, lsc_error *error);
+
+/* ---- graph inputs dropped by compress (graph_inputs.c) ---- */
+
+typedef struct lsc_dropped_input {
+    size_t position; /* in the original graph.input */
+    char *name;
+} lsc_dropped_input;
+
+typedef struct lsc_dropped_inputs {
+    lsc_dropped_input *items; /* by increasing position */
+    size_t count;
+} lsc_dropped_inputs;
+
+lsc_status lsc_dropped_inputs_add(lsc_dropped_inputs *d, size_t position, const char *name,
+                                  lsc_error *error);
+/* Records them in the model's metadata_props (and raises an IR version below 4). */
+lsc_status lsc_dropped_inputs_record(Onnx__ModelProto *m, const lsc_dropped_inputs *d,
+                                     lsc_error *error);
+/* Reads and removes that record (restoring the IR version); none: count 0. */
+lsc_status lsc_dropped_inputs_take(Onnx__ModelProto *m, lsc_dropped_inputs *d, lsc_error *error);
+void lsc_dropped_inputs_free(lsc_dropped_inputs *d);
 
 /* Label "file: initializer 'name'" for messages (name quoted, cut to fit). */
 void lsc_label(char *out, size_t size, const char *file, const char *what, const char *name);

@@ -85,14 +85,8 @@ static lsc_status open_weight(restore_ctx *c, const lsc_candidate *cand, const c
     LSC_TRY(lsc_ext_parse(&c->model, t, label, &ref, c->error));
     lsc_bundle *bundle = NULL;
     LSC_TRY(get_bundle(c, ref.location, label, &bundle));
-    size_t index = lsc_bundle_find(bundle, cand->name, strlen(cand->name));
-    if (index == (size_t)-1)
-        return lsc_fail(c->error, LSC_ERR_BAD_BUNDLE, "%s: not in bundle '%.200s'", label, ref.location);
-    const lsc_bundle_entry *e = lsc_bundle_get(bundle, index);
-    if (e->offset != ref.offset || (ref.has_length && e->size != ref.length))
-        return lsc_fail(c->error, LSC_ERR_BAD_BUNDLE,
-                        "%s: external data offset/length disagree with the bundle's table of contents",
-                        label);
+    size_t index = 0;
+    LSC_TRY(lsc_bundle_entry_for(bundle, cand->name, &ref, label, &index, c->error));
     *bundle_out = bundle;
     *index_out = index;
     return lsc_bundle_open_weight(bundle, index, weight, c->error);
@@ -217,32 +211,68 @@ static lsc_status restore_one(restore_ctx *c, lsc_candidate *cand)
     r->dense_bytes = (size_t)bytes;
 
     /* Swap it into the graph before anything else can fail: the model owns it now. */
-    Onnx__GraphProto *g = c->model.proto->graph;
     Onnx__TensorProto *blob_tensor = cand->tensor;
-    if (cand->home == LSC_HOME_INITIALIZER) {
-        g->initializer[cand->home_index] = t;
-    } else {
-        Onnx__NodeProto *cn = g->node[cand->home_index];
-        for (size_t a = 0; a < cn->n_attribute; a++)
-            if (cn->attribute[a]->t == blob_tensor)
-                cn->attribute[a]->t = t;
-    }
-    cand->tensor = t;
+    lsc_candidate_set_tensor(cand, t);
     LSC_TRY(lsc_onnx_detach(&c->model, blob_tensor, c->error));
     LSC_TRY(fill_payload(c, r, &info, count, label));
 
     int64_t blob_dims[1] = {(int64_t)info.blob_size};
+    Onnx__GraphProto *g = cand->graph;
     for (size_t i = 0; i < g->n_input; i++)
         if (g->input[i]->name && strcmp(g->input[i]->name, cand->name) == 0 &&
             lsc_value_type_is(g->input[i], ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, blob_dims, 1))
             LSC_TRY(lsc_value_type_set(g->input[i], t->data_type, t->dims, t->n_dims, c->error));
-    for (size_t i = 0; i < g->n_value_info; i++)
-        if (g->value_info[i]->name && strcmp(g->value_info[i]->name, cand->name) == 0 &&
-            lsc_value_type_is(g->value_info[i], ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, blob_dims, 1))
-            LSC_TRY(lsc_value_type_set(g->value_info[i], t->data_type, t->dims, t->n_dims, c->error));
+    for (size_t i = 0; i < cand->n_decls; i++)
+        if (lsc_value_type_is(cand->decls[i], ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, blob_dims, 1))
+            LSC_TRY(lsc_value_type_set(cand->decls[i], t->data_type, t->dims, t->n_dims, c->error));
     for (size_t i = 0; i < cand->n_consumers; i++)
-        LSC_TRY(restore_node(g->node[cand->consumers[i]], c->error));
+        LSC_TRY(restore_node(cand->consumers[i], c->error));
     return LSC_OK;
+}
+
+/* The main graph inputs compress dropped (graph_inputs.c), rebuilt from their
+ * restored initializers at their original places. */
+static lsc_status restore_graph_inputs(restore_ctx *c)
+{
+    lsc_dropped_inputs d;
+    Onnx__GraphProto *g = c->model.proto->graph;
+    lsc_status st = lsc_dropped_inputs_take(c->model.proto, &d, c->error);
+    for (size_t i = 0; st == LSC_OK && i < d.count; i++) {
+        const lsc_candidate *cand = NULL;
+        for (size_t k = 0; k < c->sel.count && !cand; k++)
+            if (c->sel.items[k].graph == g && c->sel.items[k].compressed &&
+                c->sel.items[k].home == LSC_HOME_INITIALIZER && strcmp(c->sel.items[k].name, d.items[i].name) == 0)
+                cand = &c->sel.items[k];
+        if (!cand || d.items[i].position > g->n_input) {
+            st = lsc_fail(c->error, LSC_ERR_BAD_MODEL,
+                          "%s: dropped graph input '%.200s' is not an encoded weight of the main graph",
+                          c->in_path, d.items[i].name);
+            break;
+        }
+        Onnx__ValueInfoProto **inputs = realloc(g->input, (g->n_input + 1) * sizeof *inputs);
+        Onnx__ValueInfoProto *v = malloc(sizeof *v);
+        if (inputs)
+            g->input = inputs;
+        if (!inputs || !v) {
+            free(v);
+            st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        onnx__value_info_proto__init(v);
+        if (!(v->name = lsc_strdup(cand->name))) {
+            free(v);
+            st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        size_t pos = d.items[i].position;
+        memmove(g->input + pos + 1, g->input + pos, (g->n_input - pos) * sizeof *g->input);
+        g->input[pos] = v;
+        g->n_input++;
+        st = lsc_value_type_set(v, cand->tensor->data_type, cand->tensor->dims, cand->tensor->n_dims,
+                                c->error);
+    }
+    lsc_dropped_inputs_free(&d);
+    return st;
 }
 
 static void drop_lsc_opset(Onnx__ModelProto *m)
@@ -301,14 +331,14 @@ static void unset_placeholders(restore_ctx *c)
 static lsc_status restore_run(restore_ctx *c, const char *out_model)
 {
     LSC_TRY(lsc_onnx_load(c->in_path, &c->model, c->error));
-    LSC_TRY(lsc_select(&c->model, 1, &c->sel, c->error));
+    LSC_TRY(lsc_select(&c->model, 0, &c->sel, c->error));
     c->items = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->items);
     c->placeholders = malloc(c->sel.count ? c->sel.count : 1);
     if (!c->items || !c->placeholders)
         return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
     for (size_t k = 0; k < c->sel.count; k++) {
         lsc_candidate *cand = &c->sel.items[k];
-        if (!cand->compressed || cand->outcome == LSC_LAYER_IN_SUBGRAPH)
+        if (!cand->compressed)
             continue;
         if (cand->outcome != LSC_LAYER_ENCODED)
             return lsc_fail(c->error, LSC_ERR_BAD_MODEL,
@@ -318,6 +348,7 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
     }
     if (c->n_items)
         drop_lsc_opset(c->model.proto);
+    LSC_TRY(restore_graph_inputs(c));
 
     for (size_t i = 0; i < c->n_bundles; i++) {
         char *path = lsc_path_join(c->model.dir, c->bundles[i].location);
@@ -343,7 +374,21 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
                 return st;
             }
         }
-    lsc_status ext_st = lsc_restore_ext_write(&ext, out_model, c->error);
+    lsc_status ext_st = LSC_OK;
+    if (!lsc_same_folder(c->model.dir, out_model)) {
+        /* Dense external tensors go along (restore_external.c); the restored ones
+         * are already items. */
+        Onnx__TensorProto **skip = calloc(c->n_items ? c->n_items : 1, sizeof *skip);
+        if (!skip)
+            ext_st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        for (size_t i = 0; skip && i < c->n_items; i++)
+            skip[i] = c->items[i].tensor;
+        if (skip)
+            ext_st = lsc_restore_ext_add_model(&ext, &c->model, skip, c->n_items, NULL, c->error);
+        free(skip);
+    }
+    if (ext_st == LSC_OK)
+        ext_st = lsc_restore_ext_write(&ext, out_model, c->error);
     if (ext_st != LSC_OK) {
         lsc_restore_ext_free(&ext);
         return ext_st;

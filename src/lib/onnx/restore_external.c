@@ -30,8 +30,92 @@ lsc_status lsc_restore_ext_add(lsc_restore_ext *ext, const Onnx__TensorProto *te
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     ext->items = items;
     items[ext->count++] =
-        (lsc_restore_ext_item){tensor, weight, dense_bytes, ref.location, ref.offset, blob, blob_size};
+        (lsc_restore_ext_item){tensor, weight, NULL, dense_bytes, ref.location, ref.offset, blob, blob_size};
     return LSC_OK;
+}
+
+lsc_status lsc_restore_ext_add_copy(lsc_restore_ext *ext, const Onnx__TensorProto *tensor,
+                                    const void *bytes, size_t size, lsc_error *error)
+{
+    char label[300];
+    lsc_label(label, sizeof label, "model", "tensor", tensor->name);
+    lsc_ext_ref ref = {0};
+    LSC_TRY(lsc_ext_parse(NULL, tensor, label, &ref, error));
+    lsc_restore_ext_item *items = realloc(ext->items, (ext->count + 1) * sizeof *items);
+    if (!items)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    ext->items = items;
+    items[ext->count++] = (lsc_restore_ext_item){tensor, NULL, bytes, size, ref.location, ref.offset, NULL, 0};
+    return LSC_OK;
+}
+
+static int is_skipped(const Onnx__TensorProto *t, Onnx__TensorProto *const *skip, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (skip[i] == t)
+            return 1;
+    return 0;
+}
+
+static lsc_status add_tensor(lsc_restore_ext *ext, lsc_onnx_model *model, const Onnx__TensorProto *t,
+                             uint64_t *bytes, lsc_error *error)
+{
+    if (lsc_tensor_repr(t) != LSC_REPR_EXTERNAL)
+        return LSC_OK;
+    char label[400];
+    lsc_label(label, sizeof label, model->path, "tensor", t->name);
+    lsc_ext_ref ref = {0};
+    lsc_map map = {0};
+    LSC_TRY(lsc_ext_parse(model, t, label, &ref, error));
+    LSC_TRY(lsc_ext_open_file(model, ref.location, label, &map, error));
+    uint64_t length = ref.has_length ? ref.length : (ref.offset <= map.size ? map.size - ref.offset : 0);
+    if (ref.offset > map.size || length > map.size - ref.offset)
+        return lsc_fail(error, LSC_ERR_EXTERNAL_DATA, "%s: offset/length outside '%.200s'", label,
+                        ref.location);
+    *bytes += length;
+    return lsc_restore_ext_add_copy(ext, t, map.data + ref.offset, (size_t)length, error);
+}
+
+static lsc_status add_graph(lsc_restore_ext *ext, lsc_onnx_model *model, const Onnx__GraphProto *g,
+                            Onnx__TensorProto *const *skip, size_t n_skip, uint64_t *bytes, lsc_error *error)
+{
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (!is_skipped(g->initializer[i], skip, n_skip))
+            LSC_TRY(add_tensor(ext, model, g->initializer[i], bytes, error));
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t a = 0; a < g->node[i]->n_attribute; a++) {
+            const Onnx__AttributeProto *attr = g->node[i]->attribute[a];
+            if (attr->t && !is_skipped(attr->t, skip, n_skip))
+                LSC_TRY(add_tensor(ext, model, attr->t, bytes, error));
+            for (size_t k = 0; k < attr->n_tensors; k++)
+                if (!is_skipped(attr->tensors[k], skip, n_skip))
+                    LSC_TRY(add_tensor(ext, model, attr->tensors[k], bytes, error));
+            if (attr->g)
+                LSC_TRY(add_graph(ext, model, attr->g, skip, n_skip, bytes, error));
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                LSC_TRY(add_graph(ext, model, attr->graphs[k], skip, n_skip, bytes, error));
+        }
+    return LSC_OK;
+}
+
+lsc_status lsc_restore_ext_add_model(lsc_restore_ext *ext, lsc_onnx_model *model,
+                                     Onnx__TensorProto *const *skip, size_t n_skip,
+                                     uint64_t *bytes_out, lsc_error *error)
+{
+    uint64_t bytes = 0;
+    lsc_status st = add_graph(ext, model, model->proto->graph, skip, n_skip, &bytes, error);
+    if (bytes_out)
+        *bytes_out = bytes;
+    return st;
+}
+
+int lsc_same_folder(const char *dir, const char *out_model)
+{
+    char *d = lsc_path_dir(out_model);
+    char r1[PATH_MAX], r2[PATH_MAX];
+    int same = d && realpath(d, r1) && realpath(dir, r2) && strcmp(r1, r2) == 0;
+    free(d);
+    return same;
 }
 
 static int by_location_offset(const void *a, const void *b)
@@ -61,6 +145,15 @@ static int same_values(const uint8_t *a, const uint8_t *b, size_t size, size_t e
 
 static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc_error *error)
 {
+    if (!it->weight) { /* a dense copy: its bytes as they are */
+        *out = malloc(it->dense_bytes ? it->dense_bytes : 1);
+        if (!*out)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        if (it->dense_bytes)
+            memcpy(*out, it->copy, it->dense_bytes);
+        lsc_map_release(it->copy, it->dense_bytes);
+        return LSC_OK;
+    }
     *out = malloc(it->dense_bytes ? it->dense_bytes : 1);
     if (!*out)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
@@ -81,8 +174,9 @@ static lsc_status check_existing(const char *path, const lsc_restore_ext_item *i
     lsc_status st = LSC_OK;
     for (size_t i = 0; st == LSC_OK && i < n; i++) {
         const lsc_restore_ext_item *it = &items[i];
-        lsc_weight_info info;
-        lsc_weight_get_info(it->weight, &info);
+        lsc_weight_info info = {.dtype = LSC_DTYPE_FLOAT32};
+        if (it->weight)
+            lsc_weight_get_info(it->weight, &info);
         if (it->offset > map.size || it->dense_bytes > map.size - it->offset) {
             st = lsc_fail(error, LSC_ERR_EXTERNAL_DATA, "%s: exists but is too short for tensor '%.200s'",
                           path, it->tensor->name ? it->tensor->name : "");
@@ -90,8 +184,10 @@ static lsc_status check_existing(const char *path, const lsc_restore_ext_item *i
         }
         uint8_t *dense;
         st = decode_item(it, &dense, error);
-        if (st == LSC_OK && !same_values(dense, map.data + it->offset, it->dense_bytes,
-                                         lsc_dtype_size(info.dtype)))
+        /* A copied tensor must be the same bytes; a decoded one the same values. */
+        if (st == LSC_OK && (it->weight ? !same_values(dense, map.data + it->offset, it->dense_bytes,
+                                                       lsc_dtype_size(info.dtype))
+                                        : memcmp(dense, map.data + it->offset, it->dense_bytes) != 0))
             st = lsc_fail(error, LSC_ERR_EXTERNAL_DATA,
                           "%s: exists and holds other values for tensor '%.200s' (move it away to recreate it)",
                           path, it->tensor->name ? it->tensor->name : "");
@@ -113,6 +209,8 @@ static lsc_status create_file(const char *path, const lsc_restore_ext_item *item
     uint64_t cursor = 0;
     lsc_status st = LSC_OK;
     for (size_t i = 0; st == LSC_OK && i < n; i++) {
+        if (i && items[i].offset == items[i - 1].offset && items[i].dense_bytes == items[i - 1].dense_bytes)
+            continue; /* two tensors naming the same bytes */
         if (items[i].offset < cursor) {
             st = lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: restored tensors overlap at offset %llu", path,
                           (unsigned long long)items[i].offset);

@@ -7,7 +7,8 @@
 
 typedef struct lsc_restore_ext_item {
     const Onnx__TensorProto *tensor; /* restored TensorProto (external_data entries) */
-    const lsc_weight *weight;
+    const lsc_weight *weight;        /* NULL: a dense tensor whose bytes are `copy` */
+    const void *copy;
     size_t dense_bytes;
     const char *location;
     uint64_t offset;
@@ -26,6 +27,18 @@ typedef struct lsc_restore_ext {
 lsc_status lsc_restore_ext_add(lsc_restore_ext *ext, const Onnx__TensorProto *tensor,
                                const lsc_weight *weight, size_t dense_bytes, const void *blob,
                                size_t blob_size, lsc_error *error);
+/* A tensor left dense in an external file (of the model being read, at `bytes`)
+ * that must also exist beside the output: compress or decompress into another
+ * folder copies it there, at the same location and offset. */
+lsc_status lsc_restore_ext_add_copy(lsc_restore_ext *ext, const Onnx__TensorProto *tensor,
+                                    const void *bytes, size_t size, lsc_error *error);
+/* Adds every external tensor of the model's graphs (bodies included) but those in
+ * `skip` as copies; *bytes_out (may be NULL) gets their total size. */
+lsc_status lsc_restore_ext_add_model(lsc_restore_ext *ext, lsc_onnx_model *model,
+                                     Onnx__TensorProto *const *skip, size_t n_skip,
+                                     uint64_t *bytes_out, lsc_error *error);
+/* 1 if the output model goes to the folder the input model is in. */
+int lsc_same_folder(const char *dir, const char *out_model);
 /* For each location: create the file in out_model's folder, or check the one there. */
 lsc_status lsc_restore_ext_write(lsc_restore_ext *ext, const char *out_model, lsc_error *error);
 void lsc_restore_ext_rollback(lsc_restore_ext *ext);

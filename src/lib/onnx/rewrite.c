@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "onnx/encode_weights.h"
+#include "onnx/restore_external.h"
 
 void lsc_compress_options_default(lsc_compress_options *options)
 {
@@ -130,50 +131,16 @@ static lsc_status rewrite_node(Onnx__NodeProto *node, lsc_error *error)
     return set_string(&node->domain, LSC_ONNX_DOMAIN, error);
 }
 
-static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
+static lsc_status append_opset(Onnx__ModelProto *m, lsc_error *error)
 {
-    Onnx__GraphProto *g = c->model.proto->graph;
-    *n_encoded = 0;
-    for (size_t k = 0; k < c->sel.count; k++) {
-        lsc_candidate *cand = &c->sel.items[k];
-        if (!c->encoded[k].size)
-            continue;
-        Onnx__TensorProto *orig = cand->tensor;
-        Onnx__TensorProto *t = make_blob_tensor(orig, c->bundle_name, &c->encoded[k]);
-        if (!t)
-            return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
-        /* Typed values and dims of the graph's declarations follow the blob. */
-        for (size_t i = 0; i < g->n_input; i++)
-            if (g->input[i]->name && strcmp(g->input[i]->name, cand->name) == 0)
-                LSC_TRY(lsc_value_type_set(g->input[i], t->data_type, t->dims, 1, c->error));
-        for (size_t i = 0; i < g->n_value_info; i++)
-            if (g->value_info[i]->name && strcmp(g->value_info[i]->name, cand->name) == 0)
-                LSC_TRY(lsc_value_type_set(g->value_info[i], t->data_type, t->dims, 1, c->error));
-        if (cand->home == LSC_HOME_INITIALIZER) {
-            g->initializer[cand->home_index] = t;
-        } else {
-            Onnx__NodeProto *cn = g->node[cand->home_index];
-            for (size_t a = 0; a < cn->n_attribute; a++)
-                if (cn->attribute[a]->t == orig)
-                    cn->attribute[a]->t = t;
-        }
-        cand->tensor = t;
-        LSC_TRY(lsc_onnx_detach(&c->model, orig, c->error));
-        for (size_t i = 0; i < cand->n_consumers; i++)
-            LSC_TRY(rewrite_node(g->node[cand->consumers[i]], c->error));
-        (*n_encoded)++;
-    }
-    if (*n_encoded == 0)
-        return LSC_OK;
-    Onnx__ModelProto *m = c->model.proto;
     Onnx__OperatorSetIdProto **ops = realloc(m->opset_import, (m->n_opset_import + 1) * sizeof *ops);
     if (!ops)
-        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     m->opset_import = ops;
     Onnx__OperatorSetIdProto *op = malloc(sizeof *op);
     if (!op || !(op->domain = lsc_strdup(LSC_ONNX_DOMAIN))) {
         free(op);
-        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     }
     char *domain = op->domain;
     onnx__operator_set_id_proto__init(op);
@@ -182,6 +149,72 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
     op->version = LSC_ONNX_DOMAIN_VERSION;
     ops[m->n_opset_import++] = op;
     return LSC_OK;
+}
+
+/* Encoded weights that were also main graph inputs leave the input list; where
+ * they stood is recorded for decompress (docs/format.md 3.1). */
+static lsc_status drop_graph_inputs(compress_ctx *c)
+{
+    Onnx__GraphProto *g = c->model.proto->graph;
+    lsc_dropped_inputs dropped = {0};
+    lsc_status st = LSC_OK;
+    uint8_t *drop = calloc(g->n_input ? g->n_input : 1, 1);
+    if (!drop)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    for (size_t k = 0; k < c->sel.count; k++) {
+        const lsc_candidate *cand = &c->sel.items[k];
+        if (c->encoded[k].size && cand->input_index != (size_t)-1 && cand->input_index < g->n_input) {
+            drop[cand->input_index] = 1;
+            c->report->layers[k].flags |= LSC_LAYER_FLAG_INPUT_DROPPED;
+            c->report->graph_inputs_dropped++;
+        }
+    }
+    for (size_t i = 0; st == LSC_OK && i < g->n_input; i++)
+        if (drop[i])
+            st = lsc_dropped_inputs_add(&dropped, i, g->input[i]->name, c->error);
+    if (st == LSC_OK && dropped.count)
+        st = lsc_dropped_inputs_record(c->model.proto, &dropped, c->error);
+    if (st == LSC_OK) {
+        size_t kept = 0;
+        for (size_t i = 0; i < g->n_input; i++) {
+            if (drop[i])
+                protobuf_c_message_free_unpacked(&g->input[i]->base, NULL);
+            else
+                g->input[kept++] = g->input[i];
+        }
+        g->n_input = kept;
+    }
+    lsc_dropped_inputs_free(&dropped);
+    free(drop);
+    return st;
+}
+
+static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
+{
+    *n_encoded = 0;
+    for (size_t k = 0; k < c->sel.count; k++) {
+        lsc_candidate *cand = &c->sel.items[k];
+        if (cand->in_subgraph)
+            c->report->layers[k].flags |= LSC_LAYER_FLAG_SUBGRAPH;
+        if (!c->encoded[k].size)
+            continue;
+        Onnx__TensorProto *orig = cand->tensor;
+        Onnx__TensorProto *t = make_blob_tensor(orig, c->bundle_name, &c->encoded[k]);
+        if (!t)
+            return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        /* Typed declarations follow the blob. */
+        for (size_t i = 0; i < cand->n_decls; i++)
+            LSC_TRY(lsc_value_type_set(cand->decls[i], t->data_type, t->dims, 1, c->error));
+        lsc_candidate_set_tensor(cand, t);
+        LSC_TRY(lsc_onnx_detach(&c->model, orig, c->error));
+        for (size_t i = 0; i < cand->n_consumers; i++)
+            LSC_TRY(rewrite_node(cand->consumers[i], c->error));
+        (*n_encoded)++;
+    }
+    if (*n_encoded == 0)
+        return LSC_OK;
+    LSC_TRY(drop_graph_inputs(c));
+    return append_opset(c->model.proto, c->error);
 }
 
 /* The bundle must sit beside the model: external data locations are file names. */
@@ -226,34 +259,26 @@ static int already_compressed(const Onnx__ModelProto *m)
             return 1;
     /* LSC nodes without the import: a damaged compressed model, not one to rewrite
      * (its output would pass the same broken bundle references on). */
-    for (size_t i = 0; m->graph && i < m->graph->n_node; i++)
-        if (lsc_node_is_lsc(m->graph->node[i]))
-            return 1;
-    return 0;
+    return lsc_graph_has_lsc_nodes(m->graph, 0);
 }
 
-/* Tensors left in external files keep their relative locations, which hold only
- * if the rewritten model is written to the input's folder. */
-static lsc_status check_external_left(compress_ctx *c, const char *out_model)
+/* Tensors left dense in external files keep their locations; written to another
+ * folder, the output gets its own copy of their bytes there (same file names and
+ * offsets), so that it never points back at the input's folder. */
+static lsc_status copy_external_left(compress_ctx *c, const char *out_model, lsc_restore_ext *ext)
 {
-    const Onnx__GraphProto *g = c->model.proto->graph;
-    const char *left = NULL;
-    for (size_t i = 0; i < g->n_initializer && !left; i++) {
-        const Onnx__TensorProto *t = g->initializer[i];
-        if (lsc_tensor_repr(t) == LSC_REPR_EXTERNAL && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
-            left = t->name ? t->name : "";
-    }
-    if (!left)
-        return LSC_OK;
-    char *d = lsc_path_dir(out_model);
-    char r1[PATH_MAX], r2[PATH_MAX];
-    int same = d && realpath(d, r1) && realpath(c->model.dir, r2) && strcmp(r1, r2) == 0;
-    free(d);
-    if (!same)
-        return lsc_fail(c->error, LSC_ERR_UNSUPPORTED,
-                        "%s: initializer '%.200s' stays in an external data file: write the output in the input's folder",
-                        c->in_path, left);
-    return LSC_OK;
+    Onnx__TensorProto **skip = calloc(c->sel.count ? c->sel.count : 1, sizeof *skip);
+    if (!skip)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    size_t n = 0;
+    for (size_t k = 0; k < c->sel.count; k++)
+        if (c->encoded[k].size)
+            skip[n++] = c->sel.items[k].tensor;
+    lsc_status st = lsc_restore_ext_add_model(ext, &c->model, skip, n, &c->report->external_bytes, c->error);
+    free(skip);
+    if (st == LSC_OK && !lsc_same_folder(c->model.dir, out_model))
+        st = lsc_restore_ext_write(ext, out_model, c->error);
+    return st;
 }
 
 static lsc_status compress_run(compress_ctx *c, const char *out_model, const char *bundle_path)
@@ -263,18 +288,13 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     if (already_compressed(c->model.proto))
         return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s or has its nodes)",
                         c->in_path, LSC_ONNX_DOMAIN);
-    LSC_TRY(lsc_select(&c->model, c->opt->include_graph_inputs, &c->sel, error));
+    LSC_TRY(lsc_select(&c->model, c->opt->keep_graph_inputs, &c->sel, error));
     c->report->n_layers = c->sel.count;
     c->report->layers = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->report->layers);
     c->encoded = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->encoded);
     if (!c->report->layers || !c->encoded)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    c->report->skipped_subgraph_nodes = c->sel.skipped_subgraph_nodes;
     c->report->input_bytes = lsc_onnx_input_bytes(&c->model);
-    if (c->sel.skipped_subgraph_nodes && !c->opt->quiet)
-        fprintf(stderr,
-                "onnx-lsc: note: %s: %llu Conv/Gemm/MatMul node(s) inside If/Loop/Scan subgraphs left as they are\n",
-                c->in_path, (unsigned long long)c->sel.skipped_subgraph_nodes);
 
     lsc_bundle_writer *writer = NULL;
     LSC_TRY(lsc_bundle_writer_create(bundle_path, &writer, error));
@@ -290,8 +310,9 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     if (st == LSC_OK)
         st = rewrite_graph(c, &n_encoded);
 
+    lsc_restore_ext ext = {0};
     if (st == LSC_OK)
-        st = check_external_left(c, out_model);
+        st = copy_external_left(c, out_model, &ext);
     lsc_out_file out;
     int out_open = 0;
     if (st == LSC_OK && (st = lsc_out_open(&out, out_model, error)) == LSC_OK) {
@@ -313,6 +334,9 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     }
     if (out_open)
         lsc_out_abort(&out);
+    if (st != LSC_OK)
+        lsc_restore_ext_rollback(&ext);
+    lsc_restore_ext_free(&ext);
     if (st == LSC_OK) {
         lsc_map m;
         if (lsc_map_file(bundle_path, &m, NULL) == LSC_OK) {

@@ -1,13 +1,19 @@
 /* Which weights compress may encode, and why the others are left alone
  * (lsc_layer_outcome). A candidate is the weight input of a Conv (W), Gemm (B) or
- * MatMul (B, 2-D) node of the main graph, held by an initializer or a Constant
- * node. It is encoded only if every use of it is such a weight input with the same
- * orientation (docs/format.md 1.4); weighted nodes inside If/Loop/Scan subgraphs
- * are listed as IN_SUBGRAPH and left alone. */
+ * MatMul (B) node of any graph, the main one or an If/Loop/Scan body at any depth,
+ * held by an initializer or a Constant node of the graph that defines that name as
+ * seen from the node: its own graph or an enclosing one (ONNX's lexical scopes, so
+ * sibling branches may reuse a name and an inner definition hides an outer one).
+ * It is encoded only if every use of the value is such a weight input with the
+ * same orientation (docs/format.md 1.4 and 3.1). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "onnx/onnx_model.h"
+
+/* Deeper nesting is refused rather than half-walked: a use left unseen could let a
+ * weight be rewritten under a node that reads it as a plain tensor. */
+#define MAX_GRAPH_DEPTH 100
 
 static const char *const plain_ops[] = {"Conv", "Gemm", "MatMul"};
 static const char *const lsc_ops[] = {"LscConv", "LscGemm", "LscMatMul"};
@@ -37,6 +43,26 @@ int lsc_node_is_lsc(const Onnx__NodeProto *node)
 {
     return node->domain && strcmp(node->domain, LSC_ONNX_DOMAIN) == 0 && node->op_type &&
            lsc_plain_op_for(node->op_type);
+}
+
+int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth)
+{
+    if (!g || depth > MAX_GRAPH_DEPTH)
+        return 0;
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        if (lsc_node_is_lsc(n))
+            return 1;
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            const Onnx__AttributeProto *attr = n->attribute[a];
+            if (lsc_graph_has_lsc_nodes(attr->g, depth + 1))
+                return 1;
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                if (lsc_graph_has_lsc_nodes(attr->graphs[k], depth + 1))
+                    return 1;
+        }
+    }
+    return 0;
 }
 
 /* The plain op ("Conv"...) whose input 1 is a weight, or NULL. */
@@ -74,188 +100,254 @@ static int node_transposed(const Onnx__NodeProto *node, const char *op)
     return !(a && a->has_i && a->i != 0);
 }
 
-int lsc_value_type_is(const Onnx__ValueInfoProto *v, int32_t elem_type, const int64_t *dims,
-                      size_t n_dims)
-{
-    const Onnx__TypeProto *tp = v->type;
-    if (!tp || tp->base.n_unknown_fields || tp->denotation ||
-        tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
-        return 0;
-    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
-    if (!tt || tt->base.n_unknown_fields || !tt->has_elem_type || tt->elem_type != elem_type ||
-        !tt->shape || tt->shape->base.n_unknown_fields || tt->shape->n_dim != n_dims)
-        return 0;
-    for (size_t i = 0; i < n_dims; i++) {
-        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
-        if (d->base.n_unknown_fields || d->denotation ||
-            d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
-            d->dim_value != dims[i])
-            return 0;
-    }
-    return 1;
-}
+/* ---- scopes ---- */
 
-lsc_status lsc_value_type_set(Onnx__ValueInfoProto *v, int32_t elem_type, const int64_t *dims,
-                              size_t n_dims, lsc_error *error)
-{
-    Onnx__TypeProto *tp = malloc(sizeof *tp);
-    Onnx__TypeProto__Tensor *tt = malloc(sizeof *tt);
-    Onnx__TensorShapeProto *shape = malloc(sizeof *shape);
-    Onnx__TensorShapeProto__Dimension **dim = calloc(n_dims ? n_dims : 1, sizeof *dim);
-    int ok = tp && tt && shape && dim;
-    for (size_t i = 0; ok && i < n_dims; i++) {
-        dim[i] = malloc(sizeof *dim[i]);
-        if (!dim[i]) {
-            ok = 0;
-            break;
-        }
-        onnx__tensor_shape_proto__dimension__init(dim[i]);
-        dim[i]->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        dim[i]->dim_value = dims[i];
-    }
-    if (!ok) {
-        for (size_t i = 0; dim && i < n_dims; i++)
-            free(dim[i]);
-        free(tp);
-        free(tt);
-        free(shape);
-        free(dim);
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory building a value type");
-    }
-    onnx__type_proto__init(tp);
-    onnx__type_proto__tensor__init(tt);
-    onnx__tensor_shape_proto__init(shape);
-    shape->n_dim = n_dims;
-    shape->dim = dim;
-    tt->has_elem_type = 1;
-    tt->elem_type = elem_type;
-    tt->shape = shape;
-    tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tp->tensor_type = tt;
-    if (v->type)
-        protobuf_c_message_free_unpacked(&v->type->base, NULL);
-    v->type = tp;
-    return LSC_OK;
-}
+enum def_kind { DEF_OTHER, DEF_INITIALIZER, DEF_CONSTANT };
+
+/* One value name defined by a graph. */
+typedef struct def {
+    int kind;
+    size_t index;       /* graph.initializer[] or graph.node[] (Constant) */
+    size_t input_index; /* graph.input[] declaring it too, or (size_t)-1 */
+    size_t cand;        /* its candidate, or (size_t)-1 */
+    int other_use;      /* read by something we do not rewrite */
+    int conflict;       /* weight uses of different orientations, or plain and LSC nodes */
+    Onnx__ValueInfoProto **decls; /* value_info entries naming it, in any scope that sees it */
+    size_t n_decls;
+} def;
+
+typedef struct scope {
+    Onnx__GraphProto *graph;
+    int depth;
+    struct scope *parent;
+    lsc_name_map names; /* name -> index in defs */
+    def *defs;
+    size_t n_defs, cap_defs;
+} scope;
 
 typedef struct select_ctx {
-    const lsc_onnx_model *model;
     lsc_selection *sel;
-    lsc_name_map uses;      /* value name -> index in other_use */
-    uint8_t *other_use;     /* 1: consumed by something we do not rewrite */
-    size_t n_uses, cap_uses;
-    lsc_name_map subgraph_rows;
+    int keep_graph_inputs;
+    scope **scopes; /* every graph's, [0] the main graph's */
+    size_t n_scopes;
+    scope **cand_scope; /* per candidate: where its def lives */
+    size_t *cand_def;
     lsc_error *error;
 } select_ctx;
 
-static lsc_status mark_other(select_ctx *c, const char *name)
+static lsc_status add_def(select_ctx *c, scope *s, const char *name, int kind, size_t index,
+                          size_t *out)
 {
-    if (!name || !*name)
-        return LSC_OK;
-    size_t i = lsc_name_map_get(&c->uses, name);
-    if (i == (size_t)-1) {
-        if (c->n_uses == c->cap_uses) {
-            size_t cap = c->cap_uses ? c->cap_uses * 2 : 256;
-            uint8_t *p = realloc(c->other_use, cap);
-            if (!p)
-                return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
-            c->other_use = p;
-            c->cap_uses = cap;
-        }
-        i = c->n_uses++;
-        LSC_TRY(lsc_name_map_put(&c->uses, name, i, c->error));
+    size_t k = lsc_name_map_get(&s->names, name);
+    if (k != (size_t)-1) {
+        *out = k;
+        return LSC_OK; /* first definition wins */
     }
-    c->other_use[i] = 1;
+    if (s->n_defs == s->cap_defs) {
+        size_t cap = s->cap_defs ? s->cap_defs * 2 : 64;
+        def *d = realloc(s->defs, cap * sizeof *d);
+        if (!d)
+            return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        s->defs = d;
+        s->cap_defs = cap;
+    }
+    k = s->n_defs++;
+    s->defs[k] = (def){.kind = kind, .index = index, .input_index = (size_t)-1, .cand = (size_t)-1};
+    *out = k;
+    return lsc_name_map_put(&s->names, name, k, c->error);
+}
+
+/* A graph's own names: initializers, then Constant outputs, inputs, node outputs. */
+static lsc_status build_scope(select_ctx *c, Onnx__GraphProto *g, scope *parent, int depth,
+                              scope **out)
+{
+    scope **all = realloc(c->scopes, (c->n_scopes + 1) * sizeof *all);
+    scope *s = calloc(1, sizeof *s);
+    if (all)
+        c->scopes = all;
+    if (!all || !s) {
+        free(s);
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    c->scopes[c->n_scopes++] = s;
+    s->graph = g;
+    s->parent = parent;
+    s->depth = depth;
+    *out = s;
+    size_t k;
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (g->initializer[i]->name)
+            LSC_TRY(add_def(c, s, g->initializer[i]->name, DEF_INITIALIZER, i, &k));
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        if (n->op_type && strcmp(n->op_type, "Constant") == 0 && lsc_node_is_onnx(n) &&
+            n->n_output == 1 && n->output[0] && find_attr(n, "value") && find_attr(n, "value")->t)
+            LSC_TRY(add_def(c, s, n->output[0], DEF_CONSTANT, i, &k));
+    }
+    for (size_t i = 0; i < g->n_input; i++) {
+        if (!g->input[i]->name)
+            continue;
+        LSC_TRY(add_def(c, s, g->input[i]->name, DEF_OTHER, 0, &k));
+        if (s->defs[k].input_index == (size_t)-1)
+            s->defs[k].input_index = i;
+    }
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t j = 0; j < g->node[i]->n_output; j++)
+            if (g->node[i]->output[j] && *g->node[i]->output[j])
+                LSC_TRY(add_def(c, s, g->node[i]->output[j], DEF_OTHER, 0, &k));
     return LSC_OK;
 }
 
-static int used_otherwise(const select_ctx *c, const char *name)
+/* The definition a name refers to from scope s; an undefined name gets a plain
+ * definition in the main graph's scope, so that its uses are still counted. */
+static lsc_status resolve(select_ctx *c, scope *s, const char *name, scope **where, def **out)
 {
-    size_t i = lsc_name_map_get(&c->uses, name);
-    return i != (size_t)-1 && c->other_use[i];
+    for (scope *p = s; p; p = p->parent) {
+        size_t k = lsc_name_map_get(&p->names, name);
+        if (k != (size_t)-1) {
+            *where = p;
+            *out = &p->defs[k];
+            return LSC_OK;
+        }
+    }
+    size_t k;
+    LSC_TRY(add_def(c, c->scopes[0], name, DEF_OTHER, 0, &k));
+    *where = c->scopes[0];
+    *out = &c->scopes[0]->defs[k];
+    return LSC_OK;
 }
 
-static lsc_status add_item(lsc_selection *sel, lsc_candidate **out, lsc_error *error)
+static lsc_status mark_other(select_ctx *c, scope *s, const char *name)
 {
-    lsc_candidate *items = realloc(sel->items, (sel->count + 1) * sizeof *items);
-    if (!items)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    sel->items = items;
+    if (!name || !*name)
+        return LSC_OK;
+    scope *where;
+    def *d;
+    LSC_TRY(resolve(c, s, name, &where, &d));
+    d->other_use = 1;
+    return LSC_OK;
+}
+
+static lsc_status add_candidate(select_ctx *c, scope *where, size_t def_index, lsc_candidate **out)
+{
+    lsc_selection *sel = c->sel;
+    size_t n = sel->count + 1;
+    lsc_candidate *items = realloc(sel->items, n * sizeof *items);
+    if (items)
+        sel->items = items;
+    scope **cs = realloc(c->cand_scope, n * sizeof *cs);
+    if (cs)
+        c->cand_scope = cs;
+    size_t *cd = realloc(c->cand_def, n * sizeof *cd);
+    if (cd)
+        c->cand_def = cd;
+    if (!items || !cs || !cd)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    cs[sel->count] = where;
+    cd[sel->count] = def_index;
     *out = &items[sel->count++];
     memset(*out, 0, sizeof **out);
     return LSC_OK;
 }
 
-static lsc_status walk_subgraph(select_ctx *c, const Onnx__GraphProto *g);
-
-static lsc_status walk_node_subgraphs(select_ctx *c, const Onnx__NodeProto *node)
+/* Node `n` of scope s reads input 1 as the weight of `op`. */
+static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const char *op)
 {
-    for (size_t a = 0; a < node->n_attribute; a++) {
-        const Onnx__AttributeProto *attr = node->attribute[a];
-        if (attr->g)
-            LSC_TRY(walk_subgraph(c, attr->g));
-        for (size_t k = 0; k < attr->n_graphs; k++)
-            LSC_TRY(walk_subgraph(c, attr->graphs[k]));
+    scope *where;
+    def *d;
+    LSC_TRY(resolve(c, s, n->input[1], &where, &d));
+    lsc_candidate *cand = NULL;
+    if (d->cand == (size_t)-1) {
+        size_t def_index = (size_t)(d - where->defs);
+        LSC_TRY(add_candidate(c, where, def_index, &cand));
+        d = &where->defs[def_index];
+        d->cand = c->sel->count - 1;
+        cand->name = n->input[1];
+        cand->op = op;
+        cand->transposed = node_transposed(n, op);
+        cand->compressed = lsc_node_is_lsc(n);
+        cand->graph = where->graph;
+        cand->input_index = (size_t)-1;
+        cand->in_subgraph = where->depth > 0;
     }
+    cand = &c->sel->items[d->cand];
+    Onnx__NodeProto **cons = realloc(cand->consumers, (cand->n_consumers + 1) * sizeof *cons);
+    if (!cons)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    cand->consumers = cons;
+    cons[cand->n_consumers++] = n;
+    cand->in_subgraph |= s->depth > 0;
+    if (cand->transposed != node_transposed(n, op) || cand->compressed != lsc_node_is_lsc(n))
+        d->conflict = 1;
     return LSC_OK;
 }
 
-/* Everything a subgraph reads is an "other" use; its weighted nodes are reported. */
-static lsc_status walk_subgraph(select_ctx *c, const Onnx__GraphProto *g)
+static lsc_status add_decl(select_ctx *c, scope *s, Onnx__ValueInfoProto *v)
 {
+    if (!v->name || !*v->name)
+        return LSC_OK;
+    scope *where;
+    def *d;
+    LSC_TRY(resolve(c, s, v->name, &where, &d));
+    if (d->kind == DEF_OTHER)
+        return LSC_OK;
+    Onnx__ValueInfoProto **decls = realloc(d->decls, (d->n_decls + 1) * sizeof *decls);
+    if (!decls)
+        return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+    d->decls = decls;
+    decls[d->n_decls++] = v;
+    return LSC_OK;
+}
+
+/* Every read of a name in graph g and the graphs inside it, in node order. */
+static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int depth)
+{
+    if (depth > MAX_GRAPH_DEPTH)
+        return lsc_fail(c->error, LSC_ERR_UNSUPPORTED, "subgraphs nested deeper than %d levels",
+                        MAX_GRAPH_DEPTH);
+    scope *s = NULL;
+    LSC_TRY(build_scope(c, g, parent, depth, &s));
     for (size_t i = 0; i < g->n_node; i++) {
-        const Onnx__NodeProto *node = g->node[i];
-        for (size_t j = 0; j < node->n_input; j++)
-            LSC_TRY(mark_other(c, node->input[j]));
-        const char *op = weighted_op(node);
-        if (op) {
-            c->sel->skipped_subgraph_nodes++;
-            if (lsc_name_map_get(&c->subgraph_rows, node->input[1]) == (size_t)-1) {
-                lsc_candidate *cand = NULL;
-                LSC_TRY(lsc_name_map_put(&c->subgraph_rows, node->input[1], 1, c->error));
-                LSC_TRY(add_item(c->sel, &cand, c->error));
-                cand->name = node->input[1];
-                cand->op = op;
-                cand->outcome = LSC_LAYER_IN_SUBGRAPH;
-            }
+        Onnx__NodeProto *n = g->node[i];
+        const char *op = weighted_op(n);
+        for (size_t j = 0; j < n->n_input; j++)
+            if (op && j == 1)
+                LSC_TRY(weight_use(c, s, n, op));
+            else
+                LSC_TRY(mark_other(c, s, n->input[j]));
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            Onnx__AttributeProto *attr = n->attribute[a];
+            if (attr->g)
+                LSC_TRY(visit(c, attr->g, s, depth + 1));
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                LSC_TRY(visit(c, attr->graphs[k], s, depth + 1));
         }
-        LSC_TRY(walk_node_subgraphs(c, node));
     }
+    for (size_t i = 0; i < g->n_output; i++)
+        LSC_TRY(mark_other(c, s, g->output[i]->name));
+    for (size_t i = 0; i < g->n_value_info; i++)
+        LSC_TRY(add_decl(c, s, g->value_info[i]));
     return LSC_OK;
 }
 
-/* Finds the tensor holding a weight: an initializer, else a Constant node. */
-static void find_home(const Onnx__GraphProto *g, const lsc_name_map *inits,
-                      const lsc_name_map *constants, lsc_candidate *cand)
+/* ---- judging ---- */
+
+static void find_home(const scope *s, const def *d, lsc_candidate *cand)
 {
-    size_t i = lsc_name_map_get(inits, cand->name);
-    if (i != (size_t)-1) {
-        cand->home = LSC_HOME_INITIALIZER;
-        cand->home_index = i;
-        cand->tensor = g->initializer[i];
-        return;
-    }
-    i = lsc_name_map_get(constants, cand->name);
-    if (i != (size_t)-1) {
-        const Onnx__NodeProto *node = g->node[i];
-        for (size_t a = 0; a < node->n_attribute; a++) {
-            const Onnx__AttributeProto *attr = node->attribute[a];
-            if (attr->name && strcmp(attr->name, "value") == 0 && attr->t) {
-                cand->home = LSC_HOME_CONSTANT;
-                cand->home_index = i;
-                cand->tensor = attr->t;
-                return;
-            }
-        }
-    }
     cand->home = LSC_HOME_NONE;
+    cand->home_index = d->index;
+    if (d->kind == DEF_INITIALIZER) {
+        cand->home = LSC_HOME_INITIALIZER;
+        cand->tensor = s->graph->initializer[d->index];
+    } else if (d->kind == DEF_CONSTANT) {
+        cand->home = LSC_HOME_CONSTANT;
+        cand->tensor = find_attr(s->graph->node[d->index], "value")->t;
+    }
 }
 
 /* The outcome short of the size test. */
-static lsc_layer_outcome judge(const select_ctx *c, const lsc_candidate *cand, int conflict,
-                               int include_graph_inputs)
+static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d, lsc_candidate *cand)
 {
-    const Onnx__GraphProto *g = c->model->proto->graph;
     const Onnx__TensorProto *t = cand->tensor;
     if (!t)
         return LSC_LAYER_NOT_CONSTANT;
@@ -270,136 +362,80 @@ static lsc_layer_outcome judge(const select_ctx *c, const lsc_candidate *cand, i
         if (t->dims[i] <= 0 || t->dims[i] > UINT32_MAX)
             return LSC_LAYER_UNSUPPORTED_TYPE;
     for (size_t k = 0; k < cand->n_consumers; k++)
-        if (find_attr(g->node[cand->consumers[k]], LSC_DOMAIN_ATTR))
+        if (find_attr(cand->consumers[k], LSC_DOMAIN_ATTR))
             return LSC_LAYER_UNSUPPORTED_TYPE;
-    if (conflict || used_otherwise(c, cand->name))
+    if (d->conflict || d->other_use)
         return LSC_LAYER_SHARED_OTHER;
-    for (size_t i = 0; i < g->n_value_info; i++)
-        if (g->value_info[i]->name && strcmp(g->value_info[i]->name, cand->name) == 0 &&
-            !lsc_value_type_is(g->value_info[i], t->data_type, t->dims, rank))
+    for (size_t i = 0; i < d->n_decls; i++)
+        if (!lsc_value_type_is(d->decls[i], t->data_type, t->dims, rank))
             return LSC_LAYER_SHARED_OTHER;
-    for (size_t i = 0; i < g->n_input; i++) {
-        if (!g->input[i]->name || strcmp(g->input[i]->name, cand->name) != 0)
-            continue;
-        if (!include_graph_inputs || !lsc_value_type_is(g->input[i], t->data_type, t->dims, rank))
+    if (d->input_index != (size_t)-1) {
+        /* Only the main graph's inputs can be dropped (a body's are positional), and
+         * only a plain declaration can be rebuilt on decompress. */
+        const Onnx__ValueInfoProto *in = s->graph->input[d->input_index];
+        if (c->keep_graph_inputs || s->depth > 0 ||
+            !lsc_value_info_is_plain(in, t->data_type, t->dims, rank))
             return LSC_LAYER_GRAPH_INPUT;
+        cand->input_index = d->input_index;
     }
     return LSC_LAYER_ENCODED;
 }
 
-static lsc_status select_main(select_ctx *c, int include_graph_inputs)
-{
-    const Onnx__GraphProto *g = c->model->proto->graph;
-    lsc_name_map inits = {0}, constants = {0}, seen = {0};
-    lsc_status st = LSC_OK;
-    uint8_t *conflict = NULL;
-
-    for (size_t i = 0; st == LSC_OK && i < g->n_initializer; i++)
-        if (g->initializer[i]->name)
-            st = lsc_name_map_put(&inits, g->initializer[i]->name, i, c->error);
-    for (size_t i = 0; st == LSC_OK && i < g->n_node; i++) {
-        const Onnx__NodeProto *n = g->node[i];
-        if (n->op_type && strcmp(n->op_type, "Constant") == 0 && lsc_node_is_onnx(n) &&
-            n->n_output == 1 && n->output[0])
-            st = lsc_name_map_put(&constants, n->output[0], i, c->error);
-    }
-    /* Uses other than a weight slot: other inputs, graph outputs, subgraphs. */
-    for (size_t i = 0; st == LSC_OK && i < g->n_node; i++) {
-        const Onnx__NodeProto *n = g->node[i];
-        const char *op = weighted_op(n);
-        for (size_t j = 0; st == LSC_OK && j < n->n_input; j++)
-            if (!(op && j == 1))
-                st = mark_other(c, n->input[j]);
-        if (st == LSC_OK)
-            st = walk_node_subgraphs(c, n);
-    }
-    for (size_t i = 0; st == LSC_OK && i < g->n_output; i++)
-        st = mark_other(c, g->output[i]->name);
-
-    size_t first_main = c->sel->count;
-    for (size_t i = 0; st == LSC_OK && i < g->n_node; i++) {
-        const Onnx__NodeProto *n = g->node[i];
-        const char *op = weighted_op(n);
-        if (!op)
-            continue;
-        size_t k = lsc_name_map_get(&seen, n->input[1]);
-        lsc_candidate *cand = NULL;
-        if (k == (size_t)-1) {
-            if ((st = add_item(c->sel, &cand, c->error)) != LSC_OK)
-                break;
-            k = c->sel->count - 1;
-            if ((st = lsc_name_map_put(&seen, n->input[1], k, c->error)) != LSC_OK)
-                break;
-            uint8_t *cf = realloc(conflict, c->sel->count);
-            if (!cf) {
-                st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
-                break;
-            }
-            conflict = cf;
-            conflict[k] = 0;
-            cand->name = n->input[1];
-            cand->op = op;
-            cand->transposed = node_transposed(n, op);
-            cand->compressed = lsc_node_is_lsc(n);
-        }
-        cand = &c->sel->items[k];
-        size_t *cons = realloc(cand->consumers, (cand->n_consumers + 1) * sizeof *cons);
-        if (!cons) {
-            st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
-            break;
-        }
-        cand->consumers = cons;
-        cons[cand->n_consumers++] = i;
-        if (cand->transposed != node_transposed(n, op) || cand->compressed != lsc_node_is_lsc(n))
-            conflict[k] = 1;
-    }
-    for (size_t k = first_main; st == LSC_OK && k < c->sel->count; k++) {
-        lsc_candidate *cand = &c->sel->items[k];
-        if (cand->outcome == LSC_LAYER_IN_SUBGRAPH)
-            continue;
-        find_home(g, &inits, &constants, cand);
-        cand->outcome = judge(c, cand, conflict[k], include_graph_inputs);
-    }
-    free(conflict);
-    lsc_name_map_free(&inits);
-    lsc_name_map_free(&constants);
-    lsc_name_map_free(&seen);
-    return st;
-}
-
-lsc_status lsc_select(const lsc_onnx_model *model, int include_graph_inputs,
-                      lsc_selection *selection, lsc_error *error)
+lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_selection *selection,
+                      lsc_error *error)
 {
     memset(selection, 0, sizeof *selection);
-    select_ctx c = {.model = model, .sel = selection, .error = error};
-    lsc_status st = select_main(&c, include_graph_inputs);
-    /* Subgraph rows were appended while walking; list main-graph rows first. */
-    if (st == LSC_OK && selection->count > 1) {
-        lsc_candidate *sorted = malloc(selection->count * sizeof *sorted);
-        if (!sorted) {
-            st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-        } else {
-            size_t n = 0;
-            for (int pass = 0; pass < 2; pass++)
-                for (size_t k = 0; k < selection->count; k++)
-                    if ((selection->items[k].outcome == LSC_LAYER_IN_SUBGRAPH) == pass)
-                        sorted[n++] = selection->items[k];
-            free(selection->items);
-            selection->items = sorted;
-        }
+    select_ctx c = {.sel = selection, .keep_graph_inputs = keep_graph_inputs, .error = error};
+    lsc_status st = visit(&c, model->proto->graph, NULL, 0);
+    for (size_t k = 0; st == LSC_OK && k < selection->count; k++) {
+        lsc_candidate *cand = &selection->items[k];
+        const scope *s = c.cand_scope[k];
+        const def *d = &s->defs[c.cand_def[k]];
+        find_home(s, d, cand);
+        cand->decls = d->decls;
+        cand->n_decls = d->n_decls;
+        cand->outcome = judge(&c, s, d, cand);
     }
-    lsc_name_map_free(&c.uses);
-    lsc_name_map_free(&c.subgraph_rows);
-    free(c.other_use);
-    if (st != LSC_OK)
+    /* The declaration lists move to the candidates; the rest goes. */
+    for (size_t i = 0; i < c.n_scopes; i++) {
+        scope *s = c.scopes[i];
+        for (size_t k = 0; k < s->n_defs; k++)
+            if (s->defs[k].cand == (size_t)-1 || st != LSC_OK)
+                free(s->defs[k].decls);
+        lsc_name_map_free(&s->names);
+        free(s->defs);
+        free(s);
+    }
+    free(c.scopes);
+    free(c.cand_scope);
+    free(c.cand_def);
+    if (st != LSC_OK) {
+        for (size_t k = 0; k < selection->count; k++)
+            selection->items[k].decls = NULL;
         lsc_selection_free(selection);
+    }
     return st;
 }
 
 void lsc_selection_free(lsc_selection *selection)
 {
-    for (size_t k = 0; k < selection->count; k++)
+    for (size_t k = 0; k < selection->count; k++) {
         free(selection->items[k].consumers);
+        free(selection->items[k].decls);
+    }
     free(selection->items);
     memset(selection, 0, sizeof *selection);
+}
+
+void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t)
+{
+    if (cand->home == LSC_HOME_INITIALIZER) {
+        cand->graph->initializer[cand->home_index] = t;
+    } else if (cand->home == LSC_HOME_CONSTANT) {
+        Onnx__NodeProto *cn = cand->graph->node[cand->home_index];
+        for (size_t a = 0; a < cn->n_attribute; a++)
+            if (cn->attribute[a]->t == cand->tensor)
+                cn->attribute[a]->t = t;
+    }
+    cand->tensor = t;
 }
