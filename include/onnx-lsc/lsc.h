@@ -157,6 +157,13 @@ LSC_API lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options
 LSC_API lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *options,
                                    lsc_encode_stats *stats, lsc_error *error);
 
+/* Recodes a compute-tier blob into the entropy tier (docs/format.md part 4): positions
+ * and value byte planes entropy-coded, for storage; lsc_weight_open decodes it back into
+ * exactly the blob given. On success *out (free with lsc_free) holds *out_size bytes.
+ * LSC_ERR_UNSUPPORTED: the blob is beyond the tier's limits (keep the blob as it is). */
+LSC_API lsc_status lsc_entropy_encode(const void *blob, size_t blob_size, void **out, size_t *out_size,
+                                      lsc_error *error);
+
 /* An encoded weight, validated and ready to decode or multiply with. */
 typedef struct lsc_weight lsc_weight;
 
@@ -174,8 +181,11 @@ typedef struct lsc_weight_info {
 
 /* Validates a blob completely (checksum, every size and bound, the SRI stream of
  * every block row) and opens it in place: the blob is not copied, the caller keeps
- * it alive and unchanged until lsc_weight_close. `name` (may be NULL) only labels
- * error messages. Any content whatsoever gives LSC_OK or an error, never a crash. */
+ * it alive and unchanged until lsc_weight_close. An entropy-tier blob (docs/format.md
+ * part 4) is instead decoded once, here, into a compute-tier blob the weight owns
+ * (the caller's bytes are not needed after the call); info.blob_size stays the size
+ * given. `name` (may be NULL) only labels error messages. Any content whatsoever
+ * gives LSC_OK or an error, never a crash. */
 LSC_API lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name,
                                    lsc_weight **weight_out, lsc_error *error);
 LSC_API void lsc_weight_close(lsc_weight **weight);
@@ -297,7 +307,10 @@ typedef struct lsc_compress_options {
      * (dense bytes + encoder work, from a sample of each weight's zeros) fits in
      * this many bytes; a larger weight is encoded alone. 0: half of physical RAM. */
     uint64_t memory_budget;
-    uint8_t reserved[8];
+    /* 1: store each encoded weight in the entropy tier (lsc_entropy_encode), smaller
+     * on disk, decoded when opened. Carved out of `reserved`: the layout is unchanged. */
+    int32_t entropy;
+    uint8_t reserved[4];
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 

@@ -20,6 +20,8 @@ void lsc_cli_compress_usage(FILE *out)
           "  -o, --output PATH         rewritten model\n"
           "      --bundle PATH         bundle file (must be in OUT's folder)\n"
           "      --bit-exact           keep -0.0 signs: the model round-trips byte for byte\n"
+          "      --entropy             entropy-code the bundle's weights (smaller file, decoded\n"
+          "                            once when a runtime opens the model)\n"
           "      --include-graph-inputs  also encode weights that are graph inputs\n"
           "      --index-bits N        force the SRI index width (1..16; default: search)\n"
           "      --block HxW           force the block shape (default: search)\n"
@@ -84,7 +86,7 @@ static int parse_size(const char *s, uint64_t *out)
     return *out > 0;
 }
 
-enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY };
+enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY };
 
 int lsc_cli_compress(int argc, char **argv)
 {
@@ -92,6 +94,7 @@ int lsc_cli_compress(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"bundle", required_argument, NULL, OPT_BUNDLE},
         {"bit-exact", no_argument, NULL, OPT_BIT_EXACT},
+        {"entropy", no_argument, NULL, OPT_ENTROPY},
         {"include-graph-inputs", no_argument, NULL, OPT_GRAPH_INPUTS},
         {"index-bits", required_argument, NULL, OPT_INDEX_BITS},
         {"block", required_argument, NULL, OPT_BLOCK},
@@ -113,6 +116,7 @@ int lsc_cli_compress(int argc, char **argv)
         case 'o': out_path = optarg; break;
         case OPT_BUNDLE: bundle_path = optarg; break;
         case OPT_BIT_EXACT: opt.bit_exact = 1; break;
+        case OPT_ENTROPY: opt.entropy = 1; break;
         case OPT_GRAPH_INPUTS: opt.include_graph_inputs = 1; break;
         case OPT_INDEX_BITS:
             if (!parse_uint(optarg, 16, &v) || v == 0)

@@ -40,10 +40,14 @@ typedef struct lsc_blob_view {
     const uint8_t *entries;  /* n_entries * index_bits bits */
 } lsc_blob_view;
 
-/* The opaque public type is this view plus a label for messages. */
+/* The opaque public type is this view plus a label for messages. An entropy-tier
+ * blob (docs/format.md part 4) is decoded when opened into `owned`, the compute-tier
+ * blob the view points into; `stored_size` is the size of the blob as given. */
 struct lsc_weight {
     lsc_blob_view view;
     char name[128];
+    void *owned;
+    size_t stored_size;
 };
 
 /* Reads `width` (0..57) bits at bit offset `bit` of an LSB-first stream. The caller
