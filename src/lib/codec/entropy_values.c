@@ -11,7 +11,10 @@
 #include "codec/rangecoder.h"
 #include "common/error.h"
 
-#define ZSTD_LEVEL 19
+#define ZSTD_LEVEL 9
+/* A coded plane replaces the raw one only if it saves at least 1/64 of it: the
+ * model costs 8 coder decisions per byte to decode, not worth it for less. */
+#define MIN_SAVING_SHIFT 6
 
 static uint64_t load_le(const uint8_t *p, unsigned n)
 {
@@ -112,7 +115,7 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
     if (!best)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value plane");
     memcpy(best, plane, (size_t)n);
-    size_t best_size = (size_t)n;
+    size_t best_size = (size_t)n - (size_t)(n >> MIN_SAVING_SHIFT);
     *method = LSC_SECTION_RAW;
     for (unsigned m = LSC_SECTION_ZSTD; m <= LSC_SECTION_MODEL; m++) {
         uint8_t *cand = NULL;
@@ -133,7 +136,7 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
         }
     }
     *out = best;
-    *out_size = best_size;
+    *out_size = *method == LSC_SECTION_RAW ? (size_t)n : best_size;
     return LSC_OK;
 }
 
