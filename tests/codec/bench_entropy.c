@@ -85,12 +85,14 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
     uint64_t nnz = 0;
     double row = per_row_bound(t, transposed, &iid, &nnz);
     double k = nnz ? (double)nnz : 1, pos = 8.0 * (double)st.position_bytes, val = 0;
-    char methods[16] = {0};
-    for (unsigned j = 0; j < st.planes; j++) {
+    char methods[64] = {0};
+    for (unsigned j = 0, at = 0; j < st.planes; j++) {
         val += 8.0 * (double)st.plane_bytes[j];
-        methods[j] = "rzm"[st.plane_method[j]];
+        if (j < 2) /* the low planes are raw */
+            at += (unsigned)snprintf(methods + at, sizeof methods - at, "%s%.2f%c", j ? " " : "",
+                                     8.0 * (double)st.plane_bytes[j] / k, "rzm"[st.plane_method[j]]);
     }
-    printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-4s %7.1f %7.1f\n", name,
+    printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n", name,
            (unsigned long long)es.rows, (unsigned long long)es.cols, 100.0 * (double)nnz / (double)es.elements,
            (unsigned long long)es.dense_bytes, blob_size, coded_size, iid / k, row / k, pos / k, val / k, methods,
            (double)es.dense_bytes / enc / 1e6, (double)es.dense_bytes / dec / 1e6);
@@ -142,15 +144,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_entropy MODEL.onnx...\n");
         return 2;
     }
-    printf("b/nnz: bits per non-zero; planes: r raw, z zstd, m context model; MB/s of dense bytes\n");
-    printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-4s %7s %7s\n", "weight", "matrix", "density",
-           "dense", "compute", "entropy", "iid", "row", "pos", "value", "plns", "enc", "dec");
+    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m model; MB/s of dense bytes\n");
+    printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-11s %6s %6s\n", "weight", "matrix", "density",
+           "dense", "compute", "entropy", "iid", "row", "pos", "value", "plane0 1", "enc", "dec");
     int failed = 0;
     for (int a = 1; a < argc && !failed; a++) {
         totals tot = {0};
         failed = bench_model(argv[a], &tot);
         double k = tot.nnz ? tot.nnz : 1;
-        printf("%-28.28s %13s %7s %9.0f %9.0f %8.0f  %5.2f %5.2f %5.2f  %5.2f %-4s %7.1f %7.1f\n\n", argv[a], "",
+        printf("%-28.28s %13s %7s %9.0f %9.0f %8.0f  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n\n", argv[a], "",
                "", tot.dense, tot.compute, tot.entropy, tot.iid_bits / k, tot.row_bits / k, tot.pos_bits / k,
                tot.value_bits / k, "", tot.dense / tot.enc_s / 1e6, tot.dense / tot.dec_s / 1e6);
     }

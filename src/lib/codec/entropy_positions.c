@@ -177,7 +177,7 @@ static int reserve_cols(lsc_sparse *m, uint64_t need, uint64_t *cap)
     while (n < need)
         n *= 2;
     if (n > m->nnz)
-        n = m->nnz;
+        n = m->nnz ? m->nnz : 1;
     uint32_t *p = n <= SIZE_MAX / sizeof(uint32_t) ? realloc(m->col, (size_t)n * sizeof(uint32_t)) : NULL;
     if (!p)
         return -1;
@@ -191,6 +191,8 @@ static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse 
 {
     uint64_t filled = 0, cap = 0;
     m->row_ptr[0] = 0;
+    if (reserve_cols(m, 1, &cap)) /* never NULL below, even with no values */
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for positions", label);
     for (uint32_t r = 0; r < m->rows; r++) {
         uint64_t k = decode_count(d, pm), k_left = k, n_left = m->cols;
         if (d->overrun)

@@ -1,4 +1,4 @@
-/* A binary adaptive range coder (docs/format.md 4.4): 32-bit range, carry handled
+/* A binary adaptive range coder (docs/format.md 4.6): 32-bit range, carry handled
  * with a pending byte and a count of 0xFF bytes, 15-bit probabilities that adapt
  * quickly at first and then settle. Written here because the position and value
  * models code one binary decision at a time under a context the caller computes,
@@ -15,7 +15,7 @@
 #define LSC_RC_PROB_BITS 15
 #define LSC_RC_ONE (1u << LSC_RC_PROB_BITS)
 /* Probabilities stay inside [1/256, 255/256]: a decision costs at least 0.0056 bits,
- * so a stream of n bytes holds at most ~1450 n decisions (docs/format.md 4.4). */
+ * so a stream of n bytes holds at most ~1450 n decisions (docs/format.md 4.2). */
 #define LSC_RC_PROB_MIN (LSC_RC_ONE >> 8)
 #define LSC_RC_PROB_MAX (LSC_RC_ONE - LSC_RC_PROB_MIN)
 #define LSC_RC_TOP (1u << 24)
@@ -37,7 +37,7 @@ static inline void lsc_rc_bits_init(lsc_rc_bit *bits, size_t n)
 static inline void lsc_rc_bit_update(lsc_rc_bit *b, unsigned bit)
 {
     unsigned shift = 31u - (unsigned)__builtin_clz(b->seen + 2u);
-    if (shift > 7)
+    if (shift >= 7)
         shift = 7;
     else
         b->seen++;
