@@ -91,6 +91,15 @@ static inline int lsc_blob_block_kept(const lsc_blob_view *v, uint32_t brow, uin
     return (v->bitmap[bit >> 3] >> (bit & 7)) & 1;
 }
 
+/* Shared by the blob and the entropy blob (docs/format.md 1.1, 4.1), whose bytes 5-7
+ * (dtype, index_bits, flags) and 16-31 (rows, cols, block_h, block_w) agree: reads and
+ * checks those fields into v, or writes them from v. */
+lsc_status lsc_blob_read_fields(const uint8_t *p, const char *label, lsc_blob_view *v, lsc_error *error);
+void lsc_blob_store_fields(uint8_t *p, const lsc_blob_view *v);
+
+/* XXH64 of a blob (either kind) with its checksum field, bytes 8..15, read as zero. */
+uint64_t lsc_blob_checksum(const uint8_t *p, size_t size);
+
 /* Parses and fully validates a blob (header, sizes, checksum, every block row's SRI
  * stream against bitmap and pointers). `name` labels the error message. */
 lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_blob_view *view,

@@ -182,15 +182,18 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
     const lsc_blob_layout *L = &plan->layout;
     memcpy(blob, LSC_BLOB_MAGIC, 4);
     blob[4] = LSC_BLOB_VERSION;
-    blob[5] = (uint8_t)tensor->dtype;
-    blob[6] = (uint8_t)plan->index_bits;
-    blob[7] = (uint8_t)((options->transposed ? LSC_BLOB_FLAG_TRANSPOSED : 0) |
-                        (options->bit_exact ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
-                        (options->typed_field ? LSC_BLOB_FLAG_TYPED_FIELD : 0));
-    lsc_store_le32(blob + 16, shape->rows);
-    lsc_store_le32(blob + 20, shape->cols);
-    lsc_store_le32(blob + 24, plan->block_h);
-    lsc_store_le32(blob + 28, plan->block_w);
+    lsc_blob_view fields = {
+        .dtype = tensor->dtype,
+        .index_bits = plan->index_bits,
+        .flags = (options->transposed ? LSC_BLOB_FLAG_TRANSPOSED : 0) |
+                 (options->bit_exact ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
+                 (options->typed_field ? LSC_BLOB_FLAG_TYPED_FIELD : 0),
+        .rows = shape->rows,
+        .cols = shape->cols,
+        .block_h = plan->block_h,
+        .block_w = plan->block_w,
+    };
+    lsc_blob_store_fields(blob, &fields);
     lsc_store_le64(blob + 32, m->nnz);
     lsc_store_le64(blob + 40, plan->n_entries);
     blob[48] = (uint8_t)tensor->rank;

@@ -5,8 +5,6 @@
  * width, and checks that it is the very blob recorded (size and checksum). */
 #include <stdlib.h>
 #include <string.h>
-#define XXH_STATIC_LINKING_ONLY /* XXH64_state_t on the stack */
-#include <xxhash.h>
 
 #include "codec/blob.h"
 #include "codec/blob_walk.h"
@@ -23,18 +21,6 @@
 int lsc_entropy_is_blob(const void *blob, size_t size)
 {
     return blob && size >= 4 && memcmp(blob, LSC_ENTROPY_MAGIC, 4) == 0;
-}
-
-/* XXH64 of the blob with its checksum field (bytes 8..15) read as zero. */
-static uint64_t checksum_of(const uint8_t *p, size_t size)
-{
-    static const uint8_t zero[8];
-    XXH64_state_t state;
-    XXH64_reset(&state, 0);
-    XXH64_update(&state, p, 8);
-    XXH64_update(&state, zero, 8);
-    XXH64_update(&state, p + 16, size - 16);
-    return XXH64_digest(&state);
 }
 
 /* ---- compute blob -> rows ---- */
@@ -94,38 +80,29 @@ static lsc_status rows_of_blob(const lsc_blob_view *v, lsc_sparse *m, uint8_t **
 /* ---- header ---- */
 
 typedef struct entropy_header {
-    unsigned dtype, index_bits, flags, elem_size;
-    uint32_t rows, cols, block_h, block_w;
-    uint64_t nnz, lsc_size, lsc_checksum;
-    int rank;
-    int64_t dims[LSC_MAX_RANK];
+    lsc_blob_view v;       /* the fields it shares with the compute blob (no sections) */
+    uint64_t lsc_size, lsc_checksum;
     uint64_t header_bytes; /* fixed header + dims + section table */
     unsigned n_sections;   /* 1 + elem_size */
 } entropy_header;
 
 static void header_sizes(entropy_header *h)
 {
-    h->n_sections = 1 + h->elem_size;
-    h->header_bytes = LSC_ENTROPY_FIXED_HEADER + 8u * (unsigned)h->rank + SECTION_ENTRY * h->n_sections;
+    h->n_sections = 1 + h->v.elem_size;
+    h->header_bytes = LSC_ENTROPY_FIXED_HEADER + 8u * (unsigned)h->v.rank + SECTION_ENTRY * h->n_sections;
 }
 
 static void write_header(const entropy_header *h, uint8_t *p)
 {
     memcpy(p, LSC_ENTROPY_MAGIC, 4);
     p[4] = LSC_ENTROPY_VERSION;
-    p[5] = (uint8_t)h->dtype;
-    p[6] = (uint8_t)h->index_bits;
-    p[7] = (uint8_t)h->flags;
-    lsc_store_le32(p + 16, h->rows);
-    lsc_store_le32(p + 20, h->cols);
-    lsc_store_le32(p + 24, h->block_h);
-    lsc_store_le32(p + 28, h->block_w);
-    lsc_store_le64(p + 32, h->nnz);
+    lsc_blob_store_fields(p, &h->v);
+    lsc_store_le64(p + 32, h->v.nnz);
     lsc_store_le64(p + 40, h->lsc_size);
     lsc_store_le64(p + 48, h->lsc_checksum);
-    p[56] = (uint8_t)h->rank;
-    for (int i = 0; i < h->rank; i++)
-        lsc_store_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i, (uint64_t)h->dims[i]);
+    p[56] = (uint8_t)h->v.rank;
+    for (int i = 0; i < h->v.rank; i++)
+        lsc_store_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i, (uint64_t)h->v.dims[i]);
 }
 
 static lsc_status read_header(const uint8_t *p, size_t size, const char *label, entropy_header *h,
@@ -139,48 +116,30 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
         return lsc_fail(error, p[4] > LSC_ENTROPY_VERSION ? LSC_ERR_VERSION : LSC_ERR_BAD_BUNDLE,
                         "blob '%s': entropy format version %u, this reader knows %d", label, p[4],
                         LSC_ENTROPY_VERSION);
-    h->dtype = p[5];
-    h->elem_size = (unsigned)lsc_dtype_size(p[5]);
-    if (!h->elem_size)
-        return BAD("blob '%s': unknown data type %u", label, p[5]);
-    h->index_bits = p[6];
-    if (h->index_bits < 1 || h->index_bits > LSC_INDEX_BITS_MAX)
-        return BAD("blob '%s': index_bits %u outside 1..%d", label, h->index_bits, LSC_INDEX_BITS_MAX);
-    h->flags = p[7];
-    if (h->flags & ~(unsigned)LSC_BLOB_FLAGS_KNOWN)
-        return BAD("blob '%s': reserved flag bits set (0x%02x)", label, h->flags);
-    h->rows = lsc_load_le32(p + 16);
-    h->cols = lsc_load_le32(p + 20);
-    h->block_h = lsc_load_le32(p + 24);
-    h->block_w = lsc_load_le32(p + 28);
-    h->nnz = lsc_load_le64(p + 32);
+    LSC_TRY(lsc_blob_read_fields(p, label, &h->v, error));
+    h->v.nnz = lsc_load_le64(p + 32);
     h->lsc_size = lsc_load_le64(p + 40);
     h->lsc_checksum = lsc_load_le64(p + 48);
-    h->rank = p[56];
+    h->v.rank = p[56];
     for (int i = 57; i < LSC_ENTROPY_FIXED_HEADER; i++)
         if (p[i])
             return BAD("blob '%s': reserved header byte %d is not zero", label, i);
-    if (h->rank > LSC_MAX_RANK)
-        return BAD("blob '%s': rank %d above %d", label, h->rank, LSC_MAX_RANK);
+    if (h->v.rank > LSC_MAX_RANK)
+        return BAD("blob '%s': rank %d above %d", label, h->v.rank, LSC_MAX_RANK);
     header_sizes(h);
     if (size < h->header_bytes)
         return BAD("blob '%s': %zu bytes, shorter than its %llu-byte header", label, size,
                    (unsigned long long)h->header_bytes);
-    if (h->rows == 0 || h->cols == 0)
-        return BAD("blob '%s': empty matrix %u x %u", label, h->rows, h->cols);
-    if (h->block_h < 1 || h->block_h > h->rows || h->block_w < 1 || h->block_w > h->cols)
-        return BAD("blob '%s': block %u x %u does not fit the %u x %u matrix", label, h->block_h, h->block_w,
-                   h->rows, h->cols);
-    if (h->nnz > (uint64_t)h->rows * h->cols)
-        return BAD("blob '%s': %llu values in %u x %u elements", label, (unsigned long long)h->nnz, h->rows,
-                   h->cols);
+    if (h->v.nnz > (uint64_t)h->v.rows * h->v.cols)
+        return BAD("blob '%s': %llu values in %u x %u elements", label, (unsigned long long)h->v.nnz, h->v.rows,
+                   h->v.cols);
     uint64_t limit = (uint64_t)size * LSC_ENTROPY_MAX_EXPANSION;
-    if (h->rows > limit || h->cols > limit || h->nnz > limit)
+    if (h->v.rows > limit || h->v.cols > limit || h->v.nnz > limit)
         return BAD("blob '%s': %u x %u matrix with %llu values in %zu bytes: beyond the reader's limit of %d "
-                   "per byte", label, h->rows, h->cols, (unsigned long long)h->nnz, size,
+                   "per byte", label, h->v.rows, h->v.cols, (unsigned long long)h->v.nnz, size,
                    LSC_ENTROPY_MAX_EXPANSION);
-    for (int i = 0; i < h->rank; i++)
-        h->dims[i] = (int64_t)lsc_load_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i);
+    for (int i = 0; i < h->v.rank; i++)
+        h->v.dims[i] = (int64_t)lsc_load_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i);
     return LSC_OK;
 }
 
@@ -220,16 +179,16 @@ static lsc_status assemble(const entropy_header *h, const section *s, const char
         total += s[i].size;
     }
     uint64_t limit = total * LSC_ENTROPY_MAX_EXPANSION;
-    if (h->rows > limit || h->cols > limit || h->nnz > limit)
+    if (h->v.rows > limit || h->v.cols > limit || h->v.nnz > limit)
         return lsc_fail(error, LSC_ERR_UNSUPPORTED, "blob '%s': %llu bytes code a %u x %u matrix with %llu values: "
-                        "beyond the entropy tier's limit", label, (unsigned long long)total, h->rows, h->cols,
-                        (unsigned long long)h->nnz);
+                        "beyond the entropy tier's limit", label, (unsigned long long)total, h->v.rows, h->v.cols,
+                        (unsigned long long)h->v.nnz);
     uint8_t *p = calloc(1, (size_t)total);
     if (!p)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for an entropy blob of %llu bytes",
                         (unsigned long long)total);
     write_header(h, p);
-    uint8_t *table = p + LSC_ENTROPY_FIXED_HEADER + 8 * h->rank, *at = p + h->header_bytes;
+    uint8_t *table = p + LSC_ENTROPY_FIXED_HEADER + 8 * h->v.rank, *at = p + h->header_bytes;
     for (unsigned i = 0; i < h->n_sections; i++) {
         table[SECTION_ENTRY * i] = (uint8_t)s[i].method;
         lsc_store_le32(table + SECTION_ENTRY * i + 4, (uint32_t)s[i].size);
@@ -237,7 +196,7 @@ static lsc_status assemble(const entropy_header *h, const section *s, const char
             memcpy(at, s[i].data, s[i].size);
         at += s[i].size;
     }
-    lsc_store_le64(p + 8, checksum_of(p, (size_t)total));
+    lsc_store_le64(p + 8, lsc_blob_checksum(p, (size_t)total));
     *out = p;
     *out_size = (size_t)total;
     return LSC_OK;
@@ -246,11 +205,11 @@ static lsc_status assemble(const entropy_header *h, const section *s, const char
 static void fill_stats(const entropy_header *h, const section *s, size_t total, lsc_entropy_stats *st)
 {
     memset(st, 0, sizeof *st);
-    st->nnz = h->nnz;
+    st->nnz = h->v.nnz;
     st->header_bytes = h->header_bytes;
     st->position_bytes = s[0].size;
-    st->planes = h->elem_size;
-    for (unsigned j = 0; j < h->elem_size; j++) {
+    st->planes = h->v.elem_size;
+    for (unsigned j = 0; j < h->v.elem_size; j++) {
         st->plane_bytes[j] = s[1 + j].size;
         st->plane_method[j] = s[1 + j].method;
     }
@@ -280,9 +239,7 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     *out_size = 0;
     lsc_blob_view v;
     LSC_TRY(lsc_blob_parse(blob, size, label, &v, error));
-    entropy_header h = {v.dtype, v.index_bits, v.flags, v.elem_size, v.rows, v.cols, v.block_h, v.block_w,
-                        v.nnz, size, lsc_load_le64(v.base + 8), v.rank, {0}, 0, 0};
-    memcpy(h.dims, v.dims, sizeof h.dims);
+    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0};
     header_sizes(&h);
 
     lsc_sparse m;
@@ -313,7 +270,7 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
 static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_header *h, const char *label,
                                 section *s, lsc_error *error)
 {
-    const uint8_t *table = p + LSC_ENTROPY_FIXED_HEADER + 8 * h->rank;
+    const uint8_t *table = p + LSC_ENTROPY_FIXED_HEADER + 8 * h->v.rank;
     uint64_t at = h->header_bytes;
     for (unsigned i = 0; i < h->n_sections; i++) {
         const uint8_t *e = table + SECTION_ENTRY * i;
@@ -335,16 +292,16 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
 static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const uint8_t *values,
                           const char *label, void **out, size_t *out_size, lsc_error *error)
 {
-    lsc_tensor t = {(lsc_dtype)h->dtype, h->rank, {0}, values};
-    memcpy(t.dims, h->dims, sizeof t.dims);
+    lsc_tensor t = {h->v.dtype, h->v.rank, {0}, values};
+    memcpy(t.dims, h->v.dims, sizeof t.dims);
     lsc_encode_options o;
     lsc_encode_options_default(&o);
-    o.transposed = (h->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0;
-    o.bit_exact = (h->flags & LSC_BLOB_FLAG_SIGNED_ZEROS) != 0;
-    o.typed_field = (h->flags & LSC_BLOB_FLAG_TYPED_FIELD) != 0;
-    o.index_bits = h->index_bits;
-    o.block_h = h->block_h;
-    o.block_w = h->block_w;
+    o.transposed = (h->v.flags & LSC_BLOB_FLAG_TRANSPOSED) != 0;
+    o.bit_exact = (h->v.flags & LSC_BLOB_FLAG_SIGNED_ZEROS) != 0;
+    o.typed_field = (h->v.flags & LSC_BLOB_FLAG_TYPED_FIELD) != 0;
+    o.index_bits = h->v.index_bits;
+    o.block_h = h->v.block_h;
+    o.block_w = h->v.block_w;
     lsc_error inner;
     lsc_status st = lsc_encode_sparse(&t, &o, m, out, out_size, &inner);
     if (st != LSC_OK)
@@ -373,23 +330,23 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
     LSC_TRY(read_header(p, size, label, &h, error));
     section s[9];
     LSC_TRY(read_sections(p, size, &h, label, s, error));
-    uint64_t stored = lsc_load_le64(p + 8), actual = checksum_of(p, size);
+    uint64_t stored = lsc_load_le64(p + 8), actual = lsc_blob_checksum(p, size);
     if (stored != actual)
         return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx", label,
                         (unsigned long long)stored, (unsigned long long)actual);
 
-    lsc_sparse m = {h.rows, h.cols, h.nnz, 0, NULL, NULL};
+    lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL};
     LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, &m, label, error));
-    uint8_t *planes = malloc(h.nnz ? (size_t)(h.nnz * h.elem_size) : 1);
-    uint8_t *values = malloc(h.nnz ? (size_t)(h.nnz * h.elem_size) : 1);
+    uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
+    uint8_t *values = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
     lsc_status st = planes && values ? LSC_OK
                                      : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values",
-                                                label, (unsigned long long)h.nnz);
-    for (unsigned j = 0; st == LSC_OK && j < h.elem_size; j++)
-        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, planes, h.nnz, j, label,
+                                                label, (unsigned long long)h.v.nnz);
+    for (unsigned j = 0; st == LSC_OK && j < h.v.elem_size; j++)
+        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, planes, h.v.nnz, j, label,
                                       error);
     if (st == LSC_OK) {
-        lsc_entropy_join_planes(planes, h.nnz, h.elem_size, values);
+        lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
         st = rebuild(&h, &m, values, label, out, out_size, error);
     }
     free(planes);
