@@ -18,7 +18,8 @@ import sys
 import tempfile
 
 SPLIT = b"@@LSC-FUZZ-SPLIT@@"
-TARGETS = ("fuzz_model", "fuzz_external", "fuzz_bundle", "fuzz_blob", "fuzz_spmm", "fuzz_roundtrip")
+TARGETS = ("fuzz_model", "fuzz_external", "fuzz_bundle", "fuzz_blob", "fuzz_spmm", "fuzz_roundtrip",
+           "fuzz_entropy")
 MAX_MODEL_SEED = 4 << 20
 
 
@@ -58,7 +59,8 @@ def main():
                 shutil.copy(side, out)
             src = os.path.join(out, os.path.basename(path))
             shutil.copy(path, src)
-            for k, extra in enumerate(([], ["--block", "2x4", "--index-bits", "3"], ["--bit-exact"])):
+            for k, extra in enumerate(([], ["--block", "2x4", "--index-bits", "3"], ["--bit-exact"],
+                                       ["--entropy"], ["--entropy", "--bit-exact"])):
                 cm, cb = os.path.join(out, "model.lsc.onnx"), os.path.join(out, "model.lsc")
                 r = subprocess.run([tool, "compress", src, "-o", cm, "--bundle", cb, "-q", *extra],
                                    capture_output=True, text=True)
@@ -72,11 +74,15 @@ def main():
                 put("fuzz_bundle", b"\0" + bundle)
                 for j, blob in enumerate(blobs(bundle)):
                     put("fuzz_blob", blob)
+                    if blob[:4] == b"LSCE":
+                        put("fuzz_entropy", blob)
                     put("fuzz_spmm", bytes([(i * 7 + j * 3 + k) & 0xff]) + blob)
         rng = random.Random(1)
         for _ in range(24):
             head = bytes(rng.randrange(256) for _ in range(8))
-            put("fuzz_roundtrip", head + bytes(rng.randrange(256) for _ in range(rng.randrange(16, 512))))
+            body = bytes(rng.randrange(256) for _ in range(rng.randrange(16, 512)))
+            put("fuzz_roundtrip", head + body)
+            put("fuzz_entropy", head + body)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     counts = {t: len(os.listdir(os.path.join(seeds, t))) for t in TARGETS}

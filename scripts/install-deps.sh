@@ -10,6 +10,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev   # ONNX bindings, generated at build time
   libxxhash-dev                                       # bundle checksums
+  libzstd-dev                                         # entropy tier: generic coder for value planes
   libopenblas-dev                                     # dense baseline in the benchmarks
   clang libclang-rt-14-dev llvm                       # fuzzers, sanitizers
   python3 python3-onnx python3-numpy                  # independent reader in the tests

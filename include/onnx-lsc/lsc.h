@@ -161,6 +161,13 @@ LSC_API lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options
 LSC_API lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *options,
                                    lsc_encode_stats *stats, lsc_error *error);
 
+/* Recodes a compute-tier blob into the entropy tier (docs/format.md part 4): positions
+ * and value byte planes entropy-coded, for storage; lsc_weight_open decodes it back into
+ * exactly the blob given. On success *out (free with lsc_free) holds *out_size bytes.
+ * LSC_ERR_UNSUPPORTED: the blob is beyond the tier's limits (keep the blob as it is). */
+LSC_API lsc_status lsc_entropy_encode(const void *blob, size_t blob_size, void **out, size_t *out_size,
+                                      lsc_error *error);
+
 /* An encoded weight, validated and ready to decode or multiply with. */
 typedef struct lsc_weight lsc_weight;
 
@@ -178,8 +185,11 @@ typedef struct lsc_weight_info {
 
 /* Validates a blob completely (checksum, every size and bound, the SRI stream of
  * every block row) and opens it in place: the blob is not copied, the caller keeps
- * it alive and unchanged until lsc_weight_close. `name` (may be NULL) only labels
- * error messages. Any content whatsoever gives LSC_OK or an error, never a crash. */
+ * it alive and unchanged until lsc_weight_close. An entropy-tier blob (docs/format.md
+ * part 4) is instead decoded once, here, into a compute-tier blob the weight owns
+ * (the caller's bytes are not needed after the call); info.blob_size stays the size
+ * given. `name` (may be NULL) only labels error messages. Any content whatsoever
+ * gives LSC_OK or an error, never a crash. */
 LSC_API lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name,
                                    lsc_weight **weight_out, lsc_error *error);
 LSC_API void lsc_weight_close(lsc_weight **weight);
@@ -304,8 +314,12 @@ typedef struct lsc_compress_options {
     /* Leave initializers that are also main graph inputs (IR < 4 exporters,
      * keep_initializers_as_inputs) dense, for models whose weights are fed at run
      * time. By default they are encoded and dropped from the graph's inputs. */
-    int keep_graph_inputs;
-    uint8_t reserved[4];
+    uint8_t keep_graph_inputs;
+    /* 1: store each encoded weight in the entropy tier (lsc_entropy_encode), smaller
+     * on disk, decoded when opened. */
+    uint8_t entropy;
+    /* (Both carved out of `reserved`, which was zero: the layout is unchanged.) */
+    uint8_t reserved[6];
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 

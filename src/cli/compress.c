@@ -20,6 +20,9 @@ void lsc_cli_compress_usage(FILE *out)
           "  -o, --output PATH         rewritten model\n"
           "      --bundle PATH         bundle file (must be in OUT's folder)\n"
           "      --bit-exact           keep -0.0 signs: the model round-trips byte for byte\n"
+          "      --entropy             entropy-code the bundle's weights (smaller file, decoded\n"
+          "                            once when a runtime opens the model)\n"
+          "      --include-graph-inputs  also encode weights that are graph inputs\n"
           "      --keep-graph-inputs   leave weights that are also graph inputs dense (by default\n"
           "                            they are encoded and dropped from the graph's inputs)\n"
           "      --include-graph-inputs  accepted for compatibility: now the default\n"
@@ -86,7 +89,7 @@ static int parse_size(const char *s, uint64_t *out)
     return *out > 0;
 }
 
-enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY };
+enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY };
 
 int lsc_cli_compress(int argc, char **argv)
 {
@@ -94,6 +97,7 @@ int lsc_cli_compress(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"bundle", required_argument, NULL, OPT_BUNDLE},
         {"bit-exact", no_argument, NULL, OPT_BIT_EXACT},
+        {"entropy", no_argument, NULL, OPT_ENTROPY},
         {"include-graph-inputs", no_argument, NULL, OPT_GRAPH_INPUTS},
         {"keep-graph-inputs", no_argument, NULL, OPT_KEEP_INPUTS},
         {"index-bits", required_argument, NULL, OPT_INDEX_BITS},
@@ -118,6 +122,7 @@ int lsc_cli_compress(int argc, char **argv)
         case OPT_BIT_EXACT: opt.bit_exact = 1; break;
         case OPT_GRAPH_INPUTS: opt.include_graph_inputs = 1; break; /* the default now */
         case OPT_KEEP_INPUTS: opt.keep_graph_inputs = 1; break;
+        case OPT_ENTROPY: opt.entropy = 1; break;
         case OPT_INDEX_BITS:
             if (!parse_uint(optarg, 16, &v) || v == 0)
                 return lsc_cli_usage_error("compress", "--index-bits wants 1..16, not '%s'", optarg);

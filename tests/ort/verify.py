@@ -77,6 +77,8 @@ def main():
     ortcheck.compress(w("a.onnx"), w("a.lsc.onnx"))
     os.makedirs(w("exact"))
     ortcheck.compress(w("a.onnx"), w("exact", "a.lsc.onnx"), ["--bit-exact"])
+    os.makedirs(w("entropy"))
+    ortcheck.compress(w("a.onnx"), w("entropy", "a.lsc.onnx"), ["--bit-exact", "--entropy"])
     failures = []
 
     def expect(label, r, code, check=None):
@@ -97,6 +99,9 @@ def main():
            lambda r: "verdict: ok" in r.stdout)
     expect("bit-exact model restores byte for byte", verify(w("a.onnx"), w("exact", "a.lsc.onnx"), "--json"), 0,
            lambda r: report(r)["decompress"]["exact"])
+    expect("entropy-tier bit-exact model: outputs equal, restores byte for byte",
+           verify(w("a.onnx"), w("entropy", "a.lsc.onnx"), "--json"), 0,
+           lambda r: report(r)["ok"] and report(r)["outputs"][1]["max_abs"] == 0 and report(r)["decompress"]["exact"])
     r = verify(w("b.onnx"), w("a.lsc.onnx"), "--json")
     expect("other weights fail", r, 1, lambda r: not report(r)["ok"] and not report(r)["decompress"]["ok"]
            and not report(r)["outputs"][0]["ok"])
@@ -142,10 +147,12 @@ def main():
             continue
         name = os.path.splitext(os.path.relpath(path, args.models))[0].replace("/", "_")
         os.makedirs(w("models", name))
-        lsc = w("models", name, name + ".lsc.onnx")
-        ortcheck.compress(path, lsc)
-        r = verify(path, lsc, "--json", "--dim", "N=4", "--dim", "batch=4", "--threads", "2")
-        expect("shipped model " + name, r, 0, lambda r: report(r)["ok"] and report(r)["decompress"]["ok"])
+        for tier, extra in (("", []), (".entropy", ["--entropy"])):
+            lsc = w("models", name, name + tier + ".lsc.onnx")
+            ortcheck.compress(path, lsc, extra)
+            r = verify(path, lsc, "--json", "--dim", "N=4", "--dim", "batch=4", "--threads", "2")
+            expect("shipped model " + name + tier, r, 0,
+                   lambda r: report(r)["ok"] and report(r)["decompress"]["ok"])
     for f in failures:
         print("FAILED:", f)
     return failures

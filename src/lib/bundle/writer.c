@@ -154,8 +154,9 @@ lsc_status lsc_bundle_writer_add(lsc_bundle_writer *w, const char *name, size_t 
         if (w->entries[i].name_len == name_len && (name_len == 0 || memcmp(w->entries[i].name, name, name_len) == 0))
             return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "bundle '%s': duplicate entry name '%s'", w->path,
                             label);
-    lsc_blob_view view;
-    lsc_status st = lsc_blob_parse(blob, blob_size, label, &view, error);
+    lsc_weight *opened = NULL; /* validates either tier (an entropy blob by decoding it) */
+    lsc_status st = lsc_weight_open(blob, blob_size, label, &opened, error);
+    lsc_weight_close(&opened);
     if (st != LSC_OK)
         return st;
     if (w->n == w->cap) {

@@ -16,7 +16,7 @@
 
 #define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
 
-static uint64_t checksum_of(const uint8_t *p, size_t size)
+uint64_t lsc_blob_checksum(const uint8_t *p, size_t size)
 {
     static const uint8_t zero[8];
     XXH64_state_t state;
@@ -35,17 +35,8 @@ static int padding_is_zero(const uint8_t *p, uint64_t bytes, uint64_t used_bits)
     return (p[bytes - 1] >> (used_bits & 7)) == 0;
 }
 
-static lsc_status check_header(const uint8_t *p, size_t size, const char *label, lsc_blob_view *v,
-                               lsc_error *error)
+lsc_status lsc_blob_read_fields(const uint8_t *p, const char *label, lsc_blob_view *v, lsc_error *error)
 {
-    if (size < LSC_BLOB_FIXED_HEADER)
-        return BAD("blob '%s': %zu bytes, shorter than the %d-byte header", label, size,
-                   LSC_BLOB_FIXED_HEADER);
-    if (memcmp(p, LSC_BLOB_MAGIC, 4) != 0)
-        return BAD("blob '%s': bad magic (not an encoded weight)", label);
-    if (p[4] != LSC_BLOB_VERSION)
-        return lsc_fail(error, p[4] > LSC_BLOB_VERSION ? LSC_ERR_VERSION : LSC_ERR_BAD_BUNDLE,
-                        "blob '%s': format version %u, this reader knows %d", label, p[4], LSC_BLOB_VERSION);
     v->dtype = (lsc_dtype)p[5];
     v->elem_size = (unsigned)lsc_dtype_size(p[5]);
     if (!v->elem_size)
@@ -60,6 +51,37 @@ static lsc_status check_header(const uint8_t *p, size_t size, const char *label,
     v->cols = lsc_load_le32(p + 20);
     v->block_h = lsc_load_le32(p + 24);
     v->block_w = lsc_load_le32(p + 28);
+    if (v->rows == 0 || v->cols == 0)
+        return BAD("blob '%s': empty matrix %u x %u", label, v->rows, v->cols);
+    if (v->block_h < 1 || v->block_h > v->rows || v->block_w < 1 || v->block_w > v->cols)
+        return BAD("blob '%s': block %u x %u does not fit the %u x %u matrix", label, v->block_h,
+                   v->block_w, v->rows, v->cols);
+    return LSC_OK;
+}
+
+void lsc_blob_store_fields(uint8_t *p, const lsc_blob_view *v)
+{
+    p[5] = (uint8_t)v->dtype;
+    p[6] = (uint8_t)v->index_bits;
+    p[7] = (uint8_t)v->flags;
+    lsc_store_le32(p + 16, v->rows);
+    lsc_store_le32(p + 20, v->cols);
+    lsc_store_le32(p + 24, v->block_h);
+    lsc_store_le32(p + 28, v->block_w);
+}
+
+static lsc_status check_header(const uint8_t *p, size_t size, const char *label, lsc_blob_view *v,
+                               lsc_error *error)
+{
+    if (size < LSC_BLOB_FIXED_HEADER)
+        return BAD("blob '%s': %zu bytes, shorter than the %d-byte header", label, size,
+                   LSC_BLOB_FIXED_HEADER);
+    if (memcmp(p, LSC_BLOB_MAGIC, 4) != 0)
+        return BAD("blob '%s': bad magic (not an encoded weight)", label);
+    if (p[4] != LSC_BLOB_VERSION)
+        return lsc_fail(error, p[4] > LSC_BLOB_VERSION ? LSC_ERR_VERSION : LSC_ERR_BAD_BUNDLE,
+                        "blob '%s': format version %u, this reader knows %d", label, p[4], LSC_BLOB_VERSION);
+    LSC_TRY(lsc_blob_read_fields(p, label, v, error));
     v->nnz = lsc_load_le64(p + 32);
     v->n_entries = lsc_load_le64(p + 40);
     v->rank = p[48];
@@ -70,11 +92,6 @@ static lsc_status check_header(const uint8_t *p, size_t size, const char *label,
         return BAD("blob '%s': rank %d above %d", label, v->rank, LSC_MAX_RANK);
     if (size < LSC_BLOB_FIXED_HEADER + 8u * (unsigned)v->rank)
         return BAD("blob '%s': %zu bytes, shorter than its header with %d dims", label, size, v->rank);
-    if (v->rows == 0 || v->cols == 0)
-        return BAD("blob '%s': empty matrix %u x %u", label, v->rows, v->cols);
-    if (v->block_h < 1 || v->block_h > v->rows || v->block_w < 1 || v->block_w > v->cols)
-        return BAD("blob '%s': block %u x %u does not fit the %u x %u matrix", label, v->block_h,
-                   v->block_w, v->rows, v->cols);
 
     /* dims against rows x cols (docs/format.md 1.4). */
     uint64_t lead = 1, rest = 1;
@@ -220,7 +237,7 @@ lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_b
     if (L.total != size)
         return BAD("blob '%s': %zu bytes, its header describes %llu", label, size,
                    (unsigned long long)L.total);
-    uint64_t stored = lsc_load_le64(p + 8), actual = checksum_of(p, size);
+    uint64_t stored = lsc_load_le64(p + 8), actual = lsc_blob_checksum(p, size);
     if (stored != actual)
         return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx",
                         label, (unsigned long long)stored, (unsigned long long)actual);

@@ -40,10 +40,14 @@ typedef struct lsc_blob_view {
     const uint8_t *entries;  /* n_entries * index_bits bits */
 } lsc_blob_view;
 
-/* The opaque public type is this view plus a label for messages. */
+/* The opaque public type is this view plus a label for messages. An entropy-tier
+ * blob (docs/format.md part 4) is decoded when opened into `owned`, the compute-tier
+ * blob the view points into; `stored_size` is the size of the blob as given. */
 struct lsc_weight {
     lsc_blob_view view;
     char name[128];
+    void *owned;
+    size_t stored_size;
 };
 
 /* Reads `width` (0..57) bits at bit offset `bit` of an LSB-first stream. The caller
@@ -86,6 +90,15 @@ static inline int lsc_blob_block_kept(const lsc_blob_view *v, uint32_t brow, uin
     uint64_t bit = (uint64_t)brow * v->n_bcols + bcol;
     return (v->bitmap[bit >> 3] >> (bit & 7)) & 1;
 }
+
+/* Shared by the blob and the entropy blob (docs/format.md 1.1, 4.1), whose bytes 5-7
+ * (dtype, index_bits, flags) and 16-31 (rows, cols, block_h, block_w) agree: reads and
+ * checks those fields into v, or writes them from v. */
+lsc_status lsc_blob_read_fields(const uint8_t *p, const char *label, lsc_blob_view *v, lsc_error *error);
+void lsc_blob_store_fields(uint8_t *p, const lsc_blob_view *v);
+
+/* XXH64 of a blob (either kind) with its checksum field, bytes 8..15, read as zero. */
+uint64_t lsc_blob_checksum(const uint8_t *p, size_t size);
 
 /* Parses and fully validates a blob (header, sizes, checksum, every block row's SRI
  * stream against bitmap and pointers). `name` labels the error message. */

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/bitmap.h"
 #include "codec/blob.h"
+#include "codec/blob_walk.h"
+#include "codec/entropy.h"
 #include "common/checked.h"
 #include "common/error.h"
 
@@ -18,8 +19,18 @@ lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name,
     lsc_weight *w = calloc(1, sizeof *w);
     if (!w)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory opening blob '%s'", name ? name : "");
-    lsc_status st = lsc_blob_parse(blob, blob_size, name, &w->view, error);
+    w->stored_size = blob_size;
+    lsc_status st = LSC_OK;
+    if (lsc_entropy_is_blob(blob, blob_size)) {
+        size_t size = 0;
+        st = lsc_entropy_decode_blob(blob, blob_size, name, &w->owned, &size, error);
+        blob = w->owned;
+        blob_size = size;
+    }
+    if (st == LSC_OK)
+        st = lsc_blob_parse(blob, blob_size, name, &w->view, error);
     if (st != LSC_OK) {
+        free(w->owned);
         free(w);
         return st;
     }
@@ -32,6 +43,8 @@ void lsc_weight_close(lsc_weight **weight)
 {
     if (!weight)
         return;
+    if (*weight)
+        free((*weight)->owned);
     free(*weight);
     *weight = NULL;
 }
@@ -53,7 +66,22 @@ void lsc_weight_get_info(const lsc_weight *weight, lsc_weight_info *info)
     info->typed_field = (v->flags & LSC_BLOB_FLAG_TYPED_FIELD) != 0;
     info->nnz = v->nnz;
     info->n_entries = v->n_entries;
-    info->blob_size = v->size;
+    info->blob_size = weight->stored_size;
+}
+
+typedef struct dense_out {
+    uint8_t *dst;
+    const uint8_t *values;
+    unsigned elem_size;
+    uint64_t rows, cols;
+    int transposed;
+} dense_out;
+
+static void put_value(void *ctx, uint64_t r, uint64_t c, uint64_t value)
+{
+    dense_out *o = ctx;
+    uint64_t idx = o->transposed ? c * o->rows + r : r * o->cols + c;
+    memcpy(o->dst + idx * o->elem_size, o->values + value * o->elem_size, o->elem_size);
 }
 
 lsc_status lsc_weight_decode(const lsc_weight *weight, void *dst, size_t dst_size, lsc_error *error)
@@ -69,36 +97,8 @@ lsc_status lsc_weight_decode(const lsc_weight *weight, void *dst, size_t dst_siz
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "weight '%s': destination holds %zu bytes, needs %llu",
                         weight->name, dst_size, (unsigned long long)bytes);
     memset(dst, 0, (size_t)bytes);
-    uint8_t *out = dst;
-    unsigned E = v->elem_size, b = v->index_bits, log_h = b - 1;
-    uint64_t H = UINT64_C(1) << log_h, S = (uint64_t)v->block_h * v->block_w;
-    int transposed = (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0;
-    for (uint32_t brow = 0; brow < v->n_brows; brow++) {
-        uint64_t e0, v0, e1, v1;
-        lsc_blob_row_start(v, brow, &e0, &v0);
-        lsc_blob_row_start(v, brow + 1, &e1, &v1);
-        uint64_t row_bit = (uint64_t)brow * v->n_bcols, row_end = row_bit + v->n_bcols;
-        uint64_t bcol = lsc_bitmap_next(v->bitmap, row_bit, row_end) - row_bit;
-        uint64_t next = 0, block_start = 0, value = v0;
-        for (uint64_t i = e0; i < e1; i++) {
-            uint64_t e = lsc_read_bits(v->entries, i * b, b);
-            if (e >= H) {
-                next += (e - H + 1) << log_h;
-                continue;
-            }
-            uint64_t pos = next + e;
-            next = pos + 1;
-            if (pos >= block_start + S) {
-                block_start += S;
-                bcol = lsc_bitmap_next(v->bitmap, row_bit + bcol + 1, row_end) - row_bit;
-            }
-            uint64_t off = pos - block_start;
-            uint64_t r = (uint64_t)brow * v->block_h + off / v->block_w;
-            uint64_t c = bcol * v->block_w + off % v->block_w;
-            uint64_t idx = transposed ? c * v->rows + r : r * v->cols + c;
-            memcpy(out + idx * E, v->values + value * E, E);
-            value++;
-        }
-    }
+    dense_out out = {dst, v->values, v->elem_size, v->rows, v->cols,
+                     (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0};
+    lsc_blob_walk(v, put_value, &out);
     return LSC_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "codec/bitstream.h"
 #include "codec/blob.h"
+#include "codec/encode.h"
 #include "codec/scan.h"
 #include "codec/search.h"
 #include "common/checked.h"
@@ -94,6 +95,7 @@ typedef struct writer {
     const lsc_sparse *m;
     const lsc_plan *plan;
     const uint8_t *data;
+    int data_in_row_order; /* data holds the values in compressed-row order */
     uint8_t *values, *bitmap, *pointers;
     lsc_bitwriter entries;
     uint64_t n_entries, n_values, kept;
@@ -148,7 +150,7 @@ static void write_block_row(writer *w, uint64_t brow)
             uint32_t bc = block_col(c, bw, pow2, shift, &lc);
             placed *p = &w->items[w->count[bc]++];
             p->pos = w->rank[bc] * S + (r - r0) * bw + lc;
-            p->src = lsc_matrix_source_index(w->shape, (uint32_t)r, c);
+            p->src = w->data_in_row_order ? k : lsc_matrix_source_index(w->shape, (uint32_t)r, c);
         }
     for (uint32_t bc = min_bc; bc <= max_bc && min_bc != UINT32_MAX; bc++)
         w->count[bc] = 0;
@@ -176,20 +178,23 @@ static void write_block_row(writer *w, uint64_t brow)
 
 static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options *options,
                              const lsc_matrix_shape *shape, const lsc_sparse *m, const lsc_plan *plan,
-                             uint8_t *blob, lsc_error *error)
+                             int data_in_row_order, uint8_t *blob, lsc_error *error)
 {
     const lsc_blob_layout *L = &plan->layout;
     memcpy(blob, LSC_BLOB_MAGIC, 4);
     blob[4] = LSC_BLOB_VERSION;
-    blob[5] = (uint8_t)tensor->dtype;
-    blob[6] = (uint8_t)plan->index_bits;
-    blob[7] = (uint8_t)((options->transposed ? LSC_BLOB_FLAG_TRANSPOSED : 0) |
-                        (options->bit_exact ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
-                        (options->typed_field ? LSC_BLOB_FLAG_TYPED_FIELD : 0));
-    lsc_store_le32(blob + 16, shape->rows);
-    lsc_store_le32(blob + 20, shape->cols);
-    lsc_store_le32(blob + 24, plan->block_h);
-    lsc_store_le32(blob + 28, plan->block_w);
+    lsc_blob_view fields = {
+        .dtype = tensor->dtype,
+        .index_bits = plan->index_bits,
+        .flags = (options->transposed ? LSC_BLOB_FLAG_TRANSPOSED : 0) |
+                 (options->bit_exact ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
+                 (options->typed_field ? LSC_BLOB_FLAG_TYPED_FIELD : 0),
+        .rows = shape->rows,
+        .cols = shape->cols,
+        .block_h = plan->block_h,
+        .block_w = plan->block_w,
+    };
+    lsc_blob_store_fields(blob, &fields);
     lsc_store_le64(blob + 32, m->nnz);
     lsc_store_le64(blob + 40, plan->n_entries);
     blob[48] = (uint8_t)tensor->rank;
@@ -207,6 +212,7 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
         .m = m,
         .plan = plan,
         .data = tensor->data,
+        .data_in_row_order = data_in_row_order,
         .values = blob + L->header,
         .bitmap = blob + L->header + L->values,
         .pointers = blob + L->header + L->values + L->bitmap,
@@ -247,6 +253,44 @@ done:
     return st;
 }
 
+/* Allocates and writes the planned blob. */
+static lsc_status write_planned(const lsc_tensor *tensor, const lsc_encode_options *options,
+                                const lsc_matrix_shape *shape, const lsc_sparse *m, const lsc_plan *plan,
+                                int data_in_row_order, void **blob_out, size_t *blob_size, lsc_error *error)
+{
+    if (plan->layout.total > SIZE_MAX)
+        return lsc_fail(error, LSC_ERR_TOO_LARGE, "blob of %llu bytes does not fit in memory",
+                        (unsigned long long)plan->layout.total);
+    uint8_t *blob = calloc(1, (size_t)plan->layout.total);
+    if (!blob)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a blob of %llu bytes",
+                        (unsigned long long)plan->layout.total);
+    lsc_status st = write_blob(tensor, options, shape, m, plan, data_in_row_order, blob, error);
+    if (st != LSC_OK) {
+        free(blob);
+        return st;
+    }
+    *blob_out = blob;
+    *blob_size = (size_t)plan->layout.total;
+    return LSC_OK;
+}
+
+lsc_status lsc_encode_sparse(const lsc_tensor *header, const lsc_encode_options *options,
+                             const lsc_sparse *m, void **blob_out, size_t *blob_size, lsc_error *error)
+{
+    *blob_out = NULL;
+    *blob_size = 0;
+    lsc_matrix_shape shape;
+    LSC_TRY(lsc_matrix_shape_of(header, options->transposed, &shape, error));
+    if (shape.rows != m->rows || shape.cols != m->cols)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode_sparse: %u x %u positions for a %u x %u matrix",
+                        m->rows, m->cols, shape.rows, shape.cols);
+    lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w, 1, 0};
+    lsc_plan plan;
+    LSC_TRY(lsc_search_plan(m, header->rank, shape.elem_size, &limits, &plan, error));
+    return write_planned(header, options, &shape, m, &plan, 1, blob_out, blob_size, error);
+}
+
 lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
                       size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
 {
@@ -263,29 +307,9 @@ lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *option
     lsc_sparse m;
     lsc_plan plan;
     LSC_TRY(prepare(tensor, options, &shape, &m, &plan, error));
-    lsc_status st = LSC_OK;
-    uint8_t *blob = NULL;
-    if (plan.layout.total > SIZE_MAX) {
-        st = lsc_fail(error, LSC_ERR_TOO_LARGE, "blob of %llu bytes does not fit in memory",
-                      (unsigned long long)plan.layout.total);
-        goto done;
-    }
-    blob = calloc(1, (size_t)plan.layout.total);
-    if (!blob) {
-        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a blob of %llu bytes",
-                      (unsigned long long)plan.layout.total);
-        goto done;
-    }
-    st = write_blob(tensor, options, &shape, &m, &plan, blob, error);
-    if (st != LSC_OK)
-        goto done;
-    if (stats)
+    lsc_status st = write_planned(tensor, options, &shape, &m, &plan, 0, blob_out, blob_size, error);
+    if (st == LSC_OK && stats)
         fill_stats(&shape, &m, &plan, stats);
-    *blob_out = blob;
-    *blob_size = (size_t)plan.layout.total;
-    blob = NULL;
-done:
-    free(blob);
     lsc_sparse_free(&m);
     return st;
 }

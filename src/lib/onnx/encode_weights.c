@@ -112,6 +112,23 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
         lsc_free(blob);
         return LSC_OK;
     }
+    if (p->opt->entropy) { /* whether it pays is decided on the compute tier, what runs */
+        void *coded = NULL;
+        size_t coded_size = 0;
+        st = lsc_entropy_encode(blob, blob_size, &coded, &coded_size, error);
+        if (st == LSC_OK && coded_size < blob_size) {
+            lsc_free(blob);
+            blob = coded;
+            blob_size = coded_size;
+        } else {
+            lsc_free(coded);
+        }
+        if (st != LSC_OK && st != LSC_ERR_UNSUPPORTED) {
+            lsc_free(blob);
+            lsc_error_prefix(error, label);
+            return st;
+        }
+    }
     st = pack_restore_record(t, &res->restore, &res->restore_len, label, error);
     if (st != LSC_OK) {
         lsc_free(blob);

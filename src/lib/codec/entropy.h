@@ -1,0 +1,77 @@
+/* The entropy tier (docs/format.md part 4): an encoded weight ("LSCW" blob) recoded
+ * smaller for storage, as the positions of its stored values (per-row counts and an
+ * adaptive context model) and their values split into byte planes. It is decoded
+ * back, bit for bit, into the very blob it came from, which the kernels then use. */
+#ifndef LSC_CODEC_ENTROPY_H
+#define LSC_CODEC_ENTROPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/scan.h"
+#include "onnx-lsc/lsc.h"
+
+#define LSC_ENTROPY_MAGIC "LSCE"
+#define LSC_ENTROPY_VERSION 1
+#define LSC_ENTROPY_FIXED_HEADER 64
+/* Reader limit (docs/format.md 4.2): rows, cols and nnz are each at most this many
+ * times the blob's size, so that the work and memory of decoding follow the bytes
+ * given, whatever a damaged header claims. Encoders keep the compute tier otherwise. */
+#define LSC_ENTROPY_MAX_EXPANSION 4096
+
+/* How a section is coded (docs/format.md 4.3). */
+enum {
+    LSC_SECTION_RAW = 0,     /* the bytes as they are */
+    LSC_SECTION_ZSTD = 1,    /* one or more zstd frames */
+    LSC_SECTION_MODEL = 2,   /* our range coder under the section's context model */
+    LSC_SECTION_METHODS = 3
+};
+
+/* Where the bytes of an entropy blob go (for stats and benchmarks). */
+typedef struct lsc_entropy_stats {
+    uint64_t nnz;
+    uint64_t header_bytes;     /* fixed header, dims, section table */
+    uint64_t position_bytes;
+    unsigned planes;           /* element size */
+    uint64_t plane_bytes[8];   /* most significant plane first */
+    unsigned plane_method[8];
+    uint64_t total_bytes;
+} lsc_entropy_stats;
+
+/* True if the bytes start like an entropy blob (magic only). */
+int lsc_entropy_is_blob(const void *blob, size_t size);
+
+/* Recodes a valid compute-tier blob; *out (free()) holds *out_size bytes. */
+lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *name, void **out,
+                                   size_t *out_size, lsc_entropy_stats *stats, lsc_error *error);
+
+/* Decodes an entropy blob into the compute-tier blob it was made from (free()). Every
+ * failure is an error, never a crash; a result that differs from the recorded blob is
+ * LSC_ERR_CHECKSUM. The result still has to be parsed (lsc_blob_parse). */
+lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *name, void **out,
+                                   size_t *out_size, lsc_error *error);
+
+/* ---- the two models, shared by the encoder and the decoder ---- */
+
+/* Positions of rows x cols matrix in compressed-row form -> range-coded stream. */
+lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
+                                        lsc_error *error);
+/* The inverse: fills m (rows, cols, nnz given; row_ptr, col allocated). A stream that
+ * does not code exactly nnz positions, or is not read exactly to its end, is rejected. */
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, lsc_sparse *m,
+                                        const char *label, lsc_error *error);
+
+/* Value byte planes: plane j of value i is byte (E-1-j) of the value's bits rotated left
+ * by one (so plane 0 is the top of the exponent and the sign moves to the last plane). */
+void lsc_entropy_split_planes(const uint8_t *values, uint64_t n, unsigned elem_size, uint8_t *planes);
+void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_size, uint8_t *values);
+
+/* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method. */
+lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+                                    size_t *out_size, unsigned *method, lsc_error *error);
+/* Decodes plane j into planes + j * n (planes 0..j-1 already decoded). */
+lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method,
+                                    uint8_t *planes, uint64_t n, unsigned j, const char *label,
+                                    lsc_error *error);
+
+#endif /* LSC_CODEC_ENTROPY_H */

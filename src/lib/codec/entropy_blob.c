@@ -1,0 +1,364 @@
+/* Entropy blobs (docs/format.md part 4): the header and section table, and the two
+ * directions between a compute-tier blob and its entropy-coded form. The positions
+ * and values are taken from the compute blob in compressed-row order of its matrix;
+ * decoding lays the compute blob out again with the recorded block shape and index
+ * width, and checks that it is the very blob recorded (size and checksum). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/blob.h"
+#include "codec/blob_walk.h"
+#include "codec/dtype.h"
+#include "codec/encode.h"
+#include "codec/entropy.h"
+#include "codec/sri.h"
+#include "common/checked.h"
+#include "common/error.h"
+
+#define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
+#define SECTION_ENTRY 8
+
+int lsc_entropy_is_blob(const void *blob, size_t size)
+{
+    return blob && size >= 4 && memcmp(blob, LSC_ENTROPY_MAGIC, 4) == 0;
+}
+
+/* ---- compute blob -> rows ---- */
+
+typedef struct row_builder {
+    lsc_sparse *m;
+    uint64_t *next;        /* per row: next free slot */
+    const uint8_t *values; /* the blob's, in scan order */
+    uint8_t *out;          /* in compressed-row order */
+    unsigned elem_size;
+} row_builder;
+
+static void count_row(void *ctx, uint64_t r, uint64_t c, uint64_t value)
+{
+    (void)c;
+    (void)value;
+    ((row_builder *)ctx)->m->row_ptr[r + 1]++;
+}
+
+/* Within a row, scan order visits columns in increasing order (blocks by column,
+ * each block row-major), so appending keeps every row sorted. */
+static void place_value(void *ctx, uint64_t r, uint64_t c, uint64_t value)
+{
+    row_builder *b = ctx;
+    uint64_t k = b->next[r]++;
+    b->m->col[k] = (uint32_t)c;
+    memcpy(b->out + k * b->elem_size, b->values + value * b->elem_size, b->elem_size);
+}
+
+static lsc_status rows_of_blob(const lsc_blob_view *v, lsc_sparse *m, uint8_t **values, lsc_error *error)
+{
+    memset(m, 0, sizeof *m);
+    m->rows = v->rows;
+    m->cols = v->cols;
+    m->nnz = v->nnz;
+    m->row_ptr = calloc((size_t)v->rows + 1, sizeof(uint64_t));
+    m->col = malloc(v->nnz ? (size_t)v->nnz * sizeof(uint32_t) : 1);
+    *values = malloc(v->nnz ? (size_t)(v->nnz * v->elem_size) : 1);
+    row_builder b = {m, malloc((size_t)v->rows * sizeof(uint64_t)), v->values, *values, v->elem_size};
+    if (!m->row_ptr || !m->col || !*values || !b.next) {
+        free(b.next);
+        free(*values);
+        *values = NULL;
+        lsc_sparse_free(m);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %llu positions", (unsigned long long)v->nnz);
+    }
+    lsc_blob_walk(v, count_row, &b);
+    for (uint32_t r = 0; r < v->rows; r++) {
+        m->row_ptr[r + 1] += m->row_ptr[r];
+        b.next[r] = m->row_ptr[r];
+    }
+    lsc_blob_walk(v, place_value, &b);
+    free(b.next);
+    return LSC_OK;
+}
+
+/* ---- header ---- */
+
+typedef struct entropy_header {
+    lsc_blob_view v;       /* the fields it shares with the compute blob (no sections) */
+    uint64_t lsc_size, lsc_checksum;
+    uint64_t header_bytes; /* fixed header + dims + section table */
+    unsigned n_sections;   /* 1 + elem_size */
+} entropy_header;
+
+static void header_sizes(entropy_header *h)
+{
+    h->n_sections = 1 + h->v.elem_size;
+    h->header_bytes = LSC_ENTROPY_FIXED_HEADER + 8u * (unsigned)h->v.rank + SECTION_ENTRY * h->n_sections;
+}
+
+static void write_header(const entropy_header *h, uint8_t *p)
+{
+    memcpy(p, LSC_ENTROPY_MAGIC, 4);
+    p[4] = LSC_ENTROPY_VERSION;
+    lsc_blob_store_fields(p, &h->v);
+    lsc_store_le64(p + 32, h->v.nnz);
+    lsc_store_le64(p + 40, h->lsc_size);
+    lsc_store_le64(p + 48, h->lsc_checksum);
+    p[56] = (uint8_t)h->v.rank;
+    for (int i = 0; i < h->v.rank; i++)
+        lsc_store_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i, (uint64_t)h->v.dims[i]);
+}
+
+static lsc_status read_header(const uint8_t *p, size_t size, const char *label, entropy_header *h,
+                              lsc_error *error)
+{
+    memset(h, 0, sizeof *h);
+    if (size < LSC_ENTROPY_FIXED_HEADER)
+        return BAD("blob '%s': %zu bytes, shorter than the %d-byte entropy header", label, size,
+                   LSC_ENTROPY_FIXED_HEADER);
+    if (p[4] != LSC_ENTROPY_VERSION)
+        return lsc_fail(error, p[4] > LSC_ENTROPY_VERSION ? LSC_ERR_VERSION : LSC_ERR_BAD_BUNDLE,
+                        "blob '%s': entropy format version %u, this reader knows %d", label, p[4],
+                        LSC_ENTROPY_VERSION);
+    LSC_TRY(lsc_blob_read_fields(p, label, &h->v, error));
+    h->v.nnz = lsc_load_le64(p + 32);
+    h->lsc_size = lsc_load_le64(p + 40);
+    h->lsc_checksum = lsc_load_le64(p + 48);
+    h->v.rank = p[56];
+    for (int i = 57; i < LSC_ENTROPY_FIXED_HEADER; i++)
+        if (p[i])
+            return BAD("blob '%s': reserved header byte %d is not zero", label, i);
+    if (h->v.rank > LSC_MAX_RANK)
+        return BAD("blob '%s': rank %d above %d", label, h->v.rank, LSC_MAX_RANK);
+    header_sizes(h);
+    if (size < h->header_bytes)
+        return BAD("blob '%s': %zu bytes, shorter than its %llu-byte header", label, size,
+                   (unsigned long long)h->header_bytes);
+    if (h->v.nnz > (uint64_t)h->v.rows * h->v.cols)
+        return BAD("blob '%s': %llu values in %u x %u elements", label, (unsigned long long)h->v.nnz, h->v.rows,
+                   h->v.cols);
+    uint64_t limit = (uint64_t)size * LSC_ENTROPY_MAX_EXPANSION;
+    if (h->v.rows > limit || h->v.cols > limit || h->v.nnz > limit)
+        return BAD("blob '%s': %u x %u matrix with %llu values in %zu bytes: beyond the reader's limit of %d "
+                   "per byte", label, h->v.rows, h->v.cols, (unsigned long long)h->v.nnz, size,
+                   LSC_ENTROPY_MAX_EXPANSION);
+    for (int i = 0; i < h->v.rank; i++)
+        h->v.dims[i] = (int64_t)lsc_load_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i);
+    return LSC_OK;
+}
+
+/* ---- encoder ---- */
+
+typedef struct section {
+    uint8_t *data;
+    size_t size;
+    unsigned method;
+} section;
+
+static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, unsigned elem_size,
+                                section *s, lsc_error *error)
+{
+    s[0].method = LSC_SECTION_MODEL;
+    LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, error));
+    uint8_t *planes = malloc(m->nnz ? (size_t)(m->nnz * elem_size) : 1);
+    if (!planes)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %llu values", (unsigned long long)m->nnz);
+    lsc_entropy_split_planes(values, m->nnz, elem_size, planes);
+    lsc_status st = LSC_OK;
+    for (unsigned j = 0; st == LSC_OK && j < elem_size; j++)
+        st = lsc_entropy_encode_plane(planes, m->nnz, j, &s[1 + j].data, &s[1 + j].size, &s[1 + j].method,
+                                      error);
+    free(planes);
+    return st;
+}
+
+static lsc_status assemble(const entropy_header *h, const section *s, const char *label, void **out,
+                           size_t *out_size, lsc_error *error)
+{
+    uint64_t total = h->header_bytes;
+    for (unsigned i = 0; i < h->n_sections; i++) {
+        if (s[i].size > UINT32_MAX)
+            return lsc_fail(error, LSC_ERR_UNSUPPORTED, "blob '%s': a section of %zu bytes exceeds 4 GiB", label,
+                            s[i].size);
+        total += s[i].size;
+    }
+    uint64_t limit = total * LSC_ENTROPY_MAX_EXPANSION;
+    if (h->v.rows > limit || h->v.cols > limit || h->v.nnz > limit)
+        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "blob '%s': %llu bytes code a %u x %u matrix with %llu values: "
+                        "beyond the entropy tier's limit", label, (unsigned long long)total, h->v.rows, h->v.cols,
+                        (unsigned long long)h->v.nnz);
+    uint8_t *p = calloc(1, (size_t)total);
+    if (!p)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for an entropy blob of %llu bytes",
+                        (unsigned long long)total);
+    write_header(h, p);
+    uint8_t *table = p + LSC_ENTROPY_FIXED_HEADER + 8 * h->v.rank, *at = p + h->header_bytes;
+    for (unsigned i = 0; i < h->n_sections; i++) {
+        table[SECTION_ENTRY * i] = (uint8_t)s[i].method;
+        lsc_store_le32(table + SECTION_ENTRY * i + 4, (uint32_t)s[i].size);
+        if (s[i].size)
+            memcpy(at, s[i].data, s[i].size);
+        at += s[i].size;
+    }
+    lsc_store_le64(p + 8, lsc_blob_checksum(p, (size_t)total));
+    *out = p;
+    *out_size = (size_t)total;
+    return LSC_OK;
+}
+
+static void fill_stats(const entropy_header *h, const section *s, size_t total, lsc_entropy_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->nnz = h->v.nnz;
+    st->header_bytes = h->header_bytes;
+    st->position_bytes = s[0].size;
+    st->planes = h->v.elem_size;
+    for (unsigned j = 0; j < h->v.elem_size; j++) {
+        st->plane_bytes[j] = s[1 + j].size;
+        st->plane_method[j] = s[1 + j].method;
+    }
+    st->total_bytes = total;
+}
+
+/* Decodes what was just written and compares: the tier is lossless by construction,
+ * and this keeps it so whatever a future change to a model does. */
+static lsc_status check_round_trip(const void *blob, size_t size, const void *coded, size_t coded_size,
+                                   const char *label, lsc_error *error)
+{
+    void *back = NULL;
+    size_t back_size = 0;
+    LSC_TRY(lsc_entropy_decode_blob(coded, coded_size, label, &back, &back_size, error));
+    int same = back_size == size && memcmp(back, blob, size) == 0;
+    free(back);
+    if (!same)
+        return lsc_fail(error, LSC_ERR_INTERNAL, "blob '%s': the entropy tier did not give the blob back", label);
+    return LSC_OK;
+}
+
+lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *name, void **out,
+                                   size_t *out_size, lsc_entropy_stats *stats, lsc_error *error)
+{
+    const char *label = name ? name : "";
+    *out = NULL;
+    *out_size = 0;
+    lsc_blob_view v;
+    LSC_TRY(lsc_blob_parse(blob, size, label, &v, error));
+    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0};
+    header_sizes(&h);
+
+    lsc_sparse m;
+    uint8_t *values = NULL;
+    LSC_TRY(rows_of_blob(&v, &m, &values, error));
+    section s[9] = {{0}};
+    lsc_status st = code_sections(&m, values, v.elem_size, s, error);
+    lsc_sparse_free(&m);
+    free(values);
+    if (st == LSC_OK)
+        st = assemble(&h, s, label, out, out_size, error);
+    if (st == LSC_OK && stats)
+        fill_stats(&h, s, *out_size, stats);
+    for (unsigned i = 0; i < 9; i++)
+        free(s[i].data);
+    if (st == LSC_OK)
+        st = check_round_trip(blob, size, *out, *out_size, label, error);
+    if (st != LSC_OK) {
+        free(*out);
+        *out = NULL;
+        *out_size = 0;
+    }
+    return st;
+}
+
+/* ---- decoder ---- */
+
+static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_header *h, const char *label,
+                                section *s, lsc_error *error)
+{
+    const uint8_t *table = p + LSC_ENTROPY_FIXED_HEADER + 8 * h->v.rank;
+    uint64_t at = h->header_bytes;
+    for (unsigned i = 0; i < h->n_sections; i++) {
+        const uint8_t *e = table + SECTION_ENTRY * i;
+        if (e[1] || e[2] || e[3])
+            return BAD("blob '%s': reserved bytes of section %u are not zero", label, i);
+        s[i].method = e[0];
+        s[i].size = lsc_load_le32(e + 4);
+        if (s[i].method >= LSC_SECTION_METHODS || (i == 0 && s[i].method != LSC_SECTION_MODEL))
+            return BAD("blob '%s': section %u: unknown coding method %u", label, i, s[i].method);
+        s[i].data = (uint8_t *)p + at;
+        at += s[i].size;
+    }
+    if (at != size)
+        return BAD("blob '%s': %zu bytes, its header and sections describe %llu", label, size,
+                   (unsigned long long)at);
+    return LSC_OK;
+}
+
+static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const uint8_t *values,
+                          const char *label, void **out, size_t *out_size, lsc_error *error)
+{
+    lsc_tensor t = {h->v.dtype, h->v.rank, {0}, values};
+    memcpy(t.dims, h->v.dims, sizeof t.dims);
+    lsc_encode_options o;
+    lsc_encode_options_default(&o);
+    o.transposed = (h->v.flags & LSC_BLOB_FLAG_TRANSPOSED) != 0;
+    o.bit_exact = (h->v.flags & LSC_BLOB_FLAG_SIGNED_ZEROS) != 0;
+    o.typed_field = (h->v.flags & LSC_BLOB_FLAG_TYPED_FIELD) != 0;
+    o.index_bits = h->v.index_bits;
+    o.block_h = h->v.block_h;
+    o.block_w = h->v.block_w;
+    lsc_error inner;
+    lsc_status st = lsc_encode_sparse(&t, &o, m, out, out_size, &inner);
+    if (st != LSC_OK)
+        return lsc_fail(error, st == LSC_ERR_NO_MEMORY ? st : LSC_ERR_BAD_BUNDLE, "blob '%s': %s", label,
+                        inner.message);
+    if (*out_size != h->lsc_size || lsc_load_le64((const uint8_t *)*out + 8) != h->lsc_checksum) {
+        uint64_t got = lsc_load_le64((const uint8_t *)*out + 8);
+        free(*out);
+        *out = NULL;
+        return lsc_fail(error, LSC_ERR_CHECKSUM,
+                        "blob '%s': decodes to %zu bytes hashing to %016llx, recorded %llu bytes %016llx", label,
+                        *out_size, (unsigned long long)got, (unsigned long long)h->lsc_size,
+                        (unsigned long long)h->lsc_checksum);
+    }
+    return LSC_OK;
+}
+
+lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *name, void **out,
+                                   size_t *out_size, lsc_error *error)
+{
+    const char *label = name ? name : "";
+    const uint8_t *p = blob;
+    *out = NULL;
+    *out_size = 0;
+    entropy_header h;
+    LSC_TRY(read_header(p, size, label, &h, error));
+    section s[9];
+    LSC_TRY(read_sections(p, size, &h, label, s, error));
+    uint64_t stored = lsc_load_le64(p + 8), actual = lsc_blob_checksum(p, size);
+    if (stored != actual)
+        return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx", label,
+                        (unsigned long long)stored, (unsigned long long)actual);
+
+    lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL};
+    LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, &m, label, error));
+    uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
+    uint8_t *values = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
+    lsc_status st = planes && values ? LSC_OK
+                                     : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values",
+                                                label, (unsigned long long)h.v.nnz);
+    for (unsigned j = 0; st == LSC_OK && j < h.v.elem_size; j++)
+        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, planes, h.v.nnz, j, label,
+                                      error);
+    if (st == LSC_OK) {
+        lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
+        st = rebuild(&h, &m, values, label, out, out_size, error);
+    }
+    free(planes);
+    free(values);
+    lsc_sparse_free(&m);
+    return st;
+}
+
+lsc_status lsc_entropy_encode(const void *blob, size_t blob_size, void **out, size_t *out_size,
+                              lsc_error *error)
+{
+    if (!blob || !out || !out_size)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_entropy_encode: NULL blob or output");
+    return lsc_entropy_encode_blob(blob, blob_size, NULL, out, out_size, NULL, error);
+}

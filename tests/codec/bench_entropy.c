@@ -1,0 +1,160 @@
+/* The entropy tier, layer by layer (docs/benchmarks.md "Entropy tier"): for every
+ * Conv/Gemm/MatMul weight of the models given, the compute-tier blob and its entropy
+ * blob, position bits per non-zero next to the i.i.d. bound log2 C(n,k)/k and the
+ * per-row bound (sum over rows of log2 C(cols,k_r) + log2(cols+1) per row for the
+ * count)/k, value bits per non-zero, and encode / decode speed in MB/s of dense
+ * bytes (best of 3 runs; decode = lsc_weight_open of the entropy blob, i.e. what a
+ * runtime does at load). Not a test: `bench_entropy MODEL.onnx...`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec/entropy.h"
+#include "codec/scan.h"
+#include "onnx-lsc/lsc.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double log2_binomial(double n, double k)
+{
+    return (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / log(2.0);
+}
+
+typedef struct totals {
+    double dense, compute, entropy, nnz, pos_bits, iid_bits, row_bits, value_bits, enc_s, dec_s;
+} totals;
+
+/* Per-row bound of a tensor's encoded matrix, in bits. */
+static double per_row_bound(const lsc_tensor *t, int transposed, double *iid, uint64_t *nnz_out)
+{
+    lsc_matrix_shape shape;
+    lsc_sparse m;
+    if (lsc_matrix_shape_of(t, transposed, &shape, NULL) || lsc_sparse_build(t, &shape, 0, &m, NULL))
+        return 0;
+    double bits = 0;
+    for (uint32_t r = 0; r < m.rows; r++)
+        bits += log2_binomial(m.cols, (double)(m.row_ptr[r + 1] - m.row_ptr[r])) + log2(m.cols + 1.0);
+    *iid = log2_binomial((double)shape.elements, (double)m.nnz);
+    *nnz_out = m.nnz;
+    lsc_sparse_free(&m);
+    return bits;
+}
+
+static int bench_layer(const char *name, const lsc_tensor *t, int transposed, totals *tot)
+{
+    lsc_encode_options eo;
+    lsc_encode_options_default(&eo);
+    eo.transposed = transposed;
+    void *blob = NULL, *coded = NULL;
+    size_t blob_size = 0, coded_size = 0;
+    lsc_encode_stats es;
+    lsc_entropy_stats st;
+    lsc_error err;
+    double enc = 1e30, dec = 1e30;
+    for (int run = 0; run < 3; run++) {
+        lsc_free(blob);
+        free(coded);
+        double t0 = now();
+        if (lsc_encode(t, &eo, &blob, &blob_size, &es, &err) ||
+            lsc_entropy_encode_blob(blob, blob_size, name, &coded, &coded_size, &st, &err)) {
+            fprintf(stderr, "%s: %s\n", name, err.message);
+            return 1;
+        }
+        double t1 = now();
+        enc = t1 - t0 < enc ? t1 - t0 : enc;
+    }
+    for (int run = 0; run < 3; run++) {
+        lsc_weight *w = NULL;
+        double t0 = now();
+        if (lsc_weight_open(coded, coded_size, name, &w, &err)) {
+            fprintf(stderr, "%s: %s\n", name, err.message);
+            return 1;
+        }
+        double t1 = now();
+        lsc_weight_close(&w);
+        dec = t1 - t0 < dec ? t1 - t0 : dec;
+    }
+    double iid = 0;
+    uint64_t nnz = 0;
+    double row = per_row_bound(t, transposed, &iid, &nnz);
+    double k = nnz ? (double)nnz : 1, pos = 8.0 * (double)st.position_bytes, val = 0;
+    char methods[64] = {0};
+    for (unsigned j = 0, at = 0; j < st.planes; j++) {
+        val += 8.0 * (double)st.plane_bytes[j];
+        if (j < 2) /* the low planes are raw */
+            at += (unsigned)snprintf(methods + at, sizeof methods - at, "%s%.2f%c", j ? " " : "",
+                                     8.0 * (double)st.plane_bytes[j] / k, "rzm"[st.plane_method[j]]);
+    }
+    printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n", name,
+           (unsigned long long)es.rows, (unsigned long long)es.cols, 100.0 * (double)nnz / (double)es.elements,
+           (unsigned long long)es.dense_bytes, blob_size, coded_size, iid / k, row / k, pos / k, val / k, methods,
+           (double)es.dense_bytes / enc / 1e6, (double)es.dense_bytes / dec / 1e6);
+    tot->dense += (double)es.dense_bytes;
+    tot->compute += (double)blob_size;
+    tot->entropy += (double)coded_size;
+    tot->nnz += k;
+    tot->pos_bits += pos;
+    tot->iid_bits += iid;
+    tot->row_bits += row;
+    tot->value_bits += val;
+    tot->enc_s += enc;
+    tot->dec_s += dec;
+    lsc_free(blob);
+    free(coded);
+    return 0;
+}
+
+static int bench_model(const char *path, totals *tot)
+{
+    lsc_model *model = NULL;
+    lsc_error err;
+    if (lsc_model_open(path, &model, &err)) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < lsc_model_layer_count(model) && !failed; i++) {
+        lsc_model_layer layer;
+        lsc_tensor t;
+        void *buffer = NULL;
+        if (lsc_model_layer_get(model, i, &layer, &err) || layer.outcome != LSC_LAYER_ENCODED)
+            continue;
+        if (lsc_model_layer_load(model, i, &t, &buffer, &err)) {
+            fprintf(stderr, "%s\n", err.message);
+            failed = 1;
+            break;
+        }
+        failed = bench_layer(layer.name, &t, layer.transposed, tot);
+        lsc_free(buffer);
+    }
+    lsc_model_close(&model);
+    return failed;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_entropy MODEL.onnx...\n");
+        return 2;
+    }
+    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m model; MB/s of dense bytes\n");
+    printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-11s %6s %6s\n", "weight", "matrix", "density",
+           "dense", "compute", "entropy", "iid", "row", "pos", "value", "plane0 1", "enc", "dec");
+    int failed = 0;
+    for (int a = 1; a < argc && !failed; a++) {
+        totals tot = {0};
+        failed = bench_model(argv[a], &tot);
+        double k = tot.nnz ? tot.nnz : 1;
+        printf("%-28.28s %13s %7s %9.0f %9.0f %8.0f  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n\n", argv[a], "",
+               "", tot.dense, tot.compute, tot.entropy, tot.iid_bits / k, tot.row_bits / k, tot.pos_bits / k,
+               tot.value_bits / k, "", tot.dense / tot.enc_s / 1e6, tot.dense / tot.dec_s / 1e6);
+    }
+    return failed;
+}

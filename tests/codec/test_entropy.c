@@ -1,0 +1,235 @@
+/* The entropy tier (docs/format.md part 4): every generated tensor (each dtype, shapes
+ * from 1x1 up, densities 0 to 1, awkward bit patterns, -0.0 with and without
+ * --bit-exact, forced shapes and widths) goes compute blob -> entropy blob -> opened
+ * weight whose compute blob is byte for byte the original; encoding is deterministic;
+ * every single-byte corruption and every truncation of an entropy blob is rejected
+ * (checksum), and with the checksum repaired is rejected or decodes to the very same
+ * blob; headers claiming more than the bytes can hold are refused before any work.
+ * With model paths as arguments: compress --entropy / decompress round trips. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "check.h"
+#include "codec/blob.h"
+#include "codec/entropy.h"
+#include "codec_util.h"
+#include "common/endian.h"
+
+static void fix_checksum(uint8_t *p, size_t size)
+{
+    memset(p + 8, 0, 8);
+    lsc_store_le64(p + 8, XXH64(p, size, 0));
+}
+
+/* Opens `coded` and checks that its compute blob is exactly `blob`. */
+static int opens_to(const void *coded, size_t coded_size, const void *blob, size_t blob_size)
+{
+    lsc_weight *w = NULL;
+    lsc_error err;
+    if (lsc_weight_open(coded, coded_size, "t", &w, &err) != LSC_OK)
+        return 0;
+    int same = w->view.size == blob_size && memcmp(w->view.base, blob, blob_size) == 0;
+    lsc_weight_info info;
+    lsc_weight_get_info(w, &info);
+    same &= info.blob_size == coded_size;
+    lsc_weight_close(&w);
+    return same;
+}
+
+static void round_trip(const char *what, lsc_dtype t, int rank, const int64_t *dims, double density,
+                       double neg_zeros, const lsc_encode_options *eo, uint64_t seed)
+{
+    uint64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (uint64_t)dims[i];
+    unsigned E = (unsigned)lsc_dtype_size((int)t);
+    uint8_t *data = malloc(n * E);
+    fill_random(data, n, t, density, neg_zeros, &seed);
+    lsc_tensor tensor = {t, rank, {0}, data};
+    memcpy(tensor.dims, dims, sizeof(int64_t) * (size_t)rank);
+    void *blob = NULL, *coded = NULL, *again = NULL;
+    size_t blob_size = 0, coded_size = 0, again_size = 0;
+    lsc_error err;
+    CHECKF(lsc_encode(&tensor, eo, &blob, &blob_size, NULL, &err) == LSC_OK, "%s: %s", what, err.message);
+    lsc_status st = lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err);
+    CHECKF(st == LSC_OK, "%s: %s", what, err.message);
+    if (st == LSC_OK) {
+        CHECKF(opens_to(coded, coded_size, blob, blob_size), "%s: entropy blob does not open to its blob", what);
+        CHECK(lsc_entropy_encode(blob, blob_size, &again, &again_size, &err) == LSC_OK);
+        CHECKF(again_size == coded_size && memcmp(again, coded, coded_size) == 0, "%s: not deterministic", what);
+    }
+    lsc_free(blob);
+    lsc_free(coded);
+    lsc_free(again);
+    free(data);
+}
+
+static void generated(void)
+{
+    static const lsc_dtype types[] = {LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT16, LSC_DTYPE_BFLOAT16, LSC_DTYPE_FLOAT64};
+    static const double densities[] = {0.0, 0.003, 0.05, 0.3, 0.9, 1.0};
+    static const int64_t shapes[][4] = {{1, 1}, {1, 37}, {53, 1}, {64, 75}, {300, 128}, {16, 3, 5, 5}};
+    static const int ranks[] = {2, 2, 2, 2, 2, 4};
+    uint64_t seed = 1;
+    char what[128];
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+            for (size_t di = 0; di < sizeof densities / sizeof densities[0]; di++)
+                for (int variant = 0; variant < 3; variant++) {
+                    lsc_encode_options eo;
+                    lsc_encode_options_default(&eo);
+                    eo.bit_exact = variant == 1;
+                    eo.transposed = variant == 2;
+                    eo.typed_field = variant == 2;
+                    snprintf(what, sizeof what, "dtype %d shape %zu density %.3f variant %d", (int)types[ti], si,
+                             densities[di], variant);
+                    round_trip(what, types[ti], ranks[si], shapes[si], densities[di], 0.3, &eo, seed++);
+                }
+    /* forced block shapes and index widths, rank 0 and 1 */
+    const int64_t d2[2] = {40, 90}, d1[1] = {500}, d0[1] = {1};
+    for (unsigned b = 1; b <= 16; b += 5) {
+        lsc_encode_options eo;
+        lsc_encode_options_default(&eo);
+        eo.index_bits = b;
+        eo.block_h = 3;
+        eo.block_w = 7;
+        snprintf(what, sizeof what, "forced 3x7 b=%u", b);
+        round_trip(what, LSC_DTYPE_FLOAT32, 2, d2, 0.1, 0, &eo, seed++);
+    }
+    round_trip("rank 1", LSC_DTYPE_FLOAT32, 1, d1, 0.2, 0, NULL, seed++);
+
+    /* A million zeros code in a few bytes, beyond the reader's limit of 4096 elements
+     * per byte: the encoder says so, and compress keeps the compute blob. */
+    const int64_t wide[2] = {1, 1 << 20};
+    float *zeros = calloc((size_t)1 << 20, sizeof(float));
+    lsc_tensor zt = {LSC_DTYPE_FLOAT32, 2, {wide[0], wide[1]}, zeros};
+    void *blob = NULL, *coded = NULL;
+    size_t blob_size = 0, coded_size = 0;
+    lsc_error err;
+    CHECK(lsc_encode(&zt, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+    CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_ERR_UNSUPPORTED);
+    CHECK(coded == NULL && coded_size == 0);
+    lsc_free(blob);
+    free(zeros);
+    round_trip("rank 0", LSC_DTYPE_FLOAT32, 0, d0, 1.0, 0, NULL, seed++);
+}
+
+/* Every byte changed, every length cut: rejected; with the checksum repaired, rejected
+ * or the same blob back (a byte the decoder never needs). Never a crash. */
+static void corruptions(void)
+{
+    uint64_t seed = 7;
+    const int64_t dims[4] = {12, 4, 3, 3};
+    uint8_t data[12 * 36 * 4];
+    fill_random(data, 12 * 36, LSC_DTYPE_FLOAT32, 0.2, 0.2, &seed);
+    lsc_tensor t = {LSC_DTYPE_FLOAT32, 4, {dims[0], dims[1], dims[2], dims[3]}, data};
+    void *blob = NULL, *coded = NULL;
+    size_t blob_size = 0, coded_size = 0;
+    lsc_error err;
+    CHECK(lsc_encode(&t, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+    CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
+    uint8_t *copy = malloc(coded_size);
+    unsigned same = 0, rejected = 0;
+    for (size_t i = 0; i < coded_size; i++)
+        for (unsigned flip = 1; flip < 256; flip <<= 1) {
+            memcpy(copy, coded, coded_size);
+            copy[i] ^= (uint8_t)flip;
+            lsc_weight *w = NULL;
+            lsc_status st = lsc_weight_open(copy, coded_size, "c", &w, &err);
+            CHECKF(st != LSC_OK, "byte %zu ^ 0x%02x opens", i, flip);
+            lsc_weight_close(&w);
+            if (i >= 8 && i < 16)
+                continue;
+            fix_checksum(copy, coded_size);
+            if (i < 4) /* no longer an entropy blob: the compute-tier parser says so */
+                continue;
+            st = lsc_weight_open(copy, coded_size, "c", &w, &err);
+            if (st == LSC_OK) {
+                CHECKF(w->view.size == blob_size && memcmp(w->view.base, blob, blob_size) == 0,
+                       "byte %zu ^ 0x%02x: opened as another blob", i, flip);
+                same++;
+            } else {
+                rejected++;
+            }
+            lsc_weight_close(&w);
+        }
+    for (size_t n = 0; n < coded_size; n++) {
+        lsc_weight *w = NULL;
+        CHECKF(lsc_weight_open(coded, n, "c", &w, &err) != LSC_OK, "cut to %zu bytes opens", n);
+        lsc_weight_close(&w);
+    }
+    printf("entropy blob of %zu bytes: %u repaired corruptions rejected, %u decode to the same blob\n",
+           coded_size, rejected, same);
+    CHECK(rejected > 0);
+
+    /* a header claiming a huge matrix from a few bytes is refused before any work */
+    memcpy(copy, coded, coded_size);
+    lsc_store_le32(copy + 16, UINT32_MAX);
+    lsc_store_le32(copy + 20, UINT32_MAX);
+    fix_checksum(copy, coded_size);
+    lsc_weight *w = NULL;
+    CHECK(lsc_weight_open(copy, coded_size, "c", &w, &err) == LSC_ERR_BAD_BUNDLE);
+    CHECK(strstr(err.message, "limit") != NULL);
+    free(copy);
+    lsc_free(blob);
+    lsc_free(coded);
+}
+
+/* compress --entropy, decompress: with bit_exact the file comes back byte for byte, and
+ * the bundle is smaller than the compute tier's. */
+static int same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+        if (ca == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+static void models(const char *tmp, int argc, char **argv)
+{
+    char out[1024], back[1024];
+    for (int a = 0; a < argc; a++) {
+        uint64_t bundle[2] = {0, 0};
+        for (int entropy = 0; entropy < 2; entropy++) {
+            lsc_compress_options o;
+            lsc_compress_options_default(&o);
+            o.bit_exact = 1;
+            o.entropy = entropy;
+            o.quiet = 1;
+            snprintf(out, sizeof out, "%s/m%d_%d.lsc.onnx", tmp, a, entropy);
+            snprintf(back, sizeof back, "%s/m%d_%d.back.onnx", tmp, a, entropy);
+            remove(back);
+            lsc_compress_report *rep = NULL;
+            lsc_error err;
+            CHECKF(lsc_compress_file(argv[a], out, NULL, &o, &rep, &err) == LSC_OK, "%s: %s", argv[a], err.message);
+            if (rep)
+                bundle[entropy] = rep->bundle_bytes;
+            lsc_compress_report_free(&rep);
+            CHECKF(lsc_decompress_file(out, back, &err) == LSC_OK, "%s: %s", argv[a], err.message);
+            CHECKF(same_file(argv[a], back), "%s: entropy %d does not round-trip byte for byte", argv[a], entropy);
+        }
+        printf("%s: bundle %llu bytes, entropy tier %llu\n", argv[a], (unsigned long long)bundle[0],
+               (unsigned long long)bundle[1]);
+        CHECKF(bundle[1] < bundle[0], "%s: the entropy tier is not smaller", argv[a]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    generated();
+    corruptions();
+    if (argc >= 2)
+        models(argv[1], argc - 2, argv + 2);
+    return check_exit();
+}
