@@ -17,6 +17,9 @@ which Deep Compression (ICLR 2016) starts from: 7.5% of the weights overall. Its
 weights are random (kept uniformly at random per layer), so it measures speed and
 memory, not accuracy. It is written into --work, never into the repository.
 
+--fc6 adds two one-node models of AlexNet's fc6 (a Gemm 9216 -> 4096, transB = 1)
+pruned uniformly at random to 10% and 2%, the layer of the kernel benchmark.
+
 --profile adds, per model, ORT's own per-node timings (SessionOptions EnableProfiling)
 at batch 1 and 1 thread: each Conv/Gemm/MatMul of the dense model next to the LSC
 node that replaced it (paired in graph order), and the other nodes summed."""
@@ -75,6 +78,20 @@ def make_vgg16(path, seed=16):
     g = helper.make_graph(nodes, "vgg16_deep_compression",
                           [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 224, 224])],
                           [helper.make_tensor_value_info("fc8", TensorProto.FLOAT, ["N", 1000])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def make_fc6(path, density, seed=6):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((4096, 9216), dtype=np.float32) * np.float32(0.01)
+    w *= rng.random(w.shape, dtype=np.float32) < density
+    b = np.zeros(4096, dtype=np.float32)
+    g = helper.make_graph([helper.make_node("Gemm", ["x", "fc6.weight", "fc6.bias"], ["y"], transB=1, name="fc6")],
+                          "alexnet_fc6", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 9216])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4096])],
+                          [numpy_helper.from_array(w, "fc6.weight"), numpy_helper.from_array(b, "fc6.bias")])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
 
 
@@ -146,6 +163,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--models", default=os.path.join(os.path.dirname(__file__), "..", "..", "models"))
     ap.add_argument("--vgg", action="store_true")
+    ap.add_argument("--fc6", action="store_true")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--batch", default="1,32")
     ap.add_argument("--runs", type=int, default=21, help="timed runs (median); VGG-16 uses fewer")
@@ -159,6 +177,12 @@ def main():
 
     models = sorted(p for p in glob.glob(os.path.join(args.models, "**", "*.onnx"), recursive=True)
                     if not p.endswith(".lsc.onnx"))
+    if args.fc6:
+        for pct in (10, 2):
+            fc6 = os.path.join(args.work, "fc6_%dpct.onnx" % pct)
+            if not os.path.exists(fc6):
+                make_fc6(fc6, pct / 100.0)
+            models.append(fc6)
     if args.vgg:
         vgg = os.path.join(args.work, "vgg16_dc.onnx")
         if not os.path.exists(vgg):
