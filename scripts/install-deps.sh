@@ -11,6 +11,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev   # ONNX bindings, generated at build time
   libxxhash-dev                                       # bundle checksums
   libopenblas-dev                                     # dense baseline in the benchmarks
+  libeigen3-dev librsb-dev                            # sparse peers in the benchmarks
   clang libclang-rt-14-dev llvm                       # fuzzers, sanitizers
   python3 python3-onnx python3-numpy                  # independent reader in the tests
   libonnx-testdata                                    # ONNX files from another tool
