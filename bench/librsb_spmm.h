@@ -11,7 +11,10 @@
 typedef struct librsb_spmm librsb_spmm;
 
 #ifdef BENCH_HAVE_LIBRSB
-/* librsb's version; NULL if it failed to initialise. */
+/* Call first in main: unless OMP_WAIT_POLICY is set, runs the program again with it
+ * set to passive (returns only if that is not needed or failed). */
+void librsb_spmm_prepare(char **argv);
+/* librsb's version and wait policy; NULL if it failed to initialise. */
 const char *librsb_spmm_version(void);
 /* librsb's own assembly (recursive blocks, 16-bit indices where they fit) of a copy
  * of m; NULL on failure (one line on stderr). */
@@ -21,6 +24,7 @@ librsb_spmm *librsb_spmm_create(const csr *m);
 void librsb_spmm_run(const librsb_spmm *r, const float *x, size_t n, float *y, unsigned threads);
 void librsb_spmm_free(librsb_spmm *r);
 #else
+static inline void librsb_spmm_prepare(char **argv) { (void)argv; }
 static inline const char *librsb_spmm_version(void) { return NULL; }
 static inline librsb_spmm *librsb_spmm_create(const csr *m) { (void)m; return NULL; }
 static inline void librsb_spmm_run(const librsb_spmm *r, const float *x, size_t n, float *y,

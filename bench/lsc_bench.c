@@ -250,6 +250,7 @@ static size_t copies_for(size_t bytes, int stream)
 
 int main(int argc, char **argv)
 {
+    librsb_spmm_prepare(argv);
     int quick = 0, csv = 0;
     const char *only = NULL;
     unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = 0;
