@@ -1,5 +1,6 @@
-/* lsc-bench: the LSC kernels against CSR, dense OpenBLAS and the machine's
- * streaming read bandwidth, on the same inputs in one run (issue 4).
+/* lsc-bench: the LSC kernels against CSR, Eigen and librsb (peers users really use,
+ * "-" when not built), dense OpenBLAS and the machine's streaming read bandwidth, on
+ * the same inputs in one run (issues 4, 10).
  *   lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] [--block HxW] [--slack PPM]
  * --bits / --block force the encoder's index width / block shape (default: its search);
  * --slack: the search trades up to PPM parts per million of size for a faster multiply
@@ -19,7 +20,9 @@
 #include "common/cpu.h"
 #include "common/pool.h"
 #include "csr.h"
+#include "eigen_spmm.h"
 #include "kernels/spmm.h"
+#include "librsb_spmm.h"
 #include "onnx-lsc/lsc.h"
 
 void openblas_set_num_threads(int);
@@ -83,10 +86,12 @@ static float *make_weight(uint32_t rows, uint32_t cols, double d, int structured
 /* ---- what gets timed ------------------------------------------------------ */
 
 typedef struct run_ctx {
-    int kind; /* 0 lsc, 1 csr, 2 dense */
+    int kind; /* 0 lsc, 1 csr, 2 dense, 3 eigen, 4 librsb */
     size_t copies, next;
     lsc_weight **w;
     csr *c;
+    eigen_spmm **eg;
+    librsb_spmm **rb;
     float **dense;
     uint32_t rows, cols;
     const float *x;
@@ -146,6 +151,10 @@ static void run_once(run_ctx *r)
         }
         t.bounds[nt] = t.m->rows;
         lsc_pool_run(r->exec.pool, csr_run_task, &t, nt);
+    } else if (r->kind == 3) {
+        eigen_spmm_run(r->eg[k], r->x, r->n, r->y);
+    } else if (r->kind == 4) {
+        librsb_spmm_run(r->rb[k], r->x, r->n, r->y, r->threads);
     } else if (r->n == 1) {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)r->rows, (int)r->cols, 1.0f, r->dense[k],
                     (int)r->cols, r->x, 1, 0.0f, r->y, 1);
@@ -171,6 +180,15 @@ static double measure(run_ctx *r)
             best = t;
     }
     return best;
+}
+
+/* A peer's figure, or "-" (negative: not built, or not timed at this thread count). */
+static const char *peer_fmt(char *buf, size_t size, const char *fmt, double v)
+{
+    if (v < 0)
+        return "-";
+    snprintf(buf, size, fmt, v);
+    return buf;
 }
 
 /* ---- streaming bandwidth ---------------------------------------------------- */
@@ -233,6 +251,7 @@ static size_t copies_for(size_t bytes, int stream)
 
 int main(int argc, char **argv)
 {
+    librsb_spmm_prepare(argv);
     int quick = 0, csv = 0;
     const char *only = NULL;
     unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = LSC_DEFAULT_SIZE_SLACK_PPM;
@@ -267,8 +286,10 @@ int main(int argc, char **argv)
             return 1;
         }
     double bw[3] = { 0, stream_bandwidth(pools[1], 1), stream_bandwidth(pools[2], 2) };
-    printf("# lsc-bench: kernel variant %s, CSR %s, OpenBLAS %s\n", variant,
-           avx2 ? "avx2" : "scalar", OPENBLAS_VERSION);
+    printf("# lsc-bench: kernel variant %s, CSR %s, OpenBLAS %s, Eigen %s (1 thread), librsb %s\n",
+           variant, avx2 ? "avx2" : "scalar", OPENBLAS_VERSION,
+           eigen_spmm_version() ? eigen_spmm_version() : "-",
+           librsb_spmm_version() ? librsb_spmm_version() : "-");
     printf("# streaming read bandwidth: %.2f GB/s (1 thread), %.2f GB/s (2 threads)\n",
            bw[1] / 1e9, bw[2] / 1e9);
     printf("# times are the best of repeated runs; hot = same weight reused, stream = %u MiB of "
@@ -276,11 +297,14 @@ int main(int argc, char **argv)
            STREAM_SET >> 20);
     if (csv)
         printf("layer,pattern,density,n,threads,case,block,bits,nnz,lsc_ms,lsc_gflops,lsc_bytes,"
-               "csr_ms,csr_bytes,dense_ms,x_dense,x_csr,bound_ms,of_bound\n");
+               "csr_ms,csr_bytes,eigen_ms,rsb_ms,dense_ms,x_dense,x_csr,x_eigen,x_rsb,bound_ms,"
+               "of_bound\n");
     else
         printf("| layer | pattern | density | N | thr | case | block/b | LSC ms | GFLOP/s | LSC MB "
-               "| CSR ms | CSR MB | dense ms | x dense | x CSR | bound ms | of bound |\n"
-               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+               "| CSR ms | CSR MB | Eigen ms | RSB ms | dense ms | x dense | x CSR | x Eigen "
+               "| x RSB | bound ms | of bound |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+               "---|\n");
     fflush(stdout);
     static const double dens_full[] = { 0.5, 0.2, 0.1, 0.05, 0.02, 0.01 };
     static const double dens_quick[] = { 0.1, 0.02 };
@@ -386,6 +410,15 @@ int main(int argc, char **argv)
                     memcpy(cs[c].colidx, c0.colidx, c0.nnz * 4);
                     memcpy(cs[c].vals, c0.vals, c0.nnz * 4);
                 }
+                /* the peers: one per CSR copy, built from it (NULL: not built) */
+                eigen_spmm *es[MAX_COPIES];
+                librsb_spmm *rs[MAX_COPIES];
+                for (size_t c = 0; c < cc; c++) {
+                    es[c] = eigen_spmm_create(&cs[c]);
+                    rs[c] = librsb_spmm_create(&cs[c]);
+                    if ((es[0] && !es[c]) || (rs[0] && !rs[c]))
+                        return 1;
+                }
                 fprintf(stderr, "%s %s d=%.2f: encoded in %.1f s, block %ux%u b=%u, %zu bytes\n",
                         L->name, structured ? "structured" : "uniform", dens[di], t_enc,
                         st.block_h, st.block_w, st.index_bits, blob_size);
@@ -404,6 +437,15 @@ int main(int argc, char **argv)
                             r.copies = s ? cc : 1;
                             r.next = 0;
                             double csr_ms = 1e3 * measure(&r);
+                            r.eg = es;
+                            r.rb = rs;
+                            r.kind = 3;
+                            r.next = 0;
+                            double eigen_ms = es[0] && t == 1 ? 1e3 * measure(&r) : -1;
+                            r.kind = 4;
+                            r.next = 0;
+                            double rsb_ms = rs[0] ? 1e3 * measure(&r) : -1;
+                            char b[4][16];
                             double dms = dense_ms[ni][t][s];
                             double gflops = 2.0 * (double)st.nnz * (double)n / (lsc_ms * 1e6);
                             double bound_ms = 1e3 * (double)blob_size / bw[t];
@@ -412,19 +454,29 @@ int main(int argc, char **argv)
                                                                               : "hot (> LLC)";
                             if (csv)
                                 printf("%s,%s,%.2f,%zu,%u,%s,%ux%u,%u,%llu,%.4f,%.2f,%zu,%.4f,%zu,"
-                                       "%.4f,%.2f,%.2f,%.4f,%.2f\n",
+                                       "%s,%s,%.4f,%.2f,%.2f,%s,%s,%.4f,%.2f\n",
                                        L->name, structured ? "structured" : "uniform", dens[di], n,
                                        t, s ? "stream" : "hot", st.block_h, st.block_w,
                                        st.index_bits, (unsigned long long)st.nnz, lsc_ms, gflops,
-                                       blob_size, csr_ms, csr_sz, dms, dms / lsc_ms,
-                                       csr_ms / lsc_ms, bound_ms, bound_ms / lsc_ms);
+                                       blob_size, csr_ms, csr_sz,
+                                       peer_fmt(b[0], 16, "%.4f", eigen_ms),
+                                       peer_fmt(b[1], 16, "%.4f", rsb_ms), dms, dms / lsc_ms,
+                                       csr_ms / lsc_ms,
+                                       peer_fmt(b[2], 16, "%.2f", eigen_ms / lsc_ms),
+                                       peer_fmt(b[3], 16, "%.2f", rsb_ms / lsc_ms), bound_ms,
+                                       bound_ms / lsc_ms);
                             else
                                 printf("| %s | %s | %g%% | %zu | %u | %s | %ux%u/%u | %.3f | %.2f "
-                                       "| %.2f | %.3f | %.2f | %.3f | %.2f | %.2f | %.3f | %.2f |\n",
+                                       "| %.2f | %.3f | %.2f | %s | %s | %.3f | %.2f | %.2f | %s "
+                                       "| %s | %.3f | %.2f |\n",
                                        L->name, structured ? "struct 4x8" : "uniform",
                                        dens[di] * 100, n, t, cs_name, st.block_h, st.block_w,
                                        st.index_bits, lsc_ms, gflops, blob_size / 1e6, csr_ms,
-                                       csr_sz / 1e6, dms, dms / lsc_ms, csr_ms / lsc_ms, bound_ms,
+                                       csr_sz / 1e6, peer_fmt(b[0], 16, "%.3f", eigen_ms),
+                                       peer_fmt(b[1], 16, "%.3f", rsb_ms), dms, dms / lsc_ms,
+                                       csr_ms / lsc_ms,
+                                       peer_fmt(b[2], 16, "%.2f", eigen_ms / lsc_ms),
+                                       peer_fmt(b[3], 16, "%.2f", rsb_ms / lsc_ms), bound_ms,
                                        bound_ms / lsc_ms);
                             fflush(stdout);
                         }
@@ -432,8 +484,11 @@ int main(int argc, char **argv)
                     lsc_weight_close(&ws[c]);
                     free(blobs[c]);
                 }
-                for (size_t c = 0; c < cc; c++)
+                for (size_t c = 0; c < cc; c++) {
+                    eigen_spmm_free(es[c]);
+                    librsb_spmm_free(rs[c]);
                     csr_free(&cs[c]);
+                }
                 lsc_free(blob);
             }
         }

@@ -12,6 +12,7 @@ packages=(
   libxxhash-dev                                       # bundle checksums
   libzstd-dev                                         # entropy tier: generic coder for value planes
   libopenblas-dev                                     # dense baseline in the benchmarks
+  libeigen3-dev librsb-dev                            # sparse peers in the benchmarks
   clang libclang-rt-14-dev llvm                       # fuzzers, sanitizers
   python3 python3-onnx python3-numpy                  # independent reader in the tests
   libonnx-testdata                                    # ONNX files from another tool
