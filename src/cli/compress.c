@@ -26,6 +26,8 @@ void lsc_cli_compress_usage(FILE *out)
           "      --keep-graph-inputs   leave weights that are also graph inputs dense (by default\n"
           "                            they are encoded and dropped from the graph's inputs)\n"
           "      --include-graph-inputs  accepted for compatibility: now the default\n"
+          "      --smallest            the smallest encoding per weight (default: up to 1.5%\n"
+          "                            more bytes where that multiplies faster)\n"
           "      --index-bits N        force the SRI index width (1..16; default: search)\n"
           "      --block HxW           force the block shape (default: search)\n"
           "  -j, --threads N           encode up to N weights at once (default 0 = all cores);\n"
@@ -89,7 +91,7 @@ static int parse_size(const char *s, uint64_t *out)
     return *out > 0;
 }
 
-enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY };
+enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY, OPT_SMALLEST };
 
 int lsc_cli_compress(int argc, char **argv)
 {
@@ -98,6 +100,7 @@ int lsc_cli_compress(int argc, char **argv)
         {"bundle", required_argument, NULL, OPT_BUNDLE},
         {"bit-exact", no_argument, NULL, OPT_BIT_EXACT},
         {"entropy", no_argument, NULL, OPT_ENTROPY},
+        {"smallest", no_argument, NULL, OPT_SMALLEST},
         {"include-graph-inputs", no_argument, NULL, OPT_GRAPH_INPUTS},
         {"keep-graph-inputs", no_argument, NULL, OPT_KEEP_INPUTS},
         {"index-bits", required_argument, NULL, OPT_INDEX_BITS},
@@ -123,6 +126,7 @@ int lsc_cli_compress(int argc, char **argv)
         case OPT_GRAPH_INPUTS: opt.include_graph_inputs = 1; break; /* the default now */
         case OPT_KEEP_INPUTS: opt.keep_graph_inputs = 1; break;
         case OPT_ENTROPY: opt.entropy = 1; break;
+        case OPT_SMALLEST: opt.smallest = 1; break;
         case OPT_INDEX_BITS:
             if (!parse_uint(optarg, 16, &v) || v == 0)
                 return lsc_cli_usage_error("compress", "--index-bits wants 1..16, not '%s'", optarg);

@@ -128,6 +128,26 @@ def test_good_and_safety(work):
         fail("--quiet printed something or failed")
 
 
+def test_smallest(work):
+    """--smallest: no larger than the default, which stays within its 1.5% slack;
+    both decompress to the same model."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "lenet5.onnx")
+    sizes, backs = {}, {}
+    for label, extra in (("default", []), ("smallest", ["--smallest"])):
+        out = os.path.join(work, label + ".lsc.onnx")
+        expect("compress " + label, run("compress", src, "-o", out, "-q", *extra), 0)
+        sizes[label] = os.path.getsize(out[:-len(".onnx")])
+        back = os.path.join(work, label + ".back.onnx")
+        expect("decompress " + label, run("decompress", out, "-o", back, "-q"), 0)
+        backs[label] = digest(back)
+    if not sizes["smallest"] <= sizes["default"] <= sizes["smallest"] * 1.015 + 64 * 4:
+        fail(f"bundle sizes: --smallest {sizes['smallest']}, default {sizes['default']}")
+    if sizes["smallest"] == sizes["default"]:
+        fail("--smallest changed nothing on lenet5 (the default trades bytes there)")
+    if backs["smallest"] != backs["default"]:
+        fail("--smallest and the default decompress to different models")
+
+
 def test_bad_models(work):
     m = small_model(work, "good.onnx")
     data = open(m, "rb").read()
@@ -214,7 +234,8 @@ def test_bad_bundles(work):
 def main():
     work = tempfile.mkdtemp(prefix="lsc-cli-")
     try:
-        for t in (test_usage, test_good_and_safety, test_bad_models, test_external, test_bad_bundles):
+        for t in (test_usage, test_good_and_safety, test_smallest, test_bad_models, test_external,
+                  test_bad_bundles):
             sub = os.path.join(work, t.__name__)
             os.mkdir(sub)
             t(sub)

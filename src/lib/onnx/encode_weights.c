@@ -98,6 +98,8 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
     eo.index_bits = p->opt->index_bits;
     eo.block_h = p->opt->block_h;
     eo.block_w = p->opt->block_w;
+    if (p->opt->smallest)
+        eo.size_slack_ppm = 0;
 
     void *blob = NULL;
     size_t blob_size = 0;
