@@ -32,8 +32,18 @@ def check(ok, what):
         print("FAIL: " + what)
 
 
+# Sanitizer builds: python3 itself is not instrumented, so the instrumented extension
+# needs the sanitizer runtime preloaded; main() re-executes with it (LSC_ASAN_PRELOAD)
+# and hands it on to child Pythons only, never to the (statically instrumented) command.
+PRELOAD = {}
+
+
 def cli(*args):
     return subprocess.run([os.environ["ONNX_LSC"], *map(str, args)], capture_output=True, text=True)
+
+
+def python_env():
+    return dict(os.environ, **PRELOAD)
 
 
 def same_bytes(a, b):
@@ -224,7 +234,7 @@ for src in glob.glob(os.path.join(sys.argv[1], "*.onnx")):
     os.makedirs(out, exist_ok=True)
     log = os.path.join(work, "silence.log")
     for folder in (gen, models):
-        r = subprocess.run([sys.executable, probe, folder, log, out], env=os.environ)
+        r = subprocess.run([sys.executable, probe, folder, log, out], env=python_env())
         check(r.returncode == 0, "silence probe failed")
         text = open(log).read()
         check(text == "", "the library printed: %r" % text[:300])
@@ -263,6 +273,9 @@ def plugin_case(lsc, work, models):
 
 
 def cli_case(lsc, work):
+    if PRELOAD:
+        print("python -m onnx_lsc: not in a sanitizer build (the command would inherit the preload)")
+        return
     r = subprocess.run([sys.executable, "-m", "onnx_lsc", "--version"], capture_output=True, text=True)
     check(r.returncode == 0 and lsc.__version__ in r.stdout, "python -m onnx_lsc --version: %r" % (r,))
     r = subprocess.run([sys.executable, "-m", "onnx_lsc", "compress"], capture_output=True, text=True)
@@ -289,6 +302,14 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--models", required=True)
     a = ap.parse_args()
+    preload = os.environ.pop("LSC_ASAN_PRELOAD", None)
+    if preload:
+        env = dict(os.environ, LD_PRELOAD=preload, LSC_PRELOADED=preload,
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")  # python3's own
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    if os.environ.get("LSC_PRELOADED"):
+        PRELOAD["LD_PRELOAD"] = os.environ.pop("LD_PRELOAD")
+        PRELOAD["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"]
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
     if a.stage:
