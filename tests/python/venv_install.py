@@ -24,13 +24,20 @@ def run(cmd, **kw):
 
 
 def build_wheel(source, work):
-    """pip wheel of the checkout, no index, no isolation (meson-python from Debian);
-    the meson build folder WORK/meson-build is kept between runs. Returns the wheel."""
-    dist = os.path.join(work, "dist")
-    shutil.rmtree(dist, ignore_errors=True)
+    """pip wheel of a copy of the checkout (meson-python writes into the source folder),
+    no index, no isolation (meson-python from Debian). Returns the wheel."""
+    dist, copy = os.path.join(work, "dist"), os.path.join(work, "source")
+    for d in (dist, copy):
+        shutil.rmtree(d, ignore_errors=True)
+    top = os.path.abspath(source)
+    shutil.copytree(top, copy, symlinks=True, ignore=lambda d, names: [
+        n for n in names if os.path.abspath(d) == top
+        and n.startswith(("build", ".git", ".mesonpy", "third_party"))])
+    if os.path.exists(os.path.join(top, "third_party")):  # ONNX Runtime's headers (setup-ort.sh)
+        os.symlink(os.path.join(top, "third_party"), os.path.join(copy, "third_party"))
     t = time.monotonic()
     r = run(["/usr/bin/python3", "-m", "pip", "wheel", "--no-build-isolation", "--no-index", "--no-deps",
-             "-w", dist, "--config-settings", "builddir=" + os.path.join(work, "meson-build"), source])
+             "-w", dist, copy])
     wheels = glob.glob(os.path.join(dist, "onnx_lsc-*.whl"))
     if r.returncode or len(wheels) != 1:
         return None
