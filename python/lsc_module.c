@@ -41,7 +41,7 @@ static int memory_open(memory_out *m)
     m->size = 0;
     m->f = open_memstream(&m->text, &m->size);
     if (!m->f)
-        PyErr_NoMemory();
+        raise_lsc(LSC_ERR_NO_MEMORY, NULL);
     return m->f != NULL;
 }
 
@@ -49,7 +49,7 @@ static PyObject *memory_close(memory_out *m, int wrote)
 {
     int ok = fclose(m->f) == 0 && wrote == 0;
     PyObject *s = ok ? PyUnicode_DecodeUTF8(m->text, (Py_ssize_t)m->size, "surrogateescape")
-                     : PyErr_NoMemory();
+                     : raise_lsc(LSC_ERR_NO_MEMORY, NULL);
     free(m->text);
     return s;
 }
