@@ -22,6 +22,7 @@ __all__ = ["compress", "decompress", "stats", "get_library_path", "CompressResul
 __version__ = _lsc.version()
 
 _INVALID_ARGUMENT = 1
+_IO = 3
 _UNSUPPORTED = 10
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -58,9 +59,15 @@ class _ModelFile:
             self.path = os.fsdecode(model)
             return
         data = model.SerializeToString()  # protobuf refuses > 2 GiB: pass a path then
-        fd, self.temp = tempfile.mkstemp(prefix=".onnx_lsc-", suffix=".onnx", dir=base_dir)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=".onnx_lsc-", suffix=".onnx", dir=base_dir)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            if self.temp:
+                os.unlink(self.temp)
+            raise _fail(_IO, "%s: cannot write the ModelProto to a temporary file: %s"
+                        % (base_dir or tempfile.gettempdir(), e.strerror or e)) from None
         self.path = self.temp
 
     def __enter__(self):

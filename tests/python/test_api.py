@@ -192,6 +192,7 @@ def error_cases(lsc, work, models):
     raises(1, lsc.decompress, good.model)                    # good.onnx exists now: refused
     raises(10, lsc.compress, src, bad + "/e.lsc.onnx", entropy=True)
     raises(1, lsc.compress, src, src)                        # output would overwrite the input
+    raises(3, lsc.stats, proto, base_dir=os.path.join(bad, "no-such-folder"))
     msg = raises(4, lsc.stats, _broken_proto())
     check("<ModelProto>" in msg and ".onnx_lsc-" not in msg, "ModelProto named %r" % msg)
     try:
