@@ -15,6 +15,9 @@ packages=(
   libeigen3-dev librsb-dev                            # sparse peers in the benchmarks
   clang libclang-rt-14-dev llvm                       # fuzzers, sanitizers
   python3 python3-onnx python3-numpy                  # independent reader in the tests
+  python3-dev python3-venv python3-pip python3-mesonpy python3-build patchelf  # the onnx_lsc package
+  debootstrap                                         # Python onnxruntime from Debian testing, in a chroot
+  pre-commit git                                      # the pre-commit hook's test
   libonnx-testdata                                    # ONNX files from another tool
   dataset-fashion-mnist                               # accuracy checks of the shipped models
   chromium                                            # renders the stats HTML report in a test

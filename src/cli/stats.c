@@ -19,6 +19,8 @@ void lsc_cli_stats_usage(FILE *out)
           "bundle) and in the classic sparse formats, against the entropy bound; then totals.\n\n"
           "  --json                    one JSON document on stdout (docs/stats-schema.md)\n"
           "  --csv                     one CSV row per weight on stdout, header first\n"
+          "  --markdown                a Markdown table on stdout, for a CI run page\n"
+          "                            (e.g. >> $GITHUB_STEP_SUMMARY), with the gates' verdicts\n"
           "  --html FILE               also write a self-contained HTML report to FILE\n"
           "  --measure-files           compress into a temporary folder to measure the file ratio\n"
           "                            (plain models; otherwise it is estimated)\n"
@@ -42,13 +44,14 @@ static int parse_threshold(const char *s, double *out)
     return 1;
 }
 
-enum { OPT_JSON = 256, OPT_CSV, OPT_HTML, OPT_MEASURE, OPT_GATE_RATIO, OPT_GATE_META };
+enum { OPT_JSON = 256, OPT_CSV, OPT_MARKDOWN, OPT_HTML, OPT_MEASURE, OPT_GATE_RATIO, OPT_GATE_META };
 
 int lsc_cli_stats(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"csv", no_argument, NULL, OPT_CSV},
+        {"markdown", no_argument, NULL, OPT_MARKDOWN},
         {"html", required_argument, NULL, OPT_HTML},
         {"measure-files", no_argument, NULL, OPT_MEASURE},
         {"threads", required_argument, NULL, 'j'},
@@ -57,7 +60,7 @@ int lsc_cli_stats(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int json = 0, csv = 0, c;
+    int json = 0, csv = 0, markdown = 0, c;
     const char *html = NULL;
     double min_ratio = NAN, max_meta = NAN;
     stats_options opt = {0};
@@ -67,6 +70,7 @@ int lsc_cli_stats(int argc, char **argv)
         switch (c) {
         case OPT_JSON: json = 1; break;
         case OPT_CSV: csv = 1; break;
+        case OPT_MARKDOWN: markdown = 1; break;
         case OPT_HTML: html = optarg; break;
         case OPT_MEASURE: opt.measure_files = 1; break;
         case 'j': {
@@ -93,8 +97,8 @@ int lsc_cli_stats(int argc, char **argv)
         default: return lsc_cli_usage_error("stats", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (json && csv)
-        return lsc_cli_usage_error("stats", "--json and --csv both want standard output: pick one");
+    if (json + csv + markdown > 1)
+        return lsc_cli_usage_error("stats", "--json, --csv and --markdown all want standard output: pick one");
     if (optind != argc - 1)
         return lsc_cli_usage_error("stats", optind >= argc ? "no model given" : "exactly one model expected");
     opt.want_maps = html != NULL;
@@ -114,9 +118,11 @@ int lsc_cli_stats(int argc, char **argv)
             return lsc_exit_for_status(st);
         }
     }
+    stats_gates gates = {min_ratio, max_meta};
     int wrote = json ? stats_write_json(stdout, &report)
                 : csv ? stats_write_csv(stdout, &report)
-                      : stats_write_table(stdout, &report);
+                : markdown ? stats_write_markdown(stdout, &report, &gates)
+                           : stats_write_table(stdout, &report);
     double ratio = stats_total_ratio(&report.totals);
     double meta = stats_total_meta_bits(&report.totals);
     stats_report_free(&report);
