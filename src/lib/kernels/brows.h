@@ -234,7 +234,7 @@ static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_
 {
     const lsc_blob_view *v = job->v;
     const lsc_rowpos_fn decode = k_rowpos(v->index_bits);
-    if (v->block_h != 1 || v->n_bcols != 1 || !direct || v->cols > LSC_ROWPOS_MAX_COLS || !decode)
+    if (v->block_h != 1 || v->n_bcols != 1 || !direct || v->cols > LSC_ROWPOS_MAX_SCAN || !decode)
         return 0;
     uint64_t e_lo, v_lo, e_hi, v_hi;
     lsc_blob_row_start(v, br_begin, &e_lo, &v_lo);
@@ -292,7 +292,7 @@ static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_en
     const lsc_blob_view *v = job->v;
     const lsc_rowpos_fn decode = k_rowpos(v->index_bits);
     const uint32_t bh = v->block_h;
-    if (v->n_bcols != 1 || !direct || (uint64_t)bh * v->cols > LSC_ROWPOS_MAX_COLS || !decode)
+    if (v->n_bcols != 1 || !direct || (uint64_t)bh * v->cols > LSC_ROWPOS_MAX_SCAN || !decode)
         return 0;
     uint64_t e0, v0, e1, v1;
     lsc_blob_row_start(v, br_begin, &e0, &v0);

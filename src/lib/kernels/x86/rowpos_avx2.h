@@ -1,8 +1,8 @@
-/* SRI entries to column positions for whole-row block rows (block_h = 1, one
- * block column: a scan position is the column), sixteen entries per step. Included
- * by the x86 variants (compiled with -mavx2). For rows up to 65536 columns and the
- * widths whose entries fit in two bytes (b = 1..10, 12, 16), which the encoder's
- * default search prefers (docs/format.md 1.8).
+/* SRI entries to scan positions for whole-width block rows (one block column) whose
+ * scan space fits 16 bits, sixteen entries per step: a position is lr * cols +
+ * column, the column itself on one-row block rows. Included by the x86 variants
+ * (compiled with -mavx2). For the widths whose entries fit in two bytes (b = 1..10,
+ * 12, 16), which the encoder's default search prefers (docs/format.md 1.8).
  *
  * One entry per 16-bit lane (twice the lanes of pos_avx2.h; positions are computed
  * modulo 2^16, exact since they are below 65536): a byte shuffle brings each
@@ -17,11 +17,10 @@
 #define LSC_KERNELS_X86_ROWPOS_AVX2_H
 
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "common/endian.h"
-
-#define LSC_ROWPOS_MAX_COLS 65536
+#define LSC_ROWPOS_MAX_SCAN 65536 /* block_h * cols */
 
 /* Per width b: each 16-bit lane's two bytes (low half: entries 0..7 of the group,
  * high half: entries 8..15), for the widths whose fields fit in two bytes. */
@@ -221,7 +220,7 @@ lsc_rowpos_group(const uint8_t *entries, uint64_t nbytes, uint64_t g, uint64_t g
     return _mm256_srai_epi16(top, 16 - b);
 }
 
-/* A whole-row block row being decoded: entries [e0, e1) of a stream of nbytes. */
+/* A block row being decoded: entries [e0, e1) of a stream of nbytes. */
 typedef struct lsc_rowpos {
     const uint8_t *entries;
     uint64_t nbytes;
@@ -243,7 +242,7 @@ static inline void lsc_rowpos_init(lsc_rowpos *r, const uint8_t *entries, uint64
 }
 
 /* Decodes up to `groups` groups of the row into pos (room for 16 * groups + 8):
- * the columns of its next values in order. Returns how many (possibly none: a
+ * the scan positions of its next values in order. Returns how many (possibly none: a
  * chunk may hold only jumps); the row is done when r->g reaches r->g_end. */
 static inline __attribute__((always_inline)) uint32_t
 lsc_rowpos_avx2_b(lsc_rowpos *r, uint32_t *restrict pos, uint64_t groups, const unsigned b)
