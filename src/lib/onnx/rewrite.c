@@ -103,6 +103,8 @@ static lsc_status set_string(char **field, const char *value, lsc_error *error)
 /* Conv -> LscConv in ai.onnx_lsc; a present original domain goes to lsc_domain. */
 static lsc_status rewrite_node(Onnx__NodeProto *node, lsc_error *error)
 {
+    if (lsc_node_is_lsc(node))
+        return LSC_OK; /* an LSTM's W and R: rewritten with the first */
     if (node->domain) {
         Onnx__AttributeProto **attrs =
             realloc(node->attribute, (node->n_attribute + 1) * sizeof *attrs);
