@@ -16,7 +16,8 @@
 #define LSC_ORT_MIN_API 17
 
 typedef enum lsc_ort_kind {
-    LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN
+    LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
+    LSC_ORT_MATMUL_LEFT
 } lsc_ort_kind;
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -69,6 +70,7 @@ typedef struct lsc_ort_kernel {
     const OrtApi *api;
     lsc_ort_kind kind;
     char label[192];          /* "LscConv node 'conv1'": starts every message */
+    size_t weight_input;      /* 1, or 0 for LscMatMulLeft */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
     union {
@@ -141,6 +143,8 @@ void lsc_ort_rnn_release(lsc_ort_kernel *kernel);
 
 OrtStatus *lsc_ort_matmul_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_matmul_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_matmul_left_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_matmul_left_compute(const lsc_ort_call *call);
 
 /* Attribute readers: an absent attribute leaves *value untouched (*count = -1 for
  * lists); a present one of the wrong kind or size is an error. */

@@ -1,5 +1,5 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
- * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscLSTM, LscGRU and LscRNN
+ * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscLSTM, LscGRU and LscRNN
  * (docs/format.md part 3) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
@@ -31,6 +31,7 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_CONV: return lsc_ort_conv_check_weight(k, w);
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
+    case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
 }
@@ -91,6 +92,7 @@ typedef struct lsc_ort_op {
     lsc_ort_kind kind;
     const char *name;
     size_t n_inputs;
+    size_t weight_input;
     const OrtApi *api;
     lsc_ort_pool_probe *pool;  /* the registration's */
 } lsc_ort_op;
@@ -122,6 +124,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     k->api = api;
     k->kind = op->kind;
     k->pool = op->pool;
+    k->weight_input = op->weight_input;
 
     char node[128] = "";
     size_t n = sizeof node;
@@ -132,15 +135,15 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     }
     snprintf(k->label, sizeof k->label, "%s node '%s'", op->name, node);
     n = sizeof k->weight_name;
-    if ((s = api->KernelInfo_GetInputName(info, 1, k->weight_name, &n))) {
+    if ((s = api->KernelInfo_GetInputName(info, k->weight_input, k->weight_name, &n))) {
         api->ReleaseStatus(s);
-        snprintf(k->weight_name, sizeof k->weight_name, "input 1");
+        snprintf(k->weight_name, sizeof k->weight_name, "input %zu", k->weight_input);
     }
 
     switch (k->kind) {
     case LSC_ORT_CONV: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
-    case LSC_ORT_MATMUL: s = NULL; break;
+    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: s = NULL; break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
 
@@ -149,7 +152,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     if (!s && !lsc_ort_is_recurrent(k->kind)) {
         int is_constant = 0;
         const OrtValue *value = NULL;
-        s = api->KernelInfoGetConstantInput_tensor(info, 1, &is_constant, &value);
+        s = api->KernelInfoGetConstantInput_tensor(info, k->weight_input, &is_constant, &value);
         if (!s && is_constant && value)
             s = open_weight(k, value, &k->weight);
     }
@@ -273,7 +276,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
         call.weight = k->weight;
     } else {
         const OrtValue *value = NULL;
-        if ((s = api->KernelContext_GetInput(context, 1, &value)))
+        if ((s = api->KernelContext_GetInput(context, k->weight_input, &value)))
             return s;
         if (!value)
             return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "weight input is missing");
@@ -287,6 +290,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_CONV: s = lsc_ort_conv_compute(&call); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_compute(&call); break;
     case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
+    case LSC_ORT_MATMUL_LEFT: s = lsc_ort_matmul_left_compute(&call); break;
     default: break;
     }
     lsc_weight_close(&opened);
@@ -341,7 +345,8 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
             return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
         return index == 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     }
-    return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    return index == op_of(op)->weight_input ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8
+                                            : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
@@ -416,6 +421,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT ? 0 : 1;
     op->api = api;
     OrtCustomOp *c = &op->base;
     c->version = api_version;
@@ -452,7 +458,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 6
+#define N_OPS 7
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -523,6 +529,7 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     init_op(&r->ops[3], LSC_ORT_LSTM, "LscLSTM", 8, api, version);
     init_op(&r->ops[4], LSC_ORT_GRU, "LscGRU", 6, api, version);
     init_op(&r->ops[5], LSC_ORT_RNN, "LscRNN", 6, api, version);
+    init_op(&r->ops[6], LSC_ORT_MATMUL_LEFT, "LscMatMulLeft", 2, api, version);
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

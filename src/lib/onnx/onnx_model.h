@@ -255,6 +255,7 @@ typedef enum lsc_weight_home {
 typedef struct lsc_candidate {
     const char *name;            /* the value's name (owned by the proto) */
     const char *op;              /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" */
+    const char *lsc_op;          /* its consumers' LSC op: "LscConv", ..., "LscMatMulLeft" */
     lsc_layer_outcome outcome;   /* ENCODED = encodable, pending the size test */
     int transposed;
     int flat;                    /* recurrent W/R [D, G*H, K]: encoded as [D*G*H, K] */
@@ -289,7 +290,6 @@ void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t);
 int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
 
 /* Op helpers shared with restore.c. */
-const char *lsc_lsc_op_for(const char *op);   /* "Conv" -> "LscConv" */
 const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */
 int lsc_node_is_lsc(const Onnx__NodeProto *node);
 int lsc_node_is_onnx(const Onnx__NodeProto *node);

@@ -23,11 +23,15 @@ typedef struct weighted_kind {
     int recurrent;          /* W/R [D, G*H, K], encoded as [D*G*H, K] */
 } weighted_kind;
 
+/* MatMul's weight is B, or A when only A is constant (LscMatMulLeft, first found
+ * only by its LSC name). */
 static const weighted_kind kinds[] = {
     {"Conv", "LscConv", 1u << 1, 0}, {"Gemm", "LscGemm", 1u << 1, 0},
     {"MatMul", "LscMatMul", 1u << 1, 0}, {"LSTM", "LscLSTM", 3u << 1, 1},
     {"GRU", "LscGRU", 3u << 1, 1}, {"RNN", "LscRNN", 3u << 1, 1},
+    {"MatMul", "LscMatMulLeft", 1u << 0, 0},
 };
+static const weighted_kind *const matmul_left = &kinds[6];
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 static const weighted_kind *kind_of(const char *op, int lsc)
@@ -36,12 +40,6 @@ static const weighted_kind *kind_of(const char *op, int lsc)
         if (strcmp(op, lsc ? kinds[i].lsc : kinds[i].plain) == 0)
             return &kinds[i];
     return NULL;
-}
-
-const char *lsc_lsc_op_for(const char *op)
-{
-    const weighted_kind *k = kind_of(op, 0);
-    return k ? k->lsc : NULL;
 }
 
 const char *lsc_plain_op_for(const char *op)
@@ -100,8 +98,11 @@ static const Onnx__AttributeProto *find_attr(const Onnx__NodeProto *node, const 
 }
 
 /* Orientation of the weight for this node (docs/format.md 1.4). */
-static int node_transposed(const Onnx__NodeProto *node, const char *op)
+static int node_transposed(const Onnx__NodeProto *node, const weighted_kind *k)
 {
+    const char *op = k->plain;
+    if (k == matmul_left)
+        return 0; /* A [M, K]: rows are output rows */
     if (strcmp(op, "MatMul") == 0)
         return 1;
     if (strcmp(op, "Gemm") != 0)
@@ -297,7 +298,8 @@ static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const 
         d->cand = c->sel->count - 1;
         cand->name = n->input[j];
         cand->op = k->plain;
-        cand->transposed = node_transposed(n, k->plain);
+        cand->lsc_op = k->lsc;
+        cand->transposed = node_transposed(n, k);
         cand->flat = k->recurrent;
         cand->compressed = lsc_node_is_lsc(n);
         cand->graph = where->graph;
@@ -311,7 +313,7 @@ static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const 
     cand->consumers = cons;
     cons[cand->n_consumers++] = n;
     cand->in_subgraph |= s->depth > 0;
-    if (cand->transposed != node_transposed(n, k->plain) || cand->flat != k->recurrent ||
+    if (cand->transposed != node_transposed(n, k) || cand->lsc_op != k->lsc ||
         cand->compressed != lsc_node_is_lsc(n))
         d->conflict = 1;
     return LSC_OK;
@@ -334,6 +336,29 @@ static lsc_status add_decl(select_ctx *c, scope *s, Onnx__ValueInfoProto *v)
     return LSC_OK;
 }
 
+static int is_constant(const def *d)
+{
+    return d->kind == DEF_INITIALIZER || d->kind == DEF_CONSTANT;
+}
+
+/* A plain MatMul whose B is not a constant but whose A is: the weight is A. */
+static lsc_status pick_matmul_side(select_ctx *c, scope *s, const Onnx__NodeProto *n,
+                                   const weighted_kind **kind)
+{
+    if (!lsc_node_is_onnx(n) || n->n_input != 2 || !n->input[0] || !*n->input[0] || !n->input[1])
+        return LSC_OK;
+    scope *where;
+    def *a, *b;
+    LSC_TRY(resolve(c, s, n->input[0], &where, &a));
+    size_t ai = (size_t)(a - where->defs);
+    scope *a_scope = where;
+    LSC_TRY(resolve(c, s, n->input[1], &where, &b));
+    a = &a_scope->defs[ai]; /* resolve may have grown a scope's defs */
+    if (is_constant(a) && !is_constant(b))
+        *kind = matmul_left;
+    return LSC_OK;
+}
+
 /* Every read of a name in graph g and the graphs inside it, in node order. */
 static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int depth)
 {
@@ -345,6 +370,8 @@ static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int d
     for (size_t i = 0; i < g->n_node; i++) {
         Onnx__NodeProto *n = g->node[i];
         const weighted_kind *kind = weighted_op(n);
+        if (kind && kind != matmul_left && strcmp(kind->plain, "MatMul") == 0)
+            LSC_TRY(pick_matmul_side(c, s, n, &kind));
         for (size_t j = 0; j < n->n_input; j++)
             if (kind && j < 32 && (kind->weight_inputs >> j & 1) && n->input[j] && *n->input[j])
                 LSC_TRY(weight_use(c, s, n, kind, j));
