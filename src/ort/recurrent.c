@@ -429,18 +429,22 @@ OrtStatus *lsc_ort_rnn_compute(const lsc_ort_call *call)
     const float *X = NULL;
     OrtStatus *s = prepare(&r, &X);
     float *xt = NULL;
-    size_t tb = r.T * r.B, rows = r.D * r.GH, n_xt = 0, n_gx = 0;
-    if (!s && (lsc_ort_mul_overflow(r.I, tb, &n_xt) || lsc_ort_mul_overflow(rows, tb, &n_gx) ||
-               n_xt > SIZE_MAX / sizeof(float) || n_gx > SIZE_MAX / sizeof(float)))
+    size_t tb = r.T * r.B, rows = r.D * r.GH, n_xt = 0, n_gx = 0, n_gr = 0, n_state = 0;
+    /* With I = 0, X allocates nothing however large B is: every product is checked. */
+    if (!s && (lsc_ort_mul_overflow(r.T, r.B, &tb) || lsc_ort_mul_overflow(r.I, tb, &n_xt) ||
+               lsc_ort_mul_overflow(rows, tb, &n_gx) || lsc_ort_mul_overflow(rows, r.B, &n_gr) ||
+               lsc_ort_mul_overflow(2 * r.H, r.B, &n_state) || n_xt > SIZE_MAX / sizeof(float) ||
+               n_gx > SIZE_MAX / sizeof(float) || n_gr > SIZE_MAX / sizeof(float) ||
+               n_state > SIZE_MAX / sizeof(float)))
         s = lsc_ort_fail(k->api, k, ORT_FAIL, "%zu steps of %zu x %zu are too large", tb, rows, r.I);
     if (!s && tb) {
         xt = malloc(n_xt ? n_xt * sizeof *xt : 1);
         r.gx = malloc(n_gx ? n_gx * sizeof *r.gx : 1);
-        r.gr = malloc(rows * r.B * sizeof *r.gr);
-        r.h = malloc(r.H * r.B * sizeof *r.h);
-        r.c = malloc(r.H * r.B * sizeof *r.c);
-        r.rh = malloc(r.H * r.B * sizeof *r.rh);
-        r.zr = malloc(2 * r.H * r.B * sizeof *r.zr);
+        r.gr = malloc(n_gr ? n_gr * sizeof *r.gr : 1);
+        r.h = malloc(n_state ? n_state / 2 * sizeof *r.h : 1);
+        r.c = malloc(n_state ? n_state / 2 * sizeof *r.c : 1);
+        r.rh = malloc(n_state ? n_state / 2 * sizeof *r.rh : 1);
+        r.zr = malloc(n_state ? n_state * sizeof *r.zr : 1);
         if (!xt || !r.gx || !r.gr || !r.h || !r.c || !r.rh || !r.zr)
             s = lsc_ort_fail(k->api, k, ORT_FAIL, "out of memory for %zu steps of %zu gates", tb, rows);
     }
