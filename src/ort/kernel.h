@@ -15,7 +15,15 @@
  * KernelContext_ParallelFor (17). */
 #define LSC_ORT_MIN_API 17
 
-typedef enum lsc_ort_kind { LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL } lsc_ort_kind;
+typedef enum lsc_ort_kind {
+    LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
+    LSC_ORT_MATMUL_LEFT
+} lsc_ort_kind;
+
+static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
+{
+    return kind == LSC_ORT_LSTM || kind == LSC_ORT_GRU || kind == LSC_ORT_RNN;
+}
 
 #define LSC_ORT_MAX_SPATIAL (LSC_MAX_RANK - 2)
 
@@ -38,6 +46,19 @@ typedef struct lsc_ort_gemm_attrs {
     float alpha, beta;
 } lsc_ort_gemm_attrs;
 
+/* LSTM / GRU / RNN (recurrent.c): W and R are each an LSC blob [D*G*H, K] or the
+ * dense float tensor [D, G*H, K]; a constant blob is opened once, at creation. */
+typedef struct lsc_ort_rnn_attrs {
+    int gates;              /* 4 LSTM (i o f c), 3 GRU (z r h), 1 RNN */
+    int directions;         /* 1 or 2 */
+    int reverse;            /* direction "reverse" */
+    int has_clip;
+    float clip;
+    int64_t hidden_size;    /* 0: absent, taken from R */
+    int64_t layout, input_forget, linear_before_reset;
+    lsc_weight *blob[2];    /* W, R when constant blobs, else NULL */
+} lsc_ort_rnn_attrs;
+
 /* What the kernels of one registration (one session's options) learned about ORT's
  * intra-op pool, which the C API does not tell (plugin.c). */
 typedef struct lsc_ort_pool_probe {
@@ -49,11 +70,13 @@ typedef struct lsc_ort_kernel {
     const OrtApi *api;
     lsc_ort_kind kind;
     char label[192];          /* "LscConv node 'conv1'": starts every message */
+    size_t weight_input;      /* 1, or 0 for LscMatMulLeft */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
     union {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;
+        lsc_ort_rnn_attrs rnn;
     } attrs;
     lsc_ort_pool_probe *pool; /* the registration's */
 } lsc_ort_kernel;
@@ -89,6 +112,13 @@ OrtStatus *lsc_ort_float_input(const lsc_ort_call *call, size_t index, const cha
 
 /* Allocates output 0 with these dims. */
 OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_t *dims, float **data);
+/* Allocates output `index` with these dims; *data NULL when the node does not use it. */
+OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims,
+                                   float **data);
+
+/* Opens a 1-D uint8 tensor as an encoded weight named `name`, in place. */
+OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *kernel, const OrtValue *value, const char *name,
+                             lsc_weight **out);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);
@@ -107,8 +137,14 @@ OrtStatus *lsc_ort_gemm_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_gemm_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_gemm_compute(const lsc_ort_call *call);
 
+OrtStatus *lsc_ort_rnn_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+OrtStatus *lsc_ort_rnn_compute(const lsc_ort_call *call);
+void lsc_ort_rnn_release(lsc_ort_kernel *kernel);
+
 OrtStatus *lsc_ort_matmul_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_matmul_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_matmul_left_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_matmul_left_compute(const lsc_ort_call *call);
 
 /* Attribute readers: an absent attribute leaves *value untouched (*count = -1 for
  * lists); a present one of the wrong kind or size is an error. */

@@ -90,3 +90,47 @@ OrtStatus *lsc_ort_matmul_compute(const lsc_ort_call *call)
     lsc_status st = lsc_ort_spmm_rows(call, A, (size_t)kw, m, Y, (size_t)n, &error);
     return lsc_ort_status(call, st, &error);
 }
+
+/* LscMatMulLeft: ONNX MatMul A * B with A the encoded 2-D weight [M, K], stored as
+ * is (rows = output rows), and B [..., K, N] (any batch dims, or 1-D [K]): each
+ * batch matrix of B is the X of one lsc_spmm, Y = W * X. */
+OrtStatus *lsc_ort_matmul_left_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w)
+{
+    if (w->rank != 2 || w->transposed || (int64_t)w->rows != w->dims[0])
+        return lsc_ort_fail(kernel->api, kernel, ORT_NOT_IMPLEMENTED,
+                            "weight '%s' must be a 2-D A encoded as is (re-compress with this onnx-lsc)",
+                            kernel->weight_name);
+    return NULL;
+}
+
+OrtStatus *lsc_ort_matmul_left_compute(const lsc_ort_call *call)
+{
+    const lsc_ort_kernel *k = call->kernel;
+    const float *X;
+    int rank;
+    int64_t dims[LSC_MAX_RANK];
+    OrtStatus *s = lsc_ort_float_input(call, 1, "B", &X, &rank, dims);
+    if (s)
+        return s;
+    int64_t kw = call->winfo.cols, m = call->winfo.rows;
+    int64_t kx = rank == 1 ? dims[0] : rank >= 2 ? dims[rank - 2] : -1;
+    if (kx != kw)
+        return lsc_ort_fail(k->api, k, ORT_INVALID_ARGUMENT, "B's K %lld differs from the weight's K %lld",
+                            (long long)kx, (long long)kw);
+    size_t n = rank == 1 ? 1 : (size_t)dims[rank - 1], batch = 1;
+    for (int i = 0; i < rank - 2; i++)
+        batch *= (size_t)dims[i]; /* ORT allocated B, so the product fits */
+    int64_t y_dims[LSC_MAX_RANK];
+    for (int i = 0; i < rank; i++)
+        y_dims[i] = dims[i];
+    y_dims[rank == 1 ? 0 : rank - 2] = m; /* 1-D B: [K] -> [M] */
+    float *Y;
+    if ((s = lsc_ort_float_output(call, rank, y_dims, &Y)))
+        return s;
+    lsc_error error = { 0 };
+    lsc_status st = LSC_OK;
+    for (size_t b = 0; st == LSC_OK && n && b < batch; b++)
+        st = lsc_spmm(call->weight, X + b * (size_t)kw * n, n, n, Y + b * (size_t)m * n, n, 0, 0, &call->exec,
+                      &error);
+    return lsc_ort_status(call, st, &error);
+}

@@ -138,11 +138,22 @@ OrtStatus *lsc_ort_float_input(const lsc_ort_call *call, size_t index, const cha
 
 OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_t *dims, float **data)
 {
+    return lsc_ort_float_output_at(call, 0, rank, dims, data);
+}
+
+OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims,
+                                   float **data)
+{
     const OrtApi *api = call->kernel->api;
     OrtValue *value = NULL;
     void *p = NULL;
-    OrtStatus *s = api->KernelContext_GetOutput(call->context, 0, dims, (size_t)rank, &value);
-    if (!s)
+    size_t count = 0;
+    *data = NULL;
+    OrtStatus *s = api->KernelContext_GetOutputCount(call->context, &count);
+    if (s || index >= count)
+        return s;
+    s = api->KernelContext_GetOutput(call->context, index, dims, (size_t)rank, &value);
+    if (!s && value)
         s = api->GetTensorMutableData(value, &p);
     *data = p;
     return s;

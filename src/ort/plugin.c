@@ -1,5 +1,6 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
- * ai.onnx_lsc with LscConv, LscGemm and LscMatMul (docs/format.md part 3) to a
+ * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscLSTM, LscGRU and LscRNN
+ * (docs/format.md part 3) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
  * multiplies on the encoded form on ORT's own intra-op threads. */
@@ -30,13 +31,15 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_CONV: return lsc_ort_conv_check_weight(k, w);
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
+    case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
+    default: return NULL; /* recurrent.c checks its own */
     }
-    return NULL;
 }
 
 /* Opens the uint8 tensor `value` as an encoded weight, in place (ORT keeps the
  * initializer alive as long as the session). */
-static OrtStatus *open_weight(const lsc_ort_kernel *k, const OrtValue *value, lsc_weight **out)
+OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *k, const OrtValue *value, const char *name,
+                             lsc_weight **out)
 {
     const OrtApi *api = k->api;
     OrtTensorTypeAndShapeInfo *info = NULL;
@@ -57,14 +60,22 @@ static OrtStatus *open_weight(const lsc_ort_kernel *k, const OrtValue *value, ls
     if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || rank != 1)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT,
                             "weight '%s' must be a 1-D uint8 tensor (an LSC blob), got element type %d "
-                            "rank %zu", k->weight_name, (int)type, rank);
+                            "rank %zu", name, (int)type, rank);
     if ((s = api->GetTensorMutableData((OrtValue *)value, &data)))
         return s;
     lsc_error error = { 0 };
-    lsc_status st = lsc_weight_open(data, size, k->weight_name, out, &error);
+    lsc_status st = lsc_weight_open(data, size, name, out, &error);
     if (st != LSC_OK)
         return lsc_ort_fail(api, k, ORT_INVALID_GRAPH, "%s",
                             error.message[0] ? error.message : lsc_status_string(st));
+    return NULL;
+}
+
+static OrtStatus *open_weight(const lsc_ort_kernel *k, const OrtValue *value, lsc_weight **out)
+{
+    OrtStatus *s = lsc_ort_open_blob(k, value, k->weight_name, out);
+    if (s)
+        return s;
     lsc_weight_info w;
     lsc_weight_get_info(*out, &w);
     if ((s = check_weight(k, &w)))
@@ -81,6 +92,7 @@ typedef struct lsc_ort_op {
     lsc_ort_kind kind;
     const char *name;
     size_t n_inputs;
+    size_t weight_input;
     const OrtApi *api;
     lsc_ort_pool_probe *pool;  /* the registration's */
 } lsc_ort_op;
@@ -95,6 +107,8 @@ static void ORT_API_CALL kernel_destroy(void *op_kernel)
     lsc_ort_kernel *k = op_kernel;
     if (!k)
         return;
+    if (lsc_ort_is_recurrent(k->kind))
+        lsc_ort_rnn_release(k);
     lsc_weight_close(&k->weight);
     free(k);
 }
@@ -110,6 +124,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     k->api = api;
     k->kind = op->kind;
     k->pool = op->pool;
+    k->weight_input = op->weight_input;
 
     char node[128] = "";
     size_t n = sizeof node;
@@ -120,23 +135,24 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     }
     snprintf(k->label, sizeof k->label, "%s node '%s'", op->name, node);
     n = sizeof k->weight_name;
-    if ((s = api->KernelInfo_GetInputName(info, 1, k->weight_name, &n))) {
+    if ((s = api->KernelInfo_GetInputName(info, k->weight_input, k->weight_name, &n))) {
         api->ReleaseStatus(s);
-        snprintf(k->weight_name, sizeof k->weight_name, "input 1");
+        snprintf(k->weight_name, sizeof k->weight_name, "input %zu", k->weight_input);
     }
 
     switch (k->kind) {
     case LSC_ORT_CONV: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
-    case LSC_ORT_MATMUL: s = NULL; break;
+    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: s = NULL; break;
+    default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
 
     /* A constant weight (an initializer) is opened now: a corrupt one fails the
      * session. Otherwise it is opened at each run. */
-    if (!s) {
+    if (!s && !lsc_ort_is_recurrent(k->kind)) {
         int is_constant = 0;
         const OrtValue *value = NULL;
-        s = api->KernelInfoGetConstantInput_tensor(info, 1, &is_constant, &value);
+        s = api->KernelInfoGetConstantInput_tensor(info, k->weight_input, &is_constant, &value);
         if (!s && is_constant && value)
             s = open_weight(k, value, &k->weight);
     }
@@ -251,6 +267,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     call.exec.parallel_for = ort_parallel_for;
     call.exec.parallel_for_context = &host;
     call.threads = pool_threads(k->pool, &host);
+    if (lsc_ort_is_recurrent(k->kind))
+        return lsc_ort_rnn_compute(&call);
 
     lsc_weight *opened = NULL;
     OrtStatus *s = NULL;
@@ -258,7 +276,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
         call.weight = k->weight;
     } else {
         const OrtValue *value = NULL;
-        if ((s = api->KernelContext_GetInput(context, 1, &value)))
+        if ((s = api->KernelContext_GetInput(context, k->weight_input, &value)))
             return s;
         if (!value)
             return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "weight input is missing");
@@ -272,6 +290,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_CONV: s = lsc_ort_conv_compute(&call); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_compute(&call); break;
     case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
+    case LSC_ORT_MATMUL_LEFT: s = lsc_ort_matmul_left_compute(&call); break;
+    default: break;
     }
     lsc_weight_close(&opened);
     return s;
@@ -320,8 +340,13 @@ static const char *ORT_API_CALL get_execution_provider_type(const OrtCustomOp *o
 
 static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *op, size_t index)
 {
-    (void)op;
-    return index == 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    if (lsc_ort_is_recurrent(op_of(op)->kind)) {
+        if (index == 1 || index == 2) /* W, R: a blob, or float when left dense */
+            return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+        return index == 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    }
+    return index == op_of(op)->weight_input ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8
+                                            : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
@@ -338,23 +363,23 @@ static ONNXTensorElementDataType ORT_API_CALL get_output_type(const OrtCustomOp 
 
 static size_t ORT_API_CALL get_output_type_count(const OrtCustomOp *op)
 {
-    (void)op;
-    return 1;
+    lsc_ort_kind kind = op_of(op)->kind;
+    return kind == LSC_ORT_LSTM ? 3 : lsc_ort_is_recurrent(kind) ? 2 : 1; /* Y, Y_h[, Y_c] */
 }
 
 static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_input_characteristic(const OrtCustomOp *op,
                                                                                  size_t index)
 {
-    (void)op;
+    if (lsc_ort_is_recurrent(op_of(op)->kind)) /* X, W, R; then B, sequence_lens, states, P */
+        return index <= 2 ? INPUT_OUTPUT_REQUIRED : INPUT_OUTPUT_OPTIONAL;
     return index == 2 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED; /* Conv B, Gemm C */
 }
 
 static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_output_characteristic(const OrtCustomOp *op,
                                                                                   size_t index)
 {
-    (void)op;
     (void)index;
-    return INPUT_OUTPUT_REQUIRED;
+    return lsc_ort_is_recurrent(op_of(op)->kind) ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
 static OrtMemType ORT_API_CALL get_input_memory_type(const OrtCustomOp *op, size_t index)
@@ -396,6 +421,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT ? 0 : 1;
     op->api = api;
     OrtCustomOp *c = &op->base;
     c->version = api_version;
@@ -432,8 +458,10 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
+#define N_OPS 7
+
 typedef struct registration {
-    lsc_ort_op ops[3];
+    lsc_ort_op ops[N_OPS];
     lsc_ort_pool_probe pool;
     OrtCustomOpDomain *domain;
     const OrtApi *api;
@@ -498,11 +526,15 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     init_op(&r->ops[0], LSC_ORT_CONV, "LscConv", 3, api, version);
     init_op(&r->ops[1], LSC_ORT_GEMM, "LscGemm", 3, api, version);
     init_op(&r->ops[2], LSC_ORT_MATMUL, "LscMatMul", 2, api, version);
-    for (size_t i = 0; i < 3; i++)
+    init_op(&r->ops[3], LSC_ORT_LSTM, "LscLSTM", 8, api, version);
+    init_op(&r->ops[4], LSC_ORT_GRU, "LscGRU", 6, api, version);
+    init_op(&r->ops[5], LSC_ORT_RNN, "LscRNN", 6, api, version);
+    init_op(&r->ops[6], LSC_ORT_MATMUL_LEFT, "LscMatMulLeft", 2, api, version);
+    for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 
     OrtStatus *s = api->CreateCustomOpDomain(LSC_ORT_DOMAIN, &r->domain);
-    for (size_t i = 0; !s && i < 3; i++)
+    for (size_t i = 0; !s && i < N_OPS; i++)
         s = api->CustomOpDomain_Add(r->domain, &r->ops[i].base);
     if (!s)
         s = api->AddCustomOpDomain(options, r->domain);

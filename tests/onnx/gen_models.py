@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import gen_recurrent
 import gen_subgraphs
 
 RNG = np.random.default_rng(1234)
@@ -176,6 +177,14 @@ def make_all(folder):
     n4 = helper.make_node("MatMul", ["x", "s"], ["y2"])
     save("shared_orientations", model([n1, n4], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("y2", [1, 50])],
                                       [numpy_helper.from_array(ws, "s")]), encoded=0)
+    # MatMul with the constant on the left (LscMatMulLeft); the same weight also on
+    # the right of another MatMul (orientations differ: left alone).
+    n5 = helper.make_node("MatMul", ["s", "x2"], ["y3"])
+    save("matmul_left", model([n5], [vi("x2", [50, 4])], [vi("y3", [50, 4])],
+                              [numpy_helper.from_array(ws, "s")]), encoded=1)
+    save("matmul_left_and_right", model([n5, n4], [vi("x", [1, 50]), vi("x2", [50, 4])],
+                                        [vi("y3", [50, 4]), vi("y2", [1, 50])],
+                                        [numpy_helper.from_array(ws, "s")]), encoded=0)
     save("weight_is_output", model([n1], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("s", [50, 50])],
                                    [numpy_helper.from_array(ws, "s")]), encoded=0)
 
@@ -231,6 +240,9 @@ def make_all(folder):
 
     # Exporter-like bodies (gen_subgraphs.py): If branches, Loop in If, Scan, outer scope.
     for name, (m, _, n) in gen_subgraphs.all_models(np.random.default_rng(99)).items():
+        save(name, m, encoded=n)
+    # LSTM / GRU / RNN W and R (gen_recurrent.py).
+    for name, (m, _, n) in gen_recurrent.all_models(np.random.default_rng(98)).items():
         save(name, m, encoded=n)
     # A body that hides an outer weight's name behind its own node output: the body's
     # MatMul reads its own value (not constant), the outer weight is still encoded.

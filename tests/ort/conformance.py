@@ -1,5 +1,5 @@
-"""Conformance of LscConv / LscGemm / LscMatMul with ONNX Runtime's own Conv / Gemm /
-MatMul: small pruned graphs covering the attributes the rewriter keeps, plus the
+"""Conformance of LscConv / LscGemm / LscMatMul / LscMatMulLeft with ONNX Runtime's
+own Conv / Gemm / MatMul: small pruned graphs covering the attributes the rewriter keeps, plus the
 Conv/Gemm/MatMul models of Debian's libonnx-testdata (weights pruned here, weight
 inputs baked into initializers). Each model is compressed with onnx-lsc, run dense
 (ORT's kernels) and rewritten (our plugin, 1 and 2 threads) on the same inputs, and
@@ -53,6 +53,13 @@ def matmul(rng, a_shape, b_shape):
     m = model([helper.make_node("MatMul", ["a", "B"], ["y"], name="matmul")], [("a", a_shape)],
               {"B": pruned(rng, b_shape)})
     return m, {"a": a_shape}
+
+
+def matmul_left(rng, a_shape, b_shape):
+    """MatMul with the constant on the left (LscMatMulLeft)."""
+    m = model([helper.make_node("MatMul", ["A", "b"], ["y"], name="matmul_left")], [("b", b_shape)],
+              {"A": pruned(rng, a_shape)})
+    return m, {"b": b_shape}
 
 
 def lenet_like(rng):
@@ -126,6 +133,9 @@ def cases(rng):
     c["matmul_4d"] = matmul(rng, (2, 3, 4, 64), (64, 24))
     c["matmul_1d"] = matmul(rng, (64,), (64, 40))
     c["matmul_tall"] = matmul(rng, (257, 96), (96, 130))
+    c["matmul_left_2d"] = matmul_left(rng, (40, 64), (64, 7))
+    c["matmul_left_4d"] = matmul_left(rng, (40, 64), (2, 3, 64, 5))
+    c["matmul_left_1d"] = matmul_left(rng, (130, 96), (96,))
     # a small network
     c["lenet_like"] = lenet_like(rng)
     return c

@@ -1,6 +1,7 @@
 """Shared by the ORT tests: compress a model, run dense and rewritten in ONNX Runtime
 through lsc-ort-run, compare. Paths come from the environment tests/ort/meson.build sets:
 ONNX_LSC (the CLI), LSC_ORT_RUN (the driver), ONNX_LSC_ORT_PLUGIN (the plugin)."""
+import json
 import os
 import subprocess
 import sys
@@ -99,6 +100,57 @@ def compare(dense, lsc):
         worst_rel = max(worst_rel, float(diff.max()) / scale if diff.size and scale > 0 else 0.0)
         ok &= bool(np.all(diff <= RTOL * (np.abs(d64) + scale)))
     return ok, worst_abs, worst_rel
+
+
+def lsc_ops_anywhere(path):
+    """Op types of ai.onnx_lsc nodes in every graph of the model."""
+    ops = []
+
+    def walk(g):
+        for n in g.node:
+            if n.domain == "ai.onnx_lsc":
+                ops.append(n.op_type)
+            for a in n.attribute:
+                if a.HasField("g"):
+                    walk(a.g)
+                for sg in a.graphs:
+                    walk(sg)
+    walk(onnx.load(path, load_external_data=False).graph)
+    return ops
+
+
+def check_models(work, models):
+    """Compresses each of {name: (model, feeds, n_encoded)}, requires LSC nodes where
+    weights were encoded, and compares dense (ORT's kernels) with rewritten (our
+    plugin, 1 and 2 threads) outputs on every feed. Returns the failures."""
+    failures = []
+    for name, (m, feeds, n_encoded) in models.items():
+        path = os.path.join(work, name + ".onnx")
+        onnx.save(m, path)
+        lsc = os.path.join(work, name + ".lsc.onnx")
+        encoded = json.loads(compress(path, lsc))["totals"]["encoded_layers"]
+        ops = lsc_ops_anywhere(lsc)
+        if encoded < n_encoded or (n_encoded and not ops):
+            failures.append("%s: %d weights encoded, %d LSC nodes, expected %d weights" %
+                            (name, encoded, len(ops), n_encoded))
+            continue
+        for f, feed in enumerate(feeds):
+            inputs = {}
+            for k, arr in feed.items():
+                inputs[k] = os.path.join(work, "%s.%d.%s.npy" % (name, f, k))
+                np.save(inputs[k], arr)
+            dense = ort_outputs(path, inputs, os.path.join(work, "%s.%d.dense" % (name, f)), plugin=False)
+            for threads in (1, 2):
+                got = ort_outputs(lsc, inputs, os.path.join(work, "%s.%d.lsc%d" % (name, f, threads)),
+                                  threads=threads)
+                ok, max_abs, max_rel = compare(dense, got)
+                print("%s %-24s feed %d threads %d  %-28s max abs %.3g  max rel %.3g" %
+                      ("ok  " if ok else "FAIL", name, f, threads, ",".join(sorted(set(ops))), max_abs, max_rel))
+                if not ok:
+                    failures.append("%s feed %d threads %d: max abs %g" % (name, f, threads, max_abs))
+    for f in failures:
+        print("FAILED:", f)
+    return failures
 
 
 def main_wrapper(fn):

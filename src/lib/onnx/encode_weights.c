@@ -87,9 +87,11 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
     if (dense.mapped)
         lsc_map_will_need(dense.data, dense.size);
 
-    lsc_tensor tensor = {.dtype = (lsc_dtype)t->data_type, .rank = (int)t->n_dims, .data = dense.data};
-    for (size_t d = 0; d < t->n_dims; d++)
-        tensor.dims[d] = t->dims[d];
+    lsc_tensor tensor = {.dtype = (lsc_dtype)t->data_type, .data = dense.data};
+    if (!lsc_blob_dims(t, cand->flat, &tensor.rank, tensor.dims)) {
+        lsc_dense_free(&dense);
+        return lsc_fail(error, LSC_ERR_INTERNAL, "%s: dims do not fit a blob", label);
+    }
     lsc_encode_options eo;
     lsc_encode_options_default(&eo);
     eo.bit_exact = p->opt->bit_exact;

@@ -170,9 +170,12 @@ lsc_status lsc_model_layer_get(const lsc_model *model, size_t index, lsc_model_l
     } else if (cand->tensor) {
         const Onnx__TensorProto *t = cand->tensor;
         layer->dtype = (lsc_dtype)t->data_type;
-        layer->rank = t->n_dims <= LSC_MAX_RANK ? (int)t->n_dims : LSC_MAX_RANK;
-        for (int i = 0; i < layer->rank; i++)
-            layer->dims[i] = t->dims[i];
+        /* As the encoder sees it: a recurrent W/R is [D*G*H, K] (docs/format.md 3.1). */
+        if (!lsc_blob_dims(t, cand->flat, &layer->rank, layer->dims)) {
+            layer->rank = t->n_dims <= LSC_MAX_RANK ? (int)t->n_dims : LSC_MAX_RANK;
+            for (int i = 0; i < layer->rank; i++)
+                layer->dims[i] = t->dims[i];
+        }
     }
     return LSC_OK;
 }
@@ -214,7 +217,9 @@ lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, lsc_tensor
         *buffer_out = buf;
         return LSC_OK;
     }
-    if (!cand->tensor || layer.rank != (int)cand->tensor->n_dims)
+    int64_t dims[LSC_MAX_RANK];
+    int rank;
+    if (!cand->tensor || !lsc_blob_dims(cand->tensor, cand->flat, &rank, dims) || layer.rank != rank)
         return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: no loadable data", label);
     lsc_dense dense = {0};
     /* The model's mapping cache grows on first use of an external file. */

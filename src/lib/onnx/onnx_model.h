@@ -228,6 +228,13 @@ lsc_status lsc_tensor_dense(lsc_onnx_model *model, const Onnx__TensorProto *tens
                             const char *label, lsc_dense *dense, lsc_error *error);
 void lsc_dense_free(lsc_dense *dense);
 
+/* The dims a blob of this tensor has: its own, or for a recurrent weight (flat) the
+ * 2-D [d0*d1, d2] (docs/format.md 3.1). 0 if they do not fit a blob. */
+int lsc_blob_dims(const Onnx__TensorProto *tensor, int flat, int *rank, int64_t dims[LSC_MAX_RANK]);
+/* 1 if an opened blob's dims are those of this restore record's tensor, as is or
+ * as the flattened recurrent weight. */
+int lsc_blob_dims_match(const Onnx__TensorProto *tensor, const lsc_weight_info *info);
+
 /* Saves and clears a tensor's payload fields, and puts them back. */
 typedef struct lsc_saved_payload {
     protobuf_c_boolean has_raw_data;
@@ -247,9 +254,11 @@ typedef enum lsc_weight_home {
 
 typedef struct lsc_candidate {
     const char *name;            /* the value's name (owned by the proto) */
-    const char *op;              /* "Conv", "Gemm", "MatMul" */
+    const char *op;              /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" */
+    const char *lsc_op;          /* its consumers' LSC op: "LscConv", ..., "LscMatMulLeft" */
     lsc_layer_outcome outcome;   /* ENCODED = encodable, pending the size test */
     int transposed;
+    int flat;                    /* recurrent W/R [D, G*H, K]: encoded as [D*G*H, K] */
     lsc_weight_home home;
     Onnx__GraphProto *graph;     /* the graph defining the value (main or a body) */
     size_t home_index;
@@ -281,7 +290,6 @@ void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t);
 int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
 
 /* Op helpers shared with restore.c. */
-const char *lsc_lsc_op_for(const char *op);   /* "Conv" -> "LscConv" */
 const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */
 int lsc_node_is_lsc(const Onnx__NodeProto *node);
 int lsc_node_is_onnx(const Onnx__NodeProto *node);

@@ -147,6 +147,8 @@ static lsc_status fill_payload(restore_ctx *c, restored *r, const lsc_weight_inf
 
 static lsc_status restore_node(Onnx__NodeProto *node, lsc_error *error)
 {
+    if (!lsc_node_is_lsc(node))
+        return LSC_OK; /* an LSTM's W and R: restored with the first */
     char *op = lsc_strdup(lsc_plain_op_for(node->op_type));
     if (!op)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
@@ -198,11 +200,9 @@ static lsc_status restore_one(restore_ctx *c, lsc_candidate *cand)
     lsc_weight_info info;
     lsc_weight_get_info(r->weight, &info);
     uint64_t count = 0, bytes = 0;
-    int same = t->has_data_type && t->data_type == (int32_t)info.dtype && t->n_dims == (size_t)info.rank &&
+    int same = t->has_data_type && t->data_type == (int32_t)info.dtype && lsc_blob_dims_match(t, &info) &&
                lsc_tensor_elements(t, label, &count, NULL) == LSC_OK && lsc_tensor_repr(t) != LSC_REPR_TYPED &&
                !t->has_raw_data;
-    for (size_t i = 0; same && i < t->n_dims; i++)
-        same = t->dims[i] == info.dims[i];
     if (!same || lsc_mul_overflow_u64(count, lsc_dtype_size(info.dtype), &bytes) || bytes > SIZE_MAX) {
         protobuf_c_message_free_unpacked(&t->base, NULL);
         r->tensor = NULL;

@@ -100,9 +100,12 @@ static lsc_status set_string(char **field, const char *value, lsc_error *error)
     return LSC_OK;
 }
 
-/* Conv -> LscConv in ai.onnx_lsc; a present original domain goes to lsc_domain. */
-static lsc_status rewrite_node(Onnx__NodeProto *node, lsc_error *error)
+/* Conv -> LscConv (the candidate's LSC op) in ai.onnx_lsc; a present original
+ * domain goes to lsc_domain. */
+static lsc_status rewrite_node(Onnx__NodeProto *node, const char *lsc_op, lsc_error *error)
 {
+    if (lsc_node_is_lsc(node))
+        return LSC_OK; /* an LSTM's W and R: rewritten with the first */
     if (node->domain) {
         Onnx__AttributeProto **attrs =
             realloc(node->attribute, (node->n_attribute + 1) * sizeof *attrs);
@@ -127,7 +130,7 @@ static lsc_status rewrite_node(Onnx__NodeProto *node, lsc_error *error)
         a->s.len = strlen(value);
         attrs[node->n_attribute++] = a;
     }
-    LSC_TRY(set_string(&node->op_type, lsc_lsc_op_for(node->op_type), error));
+    LSC_TRY(set_string(&node->op_type, lsc_op, error));
     return set_string(&node->domain, LSC_ONNX_DOMAIN, error);
 }
 
@@ -208,7 +211,7 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
         lsc_candidate_set_tensor(cand, t);
         LSC_TRY(lsc_onnx_detach(&c->model, orig, c->error));
         for (size_t i = 0; i < cand->n_consumers; i++)
-            LSC_TRY(rewrite_node(cand->consumers[i], c->error));
+            LSC_TRY(rewrite_node(cand->consumers[i], cand->lsc_op, c->error));
         (*n_encoded)++;
     }
     if (*n_encoded == 0)

@@ -1,13 +1,14 @@
 /* Which weights compress may encode, and why the others are left alone
- * (lsc_layer_outcome). A candidate is the weight input of a Conv (W), Gemm (B) or
- * MatMul (B) node of any graph, the main one or an If/Loop/Scan body at any depth,
- * held by an initializer or a Constant node of the graph that defines that name as
- * seen from the node: its own graph or an enclosing one (ONNX's lexical scopes, so
- * sibling branches may reuse a name and an inner definition hides an outer one).
- * It is encoded only if every use of the value is such a weight input with the
- * same orientation (docs/format.md 1.4 and 3.1). */
+ * (lsc_layer_outcome). A candidate is a weight input of a Conv (W), Gemm (B),
+ * MatMul (B), LSTM, GRU or RNN (W and R) node of any graph, the main one or an
+ * If/Loop/Scan body at any depth, held by an initializer or a Constant node of the
+ * graph that defines that name as seen from the node: its own graph or an enclosing
+ * one (ONNX's lexical scopes, so sibling branches may reuse a name and an inner
+ * definition hides an outer one). It is encoded only if every use of the value is
+ * such a weight input with the same orientation (docs/format.md 1.4 and 3.1). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "onnx/onnx_model.h"
 
@@ -15,23 +16,36 @@
  * weight be rewritten under a node that reads it as a plain tensor. */
 #define MAX_GRAPH_DEPTH 100
 
-static const char *const plain_ops[] = {"Conv", "Gemm", "MatMul"};
-static const char *const lsc_ops[] = {"LscConv", "LscGemm", "LscMatMul"};
+/* The ops whose weights are encoded, their LSC ops, and which inputs are weights. */
+typedef struct weighted_kind {
+    const char *plain, *lsc;
+    unsigned weight_inputs; /* bit j: input j */
+    int recurrent;          /* W/R [D, G*H, K], encoded as [D*G*H, K] */
+} weighted_kind;
 
-const char *lsc_lsc_op_for(const char *op)
+/* MatMul's weight is B, or A when only A is constant (LscMatMulLeft, first found
+ * only by its LSC name). */
+static const weighted_kind kinds[] = {
+    {"Conv", "LscConv", 1u << 1, 0}, {"Gemm", "LscGemm", 1u << 1, 0},
+    {"MatMul", "LscMatMul", 1u << 1, 0}, {"LSTM", "LscLSTM", 3u << 1, 1},
+    {"GRU", "LscGRU", 3u << 1, 1}, {"RNN", "LscRNN", 3u << 1, 1},
+    {"MatMul", "LscMatMulLeft", 1u << 0, 0},
+};
+static const weighted_kind *const matmul_left = &kinds[6];
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
+
+static const weighted_kind *kind_of(const char *op, int lsc)
 {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(op, plain_ops[i]) == 0)
-            return lsc_ops[i];
+    for (size_t i = 0; op && i < N_KINDS; i++)
+        if (strcmp(op, lsc ? kinds[i].lsc : kinds[i].plain) == 0)
+            return &kinds[i];
     return NULL;
 }
 
 const char *lsc_plain_op_for(const char *op)
 {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(op, lsc_ops[i]) == 0)
-            return plain_ops[i];
-    return NULL;
+    const weighted_kind *k = kind_of(op, 1);
+    return k ? k->plain : NULL;
 }
 
 int lsc_node_is_onnx(const Onnx__NodeProto *node)
@@ -65,19 +79,13 @@ int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth)
     return 0;
 }
 
-/* The plain op ("Conv"...) whose input 1 is a weight, or NULL. */
-static const char *weighted_op(const Onnx__NodeProto *node)
+/* The kind of a node with weight inputs, plain or LSC, or NULL. */
+static const weighted_kind *weighted_op(const Onnx__NodeProto *node)
 {
-    if (!node->op_type || node->n_input < 2 || !node->input[1] || !*node->input[1])
-        return NULL;
-    if (lsc_node_is_onnx(node)) {
-        for (int i = 0; i < 3; i++)
-            if (strcmp(node->op_type, plain_ops[i]) == 0)
-                return plain_ops[i];
-        return NULL;
-    }
+    if (lsc_node_is_onnx(node))
+        return kind_of(node->op_type, 0);
     if (lsc_node_is_lsc(node))
-        return lsc_plain_op_for(node->op_type);
+        return kind_of(node->op_type, 1);
     return NULL;
 }
 
@@ -90,14 +98,39 @@ static const Onnx__AttributeProto *find_attr(const Onnx__NodeProto *node, const 
 }
 
 /* Orientation of the weight for this node (docs/format.md 1.4). */
-static int node_transposed(const Onnx__NodeProto *node, const char *op)
+static int node_transposed(const Onnx__NodeProto *node, const weighted_kind *k)
 {
-    if (strcmp(op, "Conv") == 0)
-        return 0;
+    const char *op = k->plain;
+    if (k == matmul_left)
+        return 0; /* A [M, K]: rows are output rows */
     if (strcmp(op, "MatMul") == 0)
         return 1;
+    if (strcmp(op, "Gemm") != 0)
+        return 0; /* Conv, and recurrent W/R whose rows are gates */
     const Onnx__AttributeProto *a = find_attr(node, "transB");
     return !(a && a->has_i && a->i != 0);
+}
+
+/* The LSC recurrent ops compute the default activations only: ORT's C API gives a
+ * custom op no way to read a list of strings (docs/format.md 3.1). */
+static int default_activations(const Onnx__NodeProto *node, const char *op)
+{
+    static const char *const lstm[] = {"Sigmoid", "Tanh", "Tanh"};
+    static const char *const gru[] = {"Sigmoid", "Tanh"};
+    static const char *const rnn[] = {"Tanh"};
+    const Onnx__AttributeProto *a = find_attr(node, "activations");
+    if (!a)
+        return 1;
+    const char *const *want = strcmp(op, "LSTM") == 0 ? lstm : strcmp(op, "GRU") == 0 ? gru : rnn;
+    size_t n = strcmp(op, "LSTM") == 0 ? 3 : strcmp(op, "GRU") == 0 ? 2 : 1;
+    if (a->n_strings == 0 || a->n_strings % n)
+        return 0;
+    for (size_t i = 0; i < a->n_strings; i++) {
+        const char *w = want[i % n];
+        if (a->strings[i].len != strlen(w) || strncasecmp((const char *)a->strings[i].data, w, strlen(w)))
+            return 0;
+    }
+    return 1;
 }
 
 /* ---- scopes ---- */
@@ -250,21 +283,24 @@ static lsc_status add_candidate(select_ctx *c, scope *where, size_t def_index, l
     return LSC_OK;
 }
 
-/* Node `n` of scope s reads input 1 as the weight of `op`. */
-static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const char *op)
+/* Node `n` of scope s reads input j as a weight of kind k. */
+static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const weighted_kind *k,
+                             size_t j)
 {
     scope *where;
     def *d;
-    LSC_TRY(resolve(c, s, n->input[1], &where, &d));
+    LSC_TRY(resolve(c, s, n->input[j], &where, &d));
     lsc_candidate *cand = NULL;
     if (d->cand == (size_t)-1) {
         size_t def_index = (size_t)(d - where->defs);
         LSC_TRY(add_candidate(c, where, def_index, &cand));
         d = &where->defs[def_index];
         d->cand = c->sel->count - 1;
-        cand->name = n->input[1];
-        cand->op = op;
-        cand->transposed = node_transposed(n, op);
+        cand->name = n->input[j];
+        cand->op = k->plain;
+        cand->lsc_op = k->lsc;
+        cand->transposed = node_transposed(n, k);
+        cand->flat = k->recurrent;
         cand->compressed = lsc_node_is_lsc(n);
         cand->graph = where->graph;
         cand->input_index = (size_t)-1;
@@ -277,7 +313,8 @@ static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const 
     cand->consumers = cons;
     cons[cand->n_consumers++] = n;
     cand->in_subgraph |= s->depth > 0;
-    if (cand->transposed != node_transposed(n, op) || cand->compressed != lsc_node_is_lsc(n))
+    if (cand->transposed != node_transposed(n, k) || cand->lsc_op != k->lsc ||
+        cand->compressed != lsc_node_is_lsc(n))
         d->conflict = 1;
     return LSC_OK;
 }
@@ -299,6 +336,29 @@ static lsc_status add_decl(select_ctx *c, scope *s, Onnx__ValueInfoProto *v)
     return LSC_OK;
 }
 
+static int is_constant(const def *d)
+{
+    return d->kind == DEF_INITIALIZER || d->kind == DEF_CONSTANT;
+}
+
+/* A plain MatMul whose B is not a constant but whose A is: the weight is A. */
+static lsc_status pick_matmul_side(select_ctx *c, scope *s, const Onnx__NodeProto *n,
+                                   const weighted_kind **kind)
+{
+    if (!lsc_node_is_onnx(n) || n->n_input != 2 || !n->input[0] || !*n->input[0] || !n->input[1])
+        return LSC_OK;
+    scope *where;
+    def *a, *b;
+    LSC_TRY(resolve(c, s, n->input[0], &where, &a));
+    size_t ai = (size_t)(a - where->defs);
+    scope *a_scope = where;
+    LSC_TRY(resolve(c, s, n->input[1], &where, &b));
+    a = &a_scope->defs[ai]; /* resolve may have grown a scope's defs */
+    if (is_constant(a) && !is_constant(b))
+        *kind = matmul_left;
+    return LSC_OK;
+}
+
 /* Every read of a name in graph g and the graphs inside it, in node order. */
 static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int depth)
 {
@@ -309,10 +369,12 @@ static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int d
     LSC_TRY(build_scope(c, g, parent, depth, &s));
     for (size_t i = 0; i < g->n_node; i++) {
         Onnx__NodeProto *n = g->node[i];
-        const char *op = weighted_op(n);
+        const weighted_kind *kind = weighted_op(n);
+        if (kind && kind != matmul_left && strcmp(kind->plain, "MatMul") == 0)
+            LSC_TRY(pick_matmul_side(c, s, n, &kind));
         for (size_t j = 0; j < n->n_input; j++)
-            if (op && j == 1)
-                LSC_TRY(weight_use(c, s, n, op));
+            if (kind && j < 32 && (kind->weight_inputs >> j & 1) && n->input[j] && *n->input[j])
+                LSC_TRY(weight_use(c, s, n, kind, j));
             else
                 LSC_TRY(mark_other(c, s, n->input[j]));
         for (size_t a = 0; a < n->n_attribute; a++) {
@@ -354,15 +416,21 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
     if (cand->compressed)
         return LSC_LAYER_ENCODED;
     size_t rank = t->n_dims;
-    int shape_ok = strcmp(cand->op, "Conv") == 0 ? rank >= 3 : rank == 2;
+    int shape_ok = strcmp(cand->op, "Conv") == 0 ? rank >= 3 : cand->flat ? rank == 3 : rank == 2;
+    /* The recurrent ops run in float32 (their X, B and states are float). */
+    if (cand->flat && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+        shape_ok = 0;
     if (!t->has_data_type || !lsc_dtype_size(t->data_type) || !shape_ok || t->segment ||
         rank > LSC_MAX_RANK || lsc_tensor_repr(t) == LSC_REPR_NONE)
         return LSC_LAYER_UNSUPPORTED_TYPE;
     for (size_t i = 0; i < rank; i++)
         if (t->dims[i] <= 0 || t->dims[i] > UINT32_MAX)
             return LSC_LAYER_UNSUPPORTED_TYPE;
+    if (cand->flat && (uint64_t)t->dims[0] * (uint64_t)t->dims[1] > UINT32_MAX)
+        return LSC_LAYER_UNSUPPORTED_TYPE;
     for (size_t k = 0; k < cand->n_consumers; k++)
-        if (find_attr(cand->consumers[k], LSC_DOMAIN_ATTR))
+        if (find_attr(cand->consumers[k], LSC_DOMAIN_ATTR) ||
+            (cand->flat && !default_activations(cand->consumers[k], cand->op)))
             return LSC_LAYER_UNSUPPORTED_TYPE;
     if (d->conflict || d->other_use)
         return LSC_LAYER_SHARED_OTHER;
@@ -392,6 +460,10 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
         const scope *s = c.cand_scope[k];
         const def *d = &s->defs[c.cand_def[k]];
         find_home(s, d, cand);
+        /* An LSC recurrent node may keep one of W and R dense (it did not pay). */
+        if (cand->compressed && cand->flat && cand->tensor &&
+            cand->tensor->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
+            cand->compressed = 0;
         cand->decls = d->decls;
         cand->n_decls = d->n_decls;
         cand->outcome = judge(&c, s, d, cand);

@@ -170,3 +170,38 @@ void lsc_payload_put_back(Onnx__TensorProto *t, const lsc_saved_payload *s)
     t->n_double_data = s->n_double_data;
     t->n_uint64_data = s->n_uint64_data;
 }
+
+int lsc_blob_dims(const Onnx__TensorProto *tensor, int flat, int *rank, int64_t dims[LSC_MAX_RANK])
+{
+    if (tensor->n_dims > LSC_MAX_RANK || (flat && tensor->n_dims != 3))
+        return 0;
+    *rank = (int)tensor->n_dims;
+    for (size_t i = 0; i < tensor->n_dims; i++)
+        dims[i] = tensor->dims[i];
+    if (flat) {
+        uint64_t rows;
+        if (dims[0] < 0 || dims[1] < 0 ||
+            lsc_mul_overflow_u64((uint64_t)dims[0], (uint64_t)dims[1], &rows) || rows > INT64_MAX)
+            return 0;
+        *rank = 2;
+        dims[0] = (int64_t)rows;
+        dims[1] = tensor->dims[2];
+    }
+    return 1;
+}
+
+int lsc_blob_dims_match(const Onnx__TensorProto *tensor, const lsc_weight_info *info)
+{
+    int64_t dims[LSC_MAX_RANK];
+    int rank;
+    for (int flat = 0; flat < 2; flat++) {
+        if (!lsc_blob_dims(tensor, flat, &rank, dims) || rank != info->rank)
+            continue;
+        int same = 1;
+        for (int i = 0; same && i < rank; i++)
+            same = dims[i] == info->dims[i];
+        if (same)
+            return 1;
+    }
+    return 0;
+}

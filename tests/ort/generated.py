@@ -1,0 +1,29 @@
+"""Generated models in ONNX Runtime: weights inside If / Loop / Scan bodies,
+outer-scope and graph-input weights (tests/onnx/gen_subgraphs.py), or LSTM / GRU /
+RNN with pruned W and R (tests/onnx/gen_recurrent.py: every direction,
+sequence_lens, states, peepholes, clip, an LSTM in both If branches). Each model
+is compressed, and dense (ORT's kernels) and rewritten (our plugin, 1 and 2
+threads) outputs must agree on inputs that take every If branch (ortcheck.RTOL).
+
+usage: generated.py --work DIR (gen_subgraphs | gen_recurrent)"""
+import importlib
+import os
+import sys
+
+import numpy as np
+
+import ortcheck
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx"))
+SEEDS = {"gen_subgraphs": 11, "gen_recurrent": 5}
+
+
+def main():
+    module = sys.argv.pop()
+    work = ortcheck.work_folder()
+    gen = importlib.import_module(module)
+    return ortcheck.check_models(work, gen.all_models(np.random.default_rng(SEEDS[module])))
+
+
+if __name__ == "__main__":
+    ortcheck.main_wrapper(main)
