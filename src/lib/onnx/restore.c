@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/checked.h"
+#include "onnx/jobs.h"
 #include "onnx/onnx_model.h"
 #include "onnx/restore_external.h"
 
@@ -36,6 +37,8 @@ typedef struct restore_ctx {
     size_t n_items;
     uint8_t *placeholders;
     lsc_progress progress;
+    unsigned threads;
+    lsc_exec exec; /* decoding threads, shared by every weight */
     lsc_error *error;
 } restore_ctx;
 
@@ -294,13 +297,14 @@ static lsc_status produce(void *ctx, size_t index, lsc_out_file *out, lsc_error 
 {
     restore_ctx *c = ctx;
     restored *r = &c->items[index];
-    uint8_t *dense = malloc(r->dense_bytes ? r->dense_bytes : 1);
+    /* calloc: fresh zero pages, so only the stored values are written. */
+    uint8_t *dense = calloc(1, r->dense_bytes ? r->dense_bytes : 1);
     if (!dense)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "weight '%s': out of memory", r->name);
-    lsc_status st = lsc_weight_decode(r->weight, dense, r->dense_bytes, error);
+    lsc_status st = lsc_weight_fill(r->weight, dense, r->dense_bytes, &c->exec, error);
     lsc_map_release(r->blob, r->blob_size);
     if (st == LSC_OK)
-        lsc_out_write(out, dense, r->dense_bytes);
+        lsc_out_write_dense(out, dense, r->dense_bytes);
     free(dense);
     if (st == LSC_OK)
         lsc_progress_add(&c->progress, r->dense_bytes);
@@ -358,7 +362,9 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
             return lsc_fail(c->error, LSC_ERR_INVALID_ARGUMENT, "%s: output would overwrite the bundle",
                             out_model);
     }
-    lsc_restore_ext ext = {.progress = &c->progress};
+    if (lsc_jobs_threads(c->threads, SIZE_MAX) > 1)
+        LSC_TRY(lsc_pool_create(lsc_jobs_threads(c->threads, SIZE_MAX), &c->exec.pool, c->error));
+    lsc_restore_ext ext = {.progress = &c->progress, .exec = &c->exec};
     for (size_t i = 0; i < c->n_items; i++)
         if (c->items[i].external || c->items[i].placeholder)
             c->progress.total += c->items[i].dense_bytes;
@@ -439,8 +445,10 @@ lsc_status lsc_decompress_file_opts(const char *in_model, const char *out_model,
     if (options) {
         c.progress.fn = options->progress;
         c.progress.context = options->progress_context;
+        c.threads = options->threads;
     }
     lsc_status st = restore_run(&c, out_model);
+    lsc_pool_free(&c.exec.pool);
     unset_placeholders(&c);
     for (size_t i = 0; i < c.n_items; i++)
         lsc_weight_close(&c.items[i].weight);

@@ -143,7 +143,8 @@ static int same_values(const uint8_t *a, const uint8_t *b, size_t size, size_t e
     return 1;
 }
 
-static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc_error *error)
+static lsc_status decode_item(const lsc_restore_ext_item *it, const lsc_exec *exec, uint8_t **out,
+                              lsc_error *error)
 {
     if (!it->weight) { /* a dense copy: its bytes as they are */
         *out = malloc(it->dense_bytes ? it->dense_bytes : 1);
@@ -154,10 +155,10 @@ static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc
         lsc_map_release(it->copy, it->dense_bytes);
         return LSC_OK;
     }
-    *out = malloc(it->dense_bytes ? it->dense_bytes : 1);
+    *out = calloc(1, it->dense_bytes ? it->dense_bytes : 1); /* fresh zero pages */
     if (!*out)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    lsc_status st = lsc_weight_decode(it->weight, *out, it->dense_bytes, error);
+    lsc_status st = lsc_weight_fill(it->weight, *out, it->dense_bytes, exec, error);
     lsc_map_release(it->blob, it->blob_size);
     if (st != LSC_OK) {
         free(*out);
@@ -167,7 +168,7 @@ static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc
 }
 
 static lsc_status check_existing(const char *path, const lsc_restore_ext_item *items, size_t n,
-                                 lsc_progress *progress, lsc_error *error)
+                                 const lsc_exec *exec, lsc_progress *progress, lsc_error *error)
 {
     lsc_map map;
     LSC_TRY(lsc_map_file(path, &map, error));
@@ -183,7 +184,7 @@ static lsc_status check_existing(const char *path, const lsc_restore_ext_item *i
             break;
         }
         uint8_t *dense;
-        st = decode_item(it, &dense, error);
+        st = decode_item(it, exec, &dense, error);
         /* A copied tensor must be the same bytes; a decoded one the same values. */
         if (st == LSC_OK && (it->weight ? !same_values(dense, map.data + it->offset, it->dense_bytes,
                                                        lsc_dtype_size(info.dtype))
@@ -201,7 +202,7 @@ static lsc_status check_existing(const char *path, const lsc_restore_ext_item *i
 }
 
 static lsc_status create_file(const char *path, const lsc_restore_ext_item *items, size_t n,
-                              lsc_progress *progress, lsc_error *error)
+                              const lsc_exec *exec, lsc_progress *progress, lsc_error *error)
 {
     lsc_out_file out;
     LSC_TRY(lsc_out_open(&out, path, error));
@@ -227,11 +228,16 @@ static lsc_status create_file(const char *path, const lsc_restore_ext_item *item
             lsc_out_write(&out, zeros, k);
             cursor += k;
         }
-        uint8_t *dense;
-        st = decode_item(&items[i], &dense, error);
-        if (st == LSC_OK)
-            lsc_out_write(&out, dense, items[i].dense_bytes);
-        free(dense);
+        if (!items[i].weight) { /* a dense copy: straight from the input's mapping */
+            lsc_out_write(&out, items[i].copy, items[i].dense_bytes);
+            lsc_map_release(items[i].copy, items[i].dense_bytes);
+        } else {
+            uint8_t *dense;
+            st = decode_item(&items[i], exec, &dense, error);
+            if (st == LSC_OK)
+                lsc_out_write_dense(&out, dense, items[i].dense_bytes);
+            free(dense);
+        }
         cursor += items[i].dense_bytes;
         if (st == LSC_OK)
             lsc_progress_add(progress, items[i].dense_bytes);
@@ -293,8 +299,8 @@ lsc_status lsc_restore_ext_write(lsc_restore_ext *ext, const char *out_model, ls
         else if ((st = check_inside(dir, path, ext->items[i].location, error)) != LSC_OK)
             (void)0;
         else if (lstat(path, &sb) == 0)
-            st = check_existing(path, ext->items + i, j - i, ext->progress, error);
-        else if ((st = create_file(path, ext->items + i, j - i, ext->progress, error)) == LSC_OK) {
+            st = check_existing(path, ext->items + i, j - i, ext->exec, ext->progress, error);
+        else if ((st = create_file(path, ext->items + i, j - i, ext->exec, ext->progress, error)) == LSC_OK) {
             ext->created[ext->n_created++] = path;
             path = NULL;
         }

@@ -22,6 +22,7 @@ typedef struct lsc_restore_ext {
     char **created; /* files this run created, removed on rollback */
     size_t n_created;
     lsc_progress *progress; /* may be NULL: each tensor written or checked adds its bytes */
+    const lsc_exec *exec;   /* may be NULL: threads that decode each weight */
 } lsc_restore_ext;
 
 lsc_status lsc_restore_ext_add(lsc_restore_ext *ext, const Onnx__TensorProto *tensor,
