@@ -39,6 +39,7 @@ typedef struct restore_ctx {
     lsc_progress progress;
     unsigned threads;
     lsc_exec exec; /* decoding threads, shared by every weight */
+    lsc_dense_buf buf;
     lsc_error *error;
 } restore_ctx;
 
@@ -297,15 +298,11 @@ static lsc_status produce(void *ctx, size_t index, lsc_out_file *out, lsc_error 
 {
     restore_ctx *c = ctx;
     restored *r = &c->items[index];
-    /* calloc: fresh zero pages, so only the stored values are written. */
-    uint8_t *dense = calloc(1, r->dense_bytes ? r->dense_bytes : 1);
-    if (!dense)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "weight '%s': out of memory", r->name);
-    lsc_status st = lsc_weight_fill(r->weight, dense, r->dense_bytes, &c->exec, error);
+    const uint8_t *dense = NULL;
+    lsc_status st = lsc_dense_decode(&c->buf, r->weight, r->dense_bytes, &c->exec, &dense, error);
     lsc_map_release(r->blob, r->blob_size);
     if (st == LSC_OK)
         lsc_out_write_dense(out, dense, r->dense_bytes);
-    free(dense);
     if (st == LSC_OK)
         lsc_progress_add(&c->progress, r->dense_bytes);
     return st;
@@ -395,6 +392,8 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
     }
     if (ext_st == LSC_OK)
         ext_st = lsc_restore_ext_write(&ext, out_model, c->error);
+    c->buf = ext.buf; /* its pages are mapped already: the model's weights reuse it */
+    ext.buf = (lsc_dense_buf){0};
     if (ext_st != LSC_OK) {
         lsc_restore_ext_free(&ext);
         return ext_st;
@@ -449,6 +448,7 @@ lsc_status lsc_decompress_file_opts(const char *in_model, const char *out_model,
     }
     lsc_status st = restore_run(&c, out_model);
     lsc_pool_free(&c.exec.pool);
+    free(c.buf.data);
     unset_placeholders(&c);
     for (size_t i = 0; i < c.n_items; i++)
         lsc_weight_close(&c.items[i].weight);
