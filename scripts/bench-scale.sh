@@ -9,7 +9,7 @@
 #
 # Environment: ONNX_LSC (default build/src/cli/onnx-lsc), TOTAL_GB (13.5),
 # LARGEST_MB (1024), DENSITY (0.35: the bundle passes 4 GiB), SEED (1),
-# THREADS (-j value, 0), MAX_MEMORY (compress --max-memory, e.g. 4G; unset: default),
+# THREADS (-j value of both steps, 0), MAX_MEMORY (compress --max-memory, e.g. 4G; unset: default),
 # KEEP=1 keeps WORKDIR, REUSE=1 keeps an existing model.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,7 +56,7 @@ EOF
 rm -f "$work/c.onnx" "$work/c.lsc" "$work/out/"*
 run compress "$lsc" compress "$work/big.onnx" -o "$work/c.onnx" -j "$threads" \
     ${MAX_MEMORY:+--max-memory "$MAX_MEMORY"}
-run decompress "$lsc" decompress "$work/c.onnx" -o "$work/out/r.onnx" -q
+run decompress "$lsc" decompress "$work/c.onnx" -o "$work/out/r.onnx" -j "$threads" -q
 bundle=$(stat -c %s "$work/c.lsc")
 echo "weights $dense B, bundle $bundle B ($(echo "$bundle" | awk '{printf "%.2f GiB", $1 / 2^30}'))," \
      "largest weight $(($(echo "$largest" | cut -d. -f1) * 1048576)) B"

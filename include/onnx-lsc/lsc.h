@@ -225,6 +225,12 @@ typedef struct lsc_exec {
     unsigned cpu_mask;                 /* 0 = best available; else LSC_CPU_* allowed */
 } lsc_exec;
 
+/* lsc_weight_decode without the zeroing: writes only the stored values into dst,
+ * which must already hold zeros (calloc'd or fresh pages: nothing is written twice),
+ * spread over exec's threads (NULL: the calling thread). */
+LSC_API lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size,
+                                   const lsc_exec *exec, lsc_error *error);
+
 #define LSC_CPU_SCALAR 0x1u
 #define LSC_CPU_AVX2 0x2u              /* AVX2 + FMA */
 #define LSC_CPU_AVX512 0x4u            /* AVX-512 F */
@@ -381,7 +387,8 @@ LSC_API lsc_status lsc_decompress_file(const char *in_model, const char *out_mod
 typedef struct lsc_decompress_options {
     lsc_progress_fn progress;  /* NULL: none */
     void *progress_context;
-    uint8_t reserved[32];
+    unsigned threads;          /* decoding threads; 0 = cores (carved out of `reserved`) */
+    uint8_t reserved[28];
 } lsc_decompress_options;
 LSC_API void lsc_decompress_options_default(lsc_decompress_options *options);
 /* lsc_decompress_file with options (NULL = defaults). */

@@ -17,6 +17,7 @@ void lsc_cli_decompress_usage(FILE *out)
           "Default OUT: IN with .lsc.onnx -> .onnx, never overwritten without -f.\n\n"
           "  -o, --output PATH   restored model\n"
           "  -f, --force         overwrite OUT if it exists\n"
+          "  -j, --threads N     decode each weight on N threads (default 0 = all cores)\n"
           "  -q, --quiet         print nothing but errors (no progress bar)\n"
           "  -h, --help          this text\n",
           out);
@@ -27,17 +28,27 @@ int lsc_cli_decompress(int argc, char **argv)
     static const struct option long_options[] = {
         {"output", required_argument, NULL, 'o'},
         {"force", no_argument, NULL, 'f'},
+        {"threads", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *out_path = NULL;
     int force = 0, quiet = 0, c;
+    unsigned threads = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:fqh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:fj:qh", long_options, NULL)) != -1) {
         switch (c) {
         case 'o': out_path = optarg; break;
         case 'f': force = 1; break;
+        case 'j': {
+            char *end = NULL;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || optarg[0] == '-' || v > 4096)
+                return lsc_cli_usage_error("decompress", "-j wants a thread count, not '%s'", optarg);
+            threads = (unsigned)v;
+            break;
+        }
         case 'q': quiet = 1; break;
         case 'h': lsc_cli_decompress_usage(stdout); return LSC_EXIT_OK;
         case ':': return lsc_cli_usage_error("decompress", "option '%s' needs a value", argv[optind - 1]);
@@ -77,6 +88,7 @@ int lsc_cli_decompress(int argc, char **argv)
     lsc_decompress_options_default(&options);
     options.progress = lsc_cli_progress_update;
     options.progress_context = &progress;
+    options.threads = threads;
     lsc_status st = lsc_decompress_file_opts(in_path, out_path, &options, &error);
     lsc_cli_progress_finish(&progress);
     if (st != LSC_OK)

@@ -121,7 +121,7 @@ int main(void)
             uint32_t hh[LSC_MAX_HEIGHTS];
             lsc_shape_cost hc[LSC_MAX_HEIGHTS];
             unsigned hn = 0;
-            CHECK(lsc_heights_evaluate(&sp, widths[wi], hs_scratch, hh, hc, &hn) == 0);
+            CHECK(lsc_heights_evaluate(&sp, widths[wi], rows, hs_scratch, hh, hc, &hn) == 0);
             CHECK(hn >= 1 && hh[hn - 1] == rows);
             for (unsigned k = 0; k < hn; k++) {
                 lsc_shape_cost direct;
@@ -130,6 +130,18 @@ int main(void)
                        rows, cols, hh[k], widths[wi]);
                 cases++;
             }
+            /* Stopping at a lower height gives the same prices for every height up to it. */
+            uint32_t max_h = 1 + (uint32_t)(rng_next(&s) % rows);
+            uint32_t hh2[LSC_MAX_HEIGHTS];
+            lsc_shape_cost hc2[LSC_MAX_HEIGHTS];
+            unsigned hn2 = 0, want = 0;
+            for (unsigned k = 0; k < hn; k++)
+                want += hh[k] <= max_h;
+            CHECK(lsc_heights_evaluate(&sp, widths[wi], max_h, hs_scratch, hh2, hc2, &hn2) == 0);
+            CHECKF(hn2 >= want && memcmp(hh2, hh, want * sizeof *hh) == 0 &&
+                       memcmp(hc2, hc, want * sizeof *hc) == 0,
+                   "%ux%u width %u: heights up to %u differ when the pass stops there", rows, cols, widths[wi],
+                   max_h);
         }
         lsc_heights_free(&hs_scratch);
         /* With a size slack: within the slack of the smallest, the least modelled kernel

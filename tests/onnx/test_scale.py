@@ -149,6 +149,14 @@ def test_jobs(tmp):
     check_restored(restored, arrays)
     if file_digest(os.path.join(tmp, "r", "weights.bin")) != file_digest(os.path.join(tmp, "weights.bin")):
         fail("restored weights.bin differs from the original")
+    # Decoding threads (decompress -j) never change the bytes written.
+    for j in (1, 3):
+        d = os.path.join(tmp, "rj%d" % j)
+        os.makedirs(d)
+        run(["decompress", os.path.join(tmp, "j2", "c.onnx"), "-o", os.path.join(d, "m.onnx"), "-j", str(j), "-q"])
+        for name in ("m.onnx", "weights.bin"):
+            if file_digest(os.path.join(d, name)) != file_digest(os.path.join(tmp, "r", name)):
+                fail("decompress -j %d wrote another %s than -j 0" % (j, name))
     # Two broken weights: every thread count reports the first, leaves no output.
     m = onnx.load(model, load_external_data=False)
     for t in m.graph.initializer:

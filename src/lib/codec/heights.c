@@ -114,7 +114,7 @@ static uint64_t price_cross(lsc_heights *h, const block_sum *sum, const uint64_t
     return start[n_brows];
 }
 
-int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, lsc_heights *h, uint32_t *heights,
+int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_heights *h, uint32_t *heights,
                          lsc_shape_cost *costs, unsigned *n_out)
 {
     unsigned levels = 0;
@@ -157,6 +157,8 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, lsc_heights *h, uint3
             heights[count] = (uint32_t)bh;
             price(m, &h->inner, &h->cross, kept, &costs[count++]);
         }
+        if (bh * 2 > max_h && bh * 2 < m->rows) /* taller ones are not candidates */
+            break;
         if (n_brows == 1) {
             /* The full height: the same single block row, blocks of rows * bw. */
             if (bh != m->rows) {

@@ -211,8 +211,9 @@ typedef struct candidate {
 static int candidate_order(const void *a, const void *b)
 {
     const candidate *x = a, *y = b;
-    if (x->bw != y->bw) /* grouped by width: one all-heights pass each */
-        return x->bw < y->bw ? -1 : 1;
+    if (x->bw != y->bw) /* grouped by width, widest first (they tend to be the best,
+                           so the bound below prunes more): one all-heights pass each */
+        return x->bw > y->bw ? -1 : 1;
     if (x->blocks != y->blocks)
         return x->blocks < y->blocks ? -1 : 1;
     return x->bh < y->bh ? -1 : x->bh > y->bh;
@@ -267,6 +268,22 @@ static uint64_t kernel_work(const lsc_plan *p, const lsc_sparse *m)
     return 32 * p->n_entries + values + 64 * (uint64_t)p->block_h * p->kept_blocks;
 }
 
+/* Whether any candidate of the width starting at cands[i] may come within `bound`:
+ * each at least one entry per value at the narrowest width. If none can, its
+ * all-heights pass is skipped (the result cannot change). */
+static int width_may_pay(const candidate *cands, unsigned i, unsigned n, int rank, unsigned elem_size,
+                         const lsc_sparse *m, unsigned b_lo, uint64_t bound)
+{
+    for (unsigned j = i; j < n && cands[j].bw == cands[i].bw; j++) {
+        lsc_blob_layout lb;
+        if (!lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, cands[j].bh, cands[j].bw, b_lo, m->nnz,
+                                     m->nnz, &lb) &&
+            lb.total <= bound)
+            return 1;
+    }
+    return 0;
+}
+
 lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
                            const lsc_search_limits *limits, lsc_plan *plan, lsc_error *error)
 {
@@ -293,6 +310,9 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
                 hs[kept_h++] = hs[i];
         nh = kept_h;
     }
+    uint32_t max_h = 0; /* the all-heights pass stops there */
+    for (unsigned i = 0; i < nh; i++)
+        max_h = hs[i] > max_h ? hs[i] : max_h;
     unsigned nw = side_candidates(m->cols, limits->block_w, 1, ws);
     candidate *cands = malloc(40 * 40 * sizeof *cands);
     if (!cands)
@@ -303,6 +323,7 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             cands[n].bh = hs[i];
             cands[n].bw = ws[j];
             cands[n].blocks = lsc_ceil_div_u64(m->rows, hs[i]) * lsc_ceil_div_u64(m->cols, ws[j]);
+            cands[n].priced = 0;
             n++;
         }
     qsort(cands, n, sizeof *cands, candidate_order);
@@ -322,12 +343,15 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
     size_t n_near = 0, cap_near = 0;
     for (unsigned i = 0; i < n; i++) {
         lsc_shape_cost cost;
-        if (heights && (i == 0 || cands[i].bw != cands[i - 1].bw)) {
+        if (heights && (i == 0 || cands[i].bw != cands[i - 1].bw) &&
+            width_may_pay(cands, i, n, rank, elem_size, m, b_lo, have ? slack_bound(plan->layout.total,
+                                                                                limits->size_slack_ppm)
+                                                                     : UINT64_MAX)) {
             /* First candidate of a width: price all its heights at once. */
             uint32_t hh[LSC_MAX_HEIGHTS];
             lsc_shape_cost hc[LSC_MAX_HEIGHTS];
             unsigned hn = 0;
-            int fallback = lsc_heights_evaluate(m, cands[i].bw, heights, hh, hc, &hn);
+            int fallback = lsc_heights_evaluate(m, cands[i].bw, max_h, heights, hh, hc, &hn);
             for (unsigned j = i; j < n && cands[j].bw == cands[i].bw; j++) {
                 cands[j].priced = 0;
                 for (unsigned k = 0; k < hn && !fallback; k++)

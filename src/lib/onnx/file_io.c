@@ -14,6 +14,7 @@
 
 #define OUT_BUFFER_SIZE (1u << 20)
 #define SINK_DROP_MIN (64u << 10)
+#define HOLE_SPAN (64u << 10) /* zero runs this long, aligned, become holes */
 
 char *lsc_strdup(const char *s)
 {
@@ -206,11 +207,12 @@ lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *er
     return LSC_OK;
 }
 
-static void out_flush(lsc_out_file *out)
+/* write(2) until all of [p, p + n) is out, or the first failure is recorded. */
+static void out_put(lsc_out_file *out, const uint8_t *p, size_t n)
 {
     size_t done = 0;
-    while (out->status == LSC_OK && done < out->used) {
-        ssize_t w = write(out->fd, out->buf + done, out->used - done);
+    while (out->status == LSC_OK && done < n) {
+        ssize_t w = write(out->fd, p + done, n - done);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -220,12 +222,25 @@ static void out_flush(lsc_out_file *out)
         }
         done += (size_t)w;
     }
+}
+
+static void out_flush(lsc_out_file *out)
+{
+    out_put(out, out->buf, out->used);
     out->used = 0;
 }
 
 void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
 {
     const uint8_t *p = data;
+    if (size >= OUT_BUFFER_SIZE && out->status == LSC_OK) {
+        /* Large payloads go straight from the caller's memory: one copy less, and
+         * writes as large as the payload. */
+        out_flush(out);
+        out_put(out, p, size);
+        out->written += size;
+        return;
+    }
     while (size > 0 && out->status == LSC_OK) {
         size_t room = OUT_BUFFER_SIZE - out->used;
         size_t n = size < room ? size : room;
@@ -237,6 +252,43 @@ void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
         if (out->used == OUT_BUFFER_SIZE)
             out_flush(out);
     }
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint64_t acc = 0, w;
+    size_t i = 0;
+    for (; i + 8 <= n && !acc; i += 8) { /* a non-zero byte ends it: dense data costs one word */
+        memcpy(&w, p + i, 8);
+        acc |= w;
+    }
+    for (; i < n && !acc; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+void lsc_out_write_dense(lsc_out_file *out, const void *data, size_t size)
+{
+    /* Spans of the file that are HOLE_SPAN-aligned and all zero are skipped. */
+    const uint8_t *p = data;
+    size_t start = 0, i = 0;
+    while (i < size && out->status == LSC_OK) {
+        uint64_t at = out->written + (i - start);
+        size_t span = HOLE_SPAN - (size_t)(at % HOLE_SPAN);
+        if (span > size - i)
+            span = size - i;
+        if (span == HOLE_SPAN && all_zero(p + i, span)) {
+            size_t j = i + span;
+            while (j + HOLE_SPAN <= size && all_zero(p + j, HOLE_SPAN))
+                j += HOLE_SPAN;
+            lsc_out_write(out, p + start, i - start);
+            lsc_out_skip(out, j - i);
+            start = i = j;
+            continue;
+        }
+        i += span;
+    }
+    lsc_out_write(out, p + start, size - start);
 }
 
 void lsc_out_skip(lsc_out_file *out, uint64_t size)

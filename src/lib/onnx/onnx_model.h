@@ -56,6 +56,8 @@ lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *er
 void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
 /* Appends `size` zero bytes as a hole (a sparse file where the file system allows). */
 void lsc_out_skip(lsc_out_file *out, uint64_t size);
+/* lsc_out_write for a decoded tensor: aligned 64 KiB runs of zero bytes become holes. */
+void lsc_out_write_dense(lsc_out_file *out, const void *data, size_t size);
 lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error);
 void lsc_out_abort(lsc_out_file *out);
 

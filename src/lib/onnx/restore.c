@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/checked.h"
+#include "onnx/jobs.h"
 #include "onnx/onnx_model.h"
 #include "onnx/restore_external.h"
 
@@ -36,6 +37,9 @@ typedef struct restore_ctx {
     size_t n_items;
     uint8_t *placeholders;
     lsc_progress progress;
+    unsigned threads;
+    lsc_exec exec; /* decoding threads, shared by every weight */
+    lsc_dense_buf buf;
     lsc_error *error;
 } restore_ctx;
 
@@ -294,14 +298,11 @@ static lsc_status produce(void *ctx, size_t index, lsc_out_file *out, lsc_error 
 {
     restore_ctx *c = ctx;
     restored *r = &c->items[index];
-    uint8_t *dense = malloc(r->dense_bytes ? r->dense_bytes : 1);
-    if (!dense)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "weight '%s': out of memory", r->name);
-    lsc_status st = lsc_weight_decode(r->weight, dense, r->dense_bytes, error);
+    const uint8_t *dense = NULL;
+    lsc_status st = lsc_dense_decode(&c->buf, r->weight, r->dense_bytes, &c->exec, &dense, error);
     lsc_map_release(r->blob, r->blob_size);
     if (st == LSC_OK)
-        lsc_out_write(out, dense, r->dense_bytes);
-    free(dense);
+        lsc_out_write_dense(out, dense, r->dense_bytes);
     if (st == LSC_OK)
         lsc_progress_add(&c->progress, r->dense_bytes);
     return st;
@@ -358,7 +359,9 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
             return lsc_fail(c->error, LSC_ERR_INVALID_ARGUMENT, "%s: output would overwrite the bundle",
                             out_model);
     }
-    lsc_restore_ext ext = {.progress = &c->progress};
+    if (lsc_jobs_threads(c->threads, SIZE_MAX) > 1)
+        LSC_TRY(lsc_pool_create(lsc_jobs_threads(c->threads, SIZE_MAX), &c->exec.pool, c->error));
+    lsc_restore_ext ext = {.progress = &c->progress, .exec = &c->exec};
     for (size_t i = 0; i < c->n_items; i++)
         if (c->items[i].external || c->items[i].placeholder)
             c->progress.total += c->items[i].dense_bytes;
@@ -389,6 +392,8 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
     }
     if (ext_st == LSC_OK)
         ext_st = lsc_restore_ext_write(&ext, out_model, c->error);
+    c->buf = ext.buf; /* its pages are mapped already: the model's weights reuse it */
+    ext.buf = (lsc_dense_buf){0};
     if (ext_st != LSC_OK) {
         lsc_restore_ext_free(&ext);
         return ext_st;
@@ -439,8 +444,11 @@ lsc_status lsc_decompress_file_opts(const char *in_model, const char *out_model,
     if (options) {
         c.progress.fn = options->progress;
         c.progress.context = options->progress_context;
+        c.threads = options->threads;
     }
     lsc_status st = restore_run(&c, out_model);
+    lsc_pool_free(&c.exec.pool);
+    free(c.buf.data);
     unset_placeholders(&c);
     for (size_t i = 0; i < c.n_items; i++)
         lsc_weight_close(&c.items[i].weight);

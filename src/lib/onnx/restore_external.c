@@ -143,31 +143,40 @@ static int same_values(const uint8_t *a, const uint8_t *b, size_t size, size_t e
     return 1;
 }
 
-static lsc_status decode_item(const lsc_restore_ext_item *it, uint8_t **out, lsc_error *error)
+lsc_status lsc_dense_decode(lsc_dense_buf *buf, const lsc_weight *weight, size_t size, const lsc_exec *exec,
+                            const uint8_t **out, lsc_error *error)
 {
-    if (!it->weight) { /* a dense copy: its bytes as they are */
-        *out = malloc(it->dense_bytes ? it->dense_bytes : 1);
-        if (!*out)
-            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-        if (it->dense_bytes)
-            memcpy(*out, it->copy, it->dense_bytes);
-        lsc_map_release(it->copy, it->dense_bytes);
+    if (buf->cap < size || !buf->data) {
+        /* calloc: fresh zero pages, so only the stored values are written. */
+        free(buf->data);
+        buf->cap = 0;
+        buf->data = calloc(1, size ? size : 1);
+        if (!buf->data)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %zu dense bytes", size);
+        buf->cap = size;
+    } else {
+        /* Pages already mapped: zeroing them costs less than faulting in new ones. */
+        memset(buf->data, 0, size);
+    }
+    *out = buf->data;
+    return lsc_weight_fill(weight, buf->data, size, exec, error);
+}
+
+/* The item's bytes: a copy's straight from its mapping, a weight's decoded. */
+static lsc_status decode_item(lsc_restore_ext *ext, const lsc_restore_ext_item *it, const uint8_t **out,
+                              lsc_error *error)
+{
+    if (!it->weight) {
+        *out = it->copy;
         return LSC_OK;
     }
-    *out = malloc(it->dense_bytes ? it->dense_bytes : 1);
-    if (!*out)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    lsc_status st = lsc_weight_decode(it->weight, *out, it->dense_bytes, error);
+    lsc_status st = lsc_dense_decode(&ext->buf, it->weight, it->dense_bytes, ext->exec, out, error);
     lsc_map_release(it->blob, it->blob_size);
-    if (st != LSC_OK) {
-        free(*out);
-        *out = NULL;
-    }
     return st;
 }
 
-static lsc_status check_existing(const char *path, const lsc_restore_ext_item *items, size_t n,
-                                 lsc_progress *progress, lsc_error *error)
+static lsc_status check_existing(lsc_restore_ext *ext, const char *path, const lsc_restore_ext_item *items,
+                                 size_t n, lsc_error *error)
 {
     lsc_map map;
     LSC_TRY(lsc_map_file(path, &map, error));
@@ -182,8 +191,8 @@ static lsc_status check_existing(const char *path, const lsc_restore_ext_item *i
                           path, it->tensor->name ? it->tensor->name : "");
             break;
         }
-        uint8_t *dense;
-        st = decode_item(it, &dense, error);
+        const uint8_t *dense = NULL;
+        st = decode_item(ext, it, &dense, error);
         /* A copied tensor must be the same bytes; a decoded one the same values. */
         if (st == LSC_OK && (it->weight ? !same_values(dense, map.data + it->offset, it->dense_bytes,
                                                        lsc_dtype_size(info.dtype))
@@ -192,16 +201,17 @@ static lsc_status check_existing(const char *path, const lsc_restore_ext_item *i
                           "%s: exists and holds other values for tensor '%.200s' (move it away to recreate it)",
                           path, it->tensor->name ? it->tensor->name : "");
         lsc_map_release(map.data + it->offset, it->dense_bytes);
-        free(dense);
+        if (!it->weight)
+            lsc_map_release(it->copy, it->dense_bytes);
         if (st == LSC_OK)
-            lsc_progress_add(progress, it->dense_bytes);
+            lsc_progress_add(ext->progress, it->dense_bytes);
     }
     lsc_unmap(&map);
     return st;
 }
 
-static lsc_status create_file(const char *path, const lsc_restore_ext_item *items, size_t n,
-                              lsc_progress *progress, lsc_error *error)
+static lsc_status create_file(lsc_restore_ext *ext, const char *path, const lsc_restore_ext_item *items,
+                              size_t n, lsc_error *error)
 {
     lsc_out_file out;
     LSC_TRY(lsc_out_open(&out, path, error));
@@ -227,14 +237,18 @@ static lsc_status create_file(const char *path, const lsc_restore_ext_item *item
             lsc_out_write(&out, zeros, k);
             cursor += k;
         }
-        uint8_t *dense;
-        st = decode_item(&items[i], &dense, error);
-        if (st == LSC_OK)
-            lsc_out_write(&out, dense, items[i].dense_bytes);
-        free(dense);
+        if (!items[i].weight) { /* a dense copy: straight from the input's mapping */
+            lsc_out_write(&out, items[i].copy, items[i].dense_bytes);
+            lsc_map_release(items[i].copy, items[i].dense_bytes);
+        } else {
+            const uint8_t *dense = NULL;
+            st = decode_item(ext, &items[i], &dense, error);
+            if (st == LSC_OK)
+                lsc_out_write_dense(&out, dense, items[i].dense_bytes);
+        }
         cursor += items[i].dense_bytes;
         if (st == LSC_OK)
-            lsc_progress_add(progress, items[i].dense_bytes);
+            lsc_progress_add(ext->progress, items[i].dense_bytes);
     }
     if (st != LSC_OK) {
         lsc_out_abort(&out);
@@ -293,8 +307,8 @@ lsc_status lsc_restore_ext_write(lsc_restore_ext *ext, const char *out_model, ls
         else if ((st = check_inside(dir, path, ext->items[i].location, error)) != LSC_OK)
             (void)0;
         else if (lstat(path, &sb) == 0)
-            st = check_existing(path, ext->items + i, j - i, ext->progress, error);
-        else if ((st = create_file(path, ext->items + i, j - i, ext->progress, error)) == LSC_OK) {
+            st = check_existing(ext, path, ext->items + i, j - i, error);
+        else if ((st = create_file(ext, path, ext->items + i, j - i, error)) == LSC_OK) {
             ext->created[ext->n_created++] = path;
             path = NULL;
         }
@@ -317,5 +331,6 @@ void lsc_restore_ext_free(lsc_restore_ext *ext)
         free(ext->created[i]);
     free(ext->created);
     free(ext->items);
+    free(ext->buf.data);
     memset(ext, 0, sizeof *ext);
 }

@@ -16,12 +16,25 @@ typedef struct lsc_restore_ext_item {
     size_t blob_size;
 } lsc_restore_ext_item;
 
+/* A dense buffer reused from weight to weight: its pages are mapped once. */
+typedef struct lsc_dense_buf {
+    uint8_t *data;
+    size_t cap;
+} lsc_dense_buf;
+
+/* The weight's size dense bytes, decoded on exec's threads into buf (grown as needed);
+ * *out points into buf until the next call. */
+lsc_status lsc_dense_decode(lsc_dense_buf *buf, const lsc_weight *weight, size_t size, const lsc_exec *exec,
+                            const uint8_t **out, lsc_error *error);
+
 typedef struct lsc_restore_ext {
     lsc_restore_ext_item *items;
     size_t count;
     char **created; /* files this run created, removed on rollback */
     size_t n_created;
     lsc_progress *progress; /* may be NULL: each tensor written or checked adds its bytes */
+    const lsc_exec *exec;   /* may be NULL: threads that decode each weight */
+    lsc_dense_buf buf;
 } lsc_restore_ext;
 
 lsc_status lsc_restore_ext_add(lsc_restore_ext *ext, const Onnx__TensorProto *tensor,
