@@ -479,6 +479,14 @@ def check_outputs(work):
          limit_fsize=1 << 10)
 
 
+def complete_bundle(path):
+    """A whole bundle: its magic, and the file_size its header records (docs/format.md 2.1)."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+    return (len(head) == 64 and head[:8] == b"\x89LSC\r\n\x1a\n" and
+            int.from_bytes(head[32:40], "little") == os.path.getsize(path))
+
+
 def check_interrupted(work):
     """SIGKILL during compress of a larger model: nothing under the final names,
     input unchanged (temporary .NAME.XXXXXX files may remain: the process had no
@@ -510,6 +518,10 @@ def check_interrupted(work):
         if rc == 0:
             for f in finals:  # finished before the signal: not an interruption
                 os.remove(f)
+        elif left == ["large.lsc"] and complete_bundle(finals[1]):
+            # killed between the two renames: the bundle, committed first, is whole
+            # (the model is renamed last, so no model ever points at a partial bundle)
+            os.remove(finals[1])
         elif left:
             fail(f"SIGKILL after {delay}s: {left} left under the final names")
         for n in temps:
@@ -537,8 +549,10 @@ checks: the exit code; on failure exactly one stderr line `onnx-lsc: ...` naming
 the file (and the tensor, where there is one) and the reason; every input file
 unchanged (SHA-256 before and after); nothing left under the output names and no
 new file at all (temporary files included), except after SIGKILL, where the
-process cannot remove its temporary `.NAME.XXXXXX` file, but nothing appears
-under a final name. Paths are shown relative to the test's folder.
+process cannot remove its temporary `.NAME.XXXXXX` file, and nothing appears
+under a final name but, when the kill falls between compress's two renames, the
+bundle, complete (it is renamed first; the model, last, never points at a partial
+bundle). Paths are shown relative to the test's folder.
 
 onnx-lsc rewrites only the weights it recognises and passes the rest of a graph
 through: a cycle, a dangling name or a tensor it cannot use as a weight (negative
