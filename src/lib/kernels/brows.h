@@ -221,13 +221,15 @@ static void block_row_chunks(const lsc_spmm_job *job, lsc_rowpos_fn decode, uint
 /* Large n on one-row block rows (convolutions): the range's entries are decoded
  * once into a buffer of columns (at most LSC_CACHED_VALUES, freed on return), then
  * multiplied tile by tile of LSC_CACHED_TILE columns of X and Y across all rows of
- * the range, so that no entry is decoded twice however large n is. Measured on Zen
- * 3 (docs/benchmarks.md): 1.35-1.5x faster than decoding per tile; tiles of 256
- * beat 64, 32 and 16 (smaller tiles keep X in L2 but pay the per-value overhead
- * more often). Returns 0 (nothing done) if the layout is not that one or the
- * buffer cannot be had. */
+ * the range, each tile of X packed into contiguous rows first, so that no entry is
+ * decoded twice however large n is and X's rows (often pages apart: ldx is the
+ * number of output pixels) are read as one block. Measured on Zen 3
+ * (docs/benchmarks.md): the column buffer 1.35-1.5x, packing another 1.4-2x; tiles
+ * of 64..256 within noise of each other. Returns 0 (nothing done) if the layout is
+ * not that one or the buffers cannot be had. */
 #define LSC_CACHED_VALUES (UINT64_C(4) << 20) /* 16 MiB of columns */
 #define LSC_CACHED_TILE 256
+#define LSC_PACK_FLOATS (UINT64_C(2) << 20) /* 8 MiB of packed X at most */
 
 static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end,
                              int direct)
@@ -268,15 +270,29 @@ static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_
         if (r >= job->row_begin && r < job->row_end)
             memset(job->y + (size_t)r * ldy, 0, n * sizeof(float));
     }
+    /* The tile of X is packed (rows LSC_CACHED_TILE apart) when that fits: its rows
+     * are then contiguous, where X's own rows may lie pages apart. */
+    float *xt = (size_t)v->cols * LSC_CACHED_TILE <= LSC_PACK_FLOATS
+                    ? malloc((size_t)v->cols * LSC_CACHED_TILE * sizeof *xt)
+                    : NULL;
     for (size_t j0 = 0; j0 < n; j0 += LSC_CACHED_TILE) {
         size_t nt = n - j0 < LSC_CACHED_TILE ? n - j0 : LSC_CACHED_TILE;
+        const float *x = job->x + j0;
+        size_t ldx = job->ldx;
+        if (xt) {
+            for (size_t c = 0; c < v->cols; c++)
+                memcpy(xt + c * LSC_CACHED_TILE, job->x + c * job->ldx + j0, nt * sizeof *xt);
+            x = xt;
+            ldx = LSC_CACHED_TILE;
+        }
         for (uint32_t k = 0; k < n_rows; k++) {
             uint32_t r = br_begin + k;
             if (first[k + 1] > first[k] && r >= job->row_begin && r < job->row_end)
-                k_row(job->x + j0, job->ldx, nt, job->y + (size_t)r * ldy + j0, pos + first[k],
+                k_row(x, ldx, nt, job->y + (size_t)r * ldy + j0, pos + first[k],
                       vals + first[k], (uint32_t)(first[k + 1] - first[k]));
         }
     }
+    free(xt);
     free(pos);
     free(first);
     return 1;
