@@ -267,6 +267,10 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     call.exec.parallel_for = ort_parallel_for;
     call.exec.parallel_for_context = &host;
     call.threads = pool_threads(k->pool, &host);
+    /* On one thread the kernels run serially: cut into the parallel-for's tasks, a
+     * large-n multiply would stream X once per task instead of once. */
+    if (call.threads <= 1)
+        call.exec.parallel_for = NULL;
     if (lsc_ort_is_recurrent(k->kind))
         return lsc_ort_rnn_compute(&call);
 

@@ -230,6 +230,7 @@ static void block_row_chunks(const lsc_spmm_job *job, lsc_rowpos_fn decode, uint
 #define LSC_CACHED_VALUES (UINT64_C(4) << 20) /* 16 MiB of columns */
 #define LSC_CACHED_TILE 256
 #define LSC_PACK_FLOATS (UINT64_C(2) << 20) /* 8 MiB of packed X at most */
+#define LSC_PACK_REUSE 4 /* values per row of X, on average, for packing to pay */
 
 static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end,
                              int direct)
@@ -270,9 +271,12 @@ static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_
         if (r >= job->row_begin && r < job->row_end)
             memset(job->y + (size_t)r * ldy, 0, n * sizeof(float));
     }
-    /* The tile of X is packed (rows LSC_CACHED_TILE apart) when that fits: its rows
+    /* The tile of X is packed (rows LSC_CACHED_TILE apart) when that fits and the
+     * range has enough values to reuse it (a host's parallel-for may cut a small
+     * weight into many ranges, each of which would pack the whole tile): its rows
      * are then contiguous, where X's own rows may lie pages apart. */
-    float *xt = (size_t)v->cols * LSC_CACHED_TILE <= LSC_PACK_FLOATS
+    float *xt = (size_t)v->cols * LSC_CACHED_TILE <= LSC_PACK_FLOATS &&
+                        v_hi - v_lo >= (uint64_t)LSC_PACK_REUSE * v->cols
                     ? malloc((size_t)v->cols * LSC_CACHED_TILE * sizeof *xt)
                     : NULL;
     for (size_t j0 = 0; j0 < n; j0 += LSC_CACHED_TILE) {
