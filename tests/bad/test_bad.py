@@ -467,8 +467,21 @@ def check_outputs(work):
          names=["/proc/lsc-test"], inputs=[src])
     case("output would overwrite the input", ["compress", src, "-o", src], INVALID, d, names=["m.onnx"],
          inputs=[src])
+    # One overwrite rule for every command: an existing output needs -f (docs/cli.md).
     case("decompress output exists (no -f)", ["decompress", rw], INVALID, d, names=["m.onnx"],
          inputs=[src, rw, bundle])
+    case("compress output exists (no -f)", ["compress", src], INVALID, d, names=["m.lsc.onnx", "-f"],
+         inputs=[src, rw, bundle])
+    case("compress bundle exists (no -f)", ["compress", src, "-o", os.path.join(d, "n.onnx"),
+         "--bundle", bundle], INVALID, d, names=["m.lsc", "-f"], inputs=[src, rw, bundle])
+    case("decompress -o onto an existing file (no -f)", ["decompress", rw, "-o", src], INVALID, d,
+         names=["m.onnx", "-f"], inputs=[src, rw, bundle])
+    case("stats --html onto an existing file (no -f)", ["stats", src, "--html", bundle], INVALID, d,
+         names=["m.lsc", "-f"], inputs=[src, rw, bundle])
+    case("stats --html onto its model (even with -f)", ["stats", src, "--html", src, "-f"], INVALID, d,
+         names=["m.onnx", "input"], inputs=[src])
+    case("decompress -f onto its own bundle", ["decompress", rw, "-o", bundle, "-f"], INVALID, d,
+         names=["m.lsc"], inputs=[src, rw, bundle])
     big = os.path.join(d, "big.onnx")
     gemm_model(pruned((256, 1024), 0.2), save=big)
     outs = [os.path.join(d, "big.lsc.onnx"), os.path.join(d, "big.lsc")]
