@@ -20,7 +20,7 @@
 #endif
 
 #define MAX_DIMS 32
-#define MAX_INPUTS 64
+#define MAX_INPUTS 1024
 
 void lsc_cli_verify_usage(FILE *out)
 {
@@ -278,6 +278,7 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
     ortrun_runtime *rt = NULL;
     ortrun_session *ref = NULL, *lsc = NULL;
     ortrun_tensor *in = NULL, *out_ref = NULL, *out_lsc = NULL;
+    const verify_input **given = NULL;
     size_t n_in = 0, n_out = 0;
     char plugin_buf[4096];
     ortrun_options options = { .intra_threads = o->threads };
@@ -305,16 +306,15 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
         goto done;
     }
     in = calloc(n_in + 1, sizeof *in);
+    given = calloc(n_in + 1, sizeof *given); /* given[i]: the --input for graph input i, if any */
     out_ref = calloc(n_out + 1, sizeof *out_ref);
     out_lsc = calloc(n_out + 1, sizeof *out_lsc);
     *results = calloc(n_out + 1, sizeof **results);
-    if (!in || !out_ref || !out_lsc || !*results) {
+    if (!in || !given || !out_ref || !out_lsc || !*results) {
         st = LSC_ERR_NO_MEMORY;
         snprintf(error->message, sizeof error->message, "out of memory");
         goto done;
     }
-    /* given[i]: the --input for graph input i, if any */
-    const verify_input *given[MAX_INPUTS + 1] = {0};
     size_t n_given = 0;
     for (size_t k = 0; st == LSC_OK && k < o->n_inputs; k++) {
         size_t i = 0;
@@ -328,7 +328,7 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
             st = LSC_ERR_INVALID_ARGUMENT;
             snprintf(error->message, sizeof error->message, "--input %s: %s has no input of that name (%s)",
                      o->inputs[k].name, o->original, n_in ? names : "none");
-        } else if (i < MAX_INPUTS) {
+        } else {
             st = verify_input_check(&o->inputs[k], ortrun_input(ref, i), error);
             n_given += !given[i];
             given[i] = &o->inputs[k];
@@ -347,7 +347,7 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
             int64_t dims[LSC_MAX_RANK];
             const ortrun_desc *d = ortrun_input(ref, i);
             ortrun_resolve_dims(d, o->n_dims, o->dim_names, o->dim_values, 1, dims);
-            if (i < MAX_INPUTS && given[i])
+            if (given[i])
                 st = verify_input_tensor(given[i], d, dims, &in[i], error);
             else
                 st = ortrun_random_tensor(d, dims, (o->seed + (uint64_t)run) * 1000003u + i, &in[i], error);
@@ -364,6 +364,7 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
     }
 done:
     free(in);
+    free(given);
     free(out_ref);
     free(out_lsc);
     ortrun_session_free(&ref);
@@ -515,13 +516,12 @@ static void given_text(const verify_options *o, char *buf, size_t size)
                                 o->inputs[k].from_file ? "from" : "=", o->inputs[k].spec);
 }
 
-static int run_verify(const verify_options *po)
+static int run_verify(const verify_options *o)
 {
-    const verify_options o = *po;
     restore_result restore = { .ok = 1 };
     lsc_status st = LSC_OK;
-    if (o.decompress)
-        st = check_restore(&o, &restore);
+    if (o->decompress)
+        st = check_restore(o, &restore);
     if (st != LSC_OK) {
         lsc_cli_error("%s", restore.detail);
         return lsc_exit_for_status(st);
@@ -531,9 +531,9 @@ static int run_verify(const verify_options *po)
     uint32_t api = 0;
     output_result *results = NULL;
     size_t n_results = 0;
-    int runs = o.runs;
+    int runs = o->runs;
     lsc_error error = { 0 };
-    st = compare_in_ort(&o, &ort_version, &api, &results, &n_results, &runs, &error);
+    st = compare_in_ort(o, &ort_version, &api, &results, &n_results, &runs, &error);
     if (st != LSC_OK) {
         lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
         free(results);
@@ -543,33 +543,33 @@ static int run_verify(const verify_options *po)
     for (size_t i = 0; i < n_results; i++)
         all_ok &= results[i].ok;
 
-    if (o.json) {
+    if (o->json) {
         printf("{\"original\": ");
-        json_string(o.original);
+        json_string(o->original);
         printf(", \"compressed\": ");
-        json_string(o.compressed);
+        json_string(o->compressed);
         printf(", \"decompress\": {\"checked\": %s, \"ok\": %s, \"exact\": %s, \"signed_zeros\": %llu, \"detail\": ",
-               o.decompress ? "true" : "false", restore.ok ? "true" : "false", restore.exact ? "true" : "false",
+               o->decompress ? "true" : "false", restore.ok ? "true" : "false", restore.exact ? "true" : "false",
                (unsigned long long)restore.signed_zeros);
         json_string(restore.detail);
         printf("}, \"onnxruntime\": {\"version\": ");
         json_string(ort_version);
         printf(", \"api\": %u}, \"runs\": %d, \"inputs\": {", api, runs);
-        for (size_t k = 0; k < o.n_inputs; k++) {
+        for (size_t k = 0; k < o->n_inputs; k++) {
             printf("%s", k ? ", " : "");
-            json_string(o.inputs[k].name);
-            printf(": {\"%s\": ", o.inputs[k].from_file ? "file" : "value");
-            if (o.inputs[k].from_file)
-                json_string(o.inputs[k].spec);
+            json_string(o->inputs[k].name);
+            printf(": {\"%s\": ", o->inputs[k].from_file ? "file" : "value");
+            if (o->inputs[k].from_file)
+                json_string(o->inputs[k].spec);
             else
-                json_number(o.inputs[k].value);
+                json_number(o->inputs[k].value);
             printf("}");
         }
         printf("}, \"rtol\": ");
-        json_number(o.rtol);
+        json_number(o->rtol);
         printf(", \"atol\": ");
-        if (o.atol >= 0)
-            json_number(o.atol);
+        if (o->atol >= 0)
+            json_number(o->atol);
         else
             printf("\"rtol x max|original|\"");
         printf(", \"outputs\": [");
@@ -586,13 +586,13 @@ static int run_verify(const verify_options *po)
         }
         printf("], \"ok\": %s}\n", all_ok ? "true" : "false");
     } else {
-        if (o.decompress)
+        if (o->decompress)
             printf("decompress: %s: %s\n", restore.ok ? "ok" : "MISMATCH", restore.detail);
         char given[1024];
-        given_text(&o, given, sizeof given);
+        given_text(o, given, sizeof given);
         printf("onnxruntime %s (API %u), %d input set%s (%s%s), rtol %g, atol %s\n", ort_version, api, runs,
-               runs == 1 ? "" : "s", given[0] ? given : "random", given[0] ? "; others random" : "", o.rtol,
-               o.atol >= 0 ? "given" : "rtol x max|original|");
+               runs == 1 ? "" : "s", given[0] ? given : "random", given[0] ? "; others random" : "", o->rtol,
+               o->atol >= 0 ? "given" : "rtol x max|original|");
         printf("%-32s %-18s %12s %12s  %s\n", "output", "shape", "max abs", "max rel", "verdict");
         for (size_t i = 0; i < n_results; i++) {
             char shape[256];
@@ -608,10 +608,15 @@ static int run_verify(const verify_options *po)
 
 int lsc_cli_verify(int argc, char **argv)
 {
-    verify_options o;
-    int rc = parse_args(argc, argv, &o);
-    rc = rc < 0 ? LSC_EXIT_OK : rc ? rc : run_verify(&o);
-    for (size_t k = 0; k < o.n_inputs; k++)
-        verify_input_free(&o.inputs[k]);
+    verify_options *o = malloc(sizeof *o); /* holds up to MAX_INPUTS --input: not on the stack */
+    if (!o) {
+        lsc_cli_error("out of memory");
+        return lsc_exit_for_status(LSC_ERR_NO_MEMORY);
+    }
+    int rc = parse_args(argc, argv, o);
+    rc = rc < 0 ? LSC_EXIT_OK : rc ? rc : run_verify(o);
+    for (size_t k = 0; k < o->n_inputs; k++)
+        verify_input_free(&o->inputs[k]);
+    free(o);
     return rc;
 }

@@ -147,6 +147,19 @@ def main():
     if r.returncode == 0:
         fail("x = 0.5 of shape [1,1] ran: the random sr should have failed the reshape")
 
+    # Many graph inputs (IR < 4 exporters list every initializer): the 70th is found.
+    names = [f"in{i}" for i in range(70)]
+    g = helper.make_graph([helper.make_node("Sum", names, ["s"])], "many",
+                          [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2]) for n in names],
+                          [helper.make_tensor_value_info("s", TensorProto.FLOAT, [2])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), w("many.onnx"))
+    doc = expect("70 inputs, all given", run("verify", w("many.onnx"), w("many.onnx"), "--no-decompress", "--json",
+                                             *[a for n in names for a in ("--input", f"{n}=0.25")]), 0)
+    if doc and (doc["runs"] != 1 or len(doc["inputs"]) != 70):
+        fail(f"70 inputs: runs {doc['runs']}, {len(doc['inputs'])} inputs reported")
+    expect("the 70th input given", run("verify", w("many.onnx"), w("many.onnx"), "--no-decompress",
+                                       "--input", "in69=1"), 0)
+
     # The model's side: one line, exit 11, naming the input and the file.
     np.save(w("int32.npy"), np.zeros((2, 512), np.int32))
     np.save(w("rank3.npy"), np.zeros((1, 2, 512), np.float32))
