@@ -19,7 +19,7 @@ import tempfile
 
 SPLIT = b"@@LSC-FUZZ-SPLIT@@"
 TARGETS = ("fuzz_model", "fuzz_external", "fuzz_bundle", "fuzz_blob", "fuzz_spmm", "fuzz_roundtrip",
-           "fuzz_entropy")
+           "fuzz_entropy", "fuzz_npy")
 MAX_MODEL_SEED = 4 << 20
 
 
@@ -83,6 +83,7 @@ def main():
             body = bytes(rng.randrange(256) for _ in range(rng.randrange(16, 512)))
             put("fuzz_roundtrip", head + body)
             put("fuzz_entropy", head + body)
+        npy_seeds(put)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     counts = {t: len(os.listdir(os.path.join(seeds, t))) for t in TARGETS}
@@ -104,6 +105,25 @@ def blobs(bundle):
         off, size, _csum, nl, rl = struct.unpack_from("<QQQII", bundle, pos)
         yield bundle[off:off + size]
         pos += (32 + nl + rl + 7) & ~7
+
+
+def npy_seeds(put):
+    """fuzz_npy inputs: .npy files of every dtype verify reads, header versions 1 to
+    3, 0-d to 4-d; written by hand (no numpy needed) as numpy writes them."""
+    dtypes = (("<f4", 4), ("<f8", 8), ("<i4", 4), ("<i8", 8), ("|u1", 1), ("|i1", 1), ("|b1", 1), (">f4", 4))
+    for k, (descr, size) in enumerate(dtypes):
+        for shape in ((), (3,), (2, 3), (1, 2, 2, 1), (0, 4)):
+            n = 1
+            for d in shape:
+                n *= d
+            dims = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+            header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}"
+            version = 1 + (k + len(shape)) % 3
+            prefix = 10 if version == 1 else 12
+            header += " " * ((64 - (prefix + len(header) + 1) % 64) % 64) + "\n"
+            hlen = struct.pack("<H" if version == 1 else "<I", len(header))
+            data = bytes((i * 7 + 1) & 1 if descr == "|b1" else (i * 37) & 0xff for i in range(n * size))
+            put("fuzz_npy", b"\x93NUMPY" + bytes([version, 0]) + hlen + header.encode() + data)
 
 
 def external_seeds(put, gen):

@@ -19,9 +19,9 @@ models=("$@")
 for model in "${models[@]}"; do
   name=$(basename "$model" .onnx)
   echo "== $model"
-  "$lsc" compress "$model" -o "$out/$name.lsc.onnx"
+  "$lsc" compress "$model" -o "$out/$name.lsc.onnx" -f
   # Lossless check: with --bit-exact the restored file is the input, byte for byte.
-  "$lsc" compress "$model" -o "$out/$name.exact.lsc.onnx" --bit-exact --quiet >/dev/null
+  "$lsc" compress "$model" -o "$out/$name.exact.lsc.onnx" --bit-exact -f --quiet >/dev/null
   "$lsc" decompress "$out/$name.exact.lsc.onnx" -o "$out/$name.restored.onnx" -f --quiet
   if cmp -s "$model" "$out/$name.restored.onnx"; then
     echo "round trip (--bit-exact): $out/$name.restored.onnx is identical to $model"

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-45}
 build=${FUZZ_BUILD:-build-fuzz}
 rss=${FUZZ_RSS_MB:-2048}
-all=(fuzz_model fuzz_external fuzz_bundle fuzz_blob fuzz_spmm fuzz_roundtrip fuzz_entropy)
+all=(fuzz_model fuzz_external fuzz_bundle fuzz_blob fuzz_spmm fuzz_roundtrip fuzz_entropy fuzz_npy)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -40,9 +40,9 @@ fi
 # shipped models' seeds are cut to max_len, which also fuzzes truncation).
 declare -A max_len=([fuzz_model]=262144 [fuzz_external]=65536 [fuzz_bundle]=262144
                     [fuzz_blob]=65536 [fuzz_spmm]=65536 [fuzz_roundtrip]=8192
-                    [fuzz_entropy]=65536)
+                    [fuzz_entropy]=65536 [fuzz_npy]=4096)
 declare -A dict=([fuzz_model]=onnx [fuzz_external]=onnx [fuzz_bundle]=bundle
-                 [fuzz_blob]=blob [fuzz_spmm]=blob [fuzz_entropy]=blob)
+                 [fuzz_blob]=blob [fuzz_spmm]=blob [fuzz_entropy]=blob [fuzz_npy]=npy)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

@@ -21,6 +21,7 @@ packages=(
   libonnx-testdata                                    # ONNX files from another tool
   dataset-fashion-mnist                               # accuracy checks of the shipped models
   chromium                                            # renders the stats HTML report in a test
+  groff-base                                          # renders the generated man page in a test
   dpkg-dev xz-utils zstd valgrind hyperfine time
 )
 [ "${1:-}" = "--train" ] && packages+=(python3-torch)

@@ -37,7 +37,7 @@ for model in "${models[@]}"; do
     mkdir -p "$compress_to"
     base=$(basename "$model" .onnx)
     out="$compress_to/$base.lsc.onnx"
-    "$onnx_lsc" compress "$model" -o "$out" -q || { fail $? "$model: compress failed"; continue; }
+    "$onnx_lsc" compress "$model" -o "$out" -f -q || { fail $? "$model: compress failed"; continue; }
     "$onnx_lsc" verify "$model" "$out" || fail $? "$model: verify failed"
   fi
   "$onnx_lsc" stats "$model" --markdown "${gates[@]}" >>"$summary"

@@ -16,6 +16,11 @@ void lsc_cli_decompress_usage(FILE *out);
 void lsc_cli_stats_usage(FILE *out);
 void lsc_cli_verify_usage(FILE *out);
 
+/* The overwrite rule: LSC_EXIT_OK when `path` may be written (it does not exist, or
+ * is a folder, which the write then reports, or `force`); never when it is the file
+ * `input` (may be NULL). Else one error line and LSC_ERR_INVALID_ARGUMENT's exit code. */
+int lsc_cli_check_output(const char *path, const char *input, int force);
+
 /* "onnx-lsc: <message>" on stderr, one line. */
 void lsc_cli_error(const char *format, ...)
 #if defined(__GNUC__)

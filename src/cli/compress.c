@@ -13,16 +13,17 @@
 
 void lsc_cli_compress_usage(FILE *out)
 {
-    fputs("Usage: onnx-lsc compress IN.onnx [-o OUT.onnx] [--bundle PATH] [options]\n"
+    fputs("Usage: onnx-lsc compress IN.onnx [-o OUT.onnx] [--bundle PATH] [-f] [options]\n"
           "Encodes the pruned Conv/Gemm/MatMul weights of IN.onnx with LSC. Writes OUT.onnx\n"
           "(default: IN with .onnx -> .lsc.onnx) and its bundle beside it (default: OUT with\n"
-          ".onnx -> .lsc), then prints the per-layer table.\n\n"
+          ".onnx -> .lsc), then prints the per-layer table. Existing files are not replaced\n"
+          "without -f.\n\n"
           "  -o, --output PATH         rewritten model\n"
           "      --bundle PATH         bundle file (must be in OUT's folder)\n"
+          "  -f, --force               overwrite OUT and the bundle if they exist\n"
           "      --bit-exact           keep -0.0 signs: the model round-trips byte for byte\n"
           "      --entropy             entropy-code the bundle's weights (smaller file, decoded\n"
           "                            once when a runtime opens the model)\n"
-          "      --include-graph-inputs  also encode weights that are graph inputs\n"
           "      --keep-graph-inputs   leave weights that are also graph inputs dense (by default\n"
           "                            they are encoded and dropped from the graph's inputs)\n"
           "      --include-graph-inputs  accepted for compatibility: now the default\n"
@@ -91,12 +92,36 @@ static int parse_size(const char *s, uint64_t *out)
     return *out > 0;
 }
 
+/* path with `from` (if it ends so) replaced by `to`, as the library names its
+ * defaults; NULL: no memory. */
+static char *swap_suffix(const char *path, const char *from, const char *to)
+{
+    size_t n = strlen(path), f = strlen(from);
+    if (n >= f && strcmp(path + n - f, from) == 0)
+        n -= f;
+    char *out = malloc(n + strlen(to) + 1);
+    if (out) {
+        memcpy(out, path, n);
+        strcpy(out + n, to);
+    }
+    return out;
+}
+
+/* The library's default bundle: model.lsc.onnx -> model.lsc, x.onnx -> x.lsc. */
+static char *default_bundle_path(const char *out_model)
+{
+    size_t n = strlen(out_model);
+    int lsc = n > 9 && strcmp(out_model + n - 9, ".lsc.onnx") == 0;
+    return swap_suffix(out_model, lsc ? ".lsc.onnx" : ".onnx", ".lsc");
+}
+
 enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY, OPT_SMALLEST };
 
 int lsc_cli_compress(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
         {"bundle", required_argument, NULL, OPT_BUNDLE},
         {"bit-exact", no_argument, NULL, OPT_BIT_EXACT},
         {"entropy", no_argument, NULL, OPT_ENTROPY},
@@ -115,12 +140,13 @@ int lsc_cli_compress(int argc, char **argv)
     lsc_compress_options opt;
     lsc_compress_options_default(&opt);
     const char *out_path = NULL, *bundle_path = NULL;
-    int json = 0, c;
+    int json = 0, force = 0, c;
     unsigned long v;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:j:qh", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:fj:qh", long_options, NULL)) != -1) {
         switch (c) {
         case 'o': out_path = optarg; break;
+        case 'f': force = 1; break;
         case OPT_BUNDLE: bundle_path = optarg; break;
         case OPT_BIT_EXACT: opt.bit_exact = 1; break;
         case OPT_GRAPH_INPUTS: opt.include_graph_inputs = 1; break; /* the default now */
@@ -157,18 +183,22 @@ int lsc_cli_compress(int argc, char **argv)
                                                               : "exactly one input model expected");
     const char *in_path = argv[optind];
 
-    char *default_out = NULL;
-    if (!out_path) {
-        size_t n = strlen(in_path);
-        size_t stem = n >= 5 && strcmp(in_path + n - 5, ".onnx") == 0 ? n - 5 : n;
-        default_out = malloc(stem + sizeof ".lsc.onnx");
-        if (!default_out) {
-            lsc_cli_error("out of memory");
-            return lsc_exit_for_status(LSC_ERR_NO_MEMORY);
-        }
-        memcpy(default_out, in_path, stem);
-        memcpy(default_out + stem, ".lsc.onnx", sizeof ".lsc.onnx");
-        out_path = default_out;
+    char *default_out = out_path ? NULL : swap_suffix(in_path, ".onnx", ".lsc.onnx");
+    out_path = out_path ? out_path : default_out;
+    char *default_bundle = bundle_path || !out_path ? NULL : default_bundle_path(out_path);
+    const char *bundle_shown = bundle_path ? bundle_path : default_bundle;
+    if (!out_path || !bundle_shown) {
+        free(default_out);
+        lsc_cli_error("out of memory");
+        return lsc_exit_for_status(LSC_ERR_NO_MEMORY);
+    }
+    int rc = lsc_cli_check_output(out_path, in_path, force);
+    if (rc == LSC_EXIT_OK)
+        rc = lsc_cli_check_output(bundle_shown, in_path, force);
+    if (rc != LSC_EXIT_OK) {
+        free(default_out);
+        free(default_bundle);
+        return rc;
     }
     lsc_compress_report *report = NULL;
     lsc_error error = {0};
@@ -181,22 +211,9 @@ int lsc_cli_compress(int argc, char **argv)
     if (st != LSC_OK) {
         lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
         free(default_out);
+        free(default_bundle);
         return lsc_exit_for_status(st);
     }
-    char *shown_bundle = NULL;
-    if (!bundle_path) {
-        /* The library's default: model.lsc.onnx -> model.lsc, x.onnx -> x.lsc. */
-        size_t n = strlen(out_path);
-        size_t stem = n > 9 && strcmp(out_path + n - 9, ".lsc.onnx") == 0 ? n - 9
-                      : n >= 5 && strcmp(out_path + n - 5, ".onnx") == 0 ? n - 5
-                                                                          : n;
-        shown_bundle = malloc(stem + sizeof ".lsc");
-        if (shown_bundle) {
-            memcpy(shown_bundle, out_path, stem);
-            memcpy(shown_bundle + stem, ".lsc", sizeof ".lsc");
-        }
-    }
-    const char *bundle_shown = bundle_path ? bundle_path : shown_bundle ? shown_bundle : "";
     if (json) {
         lsc_cli_print_json(stdout, report, out_path, bundle_shown);
     } else if (!opt.quiet) {
@@ -204,7 +221,7 @@ int lsc_cli_compress(int argc, char **argv)
         printf("wrote %s and %s\n", out_path, bundle_shown);
     }
     lsc_compress_report_free(&report);
-    free(shown_bundle);
+    free(default_bundle);
     free(default_out);
     if (fflush(stdout) != 0) {
         lsc_cli_error("cannot write to standard output");

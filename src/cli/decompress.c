@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "exit_codes.h"
@@ -14,7 +13,7 @@ void lsc_cli_decompress_usage(FILE *out)
 {
     fputs("Usage: onnx-lsc decompress IN.lsc.onnx [-o OUT.onnx] [-f]\n"
           "Restores the original model from IN.lsc.onnx and the bundle it refers to.\n"
-          "Default OUT: IN with .lsc.onnx -> .onnx, never overwritten without -f.\n\n"
+          "Default OUT: IN with .lsc.onnx -> .onnx. An existing OUT is not replaced without -f.\n\n"
           "  -o, --output PATH   restored model\n"
           "  -f, --force         overwrite OUT if it exists\n"
           "  -j, --threads N     decode each weight on N threads (default 0 = all cores)\n"
@@ -74,12 +73,11 @@ int lsc_cli_decompress(int argc, char **argv)
         memcpy(default_out, in_path, n - s);
         memcpy(default_out + n - s, ".onnx", sizeof ".onnx");
         out_path = default_out;
-        struct stat st;
-        if (!force && stat(out_path, &st) == 0) {
-            lsc_cli_error("%s exists: use -f to overwrite it or -o to choose another name", out_path);
-            free(default_out);
-            return lsc_exit_for_status(LSC_ERR_INVALID_ARGUMENT);
-        }
+    }
+    int rc = lsc_cli_check_output(out_path, in_path, force);
+    if (rc != LSC_EXIT_OK) {
+        free(default_out);
+        return rc;
     }
     lsc_error error = {0};
     lsc_cli_progress progress;

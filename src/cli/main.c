@@ -72,7 +72,10 @@ static void print_help(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fputs("  help CMD     the options of CMD ('help exit-codes': the exit codes)\n\n"
-          "Options: --help, --version\n\n",
+          "Options: --help, --version\n\n"
+          "Outputs: a command never replaces an existing file (model, bundle, --html page)\n"
+          "unless given -f/--force (else exit 11); a replaced file is written to a temporary\n"
+          "file first and renamed when complete.\n\n",
           out);
     print_exit_codes(out);
 }

@@ -22,6 +22,7 @@ void lsc_cli_stats_usage(FILE *out)
           "  --markdown                a Markdown table on stdout, for a CI run page\n"
           "                            (e.g. >> $GITHUB_STEP_SUMMARY), with the gates' verdicts\n"
           "  --html FILE               also write a self-contained HTML report to FILE\n"
+          "  -f, --force               overwrite FILE if it exists\n"
           "  --measure-files           compress into a temporary folder to measure the file ratio\n"
           "                            (plain models; otherwise it is estimated)\n"
           "  -j, --threads N           threads for --measure-files (0 = all cores)\n"
@@ -53,6 +54,7 @@ int lsc_cli_stats(int argc, char **argv)
         {"csv", no_argument, NULL, OPT_CSV},
         {"markdown", no_argument, NULL, OPT_MARKDOWN},
         {"html", required_argument, NULL, OPT_HTML},
+        {"force", no_argument, NULL, 'f'},
         {"measure-files", no_argument, NULL, OPT_MEASURE},
         {"threads", required_argument, NULL, 'j'},
         {"fail-if-ratio-below", required_argument, NULL, OPT_GATE_RATIO},
@@ -60,14 +62,15 @@ int lsc_cli_stats(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int json = 0, csv = 0, markdown = 0, c;
+    int json = 0, csv = 0, markdown = 0, force = 0, c;
     const char *html = NULL;
     double min_ratio = NAN, max_meta = NAN;
     stats_options opt = {0};
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":j:h", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":j:fh", long_options, NULL)) != -1) {
         switch (c) {
+        case 'f': force = 1; break;
         case OPT_JSON: json = 1; break;
         case OPT_CSV: csv = 1; break;
         case OPT_MARKDOWN: markdown = 1; break;
@@ -102,6 +105,9 @@ int lsc_cli_stats(int argc, char **argv)
     if (optind != argc - 1)
         return lsc_cli_usage_error("stats", optind >= argc ? "no model given" : "exactly one model expected");
     opt.want_maps = html != NULL;
+    int rc = html ? lsc_cli_check_output(html, argv[optind], force) : LSC_EXIT_OK;
+    if (rc != LSC_EXIT_OK)
+        return rc;
 
     stats_report report;
     lsc_error error = {0};

@@ -14,11 +14,13 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "onnx-lsc/lsc.h"
+#include "verify_inputs.h"
 #ifdef LSC_HAVE_ORT
 #include "ort_loader.h"
 #endif
 
 #define MAX_DIMS 32
+#define MAX_INPUTS 1024
 
 void lsc_cli_verify_usage(FILE *out)
 {
@@ -31,7 +33,11 @@ void lsc_cli_verify_usage(FILE *out)
           "      --ort-lib PATH     libonnxruntime.so.1 (default: $ONNX_LSC_ORT_LIB, the build's, the system's)\n"
           "      --plugin PATH      libonnx_lsc_ort.so (default: $ONNX_LSC_ORT_PLUGIN, beside onnx-lsc, installed)\n"
           "      --dim NAME=VALUE   value of a symbolic input dimension (default 1)\n"
-          "      --runs N           random input sets (default 3)\n"
+          "      --input NAME=VALUE every element of graph input NAME is VALUE (a number; its\n"
+          "                         shape as for random inputs), in every run\n"
+          "      --input NAME=FILE.npy  graph input NAME is this numpy array (its dtype and\n"
+          "                         shape must fit the input; symbolic dims take its sizes)\n"
+          "      --runs N           random input sets (default 3; 1 when every input is given)\n"
           "      --seed S           first input seed (default 1)\n"
           "      --rtol X           relative tolerance (default 1e-5)\n"
           "      --atol Y           absolute tolerance (default rtol x the output's largest magnitude)\n"
@@ -47,6 +53,8 @@ typedef struct verify_options {
     char *dim_names[MAX_DIMS];
     int64_t dim_values[MAX_DIMS];
     size_t n_dims;
+    verify_input inputs[MAX_INPUTS]; /* --input, in the order given */
+    size_t n_inputs;
     int runs, threads, json, decompress;
     unsigned long long seed;
     double rtol, atol; /* atol < 0: relative to the output's scale */
@@ -265,11 +273,12 @@ static void compare_output(const verify_options *o, const ortrun_tensor *ref, co
 }
 
 static lsc_status compare_in_ort(const verify_options *o, const char **ort_version, uint32_t *api,
-                                 output_result **results, size_t *n_results, lsc_error *error)
+                                 output_result **results, size_t *n_results, int *runs, lsc_error *error)
 {
     ortrun_runtime *rt = NULL;
     ortrun_session *ref = NULL, *lsc = NULL;
     ortrun_tensor *in = NULL, *out_ref = NULL, *out_lsc = NULL;
+    const verify_input **given = NULL;
     size_t n_in = 0, n_out = 0;
     char plugin_buf[4096];
     ortrun_options options = { .intra_threads = o->threads };
@@ -297,25 +306,51 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
         goto done;
     }
     in = calloc(n_in + 1, sizeof *in);
+    given = calloc(n_in + 1, sizeof *given); /* given[i]: the --input for graph input i, if any */
     out_ref = calloc(n_out + 1, sizeof *out_ref);
     out_lsc = calloc(n_out + 1, sizeof *out_lsc);
     *results = calloc(n_out + 1, sizeof **results);
-    if (!in || !out_ref || !out_lsc || !*results) {
+    if (!in || !given || !out_ref || !out_lsc || !*results) {
         st = LSC_ERR_NO_MEMORY;
         snprintf(error->message, sizeof error->message, "out of memory");
         goto done;
     }
+    size_t n_given = 0;
+    for (size_t k = 0; st == LSC_OK && k < o->n_inputs; k++) {
+        size_t i = 0;
+        while (i < n_in && strcmp(ortrun_input(ref, i)->name, o->inputs[k].name) != 0)
+            i++;
+        if (i == n_in) {
+            char names[512] = "";
+            for (size_t j = 0, len = 0; j < n_in && len < sizeof names; j++)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s'%s'", j ? ", " : "",
+                                        ortrun_input(ref, j)->name);
+            st = LSC_ERR_INVALID_ARGUMENT;
+            snprintf(error->message, sizeof error->message, "--input %s: %s has no input of that name (%s)",
+                     o->inputs[k].name, o->original, n_in ? names : "none");
+        } else {
+            st = verify_input_check(&o->inputs[k], ortrun_input(ref, i), error);
+            n_given += !given[i];
+            given[i] = &o->inputs[k];
+        }
+    }
+    if (st != LSC_OK)
+        goto done;
+    *runs = n_in && n_given == n_in ? 1 : o->runs;
     *n_results = n_out;
     for (size_t i = 0; i < n_out; i++) {
         snprintf((*results)[i].name, sizeof (*results)[i].name, "%s", ortrun_output(ref, i)->name);
         (*results)[i].ok = 1;
     }
-    for (int run = 0; st == LSC_OK && run < o->runs; run++) {
+    for (int run = 0; st == LSC_OK && run < *runs; run++) {
         for (size_t i = 0; st == LSC_OK && i < n_in; i++) {
             int64_t dims[LSC_MAX_RANK];
             const ortrun_desc *d = ortrun_input(ref, i);
             ortrun_resolve_dims(d, o->n_dims, o->dim_names, o->dim_values, 1, dims);
-            st = ortrun_random_tensor(d, dims, (o->seed + (uint64_t)run) * 1000003u + i, &in[i], error);
+            if (given[i])
+                st = verify_input_tensor(given[i], d, dims, &in[i], error);
+            else
+                st = ortrun_random_tensor(d, dims, (o->seed + (uint64_t)run) * 1000003u + i, &in[i], error);
         }
         if (st == LSC_OK)
             st = ortrun_run(ref, in, out_ref, error);
@@ -329,6 +364,7 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
     }
 done:
     free(in);
+    free(given);
     free(out_ref);
     free(out_lsc);
     ortrun_session_free(&ref);
@@ -338,9 +374,9 @@ done:
 }
 #else
 static lsc_status compare_in_ort(const verify_options *o, const char **ort_version, uint32_t *api,
-                                 output_result **results, size_t *n_results, lsc_error *error)
+                                 output_result **results, size_t *n_results, int *runs, lsc_error *error)
 {
-    (void)o, (void)ort_version, (void)api, (void)results, (void)n_results;
+    (void)o, (void)ort_version, (void)api, (void)results, (void)n_results, (void)runs;
     error->status = LSC_ERR_UNSUPPORTED;
     snprintf(error->message, sizeof error->message,
              "this onnx-lsc was built without ONNX Runtime headers (scripts/setup-ort.sh, then reconfigure)");
@@ -389,6 +425,7 @@ static int parse_args(int argc, char **argv, verify_options *o)
     static const struct option long_options[] = {
         {"ort-lib", required_argument, NULL, 'L'}, {"plugin", required_argument, NULL, 'P'},
         {"dim", required_argument, NULL, 'd'},     {"runs", required_argument, NULL, 'r'},
+        {"input", required_argument, NULL, 'i'},
         {"seed", required_argument, NULL, 's'},    {"rtol", required_argument, NULL, 'R'},
         {"atol", required_argument, NULL, 'A'},    {"threads", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},          {"no-decompress", no_argument, NULL, 'D'},
@@ -419,6 +456,25 @@ static int parse_args(int argc, char **argv, verify_options *o)
                 return lsc_cli_usage_error("verify", "--dim %s: '%s' is not a size", optarg, eq + 1);
             o->n_dims++;
             break;
+        case 'i': {
+            if (o->n_inputs == MAX_INPUTS)
+                return lsc_cli_usage_error("verify", "at most %d --input", MAX_INPUTS);
+            verify_input *in = &o->inputs[o->n_inputs];
+            lsc_error error = {0};
+            lsc_status st = verify_input_parse(optarg, in, &error);
+            if (st != LSC_OK && !error.message[0])
+                return lsc_cli_usage_error("verify", "--input wants NAME=NUMBER or NAME=FILE.npy, got '%s'",
+                                           optarg);
+            if (st != LSC_OK) {
+                lsc_cli_error("--input %s: %s", in->name, error.message);
+                return lsc_exit_for_status(st);
+            }
+            o->n_inputs++;
+            for (size_t k = 0; k + 1 < o->n_inputs; k++)
+                if (!strcmp(o->inputs[k].name, in->name))
+                    return lsc_cli_usage_error("verify", "--input %s given twice", in->name);
+            break;
+        }
         case 'r':
         case 't':
             *(c == 'r' ? &o->runs : &o->threads) = (int)strtol(optarg, &end, 10);
@@ -450,17 +506,22 @@ static int parse_args(int argc, char **argv, verify_options *o)
     return 0;
 }
 
-int lsc_cli_verify(int argc, char **argv)
+/* "x from a.npy, sr = 16000" into buf: the --input given. */
+static void given_text(const verify_options *o, char *buf, size_t size)
 {
-    verify_options o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc < 0 ? LSC_EXIT_OK : rc;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < o->n_inputs && len < size; k++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s %s %s", k ? ", " : "", o->inputs[k].name,
+                                o->inputs[k].from_file ? "from" : "=", o->inputs[k].spec);
+}
 
+static int run_verify(const verify_options *o)
+{
     restore_result restore = { .ok = 1 };
     lsc_status st = LSC_OK;
-    if (o.decompress)
-        st = check_restore(&o, &restore);
+    if (o->decompress)
+        st = check_restore(o, &restore);
     if (st != LSC_OK) {
         lsc_cli_error("%s", restore.detail);
         return lsc_exit_for_status(st);
@@ -470,8 +531,9 @@ int lsc_cli_verify(int argc, char **argv)
     uint32_t api = 0;
     output_result *results = NULL;
     size_t n_results = 0;
+    int runs = o->runs;
     lsc_error error = { 0 };
-    st = compare_in_ort(&o, &ort_version, &api, &results, &n_results, &error);
+    st = compare_in_ort(o, &ort_version, &api, &results, &n_results, &runs, &error);
     if (st != LSC_OK) {
         lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
         free(results);
@@ -481,22 +543,33 @@ int lsc_cli_verify(int argc, char **argv)
     for (size_t i = 0; i < n_results; i++)
         all_ok &= results[i].ok;
 
-    if (o.json) {
+    if (o->json) {
         printf("{\"original\": ");
-        json_string(o.original);
+        json_string(o->original);
         printf(", \"compressed\": ");
-        json_string(o.compressed);
+        json_string(o->compressed);
         printf(", \"decompress\": {\"checked\": %s, \"ok\": %s, \"exact\": %s, \"signed_zeros\": %llu, \"detail\": ",
-               o.decompress ? "true" : "false", restore.ok ? "true" : "false", restore.exact ? "true" : "false",
+               o->decompress ? "true" : "false", restore.ok ? "true" : "false", restore.exact ? "true" : "false",
                (unsigned long long)restore.signed_zeros);
         json_string(restore.detail);
         printf("}, \"onnxruntime\": {\"version\": ");
         json_string(ort_version);
-        printf(", \"api\": %u}, \"runs\": %d, \"rtol\": ", api, o.runs);
-        json_number(o.rtol);
+        printf(", \"api\": %u}, \"runs\": %d, \"inputs\": {", api, runs);
+        for (size_t k = 0; k < o->n_inputs; k++) {
+            printf("%s", k ? ", " : "");
+            json_string(o->inputs[k].name);
+            printf(": {\"%s\": ", o->inputs[k].from_file ? "file" : "value");
+            if (o->inputs[k].from_file)
+                json_string(o->inputs[k].spec);
+            else
+                json_number(o->inputs[k].value);
+            printf("}");
+        }
+        printf("}, \"rtol\": ");
+        json_number(o->rtol);
         printf(", \"atol\": ");
-        if (o.atol >= 0)
-            json_number(o.atol);
+        if (o->atol >= 0)
+            json_number(o->atol);
         else
             printf("\"rtol x max|original|\"");
         printf(", \"outputs\": [");
@@ -513,10 +586,13 @@ int lsc_cli_verify(int argc, char **argv)
         }
         printf("], \"ok\": %s}\n", all_ok ? "true" : "false");
     } else {
-        if (o.decompress)
+        if (o->decompress)
             printf("decompress: %s: %s\n", restore.ok ? "ok" : "MISMATCH", restore.detail);
-        printf("onnxruntime %s (API %u), %d random input set%s, rtol %g, atol %s\n", ort_version, api, o.runs,
-               o.runs == 1 ? "" : "s", o.rtol, o.atol >= 0 ? "given" : "rtol x max|original|");
+        char given[1024];
+        given_text(o, given, sizeof given);
+        printf("onnxruntime %s (API %u), %d input set%s (%s%s), rtol %g, atol %s\n", ort_version, api, runs,
+               runs == 1 ? "" : "s", given[0] ? given : "random", given[0] ? "; others random" : "", o->rtol,
+               o->atol >= 0 ? "given" : "rtol x max|original|");
         printf("%-32s %-18s %12s %12s  %s\n", "output", "shape", "max abs", "max rel", "verdict");
         for (size_t i = 0; i < n_results; i++) {
             char shape[256];
@@ -528,4 +604,19 @@ int lsc_cli_verify(int argc, char **argv)
     }
     free(results);
     return all_ok ? LSC_EXIT_OK : LSC_EXIT_CHECK_FAILED;
+}
+
+int lsc_cli_verify(int argc, char **argv)
+{
+    verify_options *o = malloc(sizeof *o); /* holds up to MAX_INPUTS --input: not on the stack */
+    if (!o) {
+        lsc_cli_error("out of memory");
+        return lsc_exit_for_status(LSC_ERR_NO_MEMORY);
+    }
+    int rc = parse_args(argc, argv, o);
+    rc = rc < 0 ? LSC_EXIT_OK : rc ? rc : run_verify(o);
+    for (size_t k = 0; k < o->n_inputs; k++)
+        verify_input_free(&o->inputs[k]);
+    free(o);
+    return rc;
 }

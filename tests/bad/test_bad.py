@@ -33,7 +33,7 @@ FAILURES = []
 ROWS = []  # (case, command, exit code, message)
 
 OK, USAGE, INVALID, IO, NOT_ONNX, BAD_MODEL, EXTERNAL = 0, 2, 11, 13, 14, 15, 16
-BAD_BUNDLE, CHECKSUM, VERSION, UNSUPPORTED = 17, 18, 19, 20
+BAD_BUNDLE, CHECKSUM, VERSION, UNSUPPORTED, TOO_LARGE = 17, 18, 19, 20, 21
 
 
 def fail(msg):
@@ -467,8 +467,21 @@ def check_outputs(work):
          names=["/proc/lsc-test"], inputs=[src])
     case("output would overwrite the input", ["compress", src, "-o", src], INVALID, d, names=["m.onnx"],
          inputs=[src])
+    # One overwrite rule for every command: an existing output needs -f (docs/cli.md).
     case("decompress output exists (no -f)", ["decompress", rw], INVALID, d, names=["m.onnx"],
          inputs=[src, rw, bundle])
+    case("compress output exists (no -f)", ["compress", src], INVALID, d, names=["m.lsc.onnx", "-f"],
+         inputs=[src, rw, bundle])
+    case("compress bundle exists (no -f)", ["compress", src, "-o", os.path.join(d, "n.onnx"),
+         "--bundle", bundle], INVALID, d, names=["m.lsc", "-f"], inputs=[src, rw, bundle])
+    case("decompress -o onto an existing file (no -f)", ["decompress", rw, "-o", src], INVALID, d,
+         names=["m.onnx", "-f"], inputs=[src, rw, bundle])
+    case("stats --html onto an existing file (no -f)", ["stats", src, "--html", bundle], INVALID, d,
+         names=["m.lsc", "-f"], inputs=[src, rw, bundle])
+    case("stats --html onto its model (even with -f)", ["stats", src, "--html", src, "-f"], INVALID, d,
+         names=["m.onnx", "input"], inputs=[src])
+    case("decompress -f onto its own bundle", ["decompress", rw, "-o", bundle, "-f"], INVALID, d,
+         names=["m.lsc"], inputs=[src, rw, bundle])
     big = os.path.join(d, "big.onnx")
     gemm_model(pruned((256, 1024), 0.2), save=big)
     outs = [os.path.join(d, "big.lsc.onnx"), os.path.join(d, "big.lsc")]
@@ -567,11 +580,34 @@ two-weight bundle: 97 920 files, none accepted, none read back as other weights)
 """
 
 
+def check_npy(work):
+    """verify --input NAME=FILE.npy with hostile files: read before ONNX Runtime loads."""
+    d, rw, bundle = small_bundle(os.path.join(work, "npy"))
+    src = os.path.join(d, "m.onnx")
+    good = os.path.join(d, "good.npy")
+    np.save(good, np.ones((1, 24), np.float32))
+    data = open(good, "rb").read()
+    for name, content, code in (("truncated.npy", data[:-3], INVALID), ("appended.npy", data + b"\0" * 4, INVALID),
+                                ("header-cut.npy", data[:20], INVALID), ("not-npy.npy", b"PK\3\4" + data, INVALID),
+                                ("huge-shape.npy", data.replace(b"(1, 24), }" + b" " * 12, b"(9999999999, 99999), }"), TOO_LARGE)):
+        path = os.path.join(d, name)
+        with open(path, "wb") as f:
+            f.write(content)
+        case(f"verify --input: {name}", ["verify", src, rw, "--input", f"x={path}"], code, d, names=[name],
+             inputs=[src, rw, bundle, path])
+    fortran = os.path.join(d, "fortran.npy")
+    np.save(fortran, np.asfortranarray(np.ones((2, 24), np.float32)))
+    case("verify --input: Fortran-order array", ["verify", src, rw, "--input", f"x={fortran}"], INVALID, d,
+         names=["fortran.npy", "Fortran"], inputs=[src, rw, bundle, fortran])
+    case("verify --input: missing .npy", ["verify", src, rw, "--input", "x=" + os.path.join(d, "nope.npy")], IO,
+         d, names=["nope.npy"], inputs=[src, rw, bundle])
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
         for check in (check_models, check_external, check_restore_escape, check_bundles, check_outputs,
-                      check_interrupted):
+                      check_npy, check_interrupted):
             check(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

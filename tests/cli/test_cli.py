@@ -231,10 +231,68 @@ def test_bad_bundles(work):
     expect("bundle missing", run("decompress", rw, "-o", os.path.join(d, "out.onnx")), BUNDLE_ERRORS, d, before)
 
 
+def test_overwrite(work):
+    """One overwrite rule (docs/cli.md): every command refuses to replace an existing
+    output unless -f/--force, leaving it as it was; with -f the output is replaced
+    through a temporary file; an output that is the input is refused even with -f."""
+    m = small_model(work)
+    rw, bundle = os.path.join(work, "m.lsc.onnx"), os.path.join(work, "m.lsc")
+    expect("compress", run("compress", m, "-q"), 0)
+    html = os.path.join(work, "r.html")
+    expect("stats --html", run("stats", m, "--html", html), 0)
+    back, back2 = os.path.join(work, "back.onnx"), os.path.join(work, "back2.onnx")
+    for p in (back, back2):
+        expect("decompress -o", run("decompress", rw, "-o", p, "-q"), 0)
+    os.symlink("nowhere", os.path.join(work, "dangling.onnx"))
+    outputs = (rw, bundle, html, back, back2)
+    hashes = {p: digest(p) for p in outputs}
+    inodes = {p: os.stat(p).st_ino for p in outputs}
+    before = listing(work)
+    refused = [
+        ("compress, both outputs exist", ["compress", m], rw),
+        ("compress, -o exists", ["compress", m, "-o", back], back),
+        ("compress, only the bundle exists", ["compress", m, "-o", os.path.join(work, "new.onnx"),
+                                              "--bundle", bundle], bundle),
+        ("compress, -o is a dangling link", ["compress", m, "-o", os.path.join(work, "dangling.onnx")],
+         "dangling.onnx"),
+        ("decompress, default output exists", ["decompress", rw], m),
+        ("decompress, -o exists", ["decompress", rw, "-o", back], back),
+        ("stats --html exists", ["stats", m, "--html", html], html),
+    ]
+    for label, args, named in refused:
+        r = run(*args)
+        expect(label, r, INVALID, work, before)
+        if named not in r.stderr or "-f" not in r.stderr:
+            fail(f"{label}: message does not name {named} and -f: {r.stderr.strip()}")
+    for p, h in hashes.items():
+        if digest(p) != h:
+            fail(f"refused command changed {os.path.basename(p)}")
+    for label, args in (("compress -o m.onnx -f", ["compress", m, "-o", m, "-f"]),
+                        ("stats --html m.onnx --force", ["stats", m, "--html", m, "--force"]),
+                        ("decompress -o m.lsc -f", ["decompress", rw, "-o", bundle, "-f"])):
+        expect(label + " (the input)", run(*args), INVALID, work, before)
+    h = digest(m)
+    for label, args in (("compress -f", ["compress", m, "-f", "-q", "--bit-exact"]),
+                        ("compress --force -o", ["compress", m, "--force", "-q", "-o", back]),
+                        ("decompress -f", ["decompress", rw, "-f", "-q", "-o", back2]),
+                        ("stats --html -f", ["stats", m, "--html", html, "-f"])):
+        expect(label, run(*args), 0)
+    if digest(m) != h:
+        fail("an overwrite changed the input")
+    replaced = {p: os.stat(p).st_ino != inodes[p] for p in outputs}  # renamed over, not rewritten
+    if not all(replaced.values()):
+        fail(f"-f did not replace the outputs: {replaced}")
+    if [f for f in listing(work) if f.startswith(".") or ".tmp-" in f]:
+        fail(f"-f left temporary files: {listing(work)}")
+    for cmd in ("compress", "decompress", "stats"):
+        if "-f, --force" not in run("help", cmd).stdout:
+            fail(f"'onnx-lsc help {cmd}' does not document -f, --force")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-cli-")
     try:
-        for t in (test_usage, test_good_and_safety, test_smallest, test_bad_models, test_external,
+        for t in (test_usage, test_good_and_safety, test_overwrite, test_smallest, test_bad_models, test_external,
                   test_bad_bundles):
             sub = os.path.join(work, t.__name__)
             os.mkdir(sub)

@@ -388,7 +388,7 @@ def check_with_compressed(exe, path, tmp):
           "compressed totals = plan totals")
     # bit-exact: the blob stores -0.0 as values; stats counts them apart from nnz
     exact = os.path.join(tmp, "exact.lsc.onnx")
-    p = subprocess.run([exe, "compress", path, "-o", exact, "-q", "--bit-exact"], capture_output=True)
+    p = subprocess.run([exe, "compress", path, "-o", exact, "-f", "-q", "--bit-exact"], capture_output=True)
     check(p.returncode == 0, f"compress --bit-exact {path}: {p.stderr.decode(errors='replace')}")
     if p.returncode == 0:
         edoc = json.loads(run(exe, exact, "--json"))
