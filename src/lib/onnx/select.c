@@ -460,9 +460,10 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
         const scope *s = c.cand_scope[k];
         const def *d = &s->defs[c.cand_def[k]];
         find_home(s, d, cand);
-        /* An LSC recurrent node may keep one of W and R dense (it did not pay). */
-        if (cand->compressed && cand->flat && cand->tensor &&
-            cand->tensor->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8)
+        /* An LSC recurrent node may keep one of W and R dense (it did not pay) or
+         * read it from a value computed at run time (not constant). */
+        if (cand->compressed && cand->flat &&
+            (!cand->tensor || cand->tensor->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__UINT8))
             cand->compressed = 0;
         cand->decls = d->decls;
         cand->n_decls = d->n_decls;
