@@ -3,22 +3,9 @@
  * the non-zeros, not the zeros. */
 #include "stats_scan.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-lsc_status stats_fail(lsc_error *error, lsc_status status, const char *format, ...)
-{
-    if (error) {
-        va_list args;
-        va_start(args, format);
-        error->status = status;
-        vsnprintf(error->message, sizeof error->message, format, args);
-        va_end(args);
-    }
-    return status;
-}
 
 /* An element of `size` little-endian bytes: 0 zero, 1 -0.0, 2 non-zero. */
 static inline int classify(const uint8_t *p, unsigned size)
@@ -168,7 +155,7 @@ static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_
     map->per_cell_w = (uint32_t)sw;
     map->cells = calloc((size_t)map->width * map->height, 1);
     if (!map->cells)
-        return stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     for (uint64_t y = 0; y < map->height; y++) {
         uint64_t r0 = y * sh, r1 = r0 + sh < n_brows ? r0 + sh : n_brows;
         for (uint64_t x = 0; x < map->width; x++) {
@@ -193,7 +180,7 @@ static lsc_status element_map_init(uint64_t rows, uint64_t cols, stats_map *map,
     map->cells = calloc((size_t)map->width * map->height, 1);
     *counts = calloc((size_t)map->width * map->height, sizeof **counts);
     if (!map->cells || !*counts)
-        return stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     return LSC_OK;
 }
 
@@ -215,7 +202,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
     memset(out, 0, sizeof *out);
     unsigned size = (unsigned)lsc_dtype_size(t->dtype);
     if (!size)
-        return stats_fail(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
+        return lsc_cli_fail(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
     uint64_t d0 = t->rank >= 2 ? (uint64_t)t->dims[0] : 1, rest = 1;
     for (int i = t->rank >= 2 ? 1 : 0; i < t->rank; i++)
         rest *= (uint64_t)t->dims[i];
@@ -239,7 +226,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
         free(m.bits);
         free(col_any);
         free(blocks);
-        return stats_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the scan of a %llu x %llu matrix",
+        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the scan of a %llu x %llu matrix",
                     (unsigned long long)f->rows, (unsigned long long)f->cols);
     }
     fill_mask(t, size, transposed, &m, &f->signed_zeros);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "formats.h"
+#include "fail.h"
 #include "onnx-lsc/lsc.h"
 
 /* Pictures of a layer, down-sampled so that neither side exceeds STATS_MAP_MAX cells:
@@ -34,10 +35,5 @@ lsc_status stats_scan_tensor(const lsc_tensor *tensor, int transposed, uint32_t 
                              uint32_t block_w, int want_map, stats_scan *out, lsc_error *error);
 
 void stats_scan_free(stats_scan *scan);
-
-/* Fills *error (may be NULL) with status and a printf-style one-line message; returns
- * status. The stats code's one way to fail. */
-lsc_status stats_fail(lsc_error *error, lsc_status status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif /* LSC_CLI_STATS_SCAN_H */
