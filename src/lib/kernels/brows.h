@@ -10,6 +10,7 @@
  *   void  k_convert(dtype, src, dst, cnt)          values to fp32 */
 #include <stdlib.h>
 
+#include "codec/layout.h"
 #include "kernels/decode.h"
 #include "kernels/spmm.h"
 
@@ -158,6 +159,14 @@ static void multiply_by_row(const float *x, size_t ldx, size_t n, float *y0, siz
 #ifdef LSC_HAVE_ROWPOS
 #define LSC_ROWPOS_GROUPS 16 /* groups of 16 entries decoded at a time: 256 entries */
 
+/* The layouts the variant's fast decoder serves (codec/layout.h, which the search's
+ * cost model uses too), with fp32 values read in place. */
+static int fast_layout(const lsc_blob_view *v, int direct, lsc_rowpos_fn decode)
+{
+    return direct && decode &&
+           lsc_layout_whole_rows_fast(v->block_h, v->block_w, v->cols, v->index_bits);
+}
+
 /* Multiplies the positions of one chunk of a whole-width block row: positions
  * are lr * cols + column for the block row's local row lr; a run of one row is one
  * dot product (n = 1) or one register strip of Y (n > 1). Rows outside [lo, hi)
@@ -237,7 +246,7 @@ static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_
 {
     const lsc_blob_view *v = job->v;
     const lsc_rowpos_fn decode = k_rowpos(v->index_bits);
-    if (v->block_h != 1 || v->n_bcols != 1 || !direct || v->cols > LSC_ROWPOS_MAX_SCAN || !decode)
+    if (v->block_h != 1 || !fast_layout(v, direct, decode))
         return 0;
     uint64_t e_lo, v_lo, e_hi, v_hi;
     lsc_blob_row_start(v, br_begin, &e_lo, &v_lo);
@@ -312,7 +321,7 @@ static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_en
     const lsc_blob_view *v = job->v;
     const lsc_rowpos_fn decode = k_rowpos(v->index_bits);
     const uint32_t bh = v->block_h;
-    if (v->n_bcols != 1 || !direct || (uint64_t)bh * v->cols > LSC_ROWPOS_MAX_SCAN || !decode)
+    if (!fast_layout(v, direct, decode))
         return 0;
     uint64_t e0, v0, e1, v1;
     lsc_blob_row_start(v, br_begin, &e0, &v0);

@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LSC_ROWPOS_MAX_SCAN 65536 /* block_h * cols */
 
 /* Per width b: each 16-bit lane's two bytes (low half: entries 0..7 of the group,
  * high half: entries 8..15), for the widths whose fields fit in two bytes. */
