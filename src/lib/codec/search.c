@@ -251,14 +251,16 @@ static uint64_t slack_bound(uint64_t best, uint32_t ppm)
     return best + best / 1000000 * ppm + best % 1000000 * ppm / 1000000;
 }
 
-/* What a multiply by the plan costs the kernels at n = 1, in 1/16 cycles, as
- * measured on AMD Zen 3 (docs/benchmarks.md, "Cost model"): on whole-width block
- * rows the fast decoder spends ~0.75 cycle per SRI entry, the products ~1.4 per
- * value, ~40 per block row and ~100 per row of a taller block row (its runs are
- * found by bisection and multiplied apart); other
- * layouts go through the general decoder, ~2 cycles an entry, and every row
- * segment (block_w positions of one row of one kept block) costs a lookup or a run
- * of its own (kernels/brows.h). */
+/* What a multiply by the plan costs the kernels at n = 1, in 1/16 cycles, a rough
+ * model calibrated on AMD Zen 3 (docs/benchmarks.md, "Issue 10"): the products cost
+ * ~1.4 cycles per value (measured with decoding removed); the fast decoder on
+ * whole-width block rows the rest of a measured ~2.5 cycles per value at b = 6, 10%,
+ * i.e. ~0.75 per SRI entry; a row of a taller block row ~100 more (its runs are
+ * found by bisection and multiplied apart: 4x9216 against 1x9216 at 2%); 40 per
+ * block row is an estimate. Other layouts go through the general decoder, ~2 cycles
+ * an entry with its products (64x9216/3 at 10%), and every row segment (block_w
+ * positions of one row of one kept block) costs a lookup or a run of its own
+ * (kernels/brows.h). */
 static uint64_t kernel_work(const lsc_plan *p, const lsc_sparse *m)
 {
     uint64_t values = 22 * m->nnz;
