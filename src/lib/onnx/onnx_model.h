@@ -58,6 +58,8 @@ void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
 void lsc_out_skip(lsc_out_file *out, uint64_t size);
 /* lsc_out_write for a decoded tensor: aligned 64 KiB runs of zero bytes become holes. */
 void lsc_out_write_dense(lsc_out_file *out, const void *data, size_t size);
+/* The seal (docs/format.md 2.4) of what was written so far, read back from the file. */
+lsc_status lsc_out_seal(lsc_out_file *out, lsc_seal *seal, lsc_error *error);
 lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error);
 void lsc_out_abort(lsc_out_file *out);
 

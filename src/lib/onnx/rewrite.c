@@ -326,6 +326,9 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
         st = lsc_onnx_write(&c->model, &sink, error);
         c->report->model_bytes = out.written;
     }
+    lsc_seal seal;
+    if (st == LSC_OK && (st = lsc_out_seal(&out, &seal, error)) == LSC_OK)
+        st = lsc_bundle_writer_seal(writer, &seal, error);
     if (st == LSC_OK)
         st = lsc_bundle_writer_finish(writer, error);
     lsc_bundle_writer_free(&writer);
