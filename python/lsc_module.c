@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "onnx-lsc/lsc.h"
-#include "report.h"
+#include "compress_report.h"
 #include "stats.h"
 
 static PyObject *lsc_error_class; /* onnx_lsc._error.LscError */

@@ -9,7 +9,7 @@
 #include "exit_codes.h"
 #include "onnx-lsc/lsc.h"
 #include "progress.h"
-#include "report.h"
+#include "compress_report.h"
 
 void lsc_cli_compress_usage(FILE *out)
 {

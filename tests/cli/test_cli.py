@@ -4,16 +4,18 @@ error line "onnx-lsc: ...", inputs never modified, nothing left behind on failur
 
 usage: test_cli.py ONNX_LSC
 """
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import cli_run  # noqa: E402
+from cli_run import digest, listing  # noqa: E402
 
 TOOL = sys.argv[1]
 FAILURES = []
@@ -28,16 +30,7 @@ def fail(msg):
 
 
 def run(*args):
-    return subprocess.run([TOOL, *args], capture_output=True, text=True)
-
-
-def listing(folder):
-    return sorted(os.listdir(folder))
-
-
-def digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return cli_run.run(TOOL, args)
 
 
 def expect(label, r, codes, folder=None, before=None):
@@ -45,9 +38,9 @@ def expect(label, r, codes, folder=None, before=None):
     if r.returncode not in codes:
         fail(f"{label}: exit {r.returncode}, expected {sorted(codes)}; stderr: {r.stderr.strip()[:200]}")
     if r.returncode >= 10 or r.returncode == EXIT_USAGE:
-        lines = r.stderr.strip().splitlines()
-        if len(lines) != 1 or not lines[0].startswith("onnx-lsc: "):
-            fail(f"{label}: error output is not one 'onnx-lsc: ' line: {r.stderr!r}")
+        problem = cli_run.error_output_problem(r)
+        if problem:
+            fail(f"{label}: {problem}")
     if folder is not None and before is not None and listing(folder) != before:
         fail(f"{label}: files left behind: {sorted(set(listing(folder)) - set(before))}")
 

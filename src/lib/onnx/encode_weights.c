@@ -10,7 +10,7 @@
 
 #include "common/checked.h"
 #include "onnx/encode_weights.h"
-#include "onnx/jobs.h"
+#include "common/jobs.h"
 
 /* What the work on one weight leaves for its commit. */
 typedef struct item_result {

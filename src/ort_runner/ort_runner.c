@@ -1,6 +1,6 @@
 /* ONNX Runtime loaded with dlopen: the runtime, sessions with the LSC plugin, runs on
- * tensors held in memory. See ort_loader.h. */
-#include "ort_loader.h"
+ * tensors held in memory. See ort_runner.h. */
+#include "ort_runner.h"
 
 #include <dlfcn.h>
 #include <limits.h>
