@@ -252,7 +252,6 @@ static lsc_status measure_files(const char *model_path, const stats_options *opt
     snprintf(bundle, sizeof bundle, "%s/%.*s.lsc", dir, (int)stem, base);
     lsc_compress_options co;
     lsc_compress_options_default(&co);
-    co.quiet = 1;
     co.threads = opt->threads;
     lsc_compress_report *report = NULL;
     lsc_status st = lsc_compress_file(model_path, out, bundle, &co, &report, error);

@@ -134,7 +134,6 @@ static void check_model(const char *tmpdir, const char *path, lsc_pool *pool)
     snprintf(bundle_path, sizeof bundle_path, "%s/%.*s.lsc", tmpdir, (int)(strlen(base) - 5), base);
     lsc_compress_options options;
     lsc_compress_options_default(&options);
-    options.quiet = 1;
     remove(out), remove(bundle_path);
     CHECKF(lsc_compress_file(path, out, NULL, &options, &report, &err) == LSC_OK, "%s", err.message);
     CHECKF(lsc_model_open(out, &packed, &err) == LSC_OK, "%s", err.message);

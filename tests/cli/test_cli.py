@@ -282,11 +282,31 @@ def test_overwrite(work):
             fail(f"'onnx-lsc help {cmd}' does not document -f, --force")
 
 
+def test_notes(work):
+    """The library hands notes to a callback; the command prints them unless -q."""
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT16, dims=[8, 8])
+    w.int32_data.extend([0] * 63 + [70000])  # not a float16 bit pattern: left dense, with a note
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [1, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [1, 8])], [w])
+    m = os.path.join(work, "note.onnx")
+    onnx.save(helper.make_model(g), m)
+    r = run("compress", m, "-o", os.path.join(work, "a.lsc.onnx"))
+    expect("compress with a note", r, 0)
+    notes = [x for x in r.stderr.splitlines() if x.startswith("onnx-lsc: note: ")]
+    if len(notes) != 1 or "'w'" not in notes[0]:
+        fail(f"compress: expected one note naming 'w' on stderr: {r.stderr!r}")
+    r = run("compress", m, "-o", os.path.join(work, "b.lsc.onnx"), "-q")
+    expect("compress -q with a note", r, 0)
+    if r.stderr or r.stdout:
+        fail(f"compress -q printed something: {r.stdout!r} {r.stderr!r}")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-cli-")
     try:
         for t in (test_usage, test_good_and_safety, test_overwrite, test_smallest, test_bad_models, test_external,
-                  test_bad_bundles):
+                  test_bad_bundles, test_notes):
             sub = os.path.join(work, t.__name__)
             os.mkdir(sub)
             t(sub)
