@@ -71,6 +71,16 @@ typedef struct lsc_error {
 /* A short constant name for a status, e.g. "checksum mismatch". Never NULL. */
 LSC_API const char *lsc_status_string(lsc_status status);
 
+/* Fills *error (may be NULL) with status and a printf-style message, kept one line
+ * (control bytes, such as the newlines of a foreign library's message or of a tensor
+ * name, become '?'), and returns status. The library's own errors are made this way;
+ * programs and plugins built on it use it for theirs. */
+LSC_API lsc_status lsc_error_set(lsc_error *error, lsc_status status, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* The library's version as "MAJOR.MINOR.PATCH". */
 LSC_API const char *lsc_version_string(void);
 
