@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../codec/codec_util.h"
+#include "codec_util.h"
 #include "bundle/bundle_format.h"
 #include "common/endian.h"
 
