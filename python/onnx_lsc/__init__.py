@@ -18,7 +18,8 @@ from typing import NamedTuple
 from . import _lsc
 from ._error import LscError
 
-__all__ = ["compress", "decompress", "stats", "get_library_path", "CompressResult", "LscError"]
+__all__ = ["compress", "decompress", "stats", "seal", "check_seal", "get_library_path", "CompressResult",
+           "LscError"]
 __version__ = _lsc.version()
 
 _INVALID_ARGUMENT = 1
@@ -135,3 +136,18 @@ def stats(model, *, measure_files=False, jobs=0, base_dir=None):
     if m.temp:
         report["model"] = "<ModelProto>"
     return report
+
+
+def check_seal(model):
+    """Whether the compressed model file at `model` is still byte for byte the one its
+    bundle was sealed with (docs/format.md 2.4): "intact", "modified" (the graph was
+    edited since compression), "not-sealed" (a bundle from before seals) or
+    "not-compressed"."""
+    return _lsc.check_seal(os.fsdecode(model))
+
+
+def seal(model):
+    """Accepts a deliberate edit of the compressed model file at `model`: records its
+    current digest in its bundle (rewritten to a temporary file, renamed when complete).
+    The encoded weights must still resolve to the bundle and validate."""
+    _lsc.seal(os.fsdecode(model))
