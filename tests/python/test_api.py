@@ -192,6 +192,17 @@ def error_cases(lsc, work, models):
     check(lsc.decompress(good.model) == os.path.join(bad, "good.onnx"), "decompress: default output")
     raises(1, lsc.decompress, good.model)                    # good.onnx exists now: refused
     raises(1, lsc.compress, src, src)                        # output would overwrite the input
+    # The command's overwrite rule: existing outputs stay unless force=True.
+    before = open(good.model, "rb").read(), open(good.bundle, "rb").read()
+    raises(1, lsc.compress, src, good.model)
+    raises(1, lsc.compress, src, os.path.join(bad, "other.lsc.onnx"), bundle=good.bundle)
+    check((open(good.model, "rb").read(), open(good.bundle, "rb").read()) == before,
+          "a refused compress changed its outputs")
+    check(not os.path.exists(os.path.join(bad, "other.lsc.onnx")), "a refused compress wrote its model")
+    check(lsc.compress(src, good.model, force=True).model == good.model, "compress force=True")
+    raises(1, lsc.decompress, good.model, os.path.join(bad, "good.onnx"))
+    check(lsc.decompress(good.model, os.path.join(bad, "good.onnx"), force=True) == os.path.join(bad, "good.onnx"),
+          "decompress force=True")
     raises(3, lsc.stats, proto, base_dir=os.path.join(bad, "no-such-folder"))
     msg = raises(4, lsc.stats, _broken_proto())
     check("<ModelProto>" in msg and ".onnx_lsc-" not in msg, "ModelProto named %r" % msg)
