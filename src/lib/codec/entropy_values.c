@@ -3,7 +3,7 @@
  * zstd (a generic coder: repeats, few distinct values), or our range coder with static
  * frequency tables: plane 0 (the exponent: pruning by magnitude keeps few) under one
  * table, the top nibble of later planes under a table per exponent (the top mantissa
- * bits follow the distribution within an octave), their low nibble as plain bits. */
+ * bits follow the distribution within an octave), their low nibble stored as it is. */
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -11,6 +11,7 @@
 #include "codec/entropy.h"
 #include "codec/rangecoder.h"
 #include "codec/rc_number.h"
+#include "common/endian.h"
 #include "common/error.h"
 
 #define ZSTD_LEVEL 9
@@ -39,6 +40,14 @@ void lsc_entropy_split_planes(const uint8_t *values, uint64_t n, unsigned elem_s
 
 void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_size, uint8_t *values)
 {
+    if (elem_size == 4) { /* float32, the common case, without the generic loops */
+        const uint8_t *p0 = planes, *p1 = planes + n, *p2 = planes + 2 * n, *p3 = planes + 3 * n;
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t rot = (uint32_t)p0[i] << 24 | (uint32_t)p1[i] << 16 | (uint32_t)p2[i] << 8 | p3[i];
+            lsc_store_le32(values + 4 * i, rot >> 1 | rot << 31);
+        }
+        return;
+    }
     unsigned top = 8 * elem_size - 1;
     uint64_t mask = elem_size == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * elem_size)) - 1;
     for (uint64_t i = 0; i < n; i++) {
@@ -118,8 +127,8 @@ static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, un
 }
 
 /* Plane 0 under one table of 256 bytes; plane j >= 1 as its top nibble under a table
- * of 16 per distinct plane-0 byte (in increasing order of that byte) and its low
- * nibble as 4 equiprobable bits. Returns the number of tables, and in index[b] the
+ * of 16 per distinct plane-0 byte (in increasing order of that byte), its low nibble
+ * stored after the stream. Returns the number of tables, and in index[b] the
  * table of plane-0 byte b. */
 static unsigned plane_tables(const uint8_t *planes, uint64_t n, unsigned j, uint16_t index[256])
 {
@@ -173,10 +182,10 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, ui
         const freq_table *tk = &t[index[planes[i]]];
         unsigned s = plane[i] >> shift;
         lsc_rc_encode_freq(&e, tk->cum[s], tk->freq[s], FREQ_BITS);
-        if (j)
-            lsc_rc_encode_freq(&e, plane[i] & 15u, 1, 4);
     }
     lsc_rc_encoder_finish(&e);
+    for (uint64_t i = 0; j && i < n; i += 2) /* the low nibbles, two per byte, after the stream */
+        lsc_rc_put_byte(&e, (uint8_t)((plane[i] & 15u) | (i + 1 < n ? (plane[i + 1] & 15u) << 4 : 0)));
     free(t);
     free(count);
     free(total);
@@ -194,6 +203,14 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, ui
 static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *planes, uint64_t n,
                                unsigned j, const char *label, lsc_error *error)
 {
+    uint64_t nibble_bytes = j ? (n + 1) / 2 : 0;
+    if (nibble_bytes > size)
+        return BAD("blob '%s': value plane %u: %zu bytes cannot hold the low nibbles of %llu values", label, j,
+                   size, (unsigned long long)n);
+    const uint8_t *nibbles = stream + size - nibble_bytes;
+    if ((n & 1) && j && (nibbles[nibble_bytes - 1] >> 4))
+        return BAD("blob '%s': value plane %u: the last low nibble's padding is not zero", label, j);
+    size -= (size_t)nibble_bytes;
     lsc_rc_decoder d;
     if (lsc_rc_decoder_init(&d, stream, size))
         return BAD("blob '%s': value plane %u does not start a range-coded stream", label, j);
@@ -227,11 +244,7 @@ static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *plan
             bad |= slot >> FREQ_BITS;
             unsigned s = tk->symbol[slot & (FREQ_ONE - 1)];
             lsc_rc_decode_take(&local, r, tk->cum[s], tk->freq[s]);
-            uint32_t low = lsc_rc_decode_slot(&local, 4, &r);
-            bad |= low >> 4;
-            low &= 15;
-            lsc_rc_decode_take(&local, r, low, 1);
-            plane[i] = (uint8_t)(s << 4 | low);
+            plane[i] = (uint8_t)(s << 4 | ((nibbles[i / 2] >> (4 * (i & 1))) & 15));
         }
     }
     d = local;
