@@ -137,17 +137,34 @@ static int decode_table(lsc_rc_decoder *d, position_model *pm)
 
 /* ---- encoder ---- */
 
-/* One walk over the rows: with e NULL it counts each context's decisions, else codes
- * them with the fixed probabilities. */
-static void walk_rows(const lsc_sparse *m, position_model *pm, lsc_rc_encoder *e)
+/* The encoder's record of the walk: each decision as context * 2 + bit, and where each
+ * row's decisions end, so that coding needs no second walk. */
+typedef struct decisions {
+    uint16_t *d;
+    uint64_t n, cap;
+    uint64_t *row_end; /* rows */
+} decisions;
+
+static int record(decisions *ds, uint16_t v)
 {
-    memset(pm->col_count, 0, (size_t)m->cols * sizeof(uint32_t));
-    pm->count.prev_bits = 0;
+    if (ds->n == ds->cap) {
+        uint64_t cap = ds->cap ? ds->cap * 2 : 4096;
+        uint16_t *p = cap <= SIZE_MAX / sizeof *p ? realloc(ds->d, (size_t)cap * sizeof *p) : NULL;
+        if (!p)
+            return -1;
+        ds->d = p;
+        ds->cap = cap;
+    }
+    ds->d[ds->n++] = v;
+    return 0;
+}
+
+/* Walks the rows as the decoder will, counting each context's decisions. */
+static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds)
+{
     for (uint32_t r = 0; r < m->rows; r++) {
         const uint32_t *col = m->col + m->row_ptr[r];
         uint64_t k = m->row_ptr[r + 1] - m->row_ptr[r], k_left = k, n_left = m->cols;
-        if (e)
-            lsc_rc_encode_number(e, &pm->count, k, LSC_RC_KEEP_ALL);
         if (k && k < m->cols)
             lsc_col_context_parts(pm->col_count, m->cols, r, pm->col_part);
         unsigned left = 0;
@@ -155,10 +172,9 @@ static void walk_rows(const lsc_sparse *m, position_model *pm, lsc_rc_encoder *e
         for (; k_left && k_left < n_left; c++, n_left--) {
             unsigned bit = *col == c;
             unsigned ctx = lsc_row_class_fast(k_left, pm->inv[n_left]) * (2 * LSC_COL_CLASSES) + pm->col_part[c] + left;
-            if (e)
-                lsc_rc_encode_static(e, pm->fixed[ctx], bit);
-            else
-                pm->seen[ctx][bit]++;
+            pm->seen[ctx][bit]++;
+            if (record(ds, (uint16_t)(ctx * 2 + bit)))
+                return -1;
             if (bit) {
                 pm->col_count[c]++;
                 col++;
@@ -168,6 +184,18 @@ static void walk_rows(const lsc_sparse *m, position_model *pm, lsc_rc_encoder *e
         }
         for (; k_left; c++, k_left--) /* the rest of the row is all values */
             pm->col_count[c]++;
+        ds->row_end[r] = ds->n;
+    }
+    return 0;
+}
+
+static void code_rows(const lsc_sparse *m, position_model *pm, const decisions *ds, lsc_rc_encoder *e)
+{
+    uint64_t i = 0;
+    for (uint32_t r = 0; r < m->rows; r++) {
+        lsc_rc_encode_number(e, &pm->count, m->row_ptr[r + 1] - m->row_ptr[r], LSC_RC_KEEP_ALL);
+        for (; i < ds->row_end[r]; i++)
+            lsc_rc_encode_static(e, pm->fixed[ds->d[i] >> 1], ds->d[i] & 1u);
     }
 }
 
@@ -178,13 +206,19 @@ lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size
     *out_size = 0;
     position_model *pm;
     LSC_TRY(model_new(m->cols, &pm, error));
-    walk_rows(m, pm, NULL);
+    decisions ds = {NULL, 0, 0, malloc(((size_t)m->rows + 1) * sizeof(uint64_t))};
     lsc_rc_encoder e;
     lsc_rc_encoder_init(&e);
-    encode_table(&e, pm);
-    walk_rows(m, pm, &e);
-    lsc_rc_encoder_finish(&e);
+    if (!ds.row_end || walk_rows(m, pm, &ds)) {
+        e.failed = 1;
+    } else {
+        encode_table(&e, pm);
+        code_rows(m, pm, &ds, &e);
+        lsc_rc_encoder_finish(&e);
+    }
     model_free(pm);
+    free(ds.d);
+    free(ds.row_end);
     if (e.failed) {
         free(e.buf);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory coding positions");

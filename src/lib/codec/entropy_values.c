@@ -14,7 +14,7 @@
 #include "common/endian.h"
 #include "common/error.h"
 
-#define ZSTD_LEVEL 9
+#define ZSTD_LEVEL 3
 /* A coded plane replaces the raw one only if it saves at least 1/64 of it: the
  * model costs 8 coder decisions per byte to decode, not worth it for less. */
 #define MIN_SAVING_SHIFT 6
