@@ -22,11 +22,24 @@
 
 /* How a section is coded (docs/format.md 4.3). */
 enum {
-    LSC_SECTION_RAW = 0,     /* the bytes as they are */
-    LSC_SECTION_ZSTD = 1,    /* one or more zstd frames */
-    LSC_SECTION_MODEL = 2,   /* our range coder under the section's context model */
-    LSC_SECTION_METHODS = 3
+    LSC_SECTION_RAW = 0,      /* the bytes as they are */
+    LSC_SECTION_ZSTD = 1,     /* one or more zstd frames */
+    LSC_SECTION_MODEL = 2,    /* our range coder: format 2 static tables, format 1 adaptive */
+    LSC_SECTION_ADAPTIVE = 3, /* format 2 only: format 1's adaptive model (small sections) */
+    LSC_SECTION_METHODS = 4
 };
+
+/* Sections under this many coded decisions (positions) or values (planes, 8 decisions
+ * each) are also tried with the adaptive model: a static table costs more than it
+ * saves there, and the slower coding of so little does not count. */
+#define LSC_ENTROPY_SMALL_POSITIONS (1u << 16)
+#define LSC_ENTROPY_SMALL_PLANE (1u << 12)
+
+/* True if a section of `method` in a blob of `version` uses the adaptive model. */
+static inline int lsc_entropy_adaptive(unsigned version, unsigned method)
+{
+    return version >= 2 ? method == LSC_SECTION_ADAPTIVE : method == LSC_SECTION_MODEL;
+}
 
 /* Where the bytes of an entropy blob go (for stats and benchmarks). */
 typedef struct lsc_entropy_stats {
@@ -57,10 +70,10 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
 /* Positions of rows x cols matrix in compressed-row form -> range-coded stream
  * (format 2). */
 lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
-                                        lsc_error *error);
+                                        unsigned *method, lsc_error *error);
 /* The inverse: fills m (rows, cols, nnz given; row_ptr, col allocated). A stream that
  * does not code exactly nnz positions, or is not read exactly to its end, is rejected. */
-lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, unsigned version, lsc_sparse *m,
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
                                         const char *label, lsc_error *error);
 
 /* Value byte planes: plane j of value i is byte (E-1-j) of the value's bits rotated left

@@ -156,8 +156,7 @@ typedef struct section {
 static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, unsigned elem_size,
                                 section *s, lsc_error *error)
 {
-    s[0].method = LSC_SECTION_MODEL;
-    LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, error));
+    LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, &s[0].method, error));
     uint8_t *planes = malloc(m->nnz ? (size_t)(m->nnz * elem_size) : 1);
     if (!planes)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %llu values", (unsigned long long)m->nnz);
@@ -280,7 +279,8 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
             return BAD("blob '%s': reserved bytes of section %u are not zero", label, i);
         s[i].method = e[0];
         s[i].size = lsc_load_le32(e + 4);
-        if (s[i].method >= LSC_SECTION_METHODS || (i == 0 && s[i].method != LSC_SECTION_MODEL))
+        unsigned methods = h->version >= 2 ? LSC_SECTION_METHODS : LSC_SECTION_ADAPTIVE;
+        if (s[i].method >= methods || (i == 0 && s[i].method < LSC_SECTION_MODEL))
             return BAD("blob '%s': section %u: unknown coding method %u", label, i, s[i].method);
         s[i].data = (uint8_t *)p + at;
         at += s[i].size;
@@ -338,7 +338,8 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
                         (unsigned long long)stored, (unsigned long long)actual);
 
     lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL};
-    LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, h.version, &m, label, error));
+    LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, lsc_entropy_adaptive(h.version, s[0].method), &m,
+                                         label, error));
     uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
     uint8_t *values = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
     lsc_status st = planes && values ? LSC_OK

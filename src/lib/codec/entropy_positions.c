@@ -2,9 +2,10 @@
  * count of stored values, then one binary decision per element ("stored here?")
  * under a context (entropy_context.h), until the rest of the row is forced (no value
  * left, or every element left is a value). Format 2 gives each context a fixed
- * probability, sent at the start of the stream (the encoder counts first); format 1,
- * still read, adapted them while coding, a dependency from each decision to the next
- * that held its decoder to a third of the speed. */
+ * probability, sent at the start of the stream (the encoder counts first); format 1
+ * adapted them while coding, a dependency from each decision to the next that held
+ * its decoder to a third of the speed. Format 2 still uses that adaptive model for
+ * small layers, where the table would cost more than it saves. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,22 +160,34 @@ static int record(decisions *ds, uint16_t v)
     return 0;
 }
 
-/* Walks the rows as the decoder will, counting each context's decisions. */
-static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds)
+/* Walks the rows as the decoder will. Static: counts each context's decisions and
+ * records them; adaptive (e given): codes them at once with format 1's model. */
+static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc_rc_encoder *e)
 {
+    memset(pm->col_count, 0, (size_t)m->cols * sizeof(uint32_t));
+    lsc_rc_number_init(&pm->count, pm->count.max_bits);
     for (uint32_t r = 0; r < m->rows; r++) {
         const uint32_t *col = m->col + m->row_ptr[r];
         uint64_t k = m->row_ptr[r + 1] - m->row_ptr[r], k_left = k, n_left = m->cols;
-        if (k && k < m->cols)
+        if (e)
+            lsc_rc_encode_number(e, &pm->count, k, LSC_RC_KEEP_ALL);
+        else if (k && k < m->cols)
             lsc_col_context_parts(pm->col_count, m->cols, r, pm->col_part);
+        float inv_rows = r ? 1.0f / (float)r : 0.0f;
         unsigned left = 0;
         uint32_t c = 0;
         for (; k_left && k_left < n_left; c++, n_left--) {
             unsigned bit = *col == c;
-            unsigned ctx = lsc_row_class_fast(k_left, pm->inv[n_left]) * (2 * LSC_COL_CLASSES) + pm->col_part[c] + left;
-            pm->seen[ctx][bit]++;
-            if (record(ds, (uint16_t)(ctx * 2 + bit)))
-                return -1;
+            if (e) {
+                lsc_rc_encode(e, &pm->element[lsc_element_context(k_left, n_left, pm->col_count[c], inv_rows, r,
+                                                                  left)], bit);
+            } else {
+                unsigned ctx = lsc_row_class_fast(k_left, pm->inv[n_left]) * (2 * LSC_COL_CLASSES) +
+                               pm->col_part[c] + left;
+                pm->seen[ctx][bit]++;
+                if (record(ds, (uint16_t)(ctx * 2 + bit)))
+                    return -1;
+            }
             if (bit) {
                 pm->col_count[c]++;
                 col++;
@@ -184,7 +197,8 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds)
         }
         for (; k_left; c++, k_left--) /* the rest of the row is all values */
             pm->col_count[c]++;
-        ds->row_end[r] = ds->n;
+        if (!e)
+            ds->row_end[r] = ds->n;
     }
     return 0;
 }
@@ -192,6 +206,7 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds)
 static void code_rows(const lsc_sparse *m, position_model *pm, const decisions *ds, lsc_rc_encoder *e)
 {
     uint64_t i = 0;
+    lsc_rc_number_init(&pm->count, pm->count.max_bits);
     for (uint32_t r = 0; r < m->rows; r++) {
         lsc_rc_encode_number(e, &pm->count, m->row_ptr[r + 1] - m->row_ptr[r], LSC_RC_KEEP_ALL);
         for (; i < ds->row_end[r]; i++)
@@ -199,33 +214,52 @@ static void code_rows(const lsc_sparse *m, position_model *pm, const decisions *
     }
 }
 
+static lsc_status finish(lsc_rc_encoder *e, uint8_t **out, size_t *out_size, lsc_error *error)
+{
+    if (e->failed) {
+        free(e->buf);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory coding positions");
+    }
+    *out = e->buf;
+    *out_size = e->size;
+    return LSC_OK;
+}
+
+/* Static tables (LSC_SECTION_MODEL), or for few decisions the adaptive model if it
+ * is smaller (LSC_SECTION_ADAPTIVE). */
 lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
-                                        lsc_error *error)
+                                        unsigned *method, lsc_error *error)
 {
     *out = NULL;
     *out_size = 0;
+    *method = LSC_SECTION_MODEL;
     position_model *pm;
     LSC_TRY(model_new(m->cols, &pm, error));
     decisions ds = {NULL, 0, 0, malloc(((size_t)m->rows + 1) * sizeof(uint64_t))};
-    lsc_rc_encoder e;
+    lsc_rc_encoder e, small;
     lsc_rc_encoder_init(&e);
-    if (!ds.row_end || walk_rows(m, pm, &ds)) {
+    lsc_rc_encoder_init(&small);
+    if (!ds.row_end || walk_rows(m, pm, &ds, NULL)) {
         e.failed = 1;
     } else {
         encode_table(&e, pm);
         code_rows(m, pm, &ds, &e);
         lsc_rc_encoder_finish(&e);
+        if (ds.n < LSC_ENTROPY_SMALL_POSITIONS) {
+            walk_rows(m, pm, NULL, &small);
+            lsc_rc_encoder_finish(&small);
+        }
     }
     model_free(pm);
     free(ds.d);
     free(ds.row_end);
-    if (e.failed) {
+    if (small.size && !small.failed && !e.failed && small.size < e.size) {
         free(e.buf);
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory coding positions");
+        *method = LSC_SECTION_ADAPTIVE;
+        return finish(&small, out, out_size, error);
     }
-    *out = e.buf;
-    *out_size = e.size;
-    return LSC_OK;
+    free(small.buf);
+    return finish(&e, out, out_size, error);
 }
 
 /* ---- decoder ---- */
@@ -332,7 +366,7 @@ static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse 
     return LSC_OK;
 }
 
-lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, unsigned version, lsc_sparse *m,
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
                                         const char *label, lsc_error *error)
 {
     m->row_ptr = NULL;
@@ -343,11 +377,11 @@ lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, unsi
     position_model *pm;
     LSC_TRY(model_new(m->cols, &pm, error));
     lsc_status st = LSC_OK;
-    if (version >= 2 && decode_table(&d, pm))
+    if (!adaptive && decode_table(&d, pm))
         st = BAD("blob '%s': the position stream's probability table is damaged", label);
     if (st == LSC_OK) {
         m->row_ptr = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));
-        st = m->row_ptr ? decode_rows(&d, pm, m, version < 2, label, error)
+        st = m->row_ptr ? decode_rows(&d, pm, m, adaptive, label, error)
                         : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %u row pointers", m->rows);
     }
     model_free(pm);

@@ -257,7 +257,8 @@ static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *plan
     return LSC_OK;
 }
 
-/* ---- format 1 (read only): an adaptive binary tree per byte ---- */
+/* ---- format 1's model (format 2's LSC_SECTION_ADAPTIVE): an adaptive binary tree
+ * per byte ---- */
 
 /* 256 contexts x a binary tree of 255 decisions (node 1..255). */
 #define BYTE_MODEL_BITS (256 * 256)
@@ -268,6 +269,36 @@ static inline unsigned byte_model_context(const uint8_t *planes, unsigned j, uin
     if (j > 0)
         return planes[i];
     return i ? planes[i - 1] : 0;
+}
+
+static lsc_status encode_byte_model(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+                                    size_t *out_size, lsc_error *error)
+{
+    lsc_rc_bit *bits = malloc(BYTE_MODEL_BITS * sizeof *bits);
+    if (!bits)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
+    lsc_rc_bits_init(bits, BYTE_MODEL_BITS);
+    lsc_rc_encoder e;
+    lsc_rc_encoder_init(&e);
+    const uint8_t *plane = planes + j * n;
+    for (uint64_t i = 0; i < n; i++) {
+        lsc_rc_bit *tree = bits + 256 * byte_model_context(planes, j, i);
+        unsigned byte = plane[i], node = 1;
+        for (int k = 7; k >= 0; k--) {
+            unsigned bit = (byte >> k) & 1;
+            lsc_rc_encode(&e, &tree[node], bit);
+            node = node * 2 + bit;
+        }
+    }
+    lsc_rc_encoder_finish(&e);
+    free(bits);
+    if (e.failed) {
+        free(e.buf);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory coding a value plane");
+    }
+    *out = e.buf;
+    *out_size = e.size;
+    return LSC_OK;
 }
 
 static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t *planes, uint64_t n,
@@ -322,11 +353,13 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
     memcpy(best, plane, (size_t)n);
     size_t best_size = (size_t)n - (size_t)(n >> MIN_SAVING_SHIFT);
     *method = LSC_SECTION_RAW;
-    for (unsigned m = LSC_SECTION_ZSTD; m <= LSC_SECTION_MODEL; m++) {
+    unsigned last = n < LSC_ENTROPY_SMALL_PLANE ? LSC_SECTION_ADAPTIVE : LSC_SECTION_MODEL;
+    for (unsigned m = LSC_SECTION_ZSTD; m <= last; m++) {
         uint8_t *cand = NULL;
         size_t cand_size = 0;
-        lsc_status st = m == LSC_SECTION_ZSTD ? encode_zstd(plane, n, &cand, &cand_size, error)
-                                              : encode_model(planes, n, j, &cand, &cand_size, error);
+        lsc_status st = m == LSC_SECTION_ZSTD    ? encode_zstd(plane, n, &cand, &cand_size, error)
+                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, &cand, &cand_size, error)
+                                                 : encode_byte_model(planes, n, j, &cand, &cand_size, error);
         if (st != LSC_OK) {
             free(best);
             return st;
@@ -367,9 +400,14 @@ lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned
         return LSC_OK;
     }
     case LSC_SECTION_MODEL:
-        return version >= 2 ? decode_model(stream, size, planes, n, j, label, error)
-                            : decode_byte_model(stream, size, planes, n, j, label, error);
+    case LSC_SECTION_ADAPTIVE:
+        if (lsc_entropy_adaptive(version, method))
+            return decode_byte_model(stream, size, planes, n, j, label, error);
+        if (method == LSC_SECTION_MODEL)
+            return decode_model(stream, size, planes, n, j, label, error);
+        break; /* method 3 in format 1 */
     default:
-        return BAD("blob '%s': value plane %u: unknown coding method %u", label, j, method);
+        break;
     }
+    return BAD("blob '%s': value plane %u: unknown coding method %u", label, j, method);
 }
