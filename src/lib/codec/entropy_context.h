@@ -49,6 +49,17 @@ static inline unsigned lsc_row_class_fast(uint64_t k_left, float inv_n_left)
     return c < LSC_ROW_CLASSES - 1 ? c : LSC_ROW_CLASSES - 1;
 }
 
+/* The same as a table on bits 22..30 of x (x in [0, 1]): row_part[bits] = R * 2 * C
+ * classes, the row's part of the context, for the decoder's inner loop. */
+static inline void lsc_row_part_table(uint16_t row_part[256])
+{
+    for (int e = 0; e < 256; e++) {
+        int c = e - (253 - (LSC_ROW_CLASSES - 1));
+        c = c < 0 ? 0 : c > LSC_ROW_CLASSES - 1 ? LSC_ROW_CLASSES - 1 : c;
+        row_part[e] = (uint16_t)(c * 2 * LSC_COL_CLASSES);
+    }
+}
+
 /* Per column, the part of the context that row `rows_above` gets from it: C * 2,
  * as lsc_col_class computes it. It runs once per column and row, as often as the
  * element decisions, so it goes four columns at a time where SSE2 is there. */

@@ -26,6 +26,7 @@
 typedef struct position_model {
     lsc_rc_bit element[LSC_ELEMENT_CONTEXTS];    /* format 1: adaptive */
     uint16_t fixed[LSC_ELEMENT_CONTEXTS];        /* format 2: p of a 1 in 1/32768, 0 = never used */
+    uint16_t row_part[256];                      /* format 2: lsc_row_part_table */
     uint64_t seen[LSC_ELEMENT_CONTEXTS][2];      /* encoder: decisions per context and outcome */
     lsc_rc_number count;
     uint32_t *col_count; /* per column: values in the rows above */
@@ -46,6 +47,7 @@ static void model_free(position_model *pm)
 static lsc_status model_init(position_model *pm, uint32_t cols, lsc_error *error)
 {
     lsc_rc_bits_init(pm->element, LSC_ELEMENT_CONTEXTS);
+    lsc_row_part_table(pm->row_part);
     memset(pm->fixed, 0, sizeof pm->fixed);
     memset(pm->seen, 0, sizeof pm->seen);
     lsc_rc_number_init(&pm->count, lsc_bits_u64(cols));
@@ -285,10 +287,9 @@ static int reserve_cols(lsc_sparse *m, uint64_t need, uint64_t *cap)
     return 0;
 }
 
-/* The elements of one row; returns how many columns were decided (the rest forced),
- * or UINT32_MAX past a context the table left unused. `adaptive` is a constant in
- * each caller, so each format gets its own loop. */
-static inline __attribute__((always_inline)) uint32_t
+/* The elements of one row. `adaptive` is a constant in each caller, so each model
+ * gets its own loop. */
+static inline __attribute__((always_inline)) void
 decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t k, uint32_t cols, uint32_t *col,
                 int adaptive)
 {
@@ -303,23 +304,25 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
     const float *inv = pm->inv;
     if (!adaptive && k && k < cols)
         lsc_col_context_parts(col_count, cols, r, pm->col_part);
+    const uint16_t *row_part = pm->row_part, *fixed = pm->fixed;
+    float k_float = (float)k_left;
     for (; k_left && k_left < n_left; c++, n_left--) {
         if (adaptive) {
             unsigned ctx = lsc_element_context(k_left, n_left, col_count[c], inv_rows, r, left);
             left = lsc_rc_decode(d, &pm->element[ctx]);
         } else {
-            unsigned ctx = lsc_row_class_fast(k_left, inv[n_left]) * (2 * LSC_COL_CLASSES) + col_part[c] + left;
-            unsigned p = pm->fixed[ctx];
-            if (!p) {
-                *shared = local;
-                return UINT32_MAX;
-            }
-            left = lsc_rc_decode_static(d, p);
+            /* lsc_row_class_fast by table; a context the table left unused has p = 0,
+             * which decodes 0s and so another blob, which its checksum rejects */
+            float x = k_float * inv[n_left];
+            uint32_t u;
+            memcpy(&u, &x, sizeof u);
+            left = lsc_rc_decode_static(d, fixed[row_part[u >> 22] + col_part[c] + left]);
         }
         if (left) {
             col_count[c]++;
             *col++ = c;
             k_left--;
+            k_float = (float)k_left;
         }
         if (adaptive && d->overrun)
             break;
@@ -329,7 +332,6 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
         col_count[c]++;
         *col++ = c;
     }
-    return c;
 }
 
 static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse *m, int adaptive,
@@ -349,10 +351,10 @@ static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse 
         if (reserve_cols(m, filled + k, &cap))
             return lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu positions", label,
                             (unsigned long long)(filled + k));
-        uint32_t done = adaptive ? decode_elements(d, pm, r, k, m->cols, m->col + filled, 1)
-                                 : decode_elements(d, pm, r, k, m->cols, m->col + filled, 0);
-        if (done == UINT32_MAX)
-            return BAD("blob '%s': row %u meets a position context its table leaves unused", label, r);
+        if (adaptive)
+            decode_elements(d, pm, r, k, m->cols, m->col + filled, 1);
+        else
+            decode_elements(d, pm, r, k, m->cols, m->col + filled, 0);
         if (d->overrun)
             return BAD("blob '%s': position stream ends inside row %u", label, r);
         filled += k;
