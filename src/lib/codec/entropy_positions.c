@@ -162,8 +162,8 @@ static int record(decisions *ds, uint16_t v)
     return 0;
 }
 
-/* Walks the rows as the decoder will. Static: counts each context's decisions and
- * records them; adaptive (e given): codes them at once with format 1's model. */
+/* Walks the rows as the decoder will. Static: records the decisions (count_seen
+ * counts them); adaptive (e given): codes them at once with format 1's model. */
 static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc_rc_encoder *e)
 {
     memset(pm->col_count, 0, (size_t)m->cols * sizeof(uint32_t));
@@ -186,7 +186,6 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc
             } else {
                 unsigned ctx = lsc_row_class_fast(k_left, pm->inv[n_left]) * (2 * LSC_COL_CLASSES) +
                                pm->col_part[c] + left;
-                pm->seen[ctx][bit]++;
                 if (record(ds, (uint16_t)(ctx * 2 + bit)))
                     return -1;
             }
@@ -203,6 +202,32 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc
             ds->row_end[r] = ds->n;
     }
     return 0;
+}
+
+/* Four histograms, so that runs of one context do not wait on each other's counts. */
+static void count_seen(position_model *pm, const decisions *ds)
+{
+    enum { N = LSC_ELEMENT_CONTEXTS * 2 };
+    uint32_t *h = calloc(4 * N, sizeof *h);
+    uint64_t i = 0;
+    if (h) {
+        for (; i + 4 <= ds->n; i += 4) {
+            h[ds->d[i]]++;
+            h[N + ds->d[i + 1]]++;
+            h[2 * N + ds->d[i + 2]]++;
+            h[3 * N + ds->d[i + 3]]++;
+            if ((i & 0x3FFFFFFFu) == 0x3FFFFFFCu) /* keep the 32-bit counts from overflowing */
+                for (unsigned v = 0; v < 4 * N; v++) {
+                    pm->seen[(v % N) >> 1][v & 1] += h[v];
+                    h[v] = 0;
+                }
+        }
+        for (unsigned v = 0; v < 4 * N; v++)
+            pm->seen[(v % N) >> 1][v & 1] += h[v];
+        free(h);
+    }
+    for (; i < ds->n; i++)
+        pm->seen[ds->d[i] >> 1][ds->d[i] & 1]++;
 }
 
 static void code_rows(const lsc_sparse *m, position_model *pm, const decisions *ds, lsc_rc_encoder *e)
@@ -244,6 +269,7 @@ lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size
     if (!ds.row_end || walk_rows(m, pm, &ds, NULL)) {
         e.failed = 1;
     } else {
+        count_seen(pm, &ds);
         encode_table(&e, pm);
         code_rows(m, pm, &ds, &e);
         lsc_rc_encoder_finish(&e);
