@@ -103,6 +103,12 @@ typedef enum lsc_dtype {
 
 /* Element size in bytes, or 0 for a type the codec does not handle. */
 LSC_API size_t lsc_dtype_size(int dtype);
+/* Element size of any fixed-size ONNX tensor type (uint8 ... complex128), 0 for
+ * strings, sub-byte and unknown types. */
+LSC_API size_t lsc_onnx_type_size(int dtype);
+/* The one spelling of an ONNX data type in reports: "float32", "float16", "float64",
+ * "bfloat16", "uint8", "int8", "int32", "int64", else "other". Never NULL. */
+LSC_API const char *lsc_dtype_string(int dtype);
 
 /* A dense tensor in memory: row-major, elements in little-endian bit patterns. */
 typedef struct lsc_tensor {
@@ -166,6 +172,11 @@ LSC_API lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options
                               void **blob_out, size_t *blob_size, lsc_encode_stats *stats,
                               lsc_error *error);
 
+/* The 2-D matrix a tensor is encoded as (docs/format.md 1.4): rows x cols, of its
+ * transpose when `transposed`. Fails as lsc_encode would on a shape it refuses. */
+LSC_API lsc_status lsc_tensor_matrix_dims(const lsc_tensor *tensor, int transposed, uint64_t *rows,
+                                          uint64_t *cols, lsc_error *error);
+
 /* Only the size search: fills *stats for the encoding lsc_encode would produce,
  * without producing it. */
 LSC_API lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *options,
@@ -204,6 +215,10 @@ LSC_API lsc_status lsc_weight_open(const void *blob, size_t blob_size, const cha
                                    lsc_weight **weight_out, lsc_error *error);
 LSC_API void lsc_weight_close(lsc_weight **weight);
 LSC_API void lsc_weight_get_info(const lsc_weight *weight, lsc_weight_info *info);
+/* Where an opened weight's bytes go, as lsc_encode reported them when it was made
+ * (signed_zeros: 0, the blob does not record how many -0.0 were normalised). For an
+ * entropy-tier blob, the compute-tier blob it was decoded into. */
+LSC_API void lsc_weight_get_stats(const lsc_weight *weight, lsc_encode_stats *stats);
 
 /* Writes the dense tensor (row-major, original dims and dtype) into dst, which holds
  * dst_size >= product(dims) * element size bytes. Zeros are +0.0, or -0.0 where the
@@ -359,6 +374,10 @@ typedef enum lsc_layer_outcome {
     LSC_LAYER_IN_SUBGRAPH = 5,    /* no longer reported: subgraph weights are candidates */
     LSC_LAYER_NOT_CONSTANT = 6    /* weight is computed, not an initializer/Constant */
 } lsc_layer_outcome;
+
+/* The outcome's name in reports: "encoded", "not-paying", "graph-input",
+ * "shared-other", "unsupported", "in-subgraph", "not-constant". Never NULL. */
+LSC_API const char *lsc_layer_outcome_string(lsc_layer_outcome outcome);
 
 /* One row of a compress report: one weight tensor. */
 typedef struct lsc_layer_report {

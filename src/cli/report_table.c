@@ -3,33 +3,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "stats.h"
+#include "stats_writers.h"
+#include "text.h"
 
 #define NAME_W 22
-
-void stats_short_name(char *dst, size_t width, const char *name)
-{
-    size_t n = strlen(name);
-    if (n <= width) {
-        memcpy(dst, name, n + 1);
-    } else {
-        size_t head = (width - 3) / 2, tail = width - 3 - head;
-        memcpy(dst, name, head);
-        memcpy(dst + head, "...", 3);
-        memcpy(dst + head + 3, name + n - tail, tail);
-        dst[width] = 0;
-    }
-    for (char *p = dst; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-            *p = '?';
-    if (!*dst && width >= 7)
-        memcpy(dst, "(empty)", 8);
-}
 
 static void name_cell(FILE *out, const char *name)
 {
     char buf[NAME_W + 1];
-    stats_short_name(buf, NAME_W, name);
+    text_short_name(buf, NAME_W, name);
     fprintf(out, "%-*s", NAME_W, buf);
 }
 
@@ -42,17 +24,6 @@ static void num(FILE *out, int w, int prec, double v, const char *suffix)
     else
         snprintf(buf, sizeof buf, "-");
     fprintf(out, " %*s", w, buf);
-}
-
-static const char *short_dtype(int dtype)
-{
-    switch (dtype) {
-    case LSC_DTYPE_FLOAT32: return "f32";
-    case LSC_DTYPE_FLOAT16: return "f16";
-    case LSC_DTYPE_FLOAT64: return "f64";
-    case LSC_DTYPE_BFLOAT16: return "bf16";
-    }
-    return stats_dtype_name(dtype);
 }
 
 static void shape_text(char *buf, size_t size, const int64_t *dims, int rank)
@@ -77,13 +48,13 @@ static void sparsity_table(FILE *out, const stats_report *r)
         name_cell(out, l->name);
         fprintf(out, " %-6.6s %-12.12s", l->op, shape);
         if (!l->analysed) {
-            fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s %s\n", "-", short_dtype(l->dtype),
+            fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s %s\n", "-", text_dtype_short(l->dtype),
                     "-", "-", "-", "-", "-", l->outcome);
             continue;
         }
         snprintf(matrix, sizeof matrix, "%llux%llu", (unsigned long long)f->rows,
                  (unsigned long long)f->cols);
-        fprintf(out, " %-11.11s %-5.5s %10llu", matrix, short_dtype(l->dtype),
+        fprintf(out, " %-11.11s %-5.5s %10llu", matrix, text_dtype_short(l->dtype),
                 (unsigned long long)f->nnz);
         num(out, 8, 3, 100.0 * stats_ratio(f->nnz, f->elements), "%");
         fprintf(out, " %6llu %6llu", (unsigned long long)f->zero_rows, (unsigned long long)f->zero_cols);

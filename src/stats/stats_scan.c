@@ -200,21 +200,15 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
                              uint32_t block_w, int want_map, stats_scan *out, lsc_error *error)
 {
     memset(out, 0, sizeof *out);
-    unsigned size = (unsigned)lsc_dtype_size(t->dtype);
-    if (!size)
-        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
-    uint64_t d0 = t->rank >= 2 ? (uint64_t)t->dims[0] : 1, rest = 1;
-    for (int i = t->rank >= 2 ? 1 : 0; i < t->rank; i++)
-        rest *= (uint64_t)t->dims[i];
     stats_facts *f = &out->facts;
-    f->rows = transposed ? rest : d0;
-    f->cols = transposed ? d0 : rest;
+    lsc_status st = lsc_tensor_matrix_dims(t, transposed, &f->rows, &f->cols, error);
+    if (st != LSC_OK)
+        return st;
+    unsigned size = (unsigned)lsc_dtype_size(t->dtype);
     f->elements = f->rows * f->cols;
     f->elem_size = size;
     if (!block_h || !block_w)
         block_h = block_w = 1;
-    if (f->elements == 0)
-        return LSC_OK;
 
     mask m = {f->rows, f->cols, stats_ceil_div(f->cols, 64), NULL};
     uint64_t n_brows = stats_ceil_div(f->rows, block_h), n_bcols = stats_ceil_div(f->cols, block_w);
@@ -231,7 +225,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
     }
     fill_mask(t, size, transposed, &m, &f->signed_zeros);
     uint32_t *counts = NULL;
-    lsc_status st = LSC_OK;
+    st = LSC_OK;
     if (want_map)
         st = element_map_init(f->rows, f->cols, &out->elements, &counts, error);
     uint64_t esh = out->elements.per_cell_h, esw = out->elements.per_cell_w;
