@@ -60,6 +60,16 @@ void text_json_number(FILE *out, double v)
         fputs("null", out);
 }
 
+void text_cell(FILE *out, int width, int prec, double v, const char *suffix)
+{
+    char buf[48];
+    if (isfinite(v))
+        snprintf(buf, sizeof buf, "%.*f%s", prec, v, suffix);
+    else
+        snprintf(buf, sizeof buf, "-");
+    fprintf(out, " %*s", width, buf);
+}
+
 void text_short_name(char *dst, size_t width, const char *name)
 {
     size_t n = strlen(name);

@@ -19,6 +19,10 @@ void text_double(FILE *out, double v);
 /* text_double, or null when v is not finite (a 0/0 ratio). */
 void text_json_number(FILE *out, double v);
 
+/* A table cell: a space, then v with `prec` decimals and `suffix`, right-aligned in
+ * `width` columns; "-" when v is not finite (a 0/0 ratio). */
+void text_cell(FILE *out, int width, int prec, double v, const char *suffix);
+
 /* `name` shortened in the middle to at most `width` bytes ("abc...xyz"), control
  * and non-ASCII bytes replaced by '?', "(empty)" for ""; dst holds width + 1 bytes. */
 void text_short_name(char *dst, size_t width, const char *name);

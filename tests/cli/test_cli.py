@@ -4,7 +4,9 @@ error line "onnx-lsc: ...", inputs never modified, nothing left behind on failur
 
 usage: test_cli.py ONNX_LSC
 """
+import json
 import os
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -302,11 +304,31 @@ def test_notes(work):
         fail(f"compress -q printed something: {r.stdout!r} {r.stderr!r}")
 
 
+def test_json_names(work):
+    """compress --json and stats --json are valid UTF-8 JSON whatever bytes a name holds."""
+    m = small_model(work, "names.onnx")
+    data = open(m, "rb").read().replace(b"\x01w", b"\x01\xff")  # the weight's name: 'w' -> 0xff
+    if data.count(b"\x01\xff") < 1:
+        fail("json names: could not plant a byte in the weight's name")
+        return
+    open(m, "wb").write(data)
+    for args in (["compress", m, "-o", os.path.join(work, "n.lsc.onnx"), "--json"], ["stats", m, "--json"]):
+        r = subprocess.run([TOOL, *args], capture_output=True)
+        expect(" ".join(args[:1]) + " --json, invalid UTF-8 name", r, 0)
+        try:
+            doc = json.loads(r.stdout.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            fail(f"{args[0]} --json: not UTF-8 JSON: {e}: {r.stdout[:200]!r}")
+            continue
+        if "\ufffd" not in json.dumps(doc["layers"][0]["name"], ensure_ascii=False):
+            fail(f"{args[0]} --json: the invalid byte is not U+FFFD: {doc['layers'][0]['name']!r}")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-cli-")
     try:
         for t in (test_usage, test_good_and_safety, test_overwrite, test_smallest, test_bad_models, test_external,
-                  test_bad_bundles, test_notes):
+                  test_bad_bundles, test_notes, test_json_names):
             sub = os.path.join(work, t.__name__)
             os.mkdir(sub)
             t(sub)
