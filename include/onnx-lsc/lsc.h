@@ -129,13 +129,12 @@ typedef struct lsc_encode_options {
     /* Searched block heights leave at least this many block rows, the unit of work
      * the kernels share between threads. 0: default (rows / 32, at most 64; layers
      * under 64 rows unconstrained); 1: smallest size only. Ignored when block_h is
-     * forced. (Carved out of `reserved`, which was zero: the layout is unchanged.) */
+     * forced. */
     uint32_t min_block_rows;
     /* A size/speed trade: of the encodings at most this many parts per million
      * larger than the smallest, the one the kernels multiply fastest (a cost model
      * of decoded entries, values and rows; docs/format.md 1.8, docs/benchmarks.md).
-     * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding.
-     * (Also carved out of `reserved`.) */
+     * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding. */
     uint32_t size_slack_ppm;
     uint8_t reserved[24];
 } lsc_encode_options;
@@ -376,7 +375,6 @@ typedef struct lsc_compress_options {
     /* 1: the smallest encoding of every weight (size_slack_ppm 0) instead of the
      * default trade of up to 1.5% more bytes for a faster multiply. */
     uint8_t smallest;
-    /* (All three carved out of `reserved`, which was zero: the layout is unchanged.) */
     uint8_t reserved[5];
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
@@ -440,7 +438,7 @@ LSC_API lsc_status lsc_decompress_file(const char *in_model, const char *out_mod
 typedef struct lsc_decompress_options {
     lsc_progress_fn progress;  /* NULL: none */
     void *progress_context;
-    unsigned threads;          /* decoding threads; 0 = cores (carved out of `reserved`) */
+    unsigned threads;          /* decoding threads; 0 = cores */
     uint8_t reserved[28];
 } lsc_decompress_options;
 LSC_API void lsc_decompress_options_default(lsc_decompress_options *options);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The bad-input table of issue 6: every hostile input the onnx-lsc command meets,
+"""The bad-input table (docs/bad-input.md): every hostile input the onnx-lsc command meets,
 run for real. For each case: the exit code documented in docs/cli.md, exactly one
 error line "onnx-lsc: ..." naming the file (and tensor where there is one) and the
 reason, the inputs unchanged (SHA-256 before and after), and nothing left under the
@@ -9,7 +9,7 @@ usage: test_bad.py ONNX_LSC            run the checks (exit 1 on any failure)
        test_bad.py ONNX_LSC --table    also print docs/bad-input.md (markdown) on stdout
 
 tests/cli/test_cli.py checks usage errors and a first set of hostile models; this
-test covers the whole table of issue 6 part 3 in one place, with stricter checks per
+test covers the whole table in one place, with stricter checks per
 case, plus every single-byte corruption of a small bundle.
 """
 import os
