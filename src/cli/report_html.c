@@ -32,14 +32,7 @@ static void esc(FILE *out, const char *s)
         } else if (*p < 0x80) {
             fputc(*p++, out);
         } else {
-            size_t n = text_utf8_len(p);
-            if (n) {
-                fwrite(p, 1, n, out);
-                p += n;
-            } else {
-                fputs("&#xfffd;", out);
-                p++;
-            }
+            text_put_utf8(out, &p, "&#xfffd;");
         }
     }
 }

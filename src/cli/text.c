@@ -19,6 +19,18 @@ size_t text_utf8_len(const unsigned char *p)
     return n;
 }
 
+void text_put_utf8(FILE *out, const unsigned char **p, const char *invalid)
+{
+    size_t n = text_utf8_len(*p);
+    if (n) {
+        fwrite(*p, 1, n, out);
+        *p += n;
+    } else {
+        fputs(invalid, out);
+        (*p)++;
+    }
+}
+
 void text_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -30,14 +42,7 @@ void text_json_string(FILE *out, const char *s)
         } else if (*p < 0x80) {
             fputc(*p++, out);
         } else {
-            size_t n = text_utf8_len(p);
-            if (n) {
-                fwrite(p, 1, n, out);
-                p += n;
-            } else {
-                fputs("\\ufffd", out);
-                p++;
-            }
+            text_put_utf8(out, &p, "\\ufffd");
         }
     }
     fputc('"', out);

@@ -10,6 +10,10 @@
  * invalid. */
 size_t text_utf8_len(const unsigned char *p);
 
+/* Writes the UTF-8 sequence at *p (a byte >= 0x80) and steps over it; an invalid
+ * byte is written as `invalid` (an escape of U+FFFD in the caller's language). */
+void text_put_utf8(FILE *out, const unsigned char **p, const char *invalid);
+
 /* A JSON string of any bytes: '"' and '\' escaped, control bytes as \u00XX, invalid
  * UTF-8 as U+FFFD, so the output is always valid JSON. */
 void text_json_string(FILE *out, const char *s);

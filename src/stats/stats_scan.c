@@ -145,17 +145,27 @@ static uint64_t count_range(const uint64_t *words, uint64_t start, uint64_t len)
     return n;
 }
 
-static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_bcols,
-                           uint64_t bwords, stats_map *map, lsc_error *error)
+/* A map of at most STATS_MAP_MAX cells a side over rows x cols items (blocks or
+ * elements), its cells zeroed. */
+static lsc_status map_init(uint64_t rows, uint64_t cols, stats_map *map, lsc_error *error)
 {
-    uint64_t sh = stats_ceil_div(n_brows, STATS_MAP_MAX), sw = stats_ceil_div(n_bcols, STATS_MAP_MAX);
-    map->height = (uint32_t)stats_ceil_div(n_brows, sh);
-    map->width = (uint32_t)stats_ceil_div(n_bcols, sw);
+    uint64_t sh = stats_ceil_div(rows, STATS_MAP_MAX), sw = stats_ceil_div(cols, STATS_MAP_MAX);
+    map->height = (uint32_t)stats_ceil_div(rows, sh);
+    map->width = (uint32_t)stats_ceil_div(cols, sw);
     map->per_cell_h = (uint32_t)sh;
     map->per_cell_w = (uint32_t)sw;
     map->cells = calloc((size_t)map->width * map->height, 1);
     if (!map->cells)
         return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+    return LSC_OK;
+}
+
+static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_bcols,
+                           uint64_t bwords, stats_map *map, lsc_error *error)
+{
+    if (map_init(n_brows, n_bcols, map, error) != LSC_OK)
+        return LSC_ERR_NO_MEMORY;
+    uint64_t sh = map->per_cell_h, sw = map->per_cell_w;
     for (uint64_t y = 0; y < map->height; y++) {
         uint64_t r0 = y * sh, r1 = r0 + sh < n_brows ? r0 + sh : n_brows;
         for (uint64_t x = 0; x < map->width; x++) {
@@ -172,14 +182,10 @@ static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_
 static lsc_status element_map_init(uint64_t rows, uint64_t cols, stats_map *map, uint32_t **counts,
                                    lsc_error *error)
 {
-    uint64_t sh = stats_ceil_div(rows, STATS_MAP_MAX), sw = stats_ceil_div(cols, STATS_MAP_MAX);
-    map->height = (uint32_t)stats_ceil_div(rows, sh);
-    map->width = (uint32_t)stats_ceil_div(cols, sw);
-    map->per_cell_h = (uint32_t)sh;
-    map->per_cell_w = (uint32_t)sw;
-    map->cells = calloc((size_t)map->width * map->height, 1);
+    if (map_init(rows, cols, map, error) != LSC_OK)
+        return LSC_ERR_NO_MEMORY;
     *counts = calloc((size_t)map->width * map->height, sizeof **counts);
-    if (!map->cells || !*counts)
+    if (!*counts)
         return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     return LSC_OK;
 }

@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import cli_run  # noqa: E402
 from cli_run import digest, listing  # noqa: E402
+from onnx_models import external_weight  # noqa: E402
 
 TOOL = sys.argv[1]
 FAILURES = []
@@ -61,15 +62,7 @@ def small_model(folder, name="m.onnx"):
 
 
 def external_model(folder, location, offset=0, length=None, name="ext.onnx"):
-    w = np.zeros((16, 16), np.float32)
-    w[0, 0] = 1
-    t = numpy_helper.from_array(w, "w")
-    t.ClearField("raw_data")
-    t.data_location = TensorProto.EXTERNAL
-    for k, v in (("location", location), ("offset", str(offset)),
-                 ("length", str(w.nbytes if length is None else length))):
-        e = t.external_data.add()
-        e.key, e.value = k, v
+    _, t = external_weight("w", location, offset, length)
     g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])], [t])
