@@ -104,7 +104,7 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
         val += 8.0 * (double)st.plane_bytes[j];
         if (j < 2) /* the low planes are raw */
             at += (unsigned)snprintf(methods + at, sizeof methods - at, "%s%.2f%c", j ? " " : "",
-                                     8.0 * (double)st.plane_bytes[j] / k, "rzm"[st.plane_method[j]]);
+                                     8.0 * (double)st.plane_bytes[j] / k, "rzma"[st.plane_method[j]]);
     }
     printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n", name,
            (unsigned long long)es.rows, (unsigned long long)es.cols, 100.0 * (double)nnz / (double)es.elements,
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_entropy MODEL.onnx...\n");
         return 2;
     }
-    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m model; MB/s of dense bytes\n");
+    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m static model, a adaptive model; MB/s of dense bytes per core (CPU time)\n");
     printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-11s %6s %6s\n", "weight", "matrix", "density",
            "dense", "compute", "entropy", "iid", "row", "pos", "value", "plane0 1", "enc", "dec");
     int failed = 0;
