@@ -29,8 +29,8 @@ enum {
     LSC_SECTION_METHODS = 4
 };
 
-/* Sections under this many coded decisions (positions) or values (planes, 8 decisions
- * each) are also tried with the adaptive model: a static table costs more than it
+/* Sections under this many coded decisions (positions) or values (planes 0 and 1, 8
+ * decisions each) are also tried with the adaptive model: a static table costs more than it
  * saves there, and the slower coding of so little does not count. */
 #define LSC_ENTROPY_SMALL_POSITIONS (1u << 16)
 #define LSC_ENTROPY_SMALL_PLANE (1u << 12)

@@ -353,7 +353,8 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
     memcpy(best, plane, (size_t)n);
     size_t best_size = (size_t)n - (size_t)(n >> MIN_SAVING_SHIFT);
     *method = LSC_SECTION_RAW;
-    unsigned last = n < LSC_ENTROPY_SMALL_PLANE ? LSC_SECTION_ADAPTIVE : LSC_SECTION_MODEL;
+    /* the adaptive model only where it can win: small exponent and top mantissa planes */
+    unsigned last = n < LSC_ENTROPY_SMALL_PLANE && j < 2 ? LSC_SECTION_ADAPTIVE : LSC_SECTION_MODEL;
     for (unsigned m = LSC_SECTION_ZSTD; m <= last; m++) {
         uint8_t *cand = NULL;
         size_t cand_size = 0;
