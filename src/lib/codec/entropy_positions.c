@@ -102,38 +102,52 @@ static void choose_probability(const uint64_t seen[2], unsigned *rare, unsigned 
     *rare = (unsigned)r;
 }
 
+/* The table's own adaptive models: its numbers, and which outcome is the rarer. */
+typedef struct table_model {
+    lsc_rc_number number;
+    lsc_rc_bit side;
+} table_model;
+
+static void table_model_init(table_model *t)
+{
+    lsc_rc_number_init(&t->number, PROB_BITS);
+    lsc_rc_bits_init(&t->side, 1);
+}
+
+/* P[x] of docs/format.md 4.4, in 1/32768. */
+static uint16_t fixed_probability(unsigned rare, unsigned ones_common)
+{
+    return (uint16_t)((ones_common ? PROB_ONE - rare : rare) << (LSC_RC_PROB_BITS - PROB_BITS));
+}
+
 static void encode_table(lsc_rc_encoder *e, position_model *pm)
 {
-    lsc_rc_number table;
-    lsc_rc_bit side;
-    lsc_rc_number_init(&table, PROB_BITS);
-    lsc_rc_bits_init(&side, 1);
+    table_model t;
+    table_model_init(&t);
     for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
         unsigned rare = 0, ones_common = 0;
         if (pm->seen[ctx][0] + pm->seen[ctx][1])
             choose_probability(pm->seen[ctx], &rare, &ones_common);
-        lsc_rc_encode_number(e, &table, rare, PROB_KEEP);
+        lsc_rc_encode_number(e, &t.number, rare, PROB_KEEP);
         if (rare)
-            lsc_rc_encode(e, &side, ones_common);
-        pm->fixed[ctx] = (uint16_t)((ones_common ? PROB_ONE - rare : rare) << (LSC_RC_PROB_BITS - PROB_BITS));
+            lsc_rc_encode(e, &t.side, ones_common);
+        pm->fixed[ctx] = fixed_probability(rare, ones_common);
     }
 }
 
 static int decode_table(lsc_rc_decoder *d, position_model *pm)
 {
-    lsc_rc_number table;
-    lsc_rc_bit side;
-    lsc_rc_number_init(&table, PROB_BITS);
-    lsc_rc_bits_init(&side, 1);
+    table_model t;
+    table_model_init(&t);
     for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
-        unsigned rare = (unsigned)lsc_rc_decode_number(d, &table, PROB_KEEP), ones_common = 0;
+        unsigned rare = (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP), ones_common = 0;
         if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
             return -1;
         if (rare)
-            ones_common = lsc_rc_decode(d, &side);
+            ones_common = lsc_rc_decode(d, &t.side);
         if (ones_common && rare == PROB_ONE / 2)
             return -1;
-        pm->fixed[ctx] = (uint16_t)((ones_common ? PROB_ONE - rare : rare) << (LSC_RC_PROB_BITS - PROB_BITS));
+        pm->fixed[ctx] = fixed_probability(rare, ones_common);
     }
     return d->overrun ? -1 : 0;
 }
