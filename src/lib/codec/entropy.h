@@ -83,6 +83,11 @@ void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_si
 
 /* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method
  * (format 2). */
+/* One zstd frame of the plane's n bytes (entropy_zstd.c). The decode-only runtime the
+ * ORT plugin links has entropy_zstd_unlinked.c instead: libzstd's decoder links into a
+ * shared object, Debian's static encoder does not (it is not position-independent). */
+lsc_status lsc_entropy_zstd_compress(const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
+                                     lsc_error *error);
 lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error);
 /* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1

@@ -14,7 +14,6 @@
 #include "common/endian.h"
 #include "common/error.h"
 
-#define ZSTD_LEVEL 3
 /* A coded plane replaces the raw one only if it saves at least 1/64 of it: the
  * model costs 8 coder decisions per byte to decode, not worth it for less. */
 #define MIN_SAVING_SHIFT 6
@@ -326,23 +325,6 @@ static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t 
     return LSC_OK;
 }
 
-static lsc_status encode_zstd(const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
-                              lsc_error *error)
-{
-    size_t cap = ZSTD_compressBound((size_t)n);
-    uint8_t *buf = malloc(cap ? cap : 1);
-    if (!buf)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a zstd frame");
-    size_t got = ZSTD_compress(buf, cap, plane, (size_t)n, ZSTD_LEVEL);
-    if (ZSTD_isError(got)) {
-        free(buf);
-        return lsc_fail(error, LSC_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(got));
-    }
-    *out = buf;
-    *out_size = got;
-    return LSC_OK;
-}
-
 lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error)
 {
@@ -358,7 +340,7 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
     for (unsigned m = LSC_SECTION_ZSTD; m <= last; m++) {
         uint8_t *cand = NULL;
         size_t cand_size = 0;
-        lsc_status st = m == LSC_SECTION_ZSTD    ? encode_zstd(plane, n, &cand, &cand_size, error)
+        lsc_status st = m == LSC_SECTION_ZSTD    ? lsc_entropy_zstd_compress(plane, n, &cand, &cand_size, error)
                         : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, &cand, &cand_size, error)
                                                  : encode_byte_model(planes, n, j, &cand, &cand_size, error);
         if (st != LSC_OK) {
