@@ -233,6 +233,53 @@ static void check_rows(const lsc_weight *w, const char *label, const float *wf, 
     free(yt);
 }
 
+/* lsc_spmm_windows: X's row k is the window x + off[k]; offsets like a 3x3
+ * convolution's over planes of `plane` floats (overlapping, increasing), or random
+ * (any order, repeats), n across the tile size. Compared through the explicit X. */
+static void check_windows(const lsc_weight *w, const char *label, const float *wf, uint32_t rows,
+                          uint32_t cols, size_t n, int random_offsets)
+{
+    size_t *off = malloc(sizeof(size_t) * cols), span = 0, ldy = n + 3;
+    size_t plane = 3 * (n / 2 + 7) + 5;
+    for (uint32_t k = 0; k < cols; k++) {
+        off[k] = random_offsets ? (size_t)(rnd() % (4 * cols + 1))
+                                : k / 9 * plane + k % 9 / 3 * (n / 2 + 7) + k % 3;
+        span = off[k] > span ? off[k] : span;
+    }
+    float *x = malloc(sizeof(float) * (span + n)), *xm = malloc(sizeof(float) * cols * n);
+    float *y = malloc(sizeof(float) * rows * ldy);
+    if (!off || !x || !xm || !y)
+        abort();
+    fill(x, span + n);
+    for (uint32_t k = 0; k < cols; k++)
+        memcpy(xm + (size_t)k * n, x + off[k], n * sizeof(float));
+    for (int vi = 0; vi < n_variants; vi++) {
+        lsc_exec execs[3] = {
+            { .cpu_mask = variants[vi].mask },
+            { .pool = pool2, .cpu_mask = variants[vi].mask },
+            { .parallel_for = host_for, .cpu_mask = variants[vi].mask },
+        };
+        for (int ei = 0; ei < 3; ei++) {
+            uint32_t rb = ei == 1 ? (uint32_t)(rnd() % rows) : 0;
+            uint32_t re = ei == 1 ? rb + 1 + (uint32_t)(rnd() % (rows - rb)) : rows;
+            for (size_t i = 0; i < (size_t)rows * ldy; i++)
+                y[i] = 777.0f;
+            lsc_error err = { 0 };
+            lsc_status st = lsc_spmm_windows(w, x, off, n, y, ldy, rb, re, &execs[ei], &err);
+            char what[256];
+            snprintf(what, sizeof what, "%s windows%s n=%zu %s exec %d rows [%u,%u)", label,
+                     random_offsets ? " (random)" : "", n, variants[vi].name, ei, rb, re);
+            CHECKF(st == LSC_OK, "%s: %s", what, err.message);
+            if (st == LSC_OK)
+                compare(what, wf, rows, cols, xm, n, n, y, ldy, rb, re);
+        }
+    }
+    free(off);
+    free(x);
+    free(xm);
+    free(y);
+}
+
 typedef struct shape_case {
     uint32_t rows, cols;
     double density;
@@ -305,6 +352,12 @@ static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int 
             check_n(w, label, wf, sc->rows, sc->cols, ns[i], ns[i] <= 17);
     check_rows(w, label, wf, sc->rows, sc->cols, 1);
     check_rows(w, label, wf, sc->rows, sc->cols, 5);
+    check_windows(w, label, wf, sc->rows, sc->cols, 7, 0);
+    check_windows(w, label, wf, sc->rows, sc->cols, 3, 1);
+    if (big_n) {
+        check_windows(w, label, wf, sc->rows, sc->cols, 300, 0);
+        check_windows(w, label, wf, sc->rows, sc->cols, 129, 1);
+    }
     if (big_n)
         check_rows(w, label, wf, sc->rows, sc->cols, 70);
     lsc_weight_close(&w);

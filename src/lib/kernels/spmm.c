@@ -15,26 +15,22 @@
 #define SERIAL_WORK 16384       /* below this many entries x columns, threads cost more */
 #define ROWS_TILE 64            /* lsc_spmm_rows transposes this many vectors at a time */
 
-lsc_brows_fn lsc_spmm_select(unsigned flags, const char **name)
-{
+static const lsc_kernel_set kernel_sets[] = {
 #if LSC_HAVE_AVX512
-    if (flags & LSC_CPU_AVX512) {
-        if (name)
-            *name = "avx512";
-        return lsc_spmm_brows_avx512;
-    }
+    { "avx512", LSC_CPU_AVX512, lsc_spmm_brows_avx512, lsc_windows_avx512, lsc_unpack_brow_avx512 },
 #endif
 #if LSC_HAVE_AVX2
-    if (flags & LSC_CPU_AVX2) {
-        if (name)
-            *name = "avx2";
-        return lsc_spmm_brows_avx2;
-    }
+    { "avx2", LSC_CPU_AVX2, lsc_spmm_brows_avx2, lsc_windows_avx2, lsc_unpack_brow_avx2 },
 #endif
-    (void)flags;
-    if (name)
-        *name = "scalar";
-    return lsc_spmm_brows_scalar;
+    { "scalar", 0, lsc_spmm_brows_scalar, lsc_windows_scalar, lsc_unpack_brow_scalar },
+};
+
+const lsc_kernel_set *lsc_kernels_select(unsigned flags)
+{
+    size_t i = 0;
+    while (kernel_sets[i].needs && !(flags & kernel_sets[i].needs))
+        i++;
+    return &kernel_sets[i];
 }
 
 typedef struct task_set {
@@ -104,7 +100,7 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     task_set t;
     t.job = (lsc_spmm_job){ .v = v, .x = x, .ldx = ldx, .n = n, .y = y, .ldy = ldy,
                             .row_begin = row_begin, .row_end = row_end };
-    t.fn = lsc_spmm_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0), NULL);
+    t.fn = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0))->brows;
     uint32_t br_lo = row_begin / v->block_h;
     uint32_t br_hi = (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h);
     size_t want = 1;

@@ -148,4 +148,8 @@ static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
 #define LSC_HAVE_ROWPOS 1
 #define k_rowpos lsc_rowpos_avx2
 #define LSC_BROWS_NAME lsc_spmm_brows_avx2
+#define LSC_UNPACK_NAME lsc_unpack_brow_avx2
 #include "kernels/brows.h"
+
+#define LSC_WINDOWS_NAME lsc_windows_avx2
+#include "kernels/windows.h"
