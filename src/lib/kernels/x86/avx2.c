@@ -42,50 +42,52 @@ static inline __m256i tail_mask(size_t left)
     return _mm256_loadu_si256((const __m256i *)(const void *)(m + 8 - left));
 }
 
-/* One strip of nv vectors (the last one masked if `mask` is not all ones) of a
- * single Y row, kept in registers over the whole chunk. */
+/* One strip of nv vectors (the last one masked if `masked`) of a single Y row, kept
+ * in registers over the whole chunk. */
 static inline __attribute__((always_inline)) void
 row_strip(const float *restrict x, size_t ldx, float *restrict y, const uint32_t *restrict cols,
-          const float *restrict vals, uint32_t cnt, const int nv, __m256i mask)
+          const float *restrict vals, uint32_t cnt, const int nv, const int masked, __m256i mask)
 {
     __m256 acc[8];
-    for (int k = 0; k < nv - 1; k++)
+    for (int k = 0; k < nv - masked; k++)
         acc[k] = _mm256_loadu_ps(y + k * VEC);
-    acc[nv - 1] = _mm256_maskload_ps(y + (nv - 1) * VEC, mask);
+    if (masked)
+        acc[nv - 1] = _mm256_maskload_ps(y + (nv - 1) * VEC, mask);
     for (uint32_t i = 0; i < cnt; i++) {
         const float *xr = x + cols[i] * ldx;
         __m256 w = _mm256_broadcast_ss(vals + i);
-        for (int k = 0; k < nv - 1; k++)
+        for (int k = 0; k < nv - masked; k++)
             acc[k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xr + k * VEC), acc[k]);
-        acc[nv - 1] = _mm256_fmadd_ps(w, _mm256_maskload_ps(xr + (nv - 1) * VEC, mask),
-                                      acc[nv - 1]);
+        if (masked)
+            acc[nv - 1] = _mm256_fmadd_ps(w, _mm256_maskload_ps(xr + (nv - 1) * VEC, mask),
+                                          acc[nv - 1]);
     }
-    for (int k = 0; k < nv - 1; k++)
+    for (int k = 0; k < nv - masked; k++)
         _mm256_storeu_ps(y + k * VEC, acc[k]);
-    _mm256_maskstore_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
+    if (masked)
+        _mm256_maskstore_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
 }
 
 static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict y0,
                   const uint32_t *restrict cols, const float *restrict vals, uint32_t cnt)
 {
-    const __m256i all = _mm256_set1_epi32(-1);
     size_t j = 0;
     for (; j + 8 * VEC <= n; j += 8 * VEC)
-        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, all);
+        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 0, _mm256_setzero_si256());
     size_t left = n - j;
     if (!left)
         return;
     size_t nv = (left + VEC - 1) / VEC;
-    __m256i mask = left % VEC ? tail_mask(left % VEC) : all;
+    __m256i mask = tail_mask(left % VEC ? left % VEC : VEC);
     switch (nv) {
-    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, mask); break;
-    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, mask); break;
-    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, mask); break;
-    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, mask); break;
-    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, mask); break;
-    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, mask); break;
-    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, mask); break;
-    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, mask); break;
+    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, 1, mask); break;
+    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, 1, mask); break;
+    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, 1, mask); break;
+    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, 1, mask); break;
+    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, 1, mask); break;
+    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, 1, mask); break;
+    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, 1, mask); break;
+    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 1, mask); break;
     }
 }
 
