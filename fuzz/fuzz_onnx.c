@@ -56,6 +56,12 @@ static long summarise(const char *path, layer_sum *sums)
     }
     (void)lsc_model_is_compressed(m);
     (void)lsc_model_file_bytes(m);
+    lsc_seal_state seal;
+    if (lsc_model_check_seal(m, &seal, &err) == LSC_OK)
+        require(lsc_model_is_compressed(m) ? seal != LSC_SEAL_NOT_COMPRESSED : seal == LSC_SEAL_NOT_COMPRESSED,
+                "seal state", NULL);
+    else
+        fuzz_check_message(&err);
     size_t n = lsc_model_layer_count(m);
     for (size_t i = 0; i < n && i < MAX_LAYERS; i++) {
         lsc_model_layer layer;
@@ -119,7 +125,6 @@ void fuzz_exercise_model(const char *dir, const char *model, size_t input_size, 
     lsc_compress_options_default(&opt);
     opt.bit_exact = 1; /* so the restored weights must be identical bit for bit */
     opt.threads = 1;
-    opt.quiet = 1;
     opt.include_graph_inputs = flags & 1;
     if (flags & 2) { /* one candidate instead of the whole search: faster */
         opt.index_bits = 1 + (flags >> 2) % 16;

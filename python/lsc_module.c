@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "onnx-lsc/lsc.h"
-#include "report.h"
+#include "compress_report.h"
 #include "stats.h"
 
 static PyObject *lsc_error_class; /* onnx_lsc._error.LscError */
@@ -69,7 +69,6 @@ static PyObject *py_compress(PyObject *self, PyObject *args)
     const char *bundle_path = PyBytes_AsString(bundle);
     lsc_compress_options options;
     lsc_compress_options_default(&options);
-    options.quiet = 1;
     options.bit_exact = bit_exact;
     options.entropy = (uint8_t)entropy;
     options.threads = threads;
@@ -112,6 +111,45 @@ static PyObject *py_decompress(PyObject *self, PyObject *args)
     if (st != LSC_OK)
         return raise_lsc(st, &error);
     Py_RETURN_NONE;
+}
+
+/* seal(path): re-seal a compressed model after a deliberate edit. */
+static PyObject *py_seal(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *path = NULL;
+    if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path))
+        return NULL;
+    const char *p = PyBytes_AsString(path);
+    lsc_error error = { 0 };
+    lsc_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = lsc_seal_file(p, &error);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (st != LSC_OK)
+        return raise_lsc(st, &error);
+    Py_RETURN_NONE;
+}
+
+/* check_seal(path) -> "intact", "modified", "not-sealed" or "not-compressed" */
+static PyObject *py_check_seal(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *path = NULL;
+    if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path))
+        return NULL;
+    const char *p = PyBytes_AsString(path);
+    lsc_error error = { 0 };
+    lsc_seal_state state = LSC_SEAL_NOT_COMPRESSED;
+    lsc_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = lsc_check_seal_file(p, &state, &error);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (st != LSC_OK)
+        return raise_lsc(st, &error);
+    return PyUnicode_FromString(lsc_seal_state_string(state));
 }
 
 /* stats(path, measure_files, threads) -> stats JSON (str), docs/stats-schema.md */
@@ -163,6 +201,8 @@ static PyMethodDef lsc_methods[] = {
     { "compress", py_compress, METH_VARARGS, "compress(in, out, bundle, bit_exact, entropy, threads) -> JSON" },
     { "decompress", py_decompress, METH_VARARGS, "decompress(in, out)" },
     { "stats", py_stats, METH_VARARGS, "stats(path, measure_files, threads) -> JSON" },
+    { "seal", py_seal, METH_VARARGS, "seal(path)" },
+    { "check_seal", py_check_seal, METH_VARARGS, "check_seal(path) -> str" },
     { "status_string", py_status_string, METH_VARARGS, "status_string(status) -> str" },
     { "version", py_version, METH_NOARGS, "version() -> str" },
     { NULL, NULL, 0, NULL },

@@ -71,6 +71,16 @@ typedef struct lsc_error {
 /* A short constant name for a status, e.g. "checksum mismatch". Never NULL. */
 LSC_API const char *lsc_status_string(lsc_status status);
 
+/* Fills *error (may be NULL) with status and a printf-style message, kept one line
+ * (control bytes, such as the newlines of a foreign library's message or of a tensor
+ * name, become '?'), and returns status. The library's own errors are made this way;
+ * programs and plugins built on it use it for theirs. */
+LSC_API lsc_status lsc_error_set(lsc_error *error, lsc_status status, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* The library's version as "MAJOR.MINOR.PATCH". */
 LSC_API const char *lsc_version_string(void);
 
@@ -294,6 +304,20 @@ LSC_API const void *lsc_bundle_blob(const lsc_bundle *bundle, size_t index);
 LSC_API lsc_status lsc_bundle_open_weight(const lsc_bundle *bundle, size_t index,
                                           lsc_weight **weight_out, lsc_error *error);
 
+/* The seal (docs/format.md 2.4): compress records in the bundle a digest of the
+ * rewritten model file as written, so that a later edit of the model is seen. It
+ * detects changes, it does not authenticate: sign the pair to guard against forgery. */
+typedef struct lsc_seal {
+    uint64_t model_size;
+    uint8_t digest[16]; /* XXH3-128 of the file's bytes, canonical (big-endian) form */
+} lsc_seal;
+
+/* 1 and *seal (may be NULL) filled if the bundle is sealed, else 0 (bundles of
+ * format 1.0, written before seals existed, or by a writer that did not seal). */
+LSC_API int lsc_bundle_get_seal(const lsc_bundle *bundle, lsc_seal *seal);
+/* The seal of the file at `path` as it is now. */
+LSC_API lsc_status lsc_seal_compute(const char *path, lsc_seal *seal, lsc_error *error);
+
 /* Writes a bundle, blob by blob, to a temporary file renamed to `path` by
  * lsc_bundle_writer_finish only when complete. */
 typedef struct lsc_bundle_writer lsc_bundle_writer;
@@ -304,6 +328,9 @@ LSC_API lsc_status lsc_bundle_writer_add(lsc_bundle_writer *writer, const char *
                                          size_t name_len, const void *blob, size_t blob_size,
                                          const void *restore, size_t restore_len,
                                          uint64_t *offset_out, lsc_error *error);
+/* Records the seal that lsc_bundle_writer_finish writes as the last entry. */
+LSC_API lsc_status lsc_bundle_writer_seal(lsc_bundle_writer *writer, const lsc_seal *seal,
+                                          lsc_error *error);
 LSC_API lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *writer, lsc_error *error);
 /* Frees the writer; if not finished, removes the temporary file (nothing is left). */
 LSC_API void lsc_bundle_writer_free(lsc_bundle_writer **writer);
@@ -317,14 +344,21 @@ LSC_API void lsc_bundle_writer_free(lsc_bundle_writer **writer);
  * threads). For a progress display; it must not call back into the same object. */
 typedef void (*lsc_progress_fn)(void *context, uint64_t done, uint64_t total);
 
+/* A note of a long call that is not an error, e.g. why a weight was left dense: one
+ * line without a newline, valid during the call only. Called in a deterministic
+ * order, one call at a time (from any of the call's threads). The library itself
+ * never writes to stdout or stderr. */
+typedef void (*lsc_note_fn)(void *context, const char *message);
+
 typedef struct lsc_compress_options {
     int bit_exact;             /* keep -0.0 signs (whole file round-trips byte for byte) */
     int include_graph_inputs;  /* no effect: initializers that are graph inputs are encoded by default */
     unsigned threads;          /* encoder threads; 0 = cores */
     unsigned index_bits;       /* 0 = search, else force (tests, experiments) */
     uint32_t block_h, block_w; /* 0 = search, else force */
-    int quiet;                 /* no notes on stderr */
-    lsc_progress_fn progress;  /* NULL: none (carved out of `reserved`) */
+    lsc_note_fn note;          /* NULL: notes are dropped */
+    void *note_context;
+    lsc_progress_fn progress;  /* NULL: none */
     void *progress_context;
     /* Weights are encoded side by side (threads) only while their estimated memory
      * (dense bytes + encoder work, from a sample of each weight's zeros) fits in
@@ -448,6 +482,28 @@ LSC_API lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, ls
                                         void **buffer_out, lsc_error *error);
 /* For a compressed model: the layer's encoded weight (owned by the model), else NULL. */
 LSC_API const lsc_weight *lsc_model_layer_weight(const lsc_model *model, size_t index);
+
+/* Whether a compressed model file is still the one its bundles were sealed with. */
+typedef enum lsc_seal_state {
+    LSC_SEAL_NOT_COMPRESSED = 0, /* a plain model: no bundle */
+    LSC_SEAL_INTACT = 1,         /* byte for byte the file compress (or lsc_seal_file) wrote */
+    LSC_SEAL_MODIFIED = 2,       /* changed since: "graph modified since compression" */
+    LSC_SEAL_ABSENT = 3          /* a bundle without seal (format 1.0) */
+} lsc_seal_state;
+
+LSC_API const char *lsc_seal_state_string(lsc_seal_state state);
+/* Hashes the model file and compares it with the seal of every bundle it uses. */
+LSC_API lsc_status lsc_model_check_seal(const lsc_model *model, lsc_seal_state *state,
+                                        lsc_error *error);
+/* The same for a model file, opening only its graph and its bundles' headers and
+ * tables (not the weights): what `verify` runs before handing the pair to ORT. */
+LSC_API lsc_status lsc_check_seal_file(const char *model_path, lsc_seal_state *state,
+                                       lsc_error *error);
+/* Re-seals a compressed model after a legitimate edit: opens it (every encoded weight
+ * must still resolve to its bundle entry and validate), then rewrites each bundle it
+ * uses with the model file's current digest (a temporary file renamed when complete;
+ * blobs keep their offsets). The model file itself is not modified. */
+LSC_API lsc_status lsc_seal_file(const char *model_path, lsc_error *error);
 
 #ifdef __cplusplus
 }
