@@ -15,6 +15,7 @@
 #include "codec/blob.h"
 #include "common/cpu.h"
 #include "kernels/spmm.h"
+#include "rng.h"
 
 typedef struct kcase {
     const char *path; /* the path of brows.h the case is built to reach */
@@ -43,10 +44,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static double unit(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) * (1.0 / 9007199254740992.0);
+    return xorshift64_unit(&rng_state);
 }
 
 static double now(void)

@@ -10,20 +10,18 @@
 #include "common/cpu.h"
 #include "kernels/convert.h"
 #include "onnx-lsc/lsc.h"
+#include "rng.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return xorshift64(&rng_state);
 }
 
 static double unit(void)
 {
-    return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0);
+    return xorshift64_unit(&rng_state);
 }
 
 /* A value in +-[0.1, 2) written in dtype at dst. Never zero in any type. */
