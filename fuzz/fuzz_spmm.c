@@ -115,18 +115,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         for (int pooled = 0; pooled < 2; pooled++) {
             lsc_exec exec = {.pool = pooled ? shared_pool() : NULL, .cpu_mask = masks[m]};
-            if (lsc_spmm(w, x, n, n, y, n, rb, re, &exec, &err) != LSC_OK)
-                abort();
-            if (tame)
-                for (uint32_t r = r0; r < r1; r++)
-                    for (size_t j = 0; j < n; j++)
-                        check_close(y[(size_t)r * n + j], ref[(size_t)r * n + j], mag[r]);
-            if (lsc_spmm_windows(w, x, offs, n, y, n, rb, re, &exec, &err) != LSC_OK)
-                abort();
-            if (tame)
-                for (uint32_t r = r0; r < r1; r++)
-                    for (size_t j = 0; j < n; j++)
-                        check_close(y[(size_t)r * n + j], ref[(size_t)r * n + j], mag[r]);
+            for (int windows = 0; windows < 2; windows++) {
+                lsc_status st = windows
+                                    ? lsc_spmm_windows(w, x, offs, n, y, n, rb, re, &exec, &err)
+                                    : lsc_spmm(w, x, n, n, y, n, rb, re, &exec, &err);
+                if (st != LSC_OK)
+                    abort();
+                if (tame)
+                    for (uint32_t r = r0; r < r1; r++)
+                        for (size_t j = 0; j < n; j++)
+                            check_close(y[(size_t)r * n + j], ref[(size_t)r * n + j], mag[r]);
+            }
             /* Rows form: X is n x cols, Y is n x rows (whole matrix). */
             if (re == 0) {
                 float *xt = malloc(sizeof(float) * in.cols * n);

@@ -7,7 +7,6 @@
 
 #include "common/cpu.h"
 #include "common/error.h"
-#include "common/pool.h"
 #include "kernels/convert.h"
 #include "kernels/spmm.h"
 
@@ -18,8 +17,6 @@
 #define WIN_TILE 256          /* columns of Y per tile: four register strips of AVX2 */
 #define WIN_L1_FLOATS 8192    /* windows of one k-block across a tile: ~32 KiB */
 #define WIN_BLOCK_VALUES 8    /* values per row and k-block, on average, at least */
-#define WIN_TASKS_PER_THREAD 4
-#define WIN_HOST_TASKS 16     /* a host's parallel-for does not say its width */
 #define WIN_SERIAL_WORK 65536 /* values x columns below which threads cost more */
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
 
@@ -204,13 +201,10 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
     if (!w || !x || !x_offsets || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_windows: %s is NULL",
                         !w ? "weight" : !x ? "x" : !x_offsets ? "x_offsets" : "y");
+    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm_windows", &row_begin, &row_end, error);
+    if (st != LSC_OK)
+        return st;
     const lsc_blob_view *v = &w->view;
-    if (row_begin == 0 && row_end == 0)
-        row_end = v->rows;
-    if (row_begin >= row_end || row_end > v->rows)
-        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
-                        "lsc_spmm_windows: weight '%s': row range [%u, %u) not inside its %u rows",
-                        w->name, row_begin, row_end, v->rows);
     if (n == 0)
         return LSC_OK;
     if (ldy < n)
@@ -239,7 +233,7 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
         first[n_kb++] = 0;
     win_rows rows = { 0 };
     const lsc_kernel_set *ks = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0));
-    lsc_status st = unpack_rows(w, ks->unpack, x_offsets, row_begin, row_end, first, n_kb, &rows, error);
+    st = unpack_rows(w, ks->unpack, x_offsets, row_begin, row_end, first, n_kb, &rows, error);
     free(first);
     if (st != LSC_OK) {
         win_rows_free(&rows);
@@ -251,24 +245,14 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
                     .fn = ks->windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
                     .tiles = (n + WIN_TILE - 1) / WIN_TILE };
-    size_t want = 1;
-    if (exec && exec->pool)
-        want = (size_t)lsc_pool_threads(exec->pool) * WIN_TASKS_PER_THREAD;
-    else if (exec && exec->parallel_for)
-        want = WIN_HOST_TASKS;
+    size_t want = lsc_exec_width(exec);
     if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
         want = 1;
     /* column tiles first (each task reads only its part of X); rows when too few */
     t.col_parts = want < t.tiles ? want : t.tiles;
     size_t rp = (want + t.col_parts - 1) / t.col_parts, max_rp = (row_end - row_begin + 7) / 8;
     t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
-    size_t n_tasks = t.col_parts * t.row_parts;
-    if (n_tasks == 1)
-        run_win(&t, 0);
-    else if (exec->pool)
-        lsc_pool_run(exec->pool, run_win, &t, n_tasks);
-    else
-        exec->parallel_for(exec->parallel_for_context, run_win, &t, n_tasks);
+    lsc_exec_run(exec, run_win, &t, t.col_parts * t.row_parts);
     win_rows_free(&rows);
     return LSC_OK;
 }
