@@ -494,6 +494,12 @@ int main(int argc, char **argv)
         shape_case sc = { 11, 16384, 0.01, UNIFORM, bh, 16384, 6 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 1);
     }
+    /* enough values (>= 65536) for lsc_spmm_windows to decode block rows on several
+     * tasks: one-row block rows and 16-row ones (sorted by row inside each task) */
+    for (uint32_t bh = 1; bh <= 16; bh += 15) {
+        shape_case sc = { 96, 2304, 0.35, UNIFORM, bh, 2304, 3 };
+        run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
+    }
     CHECK(run_host_for_calls > 0);
     lsc_pool_free(&pool1);
     lsc_pool_free(&pool2);

@@ -44,133 +44,167 @@ static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols,
     return n_kb;
 }
 
-/* The decoded rows, and the scratch of one block row. */
-typedef struct win_rows {
+/* The decoded rows: for row r (from rb), k-block kb, its first value at
+ * starts[(r - rb) * (n_kb + 1) + kb]; each block row's values sit where the blob
+ * has them (value index - v_lo), so block rows decode in parallel. */
+#define WIN_UNPACK_TASKS 64
+
+typedef struct win_unpack {
+    const lsc_blob_view *v;
+    lsc_unpack_fn unpack;
+    const size_t *x_offsets;
+    const uint32_t *first;
+    uint32_t n_kb, rb, re, br_lo, br_hi;
+    uint64_t v_lo;
+    size_t n_tasks;
     uint64_t *starts;
     uint32_t *offs;
     float *vals;
+    uint8_t failed[WIN_UNPACK_TASKS]; /* per task: its scratch could not be had */
+} win_unpack;
+
+/* One task's scratch: a block row's columns, rows, values; the kept block columns;
+ * the rows' counts. */
+typedef struct win_scratch {
     uint32_t *cols, *lrs, *count, *kept;
     float *tvals;
-} win_rows;
-
-static void win_rows_free(win_rows *w)
-{
-    free(w->starts);
-    free(w->offs);
-    free(w->vals);
-    free(w->cols);
-    free(w->lrs);
-    free(w->count);
-    free(w->kept);
-    free(w->tvals);
-}
+} win_scratch;
 
 /* Row r's values [a, e), columns in offs: its k-block starts, then columns to
  * window offsets. */
-static void finish_row(win_rows *w, uint64_t *s, uint64_t a, uint64_t e, const uint32_t *first,
-                       uint32_t n_kb, const size_t *x_offsets)
+static void finish_row(const win_unpack *u, uint32_t r, uint64_t a, uint64_t e)
 {
+    uint64_t *s = u->starts + (size_t)(r - u->rb) * (u->n_kb + 1);
     uint32_t kb = 0;
     s[0] = a;
     for (uint64_t i = a; i < e; i++) {
-        while (kb + 1 < n_kb && w->offs[i] >= first[kb + 1])
+        while (kb + 1 < u->n_kb && u->offs[i] >= u->first[kb + 1])
             s[++kb] = i;
-        w->offs[i] = (uint32_t)x_offsets[w->offs[i]];
+        u->offs[i] = (uint32_t)u->x_offsets[u->offs[i]];
     }
-    while (kb < n_kb)
+    while (kb < u->n_kb)
         s[++kb] = e;
 }
 
-/* Decodes rows [rb, re) into w (allocated here; win_rows_free frees): per row its
- * values sorted by column (a block row's values come block by block, each block row
- * by row, so a stable sort by row leaves each row's columns increasing). Columns
- * outside the matrix (a corrupt blob) are dropped. */
-static lsc_status unpack_rows(const lsc_weight *wt, lsc_unpack_fn unpack, const size_t *x_offsets,
-                              uint32_t rb, uint32_t re, const uint32_t *first, uint32_t n_kb,
-                              win_rows *w, lsc_error *error)
+/* Block row br: per row of [rb, re) its values sorted by column (a block row's
+ * values come block by block, each block row by row, so a stable sort by row leaves
+ * each row's columns increasing). Columns outside the matrix (a corrupt blob) are
+ * dropped. */
+static void unpack_brow(const win_unpack *u, win_scratch *w, uint32_t br)
 {
-    const lsc_blob_view *v = &wt->view;
-    const uint32_t bh = v->block_h, br_lo = rb / bh;
-    const uint32_t br_hi = (uint32_t)(((uint64_t)re + bh - 1) / bh);
-    uint64_t e0, v_lo, v_hi, most = 0;
-    lsc_blob_row_start(v, br_lo, &e0, &v_lo);
-    for (uint32_t br = br_lo; br < br_hi; br++) {
-        uint64_t a, b;
-        lsc_blob_row_start(v, br + 1, &e0, &b);
+    const lsc_blob_view *v = u->v;
+    const uint32_t bh = v->block_h;
+    uint64_t e0, vstart, vend;
+    lsc_blob_row_start(v, br, &e0, &vstart);
+    lsc_blob_row_start(v, br + 1, &e0, &vend);
+    uint64_t got = u->unpack(v, br, w->kept, w->cols, bh > 1 ? w->lrs : NULL, vend - vstart);
+    for (uint64_t i = 0; i < got; i += WIN_CHUNK)
+        lsc_convert_values(v->dtype, v->values + (vstart + i) * v->elem_size, w->tvals + i,
+                           got - i < WIN_CHUNK ? (uint32_t)(got - i) : WIN_CHUNK);
+    uint64_t r0 = (uint64_t)br * bh, at = vstart - u->v_lo;
+    if (bh == 1) {
+        uint64_t a = at;
+        for (uint64_t i = 0; i < got; i++)
+            if (w->cols[i] < v->cols) {
+                u->offs[at] = w->cols[i];
+                u->vals[at++] = w->tvals[i];
+            }
+        finish_row(u, br, a, at);
+        return;
+    }
+    /* a stable counting sort by row, rows outside [rb, re) left out */
+    memset(w->count, 0, ((size_t)bh + 1) * sizeof *w->count);
+    for (uint64_t i = 0; i < got; i++)
+        if (w->cols[i] < v->cols)
+            w->count[w->lrs[i] + 1]++;
+    uint64_t lo = u->rb > r0 ? u->rb - r0 : 0, hi = u->re - r0 < bh ? u->re - r0 : bh;
+    uint64_t begin = at;
+    for (uint32_t lr = 0; lr < bh; lr++) {
+        uint32_t c = w->count[lr + 1];
+        w->count[lr + 1] = lr >= lo && lr < hi ? (uint32_t)(at - begin) : UINT32_MAX;
+        if (lr >= lo && lr < hi)
+            at += c;
+    }
+    for (uint64_t i = 0; i < got; i++) {
+        uint32_t lr = w->lrs[i];
+        if (w->cols[i] >= v->cols || w->count[lr + 1] == UINT32_MAX)
+            continue;
+        uint64_t j = begin + w->count[lr + 1]++;
+        u->offs[j] = w->cols[i];
+        u->vals[j] = w->tvals[i];
+    }
+    uint64_t a = begin;
+    for (uint64_t lr = lo; lr < hi; lr++) { /* count[lr + 1] is now the row's end */
+        uint64_t e = begin + w->count[lr + 1];
+        finish_row(u, (uint32_t)(r0 + lr), a, e);
+        a = e;
+    }
+}
+
+/* Task t: its share of the block rows, with its own scratch. */
+static void unpack_task(void *arg, size_t t)
+{
+    win_unpack *u = arg;
+    const lsc_blob_view *v = u->v;
+    uint32_t span = u->br_hi - u->br_lo;
+    uint32_t b0 = u->br_lo + (uint32_t)((uint64_t)span * t / u->n_tasks);
+    uint32_t b1 = u->br_lo + (uint32_t)((uint64_t)span * (t + 1) / u->n_tasks);
+    uint64_t most = 0, e0, a, b;
+    for (uint32_t br = b0; br < b1; br++) {
         lsc_blob_row_start(v, br, &e0, &a);
+        lsc_blob_row_start(v, br + 1, &e0, &b);
         most = b - a > most ? b - a : most;
     }
-    lsc_blob_row_start(v, br_hi, &e0, &v_hi);
-    uint64_t total = v_hi - v_lo;
-    if (total > SIZE_MAX / 8 || most > SIZE_MAX / 8)
+    win_scratch w = { 0 };
+    w.cols = malloc((size_t)(most + 1) * sizeof *w.cols);
+    w.tvals = malloc((size_t)(most + 1) * sizeof *w.tvals);
+    w.kept = malloc(((size_t)v->n_bcols + 1) * sizeof *w.kept);
+    if (v->block_h > 1) {
+        w.lrs = malloc((size_t)(most + 1) * sizeof *w.lrs);
+        w.count = malloc(((size_t)v->block_h + 1) * sizeof *w.count);
+    }
+    if (w.cols && w.tvals && w.kept && (v->block_h == 1 || (w.lrs && w.count)))
+        for (uint32_t br = b0; br < b1; br++)
+            unpack_brow(u, &w, br);
+    else
+        u->failed[t] = 1;
+    free(w.cols);
+    free(w.tvals);
+    free(w.kept);
+    free(w.lrs);
+    free(w.count);
+}
+
+/* Decodes rows [rb, re) into u's starts, offs and vals (allocated here, freed by
+ * the caller), block rows spread over exec's tasks. */
+static lsc_status unpack_rows(win_unpack *u, const lsc_weight *wt, const lsc_exec *exec,
+                              lsc_error *error)
+{
+    const lsc_blob_view *v = u->v;
+    uint64_t e0, v_hi;
+    u->br_lo = u->rb / v->block_h;
+    u->br_hi = (uint32_t)(((uint64_t)u->re + v->block_h - 1) / v->block_h);
+    lsc_blob_row_start(v, u->br_lo, &e0, &u->v_lo);
+    lsc_blob_row_start(v, u->br_hi, &e0, &v_hi);
+    uint64_t total = v_hi - u->v_lo;
+    if (total > SIZE_MAX / 8)
         return lsc_fail(error, LSC_ERR_TOO_LARGE, "lsc_spmm_windows: weight '%s' is too large",
                         wt->name);
-    w->starts = malloc(((size_t)(re - rb) * (n_kb + 1)) * sizeof *w->starts);
-    w->offs = malloc((size_t)(total + 1) * sizeof *w->offs);
-    w->vals = malloc((size_t)(total + 1) * sizeof *w->vals);
-    w->cols = malloc((size_t)(most + 1) * sizeof *w->cols);
-    w->tvals = malloc((size_t)(most + 1) * sizeof *w->tvals);
-    w->kept = malloc(((size_t)v->n_bcols + 1) * sizeof *w->kept);
-    if (bh > 1) {
-        w->lrs = malloc((size_t)(most + 1) * sizeof *w->lrs);
-        w->count = malloc(((size_t)bh + 1) * sizeof *w->count);
-    }
-    if (!w->starts || !w->offs || !w->vals || !w->cols || !w->tvals || !w->kept ||
-        (bh > 1 && (!w->lrs || !w->count)))
+    u->starts = malloc(((size_t)(u->re - u->rb) * (u->n_kb + 1)) * sizeof *u->starts);
+    u->offs = malloc((size_t)(total + 1) * sizeof *u->offs);
+    u->vals = malloc((size_t)(total + 1) * sizeof *u->vals);
+    size_t want = total < WIN_SERIAL_WORK ? 1 : lsc_exec_width(exec);
+    want = want < WIN_UNPACK_TASKS ? want : WIN_UNPACK_TASKS;
+    u->n_tasks = want < u->br_hi - u->br_lo ? want : u->br_hi - u->br_lo;
+    memset(u->failed, 0, sizeof u->failed);
+    int failed = !u->starts || !u->offs || !u->vals;
+    if (!failed)
+        lsc_exec_run(exec, unpack_task, u, u->n_tasks);
+    for (size_t t = 0; t < u->n_tasks; t++)
+        failed |= u->failed[t];
+    if (failed)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
                         wt->name);
-    uint64_t at = 0;
-    for (uint32_t br = br_lo; br < br_hi; br++) {
-        uint64_t vstart, vend;
-        lsc_blob_row_start(v, br, &e0, &vstart);
-        lsc_blob_row_start(v, br + 1, &e0, &vend);
-        uint64_t got = unpack(v, br, w->kept, w->cols, bh > 1 ? w->lrs : NULL, vend - vstart);
-        for (uint64_t i = 0; i < got; i += WIN_CHUNK)
-            lsc_convert_values(v->dtype, v->values + (vstart + i) * v->elem_size, w->tvals + i,
-                               got - i < WIN_CHUNK ? (uint32_t)(got - i) : WIN_CHUNK);
-        uint64_t r0 = (uint64_t)br * bh;
-        if (bh == 1) {
-            if (br < rb || br >= re)
-                continue;
-            uint64_t a = at;
-            for (uint64_t i = 0; i < got; i++)
-                if (w->cols[i] < v->cols) {
-                    w->offs[at] = w->cols[i];
-                    w->vals[at++] = w->tvals[i];
-                }
-            finish_row(w, w->starts + (size_t)(br - rb) * (n_kb + 1), a, at, first, n_kb,
-                       x_offsets);
-            continue;
-        }
-        /* a stable counting sort by row, rows outside [rb, re) left out */
-        memset(w->count, 0, ((size_t)bh + 1) * sizeof *w->count);
-        for (uint64_t i = 0; i < got; i++)
-            if (w->cols[i] < v->cols)
-                w->count[w->lrs[i] + 1]++;
-        uint64_t lo = rb > r0 ? rb - r0 : 0, hi = re - r0 < bh ? re - r0 : bh;
-        uint64_t begin = at;
-        for (uint32_t lr = 0; lr < bh; lr++) {
-            uint32_t c = w->count[lr + 1];
-            w->count[lr + 1] = lr >= lo && lr < hi ? (uint32_t)(at - begin) : UINT32_MAX;
-            if (lr >= lo && lr < hi)
-                at += c;
-        }
-        for (uint64_t i = 0; i < got; i++) {
-            uint32_t lr = w->lrs[i];
-            if (w->cols[i] >= v->cols || w->count[lr + 1] == UINT32_MAX)
-                continue;
-            uint64_t j = begin + w->count[lr + 1]++;
-            w->offs[j] = w->cols[i];
-            w->vals[j] = w->tvals[i];
-        }
-        uint64_t a = begin;
-        for (uint64_t lr = lo; lr < hi; lr++) { /* count[lr + 1] is now the row's end */
-            uint64_t e = begin + w->count[lr + 1];
-            finish_row(w, w->starts + (size_t)(r0 + lr - rb) * (n_kb + 1), a, e, first, n_kb,
-                       x_offsets);
-            a = e;
-        }
-    }
     return LSC_OK;
 }
 
@@ -231,17 +265,20 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
                             : 0;
     if (!n_kb)
         first[n_kb++] = 0;
-    win_rows rows = { 0 };
     const lsc_kernel_set *ks = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0));
-    st = unpack_rows(w, ks->unpack, x_offsets, row_begin, row_end, first, n_kb, &rows, error);
+    win_unpack u = { .v = v, .unpack = ks->unpack, .x_offsets = x_offsets, .first = first,
+                     .n_kb = n_kb, .rb = row_begin, .re = row_end };
+    st = unpack_rows(&u, w, exec, error);
     free(first);
     if (st != LSC_OK) {
-        win_rows_free(&rows);
+        free(u.starts);
+        free(u.offs);
+        free(u.vals);
         return st;
     }
     win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .y = y, .ldy = ldy, .row_begin = row_begin,
-                             .n_kb = n_kb, .starts = rows.starts, .offs = rows.offs,
-                             .vals = rows.vals },
+                             .n_kb = n_kb, .starts = u.starts, .offs = u.offs,
+                             .vals = u.vals },
                     .fn = ks->windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
                     .tiles = (n + WIN_TILE - 1) / WIN_TILE };
@@ -253,6 +290,8 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
     size_t rp = (want + t.col_parts - 1) / t.col_parts, max_rp = (row_end - row_begin + 7) / 8;
     t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
     lsc_exec_run(exec, run_win, &t, t.col_parts * t.row_parts);
-    win_rows_free(&rows);
+    free(u.starts);
+    free(u.offs);
+    free(u.vals);
     return LSC_OK;
 }
