@@ -63,8 +63,8 @@ typedef struct win_unpack {
     uint8_t failed[WIN_UNPACK_TASKS]; /* per task: its scratch could not be had */
 } win_unpack;
 
-/* One task's scratch: a block row's columns, rows, values; the kept block columns;
- * the rows' counts. */
+/* One task's scratch: the kept block columns; for block rows taller than one, a
+ * block row's columns, rows and values and the rows' counts. */
 typedef struct win_scratch {
     uint32_t *cols, *lrs, *count, *kept;
     float *tvals;
@@ -97,19 +97,22 @@ static void unpack_brow(const win_unpack *u, win_scratch *w, uint32_t br)
     uint64_t e0, vstart, vend;
     lsc_blob_row_start(v, br, &e0, &vstart);
     lsc_blob_row_start(v, br + 1, &e0, &vend);
-    uint64_t got = u->unpack(v, br, w->kept, w->cols, bh > 1 ? w->lrs : NULL, vend - vstart);
-    for (uint64_t i = 0; i < got; i += WIN_CHUNK)
-        lsc_convert_values(v->dtype, v->values + (vstart + i) * v->elem_size, w->tvals + i,
-                           got - i < WIN_CHUNK ? (uint32_t)(got - i) : WIN_CHUNK);
     uint64_t r0 = (uint64_t)br * bh, at = vstart - u->v_lo;
+    /* one-row block rows decode in place; taller ones go through the scratch */
+    uint32_t *cols = bh == 1 ? u->offs + at : w->cols;
+    float *vals = bh == 1 ? u->vals + at : w->tvals;
+    uint64_t got = u->unpack(v, br, w->kept, cols, bh > 1 ? w->lrs : NULL, vend - vstart);
+    for (uint64_t i = 0; i < got; i += WIN_CHUNK)
+        lsc_convert_values(v->dtype, v->values + (vstart + i) * v->elem_size, vals + i,
+                           got - i < WIN_CHUNK ? (uint32_t)(got - i) : WIN_CHUNK);
     if (bh == 1) {
-        uint64_t a = at;
+        uint64_t kept = 0;
         for (uint64_t i = 0; i < got; i++)
-            if (w->cols[i] < v->cols) {
-                u->offs[at] = w->cols[i];
-                u->vals[at++] = w->tvals[i];
+            if (cols[i] < v->cols) {
+                cols[kept] = cols[i];
+                vals[kept++] = vals[i];
             }
-        finish_row(u, br, a, at);
+        finish_row(u, br, at, at + kept);
         return;
     }
     /* a stable counting sort by row, rows outside [rb, re) left out */
@@ -156,14 +159,14 @@ static void unpack_task(void *arg, size_t t)
         most = b - a > most ? b - a : most;
     }
     win_scratch w = { 0 };
-    w.cols = malloc((size_t)(most + 1) * sizeof *w.cols);
-    w.tvals = malloc((size_t)(most + 1) * sizeof *w.tvals);
     w.kept = malloc(((size_t)v->n_bcols + 1) * sizeof *w.kept);
     if (v->block_h > 1) {
+        w.cols = malloc((size_t)(most + 1) * sizeof *w.cols);
+        w.tvals = malloc((size_t)(most + 1) * sizeof *w.tvals);
         w.lrs = malloc((size_t)(most + 1) * sizeof *w.lrs);
         w.count = malloc(((size_t)v->block_h + 1) * sizeof *w.count);
     }
-    if (w.cols && w.tvals && w.kept && (v->block_h == 1 || (w.lrs && w.count)))
+    if (w.kept && (v->block_h == 1 || (w.cols && w.tvals && w.lrs && w.count)))
         for (uint32_t br = b0; br < b1; br++)
             unpack_brow(u, &w, br);
     else
