@@ -411,7 +411,7 @@ typedef struct direct_plan {
     size_t g, n;       /* the group; columns of the multiply */
 } direct_plan;
 
-/* 0 if some stride is not 1. */
+/* 0 if some stride is not 1 or the padded input is too large. */
 static int plan_direct(const conv_shape *sh, direct_plan *p)
 {
     int last = sh->spatial - 1;
@@ -434,7 +434,8 @@ static int plan_direct(const conv_shape *sh, direct_plan *p)
     p->images = p->images < 1 ? 1 : p->images > sh->n ? sh->n : p->images;
     p->copy_out = n1 != sh->out_size || p->images > 1;
     p->copy_in |= p->images > 1;
-    return 1;
+    /* window offsets must fit 32 bits (lsc_spmm_windows); larger inputs use im2col */
+    return (double)sh->cg * (double)p->images * (double)plane < (double)UINT32_MAX;
 }
 
 /* Window offsets of W's rows (ci, tap): a multiply over `images` images. */
