@@ -17,7 +17,7 @@
 #define WIN_TILE 256          /* columns of Y per tile: four register strips of AVX2 */
 #define WIN_L1_FLOATS 8192    /* windows of one k-block across a tile: ~32 KiB */
 #define WIN_BLOCK_VALUES 8    /* values per row and k-block, on average, at least */
-#define WIN_SERIAL_WORK 65536 /* values x columns below which threads cost more */
+#define WIN_SERIAL_WORK 65536 /* values x columns (values, to decode) below which threads cost more */
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
 
 /* The first column of each k-block: a block grows while the windows it adds (their
