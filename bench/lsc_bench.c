@@ -274,8 +274,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    const char *variant;
-    lsc_spmm_select(lsc_cpu_flags(), &variant);
+    const char *variant = lsc_kernels_select(lsc_cpu_flags())->name;
     int avx2 = (lsc_cpu_flags() & LSC_CPU_AVX2) != 0;
     lsc_pool *pools[3] = { NULL, NULL, NULL };
     lsc_error err;

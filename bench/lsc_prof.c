@@ -2,7 +2,9 @@
  *   lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] [MIN_BLOCK_ROWS] [CPU_MASK] [SLACK_PPM]
  * Uniform random pruning as in lsc-bench; prints the encoding, the best and mean
  * wall time per multiply, and the process CPU time per multiply (less sensitive to
- * other jobs taking the core). */
+ * other jobs taking the core). N written HxW runs a 3x3, stride-1, pad-1 convolution
+ * of an HxW image with COLS / 9 channels the way LscConv does (lsc_spmm_windows over
+ * the padded input, N = H x (W + 2) columns) and prints GFLOP/s of the non-zeros. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -39,7 +41,17 @@ int main(int argc, char **argv)
     }
     uint32_t rows = (uint32_t)atoi(argv[1]), cols = (uint32_t)atoi(argv[2]);
     double d = atof(argv[3]);
-    size_t n = (size_t)atoi(argv[4]);
+    size_t n = (size_t)atoi(argv[4]), conv_h = 0, conv_w = 0, *offs = NULL, x_count;
+    if (sscanf(argv[4], "%zux%zu", &conv_h, &conv_w) == 2) { /* n, offsets and x as LscConv's */
+        size_t wp = conv_w + 2, plane = (conv_h + 2) * wp;
+        n = conv_h * wp;
+        offs = malloc(cols * sizeof *offs);
+        if (!offs || cols % 9)
+            return 2;
+        for (uint32_t k = 0; k < cols; k++)
+            offs[k] = k / 9 * plane + k % 9 / 3 * wp + k % 3;
+    }
+    x_count = offs ? (size_t)cols / 9 * (conv_h + 2) * (conv_w + 2) : (size_t)cols * n;
     unsigned threads = (unsigned)atoi(argv[5]);
     int reps = atoi(argv[6]);
     lsc_encode_options opt;
@@ -53,13 +65,13 @@ int main(int argc, char **argv)
     if (argc > 11)
         opt.size_slack_ppm = (uint32_t)atoi(argv[11]);
     float *w = calloc((size_t)rows * cols, sizeof(float));
-    float *x = malloc((size_t)cols * n * sizeof(float)), *y = malloc((size_t)rows * n * sizeof(float));
+    float *x = malloc(x_count * sizeof(float)), *y = malloc((size_t)rows * n * sizeof(float));
     if (!w || !x || !y)
         return 1;
     for (size_t i = 0; i < (size_t)rows * cols; i++)
         if (unit() < d)
             w[i] = (float)(unit() - 0.5);
-    for (size_t i = 0; i < (size_t)cols * n; i++)
+    for (size_t i = 0; i < x_count; i++)
         x[i] = (float)(unit() - 0.5);
     lsc_tensor t = { .dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = { rows, cols }, .data = w };
     void *blob;
@@ -79,7 +91,9 @@ int main(int argc, char **argv)
     double best = 1e30, sum = 0, cpu0 = cpu_now();
     for (int r = 0; r < reps; r++) {
         double t0 = now();
-        if (lsc_spmm(wt, x, n, n, y, n, 0, 0, &exec, &err) != LSC_OK) {
+        lsc_status rs = offs ? lsc_spmm_windows(wt, x, offs, n, y, n, 0, 0, &exec, &err)
+                             : lsc_spmm(wt, x, n, n, y, n, 0, 0, &exec, &err);
+        if (rs != LSC_OK) {
             fprintf(stderr, "%s\n", err.message);
             return 1;
         }
@@ -94,6 +108,10 @@ int main(int argc, char **argv)
            (unsigned long long)st.nnz,
            (unsigned long long)(st.value_entries + st.jump_entries), best * 1e3,
            sum / reps * 1e3, cpu * 1e3);
+    if (offs)
+        printf("conv %zux%zu: %.1f GFLOP/s of non-zeros (best)\n", conv_h, conv_w,
+               2.0 * (double)st.nnz * (double)(conv_h * conv_w) / best * 1e-9);
+    free(offs);
     lsc_weight_close(&wt);
     lsc_pool_free(&pool);
     lsc_free(blob);

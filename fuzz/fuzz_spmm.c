@@ -1,5 +1,6 @@
 /* Decode then multiply: a fuzzed blob is opened (checksum repaired), decoded to a
- * dense tensor, and multiplied with a small X by lsc_spmm and lsc_spmm_rows on every
+ * dense tensor, and multiplied with a small X by lsc_spmm, lsc_spmm_windows (X's
+ * rows as windows of one buffer) and lsc_spmm_rows on every
  * kernel variant the CPU has, serially and on a 2-thread pool. The products must
  * agree with a double-precision product of the decoded tensor (when its values are
  * finite and moderate), so a kernel that reads the SRI stream differently from the
@@ -88,6 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     float *x = malloc(sizeof(float) * in.cols * n);
     float *y = malloc(sizeof(float) * in.rows * n);
     float *yt = malloc(sizeof(float) * in.rows * n);
+    size_t *offs = malloc(sizeof(size_t) * in.cols); /* windows: X's rows, k * n */
+    for (size_t k = 0; k < in.cols; k++)
+        offs[k] = k * n;
     for (size_t i = 0; i < (size_t)in.cols * n; i++)
         x[i] = (float)((int)(i * 7 % 11) - 5) * 0.25f;
 
@@ -111,12 +115,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         for (int pooled = 0; pooled < 2; pooled++) {
             lsc_exec exec = {.pool = pooled ? shared_pool() : NULL, .cpu_mask = masks[m]};
-            if (lsc_spmm(w, x, n, n, y, n, rb, re, &exec, &err) != LSC_OK)
-                abort();
-            if (tame)
-                for (uint32_t r = r0; r < r1; r++)
-                    for (size_t j = 0; j < n; j++)
-                        check_close(y[(size_t)r * n + j], ref[(size_t)r * n + j], mag[r]);
+            for (int windows = 0; windows < 2; windows++) {
+                lsc_status st = windows
+                                    ? lsc_spmm_windows(w, x, offs, n, y, n, rb, re, &exec, &err)
+                                    : lsc_spmm(w, x, n, n, y, n, rb, re, &exec, &err);
+                if (st != LSC_OK)
+                    abort();
+                if (tame)
+                    for (uint32_t r = r0; r < r1; r++)
+                        for (size_t j = 0; j < n; j++)
+                            check_close(y[(size_t)r * n + j], ref[(size_t)r * n + j], mag[r]);
+            }
             /* Rows form: X is n x cols, Y is n x rows (whole matrix). */
             if (re == 0) {
                 float *xt = malloc(sizeof(float) * in.cols * n);
@@ -135,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(ref);
     free(mag);
+    free(offs);
     free(x);
     free(y);
     free(yt);

@@ -1,8 +1,10 @@
 /* LscConv: ONNX Conv (1-D to 6-D spatial, groups, strides, dilations, explicit pads
  * or auto_pad) with the encoded weight W [M, C/group, k...] stored as the matrix
- * M x (C/group * prod(k)). Per image and group the input patches are laid out as a
- * column matrix (im2col, skipped for 1x1 stride-1 unpadded kernels, whose input is
- * already that matrix), then one lsc_spmm over the group's rows writes the output. */
+ * M x (C/group * prod(k)). Stride 1 in every dim runs as a direct convolution over a
+ * zero-padded copy of the input (one lsc_spmm_windows per group, no patch matrix).
+ * Other strides lay the input patches out as a column matrix per image and group
+ * (im2col, skipped for 1x1 stride-1 unpadded kernels, whose input is already that
+ * matrix), then one lsc_spmm over the group's rows writes the output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +387,173 @@ static void plan_units(conv_run *r, size_t rows, size_t threads)
     r->units = n * r->strips; /* n * strips <= n * out: ORT allocated Y */
 }
 
+/* The direct convolution (all strides 1). Padded coordinates q_d run over
+ * ext_d = out_d + (k_d - 1) * dil_d with the input at q_d = i_d + pad_d; output o reads
+ * q = o + tap * dil, so with q flattened (pstride) every kernel tap (ci, tap) is one
+ * window of the padded input at ci * plane + sum tap_d * dil_d * pstride_d, and
+ * column p = sum o_d * pstride_d of Y is output o. Columns with some q_d >= out_d
+ * are computed and dropped. Several images share one multiply: the buffer holds
+ * channel ci of image i at (ci * images + i) * plane, so a window spans them all. */
+#define DIRECT_BUFFER_FLOATS ((size_t)16 << 20) /* images per multiply: buffers near 64 MiB */
+
+typedef struct direct_plan {
+    const conv_shape *sh;
+    size_t ext[LSC_ORT_MAX_SPATIAL], pstride[LSC_ORT_MAX_SPATIAL];
+    size_t plane, n1;  /* floats per padded channel; columns of one image */
+    size_t images;     /* images per multiply */
+    int copy_in;       /* X is not already the padded layout */
+    int copy_out;      /* Y's columns are not already the output positions */
+    size_t *offs;      /* per row of W (ci, tap) */
+    const float *x;    /* the images of one multiply, their group */
+    float *buf, *ybuf; /* padded input; output columns (all M rows) before they go to Y */
+    float *y;          /* the images' output, their group */
+    const float *bias; /* the group's, or NULL */
+    size_t g, n;       /* the group; columns of the multiply */
+} direct_plan;
+
+/* 0 if some stride is not 1 or the padded input is too large. */
+static int plan_direct(const conv_shape *sh, direct_plan *p)
+{
+    int last = sh->spatial - 1;
+    size_t n1 = 1, plane = 1;
+    p->sh = sh;
+    p->copy_in = 0;
+    for (int d = last; d >= 0; d--) {
+        if (sh->stride[d] != 1)
+            return 0;
+        p->ext[d] = (size_t)(sh->out[d] + (sh->k[d] - 1) * sh->dilation[d]);
+        p->pstride[d] = plane;
+        n1 += (size_t)(sh->out[d] - 1) * plane;
+        plane *= p->ext[d];
+        p->copy_in |= p->ext[d] != (size_t)sh->in[d] || sh->pad[d] != 0;
+    }
+    p->plane = plane;
+    p->n1 = n1;
+    size_t per_image = sh->cg * plane + sh->mg * plane;
+    p->images = DIRECT_BUFFER_FLOATS / per_image;
+    p->images = p->images < 1 ? 1 : p->images > sh->n ? sh->n : p->images;
+    p->copy_out = n1 != sh->out_size || p->images > 1;
+    p->copy_in |= p->images > 1;
+    /* window offsets must fit 32 bits (lsc_spmm_windows); larger inputs use im2col */
+    return (double)sh->cg * (double)p->images * (double)plane < (double)UINT32_MAX;
+}
+
+/* Window offsets of W's rows (ci, tap): a multiply over `images` images. */
+static void direct_offsets(direct_plan *p)
+{
+    const conv_shape *sh = p->sh;
+    for (size_t row = 0; row < sh->cg * sh->k_size; row++) {
+        size_t kk = row % sh->k_size, off = row / sh->k_size * p->images * p->plane;
+        for (int d = sh->spatial - 1; d >= 0; d--) {
+            off += kk % (size_t)sh->k[d] * (size_t)sh->dilation[d] * p->pstride[d];
+            kk /= (size_t)sh->k[d];
+        }
+        p->offs[row] = off;
+    }
+}
+
+/* Task t: channel t % cg of image img0 + t / cg into the padded buffer. */
+static void pad_channel(void *arg, size_t t)
+{
+    const direct_plan *p = arg;
+    const conv_shape *sh = p->sh;
+    int last = sh->spatial - 1;
+    size_t ci = t % sh->cg, img = t / sh->cg;
+    const float *src = p->x + (img * sh->c + ci) * sh->in_size;
+    float *dst = p->buf + (ci * p->images + img) * p->plane;
+    size_t in_last = (size_t)sh->in[last], rows = sh->in_size / in_last;
+    memset(dst, 0, p->plane * sizeof *dst);
+    for (size_t r = 0; r < rows; r++) { /* input row r: its outer coordinates, padded */
+        size_t q = r, at = (size_t)sh->pad[last];
+        for (int d = last - 1; d >= 0; d--) {
+            at += (q % (size_t)sh->in[d] + (size_t)sh->pad[d]) * p->pstride[d];
+            q /= (size_t)sh->in[d];
+        }
+        memcpy(dst + at, src + r * in_last, in_last * sizeof *dst);
+    }
+}
+
+/* Task t: output channel t % mg of image img0 + t / mg from ybuf into Y, with bias. */
+static void unpad_channel(void *arg, size_t t)
+{
+    const direct_plan *p = arg;
+    const conv_shape *sh = p->sh;
+    int last = sh->spatial - 1;
+    size_t m = t % sh->mg, img = t / sh->mg;
+    size_t out_last = (size_t)sh->out[last], rows = sh->out_size / out_last;
+    const float *src = p->ybuf + (p->g * sh->mg + m) * p->n + img * p->plane;
+    float *dst = p->y + (img * sh->m + m) * sh->out_size;
+    float b = p->bias ? p->bias[m] : 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        size_t q = r, at = 0;
+        for (int d = last - 1; d >= 0; d--) {
+            at += q % (size_t)sh->out[d] * p->pstride[d];
+            q /= (size_t)sh->out[d];
+        }
+        for (size_t j = 0; j < out_last; j++)
+            dst[r * out_last + j] = src[at + j] + b;
+    }
+}
+
+/* Task t: bias into output channel t % mg of image img0 (Y written in place). */
+static void bias_channel(void *arg, size_t t)
+{
+    const direct_plan *p = arg;
+    float *y = p->y + t * p->sh->out_size, b = p->bias[t];
+    for (size_t j = 0; j < p->sh->out_size; j++)
+        y[j] += b;
+}
+
+static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, direct_plan *p,
+                              const float *X, const float *B, float *Y)
+{
+    const lsc_ort_kernel *k = call->kernel;
+    size_t rows = sh->cg * sh->k_size, buf_count = 0, y_count = 0;
+    p->n = (p->images - 1) * p->plane + p->n1;
+    if ((p->copy_in && lsc_ort_mul_overflow(sh->cg * p->images, p->plane, &buf_count)) ||
+        (p->copy_out && lsc_ort_mul_overflow(sh->m, p->n, &y_count)) ||
+        buf_count > SIZE_MAX / sizeof(float) || y_count > SIZE_MAX / sizeof(float))
+        return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
+    p->offs = malloc(rows * sizeof *p->offs);
+    p->buf = buf_count ? malloc(buf_count * sizeof *p->buf) : NULL;
+    p->ybuf = y_count ? malloc(y_count * sizeof *p->ybuf) : NULL;
+    lsc_status st = LSC_OK;
+    lsc_error error = { 0 };
+    if (!p->offs || (buf_count && !p->buf) || (y_count && !p->ybuf)) {
+        snprintf(error.message, sizeof error.message, "out of memory for a padded input of %zu floats",
+                 buf_count + y_count);
+        st = error.status = LSC_ERR_NO_MEMORY;
+    }
+    if (st == LSC_OK)
+        direct_offsets(p);
+    for (size_t img0 = 0; img0 < sh->n && st == LSC_OK; img0 += p->images) {
+        size_t imgs = sh->n - img0 < p->images ? sh->n - img0 : p->images;
+        for (size_t g = 0; g < sh->group && st == LSC_OK; g++) {
+            p->x = X + (img0 * sh->c + g * sh->cg) * sh->in_size;
+            p->y = Y + (img0 * sh->m + g * sh->mg) * sh->out_size;
+            p->bias = B ? B + g * sh->mg : NULL;
+            p->g = g;
+            if (p->copy_in) {
+                if (imgs < p->images) /* the last, short batch: no stale image */
+                    memset(p->buf, 0, buf_count * sizeof *p->buf);
+                for_each(&call->exec, pad_channel, p, imgs * sh->cg);
+            }
+            uint32_t r0 = (uint32_t)(g * sh->mg), r1 = (uint32_t)((g + 1) * sh->mg);
+            float *y = p->copy_out ? p->ybuf : Y + img0 * sh->m * sh->out_size;
+            st = lsc_spmm_windows(call->weight, p->copy_in ? p->buf : p->x, p->offs, p->n, y,
+                                  p->copy_out ? p->n : sh->out_size, r0, r1, &call->exec, &error);
+            if (st == LSC_OK && p->copy_out)
+                for_each(&call->exec, unpad_channel, p, imgs * sh->mg);
+            else if (st == LSC_OK && p->bias)
+                for_each(&call->exec, bias_channel, p, sh->mg);
+        }
+    }
+    free(p->offs);
+    free(p->buf);
+    free(p->ybuf);
+    return lsc_ort_status(call, st, &error);
+}
+
 OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
 {
     const lsc_ort_kernel *k = call->kernel;
@@ -411,6 +580,9 @@ OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
     if (sh.n == 0)
         return NULL;
 
+    direct_plan direct;
+    if (plan_direct(&sh, &direct))
+        return direct_conv(call, &sh, &direct, X, B, Y);
     size_t rows = sh.cg * sh.k_size;
     conv_run run = { .sh = &sh, .weight = call->weight, .x = X, .bias = B, .y = Y };
     plan_units(&run, rows, call->threads);

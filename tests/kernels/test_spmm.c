@@ -10,20 +10,18 @@
 #include "common/cpu.h"
 #include "kernels/convert.h"
 #include "onnx-lsc/lsc.h"
+#include "rng.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return xorshift64(&rng_state);
 }
 
 static double unit(void)
 {
-    return (double)(rnd() >> 11) * (1.0 / 9007199254740992.0);
+    return xorshift64_unit(&rng_state);
 }
 
 /* A value in +-[0.1, 2) written in dtype at dst. Never zero in any type. */
@@ -233,6 +231,53 @@ static void check_rows(const lsc_weight *w, const char *label, const float *wf, 
     free(yt);
 }
 
+/* lsc_spmm_windows: X's row k is the window x + off[k]; offsets like a 3x3
+ * convolution's over planes of `plane` floats (overlapping, increasing), or random
+ * (any order, repeats), n across the tile size. Compared through the explicit X. */
+static void check_windows(const lsc_weight *w, const char *label, const float *wf, uint32_t rows,
+                          uint32_t cols, size_t n, int random_offsets)
+{
+    size_t *off = malloc(sizeof(size_t) * cols), span = 0, ldy = n + 3;
+    size_t plane = 3 * (n / 2 + 7) + 5;
+    for (uint32_t k = 0; k < cols; k++) {
+        off[k] = random_offsets ? (size_t)(rnd() % (4 * cols + 1))
+                                : k / 9 * plane + k % 9 / 3 * (n / 2 + 7) + k % 3;
+        span = off[k] > span ? off[k] : span;
+    }
+    float *x = malloc(sizeof(float) * (span + n)), *xm = malloc(sizeof(float) * cols * n);
+    float *y = malloc(sizeof(float) * rows * ldy);
+    if (!off || !x || !xm || !y)
+        abort();
+    fill(x, span + n);
+    for (uint32_t k = 0; k < cols; k++)
+        memcpy(xm + (size_t)k * n, x + off[k], n * sizeof(float));
+    for (int vi = 0; vi < n_variants; vi++) {
+        lsc_exec execs[3] = {
+            { .cpu_mask = variants[vi].mask },
+            { .pool = pool2, .cpu_mask = variants[vi].mask },
+            { .parallel_for = host_for, .cpu_mask = variants[vi].mask },
+        };
+        for (int ei = 0; ei < 3; ei++) {
+            uint32_t rb = ei == 1 ? (uint32_t)(rnd() % rows) : 0;
+            uint32_t re = ei == 1 ? rb + 1 + (uint32_t)(rnd() % (rows - rb)) : rows;
+            for (size_t i = 0; i < (size_t)rows * ldy; i++)
+                y[i] = 777.0f;
+            lsc_error err = { 0 };
+            lsc_status st = lsc_spmm_windows(w, x, off, n, y, ldy, rb, re, &execs[ei], &err);
+            char what[256];
+            snprintf(what, sizeof what, "%s windows%s n=%zu %s exec %d rows [%u,%u)", label,
+                     random_offsets ? " (random)" : "", n, variants[vi].name, ei, rb, re);
+            CHECKF(st == LSC_OK, "%s: %s", what, err.message);
+            if (st == LSC_OK)
+                compare(what, wf, rows, cols, xm, n, n, y, ldy, rb, re);
+        }
+    }
+    free(off);
+    free(x);
+    free(xm);
+    free(y);
+}
+
 typedef struct shape_case {
     uint32_t rows, cols;
     double density;
@@ -305,6 +350,12 @@ static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int 
             check_n(w, label, wf, sc->rows, sc->cols, ns[i], ns[i] <= 17);
     check_rows(w, label, wf, sc->rows, sc->cols, 1);
     check_rows(w, label, wf, sc->rows, sc->cols, 5);
+    check_windows(w, label, wf, sc->rows, sc->cols, 7, 0);
+    check_windows(w, label, wf, sc->rows, sc->cols, 3, 1);
+    if (big_n) {
+        check_windows(w, label, wf, sc->rows, sc->cols, 300, 0);
+        check_windows(w, label, wf, sc->rows, sc->cols, 129, 1);
+    }
     if (big_n)
         check_rows(w, label, wf, sc->rows, sc->cols, 70);
     lsc_weight_close(&w);
@@ -442,6 +493,12 @@ int main(int argc, char **argv)
     for (uint32_t bh = 4; bh <= 5; bh++) { /* 4 x 16384 fits 16 bits, 5 x 16384 does not */
         shape_case sc = { 11, 16384, 0.01, UNIFORM, bh, 16384, 6 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 1);
+    }
+    /* enough values (>= 65536) for lsc_spmm_windows to decode block rows on several
+     * tasks: one-row block rows and 16-row ones (sorted by row inside each task) */
+    for (uint32_t bh = 1; bh <= 16; bh += 15) {
+        shape_case sc = { 96, 2304, 0.35, UNIFORM, bh, 2304, 3 };
+        run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
     }
     CHECK(run_host_for_calls > 0);
     lsc_pool_free(&pool1);

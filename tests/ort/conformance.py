@@ -110,6 +110,12 @@ def cases(rng):
     c["conv2d_strips_batch"] = conv(rng, (2, 64, 41, 41), (32, 64, 3, 3), pads=[1, 1, 1, 1])
     c["conv2d_strips_wide_patch"] = conv(rng, (1, 128, 39, 41), (16, 128, 3, 3), pads=[1, 1, 1, 1])
     c["conv3d_strips_midrow"] = conv(rng, (1, 2, 5, 9, 13), (8, 2, 3, 3, 3), pads=[1, 1, 1, 1, 1, 1])
+    # stride 1 runs as a direct convolution (lsc_spmm_windows over a padded copy; images
+    # of a batch share one multiply): SAME_LOWER's odd padding, groups with dilation
+    # and uneven pads, in batches
+    c["conv2d_direct_same_lower_batch"] = conv(rng, (3, 8, 9, 10), (16, 8, 4, 4), auto_pad="SAME_LOWER")
+    c["conv2d_direct_group_dilation_batch"] = conv(rng, (3, 8, 12, 11), (16, 4, 3, 3), group=2,
+                                                   dilations=[2, 3], pads=[2, 3, 1, 0])
     c["conv2d_symbolic_batch"] = conv(rng, (4, 8, 6, 6), (16, 8, 3, 3), dims=["N", 8, 6, 6])
     # Conv 1-D and 3-D
     c["conv1d"] = conv(rng, (2, 8, 31), (16, 8, 5), strides=[2], pads=[2, 2])

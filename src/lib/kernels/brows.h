@@ -1,6 +1,7 @@
 /* The block-row driver shared by every variant: decode a chunk of a block row's
  * positions (decode.h), get its values as fp32, hand both to the variant's inner
- * kernels. Before including, a variant defines LSC_BROWS_NAME and these functions:
+ * kernels. Before including, a variant defines LSC_BROWS_NAME, LSC_UNPACK_NAME and
+ * these functions:
  *   uint32_t k_positions(d, pos, cap)              SRI entries to scan positions (up to
  *                                                  cap values; 0 only if no value came)
  *   float k_dot(x, xs, cols, vals, cnt)            n = 1, block_h = 1: sum v * x[col*xs]
@@ -481,4 +482,34 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
         tile.n = job->n - j0 < LSC_N_TILE ? job->n - j0 : LSC_N_TILE;
         multiply_rows(&tile, br_begin, br_end, direct);
     }
+}
+
+/* One block row's values as (column, row inside the block row) with the variant's
+ * positions decoder (the branchy one past 2^31 positions): at most cap values into
+ * cols and lrs (lrs NULL when block_h is 1); kept has room for n_bcols. Returns the
+ * count. */
+uint64_t LSC_UNPACK_NAME(const lsc_blob_view *v, uint32_t br, uint32_t *kept, uint32_t *cols,
+                         uint32_t *lrs, uint64_t cap)
+{
+    lsc_brow_decoder d;
+    uint64_t vstart, got = 0;
+    uint32_t pos[LSC_CHUNK], lbuf[LSC_CHUNK];
+    lsc_dec_init(&d, v, br, &vstart);
+    int fast = lsc_dec_set_kept(&d, kept);
+    while (d.entries_left && got < cap) {
+        uint32_t cnt;
+        if (fast) {
+            cnt = k_positions(&d, pos, LSC_CHUNK);
+            lsc_dec_map(&d, pos, pos, lrs ? lbuf : NULL, cnt);
+        } else {
+            cnt = lsc_dec_chunk(&d, pos, lrs ? lbuf : NULL, LSC_CHUNK);
+        }
+        if (cnt > cap - got) /* more values than the block row says: a corrupt blob */
+            cnt = (uint32_t)(cap - got);
+        memcpy(cols + got, pos, cnt * sizeof *pos);
+        if (lrs)
+            memcpy(lrs + got, lbuf, cnt * sizeof *lbuf);
+        got += cnt;
+    }
+    return got;
 }

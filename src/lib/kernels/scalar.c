@@ -52,4 +52,8 @@ static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
 
 #define k_convert lsc_convert_values
 #define LSC_BROWS_NAME lsc_spmm_brows_scalar
+#define LSC_UNPACK_NAME lsc_unpack_brow_scalar
 #include "kernels/brows.h"
+
+#define LSC_WINDOWS_NAME lsc_windows_scalar
+#include "kernels/windows.h"

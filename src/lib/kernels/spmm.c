@@ -15,26 +15,22 @@
 #define SERIAL_WORK 16384       /* below this many entries x columns, threads cost more */
 #define ROWS_TILE 64            /* lsc_spmm_rows transposes this many vectors at a time */
 
-lsc_brows_fn lsc_spmm_select(unsigned flags, const char **name)
-{
+static const lsc_kernel_set kernel_sets[] = {
 #if LSC_HAVE_AVX512
-    if (flags & LSC_CPU_AVX512) {
-        if (name)
-            *name = "avx512";
-        return lsc_spmm_brows_avx512;
-    }
+    { "avx512", LSC_CPU_AVX512, lsc_spmm_brows_avx512, lsc_windows_avx512, lsc_unpack_brow_avx512 },
 #endif
 #if LSC_HAVE_AVX2
-    if (flags & LSC_CPU_AVX2) {
-        if (name)
-            *name = "avx2";
-        return lsc_spmm_brows_avx2;
-    }
+    { "avx2", LSC_CPU_AVX2, lsc_spmm_brows_avx2, lsc_windows_avx2, lsc_unpack_brow_avx2 },
 #endif
-    (void)flags;
-    if (name)
-        *name = "scalar";
-    return lsc_spmm_brows_scalar;
+    { "scalar", 0, lsc_spmm_brows_scalar, lsc_windows_scalar, lsc_unpack_brow_scalar },
+};
+
+const lsc_kernel_set *lsc_kernels_select(unsigned flags)
+{
+    size_t i = 0;
+    while (kernel_sets[i].needs && !(flags & kernel_sets[i].needs))
+        i++;
+    return &kernel_sets[i];
 }
 
 typedef struct task_set {
@@ -81,6 +77,35 @@ static size_t cut_tasks(const lsc_blob_view *v, uint32_t lo, uint32_t hi, size_t
     return made;
 }
 
+lsc_status lsc_spmm_row_range(const lsc_weight *w, const char *fn, uint32_t *row_begin,
+                              uint32_t *row_end, lsc_error *error)
+{
+    if (*row_begin == 0 && *row_end == 0)
+        *row_end = w->view.rows;
+    if (*row_begin >= *row_end || *row_end > w->view.rows)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "%s: weight '%s': row range [%u, %u) not inside its %u rows", fn, w->name,
+                        *row_begin, *row_end, w->view.rows);
+    return LSC_OK;
+}
+
+size_t lsc_exec_width(const lsc_exec *exec)
+{
+    if (exec && exec->pool)
+        return (size_t)lsc_pool_threads(exec->pool) * TASKS_PER_THREAD;
+    return exec && exec->parallel_for ? HOST_TASKS : 1;
+}
+
+void lsc_exec_run(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n_tasks)
+{
+    if (n_tasks == 1)
+        fn(arg, 0);
+    else if (exec->pool)
+        lsc_pool_run(exec->pool, fn, arg, n_tasks);
+    else
+        exec->parallel_for(exec->parallel_for_context, fn, arg, n_tasks);
+}
+
 lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, float *y,
                     size_t ldy, uint32_t row_begin, uint32_t row_end, const lsc_exec *exec,
                     lsc_error *error)
@@ -88,13 +113,10 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     if (!w || !x || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm: %s is NULL",
                         !w ? "weight" : !x ? "x" : "y");
+    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm", &row_begin, &row_end, error);
+    if (st != LSC_OK)
+        return st;
     const lsc_blob_view *v = &w->view;
-    if (row_begin == 0 && row_end == 0)
-        row_end = v->rows;
-    if (row_begin >= row_end || row_end > v->rows)
-        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
-                        "lsc_spmm: weight '%s': row range [%u, %u) not inside its %u rows",
-                        w->name, row_begin, row_end, v->rows);
     if (n == 0)
         return LSC_OK;
     if (ldx < n || ldy < n)
@@ -104,27 +126,17 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     task_set t;
     t.job = (lsc_spmm_job){ .v = v, .x = x, .ldx = ldx, .n = n, .y = y, .ldy = ldy,
                             .row_begin = row_begin, .row_end = row_end };
-    t.fn = lsc_spmm_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0), NULL);
+    t.fn = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0))->brows;
     uint32_t br_lo = row_begin / v->block_h;
     uint32_t br_hi = (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h);
-    size_t want = 1;
-    if (exec && exec->pool)
-        want = (size_t)lsc_pool_threads(exec->pool) * TASKS_PER_THREAD;
-    else if (exec && exec->parallel_for)
-        want = HOST_TASKS;
+    size_t want = lsc_exec_width(exec);
     if (want > 1 && (work_before(v, br_hi) - work_before(v, br_lo)) * n < SERIAL_WORK)
         want = 1;
     if (want > MAX_TASKS)
         want = MAX_TASKS;
     if (want > br_hi - br_lo)
         want = br_hi - br_lo;
-    size_t n_tasks = cut_tasks(v, br_lo, br_hi, want, t.splits);
-    if (n_tasks == 1)
-        run_task(&t, 0);
-    else if (exec->pool)
-        lsc_pool_run(exec->pool, run_task, &t, n_tasks);
-    else
-        exec->parallel_for(exec->parallel_for_context, run_task, &t, n_tasks);
+    lsc_exec_run(exec, run_task, &t, cut_tasks(v, br_lo, br_hi, want, t.splits));
     return LSC_OK;
 }
 

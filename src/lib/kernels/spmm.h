@@ -25,7 +25,61 @@ void lsc_spmm_brows_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t 
 void lsc_spmm_brows_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_spmm_brows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 
-/* The variant for these LSC_CPU_* flags (best first), and its name. */
-lsc_brows_fn lsc_spmm_select(unsigned flags, const char **name);
+/* A windowed multiply (lsc_spmm_windows): the rows decoded once, each row's values
+ * as (offset into x, fp32 value) sorted by column and cut at the same columns into
+ * k-blocks, so that the windows of X one k-block reads across a tile of columns stay
+ * in L1 while every row passes over them. */
+typedef struct lsc_windows_job {
+    const float *x;
+    size_t tile;             /* columns of Y a tile holds */
+    float *y;                /* row r at y + r * ldy, absolute row numbers */
+    size_t ldy;
+    uint32_t row_begin;      /* the row of starts[0] */
+    uint32_t n_kb;           /* k-blocks */
+    const uint64_t *starts;  /* row (r - row_begin), k-block kb: first value at
+                              * starts[(r - row_begin) * (n_kb + 1) + kb]; + n_kb: end */
+    const uint32_t *offs;    /* per value: x + offs[i] is its window */
+    const float *vals;
+} lsc_windows_job;
+
+/* Overwrites Y's rows [r0, r1), columns [j0, j1). */
+typedef void (*lsc_windows_fn)(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0,
+                               size_t j1);
+
+void lsc_windows_scalar(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1);
+void lsc_windows_avx2(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1);
+void lsc_windows_avx512(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1);
+
+/* Decodes block row br into columns and rows inside it (brows.h). */
+typedef uint64_t (*lsc_unpack_fn)(const lsc_blob_view *v, uint32_t br, uint32_t *kept,
+                                  uint32_t *cols, uint32_t *lrs, uint64_t cap);
+
+uint64_t lsc_unpack_brow_scalar(const lsc_blob_view *v, uint32_t br, uint32_t *kept,
+                                uint32_t *cols, uint32_t *lrs, uint64_t cap);
+uint64_t lsc_unpack_brow_avx2(const lsc_blob_view *v, uint32_t br, uint32_t *kept, uint32_t *cols,
+                              uint32_t *lrs, uint64_t cap);
+uint64_t lsc_unpack_brow_avx512(const lsc_blob_view *v, uint32_t br, uint32_t *kept,
+                                uint32_t *cols, uint32_t *lrs, uint64_t cap);
+
+/* One variant's functions. */
+typedef struct lsc_kernel_set {
+    const char *name;
+    unsigned needs;          /* LSC_CPU_* flag it runs under (0: always) */
+    lsc_brows_fn brows;
+    lsc_windows_fn windows;
+    lsc_unpack_fn unpack;
+} lsc_kernel_set;
+
+/* The variant for these LSC_CPU_* flags (best first). */
+const lsc_kernel_set *lsc_kernels_select(unsigned flags);
+
+/* A multiply's row range: (0, 0) becomes all rows; else it must lie inside the
+ * weight (fn names the caller in the message). */
+lsc_status lsc_spmm_row_range(const lsc_weight *w, const char *fn, uint32_t *row_begin,
+                              uint32_t *row_end, lsc_error *error);
+
+/* How many tasks to cut a multiply into on exec (1: serial), and running them. */
+size_t lsc_exec_width(const lsc_exec *exec);
+void lsc_exec_run(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n_tasks);
 
 #endif /* LSC_KERNELS_SPMM_H */

@@ -1,40 +1,12 @@
 /* AVX2 + FMA (+ F16C) kernels: SIMD over the n columns of X and Y, eight floats a
- * vector; for n = 1 the dot product runs with several scalar FMA chains, since
- * gathers are slower than scalar loads on the CPUs we measured (AMD Zen). */
+ * vector; n = 1 runs scalar FMA chains (scalar_fma.h). */
 #include <immintrin.h>
-#include <math.h>
 
 #include "kernels/convert.h"
-#include "kernels/x86/pos_avx2.h"
 #include "kernels/x86/rowpos_avx2.h"
+#include "kernels/x86/scalar_fma.h"
 
 #define VEC 8
-
-static float k_dot(const float *restrict x, size_t xs, const uint32_t *restrict cols,
-                   const float *restrict vals, uint32_t cnt)
-{
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    uint32_t i = 0;
-    if (xs == 1) {
-        for (; i + 4 <= cnt; i += 4) {
-            s0 = fmaf(vals[i], x[cols[i]], s0);
-            s1 = fmaf(vals[i + 1], x[cols[i + 1]], s1);
-            s2 = fmaf(vals[i + 2], x[cols[i + 2]], s2);
-            s3 = fmaf(vals[i + 3], x[cols[i + 3]], s3);
-        }
-    }
-    for (; i < cnt; i++)
-        s0 = fmaf(vals[i], x[cols[i] * xs], s0);
-    return (s0 + s1) + (s2 + s3);
-}
-
-static void k_n1(const float *restrict x, size_t xs, float *restrict y0, size_t ldy,
-                 const uint32_t *restrict cols, const uint32_t *restrict lrs,
-                 const float *restrict vals, uint32_t cnt)
-{
-    for (uint32_t i = 0; i < cnt; i++)
-        y0[lrs[i] * ldy] = fmaf(vals[i], x[cols[i] * xs], y0[lrs[i] * ldy]);
-}
 
 static inline __m256i tail_mask(size_t left)
 {
@@ -42,50 +14,52 @@ static inline __m256i tail_mask(size_t left)
     return _mm256_loadu_si256((const __m256i *)(const void *)(m + 8 - left));
 }
 
-/* One strip of nv vectors (the last one masked if `mask` is not all ones) of a
- * single Y row, kept in registers over the whole chunk. */
+/* One strip of nv vectors (the last one masked if `masked`) of a single Y row, kept
+ * in registers over the whole chunk. */
 static inline __attribute__((always_inline)) void
 row_strip(const float *restrict x, size_t ldx, float *restrict y, const uint32_t *restrict cols,
-          const float *restrict vals, uint32_t cnt, const int nv, __m256i mask)
+          const float *restrict vals, uint32_t cnt, const int nv, const int masked, __m256i mask)
 {
     __m256 acc[8];
-    for (int k = 0; k < nv - 1; k++)
+    for (int k = 0; k < nv - masked; k++)
         acc[k] = _mm256_loadu_ps(y + k * VEC);
-    acc[nv - 1] = _mm256_maskload_ps(y + (nv - 1) * VEC, mask);
+    if (masked)
+        acc[nv - 1] = _mm256_maskload_ps(y + (nv - 1) * VEC, mask);
     for (uint32_t i = 0; i < cnt; i++) {
         const float *xr = x + cols[i] * ldx;
         __m256 w = _mm256_broadcast_ss(vals + i);
-        for (int k = 0; k < nv - 1; k++)
+        for (int k = 0; k < nv - masked; k++)
             acc[k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xr + k * VEC), acc[k]);
-        acc[nv - 1] = _mm256_fmadd_ps(w, _mm256_maskload_ps(xr + (nv - 1) * VEC, mask),
-                                      acc[nv - 1]);
+        if (masked)
+            acc[nv - 1] = _mm256_fmadd_ps(w, _mm256_maskload_ps(xr + (nv - 1) * VEC, mask),
+                                          acc[nv - 1]);
     }
-    for (int k = 0; k < nv - 1; k++)
+    for (int k = 0; k < nv - masked; k++)
         _mm256_storeu_ps(y + k * VEC, acc[k]);
-    _mm256_maskstore_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
+    if (masked)
+        _mm256_maskstore_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
 }
 
 static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict y0,
                   const uint32_t *restrict cols, const float *restrict vals, uint32_t cnt)
 {
-    const __m256i all = _mm256_set1_epi32(-1);
     size_t j = 0;
     for (; j + 8 * VEC <= n; j += 8 * VEC)
-        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, all);
+        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 0, _mm256_setzero_si256());
     size_t left = n - j;
     if (!left)
         return;
     size_t nv = (left + VEC - 1) / VEC;
-    __m256i mask = left % VEC ? tail_mask(left % VEC) : all;
+    __m256i mask = tail_mask(left % VEC ? left % VEC : VEC);
     switch (nv) {
-    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, mask); break;
-    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, mask); break;
-    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, mask); break;
-    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, mask); break;
-    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, mask); break;
-    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, mask); break;
-    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, mask); break;
-    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, mask); break;
+    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, 1, mask); break;
+    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, 1, mask); break;
+    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, 1, mask); break;
+    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, 1, mask); break;
+    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, 1, mask); break;
+    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, 1, mask); break;
+    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, 1, mask); break;
+    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 1, mask); break;
     }
 }
 
@@ -140,12 +114,11 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
     lsc_convert_values(dtype, src + (size_t)i * lsc_elem_size(dtype), dst + i, n - i);
 }
 
-static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
-{
-    return lsc_dec_pos_avx2(d, pos, cap);
-}
-
 #define LSC_HAVE_ROWPOS 1
 #define k_rowpos lsc_rowpos_avx2
 #define LSC_BROWS_NAME lsc_spmm_brows_avx2
+#define LSC_UNPACK_NAME lsc_unpack_brow_avx2
 #include "kernels/brows.h"
+
+#define LSC_WINDOWS_NAME lsc_windows_avx2
+#include "kernels/windows.h"

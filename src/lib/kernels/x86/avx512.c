@@ -1,39 +1,12 @@
 /* AVX-512 F kernels: the AVX2 design with sixteen floats a vector and mask
  * registers for the tails. */
 #include <immintrin.h>
-#include <math.h>
 
 #include "kernels/convert.h"
-#include "kernels/x86/pos_avx2.h"
 #include "kernels/x86/rowpos_avx2.h"
+#include "kernels/x86/scalar_fma.h"
 
 #define VEC 16
-
-static float k_dot(const float *restrict x, size_t xs, const uint32_t *restrict cols,
-                   const float *restrict vals, uint32_t cnt)
-{
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    uint32_t i = 0;
-    if (xs == 1) {
-        for (; i + 4 <= cnt; i += 4) {
-            s0 = fmaf(vals[i], x[cols[i]], s0);
-            s1 = fmaf(vals[i + 1], x[cols[i + 1]], s1);
-            s2 = fmaf(vals[i + 2], x[cols[i + 2]], s2);
-            s3 = fmaf(vals[i + 3], x[cols[i + 3]], s3);
-        }
-    }
-    for (; i < cnt; i++)
-        s0 = fmaf(vals[i], x[cols[i] * xs], s0);
-    return (s0 + s1) + (s2 + s3);
-}
-
-static void k_n1(const float *restrict x, size_t xs, float *restrict y0, size_t ldy,
-                 const uint32_t *restrict cols, const uint32_t *restrict lrs,
-                 const float *restrict vals, uint32_t cnt)
-{
-    for (uint32_t i = 0; i < cnt; i++)
-        y0[lrs[i] * ldy] = fmaf(vals[i], x[cols[i] * xs], y0[lrs[i] * ldy]);
-}
 
 static inline __attribute__((always_inline)) void
 row_strip(const float *restrict x, size_t ldx, float *restrict y, const uint32_t *restrict cols,
@@ -131,12 +104,11 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
     lsc_convert_values(dtype, src + (size_t)i * lsc_elem_size(dtype), dst + i, n - i);
 }
 
-static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
-{
-    return lsc_dec_pos_avx2(d, pos, cap);
-}
-
 #define LSC_HAVE_ROWPOS 1
 #define k_rowpos lsc_rowpos_avx2
 #define LSC_BROWS_NAME lsc_spmm_brows_avx512
+#define LSC_UNPACK_NAME lsc_unpack_brow_avx512
 #include "kernels/brows.h"
+
+#define LSC_WINDOWS_NAME lsc_windows_avx512
+#include "kernels/windows.h"

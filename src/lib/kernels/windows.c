@@ -1,0 +1,300 @@
+/* lsc_spmm_windows: a multiply whose X rows are windows of one buffer (a stride-1
+ * convolution over its padded input, with no im2col matrix). The rows are decoded
+ * once per call into (window offset, fp32 value) pairs, sorted by column and cut
+ * into k-blocks whose windows fit L1 across a tile of columns; then tasks of rows x
+ * column tiles run the variant's tile loop (windows.h). */
+#include <stdlib.h>
+
+#include "common/cpu.h"
+#include "common/error.h"
+#include "kernels/convert.h"
+#include "kernels/spmm.h"
+
+/* Tile and k-block sizes measured on Zen 3 (32 KiB L1, docs/benchmarks.md): 256 / 8192
+ * beat 128 / 4096 by 1.1-1.4x on VGG's 3x3 layers. The footprint counts every
+ * window's non-overlapping part across the whole tile, an overestimate for windows
+ * of neighbouring taps. */
+#define WIN_TILE 256          /* columns of Y per tile: four register strips of AVX2 */
+#define WIN_L1_FLOATS 8192    /* windows of one k-block across a tile: ~32 KiB */
+#define WIN_BLOCK_VALUES 8    /* values per row and k-block, on average, at least */
+#define WIN_SERIAL_WORK 65536 /* values x columns (values, to decode) below which threads cost more */
+#define WIN_CHUNK (1u << 20)  /* values converted per call */
+
+/* The first column of each k-block: a block grows while the windows it adds (their
+ * parts not overlapping the previous window, across a tile) fit WIN_L1_FLOATS, but
+ * holds at least min_cols columns. Returns the count. */
+static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols, uint32_t *first)
+{
+    uint32_t n_kb = 0, start = 0;
+    size_t fp = 0;
+    for (uint32_t c = 0; c < cols; c++) {
+        size_t add = WIN_TILE;
+        if (c > start) {
+            size_t d = off[c] > off[c - 1] ? off[c] - off[c - 1] : off[c - 1] - off[c];
+            add = d < WIN_TILE ? d : WIN_TILE;
+        }
+        if (c == 0 || (fp + add > WIN_L1_FLOATS && c - start >= min_cols)) {
+            first[n_kb++] = c;
+            start = c;
+            fp = WIN_TILE;
+        } else {
+            fp += add;
+        }
+    }
+    return n_kb;
+}
+
+/* The decoded rows: for row r (from rb), k-block kb, its first value at
+ * starts[(r - rb) * (n_kb + 1) + kb]; each block row's values sit where the blob
+ * has them (value index - v_lo), so block rows decode in parallel. */
+#define WIN_UNPACK_TASKS 64
+
+typedef struct win_unpack {
+    const lsc_blob_view *v;
+    lsc_unpack_fn unpack;
+    const size_t *x_offsets;
+    const uint32_t *first;
+    uint32_t n_kb, rb, re, br_lo, br_hi;
+    uint64_t v_lo;
+    size_t n_tasks;
+    uint64_t *starts;
+    uint32_t *offs;
+    float *vals;
+    uint8_t failed[WIN_UNPACK_TASKS]; /* per task: its scratch could not be had */
+} win_unpack;
+
+/* One task's scratch: the kept block columns; for block rows taller than one, a
+ * block row's columns, rows and values and the rows' counts. */
+typedef struct win_scratch {
+    uint32_t *cols, *lrs, *count, *kept;
+    float *tvals;
+} win_scratch;
+
+/* Row r's values [a, e), columns in offs: its k-block starts, then columns to
+ * window offsets. */
+static void finish_row(const win_unpack *u, uint32_t r, uint64_t a, uint64_t e)
+{
+    uint64_t *s = u->starts + (size_t)(r - u->rb) * (u->n_kb + 1);
+    uint32_t kb = 0;
+    s[0] = a;
+    for (uint64_t i = a; i < e; i++) {
+        while (kb + 1 < u->n_kb && u->offs[i] >= u->first[kb + 1])
+            s[++kb] = i;
+        u->offs[i] = (uint32_t)u->x_offsets[u->offs[i]];
+    }
+    while (kb < u->n_kb)
+        s[++kb] = e;
+}
+
+/* Block row br: per row of [rb, re) its values sorted by column (a block row's
+ * values come block by block, each block row by row, so a stable sort by row leaves
+ * each row's columns increasing). Columns outside the matrix (a corrupt blob) are
+ * dropped. */
+static void unpack_brow(const win_unpack *u, win_scratch *w, uint32_t br)
+{
+    const lsc_blob_view *v = u->v;
+    const uint32_t bh = v->block_h;
+    uint64_t e0, vstart, vend;
+    lsc_blob_row_start(v, br, &e0, &vstart);
+    lsc_blob_row_start(v, br + 1, &e0, &vend);
+    uint64_t r0 = (uint64_t)br * bh, at = vstart - u->v_lo;
+    /* one-row block rows decode in place; taller ones go through the scratch */
+    uint32_t *cols = bh == 1 ? u->offs + at : w->cols;
+    float *vals = bh == 1 ? u->vals + at : w->tvals;
+    uint64_t got = u->unpack(v, br, w->kept, cols, bh > 1 ? w->lrs : NULL, vend - vstart);
+    for (uint64_t i = 0; i < got; i += WIN_CHUNK)
+        lsc_convert_values(v->dtype, v->values + (vstart + i) * v->elem_size, vals + i,
+                           got - i < WIN_CHUNK ? (uint32_t)(got - i) : WIN_CHUNK);
+    if (bh == 1) {
+        uint64_t kept = 0;
+        for (uint64_t i = 0; i < got; i++)
+            if (cols[i] < v->cols) {
+                cols[kept] = cols[i];
+                vals[kept++] = vals[i];
+            }
+        finish_row(u, br, at, at + kept);
+        return;
+    }
+    /* a stable counting sort by row, rows outside [rb, re) left out */
+    memset(w->count, 0, ((size_t)bh + 1) * sizeof *w->count);
+    for (uint64_t i = 0; i < got; i++)
+        if (w->cols[i] < v->cols)
+            w->count[w->lrs[i] + 1]++;
+    uint64_t lo = u->rb > r0 ? u->rb - r0 : 0, hi = u->re - r0 < bh ? u->re - r0 : bh;
+    uint64_t begin = at;
+    for (uint32_t lr = 0; lr < bh; lr++) {
+        uint32_t c = w->count[lr + 1];
+        w->count[lr + 1] = lr >= lo && lr < hi ? (uint32_t)(at - begin) : UINT32_MAX;
+        if (lr >= lo && lr < hi)
+            at += c;
+    }
+    for (uint64_t i = 0; i < got; i++) {
+        uint32_t lr = w->lrs[i];
+        if (w->cols[i] >= v->cols || w->count[lr + 1] == UINT32_MAX)
+            continue;
+        uint64_t j = begin + w->count[lr + 1]++;
+        u->offs[j] = w->cols[i];
+        u->vals[j] = w->tvals[i];
+    }
+    uint64_t a = begin;
+    for (uint64_t lr = lo; lr < hi; lr++) { /* count[lr + 1] is now the row's end */
+        uint64_t e = begin + w->count[lr + 1];
+        finish_row(u, (uint32_t)(r0 + lr), a, e);
+        a = e;
+    }
+}
+
+/* Task t: its share of the block rows, with its own scratch. */
+static void unpack_task(void *arg, size_t t)
+{
+    win_unpack *u = arg;
+    const lsc_blob_view *v = u->v;
+    uint32_t span = u->br_hi - u->br_lo;
+    uint32_t b0 = u->br_lo + (uint32_t)((uint64_t)span * t / u->n_tasks);
+    uint32_t b1 = u->br_lo + (uint32_t)((uint64_t)span * (t + 1) / u->n_tasks);
+    uint64_t most = 0, e0, a, b;
+    for (uint32_t br = b0; br < b1; br++) {
+        lsc_blob_row_start(v, br, &e0, &a);
+        lsc_blob_row_start(v, br + 1, &e0, &b);
+        most = b - a > most ? b - a : most;
+    }
+    win_scratch w = { 0 };
+    w.kept = malloc(((size_t)v->n_bcols + 1) * sizeof *w.kept);
+    if (v->block_h > 1) {
+        w.cols = malloc((size_t)(most + 1) * sizeof *w.cols);
+        w.tvals = malloc((size_t)(most + 1) * sizeof *w.tvals);
+        w.lrs = malloc((size_t)(most + 1) * sizeof *w.lrs);
+        w.count = malloc(((size_t)v->block_h + 1) * sizeof *w.count);
+    }
+    if (w.kept && (v->block_h == 1 || (w.cols && w.tvals && w.lrs && w.count)))
+        for (uint32_t br = b0; br < b1; br++)
+            unpack_brow(u, &w, br);
+    else
+        u->failed[t] = 1;
+    free(w.cols);
+    free(w.tvals);
+    free(w.kept);
+    free(w.lrs);
+    free(w.count);
+}
+
+/* Decodes rows [rb, re) into u's starts, offs and vals (allocated here, freed by
+ * the caller), block rows spread over exec's tasks. */
+static lsc_status unpack_rows(win_unpack *u, const lsc_weight *wt, const lsc_exec *exec,
+                              lsc_error *error)
+{
+    const lsc_blob_view *v = u->v;
+    uint64_t e0, v_hi;
+    u->br_lo = u->rb / v->block_h;
+    u->br_hi = (uint32_t)(((uint64_t)u->re + v->block_h - 1) / v->block_h);
+    lsc_blob_row_start(v, u->br_lo, &e0, &u->v_lo);
+    lsc_blob_row_start(v, u->br_hi, &e0, &v_hi);
+    uint64_t total = v_hi - u->v_lo;
+    if (total > SIZE_MAX / 8)
+        return lsc_fail(error, LSC_ERR_TOO_LARGE, "lsc_spmm_windows: weight '%s' is too large",
+                        wt->name);
+    u->starts = malloc(((size_t)(u->re - u->rb) * (u->n_kb + 1)) * sizeof *u->starts);
+    u->offs = malloc((size_t)(total + 1) * sizeof *u->offs);
+    u->vals = malloc((size_t)(total + 1) * sizeof *u->vals);
+    size_t want = total < WIN_SERIAL_WORK ? 1 : lsc_exec_width(exec);
+    want = want < WIN_UNPACK_TASKS ? want : WIN_UNPACK_TASKS;
+    u->n_tasks = want < u->br_hi - u->br_lo ? want : u->br_hi - u->br_lo;
+    memset(u->failed, 0, sizeof u->failed);
+    int failed = !u->starts || !u->offs || !u->vals;
+    if (!failed)
+        lsc_exec_run(exec, unpack_task, u, u->n_tasks);
+    for (size_t t = 0; t < u->n_tasks; t++)
+        failed |= u->failed[t];
+    if (failed)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
+                        wt->name);
+    return LSC_OK;
+}
+
+typedef struct win_tasks {
+    lsc_windows_job job;
+    lsc_windows_fn fn;
+    uint32_t rb, re, row_parts;
+    size_t n, col_parts, tiles;
+} win_tasks;
+
+static void run_win(void *arg, size_t i)
+{
+    const win_tasks *t = arg;
+    size_t ci = i % t->col_parts, ri = i / t->col_parts;
+    size_t j0 = t->tiles * ci / t->col_parts * t->job.tile;
+    size_t j1 = t->tiles * (ci + 1) / t->col_parts * t->job.tile;
+    uint32_t r0 = t->rb + (uint32_t)((uint64_t)(t->re - t->rb) * ri / t->row_parts);
+    uint32_t r1 = t->rb + (uint32_t)((uint64_t)(t->re - t->rb) * (ri + 1) / t->row_parts);
+    j1 = j1 < t->n ? j1 : t->n;
+    if (j0 < j1 && r0 < r1)
+        t->fn(&t->job, r0, r1, j0, j1);
+}
+
+lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x_offsets,
+                            size_t n, float *y, size_t ldy, uint32_t row_begin, uint32_t row_end,
+                            const lsc_exec *exec, lsc_error *error)
+{
+    if (!w || !x || !x_offsets || !y)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_windows: %s is NULL",
+                        !w ? "weight" : !x ? "x" : !x_offsets ? "x_offsets" : "y");
+    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm_windows", &row_begin, &row_end, error);
+    if (st != LSC_OK)
+        return st;
+    const lsc_blob_view *v = &w->view;
+    if (n == 0)
+        return LSC_OK;
+    if (ldy < n)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "lsc_spmm_windows: weight '%s': ldy %zu below n %zu", w->name, ldy, n);
+    for (uint32_t c = 0; c < v->cols; c++)
+        if (x_offsets[c] > UINT32_MAX)
+            return lsc_fail(error, LSC_ERR_TOO_LARGE,
+                            "lsc_spmm_windows: weight '%s': x_offsets[%u] = %zu exceeds 32 bits",
+                            w->name, c, x_offsets[c]);
+    uint64_t e, v_lo, v_hi;
+    lsc_blob_row_start(v, row_begin / v->block_h, &e, &v_lo);
+    lsc_blob_row_start(v, (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h), &e,
+                       &v_hi);
+    /* k-blocks of at least WIN_BLOCK_VALUES values per row on average */
+    uint64_t cells = (uint64_t)(row_end - row_begin) * v->cols;
+    uint64_t min_cols = v_hi > v_lo ? cells * WIN_BLOCK_VALUES / (v_hi - v_lo) : v->cols;
+    uint32_t *first = malloc((size_t)v->cols * sizeof *first + 1);
+    if (!first)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
+                        w->name);
+    uint32_t n_kb = v->cols ? cut_kblocks(x_offsets, v->cols,
+                                          min_cols < v->cols ? (uint32_t)min_cols : v->cols, first)
+                            : 0;
+    if (!n_kb)
+        first[n_kb++] = 0;
+    const lsc_kernel_set *ks = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0));
+    win_unpack u = { .v = v, .unpack = ks->unpack, .x_offsets = x_offsets, .first = first,
+                     .n_kb = n_kb, .rb = row_begin, .re = row_end };
+    st = unpack_rows(&u, w, exec, error);
+    free(first);
+    if (st != LSC_OK) {
+        free(u.starts);
+        free(u.offs);
+        free(u.vals);
+        return st;
+    }
+    win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .y = y, .ldy = ldy, .row_begin = row_begin,
+                             .n_kb = n_kb, .starts = u.starts, .offs = u.offs,
+                             .vals = u.vals },
+                    .fn = ks->windows,
+                    .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
+                    .tiles = (n + WIN_TILE - 1) / WIN_TILE };
+    size_t want = lsc_exec_width(exec);
+    if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
+        want = 1;
+    /* column tiles first (each task reads only its part of X); rows when too few */
+    t.col_parts = want < t.tiles ? want : t.tiles;
+    size_t rp = (want + t.col_parts - 1) / t.col_parts, max_rp = (row_end - row_begin + 7) / 8;
+    t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
+    lsc_exec_run(exec, run_win, &t, t.col_parts * t.row_parts);
+    free(u.starts);
+    free(u.offs);
+    free(u.vals);
+    return LSC_OK;
+}

@@ -1,0 +1,245 @@
+/* checkasm-style kernel tests (after dav1d's): each SIMD variant against the scalar
+ * variant on the same inputs, case by case, one case per path of the block-row
+ * driver (brows.h), the windowed multiply (windows.h) and the block-row decoder.
+ * Decoded positions must match bit for bit; products within 1e-5 of the sum of
+ * |w * x| (the variants fuse multiply and add where the scalar one may not).
+ *   test-checkasm            run the checks (a test)
+ *   test-checkasm --bench    also time each variant per case (a benchmark, not a test) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "codec/blob.h"
+#include "common/cpu.h"
+#include "kernels/spmm.h"
+#include "rng.h"
+
+typedef struct kcase {
+    const char *path; /* the path of brows.h the case is built to reach */
+    uint32_t rows, cols;
+    double density;
+    uint32_t bh, bw;
+    unsigned bits;
+    size_t n;
+} kcase;
+
+static const kcase cases[] = {
+    { "whole rows, n = 1 (k_rowpos, k_dot)", 64, 3001, 0.10, 1, 3001, 5, 1 },
+    { "whole rows, n = 13 (k_rowpos, k_row)", 64, 3001, 0.10, 1, 3001, 5, 13 },
+    { "whole rows, bh 5, n = 1 (whole_width_runs)", 60, 2000, 0.10, 5, 2000, 6, 1 },
+    { "whole rows, n = 300 (whole_rows_cached)", 48, 1200, 0.30, 1, 1200, 3, 300 },
+    { "4x9 blocks, n = 1 (map_scatter_split)", 64, 900, 0.10, 4, 9, 3, 1 },
+    { "4x9 blocks, n = 21 (multiply_by_row)", 64, 900, 0.10, 4, 9, 3, 21 },
+    { "1x16 blocks, n = 1 (multiply_runs, k_dot)", 64, 512, 0.30, 1, 16, 4, 1 },
+    { "300x8 blocks, 2%, n = 13 (k_gen)", 600, 64, 0.02, 300, 8, 4, 13 },
+    { "300x8 blocks, 2%, n = 21 (k_gen)", 600, 64, 0.02, 300, 8, 4, 21 },
+    { "100x8 blocks, 2%, n = 1 (k_n1)", 300, 64, 0.02, 100, 8, 4, 1 },
+    { "300x8 blocks, 2%, n = 200 (k_gen in column tiles)", 600, 64, 0.02, 300, 8, 4, 200 },
+};
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+static double unit(void)
+{
+    return xorshift64_unit(&rng_state);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* y against ref (rows x n), within 1e-5 of mag, the sum of |w * x| per element. */
+static int close_enough(const char *what, const float *y, const float *ref, const double *mag,
+                        size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!(fabs((double)y[i] - ref[i]) <= 1e-5 * mag[i] + 1e-6)) {
+            fprintf(stderr, "%s: element %zu = %.9g, scalar %.9g\n", what, i, y[i], ref[i]);
+            return 0;
+        }
+    return 1;
+}
+
+typedef struct setup {
+    lsc_weight *w;
+    void *blob;
+    float *wf, *x, *ref, *y;
+    double *mag;
+    size_t *offs, x_count;
+} setup;
+
+/* Encodes the case's matrix with its forced block shape and index width; X for the
+ * plain multiply (cols x n) and, as windows, offsets over it. */
+static int make_setup(const kcase *c, setup *s)
+{
+    memset(s, 0, sizeof *s);
+    size_t cells = (size_t)c->rows * c->cols;
+    s->wf = calloc(cells, sizeof(float));
+    for (size_t i = 0; i < cells; i++)
+        if (unit() < c->density)
+            s->wf[i] = (float)(unit() * 2 - 1);
+    lsc_tensor t = { .dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = { c->rows, c->cols },
+                     .data = s->wf };
+    lsc_encode_options opt;
+    lsc_encode_options_default(&opt);
+    opt.block_h = c->bh;
+    opt.block_w = c->bw;
+    opt.index_bits = c->bits;
+    size_t size;
+    lsc_error err = { 0 };
+    if (lsc_encode(&t, &opt, &s->blob, &size, NULL, &err) != LSC_OK ||
+        lsc_weight_open(s->blob, size, c->path, &s->w, &err) != LSC_OK) {
+        fprintf(stderr, "%s: %s\n", c->path, err.message);
+        return 0;
+    }
+    CHECKF(s->w->view.block_h == c->bh && s->w->view.block_w == c->bw, "%s: got %ux%u", c->path,
+           s->w->view.block_h, s->w->view.block_w);
+    s->x_count = (size_t)c->cols * c->n;
+    s->x = malloc(s->x_count * sizeof(float));
+    for (size_t i = 0; i < s->x_count; i++)
+        s->x[i] = (float)(unit() * 2 - 1);
+    s->offs = malloc(c->cols * sizeof *s->offs);
+    for (uint32_t k = 0; k < c->cols; k++) /* overlapping windows, as a convolution's */
+        s->offs[k] = (size_t)k * (c->n / 3);
+    s->ref = malloc((size_t)c->rows * c->n * sizeof(float));
+    s->y = malloc((size_t)c->rows * c->n * sizeof(float));
+    s->mag = calloc((size_t)c->rows * c->n, sizeof(double));
+    return s->x && s->offs && s->ref && s->y && s->mag;
+}
+
+static void free_setup(setup *s)
+{
+    lsc_weight_close(&s->w);
+    lsc_free(s->blob);
+    free(s->wf);
+    free(s->x);
+    free(s->offs);
+    free(s->ref);
+    free(s->y);
+    free(s->mag);
+}
+
+/* The magnitudes for X as the plain multiply (windows = 0) or as windows. */
+static void magnitudes(const kcase *c, setup *s, int windows)
+{
+    for (uint32_t i = 0; i < c->rows; i++)
+        for (size_t j = 0; j < c->n; j++) {
+            double m = 0;
+            for (uint32_t k = 0; k < c->cols; k++)
+                m += fabs((double)s->wf[(size_t)i * c->cols + k] *
+                          s->x[windows ? s->offs[k] + j : k * c->n + j]);
+            s->mag[i * c->n + j] = m;
+        }
+}
+
+static void call_brows(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y)
+{
+    lsc_spmm_job job = { .v = &s->w->view, .x = s->x, .ldx = c->n, .n = c->n, .y = y,
+                         .ldy = c->n, .row_begin = 0, .row_end = c->rows };
+    ks->brows(&job, 0, s->w->view.n_brows);
+}
+
+static void call_windows(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y)
+{
+    lsc_exec exec = { .cpu_mask = ks->needs | LSC_CPU_SCALAR };
+    lsc_error err = { 0 };
+    CHECKF(lsc_spmm_windows(s->w, s->x, s->offs, c->n, y, c->n, 0, 0, &exec, &err) == LSC_OK,
+           "%s: %s", c->path, err.message);
+}
+
+typedef void (*call_fn)(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y);
+
+/* Best time of a few calls, in microseconds. */
+static double bench_call(call_fn fn, const lsc_kernel_set *ks, const kcase *c, setup *s)
+{
+    double best = 1e30;
+    for (int r = 0; r < 20; r++) {
+        double t0 = now();
+        fn(ks, c, s, s->y);
+        double dt = now() - t0;
+        best = dt < best ? dt : best;
+    }
+    return best * 1e6;
+}
+
+/* Every block row decoded by the variant and by scalar: the same columns and rows. */
+static void check_unpack(const lsc_kernel_set *ks, const lsc_kernel_set *ref, const kcase *c,
+                         setup *s)
+{
+    const lsc_blob_view *v = &s->w->view;
+    size_t cap = (size_t)v->block_h * v->cols;
+    uint32_t *kept = malloc((v->n_bcols + 1) * sizeof *kept);
+    uint32_t *c0 = malloc(cap * sizeof *c0), *l0 = malloc(cap * sizeof *l0);
+    uint32_t *c1 = malloc(cap * sizeof *c1), *l1 = malloc(cap * sizeof *l1);
+    if (!kept || !c0 || !l0 || !c1 || !l1)
+        abort();
+    for (uint32_t br = 0; br < v->n_brows; br++) {
+        uint32_t *lr0 = v->block_h > 1 ? l0 : NULL, *lr1 = v->block_h > 1 ? l1 : NULL;
+        uint64_t n0 = ref->unpack(v, br, kept, c0, lr0, cap);
+        uint64_t n1 = ks->unpack(v, br, kept, c1, lr1, cap);
+        int same = n0 == n1 && !memcmp(c0, c1, n0 * sizeof *c0) &&
+                   (!lr0 || !memcmp(l0, l1, n0 * sizeof *l0));
+        CHECKF(same, "%s: %s unpack of block row %u differs from scalar", c->path, ks->name, br);
+        if (!same)
+            break;
+    }
+    free(kept);
+    free(c0);
+    free(l0);
+    free(c1);
+    free(l1);
+}
+
+int main(int argc, char **argv)
+{
+    int bench = argc > 1 && !strcmp(argv[1], "--bench");
+    const lsc_kernel_set *scalar = lsc_kernels_select(LSC_CPU_SCALAR);
+    const lsc_kernel_set *sets[2] = { lsc_kernels_select(lsc_cpu_flags()), NULL };
+    unsigned have = lsc_cpu_flags();
+    if ((have & LSC_CPU_AVX512) && (have & LSC_CPU_AVX2)) /* both x86 variants */
+        sets[1] = lsc_kernels_select(LSC_CPU_AVX2);
+    if (sets[0] == scalar)
+        printf("no SIMD variant on this CPU (or in this build): scalar only\n");
+    size_t checks = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const kcase *c = &cases[ci];
+        setup s;
+        if (!make_setup(c, &s)) {
+            CHECKF(0, "%s: setup failed", c->path);
+            free_setup(&s);
+            continue;
+        }
+        static const call_fn fns[2] = { call_brows, call_windows };
+        static const char *fn_names[2] = { "brows", "windows" };
+        for (int f = 0; f < 2; f++) {
+            magnitudes(c, &s, f);
+            fns[f](scalar, c, &s, s.ref);
+            double t_ref = bench ? bench_call(fns[f], scalar, c, &s) : 0;
+            for (int k = 0; k < 2 && sets[k] && sets[k] != scalar; k++) {
+                for (size_t i = 0; i < (size_t)c->rows * c->n; i++)
+                    s.y[i] = NAN; /* every element must be written */
+                fns[f](sets[k], c, &s, s.y);
+                char what[200];
+                snprintf(what, sizeof what, "%s: %s %s", c->path, sets[k]->name, fn_names[f]);
+                CHECKF(close_enough(what, s.y, s.ref, s.mag, (size_t)c->rows * c->n), "%s", what);
+                checks++;
+                if (bench)
+                    printf("%-50s %-7s %-6s scalar %9.1f us, %9.1f us (%.2fx)\n", c->path,
+                           fn_names[f], sets[k]->name, t_ref,
+                           bench_call(fns[f], sets[k], c, &s),
+                           t_ref / bench_call(fns[f], sets[k], c, &s));
+            }
+        }
+        for (int k = 0; k < 2 && sets[k] && sets[k] != scalar; k++, checks++)
+            check_unpack(sets[k], scalar, c, &s);
+        free_setup(&s);
+    }
+    printf("%zu variant checks against scalar\n", checks);
+    return check_exit();
+}
