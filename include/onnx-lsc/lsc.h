@@ -81,9 +81,13 @@ LSC_API void lsc_free(void *ptr);
 /* Tensors and the codec                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Element types, with the ONNX TensorProto.DataType codes. */
+/* Element types, with the ONNX TensorProto.DataType codes. UINT8 and INT8 are the
+ * codes of quantized weights (docs/format.md 1.9): a zero is an element equal to its
+ * row's zero point (lsc_encode_options.zero_points). */
 typedef enum lsc_dtype {
     LSC_DTYPE_FLOAT32 = 1,
+    LSC_DTYPE_UINT8 = 2,
+    LSC_DTYPE_INT8 = 3,
     LSC_DTYPE_FLOAT16 = 10,
     LSC_DTYPE_FLOAT64 = 11,
     LSC_DTYPE_BFLOAT16 = 16
@@ -121,7 +125,11 @@ typedef struct lsc_encode_options {
      * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding.
      * (Also carved out of `reserved`.) */
     uint32_t size_slack_ppm;
-    uint8_t reserved[24];
+    /* UINT8 / INT8 tensors only: the zero point code of each row of the encoded
+     * matrix (rows bytes, after `transposed`), or NULL for all zero. The caller
+     * keeps it alive during the call. (Carved out of `reserved`.) */
+    const uint8_t *zero_points;
+    uint8_t reserved[16];
 } lsc_encode_options;
 
 /* The default size slack: 1.5% more bytes at most, for a faster multiply. */
@@ -141,7 +149,7 @@ typedef struct lsc_encode_stats {
     uint64_t value_entries, jump_entries;
     uint64_t dense_bytes;         /* elements * element size */
     uint64_t value_bytes;         /* nnz * element size */
-    uint64_t header_bytes;        /* blob header incl. dims */
+    uint64_t header_bytes;        /* blob header incl. dims (and an 8-bit weight's zero points) */
     uint64_t bitmap_bytes;
     uint64_t pointer_bytes;       /* block-row pointers */
     uint64_t index_bytes;         /* SRI entries (values and jumps) */
@@ -200,6 +208,15 @@ LSC_API void lsc_weight_get_info(const lsc_weight *weight, lsc_weight_info *info
  * blob stores them (bit_exact). */
 LSC_API lsc_status lsc_weight_decode(const lsc_weight *weight, void *dst, size_t dst_size,
                                      lsc_error *error);
+
+/* An 8-bit (UINT8 / INT8) weight multiplies as the dequantized float matrix
+ * scale[r] * (code - zero_point[r]), r the encoded row, as ONNX DequantizeLinear
+ * computes it: n_scales is 1 (per tensor) or rows (per output channel). Called once
+ * before lsc_spmm / lsc_spmm_rows, which refuse an 8-bit weight without it; the weight
+ * then holds its nnz values as float32 (4 bytes each, owned by it; the positions are
+ * read from the blob as for any weight). Calling it again replaces the scales. */
+LSC_API lsc_status lsc_weight_dequantize(lsc_weight *weight, const float *scales, size_t n_scales,
+                                         lsc_error *error);
 
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */

@@ -111,6 +111,8 @@ static lsc_status check_header(const uint8_t *p, size_t size, const char *label,
         if (lsc_mul_overflow_u64(*into, (uint64_t)v->dims[i], into))
             return BAD("blob '%s': dimensions overflow 64 bits", label);
     }
+    if (v->elem_size == 1 && (v->flags & LSC_BLOB_FLAG_SIGNED_ZEROS))
+        return BAD("blob '%s': an 8-bit weight with the SIGNED_ZEROS flag", label);
     int transposed = (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0;
     if ((transposed ? rest : lead) != v->rows || (transposed ? lead : rest) != v->cols)
         return BAD("blob '%s': dims give a %llu x %llu matrix%s, header says %u x %u", label,
@@ -257,7 +259,8 @@ lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_b
     v->ptr_entry_bits = L.ptr_entry_bits;
     v->ptr_value_bits = L.ptr_value_bits;
     v->values = p + L.header;
-    v->bitmap = v->values + L.values;
+    v->zero_points = L.zero_points ? v->values + L.values : NULL;
+    v->bitmap = v->values + L.values + L.zero_points;
     v->pointers = v->bitmap + L.bitmap;
     v->entries = v->pointers + L.pointers;
 

@@ -34,6 +34,7 @@ typedef struct lsc_blob_view {
     int rank;
     int64_t dims[LSC_MAX_RANK];
     const uint8_t *values;   /* nnz * elem_size bytes */
+    const uint8_t *zero_points; /* 8-bit types: rows bytes, else NULL */
     const uint8_t *bitmap;   /* n_brows * n_bcols bits */
     const uint8_t *pointers; /* (n_brows - 1) * (ptr_entry_bits + ptr_value_bits) bits */
     unsigned ptr_entry_bits, ptr_value_bits;
@@ -48,7 +49,20 @@ struct lsc_weight {
     char name[128];
     void *owned;
     size_t stored_size;
+    /* An 8-bit weight after lsc_weight_dequantize: its values as float32 (owned), and
+     * the view the kernels multiply with (view with these values). */
+    float *dequantized;
+    lsc_blob_view float_view;
 };
+
+/* The view the kernels multiply with: a float weight's own, an 8-bit weight's
+ * dequantized one (NULL if it was not dequantized). */
+static inline const lsc_blob_view *lsc_weight_mul_view(const lsc_weight *w)
+{
+    if (w->view.elem_size == 1)
+        return w->dequantized ? &w->float_view : NULL;
+    return &w->view;
+}
 
 /* Reads `width` (0..57) bits at bit offset `bit` of an LSB-first stream. The caller
  * guarantees the bits lie inside the stream; reads whole bytes only inside it. */

@@ -45,8 +45,10 @@ void lsc_weight_close(lsc_weight **weight)
 {
     if (!weight)
         return;
-    if (*weight)
+    if (*weight) {
         free((*weight)->owned);
+        free((*weight)->dequantized);
+    }
     free(*weight);
     *weight = NULL;
 }
@@ -151,6 +153,7 @@ static void fill_rows(const dense_target *t, uint32_t lo, uint32_t hi)
 {
     for (uint32_t brow = lo; brow < hi; brow++)
         switch (t->v->elem_size) {
+        case 1: fill_block_row(t, brow, 1); break;
         case 2: fill_block_row(t, brow, 2); break;
         case 4: fill_block_row(t, brow, 4); break;
         default: fill_block_row(t, brow, 8); break;
@@ -193,6 +196,7 @@ static int fill_transposed(const fill_task *f, uint32_t lo, uint32_t hi)
         dense_target t = {v, tile, 0, r0, f->t.fast_end};
         fill_rows(&t, (uint32_t)b0, (uint32_t)b1);
         switch (E) {
+        case 1: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 1); break;
         case 2: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 2); break;
         case 4: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 4); break;
         default: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 8); break;
@@ -235,6 +239,26 @@ static lsc_status check_dst(const lsc_weight *weight, const void *dst, size_t ds
     return LSC_OK;
 }
 
+/* An 8-bit weight stores each value relative to its row's zero point (docs/format.md
+ * 1.9): adding the zero points back turns the decoded deltas (zeros: 0) into codes. */
+static void add_zero_points(const lsc_blob_view *v, uint8_t *dst)
+{
+    int any = 0;
+    for (uint32_t r = 0; r < v->rows && !any; r++)
+        any = v->zero_points[r] != 0;
+    if (!any)
+        return;
+    if (v->flags & LSC_BLOB_FLAG_TRANSPOSED) {
+        for (uint64_t c = 0; c < v->cols; c++)
+            for (uint64_t r = 0; r < v->rows; r++)
+                dst[c * v->rows + r] = (uint8_t)(dst[c * v->rows + r] + v->zero_points[r]);
+        return;
+    }
+    for (uint64_t r = 0; r < v->rows; r++)
+        for (uint64_t c = 0; c < v->cols; c++)
+            dst[r * v->cols + c] = (uint8_t)(dst[r * v->cols + c] + v->zero_points[r]);
+}
+
 #define FILL_TASKS_PER_THREAD 4
 #define FILL_SERIAL_ENTRIES (1u << 16) /* below this, threads cost more than they save */
 
@@ -265,6 +289,8 @@ lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size,
         exec->parallel_for(exec->parallel_for_context, fill_part, &f, f.parts);
     if (f.status != LSC_OK)
         return lsc_fail(error, f.status, "weight '%s': out of memory for a decoding tile", weight->name);
+    if (v->zero_points)
+        add_zero_points(v, dst);
     return LSC_OK;
 }
 

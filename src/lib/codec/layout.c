@@ -24,6 +24,7 @@ int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_
     out->header = LSC_BLOB_FIXED_HEADER + 8u * (unsigned)rank;
     if (lsc_mul_overflow_u64(nnz, elem_size, &out->values))
         return 1;
+    out->zero_points = elem_size == 1 ? rows : 0;
     out->bitmap = out->blocks / 8 + (out->blocks % 8 != 0);
     if (ceil_bits_to_bytes(out->n_brows - 1, out->ptr_entry_bits + out->ptr_value_bits,
                            &out->pointers))
@@ -31,7 +32,8 @@ int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_
     if (ceil_bits_to_bytes(n_entries, index_bits, &out->entries))
         return 1;
     uint64_t t = out->header;
-    if (lsc_add_overflow_u64(t, out->values, &t) || lsc_add_overflow_u64(t, out->bitmap, &t) ||
+    if (lsc_add_overflow_u64(t, out->values, &t) ||
+        lsc_add_overflow_u64(t, out->zero_points, &t) || lsc_add_overflow_u64(t, out->bitmap, &t) ||
         lsc_add_overflow_u64(t, out->pointers, &t) || lsc_add_overflow_u64(t, out->entries, &t))
         return 1;
     out->total = t;

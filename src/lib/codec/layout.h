@@ -11,6 +11,7 @@ typedef struct lsc_blob_layout {
     unsigned ptr_entry_bits, ptr_value_bits; /* we, wv */
     uint64_t header;   /* 56 + 8 * rank */
     uint64_t values;   /* nnz * E */
+    uint64_t zero_points; /* rows for 8-bit types (E = 1), else 0 */
     uint64_t bitmap;   /* ceil(blocks / 8) */
     uint64_t pointers; /* ceil((n_brows - 1) * (we + wv) / 8) */
     uint64_t entries;  /* ceil(n_entries * index_bits / 8) */

@@ -81,6 +81,13 @@ static size_t cut_tasks(const lsc_blob_view *v, uint32_t lo, uint32_t hi, size_t
     return made;
 }
 
+static lsc_status not_dequantized(const lsc_weight *w, lsc_error *error)
+{
+    return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                    "weight '%s': 8-bit values need their scales (lsc_weight_dequantize) before a multiply",
+                    w->name);
+}
+
 lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, float *y,
                     size_t ldy, uint32_t row_begin, uint32_t row_end, const lsc_exec *exec,
                     lsc_error *error)
@@ -88,7 +95,9 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     if (!w || !x || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm: %s is NULL",
                         !w ? "weight" : !x ? "x" : "y");
-    const lsc_blob_view *v = &w->view;
+    const lsc_blob_view *v = lsc_weight_mul_view(w);
+    if (!v)
+        return not_dequantized(w, error);
     if (row_begin == 0 && row_end == 0)
         row_end = v->rows;
     if (row_begin >= row_end || row_end > v->rows)
@@ -134,7 +143,9 @@ lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx, size_t
     if (!w || !x || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_rows: %s is NULL",
                         !w ? "weight" : !x ? "x" : "y");
-    const lsc_blob_view *v = &w->view;
+    const lsc_blob_view *v = lsc_weight_mul_view(w);
+    if (!v)
+        return not_dequantized(w, error);
     if (m == 0)
         return LSC_OK;
     if (ldx < v->cols || ldy < v->rows)
