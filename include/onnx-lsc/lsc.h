@@ -126,8 +126,9 @@ typedef struct lsc_encode_options {
      * (Also carved out of `reserved`.) */
     uint32_t size_slack_ppm;
     /* UINT8 / INT8 tensors only: the zero point code of each row of the encoded
-     * matrix (rows bytes, after `transposed`), or NULL for all zero. The caller
-     * keeps it alive during the call. (Carved out of `reserved`.) */
+     * matrix (rows bytes, after `transposed`), or NULL for all zero (written only
+     * when one is not). The caller keeps it alive during the call. (Carved out of
+     * `reserved`.) */
     const uint8_t *zero_points;
     uint8_t reserved[16];
 } lsc_encode_options;
@@ -447,7 +448,10 @@ typedef struct lsc_model_layer {
 LSC_API lsc_status lsc_model_layer_get(const lsc_model *model, size_t index,
                                        lsc_model_layer *layer, lsc_error *error);
 /* Loads layer `index`'s dense tensor (decoding it if it is encoded) into a buffer the
- * caller frees with lsc_free. tensor->data points into *buffer_out. */
+ * caller frees with lsc_free. tensor->data points into *buffer_out. An 8-bit layer
+ * (UINT8 / INT8 behind DequantizeLinear) comes as each code minus its output
+ * channel's zero point (mod 256), so that its zeros are the byte 0 as the codec
+ * counts them (docs/format.md 1.9). */
 LSC_API lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, lsc_tensor *tensor,
                                         void **buffer_out, lsc_error *error);
 /* For a compressed model: the layer's encoded weight (owned by the model), else NULL. */

@@ -51,6 +51,8 @@ static const char *short_dtype(int dtype)
     case LSC_DTYPE_FLOAT16: return "f16";
     case LSC_DTYPE_FLOAT64: return "f64";
     case LSC_DTYPE_BFLOAT16: return "bf16";
+    case LSC_DTYPE_UINT8: return "u8";
+    case LSC_DTYPE_INT8: return "i8";
     }
     return stats_dtype_name(dtype);
 }

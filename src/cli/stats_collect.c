@@ -49,8 +49,8 @@ const char *stats_dtype_name(int dtype)
     case LSC_DTYPE_FLOAT16: return "float16";
     case LSC_DTYPE_FLOAT64: return "float64";
     case LSC_DTYPE_BFLOAT16: return "bfloat16";
-    case 2: return "uint8";
-    case 3: return "int8";
+    case LSC_DTYPE_UINT8: return "uint8";
+    case LSC_DTYPE_INT8: return "int8";
     case 6: return "int32";
     case 7: return "int64";
     }

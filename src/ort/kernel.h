@@ -71,6 +71,7 @@ typedef struct lsc_ort_kernel {
     lsc_ort_kind kind;
     char label[192];          /* "LscConv node 'conv1'": starts every message */
     size_t weight_input;      /* 1, or 0 for LscMatMulLeft */
+    size_t scale_input;       /* an 8-bit weight's scales (docs/format.md 3.1): 3, MatMul 2; 0: none */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
     union {
@@ -119,6 +120,10 @@ OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int r
 /* Opens a 1-D uint8 tensor as an encoded weight named `name`, in place. */
 OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *kernel, const OrtValue *value, const char *name,
                              lsc_weight **out);
+
+/* An 8-bit weight multiplies with the scales of `scale` (float32, 1 or one per output
+ * channel), read from it once (quantized.c). A float weight needs none. */
+OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, const OrtValue *scale);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);

@@ -125,6 +125,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     k->kind = op->kind;
     k->pool = op->pool;
     k->weight_input = op->weight_input;
+    k->scale_input = op->kind == LSC_ORT_CONV || op->kind == LSC_ORT_GEMM ? 3 : op->kind == LSC_ORT_MATMUL ? 2 : 0;
 
     char node[128] = "";
     size_t n = sizeof node;
@@ -155,6 +156,17 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
         s = api->KernelInfoGetConstantInput_tensor(info, k->weight_input, &is_constant, &value);
         if (!s && is_constant && value)
             s = open_weight(k, value, &k->weight);
+        lsc_weight_info w;
+        if (!s && k->weight && (lsc_weight_get_info(k->weight, &w), lsc_dtype_size(w.dtype) == 1)) {
+            /* 8-bit: its scales too, when they are constant; else both at each run */
+            is_constant = 0;
+            value = NULL;
+            s = api->KernelInfoGetConstantInput_tensor(info, k->scale_input, &is_constant, &value);
+            if (!s && is_constant && value)
+                s = lsc_ort_dequantize(k, k->weight, value);
+            else
+                lsc_weight_close(&k->weight);
+        }
     }
     if (s) {
         kernel_destroy(k);
@@ -286,6 +298,15 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
             return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "weight input is missing");
         if ((s = open_weight(k, value, &opened)))
             return s;
+        lsc_weight_info w;
+        lsc_weight_get_info(opened, &w);
+        const OrtValue *scale = NULL;
+        if (lsc_dtype_size(w.dtype) == 1 &&
+            ((s = api->KernelContext_GetInput(context, k->scale_input, &scale)) ||
+             (s = lsc_ort_dequantize(k, opened, scale)))) {
+            lsc_weight_close(&opened);
+            return s;
+        }
         call.weight = opened;
     }
     lsc_weight_get_info(call.weight, &call.winfo);
@@ -349,8 +370,11 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
             return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
         return index == 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     }
-    return index == op_of(op)->weight_input ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8
-                                            : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    if (index == op_of(op)->weight_input)
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    if (op_of(op)->n_inputs > 3 && index == op_of(op)->n_inputs - 1)
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; /* zero point: int8 or uint8 */
+    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
@@ -376,7 +400,8 @@ static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_input_characteristi
 {
     if (lsc_ort_is_recurrent(op_of(op)->kind)) /* X, W, R; then B, sequence_lens, states, P */
         return index <= 2 ? INPUT_OUTPUT_REQUIRED : INPUT_OUTPUT_OPTIONAL;
-    return index == 2 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED; /* Conv B, Gemm C */
+    /* Conv B, Gemm C, then scale and zero point */
+    return index >= 2 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
 static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_output_characteristic(const OrtCustomOp *op,
@@ -527,9 +552,10 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     if (!r)
         return api->CreateStatus(ORT_FAIL, "onnx-lsc: out of memory registering the LSC ops");
     r->api = api;
-    init_op(&r->ops[0], LSC_ORT_CONV, "LscConv", 3, api, version);
-    init_op(&r->ops[1], LSC_ORT_GEMM, "LscGemm", 3, api, version);
-    init_op(&r->ops[2], LSC_ORT_MATMUL, "LscMatMul", 2, api, version);
+    /* Conv X, W, B; Gemm A, B, C; MatMul A, B: then an 8-bit W/B's scale and zero point. */
+    init_op(&r->ops[0], LSC_ORT_CONV, "LscConv", 5, api, version);
+    init_op(&r->ops[1], LSC_ORT_GEMM, "LscGemm", 5, api, version);
+    init_op(&r->ops[2], LSC_ORT_MATMUL, "LscMatMul", 4, api, version);
     init_op(&r->ops[3], LSC_ORT_LSTM, "LscLSTM", 8, api, version);
     init_op(&r->ops[4], LSC_ORT_GRU, "LscGRU", 6, api, version);
     init_op(&r->ops[5], LSC_ORT_RNN, "LscRNN", 6, api, version);

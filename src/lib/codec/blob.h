@@ -18,7 +18,8 @@ enum {
     LSC_BLOB_FLAG_TRANSPOSED = 1u << 0,
     LSC_BLOB_FLAG_SIGNED_ZEROS = 1u << 1,
     LSC_BLOB_FLAG_TYPED_FIELD = 1u << 2,
-    LSC_BLOB_FLAGS_KNOWN = 0x7u
+    LSC_BLOB_FLAG_ZERO_POINTS = 1u << 3, /* 8-bit only: a zero point per row follows the values */
+    LSC_BLOB_FLAGS_KNOWN = 0xfu
 };
 
 typedef struct lsc_blob_view {
@@ -34,7 +35,7 @@ typedef struct lsc_blob_view {
     int rank;
     int64_t dims[LSC_MAX_RANK];
     const uint8_t *values;   /* nnz * elem_size bytes */
-    const uint8_t *zero_points; /* 8-bit types: rows bytes, else NULL */
+    const uint8_t *zero_points; /* ZERO_POINTS: rows bytes, else NULL (all zero) */
     const uint8_t *bitmap;   /* n_brows * n_bcols bits */
     const uint8_t *pointers; /* (n_brows - 1) * (ptr_entry_bits + ptr_value_bits) bits */
     unsigned ptr_entry_bits, ptr_value_bits;

@@ -7,6 +7,7 @@
 #include "codec/blob.h"
 #include "codec/bitmap.h"
 #include "codec/entropy.h"
+#include "codec/zero_points.h"
 #include "common/checked.h"
 #include "common/endian.h"
 #include "common/error.h"
@@ -239,26 +240,6 @@ static lsc_status check_dst(const lsc_weight *weight, const void *dst, size_t ds
     return LSC_OK;
 }
 
-/* An 8-bit weight stores each value relative to its row's zero point (docs/format.md
- * 1.9): adding the zero points back turns the decoded deltas (zeros: 0) into codes. */
-static void add_zero_points(const lsc_blob_view *v, uint8_t *dst)
-{
-    int any = 0;
-    for (uint32_t r = 0; r < v->rows && !any; r++)
-        any = v->zero_points[r] != 0;
-    if (!any)
-        return;
-    if (v->flags & LSC_BLOB_FLAG_TRANSPOSED) {
-        for (uint64_t c = 0; c < v->cols; c++)
-            for (uint64_t r = 0; r < v->rows; r++)
-                dst[c * v->rows + r] = (uint8_t)(dst[c * v->rows + r] + v->zero_points[r]);
-        return;
-    }
-    for (uint64_t r = 0; r < v->rows; r++)
-        for (uint64_t c = 0; c < v->cols; c++)
-            dst[r * v->cols + c] = (uint8_t)(dst[r * v->cols + c] + v->zero_points[r]);
-}
-
 #define FILL_TASKS_PER_THREAD 4
 #define FILL_SERIAL_ENTRIES (1u << 16) /* below this, threads cost more than they save */
 
@@ -289,8 +270,8 @@ lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size,
         exec->parallel_for(exec->parallel_for_context, fill_part, &f, f.parts);
     if (f.status != LSC_OK)
         return lsc_fail(error, f.status, "weight '%s': out of memory for a decoding tile", weight->name);
-    if (v->zero_points)
-        add_zero_points(v, dst);
+    if (v->zero_points) /* 8-bit: the deltas written (zeros: 0) become codes */
+        lsc_zero_points_apply(dst, v->rows, v->cols, (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0, v->zero_points, 1);
     return LSC_OK;
 }
 

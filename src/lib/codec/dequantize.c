@@ -19,7 +19,7 @@ static void dequantize_value(void *arg, uint64_t row, uint64_t col, uint64_t val
 {
     (void)col;
     const dequantize_ctx *c = arg;
-    uint8_t zp = c->v->zero_points[row];
+    uint8_t zp = c->v->zero_points ? c->v->zero_points[row] : 0;
     uint8_t code = (uint8_t)(c->v->values[value] + zp);
     int q = c->v->dtype == LSC_DTYPE_INT8 ? (int)(int8_t)code - (int)(int8_t)zp : (int)code - (int)zp;
     c->out[value] = (float)q * c->scales[c->n_scales == 1 ? 0 : row];

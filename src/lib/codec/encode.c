@@ -57,7 +57,10 @@ static lsc_status delta_tensor(const lsc_tensor *tensor, const lsc_encode_option
 {
     *coded = *tensor;
     *delta = NULL;
-    if (!lsc_dtype_is_8bit(tensor->dtype) || !options->zero_points)
+    int any = 0;
+    for (uint32_t r = 0; options->zero_points && r < shape->rows && !any; r++)
+        any = options->zero_points[r] != 0;
+    if (!any) /* all zero: codes are deltas already, and no section is written */
         return LSC_OK;
     uint64_t rows = shape->rows, cols = shape->cols;
     uint64_t n = rows * cols;
@@ -95,6 +98,10 @@ static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *op
     lsc_status st = lsc_sparse_build(tensor, shape, options->bit_exact, m, error);
     if (st == LSC_OK)
         st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
+    /* The same bytes for every candidate: added after the search. */
+    if (st == LSC_OK && *delta && lsc_blob_layout_add_zero_points(&plan->layout, shape->rows))
+        st = lsc_fail(error, LSC_ERR_TOO_LARGE, "lsc_encode: a blob of a %u x %u matrix overflows 64 bits",
+                      shape->rows, shape->cols);
     if (st != LSC_OK) {
         lsc_sparse_free(m);
         free(*delta);
@@ -227,6 +234,7 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
         .dtype = tensor->dtype,
         .index_bits = plan->index_bits,
         .flags = (options->transposed ? LSC_BLOB_FLAG_TRANSPOSED : 0) |
+                 (L->zero_points ? LSC_BLOB_FLAG_ZERO_POINTS : 0) |
                  (options->bit_exact && shape->elem_size > 1 ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
                  (options->typed_field ? LSC_BLOB_FLAG_TYPED_FIELD : 0),
         .rows = shape->rows,
@@ -268,7 +276,7 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
                       shape->cols);
         goto done;
     }
-    if (L->zero_points && options->zero_points)
+    if (L->zero_points)
         memcpy(blob + L->header + L->values, options->zero_points, (size_t)L->zero_points);
     lsc_bitwriter ptr = {w.pointers, 0};
     for (uint64_t brow = 0; brow < L->n_brows; brow++) {
