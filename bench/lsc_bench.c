@@ -24,6 +24,7 @@
 #include "kernels/spmm.h"
 #include "librsb_spmm.h"
 #include "onnx-lsc/lsc.h"
+#include "rng.h"
 
 void openblas_set_num_threads(int);
 
@@ -56,10 +57,7 @@ static double now(void)
 static uint64_t rng = 88172645463325252ull;
 static double unit(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) * (1.0 / 9007199254740992.0);
+    return xorshift64_unit(&rng);
 }
 
 /* uniform: each weight kept with probability d. structured: 4x8 blocks kept with

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "onnx-lsc/lsc.h"
+#include "rng.h"
 
 static double now(void)
 {
@@ -26,10 +27,7 @@ static double cpu_now(void)
 static uint64_t rng = 88172645463325252ull;
 static double unit(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) * (1.0 / 9007199254740992.0);
+    return xorshift64_unit(&rng);
 }
 
 int main(int argc, char **argv)

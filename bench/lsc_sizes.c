@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "onnx-lsc/lsc.h"
+#include "rng.h"
 
 static uint64_t total_smallest, total_default, total_nnz;
 static double total_meta_smallest, total_meta_default;
@@ -50,10 +51,7 @@ static int compare(const char *name, const lsc_tensor *t, int transposed)
 static uint64_t rng = 88172645463325252ull;
 static double unit(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (double)(rng >> 11) * (1.0 / 9007199254740992.0);
+    return xorshift64_unit(&rng);
 }
 
 int main(int argc, char **argv)

@@ -119,7 +119,6 @@ void fuzz_exercise_model(const char *dir, const char *model, size_t input_size, 
     lsc_compress_options_default(&opt);
     opt.bit_exact = 1; /* so the restored weights must be identical bit for bit */
     opt.threads = 1;
-    opt.quiet = 1;
     opt.include_graph_inputs = flags & 1;
     if (flags & 2) { /* one candidate instead of the whole search: faster */
         opt.index_bits = 1 + (flags >> 2) % 16;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "onnx-lsc/lsc.h"
-#include "report.h"
+#include "compress_report.h"
 #include "stats.h"
 
 static PyObject *lsc_error_class; /* onnx_lsc._error.LscError */
@@ -69,7 +69,6 @@ static PyObject *py_compress(PyObject *self, PyObject *args)
     const char *bundle_path = PyBytes_AsString(bundle);
     lsc_compress_options options;
     lsc_compress_options_default(&options);
-    options.quiet = 1;
     options.bit_exact = bit_exact;
     options.entropy = (uint8_t)entropy;
     options.threads = threads;

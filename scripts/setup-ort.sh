@@ -8,7 +8,7 @@
 #            this machine's own Debian mirror with the suite switched to testing, then
 #            unpacked with `dpkg -x` (never installed) -> third_party/ort/deb/usr/include/onnxruntime
 # The headers' ORT_API_VERSION and the runtime's may differ: the plugin and the loader
-# ask for the highest API version both offer (see src/ort/ort_loader.c).
+# ask for the highest API version both offer (see src/ort_runner/ort_runner.c).
 #   ORT_NPM_VERSION=1.23.2 scripts/setup-ort.sh    another runtime version
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -71,6 +71,16 @@ typedef struct lsc_error {
 /* A short constant name for a status, e.g. "checksum mismatch". Never NULL. */
 LSC_API const char *lsc_status_string(lsc_status status);
 
+/* Fills *error (may be NULL) with status and a printf-style message, kept one line
+ * (control bytes, such as the newlines of a foreign library's message or of a tensor
+ * name, become '?'), and returns status. The library's own errors are made this way;
+ * programs and plugins built on it use it for theirs. */
+LSC_API lsc_status lsc_error_set(lsc_error *error, lsc_status status, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* The library's version as "MAJOR.MINOR.PATCH". */
 LSC_API const char *lsc_version_string(void);
 
@@ -322,14 +332,21 @@ LSC_API void lsc_bundle_writer_free(lsc_bundle_writer **writer);
  * threads). For a progress display; it must not call back into the same object. */
 typedef void (*lsc_progress_fn)(void *context, uint64_t done, uint64_t total);
 
+/* A note of a long call that is not an error, e.g. why a weight was left dense: one
+ * line without a newline, valid during the call only. Called in a deterministic
+ * order, one call at a time (from any of the call's threads). The library itself
+ * never writes to stdout or stderr. */
+typedef void (*lsc_note_fn)(void *context, const char *message);
+
 typedef struct lsc_compress_options {
     int bit_exact;             /* keep -0.0 signs (whole file round-trips byte for byte) */
     int include_graph_inputs;  /* no effect: initializers that are graph inputs are encoded by default */
     unsigned threads;          /* encoder threads; 0 = cores */
     unsigned index_bits;       /* 0 = search, else force (tests, experiments) */
     uint32_t block_h, block_w; /* 0 = search, else force */
-    int quiet;                 /* no notes on stderr */
-    lsc_progress_fn progress;  /* NULL: none (carved out of `reserved`) */
+    lsc_note_fn note;          /* NULL: notes are dropped */
+    void *note_context;
+    lsc_progress_fn progress;  /* NULL: none */
     void *progress_context;
     /* Weights are encoded side by side (threads) only while their estimated memory
      * (dense bytes + encoder work, from a sample of each weight's zeros) fits in

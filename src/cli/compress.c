@@ -9,7 +9,7 @@
 #include "exit_codes.h"
 #include "onnx-lsc/lsc.h"
 #include "progress.h"
-#include "report.h"
+#include "compress_report.h"
 
 void lsc_cli_compress_usage(FILE *out)
 {
@@ -117,6 +117,13 @@ static char *default_bundle_path(const char *out_model)
 
 enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY, OPT_SMALLEST };
 
+/* The library's notes (e.g. a weight left dense, and why), on stderr like errors. */
+static void print_note(void *context, const char *message)
+{
+    (void)context;
+    fprintf(stderr, "onnx-lsc: note: %s\n", message);
+}
+
 int lsc_cli_compress(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -140,7 +147,7 @@ int lsc_cli_compress(int argc, char **argv)
     lsc_compress_options opt;
     lsc_compress_options_default(&opt);
     const char *out_path = NULL, *bundle_path = NULL;
-    int json = 0, force = 0, c;
+    int json = 0, force = 0, quiet = 0, c;
     unsigned long v;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:fj:qh", long_options, NULL)) != -1) {
@@ -171,7 +178,7 @@ int lsc_cli_compress(int argc, char **argv)
             if (!parse_size(optarg, &opt.memory_budget))
                 return lsc_cli_usage_error("compress", "--max-memory wants a size such as 4G, not '%s'", optarg);
             break;
-        case 'q': opt.quiet = 1; break;
+        case 'q': quiet = 1; break;
         case OPT_JSON: json = 1; break;
         case 'h': lsc_cli_compress_usage(stdout); return LSC_EXIT_OK;
         case ':': return lsc_cli_usage_error("compress", "option '%s' needs a value", argv[optind - 1]);
@@ -203,7 +210,9 @@ int lsc_cli_compress(int argc, char **argv)
     lsc_compress_report *report = NULL;
     lsc_error error = {0};
     lsc_cli_progress progress;
-    lsc_cli_progress_init(&progress, "compress", opt.quiet);
+    lsc_cli_progress_init(&progress, "compress", quiet);
+    if (!quiet)
+        opt.note = print_note;
     opt.progress = lsc_cli_progress_update;
     opt.progress_context = &progress;
     lsc_status st = lsc_compress_file(in_path, out_path, bundle_path, &opt, &report, &error);
@@ -216,7 +225,7 @@ int lsc_cli_compress(int argc, char **argv)
     }
     if (json) {
         lsc_cli_print_json(stdout, report, out_path, bundle_shown);
-    } else if (!opt.quiet) {
+    } else if (!quiet) {
         lsc_cli_print_table(stdout, report);
         printf("wrote %s and %s\n", out_path, bundle_shown);
     }

@@ -29,26 +29,35 @@ static const command commands[] = {
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+/* "onnx-lsc: " and the message on stderr, one line like every error (lsc_error_set):
+ * paths and names given on the command line may hold control bytes. */
+static void print_error(const char *format, va_list args, const char *tail)
+{
+    char text[LSC_ERROR_MESSAGE_SIZE];
+    vsnprintf(text, sizeof text, format, args);
+    lsc_error line;
+    lsc_error_set(&line, LSC_OK, "%s%s", text, tail);
+    fprintf(stderr, "onnx-lsc: %s\n", line.message);
+}
+
 void lsc_cli_error(const char *format, ...)
 {
     va_list args;
     va_start(args, format);
-    fputs("onnx-lsc: ", stderr);
-    vfprintf(stderr, format, args);
-    fputc('\n', stderr);
+    print_error(format, args, "");
     va_end(args);
 }
 
 int lsc_cli_usage_error(const char *command_name, const char *format, ...)
 {
+    char tail[128];
+    if (command_name)
+        snprintf(tail, sizeof tail, " (try 'onnx-lsc help %s')", command_name);
+    else
+        snprintf(tail, sizeof tail, " (try 'onnx-lsc --help')");
     va_list args;
     va_start(args, format);
-    fputs("onnx-lsc: ", stderr);
-    vfprintf(stderr, format, args);
-    if (command_name)
-        fprintf(stderr, " (try 'onnx-lsc help %s')\n", command_name);
-    else
-        fputs(" (try 'onnx-lsc --help')\n", stderr);
+    print_error(format, args, tail);
     va_end(args);
     return LSC_EXIT_USAGE;
 }

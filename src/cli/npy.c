@@ -2,7 +2,6 @@
  * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } parsed strictly, then
  * exactly the data its shape and dtype announce. */
 #include "npy.h"
-#include "fail.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -119,14 +118,14 @@ static lsc_status parse_header(const char *text, size_t len, const char *name, n
     cursor c = {text, text + len};
     int have_descr = 0, have_order = 0, have_shape = 0;
     if (!take(&c, '{'))
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy header is not a dict", name);
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy header is not a dict", name);
     while (!take(&c, '}')) {
         char key[32], descr[16];
         if (!take_string(&c, key, sizeof key) || !take(&c, ':'))
-            return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: malformed .npy header", name);
+            return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: malformed .npy header", name);
         if (!strcmp(key, "descr") && !have_descr++) {
             if (!take_string(&c, descr, sizeof descr))
-                return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy 'descr' is not a simple dtype", name);
+                return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy 'descr' is not a simple dtype", name);
             for (size_t i = 0; i < N_DTYPES && !a->type; i++)
                 if (!strcmp(descr, dtypes[i].descr) ||
                     (dtypes[i].size == 1 && descr[0] == '<' && !strcmp(descr + 1, dtypes[i].descr + 1))) {
@@ -134,34 +133,34 @@ static lsc_status parse_header(const char *text, size_t len, const char *name, n
                     *elem = dtypes[i].size;
                 }
             if (!a->type)
-                return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT,
                             "%s: dtype '%s' is not read here (little-endian float32/64, int8/32/64, uint8, bool)",
                             name, descr);
         } else if (!strcmp(key, "fortran_order") && !have_order++) {
             if (take_word(&c, "True"))
-                return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT,
                             "%s: Fortran-order array: save it in C order (numpy.ascontiguousarray)", name);
             if (!take_word(&c, "False"))
-                return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy 'fortran_order' is not a boolean", name);
+                return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy 'fortran_order' is not a boolean", name);
         } else if (!strcmp(key, "shape") && !have_shape++) {
             if (!take_shape(&c, a))
-                return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy 'shape' is not a tuple of at most %d sizes",
+                return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy 'shape' is not a tuple of at most %d sizes",
                             name, LSC_MAX_RANK);
         } else {
-            return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: unexpected or repeated .npy header key '%s'", name,
+            return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: unexpected or repeated .npy header key '%s'", name,
                         key);
         }
         if (!take(&c, ',')) {
             if (!take(&c, '}'))
-                return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: malformed .npy header", name);
+                return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: malformed .npy header", name);
             break;
         }
     }
     skip_space(&c);
     if (c.p != c.end)
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: text after the .npy header's dict", name);
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: text after the .npy header's dict", name);
     if (!have_descr || !have_order || !have_shape)
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy header lacks '%s'", name,
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: .npy header lacks '%s'", name,
                     !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
     return LSC_OK;
 }
@@ -170,19 +169,19 @@ lsc_status npy_parse(const uint8_t *data, size_t size, const char *name, npy_arr
 {
     memset(out, 0, sizeof *out);
     if (size < 10 || memcmp(data, "\x93NUMPY", 6) != 0)
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: not a .npy file (no \\x93NUMPY magic)", name);
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: not a .npy file (no \\x93NUMPY magic)", name);
     unsigned major = data[6];
     if (major < 1 || major > 3)
-        return lsc_cli_fail(error, LSC_ERR_UNSUPPORTED, "%s: .npy version %u.%u is not read here (1 to 3)", name,
+        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "%s: .npy version %u.%u is not read here (1 to 3)", name,
                     major, data[7]);
     size_t prefix = major == 1 ? 10 : 12;
     if (size < prefix)
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: truncated .npy header", name);
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: truncated .npy header", name);
     uint64_t hlen = (uint64_t)data[8] | (uint64_t)data[9] << 8;
     if (major >= 2)
         hlen |= (uint64_t)data[10] << 16 | (uint64_t)data[11] << 24;
     if (hlen > size - prefix)
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: truncated .npy header (%llu bytes announced)", name,
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: truncated .npy header (%llu bytes announced)", name,
                     (unsigned long long)hlen);
     npy_array a = {0};
     size_t elem = 0;
@@ -192,26 +191,26 @@ lsc_status npy_parse(const uint8_t *data, size_t size, const char *name, npy_arr
     uint64_t count = 1;
     for (int i = 0; i < a.rank; i++) {
         if (a.dims[i] != 0 && count > NPY_MAX_BYTES / (uint64_t)a.dims[i])
-            return lsc_cli_fail(error, LSC_ERR_TOO_LARGE, "%s: array too large", name);
+            return lsc_error_set(error, LSC_ERR_TOO_LARGE, "%s: array too large", name);
         count *= (uint64_t)a.dims[i];
     }
     uint64_t bytes = count * elem;
     size_t have = size - prefix - (size_t)hlen;
     if (bytes > NPY_MAX_BYTES)
-        return lsc_cli_fail(error, LSC_ERR_TOO_LARGE, "%s: array too large", name);
+        return lsc_error_set(error, LSC_ERR_TOO_LARGE, "%s: array too large", name);
     if (have != bytes)
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: %zu data bytes, the shape and dtype give %llu (%s)",
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: %zu data bytes, the shape and dtype give %llu (%s)",
                     name, have, (unsigned long long)bytes, have < bytes ? "truncated" : "bytes appended");
     const uint8_t *values = data + prefix + hlen;
     if (a.type == 9)
         for (size_t i = 0; i < have; i++)
             if (values[i] > 1)
-                return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: bool element %zu is %u, not 0 or 1", name, i,
+                return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "%s: bool element %zu is %u, not 0 or 1", name, i,
                             values[i]);
     a.bytes = (size_t)bytes;
     a.data = malloc(a.bytes ? a.bytes : 1);
     if (!a.data)
-        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", name);
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "%s: out of memory", name);
     memcpy(a.data, values, a.bytes);
     *out = a;
     return LSC_OK;
@@ -222,18 +221,18 @@ lsc_status npy_read_file(const char *path, npy_array *out, lsc_error *error)
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return lsc_cli_fail(error, LSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return lsc_error_set(error, LSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     uint8_t *data = NULL;
     long n = -1;
     lsc_status st = LSC_OK;
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-        st = lsc_cli_fail(error, LSC_ERR_IO, "%s: cannot read (not a regular file?)", path);
+        st = lsc_error_set(error, LSC_ERR_IO, "%s: cannot read (not a regular file?)", path);
     else if ((uint64_t)n > NPY_MAX_BYTES + (1u << 20))
-        st = lsc_cli_fail(error, LSC_ERR_TOO_LARGE, "%s: file too large", path);
+        st = lsc_error_set(error, LSC_ERR_TOO_LARGE, "%s: file too large", path);
     else if (!(data = malloc((size_t)n ? (size_t)n : 1)))
-        st = lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "%s: out of memory", path);
+        st = lsc_error_set(error, LSC_ERR_NO_MEMORY, "%s: out of memory", path);
     else if (fread(data, 1, (size_t)n, f) != (size_t)n)
-        st = lsc_cli_fail(error, LSC_ERR_IO, "%s: read failed", path);
+        st = lsc_error_set(error, LSC_ERR_IO, "%s: read failed", path);
     fclose(f);
     if (st == LSC_OK)
         st = npy_parse(data, (size_t)n, path, out, error);

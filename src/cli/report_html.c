@@ -214,12 +214,12 @@ lsc_status stats_write_html(const char *path, const stats_report *r, lsc_error *
     size_t n = strlen(path);
     char *tmp = malloc(n + sizeof ".tmp-XXXXXX");
     if (!tmp)
-        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        lsc_status st = lsc_cli_fail(error, LSC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+        lsc_status st = lsc_error_set(error, LSC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         free(tmp);
         return st;
     }
@@ -231,7 +231,7 @@ lsc_status stats_write_html(const char *path, const stats_report *r, lsc_error *
         close(fd);
         unlink(tmp);
         free(tmp);
-        return lsc_cli_fail(error, LSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return lsc_error_set(error, LSC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     page(out, r);
     int bad = ferror(out) || fflush(out) != 0 || fsync(fileno(out)) != 0;
@@ -244,7 +244,7 @@ lsc_status stats_write_html(const char *path, const stats_report *r, lsc_error *
     if (bad) {
         unlink(tmp);
         free(tmp);
-        return lsc_cli_fail(error, LSC_ERR_IO, "%s: cannot write: %s", path, strerror(saved));
+        return lsc_error_set(error, LSC_ERR_IO, "%s: cannot write: %s", path, strerror(saved));
     }
     free(tmp);
     return LSC_OK;

@@ -239,7 +239,7 @@ static lsc_status measure_files(const char *model_path, const stats_options *opt
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/onnx-lsc-stats-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
-        return lsc_cli_fail(error, LSC_ERR_IO, "%s: cannot create a temporary folder", dir);
+        return lsc_error_set(error, LSC_ERR_IO, "%s: cannot create a temporary folder", dir);
     const char *base = strrchr(model_path, '/');
     base = base ? base + 1 : model_path;
     size_t stem = strlen(base);
@@ -252,7 +252,6 @@ static lsc_status measure_files(const char *model_path, const stats_options *opt
     snprintf(bundle, sizeof bundle, "%s/%.*s.lsc", dir, (int)stem, base);
     lsc_compress_options co;
     lsc_compress_options_default(&co);
-    co.quiet = 1;
     co.threads = opt->threads;
     lsc_compress_report *report = NULL;
     lsc_status st = lsc_compress_file(model_path, out, bundle, &co, &report, error);
@@ -301,7 +300,7 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
     size_t n = lsc_model_layer_count(model);
     r->layers = calloc(n ? n : 1, sizeof *r->layers);
     if (!r->layers)
-        st = lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        st = lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; st == LSC_OK && i < n; i++) {
         stats_layer *l = &r->layers[i];
         lsc_model_layer ml;
@@ -311,7 +310,7 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
         r->n_layers = i + 1;
         l->name = copy_string(ml.name ? ml.name : "");
         if (!l->name) {
-            st = lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+            st = lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
             break;
         }
         snprintf(l->op, sizeof l->op, "%s", ml.op ? ml.op : "?");

@@ -158,7 +158,7 @@ static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_
     map->per_cell_w = (uint32_t)sw;
     map->cells = calloc((size_t)map->width * map->height, 1);
     if (!map->cells)
-        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     for (uint64_t y = 0; y < map->height; y++) {
         uint64_t r0 = y * sh, r1 = r0 + sh < n_brows ? r0 + sh : n_brows;
         for (uint64_t x = 0; x < map->width; x++) {
@@ -183,7 +183,7 @@ static lsc_status element_map_init(uint64_t rows, uint64_t cols, stats_map *map,
     map->cells = calloc((size_t)map->width * map->height, 1);
     *counts = calloc((size_t)map->width * map->height, sizeof **counts);
     if (!map->cells || !*counts)
-        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     return LSC_OK;
 }
 
@@ -205,7 +205,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
     memset(out, 0, sizeof *out);
     unsigned size = (unsigned)lsc_dtype_size(t->dtype);
     if (!size)
-        return lsc_cli_fail(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
+        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
     uint64_t d0 = t->rank >= 2 ? (uint64_t)t->dims[0] : 1, rest = 1;
     for (int i = t->rank >= 2 ? 1 : 0; i < t->rank; i++)
         rest *= (uint64_t)t->dims[i];
@@ -229,7 +229,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
         free(m.bits);
         free(col_any);
         free(blocks);
-        return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the scan of a %llu x %llu matrix",
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for the scan of a %llu x %llu matrix",
                     (unsigned long long)f->rows, (unsigned long long)f->cols);
     }
     fill_mask(t, size, transposed, &m, &f->signed_zeros);

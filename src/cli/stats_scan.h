@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "formats.h"
-#include "fail.h"
 #include "onnx-lsc/lsc.h"
 
 /* Pictures of a layer, down-sampled so that neither side exceeds STATS_MAP_MAX cells:

@@ -2,7 +2,7 @@
  * must give back ORIGINAL: byte for byte, or field by field when compress normalised
  * -0.0 weights to +0.0; (2) both models, run in ONNX Runtime (loaded at run time, the
  * LSC plugin registered) on the same deterministic random inputs, must give the same
- * outputs within tolerance. Uses lsc.h and src/ort/ort_loader only. */
+ * outputs within tolerance. Uses lsc.h and src/ort_runner/ort_runner only. */
 #include <ftw.h>
 #include <getopt.h>
 #include <math.h>
@@ -16,7 +16,7 @@
 #include "onnx-lsc/lsc.h"
 #include "verify_inputs.h"
 #ifdef LSC_HAVE_ORT
-#include "ort_loader.h"
+#include "ort_runner.h"
 #endif
 
 #define MAX_DIMS 32

@@ -1,6 +1,5 @@
 /* Given graph inputs for verify (verify_inputs.h). */
 #include "verify_inputs.h"
-#include "fail.h"
 
 #include <errno.h>
 #include <math.h>
@@ -75,16 +74,16 @@ static int value_fits(const verify_input *in, int type)
 lsc_status verify_input_check(const verify_input *in, const ortrun_desc *d, lsc_error *error)
 {
     if (!ortrun_elem_size(d->type))
-        return lsc_cli_fail(error, LSC_ERR_UNSUPPORTED, "input '%s': element type %d is not handled", d->name, d->type);
+        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "input '%s': element type %d is not handled", d->name, d->type);
     if (!in->from_file) {
         if (!value_fits(in, d->type))
-            return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "input '%s' is %s: --input %s=%s does not fit", d->name,
+            return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "input '%s' is %s: --input %s=%s does not fit", d->name,
                         npy_type_name(d->type), in->name, in->spec);
         return LSC_OK;
     }
     const npy_array *a = &in->array;
     if (a->type != d->type)
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "input '%s': %s holds %s, the model wants %s", d->name,
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "input '%s': %s holds %s, the model wants %s", d->name,
                     in->spec, npy_type_name(a->type), npy_type_name(d->type));
     int same = a->rank == d->rank;
     for (int i = 0; same && i < d->rank; i++)
@@ -93,7 +92,7 @@ lsc_status verify_input_check(const verify_input *in, const ortrun_desc *d, lsc_
         char have[256], want[256];
         shape_text(a->rank, a->dims, NULL, have, sizeof have);
         shape_text(d->rank, d->dims, d, want, sizeof want);
-        return lsc_cli_fail(error, LSC_ERR_INVALID_ARGUMENT, "input '%s': %s has shape %s, the model wants %s", d->name,
+        return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "input '%s': %s has shape %s, the model wants %s", d->name,
                     in->spec, have, want);
     }
     return LSC_OK;
@@ -110,7 +109,7 @@ lsc_status verify_input_tensor(const verify_input *in, const ortrun_desc *d, con
         t->bytes = in->array.bytes;
         t->data = malloc(t->bytes ? t->bytes : 1);
         if (!t->data)
-            return lsc_cli_fail(error, LSC_ERR_NO_MEMORY, "out of memory for input '%s'", d->name);
+            return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for input '%s'", d->name);
         memcpy(t->data, in->array.data, t->bytes);
         return LSC_OK;
     }

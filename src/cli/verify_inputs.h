@@ -23,7 +23,7 @@ lsc_status verify_input_parse(char *arg, verify_input *in, lsc_error *error);
 void verify_input_free(verify_input *in);
 
 #ifdef LSC_HAVE_ORT
-#include "ort_loader.h"
+#include "ort_runner.h"
 /* Checks `in` against the model's input d: a file's dtype, rank and fixed dims; a
  * value's range in d's type. */
 lsc_status verify_input_check(const verify_input *in, const ortrun_desc *d, lsc_error *error);

@@ -9,15 +9,14 @@
 OrtStatus *lsc_ort_fail(const OrtApi *api, const lsc_ort_kernel *kernel, OrtErrorCode code,
                         const char *format, ...)
 {
-    char message[LSC_ERROR_MESSAGE_SIZE + 256];
-    int n = snprintf(message, sizeof message, "onnx-lsc: %s: ", kernel ? kernel->label : "plugin");
-    if (n < 0 || (size_t)n >= sizeof message)
-        n = 0;
+    char detail[LSC_ERROR_MESSAGE_SIZE];
     va_list ap;
     va_start(ap, format);
-    vsnprintf(message + n, sizeof message - (size_t)n, format, ap);
+    vsnprintf(detail, sizeof detail, format, ap);
     va_end(ap);
-    return api->CreateStatus(code, message);
+    lsc_error message; /* one line, as every error of the library */
+    lsc_error_set(&message, LSC_ERR_INTERNAL, "onnx-lsc: %s: %s", kernel ? kernel->label : "plugin", detail);
+    return api->CreateStatus(code, message.message);
 }
 
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error)

@@ -134,7 +134,6 @@ static void check_model(const char *tmpdir, const char *path, lsc_pool *pool)
     snprintf(bundle_path, sizeof bundle_path, "%s/%.*s.lsc", tmpdir, (int)(strlen(base) - 5), base);
     lsc_compress_options options;
     lsc_compress_options_default(&options);
-    options.quiet = 1;
     remove(out), remove(bundle_path);
     CHECKF(lsc_compress_file(path, out, NULL, &options, &report, &err) == LSC_OK, "%s", err.message);
     CHECKF(lsc_model_open(out, &packed, &err) == LSC_OK, "%s", err.message);
@@ -216,6 +215,11 @@ static void check_errors(const char *tmpdir)
     CHECK(strcmp(lsc_status_string(LSC_ERR_CHECKSUM), lsc_status_string(LSC_ERR_IO)) != 0);
     CHECK(lsc_weight_open("not a blob", 10, "w", &(lsc_weight *){ NULL }, &err) != LSC_OK);
     CHECK(lsc_version_string()[0] >= '0' && lsc_version_string()[0] <= '9');
+    /* a foreign multi-line message (ONNX Runtime's) becomes one line */
+    CHECK(lsc_error_set(&err, LSC_ERR_BAD_MODEL, "ort: %s", "line 1\nline 2\r\x1b[0m") == LSC_ERR_BAD_MODEL);
+    CHECKF(err.status == LSC_ERR_BAD_MODEL && strcmp(err.message, "ort: line 1?line 2??[0m") == 0,
+           "message: %s", err.message);
+    CHECK(lsc_error_set(NULL, LSC_ERR_IO, "x") == LSC_ERR_IO);
     lsc_model_close(NULL); /* NULL is fine everywhere a close takes it */
     lsc_bundle_close(NULL);
     lsc_free(NULL);

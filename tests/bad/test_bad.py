@@ -12,9 +12,7 @@ tests/cli/test_cli.py checks usage errors and a first set of hostile models; thi
 test covers the whole table of issue 6 part 3 in one place, with stricter checks per
 case, plus every single-byte corruption of a small bundle.
 """
-import hashlib
 import os
-import resource
 import shutil
 import signal
 import struct
@@ -26,6 +24,10 @@ import time
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import cli_run  # noqa: E402
+from cli_run import digest, tree  # noqa: E402
 
 TOOL = os.path.abspath(sys.argv[1])
 TABLE = "--table" in sys.argv[2:]
@@ -95,27 +97,8 @@ def fix_header_checksum(b):
 
 
 # ---- running the command ----
-def digest(path):
-    if os.path.isdir(path):
-        return "dir"
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def tree(folder):
-    out = []
-    for base, dirs, files in os.walk(folder):
-        out += [os.path.relpath(os.path.join(base, n), folder) for n in dirs + files]
-    return sorted(out)
-
-
 def run(args, limit_fsize=None):
-    def child():
-        if limit_fsize is not None:  # "disk full": writes past this size fail with EFBIG
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
-    return subprocess.run([TOOL, *args], capture_output=True, text=True, errors="replace",
-                          preexec_fn=child if limit_fsize is not None else None)
+    return cli_run.run(TOOL, args, limit_fsize)
 
 
 def case(name, args, codes, work, names=(), inputs=(), outputs=(), limit_fsize=None):
@@ -134,8 +117,9 @@ def case(name, args, codes, work, names=(), inputs=(), outputs=(), limit_fsize=N
     if r.returncode not in codes:
         fail(f"{label}, expected {sorted(codes)}; stderr: {r.stderr.strip()[:300]}")
     if r.returncode != 0:
-        if len(lines) != 1 or not lines[0].startswith("onnx-lsc: "):
-            fail(f"{label}: error output is not one 'onnx-lsc: ' line: {r.stderr!r}")
+        problem = cli_run.error_output_problem(r)
+        if problem:
+            fail(f"{label}: {problem}")
         for want in names:
             if want not in r.stderr:
                 fail(f"{label}: message does not name {want!r}: {r.stderr.strip()}")

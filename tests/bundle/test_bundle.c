@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../codec/codec_util.h"
+#include "codec_util.h"
 
 static char dir[256];
 

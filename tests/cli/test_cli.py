@@ -4,16 +4,18 @@ error line "onnx-lsc: ...", inputs never modified, nothing left behind on failur
 
 usage: test_cli.py ONNX_LSC
 """
-import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import cli_run  # noqa: E402
+from cli_run import digest, listing  # noqa: E402
 
 TOOL = sys.argv[1]
 FAILURES = []
@@ -28,16 +30,7 @@ def fail(msg):
 
 
 def run(*args):
-    return subprocess.run([TOOL, *args], capture_output=True, text=True)
-
-
-def listing(folder):
-    return sorted(os.listdir(folder))
-
-
-def digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return cli_run.run(TOOL, args)
 
 
 def expect(label, r, codes, folder=None, before=None):
@@ -45,9 +38,9 @@ def expect(label, r, codes, folder=None, before=None):
     if r.returncode not in codes:
         fail(f"{label}: exit {r.returncode}, expected {sorted(codes)}; stderr: {r.stderr.strip()[:200]}")
     if r.returncode >= 10 or r.returncode == EXIT_USAGE:
-        lines = r.stderr.strip().splitlines()
-        if len(lines) != 1 or not lines[0].startswith("onnx-lsc: "):
-            fail(f"{label}: error output is not one 'onnx-lsc: ' line: {r.stderr!r}")
+        problem = cli_run.error_output_problem(r)
+        if problem:
+            fail(f"{label}: {problem}")
     if folder is not None and before is not None and listing(folder) != before:
         fail(f"{label}: files left behind: {sorted(set(listing(folder)) - set(before))}")
 
@@ -289,11 +282,31 @@ def test_overwrite(work):
             fail(f"'onnx-lsc help {cmd}' does not document -f, --force")
 
 
+def test_notes(work):
+    """The library hands notes to a callback; the command prints them unless -q."""
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT16, dims=[8, 8])
+    w.int32_data.extend([0] * 63 + [70000])  # not a float16 bit pattern: left dense, with a note
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [1, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [1, 8])], [w])
+    m = os.path.join(work, "note.onnx")
+    onnx.save(helper.make_model(g), m)
+    r = run("compress", m, "-o", os.path.join(work, "a.lsc.onnx"))
+    expect("compress with a note", r, 0)
+    notes = [x for x in r.stderr.splitlines() if x.startswith("onnx-lsc: note: ")]
+    if len(notes) != 1 or "'w'" not in notes[0]:
+        fail(f"compress: expected one note naming 'w' on stderr: {r.stderr!r}")
+    r = run("compress", m, "-o", os.path.join(work, "b.lsc.onnx"), "-q")
+    expect("compress -q with a note", r, 0)
+    if r.stderr or r.stdout:
+        fail(f"compress -q printed something: {r.stdout!r} {r.stderr!r}")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-cli-")
     try:
         for t in (test_usage, test_good_and_safety, test_overwrite, test_smallest, test_bad_models, test_external,
-                  test_bad_bundles):
+                  test_bad_bundles, test_notes):
             sub = os.path.join(work, t.__name__)
             os.mkdir(sub)
             t(sub)

@@ -206,7 +206,6 @@ static void models(const char *tmp, int argc, char **argv)
             lsc_compress_options_default(&o);
             o.bit_exact = 1;
             o.entropy = entropy;
-            o.quiet = 1;
             snprintf(out, sizeof out, "%s/m%d_%d.lsc.onnx", tmp, a, entropy);
             snprintf(back, sizeof back, "%s/m%d_%d.back.onnx", tmp, a, entropy);
             remove(back);

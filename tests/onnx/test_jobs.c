@@ -1,4 +1,4 @@
-/* lsc_jobs_run (src/lib/onnx/jobs.h): commits in index order, at most `threads`
+/* lsc_jobs_run (src/lib/common/jobs.h): commits in index order, at most `threads`
  * items in work, the cost budget respected, the lowest failure reported and
  * nothing committed from it on, for several thread counts and budgets. */
 #include <pthread.h>
@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "onnx/jobs.h"
+#include "common/jobs.h"
 
 #define N 40
 

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "npy.h"
-#include "ort_loader.h"
+#include "ort_runner.h"
 
 #define MAX_NAMED 32
 

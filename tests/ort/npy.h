@@ -2,7 +2,7 @@
 #ifndef LSC_TESTS_NPY_H
 #define LSC_TESTS_NPY_H
 
-#include "ort_loader.h"
+#include "ort_runner.h"
 
 /* Reads path into t (data malloc'd); 0 on success, else -1 with a message in err. */
 int npy_read(const char *path, ortrun_tensor *t, char *err, size_t err_size);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "rng.h"
 #include "formats.h"
 #include "report_png.h"
 #include "stats.h"
@@ -16,10 +17,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return xorshift64(&rng_state);
 }
 
 static void test_varint(void)

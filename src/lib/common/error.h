@@ -1,17 +1,12 @@
-/* Errors as values: every internal failure goes through lsc_fail, which fills the
- * caller's lsc_error (if any) with one line and returns the status to pass on. */
+/* Errors as values: every internal failure goes through lsc_fail, the public
+ * lsc_error_set, which fills the caller's lsc_error (if any) with one line and
+ * returns the status to pass on. */
 #ifndef LSC_COMMON_ERROR_H
 #define LSC_COMMON_ERROR_H
 
 #include "onnx-lsc/lsc.h"
 
-#if defined(__GNUC__)
-#define LSC_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define LSC_PRINTF(f, a)
-#endif
-
-lsc_status lsc_fail(lsc_error *error, lsc_status status, const char *format, ...) LSC_PRINTF(3, 4);
+#define lsc_fail lsc_error_set
 
 /* Prefixes an existing message with "prefix: " (e.g. a file name) after the fact. */
 void lsc_error_prefix(lsc_error *error, const char *prefix);

@@ -47,7 +47,7 @@ static void one_line(char *s)
             *s = '?';
 }
 
-lsc_status lsc_fail(lsc_error *error, lsc_status status, const char *format, ...)
+lsc_status lsc_error_set(lsc_error *error, lsc_status status, const char *format, ...)
 {
     if (error) {
         va_list args;

@@ -10,7 +10,7 @@
 
 #include "common/checked.h"
 #include "onnx/encode_weights.h"
-#include "onnx/jobs.h"
+#include "common/jobs.h"
 
 /* What the work on one weight leaves for its commit. */
 typedef struct item_result {
@@ -19,7 +19,7 @@ typedef struct item_result {
     uint8_t *restore;
     size_t restore_len;
     int has_note;
-    lsc_error note; /* why the weight was left alone, printed in order */
+    lsc_error note; /* why the weight was left alone, reported in order */
 } item_result;
 
 typedef struct pass_ctx {
@@ -184,8 +184,8 @@ static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
     size_t k = ctx->items[i];
     lsc_candidate *cand = &p->sel->items[k];
     item_result *res = &ctx->res[i];
-    if (res->has_note && !p->opt->quiet)
-        fprintf(stderr, "onnx-lsc: note: %s\n", res->note.message);
+    if (res->has_note && p->opt->note)
+        p->opt->note(p->opt->note_context, res->note.message);
     if (res->blob) {
         uint64_t offset = 0;
         char *name = NULL;

@@ -1,6 +1,6 @@
 /* The ONNX side of the library: a model read from disk (mapped, its big payloads
  * left in place), the weight candidates found in its graph, and the helpers that
- * compress.c-style drivers (rewrite.c, restore.c, model_inspect.c) share.
+ * drivers (compress.c, decompress.c, model_inspect.c) share.
  * Only src/lib/onnx/ includes the generated protobuf-c bindings. */
 #ifndef LSC_ONNX_ONNX_MODEL_H
 #define LSC_ONNX_ONNX_MODEL_H
@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/file_io.h"
+#include "common/name_map.h"
 #include "onnx-lsc/lsc.h"
 #include "onnx.pb-c.h"
 
@@ -20,57 +22,9 @@
 #define LSC_ONNX_DOMAIN_VERSION 1
 #define LSC_DOMAIN_ATTR "lsc_domain"
 
-/* ---- files (file_io.c) ---- */
+/* ---- streaming a message into an output file (pb_sink.c) ---- */
 
-/* A read-only memory mapping of a whole file (size 0: data NULL). */
-typedef struct lsc_map {
-    const uint8_t *data;
-    size_t size;
-} lsc_map;
-
-lsc_status lsc_map_file(const char *path, lsc_map *map, lsc_error *error);
-void lsc_unmap(lsc_map *map);
-/* Starts reading [p, p + n) into the page cache in the background (large reads,
- * not page by page on faults). Not MADV_SEQUENTIAL: the encoder reads a weight
- * twice, and that advice lets reclaim drop pages between the two passes. */
-void lsc_map_will_need(const void *p, size_t n);
-/* Drops the pages of [data, data + size), a range of a mapping from lsc_map_file,
- * from this process's memory; a later read faults them in again from the file. */
-void lsc_map_release(const void *data, size_t size);
-
-/* An output file written to a temporary name in the destination folder and renamed
- * over the final name only by lsc_out_commit. */
-typedef struct lsc_out_file {
-    int fd;
-    char *tmp_path;
-    char *final_path;
-    uint8_t *buf;
-    size_t used;
-    uint64_t written;
-    lsc_status status; /* first write failure, reported by commit */
-    lsc_error error;
-    int holes;         /* lsc_out_skip left a hole: commit sets the size */
-} lsc_out_file;
-
-lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *error);
-void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
-/* Appends `size` zero bytes as a hole (a sparse file where the file system allows). */
-void lsc_out_skip(lsc_out_file *out, uint64_t size);
-/* lsc_out_write for a decoded tensor: aligned 64 KiB runs of zero bytes become holes. */
-void lsc_out_write_dense(lsc_out_file *out, const void *data, size_t size);
-lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error);
-void lsc_out_abort(lsc_out_file *out);
-
-/* 1 if both paths name the same existing file. */
-int lsc_same_file(const char *a, const char *b);
-/* Folder part of a path ("." if none) and file-name part; malloc'd. */
-char *lsc_path_dir(const char *path);
-const char *lsc_path_base(const char *path);
-char *lsc_path_join(const char *dir, const char *name);
-/* str with its suffix `from` replaced by `to` (or `to` appended). malloc'd. */
-char *lsc_path_swap_suffix(const char *path, const char *from, const char *to);
-
-/* A byte payload written lazily while a message is packed (restore.c): a placeholder
+/* A byte payload written lazily while a message is packed (decompress.c): a placeholder
  * pointer stands for it in the message and the sink asks `produce` for the bytes. */
 typedef lsc_status (*lsc_produce_fn)(void *ctx, size_t index, lsc_out_file *out, lsc_error *error);
 
@@ -134,19 +88,6 @@ typedef struct lsc_payload_ref {
 #define LSC_WIRE_MARKER_SIZE 16
 int lsc_wire_strip_model(const uint8_t *data, size_t size, lsc_bytes *stripped,
                          lsc_payload_ref **refs, size_t *n_refs);
-
-/* ---- names (names.c) ---- */
-
-/* A set of strings mapping each to a size_t, for graph lookups by name. */
-typedef struct lsc_name_map {
-    struct lsc_name_slot *slots;
-    size_t cap, count;
-} lsc_name_map;
-
-lsc_status lsc_name_map_put(lsc_name_map *map, const char *name, size_t value, lsc_error *error);
-/* Value for name or (size_t)-1. */
-size_t lsc_name_map_get(const lsc_name_map *map, const char *name);
-void lsc_name_map_free(lsc_name_map *map);
 
 /* ---- the model (model_io.c) ---- */
 
@@ -312,7 +253,7 @@ lsc_status lsc_unfuse_model(Onnx__ModelProto *model, const char *label, lsc_erro
 lsc_status lsc_candidate_zero_points(lsc_onnx_model *model, const lsc_candidate *cand, uint32_t rows,
                                      const char *label, uint8_t **out, lsc_error *error);
 
-/* Op helpers shared with restore.c. */
+/* Op helpers shared with decompress.c. */
 const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */
 int lsc_node_is_lsc(const Onnx__NodeProto *node);
 int lsc_node_is_onnx(const Onnx__NodeProto *node);
@@ -353,8 +294,5 @@ void lsc_dropped_inputs_free(lsc_dropped_inputs *d);
 
 /* Label "file: initializer 'name'" for messages (name quoted, cut to fit). */
 void lsc_label(char *out, size_t size, const char *file, const char *what, const char *name);
-
-/* malloc'd copy (NULL on failure). */
-char *lsc_strdup(const char *s);
 
 #endif /* LSC_ONNX_ONNX_MODEL_H */

@@ -4,8 +4,8 @@
  * thread holds one item from its work until its commit, items are started in index
  * order, and an item is only started while the costs of the items in work, its own
  * included, stay within `budget` (or when nothing else is in work). */
-#ifndef LSC_ONNX_JOBS_H
-#define LSC_ONNX_JOBS_H
+#ifndef LSC_COMMON_JOBS_H
+#define LSC_COMMON_JOBS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,4 +31,4 @@ lsc_status lsc_jobs_run(const lsc_jobs *jobs, lsc_error *error);
 /* The thread count `threads` (0 = online cores) means, at most n. */
 unsigned lsc_jobs_threads(unsigned threads, size_t n);
 
-#endif /* LSC_ONNX_JOBS_H */
+#endif /* LSC_COMMON_JOBS_H */

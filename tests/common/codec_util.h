@@ -1,6 +1,6 @@
-/* Shared by the codec tests: a tiny deterministic RNG and random sparse tensors
- * whose values include the awkward bit patterns (NaN payloads, denormals, infinities,
- * -0.0 among the zeros). */
+/* Shared by the codec and bundle tests and bench_search: a seeded splitmix64 stream
+ * and random sparse tensors whose values include the awkward bit patterns (NaN
+ * payloads, denormals, infinities, -0.0 among the zeros). */
 #ifndef LSC_TESTS_CODEC_UTIL_H
 #define LSC_TESTS_CODEC_UTIL_H
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "onnx/jobs.h"
+#include "common/jobs.h"
 
 #define MAX_THREADS 256u
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "onnx/onnx_model.h"
+#include "common/name_map.h"
 
 struct lsc_name_slot {
     const char *name;

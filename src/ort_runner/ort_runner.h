@@ -1,8 +1,8 @@
 /* Running ONNX models in an ONNX Runtime loaded at run time (dlopen), with the LSC
  * custom-op library registered: shared by `onnx-lsc verify`, the test driver and the
  * latency benchmark (each compiles it in; it uses lsc.h's error type only). */
-#ifndef LSC_ORT_LOADER_H
-#define LSC_ORT_LOADER_H
+#ifndef LSC_ORT_RUNNER_H
+#define LSC_ORT_RUNNER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -92,4 +92,4 @@ uint64_t ortrun_current_rss(void);
 /* Restarts the peak at the current resident size; -1 where the kernel cannot. */
 int ortrun_reset_peak_rss(void);
 
-#endif /* LSC_ORT_LOADER_H */
+#endif /* LSC_ORT_RUNNER_H */

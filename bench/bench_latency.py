@@ -8,7 +8,7 @@ point, so the number covers session creation, the inputs and every run.
 With --repeat R, dense and LSC processes alternate R times and the table shows the
 median of their medians (the machine is shared: alternation spreads the noise).
 
-  tests/ort/bench_latency.py --build build-ort2 --work /tmp/ortbench [--models models] [--vgg]
+  bench/bench_latency.py --build build-ort2 --work /tmp/ortbench [--models models] [--vgg]
       [--repeat R] [--profile]
 
 --vgg adds a generated VGG-16 (224x224x3, 1000 classes) pruned at the per-layer
@@ -161,7 +161,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True, help="meson build folder")
     ap.add_argument("--work", required=True)
-    ap.add_argument("--models", default=os.path.join(os.path.dirname(__file__), "..", "..", "models"))
+    ap.add_argument("--models", default=os.path.join(os.path.dirname(__file__), "..", "models"))
     ap.add_argument("--vgg", action="store_true")
     ap.add_argument("--fc6", action="store_true")
     ap.add_argument("--threads", default="1,2")

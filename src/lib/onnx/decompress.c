@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/checked.h"
-#include "onnx/jobs.h"
+#include "common/jobs.h"
 #include "onnx/onnx_model.h"
 #include "onnx/restore_external.h"
 

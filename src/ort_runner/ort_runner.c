@@ -1,10 +1,9 @@
 /* ONNX Runtime loaded with dlopen: the runtime, sessions with the LSC plugin, runs on
- * tensors held in memory. See ort_loader.h. */
-#include "ort_loader.h"
+ * tensors held in memory. See ort_runner.h. */
+#include "ort_runner.h"
 
 #include <dlfcn.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,25 +31,11 @@ struct ortrun_session {
     const char **input_names, **output_names;
 };
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static lsc_status fail(lsc_error *error, lsc_status status, const char *format, ...)
-{
-    if (error) {
-        error->status = status;
-        va_list ap;
-        va_start(ap, format);
-        vsnprintf(error->message, sizeof error->message, format, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
-/* An ORT failure as ours; releases the status. */
+/* An ORT failure as ours (ORT's messages may span lines: lsc_error_set makes them
+ * one); releases the status. */
 static lsc_status fail_ort(const OrtApi *api, OrtStatus *s, lsc_error *error, const char *what)
 {
-    lsc_status st = fail(error, LSC_ERR_BAD_MODEL, "%s: %s", what, api->GetErrorMessage(s));
+    lsc_status st = lsc_error_set(error, LSC_ERR_BAD_MODEL, "%s: %s", what, api->GetErrorMessage(s));
     api->ReleaseStatus(s);
     return st;
 }
@@ -86,7 +71,7 @@ static lsc_status open_lib(const char *path, ortrun_runtime *rt, lsc_error *erro
 {
     rt->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!rt->handle)
-        return fail(error, LSC_ERR_IO, "cannot load ONNX Runtime: %s", dlerror());
+        return lsc_error_set(error, LSC_ERR_IO, "cannot load ONNX Runtime: %s", dlerror());
     snprintf(rt->path, sizeof rt->path, "%s", path);
     return LSC_OK;
 }
@@ -96,7 +81,7 @@ lsc_status ortrun_load(const char *lib_path, ortrun_runtime **out, lsc_error *er
     *out = NULL;
     ortrun_runtime *rt = calloc(1, sizeof *rt);
     if (!rt)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
     lsc_status st;
     const char *env = getenv("ONNX_LSC_ORT_LIB");
     if (lib_path && *lib_path) {
@@ -111,7 +96,7 @@ lsc_status ortrun_load(const char *lib_path, ortrun_runtime **out, lsc_error *er
             if (*candidates[i])
                 st = open_lib(candidates[i], rt, error);
         if (st != LSC_OK)
-            fail(error, st, "cannot find ONNX Runtime (libonnxruntime.so.1): pass --ort-lib PATH or set "
+            lsc_error_set(error, st, "cannot find ONNX Runtime (libonnxruntime.so.1): pass --ort-lib PATH or set "
                  "ONNX_LSC_ORT_LIB (scripts/setup-ort.sh fetches one)");
     }
     if (st != LSC_OK) {
@@ -122,7 +107,7 @@ lsc_status ortrun_load(const char *lib_path, ortrun_runtime **out, lsc_error *er
     const OrtApiBase *(*get_base)(void) = (const OrtApiBase *(*)(void))dlsym(rt->handle, "OrtGetApiBase");
     const OrtApiBase *base = get_base ? get_base() : NULL;
     if (!base) {
-        st = fail(error, LSC_ERR_UNSUPPORTED, "%s: no OrtGetApiBase, not an ONNX Runtime library", rt->path);
+        st = lsc_error_set(error, LSC_ERR_UNSUPPORTED, "%s: no OrtGetApiBase, not an ONNX Runtime library", rt->path);
         goto failed;
     }
     rt->version = base->GetVersionString();
@@ -135,7 +120,7 @@ lsc_status ortrun_load(const char *lib_path, ortrun_runtime **out, lsc_error *er
         if ((rt->api = base->GetApi(v)))
             rt->api_version = v;
     if (!rt->api) {
-        st = fail(error, LSC_ERR_UNSUPPORTED, "ONNX Runtime %s at %s is too old (API %d or later needed)",
+        st = lsc_error_set(error, LSC_ERR_UNSUPPORTED, "ONNX Runtime %s at %s is too old (API %d or later needed)",
                   rt->version, rt->path, ORTRUN_MIN_API);
         goto failed;
     }
@@ -184,7 +169,7 @@ static lsc_status describe(const OrtApi *api, OrtTypeInfo *ti, ortrun_desc *d, l
     enum ONNXType kind = ONNX_TYPE_UNKNOWN;
     OrtStatus *s = api->GetOnnxTypeFromTypeInfo(ti, &kind);
     if (!s && kind != ONNX_TYPE_TENSOR)
-        return fail(error, LSC_ERR_UNSUPPORTED, "'%s' is not a tensor (ONNX type %d)", d->name, (int)kind);
+        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "'%s' is not a tensor (ONNX type %d)", d->name, (int)kind);
     if (!s)
         s = api->CastTypeInfoToTensorInfo(ti, &tt);
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
@@ -194,7 +179,7 @@ static lsc_status describe(const OrtApi *api, OrtTypeInfo *ti, ortrun_desc *d, l
     if (!s)
         s = api->GetDimensionsCount(tt, &rank);
     if (!s && rank > LSC_MAX_RANK)
-        return fail(error, LSC_ERR_UNSUPPORTED, "'%s' has rank %zu", d->name, rank);
+        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "'%s' has rank %zu", d->name, rank);
     const char *names[LSC_MAX_RANK] = { 0 };
     if (!s)
         s = api->GetDimensions(tt, d->dims, rank);
@@ -227,7 +212,7 @@ static lsc_status describe_all(ortrun_session *se, int outputs, lsc_error *error
         se->inputs = d, se->input_names = names, se->n_inputs = n;
     }
     if (!d || !names)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
     for (size_t i = 0; i < n; i++) {
         char *name = NULL;
         OrtTypeInfo *ti = NULL;
@@ -258,7 +243,7 @@ lsc_status ortrun_session_create(ortrun_runtime *rt, const char *model, const or
     *out = NULL;
     ortrun_session *se = calloc(1, sizeof *se);
     if (!se)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
     se->rt = rt;
     OrtSessionOptions *so = NULL;
     OrtStatus *s = api->CreateSessionOptions(&so);
@@ -277,7 +262,7 @@ lsc_status ortrun_session_create(ortrun_runtime *rt, const char *model, const or
     } else if (options->plugin && (s = api->RegisterCustomOpsLibrary_V2(so, options->plugin))) {
         st = fail_ort(api, s, error, "registering the LSC custom-op library");
     } else if ((s = api->CreateSession(rt->env, model, so, &se->session))) {
-        st = fail(error, LSC_ERR_BAD_MODEL, "%s: ONNX Runtime cannot create a session: %s", model,
+        st = lsc_error_set(error, LSC_ERR_BAD_MODEL, "%s: ONNX Runtime cannot create a session: %s", model,
                   api->GetErrorMessage(s));
         api->ReleaseStatus(s);
     }
@@ -349,14 +334,14 @@ static lsc_status take_output(const OrtApi *api, OrtValue *v, const char *name, 
     if (s)
         return fail_ort(api, s, error, name);
     if (rank > LSC_MAX_RANK || !ortrun_elem_size((int)type))
-        return fail(error, LSC_ERR_UNSUPPORTED, "output '%s': element type %d or rank %zu not handled",
+        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "output '%s': element type %d or rank %zu not handled",
                     name, (int)type, rank);
     t->type = (int)type;
     t->rank = (int)rank;
     t->bytes = ortrun_count(t->rank, t->dims) * ortrun_elem_size(t->type);
     t->data = malloc(t->bytes ? t->bytes : 1);
     if (!t->data)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for output '%s'", name);
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for output '%s'", name);
     if (t->bytes)
         memcpy(t->data, data, t->bytes);
     return LSC_OK;
@@ -370,7 +355,7 @@ lsc_status ortrun_run(ortrun_session *se, const ortrun_tensor *inputs, ortrun_te
     OrtValue **in = calloc(se->n_inputs + 1, sizeof *in);
     OrtValue **out = calloc(se->n_outputs + 1, sizeof *out);
     if (!in || !out) {
-        st = fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        st = lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < se->n_outputs; i++)
@@ -388,7 +373,7 @@ lsc_status ortrun_run(ortrun_session *se, const ortrun_tensor *inputs, ortrun_te
     OrtStatus *s = api->Run(se->session, NULL, se->input_names, (const OrtValue *const *)in, se->n_inputs,
                             se->output_names, se->n_outputs, out);
     if (s) {
-        st = fail(error, LSC_ERR_BAD_MODEL, "ONNX Runtime run failed: %s", api->GetErrorMessage(s));
+        st = lsc_error_set(error, LSC_ERR_BAD_MODEL, "ONNX Runtime run failed: %s", api->GetErrorMessage(s));
         api->ReleaseStatus(s);
         goto done;
     }
@@ -499,7 +484,7 @@ lsc_status ortrun_random_tensor(const ortrun_desc *d, const int64_t *dims, uint6
 {
     size_t size = ortrun_elem_size(d->type);
     if (!size)
-        return fail(error, LSC_ERR_UNSUPPORTED, "input '%s': element type %d is not handled", d->name, d->type);
+        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "input '%s': element type %d is not handled", d->name, d->type);
     t->type = d->type;
     t->rank = d->rank;
     for (int i = 0; i < d->rank; i++)
@@ -507,13 +492,13 @@ lsc_status ortrun_random_tensor(const ortrun_desc *d, const int64_t *dims, uint6
     size_t n = ortrun_count(d->rank, dims);
     for (int i = 0; i < d->rank; i++)
         if (dims[i] < 0)
-            return fail(error, LSC_ERR_INVALID_ARGUMENT, "input '%s': negative dim", d->name);
+            return lsc_error_set(error, LSC_ERR_INVALID_ARGUMENT, "input '%s': negative dim", d->name);
     if (n > SIZE_MAX / size || n * size > ((size_t)1 << 34))
-        return fail(error, LSC_ERR_TOO_LARGE, "input '%s' is too large", d->name);
+        return lsc_error_set(error, LSC_ERR_TOO_LARGE, "input '%s' is too large", d->name);
     t->bytes = n * size;
     t->data = malloc(t->bytes ? t->bytes : 1);
     if (!t->data)
-        return fail(error, LSC_ERR_NO_MEMORY, "out of memory for input '%s'", d->name);
+        return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for input '%s'", d->name);
     uint64_t state = seed;
     for (size_t i = 0; i < n; i++) {
         uint64_t r = next_random(&state);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report.h"
+#include "compress_report.h"
 
 double lsc_cli_entropy_bound(uint64_t n, uint64_t k)
 {

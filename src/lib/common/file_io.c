@@ -1,5 +1,5 @@
 /* Files: read-only mappings of inputs, outputs written to a temporary name and
- * renamed when complete, and a protobuf-c sink that streams a packed message. */
+ * renamed when complete, and path helpers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,10 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "onnx/onnx_model.h"
+#include "common/file_io.h"
 
 #define OUT_BUFFER_SIZE (1u << 20)
-#define SINK_DROP_MIN (64u << 10)
 #define HOLE_SPAN (64u << 10) /* zero runs this long, aligned, become holes */
 
 char *lsc_strdup(const char *s)
@@ -351,46 +350,4 @@ void lsc_out_abort(lsc_out_file *out)
     out->tmp_path = NULL;
     out->final_path = NULL;
     out->buf = NULL;
-}
-
-static void sink_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
-{
-    lsc_pb_sink *sink = (lsc_pb_sink *)buffer;
-    if (sink->status != LSC_OK)
-        return;
-    if (sink->placeholders && data >= sink->placeholders &&
-        data < sink->placeholders + sink->n_placeholders) {
-        size_t index = (size_t)(data - sink->placeholders);
-        uint64_t before = sink->out->written;
-        sink->status = sink->produce(sink->produce_ctx, index, sink->out, &sink->error);
-        if (sink->status == LSC_OK && sink->out->written - before != len)
-            sink->status = lsc_fail(&sink->error, LSC_ERR_INTERNAL,
-                                    "%s: payload %zu has %llu bytes, expected %zu",
-                                    sink->out->final_path, index,
-                                    (unsigned long long)(sink->out->written - before), len);
-        return;
-    }
-    lsc_out_write(sink->out, data, len);
-    /* A payload copied out of an input mapping is not needed in memory any more. */
-    const lsc_map *m = sink->drop_map;
-    if (m && m->data && data >= m->data && data < m->data + m->size && len >= SINK_DROP_MIN)
-        lsc_map_release(data, len);
-}
-
-void lsc_pb_sink_init(lsc_pb_sink *sink, lsc_out_file *out)
-{
-    memset(sink, 0, sizeof *sink);
-    sink->base.append = sink_append;
-    sink->out = out;
-}
-
-lsc_status lsc_pb_write(lsc_pb_sink *sink, const ProtobufCMessage *message, lsc_error *error)
-{
-    protobuf_c_message_pack_to_buffer(message, &sink->base);
-    if (sink->status != LSC_OK) {
-        if (error)
-            *error = sink->error;
-        return sink->status;
-    }
-    return LSC_OK;
 }
