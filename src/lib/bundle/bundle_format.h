@@ -4,7 +4,7 @@
 
 #define LSC_BUNDLE_MAGIC "\x89LSC\r\n\x1a\n"
 #define LSC_BUNDLE_MAJOR 1
-#define LSC_BUNDLE_MINOR 0
+#define LSC_BUNDLE_MINOR 1
 #define LSC_BUNDLE_HEADER_SIZE 64
 #define LSC_BUNDLE_HEADER_HASHED 56 /* header_checksum covers bytes [0, 56) */
 #define LSC_BUNDLE_BLOB_ALIGN 64

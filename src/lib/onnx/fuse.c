@@ -40,6 +40,14 @@ lsc_status lsc_candidate_zero_points(lsc_onnx_model *model, const lsc_candidate 
     return st;
 }
 
+/* A node's name, or its first output when it has none. */
+static const char *node_label(const Onnx__NodeProto *n)
+{
+    if (n->name && *n->name)
+        return n->name;
+    return n->n_output && n->output[0] ? n->output[0] : "";
+}
+
 static Onnx__AttributeProto *new_attr(const char *name, Onnx__AttributeProto__AttributeType type)
 {
     Onnx__AttributeProto *a = malloc(sizeof *a);
@@ -97,7 +105,8 @@ lsc_status lsc_fuse_dequantize(lsc_candidate *cand, lsc_error *error)
     size_t slot = strcmp(cand->op, "MatMul") == 0 ? 2 : 3;
     size_t n_in = op->n_input;
     if (n_in > slot || op->n_input < 2)
-        return lsc_fail(error, LSC_ERR_BAD_MODEL, "node '%s': %zu inputs", op->name ? op->name : "", n_in);
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "node '%.200s': %zu inputs, %s takes 2 to %zu", node_label(op), n_in,
+                        cand->op, slot);
 
     Onnx__AttributeProto *at = new_attr(ATTR_AT, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     Onnx__AttributeProto *nodes = new_attr(ATTR_NODES, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
@@ -166,7 +175,9 @@ void lsc_fuse_drop_chain(lsc_candidate *cand)
 typedef struct pending_node {
     size_t position;
     Onnx__NodeProto *node;
+    const char *op; /* the fused op's label, for messages */
 } pending_node;
+
 
 static int by_position(const void *a, const void *b)
 {
@@ -192,7 +203,7 @@ static lsc_status unfuse_node(Onnx__NodeProto *op, const char *label, pending_no
 {
     Onnx__AttributeProto *at = take_attr(op, ATTR_AT), *nodes = take_attr(op, ATTR_NODES);
     lsc_status st = LSC_OK;
-    const char *name = op->name ? op->name : "";
+    const char *name = node_label(op);
     if (!at && !nodes)
         return LSC_OK;
     if (!at || !nodes || at->n_ints < 2 || at->n_ints != nodes->n_strings || at->ints[0] < 2 ||
@@ -214,11 +225,12 @@ static lsc_status unfuse_node(Onnx__NodeProto *op, const char *label, pending_no
         if (!n || at->ints[i] < 0) {
             if (n)
                 protobuf_c_message_free_unpacked(&n->base, NULL);
-            st = lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: node '%.200s': removed node %zu does not parse", label,
-                          name, i);
+            st = lsc_fail(error, LSC_ERR_BAD_MODEL,
+                          "%s: node '%.200s': attribute %s: removed node %zu does not parse (or its %s is negative)",
+                          label, name, ATTR_NODES, i, ATTR_AT);
             goto done;
         }
-        grown[(*n_pending)++] = (pending_node){(size_t)at->ints[i], n};
+        grown[(*n_pending)++] = (pending_node){(size_t)at->ints[i], n, name};
     }
     char *weight = malloc(nodes->strings[0].len + 1);
     if (!weight) {
@@ -262,8 +274,9 @@ static lsc_status unfuse_graph(Onnx__GraphProto *g, const char *label, int depth
         size_t total = g->n_node + n_pending;
         for (size_t i = 0; st == LSC_OK && i < n_pending; i++)
             if (pending[i].position >= total || (i && pending[i].position == pending[i - 1].position))
-                st = lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: removed node position %zu is out of range or repeated",
-                              label, pending[i].position);
+                st = lsc_fail(error, LSC_ERR_BAD_MODEL,
+                              "%s: node '%.200s': attribute %s: removed node position %zu is out of range or repeated",
+                              label, pending[i].op, ATTR_AT, pending[i].position);
         Onnx__NodeProto **nodes = st == LSC_OK ? malloc(total * sizeof *nodes) : NULL;
         if (st == LSC_OK && !nodes)
             st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
