@@ -4,7 +4,8 @@ uint8 with non-zero zero points, int8 read through Transpose by MatMul). Each on
 every weight encoded and its DequantizeLinear chain fused into the LSC op (none left
 in the graph), decompress gives back the file byte for byte, and ONNX Runtime's
 outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 3,
-1 and 2 threads)."""
+1 and 2 threads). Also 8-bit weights held by Constant nodes, in the main graph and in
+both branches of an If (through Transpose into Gemm)."""
 import argparse
 import os
 import shutil
@@ -22,6 +23,45 @@ FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose")
 
 def node_ops(path):
     return [n.op_type for n in onnx.load(path, load_external_data=False).graph.node]
+
+
+def constants_and_bodies():
+    """8-bit weights held by Constant nodes, one in the main graph (DequantizeLinear ->
+    MatMul) and one in each branch of an If (DequantizeLinear -> Transpose -> Gemm),
+    with uint8 and int8 zero points."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(3)
+
+    def q8(shape, dtype, zp):
+        q = rng.integers(-100 if dtype == np.int8 else 0, 100 if dtype == np.int8 else 255, shape)
+        keep = rng.random(shape) < 0.15
+        return np.where(keep, q, zp).astype(dtype)
+
+    def const(name, arr):
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(arr, name + "_value"))
+
+    zp_u = np.array([7, 128, 200, 3, 0, 90, 255, 1, 40, 60, 80, 100], np.uint8)
+    main = [const("wq", q8((24, 12), np.uint8, zp_u[None, :])),
+            const("ws", (rng.random(12) * 0.05 + 0.01).astype(np.float32)), const("wz", zp_u),
+            helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["w"], axis=1),
+            helper.make_node("MatMul", ["x", "w"], ["h"])]
+
+    def branch(tag, sign):
+        zp = np.full(96, -3 * sign, np.int8)
+        nodes = [const("bq", q8((96, 12), np.int8, zp[:, None])), const("bs", np.full(96, 0.02, np.float32)),
+                 const("bz", zp), helper.make_node("DequantizeLinear", ["bq", "bs", "bz"], ["bw"], axis=0),
+                 helper.make_node("Transpose", ["bw"], ["bt"], perm=[1, 0]),
+                 helper.make_node("Gemm", ["h", "bt"], ["y_" + tag])]
+        return helper.make_graph(nodes, tag, [], [helper.make_tensor_value_info("y_" + tag, TensorProto.FLOAT,
+                                                                               None)])
+    main.append(helper.make_node("If", ["c"], ["y"], then_branch=branch("then", 1), else_branch=branch("else", -1)))
+    g = helper.make_graph(main, "qdq_constants",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 24]),
+                           helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    x = rng.standard_normal((2, 24)).astype(np.float32)
+    return m, [{"x": x, "c": np.array(True)}, {"x": x, "c": np.array(False)}], 3
 
 
 def main():
@@ -64,6 +104,18 @@ def main():
                   ("ok  " if same and not left else "FAIL", name, n_dq, same))
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
+    # Constant nodes, If bodies: three weights fused, the model back byte for byte.
+    m, feeds, n = constants_and_bodies()
+    failures += ortcheck.check_models(args.work, {"constants_bodies": (m, feeds, n)})
+    path, lsc = (os.path.join(args.work, "constants_bodies" + e) for e in (".onnx", ".lsc.onnx"))
+    back = os.path.join(args.work, "constants_bodies.back.onnx")
+    r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+    same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+    left = [op for op in ortcheck.lsc_ops_anywhere(lsc)]
+    print("%s %-28s %d LSC ops in main graph and bodies, decompress byte for byte: %s" %
+          ("ok  " if same and len(left) == n else "FAIL", "constants_bodies", len(left), same))
+    if not same or len(left) != n:
+        failures.append("constants_bodies: %d LSC ops, decompress same %s (%s)" % (len(left), same, r.stderr.strip()))
     for f in failures:
         print("FAILED:", f)
     return failures
