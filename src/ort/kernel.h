@@ -117,6 +117,10 @@ OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_
 OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims,
                                    float **data);
 
+/* A tensor value's element type, rank and element count. */
+OrtStatus *lsc_ort_value_info(const OrtApi *api, const OrtValue *value, ONNXTensorElementDataType *type,
+                              size_t *rank, size_t *count);
+
 /* Opens a 1-D uint8 tensor as an encoded weight named `name`, in place. */
 OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *kernel, const OrtValue *value, const char *name,
                              lsc_weight **out);

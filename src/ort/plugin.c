@@ -42,19 +42,10 @@ OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *k, const OrtValue *value, con
                              lsc_weight **out)
 {
     const OrtApi *api = k->api;
-    OrtTensorTypeAndShapeInfo *info = NULL;
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     size_t rank = 0, size = 0;
     void *data = NULL;
-    OrtStatus *s = api->GetTensorTypeAndShape(value, &info);
-    if (!s)
-        s = api->GetTensorElementType(info, &type);
-    if (!s)
-        s = api->GetDimensionsCount(info, &rank);
-    if (!s)
-        s = api->GetTensorShapeElementCount(info, &size);
-    if (info)
-        api->ReleaseTensorTypeAndShapeInfo(info);
+    OrtStatus *s = lsc_ort_value_info(api, value, &type, &rank, &size);
     if (s)
         return s;
     if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || rank != 1)

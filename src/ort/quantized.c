@@ -10,17 +10,10 @@ OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *k, lsc_weight *weight, const
     if (!scale)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "weight '%s' has 8-bit values but no scale input",
                             k->weight_name);
-    OrtTensorTypeAndShapeInfo *info = NULL;
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-    size_t count = 0;
+    size_t rank = 0, count = 0;
     void *data = NULL;
-    OrtStatus *s = api->GetTensorTypeAndShape(scale, &info);
-    if (!s)
-        s = api->GetTensorElementType(info, &type);
-    if (!s)
-        s = api->GetTensorShapeElementCount(info, &count);
-    if (info)
-        api->ReleaseTensorTypeAndShapeInfo(info);
+    OrtStatus *s = lsc_ort_value_info(api, scale, &type, &rank, &count);
     if (!s && type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT)
         s = lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "scale of weight '%s' has element type %d, needs float32",
                          k->weight_name, (int)type);

@@ -13,14 +13,12 @@
 #include "check.h"
 #include "codec/blob.h"
 #include "onnx-lsc/lsc.h"
+#include "rng.h"
 
 static uint64_t state = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
+    return xorshift64(&state);
 }
 
 static void run_case(lsc_dtype dtype, uint32_t d0, uint32_t d1, int transposed, double density,

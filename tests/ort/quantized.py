@@ -6,9 +6,7 @@ in the graph), decompress gives back the file byte for byte, and ONNX Runtime's
 outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 3,
 1 and 2 threads). Also 8-bit weights held by Constant nodes, in the main graph and in
 both branches of an If (through Transpose into Gemm)."""
-import argparse
 import os
-import shutil
 import sys
 
 import numpy as np
@@ -65,22 +63,16 @@ def constants_and_bodies():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(args.work)
-    ortcheck.require_runtime(args.work)
+    models, work = ortcheck.work_folder(with_models=True)
     failures = []
     rng = np.random.default_rng(15)
     for base in ("lenet5_1p4", "lenet300_100"):
-        src = os.path.join(args.models, base + ".onnx")
+        src = os.path.join(models, base + ".onnx")
         if not os.path.isfile(src):
             raise ortcheck.Skip("%s missing" % src)
         for form in FORMS:
             name = "%s_%s" % (base, form)
-            quantized = os.path.join(args.work, name + ".quantized.onnx")
+            quantized = os.path.join(work, name + ".quantized.onnx")
             r = ortcheck.run([sys.executable, QUANTIZE, src, form, quantized])
             if r.returncode != 0:
                 failures.append("%s: quantize_models.py failed: %s" % (name, r.stderr.strip()))
@@ -91,13 +83,13 @@ def main():
             feeds = [{m.graph.input[0].name: rng.standard_normal([b] + shape[1:]).astype(np.float32)}
                      for b in (1, 3)]
             # Saves name.onnx, compresses it to name.lsc.onnx, compares in ORT.
-            failures += ortcheck.check_models(args.work, {name: (m, feeds, n_dq)})
-            path, lsc = os.path.join(args.work, name + ".onnx"), os.path.join(args.work, name + ".lsc.onnx")
+            failures += ortcheck.check_models(work, {name: (m, feeds, n_dq)})
+            path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
             left = node_ops(lsc).count("DequantizeLinear") + node_ops(lsc).count("Transpose")
             if left or len(ortcheck.lsc_ops(lsc)) != n_dq:
                 failures.append("%s: %d LSC ops for %d DequantizeLinear, %d chain nodes left" %
                                 (name, len(ortcheck.lsc_ops(lsc)), n_dq, left))
-            back = os.path.join(args.work, name + ".back.onnx")
+            back = os.path.join(work, name + ".back.onnx")
             r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
             same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
             print("%s %-28s %d DequantizeLinear fused, decompress byte for byte: %s" %
@@ -106,9 +98,9 @@ def main():
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
     # Constant nodes, If bodies: three weights fused, the model back byte for byte.
     m, feeds, n = constants_and_bodies()
-    failures += ortcheck.check_models(args.work, {"constants_bodies": (m, feeds, n)})
-    path, lsc = (os.path.join(args.work, "constants_bodies" + e) for e in (".onnx", ".lsc.onnx"))
-    back = os.path.join(args.work, "constants_bodies.back.onnx")
+    failures += ortcheck.check_models(work, {"constants_bodies": (m, feeds, n)})
+    path, lsc = (os.path.join(work, "constants_bodies" + e) for e in (".onnx", ".lsc.onnx"))
+    back = os.path.join(work, "constants_bodies.back.onnx")
     r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
     same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
     left = [op for op in ortcheck.lsc_ops_anywhere(lsc)]
