@@ -40,6 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_message(&err);
         return 0;
     }
+    lsc_seal seal;
+    if (lsc_bundle_get_seal(b, &seal))
+        check(lsc_bundle_find(b, "\0onnx-lsc.seal", 14) == (size_t)-1); /* the seal is not a weight */
     size_t n = lsc_bundle_count(b);
     for (size_t i = 0; i < n; i++) {
         const lsc_bundle_entry *e = lsc_bundle_get(b, i);

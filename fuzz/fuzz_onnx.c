@@ -56,6 +56,12 @@ static long summarise(const char *path, layer_sum *sums)
     }
     (void)lsc_model_is_compressed(m);
     (void)lsc_model_file_bytes(m);
+    lsc_seal_state seal;
+    if (lsc_model_check_seal(m, &seal, &err) == LSC_OK)
+        require(lsc_model_is_compressed(m) ? seal != LSC_SEAL_NOT_COMPRESSED : seal == LSC_SEAL_NOT_COMPRESSED,
+                "seal state", NULL);
+    else
+        fuzz_check_message(&err);
     size_t n = lsc_model_layer_count(m);
     for (size_t i = 0; i < n && i < MAX_LAYERS; i++) {
         lsc_model_layer layer;

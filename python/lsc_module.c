@@ -113,6 +113,45 @@ static PyObject *py_decompress(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* seal(path): re-seal a compressed model after a deliberate edit. */
+static PyObject *py_seal(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *path = NULL;
+    if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path))
+        return NULL;
+    const char *p = PyBytes_AsString(path);
+    lsc_error error = { 0 };
+    lsc_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = lsc_seal_file(p, &error);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (st != LSC_OK)
+        return raise_lsc(st, &error);
+    Py_RETURN_NONE;
+}
+
+/* check_seal(path) -> "intact", "modified", "not-sealed" or "not-compressed" */
+static PyObject *py_check_seal(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *path = NULL;
+    if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path))
+        return NULL;
+    const char *p = PyBytes_AsString(path);
+    lsc_error error = { 0 };
+    lsc_seal_state state = LSC_SEAL_NOT_COMPRESSED;
+    lsc_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = lsc_check_seal_file(p, &state, &error);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (st != LSC_OK)
+        return raise_lsc(st, &error);
+    return PyUnicode_FromString(lsc_seal_state_string(state));
+}
+
 /* stats(path, measure_files, threads) -> stats JSON (str), docs/stats-schema.md */
 static PyObject *py_stats(PyObject *self, PyObject *args)
 {
@@ -162,6 +201,8 @@ static PyMethodDef lsc_methods[] = {
     { "compress", py_compress, METH_VARARGS, "compress(in, out, bundle, bit_exact, entropy, threads) -> JSON" },
     { "decompress", py_decompress, METH_VARARGS, "decompress(in, out)" },
     { "stats", py_stats, METH_VARARGS, "stats(path, measure_files, threads) -> JSON" },
+    { "seal", py_seal, METH_VARARGS, "seal(path)" },
+    { "check_seal", py_check_seal, METH_VARARGS, "check_seal(path) -> str" },
     { "status_string", py_status_string, METH_VARARGS, "status_string(status) -> str" },
     { "version", py_version, METH_NOARGS, "version() -> str" },
     { NULL, NULL, 0, NULL },

@@ -309,6 +309,20 @@ LSC_API const void *lsc_bundle_blob(const lsc_bundle *bundle, size_t index);
 LSC_API lsc_status lsc_bundle_open_weight(const lsc_bundle *bundle, size_t index,
                                           lsc_weight **weight_out, lsc_error *error);
 
+/* The seal (docs/format.md 2.4): compress records in the bundle a digest of the
+ * rewritten model file as written, so that a later edit of the model is seen. It
+ * detects changes, it does not authenticate: sign the pair to guard against forgery. */
+typedef struct lsc_seal {
+    uint64_t model_size;
+    uint8_t digest[16]; /* XXH3-128 of the file's bytes, canonical (big-endian) form */
+} lsc_seal;
+
+/* 1 and *seal (may be NULL) filled if the bundle is sealed, else 0 (bundles of
+ * format 1.0, written before seals existed, or by a writer that did not seal). */
+LSC_API int lsc_bundle_get_seal(const lsc_bundle *bundle, lsc_seal *seal);
+/* The seal of the file at `path` as it is now. */
+LSC_API lsc_status lsc_seal_compute(const char *path, lsc_seal *seal, lsc_error *error);
+
 /* Writes a bundle, blob by blob, to a temporary file renamed to `path` by
  * lsc_bundle_writer_finish only when complete. */
 typedef struct lsc_bundle_writer lsc_bundle_writer;
@@ -319,6 +333,9 @@ LSC_API lsc_status lsc_bundle_writer_add(lsc_bundle_writer *writer, const char *
                                          size_t name_len, const void *blob, size_t blob_size,
                                          const void *restore, size_t restore_len,
                                          uint64_t *offset_out, lsc_error *error);
+/* Records the seal that lsc_bundle_writer_finish writes as the last entry. */
+LSC_API lsc_status lsc_bundle_writer_seal(lsc_bundle_writer *writer, const lsc_seal *seal,
+                                          lsc_error *error);
 LSC_API lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *writer, lsc_error *error);
 /* Frees the writer; if not finished, removes the temporary file (nothing is left). */
 LSC_API void lsc_bundle_writer_free(lsc_bundle_writer **writer);
@@ -473,6 +490,28 @@ LSC_API lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, ls
                                         void **buffer_out, lsc_error *error);
 /* For a compressed model: the layer's encoded weight (owned by the model), else NULL. */
 LSC_API const lsc_weight *lsc_model_layer_weight(const lsc_model *model, size_t index);
+
+/* Whether a compressed model file is still the one its bundles were sealed with. */
+typedef enum lsc_seal_state {
+    LSC_SEAL_NOT_COMPRESSED = 0, /* a plain model: no bundle */
+    LSC_SEAL_INTACT = 1,         /* byte for byte the file compress (or lsc_seal_file) wrote */
+    LSC_SEAL_MODIFIED = 2,       /* changed since: "graph modified since compression" */
+    LSC_SEAL_ABSENT = 3          /* a bundle without seal (format 1.0) */
+} lsc_seal_state;
+
+LSC_API const char *lsc_seal_state_string(lsc_seal_state state);
+/* Hashes the model file and compares it with the seal of every bundle it uses. */
+LSC_API lsc_status lsc_model_check_seal(const lsc_model *model, lsc_seal_state *state,
+                                        lsc_error *error);
+/* The same for a model file, opening only its graph and its bundles' headers and
+ * tables (not the weights): what `verify` runs before handing the pair to ORT. */
+LSC_API lsc_status lsc_check_seal_file(const char *model_path, lsc_seal_state *state,
+                                       lsc_error *error);
+/* Re-seals a compressed model after a legitimate edit: opens it (every encoded weight
+ * must still resolve to its bundle entry and validate), then rewrites each bundle it
+ * uses with the model file's current digest (a temporary file renamed when complete;
+ * blobs keep their offsets). The model file itself is not modified. */
+LSC_API lsc_status lsc_seal_file(const char *model_path, lsc_error *error);
 
 #ifdef __cplusplus
 }

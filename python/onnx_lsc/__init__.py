@@ -18,7 +18,8 @@ from typing import NamedTuple
 from . import _lsc
 from ._error import LscError
 
-__all__ = ["compress", "decompress", "stats", "get_library_path", "CompressResult", "LscError"]
+__all__ = ["compress", "decompress", "stats", "seal", "check_seal", "get_library_path", "CompressResult",
+           "LscError"]
 __version__ = _lsc.version()
 
 _INVALID_ARGUMENT = 1
@@ -88,12 +89,21 @@ def _stem(path, suffixes):
     return path
 
 
-def compress(model, output=None, *, bundle=None, entropy=False, bit_exact=False, jobs=0, base_dir=None):
+def _check_output(path, force):
+    """The command's overwrite rule (docs/cli.md "Overwriting"): an existing output is
+    replaced only with force=True (through a temporary file renamed when complete)."""
+    if not force and os.path.lexists(path):
+        raise _fail(_INVALID_ARGUMENT, "%s exists: give force=True to replace it" % path)
+
+
+def compress(model, output=None, *, bundle=None, entropy=False, bit_exact=False, jobs=0, base_dir=None,
+             force=False):
     """Compresses `model` (a path or an onnx.ModelProto) into `output` (default: the
     input path with .onnx -> .lsc.onnx; required for a ModelProto) and its bundle
     (default: output with .lsc.onnx -> .lsc). bit_exact keeps -0.0 signs (the file
     then round-trips byte for byte); jobs: encoder threads, 0 = all cores (the output
     is the same for any value). base_dir: where a ModelProto's external data lives.
+    An existing output or bundle is replaced only with force=True.
     Returns CompressResult(model, bundle, report)."""
     if output is None:
         if _is_proto(model):
@@ -101,25 +111,26 @@ def compress(model, output=None, *, bundle=None, entropy=False, bit_exact=False,
         output = _stem(os.fsdecode(model), (".onnx",)) + ".lsc.onnx"
     output = os.fsdecode(output)
     bundle = os.fsdecode(bundle) if bundle is not None else _stem(output, (".lsc.onnx", ".onnx")) + ".lsc"
+    _check_output(output, force)
+    _check_output(bundle, force)
     with _ModelFile(model, base_dir) as m:
         report = json.loads(_lsc.compress(m.path, output, bundle, bool(bit_exact), bool(entropy), int(jobs)))
     return CompressResult(output, bundle, report)
 
 
-def decompress(model, output=None, *, base_dir=None):
+def decompress(model, output=None, *, base_dir=None, force=False):
     """Restores the original model from a compressed one (a path, or an onnx.ModelProto
     whose bundle is in base_dir) into `output` (default: the input path with .lsc.onnx
-    -> .onnx, which must not exist yet; required for a ModelProto). Every non-zero
-    weight comes back bit for bit. Returns the path written."""
+    -> .onnx; required for a ModelProto), replaced if it exists only with force=True.
+    Every non-zero weight comes back bit for bit. Returns the path written."""
     if output is None:
         path = None if _is_proto(model) else os.fsdecode(model)
         if path is None or not path.endswith(".lsc.onnx"):
             raise _fail(_INVALID_ARGUMENT, "decompress: %s does not end in .lsc.onnx: give output=PATH"
                         % ("a ModelProto" if path is None else "'%s'" % path))
         output = _stem(path, (".lsc.onnx",)) + ".onnx"
-        if os.path.lexists(output):
-            raise _fail(_INVALID_ARGUMENT, "%s exists: give output=PATH to write it anyway" % output)
     output = os.fsdecode(output)
+    _check_output(output, force)
     with _ModelFile(model, base_dir) as m:
         _lsc.decompress(m.path, output)
     return output
@@ -135,3 +146,18 @@ def stats(model, *, measure_files=False, jobs=0, base_dir=None):
     if m.temp:
         report["model"] = "<ModelProto>"
     return report
+
+
+def check_seal(model):
+    """Whether the compressed model file at `model` is still byte for byte the one its
+    bundle was sealed with (docs/format.md 2.4): "intact", "modified" (the graph was
+    edited since compression), "not-sealed" (a bundle from before seals) or
+    "not-compressed"."""
+    return _lsc.check_seal(os.fsdecode(model))
+
+
+def seal(model):
+    """Accepts a deliberate edit of the compressed model file at `model`: records its
+    current digest in its bundle (rewritten to a temporary file, renamed when complete).
+    The encoded weights must still resolve to the bundle and validate."""
+    _lsc.seal(os.fsdecode(model))

@@ -9,12 +9,14 @@ int lsc_cli_compress(int argc, char **argv);
 int lsc_cli_decompress(int argc, char **argv);
 int lsc_cli_stats(int argc, char **argv);
 int lsc_cli_verify(int argc, char **argv);
+int lsc_cli_seal(int argc, char **argv);
 
 /* The usage text of each command, for --help and `onnx-lsc help CMD`. */
 void lsc_cli_compress_usage(FILE *out);
 void lsc_cli_decompress_usage(FILE *out);
 void lsc_cli_stats_usage(FILE *out);
 void lsc_cli_verify_usage(FILE *out);
+void lsc_cli_seal_usage(FILE *out);
 
 /* The overwrite rule: LSC_EXIT_OK when `path` may be written (it does not exist, or
  * is a folder, which the write then reports, or `force`); never when it is the file

@@ -11,6 +11,7 @@
     X(LSC_EXIT_USAGE, 2, "usage error (unknown option, missing argument, bad value)")      \
     X(LSC_EXIT_GATE_RATIO, 3, "stats gate: compression ratio below the threshold")         \
     X(LSC_EXIT_GATE_META, 4, "stats gate: meta-data bits per non-zero above the threshold") \
+    X(LSC_EXIT_MODIFIED, 5, "verify --strict: the compressed model changed since compression or is not sealed") \
     X(LSC_EXIT_LIBRARY, 10, "library error: 10 + lsc_status (11 invalid argument ... 22 internal)")
 
 enum lsc_exit_code {

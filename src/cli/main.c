@@ -25,6 +25,8 @@ static const command commands[] = {
      "where the bytes go: LSC vs classic sparse formats vs the entropy bound"},
     {"verify", lsc_cli_verify, lsc_cli_verify_usage,
      "check a compressed model against its original in ONNX Runtime"},
+    {"seal", lsc_cli_seal, lsc_cli_seal_usage,
+     "accept an edit of a compressed model (its digest in the bundle)"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

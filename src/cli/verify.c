@@ -43,6 +43,9 @@ void lsc_cli_verify_usage(FILE *out)
           "      --atol Y           absolute tolerance (default rtol x the output's largest magnitude)\n"
           "      --threads N        ORT intra-op threads (default 1)\n"
           "      --no-decompress    skip the decompression check\n"
+          "      --strict           also fail (exit 5) when COMPRESSED is not byte for byte the\n"
+          "                         file compress wrote (its bundle's seal; accept a deliberate\n"
+          "                         edit with 'onnx-lsc seal COMPRESSED'), or is not sealed\n"
           "      --json             machine-readable report on stdout\n"
           "  -h, --help             this text\n",
           out);
@@ -55,7 +58,7 @@ typedef struct verify_options {
     size_t n_dims;
     verify_input inputs[MAX_INPUTS]; /* --input, in the order given */
     size_t n_inputs;
-    int runs, threads, json, decompress;
+    int runs, threads, json, decompress, strict;
     unsigned long long seed;
     double rtol, atol; /* atol < 0: relative to the output's scale */
 } verify_options;
@@ -429,7 +432,8 @@ static int parse_args(int argc, char **argv, verify_options *o)
         {"seed", required_argument, NULL, 's'},    {"rtol", required_argument, NULL, 'R'},
         {"atol", required_argument, NULL, 'A'},    {"threads", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},          {"no-decompress", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"strict", no_argument, NULL, 'S'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->runs = 3;
@@ -494,6 +498,7 @@ static int parse_args(int argc, char **argv, verify_options *o)
             break;
         case 'j': o->json = 1; break;
         case 'D': o->decompress = 0; break;
+        case 'S': o->strict = 1; break;
         case 'h': lsc_cli_verify_usage(stdout); return -1;
         case ':': return lsc_cli_usage_error("verify", "option '%s' needs a value", argv[optind - 1]);
         default: return lsc_cli_usage_error("verify", "unknown option '%s'", argv[optind - 1]);
@@ -516,10 +521,35 @@ static void given_text(const verify_options *o, char *buf, size_t size)
                                 o->inputs[k].from_file ? "from" : "=", o->inputs[k].spec);
 }
 
+/* The compressed model against its bundle's seal (docs/format.md 2.4). */
+static lsc_status check_seal(const verify_options *o, lsc_seal_state *state)
+{
+    lsc_error error = { 0 };
+    lsc_status st = lsc_check_seal_file(o->compressed, state, &error);
+    if (st != LSC_OK)
+        lsc_cli_error("%s", error.message[0] ? error.message : lsc_status_string(st));
+    return st;
+}
+
+static const char *seal_text(lsc_seal_state state)
+{
+    switch (state) {
+    case LSC_SEAL_INTACT: return "intact (byte for byte the file that was sealed)";
+    case LSC_SEAL_MODIFIED: return "graph modified since compression (accept it with 'onnx-lsc seal')";
+    case LSC_SEAL_ABSENT: return "not sealed (a bundle written before seals: format 1.0)";
+    case LSC_SEAL_NOT_COMPRESSED: break;
+    }
+    return "not a compressed model";
+}
+
 static int run_verify(const verify_options *o)
 {
     restore_result restore = { .ok = 1 };
-    lsc_status st = LSC_OK;
+    lsc_seal_state seal = LSC_SEAL_NOT_COMPRESSED;
+    lsc_status st = check_seal(o, &seal);
+    if (st != LSC_OK)
+        return lsc_exit_for_status(st);
+    int seal_ok = !o->strict || seal == LSC_SEAL_INTACT;
     if (o->decompress)
         st = check_restore(o, &restore);
     if (st != LSC_OK) {
@@ -548,6 +578,7 @@ static int run_verify(const verify_options *o)
         json_string(o->original);
         printf(", \"compressed\": ");
         json_string(o->compressed);
+        printf(", \"seal\": \"%s\", \"strict\": %s", lsc_seal_state_string(seal), o->strict ? "true" : "false");
         printf(", \"decompress\": {\"checked\": %s, \"ok\": %s, \"exact\": %s, \"signed_zeros\": %llu, \"detail\": ",
                o->decompress ? "true" : "false", restore.ok ? "true" : "false", restore.exact ? "true" : "false",
                (unsigned long long)restore.signed_zeros);
@@ -584,8 +615,9 @@ static int run_verify(const verify_options *o)
             json_number(results[i].max_rel);
             printf(", \"ok\": %s}", results[i].ok ? "true" : "false");
         }
-        printf("], \"ok\": %s}\n", all_ok ? "true" : "false");
+        printf("], \"ok\": %s}\n", all_ok && seal_ok ? "true" : "false");
     } else {
+        printf("seal: %s%s\n", seal_text(seal), seal_ok ? "" : " [--strict: FAILED]");
         if (o->decompress)
             printf("decompress: %s: %s\n", restore.ok ? "ok" : "MISMATCH", restore.detail);
         char given[1024];
@@ -600,10 +632,10 @@ static int run_verify(const verify_options *o)
             printf("%-32s %-18s %12.3g %12.3g  %s\n", results[i].name, shape, results[i].max_abs,
                    results[i].max_rel, results[i].ok ? "ok" : "OUTSIDE TOLERANCE");
         }
-        printf("verdict: %s\n", all_ok ? "ok" : "FAILED");
+        printf("verdict: %s\n", all_ok && seal_ok ? "ok" : "FAILED");
     }
     free(results);
-    return all_ok ? LSC_EXIT_OK : LSC_EXIT_CHECK_FAILED;
+    return !all_ok ? LSC_EXIT_CHECK_FAILED : !seal_ok ? LSC_EXIT_MODIFIED : LSC_EXIT_OK;
 }
 
 int lsc_cli_verify(int argc, char **argv)

@@ -192,6 +192,17 @@ def error_cases(lsc, work, models):
     check(lsc.decompress(good.model) == os.path.join(bad, "good.onnx"), "decompress: default output")
     raises(1, lsc.decompress, good.model)                    # good.onnx exists now: refused
     raises(1, lsc.compress, src, src)                        # output would overwrite the input
+    # The command's overwrite rule: existing outputs stay unless force=True.
+    before = open(good.model, "rb").read(), open(good.bundle, "rb").read()
+    raises(1, lsc.compress, src, good.model)
+    raises(1, lsc.compress, src, os.path.join(bad, "other.lsc.onnx"), bundle=good.bundle)
+    check((open(good.model, "rb").read(), open(good.bundle, "rb").read()) == before,
+          "a refused compress changed its outputs")
+    check(not os.path.exists(os.path.join(bad, "other.lsc.onnx")), "a refused compress wrote its model")
+    check(lsc.compress(src, good.model, force=True).model == good.model, "compress force=True")
+    raises(1, lsc.decompress, good.model, os.path.join(bad, "good.onnx"))
+    check(lsc.decompress(good.model, os.path.join(bad, "good.onnx"), force=True) == os.path.join(bad, "good.onnx"),
+          "decompress force=True")
     raises(3, lsc.stats, proto, base_dir=os.path.join(bad, "no-such-folder"))
     msg = raises(4, lsc.stats, _broken_proto())
     check("<ModelProto>" in msg and ".onnx_lsc-" not in msg, "ModelProto named %r" % msg)
@@ -274,6 +285,29 @@ def plugin_case(lsc, work, models):
     print("plugin: %s runs the compressed LeNet-5 like the dense one (max |d| %.2g)" % (path, worst))
 
 
+def seal_case(lsc, work, models):
+    """check_seal / seal against the command: intact after compress, modified after an
+    edit (the command's verify would say so), intact again after seal; errors raise."""
+    out = os.path.join(work, "seal", "lenet5.lsc.onnx")
+    os.makedirs(os.path.dirname(out))
+    lsc.compress(os.path.join(models, "lenet5.onnx"), out)
+    check(lsc.check_seal(out) == "intact", "check_seal after compress: %r" % lsc.check_seal(out))
+    m = onnx.load(out, load_external_data=False)
+    m.graph.node[0].name = m.graph.node[0].name + "-edited"
+    onnx.save(m, out)
+    check(lsc.check_seal(out) == "modified", "check_seal after an edit: %r" % lsc.check_seal(out))
+    lsc.seal(out)
+    check(lsc.check_seal(out) == "intact", "check_seal after seal: %r" % lsc.check_seal(out))
+    plain = os.path.join(models, "lenet5.onnx")
+    check(lsc.check_seal(plain) == "not-compressed", "check_seal of a plain model")
+    try:
+        lsc.seal(plain)
+        check(False, "seal of a plain model did not raise")
+    except lsc.LscError as e:
+        check(e.status == 1, "seal of a plain model: status %r" % e.status)
+    print("seal: intact -> modified -> intact; plain model refused")
+
+
 def cli_case(lsc, work):
     if PRELOAD:
         print("python -m onnx_lsc: not in a sanitizer build (the command would inherit the preload)")
@@ -328,6 +362,7 @@ def main():
     error_cases(lsc, a.work, a.models)
     silence_case(lsc, a.work, a.models)
     plugin_case(lsc, a.work, a.models)
+    seal_case(lsc, a.work, a.models)
     cli_case(lsc, a.work)
     print("%d failures" % len(failures))
     return 1 if failures else 0

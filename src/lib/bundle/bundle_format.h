@@ -4,7 +4,9 @@
 
 #define LSC_BUNDLE_MAGIC "\x89LSC\r\n\x1a\n"
 #define LSC_BUNDLE_MAJOR 1
-#define LSC_BUNDLE_MINOR 1
+#define LSC_BUNDLE_MINOR 0        /* a bundle of float weights without seal */
+#define LSC_BUNDLE_MINOR_8BIT 1   /* minor 1 added 8-bit weights (1.9) */
+#define LSC_BUNDLE_MINOR_SEALED 2 /* minor 2 added the seal entry (2.4) */
 #define LSC_BUNDLE_HEADER_SIZE 64
 #define LSC_BUNDLE_HEADER_HASHED 56 /* header_checksum covers bytes [0, 56) */
 #define LSC_BUNDLE_BLOB_ALIGN 64
@@ -33,6 +35,26 @@ enum {
     LSC_TE_BLOB_CHECKSUM = 16,
     LSC_TE_NAME_LEN = 24,
     LSC_TE_RESTORE_LEN = 28
+};
+
+/* The seal (docs/format.md 2.4): a TOC entry whose name starts with a NUL byte, so
+ * that no weight name (a C string in the graph) can take it, and whose 56-byte blob
+ * records a digest of the rewritten model file. */
+#define LSC_SEAL_NAME "\0onnx-lsc.seal"
+#define LSC_SEAL_NAME_LEN 14
+#define LSC_SEAL_MAGIC "LSCS"
+#define LSC_SEAL_VERSION 1
+#define LSC_SEAL_ALGORITHM_XXH3_128 1
+#define LSC_SEAL_SIZE 56
+
+/* Seal blob field offsets. */
+enum {
+    LSC_SEAL_F_MAGIC = 0,
+    LSC_SEAL_F_VERSION = 4,
+    LSC_SEAL_F_CHECKSUM = 8, /* XXH64 of the 56 bytes with this field zero, as a blob's */
+    LSC_SEAL_F_MODEL_SIZE = 16,
+    LSC_SEAL_F_ALGORITHM = 24,
+    LSC_SEAL_F_DIGEST = 32 /* 16 bytes; bytes 48..55 are zero */
 };
 
 #endif /* LSC_BUNDLE_FORMAT_H */

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "bundle/bundle_format.h"
+#include "bundle/seal.h"
 #include "codec/blob.h"
 #include "common/checked.h"
 #include "common/endian.h"
@@ -24,6 +25,8 @@ struct lsc_bundle {
     size_t n;
     const lsc_bundle_entry **by_name; /* sorted by (bytes, length) for lsc_bundle_find */
     char *names;                      /* one allocation for the NUL-terminated copies */
+    int sealed;
+    lsc_seal seal;
 };
 
 #define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
@@ -92,6 +95,28 @@ static lsc_status check_header(const lsc_bundle *b, uint64_t *toc_offset, uint64
     return LSC_OK;
 }
 
+/* The seal entry (docs/format.md 2.4) is checked and taken out of the entries, which
+ * are the weights. */
+static lsc_status take_seal(lsc_bundle *b, uint32_t *n, lsc_error *error)
+{
+    for (uint32_t i = 0; i < *n;) {
+        lsc_bundle_entry *e = &b->entries[i];
+        if (e->name_len != LSC_SEAL_NAME_LEN || memcmp(e->name, LSC_SEAL_NAME, LSC_SEAL_NAME_LEN) != 0) {
+            i++;
+            continue;
+        }
+        if (b->sealed)
+            return BAD("bundle '%s': two seal entries", b->path);
+        if (e->restore_len)
+            return BAD("bundle '%s': the seal entry has a restore record", b->path);
+        LSC_TRY(lsc_seal_parse(b->map + e->offset, e->size, b->path, &b->seal, error));
+        b->sealed = 1;
+        memmove(e, e + 1, (size_t)(*n - i - 1) * sizeof *e);
+        (*n)--;
+    }
+    return LSC_OK;
+}
+
 static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_size, uint32_t n,
                             lsc_error *error)
 {
@@ -143,6 +168,7 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
                    (unsigned long long)(toc_size - pos));
     if (!all_zero(b->map + prev_end, toc_offset - prev_end))
         return BAD("bundle '%s': non-zero bytes before the table of contents", path);
+    LSC_TRY(take_seal(b, &n, error));
 
     b->names = malloc(names_bytes ? (size_t)names_bytes : 1);
     if (!b->names)
@@ -277,4 +303,18 @@ lsc_status lsc_bundle_open_weight(const lsc_bundle *bundle, size_t index, lsc_we
     if (st != LSC_OK)
         lsc_error_prefix(error, bundle->path);
     return st;
+}
+
+int lsc_bundle_get_seal(const lsc_bundle *bundle, lsc_seal *seal)
+{
+    if (!bundle || !bundle->sealed)
+        return 0;
+    if (seal)
+        *seal = bundle->seal;
+    return 1;
+}
+
+const char *lsc_bundle_path(const lsc_bundle *bundle)
+{
+    return bundle ? bundle->path : NULL;
 }

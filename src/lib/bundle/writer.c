@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "bundle/bundle_format.h"
+#include "bundle/seal.h"
 #include "codec/blob.h"
 #include "common/checked.h"
 #include "common/endian.h"
@@ -31,6 +32,9 @@ struct lsc_bundle_writer {
     size_t n, cap;
     int broken;   /* a write failed: the file is unusable */
     int finished;
+    int sealed;   /* the seal is the last entry (docs/format.md 2.4) */
+    lsc_seal seal;
+    unsigned minor;
 };
 
 static lsc_status io_fail(lsc_bundle_writer *w, lsc_error *error, const char *what)
@@ -112,8 +116,10 @@ lsc_status lsc_bundle_writer_create(const char *path, lsc_bundle_writer **writer
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_bundle_writer_create: NULL argument");
     *writer_out = NULL;
     lsc_bundle_writer *w = calloc(1, sizeof *w);
-    if (w)
+    if (w) {
         w->fd = -1;
+        w->minor = LSC_BUNDLE_MINOR;
+    }
     if (!w || !(w->path = strdup(path))) {
         free(w);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "bundle '%s': out of memory", path);
@@ -136,11 +142,11 @@ lsc_status lsc_bundle_writer_create(const char *path, lsc_bundle_writer **writer
     return LSC_OK;
 }
 
-lsc_status lsc_bundle_writer_add(lsc_bundle_writer *w, const char *name, size_t name_len, const void *blob,
-                                 size_t blob_size, const void *restore, size_t restore_len,
-                                 uint64_t *offset_out, lsc_error *error)
+lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size_t name_len, const void *blob,
+                                    size_t blob_size, const void *restore, size_t restore_len,
+                                    uint64_t *offset_out, lsc_error *error)
 {
-    if (!w || (!name && name_len) || (!restore && restore_len))
+    if (!w || (!name && name_len) || (!restore && restore_len) || !blob)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_bundle_writer_add: NULL argument");
     if (w->finished || w->broken)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "bundle '%s': writer is %s", w->path,
@@ -154,11 +160,6 @@ lsc_status lsc_bundle_writer_add(lsc_bundle_writer *w, const char *name, size_t 
         if (w->entries[i].name_len == name_len && (name_len == 0 || memcmp(w->entries[i].name, name, name_len) == 0))
             return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "bundle '%s': duplicate entry name '%s'", w->path,
                             label);
-    lsc_weight *opened = NULL; /* validates either tier (an entropy blob by decoding it) */
-    lsc_status st = lsc_weight_open(blob, blob_size, label, &opened, error);
-    lsc_weight_close(&opened);
-    if (st != LSC_OK)
-        return st;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
         written *e = realloc(w->entries, cap * sizeof *e);
@@ -186,6 +187,10 @@ lsc_status lsc_bundle_writer_add(lsc_bundle_writer *w, const char *name, size_t 
     e->offset = w->end + pad;
     e->size = blob_size;
     e->checksum = lsc_load_le64((const uint8_t *)blob + 8);
+    const uint8_t *head = blob;
+    if (blob_size > 5 && memcmp(head, "LSCW", 4) == 0 && (head[5] == LSC_DTYPE_UINT8 || head[5] == LSC_DTYPE_INT8) &&
+        w->minor < LSC_BUNDLE_MINOR_8BIT)
+        w->minor = LSC_BUNDLE_MINOR_8BIT; /* readers before it reject such a weight */
     if (write_zeros(w->fd, pad, w->end) || write_all(w->fd, blob, blob_size, e->offset)) {
         free(e->name);
         free(e->restore);
@@ -195,6 +200,33 @@ lsc_status lsc_bundle_writer_add(lsc_bundle_writer *w, const char *name, size_t 
     w->n++;
     if (offset_out)
         *offset_out = e->offset;
+    return LSC_OK;
+}
+
+lsc_status lsc_bundle_writer_add(lsc_bundle_writer *w, const char *name, size_t name_len, const void *blob,
+                                 size_t blob_size, const void *restore, size_t restore_len,
+                                 uint64_t *offset_out, lsc_error *error)
+{
+    if (!blob)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_bundle_writer_add: NULL argument");
+    if (name_len == LSC_SEAL_NAME_LEN && name && memcmp(name, LSC_SEAL_NAME, LSC_SEAL_NAME_LEN) == 0)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "bundle: the seal's entry name is reserved");
+    char label[128];
+    snprintf(label, sizeof label, "%.*s", name_len > 120 ? 120 : (int)name_len, name ? name : "");
+    lsc_weight *opened = NULL; /* validates either tier (an entropy blob by decoding it) */
+    lsc_status st = lsc_weight_open(blob, blob_size, label, &opened, error);
+    lsc_weight_close(&opened);
+    if (st != LSC_OK)
+        return st;
+    return lsc_bundle_writer_append(w, name, name_len, blob, blob_size, restore, restore_len, offset_out, error);
+}
+
+lsc_status lsc_bundle_writer_seal(lsc_bundle_writer *w, const lsc_seal *seal, lsc_error *error)
+{
+    if (!w || !seal)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_bundle_writer_seal: NULL argument");
+    w->seal = *seal;
+    w->sealed = 1;
     return LSC_OK;
 }
 
@@ -211,6 +243,13 @@ lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *w, lsc_error *error)
     if (w->finished || w->broken)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "bundle '%s': writer is %s", w->path,
                         w->finished ? "already finished" : "broken by an earlier error");
+    if (w->sealed) {
+        uint8_t seal_blob[LSC_SEAL_SIZE];
+        lsc_seal_pack(&w->seal, seal_blob);
+        LSC_TRY(lsc_bundle_writer_append(w, LSC_SEAL_NAME, LSC_SEAL_NAME_LEN, seal_blob, sizeof seal_blob,
+                                         NULL, 0, NULL, error));
+        w->minor = LSC_BUNDLE_MINOR_SEALED;
+    }
     uint64_t toc_offset = (w->end + LSC_BUNDLE_TOC_ALIGN - 1) / LSC_BUNDLE_TOC_ALIGN * LSC_BUNDLE_TOC_ALIGN;
     uint64_t toc_size = 0;
     for (size_t i = 0; i < w->n; i++)
@@ -237,7 +276,7 @@ lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *w, lsc_error *error)
     uint8_t header[LSC_BUNDLE_HEADER_SIZE] = {0};
     memcpy(header + LSC_BH_MAGIC, LSC_BUNDLE_MAGIC, 8);
     lsc_store_le16(header + LSC_BH_MAJOR, LSC_BUNDLE_MAJOR);
-    lsc_store_le16(header + LSC_BH_MINOR, LSC_BUNDLE_MINOR);
+    lsc_store_le16(header + LSC_BH_MINOR, (uint16_t)w->minor);
     lsc_store_le64(header + LSC_BH_TOC_OFFSET, toc_offset);
     lsc_store_le64(header + LSC_BH_TOC_SIZE, toc_size);
     lsc_store_le64(header + LSC_BH_FILE_SIZE, toc_offset + toc_size);

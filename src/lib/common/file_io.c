@@ -306,13 +306,27 @@ void lsc_out_skip(lsc_out_file *out, uint64_t size)
     out->holes = 1;
 }
 
-lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error)
+/* Everything written so far reaches the temporary file, a trailing hole included. */
+static void out_sync(lsc_out_file *out)
 {
     out_flush(out);
     /* A hole at the end is not part of the file until its size says so. */
     if (out->status == LSC_OK && out->holes && ftruncate(out->fd, (off_t)out->written) != 0)
         out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: cannot set the size: %s", out->final_path,
                                strerror(errno));
+}
+
+lsc_status lsc_out_sync(lsc_out_file *out, lsc_error *error)
+{
+    out_sync(out);
+    if (out->status != LSC_OK && error)
+        *error = out->error;
+    return out->status;
+}
+
+lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error)
+{
+    out_sync(out);
     if (out->status == LSC_OK && fsync(out->fd) != 0)
         out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: fsync failed: %s", out->final_path,
                                strerror(errno));

@@ -45,6 +45,9 @@ void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
 void lsc_out_skip(lsc_out_file *out, uint64_t size);
 /* lsc_out_write for a decoded tensor: aligned 64 KiB runs of zero bytes become holes. */
 void lsc_out_write_dense(lsc_out_file *out, const void *data, size_t size);
+/* Everything written so far is in the temporary file (out->tmp_path), which can be
+ * read back before the commit. */
+lsc_status lsc_out_sync(lsc_out_file *out, lsc_error *error);
 lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error);
 void lsc_out_abort(lsc_out_file *out);
 

@@ -331,6 +331,14 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
         st = lsc_onnx_write(&c->model, &sink, error);
         c->report->model_bytes = out.written;
     }
+    /* The seal: the model file as it will be, read back (docs/format.md 2.4). */
+    lsc_seal seal;
+    if (st == LSC_OK && (st = lsc_out_sync(&out, error)) == LSC_OK &&
+        (st = lsc_seal_compute(out.tmp_path, &seal, error)) == LSC_OK)
+        st = seal.model_size == out.written
+                 ? lsc_bundle_writer_seal(writer, &seal, error)
+                 : lsc_fail(error, LSC_ERR_IO, "%s: %llu bytes written, %llu read back", out_model,
+                            (unsigned long long)out.written, (unsigned long long)seal.model_size);
     if (st == LSC_OK)
         st = lsc_bundle_writer_finish(writer, error);
     lsc_bundle_writer_free(&writer);

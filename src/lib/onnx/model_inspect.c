@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle/seal.h"
 #include "codec/blob.h"
 #include "codec/zero_points.h"
 #include "common/checked.h"
@@ -63,7 +64,8 @@ static lsc_status inspect_bundle(lsc_model *model, const char *location, const c
     return LSC_OK;
 }
 
-static lsc_status open_layer_weight(lsc_model *model, size_t k, lsc_error *error)
+/* The layer's bundle entry, and unless only_bundle its weight, validated. */
+static lsc_status open_layer_weight(lsc_model *model, size_t k, int only_bundle, lsc_error *error)
 {
     const lsc_candidate *cand = &model->sel.items[k];
     char label[400];
@@ -78,10 +80,10 @@ static lsc_status open_layer_weight(lsc_model *model, size_t k, lsc_error *error
     size_t index = 0;
     LSC_TRY(lsc_bundle_entry_for(bundle, cand->name, &ref, label, &index, error));
     model->bundles[k] = bundle;
-    return lsc_bundle_open_weight(bundle, index, &model->weights[k], error);
+    return only_bundle ? LSC_OK : lsc_bundle_open_weight(bundle, index, &model->weights[k], error);
 }
 
-lsc_status lsc_model_open(const char *path, lsc_model **model_out, lsc_error *error)
+static lsc_status model_open(const char *path, int only_bundles, lsc_model **model_out, lsc_error *error)
 {
     if (!path || !model_out)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "model_open: NULL argument");
@@ -104,7 +106,7 @@ lsc_status lsc_model_open(const char *path, lsc_model **model_out, lsc_error *er
         if (!model->sel.items[k].compressed)
             continue;
         model->compressed = 1;
-        st = open_layer_weight(model, k, error);
+        st = open_layer_weight(model, k, only_bundles, error);
     }
     if (st != LSC_OK) {
         lsc_model_close(&model);
@@ -112,6 +114,11 @@ lsc_status lsc_model_open(const char *path, lsc_model **model_out, lsc_error *er
     }
     *model_out = model;
     return LSC_OK;
+}
+
+lsc_status lsc_model_open(const char *path, lsc_model **model_out, lsc_error *error)
+{
+    return model_open(path, 0, model_out, error);
 }
 
 void lsc_model_close(lsc_model **model_ptr)
@@ -264,4 +271,55 @@ const lsc_weight *lsc_model_layer_weight(const lsc_model *model, size_t index)
     if (!model || index >= model->sel.count)
         return NULL;
     return model->weights[index];
+}
+
+lsc_status lsc_model_check_seal(const lsc_model *model, lsc_seal_state *state, lsc_error *error)
+{
+    if (!model || !state)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_model_check_seal: NULL argument");
+    *state = LSC_SEAL_NOT_COMPRESSED;
+    if (!model->n_owned)
+        return LSC_OK;
+    lsc_seal now;
+    LSC_TRY(lsc_seal_compute(model->m.path, &now, error));
+    *state = LSC_SEAL_INTACT;
+    for (size_t i = 0; i < model->n_owned; i++) {
+        lsc_seal sealed;
+        if (!lsc_bundle_get_seal(model->owned[i], &sealed)) {
+            *state = LSC_SEAL_ABSENT;
+            return LSC_OK;
+        }
+        if (!lsc_seal_equal(&sealed, &now))
+            *state = LSC_SEAL_MODIFIED;
+    }
+    return LSC_OK;
+}
+
+lsc_status lsc_check_seal_file(const char *model_path, lsc_seal_state *state, lsc_error *error)
+{
+    if (!model_path || !state)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_check_seal_file: NULL argument");
+    /* The bundles' headers and tables only: the weights are the runtime's to check. */
+    lsc_model *model = NULL;
+    LSC_TRY(model_open(model_path, 1, &model, error));
+    lsc_status st = lsc_model_check_seal(model, state, error);
+    lsc_model_close(&model);
+    return st;
+}
+
+lsc_status lsc_seal_file(const char *model_path, lsc_error *error)
+{
+    lsc_model *model = NULL;
+    LSC_TRY(lsc_model_open(model_path, &model, error));
+    lsc_seal now;
+    lsc_status st = LSC_OK;
+    if (!model->n_owned)
+        st = lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "%s: not a compressed model (no bundle to seal)",
+                      model_path);
+    if (st == LSC_OK)
+        st = lsc_seal_compute(model_path, &now, error);
+    for (size_t i = 0; st == LSC_OK && i < model->n_owned; i++)
+        st = lsc_bundle_reseal(model->owned[i], lsc_bundle_path(model->owned[i]), &now, error);
+    lsc_model_close(&model);
+    return st;
 }

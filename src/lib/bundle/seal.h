@@ -1,0 +1,30 @@
+/* The seal entry of a bundle (docs/format.md 2.4), shared by reader, writer and
+ * the model-level check (onnx/model_inspect.c). */
+#ifndef LSC_BUNDLE_SEAL_H
+#define LSC_BUNDLE_SEAL_H
+
+#include <stdint.h>
+
+#include "bundle/bundle_format.h"
+#include "onnx-lsc/lsc.h"
+
+int lsc_seal_equal(const lsc_seal *a, const lsc_seal *b);
+void lsc_seal_pack(const lsc_seal *seal, uint8_t blob[LSC_SEAL_SIZE]);
+/* Checks a seal blob (size, magic, checksum, version, reserved bytes). */
+lsc_status lsc_seal_parse(const uint8_t *blob, uint64_t size, const char *path, lsc_seal *seal,
+                          lsc_error *error);
+
+/* The path the bundle was opened from. */
+const char *lsc_bundle_path(const lsc_bundle *bundle);
+
+/* lsc_bundle_writer_add without the blob check, for blobs copied from a bundle. */
+lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size_t name_len, const void *blob,
+                                    size_t blob_size, const void *restore, size_t restore_len,
+                                    uint64_t *offset_out, lsc_error *error);
+
+/* Writes `bundle` again at `path` (a temporary file renamed over it when complete),
+ * every blob at its offset, with `seal` as its seal. */
+lsc_status lsc_bundle_reseal(const lsc_bundle *bundle, const char *path, const lsc_seal *seal,
+                             lsc_error *error);
+
+#endif /* LSC_BUNDLE_SEAL_H */
