@@ -9,6 +9,13 @@ weight becomes an 8-bit initializer read through DequantizeLinear per output cha
                  pruned weight becomes its channel's zero point, never 0 in general)
   qdq-transpose  int8 as qdq-int8; each Gemm (transB=1) becomes MatMul + Add whose B
                  is Transpose(DequantizeLinear(W [N, K])), the form exporters write
+  dynamic        dynamic quantization as ONNX Runtime's quantize_dynamic writes it:
+                 each Gemm becomes DynamicQuantizeLinear(A) -> MatMulInteger with B
+                 int8 per output column (zero point 0) -> Cast -> Mul by the two
+                 scales [-> Add bias]; Conv weights stay float. Weights use 7 bits
+                 (-63..63, quantize_dynamic's reduce_range): on AVX2 without VNNI
+                 ONNX Runtime's uint8 x int8 kernel saturates pairs of products in
+                 16 bits, so with 8-bit weights its result is not the exact one
 
 Usage: quantize_models.py MODEL.onnx FORM OUT.onnx
 Deterministic: the same input gives the same bytes.
@@ -19,7 +26,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic")
 
 
 def channel_axis(node, weight):
@@ -32,8 +39,9 @@ def channel_axis(node, weight):
     return 0
 
 
-def quantize(w, axis, form):
-    """(codes, scale, zero point) per channel along axis; zeros map to the zero point."""
+def quantize(w, axis, form, levels=127):
+    """(codes, scale, zero point) per channel along axis; zeros map to the zero point.
+    Symmetric forms use codes -levels..levels."""
     moved = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1).astype(np.float64)
     if form == "qdq-uint8":
         lo = np.minimum(moved.min(axis=1), 0.0)
@@ -43,12 +51,40 @@ def quantize(w, axis, form):
         q = np.clip(np.round(moved / scale[:, None]) + zp[:, None], 0, 255).astype(np.uint8)
     else:
         amax = np.abs(moved).max(axis=1)
-        scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+        scale = np.where(amax > 0, amax / levels, 1.0).astype(np.float32)
         zp = np.zeros(len(scale), np.int8)
-        q = np.clip(np.round(moved / scale[:, None]), -127, 127).astype(np.int8)
+        q = np.clip(np.round(moved / scale[:, None]), -levels, levels).astype(np.int8)
     shape = (w.shape[axis],) + tuple(np.delete(np.array(w.shape), axis))
     q = np.moveaxis(q.reshape(shape), 0, axis)
     return np.ascontiguousarray(q), scale, zp
+
+
+def dynamic_gemm(node, inits, g):
+    """Gemm(A, W[, C]) as MatMulInteger on DynamicQuantizeLinear(A), B int8 [K, N]."""
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
+        raise SystemExit("%s: Gemm with transA/alpha/beta: not rewritten" % node.name)
+    wname = node.input[1]
+    w = numpy_helper.to_array(inits[wname])
+    b = w.T if attrs.get("transB", 0) else w
+    q, scale, zp = quantize(np.ascontiguousarray(b), 1, "qdq-int8", levels=63)
+    g.initializer.remove(inits.pop(wname))
+    g.initializer.extend([numpy_helper.from_array(q, wname + "_quantized"),
+                          numpy_helper.from_array(scale, wname + "_scale"),
+                          numpy_helper.from_array(zp, wname + "_zero_point")])
+    p = node.name or wname
+    out = node.output[0]
+    mul_out = out + "_scaled" if len(node.input) > 2 else out
+    nodes = [helper.make_node("DynamicQuantizeLinear", [node.input[0]], [p + "_xq", p + "_xs", p + "_xzp"],
+                              name=p + "_DynamicQuantizeLinear"),
+             helper.make_node("MatMulInteger", [p + "_xq", wname + "_quantized", p + "_xzp", wname + "_zero_point"],
+                              [p + "_int32"], name=p + "_MatMulInteger"),
+             helper.make_node("Cast", [p + "_int32"], [p + "_float"], name=p + "_Cast", to=onnx.TensorProto.FLOAT),
+             helper.make_node("Mul", [p + "_xs", wname + "_scale"], [p + "_scales"], name=p + "_MulScales"),
+             helper.make_node("Mul", [p + "_float", p + "_scales"], [mul_out], name=p + "_Mul")]
+    if len(node.input) > 2:
+        nodes.append(helper.make_node("Add", [mul_out, node.input[2]], [out], name=p + "_Add"))
+    return nodes
 
 
 def main(argv):
@@ -62,6 +98,12 @@ def main(argv):
     new_nodes = []
     for node in g.node:
         wname = node.input[1] if node.op_type in ("Conv", "Gemm", "MatMul") and len(node.input) > 1 else None
+        if form == "dynamic":
+            if node.op_type != "Gemm" or wname not in inits:
+                new_nodes.append(node)
+            else:
+                new_nodes += dynamic_gemm(node, inits, g)
+            continue
         if wname not in inits or inits[wname].data_type != onnx.TensorProto.FLOAT:
             new_nodes.append(node)
             continue

@@ -17,7 +17,7 @@
 
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
-    LSC_ORT_MATMUL_LEFT
+    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER
 } lsc_ort_kind;
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -125,9 +125,14 @@ OrtStatus *lsc_ort_value_info(const OrtApi *api, const OrtValue *value, ONNXTens
 OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *kernel, const OrtValue *value, const char *name,
                              lsc_weight **out);
 
-/* An 8-bit weight multiplies with the scales of `scale` (float32, 1 or one per output
- * channel), read from it once (quantized.c). A float weight needs none. */
+/* Makes an 8-bit weight ready to multiply (quantized.c): with the scales of `scale`
+ * (float32, 1 or one per output channel), or for LscMatMulInteger with scale 1 (its
+ * integer values; `scale` unused). */
 OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, const OrtValue *scale);
+
+/* LscMatMulInteger: ONNX MatMulInteger with B the encoded 8-bit weight, exact. */
+OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);

@@ -32,6 +32,7 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
+    case LSC_ORT_MATMUL_INTEGER: return lsc_ort_matmul_integer_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
 }
@@ -135,7 +136,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     switch (k->kind) {
     case LSC_ORT_CONV: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
-    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: s = NULL; break;
+    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: s = NULL; break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
 
@@ -152,8 +153,9 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
             /* 8-bit: its scales too, when they are constant; else both at each run */
             is_constant = 0;
             value = NULL;
-            s = api->KernelInfoGetConstantInput_tensor(info, k->scale_input, &is_constant, &value);
-            if (!s && is_constant && value)
+            if (k->scale_input)
+                s = api->KernelInfoGetConstantInput_tensor(info, k->scale_input, &is_constant, &value);
+            if (!s && (k->kind == LSC_ORT_MATMUL_INTEGER || (is_constant && value)))
                 s = lsc_ort_dequantize(k, k->weight, value);
             else
                 lsc_weight_close(&k->weight);
@@ -293,7 +295,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
         lsc_weight_get_info(opened, &w);
         const OrtValue *scale = NULL;
         if (lsc_dtype_size(w.dtype) == 1 &&
-            ((s = api->KernelContext_GetInput(context, k->scale_input, &scale)) ||
+            ((k->scale_input && (s = api->KernelContext_GetInput(context, k->scale_input, &scale))) ||
              (s = lsc_ort_dequantize(k, opened, scale)))) {
             lsc_weight_close(&opened);
             return s;
@@ -307,6 +309,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_GEMM: s = lsc_ort_gemm_compute(&call); break;
     case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
     case LSC_ORT_MATMUL_LEFT: s = lsc_ort_matmul_left_compute(&call); break;
+    case LSC_ORT_MATMUL_INTEGER: s = lsc_ort_matmul_integer_compute(&call); break;
     default: break;
     }
     lsc_weight_close(&opened);
@@ -363,6 +366,8 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
     }
     if (index == op_of(op)->weight_input)
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER) /* A and the zero points: uint8 or int8 */
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     if (op_of(op)->n_inputs > 3 && index == op_of(op)->n_inputs - 1)
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; /* zero point: int8 or uint8 */
     return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
@@ -375,9 +380,9 @@ static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
 
 static ONNXTensorElementDataType ORT_API_CALL get_output_type(const OrtCustomOp *op, size_t index)
 {
-    (void)op;
     (void)index;
-    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    return op_of(op)->kind == LSC_ORT_MATMUL_INTEGER ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32
+                                                     : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static size_t ORT_API_CALL get_output_type_count(const OrtCustomOp *op)
@@ -478,7 +483,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 7
+#define N_OPS 8
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -551,6 +556,7 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     init_op(&r->ops[4], LSC_ORT_GRU, "LscGRU", 6, api, version);
     init_op(&r->ops[5], LSC_ORT_RNN, "LscRNN", 6, api, version);
     init_op(&r->ops[6], LSC_ORT_MATMUL_LEFT, "LscMatMulLeft", 2, api, version);
+    init_op(&r->ops[7], LSC_ORT_MATMUL_INTEGER, "LscMatMulInteger", 4, api, version); /* A, B, a_zp, b_zp */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

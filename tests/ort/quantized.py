@@ -1,11 +1,16 @@
 """8-bit weights (docs/format.md 1.9, 3.1): the shipped pruned LeNets quantized by
 scripts/quantize_models.py (weight-only QDQ per channel: symmetric int8, asymmetric
-uint8 with non-zero zero points, int8 read through Transpose by MatMul). Each one:
+uint8 with non-zero zero points, int8 read through Transpose by MatMul; dynamic
+quantization's MatMulInteger). Each one:
 every weight encoded and its DequantizeLinear chain fused into the LSC op (none left
 in the graph), decompress gives back the file byte for byte, and ONNX Runtime's
 outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 3,
 1 and 2 threads). Also 8-bit weights held by Constant nodes, in the main graph and in
-both branches of an If (through Transpose into Gemm)."""
+both branches of an If (through Transpose into Gemm). And LscMatMulInteger's int32
+against the exact integer product (numpy), uint8 and int8 A, 8-bit weights with
+per-column zero points, K small (one float pass) and large (digits of A): ONNX
+Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
+saturates pairs of products in 16 bits), so it is compared only where it is."""
 import os
 import sys
 
@@ -16,7 +21,7 @@ import ortcheck
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZE = os.path.join(HERE, "..", "..", "scripts", "quantize_models.py")
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic")
 
 
 def node_ops(path):
@@ -62,6 +67,41 @@ def constants_and_bodies():
     return m, [{"x": x, "c": np.array(True)}, {"x": x, "c": np.array(False)}], 3
 
 
+def integer_exact(work):
+    """LscMatMulInteger's int32 output equals the exact product; returns failures."""
+    from onnx import TensorProto, helper, numpy_helper
+    failures = []
+    rng = np.random.default_rng(8)
+    for K, N, a_type, b_type in ((40, 16, np.uint8, np.int8), (800, 50, np.uint8, np.uint8),
+                                 (5000, 24, np.int8, np.int8)):
+        info = np.iinfo(b_type)
+        bzp = rng.integers(info.min, info.max + 1, N).astype(b_type)
+        B = np.where(rng.random((K, N)) < 0.1, rng.integers(info.min, info.max + 1, (K, N)), bzp).astype(b_type)
+        azp = np.array(rng.integers(0, 100), a_type)
+        name = "integer_%d" % K
+        g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "B", "azp", "bzp"], ["y"])], name,
+                              [helper.make_tensor_value_info("a", TensorProto.UINT8 if a_type == np.uint8 else TensorProto.INT8,
+                                                             [3, K])],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [3, N])],
+                              [numpy_helper.from_array(B, "B"), numpy_helper.from_array(bzp, "bzp"),
+                               numpy_helper.from_array(azp, "azp")])
+        path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc)
+        info_a = np.iinfo(a_type)
+        a = rng.integers(info_a.min, info_a.max + 1, (3, K)).astype(a_type)
+        feed = os.path.join(work, name + ".a.npy")
+        np.save(feed, a)
+        want = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
+        got = ortcheck.ort_outputs(lsc, {"a": feed}, os.path.join(work, name + ".out"))[0]
+        ok = ortcheck.lsc_ops(lsc) == ["LscMatMulInteger"] and got.dtype == np.int32 and np.array_equal(got, want)
+        print("%s %-28s LscMatMulInteger K %d: int32 equal to the exact product: %s" %
+              ("ok  " if ok else "FAIL", name, K, ok))
+        if not ok:
+            failures.append("%s: LscMatMulInteger differs from the exact product" % name)
+    return failures
+
+
 def main():
     models, work = ortcheck.work_folder(with_models=True)
     failures = []
@@ -78,24 +118,27 @@ def main():
                 failures.append("%s: quantize_models.py failed: %s" % (name, r.stderr.strip()))
                 continue
             m = onnx.load(quantized)
-            n_dq = node_ops(quantized).count("DequantizeLinear")
+            n8 = node_ops(quantized).count("DequantizeLinear") + node_ops(quantized).count("MatMulInteger")
             shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
             feeds = [{m.graph.input[0].name: rng.standard_normal([b] + shape[1:]).astype(np.float32)}
                      for b in (1, 3)]
             # Saves name.onnx, compresses it to name.lsc.onnx, compares in ORT.
-            failures += ortcheck.check_models(work, {name: (m, feeds, n_dq)})
+            failures += ortcheck.check_models(work, {name: (m, feeds, n8)})
             path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
-            left = node_ops(lsc).count("DequantizeLinear") + node_ops(lsc).count("Transpose")
-            if left or len(ortcheck.lsc_ops(lsc)) != n_dq:
-                failures.append("%s: %d LSC ops for %d DequantizeLinear, %d chain nodes left" %
-                                (name, len(ortcheck.lsc_ops(lsc)), n_dq, left))
-            back = os.path.join(work, name + ".back.onnx")
-            r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+            left = sum(node_ops(lsc).count(op) for op in ("DequantizeLinear", "Transpose", "MatMulInteger"))
+            if left or len(ortcheck.lsc_ops(lsc)) < n8:
+                failures.append("%s: %d LSC ops for %d 8-bit weights, %d of their nodes left" %
+                                (name, len(ortcheck.lsc_ops(lsc)), n8, left))
+            # --bit-exact: float layers (dynamic keeps Conv float) keep their -0.0.
+            exact, back = (os.path.join(work, name + e) for e in (".exact.lsc.onnx", ".back.onnx"))
+            ortcheck.compress(path, exact, ["--bit-exact"])
+            r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", exact, "-o", back])
             same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
-            print("%s %-28s %d DequantizeLinear fused, decompress byte for byte: %s" %
-                  ("ok  " if same and not left else "FAIL", name, n_dq, same))
+            print("%s %-28s %d 8-bit weights rewritten, decompress byte for byte: %s" %
+                  ("ok  " if same and not left else "FAIL", name, n8, same))
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
+    failures += integer_exact(work)
     # Constant nodes, If bodies: three weights fused, the model back byte for byte.
     m, feeds, n = constants_and_bodies()
     failures += ortcheck.check_models(work, {"constants_bodies": (m, feeds, n)})
