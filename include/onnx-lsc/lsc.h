@@ -255,7 +255,8 @@ typedef struct lsc_exec {
 
 /* lsc_weight_decode without the zeroing: writes only the stored values into dst,
  * which must already hold zeros (calloc'd or fresh pages: nothing is written twice),
- * spread over exec's threads (NULL: the calling thread). */
+ * spread over exec's threads (NULL: the calling thread). An 8-bit weight with non-zero
+ * zero points then writes every element (its zeros are its zero points). */
 LSC_API lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size,
                                    const lsc_exec *exec, lsc_error *error);
 
