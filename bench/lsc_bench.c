@@ -1,6 +1,6 @@
 /* lsc-bench: the LSC kernels against CSR, Eigen and librsb (peers users really use,
  * "-" when not built), dense OpenBLAS and the machine's streaming read bandwidth, on
- * the same inputs in one run (issues 4, 10).
+ * the same inputs in one run (docs/benchmarks.md).
  *   lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] [--block HxW] [--slack PPM]
  * --bits / --block force the encoder's index width / block shape (default: its search);
  * --slack: the search trades up to PPM parts per million of size for a faster multiply

@@ -12,7 +12,7 @@
 
 #include "onnx-lsc/lsc.h"
 #include "compress_report.h"
-#include "stats.h"
+#include "stats_writers.h"
 
 static PyObject *lsc_error_class; /* onnx_lsc._error.LscError */
 

@@ -107,6 +107,12 @@ typedef enum lsc_dtype {
 
 /* Element size in bytes, or 0 for a type the codec does not handle. */
 LSC_API size_t lsc_dtype_size(int dtype);
+/* Element size of any fixed-size ONNX tensor type (uint8 ... complex128), 0 for
+ * strings, sub-byte and unknown types. */
+LSC_API size_t lsc_onnx_type_size(int dtype);
+/* The one spelling of an ONNX data type in reports: "float32", "float16", "float64",
+ * "bfloat16", "uint8", "int8", "int32", "int64", else "other". Never NULL. */
+LSC_API const char *lsc_dtype_string(int dtype);
 
 /* A dense tensor in memory: row-major, elements in little-endian bit patterns. */
 typedef struct lsc_tensor {
@@ -127,13 +133,12 @@ typedef struct lsc_encode_options {
     /* Searched block heights leave at least this many block rows, the unit of work
      * the kernels share between threads. 0: default (rows / 32, at most 64; layers
      * under 64 rows unconstrained); 1: smallest size only. Ignored when block_h is
-     * forced. (Carved out of `reserved`, which was zero: the layout is unchanged.) */
+     * forced. */
     uint32_t min_block_rows;
     /* A size/speed trade: of the encodings at most this many parts per million
      * larger than the smallest, the one the kernels multiply fastest (a cost model
      * of decoded entries, values and rows; docs/format.md 1.8, docs/benchmarks.md).
-     * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding.
-     * (Also carved out of `reserved`.) */
+     * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding. */
     uint32_t size_slack_ppm;
     /* UINT8 / INT8 tensors only: the zero point code of each row of the encoded
      * matrix (rows bytes, after `transposed`), or NULL for all zero (written only
@@ -175,6 +180,11 @@ LSC_API lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options
                               void **blob_out, size_t *blob_size, lsc_encode_stats *stats,
                               lsc_error *error);
 
+/* The 2-D matrix a tensor is encoded as (docs/format.md 1.4): rows x cols, of its
+ * transpose when `transposed`. Fails as lsc_encode would on a shape it refuses. */
+LSC_API lsc_status lsc_tensor_matrix_dims(const lsc_tensor *tensor, int transposed, uint64_t *rows,
+                                          uint64_t *cols, lsc_error *error);
+
 /* Only the size search: fills *stats for the encoding lsc_encode would produce,
  * without producing it. */
 LSC_API lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *options,
@@ -213,6 +223,10 @@ LSC_API lsc_status lsc_weight_open(const void *blob, size_t blob_size, const cha
                                    lsc_weight **weight_out, lsc_error *error);
 LSC_API void lsc_weight_close(lsc_weight **weight);
 LSC_API void lsc_weight_get_info(const lsc_weight *weight, lsc_weight_info *info);
+/* Where an opened weight's bytes go, as lsc_encode reported them when it was made
+ * (signed_zeros: 0, the blob does not record how many -0.0 were normalised). For an
+ * entropy-tier blob, the compute-tier blob it was decoded into. */
+LSC_API void lsc_weight_get_stats(const lsc_weight *weight, lsc_encode_stats *stats);
 
 /* Writes the dense tensor (row-major, original dims and dtype) into dst, which holds
  * dst_size >= product(dims) * element size bytes. Zeros are +0.0, or -0.0 where the
@@ -380,7 +394,6 @@ typedef struct lsc_compress_options {
     /* 1: the smallest encoding of every weight (size_slack_ppm 0) instead of the
      * default trade of up to 1.5% more bytes for a faster multiply. */
     uint8_t smallest;
-    /* (All three carved out of `reserved`, which was zero: the layout is unchanged.) */
     uint8_t reserved[5];
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
@@ -395,6 +408,10 @@ typedef enum lsc_layer_outcome {
     LSC_LAYER_IN_SUBGRAPH = 5,    /* no longer reported: subgraph weights are candidates */
     LSC_LAYER_NOT_CONSTANT = 6    /* weight is computed, not an initializer/Constant */
 } lsc_layer_outcome;
+
+/* The outcome's name in reports: "encoded", "not-paying", "graph-input",
+ * "shared-other", "unsupported", "in-subgraph", "not-constant". Never NULL. */
+LSC_API const char *lsc_layer_outcome_string(lsc_layer_outcome outcome);
 
 /* One row of a compress report: one weight tensor. */
 typedef struct lsc_layer_report {
@@ -440,7 +457,7 @@ LSC_API lsc_status lsc_decompress_file(const char *in_model, const char *out_mod
 typedef struct lsc_decompress_options {
     lsc_progress_fn progress;  /* NULL: none */
     void *progress_context;
-    unsigned threads;          /* decoding threads; 0 = cores (carved out of `reserved`) */
+    unsigned threads;          /* decoding threads; 0 = cores */
     uint8_t reserved[28];
 } lsc_decompress_options;
 LSC_API void lsc_decompress_options_default(lsc_decompress_options *options);

@@ -5,50 +5,22 @@
 #include <string.h>
 
 #include "compress_report.h"
+#include "formats.h"
+#include "stats.h"
+#include "text.h"
 
-double lsc_cli_entropy_bound(uint64_t n, uint64_t k)
-{
-    if (k == 0 || k > n)
-        return 0.0;
-    double nats = lgamma((double)n + 1) - lgamma((double)k + 1) - lgamma((double)(n - k) + 1);
-    return nats / log(2.0) / (double)k;
-}
-
-const char *lsc_cli_outcome_name(lsc_layer_outcome outcome)
-{
-    switch (outcome) {
-    case LSC_LAYER_ENCODED: return "encoded";
-    case LSC_LAYER_NOT_PAYING: return "not-paying";
-    case LSC_LAYER_GRAPH_INPUT: return "graph-input";
-    case LSC_LAYER_SHARED_OTHER: return "shared-other";
-    case LSC_LAYER_UNSUPPORTED_TYPE: return "unsupported";
-    case LSC_LAYER_IN_SUBGRAPH: return "in-subgraph";
-    case LSC_LAYER_NOT_CONSTANT: return "not-constant";
-    }
-    return "unknown";
-}
-
-const char *lsc_cli_dtype_name(int dtype)
-{
-    switch (dtype) {
-    case LSC_DTYPE_FLOAT32: return "f32";
-    case LSC_DTYPE_FLOAT16: return "f16";
-    case LSC_DTYPE_FLOAT64: return "f64";
-    case LSC_DTYPE_BFLOAT16: return "bf16";
-    case LSC_DTYPE_UINT8: return "u8";
-    case LSC_DTYPE_INT8: return "i8";
-    }
-    return "-";
-}
+#define NAME_W 28
 
 static int examined(const lsc_layer_report *l)
 {
     return l->outcome == LSC_LAYER_ENCODED || l->outcome == LSC_LAYER_NOT_PAYING;
 }
 
-static double ratio(uint64_t num, uint64_t den)
+/* log2 C(n, k) / k: the entropy bound of a layer's positions in bits per non-zero
+ * (the exact one stats prints; undefined without non-zeros). */
+static double bound_per_nnz(uint64_t n, uint64_t k)
 {
-    return den ? (double)num / (double)den : 0.0;
+    return k ? stats_entropy_bits(n, k) / (double)k : NAN;
 }
 
 typedef struct totals {
@@ -71,6 +43,17 @@ static totals sum_encoded(const lsc_compress_report *r)
     return t;
 }
 
+/* The totals as stats defines them: 1.0 and 0 bits when nothing is encoded. */
+static double total_ratio(const totals *t)
+{
+    return t->encoded ? stats_ratio(t->dense, t->value + t->meta) : 1.0;
+}
+
+static double total_meta_bits(const totals *t)
+{
+    return t->encoded && t->nnz ? 8.0 * stats_ratio(t->meta, t->nnz) : 0.0;
+}
+
 /* The row's flags as words, for the table's last column. */
 static const char *flag_words(uint32_t flags)
 {
@@ -82,35 +65,24 @@ static const char *flag_words(uint32_t flags)
     return "";
 }
 
-/* Names may hold anything: print them cut and with control bytes as '?'. */
-static void print_name(FILE *out, const char *name, int width)
+static void name_cell(FILE *out, const char *name)
 {
-    char buf[64];
-    size_t n = strlen(name);
-    size_t max = (size_t)width < sizeof buf - 1 ? (size_t)width : sizeof buf - 1;
-    if (n > max) {
-        memcpy(buf, name, max - 3);
-        memcpy(buf + max - 3, "...", 4);
-    } else {
-        memcpy(buf, name, n + 1);
-    }
-    for (char *p = buf; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    fprintf(out, "%-*s", width, buf[0] ? buf : "(empty)");
+    char buf[NAME_W + 1];
+    text_short_name(buf, NAME_W, name);
+    fprintf(out, "%-*s", NAME_W, buf);
 }
 
 void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
 {
-    fprintf(out, "%-28s %-6s %-12s %-5s %-12s %9s %10s %7s %6s %11s %11s %10s %9s %9s %8s  %s\n",
-            "layer", "op", "status", "dtype", "matrix", "nnz", "density", "block", "bits",
+    fprintf(out, "%-*s %-6s %-12s %-5s %-12s %9s %10s %7s %6s %11s %11s %10s %9s %9s %8s  %s\n",
+            NAME_W, "layer", "op", "status", "dtype", "matrix", "nnz", "density", "block", "bits",
             "dense B", "value B", "meta B", "meta b/nz", "bound b/nz", "ratio", "note");
     for (size_t i = 0; i < r->n_layers; i++) {
         const lsc_layer_report *l = &r->layers[i];
         const lsc_encode_stats *s = &l->stats;
-        print_name(out, l->name, 28);
-        fprintf(out, " %-6s %-12s %-5s", l->op, lsc_cli_outcome_name(l->outcome),
-                lsc_cli_dtype_name(l->dtype));
+        name_cell(out, l->name);
+        fprintf(out, " %-6s %-12s %-5s", l->op, lsc_layer_outcome_string(l->outcome),
+                text_dtype_short(l->dtype));
         if (!examined(l)) {
             fprintf(out, "%s%s\n", l->flags ? " " : "", flag_words(l->flags));
             continue;
@@ -119,26 +91,28 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
         snprintf(shape, sizeof shape, "%llux%llu", (unsigned long long)s->rows,
                  (unsigned long long)s->cols);
         snprintf(block, sizeof block, "%ux%u", s->block_h, s->block_w);
-        fprintf(out, " %-12s %9llu %9.4f%% %7s %6u %11llu %11llu %10llu %9.3f %9.3f %7.2fx%s%s\n",
-                shape, (unsigned long long)s->nnz, 100.0 * ratio(s->nnz, s->elements), block,
-                s->index_bits, (unsigned long long)s->dense_bytes,
-                (unsigned long long)s->value_bytes, (unsigned long long)s->meta_bytes,
-                8.0 * ratio(s->meta_bytes, s->nnz), lsc_cli_entropy_bound(s->elements, s->nnz),
-                ratio(s->dense_bytes, s->blob_bytes), l->flags ? "  " : "", flag_words(l->flags));
+        fprintf(out, " %-12s %9llu", shape, (unsigned long long)s->nnz);
+        text_cell(out, 10, 4, 100.0 * stats_ratio(s->nnz, s->elements), "%");
+        fprintf(out, " %7s %6u %11llu %11llu %10llu", block, s->index_bits,
+                (unsigned long long)s->dense_bytes, (unsigned long long)s->value_bytes,
+                (unsigned long long)s->meta_bytes);
+        text_cell(out, 9, 3, 8.0 * stats_ratio(s->meta_bytes, s->nnz), "");
+        text_cell(out, 9, 3, bound_per_nnz(s->elements, s->nnz), "");
+        text_cell(out, 8, 2, stats_ratio(s->dense_bytes, s->blob_bytes), "x");
+        fprintf(out, "%s%s\n", l->flags ? "  " : "", flag_words(l->flags));
     }
     totals t = sum_encoded(r);
+    /* always defined: a report holds no 0/0 totals */
     fprintf(out, "\nencoded layers: %llu of %zu; dense %llu B -> values %llu B + meta-data %llu B "
                  "(%.3f bits/nnz): ratio %.2fx\n",
             (unsigned long long)t.encoded, r->n_layers, (unsigned long long)t.dense,
-            (unsigned long long)t.value, (unsigned long long)t.meta, 8.0 * ratio(t.meta, t.nnz),
-            ratio(t.dense, t.value + t.meta));
+            (unsigned long long)t.value, (unsigned long long)t.meta, total_meta_bits(&t), total_ratio(&t));
     fprintf(out, "files: input %llu B -> model %llu B + bundle %llu B", (unsigned long long)r->input_bytes,
             (unsigned long long)r->model_bytes, (unsigned long long)r->bundle_bytes);
     if (r->external_bytes)
         fprintf(out, " + dense external data %llu B", (unsigned long long)r->external_bytes);
-    fprintf(out, ": file ratio %.2fx\n",
-            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes));
-    fprintf(out, "signed zeros (-0.0) normalised to +0.0: %llu\n",
+    fprintf(out, ": file ratio %.2fx", stats_ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes));
+    fprintf(out, "\nsigned zeros (-0.0) normalised to +0.0: %llu\n",
             (unsigned long long)r->signed_zeros_normalised);
     if (r->graph_inputs_dropped)
         fprintf(out, "weights that were also graph inputs, encoded and dropped from the inputs: %llu "
@@ -146,66 +120,73 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
                 (unsigned long long)r->graph_inputs_dropped);
 }
 
-static void json_string(FILE *out, const char *s)
+static void json_u(FILE *out, const char *key, uint64_t v)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
+    fprintf(out, ", \"%s\": %llu", key, (unsigned long long)v);
+}
+
+static void json_d(FILE *out, const char *key, double v)
+{
+    fprintf(out, ", \"%s\": ", key);
+    text_json_number(out, v);
 }
 
 void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *model_path,
                         const char *bundle_path)
 {
     fputs("{\"model\": ", out);
-    json_string(out, model_path);
+    text_json_string(out, model_path);
     fputs(", \"bundle\": ", out);
-    json_string(out, bundle_path);
+    text_json_string(out, bundle_path);
     fputs(", \"layers\": [", out);
     for (size_t i = 0; i < r->n_layers; i++) {
         const lsc_layer_report *l = &r->layers[i];
         const lsc_encode_stats *s = &l->stats;
         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
-        json_string(out, l->name);
-        fprintf(out, ", \"op\": \"%s\", \"status\": \"%s\", \"dtype\": \"%s\", \"subgraph\": %s, "
-                     "\"graph_input_dropped\": %s", l->op, lsc_cli_outcome_name(l->outcome),
-                lsc_cli_dtype_name(l->dtype), l->flags & LSC_LAYER_FLAG_SUBGRAPH ? "true" : "false",
+        text_json_string(out, l->name);
+        fputs(", \"op\": ", out);
+        text_json_string(out, l->op);
+        fputs(", \"status\": ", out);
+        text_json_string(out, lsc_layer_outcome_string(l->outcome));
+        fputs(", \"dtype\": ", out);
+        text_json_string(out, lsc_dtype_string(l->dtype));
+        fprintf(out, ", \"subgraph\": %s, \"graph_input_dropped\": %s",
+                l->flags & LSC_LAYER_FLAG_SUBGRAPH ? "true" : "false",
                 l->flags & LSC_LAYER_FLAG_INPUT_DROPPED ? "true" : "false");
-        if (examined(l))
-            fprintf(out,
-                    ", \"rows\": %llu, \"cols\": %llu, \"nnz\": %llu, \"elements\": %llu, "
-                    "\"block_h\": %u, \"block_w\": %u, \"index_bits\": %u, \"dense_bytes\": %llu, "
-                    "\"value_bytes\": %llu, \"meta_bytes\": %llu, \"blob_bytes\": %llu, "
-                    "\"meta_bits_per_nnz\": %.6f, \"entropy_bound_bits_per_nnz\": %.6f, "
-                    "\"ratio\": %.6f, \"signed_zeros\": %llu",
-                    (unsigned long long)s->rows, (unsigned long long)s->cols,
-                    (unsigned long long)s->nnz, (unsigned long long)s->elements, s->block_h,
-                    s->block_w, s->index_bits, (unsigned long long)s->dense_bytes,
-                    (unsigned long long)s->value_bytes, (unsigned long long)s->meta_bytes,
-                    (unsigned long long)s->blob_bytes, 8.0 * ratio(s->meta_bytes, s->nnz),
-                    lsc_cli_entropy_bound(s->elements, s->nnz), ratio(s->dense_bytes, s->blob_bytes),
-                    (unsigned long long)s->signed_zeros);
+        if (examined(l)) {
+            json_u(out, "rows", s->rows);
+            json_u(out, "cols", s->cols);
+            json_u(out, "nnz", s->nnz);
+            json_u(out, "elements", s->elements);
+            json_u(out, "block_h", s->block_h);
+            json_u(out, "block_w", s->block_w);
+            json_u(out, "index_bits", s->index_bits);
+            json_u(out, "dense_bytes", s->dense_bytes);
+            json_u(out, "value_bytes", s->value_bytes);
+            json_u(out, "meta_bytes", s->meta_bytes);
+            json_u(out, "blob_bytes", s->blob_bytes);
+            json_d(out, "meta_bits_per_nnz", 8.0 * stats_ratio(s->meta_bytes, s->nnz));
+            json_d(out, "entropy_bound_bits_per_nnz", bound_per_nnz(s->elements, s->nnz));
+            json_d(out, "ratio", stats_ratio(s->dense_bytes, s->blob_bytes));
+            json_u(out, "signed_zeros", s->signed_zeros);
+        }
         fputc('}', out);
     }
     totals t = sum_encoded(r);
-    fprintf(out,
-            "\n], \"totals\": {\"encoded_layers\": %llu, \"dense_bytes\": %llu, \"value_bytes\": %llu, "
-            "\"meta_bytes\": %llu, \"nnz\": %llu, \"meta_bits_per_nnz\": %.6f, \"ratio\": %.6f, "
-            "\"input_bytes\": %llu, \"model_bytes\": %llu, \"bundle_bytes\": %llu, "
-            "\"file_ratio\": %.6f, \"signed_zeros_normalised\": %llu, \"skipped_subgraph_nodes\": %llu, "
-            "\"graph_inputs_dropped\": %llu, \"external_bytes\": %llu}}\n",
-            (unsigned long long)t.encoded, (unsigned long long)t.dense, (unsigned long long)t.value,
-            (unsigned long long)t.meta, (unsigned long long)t.nnz, 8.0 * ratio(t.meta, t.nnz),
-            ratio(t.dense, t.value + t.meta), (unsigned long long)r->input_bytes,
-            (unsigned long long)r->model_bytes, (unsigned long long)r->bundle_bytes,
-            ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes),
-            (unsigned long long)r->signed_zeros_normalised,
-            (unsigned long long)r->skipped_subgraph_nodes, (unsigned long long)r->graph_inputs_dropped,
-            (unsigned long long)r->external_bytes);
+    fprintf(out, "\n], \"totals\": {\"encoded_layers\": %llu", (unsigned long long)t.encoded);
+    json_u(out, "dense_bytes", t.dense);
+    json_u(out, "value_bytes", t.value);
+    json_u(out, "meta_bytes", t.meta);
+    json_u(out, "nnz", t.nnz);
+    json_d(out, "meta_bits_per_nnz", total_meta_bits(&t));
+    json_d(out, "ratio", total_ratio(&t));
+    json_u(out, "input_bytes", r->input_bytes);
+    json_u(out, "model_bytes", r->model_bytes);
+    json_u(out, "bundle_bytes", r->bundle_bytes);
+    json_d(out, "file_ratio", stats_ratio(r->input_bytes, r->model_bytes + r->bundle_bytes + r->external_bytes));
+    json_u(out, "signed_zeros_normalised", r->signed_zeros_normalised);
+    json_u(out, "skipped_subgraph_nodes", r->skipped_subgraph_nodes);
+    json_u(out, "graph_inputs_dropped", r->graph_inputs_dropped);
+    json_u(out, "external_bytes", r->external_bytes);
+    fputs("}}\n", out);
 }

@@ -3,7 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "stats.h"
+#include "stats_writers.h"
+#include "text.h"
 
 static void cell_str(FILE *out, const char *s)
 {
@@ -29,7 +30,7 @@ static void cell_d(FILE *out, double v)
 {
     fputc(',', out);
     if (isfinite(v))
-        stats_print_double(out, v);
+        text_double(out, v);
 }
 
 static void empty(FILE *out, int n)
@@ -72,7 +73,7 @@ static void row(FILE *out, const stats_layer *l)
     cell_str(out, l->op);
     fputc(',', out);
     cell_str(out, l->outcome);
-    fprintf(out, ",%d,%s,", l->encoded, stats_dtype_name(l->dtype));
+    fprintf(out, ",%d,%s,", l->encoded, lsc_dtype_string(l->dtype));
     for (int i = 0; i < l->rank; i++)
         fprintf(out, "%s%lld", i ? "x" : "", (long long)l->dims[i]);
     fprintf(out, ",%d", l->transposed);

@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "report_png.h"
-#include "stats.h"
+#include "stats_writers.h"
+#include "text.h"
 
 static void esc(FILE *out, const char *s)
 {
@@ -31,14 +32,7 @@ static void esc(FILE *out, const char *s)
         } else if (*p < 0x80) {
             fputc(*p++, out);
         } else {
-            size_t n = stats_utf8_len(p);
-            if (n) {
-                fwrite(p, 1, n, out);
-                p += n;
-            } else {
-                fputs("&#xfffd;", out);
-                p++;
-            }
+            text_put_utf8(out, &p, "&#xfffd;");
         }
     }
 }
@@ -133,7 +127,7 @@ static void layer_section(FILE *out, const stats_layer *l, const uint8_t pal[768
     fprintf(out, "</h2><div class=\"facts\">%s, ", l->op);
     for (int i = 0; i < l->rank; i++)
         fprintf(out, "%s%lld", i ? "&times;" : "", (long long)l->dims[i]);
-    fprintf(out, " %s; <b>%s</b>", stats_dtype_name(l->dtype), l->outcome);
+    fprintf(out, " %s; <b>%s</b>", lsc_dtype_string(l->dtype), l->outcome);
     if (!l->analysed) {
         fputs("</div></div></div>\n", out);
         return;

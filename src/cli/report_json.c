@@ -5,62 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats.h"
+#include "stats_writers.h"
+#include "text.h"
 
-size_t stats_utf8_len(const unsigned char *p)
-{
-    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-        (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-/* Names hold any bytes: control bytes escaped, invalid UTF-8 as U+FFFD. */
-static void jstr(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        if (*p == '"' || *p == '\\') {
-            fprintf(out, "\\%c", *p++);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fprintf(out, "\\u%04x", *p++);
-        } else if (*p < 0x80) {
-            fputc(*p++, out);
-        } else {
-            size_t n = stats_utf8_len(p);
-            if (n) {
-                fwrite(p, 1, n, out);
-                p += n;
-            } else {
-                fputs("\\ufffd", out);
-                p++;
-            }
-        }
-    }
-    fputc('"', out);
-}
-
-/* The shortest of %.15g / %.17g that reads back as the same double. */
-void stats_print_double(FILE *out, double v)
-{
-    char buf[40];
-    snprintf(buf, sizeof buf, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, sizeof buf, "%.17g", v);
-    fputs(buf, out);
-}
-
-static void jnum(FILE *out, double v)
-{
-    if (isfinite(v))
-        stats_print_double(out, v);
-    else
-        fputs("null", out);
-}
 
 static void ju(FILE *out, const char *key, uint64_t v)
 {
@@ -70,7 +17,7 @@ static void ju(FILE *out, const char *key, uint64_t v)
 static void jd(FILE *out, const char *key, double v)
 {
     fprintf(out, "\"%s\": ", key);
-    jnum(out, v);
+    text_json_number(out, v);
 }
 
 /* A size's common keys: bytes, bits per non-zero, ratio, distance from the bound. */
@@ -114,7 +61,7 @@ static void lsc_object(FILE *out, const stats_layer *l)
 {
     const stats_lsc *s = &l->lsc;
     fputs("{\"source\": ", out);
-    jstr(out, l->source == STATS_LSC_BUNDLE ? "bundle" : "plan");
+    text_json_string(out, l->source == STATS_LSC_BUNDLE ? "bundle" : "plan");
     fprintf(out, ", \"block_h\": %u, \"block_w\": %u, \"index_bits\": %u, ", s->block_h, s->block_w,
             s->index_bits);
     ju(out, "blocks", s->blocks);
@@ -147,13 +94,13 @@ static void layer_object(FILE *out, const stats_layer *l)
 {
     const stats_facts *f = &l->facts;
     fputs("    {\"name\": ", out);
-    jstr(out, l->name);
+    text_json_string(out, l->name);
     fputs(", \"op\": ", out);
-    jstr(out, l->op);
+    text_json_string(out, l->op);
     fputs(", \"outcome\": ", out);
-    jstr(out, l->outcome);
+    text_json_string(out, l->outcome);
     fprintf(out, ", \"encoded\": %s, \"dtype\": ", l->encoded ? "true" : "false");
-    jstr(out, stats_dtype_name(l->dtype));
+    text_json_string(out, lsc_dtype_string(l->dtype));
     fputs(", \"shape\": [", out);
     for (int i = 0; i < l->rank; i++)
         fprintf(out, "%s%lld", i ? ", " : "", (long long)l->dims[i]);
@@ -243,13 +190,13 @@ static void totals_object(FILE *out, const stats_report *r)
     fputs(", \"compressed_bytes\": ", out);
     fprintf(out, "%llu", (unsigned long long)(t->compressed_file ? t->input_bytes : t->output_bytes));
     fputs(", \"estimated\": ", out);
-    jstr(out, t->compressed_file ? "original_bytes" : t->output_measured ? "none" : "compressed_bytes");
+    text_json_string(out, t->compressed_file ? "original_bytes" : t->output_measured ? "none" : "compressed_bytes");
     fputs(", ", out);
     jd(out, "file_ratio", stats_file_ratio(t));
     fputs("},\n    \"not_encoded\": [", out);
     for (size_t i = 0; i < t->n_reasons; i++) {
         fputs(i ? ",\n      {\"reason\": " : "\n      {\"reason\": ", out);
-        jstr(out, t->reasons[i].name);
+        text_json_string(out, t->reasons[i].name);
         fputs(", ", out);
         ju(out, "layers", t->reasons[i].layers);
         fputs(", ", out);
@@ -271,9 +218,9 @@ int stats_write_json(FILE *out, const stats_report *r)
 {
     fprintf(out, "{\"schema\": \"onnx-lsc-stats\", \"schema_version\": %d, \"onnx_lsc_version\": ",
             STATS_SCHEMA_VERSION);
-    jstr(out, lsc_version_string());
+    text_json_string(out, lsc_version_string());
     fputs(",\n  \"model\": ", out);
-    jstr(out, r->model_path);
+    text_json_string(out, r->model_path);
     fprintf(out, ", \"compressed\": %s,\n  \"layers\": [", r->compressed ? "true" : "false");
     for (size_t i = 0; i < r->n_layers; i++) {
         fputs(i ? ",\n" : "\n", out);

@@ -5,14 +5,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "stats.h"
+#include "stats_writers.h"
+#include "text.h"
 
 /* A weight name as Markdown text in a table cell: pipes and markup escaped, control
  * bytes as '?', long names cut in the middle. */
 static void md_text(FILE *out, const char *name)
 {
     char buf[61];
-    stats_short_name(buf, sizeof buf - 1, name);
+    text_short_name(buf, sizeof buf - 1, name);
     for (const char *p = buf; *p; p++) {
         if (strchr("\\`*_[]<>|#", *p))
             fputc('\\', out);

@@ -3,58 +3,16 @@
 #include <math.h>
 #include <string.h>
 
-#include "stats.h"
+#include "stats_writers.h"
+#include "text.h"
 
 #define NAME_W 22
-
-void stats_short_name(char *dst, size_t width, const char *name)
-{
-    size_t n = strlen(name);
-    if (n <= width) {
-        memcpy(dst, name, n + 1);
-    } else {
-        size_t head = (width - 3) / 2, tail = width - 3 - head;
-        memcpy(dst, name, head);
-        memcpy(dst + head, "...", 3);
-        memcpy(dst + head + 3, name + n - tail, tail);
-        dst[width] = 0;
-    }
-    for (char *p = dst; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-            *p = '?';
-    if (!*dst && width >= 7)
-        memcpy(dst, "(empty)", 8);
-}
 
 static void name_cell(FILE *out, const char *name)
 {
     char buf[NAME_W + 1];
-    stats_short_name(buf, NAME_W, name);
+    text_short_name(buf, NAME_W, name);
     fprintf(out, "%-*s", NAME_W, buf);
-}
-
-/* A number right-aligned in `w` columns, or "-" when it does not exist. */
-static void num(FILE *out, int w, int prec, double v, const char *suffix)
-{
-    char buf[48];
-    if (isfinite(v))
-        snprintf(buf, sizeof buf, "%.*f%s", prec, v, suffix);
-    else
-        snprintf(buf, sizeof buf, "-");
-    fprintf(out, " %*s", w, buf);
-}
-
-static const char *short_dtype(int dtype)
-{
-    switch (dtype) {
-    case LSC_DTYPE_FLOAT32: return "f32";
-    case LSC_DTYPE_FLOAT16: return "f16";
-    case LSC_DTYPE_FLOAT64: return "f64";
-    case LSC_DTYPE_BFLOAT16: return "bf16";
-    case LSC_DTYPE_UINT8: return "u8";
-    case LSC_DTYPE_INT8: return "i8";
-    }
-    return stats_dtype_name(dtype);
 }
 
 static void shape_text(char *buf, size_t size, const int64_t *dims, int rank)
@@ -79,17 +37,17 @@ static void sparsity_table(FILE *out, const stats_report *r)
         name_cell(out, l->name);
         fprintf(out, " %-6.6s %-12.12s", l->op, shape);
         if (!l->analysed) {
-            fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s %s\n", "-", short_dtype(l->dtype),
+            fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s %s\n", "-", text_dtype_short(l->dtype),
                     "-", "-", "-", "-", "-", l->outcome);
             continue;
         }
         snprintf(matrix, sizeof matrix, "%llux%llu", (unsigned long long)f->rows,
                  (unsigned long long)f->cols);
-        fprintf(out, " %-11.11s %-5.5s %10llu", matrix, short_dtype(l->dtype),
+        fprintf(out, " %-11.11s %-5.5s %10llu", matrix, text_dtype_short(l->dtype),
                 (unsigned long long)f->nnz);
-        num(out, 8, 3, 100.0 * stats_ratio(f->nnz, f->elements), "%");
+        text_cell(out, 8, 3, 100.0 * stats_ratio(f->nnz, f->elements), "%");
         fprintf(out, " %6llu %6llu", (unsigned long long)f->zero_rows, (unsigned long long)f->zero_cols);
-        num(out, 7, 3, f->nnz ? l->bound_bits / (double)f->nnz : NAN, "");
+        text_cell(out, 7, 3, f->nnz ? l->bound_bits / (double)f->nnz : NAN, "");
         fprintf(out, " %s\n", l->outcome);
     }
 }
@@ -109,13 +67,13 @@ static void lsc_table(FILE *out, const stats_report *r)
         snprintf(block, sizeof block, "%ux%u", s->block_h, s->block_w);
         name_cell(out, l->name);
         fprintf(out, " %7s %4u", block, s->index_bits);
-        num(out, 7, 1, 100.0 * stats_ratio(s->kept_blocks, s->blocks), "%");
+        text_cell(out, 7, 1, 100.0 * stats_ratio(s->kept_blocks, s->blocks), "%");
         fprintf(out, " %11llu %10llu %5llu %9llu %8llu %10llu", (unsigned long long)s->value_bytes,
                 (unsigned long long)s->meta_bytes, (unsigned long long)s->header_bytes,
                 (unsigned long long)s->bitmap_bytes, (unsigned long long)s->pointer_bytes,
                 (unsigned long long)s->sri_bytes);
-        num(out, 6, 2, stats_bits_per_nnz(s->meta_bytes, s->nnz), "");
-        num(out, 7, 2, stats_ratio(l->dense_bytes, s->blob_bytes), "x");
+        text_cell(out, 6, 2, stats_bits_per_nnz(s->meta_bytes, s->nnz), "");
+        text_cell(out, 7, 2, stats_ratio(l->dense_bytes, s->blob_bytes), "x");
         fputs(l->encoded ? "\n" : "*\n", out);
         starred |= !l->encoded;
     }
@@ -135,7 +93,7 @@ static void formats_table(FILE *out, const stats_report *r)
         if (!l->analysed)
             continue;
         name_cell(out, l->name);
-        num(out, 7, 2, stats_bits_per_nnz(l->lsc.meta_bytes, l->lsc.nnz), "");
+        text_cell(out, 7, 2, stats_bits_per_nnz(l->lsc.meta_bytes, l->lsc.nnz), "");
         for (int f = 0; f < STATS_N_FORMATS; f++) {
             const stats_format_size *s = &l->formats[f];
             double bits = s->applicable ? stats_bits_per_nnz(s->meta_bytes, l->facts.nnz) : NAN;
@@ -147,10 +105,10 @@ static void formats_table(FILE *out, const stats_report *r)
                     snprintf(buf, sizeof buf, "-");
                 fprintf(out, " %10s", buf);
             } else {
-                num(out, 7, 2, bits, "");
+                text_cell(out, 7, 2, bits, "");
             }
         }
-        num(out, 7, 2, l->facts.nnz ? l->bound_bits / (double)l->facts.nnz : NAN, "");
+        text_cell(out, 7, 2, l->facts.nnz ? l->bound_bits / (double)l->facts.nnz : NAN, "");
         fputc('\n', out);
     }
 }
@@ -166,9 +124,9 @@ static void totals_table(FILE *out, const stats_report *r)
     double bound = t->bound_bits;
     fprintf(out, "  %-12s %12llu %12llu %12llu", "LSC", (unsigned long long)t->value_bytes,
             (unsigned long long)t->meta_bytes, (unsigned long long)(t->value_bytes + t->meta_bytes));
-    num(out, 8, 3, stats_total_meta_bits(t), "");
-    num(out, 8, 2, stats_total_ratio(t), "x");
-    num(out, 8, 2, bound > 0 ? 8.0 * (double)t->meta_bytes / bound : NAN, "");
+    text_cell(out, 8, 3, stats_total_meta_bits(t), "");
+    text_cell(out, 8, 2, stats_total_ratio(t), "x");
+    text_cell(out, 8, 2, bound > 0 ? 8.0 * (double)t->meta_bytes / bound : NAN, "");
     fputc('\n', out);
     for (int f = 0; f < STATS_N_FORMATS; f++) {
         const stats_format_size *s = &t->formats[f];
@@ -179,15 +137,15 @@ static void totals_table(FILE *out, const stats_report *r)
         }
         fprintf(out, " %12llu %12llu %12llu", (unsigned long long)s->value_bytes,
                 (unsigned long long)s->meta_bytes, (unsigned long long)(s->value_bytes + s->meta_bytes));
-        num(out, 8, 3, stats_bits_per_nnz(s->meta_bytes, t->facts_nnz), "");
-        num(out, 8, 2, stats_ratio(t->dense_bytes, s->value_bytes + s->meta_bytes), "x");
-        num(out, 8, 2, bound > 0 ? 8.0 * (double)s->meta_bytes / bound : NAN, "");
+        text_cell(out, 8, 3, stats_bits_per_nnz(s->meta_bytes, t->facts_nnz), "");
+        text_cell(out, 8, 2, stats_ratio(t->dense_bytes, s->value_bytes + s->meta_bytes), "x");
+        text_cell(out, 8, 2, bound > 0 ? 8.0 * (double)s->meta_bytes / bound : NAN, "");
         fputc('\n', out);
     }
     fprintf(out, "  %-12s %12s", "bound", "");
-    num(out, 12, 0, bound / 8.0, "");
+    text_cell(out, 12, 0, bound / 8.0, "");
     fprintf(out, " %12s", "");
-    num(out, 8, 3, t->facts_nnz ? bound / (double)t->facts_nnz : NAN, "");
+    text_cell(out, 8, 3, t->facts_nnz ? bound / (double)t->facts_nnz : NAN, "");
     fputc('\n', out);
     fprintf(out, "  LSC meta-data: headers %llu B, block bitmaps %llu B, block-row pointers %llu B, "
                  "SRI entries %llu B\n",

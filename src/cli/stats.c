@@ -9,7 +9,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "onnx-lsc/lsc.h"
-#include "stats.h"
+#include "stats_writers.h"
 
 void lsc_cli_stats_usage(FILE *out)
 {

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "exit_codes.h"
 #include "onnx-lsc/lsc.h"
+#include "text.h"
 #include "verify_inputs.h"
 #ifdef LSC_HAVE_ORT
 #include "ort_runner.h"
@@ -391,29 +392,6 @@ static lsc_status compare_in_ort(const verify_options *o, const char **ort_versi
 /* Report                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
-static void json_number(double v)
-{
-    if (isfinite(v))
-        printf("%.6g", v);
-    else
-        printf("null");
-}
-
 static void shape_string(const output_result *r, char *buf, size_t size)
 {
     int n = snprintf(buf, size, "[");
@@ -575,32 +553,32 @@ static int run_verify(const verify_options *o)
 
     if (o->json) {
         printf("{\"original\": ");
-        json_string(o->original);
+        text_json_string(stdout, o->original);
         printf(", \"compressed\": ");
-        json_string(o->compressed);
+        text_json_string(stdout, o->compressed);
         printf(", \"seal\": \"%s\", \"strict\": %s", lsc_seal_state_string(seal), o->strict ? "true" : "false");
         printf(", \"decompress\": {\"checked\": %s, \"ok\": %s, \"exact\": %s, \"signed_zeros\": %llu, \"detail\": ",
                o->decompress ? "true" : "false", restore.ok ? "true" : "false", restore.exact ? "true" : "false",
                (unsigned long long)restore.signed_zeros);
-        json_string(restore.detail);
+        text_json_string(stdout, restore.detail);
         printf("}, \"onnxruntime\": {\"version\": ");
-        json_string(ort_version);
+        text_json_string(stdout, ort_version);
         printf(", \"api\": %u}, \"runs\": %d, \"inputs\": {", api, runs);
         for (size_t k = 0; k < o->n_inputs; k++) {
             printf("%s", k ? ", " : "");
-            json_string(o->inputs[k].name);
+            text_json_string(stdout, o->inputs[k].name);
             printf(": {\"%s\": ", o->inputs[k].from_file ? "file" : "value");
             if (o->inputs[k].from_file)
-                json_string(o->inputs[k].spec);
+                text_json_string(stdout, o->inputs[k].spec);
             else
-                json_number(o->inputs[k].value);
+                text_json_number(stdout, o->inputs[k].value);
             printf("}");
         }
         printf("}, \"rtol\": ");
-        json_number(o->rtol);
+        text_json_number(stdout, o->rtol);
         printf(", \"atol\": ");
         if (o->atol >= 0)
-            json_number(o->atol);
+            text_json_number(stdout, o->atol);
         else
             printf("\"rtol x max|original|\"");
         printf(", \"outputs\": [");
@@ -608,11 +586,11 @@ static int run_verify(const verify_options *o)
             char shape[256];
             shape_string(&results[i], shape, sizeof shape);
             printf("%s{\"name\": ", i ? ", " : "");
-            json_string(results[i].name);
+            text_json_string(stdout, results[i].name);
             printf(", \"shape\": \"%s\", \"max_abs\": ", shape);
-            json_number(results[i].max_abs);
+            text_json_number(stdout, results[i].max_abs);
             printf(", \"max_rel\": ");
-            json_number(results[i].max_rel);
+            text_json_number(stdout, results[i].max_rel);
             printf(", \"ok\": %s}", results[i].ok ? "true" : "false");
         }
         printf("], \"ok\": %s}\n", all_ok && seal_ok ? "true" : "false");

@@ -46,6 +46,11 @@ OrtStatus *lsc_ort_conv_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info)
     for (int i = 0; i < a->n_pads; i++)
         if (a->pads[i] < 0)
             return lsc_ort_fail(kernel->api, kernel, ORT_INVALID_ARGUMENT, "pads must not be negative");
+    /* ONNX Runtime's own Conv refuses this pair, so no reference exists: refuse it too. */
+    for (int i = 0; i < a->n_dilations && a->auto_pad != LSC_PAD_NOTSET && a->auto_pad != LSC_PAD_VALID; i++)
+        if (a->dilations[i] != 1)
+            return lsc_ort_fail(kernel->api, kernel, ORT_INVALID_ARGUMENT,
+                                "auto_pad SAME_UPPER/SAME_LOWER with dilations other than 1 is not supported");
     return NULL;
 }
 

@@ -425,33 +425,6 @@ const char *ortrun_default_plugin(char *buf, size_t size)
     return "libonnx_lsc_ort.so";
 }
 
-static uint64_t status_kb(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    size_t len = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, key, len) && sscanf(line + len, " %llu", &kb) == 1)
-            break;
-    fclose(f);
-    return (uint64_t)kb * 1024;
-}
-
-uint64_t ortrun_peak_rss(void) { return status_kb("VmHWM:"); }
-uint64_t ortrun_current_rss(void) { return status_kb("VmRSS:"); }
-
-int ortrun_reset_peak_rss(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w"); /* "5": VmHWM := VmRSS (Linux 4.0) */
-    if (!f)
-        return -1;
-    int ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /* Running ONNX models in an ONNX Runtime loaded at run time (dlopen), with the LSC
- * custom-op library registered: shared by `onnx-lsc verify`, the test driver and the
- * latency benchmark (each compiles it in; it uses lsc.h's error type only). */
+ * custom-op library registered: a host program's helper, compiled into `onnx-lsc
+ * verify` and tests/ort's lsc-ort-run (which bench/bench_latency.py drives). It
+ * uses lsc.h's error type only. */
 #ifndef LSC_ORT_RUNNER_H
 #define LSC_ORT_RUNNER_H
 
@@ -85,11 +86,5 @@ size_t ortrun_count(int rank, const int64_t *dims);
 /* The plugin beside the running executable in a build tree (src/ort/ from src/cli/
  * or tests/ort/), else the installed one, else the bare name for dlopen's search. */
 const char *ortrun_default_plugin(char *buf, size_t size);
-
-/* Peak and current resident memory of this process in bytes (Linux /proc), 0 if unknown. */
-uint64_t ortrun_peak_rss(void);
-uint64_t ortrun_current_rss(void);
-/* Restarts the peak at the current resident size; -1 where the kernel cannot. */
-int ortrun_reset_peak_rss(void);
 
 #endif /* LSC_ORT_RUNNER_H */

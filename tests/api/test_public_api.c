@@ -115,6 +115,37 @@ done:
     free(x), free(xt), free(want), free(y1), free(y2), free(y3), free(yr);
 }
 
+/* An opened weight's accounting is the encoder's (as compress reported it), and its
+ * matrix is the tensor's 2-D view. */
+static void check_weight_stats(const lsc_compress_report *report, const char *name, const lsc_weight *w,
+                               const lsc_tensor *orig, int transposed)
+{
+    lsc_encode_stats got;
+    lsc_weight_get_stats(w, &got);
+    lsc_weight_info info;
+    lsc_weight_get_info(w, &info);
+    CHECKF(got.blob_bytes == info.blob_size && got.rows == info.rows && got.nnz == info.nnz, "%s", name);
+    for (size_t i = 0; i < report->n_layers; i++) {
+        const lsc_encode_stats *want = &report->layers[i].stats;
+        if (strcmp(report->layers[i].name, name) != 0)
+            continue;
+        lsc_encode_stats cmp = *want;
+        cmp.signed_zeros = 0; /* not in the blob */
+        CHECKF(memcmp(&cmp, &got, sizeof got) == 0,
+               "%s: weight stats differ from the encoder's (blob %llu vs %llu, kept blocks %llu vs %llu)",
+               name, (unsigned long long)got.blob_bytes, (unsigned long long)want->blob_bytes,
+               (unsigned long long)got.kept_blocks, (unsigned long long)want->kept_blocks);
+    }
+    if (orig) {
+        uint64_t rows = 0, cols = 0;
+        lsc_error err;
+        CHECKF(lsc_tensor_matrix_dims(orig, transposed, &rows, &cols, &err) == LSC_OK, "%s", err.message);
+        CHECKF(rows == got.rows && cols == got.cols, "%s: matrix %llux%llu, blob %llux%llu", name,
+               (unsigned long long)rows, (unsigned long long)cols, (unsigned long long)got.rows,
+               (unsigned long long)got.cols);
+    }
+}
+
 static void check_model(const char *tmpdir, const char *path, lsc_pool *pool)
 {
     lsc_error err;
@@ -179,6 +210,7 @@ static void check_model(const char *tmpdir, const char *path, lsc_pool *pool)
                 lsc_weight_close(&again);
                 CHECK(again == NULL);
             }
+            check_weight_stats(report, layer.name, w, orig_buf ? &orig : NULL, layer.transposed);
             if (orig_buf && orig.dtype == LSC_DTYPE_FLOAT32)
                 check_multiply(layer.name, w, back.data, pool);
         }
@@ -220,6 +252,20 @@ static void check_errors(const char *tmpdir)
     CHECKF(err.status == LSC_ERR_BAD_MODEL && strcmp(err.message, "ort: line 1?line 2??[0m") == 0,
            "message: %s", err.message);
     CHECK(lsc_error_set(NULL, LSC_ERR_IO, "x") == LSC_ERR_IO);
+    /* one vocabulary for every report */
+    CHECK(strcmp(lsc_dtype_string(LSC_DTYPE_FLOAT32), "float32") == 0);
+    CHECK(strcmp(lsc_dtype_string(LSC_DTYPE_BFLOAT16), "bfloat16") == 0);
+    CHECK(strcmp(lsc_dtype_string(3), "int8") == 0 && strcmp(lsc_dtype_string(8), "other") == 0);
+    CHECK(strcmp(lsc_layer_outcome_string(LSC_LAYER_NOT_PAYING), "not-paying") == 0);
+    CHECK(strcmp(lsc_layer_outcome_string((lsc_layer_outcome)99), "unknown") == 0);
+    CHECK(lsc_onnx_type_size(LSC_DTYPE_FLOAT64) == 8 && lsc_onnx_type_size(9) == 1 &&
+          lsc_onnx_type_size(15) == 16 && lsc_onnx_type_size(8) == 0);
+    lsc_tensor t3 = {.dtype = LSC_DTYPE_FLOAT32, .rank = 3, .dims = {4, 5, 6}};
+    uint64_t rows = 0, cols = 0;
+    CHECK(lsc_tensor_matrix_dims(&t3, 0, &rows, &cols, &err) == LSC_OK && rows == 4 && cols == 30);
+    CHECK(lsc_tensor_matrix_dims(&t3, 1, &rows, &cols, &err) == LSC_OK && rows == 30 && cols == 4);
+    t3.dims[1] = 0;
+    CHECK(lsc_tensor_matrix_dims(&t3, 0, &rows, &cols, &err) == LSC_ERR_UNSUPPORTED);
     lsc_model_close(NULL); /* NULL is fine everywhere a close takes it */
     lsc_bundle_close(NULL);
     lsc_free(NULL);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The bad-input table of issue 6: every hostile input the onnx-lsc command meets,
+"""The bad-input table (docs/bad-input.md): every hostile input the onnx-lsc command meets,
 run for real. For each case: the exit code documented in docs/cli.md, exactly one
 error line "onnx-lsc: ..." naming the file (and tensor where there is one) and the
 reason, the inputs unchanged (SHA-256 before and after), and nothing left under the
@@ -9,7 +9,7 @@ usage: test_bad.py ONNX_LSC            run the checks (exit 1 on any failure)
        test_bad.py ONNX_LSC --table    also print docs/bad-input.md (markdown) on stdout
 
 tests/cli/test_cli.py checks usage errors and a first set of hostile models; this
-test covers the whole table of issue 6 part 3 in one place, with stricter checks per
+test covers the whole table in one place, with stricter checks per
 case, plus every single-byte corruption of a small bundle.
 """
 import os
@@ -28,6 +28,7 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import cli_run  # noqa: E402
 from cli_run import digest, tree  # noqa: E402
+from onnx_models import external_weight  # noqa: E402
 
 TOOL = os.path.abspath(sys.argv[1])
 TABLE = "--table" in sys.argv[2:]
@@ -165,15 +166,7 @@ def gemm_model(w, name="w", extra_nodes=(), inits=None, save=None):
 
 
 def external_model(path, location, offset=0, length=None):
-    w = np.zeros((16, 16), np.float32)
-    w[0, 0] = 1
-    t = numpy_helper.from_array(w, "w_ext")
-    t.ClearField("raw_data")
-    t.data_location = TensorProto.EXTERNAL
-    for k, v in (("location", location), ("offset", str(offset)),
-                 ("length", str(w.nbytes if length is None else length))):
-        e = t.external_data.add()
-        e.key, e.value = k, v
+    w, t = external_weight("w_ext", location, offset, length)
     gemm_model(w, "w_ext", inits=[t], save=path)
 
 

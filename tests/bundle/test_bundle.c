@@ -7,8 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
+#include "bundle/bundle_format.h"
 #include "check.h"
 #include "codec_util.h"
+#include "common/endian.h"
 
 static char dir[256];
 
@@ -66,12 +70,98 @@ static int fully_valid(const char *path)
 
 #define N_BLOBS 4
 
+/* Writes a bundle of the given blobs (none: empty) and checks its exact layout
+ * against docs/format.md 2.1: blobs at multiples of 64 from 64, the TOC at the
+ * first multiple of 8 at or after the end of the last blob, file_size = the file's. */
+static void check_layout(const char *path, void *const *blobs, const size_t *sizes, int n)
+{
+    lsc_bundle_writer *w = NULL;
+    lsc_error err;
+    CHECK(lsc_bundle_writer_create(path, &w, &err) == LSC_OK);
+    uint64_t end = LSC_BUNDLE_HEADER_SIZE;
+    for (int i = 0; i < n; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "w%d", i);
+        uint64_t off = 0;
+        CHECK(lsc_bundle_writer_add(w, name, strlen(name), blobs[i], sizes[i], NULL, 0, &off, &err) == LSC_OK);
+        CHECK(off == (end + 63) / 64 * 64);
+        end = off + sizes[i];
+    }
+    CHECK(lsc_bundle_writer_finish(w, &err) == LSC_OK);
+    lsc_bundle_writer_free(&w);
+    size_t size = 0;
+    uint8_t *b = read_file(path, &size);
+    uint64_t toc_offset = lsc_load_le64(b + LSC_BH_TOC_OFFSET), toc_size = lsc_load_le64(b + LSC_BH_TOC_SIZE);
+    CHECKF(toc_offset == (end + 7) / 8 * 8, "%d blob(s) ending at %llu: toc_offset %llu", n,
+           (unsigned long long)end, (unsigned long long)toc_offset);
+    CHECK(lsc_load_le64(b + LSC_BH_FILE_SIZE) == size && toc_offset + toc_size == size);
+    if (n == 0)
+        CHECKF(size == 64 && toc_offset == 64 && toc_size == 0, "empty bundle: %zu bytes", size);
+    free(b);
+    remove(path);
+}
+
+/* A reader takes any TOC place the rules allow (docs/format.md 2.1): one moved 8
+ * bytes out over zeros opens; a non-zero byte in the gap does not. */
+static void check_moved_toc(const char *path)
+{
+    lsc_bundle_writer *w = NULL;
+    lsc_error err;
+    CHECK(lsc_bundle_writer_create(path, &w, &err) == LSC_OK && lsc_bundle_writer_finish(w, &err) == LSC_OK);
+    lsc_bundle_writer_free(&w);
+    size_t size = 0;
+    uint8_t *b = read_file(path, &size);
+    uint8_t moved[72] = {0};
+    memcpy(moved, b, 64);
+    lsc_store_le64(moved + LSC_BH_TOC_OFFSET, 72);
+    lsc_store_le64(moved + LSC_BH_FILE_SIZE, 72);
+    lsc_store_le64(moved + LSC_BH_HEADER_CHECKSUM, XXH64(moved, LSC_BUNDLE_HEADER_HASHED, 0));
+    write_file(path, moved, sizeof moved);
+    lsc_bundle *bundle = NULL;
+    CHECKF(lsc_bundle_open(path, &bundle, &err) == LSC_OK, "%s", err.message);
+    lsc_bundle_close(&bundle);
+    moved[68] = 1;
+    write_file(path, moved, sizeof moved);
+    CHECK(lsc_bundle_open(path, &bundle, &err) == LSC_ERR_BAD_BUNDLE);
+    free(b);
+    remove(path);
+}
+
+static void check_layouts(const char *path)
+{
+    check_layout(path, NULL, NULL, 0);
+    check_moved_toc(path);
+    /* single blobs whose end is and is not a multiple of 8 (both TOC parities) */
+    int seen[2] = {0, 0};
+    uint64_t s = 11;
+    for (int k = 0; k < 64 && !(seen[0] && seen[1]); k++) {
+        float dense[9 * 5];
+        fill_random((uint8_t *)dense, 9 * 5, LSC_DTYPE_FLOAT32, 0.05 + 0.015 * k, 0.0, &s);
+        lsc_tensor t = {.dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = {9, 5}, .data = dense};
+        void *blob = NULL;
+        size_t size = 0;
+        lsc_error err;
+        CHECK(lsc_encode(&t, NULL, &blob, &size, NULL, &err) == LSC_OK);
+        int parity = size % 8 == 0;
+        if (blob && !seen[parity]) {
+            seen[parity] = 1;
+            check_layout(path, &blob, &size, 1);
+            void *two[2] = {blob, blob};
+            size_t sizes[2] = {size, size};
+            check_layout(path, two, sizes, 2);
+        }
+        lsc_free(blob);
+    }
+    CHECKF(seen[0] && seen[1], "no blob size of each parity (%d, %d)", seen[0], seen[1]);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/lsc-test-bundle-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
     char path[300];
     snprintf(path, sizeof path, "%s/model.lsc", dir);
+    check_layouts(path);
 
     /* Blobs. */
     uint64_t s = 5;

@@ -4,7 +4,9 @@ error line "onnx-lsc: ...", inputs never modified, nothing left behind on failur
 
 usage: test_cli.py ONNX_LSC
 """
+import json
 import os
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -16,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import cli_run  # noqa: E402
 from cli_run import digest, listing  # noqa: E402
+from onnx_models import external_weight  # noqa: E402
 
 TOOL = sys.argv[1]
 FAILURES = []
@@ -59,15 +62,7 @@ def small_model(folder, name="m.onnx"):
 
 
 def external_model(folder, location, offset=0, length=None, name="ext.onnx"):
-    w = np.zeros((16, 16), np.float32)
-    w[0, 0] = 1
-    t = numpy_helper.from_array(w, "w")
-    t.ClearField("raw_data")
-    t.data_location = TensorProto.EXTERNAL
-    for k, v in (("location", location), ("offset", str(offset)),
-                 ("length", str(w.nbytes if length is None else length))):
-        e = t.external_data.add()
-        e.key, e.value = k, v
+    _, t = external_weight("w", location, offset, length)
     g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])], [t])
@@ -302,11 +297,31 @@ def test_notes(work):
         fail(f"compress -q printed something: {r.stdout!r} {r.stderr!r}")
 
 
+def test_json_names(work):
+    """compress --json and stats --json are valid UTF-8 JSON whatever bytes a name holds."""
+    m = small_model(work, "names.onnx")
+    data = open(m, "rb").read().replace(b"\x01w", b"\x01\xff")  # the weight's name: 'w' -> 0xff
+    if data.count(b"\x01\xff") < 1:
+        fail("json names: could not plant a byte in the weight's name")
+        return
+    open(m, "wb").write(data)
+    for args in (["compress", m, "-o", os.path.join(work, "n.lsc.onnx"), "--json"], ["stats", m, "--json"]):
+        r = subprocess.run([TOOL, *args], capture_output=True)
+        expect(" ".join(args[:1]) + " --json, invalid UTF-8 name", r, 0)
+        try:
+            doc = json.loads(r.stdout.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            fail(f"{args[0]} --json: not UTF-8 JSON: {e}: {r.stdout[:200]!r}")
+            continue
+        if "\ufffd" not in json.dumps(doc["layers"][0]["name"], ensure_ascii=False):
+            fail(f"{args[0]} --json: the invalid byte is not U+FFFD: {doc['layers'][0]['name']!r}")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-cli-")
     try:
         for t in (test_usage, test_good_and_safety, test_overwrite, test_smallest, test_bad_models, test_external,
-                  test_bad_bundles, test_notes):
+                  test_bad_bundles, test_notes, test_json_names):
             sub = os.path.join(work, t.__name__)
             os.mkdir(sub)
             t(sub)

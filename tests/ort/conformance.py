@@ -209,10 +209,30 @@ def check(name, model_path, inputs, work, failures, must_rewrite=True):
             failures.append("%s (threads %d): max abs %g, max rel %g" % (name, threads, max_abs, max_rel))
 
 
+def check_same_dilated(rng, work, failures):
+    """auto_pad SAME_* with dilations > 1: ONNX Runtime's Conv refuses it, and so does
+    LscConv, with a message naming the pair (no reference to compare with)."""
+    m, _ = conv(rng, (1, 8, 12, 12), (16, 8, 3, 3), auto_pad="SAME_UPPER", dilations=[2, 2])
+    path = os.path.join(work, "same_dilated.onnx")
+    onnx.save(m, path)
+    lsc_path = os.path.join(work, "same_dilated.lsc.onnx")
+    ortcheck.compress(path, lsc_path)
+    if not ortcheck.lsc_ops(lsc_path):
+        failures.append("same_dilated: nothing was rewritten")
+        return
+    r = ortcheck.run([ortcheck.LSC_ORT_RUN, lsc_path, "--expect-error", "dilations other than 1"])
+    ok = r.returncode == 0
+    print("%s %-34s refused" % ("ok  " if ok else "FAIL", "conv2d_same_upper_dilation2"))
+    if not ok:
+        failures.append("conv2d_same_upper_dilation2: not refused as expected (exit %d): %s"
+                        % (r.returncode, (r.stdout + r.stderr).strip()[-300:]))
+
+
 def main():
     work = ortcheck.work_folder()
     rng = np.random.default_rng(20200207)
     failures = []
+    check_same_dilated(rng, work, failures)
     for name, (m, shapes) in cases(rng).items():
         path = os.path.join(work, name + ".onnx")
         onnx.save(m, path)

@@ -15,6 +15,7 @@
 
 #include "npy.h"
 #include "ort_runner.h"
+#include "rss.h"
 
 #define MAX_NAMED 32
 
@@ -105,8 +106,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "lsc-ort-run: %s\n", error.message);
         return 77; /* no runtime: the tests skip */
     }
-    int peak_reset = ortrun_reset_peak_rss() == 0; /* the peak then belongs to the session */
-    uint64_t rss_before = ortrun_current_rss();
+    int peak_reset = rss_reset_peak() == 0; /* the peak then belongs to the session */
+    uint64_t rss_before = rss_current();
     double t0 = now_ms();
     ortrun_session *se = NULL;
     lsc_status st = ortrun_session_create(rt, model, &options, &se, &error);
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
             goto done;
         }
         qsort(ms, (size_t)bench, sizeof *ms, cmp_double);
-        uint64_t peak = ortrun_peak_rss();
+        uint64_t peak = rss_peak();
         printf("{\"model\": \"%s\", \"threads\": %d, \"plugin\": %s, \"runs\": %d, \"median_ms\": %.4f, "
                "\"min_ms\": %.4f, \"max_ms\": %.4f, \"create_ms\": %.2f, \"session_peak_bytes\": %llu, "
                "\"process_peak_bytes\": %llu, \"peak_reset\": %s}\n",

@@ -12,6 +12,7 @@
 #include "report_png.h"
 #include "stats.h"
 #include "stats_scan.h"
+#include "text.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -244,13 +245,13 @@ static void test_png(void)
 static void test_short_name(void)
 {
     char buf[16];
-    stats_short_name(buf, 10, "features.10.weight");
+    text_short_name(buf, 10, "features.10.weight");
     CHECK(strcmp(buf, "fea...ight") == 0);
-    stats_short_name(buf, 10, "fc1.weight");
+    text_short_name(buf, 10, "fc1.weight");
     CHECK(strcmp(buf, "fc1.weight") == 0);
-    stats_short_name(buf, 10, "a\tb");
+    text_short_name(buf, 10, "a\tb");
     CHECK(strcmp(buf, "a?b") == 0);
-    stats_short_name(buf, 10, "");
+    text_short_name(buf, 10, "");
     CHECK(strcmp(buf, "(empty)") == 0);
 }
 

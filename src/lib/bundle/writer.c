@@ -1,14 +1,10 @@
-/* lsc_bundle_writer: streams blobs into a temporary file beside the destination,
- * then writes the TOC and, last, the header; fsync and rename make the bundle appear
- * only when complete (docs/format.md 2.1). */
-#include <errno.h>
-#include <fcntl.h>
+/* lsc_bundle_writer: streams blobs into a temporary file beside the destination
+ * (common/file_io.h, as every output of the library), then writes the TOC and, last,
+ * the header; the file is renamed over the destination only when complete
+ * (docs/format.md 2.1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include "bundle/bundle_format.h"
@@ -17,6 +13,7 @@
 #include "common/checked.h"
 #include "common/endian.h"
 #include "common/error.h"
+#include "common/file_io.h"
 
 typedef struct written {
     uint64_t offset, size, checksum;
@@ -25,9 +22,9 @@ typedef struct written {
 } written;
 
 struct lsc_bundle_writer {
-    char *path, *tmp_path;
-    int fd;
-    uint64_t end; /* bytes written so far */
+    char *path;
+    lsc_out_file out; /* out.written: bytes written so far */
+    int open;         /* out holds a temporary file */
     written *entries;
     size_t n, cap;
     int broken;   /* a write failed: the file is unusable */
@@ -37,77 +34,16 @@ struct lsc_bundle_writer {
     unsigned minor;
 };
 
-static lsc_status io_fail(lsc_bundle_writer *w, lsc_error *error, const char *what)
+static const uint8_t zeros[LSC_BUNDLE_HEADER_SIZE > LSC_BUNDLE_BLOB_ALIGN ? LSC_BUNDLE_HEADER_SIZE
+                                                                            : LSC_BUNDLE_BLOB_ALIGN];
+
+/* The first write failure of the output, as the call's error; the writer is broken. */
+static lsc_status out_failed(lsc_bundle_writer *w, lsc_error *error)
 {
-    int e = errno;
     w->broken = 1;
-    return lsc_fail(error, LSC_ERR_IO, "bundle '%s': %s: %s", w->path, what, strerror(e));
-}
-
-static int write_all(int fd, const void *buf, size_t len, uint64_t offset)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-        offset += (uint64_t)n;
-    }
-    return 0;
-}
-
-static int write_zeros(int fd, uint64_t count, uint64_t offset)
-{
-    static const uint8_t zeros[LSC_BUNDLE_BLOB_ALIGN];
-    while (count) {
-        size_t n = count < sizeof zeros ? (size_t)count : sizeof zeros;
-        if (write_all(fd, zeros, n, offset))
-            return -1;
-        count -= n;
-        offset += n;
-    }
-    return 0;
-}
-
-/* A new file beside `path`, named like mkstemp's but created with open(O_EXCL) and
- * mode 0666 so that the umask applies as to any file the user creates. */
-static int create_temp(const char *path, char **tmp_out)
-{
-    size_t len = strlen(path) + 64;
-    char *tmp = malloc(len);
-    if (!tmp) {
-        errno = ENOMEM;
-        return -1;
-    }
-    const char *slash = strrchr(path, '/');
-    int dir_len = slash ? (int)(slash - path + 1) : 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t seed = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
-                    (uint64_t)(uintptr_t)tmp;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        snprintf(tmp, len, "%.*s.%s.tmp-%06llx", dir_len, path, path + dir_len,
-                 (unsigned long long)(seed >> 40));
-        int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        if (errno != EEXIST)
-            break;
-    }
-    int e = errno;
-    free(tmp);
-    errno = e;
-    return -1;
+    if (error)
+        *error = w->out.error;
+    return w->out.status;
 }
 
 lsc_status lsc_bundle_writer_create(const char *path, lsc_bundle_writer **writer_out, lsc_error *error)
@@ -116,28 +52,21 @@ lsc_status lsc_bundle_writer_create(const char *path, lsc_bundle_writer **writer
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_bundle_writer_create: NULL argument");
     *writer_out = NULL;
     lsc_bundle_writer *w = calloc(1, sizeof *w);
-    if (w) {
-        w->fd = -1;
+    if (w)
         w->minor = LSC_BUNDLE_MINOR;
-    }
     if (!w || !(w->path = strdup(path))) {
         free(w);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "bundle '%s': out of memory", path);
     }
-    w->fd = create_temp(path, &w->tmp_path);
-    if (w->fd < 0) {
-        lsc_status st = io_fail(w, error, "cannot create a temporary file beside it");
+    lsc_status st = lsc_out_open(&w->out, path, error);
+    if (st != LSC_OK) {
         free(w->path);
         free(w);
         return st;
     }
+    w->open = 1;
     /* The header is written last; its room is zeros until then. */
-    if (write_zeros(w->fd, LSC_BUNDLE_HEADER_SIZE, 0)) {
-        lsc_status st = io_fail(w, error, "write");
-        lsc_bundle_writer_free(&w);
-        return st;
-    }
-    w->end = LSC_BUNDLE_HEADER_SIZE;
+    lsc_out_write(&w->out, zeros, LSC_BUNDLE_HEADER_SIZE);
     *writer_out = w;
     return LSC_OK;
 }
@@ -183,20 +112,22 @@ lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size
         memcpy(e->restore, restore, restore_len);
     e->name_len = name_len;
     e->restore_len = restore_len;
-    uint64_t pad = (LSC_BUNDLE_BLOB_ALIGN - w->end % LSC_BUNDLE_BLOB_ALIGN) % LSC_BUNDLE_BLOB_ALIGN;
-    e->offset = w->end + pad;
+    uint64_t end = w->out.written;
+    uint64_t pad = (LSC_BUNDLE_BLOB_ALIGN - end % LSC_BUNDLE_BLOB_ALIGN) % LSC_BUNDLE_BLOB_ALIGN;
+    e->offset = end + pad;
     e->size = blob_size;
     e->checksum = lsc_load_le64((const uint8_t *)blob + 8);
     const uint8_t *head = blob;
     if (blob_size > 5 && memcmp(head, "LSCW", 4) == 0 && (head[5] == LSC_DTYPE_UINT8 || head[5] == LSC_DTYPE_INT8) &&
         w->minor < LSC_BUNDLE_MINOR_8BIT)
         w->minor = LSC_BUNDLE_MINOR_8BIT; /* readers before it reject such a weight */
-    if (write_zeros(w->fd, pad, w->end) || write_all(w->fd, blob, blob_size, e->offset)) {
+    lsc_out_write(&w->out, zeros, (size_t)pad);
+    lsc_out_write(&w->out, blob, blob_size);
+    if (w->out.status != LSC_OK) {
         free(e->name);
         free(e->restore);
-        return io_fail(w, error, "write");
+        return out_failed(w, error);
     }
-    w->end = e->offset + blob_size;
     w->n++;
     if (offset_out)
         *offset_out = e->offset;
@@ -250,7 +181,8 @@ lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *w, lsc_error *error)
                                          NULL, 0, NULL, error));
         w->minor = LSC_BUNDLE_MINOR_SEALED;
     }
-    uint64_t toc_offset = (w->end + LSC_BUNDLE_TOC_ALIGN - 1) / LSC_BUNDLE_TOC_ALIGN * LSC_BUNDLE_TOC_ALIGN;
+    uint64_t end = w->out.written;
+    uint64_t toc_offset = (end + LSC_BUNDLE_TOC_ALIGN - 1) / LSC_BUNDLE_TOC_ALIGN * LSC_BUNDLE_TOC_ALIGN;
     uint64_t toc_size = 0;
     for (size_t i = 0; i < w->n; i++)
         toc_size += toc_entry_size(&w->entries[i]);
@@ -283,32 +215,19 @@ lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *w, lsc_error *error)
     lsc_store_le32(header + LSC_BH_N_ENTRIES, (uint32_t)w->n);
     lsc_store_le64(header + LSC_BH_TOC_CHECKSUM, XXH64(toc, (size_t)toc_size, 0));
     lsc_store_le64(header + LSC_BH_HEADER_CHECKSUM, XXH64(header, LSC_BUNDLE_HEADER_HASHED, 0));
-    int failed = write_zeros(w->fd, toc_offset - w->end, w->end) ||
-                 write_all(w->fd, toc, (size_t)toc_size, toc_offset) ||
-                 write_all(w->fd, header, sizeof header, 0);
+    lsc_out_write(&w->out, zeros, (size_t)(toc_offset - end));
+    lsc_out_write(&w->out, toc, (size_t)toc_size);
+    lsc_out_write_at(&w->out, 0, header, sizeof header);
     free(toc);
-    if (failed)
-        return io_fail(w, error, "write");
-    if (fsync(w->fd))
-        return io_fail(w, error, "fsync");
-    int fd = w->fd;
-    w->fd = -1;
-    if (close(fd))
-        return io_fail(w, error, "close");
-    if (rename(w->tmp_path, w->path))
-        return io_fail(w, error, "rename of the temporary file");
-    w->finished = 1;
-    /* Make the rename itself durable; a failure here loses nothing already written. */
-    const char *slash = strrchr(w->path, '/');
-    char *dir = slash ? strndup(w->path, (size_t)(slash - w->path + 1)) : strdup(".");
-    if (dir) {
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
+    if (w->out.status != LSC_OK)
+        return out_failed(w, error);
+    w->open = 0;
+    lsc_status st = lsc_out_commit(&w->out, error);
+    if (st != LSC_OK) {
+        w->broken = 1;
+        return st;
     }
+    w->finished = 1;
     return LSC_OK;
 }
 
@@ -317,17 +236,14 @@ void lsc_bundle_writer_free(lsc_bundle_writer **writer)
     if (!writer || !*writer)
         return;
     lsc_bundle_writer *w = *writer;
-    if (w->fd >= 0)
-        close(w->fd);
-    if (!w->finished && w->tmp_path)
-        unlink(w->tmp_path);
+    if (w->open)
+        lsc_out_abort(&w->out); /* not finished: nothing is left */
     for (size_t i = 0; i < w->n; i++) {
         free(w->entries[i].name);
         free(w->entries[i].restore);
     }
     free(w->entries);
     free(w->path);
-    free(w->tmp_path);
     free(w);
     *writer = NULL;
 }

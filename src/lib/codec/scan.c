@@ -49,6 +49,16 @@ lsc_status lsc_matrix_shape_of(const lsc_tensor *tensor, int transposed, lsc_mat
     return LSC_OK;
 }
 
+lsc_status lsc_tensor_matrix_dims(const lsc_tensor *tensor, int transposed, uint64_t *rows,
+                                  uint64_t *cols, lsc_error *error)
+{
+    lsc_matrix_shape shape;
+    LSC_TRY(lsc_matrix_shape_of(tensor, transposed, &shape, error));
+    *rows = shape.rows;
+    *cols = shape.cols;
+    return LSC_OK;
+}
+
 void lsc_sparse_free(lsc_sparse *sparse)
 {
     free(sparse->row_ptr);

@@ -324,6 +324,37 @@ lsc_status lsc_out_sync(lsc_out_file *out, lsc_error *error)
     return out->status;
 }
 
+void lsc_out_write_at(lsc_out_file *out, uint64_t offset, const void *data, size_t size)
+{
+    out_flush(out);
+    const uint8_t *p = data;
+    while (out->status == LSC_OK && size) {
+        ssize_t n = pwrite(out->fd, p, size, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: write failed: %s", out->final_path,
+                                   n < 0 ? strerror(errno) : "nothing written");
+            break;
+        }
+        p += n;
+        size -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+}
+
+/* Makes a rename in the folder of `path` durable; a failure loses nothing written. */
+static void sync_folder(const char *path)
+{
+    char *dir = lsc_path_dir(path);
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
 lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error)
 {
     out_sync(out);
@@ -344,6 +375,8 @@ lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error)
         if (error)
             *error = out->error;
         unlink(out->tmp_path);
+    } else {
+        sync_folder(out->final_path);
     }
     free(out->tmp_path);
     out->tmp_path = NULL;

@@ -48,6 +48,9 @@ void lsc_out_write_dense(lsc_out_file *out, const void *data, size_t size);
 /* Everything written so far is in the temporary file (out->tmp_path), which can be
  * read back before the commit. */
 lsc_status lsc_out_sync(lsc_out_file *out, lsc_error *error);
+/* Overwrites [offset, offset + size) of what was written already (a header whose
+ * room was written as zeros first); `written` does not change. */
+void lsc_out_write_at(lsc_out_file *out, uint64_t offset, const void *data, size_t size);
 lsc_status lsc_out_commit(lsc_out_file *out, lsc_error *error);
 void lsc_out_abort(lsc_out_file *out);
 

@@ -1,8 +1,8 @@
 /* Exact byte counts of the classic sparse formats and the entropy bound, from the
  * facts one scan of a weight gathers (stats_scan.h). Every formula is written out
  * in docs/stats-schema.md ("Byte accounting"); keep the two in step. */
-#ifndef LSC_CLI_FORMATS_H
-#define LSC_CLI_FORMATS_H
+#ifndef LSC_STATS_FORMATS_H
+#define LSC_STATS_FORMATS_H
 
 #include <stdint.h>
 
@@ -79,4 +79,4 @@ uint64_t stats_ri_meta_bytes(const stats_facts *facts, unsigned b);
 /* log2 C(n, k) in bits; exact summation for small min(k, n-k), lgamma otherwise. */
 double stats_entropy_bits(uint64_t n, uint64_t k);
 
-#endif /* LSC_CLI_FORMATS_H */
+#endif /* LSC_STATS_FORMATS_H */

@@ -1,7 +1,7 @@
 /* One look at a dense weight: where its non-zeros are, as the facts the formats
  * need (formats.h), the LSC block occupancy and a small picture of it. */
-#ifndef LSC_CLI_STATS_SCAN_H
-#define LSC_CLI_STATS_SCAN_H
+#ifndef LSC_STATS_STATS_SCAN_H
+#define LSC_STATS_STATS_SCAN_H
 
 #include <stdint.h>
 
@@ -35,4 +35,4 @@ lsc_status stats_scan_tensor(const lsc_tensor *tensor, int transposed, uint32_t 
 
 void stats_scan_free(stats_scan *scan);
 
-#endif /* LSC_CLI_STATS_SCAN_H */
+#endif /* LSC_STATS_STATS_SCAN_H */

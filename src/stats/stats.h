@@ -1,16 +1,12 @@
-/* onnx-lsc stats: the audit of one model, gathered once (stats_collect.c) and
- * written by the report_*.c writers as a table, JSON, CSV or HTML. The meaning of
- * every field is documented in docs/stats-schema.md. */
-#ifndef LSC_CLI_STATS_H
-#define LSC_CLI_STATS_H
-
-#include <stdio.h>
+/* The stats library: the audit of one model, gathered once (stats_collect.c) from
+ * the public API alone, for the command's writers (src/cli/report_*.c) and the
+ * Python module. The meaning of every field is documented in docs/stats-schema.md. */
+#ifndef LSC_STATS_STATS_H
+#define LSC_STATS_STATS_H
 
 #include "formats.h"
 #include "onnx-lsc/lsc.h"
 #include "stats_scan.h"
-
-#define STATS_SCHEMA_VERSION 1
 
 /* Where a layer's LSC numbers come from. */
 typedef enum stats_lsc_source {
@@ -34,7 +30,7 @@ typedef struct stats_lsc {
 typedef struct stats_layer {
     char *name;
     char op[16];
-    const char *outcome;          /* lsc outcome name, see stats_outcome_name */
+    const char *outcome;          /* lsc_layer_outcome_string, or "left-dense" */
     int encoded;                  /* counts in the encoded totals (the paper's measure) */
     int analysed;                 /* facts, formats and lsc are filled */
     int dtype;
@@ -107,30 +103,4 @@ double stats_total_ratio(const stats_totals *t);
 double stats_total_meta_bits(const stats_totals *t);
 double stats_file_ratio(const stats_totals *t);
 
-/* "float32", "float16", ...; "other" for types stats does not name. */
-const char *stats_dtype_name(int dtype);
-
-/* The writers. Each returns 0, or -1 when writing failed. */
-int stats_write_table(FILE *out, const stats_report *report);
-int stats_write_json(FILE *out, const stats_report *report);
-int stats_write_csv(FILE *out, const stats_report *report);
-/* The CI gates (NAN: not given). */
-typedef struct stats_gates {
-    double min_ratio, max_meta_bits;
-} stats_gates;
-/* Markdown for a CI run page; says whether each given gate passed. */
-int stats_write_markdown(FILE *out, const stats_report *report, const stats_gates *gates);
-/* Writes the HTML report to a temporary file beside `path`, renamed when complete. */
-lsc_status stats_write_html(const char *path, const stats_report *report, lsc_error *error);
-
-/* A double that reads back exactly (%.15g, else %.17g): deterministic, no loss. */
-void stats_print_double(FILE *out, double v);
-
-/* Length of the valid UTF-8 sequence starting at p, a byte >= 0x80 (2..4), or 0 if invalid. */
-size_t stats_utf8_len(const unsigned char *p);
-
-/* `name` shortened in the middle to at most `width` bytes ("abc...xyz"), control
- * bytes replaced by '?'; dst holds width + 1 bytes. */
-void stats_short_name(char *dst, size_t width, const char *name);
-
-#endif /* LSC_CLI_STATS_H */
+#endif /* LSC_STATS_STATS_H */

@@ -148,17 +148,27 @@ static uint64_t count_range(const uint64_t *words, uint64_t start, uint64_t len)
     return n;
 }
 
-static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_bcols,
-                           uint64_t bwords, stats_map *map, lsc_error *error)
+/* A map of at most STATS_MAP_MAX cells a side over rows x cols items (blocks or
+ * elements), its cells zeroed. */
+static lsc_status map_init(uint64_t rows, uint64_t cols, stats_map *map, lsc_error *error)
 {
-    uint64_t sh = stats_ceil_div(n_brows, STATS_MAP_MAX), sw = stats_ceil_div(n_bcols, STATS_MAP_MAX);
-    map->height = (uint32_t)stats_ceil_div(n_brows, sh);
-    map->width = (uint32_t)stats_ceil_div(n_bcols, sw);
+    uint64_t sh = stats_ceil_div(rows, STATS_MAP_MAX), sw = stats_ceil_div(cols, STATS_MAP_MAX);
+    map->height = (uint32_t)stats_ceil_div(rows, sh);
+    map->width = (uint32_t)stats_ceil_div(cols, sw);
     map->per_cell_h = (uint32_t)sh;
     map->per_cell_w = (uint32_t)sw;
     map->cells = calloc((size_t)map->width * map->height, 1);
     if (!map->cells)
         return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
+    return LSC_OK;
+}
+
+static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_bcols,
+                           uint64_t bwords, stats_map *map, lsc_error *error)
+{
+    if (map_init(n_brows, n_bcols, map, error) != LSC_OK)
+        return LSC_ERR_NO_MEMORY;
+    uint64_t sh = map->per_cell_h, sw = map->per_cell_w;
     for (uint64_t y = 0; y < map->height; y++) {
         uint64_t r0 = y * sh, r1 = r0 + sh < n_brows ? r0 + sh : n_brows;
         for (uint64_t x = 0; x < map->width; x++) {
@@ -175,14 +185,10 @@ static lsc_status make_map(const uint64_t *blocks, uint64_t n_brows, uint64_t n_
 static lsc_status element_map_init(uint64_t rows, uint64_t cols, stats_map *map, uint32_t **counts,
                                    lsc_error *error)
 {
-    uint64_t sh = stats_ceil_div(rows, STATS_MAP_MAX), sw = stats_ceil_div(cols, STATS_MAP_MAX);
-    map->height = (uint32_t)stats_ceil_div(rows, sh);
-    map->width = (uint32_t)stats_ceil_div(cols, sw);
-    map->per_cell_h = (uint32_t)sh;
-    map->per_cell_w = (uint32_t)sw;
-    map->cells = calloc((size_t)map->width * map->height, 1);
+    if (map_init(rows, cols, map, error) != LSC_OK)
+        return LSC_ERR_NO_MEMORY;
     *counts = calloc((size_t)map->width * map->height, sizeof **counts);
-    if (!map->cells || !*counts)
+    if (!*counts)
         return lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory for a sparsity map");
     return LSC_OK;
 }
@@ -203,21 +209,15 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
                              uint32_t block_w, int want_map, stats_scan *out, lsc_error *error)
 {
     memset(out, 0, sizeof *out);
-    unsigned size = (unsigned)lsc_dtype_size(t->dtype);
-    if (!size)
-        return lsc_error_set(error, LSC_ERR_UNSUPPORTED, "data type %d is not a float type", (int)t->dtype);
-    uint64_t d0 = t->rank >= 2 ? (uint64_t)t->dims[0] : 1, rest = 1;
-    for (int i = t->rank >= 2 ? 1 : 0; i < t->rank; i++)
-        rest *= (uint64_t)t->dims[i];
     stats_facts *f = &out->facts;
-    f->rows = transposed ? rest : d0;
-    f->cols = transposed ? d0 : rest;
+    lsc_status st = lsc_tensor_matrix_dims(t, transposed, &f->rows, &f->cols, error);
+    if (st != LSC_OK)
+        return st;
+    unsigned size = (unsigned)lsc_dtype_size(t->dtype);
     f->elements = f->rows * f->cols;
     f->elem_size = size;
     if (!block_h || !block_w)
         block_h = block_w = 1;
-    if (f->elements == 0)
-        return LSC_OK;
 
     mask m = {f->rows, f->cols, stats_ceil_div(f->cols, 64), NULL};
     uint64_t n_brows = stats_ceil_div(f->rows, block_h), n_bcols = stats_ceil_div(f->cols, block_w);
@@ -234,7 +234,7 @@ lsc_status stats_scan_tensor(const lsc_tensor *t, int transposed, uint32_t block
     }
     fill_mask(t, size, transposed, &m, &f->signed_zeros);
     uint32_t *counts = NULL;
-    lsc_status st = LSC_OK;
+    st = LSC_OK;
     if (want_map)
         st = element_map_init(f->rows, f->cols, &out->elements, &counts, error);
     uint64_t esh = out->elements.per_cell_h, esw = out->elements.per_cell_w;

@@ -1,20 +1,14 @@
 /* Gathering the audit: one layer at a time, load (or decode) the weight, price LSC
  * (plan, or the blob found in the bundle) and the classic formats, then drop the
  * weight. Memory: the largest weight plus a bit per element, plus the graph. */
-#define _DEFAULT_SOURCE /* mkdtemp */
+#define _DEFAULT_SOURCE /* mkdtemp, strdup */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "stats.h"
-
-static unsigned bit_width(uint64_t x)
-{
-    return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
-}
 
 double stats_ratio(uint64_t num, uint64_t den)
 {
@@ -42,71 +36,8 @@ double stats_file_ratio(const stats_totals *t)
                               : stats_ratio(t->input_bytes, t->output_bytes);
 }
 
-const char *stats_dtype_name(int dtype)
-{
-    switch (dtype) {
-    case LSC_DTYPE_FLOAT32: return "float32";
-    case LSC_DTYPE_FLOAT16: return "float16";
-    case LSC_DTYPE_FLOAT64: return "float64";
-    case LSC_DTYPE_BFLOAT16: return "bfloat16";
-    case LSC_DTYPE_UINT8: return "uint8";
-    case LSC_DTYPE_INT8: return "int8";
-    case 6: return "int32";
-    case 7: return "int64";
-    }
-    return "other";
-}
-
-static const char *outcome_name(lsc_layer_outcome outcome)
-{
-    switch (outcome) {
-    case LSC_LAYER_ENCODED: return "encoded";
-    case LSC_LAYER_NOT_PAYING: return "not-paying";
-    case LSC_LAYER_GRAPH_INPUT: return "graph-input";
-    case LSC_LAYER_SHARED_OTHER: return "shared-other";
-    case LSC_LAYER_UNSUPPORTED_TYPE: return "unsupported";
-    case LSC_LAYER_IN_SUBGRAPH: return "in-subgraph";
-    case LSC_LAYER_NOT_CONSTANT: return "not-constant";
-    }
-    return "unknown";
-}
-
-/* Element size of any ONNX numeric type, for the dense bytes of layers the codec
- * does not take (0 when unknown: strings, sub-byte types). */
-static unsigned onnx_type_size(int dtype)
-{
-    switch (dtype) {
-    case 2: case 3: case 9: case 17: case 18: case 19: case 20: return 1; /* u8 i8 bool f8 */
-    case 4: case 5: case 10: case 16: return 2;
-    case 1: case 6: case 12: return 4;
-    case 7: case 11: case 13: case 14: return 8;
-    case 15: return 16;
-    }
-    return 0;
-}
-
-/* The parts of a blob from its header fields (docs/format.md 1.3). */
-static void lsc_from_info(const lsc_weight_info *info, stats_lsc *l)
-{
-    unsigned e = (unsigned)lsc_dtype_size(info->dtype);
-    uint64_t n_brows = stats_ceil_div(info->rows, info->block_h), n_bcols = stats_ceil_div(info->cols, info->block_w);
-    l->block_h = info->block_h;
-    l->block_w = info->block_w;
-    l->index_bits = info->index_bits;
-    l->nnz = info->nnz;
-    l->blocks = n_brows * n_bcols;
-    l->value_entries = info->nnz;
-    l->jump_entries = info->n_entries - info->nnz;
-    l->value_bytes = info->nnz * e;
-    l->header_bytes = 56 + 8 * (uint64_t)info->rank;
-    l->bitmap_bytes = stats_ceil_div(n_brows * n_bcols, 8);
-    l->pointer_bytes = stats_ceil_div((n_brows - 1) * (bit_width(info->n_entries) + bit_width(info->nnz)), 8);
-    l->sri_bytes = stats_ceil_div(info->n_entries * info->index_bits, 8);
-    l->meta_bytes = l->header_bytes + l->bitmap_bytes + l->pointer_bytes + l->sri_bytes;
-    l->blob_bytes = l->value_bytes + l->meta_bytes;
-}
-
-static void lsc_from_plan(const lsc_encode_stats *s, stats_lsc *l)
+/* The LSC columns of a layer from the encoder's (or an opened blob's) accounting. */
+static void lsc_from_stats(const lsc_encode_stats *s, stats_lsc *l)
 {
     l->block_h = s->block_h;
     l->block_w = s->block_w;
@@ -125,15 +56,6 @@ static void lsc_from_plan(const lsc_encode_stats *s, stats_lsc *l)
     l->blob_bytes = s->blob_bytes;
 }
 
-static char *copy_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static int loadable(const lsc_model_layer *ml)
 {
     return lsc_dtype_size(ml->dtype) != 0 && ml->outcome != LSC_LAYER_UNSUPPORTED_TYPE &&
@@ -150,9 +72,9 @@ static lsc_status analyse_layer(const lsc_model *model, size_t index, const lsc_
         return st;
     const lsc_weight *w = lsc_model_layer_weight(model, index);
     if (w) {
-        lsc_weight_info info;
-        lsc_weight_get_info(w, &info);
-        lsc_from_info(&info, &l->lsc);
+        lsc_encode_stats s;
+        lsc_weight_get_stats(w, &s);
+        lsc_from_stats(&s, &l->lsc);
         l->source = STATS_LSC_BUNDLE;
     } else {
         lsc_encode_options eo;
@@ -164,7 +86,7 @@ static lsc_status analyse_layer(const lsc_model *model, size_t index, const lsc_
             lsc_free(buffer);
             return st;
         }
-        lsc_from_plan(&s, &l->lsc);
+        lsc_from_stats(&s, &l->lsc);
         l->source = STATS_LSC_PLAN;
     }
     stats_scan scan;
@@ -176,8 +98,6 @@ static lsc_status analyse_layer(const lsc_model *model, size_t index, const lsc_
     l->facts = scan.facts;
     l->map = scan.map;
     l->elements = scan.elements;
-    if (l->source == STATS_LSC_BUNDLE)
-        l->lsc.kept_blocks = scan.kept_blocks;
     stats_tensor_desc desc = {ml->dtype, ml->rank, ml->dims, strlen(ml->name),
                               strcmp(ml->op, "Conv") == 0};
     stats_formats_compute(&l->facts, &desc, l->formats);
@@ -308,7 +228,7 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
         if (st != LSC_OK)
             break;
         r->n_layers = i + 1;
-        l->name = copy_string(ml.name ? ml.name : "");
+        l->name = strdup(ml.name ? ml.name : "");
         if (!l->name) {
             st = lsc_error_set(error, LSC_ERR_NO_MEMORY, "out of memory");
             break;
@@ -318,11 +238,11 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
         l->rank = ml.rank;
         memcpy(l->dims, ml.dims, sizeof l->dims);
         l->transposed = ml.transposed;
-        l->outcome = outcome_name(ml.outcome);
+        l->outcome = lsc_layer_outcome_string(ml.outcome);
         uint64_t elements = 1;
         for (int d = 0; d < ml.rank; d++)
             elements *= (uint64_t)ml.dims[d];
-        l->dense_bytes = elements * onnx_type_size(ml.dtype);
+        l->dense_bytes = elements * lsc_onnx_type_size(ml.dtype);
         if (loadable(&ml)) {
             st = analyse_layer(model, i, &ml, opt, l, error);
             if (st != LSC_OK)
