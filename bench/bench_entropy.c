@@ -3,8 +3,10 @@
  * blob, position bits per non-zero next to the i.i.d. bound log2 C(n,k)/k and the
  * per-row bound (sum over rows of log2 C(cols,k_r) + log2(cols+1) per row for the
  * count)/k, value bits per non-zero, and encode / decode speed in MB/s of dense
- * bytes (best of 3 runs; decode = lsc_weight_open of the entropy blob, i.e. what a
- * runtime does at load). Not a test: `bench_entropy MODEL.onnx...`. */
+ * bytes per core (median of 5 runs of the thread's CPU time, so that other work on a
+ * shared machine counts less; encode = search + compute blob + entropy blob, decode =
+ * lsc_weight_open of the entropy blob, i.e. what a runtime does at load). Not a test:
+ * `bench_entropy MODEL.onnx...`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +20,21 @@
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#define RUNS 5
+
+static double median(double *t)
+{
+    for (int i = 1; i < RUNS; i++)
+        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+            double x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+    return t[RUNS / 2];
 }
 
 static double log2_binomial(double n, double k)
@@ -57,8 +72,8 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
     lsc_encode_stats es;
     lsc_entropy_stats st;
     lsc_error err;
-    double enc = 1e30, dec = 1e30;
-    for (int run = 0; run < 3; run++) {
+    double enc_runs[RUNS], dec_runs[RUNS];
+    for (int run = 0; run < RUNS; run++) {
         lsc_free(blob);
         free(coded);
         double t0 = now();
@@ -67,20 +82,19 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
             fprintf(stderr, "%s: %s\n", name, err.message);
             return 1;
         }
-        double t1 = now();
-        enc = t1 - t0 < enc ? t1 - t0 : enc;
+        enc_runs[run] = now() - t0;
     }
-    for (int run = 0; run < 3; run++) {
+    for (int run = 0; run < RUNS; run++) {
         lsc_weight *w = NULL;
         double t0 = now();
         if (lsc_weight_open(coded, coded_size, name, &w, &err)) {
             fprintf(stderr, "%s: %s\n", name, err.message);
             return 1;
         }
-        double t1 = now();
+        dec_runs[run] = now() - t0;
         lsc_weight_close(&w);
-        dec = t1 - t0 < dec ? t1 - t0 : dec;
     }
+    double enc = median(enc_runs), dec = median(dec_runs);
     double iid = 0;
     uint64_t nnz = 0;
     double row = per_row_bound(t, transposed, &iid, &nnz);
@@ -90,7 +104,7 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
         val += 8.0 * (double)st.plane_bytes[j];
         if (j < 2) /* the low planes are raw */
             at += (unsigned)snprintf(methods + at, sizeof methods - at, "%s%.2f%c", j ? " " : "",
-                                     8.0 * (double)st.plane_bytes[j] / k, "rzm"[st.plane_method[j]]);
+                                     8.0 * (double)st.plane_bytes[j] / k, "rzma"[st.plane_method[j]]);
     }
     printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n", name,
            (unsigned long long)es.rows, (unsigned long long)es.cols, 100.0 * (double)nnz / (double)es.elements,
@@ -144,7 +158,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_entropy MODEL.onnx...\n");
         return 2;
     }
-    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m model; MB/s of dense bytes\n");
+    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m static model, a adaptive model; MB/s of dense bytes per core (CPU time)\n");
     printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-11s %6s %6s\n", "weight", "matrix", "density",
            "dense", "compute", "entropy", "iid", "row", "pos", "value", "plane0 1", "enc", "dec");
     int failed = 0;

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "codec/blob.h"
 #include "codec/entropy.h"
+#include "codec/entropy_context.h"
 #include "codec_util.h"
 #include "common/endian.h"
 
@@ -177,6 +178,73 @@ static void corruptions(void)
     lsc_free(coded);
 }
 
+/* Format 1 blobs (written by the encoder before format 2, kept in tests/codec/data)
+ * still open, to the compute blobs they were made from. */
+static void *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    void *buf = NULL;
+    *size = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        rewind(f);
+        buf = n > 0 ? malloc((size_t)n) : NULL;
+        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
+            *size = (size_t)n;
+    }
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static void version_1(void)
+{
+    static const char *names[] = {"entropy_v1_lenet5_1p4_fc2", "entropy_v1_lenet300_fc3"};
+    char path[1024];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t coded_size, blob_size;
+        snprintf(path, sizeof path, "%s/%s.lsce", ENTROPY_DATA_DIR, names[i]);
+        uint8_t *coded = read_all(path, &coded_size);
+        snprintf(path, sizeof path, "%s/%s.lscw", ENTROPY_DATA_DIR, names[i]);
+        uint8_t *blob = read_all(path, &blob_size);
+        CHECKF(coded && blob && coded[4] == 1, "%s: missing or not format 1", names[i]);
+        if (coded && blob) {
+            CHECKF(opens_to(coded, coded_size, blob, blob_size), "%s: format 1 no longer opens to its blob", names[i]);
+            coded[coded_size / 2] ^= 1;
+            fix_checksum(coded, coded_size);
+            lsc_weight *w = NULL;
+            lsc_error err;
+            if (lsc_weight_open(coded, coded_size, "v1", &w, &err) == LSC_OK)
+                CHECKF(w->view.size == blob_size && memcmp(w->view.base, blob, blob_size) == 0,
+                       "%s: a damaged format 1 blob opens to another blob", names[i]);
+            lsc_weight_close(&w);
+        }
+        free(coded);
+        free(blob);
+    }
+}
+
+/* The four-at-a-time column classes (format 2's decoder) equal the definition. */
+static void column_classes(void)
+{
+    static const uint32_t rows[] = {1, 2, 3, 4, 5, 7, 100, 1000, 65537, 16777217, 4000000000u};
+    uint64_t seed = 3;
+    uint32_t counts[103];
+    uint8_t parts[103];
+    for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
+        for (unsigned c = 0; c < 103; c++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t x = (uint32_t)(seed >> 33);
+            counts[c] = c % 5 == 0 ? 0 : c % 5 == 1 ? rows[ri] : (uint32_t)(x % (rows[ri] + 1ull));
+        }
+        lsc_col_context_parts(counts, 103, rows[ri], parts);
+        float inv = 1.0f / (float)rows[ri];
+        for (unsigned c = 0; c < 103; c++)
+            CHECKF(parts[c] == 2 * lsc_col_class(counts[c], inv, rows[ri]), "rows %u count %u: class part %u",
+                   rows[ri], counts[c], parts[c]);
+    }
+}
+
 /* compress --entropy, decompress: with bit_exact the file comes back byte for byte, and
  * the bundle is smaller than the compute tier's. */
 static int same_file(const char *a, const char *b)
@@ -228,6 +296,8 @@ int main(int argc, char **argv)
 {
     generated();
     corruptions();
+    version_1();
+    column_classes();
     if (argc >= 2)
         models(argv[1], argc - 2, argv + 2);
     return check_exit();

@@ -12,7 +12,8 @@
 #include "onnx-lsc/lsc.h"
 
 #define LSC_ENTROPY_MAGIC "LSCE"
-#define LSC_ENTROPY_VERSION 1
+/* Written: 2 (static tables); read: 1 and 2 (docs/format.md 4, change log). */
+#define LSC_ENTROPY_VERSION 2
 #define LSC_ENTROPY_FIXED_HEADER 64
 /* Reader limit (docs/format.md 4.2): rows, cols and nnz are each at most this many
  * times the blob's size, so that the work and memory of decoding follow the bytes
@@ -21,11 +22,24 @@
 
 /* How a section is coded (docs/format.md 4.3). */
 enum {
-    LSC_SECTION_RAW = 0,     /* the bytes as they are */
-    LSC_SECTION_ZSTD = 1,    /* one or more zstd frames */
-    LSC_SECTION_MODEL = 2,   /* our range coder under the section's context model */
-    LSC_SECTION_METHODS = 3
+    LSC_SECTION_RAW = 0,      /* the bytes as they are */
+    LSC_SECTION_ZSTD = 1,     /* one or more zstd frames */
+    LSC_SECTION_MODEL = 2,    /* our range coder: format 2 static tables, format 1 adaptive */
+    LSC_SECTION_ADAPTIVE = 3, /* format 2 only: format 1's adaptive model (small sections) */
+    LSC_SECTION_METHODS = 4
 };
+
+/* Sections under this many coded decisions (positions) or values (planes 0 and 1, 8
+ * decisions each) are also tried with the adaptive model: a static table costs more than it
+ * saves there, and the slower coding of so little does not count. */
+#define LSC_ENTROPY_SMALL_POSITIONS (1u << 16)
+#define LSC_ENTROPY_SMALL_PLANE (1u << 12)
+
+/* True if a section of `method` in a blob of `version` uses the adaptive model. */
+static inline int lsc_entropy_adaptive(unsigned version, unsigned method)
+{
+    return version >= 2 ? method == LSC_SECTION_ADAPTIVE : method == LSC_SECTION_MODEL;
+}
 
 /* Where the bytes of an entropy blob go (for stats and benchmarks). */
 typedef struct lsc_entropy_stats {
@@ -53,12 +67,13 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
 
 /* ---- the two models, shared by the encoder and the decoder ---- */
 
-/* Positions of rows x cols matrix in compressed-row form -> range-coded stream. */
+/* Positions of rows x cols matrix in compressed-row form -> range-coded stream
+ * (format 2). */
 lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
-                                        lsc_error *error);
+                                        unsigned *method, lsc_error *error);
 /* The inverse: fills m (rows, cols, nnz given; row_ptr, col allocated). A stream that
  * does not code exactly nnz positions, or is not read exactly to its end, is rejected. */
-lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, lsc_sparse *m,
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
                                         const char *label, lsc_error *error);
 
 /* Value byte planes: plane j of value i is byte (E-1-j) of the value's bits rotated left
@@ -66,11 +81,13 @@ lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, lsc_
 void lsc_entropy_split_planes(const uint8_t *values, uint64_t n, unsigned elem_size, uint8_t *planes);
 void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_size, uint8_t *values);
 
-/* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method. */
+/* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method
+ * (format 2). */
 lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error);
-/* Decodes plane j into planes + j * n (planes 0..j-1 already decoded). */
-lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method,
+/* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1
+ * already decoded). */
+lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method, unsigned version,
                                     uint8_t *planes, uint64_t n, unsigned j, const char *label,
                                     lsc_error *error);
 

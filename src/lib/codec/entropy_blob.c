@@ -84,6 +84,7 @@ typedef struct entropy_header {
     uint64_t lsc_size, lsc_checksum;
     uint64_t header_bytes; /* fixed header + dims + section table */
     unsigned n_sections;   /* 1 + elem_size */
+    unsigned version;
 } entropy_header;
 
 static void header_sizes(entropy_header *h)
@@ -112,10 +113,11 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
     if (size < LSC_ENTROPY_FIXED_HEADER)
         return BAD("blob '%s': %zu bytes, shorter than the %d-byte entropy header", label, size,
                    LSC_ENTROPY_FIXED_HEADER);
-    if (p[4] != LSC_ENTROPY_VERSION)
+    if (p[4] < 1 || p[4] > LSC_ENTROPY_VERSION)
         return lsc_fail(error, p[4] > LSC_ENTROPY_VERSION ? LSC_ERR_VERSION : LSC_ERR_BAD_BUNDLE,
-                        "blob '%s': entropy format version %u, this reader knows %d", label, p[4],
+                        "blob '%s': entropy format version %u, this reader knows 1..%d", label, p[4],
                         LSC_ENTROPY_VERSION);
+    h->version = p[4];
     LSC_TRY(lsc_blob_read_fields(p, label, &h->v, error));
     if (h->v.elem_size == 1)
         return BAD("blob '%s': an entropy blob of an 8-bit weight (the tier codes float weights only)", label);
@@ -156,8 +158,7 @@ typedef struct section {
 static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, unsigned elem_size,
                                 section *s, lsc_error *error)
 {
-    s[0].method = LSC_SECTION_MODEL;
-    LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, error));
+    LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, &s[0].method, error));
     uint8_t *planes = malloc(m->nnz ? (size_t)(m->nnz * elem_size) : 1);
     if (!planes)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %llu values", (unsigned long long)m->nnz);
@@ -243,7 +244,7 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     LSC_TRY(lsc_blob_parse(blob, size, label, &v, error));
     if (v.elem_size == 1) /* its zero points have no place in part 4: keep the blob */
         return lsc_fail(error, LSC_ERR_UNSUPPORTED, "blob '%s': the entropy tier codes float weights only", label);
-    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0};
+    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, LSC_ENTROPY_VERSION};
     header_sizes(&h);
 
     lsc_sparse m;
@@ -282,7 +283,8 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
             return BAD("blob '%s': reserved bytes of section %u are not zero", label, i);
         s[i].method = e[0];
         s[i].size = lsc_load_le32(e + 4);
-        if (s[i].method >= LSC_SECTION_METHODS || (i == 0 && s[i].method != LSC_SECTION_MODEL))
+        unsigned methods = h->version >= 2 ? LSC_SECTION_METHODS : LSC_SECTION_ADAPTIVE;
+        if (s[i].method >= methods || (i == 0 && s[i].method < LSC_SECTION_MODEL))
             return BAD("blob '%s': section %u: unknown coding method %u", label, i, s[i].method);
         s[i].data = (uint8_t *)p + at;
         at += s[i].size;
@@ -340,15 +342,16 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
                         (unsigned long long)stored, (unsigned long long)actual);
 
     lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL};
-    LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, &m, label, error));
+    LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, lsc_entropy_adaptive(h.version, s[0].method), &m,
+                                         label, error));
     uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
     uint8_t *values = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
     lsc_status st = planes && values ? LSC_OK
                                      : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values",
                                                 label, (unsigned long long)h.v.nnz);
     for (unsigned j = 0; st == LSC_OK && j < h.v.elem_size; j++)
-        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, planes, h.v.nnz, j, label,
-                                      error);
+        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, h.v.nnz,
+                                      j, label, error);
     if (st == LSC_OK) {
         lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
         st = rebuild(&h, &m, values, label, out, out_size, error);

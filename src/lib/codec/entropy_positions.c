@@ -1,125 +1,208 @@
 /* The position model of the entropy tier (docs/format.md 4.4). Row by row: the row's
  * count of stored values, then one binary decision per element ("stored here?")
- * under a context of (how dense the rest of the row must be, how dense this column
- * was in the rows above, whether the element to the left is stored), until the rest
- * of the row is forced (no value left, or every element left is a value). The
- * encoder and the decoder run the same walk; only the coder call differs. */
+ * under a context (entropy_context.h), until the rest of the row is forced (no value
+ * left, or every element left is a value). Format 2 gives each context a fixed
+ * probability, sent at the start of the stream (the encoder counts first); format 1
+ * adapted them while coding, a dependency from each decision to the next that held
+ * its decoder to a third of the speed. Format 2 still uses that adaptive model for
+ * small layers, where the table would cost more than it saves. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/entropy.h"
+#include "codec/entropy_context.h"
 #include "codec/rangecoder.h"
+#include "codec/rc_number.h"
 #include "common/checked.h"
 #include "common/error.h"
 
-#define ROW_CLASSES 28
-#define COL_CLASSES 17
-#define COUNT_BITS 33 /* bits(count) is 0..32 */
+/* Format 2's element probabilities: the rarer outcome's, in 1/4096, with 5 significant
+ * bits (finer costs more table than it saves), within [1/256, 1/2]. */
+#define PROB_BITS 12
+#define PROB_ONE (1u << PROB_BITS)
+#define PROB_KEEP 4
+#define PROB_RARE_MIN (PROB_ONE >> 8)
 
 typedef struct position_model {
-    lsc_rc_bit element[ROW_CLASSES * COL_CLASSES * 2];
-    lsc_rc_bit count_unary[COUNT_BITS][COUNT_BITS];
-    lsc_rc_bit count_low[COUNT_BITS][4];
+    lsc_rc_bit element[LSC_ELEMENT_CONTEXTS];    /* format 1: adaptive */
+    uint16_t fixed[LSC_ELEMENT_CONTEXTS];        /* format 2: p of a 1 in 1/32768, 0 = never used */
+    uint16_t row_part[256];                      /* format 2: lsc_row_part_table */
+    uint64_t seen[LSC_ELEMENT_CONTEXTS][2];      /* encoder: decisions per context and outcome */
+    lsc_rc_number count;
     uint32_t *col_count; /* per column: values in the rows above */
-    unsigned prev_count_bits;
-    unsigned max_count_bits; /* bits(cols) */
+    uint8_t *col_part;   /* format 2, per column: its part of this row's contexts */
+    float *inv;          /* format 2: inv[n] = 1 / n for n = 1..cols */
 } position_model;
 
-static uint32_t float_bits(float f)
+static void model_free(position_model *pm)
 {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-/* Half-octave class of x in (0, 1]: exponent and top mantissa bit of the float. The
- * division is IEEE-rounded, so encoder and decoder agree on every machine. */
-static unsigned half_octave(float x, unsigned top, unsigned classes)
-{
-    int e2 = (int)(float_bits(x) >> 22) - (int)(top - (classes - 1));
-    return e2 < 0 ? 0 : (unsigned)e2;
-}
-
-static unsigned row_class(uint64_t k_left, uint64_t n_left)
-{
-    /* k_left < n_left: the ratio is below 1 (exponent 126 at most: class top 253). */
-    return half_octave((float)k_left / (float)n_left, 253, ROW_CLASSES);
-}
-
-static unsigned col_class(uint32_t count, float inv_rows_above, uint32_t rows_above)
-{
-    if (rows_above == 0)
-        return 0;
-    if (count == 0)
-        return rows_above < 4 ? 1 : 2;
-    unsigned c = half_octave((float)count * inv_rows_above, 254, COL_CLASSES - 3);
-    return 3 + (c > COL_CLASSES - 4 ? COL_CLASSES - 4 : c);
+    if (pm) {
+        free(pm->col_count);
+        free(pm->col_part);
+        free(pm->inv);
+    }
+    free(pm);
 }
 
 static lsc_status model_init(position_model *pm, uint32_t cols, lsc_error *error)
 {
-    lsc_rc_bits_init(pm->element, sizeof pm->element / sizeof pm->element[0]);
-    lsc_rc_bits_init(&pm->count_unary[0][0], COUNT_BITS * COUNT_BITS);
-    lsc_rc_bits_init(&pm->count_low[0][0], COUNT_BITS * 4);
-    pm->prev_count_bits = 0;
-    pm->max_count_bits = lsc_bits_u64(cols);
+    lsc_rc_bits_init(pm->element, LSC_ELEMENT_CONTEXTS);
+    lsc_row_part_table(pm->row_part);
+    memset(pm->fixed, 0, sizeof pm->fixed);
+    memset(pm->seen, 0, sizeof pm->seen);
+    lsc_rc_number_init(&pm->count, lsc_bits_u64(cols));
     pm->col_count = calloc(cols, sizeof(uint32_t));
-    if (!pm->col_count)
+    pm->col_part = malloc(cols);
+    pm->inv = malloc(((size_t)cols + 1) * sizeof(float));
+    if (!pm->col_count || !pm->col_part || !pm->inv)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the column counts of %u columns", cols);
+    pm->inv[0] = 0.0f;
+    for (uint32_t n = 1; n <= cols; n++)
+        pm->inv[n] = 1.0f / (float)n;
     return LSC_OK;
+}
+
+static lsc_status model_new(uint32_t cols, position_model **out, lsc_error *error)
+{
+    position_model *pm = malloc(sizeof *pm);
+    *out = NULL;
+    if (!pm)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the position model");
+    lsc_status st = model_init(pm, cols, error);
+    if (st != LSC_OK)
+        model_free(pm);
+    else
+        *out = pm;
+    return st;
+}
+
+/* ---- the fixed probabilities (format 2) ---- */
+
+static unsigned round_significant(unsigned x, unsigned keep)
+{
+    unsigned b = lsc_bits_u64(x);
+    if (b <= keep + 1)
+        return x;
+    unsigned s = b - 1 - keep;
+    return ((x + (1u << (s - 1))) >> s) << s;
+}
+
+/* The rarer outcome's probability as sent, and whether the rarer outcome is 0. */
+static void choose_probability(const uint64_t seen[2], unsigned *rare, unsigned *ones_common)
+{
+    uint64_t n = seen[0] + seen[1];
+    uint64_t q = (seen[1] * PROB_ONE + n / 2) / n;
+    *ones_common = q > PROB_ONE / 2;
+    uint64_t r = *ones_common ? PROB_ONE - q : q;
+    r = round_significant(r < PROB_RARE_MIN ? PROB_RARE_MIN : (unsigned)r, PROB_KEEP);
+    if (r >= PROB_ONE / 2) {
+        r = PROB_ONE / 2;
+        *ones_common = 0;
+    }
+    *rare = (unsigned)r;
+}
+
+/* The table's own adaptive models: its numbers, and which outcome is the rarer. */
+typedef struct table_model {
+    lsc_rc_number number;
+    lsc_rc_bit side;
+} table_model;
+
+static void table_model_init(table_model *t)
+{
+    lsc_rc_number_init(&t->number, PROB_BITS);
+    lsc_rc_bits_init(&t->side, 1);
+}
+
+/* P[x] of docs/format.md 4.4, in 1/32768. */
+static uint16_t fixed_probability(unsigned rare, unsigned ones_common)
+{
+    return (uint16_t)((ones_common ? PROB_ONE - rare : rare) << (LSC_RC_PROB_BITS - PROB_BITS));
+}
+
+static void encode_table(lsc_rc_encoder *e, position_model *pm)
+{
+    table_model t;
+    table_model_init(&t);
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
+        unsigned rare = 0, ones_common = 0;
+        if (pm->seen[ctx][0] + pm->seen[ctx][1])
+            choose_probability(pm->seen[ctx], &rare, &ones_common);
+        lsc_rc_encode_number(e, &t.number, rare, PROB_KEEP);
+        if (rare)
+            lsc_rc_encode(e, &t.side, ones_common);
+        pm->fixed[ctx] = fixed_probability(rare, ones_common);
+    }
+}
+
+static int decode_table(lsc_rc_decoder *d, position_model *pm)
+{
+    table_model t;
+    table_model_init(&t);
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
+        unsigned rare = (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP), ones_common = 0;
+        if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
+            return -1;
+        if (rare)
+            ones_common = lsc_rc_decode(d, &t.side);
+        if (ones_common && rare == PROB_ONE / 2)
+            return -1;
+        pm->fixed[ctx] = fixed_probability(rare, ones_common);
+    }
+    return d->overrun ? -1 : 0;
 }
 
 /* ---- encoder ---- */
 
-static void encode_count(lsc_rc_encoder *e, position_model *pm, uint64_t k)
+/* The encoder's record of the walk: each decision as context * 2 + bit, and where each
+ * row's decisions end, so that coding needs no second walk. */
+typedef struct decisions {
+    uint16_t *d;
+    uint64_t n, cap;
+    uint64_t *row_end; /* rows */
+} decisions;
+
+static int record(decisions *ds, uint16_t v)
 {
-    unsigned b = lsc_bits_u64(k);
-    lsc_rc_bit *unary = pm->count_unary[pm->prev_count_bits];
-    for (unsigned i = 0; i < pm->max_count_bits; i++) {
-        lsc_rc_encode(e, &unary[i], i < b);
-        if (i >= b)
-            break;
+    if (ds->n == ds->cap) {
+        uint64_t cap = ds->cap ? ds->cap * 2 : 4096;
+        uint16_t *p = cap <= SIZE_MAX / sizeof *p ? realloc(ds->d, (size_t)cap * sizeof *p) : NULL;
+        if (!p)
+            return -1;
+        ds->d = p;
+        ds->cap = cap;
     }
-    if (b >= 2) {
-        unsigned low = b - 1, node = 1;
-        for (unsigned i = 0; i < 2 && i < low; i++) {
-            unsigned bit = (unsigned)(k >> (low - 1 - i)) & 1;
-            lsc_rc_encode(e, &pm->count_low[b][node], bit);
-            node = node * 2 + bit;
-        }
-        if (low > 2)
-            lsc_rc_encode_direct(e, (uint32_t)(k & ((UINT64_C(1) << (low - 2)) - 1)), low - 2);
-    }
-    pm->prev_count_bits = b;
+    ds->d[ds->n++] = v;
+    return 0;
 }
 
-lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
-                                        lsc_error *error)
+/* Walks the rows as the decoder will. Static: records the decisions (count_seen
+ * counts them); adaptive (e given): codes them at once with format 1's model. */
+static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc_rc_encoder *e)
 {
-    *out = NULL;
-    *out_size = 0;
-    position_model *pm = malloc(sizeof *pm);
-    if (!pm)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the position model");
-    lsc_status st = model_init(pm, m->cols, error);
-    if (st != LSC_OK) {
-        free(pm);
-        return st;
-    }
-    lsc_rc_encoder e;
-    lsc_rc_encoder_init(&e);
+    memset(pm->col_count, 0, (size_t)m->cols * sizeof(uint32_t));
+    lsc_rc_number_init(&pm->count, pm->count.max_bits);
     for (uint32_t r = 0; r < m->rows; r++) {
         const uint32_t *col = m->col + m->row_ptr[r];
         uint64_t k = m->row_ptr[r + 1] - m->row_ptr[r], k_left = k, n_left = m->cols;
-        encode_count(&e, pm, k);
+        if (e)
+            lsc_rc_encode_number(e, &pm->count, k, LSC_RC_KEEP_ALL);
+        else if (k && k < m->cols)
+            lsc_col_context_parts(pm->col_count, m->cols, r, pm->col_part);
         float inv_rows = r ? 1.0f / (float)r : 0.0f;
         unsigned left = 0;
         uint32_t c = 0;
         for (; k_left && k_left < n_left; c++, n_left--) {
             unsigned bit = *col == c;
-            unsigned ctx = (row_class(k_left, n_left) * COL_CLASSES +
-                            col_class(pm->col_count[c], inv_rows, r)) * 2 + left;
-            lsc_rc_encode(&e, &pm->element[ctx], bit);
+            if (e) {
+                lsc_rc_encode(e, &pm->element[lsc_element_context(k_left, n_left, pm->col_count[c], inv_rows, r,
+                                                                  left)], bit);
+            } else {
+                unsigned ctx = lsc_row_class_fast(k_left, pm->inv[n_left]) * (2 * LSC_COL_CLASSES) +
+                               pm->col_part[c] + left;
+                if (record(ds, (uint16_t)(ctx * 2 + bit)))
+                    return -1;
+            }
             if (bit) {
                 pm->col_count[c]++;
                 col++;
@@ -129,41 +212,99 @@ lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size
         }
         for (; k_left; c++, k_left--) /* the rest of the row is all values */
             pm->col_count[c]++;
+        if (!e)
+            ds->row_end[r] = ds->n;
     }
-    lsc_rc_encoder_finish(&e);
-    free(pm->col_count);
-    free(pm);
-    if (e.failed) {
-        free(e.buf);
+    return 0;
+}
+
+/* Four histograms, so that runs of one context do not wait on each other's counts. */
+static void count_seen(position_model *pm, const decisions *ds)
+{
+    enum { N = LSC_ELEMENT_CONTEXTS * 2 };
+    uint32_t *h = calloc(4 * N, sizeof *h);
+    uint64_t i = 0;
+    if (h) {
+        for (; i + 4 <= ds->n; i += 4) {
+            h[ds->d[i]]++;
+            h[N + ds->d[i + 1]]++;
+            h[2 * N + ds->d[i + 2]]++;
+            h[3 * N + ds->d[i + 3]]++;
+            if ((i & 0x3FFFFFFFu) == 0x3FFFFFFCu) /* keep the 32-bit counts from overflowing */
+                for (unsigned v = 0; v < 4 * N; v++) {
+                    pm->seen[(v % N) >> 1][v & 1] += h[v];
+                    h[v] = 0;
+                }
+        }
+        for (unsigned v = 0; v < 4 * N; v++)
+            pm->seen[(v % N) >> 1][v & 1] += h[v];
+        free(h);
+    }
+    for (; i < ds->n; i++)
+        pm->seen[ds->d[i] >> 1][ds->d[i] & 1]++;
+}
+
+static void code_rows(const lsc_sparse *m, position_model *pm, const decisions *ds, lsc_rc_encoder *e)
+{
+    uint64_t i = 0;
+    lsc_rc_number_init(&pm->count, pm->count.max_bits);
+    for (uint32_t r = 0; r < m->rows; r++) {
+        lsc_rc_encode_number(e, &pm->count, m->row_ptr[r + 1] - m->row_ptr[r], LSC_RC_KEEP_ALL);
+        for (; i < ds->row_end[r]; i++)
+            lsc_rc_encode_static(e, pm->fixed[ds->d[i] >> 1], ds->d[i] & 1u);
+    }
+}
+
+static lsc_status finish(lsc_rc_encoder *e, uint8_t **out, size_t *out_size, lsc_error *error)
+{
+    if (e->failed) {
+        free(e->buf);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory coding positions");
     }
-    *out = e.buf;
-    *out_size = e.size;
+    *out = e->buf;
+    *out_size = e->size;
     return LSC_OK;
 }
 
-/* ---- decoder ---- */
-
-static uint64_t decode_count(lsc_rc_decoder *d, position_model *pm)
+/* Static tables (LSC_SECTION_MODEL), or for few decisions the adaptive model if it
+ * is smaller (LSC_SECTION_ADAPTIVE). */
+lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
+                                        unsigned *method, lsc_error *error)
 {
-    lsc_rc_bit *unary = pm->count_unary[pm->prev_count_bits];
-    unsigned b = 0;
-    while (b < pm->max_count_bits && lsc_rc_decode(d, &unary[b]))
-        b++;
-    uint64_t k = b ? 1 : 0;
-    if (b >= 2) {
-        unsigned low = b - 1, node = 1;
-        for (unsigned i = 0; i < 2 && i < low; i++) {
-            unsigned bit = lsc_rc_decode(d, &pm->count_low[b][node]);
-            node = node * 2 + bit;
-            k = k * 2 + bit;
+    *out = NULL;
+    *out_size = 0;
+    *method = LSC_SECTION_MODEL;
+    position_model *pm;
+    LSC_TRY(model_new(m->cols, &pm, error));
+    decisions ds = {NULL, 0, 0, malloc(((size_t)m->rows + 1) * sizeof(uint64_t))};
+    lsc_rc_encoder e, small;
+    lsc_rc_encoder_init(&e);
+    lsc_rc_encoder_init(&small);
+    if (!ds.row_end || walk_rows(m, pm, &ds, NULL)) {
+        e.failed = 1;
+    } else {
+        count_seen(pm, &ds);
+        encode_table(&e, pm);
+        code_rows(m, pm, &ds, &e);
+        lsc_rc_encoder_finish(&e);
+        if (ds.n < LSC_ENTROPY_SMALL_POSITIONS) {
+            walk_rows(m, pm, NULL, &small);
+            lsc_rc_encoder_finish(&small);
         }
-        if (low > 2)
-            k = (k << (low - 2)) | lsc_rc_decode_direct(d, low - 2);
     }
-    pm->prev_count_bits = b;
-    return k;
+    model_free(pm);
+    free(ds.d);
+    free(ds.row_end);
+    if (small.size && !small.failed && !e.failed && small.size < e.size) {
+        free(e.buf);
+        *method = LSC_SECTION_ADAPTIVE;
+        return finish(&small, out, out_size, error);
+    }
+    free(small.buf);
+    return finish(&e, out, out_size, error);
 }
+
+/* ---- decoder ---- */
 
 #define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
 
@@ -186,15 +327,62 @@ static int reserve_cols(lsc_sparse *m, uint64_t need, uint64_t *cap)
     return 0;
 }
 
-static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse *m, const char *label,
-                              lsc_error *error)
+/* The elements of one row. `adaptive` is a constant in each caller, so each model
+ * gets its own loop. */
+static inline __attribute__((always_inline)) void
+decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t k, uint32_t cols, uint32_t *col,
+                int adaptive)
+{
+    /* a local copy: the coder state stays in registers (stores to col could alias it) */
+    lsc_rc_decoder local = *shared, *d = &local;
+    uint64_t k_left = k, n_left = cols;
+    float inv_rows = r ? 1.0f / (float)r : 0.0f;
+    unsigned left = 0;
+    uint32_t c = 0;
+    uint32_t *col_count = pm->col_count;
+    const uint8_t *col_part = pm->col_part;
+    const float *inv = pm->inv;
+    if (!adaptive && k && k < cols)
+        lsc_col_context_parts(col_count, cols, r, pm->col_part);
+    const uint16_t *row_part = pm->row_part, *fixed = pm->fixed;
+    float k_float = (float)k_left;
+    for (; k_left && k_left < n_left; c++, n_left--) {
+        if (adaptive) {
+            unsigned ctx = lsc_element_context(k_left, n_left, col_count[c], inv_rows, r, left);
+            left = lsc_rc_decode(d, &pm->element[ctx]);
+        } else {
+            /* lsc_row_class_fast by table; a context the table left unused has p = 0,
+             * which decodes 0s and so another blob, which its checksum rejects */
+            float x = k_float * inv[n_left];
+            uint32_t u;
+            memcpy(&u, &x, sizeof u);
+            left = lsc_rc_decode_static(d, fixed[row_part[u >> 22] + col_part[c] + left]);
+        }
+        if (left) {
+            col_count[c]++;
+            *col++ = c;
+            k_left--;
+            k_float = (float)k_left;
+        }
+        if (adaptive && d->overrun)
+            break;
+    }
+    *shared = local;
+    for (; k_left; c++, k_left--) {
+        col_count[c]++;
+        *col++ = c;
+    }
+}
+
+static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse *m, int adaptive,
+                              const char *label, lsc_error *error)
 {
     uint64_t filled = 0, cap = 0;
     m->row_ptr[0] = 0;
     if (reserve_cols(m, 1, &cap)) /* never NULL below, even with no values */
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for positions", label);
     for (uint32_t r = 0; r < m->rows; r++) {
-        uint64_t k = decode_count(d, pm), k_left = k, n_left = m->cols;
+        uint64_t k = lsc_rc_decode_number(d, &pm->count, LSC_RC_KEEP_ALL);
         if (d->overrun)
             return BAD("blob '%s': position stream ends inside row %u", label, r);
         if (k > m->cols || k > m->nnz - filled)
@@ -203,26 +391,12 @@ static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse 
         if (reserve_cols(m, filled + k, &cap))
             return lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu positions", label,
                             (unsigned long long)(filled + k));
-        uint32_t *col = m->col + filled;
-        float inv_rows = r ? 1.0f / (float)r : 0.0f;
-        unsigned left = 0;
-        uint32_t c = 0;
-        for (; k_left && k_left < n_left; c++, n_left--) {
-            unsigned ctx = (row_class(k_left, n_left) * COL_CLASSES +
-                            col_class(pm->col_count[c], inv_rows, r)) * 2 + left;
-            left = lsc_rc_decode(d, &pm->element[ctx]);
-            if (left) {
-                pm->col_count[c]++;
-                *col++ = c;
-                k_left--;
-            }
-            if (d->overrun)
-                return BAD("blob '%s': position stream ends inside row %u", label, r);
-        }
-        for (; k_left; c++, k_left--) {
-            pm->col_count[c]++;
-            *col++ = c;
-        }
+        if (adaptive)
+            decode_elements(d, pm, r, k, m->cols, m->col + filled, 1);
+        else
+            decode_elements(d, pm, r, k, m->cols, m->col + filled, 0);
+        if (d->overrun)
+            return BAD("blob '%s': position stream ends inside row %u", label, r);
         filled += k;
         m->row_ptr[r + 1] = filled;
     }
@@ -234,7 +408,7 @@ static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse 
     return LSC_OK;
 }
 
-lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, lsc_sparse *m,
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
                                         const char *label, lsc_error *error)
 {
     m->row_ptr = NULL;
@@ -242,17 +416,17 @@ lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, lsc_
     lsc_rc_decoder d;
     if (lsc_rc_decoder_init(&d, stream, size))
         return BAD("blob '%s': position stream of %zu bytes does not start a range-coded stream", label, size);
-    position_model *pm = malloc(sizeof *pm);
-    if (!pm)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the position model");
-    lsc_status st = model_init(pm, m->cols, error);
+    position_model *pm;
+    LSC_TRY(model_new(m->cols, &pm, error));
+    lsc_status st = LSC_OK;
+    if (!adaptive && decode_table(&d, pm))
+        st = BAD("blob '%s': the position stream's probability table is damaged", label);
     if (st == LSC_OK) {
         m->row_ptr = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));
-        st = m->row_ptr ? decode_rows(&d, pm, m, label, error)
+        st = m->row_ptr ? decode_rows(&d, pm, m, adaptive, label, error)
                         : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %u row pointers", m->rows);
     }
-    free(pm->col_count);
-    free(pm);
+    model_free(pm);
     if (st != LSC_OK)
         lsc_sparse_free(m);
     return st;

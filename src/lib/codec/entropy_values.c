@@ -1,17 +1,20 @@
 /* The value planes of the entropy tier (docs/format.md 4.5). Each plane is coded
  * three ways and the smallest is kept: raw (mantissa bytes are close to random),
- * zstd (a generic coder: repeats, few distinct values), or our range coder with an
- * adaptive byte model whose context is the value's plane-0 byte (the exponent: pruning
- * by magnitude keeps few exponents, and the top mantissa bits depend on them). */
+ * zstd (a generic coder: repeats, few distinct values), or our range coder with static
+ * frequency tables: plane 0 (the exponent: pruning by magnitude keeps few) under one
+ * table, the top nibble of later planes under a table per exponent (the top mantissa
+ * bits follow the distribution within an octave), their low nibble stored as it is. */
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
 #include "codec/entropy.h"
 #include "codec/rangecoder.h"
+#include "codec/rc_number.h"
+#include "common/endian.h"
 #include "common/error.h"
 
-#define ZSTD_LEVEL 9
+#define ZSTD_LEVEL 3
 /* A coded plane replaces the raw one only if it saves at least 1/64 of it: the
  * model costs 8 coder decisions per byte to decode, not worth it for less. */
 #define MIN_SAVING_SHIFT 6
@@ -37,6 +40,14 @@ void lsc_entropy_split_planes(const uint8_t *values, uint64_t n, unsigned elem_s
 
 void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_size, uint8_t *values)
 {
+    if (elem_size == 4) { /* float32, the common case, without the generic loops */
+        const uint8_t *p0 = planes, *p1 = planes + n, *p2 = planes + 2 * n, *p3 = planes + 3 * n;
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t rot = (uint32_t)p0[i] << 24 | (uint32_t)p1[i] << 16 | (uint32_t)p2[i] << 8 | p3[i];
+            lsc_store_le32(values + 4 * i, rot >> 1 | rot << 31);
+        }
+        return;
+    }
     unsigned top = 8 * elem_size - 1;
     uint64_t mask = elem_size == 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * elem_size)) - 1;
     for (uint64_t i = 0; i < n; i++) {
@@ -49,29 +60,229 @@ void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_si
     }
 }
 
-/* Byte model: 256 contexts x a binary tree of 255 decisions (node 1..255). */
-#define MODEL_BITS (256 * 256)
+/* ---- format 2: static frequency tables (docs/format.md 4.5) ---- */
+
+#define FREQ_BITS 12
+#define FREQ_ONE (1u << FREQ_BITS)
+#define NIBBLE_SYMBOLS 16
+
+typedef struct freq_table {
+    uint16_t freq[256];
+    uint16_t cum[257];
+    uint8_t symbol[FREQ_ONE]; /* decoder: slot -> symbol */
+} freq_table;
+
+/* Frequencies summing to FREQ_ONE, at least 1 for every symbol that occurs; the
+ * rounding error goes to (or comes from) the largest ones, deterministically. */
+static void normalize(const uint64_t *count, unsigned n, uint64_t total, uint16_t *freq)
+{
+    uint32_t sum = 0;
+    for (unsigned s = 0; s < n; s++) {
+        uint64_t f = count[s] ? (count[s] * FREQ_ONE + total / 2) / total : 0;
+        freq[s] = (uint16_t)(count[s] && f == 0 ? 1 : f);
+        sum += freq[s];
+    }
+    while (sum != FREQ_ONE) {
+        unsigned big = 0;
+        for (unsigned s = 1; s < n; s++)
+            if (freq[s] > freq[big])
+                big = s;
+        if (sum > FREQ_ONE) {
+            uint32_t cut = sum - FREQ_ONE < freq[big] - 1u ? sum - FREQ_ONE : freq[big] - 1u;
+            if (cut == 0) /* every symbol at 1: cannot happen, n <= 256 < FREQ_ONE */
+                break;
+            freq[big] = (uint16_t)(freq[big] - cut);
+            sum -= cut;
+        } else {
+            freq[big] = (uint16_t)(freq[big] + (FREQ_ONE - sum));
+            sum = FREQ_ONE;
+        }
+    }
+}
+
+static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, freq_table *t, unsigned n)
+{
+    t->cum[0] = 0;
+    for (unsigned s = 0; s < n; s++) {
+        lsc_rc_encode_number(e, num, t->freq[s], LSC_RC_KEEP_ALL);
+        t->cum[s + 1] = (uint16_t)(t->cum[s] + t->freq[s]);
+    }
+}
+
+/* Returns -1 unless the frequencies sum to exactly FREQ_ONE. */
+static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, unsigned n)
+{
+    uint32_t sum = 0;
+    t->cum[0] = 0;
+    for (unsigned s = 0; s < n; s++) {
+        uint64_t f = lsc_rc_decode_number(d, num, LSC_RC_KEEP_ALL);
+        if (f > FREQ_ONE - sum)
+            return -1;
+        t->freq[s] = (uint16_t)f;
+        memset(t->symbol + sum, (int)s, (size_t)f);
+        sum += (uint32_t)f;
+        t->cum[s + 1] = (uint16_t)sum;
+    }
+    return sum == FREQ_ONE && !d->overrun ? 0 : -1;
+}
+
+/* Plane 0 under one table of 256 bytes; plane j >= 1 as its top nibble under a table
+ * of 16 per distinct plane-0 byte (in increasing order of that byte), its low nibble
+ * stored after the stream. Returns the number of tables, and in index[b] the
+ * table of plane-0 byte b. */
+static unsigned plane_tables(const uint8_t *planes, uint64_t n, unsigned j, uint16_t index[256])
+{
+    if (j == 0) {
+        memset(index, 0, 256 * sizeof index[0]);
+        return 1;
+    }
+    uint8_t used[256] = {0};
+    for (uint64_t i = 0; i < n; i++)
+        used[planes[i]] = 1;
+    unsigned tables = 0;
+    for (unsigned b = 0; b < 256; b++)
+        index[b] = used[b] ? (uint16_t)tables++ : 0;
+    return tables;
+}
+
+static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+                               size_t *out_size, lsc_error *error)
+{
+    uint16_t index[256];
+    unsigned tables = plane_tables(planes, n, j, index), symbols = j ? NIBBLE_SYMBOLS : 256;
+    freq_table *t = malloc((tables ? tables : 1) * sizeof *t);
+    uint64_t *count = calloc((size_t)(tables ? tables : 1) * 256, sizeof *count);
+    uint64_t *total = calloc(tables ? tables : 1, sizeof *total);
+    if (!t || !count || !total) {
+        free(t);
+        free(count);
+        free(total);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
+    }
+    const uint8_t *plane = planes + j * n;
+    unsigned shift = j ? 4 : 0;
+    for (uint64_t i = 0; i < n; i++) {
+        unsigned k = index[planes[i]];
+        count[k * 256 + (plane[i] >> shift)]++;
+        total[k]++;
+    }
+    lsc_rc_encoder e;
+    lsc_rc_encoder_init(&e);
+    lsc_rc_number num;
+    lsc_rc_number_init(&num, FREQ_BITS + 1);
+    for (unsigned k = 0; k < tables; k++) {
+        if (total[k])
+            normalize(count + k * 256, symbols, total[k], t[k].freq);
+        else /* plane 0 of no values: any table will do */
+            for (unsigned s = 0; s < symbols; s++)
+                t[k].freq[s] = s ? 0 : FREQ_ONE;
+        encode_table(&e, &num, &t[k], symbols);
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        const freq_table *tk = &t[index[planes[i]]];
+        unsigned s = plane[i] >> shift;
+        lsc_rc_encode_freq(&e, tk->cum[s], tk->freq[s], FREQ_BITS);
+    }
+    lsc_rc_encoder_finish(&e);
+    for (uint64_t i = 0; j && i < n; i += 2) /* the low nibbles, two per byte, after the stream */
+        lsc_rc_put_byte(&e, (uint8_t)((plane[i] & 15u) | (i + 1 < n ? (plane[i + 1] & 15u) << 4 : 0)));
+    free(t);
+    free(count);
+    free(total);
+    if (e.failed) {
+        free(e.buf);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory coding a value plane");
+    }
+    *out = e.buf;
+    *out_size = e.size;
+    return LSC_OK;
+}
+
+#define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
+
+static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *planes, uint64_t n,
+                               unsigned j, const char *label, lsc_error *error)
+{
+    uint64_t nibble_bytes = j ? (n + 1) / 2 : 0;
+    if (nibble_bytes > size)
+        return BAD("blob '%s': value plane %u: %zu bytes cannot hold the low nibbles of %llu values", label, j,
+                   size, (unsigned long long)n);
+    const uint8_t *nibbles = stream + size - nibble_bytes;
+    if ((n & 1) && j && (nibbles[nibble_bytes - 1] >> 4))
+        return BAD("blob '%s': value plane %u: the last low nibble's padding is not zero", label, j);
+    size -= (size_t)nibble_bytes;
+    lsc_rc_decoder d;
+    if (lsc_rc_decoder_init(&d, stream, size))
+        return BAD("blob '%s': value plane %u does not start a range-coded stream", label, j);
+    uint16_t index[256];
+    unsigned tables = plane_tables(planes, n, j, index), symbols = j ? NIBBLE_SYMBOLS : 256;
+    freq_table *t = malloc((tables ? tables : 1) * sizeof *t);
+    if (!t)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
+    lsc_rc_number num;
+    lsc_rc_number_init(&num, FREQ_BITS + 1);
+    for (unsigned k = 0; k < tables; k++)
+        if (decode_table(&d, &num, &t[k], symbols)) {
+            free(t);
+            return BAD("blob '%s': value plane %u: frequency table %u is damaged", label, j, k);
+        }
+    uint8_t *plane = planes + j * n;
+    uint32_t bad = 0, r;
+    lsc_rc_decoder local = d; /* in registers: the byte stores below could alias d */
+    if (j == 0) {
+        for (uint64_t i = 0; i < n; i++) {
+            uint32_t slot = lsc_rc_decode_slot(&local, FREQ_BITS, &r);
+            bad |= slot >> FREQ_BITS;
+            unsigned s = t->symbol[slot & (FREQ_ONE - 1)];
+            lsc_rc_decode_take(&local, r, t->cum[s], t->freq[s]);
+            plane[i] = (uint8_t)s;
+        }
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            const freq_table *tk = &t[index[planes[i]]];
+            uint32_t slot = lsc_rc_decode_slot(&local, FREQ_BITS, &r);
+            bad |= slot >> FREQ_BITS;
+            unsigned s = tk->symbol[slot & (FREQ_ONE - 1)];
+            lsc_rc_decode_take(&local, r, tk->cum[s], tk->freq[s]);
+            plane[i] = (uint8_t)(s << 4 | ((nibbles[i / 2] >> (4 * (i & 1))) & 15));
+        }
+    }
+    d = local;
+    free(t);
+    if (bad)
+        return BAD("blob '%s': value plane %u's stream codes a value outside its tables", label, j);
+    if (!lsc_rc_decoder_done(&d))
+        return BAD("blob '%s': value plane %u's stream is %s", label, j,
+                   d.overrun ? "too short" : "longer than its values");
+    return LSC_OK;
+}
+
+/* ---- format 1's model (format 2's LSC_SECTION_ADAPTIVE): an adaptive binary tree
+ * per byte ---- */
+
+/* 256 contexts x a binary tree of 255 decisions (node 1..255). */
+#define BYTE_MODEL_BITS (256 * 256)
 
 /* Plane 0 uses the previous value's plane-0 byte, later planes this value's. */
-static inline unsigned plane_context(const uint8_t *planes, unsigned j, uint64_t i)
+static inline unsigned byte_model_context(const uint8_t *planes, unsigned j, uint64_t i)
 {
     if (j > 0)
         return planes[i];
     return i ? planes[i - 1] : 0;
 }
 
-static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
-                               size_t *out_size, lsc_error *error)
+static lsc_status encode_byte_model(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+                                    size_t *out_size, lsc_error *error)
 {
-    lsc_rc_bit *bits = malloc(MODEL_BITS * sizeof *bits);
+    lsc_rc_bit *bits = malloc(BYTE_MODEL_BITS * sizeof *bits);
     if (!bits)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
-    lsc_rc_bits_init(bits, MODEL_BITS);
+    lsc_rc_bits_init(bits, BYTE_MODEL_BITS);
     lsc_rc_encoder e;
     lsc_rc_encoder_init(&e);
     const uint8_t *plane = planes + j * n;
     for (uint64_t i = 0; i < n; i++) {
-        lsc_rc_bit *tree = bits + 256 * plane_context(planes, j, i);
+        lsc_rc_bit *tree = bits + 256 * byte_model_context(planes, j, i);
         unsigned byte = plane[i], node = 1;
         for (int k = 7; k >= 0; k--) {
             unsigned bit = (byte >> k) & 1;
@@ -87,6 +298,31 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, ui
     }
     *out = e.buf;
     *out_size = e.size;
+    return LSC_OK;
+}
+
+static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t *planes, uint64_t n,
+                                    unsigned j, const char *label, lsc_error *error)
+{
+    lsc_rc_decoder d;
+    if (lsc_rc_decoder_init(&d, stream, size))
+        return BAD("blob '%s': value plane %u does not start a range-coded stream", label, j);
+    lsc_rc_bit *bits = malloc(BYTE_MODEL_BITS * sizeof *bits);
+    if (!bits)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
+    lsc_rc_bits_init(bits, BYTE_MODEL_BITS);
+    uint8_t *plane = planes + j * n;
+    for (uint64_t i = 0; i < n && !d.overrun; i++) {
+        lsc_rc_bit *tree = bits + 256 * byte_model_context(planes, j, i);
+        unsigned node = 1;
+        for (int k = 0; k < 8; k++)
+            node = node * 2 + lsc_rc_decode(&d, &tree[node]);
+        plane[i] = (uint8_t)node;
+    }
+    free(bits);
+    if (!lsc_rc_decoder_done(&d))
+        return BAD("blob '%s': value plane %u's stream is %s", label, j,
+                   d.overrun ? "too short" : "longer than its values");
     return LSC_OK;
 }
 
@@ -117,11 +353,14 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
     memcpy(best, plane, (size_t)n);
     size_t best_size = (size_t)n - (size_t)(n >> MIN_SAVING_SHIFT);
     *method = LSC_SECTION_RAW;
-    for (unsigned m = LSC_SECTION_ZSTD; m <= LSC_SECTION_MODEL; m++) {
+    /* the adaptive model only where it can win: small exponent and top mantissa planes */
+    unsigned last = n < LSC_ENTROPY_SMALL_PLANE && j < 2 ? LSC_SECTION_ADAPTIVE : LSC_SECTION_MODEL;
+    for (unsigned m = LSC_SECTION_ZSTD; m <= last; m++) {
         uint8_t *cand = NULL;
         size_t cand_size = 0;
-        lsc_status st = m == LSC_SECTION_ZSTD ? encode_zstd(plane, n, &cand, &cand_size, error)
-                                              : encode_model(planes, n, j, &cand, &cand_size, error);
+        lsc_status st = m == LSC_SECTION_ZSTD    ? encode_zstd(plane, n, &cand, &cand_size, error)
+                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, &cand, &cand_size, error)
+                                                 : encode_byte_model(planes, n, j, &cand, &cand_size, error);
         if (st != LSC_OK) {
             free(best);
             return st;
@@ -140,34 +379,7 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
     return LSC_OK;
 }
 
-#define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
-
-static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *planes, uint64_t n,
-                               unsigned j, const char *label, lsc_error *error)
-{
-    lsc_rc_decoder d;
-    if (lsc_rc_decoder_init(&d, stream, size))
-        return BAD("blob '%s': value plane %u does not start a range-coded stream", label, j);
-    lsc_rc_bit *bits = malloc(MODEL_BITS * sizeof *bits);
-    if (!bits)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
-    lsc_rc_bits_init(bits, MODEL_BITS);
-    uint8_t *plane = planes + j * n;
-    for (uint64_t i = 0; i < n && !d.overrun; i++) {
-        lsc_rc_bit *tree = bits + 256 * plane_context(planes, j, i);
-        unsigned node = 1;
-        for (int k = 0; k < 8; k++)
-            node = node * 2 + lsc_rc_decode(&d, &tree[node]);
-        plane[i] = (uint8_t)node;
-    }
-    free(bits);
-    if (!lsc_rc_decoder_done(&d))
-        return BAD("blob '%s': value plane %u's stream is %s", label, j,
-                   d.overrun ? "too short" : "longer than its values");
-    return LSC_OK;
-}
-
-lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method,
+lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method, unsigned version,
                                     uint8_t *planes, uint64_t n, unsigned j, const char *label,
                                     lsc_error *error)
 {
@@ -189,8 +401,14 @@ lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned
         return LSC_OK;
     }
     case LSC_SECTION_MODEL:
-        return decode_model(stream, size, planes, n, j, label, error);
+    case LSC_SECTION_ADAPTIVE:
+        if (lsc_entropy_adaptive(version, method))
+            return decode_byte_model(stream, size, planes, n, j, label, error);
+        if (method == LSC_SECTION_MODEL)
+            return decode_model(stream, size, planes, n, j, label, error);
+        break; /* method 3 in format 1 */
     default:
-        return BAD("blob '%s': value plane %u: unknown coding method %u", label, j, method);
+        break;
     }
+    return BAD("blob '%s': value plane %u: unknown coding method %u", label, j, method);
 }

@@ -1,6 +1,7 @@
-/* A binary adaptive range coder (docs/format.md 4.6): 32-bit range, carry handled
- * with a pending byte and a count of 0xFF bytes, 15-bit probabilities that adapt
- * quickly at first and then settle. Written here because the position and value
+/* A range coder (docs/format.md 4.6): 32-bit range, carry handled with a pending
+ * byte and a count of 0xFF bytes; binary decisions with 15-bit probabilities, either
+ * adaptive (quick at first, then settling) or fixed, and symbols of static frequency
+ * tables (format 2: a table lookup instead of one decision per bit). Written here because the position and value
  * models code one binary decision at a time under a context the caller computes,
  * and no library in Debian exposes such a coder (libzstd's FSE and Huffman code
  * whole blocks of bytes under one static table, and are not public API). */
@@ -101,20 +102,42 @@ static inline void lsc_rc_shift_low(lsc_rc_encoder *e)
     e->low = (e->low & 0x00FFFFFFu) << 8;
 }
 
-static inline void lsc_rc_encode(lsc_rc_encoder *e, lsc_rc_bit *b, unsigned bit)
+static inline void lsc_rc_encoder_normalize(lsc_rc_encoder *e)
 {
-    uint32_t bound = (e->range >> LSC_RC_PROB_BITS) * b->p;
+    while (e->range < LSC_RC_TOP) {
+        e->range <<= 8;
+        lsc_rc_shift_low(e);
+    }
+}
+
+/* A bit of fixed probability p (of a 1, in 1/32768, within [PROB_MIN, PROB_MAX]). */
+static inline void lsc_rc_encode_static(lsc_rc_encoder *e, unsigned p, unsigned bit)
+{
+    uint32_t bound = (e->range >> LSC_RC_PROB_BITS) * p;
     if (bit) {
         e->range = bound;
     } else {
         e->low += bound;
         e->range -= bound;
     }
+    lsc_rc_encoder_normalize(e);
+}
+
+static inline void lsc_rc_encode(lsc_rc_encoder *e, lsc_rc_bit *b, unsigned bit)
+{
+    unsigned p = b->p;
     lsc_rc_bit_update(b, bit);
-    while (e->range < LSC_RC_TOP) {
-        e->range <<= 8;
-        lsc_rc_shift_low(e);
-    }
+    lsc_rc_encode_static(e, p, bit);
+}
+
+/* A symbol that owns [cum, cum + freq) of 2^total_bits (a frequency table, or
+ * total_bits equiprobable bits with freq 1). */
+static inline void lsc_rc_encode_freq(lsc_rc_encoder *e, uint32_t cum, uint32_t freq, unsigned total_bits)
+{
+    uint32_t r = e->range >> total_bits;
+    e->low += (uint64_t)cum * r;
+    e->range = freq * r;
+    lsc_rc_encoder_normalize(e);
 }
 
 /* Equiprobable bits, no model (the low bits of counts). */
@@ -124,10 +147,7 @@ static inline void lsc_rc_encode_direct(lsc_rc_encoder *e, uint32_t value, unsig
         e->range >>= 1;
         if ((value >> width) & 1)
             e->low += e->range;
-        while (e->range < LSC_RC_TOP) {
-            e->range <<= 8;
-            lsc_rc_shift_low(e);
-        }
+        lsc_rc_encoder_normalize(e);
     }
 }
 
@@ -169,9 +189,17 @@ static inline int lsc_rc_decoder_init(lsc_rc_decoder *d, const uint8_t *stream, 
     return 0;
 }
 
-static inline unsigned lsc_rc_decode(lsc_rc_decoder *d, lsc_rc_bit *b)
+static inline void lsc_rc_decoder_normalize(lsc_rc_decoder *d)
 {
-    uint32_t bound = (d->range >> LSC_RC_PROB_BITS) * b->p;
+    while (d->range < LSC_RC_TOP) {
+        d->range <<= 8;
+        d->code = (d->code << 8) | lsc_rc_next_byte(d);
+    }
+}
+
+static inline unsigned lsc_rc_decode_static(lsc_rc_decoder *d, unsigned p)
+{
+    uint32_t bound = (d->range >> LSC_RC_PROB_BITS) * p;
     unsigned bit;
     if (d->code < bound) {
         d->range = bound;
@@ -181,12 +209,31 @@ static inline unsigned lsc_rc_decode(lsc_rc_decoder *d, lsc_rc_bit *b)
         d->range -= bound;
         bit = 0;
     }
-    lsc_rc_bit_update(b, bit);
-    while (d->range < LSC_RC_TOP) {
-        d->range <<= 8;
-        d->code = (d->code << 8) | lsc_rc_next_byte(d);
-    }
+    lsc_rc_decoder_normalize(d);
     return bit;
+}
+
+static inline unsigned lsc_rc_decode(lsc_rc_decoder *d, lsc_rc_bit *b)
+{
+    unsigned bit = lsc_rc_decode_static(d, b->p);
+    lsc_rc_bit_update(b, bit);
+    return bit;
+}
+
+/* First half of decoding a symbol of lsc_rc_encode_freq: its slot in [0, 2^total_bits),
+ * or a larger number for a stream no encoder wrote (the caller rejects it). */
+static inline uint32_t lsc_rc_decode_slot(const lsc_rc_decoder *d, unsigned total_bits, uint32_t *r)
+{
+    *r = d->range >> total_bits;
+    return d->code / *r;
+}
+
+/* Second half, once the caller has found the symbol owning the slot. */
+static inline void lsc_rc_decode_take(lsc_rc_decoder *d, uint32_t r, uint32_t cum, uint32_t freq)
+{
+    d->code -= cum * r;
+    d->range = freq * r;
+    lsc_rc_decoder_normalize(d);
 }
 
 static inline uint32_t lsc_rc_decode_direct(lsc_rc_decoder *d, unsigned width)
@@ -198,10 +245,7 @@ static inline uint32_t lsc_rc_decode_direct(lsc_rc_decoder *d, unsigned width)
         if (bit)
             d->code -= d->range;
         value = (value << 1) | bit;
-        while (d->range < LSC_RC_TOP) {
-            d->range <<= 8;
-            d->code = (d->code << 8) | lsc_rc_next_byte(d);
-        }
+        lsc_rc_decoder_normalize(d);
     }
     return value;
 }
