@@ -45,6 +45,7 @@ def main():
             gen_models.make_all(gen)
             models += sorted(glob.glob(os.path.join(gen, "*.onnx")))
             external_seeds(put, gen)
+            models += quantized_models(root, gen)
         except ImportError as e:
             print(f"make_seeds: {e}: only models/*.onnx", file=sys.stderr)
 
@@ -92,6 +93,22 @@ def main():
             sys.exit(f"make_seeds: no seeds for {t}")
     with open(stamp, "w") as f:
         f.write("".join(f"{t} {n}\n" for t, n in counts.items()))
+
+
+def quantized_models(root, gen):
+    """8-bit weights behind DequantizeLinear (scripts/quantize_models.py): the 1.4%
+    LeNet-5 with non-zero uint8 zero points, and int8 read through Transpose."""
+    out = []
+    src = os.path.join(root, "models", "lenet5_1p4.onnx")
+    for form in ("qdq-uint8", "qdq-transpose"):
+        path = os.path.join(gen, "lenet5_1p4_" + form + ".onnx")
+        r = subprocess.run([sys.executable, os.path.join(root, "scripts", "quantize_models.py"), src, form, path],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            out.append(path)
+        else:
+            print(f"make_seeds: quantize_models.py {form}: {r.stderr.strip()}", file=sys.stderr)
+    return out
 
 
 def blobs(bundle):

@@ -91,9 +91,13 @@ LSC_API void lsc_free(void *ptr);
 /* Tensors and the codec                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Element types, with the ONNX TensorProto.DataType codes. */
+/* Element types, with the ONNX TensorProto.DataType codes. UINT8 and INT8 are the
+ * codes of quantized weights (docs/format.md 1.9): a zero is an element equal to its
+ * row's zero point (lsc_encode_options.zero_points). */
 typedef enum lsc_dtype {
     LSC_DTYPE_FLOAT32 = 1,
+    LSC_DTYPE_UINT8 = 2,
+    LSC_DTYPE_INT8 = 3,
     LSC_DTYPE_FLOAT16 = 10,
     LSC_DTYPE_FLOAT64 = 11,
     LSC_DTYPE_BFLOAT16 = 16
@@ -136,7 +140,12 @@ typedef struct lsc_encode_options {
      * of decoded entries, values and rows; docs/format.md 1.8, docs/benchmarks.md).
      * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding. */
     uint32_t size_slack_ppm;
-    uint8_t reserved[24];
+    /* UINT8 / INT8 tensors only: the zero point code of each row of the encoded
+     * matrix (rows bytes, after `transposed`), or NULL for all zero (written only
+     * when one is not). The caller keeps it alive during the call. (Carved out of
+     * `reserved`.) */
+    const uint8_t *zero_points;
+    uint8_t reserved[16];
 } lsc_encode_options;
 
 /* The default size slack: 1.5% more bytes at most, for a faster multiply. */
@@ -156,7 +165,7 @@ typedef struct lsc_encode_stats {
     uint64_t value_entries, jump_entries;
     uint64_t dense_bytes;         /* elements * element size */
     uint64_t value_bytes;         /* nnz * element size */
-    uint64_t header_bytes;        /* blob header incl. dims */
+    uint64_t header_bytes;        /* blob header incl. dims (and an 8-bit weight's zero points) */
     uint64_t bitmap_bytes;
     uint64_t pointer_bytes;       /* block-row pointers */
     uint64_t index_bytes;         /* SRI entries (values and jumps) */
@@ -225,6 +234,15 @@ LSC_API void lsc_weight_get_stats(const lsc_weight *weight, lsc_encode_stats *st
 LSC_API lsc_status lsc_weight_decode(const lsc_weight *weight, void *dst, size_t dst_size,
                                      lsc_error *error);
 
+/* An 8-bit (UINT8 / INT8) weight multiplies as the dequantized float matrix
+ * scale[r] * (code - zero_point[r]), r the encoded row, as ONNX DequantizeLinear
+ * computes it: n_scales is 1 (per tensor) or rows (per output channel). Called once
+ * before lsc_spmm / lsc_spmm_rows, which refuse an 8-bit weight without it; the weight
+ * then holds its nnz values as float32 (4 bytes each, owned by it; the positions are
+ * read from the blob as for any weight). Calling it again replaces the scales. */
+LSC_API lsc_status lsc_weight_dequantize(lsc_weight *weight, const float *scales, size_t n_scales,
+                                         lsc_error *error);
+
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
 /* ------------------------------------------------------------------------ */
@@ -251,7 +269,8 @@ typedef struct lsc_exec {
 
 /* lsc_weight_decode without the zeroing: writes only the stored values into dst,
  * which must already hold zeros (calloc'd or fresh pages: nothing is written twice),
- * spread over exec's threads (NULL: the calling thread). */
+ * spread over exec's threads (NULL: the calling thread). An 8-bit weight with non-zero
+ * zero points then writes every element (its zeros are its zero points). */
 LSC_API lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size,
                                    const lsc_exec *exec, lsc_error *error);
 
@@ -494,7 +513,10 @@ typedef struct lsc_model_layer {
 LSC_API lsc_status lsc_model_layer_get(const lsc_model *model, size_t index,
                                        lsc_model_layer *layer, lsc_error *error);
 /* Loads layer `index`'s dense tensor (decoding it if it is encoded) into a buffer the
- * caller frees with lsc_free. tensor->data points into *buffer_out. */
+ * caller frees with lsc_free. tensor->data points into *buffer_out. An 8-bit layer
+ * (UINT8 / INT8 behind DequantizeLinear) comes as each code minus its output
+ * channel's zero point (mod 256), so that its zeros are the byte 0 as the codec
+ * counts them (docs/format.md 1.9). */
 LSC_API lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, lsc_tensor *tensor,
                                         void **buffer_out, lsc_error *error);
 /* For a compressed model: the layer's encoded weight (owned by the model), else NULL. */

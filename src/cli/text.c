@@ -101,6 +101,8 @@ const char *text_dtype_short(int dtype)
     case LSC_DTYPE_FLOAT16: return "f16";
     case LSC_DTYPE_FLOAT64: return "f64";
     case LSC_DTYPE_BFLOAT16: return "bf16";
+    case LSC_DTYPE_UINT8: return "u8";
+    case LSC_DTYPE_INT8: return "i8";
     }
     return lsc_dtype_string(dtype);
 }

@@ -31,7 +31,7 @@ void text_cell(FILE *out, int width, int prec, double v, const char *suffix);
  * and non-ASCII bytes replaced by '?', "(empty)" for ""; dst holds width + 1 bytes. */
 void text_short_name(char *dst, size_t width, const char *name);
 
-/* "f32", "f16", "f64", "bf16" for table columns; lsc_dtype_string otherwise. */
+/* "f32", "f16", "f64", "bf16", "u8", "i8" for table columns; lsc_dtype_string otherwise. */
 const char *text_dtype_short(int dtype);
 
 #endif /* LSC_CLI_TEXT_H */

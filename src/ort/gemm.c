@@ -32,6 +32,10 @@ OrtStatus *lsc_ort_gemm_check_weight(const lsc_ort_kernel *kernel, const lsc_wei
     if (w->rank != 2)
         return lsc_ort_fail(kernel->api, kernel, ORT_INVALID_GRAPH,
                             "weight '%s' has rank %d, Gemm needs a 2-D B", kernel->weight_name, w->rank);
+    /* An 8-bit weight may be B or, read through a Transpose, B^T: compress put the
+     * output features in its rows either way (docs/format.md 3.1). */
+    if (lsc_dtype_size(w->dtype) == 1 && (int64_t)w->rows == w->dims[w->transposed ? 1 : 0])
+        return NULL;
     /* transB = 1: B is [N, K], stored as is; transB = 0: B is [K, N], stored transposed. */
     int64_t n = a->trans_b ? w->dims[0] : w->dims[1];
     if (w->transposed != !a->trans_b || (int64_t)w->rows != n)

@@ -17,7 +17,7 @@
 
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
-    LSC_ORT_MATMUL_LEFT
+    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER
 } lsc_ort_kind;
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -71,6 +71,7 @@ typedef struct lsc_ort_kernel {
     lsc_ort_kind kind;
     char label[192];          /* "LscConv node 'conv1'": starts every message */
     size_t weight_input;      /* 1, or 0 for LscMatMulLeft */
+    size_t scale_input;       /* an 8-bit weight's scales (docs/format.md 3.1): 3, MatMul 2; 0: none */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
     union {
@@ -116,9 +117,22 @@ OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_
 OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims,
                                    float **data);
 
+/* A tensor value's element type, rank and element count. */
+OrtStatus *lsc_ort_value_info(const OrtApi *api, const OrtValue *value, ONNXTensorElementDataType *type,
+                              size_t *rank, size_t *count);
+
 /* Opens a 1-D uint8 tensor as an encoded weight named `name`, in place. */
 OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *kernel, const OrtValue *value, const char *name,
                              lsc_weight **out);
+
+/* Makes an 8-bit weight ready to multiply (quantized.c): with the scales of `scale`
+ * (float32, 1 or one per output channel), or for LscMatMulInteger with scale 1 (its
+ * integer values; `scale` unused). */
+OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, const OrtValue *scale);
+
+/* LscMatMulInteger: ONNX MatMulInteger with B the encoded 8-bit weight, exact. */
+OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);

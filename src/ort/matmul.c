@@ -51,6 +51,10 @@ OrtStatus *lsc_ort_matmul_check_weight(const lsc_ort_kernel *kernel, const lsc_w
         return lsc_ort_fail(kernel->api, kernel, ORT_NOT_IMPLEMENTED,
                             "weight '%s' has rank %d, the kernel handles a 2-D B only",
                             kernel->weight_name, w->rank);
+    /* An 8-bit weight may be B or, read through a Transpose, B^T: compress put the
+     * output features in its rows either way (docs/format.md 3.1). */
+    if (lsc_dtype_size(w->dtype) == 1 && (int64_t)w->rows == w->dims[w->transposed ? 1 : 0])
+        return NULL;
     if (!w->transposed || (int64_t)w->rows != w->dims[1])
         return lsc_ort_fail(kernel->api, kernel, ORT_NOT_IMPLEMENTED,
                             "weight '%s' is not encoded transposed; the kernel needs output features "

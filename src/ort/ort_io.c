@@ -109,6 +109,22 @@ OrtStatus *lsc_ort_tensor_shape(const lsc_ort_call *call, const OrtValue *value,
     return s;
 }
 
+OrtStatus *lsc_ort_value_info(const OrtApi *api, const OrtValue *value, ONNXTensorElementDataType *type,
+                              size_t *rank, size_t *count)
+{
+    OrtTensorTypeAndShapeInfo *info = NULL;
+    OrtStatus *s = api->GetTensorTypeAndShape(value, &info);
+    if (!s)
+        s = api->GetTensorElementType(info, type);
+    if (!s)
+        s = api->GetDimensionsCount(info, rank);
+    if (!s)
+        s = api->GetTensorShapeElementCount(info, count);
+    if (info)
+        api->ReleaseTensorTypeAndShapeInfo(info);
+    return s;
+}
+
 OrtStatus *lsc_ort_float_input(const lsc_ort_call *call, size_t index, const char *what,
                                const float **data, int *rank, int64_t dims[LSC_MAX_RANK])
 {

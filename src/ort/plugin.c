@@ -32,6 +32,7 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
+    case LSC_ORT_MATMUL_INTEGER: return lsc_ort_matmul_integer_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
 }
@@ -42,19 +43,10 @@ OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *k, const OrtValue *value, con
                              lsc_weight **out)
 {
     const OrtApi *api = k->api;
-    OrtTensorTypeAndShapeInfo *info = NULL;
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     size_t rank = 0, size = 0;
     void *data = NULL;
-    OrtStatus *s = api->GetTensorTypeAndShape(value, &info);
-    if (!s)
-        s = api->GetTensorElementType(info, &type);
-    if (!s)
-        s = api->GetDimensionsCount(info, &rank);
-    if (!s)
-        s = api->GetTensorShapeElementCount(info, &size);
-    if (info)
-        api->ReleaseTensorTypeAndShapeInfo(info);
+    OrtStatus *s = lsc_ort_value_info(api, value, &type, &rank, &size);
     if (s)
         return s;
     if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 || rank != 1)
@@ -125,6 +117,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     k->kind = op->kind;
     k->pool = op->pool;
     k->weight_input = op->weight_input;
+    k->scale_input = op->kind == LSC_ORT_CONV || op->kind == LSC_ORT_GEMM ? 3 : op->kind == LSC_ORT_MATMUL ? 2 : 0;
 
     char node[128] = "";
     size_t n = sizeof node;
@@ -143,7 +136,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     switch (k->kind) {
     case LSC_ORT_CONV: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
-    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: s = NULL; break;
+    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: s = NULL; break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
 
@@ -155,6 +148,18 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
         s = api->KernelInfoGetConstantInput_tensor(info, k->weight_input, &is_constant, &value);
         if (!s && is_constant && value)
             s = open_weight(k, value, &k->weight);
+        lsc_weight_info w;
+        if (!s && k->weight && (lsc_weight_get_info(k->weight, &w), lsc_dtype_size(w.dtype) == 1)) {
+            /* 8-bit: its scales too, when they are constant; else both at each run */
+            is_constant = 0;
+            value = NULL;
+            if (k->scale_input)
+                s = api->KernelInfoGetConstantInput_tensor(info, k->scale_input, &is_constant, &value);
+            if (!s && (k->kind == LSC_ORT_MATMUL_INTEGER || (is_constant && value)))
+                s = lsc_ort_dequantize(k, k->weight, value);
+            else
+                lsc_weight_close(&k->weight);
+        }
     }
     if (s) {
         kernel_destroy(k);
@@ -286,6 +291,15 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
             return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "weight input is missing");
         if ((s = open_weight(k, value, &opened)))
             return s;
+        lsc_weight_info w;
+        lsc_weight_get_info(opened, &w);
+        const OrtValue *scale = NULL;
+        if (lsc_dtype_size(w.dtype) == 1 &&
+            ((k->scale_input && (s = api->KernelContext_GetInput(context, k->scale_input, &scale))) ||
+             (s = lsc_ort_dequantize(k, opened, scale)))) {
+            lsc_weight_close(&opened);
+            return s;
+        }
         call.weight = opened;
     }
     lsc_weight_get_info(call.weight, &call.winfo);
@@ -295,6 +309,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_GEMM: s = lsc_ort_gemm_compute(&call); break;
     case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
     case LSC_ORT_MATMUL_LEFT: s = lsc_ort_matmul_left_compute(&call); break;
+    case LSC_ORT_MATMUL_INTEGER: s = lsc_ort_matmul_integer_compute(&call); break;
     default: break;
     }
     lsc_weight_close(&opened);
@@ -349,8 +364,13 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
             return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
         return index == 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     }
-    return index == op_of(op)->weight_input ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8
-                                            : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    if (index == op_of(op)->weight_input)
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER) /* A and the zero points: uint8 or int8 */
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    if (op_of(op)->n_inputs > 3 && index == op_of(op)->n_inputs - 1)
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; /* zero point: int8 or uint8 */
+    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
@@ -360,9 +380,9 @@ static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
 
 static ONNXTensorElementDataType ORT_API_CALL get_output_type(const OrtCustomOp *op, size_t index)
 {
-    (void)op;
     (void)index;
-    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    return op_of(op)->kind == LSC_ORT_MATMUL_INTEGER ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32
+                                                     : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static size_t ORT_API_CALL get_output_type_count(const OrtCustomOp *op)
@@ -376,7 +396,8 @@ static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_input_characteristi
 {
     if (lsc_ort_is_recurrent(op_of(op)->kind)) /* X, W, R; then B, sequence_lens, states, P */
         return index <= 2 ? INPUT_OUTPUT_REQUIRED : INPUT_OUTPUT_OPTIONAL;
-    return index == 2 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED; /* Conv B, Gemm C */
+    /* Conv B, Gemm C, then scale and zero point */
+    return index >= 2 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
 static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_output_characteristic(const OrtCustomOp *op,
@@ -462,7 +483,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 7
+#define N_OPS 8
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -527,13 +548,15 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     if (!r)
         return api->CreateStatus(ORT_FAIL, "onnx-lsc: out of memory registering the LSC ops");
     r->api = api;
-    init_op(&r->ops[0], LSC_ORT_CONV, "LscConv", 3, api, version);
-    init_op(&r->ops[1], LSC_ORT_GEMM, "LscGemm", 3, api, version);
-    init_op(&r->ops[2], LSC_ORT_MATMUL, "LscMatMul", 2, api, version);
+    /* Conv X, W, B; Gemm A, B, C; MatMul A, B: then an 8-bit W/B's scale and zero point. */
+    init_op(&r->ops[0], LSC_ORT_CONV, "LscConv", 5, api, version);
+    init_op(&r->ops[1], LSC_ORT_GEMM, "LscGemm", 5, api, version);
+    init_op(&r->ops[2], LSC_ORT_MATMUL, "LscMatMul", 4, api, version);
     init_op(&r->ops[3], LSC_ORT_LSTM, "LscLSTM", 8, api, version);
     init_op(&r->ops[4], LSC_ORT_GRU, "LscGRU", 6, api, version);
     init_op(&r->ops[5], LSC_ORT_RNN, "LscRNN", 6, api, version);
     init_op(&r->ops[6], LSC_ORT_MATMUL_LEFT, "LscMatMulLeft", 2, api, version);
+    init_op(&r->ops[7], LSC_ORT_MATMUL_INTEGER, "LscMatMulInteger", 4, api, version); /* A, B, a_zp, b_zp */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An element of `size` little-endian bytes: 0 zero, 1 -0.0, 2 non-zero. */
+/* An element of `size` little-endian bytes: 0 zero, 1 -0.0, 2 non-zero. An 8-bit
+ * element is its code minus its zero point (lsc_model_layer_load): only 0 is zero. */
 static inline int classify(const uint8_t *p, unsigned size)
 {
+    if (size == 1)
+        return p[0] ? 2 : 0;
     uint8_t top = p[size - 1];
     uint8_t low = 0;
     for (unsigned i = 0; i + 1 < size; i++)

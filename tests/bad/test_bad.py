@@ -432,6 +432,59 @@ def check_bundles(work):
         f.write(good)
 
 
+def quantized_model(path, axis=0):
+    """A Gemm whose B (transB=1) is uint8 read through DequantizeLinear per channel."""
+    w = pruned((16, 24), density=0.2)
+    zp = np.arange(100, 116, dtype=np.uint8)
+    q = np.where(w != 0, np.clip(np.round(w * 20) + zp[:, None], 0, 255), zp[:, None]).astype(np.uint8)
+    n_scale = 16 if axis == 0 else 24
+    zp = zp if axis == 0 else np.full(24, 100, np.uint8)
+    inits = [numpy_helper.from_array(q, "q"), numpy_helper.from_array(np.full(n_scale, 0.05, np.float32), "s"),
+             numpy_helper.from_array(zp[:n_scale], "z")]
+    nodes = [helper.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=axis),
+             helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)]
+    g = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 24])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def check_quantized(work):
+    """8-bit weights (docs/format.md 3.1): damaged records of a fused DequantizeLinear."""
+    d = sub(work, "quantized")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    quantized_model(src)
+    r = run(["compress", src, "-o", rw])
+    if r.returncode != 0:
+        fail(f"quantized model does not compress: {r.stderr.strip()}")
+        return
+    good = onnx.load(rw, load_external_data=False)
+
+    def damaged(name, change):
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        op = next(n for n in m.graph.node if n.domain == "ai.onnx_lsc")
+        attrs = {a.name: a for a in op.attribute}
+        change(op, attrs)
+        onnx.save(m, rw)
+        case(name, ["decompress", rw, "-o", out], BAD_MODEL, d, names=["m.lsc.onnx", "lsc_dequantize"],
+             inputs=[rw], outputs=[out])
+
+    damaged("fused DequantizeLinear: removed node position out of range",
+            lambda op, a: a["lsc_dequantize"].ints.__setitem__(1, 99))
+    damaged("fused DequantizeLinear: removed node does not parse",
+            lambda op, a: a["lsc_dequantize_nodes"].strings.__setitem__(1, b"\xff\xff\xff"))
+    damaged("fused DequantizeLinear: one of its two attributes missing",
+            lambda op, a: op.attribute.remove(a["lsc_dequantize_nodes"]))
+    damaged("fused DequantizeLinear: original input count above the node's",
+            lambda op, a: a["lsc_dequantize"].ints.__setitem__(0, 9))
+    os.remove(rw)
+    os.remove(os.path.join(d, "m.lsc"))
+    per_input = os.path.join(d, "axis1.onnx")
+    quantized_model(per_input, axis=1)
+    case("8-bit weight quantized along its input channels (left dense)", ["compress", per_input, "-o", rw], OK, d,
+         inputs=[per_input], outputs=[rw, os.path.join(d, "axis1.lsc")])
+
+
 def check_outputs(work):
     d, rw, bundle = small_bundle(os.path.join(work, "o"))
     src = os.path.join(d, "m.onnx")
@@ -583,7 +636,7 @@ def check_npy(work):
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_outputs,
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized, check_outputs,
                       check_npy, check_interrupted):
             check(work)
     finally:

@@ -50,6 +50,10 @@ static void put_value(lsc_dtype dtype, uint8_t *dst)
         memcpy(dst, &h, 2);
         break;
     }
+    case LSC_DTYPE_UINT8:
+    case LSC_DTYPE_INT8:
+        dst[0] = (uint8_t)(1 + rnd() % 255); /* 8-bit weights: tests/codec/test_int8.c */
+        break;
     }
 }
 

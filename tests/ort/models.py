@@ -2,11 +2,9 @@
 within 1e-5 relative on deterministic random inputs (1 and 2 threads), and for the
 models that take 28x28 images (the LeNets) the top-1 accuracy on the Fashion-MNIST
 test set (Debian's dataset-fashion-mnist) is identical."""
-import argparse
 import glob
 import gzip
 import os
-import shutil
 
 import numpy as np
 import onnx
@@ -46,21 +44,15 @@ def preprocess(m, images):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--models", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    shutil.rmtree(args.work, ignore_errors=True)
-    os.makedirs(args.work)
-    ortcheck.require_runtime(args.work)
-    paths = sorted(p for p in glob.glob(os.path.join(args.models, "**", "*.onnx"), recursive=True)
+    models, work = ortcheck.work_folder(with_models=True)
+    paths = sorted(p for p in glob.glob(os.path.join(models, "**", "*.onnx"), recursive=True)
                    if not p.endswith(".lsc.onnx"))
     if not paths:
-        raise ortcheck.Skip("no models in %s" % args.models)
+        raise ortcheck.Skip("no models in %s" % models)
     failures = []
     for path in paths:
-        name = os.path.splitext(os.path.relpath(path, args.models))[0].replace("/", "_")
-        lsc = os.path.join(args.work, name + ".lsc.onnx")
+        name = os.path.splitext(os.path.relpath(path, models))[0].replace("/", "_")
+        lsc = os.path.join(work, name + ".lsc.onnx")
         ortcheck.compress(path, lsc)
         ops = ortcheck.lsc_ops(lsc)
         if not ops:
@@ -68,9 +60,9 @@ def main():
             print("FAIL %-28s nothing rewritten" % name)
             continue
         dims = [("N", 4), ("batch", 4), ("batch_size", 4)]
-        dense = ortcheck.ort_outputs(path, {}, os.path.join(args.work, name + ".dense"), plugin=False, dims=dims)
+        dense = ortcheck.ort_outputs(path, {}, os.path.join(work, name + ".dense"), plugin=False, dims=dims)
         for threads in (1, 2):
-            got = ortcheck.ort_outputs(lsc, {}, os.path.join(args.work, "%s.lsc%d" % (name, threads)),
+            got = ortcheck.ort_outputs(lsc, {}, os.path.join(work, "%s.lsc%d" % (name, threads)),
                                        threads=threads, dims=dims)
             ok, max_abs, max_rel = ortcheck.compare(dense, got)
             print("%s %-28s random inputs, threads %d: %d LSC nodes, max abs %.3g, max rel %.3g" %
@@ -88,11 +80,11 @@ def main():
         images = idx(os.path.join(FASHION, "t10k-images-idx3-ubyte.gz"))
         labels = idx(os.path.join(FASHION, "t10k-labels-idx1-ubyte.gz"))
         x = preprocess(m, images).reshape([len(images)] + [d for d in image[1][1:]])
-        npy = os.path.join(args.work, name + ".fashion.npy")
+        npy = os.path.join(work, name + ".fashion.npy")
         np.save(npy, x)
         top1 = {}
         for label, model, plugin in (("dense", path, False), ("lsc", lsc, True)):
-            out = ortcheck.ort_outputs(model, {image[0]: npy}, os.path.join(args.work, name + ".fm-" + label),
+            out = ortcheck.ort_outputs(model, {image[0]: npy}, os.path.join(work, name + ".fm-" + label),
                                        plugin=plugin, threads=2)[0]
             top1[label] = out.reshape(len(images), -1).argmax(axis=1)
         acc = {k: float((v == labels).mean()) for k, v in top1.items()}

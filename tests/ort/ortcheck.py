@@ -40,17 +40,20 @@ def require_runtime(work):
         raise RuntimeError("lsc-ort-run cannot run a Relu: " + r.stderr)
 
 
-def work_folder():
-    """The test's --work folder, emptied; raises Skip when no ONNX Runtime loads."""
+def work_folder(with_models=False):
+    """The test's --work folder, emptied; raises Skip when no ONNX Runtime loads.
+    with_models: (--models folder, --work folder)."""
     import argparse
     import shutil
     ap = argparse.ArgumentParser()
+    if with_models:
+        ap.add_argument("--models", required=True)
     ap.add_argument("--work", required=True)
-    work = ap.parse_args().work
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    require_runtime(work)
-    return work
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(args.work)
+    require_runtime(args.work)
+    return (args.models, args.work) if with_models else args.work
 
 
 def compress(model, out, extra=()):

@@ -4,7 +4,8 @@
 
 #define LSC_BUNDLE_MAGIC "\x89LSC\r\n\x1a\n"
 #define LSC_BUNDLE_MAJOR 1
-#define LSC_BUNDLE_MINOR 0        /* a bundle without seal */
+#define LSC_BUNDLE_MINOR 0        /* a bundle of float weights without seal */
+#define LSC_BUNDLE_MINOR_8BIT 1   /* minor 1 added 8-bit weights (1.9) */
 #define LSC_BUNDLE_MINOR_SEALED 2 /* minor 2 added the seal entry (2.4) */
 #define LSC_BUNDLE_HEADER_SIZE 64
 #define LSC_BUNDLE_HEADER_HASHED 56 /* header_checksum covers bytes [0, 56) */

@@ -111,6 +111,10 @@ static lsc_status check_header(const uint8_t *p, size_t size, const char *label,
         if (lsc_mul_overflow_u64(*into, (uint64_t)v->dims[i], into))
             return BAD("blob '%s': dimensions overflow 64 bits", label);
     }
+    if (v->elem_size == 1 && (v->flags & LSC_BLOB_FLAG_SIGNED_ZEROS))
+        return BAD("blob '%s': an 8-bit weight with the SIGNED_ZEROS flag", label);
+    if (v->elem_size != 1 && (v->flags & LSC_BLOB_FLAG_ZERO_POINTS))
+        return BAD("blob '%s': zero points (flag ZERO_POINTS) on a float weight", label);
     int transposed = (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0;
     if ((transposed ? rest : lead) != v->rows || (transposed ? lead : rest) != v->cols)
         return BAD("blob '%s': dims give a %llu x %llu matrix%s, header says %u x %u", label,
@@ -236,6 +240,8 @@ lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_b
     if (lsc_blob_layout_compute(v->rank, v->elem_size, v->rows, v->cols, v->block_h, v->block_w,
                                 v->index_bits, v->nnz, v->n_entries, &L))
         return BAD("blob '%s': section sizes overflow 64 bits", label);
+    if ((v->flags & LSC_BLOB_FLAG_ZERO_POINTS) && lsc_blob_layout_add_zero_points(&L, v->rows))
+        return BAD("blob '%s': section sizes overflow 64 bits", label);
     uint64_t S = (uint64_t)v->block_h * v->block_w, row_space;
     if (lsc_mul_overflow_u64(S, L.n_bcols, &row_space) || row_space > (UINT64_C(1) << 62))
         return BAD("blob '%s': block rows of %u x %u blocks are too large", label, v->block_h,
@@ -257,10 +263,18 @@ lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_b
     v->ptr_entry_bits = L.ptr_entry_bits;
     v->ptr_value_bits = L.ptr_value_bits;
     v->values = p + L.header;
-    v->bitmap = v->values + L.values;
+    v->zero_points = L.zero_points ? v->values + L.values : NULL;
+    v->bitmap = v->values + L.values + L.zero_points;
     v->pointers = v->bitmap + L.bitmap;
     v->entries = v->pointers + L.pointers;
 
+    if (v->zero_points) {
+        int any = 0;
+        for (uint32_t r = 0; r < v->rows && !any; r++)
+            any = v->zero_points[r] != 0;
+        if (!any)
+            return BAD("blob '%s': flag ZERO_POINTS with every zero point 0", label);
+    }
     if (L.bitmap && !padding_is_zero(v->bitmap, L.bitmap, L.blocks))
         return BAD("blob '%s': bitmap padding bits are not zero", label);
     if (L.pointers && !padding_is_zero(v->pointers, L.pointers,

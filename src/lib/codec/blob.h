@@ -18,7 +18,8 @@ enum {
     LSC_BLOB_FLAG_TRANSPOSED = 1u << 0,
     LSC_BLOB_FLAG_SIGNED_ZEROS = 1u << 1,
     LSC_BLOB_FLAG_TYPED_FIELD = 1u << 2,
-    LSC_BLOB_FLAGS_KNOWN = 0x7u
+    LSC_BLOB_FLAG_ZERO_POINTS = 1u << 3, /* 8-bit only: a zero point per row follows the values */
+    LSC_BLOB_FLAGS_KNOWN = 0xfu
 };
 
 typedef struct lsc_blob_view {
@@ -34,6 +35,7 @@ typedef struct lsc_blob_view {
     int rank;
     int64_t dims[LSC_MAX_RANK];
     const uint8_t *values;   /* nnz * elem_size bytes */
+    const uint8_t *zero_points; /* ZERO_POINTS: rows bytes, else NULL (all zero) */
     const uint8_t *bitmap;   /* n_brows * n_bcols bits */
     const uint8_t *pointers; /* (n_brows - 1) * (ptr_entry_bits + ptr_value_bits) bits */
     unsigned ptr_entry_bits, ptr_value_bits;
@@ -48,7 +50,20 @@ struct lsc_weight {
     char name[128];
     void *owned;
     size_t stored_size;
+    /* An 8-bit weight after lsc_weight_dequantize: its values as float32 (owned), and
+     * the view the kernels multiply with (view with these values). */
+    float *dequantized;
+    lsc_blob_view float_view;
 };
+
+/* The view the kernels multiply with: a float weight's own, an 8-bit weight's
+ * dequantized one (NULL if it was not dequantized). */
+static inline const lsc_blob_view *lsc_weight_mul_view(const lsc_weight *w)
+{
+    if (w->view.elem_size == 1)
+        return w->dequantized ? &w->float_view : NULL;
+    return &w->view;
+}
 
 /* Reads `width` (0..57) bits at bit offset `bit` of an LSB-first stream. The caller
  * guarantees the bits lie inside the stream; reads whole bytes only inside it. */

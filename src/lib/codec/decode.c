@@ -7,6 +7,7 @@
 #include "codec/blob.h"
 #include "codec/bitmap.h"
 #include "codec/entropy.h"
+#include "codec/zero_points.h"
 #include "common/checked.h"
 #include "common/endian.h"
 #include "common/error.h"
@@ -45,8 +46,10 @@ void lsc_weight_close(lsc_weight **weight)
 {
     if (!weight)
         return;
-    if (*weight)
+    if (*weight) {
         free((*weight)->owned);
+        free((*weight)->dequantized);
+    }
     free(*weight);
     *weight = NULL;
 }
@@ -151,6 +154,7 @@ static void fill_rows(const dense_target *t, uint32_t lo, uint32_t hi)
 {
     for (uint32_t brow = lo; brow < hi; brow++)
         switch (t->v->elem_size) {
+        case 1: fill_block_row(t, brow, 1); break;
         case 2: fill_block_row(t, brow, 2); break;
         case 4: fill_block_row(t, brow, 4); break;
         default: fill_block_row(t, brow, 8); break;
@@ -193,6 +197,7 @@ static int fill_transposed(const fill_task *f, uint32_t lo, uint32_t hi)
         dense_target t = {v, tile, 0, r0, f->t.fast_end};
         fill_rows(&t, (uint32_t)b0, (uint32_t)b1);
         switch (E) {
+        case 1: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 1); break;
         case 2: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 2); break;
         case 4: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 4); break;
         default: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 8); break;
@@ -265,6 +270,8 @@ lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size,
         exec->parallel_for(exec->parallel_for_context, fill_part, &f, f.parts);
     if (f.status != LSC_OK)
         return lsc_fail(error, f.status, "weight '%s': out of memory for a decoding tile", weight->name);
+    if (v->zero_points) /* 8-bit: the deltas written (zeros: 0) become codes */
+        lsc_zero_points_apply(dst, v->rows, v->cols, (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0, v->zero_points, 1);
     return LSC_OK;
 }
 

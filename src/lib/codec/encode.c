@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "codec/bitstream.h"
+#include "codec/dtype.h"
 #include "codec/blob.h"
 #include "codec/encode.h"
 #include "codec/scan.h"
@@ -39,7 +40,7 @@ static void fill_stats(const lsc_matrix_shape *shape, const lsc_sparse *m, const
     st->jump_entries = plan->n_entries - m->nnz;
     st->dense_bytes = shape->elements * shape->elem_size;
     st->value_bytes = plan->layout.values;
-    st->header_bytes = plan->layout.header;
+    st->header_bytes = plan->layout.header + plan->layout.zero_points;
     st->bitmap_bytes = plan->layout.bitmap;
     st->pointer_bytes = plan->layout.pointers;
     st->index_bytes = plan->layout.entries;
@@ -47,22 +48,65 @@ static void fill_stats(const lsc_matrix_shape *shape, const lsc_sparse *m, const
     st->blob_bytes = st->value_bytes + st->meta_bytes;
 }
 
-/* Shared front half of encode and plan: checks, value positions, search. */
+/* An 8-bit tensor is coded as each element minus its encoded row's zero point
+ * (mod 256, docs/format.md 1.9), so that its zeros are the byte 0 like +0.0 elsewhere.
+ * *delta (free it) holds that copy; *coded is the tensor to encode. */
+static lsc_status delta_tensor(const lsc_tensor *tensor, const lsc_encode_options *options,
+                               const lsc_matrix_shape *shape, lsc_tensor *coded, uint8_t **delta,
+                               lsc_error *error)
+{
+    *coded = *tensor;
+    *delta = NULL;
+    int any = 0;
+    for (uint32_t r = 0; options->zero_points && r < shape->rows && !any; r++)
+        any = options->zero_points[r] != 0;
+    if (!any) /* all zero: codes are deltas already, and no section is written */
+        return LSC_OK;
+    uint64_t rows = shape->rows, cols = shape->cols;
+    uint64_t n = rows * cols;
+    uint8_t *d = malloc((size_t)(n ? n : 1));
+    if (!d)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a %u x %u 8-bit matrix", shape->rows,
+                        shape->cols);
+    const uint8_t *src = tensor->data, *zp = options->zero_points;
+    for (uint64_t i = 0; i < rows * cols; i++)
+        d[i] = (uint8_t)(src[i] - zp[options->transposed ? i % rows : i / cols]);
+    coded->data = d;
+    *delta = d;
+    return LSC_OK;
+}
+
+/* Shared front half of encode and plan: checks, value positions, search. *coded is
+ * the tensor whose values go into the blob (8-bit: deltas in *delta, to free). */
 static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *options,
-                          lsc_matrix_shape *shape, lsc_sparse *m, lsc_plan *plan, lsc_error *error)
+                          lsc_matrix_shape *shape, lsc_sparse *m, lsc_plan *plan, lsc_tensor *coded,
+                          uint8_t **delta, lsc_error *error)
 {
     memset(m, 0, sizeof *m);
+    *delta = NULL;
     if (!tensor)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: tensor is NULL");
     LSC_TRY(lsc_matrix_shape_of(tensor, options->transposed, shape, error));
     if (!tensor->data)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: tensor data is NULL");
+    if (options->zero_points && !lsc_dtype_is_8bit(tensor->dtype))
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: zero points given for a float tensor");
+    LSC_TRY(delta_tensor(tensor, options, shape, coded, delta, error));
+    tensor = coded;
     lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w,
                                 options->min_block_rows, options->size_slack_ppm};
-    LSC_TRY(lsc_sparse_build(tensor, shape, options->bit_exact, m, error));
-    lsc_status st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
-    if (st != LSC_OK)
+    lsc_status st = lsc_sparse_build(tensor, shape, options->bit_exact, m, error);
+    if (st == LSC_OK)
+        st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
+    /* The same bytes for every candidate: added after the search. */
+    if (st == LSC_OK && *delta && lsc_blob_layout_add_zero_points(&plan->layout, shape->rows))
+        st = lsc_fail(error, LSC_ERR_TOO_LARGE, "lsc_encode: a blob of a %u x %u matrix overflows 64 bits",
+                      shape->rows, shape->cols);
+    if (st != LSC_OK) {
         lsc_sparse_free(m);
+        free(*delta);
+        *delta = NULL;
+    }
     return st;
 }
 
@@ -79,9 +123,12 @@ lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *o
     lsc_matrix_shape shape;
     lsc_sparse m;
     lsc_plan plan;
-    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, error));
+    lsc_tensor coded;
+    uint8_t *delta;
+    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, &coded, &delta, error));
     fill_stats(&shape, &m, &plan, stats);
     lsc_sparse_free(&m);
+    free(delta);
     return LSC_OK;
 }
 
@@ -187,7 +234,8 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
         .dtype = tensor->dtype,
         .index_bits = plan->index_bits,
         .flags = (options->transposed ? LSC_BLOB_FLAG_TRANSPOSED : 0) |
-                 (options->bit_exact ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
+                 (L->zero_points ? LSC_BLOB_FLAG_ZERO_POINTS : 0) |
+                 (options->bit_exact && shape->elem_size > 1 ? LSC_BLOB_FLAG_SIGNED_ZEROS : 0) |
                  (options->typed_field ? LSC_BLOB_FLAG_TYPED_FIELD : 0),
         .rows = shape->rows,
         .cols = shape->cols,
@@ -214,9 +262,9 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
         .data = tensor->data,
         .data_in_row_order = data_in_row_order,
         .values = blob + L->header,
-        .bitmap = blob + L->header + L->values,
-        .pointers = blob + L->header + L->values + L->bitmap,
-        .entries = {blob + L->header + L->values + L->bitmap + L->pointers, 0},
+        .bitmap = blob + L->header + L->values + L->zero_points,
+        .pointers = blob + L->header + L->values + L->zero_points + L->bitmap,
+        .entries = {blob + L->header + L->values + L->zero_points + L->bitmap + L->pointers, 0},
         .count = calloc((size_t)L->n_bcols, sizeof(uint64_t)),
         .rank = malloc((size_t)L->n_bcols * sizeof(uint64_t)),
         .touched = calloc((size_t)L->n_bcols / 64 + 1, sizeof(uint64_t)),
@@ -228,6 +276,8 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
                       shape->cols);
         goto done;
     }
+    if (L->zero_points)
+        memcpy(blob + L->header + L->values, options->zero_points, (size_t)L->zero_points);
     lsc_bitwriter ptr = {w.pointers, 0};
     for (uint64_t brow = 0; brow < L->n_brows; brow++) {
         if (brow > 0) {
@@ -306,10 +356,13 @@ lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *option
     lsc_matrix_shape shape;
     lsc_sparse m;
     lsc_plan plan;
-    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, error));
-    lsc_status st = write_planned(tensor, options, &shape, &m, &plan, 0, blob_out, blob_size, error);
+    lsc_tensor coded;
+    uint8_t *delta;
+    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, &coded, &delta, error));
+    lsc_status st = write_planned(&coded, options, &shape, &m, &plan, 0, blob_out, blob_size, error);
     if (st == LSC_OK && stats)
         fill_stats(&shape, &m, &plan, stats);
     lsc_sparse_free(&m);
+    free(delta);
     return st;
 }

@@ -119,6 +119,8 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
                         LSC_ENTROPY_VERSION);
     h->version = p[4];
     LSC_TRY(lsc_blob_read_fields(p, label, &h->v, error));
+    if (h->v.elem_size == 1)
+        return BAD("blob '%s': an entropy blob of an 8-bit weight (the tier codes float weights only)", label);
     h->v.nnz = lsc_load_le64(p + 32);
     h->lsc_size = lsc_load_le64(p + 40);
     h->lsc_checksum = lsc_load_le64(p + 48);
@@ -240,6 +242,8 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     *out_size = 0;
     lsc_blob_view v;
     LSC_TRY(lsc_blob_parse(blob, size, label, &v, error));
+    if (v.elem_size == 1) /* its zero points have no place in part 4: keep the blob */
+        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "blob '%s': the entropy tier codes float weights only", label);
     entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, LSC_ENTROPY_VERSION};
     header_sizes(&h);
 

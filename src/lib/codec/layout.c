@@ -12,6 +12,12 @@ static int ceil_bits_to_bytes(uint64_t count, uint64_t width, uint64_t *bytes)
     return 0;
 }
 
+int lsc_blob_layout_add_zero_points(lsc_blob_layout *layout, uint32_t rows)
+{
+    layout->zero_points = rows;
+    return lsc_add_overflow_u64(layout->total, rows, &layout->total);
+}
+
 int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_t cols,
                             uint32_t block_h, uint32_t block_w, unsigned index_bits, uint64_t nnz,
                             uint64_t n_entries, lsc_blob_layout *out)
@@ -24,6 +30,7 @@ int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_
     out->header = LSC_BLOB_FIXED_HEADER + 8u * (unsigned)rank;
     if (lsc_mul_overflow_u64(nnz, elem_size, &out->values))
         return 1;
+    out->zero_points = 0;
     out->bitmap = out->blocks / 8 + (out->blocks % 8 != 0);
     if (ceil_bits_to_bytes(out->n_brows - 1, out->ptr_entry_bits + out->ptr_value_bits,
                            &out->pointers))
@@ -31,7 +38,8 @@ int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_
     if (ceil_bits_to_bytes(n_entries, index_bits, &out->entries))
         return 1;
     uint64_t t = out->header;
-    if (lsc_add_overflow_u64(t, out->values, &t) || lsc_add_overflow_u64(t, out->bitmap, &t) ||
+    if (lsc_add_overflow_u64(t, out->values, &t) ||
+        lsc_add_overflow_u64(t, out->bitmap, &t) ||
         lsc_add_overflow_u64(t, out->pointers, &t) || lsc_add_overflow_u64(t, out->entries, &t))
         return 1;
     out->total = t;

@@ -11,6 +11,7 @@ typedef struct lsc_blob_layout {
     unsigned ptr_entry_bits, ptr_value_bits; /* we, wv */
     uint64_t header;   /* 56 + 8 * rank */
     uint64_t values;   /* nnz * E */
+    uint64_t zero_points; /* rows with the ZERO_POINTS flag (lsc_blob_layout_add_zero_points), else 0 */
     uint64_t bitmap;   /* ceil(blocks / 8) */
     uint64_t pointers; /* ceil((n_brows - 1) * (we + wv) / 8) */
     uint64_t entries;  /* ceil(n_entries * index_bits / 8) */
@@ -22,6 +23,10 @@ typedef struct lsc_blob_layout {
 int lsc_blob_layout_compute(int rank, unsigned elem_size, uint32_t rows, uint32_t cols,
                             uint32_t block_h, uint32_t block_w, unsigned index_bits, uint64_t nnz,
                             uint64_t n_entries, lsc_blob_layout *out);
+
+/* Adds the zero-point section of an 8-bit blob with the ZERO_POINTS flag (rows
+ * bytes after the values); 1 on overflow. */
+int lsc_blob_layout_add_zero_points(lsc_blob_layout *layout, uint32_t rows);
 
 /* Whether the kernels' fastest path serves this layout: whole-width block rows
  * (block_w = cols) whose scan space fits 16 bits (block_h * cols <= 65536), at a

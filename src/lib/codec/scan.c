@@ -106,6 +106,11 @@ static int col_list_grow(col_list *l)
         }                                                                                      \
     }
 
+static inline uint64_t load_u8(const uint8_t *p)
+{
+    return p[0];
+}
+
 lsc_status lsc_sparse_build(const lsc_tensor *tensor, const lsc_matrix_shape *shape, int bit_exact,
                             lsc_sparse *out, lsc_error *error)
 {
@@ -119,6 +124,7 @@ lsc_status lsc_sparse_build(const lsc_tensor *tensor, const lsc_matrix_shape *sh
     if (!row_ptr)
         goto no_memory;
     switch (shape->elem_size) {
+    case 1: LSC_SCAN_LOOP(load_u8, 0, 1) break;
     case 2: LSC_SCAN_LOOP(lsc_load_le16, UINT64_C(1) << 15, 2) break;
     case 4: LSC_SCAN_LOOP(lsc_load_le32, UINT64_C(1) << 31, 4) break;
     default: LSC_SCAN_LOOP(lsc_load_le64, UINT64_C(1) << 63, 8) break;

@@ -18,7 +18,7 @@ const char *lsc_layer_outcome_string(lsc_layer_outcome outcome)
 
 /* ONNX TensorProto.DataType codes the codec does not take (lsc_dtype has the rest). */
 enum {
-    ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_UINT16 = 4, ONNX_INT16 = 5, ONNX_INT32 = 6,
+    ONNX_UINT16 = 4, ONNX_INT16 = 5, ONNX_INT32 = 6,
     ONNX_INT64 = 7, ONNX_BOOL = 9, ONNX_UINT32 = 12, ONNX_UINT64 = 13, ONNX_COMPLEX64 = 14,
     ONNX_COMPLEX128 = 15, ONNX_FLOAT8E4M3FN = 17, ONNX_FLOAT8E4M3FNUZ = 18,
     ONNX_FLOAT8E5M2 = 19, ONNX_FLOAT8E5M2FNUZ = 20
@@ -31,8 +31,8 @@ const char *lsc_dtype_string(int dtype)
     case LSC_DTYPE_FLOAT16: return "float16";
     case LSC_DTYPE_FLOAT64: return "float64";
     case LSC_DTYPE_BFLOAT16: return "bfloat16";
-    case ONNX_UINT8: return "uint8";
-    case ONNX_INT8: return "int8";
+    case LSC_DTYPE_UINT8: return "uint8";
+    case LSC_DTYPE_INT8: return "int8";
     case ONNX_INT32: return "int32";
     case ONNX_INT64: return "int64";
     }
@@ -42,7 +42,7 @@ const char *lsc_dtype_string(int dtype)
 size_t lsc_onnx_type_size(int dtype)
 {
     switch (dtype) {
-    case ONNX_UINT8: case ONNX_INT8: case ONNX_BOOL: case ONNX_FLOAT8E4M3FN:
+    case LSC_DTYPE_UINT8: case LSC_DTYPE_INT8: case ONNX_BOOL: case ONNX_FLOAT8E4M3FN:
     case ONNX_FLOAT8E4M3FNUZ: case ONNX_FLOAT8E5M2: case ONNX_FLOAT8E5M2FNUZ:
         return 1;
     case ONNX_UINT16: case ONNX_INT16: case LSC_DTYPE_FLOAT16: case LSC_DTYPE_BFLOAT16:

@@ -60,6 +60,9 @@ static inline void lsc_convert_values(lsc_dtype dtype, const uint8_t *src, float
             dst[i] = (float)d;
         }
         break;
+    case LSC_DTYPE_UINT8:
+    case LSC_DTYPE_INT8:
+        break; /* never here: 8-bit weights multiply through their dequantized float32 view */
     }
 }
 

@@ -78,14 +78,20 @@ static size_t cut_tasks(const lsc_blob_view *v, uint32_t lo, uint32_t hi, size_t
 }
 
 lsc_status lsc_spmm_row_range(const lsc_weight *w, const char *fn, uint32_t *row_begin,
-                              uint32_t *row_end, lsc_error *error)
+                              uint32_t *row_end, const lsc_blob_view **view, lsc_error *error)
 {
+    const lsc_blob_view *v = lsc_weight_mul_view(w);
+    if (!v)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "%s: weight '%s': 8-bit values need their scales (lsc_weight_dequantize) "
+                        "before a multiply", fn, w->name);
     if (*row_begin == 0 && *row_end == 0)
-        *row_end = w->view.rows;
-    if (*row_begin >= *row_end || *row_end > w->view.rows)
+        *row_end = v->rows;
+    if (*row_begin >= *row_end || *row_end > v->rows)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
                         "%s: weight '%s': row range [%u, %u) not inside its %u rows", fn, w->name,
-                        *row_begin, *row_end, w->view.rows);
+                        *row_begin, *row_end, v->rows);
+    *view = v;
     return LSC_OK;
 }
 
@@ -113,10 +119,10 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     if (!w || !x || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm: %s is NULL",
                         !w ? "weight" : !x ? "x" : "y");
-    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm", &row_begin, &row_end, error);
+    const lsc_blob_view *v = NULL;
+    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm", &row_begin, &row_end, &v, error);
     if (st != LSC_OK)
         return st;
-    const lsc_blob_view *v = &w->view;
     if (n == 0)
         return LSC_OK;
     if (ldx < n || ldy < n)
@@ -146,7 +152,11 @@ lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx, size_t
     if (!w || !x || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_rows: %s is NULL",
                         !w ? "weight" : !x ? "x" : "y");
-    const lsc_blob_view *v = &w->view;
+    const lsc_blob_view *v = NULL;
+    uint32_t all_begin = 0, all_end = 0; /* for the view and its check only */
+    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm_rows", &all_begin, &all_end, &v, error);
+    if (st != LSC_OK)
+        return st;
     if (m == 0)
         return LSC_OK;
     if (ldx < v->cols || ldy < v->rows)
@@ -166,7 +176,6 @@ lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx, size_t
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_rows: weight '%s': out of memory",
                         w->name);
     }
-    lsc_status st = LSC_OK;
     for (size_t j0 = 0; j0 < m && st == LSC_OK; j0 += mt) {
         size_t cnt = m - j0 < mt ? m - j0 : mt;
         for (size_t j = 0; j < cnt; j++) {

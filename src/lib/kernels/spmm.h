@@ -73,10 +73,11 @@ typedef struct lsc_kernel_set {
 /* The variant for these LSC_CPU_* flags (best first). */
 const lsc_kernel_set *lsc_kernels_select(unsigned flags);
 
-/* A multiply's row range: (0, 0) becomes all rows; else it must lie inside the
- * weight (fn names the caller in the message). */
+/* A multiply's view and row range: *view the weight's (an 8-bit weight's dequantized
+ * one, which it must have); (0, 0) becomes all rows, else the range must lie inside
+ * the weight (fn names the caller in the message). */
 lsc_status lsc_spmm_row_range(const lsc_weight *w, const char *fn, uint32_t *row_begin,
-                              uint32_t *row_end, lsc_error *error);
+                              uint32_t *row_end, const lsc_blob_view **view, lsc_error *error);
 
 /* How many tasks to cut a multiply into on exec (1: serial), and running them. */
 size_t lsc_exec_width(const lsc_exec *exec);

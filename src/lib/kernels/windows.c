@@ -238,10 +238,10 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
     if (!w || !x || !x_offsets || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_windows: %s is NULL",
                         !w ? "weight" : !x ? "x" : !x_offsets ? "x_offsets" : "y");
-    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm_windows", &row_begin, &row_end, error);
+    const lsc_blob_view *v = NULL;
+    lsc_status st = lsc_spmm_row_range(w, "lsc_spmm_windows", &row_begin, &row_end, &v, error);
     if (st != LSC_OK)
         return st;
-    const lsc_blob_view *v = &w->view;
     if (n == 0)
         return LSC_OK;
     if (ldy < n)

@@ -212,10 +212,15 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
         LSC_TRY(lsc_onnx_detach(&c->model, orig, c->error));
         for (size_t i = 0; i < cand->n_consumers; i++)
             LSC_TRY(rewrite_node(cand->consumers[i], cand->lsc_op, c->error));
+        if (cand->dq)
+            LSC_TRY(lsc_fuse_dequantize(cand, c->error));
         (*n_encoded)++;
     }
     if (*n_encoded == 0)
         return LSC_OK;
+    for (size_t k = 0; k < c->sel.count; k++)
+        if (c->encoded[k].size && c->sel.items[k].dq)
+            lsc_fuse_drop_chain(&c->sel.items[k]);
     LSC_TRY(drop_graph_inputs(c));
     return append_opset(c->model.proto, c->error);
 }

@@ -349,6 +349,7 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
     }
     if (c->n_items)
         drop_lsc_opset(c->model.proto);
+    LSC_TRY(lsc_unfuse_model(c->model.proto, c->in_path, c->error));
     LSC_TRY(restore_graph_inputs(c));
 
     for (size_t i = 0; i < c->n_bundles; i++) {

@@ -102,11 +102,24 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
     eo.block_w = p->opt->block_w;
     if (p->opt->smallest)
         eo.size_slack_ppm = 0;
+    uint8_t *zero_points = NULL;
+    if (cand->quantized) {
+        uint32_t rows = (uint32_t)(cand->transposed ? tensor.dims[1] : tensor.dims[0]);
+        pthread_mutex_lock(&ctx->model_lock);
+        st = lsc_candidate_zero_points(p->model, cand, rows, label, &zero_points, error);
+        pthread_mutex_unlock(&ctx->model_lock);
+        if (st != LSC_OK) {
+            lsc_dense_free(&dense);
+            return st;
+        }
+        eo.zero_points = zero_points;
+    }
 
     void *blob = NULL;
     size_t blob_size = 0;
     st = lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, error);
     lsc_dense_free(&dense); /* its mapped pages leave memory here */
+    free(zero_points);
     if (st != LSC_OK) {
         lsc_error_prefix(error, label);
         return st;

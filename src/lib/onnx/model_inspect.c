@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "bundle/seal.h"
+#include "codec/blob.h"
+#include "codec/zero_points.h"
 #include "common/checked.h"
 #include "onnx/onnx_model.h"
 
@@ -220,6 +222,9 @@ lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, lsc_tensor
             free(buf);
             return st;
         }
+        const lsc_blob_view *v = &model->weights[index]->view;
+        if (v->zero_points)
+            lsc_zero_points_apply(buf, v->rows, v->cols, info.transposed, v->zero_points, -1);
         tensor->data = buf;
         *buffer_out = buf;
         return LSC_OK;
@@ -239,6 +244,22 @@ lsc_status lsc_model_layer_load(const lsc_model *model, size_t index, lsc_tensor
         if (dense.size)
             memcpy(buf, dense.data, dense.size);
         lsc_dense_free(&dense); /* only releases the mapped pages: buf has the copy */
+    }
+    if (cand->quantized && rank >= 1) {
+        uint32_t rows = (uint32_t)(cand->transposed ? dims[1] : dims[0]);
+        uint64_t cols = 1;
+        for (int i = 0; i < rank; i++)
+            cols *= (uint64_t)dims[i];
+        cols /= rows ? rows : 1;
+        uint8_t *zp = NULL;
+        lsc_status st = lsc_candidate_zero_points((lsc_onnx_model *)&model->m, cand, rows, label, &zp, error);
+        if (st != LSC_OK) {
+            free(buf);
+            return st;
+        }
+        if (zp)
+            lsc_zero_points_apply(buf, rows, cols, cand->transposed, zp, -1);
+        free(zp);
     }
     tensor->data = buf;
     *buffer_out = buf;

@@ -213,6 +213,12 @@ typedef struct lsc_candidate {
     size_t input_index;          /* ENCODED and also main graph input [i]: dropped; else -1 */
     int in_subgraph;             /* defined or consumed inside an If/Loop/Scan body */
     int compressed;              /* the model is already rewritten: the tensor is a blob */
+    /* An 8-bit weight read through DequantizeLinear [-> Transpose] by the op (fuse.c):
+     * the chain's nodes in dq_graph, the scale and zero point (NULL: zero) tensors. */
+    int quantized;
+    Onnx__NodeProto *dq, *dq_transpose;
+    Onnx__GraphProto *dq_graph;
+    const Onnx__TensorProto *scale, *zero_point;
 } lsc_candidate;
 
 typedef struct lsc_selection {
@@ -231,6 +237,21 @@ void lsc_selection_free(lsc_selection *selection);
 void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t);
 /* 1 if g or a graph inside it has an LSC node. */
 int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
+
+/* ---- DequantizeLinear chains fused into LSC ops (fuse.c) ---- */
+
+/* compress: the op reads the blob with the chain's scale and zero point appended
+ * (docs/format.md 3.1), the chain's nodes recorded on it. Once every candidate is
+ * fused (positions are those of the original graph), lsc_fuse_drop_chain takes the
+ * chain's nodes out of the graph and frees them. */
+lsc_status lsc_fuse_dequantize(lsc_candidate *cand, lsc_error *error);
+void lsc_fuse_drop_chain(lsc_candidate *cand);
+/* decompress: puts every recorded chain of every graph back in place. */
+lsc_status lsc_unfuse_model(Onnx__ModelProto *model, const char *label, lsc_error *error);
+/* The per-row zero points (rows bytes, free them) of a quantized candidate encoded as
+ * a rows-row matrix; NULL in *out when they are all zero. */
+lsc_status lsc_candidate_zero_points(lsc_onnx_model *model, const lsc_candidate *cand, uint32_t rows,
+                                     const char *label, uint8_t **out, lsc_error *error);
 
 /* Op helpers shared with decompress.c. */
 const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec/dtype.h"
 #include "onnx/onnx_model.h"
 
 /* Deeper nesting is refused rather than half-walked: a use left unseen could let a
@@ -29,9 +30,11 @@ static const weighted_kind kinds[] = {
     {"Conv", "LscConv", 1u << 1, 0}, {"Gemm", "LscGemm", 1u << 1, 0},
     {"MatMul", "LscMatMul", 1u << 1, 0}, {"LSTM", "LscLSTM", 3u << 1, 1},
     {"GRU", "LscGRU", 3u << 1, 1}, {"RNN", "LscRNN", 3u << 1, 1},
-    {"MatMul", "LscMatMulLeft", 1u << 0, 0},
+    {"MatMul", "LscMatMulLeft", 1u << 0, 0}, {"MatMulInteger", "LscMatMulInteger", 1u << 1, 0},
 };
 static const weighted_kind *const matmul_left = &kinds[6];
+/* An 8-bit weight's DequantizeLinear: its op is found later (resolve_dequantized). */
+static const weighted_kind dequantize = {"DequantizeLinear", "", 1u << 0, 0};
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 static const weighted_kind *kind_of(const char *op, int lsc)
@@ -82,6 +85,8 @@ int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth)
 /* The kind of a node with weight inputs, plain or LSC, or NULL. */
 static const weighted_kind *weighted_op(const Onnx__NodeProto *node)
 {
+    if (lsc_node_is_onnx(node) && node->op_type && strcmp(node->op_type, dequantize.plain) == 0)
+        return node->n_input >= 2 ? &dequantize : NULL;
     if (lsc_node_is_onnx(node))
         return kind_of(node->op_type, 0);
     if (lsc_node_is_lsc(node))
@@ -103,7 +108,7 @@ static int node_transposed(const Onnx__NodeProto *node, const weighted_kind *k)
     const char *op = k->plain;
     if (k == matmul_left)
         return 0; /* A [M, K]: rows are output rows */
-    if (strcmp(op, "MatMul") == 0)
+    if (strcmp(op, "MatMul") == 0 || strcmp(op, "MatMulInteger") == 0)
         return 1;
     if (strcmp(op, "Gemm") != 0)
         return 0; /* Conv, and recurrent W/R whose rows are gates */
@@ -165,6 +170,7 @@ typedef struct select_ctx {
     size_t n_scopes;
     scope **cand_scope; /* per candidate: where its def lives */
     size_t *cand_def;
+    scope **use_scope;  /* per candidate: where its first consumer is */
     lsc_error *error;
 } select_ctx;
 
@@ -274,7 +280,10 @@ static lsc_status add_candidate(select_ctx *c, scope *where, size_t def_index, l
     size_t *cd = realloc(c->cand_def, n * sizeof *cd);
     if (cd)
         c->cand_def = cd;
-    if (!items || !cs || !cd)
+    scope **us = realloc(c->use_scope, n * sizeof *us);
+    if (us)
+        c->use_scope = us;
+    if (!items || !cs || !cd || !us)
         return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
     cs[sel->count] = where;
     cd[sel->count] = def_index;
@@ -305,6 +314,7 @@ static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const 
         cand->graph = where->graph;
         cand->input_index = (size_t)-1;
         cand->in_subgraph = where->depth > 0;
+        c->use_scope[d->cand] = s;
     }
     cand = &c->sel->items[d->cand];
     Onnx__NodeProto **cons = realloc(cand->consumers, (cand->n_consumers + 1) * sizeof *cons);
@@ -314,7 +324,7 @@ static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const 
     cons[cand->n_consumers++] = n;
     cand->in_subgraph |= s->depth > 0;
     if (cand->transposed != node_transposed(n, k) || cand->lsc_op != k->lsc ||
-        cand->compressed != lsc_node_is_lsc(n))
+        cand->compressed != lsc_node_is_lsc(n) || (k == &dequantize && cand->n_consumers > 1))
         d->conflict = 1;
     return LSC_OK;
 }
@@ -359,6 +369,14 @@ static lsc_status pick_matmul_side(select_ctx *c, scope *s, const Onnx__NodeProt
     return LSC_OK;
 }
 
+static const Onnx__TensorProto *constant_tensor(select_ctx *c, scope *s, const char *name);
+
+static int dequantizes_8bit_constant(select_ctx *c, scope *s, const Onnx__NodeProto *n)
+{
+    const Onnx__TensorProto *t = constant_tensor(c, s, n->input[0]);
+    return t && t->has_data_type && lsc_dtype_is_8bit(t->data_type);
+}
+
 /* Every read of a name in graph g and the graphs inside it, in node order. */
 static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int depth)
 {
@@ -372,6 +390,8 @@ static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int d
         const weighted_kind *kind = weighted_op(n);
         if (kind && kind != matmul_left && strcmp(kind->plain, "MatMul") == 0)
             LSC_TRY(pick_matmul_side(c, s, n, &kind));
+        if (kind == &dequantize && !dequantizes_8bit_constant(c, s, n))
+            kind = NULL; /* activations, int32 biases: plain reads */
         for (size_t j = 0; j < n->n_input; j++)
             if (kind && j < 32 && (kind->weight_inputs >> j & 1) && n->input[j] && *n->input[j])
                 LSC_TRY(weight_use(c, s, n, kind, j));
@@ -390,6 +410,163 @@ static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int d
     for (size_t i = 0; i < g->n_value_info; i++)
         LSC_TRY(add_decl(c, s, g->value_info[i]));
     return LSC_OK;
+}
+
+/* ---- DequantizeLinear chains ---- */
+
+/* 1 if `name` is read anywhere inside graph g's bodies (any depth). */
+static int read_in_bodies(const Onnx__GraphProto *g, const char *name, int depth)
+{
+    for (size_t i = 0; i < g->n_node && depth <= MAX_GRAPH_DEPTH; i++)
+        for (size_t a = 0; a < g->node[i]->n_attribute; a++) {
+            const Onnx__AttributeProto *attr = g->node[i]->attribute[a];
+            const Onnx__GraphProto *bodies[1] = {attr->g};
+            for (size_t k = 0; k < 1 + attr->n_graphs; k++) {
+                const Onnx__GraphProto *b = k == 0 ? bodies[0] : attr->graphs[k - 1];
+                if (!b)
+                    continue;
+                for (size_t j = 0; j < b->n_node; j++)
+                    for (size_t x = 0; x < b->node[j]->n_input; x++)
+                        if (b->node[j]->input[x] && strcmp(b->node[j]->input[x], name) == 0)
+                            return 1;
+                for (size_t j = 0; j < b->n_output; j++)
+                    if (b->output[j]->name && strcmp(b->output[j]->name, name) == 0)
+                        return 1;
+                if (read_in_bodies(b, name, depth + 1))
+                    return 1;
+            }
+        }
+    return depth > MAX_GRAPH_DEPTH;
+}
+
+/* The one node of g reading value `name` (its input *input), or NULL when there is
+ * none, several, or another reader (a graph output, a declaration, a body). */
+static Onnx__NodeProto *sole_reader(const Onnx__GraphProto *g, const char *name, size_t *input)
+{
+    Onnx__NodeProto *found = NULL;
+    size_t uses = 0;
+    if (!name || !*name)
+        return NULL;
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t j = 0; j < g->node[i]->n_input; j++)
+            if (g->node[i]->input[j] && strcmp(g->node[i]->input[j], name) == 0) {
+                found = g->node[i];
+                *input = j;
+                uses++;
+            }
+    for (size_t i = 0; i < g->n_output; i++)
+        uses += g->output[i]->name && strcmp(g->output[i]->name, name) == 0;
+    for (size_t i = 0; i < g->n_value_info; i++)
+        uses += g->value_info[i]->name && strcmp(g->value_info[i]->name, name) == 0;
+    return uses == 1 && !read_in_bodies(g, name, 0) ? found : NULL;
+}
+
+static const Onnx__TensorProto *constant_tensor(select_ctx *c, scope *s, const char *name)
+{
+    scope *where;
+    def *d;
+    if (!name || !*name || resolve(c, s, name, &where, &d) != LSC_OK)
+        return NULL;
+    if (d->kind == DEF_INITIALIZER)
+        return where->graph->initializer[d->index];
+    if (d->kind == DEF_CONSTANT)
+        return find_attr(where->graph->node[d->index], "value")->t;
+    return NULL;
+}
+
+static uint64_t element_count(const Onnx__TensorProto *t)
+{
+    uint64_t n = 1;
+    for (size_t i = 0; i < t->n_dims; i++)
+        n = t->dims[i] < 0 ? 0 : n * (uint64_t)t->dims[i];
+    return n;
+}
+
+/* Follows a DequantizeLinear candidate to the op that multiplies with it: its own
+ * output read only by Conv W / Gemm B / MatMul B, or by a Transpose (2-D, swapping the
+ * axes) read only by Gemm B / MatMul B. The candidate becomes that op's weight, with
+ * its orientation; returns the outcome short of the size test. */
+static lsc_layer_outcome resolve_dequantized(select_ctx *c, size_t k)
+{
+    lsc_candidate *cand = &c->sel->items[k];
+    scope *s = c->use_scope[k];
+    Onnx__NodeProto *dq = cand->consumers[0];
+    const Onnx__TensorProto *q = cand->tensor;
+    if (cand->n_consumers != 1 || dq->n_output != 1)
+        return LSC_LAYER_SHARED_OTHER;
+    size_t j = 0;
+    Onnx__NodeProto *op = sole_reader(s->graph, dq->output[0], &j), *transpose = NULL;
+    if (op && lsc_node_is_onnx(op) && op->op_type && strcmp(op->op_type, "Transpose") == 0 && j == 0 &&
+        op->n_output == 1 && q && q->n_dims == 2) {
+        const Onnx__AttributeProto *perm = find_attr(op, "perm");
+        if (perm && !(perm->n_ints == 2 && perm->ints[0] == 1 && perm->ints[1] == 0))
+            return LSC_LAYER_UNSUPPORTED_TYPE;
+        transpose = op;
+        op = sole_reader(s->graph, op->output[0], &j);
+    }
+    if (!op)
+        return LSC_LAYER_SHARED_OTHER;
+    const weighted_kind *kind = lsc_node_is_onnx(op) ? kind_of(op->op_type, 0) : NULL;
+    if (!kind || kind->recurrent || j != 1 || (transpose && strcmp(kind->plain, "Conv") == 0))
+        return LSC_LAYER_UNSUPPORTED_TYPE;
+    cand->op = kind->plain;
+    cand->lsc_op = kind->lsc;
+    cand->consumers[0] = op;
+    cand->transposed = node_transposed(op, kind) ^ (transpose != NULL);
+    cand->quantized = 1;
+    cand->dq = dq;
+    cand->dq_transpose = transpose;
+    cand->dq_graph = s->graph;
+    cand->in_subgraph |= s->depth > 0;
+    if (!q)
+        return LSC_LAYER_NOT_CONSTANT;
+    cand->scale = constant_tensor(c, s, dq->input[1]);
+    cand->zero_point = dq->n_input > 2 ? constant_tensor(c, s, dq->input[2]) : NULL;
+    if (!cand->scale || (dq->n_input > 2 && *dq->input[2] && !cand->zero_point))
+        return LSC_LAYER_NOT_CONSTANT;
+    /* Per tensor, or per axis along the encoded rows (output channels). */
+    int64_t axis = 1;
+    const Onnx__AttributeProto *a = find_attr(dq, "axis");
+    if (a)
+        axis = a->i;
+    const Onnx__AttributeProto *block = find_attr(dq, "block_size");
+    if (axis < 0)
+        axis += (int64_t)q->n_dims;
+    uint64_t n_scale = element_count(cand->scale);
+    uint64_t rows = q->n_dims < 1 ? 1 : (uint64_t)q->dims[cand->transposed && q->n_dims == 2 ? 1 : 0];
+    int per_axis = cand->scale->n_dims == 1 && n_scale != 1;
+    if ((block && block->i != 0) || cand->scale->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+        cand->scale->n_dims > 1 || (per_axis && (n_scale != rows || axis != (cand->transposed ? 1 : 0))) ||
+        (cand->zero_point && (cand->zero_point->data_type != q->data_type ||
+                              cand->zero_point->n_dims != cand->scale->n_dims ||
+                              element_count(cand->zero_point) != n_scale)))
+        return LSC_LAYER_UNSUPPORTED_TYPE;
+    return LSC_LAYER_ENCODED;
+}
+
+/* MatMulInteger's B: 8-bit, its zero point (input 3, optional) a constant of its type,
+ * one per tensor or per output column. */
+static lsc_layer_outcome resolve_integer(select_ctx *c, size_t k)
+{
+    lsc_candidate *cand = &c->sel->items[k];
+    const Onnx__NodeProto *n = cand->consumers[0];
+    cand->quantized = 1;
+    if (!cand->tensor)
+        return LSC_LAYER_NOT_CONSTANT;
+    for (size_t i = 1; i < cand->n_consumers; i++) /* one zero point for every reader */
+        if (cand->consumers[i]->n_input != n->n_input ||
+            (n->n_input > 3 && strcmp(cand->consumers[i]->input[3], n->input[3]) != 0))
+            return LSC_LAYER_SHARED_OTHER;
+    if (n->n_input > 3 && *n->input[3]) {
+        cand->zero_point = constant_tensor(c, c->use_scope[k], n->input[3]);
+        if (!cand->zero_point)
+            return LSC_LAYER_NOT_CONSTANT;
+        uint64_t n_zp = element_count(cand->zero_point);
+        if (cand->zero_point->data_type != cand->tensor->data_type || cand->zero_point->n_dims > 1 ||
+            (n_zp != 1 && (cand->tensor->n_dims != 2 || n_zp != (uint64_t)cand->tensor->dims[1])))
+            return LSC_LAYER_UNSUPPORTED_TYPE;
+    }
+    return LSC_LAYER_ENCODED;
 }
 
 /* ---- judging ---- */
@@ -416,6 +593,11 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
     if (cand->compressed)
         return LSC_LAYER_ENCODED;
     size_t rank = t->n_dims;
+    /* 8-bit weights only behind DequantizeLinear, and in raw bytes: int32_data holds
+     * int8 sign-extended, which the 16-bit typed restore would not give back. */
+    if (lsc_dtype_is_8bit(t->data_type) != cand->quantized ||
+        (cand->quantized && lsc_tensor_repr(t) == LSC_REPR_TYPED))
+        return LSC_LAYER_UNSUPPORTED_TYPE;
     int shape_ok = strcmp(cand->op, "Conv") == 0 ? rank >= 3 : cand->flat ? rank == 3 : rank == 2;
     /* The recurrent ops run in float32 (their X, B and states are float). */
     if (cand->flat && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
@@ -449,6 +631,29 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
     return LSC_LAYER_ENCODED;
 }
 
+/* The op of a DequantizeLinear chain also reads a computed weight, the chain's last
+ * output: that is the 8-bit candidate seen from the op, not a second one. */
+static void drop_chain_values(lsc_selection *sel)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < sel->count; k++) {
+        lsc_candidate *cand = &sel->items[k];
+        int chain_value = 0;
+        for (size_t q = 0; q < sel->count && cand->outcome == LSC_LAYER_NOT_CONSTANT && !chain_value; q++) {
+            const lsc_candidate *qc = &sel->items[q];
+            const Onnx__NodeProto *last = qc->dq_transpose ? qc->dq_transpose : qc->dq;
+            chain_value = qc->quantized && last && last->n_output == 1 && strcmp(last->output[0], cand->name) == 0;
+        }
+        if (chain_value) {
+            free(cand->consumers);
+            free(cand->decls);
+            continue;
+        }
+        sel->items[kept++] = *cand;
+    }
+    sel->count = kept;
+}
+
 lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_selection *selection,
                       lsc_error *error)
 {
@@ -467,8 +672,16 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
             cand->compressed = 0;
         cand->decls = d->decls;
         cand->n_decls = d->n_decls;
-        cand->outcome = judge(&c, s, d, cand);
+        cand->outcome = LSC_LAYER_ENCODED;
+        if (strcmp(cand->op, dequantize.plain) == 0)
+            cand->outcome = d->conflict || d->other_use ? LSC_LAYER_SHARED_OTHER : resolve_dequantized(&c, k);
+        else if (strcmp(cand->op, "MatMulInteger") == 0 && !cand->compressed)
+            cand->outcome = resolve_integer(&c, k);
+        if (cand->outcome == LSC_LAYER_ENCODED)
+            cand->outcome = judge(&c, s, d, cand);
     }
+    if (st == LSC_OK)
+        drop_chain_values(selection);
     /* The declaration lists move to the candidates; the rest goes. */
     for (size_t i = 0; i < c.n_scopes; i++) {
         scope *s = c.scopes[i];
@@ -482,6 +695,7 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
     free(c.scopes);
     free(c.cand_scope);
     free(c.cand_def);
+    free(c.use_scope);
     if (st != LSC_OK) {
         for (size_t k = 0; k < selection->count; k++)
             selection->items[k].decls = NULL;

@@ -108,7 +108,7 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
             _mm256_storeu_ps(dst + i, _mm256_set_m128(hi, lo));
         }
         break;
-    case LSC_DTYPE_FLOAT32:
+    default: /* float32 needs no conversion; 8-bit weights never get here */
         break;
     }
     lsc_convert_values(dtype, src + (size_t)i * lsc_elem_size(dtype), dst + i, n - i);

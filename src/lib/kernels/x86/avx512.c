@@ -98,7 +98,7 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
             _mm512_storeu_ps(dst + i, _mm512_castpd_ps(both));
         }
         break;
-    case LSC_DTYPE_FLOAT32:
+    default: /* float32 needs no conversion; 8-bit weights never get here */
         break;
     }
     lsc_convert_values(dtype, src + (size_t)i * lsc_elem_size(dtype), dst + i, n - i);
