@@ -52,7 +52,7 @@ lsc_status lsc_matrix_shape_of(const lsc_tensor *tensor, int transposed, lsc_mat
 lsc_status lsc_tensor_matrix_dims(const lsc_tensor *tensor, int transposed, uint64_t *rows,
                                   uint64_t *cols, lsc_error *error)
 {
-    lsc_matrix_shape shape;
+    lsc_matrix_shape shape = {0};
     LSC_TRY(lsc_matrix_shape_of(tensor, transposed, &shape, error));
     *rows = shape.rows;
     *cols = shape.cols;
