@@ -21,20 +21,22 @@ typedef struct block_sum {
     uint32_t bcol, first, last; /* positions inside the block */
 } block_sum;
 
-/* Slots past GAP_HIST take the branchless loops' "no gap" increments; four of them,
- * taken in turn, so that those increments do not wait on each other. */
+/* hist[GAP_HIST + k] (k < NO_GAP_SLOTS, taken in turn) take the branchless loops'
+ * increments for "no gap": consecutive increments of one counter would each wait for
+ * the last. */
 #define NO_GAP_SLOTS 4
 
 typedef struct gap_hist {
     uint64_t hist[GAP_HIST + NO_GAP_SLOTS];
     uint64_t big[LSC_INDEX_BITS_MAX + 1];
-    uint32_t max; /* largest small gap counted, to bound the pricing loop */
 } gap_hist;
 
 struct lsc_heights {
     block_sum *sum[2];    /* kept blocks of the current and the next level */
     uint64_t *start[2];   /* per block row: index of its first kept block */
     gap_hist inner, cross; /* gaps inside blocks (cumulative), between blocks (per level) */
+    gap_hist *junction;    /* chunked pass, per level: gaps new inside its blocks (level 0: in rows) */
+    gap_hist *across;      /* chunked pass, per level: gaps between its blocks */
 };
 
 lsc_status lsc_heights_create(const lsc_sparse *m, lsc_heights **out, lsc_error *error)
@@ -45,7 +47,11 @@ lsc_status lsc_heights_create(const lsc_sparse *m, lsc_heights **out, lsc_error 
         h->sum[i] = malloc(n * sizeof(block_sum));
         h->start[i] = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));
     }
-    if (!h || !h->sum[0] || !h->sum[1] || !h->start[0] || !h->start[1]) {
+    if (h) {
+        h->junction = malloc(LSC_MAX_HEIGHTS * sizeof *h->junction);
+        h->across = malloc(LSC_MAX_HEIGHTS * sizeof *h->across);
+    }
+    if (!h || !h->sum[0] || !h->sum[1] || !h->start[0] || !h->start[1] || !h->junction || !h->across) {
         lsc_heights_free(&h);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search of a %u x %u matrix",
                         m->rows, m->cols);
@@ -62,6 +68,8 @@ void lsc_heights_free(lsc_heights **h)
         free((*h)->sum[i]);
         free((*h)->start[i]);
     }
+    free((*h)->junction);
+    free((*h)->across);
     free(*h);
     *h = NULL;
 }
@@ -70,7 +78,6 @@ static inline void add_gap(gap_hist *g, uint64_t gap)
 {
     if (gap < GAP_HIST) {
         g->hist[gap]++;
-        g->max = gap > g->max ? (uint32_t)gap : g->max;
     } else {
         for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
             g->big[b] += lsc_sri_entries(gap, b) - 1;
@@ -81,13 +88,21 @@ static void clear(gap_hist *g)
 {
     memset(g->hist, 0, sizeof g->hist);
     memset(g->big, 0, sizeof g->big);
-    g->max = 0;
+}
+
+/* The largest small gap counted in a or b (0 if none), to bound the pricing loop. */
+static uint32_t top_gap(const gap_hist *a, const gap_hist *b)
+{
+    uint32_t g = GAP_HIST - 1;
+    while (g > 0 && !a->hist[g] && !b->hist[g])
+        g--;
+    return g;
 }
 
 static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uint64_t kept,
                   lsc_shape_cost *cost)
 {
-    uint32_t max = a->max > b->max ? a->max : b->max;
+    uint32_t max = top_gap(a, b);
     cost->kept_blocks = kept;
     cost->entries[0] = 0;
     for (unsigned w = 1; w <= LSC_INDEX_BITS_MAX; w++) {
@@ -103,7 +118,7 @@ static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uin
 }
 
 /* cond (0 or 1) ? a : b, as masks: the compiler turns a ternary of loads into a
- * branch, and these conditions are coin tosses. */
+ * branch, and these conditions are coin tosses on sparse rows. */
 static inline uint32_t pick(uint32_t cond, uint32_t a, uint32_t b)
 {
     uint32_t mask = -cond;
@@ -111,44 +126,42 @@ static inline uint32_t pick(uint32_t cond, uint32_t a, uint32_t b)
 }
 
 /* Level 0 for a power-of-two width of at most GAP_HIST: the summaries of each row's
- * segments, and the gaps inside them (all < bw), without a branch on whether a
- * value starts a new segment (at mid widths that branch mispredicts half the time). */
-static uint64_t level0_rows(const lsc_sparse *m, unsigned shift, block_sum *sum, uint64_t *start,
-                            gap_hist *inner)
+ * segments, and the gaps inside them (all < bw), without a branch on whether a value
+ * starts a new segment. Returns the segment count. */
+static __attribute__((noinline)) uint64_t level0_rows(const lsc_sparse *m, uint32_t r0, uint32_t r1,
+                                                      unsigned shift, block_sum *sum, uint64_t *start,
+                                                      uint64_t *hist)
 {
-    uint64_t n = 0, slot = 0;
-    uint32_t max = inner->max;
-    for (uint32_t r = 0; r < m->rows; r++) {
-        start[r] = n;
+    block_sum *seg = sum - 1; /* the current segment; written once a value is read */
+    uint32_t slot = 0, mask = (UINT32_C(1) << shift) - 1;
+    const uint32_t *col = m->col;
+    for (uint32_t r = r0; r < r1; r++) {
+        start[r - r0] = (uint64_t)(seg + 1 - sum);
         uint32_t prev_bc = UINT32_MAX, first = 0, last = 0;
-        for (uint64_t k = m->row_ptr[r]; k < m->row_ptr[r + 1]; k++) {
-            uint32_t c = m->col[k], bc = c >> shift, lc = c & ((UINT32_C(1) << shift) - 1);
+        for (const uint32_t *c = col + m->row_ptr[r], *end = col + m->row_ptr[r + 1]; c < end; c++) {
+            uint32_t bc = *c >> shift, lc = *c & mask;
             uint32_t same = bc == prev_bc;
-            uint32_t gap = lc - last - 1;
             slot = (slot + 1) & (NO_GAP_SLOTS - 1);
-            inner->hist[pick(same, gap, (uint32_t)(GAP_HIST + slot))]++;
-            uint32_t g = gap & -same;
-            max = g > max ? g : max;
-            n += !same;
+            hist[pick(same, lc - last - 1, GAP_HIST + slot)]++;
+            seg += !same;
             first = pick(same, first, lc);
             last = lc;
             prev_bc = bc;
-            sum[n - 1].bcol = bc;
-            sum[n - 1].first = first;
-            sum[n - 1].last = lc;
+            seg->bcol = bc;
+            seg->first = first;
+            seg->last = lc;
         }
     }
-    inner->max = max;
-    return n;
+    return (uint64_t)(seg + 1 - sum);
 }
 
 /* Level 0 for any width. */
-static uint64_t level0_rows_general(const lsc_sparse *m, uint32_t bw, int pow2, unsigned shift, block_sum *sum,
-                                    uint64_t *start, gap_hist *inner)
+static uint64_t level0_rows_general(const lsc_sparse *m, uint32_t r0, uint32_t r1, uint32_t bw, int pow2,
+                                    unsigned shift, block_sum *sum, uint64_t *start, gap_hist *inner)
 {
     uint64_t n = 0;
-    for (uint32_t r = 0; r < m->rows; r++) {
-        start[r] = n;
+    for (uint32_t r = r0; r < r1; r++) {
+        start[r - r0] = n;
         uint32_t prev_bc = UINT32_MAX;
         for (uint64_t k = m->row_ptr[r]; k < m->row_ptr[r + 1]; k++) {
             uint32_t c = m->col[k], bc = pow2 ? c >> shift : c / bw, lc = c - bc * bw;
@@ -166,70 +179,137 @@ static uint64_t level0_rows_general(const lsc_sparse *m, uint32_t bw, int pow2, 
     return n;
 }
 
-/* Stacks block row j (sum[j..je)) under block row i (sum[i..ie)), blocks of S
- * positions, into out[o..); returns the new o. Branchless while both have blocks
- * left (which one goes first is a coin toss on sparse rows); `small` (2S <= GAP_HIST:
- * every junction gap is small) is a constant in each inlined copy. */
+/* Stacks the block rows of one level pairwise (blocks of S positions) into the next:
+ * out and out_start, the junction gaps into inner. Branchless while both rows of a
+ * pair have blocks left (which one comes first is a coin toss on sparse rows);
+ * `small` (2S <= GAP_HIST: every junction gap is small) is a constant in each copy. */
 static inline __attribute__((always_inline)) uint64_t
-stack_pair(const block_sum *sum, uint64_t i, uint64_t ie, uint64_t j, uint64_t je, uint32_t S, block_sum *out,
-           uint64_t o, gap_hist *inner, int small)
+stack_level_(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint32_t S, block_sum *out,
+             uint64_t *out_start, gap_hist *inner, int small)
 {
-    uint64_t slot = 0;
-    uint32_t max = inner->max;
-    while (i < ie && j < je) {
-        block_sum a = sum[i], b = sum[j];
-        uint32_t ta = a.bcol <= b.bcol, tb = b.bcol <= a.bcol;
-        uint32_t gap = b.first + (S - 1 - a.last);
-        if (small) {
-            slot = (slot + 1) & (NO_GAP_SLOTS - 1);
-            inner->hist[pick(ta & tb, gap, (uint32_t)(GAP_HIST + slot))]++;
-            uint32_t g = gap & -(ta & tb);
-            max = g > max ? g : max;
-        } else if (ta & tb) {
-            inner->max = max;
-            add_gap(inner, gap);
-            max = inner->max;
+    block_sum *o = out;
+    uint64_t *hist = inner->hist;
+    uint32_t slot = 0;
+    for (uint64_t R = 0; 2 * R < n_brows; R++) {
+        out_start[R] = (uint64_t)(o - out);
+        const block_sum *a = sum + start[2 * R], *ae = sum + start[2 * R + 1];
+        const block_sum *b = ae, *be = 2 * R + 1 < n_brows ? sum + start[2 * R + 2] : ae;
+        while (a < ae && b < be) {
+            uint32_t ca = a->bcol, cb = b->bcol;
+            uint32_t ta = ca <= cb, tb = cb <= ca;
+            uint32_t gap = b->first + (S - 1 - a->last);
+            if (small) {
+                slot = (slot + 1) & (NO_GAP_SLOTS - 1);
+                hist[pick(ta & tb, gap, GAP_HIST + slot)]++;
+            } else if (ta & tb) {
+                add_gap(inner, gap);
+            }
+            o->bcol = ca < cb ? ca : cb;
+            o->first = pick(ta, a->first, b->first + S);
+            o->last = pick(tb, b->last + S, a->last);
+            o++;
+            a += ta;
+            b += tb;
         }
-        out[o].bcol = a.bcol < b.bcol ? a.bcol : b.bcol;
-        out[o].first = pick(ta, a.first, b.first + S);
-        out[o].last = pick(tb, b.last + S, a.last);
-        o++;
-        i += ta;
-        j += tb;
+        for (; a < ae; a++)
+            *o++ = *a;
+        for (; b < be; b++, o++) {
+            o->bcol = b->bcol;
+            o->first = b->first + S;
+            o->last = b->last + S;
+        }
     }
-    inner->max = max;
-    for (; i < ie; i++)
-        out[o++] = sum[i];
-    for (; j < je; j++, o++) {
-        out[o].bcol = sum[j].bcol;
-        out[o].first = sum[j].first + S;
-        out[o].last = sum[j].last + S;
-    }
-    return o;
+    return (uint64_t)(o - out);
 }
 
-/* Gaps between the kept blocks of each block row, for blocks of S positions. */
-static uint64_t price_cross(lsc_heights *h, const block_sum *sum, const uint64_t *start, uint64_t n_brows,
+static __attribute__((noinline)) uint64_t stack_level_small(const block_sum *sum, const uint64_t *start,
+                                                            uint64_t n_brows, uint32_t S, block_sum *out,
+                                                            uint64_t *out_start, gap_hist *inner)
+{
+    return stack_level_(sum, start, n_brows, S, out, out_start, inner, 1);
+}
+
+static __attribute__((noinline)) uint64_t stack_level_any(const block_sum *sum, const uint64_t *start,
+                                                          uint64_t n_brows, uint32_t S, block_sum *out,
+                                                          uint64_t *out_start, gap_hist *inner)
+{
+    return stack_level_(sum, start, n_brows, S, out, out_start, inner, 0);
+}
+
+/* Adds the gaps between the kept blocks of each block row (blocks of S positions)
+ * to g; returns the kept blocks. */
+static uint64_t price_cross(gap_hist *g, const block_sum *sum, const uint64_t *start, uint64_t n_brows,
                             uint64_t S)
 {
-    gap_hist *g = &h->cross;
-    clear(g);
-    uint32_t max = 0; /* kept here, not in g: a store per gap would chain them */
     for (uint64_t R = 0; R < n_brows; R++) {
         uint64_t i = start[R], end = start[R + 1];
         for (uint64_t prev_last = S - 1; i < end; i++) {
-            uint64_t gap = sum[i].first + (S - 1 - prev_last);
+            add_gap(g, sum[i].first + (S - 1 - prev_last));
             prev_last = sum[i].last;
-            if (gap < GAP_HIST) {
-                g->hist[gap]++;
-                max = gap > max ? (uint32_t)gap : max;
-            } else {
-                add_gap(g, gap);
-            }
         }
     }
-    g->max = max > g->max ? max : g->max;
     return start[n_brows];
+}
+
+/* Stacks one level's block rows into the next (blocks of S positions). */
+static uint64_t stack_level(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint64_t S,
+                            block_sum *out, uint64_t *out_start, gap_hist *junction)
+{
+    return 2 * S <= GAP_HIST ? stack_level_small(sum, start, n_brows, (uint32_t)S, out, out_start, junction)
+                             : stack_level_any(sum, start, n_brows, (uint32_t)S, out, out_start, junction);
+}
+
+/* Rows per chunk of the chunked pass: a multiple of the tallest block height, with
+ * at least CHUNK_VALUES values on average so the per-chunk work stays small. */
+#define CHUNK_VALUES 65536
+
+/* Levels 0..top (block heights 1..2^top < rows), chunk by chunk of rows: blocks never
+ * straddle a chunk, so each chunk's summaries stay in cache between levels instead
+ * of streaming the whole matrix's through memory once per level; the gaps of each
+ * level are summed over the chunks and priced at the end. */
+static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, lsc_heights *h, uint32_t *heights,
+                             lsc_shape_cost *costs)
+{
+    int pow2 = (bw & (bw - 1)) == 0;
+    unsigned shift = (unsigned)__builtin_ctz(bw);
+    uint64_t kept[LSC_MAX_HEIGHTS] = {0};
+    for (unsigned l = 0; l <= top; l++) {
+        clear(&h->junction[l]);
+        clear(&h->across[l]);
+    }
+    uint64_t chunk = UINT64_C(1) << top, per_row = m->nnz / m->rows + 1;
+    while (chunk * per_row < CHUNK_VALUES && chunk < m->rows)
+        chunk *= 2;
+    for (uint64_t r0 = 0; r0 < m->rows; r0 += chunk) {
+        uint32_t r1 = (uint32_t)(r0 + chunk < m->rows ? r0 + chunk : m->rows);
+        block_sum *sum = h->sum[0];
+        uint64_t *start = h->start[0], n_brows = r1 - r0;
+        start[n_brows] = pow2 && bw <= GAP_HIST
+                             ? level0_rows(m, (uint32_t)r0, r1, shift, sum, start, h->junction[0].hist)
+                             : level0_rows_general(m, (uint32_t)r0, r1, bw, pow2, shift, sum, start,
+                                                   &h->junction[0]);
+        for (unsigned l = 0;; l++) {
+            uint64_t S = (uint64_t)bw << l;
+            kept[l] += price_cross(&h->across[l], sum, start, n_brows, S);
+            if (l == top)
+                break;
+            block_sum *out = h->sum[!(l & 1)];
+            uint64_t *out_start = h->start[!(l & 1)], next_brows = (n_brows + 1) / 2;
+            out_start[next_brows] = stack_level(sum, start, n_brows, S, out, out_start, &h->junction[l + 1]);
+            sum = out;
+            start = out_start;
+            n_brows = next_brows;
+        }
+    }
+    clear(&h->inner); /* the gaps inside the blocks of level l: those new at levels 0..l */
+    for (unsigned l = 0; l <= top; l++) {
+        for (unsigned g = 0; g < GAP_HIST; g++)
+            h->inner.hist[g] += h->junction[l].hist[g];
+        for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
+            h->inner.big[b] += h->junction[l].big[b];
+        heights[l] = UINT32_C(1) << l;
+        price(m, &h->inner, &h->across[l], kept[l], &costs[l]);
+    }
 }
 
 int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_heights *h, uint32_t *heights,
@@ -244,14 +324,25 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
     int pow2 = (bw & (bw - 1)) == 0;
     unsigned shift = (unsigned)__builtin_ctz(bw);
 
+    /* The whole-matrix pass below stops after the first level whose doubled height
+     * is above max_h and below rows; chunks serve when it stops there. */
+    for (unsigned l = 0; l < levels && l + 1 < LSC_MAX_HEIGHTS; l++) {
+        uint64_t twice = UINT64_C(2) << l;
+        if (twice > max_h && twice < m->rows) {
+            evaluate_chunked(m, bw, l, h, heights, costs);
+            *n_out = l + 1;
+            return 0;
+        }
+    }
+
     /* Level 0: one block row per row. */
     clear(&h->inner);
     block_sum *sum = h->sum[0];
     uint64_t *start = h->start[0], n = 0;
     if (pow2 && bw <= GAP_HIST)
-        n = level0_rows(m, shift, sum, start, &h->inner);
+        n = level0_rows(m, 0, m->rows, shift, sum, start, h->inner.hist);
     else
-        n = level0_rows_general(m, bw, pow2, shift, sum, start, &h->inner);
+        n = level0_rows_general(m, 0, m->rows, bw, pow2, shift, sum, start, &h->inner);
     start[m->rows] = n;
 
     unsigned count = 0;
@@ -259,7 +350,8 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
     for (unsigned level = 0;; level++) {
         uint64_t bh = UINT64_C(1) << level, S = bh * bw;
         if (bh <= m->rows) {
-            uint64_t kept = price_cross(h, sum, start, n_brows, S);
+            clear(&h->cross);
+            uint64_t kept = price_cross(&h->cross, sum, start, n_brows, S);
             heights[count] = (uint32_t)bh;
             price(m, &h->inner, &h->cross, kept, &costs[count++]);
         }
@@ -268,7 +360,8 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         if (n_brows == 1) {
             /* The full height: the same single block row, blocks of rows * bw. */
             if (bh != m->rows) {
-                uint64_t kept = price_cross(h, sum, start, 1, (uint64_t)m->rows * bw);
+                clear(&h->cross);
+                uint64_t kept = price_cross(&h->cross, sum, start, 1, (uint64_t)m->rows * bw);
                 heights[count] = m->rows;
                 price(m, &h->inner, &h->cross, kept, &costs[count++]);
             }
@@ -277,18 +370,10 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         /* Stack block rows pairwise into the next level. */
         int cur = level & 1;
         block_sum *out = h->sum[!cur];
-        uint64_t *out_start = h->start[!cur], o = 0, next_brows = (n_brows + 1) / 2;
-        for (uint64_t R = 0; R < next_brows; R++) {
-            out_start[R] = o;
-            uint64_t i = start[2 * R], ie = start[2 * R + 1];
-            uint64_t j = 2 * R + 1 < n_brows ? start[2 * R + 1] : ie;
-            uint64_t je = 2 * R + 1 < n_brows ? start[2 * R + 2] : ie;
-            if (2 * S <= GAP_HIST)
-                o = stack_pair(sum, i, ie, j, je, (uint32_t)S, out, o, &h->inner, 1);
-            else
-                o = stack_pair(sum, i, ie, j, je, (uint32_t)S, out, o, &h->inner, 0);
-        }
-        out_start[next_brows] = o;
+        uint64_t *out_start = h->start[!cur], next_brows = (n_brows + 1) / 2;
+        out_start[next_brows] = 2 * S <= GAP_HIST
+                                    ? stack_level_small(sum, start, n_brows, (uint32_t)S, out, out_start, &h->inner)
+                                    : stack_level_any(sum, start, n_brows, (uint32_t)S, out, out_start, &h->inner);
         sum = out;
         start = out_start;
         n_brows = next_brows;
