@@ -126,14 +126,15 @@ static inline uint32_t pick(uint32_t cond, uint32_t a, uint32_t b)
 }
 
 /* Level 0 for a power-of-two width of at most GAP_HIST: the summaries of each row's
- * segments, and the gaps inside them (all < bw), without a branch on whether a value
- * starts a new segment. Returns the segment count. */
+ * segments, and the gaps inside them (all < bw). Whether a value starts a segment
+ * picks the summary's fields without a branch; only the gap count is branched on
+ * (measured faster than counting "no gap" in a spare slot). Returns the count. */
 static __attribute__((noinline)) uint64_t level0_rows(const lsc_sparse *m, uint32_t r0, uint32_t r1,
                                                       unsigned shift, block_sum *sum, uint64_t *start,
                                                       uint64_t *hist)
 {
     block_sum *seg = sum - 1; /* the current segment; written once a value is read */
-    uint32_t slot = 0, mask = (UINT32_C(1) << shift) - 1;
+    uint32_t mask = (UINT32_C(1) << shift) - 1;
     const uint32_t *col = m->col;
     for (uint32_t r = r0; r < r1; r++) {
         start[r - r0] = (uint64_t)(seg + 1 - sum);
@@ -141,8 +142,8 @@ static __attribute__((noinline)) uint64_t level0_rows(const lsc_sparse *m, uint3
         for (const uint32_t *c = col + m->row_ptr[r], *end = col + m->row_ptr[r + 1]; c < end; c++) {
             uint32_t bc = *c >> shift, lc = *c & mask;
             uint32_t same = bc == prev_bc;
-            slot = (slot + 1) & (NO_GAP_SLOTS - 1);
-            hist[pick(same, lc - last - 1, GAP_HIST + slot)]++;
+            if (same)
+                hist[lc - last - 1]++;
             seg += !same;
             first = pick(same, first, lc);
             last = lc;
@@ -180,20 +181,24 @@ static uint64_t level0_rows_general(const lsc_sparse *m, uint32_t r0, uint32_t r
 }
 
 /* Stacks the block rows of one level pairwise (blocks of S positions) into the next:
- * out and out_start, the junction gaps into inner. Branchless while both rows of a
- * pair have blocks left (which one comes first is a coin toss on sparse rows);
- * `small` (2S <= GAP_HIST: every junction gap is small) is a constant in each copy. */
+ * out and out_start, the junction gaps into inner, and the next level's gaps between
+ * kept blocks into across (priced here, as each block comes out, rather than in a
+ * pass of their own). Branchless while both rows of a pair have blocks left (which
+ * one comes first is a coin toss on sparse rows); `small` (2S <= GAP_HIST: every
+ * junction gap is small) is a constant in each copy. Returns the kept blocks. */
 static inline __attribute__((always_inline)) uint64_t
 stack_level_(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint32_t S, block_sum *out,
-             uint64_t *out_start, gap_hist *inner, int small)
+             uint64_t *out_start, gap_hist *inner, gap_hist *across, int small)
 {
     block_sum *o = out;
     uint64_t *hist = inner->hist;
+    uint64_t S2 = 2 * (uint64_t)S;
     uint32_t slot = 0;
     for (uint64_t R = 0; 2 * R < n_brows; R++) {
         out_start[R] = (uint64_t)(o - out);
         const block_sum *a = sum + start[2 * R], *ae = sum + start[2 * R + 1];
         const block_sum *b = ae, *be = 2 * R + 1 < n_brows ? sum + start[2 * R + 2] : ae;
+        uint64_t prev_last = S2 - 1;
         while (a < ae && b < be) {
             uint32_t ca = a->bcol, cb = b->bcol;
             uint32_t ta = ca <= cb, tb = cb <= ca;
@@ -207,16 +212,23 @@ stack_level_(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint
             o->bcol = ca < cb ? ca : cb;
             o->first = pick(ta, a->first, b->first + S);
             o->last = pick(tb, b->last + S, a->last);
+            add_gap(across, o->first + (S2 - 1 - prev_last));
+            prev_last = o->last;
             o++;
             a += ta;
             b += tb;
         }
-        for (; a < ae; a++)
-            *o++ = *a;
+        for (; a < ae; a++, o++) {
+            *o = *a;
+            add_gap(across, o->first + (S2 - 1 - prev_last));
+            prev_last = o->last;
+        }
         for (; b < be; b++, o++) {
             o->bcol = b->bcol;
             o->first = b->first + S;
             o->last = b->last + S;
+            add_gap(across, o->first + (S2 - 1 - prev_last));
+            prev_last = o->last;
         }
     }
     return (uint64_t)(o - out);
@@ -224,16 +236,17 @@ stack_level_(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint
 
 static __attribute__((noinline)) uint64_t stack_level_small(const block_sum *sum, const uint64_t *start,
                                                             uint64_t n_brows, uint32_t S, block_sum *out,
-                                                            uint64_t *out_start, gap_hist *inner)
+                                                            uint64_t *out_start, gap_hist *inner,
+                                                            gap_hist *across)
 {
-    return stack_level_(sum, start, n_brows, S, out, out_start, inner, 1);
+    return stack_level_(sum, start, n_brows, S, out, out_start, inner, across, 1);
 }
 
 static __attribute__((noinline)) uint64_t stack_level_any(const block_sum *sum, const uint64_t *start,
                                                           uint64_t n_brows, uint32_t S, block_sum *out,
-                                                          uint64_t *out_start, gap_hist *inner)
+                                                          uint64_t *out_start, gap_hist *inner, gap_hist *across)
 {
-    return stack_level_(sum, start, n_brows, S, out, out_start, inner, 0);
+    return stack_level_(sum, start, n_brows, S, out, out_start, inner, across, 0);
 }
 
 /* Adds the gaps between the kept blocks of each block row (blocks of S positions)
@@ -253,10 +266,11 @@ static uint64_t price_cross(gap_hist *g, const block_sum *sum, const uint64_t *s
 
 /* Stacks one level's block rows into the next (blocks of S positions). */
 static uint64_t stack_level(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint64_t S,
-                            block_sum *out, uint64_t *out_start, gap_hist *junction)
+                            block_sum *out, uint64_t *out_start, gap_hist *junction, gap_hist *across)
 {
-    return 2 * S <= GAP_HIST ? stack_level_small(sum, start, n_brows, (uint32_t)S, out, out_start, junction)
-                             : stack_level_any(sum, start, n_brows, (uint32_t)S, out, out_start, junction);
+    return 2 * S <= GAP_HIST
+               ? stack_level_small(sum, start, n_brows, (uint32_t)S, out, out_start, junction, across)
+               : stack_level_any(sum, start, n_brows, (uint32_t)S, out, out_start, junction, across);
 }
 
 /* Rows per chunk of the chunked pass: a multiple of the tallest block height, with
@@ -288,14 +302,14 @@ static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, lsc
                              ? level0_rows(m, (uint32_t)r0, r1, shift, sum, start, h->junction[0].hist)
                              : level0_rows_general(m, (uint32_t)r0, r1, bw, pow2, shift, sum, start,
                                                    &h->junction[0]);
-        for (unsigned l = 0;; l++) {
+        kept[0] += price_cross(&h->across[0], sum, start, n_brows, bw);
+        for (unsigned l = 0; l < top; l++) {
             uint64_t S = (uint64_t)bw << l;
-            kept[l] += price_cross(&h->across[l], sum, start, n_brows, S);
-            if (l == top)
-                break;
             block_sum *out = h->sum[!(l & 1)];
             uint64_t *out_start = h->start[!(l & 1)], next_brows = (n_brows + 1) / 2;
-            out_start[next_brows] = stack_level(sum, start, n_brows, S, out, out_start, &h->junction[l + 1]);
+            out_start[next_brows] =
+                stack_level(sum, start, n_brows, S, out, out_start, &h->junction[l + 1], &h->across[l + 1]);
+            kept[l + 1] += out_start[next_brows];
             sum = out;
             start = out_start;
             n_brows = next_brows;
@@ -324,8 +338,9 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
     int pow2 = (bw & (bw - 1)) == 0;
     unsigned shift = (unsigned)__builtin_ctz(bw);
 
-    /* The whole-matrix pass below stops after the first level whose doubled height
-     * is above max_h and below rows; chunks serve when it stops there. */
+    /* Heights stop after the first level whose doubled height is above max_h and
+     * below rows (taller ones are not candidates): then chunks serve; else the whole
+     * matrix, up to one block row and the full height. */
     for (unsigned l = 0; l < levels && l + 1 < LSC_MAX_HEIGHTS; l++) {
         uint64_t twice = UINT64_C(2) << l;
         if (twice > max_h && twice < m->rows) {
@@ -347,21 +362,19 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
 
     unsigned count = 0;
     uint64_t n_brows = m->rows;
+    clear(&h->cross);
+    uint64_t kept = price_cross(&h->cross, sum, start, n_brows, bw);
     for (unsigned level = 0;; level++) {
         uint64_t bh = UINT64_C(1) << level, S = bh * bw;
         if (bh <= m->rows) {
-            clear(&h->cross);
-            uint64_t kept = price_cross(&h->cross, sum, start, n_brows, S);
             heights[count] = (uint32_t)bh;
             price(m, &h->inner, &h->cross, kept, &costs[count++]);
         }
-        if (bh * 2 > max_h && bh * 2 < m->rows) /* taller ones are not candidates */
-            break;
         if (n_brows == 1) {
             /* The full height: the same single block row, blocks of rows * bw. */
             if (bh != m->rows) {
                 clear(&h->cross);
-                uint64_t kept = price_cross(&h->cross, sum, start, 1, (uint64_t)m->rows * bw);
+                kept = price_cross(&h->cross, sum, start, 1, (uint64_t)m->rows * bw);
                 heights[count] = m->rows;
                 price(m, &h->inner, &h->cross, kept, &costs[count++]);
             }
@@ -371,9 +384,8 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         int cur = level & 1;
         block_sum *out = h->sum[!cur];
         uint64_t *out_start = h->start[!cur], next_brows = (n_brows + 1) / 2;
-        out_start[next_brows] = 2 * S <= GAP_HIST
-                                    ? stack_level_small(sum, start, n_brows, (uint32_t)S, out, out_start, &h->inner)
-                                    : stack_level_any(sum, start, n_brows, (uint32_t)S, out, out_start, &h->inner);
+        clear(&h->cross);
+        kept = out_start[next_brows] = stack_level(sum, start, n_brows, S, out, out_start, &h->inner, &h->cross);
         sum = out;
         start = out_start;
         n_brows = next_brows;
