@@ -124,7 +124,7 @@ static void layer_object(FILE *out, const stats_layer *l, int r_entropy)
     if (!l->analysed) {
         fputs(", \"rows\": null, \"cols\": null, \"elements\": null, \"nnz\": null, \"density\": null, "
               "\"zero_rows\": null, \"zero_cols\": null, \"signed_zeros\": null, "
-              "\"entropy_bound\": null, \"lsc\": null, \"entropy_tier\": null, \"formats\": null}",
+              "\"entropy_bound\": null, \"lsc\": null, \"formats\": null, \"entropy_tier\": null}",
               out);
         return;
     }
@@ -150,6 +150,8 @@ static void layer_object(FILE *out, const stats_layer *l, int r_entropy)
     jd(out, "bits_per_nnz", f->nnz ? l->bound_bits / (double)f->nnz : NAN);
     fputs("},\n      \"lsc\": ", out);
     lsc_object(out, l);
+    fputs(",\n      \"formats\": ", out);
+    formats_object(out, l->formats, f->nnz, l->dense_bytes, l->bound_bits, "      ");
     fputs(",\n      \"entropy_tier\": ", out);
     if (r_entropy) {
         fputs("{\"stored\": ", out);
@@ -159,8 +161,6 @@ static void layer_object(FILE *out, const stats_layer *l, int r_entropy)
     } else {
         fputs("null", out);
     }
-    fputs(",\n      \"formats\": ", out);
-    formats_object(out, l->formats, f->nnz, l->dense_bytes, l->bound_bits, "      ");
     fputs("}", out);
 }
 
@@ -205,6 +205,8 @@ static void totals_object(FILE *out, const stats_report *r)
     jd(out, "bits_per_nnz", t->facts_nnz ? t->bound_bits / (double)t->facts_nnz : NAN);
     fputs("}, ", out);
     jd(out, "bound_distance", t->bound_bits > 0 ? 8.0 * (double)t->meta_bytes / t->bound_bits : NAN);
+    fputs(",\n      \"formats\": ", out);
+    formats_object(out, t->formats, t->facts_nnz, t->dense_bytes, t->bound_bits, "      ");
     fputs(",\n      \"entropy_tier\": ", out);
     if (t->entropy) {
         fputs("{", out);
@@ -214,8 +216,6 @@ static void totals_object(FILE *out, const stats_report *r)
     } else {
         fputs("null", out);
     }
-    fputs(",\n      \"formats\": ", out);
-    formats_object(out, t->formats, t->facts_nnz, t->dense_bytes, t->bound_bits, "      ");
     fputs("},\n    \"files\": {", out);
     ju(out, "input_bytes", t->input_bytes);
     fputs(", \"original_bytes\": ", out);

@@ -412,7 +412,9 @@ def check_entropy(exe, path, tmp, doc, compute_model):
     blobs = stored_blobs(out)
     tot = {"total_bytes": 0, "header_bytes": 0, "position_bytes": 0, "value_bytes": 0, "coded": 0}
     tiers = {}
+    check(list(edoc["totals"]["encoded"])[-1] == "entropy_tier", "totals: entropy_tier is the last key")
     for L, P in zip(edoc["layers"], doc["layers"]):
+        check(list(L)[-1] == "entropy_tier" and list(P)[-1] == "entropy_tier", f"{L['name']}: entropy_tier last")
         e = tiers[L["name"]] = L.pop("entropy_tier")
         check(P.pop("entropy_tier") is None, f"{L['name']}: entropy_tier without --entropy")
         check(L == P, f"{L['name']}: --entropy changes nothing else")
