@@ -461,7 +461,11 @@ def check_entropy(exe, path, tmp, doc, compute_model):
         got = {L["name"]: L["entropy_tier"] for L in cdoc["layers"] if L["encoded"]}
         for name, e in got.items():
             check(e == tiers[name], f"{model}: {name} entropy tier differs from the plain model's")
-    run(exe, path, "--markdown", "--entropy")
+    md = run(exe, path, "--markdown", "--entropy").decode()
+    check("entropy tier" in md, f"{path}: --markdown --entropy column")
+    html = os.path.join(tmp, "entropy.html")
+    run(exe, path, "--entropy", "--html", html, "-f")
+    check("LSC entropy" in open(html, encoding="utf-8").read(), f"{path}: --html --entropy bars")
     width = max(len(line) for line in run(exe, path, "--entropy").decode().splitlines())
     check(width <= 120, f"{path}: --entropy table is {width} columns wide")
 
