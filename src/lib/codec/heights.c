@@ -21,9 +21,9 @@ typedef struct block_sum {
     uint32_t bcol, first, last; /* positions inside the block */
 } block_sum;
 
-/* hist[GAP_HIST + k] (k < NO_GAP_SLOTS, taken in turn) take the branchless loops'
- * increments for "no gap": consecutive increments of one counter would each wait for
- * the last. */
+/* hist[GAP_HIST + k] (k < NO_GAP_SLOTS, taken in turn) take the branchless stacking
+ * loop's increments for "no gap": consecutive increments of one counter would each
+ * wait for the last. */
 #define NO_GAP_SLOTS 4
 
 typedef struct gap_hist {
