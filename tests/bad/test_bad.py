@@ -394,6 +394,16 @@ def check_bundles(work):
          UNSUPPORTED, d, names=["damaged.lsc.onnx", "already compressed"], inputs=[damaged, bundle],
          outputs=[os.path.join(d, "again.onnx")])
     os.remove(damaged)
+    # Our restore records on a model without our nodes (found by fuzz_model): passed on,
+    # the output would not decompress.
+    m = onnx.load(os.path.join(d, "m.onnx"), load_external_data=False)
+    m.metadata_props.add(key="ai.onnx_lsc.graph_inputs", value="0 1 w\n")
+    stray = os.path.join(d, "stray-metadata.onnx")
+    onnx.save(m, stray)
+    case("ai.onnx_lsc metadata without LSC nodes", ["compress", stray, "-o", os.path.join(d, "again.onnx")],
+         UNSUPPORTED, d, names=["stray-metadata.onnx", "already compressed"], inputs=[stray],
+         outputs=[os.path.join(d, "again.onnx")])
+    os.remove(stray)
 
     # Every single-byte corruption: each byte XOR 0x01, 0x80 and 0xFF. Never exit 0.
     reference = None

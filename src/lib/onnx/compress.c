@@ -265,6 +265,13 @@ static int already_compressed(const Onnx__ModelProto *m)
     for (size_t i = 0; i < m->n_opset_import; i++)
         if (m->opset_import[i]->domain && strcmp(m->opset_import[i]->domain, LSC_ONNX_DOMAIN) == 0)
             return 1;
+    /* Our restore records in metadata_props (docs/format.md 3.1) on a model without our
+     * nodes: passed on, they would make the output fail to decompress. */
+    for (size_t i = 0; i < m->n_metadata_props; i++) {
+        const char *key = m->metadata_props[i]->key;
+        if (key && strncmp(key, LSC_ONNX_DOMAIN ".", sizeof LSC_ONNX_DOMAIN) == 0)
+            return 1;
+    }
     /* LSC nodes without the import: a damaged compressed model, not one to rewrite
      * (its output would pass the same broken bundle references on). */
     return lsc_graph_has_lsc_nodes(m->graph, 0);
@@ -294,7 +301,7 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     lsc_error *error = c->error;
     LSC_TRY(lsc_onnx_load(c->in_path, &c->model, error));
     if (already_compressed(c->model.proto))
-        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s or has its nodes)",
+        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s, has its nodes or its metadata)",
                         c->in_path, LSC_ONNX_DOMAIN);
     LSC_TRY(lsc_select(&c->model, c->opt->keep_graph_inputs, &c->sel, error));
     c->report->n_layers = c->sel.count;
