@@ -141,6 +141,20 @@ OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, 
 OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
+/* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
+ * multiplies, each of the input lsc_ort_exact_input gives for A' = A - a_zero_point,
+ * summed in int64 with the factors of lsc_ort_exact_factor. 0 when K is too large. */
+typedef struct lsc_ort_exact_plan {
+    int direct;      /* one pass of A' itself */
+    unsigned d;      /* else digits of d bits of A' + 256, then a pass of ones */
+    unsigned passes;
+} lsc_ort_exact_plan;
+int lsc_ort_exact_plan_for(size_t K, lsc_ort_exact_plan *plan);
+float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v);
+int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass);
+/* Element i of an 8-bit tensor. */
+int lsc_ort_int8_at(const void *data, int is_signed, size_t i);
+
 /* The exact product (A - a_zero_point) * (B - b_zero_point) of an integer op (A input
  * 0, a_zero_point input 2): *out holds *count int64 values (malloc'd, the caller frees;
  * NULL when the product is empty), y_dims the output dims of rank *rank. */
@@ -162,6 +176,12 @@ lsc_status lsc_ort_spmm_rows(const lsc_ort_call *call, const float *x, size_t ld
 OrtStatus *lsc_ort_conv_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_conv_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call);
+/* The output dims of a Conv of X (dims x_dims) with the call's weight, and the Conv
+ * itself into Y (allocated by the caller; B, float bias, may be NULL). */
+OrtStatus *lsc_ort_conv_output_dims(const lsc_ort_call *call, int x_rank, const int64_t *x_dims,
+                                    int64_t y_dims[LSC_MAX_RANK]);
+OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank, const int64_t *x_dims,
+                            const float *B, float *Y);
 
 OrtStatus *lsc_ort_gemm_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_gemm_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);

@@ -48,6 +48,7 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
 }
 
 /* The kernels sum in float32, exact for integers below 2^24. A row of W has at most K
+ * (Conv: C/group * kernel size)
  * values of |code - zero point| <= 255, so A' = A - a_zero_point (|A'| <= 255) is
  * multiplied as is when K * 255 * 255 < 2^24; otherwise A' + 256 (0..511, 9 bits) is
  * cut into digits of d bits, K * 255 * (2^d - 1) < 2^24, one multiply per digit, and
@@ -55,7 +56,35 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
  * below 2^24 / 255 (then d = 1). */
 #define EXACT_FLOAT (1 << 24)
 
-static int a_at(const void *a, int is_signed, size_t i)
+int lsc_ort_exact_plan_for(size_t K, lsc_ort_exact_plan *plan)
+{
+    if (K >= EXACT_FLOAT / 255)
+        return 0;
+    plan->direct = K * 255 * 255 < EXACT_FLOAT;
+    plan->d = 1;
+    while (!plan->direct && K * 255 * ((2u << plan->d) - 1) < EXACT_FLOAT)
+        plan->d++;
+    plan->passes = plan->direct ? 1 : (9 + plan->d - 1) / plan->d + 1;
+    return 1;
+}
+
+float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v)
+{
+    if (plan->direct)
+        return (float)v;
+    if (pass == plan->passes - 1)
+        return 1.0f;
+    return (float)(((v + 256) >> (plan->d * pass)) & ((1 << plan->d) - 1));
+}
+
+int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass)
+{
+    if (plan->direct)
+        return 1;
+    return pass == plan->passes - 1 ? -256 : (int64_t)1 << (plan->d * pass);
+}
+
+int lsc_ort_int8_at(const void *a, int is_signed, size_t i)
 {
     return is_signed ? ((const int8_t *)a)[i] : ((const uint8_t *)a)[i];
 }
@@ -95,7 +124,8 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     size_t K = call->winfo.cols, N = call->winfo.rows, M = 1;
     if (*rank < 1 || dims[*rank - 1] != (int64_t)K)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "A's last dimension differs from the weight's K %zu", K);
-    if (K >= EXACT_FLOAT / 255)
+    lsc_ort_exact_plan plan;
+    if (!lsc_ort_exact_plan_for(K, &plan))
         return lsc_ort_fail(api, k, ORT_NOT_IMPLEMENTED, "K = %zu is too large for the exact float sums", K);
     for (int i = 0; i < *rank - 1; i++)
         M *= (size_t)dims[i];
@@ -104,12 +134,7 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     if (M == 0)
         return NULL;
 
-    int a_zp = zp ? a_at(zp, is_signed, 0) : 0;
-    int direct = K * 255 * 255 < EXACT_FLOAT;
-    unsigned d = 1;
-    while (!direct && K * 255 * ((2u << d) - 1) < EXACT_FLOAT)
-        d++;
-    unsigned passes = direct ? 1 : (9 + d - 1) / d;
+    int a_zp = zp ? lsc_ort_int8_at(zp, is_signed, 0) : 0;
     size_t mk, mn;
     if (lsc_ort_mul_overflow(M, K, &mk) || lsc_ort_mul_overflow(M, N, &mn))
         return lsc_ort_fail(api, k, ORT_FAIL, "A or Y is too large");
@@ -123,17 +148,15 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     float *yf = x + mk;
     lsc_error error = { 0 };
     lsc_status st = LSC_OK;
-    for (unsigned p = 0; st == LSC_OK && p < passes + !direct; p++) {
-        int ones = p == passes; /* the last pass: W 1, for the offset of 256 */
+    for (unsigned p = 0; st == LSC_OK && p < plan.passes; p++) {
+        int ones = !plan.direct && p == plan.passes - 1; /* W 1 is one row for all */
         size_t rows = ones ? 1 : M;
-        for (size_t i = 0; i < rows * K; i++) {
-            int v = a_at(a, is_signed, i) - a_zp;
-            x[i] = ones ? 1.0f : direct ? (float)v : (float)(((v + 256) >> (d * p)) & ((1 << d) - 1));
-        }
+        for (size_t i = 0; i < rows * K; i++)
+            x[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(a, is_signed, i) - a_zp);
         st = lsc_ort_spmm_rows(call, x, K, rows, yf, N, &error);
-        int64_t scale = ones ? -256 : direct ? 1 : (int64_t)1 << (d * p);
+        int64_t factor = lsc_ort_exact_factor(&plan, p);
         for (size_t i = 0; st == LSC_OK && i < mn; i++)
-            acc[i] += scale * (int64_t)yf[ones ? i % N : i];
+            acc[i] += factor * (int64_t)yf[ones ? i % N : i];
     }
     free(x);
     if (st != LSC_OK) {
