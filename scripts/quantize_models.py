@@ -19,12 +19,15 @@ weight becomes an 8-bit initializer read through DequantizeLinear per output cha
   qlinear        static quantization in ONNX's QOperator form: each Gemm / MatMul
                  becomes QuantizeLinear(A) -> QLinearMatMul with B uint8 [K, N],
                  asymmetric per output column (a pruned weight is its column's zero
-                 point) -> DequantizeLinear [-> Add bias]; Conv weights stay float.
-                 Activations are uint8 with fixed ranges, not calibrated: A in
-                 [-8, 8) (scale 1/16, zero point 128), Y in +-4 times the largest
-                 column norm of W (a unit-variance A's 4 sigma), zero point 128.
-                 uint8 weights because ONNX Runtime's uint8 x uint8 kernel is exact
-                 where its uint8 x int8 one (AVX2 without VNNI) is not
+                 point) -> DequantizeLinear [-> Add bias]; each Conv becomes
+                 QuantizeLinear(X) -> QLinearConv with W uint8, scale per output
+                 channel, zero point 128 for all (ONNX Runtime's QLinearConv needs
+                 one), bias int32 -> DequantizeLinear. Activations are uint8 with
+                 fixed ranges, not calibrated: A in [-8, 8) (scale 1/16, zero point
+                 128), Y in +-4 times the largest output-channel norm of W (a
+                 unit-variance A's 4 sigma), zero point 128. uint8 weights because
+                 ONNX Runtime's uint8 x uint8 kernel is exact where its uint8 x int8
+                 one (AVX2 without VNNI) is not
 
 Usage: quantize_models.py MODEL.onnx FORM OUT.onnx
 Deterministic: the same input gives the same bytes.
@@ -105,11 +108,9 @@ def qlinear_matmul(node, inits, g):
     w = numpy_helper.to_array(inits[wname])
     b = np.ascontiguousarray(w.T if attrs.get("transB", 0) else w)
     q, scale, zp = quantize(b, 1, "qdq-uint8")
-    y_scale = np.float32(4.0 * np.sqrt((b.astype(np.float64) ** 2).sum(axis=0)).max() / 128.0 or 1.0)
     p = node.name or wname
-    consts = {wname + "_quantized": q, wname + "_scale": scale, wname + "_zero_point": zp,
-              p + "_a_scale": np.float32(1.0 / 16.0), p + "_a_zero_point": np.uint8(128),
-              p + "_y_scale": y_scale, p + "_y_zero_point": np.uint8(128)}
+    consts = {wname + "_quantized": q, wname + "_scale": scale, wname + "_zero_point": zp}
+    consts.update(activation_params(p, b.T))
     g.initializer.remove(inits.pop(wname))
     g.initializer.extend([numpy_helper.from_array(np.array(v), k) for k, v in consts.items()])
     out = node.output[0]
@@ -124,6 +125,40 @@ def qlinear_matmul(node, inits, g):
     if len(node.input) > 2:
         nodes.append(helper.make_node("Add", [y_out, node.input[2]], [out], name=p + "_Add"))
     return nodes
+
+
+def activation_params(p, w_rows):
+    """The fixed uint8 activation parameters of layer p (see qlinear above)."""
+    y_scale = np.float32(4.0 * np.sqrt((w_rows.astype(np.float64) ** 2).sum(axis=1)).max() / 128.0 or 1.0)
+    return {p + "_a_scale": np.float32(1.0 / 16.0), p + "_a_zero_point": np.uint8(128),
+            p + "_y_scale": y_scale, p + "_y_zero_point": np.uint8(128)}
+
+
+def qlinear_conv(node, inits, g):
+    """Conv(X, W[, B]) as QuantizeLinear -> QLinearConv -> DequantizeLinear."""
+    wname = node.input[1]
+    w = numpy_helper.to_array(inits[wname])
+    rows = w.reshape(w.shape[0], -1).astype(np.float64)
+    amax = np.abs(rows).max(axis=1)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = (np.clip(np.round(rows / scale[:, None]), -127, 127) + 128).astype(np.uint8).reshape(w.shape)
+    p = node.name or wname
+    consts = {wname + "_quantized": q, wname + "_scale": scale, wname + "_zero_point": np.uint8(128)}
+    consts.update(activation_params(p, rows))
+    inputs = [p + "_aq", p + "_a_scale", p + "_a_zero_point", wname + "_quantized", wname + "_scale",
+              wname + "_zero_point", p + "_y_scale", p + "_y_zero_point"]
+    if len(node.input) > 2 and node.input[2]:
+        b = numpy_helper.to_array(inits[node.input[2]]).astype(np.float64)
+        consts[p + "_bias_int32"] = np.round(b / (scale.astype(np.float64) / 16.0)).astype(np.int32)
+        inputs.append(p + "_bias_int32")
+    g.initializer.remove(inits.pop(wname))
+    g.initializer.extend([numpy_helper.from_array(np.array(v), k) for k, v in consts.items()])
+    conv = helper.make_node("QLinearConv", inputs, [p + "_yq"], name=p + "_QLinearConv")
+    conv.attribute.extend(node.attribute)
+    return [helper.make_node("QuantizeLinear", [node.input[0], p + "_a_scale", p + "_a_zero_point"], [p + "_aq"],
+                             name=p + "_QuantizeLinear"), conv,
+            helper.make_node("DequantizeLinear", [p + "_yq", p + "_y_scale", p + "_y_zero_point"], [node.output[0]],
+                             name=p + "_DequantizeLinear")]
 
 
 def main(argv):
@@ -144,7 +179,9 @@ def main(argv):
                 new_nodes += dynamic_gemm(node, inits, g)
             continue
         if form == "qlinear":
-            if node.op_type not in ("Gemm", "MatMul") or wname not in inits or len(inits[wname].dims) != 2:
+            if node.op_type == "Conv" and wname in inits:
+                new_nodes += qlinear_conv(node, inits, g)
+            elif node.op_type not in ("Gemm", "MatMul") or wname not in inits or len(inits[wname].dims) != 2:
                 new_nodes.append(node)
             else:
                 new_nodes += qlinear_matmul(node, inits, g)

@@ -17,13 +17,13 @@
 
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
-    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL
+    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
 static inline int lsc_ort_is_integer(lsc_ort_kind kind)
 {
-    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL;
+    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV;
 }
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -76,7 +76,7 @@ typedef struct lsc_ort_kernel {
     const OrtApi *api;
     lsc_ort_kind kind;
     char label[192];          /* "LscConv node 'conv1'": starts every message */
-    size_t weight_input;      /* 1, or 0 for LscMatMulLeft, 3 for LscQLinearMatMul */
+    size_t weight_input;      /* 1, or 0 for LscMatMulLeft, 3 for LscQLinearMatMul / LscQLinearConv */
     size_t scale_input;       /* an 8-bit weight's scales (docs/format.md 3.1): 3, MatMul 2; 0: none */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
@@ -161,8 +161,10 @@ int lsc_ort_int8_at(const void *data, int is_signed, size_t i);
 OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_dims[LSC_MAX_RANK], int64_t **out,
                                  size_t *count);
 
-/* LscQLinearMatMul (qlinear.c): ONNX QLinearMatMul, the exact product requantized. */
+/* LscQLinearMatMul, LscQLinearConv (qlinear.c): ONNX QLinearMatMul and QLinearConv,
+ * the exact product requantized. */
 OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);

@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZE = os.path.join(HERE, "..", "..", "scripts", "quantize_models.py")
 FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear")
 # The nodes whose 8-bit weights each form fuses or rewrites (none may be left).
-WEIGHT_OPS = {"qlinear": ("QLinearMatMul",)}
+WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv")}
 DEFAULT_WEIGHT_OPS = ("DequantizeLinear", "MatMulInteger")
 
 
