@@ -14,7 +14,8 @@ Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
 saturates pairs of products in 16 bits), so it is compared only where it is. The same
 for LscQLinearMatMul's uint8 / int8 output against ONNX Runtime's requantization of
 the exact product (numpy, float32 as ORT computes it), and against the real-number
-formula: at most one code apart."""
+formula: at most one code apart; and LscQLinearConv equal to ORT's QLinearConv over
+strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact)."""
 import os
 import sys
 
@@ -169,6 +170,55 @@ def qlinear_exact(work):
     return failures
 
 
+def qlinear_conv_geometry(work):
+    """LscQLinearConv equal to ONNX Runtime's QLinearConv (uint8 x and W, W's zero point
+    one for all channels as ORT needs, int32 bias) over the geometries conv.c runs on
+    different paths: stride 1 with pads (direct), strides 2, dilations, groups,
+    pointwise, 1-D; 8 and 72 input channels (one float pass, digits). Returns failures."""
+    from onnx import TensorProto, helper, numpy_helper
+    failures = []
+    rng = np.random.default_rng(12)
+    cases = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
+             ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
+             ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
+             ("group2", [2, 8, 7, 7], 6, [3, 3], dict(group=2, pads=[1, 1, 1, 1])),
+             ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
+             ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
+             ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])))
+    for tag, xshape, M, kshape, attrs in cases:
+        C = xshape[1] // attrs.get("group", 1)
+        wzp = np.uint8(rng.integers(90, 160))
+        W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape), wzp).astype(np.uint8)
+        w_scale = (rng.random(M) * 0.02 + 0.002).astype(np.float32)
+        bias = rng.integers(-3000, 3000, M).astype(np.int32)
+        x = rng.integers(0, 256, xshape).astype(np.uint8)
+        inits = [numpy_helper.from_array(v, n) for v, n in (
+            (np.array(0.04, np.float32), "xs"), (np.array(120, np.uint8), "xzp"), (W, "W"), (w_scale, "ws"),
+            (np.array(wzp), "wzp"), (np.array(0.5, np.float32), "ys"), (np.array(100, np.uint8), "yzp"),
+            (bias, "B"))]
+        name = "qlinearconv_" + tag
+        g = helper.make_graph([helper.make_node("QLinearConv", ["x", "xs", "xzp", "W", "ws", "wzp", "ys", "yzp", "B"],
+                                                ["y"], **attrs)], name,
+                              [helper.make_tensor_value_info("x", TensorProto.UINT8, xshape)],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], inits)
+        path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc)
+        feed = os.path.join(work, name + ".x.npy")
+        np.save(feed, x)
+        dense = ortcheck.ort_outputs(path, {"x": feed}, os.path.join(work, name + ".dense"), plugin=False)[0]
+        outs = [ortcheck.ort_outputs(lsc, {"x": feed}, os.path.join(work, name + ".lsc%d" % t), threads=t)[0]
+                for t in (1, 2)]
+        spread = int(np.unique(dense).size)
+        ok = (ortcheck.lsc_ops(lsc) == ["LscQLinearConv"] and spread > 10 and
+              all(o.dtype == dense.dtype and np.array_equal(o, dense) for o in outs))
+        print("%s %-28s LscQLinearConv %s: equal to ORT's QLinearConv (%d distinct codes), 1 and 2 threads: %s" %
+              ("ok  " if ok else "FAIL", name, tag, spread, ok))
+        if not ok:
+            failures.append("%s: LscQLinearConv differs from ORT's QLinearConv" % name)
+    return failures
+
+
 def main():
     models, work = ortcheck.work_folder(with_models=True)
     failures = []
@@ -209,6 +259,7 @@ def main():
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
     failures += integer_exact(work)
     failures += qlinear_exact(work)
+    failures += qlinear_conv_geometry(work)
     # Constant nodes, If bodies: three weights fused, the model back byte for byte.
     m, feeds, n = constants_and_bodies()
     failures += ortcheck.check_models(work, {"constants_bodies": (m, feeds, n)})
