@@ -71,15 +71,19 @@ def quantize(w, axis, form, levels=127):
     return np.ascontiguousarray(q), scale, zp
 
 
-def dynamic_gemm(node, inits, g):
-    """Gemm(A, W[, C]) as MatMulInteger on DynamicQuantizeLinear(A), B int8 [K, N]."""
+def matmul_b(node, inits):
+    """(name, B [K, N] as float) of a Gemm (transA 0, alpha and beta 1) or MatMul weight."""
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
         raise SystemExit("%s: Gemm with transA/alpha/beta: not rewritten" % node.name)
-    wname = node.input[1]
-    w = numpy_helper.to_array(inits[wname])
-    b = w.T if attrs.get("transB", 0) else w
-    q, scale, zp = quantize(np.ascontiguousarray(b), 1, "qdq-int8", levels=63)
+    w = numpy_helper.to_array(inits[node.input[1]])
+    return node.input[1], np.ascontiguousarray(w.T if attrs.get("transB", 0) else w)
+
+
+def dynamic_gemm(node, inits, g):
+    """Gemm(A, W[, C]) as MatMulInteger on DynamicQuantizeLinear(A), B int8 [K, N]."""
+    wname, b = matmul_b(node, inits)
+    q, scale, zp = quantize(b, 1, "qdq-int8", levels=63)
     g.initializer.remove(inits.pop(wname))
     g.initializer.extend([numpy_helper.from_array(q, wname + "_quantized"),
                           numpy_helper.from_array(scale, wname + "_scale"),
@@ -101,12 +105,7 @@ def dynamic_gemm(node, inits, g):
 
 def qlinear_matmul(node, inits, g):
     """Gemm(A, W[, C]) or MatMul(A, W) as QuantizeLinear -> QLinearMatMul -> DequantizeLinear."""
-    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
-        raise SystemExit("%s: Gemm with transA/alpha/beta: not rewritten" % node.name)
-    wname = node.input[1]
-    w = numpy_helper.to_array(inits[wname])
-    b = np.ascontiguousarray(w.T if attrs.get("transB", 0) else w)
+    wname, b = matmul_b(node, inits)
     q, scale, zp = quantize(b, 1, "qdq-uint8")
     p = node.name or wname
     consts = {wname + "_quantized": q, wname + "_scale": scale, wname + "_zero_point": zp}

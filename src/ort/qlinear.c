@@ -39,30 +39,40 @@ static OrtStatus *read_scales(const lsc_ort_call *call, size_t index, const char
     return s;
 }
 
+/* Input `index` when the node has it (*v NULL otherwise), with its type, rank, element
+ * count and data. */
+static OrtStatus *optional_input(const lsc_ort_call *call, size_t index, const OrtValue **v,
+                                 ONNXTensorElementDataType *type, size_t *rank, size_t *count, void **data)
+{
+    const OrtApi *api = call->kernel->api;
+    size_t n_in = 0;
+    *v = NULL;
+    OrtStatus *s = api->KernelContext_GetInputCount(call->context, &n_in);
+    if (!s && n_in > index)
+        s = api->KernelContext_GetInput(call->context, index, v);
+    if (s || !*v)
+        return s;
+    if ((s = lsc_ort_value_info(api, *v, type, rank, count)))
+        return s;
+    return api->GetTensorMutableData((OrtValue *)*v, data);
+}
+
 /* y_zero_point: its value and whether the output is int8 (absent: uint8, 0). */
 static OrtStatus *read_y_zero_point(const lsc_ort_call *call, int *zp, int *is_signed)
 {
-    const lsc_ort_kernel *k = call->kernel;
-    const OrtApi *api = k->api;
     const OrtValue *v = NULL;
-    size_t n_in = 0, rank = 0, count = 0;
+    size_t rank = 0, count = 0;
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     void *p = NULL;
     *zp = *is_signed = 0;
-    OrtStatus *s = api->KernelContext_GetInputCount(call->context, &n_in);
-    if (!s && n_in > IN_Y_ZERO_POINT)
-        s = api->KernelContext_GetInput(call->context, IN_Y_ZERO_POINT, &v);
+    OrtStatus *s = optional_input(call, IN_Y_ZERO_POINT, &v, &type, &rank, &count, &p);
     if (s || !v)
-        return s;
-    if ((s = lsc_ort_value_info(api, v, &type, &rank, &count)))
         return s;
     *is_signed = type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
     if ((!*is_signed && type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8) || count != 1)
-        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT,
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_INVALID_ARGUMENT,
                             "y_zero_point must be one uint8 or int8 value (got type %d, %zu values)", (int)type, count);
-    if ((s = api->GetTensorMutableData((OrtValue *)v, &p)))
-        return s;
-    *zp = *is_signed ? *(const int8_t *)p : *(const uint8_t *)p;
+    *zp = lsc_ort_int8_at(p, *is_signed, 0);
     return NULL;
 }
 
@@ -144,17 +154,12 @@ static OrtStatus *read_x(const lsc_ort_call *call, const void **x, int *is_signe
     const OrtApi *api = k->api;
     const OrtValue *xv = NULL, *zv = NULL;
     ONNXTensorElementDataType type, zp_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-    size_t n_in = 0, zp_rank = 0, zp_count = 0;
+    size_t zp_rank = 0, zp_count = 0;
     void *data = NULL, *zp = NULL;
-    OrtStatus *s = api->KernelContext_GetInputCount(call->context, &n_in);
-    if (!s)
-        s = api->KernelContext_GetInput(call->context, 0, &xv);
-    if (!s && n_in > 2)
-        s = api->KernelContext_GetInput(call->context, 2, &zv);
+    OrtStatus *s = api->KernelContext_GetInput(call->context, 0, &xv);
     if (s || (s = lsc_ort_tensor_shape(call, xv, "x", &type, rank, dims)) ||
         (s = api->GetTensorMutableData((OrtValue *)xv, &data)) ||
-        (zv && ((s = lsc_ort_value_info(api, zv, &zp_type, &zp_rank, &zp_count)) ||
-                (s = api->GetTensorMutableData((OrtValue *)zv, &zp)))))
+        (s = optional_input(call, 2, &zv, &zp_type, &zp_rank, &zp_count, &zp)))
         return s;
     *is_signed = type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
     if (!*is_signed && type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8)
@@ -164,32 +169,24 @@ static OrtStatus *read_x(const lsc_ort_call *call, const void **x, int *is_signe
                             "x_zero_point must be one value of x's type (got type %d, %zu values)", (int)zp_type,
                             zp_count);
     *x = data;
-    *x_zp = zp ? lsc_ort_int8_at(zp, *is_signed, 0) : 0;
+    *x_zp = zv ? lsc_ort_int8_at(zp, *is_signed, 0) : 0;
     return NULL;
 }
 
 /* B (input 8): int32, one per output channel, or absent. */
 static OrtStatus *read_bias(const lsc_ort_call *call, size_t m, const int32_t **bias)
 {
-    const lsc_ort_kernel *k = call->kernel;
-    const OrtApi *api = k->api;
     const OrtValue *v = NULL;
-    size_t n_in = 0, rank = 0, count = 0;
+    size_t rank = 0, count = 0;
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     void *p = NULL;
     *bias = NULL;
-    OrtStatus *s = api->KernelContext_GetInputCount(call->context, &n_in);
-    if (!s && n_in > IN_BIAS)
-        s = api->KernelContext_GetInput(call->context, IN_BIAS, &v);
+    OrtStatus *s = optional_input(call, IN_BIAS, &v, &type, &rank, &count, &p);
     if (s || !v)
         return s;
-    if ((s = lsc_ort_value_info(api, v, &type, &rank, &count)))
-        return s;
     if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 || rank != 1 || count != m)
-        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "B must be 1-D int32 of %zu values (got type %d, %zu values)",
-                            m, (int)type, count);
-    if ((s = api->GetTensorMutableData((OrtValue *)v, &p)))
-        return s;
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_INVALID_ARGUMENT,
+                            "B must be 1-D int32 of %zu values (got type %d, %zu values)", m, (int)type, count);
     *bias = p;
     return NULL;
 }
