@@ -29,7 +29,11 @@
 static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w)
 {
     switch (k->kind) {
-    case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: return lsc_ort_conv_check_weight(k, w);
+    case LSC_ORT_CONV: return lsc_ort_conv_check_weight(k, w);
+    case LSC_ORT_QLINEAR_CONV:
+        if (lsc_dtype_size(w->dtype) != 1)
+            return lsc_ort_fail(k->api, k, ORT_INVALID_GRAPH, "weight '%s' is not an 8-bit weight", k->weight_name);
+        return lsc_ort_conv_check_weight(k, w);
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
