@@ -465,7 +465,9 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
-    op->weight_input = kind == LSC_ORT_MATMUL_LEFT ? 0 : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3 : 1;
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT                                   ? 0
+                     : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3
+                                                                                      : 1;
     op->api = api;
     OrtCustomOp *c = &op->base;
     c->version = api_version;

@@ -1,6 +1,7 @@
 /* LscQLinearMatMul and LscQLinearConv: ONNX QLinearMatMul (inputs a, a_scale,
  * a_zero_point, B, b_scale, b_zero_point, y_scale, y_zero_point) and QLinearConv with
- * B / w the encoded 8-bit weight (docs/format.md 3.1, "Decision (QLinearMatMul)").
+ * B / w the encoded 8-bit weight (docs/format.md 3.1, "Decision (QLinearMatMul,
+ * QLinearConv)").
  * The int32 product is exact (quantized.c; the Conv runs conv.c once per pass); it is
  * requantized as ONNX Runtime's own kernel does, in float32: the multiplier
  * a_scale * b_scale[n] / y_scale, then float(acc) * multiplier clamped to the output

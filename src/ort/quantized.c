@@ -1,8 +1,8 @@
 /* 8-bit weights in the plugin (docs/format.md 1.9, 3.1). A fused DequantizeLinear's
  * scales come from the op's scale input and the weight multiplies with scale * (code -
  * zero point) from then on (lsc_weight_dequantize); its zero points are in the blob,
- * so the op's zero-point input is not read again. LscMatMulInteger and LscQLinearMatMul
- * multiply with the integers code - zero point, exactly (below). */
+ * so the op's zero-point input is not read again. LscMatMulInteger, LscQLinearMatMul
+ * and LscQLinearConv multiply with the integers code - zero point, exactly (below). */
 #include <stdlib.h>
 #include <string.h>
 
