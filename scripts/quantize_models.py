@@ -150,6 +150,7 @@ def qlinear_conv(node, inits, g):
         b = numpy_helper.to_array(inits[node.input[2]]).astype(np.float64)
         consts[p + "_bias_int32"] = np.round(b / (scale.astype(np.float64) / 16.0)).astype(np.int32)
         inputs.append(p + "_bias_int32")
+        g.initializer.remove(inits.pop(node.input[2]))
     g.initializer.remove(inits.pop(wname))
     g.initializer.extend([numpy_helper.from_array(np.array(v), k) for k, v in consts.items()])
     conv = helper.make_node("QLinearConv", inputs, [p + "_yq"], name=p + "_QLinearConv")
