@@ -197,6 +197,23 @@ LSC_API lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_op
 LSC_API lsc_status lsc_entropy_encode(const void *blob, size_t blob_size, void **out, size_t *out_size,
                                       lsc_error *error);
 
+/* Where the bytes of an entropy-tier blob go (docs/format.md 4.1, 4.3). */
+typedef struct lsc_entropy_stats {
+    uint64_t nnz;
+    uint64_t header_bytes;     /* fixed header, dims, section table */
+    uint64_t position_bytes;   /* section 0: the positions of the stored values */
+    unsigned planes;           /* element size: one value byte plane per byte */
+    uint64_t plane_bytes[8];   /* most significant plane first */
+    unsigned plane_method[8];  /* docs/format.md 4.3: 0 raw, 1 zstd, 2 model, 3 adaptive */
+    uint64_t total_bytes;
+} lsc_entropy_stats;
+
+/* lsc_entropy_encode that also fills *stats (may be NULL) with where the bytes go;
+ * out may be NULL when only the stats are wanted (the coded blob is then freed). */
+LSC_API lsc_status lsc_entropy_encode_stats(const void *blob, size_t blob_size, void **out,
+                                            size_t *out_size, lsc_entropy_stats *stats,
+                                            lsc_error *error);
+
 /* An encoded weight, validated and ready to decode or multiply with. */
 typedef struct lsc_weight lsc_weight;
 
@@ -227,6 +244,9 @@ LSC_API void lsc_weight_get_info(const lsc_weight *weight, lsc_weight_info *info
  * (signed_zeros: 0, the blob does not record how many -0.0 were normalised). For an
  * entropy-tier blob, the compute-tier blob it was decoded into. */
 LSC_API void lsc_weight_get_stats(const lsc_weight *weight, lsc_encode_stats *stats);
+/* The compute-tier blob an opened weight uses, owned by the weight (the caller's blob
+ * itself, or for an entropy-tier blob the one it was decoded into); *size its bytes. */
+LSC_API const void *lsc_weight_blob(const lsc_weight *weight, size_t *size);
 
 /* Writes the dense tensor (row-major, original dims and dtype) into dst, which holds
  * dst_size >= product(dims) * element size bytes. Zeros are +0.0, or -0.0 where the

@@ -41,6 +41,7 @@ static void empty(FILE *out, int n)
 
 #define N_LSC_COLUMNS 19
 #define N_FORMAT_COLUMNS 6
+#define N_ENTROPY_COLUMNS 11
 
 static void header(FILE *out)
 {
@@ -56,7 +57,11 @@ static void header(FILE *out)
         fprintf(out, ",%s_index_bits,%s_value_bytes,%s_meta_bytes,%s_total_bytes,%s_meta_bits_per_nnz,%s_ratio",
                 k, k, k, k, k, k);
     }
-    fputc('\n', out);
+    fputs(",entropy_tier_stored,entropy_tier_header_bytes,entropy_tier_position_bytes,"
+          "entropy_tier_index_bits_per_nnz,entropy_tier_value_bits_per_nnz,entropy_tier_value_bytes,"
+          "entropy_tier_meta_bytes,entropy_tier_total_bytes,entropy_tier_meta_bits_per_nnz,"
+          "entropy_tier_ratio,entropy_tier_bound_distance\n",
+          out);
 }
 
 static double distance(uint64_t meta, double bound)
@@ -64,7 +69,25 @@ static double distance(uint64_t meta, double bound)
     return bound > 0 ? 8.0 * (double)meta / bound : NAN;
 }
 
-static void row(FILE *out, const stats_layer *l)
+/* The entropy tier's cells, as the JSON layer's "entropy_tier" keys. */
+static void entropy_cells(FILE *out, const stats_layer *l)
+{
+    const stats_entropy *e = &l->entropy;
+    uint64_t nnz = l->lsc.nnz, meta = e->bytes - e->value_bytes;
+    fputs(e->coded ? ",entropy" : ",compute", out);
+    cell_u(out, e->header_bytes);
+    cell_u(out, e->position_bytes);
+    cell_d(out, stats_bits_per_nnz(e->position_bytes, nnz));
+    cell_d(out, stats_bits_per_nnz(e->value_bytes, nnz));
+    cell_u(out, e->value_bytes);
+    cell_u(out, meta);
+    cell_u(out, e->bytes);
+    cell_d(out, stats_bits_per_nnz(meta, nnz));
+    cell_d(out, stats_ratio(l->dense_bytes, e->bytes));
+    cell_d(out, distance(meta, l->bound_bits));
+}
+
+static void row(FILE *out, const stats_layer *l, int entropy)
 {
     const stats_facts *f = &l->facts;
     const stats_lsc *s = &l->lsc;
@@ -79,7 +102,7 @@ static void row(FILE *out, const stats_layer *l)
     fprintf(out, ",%d", l->transposed);
     cell_u(out, l->dense_bytes);
     if (!l->analysed) {
-        empty(out, 10 + N_LSC_COLUMNS + N_FORMAT_COLUMNS * STATS_N_FORMATS);
+        empty(out, 10 + N_LSC_COLUMNS + N_FORMAT_COLUMNS * STATS_N_FORMATS + N_ENTROPY_COLUMNS);
         fputc('\n', out);
         return;
     }
@@ -128,6 +151,10 @@ static void row(FILE *out, const stats_layer *l)
         cell_d(out, stats_bits_per_nnz(z->meta_bytes, f->nnz));
         cell_d(out, stats_ratio(l->dense_bytes, z->value_bytes + z->meta_bytes));
     }
+    if (entropy)
+        entropy_cells(out, l);
+    else
+        empty(out, N_ENTROPY_COLUMNS);
     fputc('\n', out);
 }
 
@@ -135,6 +162,6 @@ int stats_write_csv(FILE *out, const stats_report *r)
 {
     header(out);
     for (size_t i = 0; i < r->n_layers; i++)
-        row(out, &r->layers[i]);
+        row(out, &r->layers[i], r->totals.entropy);
     return ferror(out) ? -1 : 0;
 }

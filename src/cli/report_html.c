@@ -117,7 +117,7 @@ static void maps(FILE *out, const stats_layer *l, const uint8_t pal[768])
             l->lsc.block_w, l->map.per_cell_h, l->map.per_cell_w);
 }
 
-static void layer_section(FILE *out, const stats_layer *l, const uint8_t pal[768])
+static void layer_section(FILE *out, const stats_layer *l, int entropy, const uint8_t pal[768])
 {
     const stats_facts *f = &l->facts;
     fputs("<div class=\"layer\"><div class=\"map\">", out);
@@ -144,6 +144,9 @@ static void layer_section(FILE *out, const stats_layer *l, const uint8_t pal[768
         if (l->formats[k].applicable && l->formats[k].value_bytes + l->formats[k].meta_bytes > scale)
             scale = l->formats[k].value_bytes + l->formats[k].meta_bytes;
     bar_row(out, "lsc", "LSC", l->lsc.value_bytes, l->lsc.meta_bytes, scale, l->dense_bytes);
+    if (entropy) /* never larger than LSC's: compress --entropy keeps the smaller */
+        bar_row(out, "lsc", "LSC entropy", l->entropy.value_bytes, l->entropy.bytes - l->entropy.value_bytes,
+                scale, l->dense_bytes);
     for (int k = 0; k < STATS_N_FORMATS; k++)
         if (l->formats[k].applicable)
             bar_row(out, "", stats_format_label((stats_format)k), l->formats[k].value_bytes,
@@ -172,6 +175,14 @@ static void totals_section(FILE *out, const stats_report *r)
     fprintf(out, "<tr><td>LSC</td><td>%llu</td><td>%llu</td><td>%.3f</td><td>%.2fx</td></tr>\n",
             (unsigned long long)t->value_bytes, (unsigned long long)t->meta_bytes,
             stats_total_meta_bits(t), stats_total_ratio(t));
+    if (t->entropy && t->encoded_layers) {
+        const stats_entropy *e = &t->entropy_tier;
+        fprintf(out, "<tr><td>LSC entropy (positions %.3f, values %.3f bits/nnz)</td><td>%llu</td>"
+                     "<td>%llu</td><td>%.3f</td><td>%.2fx</td></tr>\n",
+                stats_bits_per_nnz(e->position_bytes, t->nnz), stats_bits_per_nnz(e->value_bytes, t->nnz),
+                (unsigned long long)e->value_bytes, (unsigned long long)(e->bytes - e->value_bytes),
+                stats_bits_per_nnz(e->bytes - e->value_bytes, t->nnz), stats_ratio(t->dense_bytes, e->bytes));
+    }
     for (int k = 0; k < STATS_N_FORMATS && t->encoded_layers; k++) {
         const stats_format_size *s = &t->formats[k];
         if (!s->applicable)
@@ -199,7 +210,7 @@ static void page(FILE *out, const stats_report *r)
             r->compressed ? "compressed" : "plain", r->n_layers, lsc_version_string());
     totals_section(out, r);
     for (size_t i = 0; i < r->n_layers; i++)
-        layer_section(out, &r->layers[i], pal);
+        layer_section(out, &r->layers[i], r->totals.entropy, pal);
     fputs("</body></html>\n", out);
 }
 

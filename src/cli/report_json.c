@@ -90,7 +90,22 @@ static void lsc_object(FILE *out, const stats_layer *l)
     fputs("}", out);
 }
 
-static void layer_object(FILE *out, const stats_layer *l)
+/* What compress --entropy stores (null without --entropy); meta = header + positions. */
+static void entropy_keys(FILE *out, const stats_entropy *e, uint64_t nnz, uint64_t dense, double bound_bits)
+{
+    ju(out, "header_bytes", e->header_bytes);
+    fputs(", ", out);
+    ju(out, "position_bytes", e->position_bytes);
+    fputs(", ", out);
+    jd(out, "index_bits_per_nnz", stats_bits_per_nnz(e->position_bytes, nnz));
+    fputs(", ", out);
+    jd(out, "value_bits_per_nnz", stats_bits_per_nnz(e->value_bytes, nnz));
+    fputs(", ", out);
+    size_keys(out, e->value_bytes, e->bytes - e->value_bytes, nnz, dense, bound_bits);
+    fputs("}", out);
+}
+
+static void layer_object(FILE *out, const stats_layer *l, int r_entropy)
 {
     const stats_facts *f = &l->facts;
     fputs("    {\"name\": ", out);
@@ -109,7 +124,7 @@ static void layer_object(FILE *out, const stats_layer *l)
     if (!l->analysed) {
         fputs(", \"rows\": null, \"cols\": null, \"elements\": null, \"nnz\": null, \"density\": null, "
               "\"zero_rows\": null, \"zero_cols\": null, \"signed_zeros\": null, "
-              "\"entropy_bound\": null, \"lsc\": null, \"formats\": null}",
+              "\"entropy_bound\": null, \"lsc\": null, \"formats\": null, \"entropy_tier\": null}",
               out);
         return;
     }
@@ -137,6 +152,15 @@ static void layer_object(FILE *out, const stats_layer *l)
     lsc_object(out, l);
     fputs(",\n      \"formats\": ", out);
     formats_object(out, l->formats, f->nnz, l->dense_bytes, l->bound_bits, "      ");
+    fputs(",\n      \"entropy_tier\": ", out);
+    if (r_entropy) {
+        fputs("{\"stored\": ", out);
+        text_json_string(out, l->entropy.coded ? "entropy" : "compute");
+        fputs(", ", out);
+        entropy_keys(out, &l->entropy, l->lsc.nnz, l->dense_bytes, l->bound_bits);
+    } else {
+        fputs("null", out);
+    }
     fputs("}", out);
 }
 
@@ -183,6 +207,15 @@ static void totals_object(FILE *out, const stats_report *r)
     jd(out, "bound_distance", t->bound_bits > 0 ? 8.0 * (double)t->meta_bytes / t->bound_bits : NAN);
     fputs(",\n      \"formats\": ", out);
     formats_object(out, t->formats, t->facts_nnz, t->dense_bytes, t->bound_bits, "      ");
+    fputs(",\n      \"entropy_tier\": ", out);
+    if (t->entropy) {
+        fputs("{", out);
+        ju(out, "entropy_coded_layers", t->entropy_coded_layers);
+        fputs(", ", out);
+        entropy_keys(out, &t->entropy_tier, t->nnz, t->dense_bytes, t->bound_bits);
+    } else {
+        fputs("null", out);
+    }
     fputs("},\n    \"files\": {", out);
     ju(out, "input_bytes", t->input_bytes);
     fputs(", \"original_bytes\": ", out);
@@ -224,7 +257,7 @@ int stats_write_json(FILE *out, const stats_report *r)
     fprintf(out, ", \"compressed\": %s,\n  \"layers\": [", r->compressed ? "true" : "false");
     for (size_t i = 0; i < r->n_layers; i++) {
         fputs(i ? ",\n" : "\n", out);
-        layer_object(out, &r->layers[i]);
+        layer_object(out, &r->layers[i], r->totals.entropy);
     }
     fputs(r->n_layers ? "\n  ],\n" : "],\n", out);
     totals_object(out, r);

@@ -54,15 +54,24 @@ static void md_size(FILE *out, uint64_t bytes)
         fprintf(out, "%llu B", (unsigned long long)bytes);
 }
 
+/* What compress --entropy stores, as a cell: "12.91x, 4.59 + 24.71". */
+static void md_entropy(FILE *out, const stats_entropy *e, uint64_t dense, uint64_t nnz)
+{
+    md_num(out, "%.2fx", stats_ratio(dense, e->bytes));
+    md_num(out, ", %.2f", stats_bits_per_nnz(e->position_bytes, nnz));
+    md_num(out, " + %.2f", stats_bits_per_nnz(e->value_bytes, nnz));
+}
+
 int stats_write_markdown(FILE *out, const stats_report *r, const stats_gates *gates)
 {
     const stats_totals *t = &r->totals;
     fputs("### onnx-lsc stats: ", out);
     md_text(out, r->model_path);
     fprintf(out, " (%s)\n\n", r->compressed ? "compressed" : "plain");
-    fputs("| weight | op | density | LSC ratio | meta-data bits/nnz | bound | best classic format, bits/nnz "
-          "| outcome |\n| --- | --- | ---: | ---: | ---: | ---: | --- | --- |\n",
-          out);
+    int entropy = t->entropy;
+    fprintf(out, "| weight | op | density | LSC ratio | meta-data bits/nnz | bound | best classic format, bits/nnz "
+                 "|%s outcome |\n| --- | --- | ---: | ---: | ---: | ---: | --- |%s --- |\n",
+            entropy ? " entropy tier: ratio, positions + values bits/nnz |" : "", entropy ? " ---: |" : "");
     for (size_t i = 0; i < r->n_layers; i++) {
         const stats_layer *l = &r->layers[i];
         fputs("| ", out);
@@ -78,8 +87,12 @@ int stats_write_markdown(FILE *out, const stats_report *r, const stats_gates *ga
             md_num(out, "%.2f", l->facts.nnz ? l->bound_bits / (double)l->facts.nnz : NAN);
             fputs(" | ", out);
             best_classic(out, l->formats, l->facts.nnz);
+            if (entropy) {
+                fputs(" | ", out);
+                md_entropy(out, &l->entropy, l->dense_bytes, l->lsc.nnz);
+            }
         } else {
-            fputs("- | - | - | - | -", out);
+            fputs(entropy ? "- | - | - | - | - | -" : "- | - | - | - | -", out);
         }
         fprintf(out, " | %s |\n", l->outcome);
     }
@@ -97,6 +110,11 @@ int stats_write_markdown(FILE *out, const stats_report *r, const stats_gates *ga
         best_classic(out, t->formats, t->facts_nnz);
     else
         fputc('-', out);
+    if (entropy) {
+        fputs(" | **", out);
+        md_entropy(out, &t->entropy_tier, t->encoded_layers ? t->dense_bytes : 0, t->nnz);
+        fputs("**", out);
+    }
     fputs(" | |\n\n", out);
 
     uint64_t orig = t->compressed_file ? t->original_bytes : t->input_bytes;

@@ -83,8 +83,12 @@ static void lsc_table(FILE *out, const stats_report *r)
 
 static void formats_table(FILE *out, const stats_report *r)
 {
-    fprintf(out, "\nmeta-data bits per non-zero, by format (bound: log2 C(n,k) / k)\n");
+    int entropy = r->totals.entropy;
+    fprintf(out, "\nmeta-data bits per non-zero, by format (bound: log2 C(n,k) / k%s)\n",
+            entropy ? "; entropy: compress --entropy" : "");
     fprintf(out, "%-*s %7s", NAME_W, "weight", "LSC");
+    if (entropy)
+        fprintf(out, " %7s", "entropy");
     for (int f = 0; f < STATS_N_FORMATS; f++)
         fprintf(out, " %*s", f == STATS_FMT_RI_BEST ? 10 : 7, stats_format_label((stats_format)f));
     fprintf(out, " %7s\n", "bound");
@@ -94,6 +98,8 @@ static void formats_table(FILE *out, const stats_report *r)
             continue;
         name_cell(out, l->name);
         text_cell(out, 7, 2, stats_bits_per_nnz(l->lsc.meta_bytes, l->lsc.nnz), "");
+        if (entropy)
+            text_cell(out, 7, 2, stats_bits_per_nnz(l->entropy.bytes - l->entropy.value_bytes, l->lsc.nnz), "");
         for (int f = 0; f < STATS_N_FORMATS; f++) {
             const stats_format_size *s = &l->formats[f];
             double bits = s->applicable ? stats_bits_per_nnz(s->meta_bytes, l->facts.nnz) : NAN;
@@ -113,6 +119,24 @@ static void formats_table(FILE *out, const stats_report *r)
     }
 }
 
+/* The entropy tier's row of the totals (meta-data: headers and positions) and where
+ * its bits go, against the LSC row above it. */
+static void entropy_rows(FILE *out, const stats_totals *t)
+{
+    const stats_entropy *e = &t->entropy_tier;
+    uint64_t meta = e->bytes - e->value_bytes;
+    fprintf(out, "  %-12s %12llu %12llu %12llu", "LSC entropy", (unsigned long long)e->value_bytes,
+            (unsigned long long)meta, (unsigned long long)e->bytes);
+    text_cell(out, 8, 3, stats_bits_per_nnz(meta, t->nnz), "");
+    text_cell(out, 8, 2, t->encoded_layers ? stats_ratio(t->dense_bytes, e->bytes) : NAN, "x");
+    text_cell(out, 8, 2, t->bound_bits > 0 ? 8.0 * (double)meta / t->bound_bits : NAN, "");
+    fprintf(out, "\n  %-12s positions %.3f b/nz, values %.3f b/nz, headers %llu B; %llu of %llu "
+                 "weights entropy-coded\n",
+            "", stats_bits_per_nnz(e->position_bytes, t->nnz), stats_bits_per_nnz(e->value_bytes, t->nnz),
+            (unsigned long long)e->header_bytes, (unsigned long long)t->entropy_coded_layers,
+            (unsigned long long)t->encoded_layers);
+}
+
 static void totals_table(FILE *out, const stats_report *r)
 {
     const stats_totals *t = &r->totals;
@@ -128,6 +152,8 @@ static void totals_table(FILE *out, const stats_report *r)
     text_cell(out, 8, 2, stats_total_ratio(t), "x");
     text_cell(out, 8, 2, bound > 0 ? 8.0 * (double)t->meta_bytes / bound : NAN, "");
     fputc('\n', out);
+    if (t->entropy)
+        entropy_rows(out, t);
     for (int f = 0; f < STATS_N_FORMATS; f++) {
         const stats_format_size *s = &t->formats[f];
         fprintf(out, "  %-12s", stats_format_label((stats_format)f));

@@ -26,6 +26,9 @@ void lsc_cli_stats_usage(FILE *out)
           "  --measure-files           compress into a temporary folder to measure the file ratio\n"
           "                            (plain models; otherwise it is estimated)\n"
           "  -j, --threads N           threads for --measure-files (0 = all cores)\n"
+          "  --entropy                 also price the entropy tier (compress --entropy): bytes,\n"
+          "                            position and value bits per non-zero (encodes every weight:\n"
+          "                            slower)\n"
           "  --fail-if-ratio-below X   exit 3 if the compression ratio is below X\n"
           "  --fail-if-meta-bits-above Y  exit 4 if LSC meta-data bits per non-zero exceed Y\n"
           "  -h, --help                this text\n\n"
@@ -45,7 +48,7 @@ static int parse_threshold(const char *s, double *out)
     return 1;
 }
 
-enum { OPT_JSON = 256, OPT_CSV, OPT_MARKDOWN, OPT_HTML, OPT_MEASURE, OPT_GATE_RATIO, OPT_GATE_META };
+enum { OPT_JSON = 256, OPT_CSV, OPT_MARKDOWN, OPT_HTML, OPT_MEASURE, OPT_GATE_RATIO, OPT_GATE_META, OPT_ENTROPY };
 
 int lsc_cli_stats(int argc, char **argv)
 {
@@ -56,6 +59,7 @@ int lsc_cli_stats(int argc, char **argv)
         {"html", required_argument, NULL, OPT_HTML},
         {"force", no_argument, NULL, 'f'},
         {"measure-files", no_argument, NULL, OPT_MEASURE},
+        {"entropy", no_argument, NULL, OPT_ENTROPY},
         {"threads", required_argument, NULL, 'j'},
         {"fail-if-ratio-below", required_argument, NULL, OPT_GATE_RATIO},
         {"fail-if-meta-bits-above", required_argument, NULL, OPT_GATE_META},
@@ -76,6 +80,7 @@ int lsc_cli_stats(int argc, char **argv)
         case OPT_MARKDOWN: markdown = 1; break;
         case OPT_HTML: html = optarg; break;
         case OPT_MEASURE: opt.measure_files = 1; break;
+        case OPT_ENTROPY: opt.entropy = 1; break;
         case 'j': {
             char *end;
             errno = 0;

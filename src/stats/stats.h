@@ -27,6 +27,16 @@ typedef struct stats_lsc {
     uint64_t meta_bytes, blob_bytes;
 } stats_lsc;
 
+/* What `compress --entropy` would store for a layer (docs/format.md part 4): the
+ * entropy blob when it is smaller than the compute blob, else the compute blob. */
+typedef struct stats_entropy {
+    int coded;                    /* 1: entropy blob stored; 0: the compute blob kept */
+    uint64_t bytes;               /* what is stored: header + positions + values */
+    uint64_t header_bytes;        /* entropy header + section table, or the blob header */
+    uint64_t position_bytes;      /* position section, or bitmap + pointers + SRI */
+    uint64_t value_bytes;         /* value planes, or the raw values */
+} stats_entropy;
+
 typedef struct stats_layer {
     char *name;
     char op[16];
@@ -41,6 +51,7 @@ typedef struct stats_layer {
     stats_facts facts;
     uint64_t dense_bytes;
     stats_lsc lsc;
+    stats_entropy entropy;        /* filled with stats_options.entropy */
     stats_format_size formats[STATS_N_FORMATS];
     double bound_bits;            /* log2 C(elements, nnz) */
     stats_map map;                /* LSC blocks kept (HTML) */
@@ -64,6 +75,9 @@ typedef struct stats_totals {
     uint64_t facts_nnz;           /* non-zeros (the classic formats' and the bound's count) */
     uint64_t header_bytes, bitmap_bytes, pointer_bytes, sri_bytes;
     double bound_bits;
+    int entropy;                  /* the entropy tier was priced (stats_options.entropy) */
+    uint64_t entropy_coded_layers;
+    stats_entropy entropy_tier;   /* summed over the encoded layers (coded: unused) */
     stats_format_size formats[STATS_N_FORMATS]; /* applicable: all encoded layers fit */
     uint64_t input_bytes;         /* model file + external data / bundle */
     int compressed_file;          /* the input is a compressed model */
@@ -88,6 +102,7 @@ typedef struct stats_options {
     int want_maps;                /* build the sparsity maps (HTML) */
     int measure_files;            /* compress into a temporary folder for the file ratio */
     unsigned threads;             /* for --measure-files */
+    int entropy;                  /* price the entropy tier too (encodes every layer twice) */
 } stats_options;
 
 lsc_status stats_collect(const char *model_path, const stats_options *options,

@@ -56,6 +56,32 @@ static void lsc_from_stats(const lsc_encode_stats *s, stats_lsc *l)
     l->blob_bytes = s->blob_bytes;
 }
 
+/* What compress --entropy stores for a compute blob: the entropy blob when smaller
+ * (src/lib/onnx/encode_weights.c decides the same way), else the blob itself. */
+static lsc_status price_entropy(const void *blob, size_t size, stats_layer *l, lsc_error *error)
+{
+    lsc_entropy_stats es;
+    lsc_status st = lsc_entropy_encode_stats(blob, size, NULL, NULL, &es, error);
+    if (st != LSC_OK && st != LSC_ERR_UNSUPPORTED)
+        return st;
+    stats_entropy *e = &l->entropy;
+    if (st == LSC_OK && es.total_bytes < size) {
+        e->coded = 1;
+        e->bytes = es.total_bytes;
+        e->header_bytes = es.header_bytes;
+        e->position_bytes = es.position_bytes;
+        for (unsigned j = 0; j < es.planes && j < 8; j++)
+            e->value_bytes += es.plane_bytes[j];
+        return LSC_OK;
+    }
+    const stats_lsc *c = &l->lsc;
+    e->bytes = c->blob_bytes;
+    e->header_bytes = c->header_bytes;
+    e->position_bytes = c->bitmap_bytes + c->pointer_bytes + c->sri_bytes;
+    e->value_bytes = c->value_bytes;
+    return LSC_OK;
+}
+
 static int loadable(const lsc_model_layer *ml)
 {
     return lsc_dtype_size(ml->dtype) != 0 && ml->outcome != LSC_LAYER_UNSUPPORTED_TYPE &&
@@ -76,18 +102,30 @@ static lsc_status analyse_layer(const lsc_model *model, size_t index, const lsc_
         lsc_weight_get_stats(w, &s);
         lsc_from_stats(&s, &l->lsc);
         l->source = STATS_LSC_BUNDLE;
+        size_t size = 0;
+        const void *blob = lsc_weight_blob(w, &size);
+        st = opt->entropy ? price_entropy(blob, size, l, error) : LSC_OK;
     } else {
         lsc_encode_options eo;
         lsc_encode_options_default(&eo);
         eo.transposed = ml->transposed;
         lsc_encode_stats s;
-        st = lsc_encode_plan(&tensor, &eo, &s, error);
-        if (st != LSC_OK) {
-            lsc_free(buffer);
-            return st;
+        void *blob = NULL;
+        size_t size = 0;
+        /* the entropy tier needs the blob itself; the plan alone is cheaper */
+        st = opt->entropy ? lsc_encode(&tensor, &eo, &blob, &size, &s, error)
+                          : lsc_encode_plan(&tensor, &eo, &s, error);
+        if (st == LSC_OK) {
+            lsc_from_stats(&s, &l->lsc);
+            l->source = STATS_LSC_PLAN;
         }
-        lsc_from_stats(&s, &l->lsc);
-        l->source = STATS_LSC_PLAN;
+        if (st == LSC_OK && opt->entropy)
+            st = price_entropy(blob, size, l, error);
+        lsc_free(blob);
+    }
+    if (st != LSC_OK) {
+        lsc_free(buffer);
+        return st;
     }
     stats_scan scan;
     st = stats_scan_tensor(&tensor, ml->transposed, l->lsc.block_h, l->lsc.block_w, opt->want_maps,
@@ -140,6 +178,11 @@ static void add_totals(stats_totals *t, const stats_layer *l)
     t->sri_bytes += l->lsc.sri_bytes;
     t->bound_bits += l->bound_bits;
     t->facts_nnz += l->facts.nnz;
+    t->entropy_coded_layers += (uint64_t)l->entropy.coded;
+    t->entropy_tier.bytes += l->entropy.bytes;
+    t->entropy_tier.header_bytes += l->entropy.header_bytes;
+    t->entropy_tier.position_bytes += l->entropy.position_bytes;
+    t->entropy_tier.value_bytes += l->entropy.value_bytes;
     for (int f = 0; f < STATS_N_FORMATS; f++) {
         stats_format_size *s = &t->formats[f];
         if (t->encoded_layers == 1)
@@ -217,6 +260,7 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
         return st;
     r->compressed = lsc_model_is_compressed(model);
     r->totals.input_bytes = lsc_model_file_bytes(model);
+    r->totals.entropy = opt->entropy;
     size_t n = lsc_model_layer_count(model);
     r->layers = calloc(n ? n : 1, sizeof *r->layers);
     if (!r->layers)

@@ -31,7 +31,9 @@ static int opens_to(const void *coded, size_t coded_size, const void *blob, size
     lsc_error err;
     if (lsc_weight_open(coded, coded_size, "t", &w, &err) != LSC_OK)
         return 0;
-    int same = w->view.size == blob_size && memcmp(w->view.base, blob, blob_size) == 0;
+    size_t size = 0;
+    const void *compute = lsc_weight_blob(w, &size);
+    int same = size == blob_size && memcmp(compute, blob, blob_size) == 0;
     lsc_weight_info info;
     lsc_weight_get_info(w, &info);
     same &= info.blob_size == coded_size;
@@ -58,8 +60,17 @@ static void round_trip(const char *what, lsc_dtype t, int rank, const int64_t *d
     CHECKF(st == LSC_OK, "%s: %s", what, err.message);
     if (st == LSC_OK) {
         CHECKF(opens_to(coded, coded_size, blob, blob_size), "%s: entropy blob does not open to its blob", what);
-        CHECK(lsc_entropy_encode(blob, blob_size, &again, &again_size, &err) == LSC_OK);
+        lsc_entropy_stats es, only;
+        CHECK(lsc_entropy_encode_stats(blob, blob_size, &again, &again_size, &es, &err) == LSC_OK);
         CHECKF(again_size == coded_size && memcmp(again, coded, coded_size) == 0, "%s: not deterministic", what);
+        uint64_t parts = es.header_bytes + es.position_bytes;
+        for (unsigned j = 0; j < es.planes; j++)
+            parts += es.plane_bytes[j];
+        CHECKF(es.total_bytes == coded_size && parts == coded_size && es.planes == E && es.position_bytes > 0,
+               "%s: entropy stats do not add up", what);
+        CHECK(lsc_entropy_encode_stats(blob, blob_size, NULL, NULL, &only, &err) == LSC_OK);
+        CHECKF(only.total_bytes == es.total_bytes && only.position_bytes == es.position_bytes,
+               "%s: stats alone differ", what);
     }
     lsc_free(blob);
     lsc_free(coded);

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import subprocess
+import struct
 import sys
 import tempfile
 
@@ -373,6 +374,102 @@ def check_model(exe, path, plain_layers=None):
     return doc
 
 
+def stored_blobs(model_path):
+    """{weight: blob bytes} of a compressed model, read through its rewritten initializers."""
+    m = onnx.load(model_path, load_external_data=False)
+    folder = os.path.dirname(os.path.abspath(model_path))
+    out = {}
+    for t in m.graph.initializer:
+        if t.data_location != TensorProto.EXTERNAL:
+            continue
+        ext = {e.key: e.value for e in t.external_data}
+        with open(os.path.join(folder, ext["location"]), "rb") as f:
+            f.seek(int(ext.get("offset", "0")))
+            out[t.name] = f.read(int(ext["length"]))
+    return out
+
+
+def entropy_parts(blob):
+    """(header, positions, values) bytes of an entropy blob (docs/format.md 4.1, 4.3)."""
+    esize = {1: 4, 10: 2, 11: 8, 16: 2}[blob[5]]  # float dtypes only (4)
+    rank = blob[56]
+    table = 64 + 8 * rank
+    sizes = [struct.unpack_from("<I", blob, table + 8 * i + 4)[0] for i in range(1 + esize)]
+    header = table + 8 * (1 + esize)
+    check(header + sum(sizes) == len(blob), "entropy blob: sections fill it")
+    return header, sizes[0], sum(sizes[1:])
+
+
+def check_entropy(exe, path, tmp, doc, compute_model):
+    """stats --entropy against the bundle compress --entropy writes, byte for byte, and
+    the same numbers read from the compute-tier and entropy-tier compressed models."""
+    out = os.path.join(tmp, os.path.basename(path).replace(".onnx", "") + ".entropy.lsc.onnx")
+    p = subprocess.run([exe, "compress", path, "-o", out, "-f", "-q", "--entropy"], capture_output=True)
+    check(p.returncode == 0, f"compress --entropy {path}: {p.stderr.decode(errors='replace')}")
+    if p.returncode:
+        return
+    edoc = json.loads(run(exe, path, "--json", "--entropy"))
+    blobs = stored_blobs(out)
+    tot = {"total_bytes": 0, "header_bytes": 0, "position_bytes": 0, "value_bytes": 0, "coded": 0}
+    tiers = {}
+    check(list(edoc["totals"]["encoded"])[-1] == "entropy_tier", "totals: entropy_tier is the last key")
+    for L, P in zip(edoc["layers"], doc["layers"]):
+        check(list(L)[-1] == "entropy_tier" and list(P)[-1] == "entropy_tier", f"{L['name']}: entropy_tier last")
+        e = tiers[L["name"]] = L.pop("entropy_tier")
+        check(P.pop("entropy_tier") is None, f"{L['name']}: entropy_tier without --entropy")
+        check(L == P, f"{L['name']}: --entropy changes nothing else")
+        if not L["encoded"]:
+            continue
+        blob = blobs.get(L["name"])
+        check(blob is not None, f"{L['name']}: in the --entropy bundle")
+        if blob is None:
+            continue
+        check(e["total_bytes"] == len(blob), f"{L['name']}: entropy {e['total_bytes']} != stored {len(blob)}")
+        coded = blob[:4] == b"LSCE"
+        check(e["stored"] == ("entropy" if coded else "compute"), f"{L['name']}: stored {e['stored']}")
+        if coded:
+            parts = entropy_parts(blob)
+        else:
+            m = L["lsc"]["meta"]
+            parts = (m["header"], m["bitmap"] + m["block_row_pointers"] + m["sri"], L["lsc"]["value_bytes"])
+        check((e["header_bytes"], e["position_bytes"], e["value_bytes"]) == parts,
+              f"{L['name']}: entropy parts {e} != {parts}")
+        n = L["lsc"]["stored_values"]
+        check(close(e["index_bits_per_nnz"], 8 * parts[1] / n) and close(e["value_bits_per_nnz"], 8 * parts[2] / n)
+              if n else e["index_bits_per_nnz"] is None, f"{L['name']}: entropy bits per nnz")
+        check(e["meta_bytes"] == parts[0] + parts[1] and close(e["ratio"], L["dense_bytes"] / len(blob)),
+              f"{L['name']}: entropy meta, ratio")
+        for k in ("total_bytes", "header_bytes", "position_bytes", "value_bytes"):
+            tot[k] += e[k]
+        tot["coded"] += coded
+    T = edoc["totals"]["encoded"]["entropy_tier"]
+    check(doc["totals"]["encoded"]["entropy_tier"] is None, "totals: entropy_tier without --entropy")
+    check(all(T[k] == v for k, v in tot.items() if k != "coded") and T["entropy_coded_layers"] == tot["coded"],
+          f"totals: entropy tier {T} != {tot}")
+    # CSV carries the same numbers
+    rows = list(csv.DictReader(io.StringIO(run(exe, path, "--csv", "--entropy").decode())))
+    for r, L in zip(rows, json.loads(run(exe, path, "--json", "--entropy"))["layers"]):
+        e = L["entropy_tier"]
+        check((r["entropy_tier_total_bytes"] == "") == (e is None), f"csv: {L['name']} entropy null")
+        if e is not None:
+            check(int(r["entropy_tier_total_bytes"]) == e["total_bytes"] and
+                  int(r["entropy_tier_position_bytes"]) == e["position_bytes"] and
+                  r["entropy_tier_stored"] == e["stored"], f"csv: {L['name']} entropy")
+    # a compressed model, either tier, reports what its blobs would store
+    for model in (compute_model, out):
+        cdoc = json.loads(run(exe, model, "--json", "--entropy"))
+        got = {L["name"]: L["entropy_tier"] for L in cdoc["layers"] if L["encoded"]}
+        for name, e in got.items():
+            check(e == tiers[name], f"{model}: {name} entropy tier differs from the plain model's")
+    md = run(exe, path, "--markdown", "--entropy").decode()
+    check("entropy tier" in md, f"{path}: --markdown --entropy column")
+    html = os.path.join(tmp, "entropy.html")
+    run(exe, path, "--entropy", "--html", html, "-f")
+    check("LSC entropy" in open(html, encoding="utf-8").read(), f"{path}: --html --entropy bars")
+    width = max(len(line) for line in run(exe, path, "--entropy").decode().splitlines())
+    check(width <= 120, f"{path}: --entropy table is {width} columns wide")
+
+
 def check_with_compressed(exe, path, tmp):
     doc = check_model(exe, path)
     if not any(L["encoded"] for L in doc["layers"]):
@@ -406,6 +503,7 @@ def check_with_compressed(exe, path, tmp):
     check(mdoc["totals"]["files"]["compressed_bytes"] == real,
           f"--measure-files {mdoc['totals']['files']['compressed_bytes']} != files {real}")
     check(mdoc["totals"]["files"]["estimated"] == "none", "--measure-files: not estimated")
+    check_entropy(exe, path, tmp, doc, out)
 
 
 # ---------------------------------------------------------------- generated models

@@ -54,6 +54,12 @@ void lsc_weight_close(lsc_weight **weight)
     *weight = NULL;
 }
 
+const void *lsc_weight_blob(const lsc_weight *weight, size_t *size)
+{
+    *size = weight->view.size;
+    return weight->view.base;
+}
+
 void lsc_weight_get_info(const lsc_weight *weight, lsc_weight_info *info)
 {
     const lsc_blob_view *v = &weight->view;

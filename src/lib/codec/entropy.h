@@ -41,17 +41,6 @@ static inline int lsc_entropy_adaptive(unsigned version, unsigned method)
     return version >= 2 ? method == LSC_SECTION_ADAPTIVE : method == LSC_SECTION_MODEL;
 }
 
-/* Where the bytes of an entropy blob go (for stats and benchmarks). */
-typedef struct lsc_entropy_stats {
-    uint64_t nnz;
-    uint64_t header_bytes;     /* fixed header, dims, section table */
-    uint64_t position_bytes;
-    unsigned planes;           /* element size */
-    uint64_t plane_bytes[8];   /* most significant plane first */
-    unsigned plane_method[8];
-    uint64_t total_bytes;
-} lsc_entropy_stats;
-
 /* True if the bytes start like an entropy blob (magic only). */
 int lsc_entropy_is_blob(const void *blob, size_t size);
 

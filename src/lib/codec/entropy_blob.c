@@ -369,3 +369,20 @@ lsc_status lsc_entropy_encode(const void *blob, size_t blob_size, void **out, si
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_entropy_encode: NULL blob or output");
     return lsc_entropy_encode_blob(blob, blob_size, NULL, out, out_size, NULL, error);
 }
+
+lsc_status lsc_entropy_encode_stats(const void *blob, size_t blob_size, void **out, size_t *out_size,
+                                    lsc_entropy_stats *stats, lsc_error *error)
+{
+    if (!blob || (out && !out_size))
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_entropy_encode_stats: NULL blob or size");
+    void *coded = NULL;
+    size_t coded_size = 0;
+    LSC_TRY(lsc_entropy_encode_blob(blob, blob_size, NULL, &coded, &coded_size, stats, error));
+    if (out) {
+        *out = coded;
+        *out_size = coded_size;
+    } else {
+        free(coded);
+    }
+    return LSC_OK;
+}
