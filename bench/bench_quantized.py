@@ -7,7 +7,7 @@ bound (from `onnx-lsc stats`), the ratio, and ONNX Runtime's batch-1 latency of 
 dense QDQ model vs the LSC model (lsc-ort-run --bench, 1 intra-op thread; dense and
 LSC processes alternate --repeat times, the median of their medians is shown).
 
-  bench/bench_quantized.py --build build --work /tmp/qbench [--models models] [--repeat 3]
+  bench/bench_quantized.py --build build --work /tmp/qbench [--models models] [--repeat 3] [--forms qlinear,...]
 """
 import argparse
 import json
@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear")
 
 
 def run(cmd, env=None):
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--models", default=os.path.join(HERE, "..", "models"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--runs", type=int, default=2000)
+    ap.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of %s" % ",".join(FORMS))
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     tool = os.path.join(args.build, "src", "cli", "onnx-lsc")
@@ -50,7 +51,7 @@ def main():
           "ORT batch 1, dense QDQ | LSC |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for base in ("lenet5_1p4", "lenet5", "lenet300_100"):
-        for form in FORMS:
+        for form in args.forms.split(","):
             q = os.path.join(args.work, "%s_%s.onnx" % (base, form))
             lsc = os.path.join(args.work, "%s_%s.lsc.onnx" % (base, form))
             run([sys.executable, os.path.join(HERE, "..", "scripts", "quantize_models.py"),

@@ -96,11 +96,12 @@ def main():
 
 
 def quantized_models(root, gen):
-    """8-bit weights behind DequantizeLinear (scripts/quantize_models.py): the 1.4%
-    LeNet-5 with non-zero uint8 zero points, and int8 read through Transpose."""
+    """8-bit weights (scripts/quantize_models.py): the 1.4% LeNet-5 behind
+    DequantizeLinear with non-zero uint8 zero points, int8 read through Transpose, and
+    the uint8 weights of QLinearConv and QLinearMatMul."""
     out = []
     src = os.path.join(root, "models", "lenet5_1p4.onnx")
-    for form in ("qdq-uint8", "qdq-transpose"):
+    for form in ("qdq-uint8", "qdq-transpose", "qlinear"):
         path = os.path.join(gen, "lenet5_1p4_" + form + ".onnx")
         r = subprocess.run([sys.executable, os.path.join(root, "scripts", "quantize_models.py"), src, form, path],
                            capture_output=True, text=True)

@@ -16,6 +16,18 @@ weight becomes an 8-bit initializer read through DequantizeLinear per output cha
                  (-63..63, quantize_dynamic's reduce_range): on AVX2 without VNNI
                  ONNX Runtime's uint8 x int8 kernel saturates pairs of products in
                  16 bits, so with 8-bit weights its result is not the exact one
+  qlinear        static quantization in ONNX's QOperator form: each Gemm / MatMul
+                 becomes QuantizeLinear(A) -> QLinearMatMul with B uint8 [K, N],
+                 asymmetric per output column (a pruned weight is its column's zero
+                 point) -> DequantizeLinear [-> Add bias]; each Conv becomes
+                 QuantizeLinear(X) -> QLinearConv with W uint8, scale per output
+                 channel, zero point 128 for all (ONNX Runtime's QLinearConv needs
+                 one), bias int32 -> DequantizeLinear. Activations are uint8 with
+                 fixed ranges, not calibrated: A in [-8, 8) (scale 1/16, zero point
+                 128), Y in +-4 times the largest output-channel norm of W (a
+                 unit-variance A's 4 sigma), zero point 128. uint8 weights because
+                 ONNX Runtime's uint8 x uint8 kernel is exact where its uint8 x int8
+                 one (AVX2 without VNNI) is not
 
 Usage: quantize_models.py MODEL.onnx FORM OUT.onnx
 Deterministic: the same input gives the same bytes.
@@ -26,7 +38,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear")
 
 
 def channel_axis(node, weight):
@@ -59,15 +71,19 @@ def quantize(w, axis, form, levels=127):
     return np.ascontiguousarray(q), scale, zp
 
 
-def dynamic_gemm(node, inits, g):
-    """Gemm(A, W[, C]) as MatMulInteger on DynamicQuantizeLinear(A), B int8 [K, N]."""
+def matmul_b(node, inits):
+    """(name, B [K, N] as float) of a Gemm (transA 0, alpha and beta 1) or MatMul weight."""
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
         raise SystemExit("%s: Gemm with transA/alpha/beta: not rewritten" % node.name)
-    wname = node.input[1]
-    w = numpy_helper.to_array(inits[wname])
-    b = w.T if attrs.get("transB", 0) else w
-    q, scale, zp = quantize(np.ascontiguousarray(b), 1, "qdq-int8", levels=63)
+    w = numpy_helper.to_array(inits[node.input[1]])
+    return node.input[1], np.ascontiguousarray(w.T if attrs.get("transB", 0) else w)
+
+
+def dynamic_gemm(node, inits, g):
+    """Gemm(A, W[, C]) as MatMulInteger on DynamicQuantizeLinear(A), B int8 [K, N]."""
+    wname, b = matmul_b(node, inits)
+    q, scale, zp = quantize(b, 1, "qdq-int8", levels=63)
     g.initializer.remove(inits.pop(wname))
     g.initializer.extend([numpy_helper.from_array(q, wname + "_quantized"),
                           numpy_helper.from_array(scale, wname + "_scale"),
@@ -87,6 +103,64 @@ def dynamic_gemm(node, inits, g):
     return nodes
 
 
+def qlinear_matmul(node, inits, g):
+    """Gemm(A, W[, C]) or MatMul(A, W) as QuantizeLinear -> QLinearMatMul -> DequantizeLinear."""
+    wname, b = matmul_b(node, inits)
+    q, scale, zp = quantize(b, 1, "qdq-uint8")
+    p = node.name or wname
+    consts = {wname + "_quantized": q, wname + "_scale": scale, wname + "_zero_point": zp}
+    consts.update(activation_params(p, b.T))
+    g.initializer.remove(inits.pop(wname))
+    g.initializer.extend([numpy_helper.from_array(np.array(v), k) for k, v in consts.items()])
+    out = node.output[0]
+    y_out = out + "_matmul" if len(node.input) > 2 else out
+    nodes = [helper.make_node("QuantizeLinear", [node.input[0], p + "_a_scale", p + "_a_zero_point"], [p + "_aq"],
+                              name=p + "_QuantizeLinear"),
+             helper.make_node("QLinearMatMul", [p + "_aq", p + "_a_scale", p + "_a_zero_point", wname + "_quantized",
+                                                wname + "_scale", wname + "_zero_point", p + "_y_scale",
+                                                p + "_y_zero_point"], [p + "_yq"], name=p + "_QLinearMatMul"),
+             helper.make_node("DequantizeLinear", [p + "_yq", p + "_y_scale", p + "_y_zero_point"], [y_out],
+                              name=p + "_DequantizeLinear")]
+    if len(node.input) > 2:
+        nodes.append(helper.make_node("Add", [y_out, node.input[2]], [out], name=p + "_Add"))
+    return nodes
+
+
+def activation_params(p, w_rows):
+    """The fixed uint8 activation parameters of layer p (see qlinear above)."""
+    y_scale = np.float32(4.0 * np.sqrt((w_rows.astype(np.float64) ** 2).sum(axis=1)).max() / 128.0 or 1.0)
+    return {p + "_a_scale": np.float32(1.0 / 16.0), p + "_a_zero_point": np.uint8(128),
+            p + "_y_scale": y_scale, p + "_y_zero_point": np.uint8(128)}
+
+
+def qlinear_conv(node, inits, g):
+    """Conv(X, W[, B]) as QuantizeLinear -> QLinearConv -> DequantizeLinear."""
+    wname = node.input[1]
+    w = numpy_helper.to_array(inits[wname])
+    rows = w.reshape(w.shape[0], -1).astype(np.float64)
+    amax = np.abs(rows).max(axis=1)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = (np.clip(np.round(rows / scale[:, None]), -127, 127) + 128).astype(np.uint8).reshape(w.shape)
+    p = node.name or wname
+    consts = {wname + "_quantized": q, wname + "_scale": scale, wname + "_zero_point": np.uint8(128)}
+    consts.update(activation_params(p, rows))
+    inputs = [p + "_aq", p + "_a_scale", p + "_a_zero_point", wname + "_quantized", wname + "_scale",
+              wname + "_zero_point", p + "_y_scale", p + "_y_zero_point"]
+    if len(node.input) > 2 and node.input[2]:
+        b = numpy_helper.to_array(inits[node.input[2]]).astype(np.float64)
+        consts[p + "_bias_int32"] = np.round(b / (scale.astype(np.float64) / 16.0)).astype(np.int32)
+        inputs.append(p + "_bias_int32")
+        g.initializer.remove(inits.pop(node.input[2]))
+    g.initializer.remove(inits.pop(wname))
+    g.initializer.extend([numpy_helper.from_array(np.array(v), k) for k, v in consts.items()])
+    conv = helper.make_node("QLinearConv", inputs, [p + "_yq"], name=p + "_QLinearConv")
+    conv.attribute.extend(node.attribute)
+    return [helper.make_node("QuantizeLinear", [node.input[0], p + "_a_scale", p + "_a_zero_point"], [p + "_aq"],
+                             name=p + "_QuantizeLinear"), conv,
+            helper.make_node("DequantizeLinear", [p + "_yq", p + "_y_scale", p + "_y_zero_point"], [node.output[0]],
+                             name=p + "_DequantizeLinear")]
+
+
 def main(argv):
     if len(argv) != 4 or argv[2] not in FORMS:
         sys.stderr.write("usage: quantize_models.py MODEL.onnx {%s} OUT.onnx\n" % "|".join(FORMS))
@@ -103,6 +177,14 @@ def main(argv):
                 new_nodes.append(node)
             else:
                 new_nodes += dynamic_gemm(node, inits, g)
+            continue
+        if form == "qlinear":
+            if node.op_type == "Conv" and wname in inits:
+                new_nodes += qlinear_conv(node, inits, g)
+            elif node.op_type not in ("Gemm", "MatMul") or wname not in inits or len(inits[wname].dims) != 2:
+                new_nodes.append(node)
+            else:
+                new_nodes += qlinear_matmul(node, inits, g)
             continue
         if wname not in inits or inits[wname].data_type != onnx.TensorProto.FLOAT:
             new_nodes.append(node)

@@ -554,28 +554,47 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
     return lsc_ort_status(call, st, &error);
 }
 
+OrtStatus *lsc_ort_conv_output_dims(const lsc_ort_call *call, int x_rank, const int64_t *x_dims,
+                                    int64_t y_dims[LSC_MAX_RANK])
+{
+    conv_shape sh;
+    OrtStatus *s = shape_of(call, x_rank, x_dims, &sh);
+    if (s)
+        return s;
+    y_dims[0] = (int64_t)sh.n;
+    y_dims[1] = (int64_t)sh.m;
+    for (int d = 0; d < sh.spatial; d++)
+        y_dims[2 + d] = sh.out[d];
+    return NULL;
+}
+
 OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call)
 {
     const lsc_ort_kernel *k = call->kernel;
-    const OrtApi *api = k->api;
     const float *X, *B;
     int x_rank, b_rank;
-    int64_t x_dims[LSC_MAX_RANK], b_dims[LSC_MAX_RANK];
+    int64_t x_dims[LSC_MAX_RANK], b_dims[LSC_MAX_RANK], y_dims[LSC_MAX_RANK];
     OrtStatus *s;
     if ((s = lsc_ort_float_input(call, 0, "X", &X, &x_rank, x_dims)) ||
-        (s = lsc_ort_float_input(call, 2, "B", &B, &b_rank, b_dims)))
+        (s = lsc_ort_float_input(call, 2, "B", &B, &b_rank, b_dims)) ||
+        (s = lsc_ort_conv_output_dims(call, x_rank, x_dims, y_dims)))
         return s;
-    conv_shape sh;
-    if ((s = shape_of(call, x_rank, x_dims, &sh)))
-        return s;
-    if (B && (b_rank != 1 || (size_t)b_dims[0] != sh.m))
-        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "B must be 1-D of %zu values", sh.m);
-
-    int64_t y_dims[LSC_MAX_RANK] = { (int64_t)sh.n, (int64_t)sh.m };
-    for (int d = 0; d < sh.spatial; d++)
-        y_dims[2 + d] = sh.out[d];
+    if (B && (b_rank != 1 || b_dims[0] != y_dims[1]))
+        return lsc_ort_fail(k->api, k, ORT_INVALID_ARGUMENT, "B must be 1-D of %lld values", (long long)y_dims[1]);
     float *Y;
     if ((s = lsc_ort_float_output(call, x_rank, y_dims, &Y)))
+        return s;
+    return lsc_ort_conv_run(call, X, x_rank, x_dims, B, Y);
+}
+
+OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank, const int64_t *x_dims,
+                            const float *B, float *Y)
+{
+    const lsc_ort_kernel *k = call->kernel;
+    const OrtApi *api = k->api;
+    conv_shape sh;
+    OrtStatus *s = shape_of(call, x_rank, x_dims, &sh);
+    if (s)
         return s;
     if (sh.n == 0)
         return NULL;

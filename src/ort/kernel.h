@@ -17,8 +17,14 @@
 
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
-    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER
+    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV
 } lsc_ort_kind;
+
+/* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
+static inline int lsc_ort_is_integer(lsc_ort_kind kind)
+{
+    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV;
+}
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
 {
@@ -70,7 +76,7 @@ typedef struct lsc_ort_kernel {
     const OrtApi *api;
     lsc_ort_kind kind;
     char label[192];          /* "LscConv node 'conv1'": starts every message */
-    size_t weight_input;      /* 1, or 0 for LscMatMulLeft */
+    size_t weight_input;      /* 1, or 0 for LscMatMulLeft, 3 for LscQLinearMatMul / LscQLinearConv */
     size_t scale_input;       /* an 8-bit weight's scales (docs/format.md 3.1): 3, MatMul 2; 0: none */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
@@ -130,9 +136,35 @@ OrtStatus *lsc_ort_open_blob(const lsc_ort_kernel *kernel, const OrtValue *value
  * integer values; `scale` unused). */
 OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, const OrtValue *scale);
 
-/* LscMatMulInteger: ONNX MatMulInteger with B the encoded 8-bit weight, exact. */
+/* LscMatMulInteger: ONNX MatMulInteger with B the encoded 8-bit weight, exact. The
+ * check also serves LscQLinearMatMul. */
 OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
+
+/* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
+ * multiplies, each of the input lsc_ort_exact_input gives for A' = A - a_zero_point,
+ * summed in int64 with the factors of lsc_ort_exact_factor. 0 when K is too large. */
+typedef struct lsc_ort_exact_plan {
+    int direct;      /* one pass of A' itself */
+    unsigned d;      /* else digits of d bits of A' + 256, then a pass of ones */
+    unsigned passes;
+} lsc_ort_exact_plan;
+int lsc_ort_exact_plan_for(size_t K, lsc_ort_exact_plan *plan);
+float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v);
+int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass);
+/* Element i of an 8-bit tensor. */
+int lsc_ort_int8_at(const void *data, int is_signed, size_t i);
+
+/* The exact product (A - a_zero_point) * (B - b_zero_point) of an integer op (A input
+ * 0, a_zero_point input 2): *out holds *count int64 values (malloc'd, the caller frees;
+ * NULL when the product is empty), y_dims the output dims of rank *rank. */
+OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_dims[LSC_MAX_RANK], int64_t **out,
+                                 size_t *count);
+
+/* LscQLinearMatMul, LscQLinearConv (qlinear.c): ONNX QLinearMatMul and QLinearConv,
+ * the exact product requantized. */
+OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);
@@ -146,6 +178,12 @@ lsc_status lsc_ort_spmm_rows(const lsc_ort_call *call, const float *x, size_t ld
 OrtStatus *lsc_ort_conv_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_conv_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_conv_compute(const lsc_ort_call *call);
+/* The output dims of a Conv of X (dims x_dims) with the call's weight, and the Conv
+ * itself into Y (allocated by the caller; B, float bias, may be NULL). */
+OrtStatus *lsc_ort_conv_output_dims(const lsc_ort_call *call, int x_rank, const int64_t *x_dims,
+                                    int64_t y_dims[LSC_MAX_RANK]);
+OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank, const int64_t *x_dims,
+                            const float *B, float *Y);
 
 OrtStatus *lsc_ort_gemm_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_gemm_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);

@@ -1,5 +1,6 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
- * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscLSTM, LscGRU and LscRNN
+ * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
+ * LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU and LscRNN
  * (docs/format.md part 3) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
@@ -29,10 +30,14 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
 {
     switch (k->kind) {
     case LSC_ORT_CONV: return lsc_ort_conv_check_weight(k, w);
+    case LSC_ORT_QLINEAR_CONV:
+        if (lsc_dtype_size(w->dtype) != 1)
+            return lsc_ort_fail(k->api, k, ORT_INVALID_GRAPH, "weight '%s' is not an 8-bit weight", k->weight_name);
+        return lsc_ort_conv_check_weight(k, w);
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
-    case LSC_ORT_MATMUL_INTEGER: return lsc_ort_matmul_integer_check_weight(k, w);
+    case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: return lsc_ort_matmul_integer_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
 }
@@ -85,6 +90,7 @@ typedef struct lsc_ort_op {
     const char *name;
     size_t n_inputs;
     size_t weight_input;
+    ONNXTensorElementDataType a_type, y_type; /* LscQLinearMatMul: one registration per pair */
     const OrtApi *api;
     lsc_ort_pool_probe *pool;  /* the registration's */
 } lsc_ort_op;
@@ -134,9 +140,11 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     }
 
     switch (k->kind) {
-    case LSC_ORT_CONV: s = lsc_ort_conv_init(k, info); break;
+    case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
-    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: s = NULL; break;
+    case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL:
+        s = NULL;
+        break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
 
@@ -155,7 +163,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
             value = NULL;
             if (k->scale_input)
                 s = api->KernelInfoGetConstantInput_tensor(info, k->scale_input, &is_constant, &value);
-            if (!s && (k->kind == LSC_ORT_MATMUL_INTEGER || (is_constant && value)))
+            if (!s && (lsc_ort_is_integer(k->kind) || (is_constant && value)))
                 s = lsc_ort_dequantize(k, k->weight, value);
             else
                 lsc_weight_close(&k->weight);
@@ -310,6 +318,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
     case LSC_ORT_MATMUL_LEFT: s = lsc_ort_matmul_left_compute(&call); break;
     case LSC_ORT_MATMUL_INTEGER: s = lsc_ort_matmul_integer_compute(&call); break;
+    case LSC_ORT_QLINEAR_MATMUL: s = lsc_ort_qlinear_matmul_compute(&call); break;
+    case LSC_ORT_QLINEAR_CONV: s = lsc_ort_qlinear_conv_compute(&call); break;
     default: break;
     }
     lsc_weight_close(&opened);
@@ -368,6 +378,13 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER) /* A and the zero points: uint8 or int8 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    if (op_of(op)->kind == LSC_ORT_QLINEAR_MATMUL || op_of(op)->kind == LSC_ORT_QLINEAR_CONV) {
+        /* b_zero_point: B's original type; QLinearConv's B (input 8): int32 */
+        static const int is_a[8] = { 1, 0, 1, 0, 0, 0, 0, 0 };
+        return index == 8 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : is_a[index & 7] ? op_of(op)->a_type
+             : index == 7 ? op_of(op)->y_type : index == 5 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
+             : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    }
     if (op_of(op)->n_inputs > 3 && index == op_of(op)->n_inputs - 1)
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; /* zero point: int8 or uint8 */
     return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
@@ -381,6 +398,8 @@ static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
 static ONNXTensorElementDataType ORT_API_CALL get_output_type(const OrtCustomOp *op, size_t index)
 {
     (void)index;
+    if (op_of(op)->kind == LSC_ORT_QLINEAR_MATMUL || op_of(op)->kind == LSC_ORT_QLINEAR_CONV)
+        return op_of(op)->y_type;
     return op_of(op)->kind == LSC_ORT_MATMUL_INTEGER ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32
                                                      : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
@@ -446,7 +465,9 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
-    op->weight_input = kind == LSC_ORT_MATMUL_LEFT ? 0 : 1;
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT                                   ? 0
+                     : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3
+                                                                                      : 1;
     op->api = api;
     OrtCustomOp *c = &op->base;
     c->version = api_version;
@@ -483,7 +504,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 8
+#define N_OPS 16
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -557,6 +578,18 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     init_op(&r->ops[5], LSC_ORT_RNN, "LscRNN", 6, api, version);
     init_op(&r->ops[6], LSC_ORT_MATMUL_LEFT, "LscMatMulLeft", 2, api, version);
     init_op(&r->ops[7], LSC_ORT_MATMUL_INTEGER, "LscMatMulInteger", 4, api, version); /* A, B, a_zp, b_zp */
+    /* a, a_scale, a_zp, B, b_scale, b_zp, y_scale, y_zp: ORT infers a custom op's output
+     * type from one dynamically typed input at most, so one registration per type of
+     * a and y (uint8, int8), b_zp's type left open. */
+    for (size_t i = 0; i < 8; i++) { /* QLinearConv: x, ..., y_zp, then B */
+        lsc_ort_op *q = &r->ops[8 + i];
+        if (i < 4)
+            init_op(q, LSC_ORT_QLINEAR_MATMUL, "LscQLinearMatMul", 8, api, version);
+        else
+            init_op(q, LSC_ORT_QLINEAR_CONV, "LscQLinearConv", 9, api, version);
+        q->a_type = i & 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+        q->y_type = i & 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    }
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

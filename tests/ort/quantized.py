@@ -1,7 +1,8 @@
 """8-bit weights (docs/format.md 1.9, 3.1): the shipped pruned LeNets quantized by
 scripts/quantize_models.py (weight-only QDQ per channel: symmetric int8, asymmetric
 uint8 with non-zero zero points, int8 read through Transpose by MatMul; dynamic
-quantization's MatMulInteger). Each one:
+quantization's MatMulInteger; static QOperator QLinearMatMul, whose outputs must be
+equal, not only close). Each one:
 every weight encoded and its DequantizeLinear chain fused into the LSC op (none left
 in the graph), decompress gives back the file byte for byte, and ONNX Runtime's
 outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 3,
@@ -10,7 +11,11 @@ both branches of an If (through Transpose into Gemm). And LscMatMulInteger's int
 against the exact integer product (numpy), uint8 and int8 A, 8-bit weights with
 per-column zero points, K small (one float pass) and large (digits of A): ONNX
 Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
-saturates pairs of products in 16 bits), so it is compared only where it is."""
+saturates pairs of products in 16 bits), so it is compared only where it is. The same
+for LscQLinearMatMul's uint8 / int8 output against ONNX Runtime's requantization of
+the exact product (numpy, float32 as ORT computes it), and against the real-number
+formula: at most one code apart; and LscQLinearConv equal to ORT's QLinearConv over
+strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact)."""
 import os
 import sys
 
@@ -21,7 +26,10 @@ import ortcheck
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZE = os.path.join(HERE, "..", "..", "scripts", "quantize_models.py")
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear")
+# The nodes whose 8-bit weights each form fuses or rewrites (none may be left).
+WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv")}
+DEFAULT_WEIGHT_OPS = ("DequantizeLinear", "MatMulInteger")
 
 
 def node_ops(path):
@@ -102,6 +110,145 @@ def integer_exact(work):
     return failures
 
 
+def requantize(acc, a_scale, b_scale, y_scale, y_zp, y_type):
+    """ONNX Runtime's requantization of an int32 product, in float32 as it computes it."""
+    info = np.iinfo(y_type)
+    mult = (np.float32(a_scale) * b_scale.astype(np.float32)) / np.float32(y_scale)
+    v = acc.astype(np.int32).astype(np.float32) * mult
+    v = np.clip(v, np.float32(info.min - int(y_zp)), np.float32(info.max - int(y_zp)))
+    return (np.rint(v).astype(np.int64) + int(y_zp)).astype(y_type)
+
+
+def qlinear_exact(work):
+    """LscQLinearMatMul against the requantized exact product; returns failures."""
+    from onnx import TensorProto, helper, numpy_helper
+    failures = []
+    rng = np.random.default_rng(10)
+    onnx_type = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8}
+    # K 40: one float pass; 5000: digits of A. Per-column and per-tensor B parameters.
+    for K, N, a_type, b_type, y_type, per_column in ((40, 16, np.uint8, np.uint8, np.uint8, True),
+                                                     (300, 24, np.uint8, np.int8, np.int8, False),
+                                                     (5000, 12, np.int8, np.int8, np.int8, True),
+                                                     (800, 20, np.uint8, np.uint8, np.uint8, False)):
+        bi, ai = np.iinfo(b_type), np.iinfo(a_type)
+        nq = N if per_column else 1
+        bzp = rng.integers(bi.min, bi.max + 1, nq).astype(b_type)
+        B = np.where(rng.random((K, N)) < 0.1, rng.integers(bi.min, bi.max + 1, (K, N)), bzp).astype(b_type)
+        b_scale = (rng.random(nq) * 0.02 + 0.001).astype(np.float32)
+        azp, a_scale = np.array(rng.integers(0, 100), a_type), np.array(0.05, np.float32)
+        a = rng.integers(ai.min, ai.max + 1, (3, K)).astype(a_type)
+        acc = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
+        y_scale = np.array(np.abs(acc).max() * 0.05 * float(b_scale.max()) / 100.0, np.float32)
+        y_zp = np.array(3 if y_type == np.uint8 else -3, y_type)
+        name = "qlinear_%d" % K
+        inits = [numpy_helper.from_array(x, n) for x, n in ((a_scale, "as"), (azp, "azp"), (B, "B"),
+                                                           (b_scale, "bs"), (bzp, "bzp"), (y_scale, "ys"),
+                                                           (y_zp, "yzp"))]
+        g = helper.make_graph([helper.make_node("QLinearMatMul", ["a", "as", "azp", "B", "bs", "bzp", "ys", "yzp"],
+                                                ["y"])], name,
+                              [helper.make_tensor_value_info("a", onnx_type[a_type], [3, K])],
+                              [helper.make_tensor_value_info("y", onnx_type[y_type], [3, N])], inits)
+        path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc)
+        feed = os.path.join(work, name + ".a.npy")
+        np.save(feed, a)
+        want = requantize(acc, a_scale, b_scale, y_scale, y_zp, y_type)
+        real = np.clip(np.rint(acc * (float(a_scale) * b_scale.astype(np.float64) / float(y_scale))) + int(y_zp),
+                       np.iinfo(y_type).min, np.iinfo(y_type).max)
+        got = ortcheck.ort_outputs(lsc, {"a": feed}, os.path.join(work, name + ".out"))[0]
+        ok = (ortcheck.lsc_ops(lsc) == ["LscQLinearMatMul"] and got.dtype == y_type and np.array_equal(got, want)
+              and np.abs(got.astype(np.int64) - real).max() <= 1)
+        if ok and a_type == np.uint8 and b_type == np.uint8:  # ORT's u8 x u8 product is exact
+            dense = ortcheck.ort_outputs(path, {"a": feed}, os.path.join(work, name + ".dense"), plugin=False)[0]
+            ok = np.array_equal(dense, got)
+        print("%s %-28s LscQLinearMatMul K %d: equal to the requantized exact product%s, <= 1 code from the "
+              "real formula: %s" % ("ok  " if ok else "FAIL", name, K,
+                                    " and to ORT" if b_type == np.uint8 and a_type == np.uint8 else "", ok))
+        if not ok:
+            failures.append("%s: LscQLinearMatMul differs from the requantized exact product" % name)
+    return failures
+
+
+def qlinear_conv_geometry(work):
+    """LscQLinearConv equal to ONNX Runtime's QLinearConv (uint8 x and W, W's zero point
+    one for all channels as ORT needs, int32 bias) over the geometries conv.c runs on
+    different paths: stride 1 with pads (direct), strides 2, dilations, groups,
+    pointwise, 1-D; 8 and 72 input channels (one float pass, digits). Returns failures."""
+    from onnx import TensorProto, helper, numpy_helper
+    failures = []
+    rng = np.random.default_rng(12)
+    cases = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
+             ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
+             ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
+             ("group2", [2, 8, 7, 7], 6, [3, 3], dict(group=2, pads=[1, 1, 1, 1])),
+             ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
+             ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
+             ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])))
+    for tag, xshape, M, kshape, attrs in cases:
+        C = xshape[1] // attrs.get("group", 1)
+        wzp = np.uint8(rng.integers(90, 160))
+        W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape), wzp).astype(np.uint8)
+        w_scale = (rng.random(M) * 0.02 + 0.002).astype(np.float32)
+        bias = rng.integers(-3000, 3000, M).astype(np.int32)
+        x = rng.integers(0, 256, xshape).astype(np.uint8)
+        inits = [numpy_helper.from_array(v, n) for v, n in (
+            (np.array(0.04, np.float32), "xs"), (np.array(120, np.uint8), "xzp"), (W, "W"), (w_scale, "ws"),
+            (np.array(wzp), "wzp"), (np.array(0.5, np.float32), "ys"), (np.array(100, np.uint8), "yzp"),
+            (bias, "B"))]
+        name = "qlinearconv_" + tag
+        g = helper.make_graph([helper.make_node("QLinearConv", ["x", "xs", "xzp", "W", "ws", "wzp", "ys", "yzp", "B"],
+                                                ["y"], **attrs)], name,
+                              [helper.make_tensor_value_info("x", TensorProto.UINT8, xshape)],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], inits)
+        path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc)
+        feed = os.path.join(work, name + ".x.npy")
+        np.save(feed, x)
+        dense = ortcheck.ort_outputs(path, {"x": feed}, os.path.join(work, name + ".dense"), plugin=False)[0]
+        outs = [ortcheck.ort_outputs(lsc, {"x": feed}, os.path.join(work, name + ".lsc%d" % t), threads=t)[0]
+                for t in (1, 2)]
+        spread = int(np.unique(dense).size)
+        ok = (ortcheck.lsc_ops(lsc) == ["LscQLinearConv"] and spread > 10 and
+              all(o.dtype == dense.dtype and np.array_equal(o, dense) for o in outs))
+        print("%s %-28s LscQLinearConv %s: equal to ORT's QLinearConv (%d distinct codes), 1 and 2 threads: %s" %
+              ("ok  " if ok else "FAIL", name, tag, spread, ok))
+        if not ok:
+            failures.append("%s: LscQLinearConv differs from ORT's QLinearConv" % name)
+    return failures
+
+
+def float_blob_refused(work):
+    """An LscQLinearConv handed a float blob fails the session with one clear line."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(2)
+    W = np.where(rng.random((4, 3, 3, 3)) < 0.2, rng.standard_normal((4, 3, 3, 3)), 0).astype(np.float32)
+    g = helper.make_graph([helper.make_node("Conv", ["x", "W"], ["y"])], "float_conv",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [numpy_helper.from_array(W, "W")])
+    path, lsc, bad = (os.path.join(work, "float_blob" + e) for e in (".onnx", ".lsc.onnx", ".bad.onnx"))
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    ortcheck.compress(path, lsc)
+    m = onnx.load(lsc, load_external_data=False)
+    n = m.graph.node[0]
+    n.op_type = "LscQLinearConv"
+    del n.input[:]
+    n.input.extend(["x", "xs", "xz", "W", "ws", "wz", "ys", "yz"])
+    m.graph.initializer.extend([numpy_helper.from_array(np.array(v, t), k) for k, v, t in (
+        ("xs", 0.1, np.float32), ("xz", 0, np.uint8), ("ws", 0.1, np.float32), ("wz", 0, np.uint8),
+        ("ys", 0.1, np.float32), ("yz", 0, np.uint8))])
+    m.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
+    m.graph.output[0].type.tensor_type.elem_type = TensorProto.UINT8
+    onnx.save(m, bad)
+    feed = os.path.join(work, "float_blob.x.npy")
+    np.save(feed, np.zeros((1, 3, 6, 6), np.uint8))
+    r = ortcheck.run([ortcheck.LSC_ORT_RUN, bad, "--input", "x=" + feed])
+    ok = r.returncode != 0 and "weight 'W' is not an 8-bit weight" in r.stderr
+    print("%s %-28s LscQLinearConv with a float blob refused: %s" % ("ok  " if ok else "FAIL", "float_blob", ok))
+    return [] if ok else ["float_blob: not refused (%d): %s" % (r.returncode, r.stderr.strip()[-300:])]
+
+
 def main():
     models, work = ortcheck.work_folder(with_models=True)
     failures = []
@@ -118,14 +265,16 @@ def main():
                 failures.append("%s: quantize_models.py failed: %s" % (name, r.stderr.strip()))
                 continue
             m = onnx.load(quantized)
-            n8 = node_ops(quantized).count("DequantizeLinear") + node_ops(quantized).count("MatMulInteger")
+            weight_ops = WEIGHT_OPS.get(form, DEFAULT_WEIGHT_OPS)
+            n8 = sum(node_ops(quantized).count(op) for op in weight_ops)
             shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
             feeds = [{m.graph.input[0].name: rng.standard_normal([b] + shape[1:]).astype(np.float32)}
                      for b in (1, 3)]
             # Saves name.onnx, compresses it to name.lsc.onnx, compares in ORT.
-            failures += ortcheck.check_models(work, {name: (m, feeds, n8)})
+            # QLinearMatMul: integer arithmetic then one rounding, as ORT's: equal outputs.
+            failures += ortcheck.check_models(work, {name: (m, feeds, n8)}, 0 if form == "qlinear" else ortcheck.RTOL)
             path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
-            left = sum(node_ops(lsc).count(op) for op in ("DequantizeLinear", "Transpose", "MatMulInteger"))
+            left = sum(node_ops(lsc).count(op) for op in weight_ops + ("Transpose",))
             if left or len(ortcheck.lsc_ops(lsc)) < n8:
                 failures.append("%s: %d LSC ops for %d 8-bit weights, %d of their nodes left" %
                                 (name, len(ortcheck.lsc_ops(lsc)), n8, left))
@@ -139,6 +288,9 @@ def main():
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
     failures += integer_exact(work)
+    failures += qlinear_exact(work)
+    failures += qlinear_conv_geometry(work)
+    failures += float_blob_refused(work)
     # Constant nodes, If bodies: three weights fused, the model back byte for byte.
     m, feeds, n = constants_and_bodies()
     failures += ortcheck.check_models(work, {"constants_bodies": (m, feeds, n)})

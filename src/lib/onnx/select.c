@@ -31,6 +31,7 @@ static const weighted_kind kinds[] = {
     {"MatMul", "LscMatMul", 1u << 1, 0}, {"LSTM", "LscLSTM", 3u << 1, 1},
     {"GRU", "LscGRU", 3u << 1, 1}, {"RNN", "LscRNN", 3u << 1, 1},
     {"MatMul", "LscMatMulLeft", 1u << 0, 0}, {"MatMulInteger", "LscMatMulInteger", 1u << 1, 0},
+    {"QLinearMatMul", "LscQLinearMatMul", 1u << 3, 0}, {"QLinearConv", "LscQLinearConv", 1u << 3, 0},
 };
 static const weighted_kind *const matmul_left = &kinds[6];
 /* An 8-bit weight's DequantizeLinear: its op is found later (resolve_dequantized). */
@@ -108,7 +109,7 @@ static int node_transposed(const Onnx__NodeProto *node, const weighted_kind *k)
     const char *op = k->plain;
     if (k == matmul_left)
         return 0; /* A [M, K]: rows are output rows */
-    if (strcmp(op, "MatMul") == 0 || strcmp(op, "MatMulInteger") == 0)
+    if (strcmp(op, "MatMul") == 0 || strcmp(op, "MatMulInteger") == 0 || strcmp(op, "QLinearMatMul") == 0)
         return 1;
     if (strcmp(op, "Gemm") != 0)
         return 0; /* Conv, and recurrent W/R whose rows are gates */
@@ -544,26 +545,29 @@ static lsc_layer_outcome resolve_dequantized(select_ctx *c, size_t k)
     return LSC_LAYER_ENCODED;
 }
 
-/* MatMulInteger's B: 8-bit, its zero point (input 3, optional) a constant of its type,
- * one per tensor or per output column. */
+/* The B of MatMulInteger, QLinearMatMul or QLinearConv: 8-bit, its zero point
+ * (MatMulInteger input 3, optional; the others input 5) a constant of its type, one
+ * per tensor or one per output column (Conv: output channel, the matrix rows). */
 static lsc_layer_outcome resolve_integer(select_ctx *c, size_t k)
 {
     lsc_candidate *cand = &c->sel->items[k];
     const Onnx__NodeProto *n = cand->consumers[0];
+    size_t zp = strcmp(cand->op, "MatMulInteger") == 0 ? 3 : 5;
     cand->quantized = 1;
     if (!cand->tensor)
         return LSC_LAYER_NOT_CONSTANT;
     for (size_t i = 1; i < cand->n_consumers; i++) /* one zero point for every reader */
         if (cand->consumers[i]->n_input != n->n_input ||
-            (n->n_input > 3 && strcmp(cand->consumers[i]->input[3], n->input[3]) != 0))
+            (n->n_input > zp && strcmp(cand->consumers[i]->input[zp], n->input[zp]) != 0))
             return LSC_LAYER_SHARED_OTHER;
-    if (n->n_input > 3 && *n->input[3]) {
-        cand->zero_point = constant_tensor(c, c->use_scope[k], n->input[3]);
+    if (n->n_input > zp && *n->input[zp]) {
+        cand->zero_point = constant_tensor(c, c->use_scope[k], n->input[zp]);
         if (!cand->zero_point)
             return LSC_LAYER_NOT_CONSTANT;
         uint64_t n_zp = element_count(cand->zero_point);
+        size_t rows_axis = cand->transposed ? 1 : 0;
         if (cand->zero_point->data_type != cand->tensor->data_type || cand->zero_point->n_dims > 1 ||
-            (n_zp != 1 && (cand->tensor->n_dims != 2 || n_zp != (uint64_t)cand->tensor->dims[1])))
+            (n_zp != 1 && (cand->tensor->n_dims <= rows_axis || n_zp != (uint64_t)cand->tensor->dims[rows_axis])))
             return LSC_LAYER_UNSUPPORTED_TYPE;
     }
     return LSC_LAYER_ENCODED;
@@ -598,7 +602,8 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
     if (lsc_dtype_is_8bit(t->data_type) != cand->quantized ||
         (cand->quantized && lsc_tensor_repr(t) == LSC_REPR_TYPED))
         return LSC_LAYER_UNSUPPORTED_TYPE;
-    int shape_ok = strcmp(cand->op, "Conv") == 0 ? rank >= 3 : cand->flat ? rank == 3 : rank == 2;
+    int conv = strcmp(cand->op, "Conv") == 0 || strcmp(cand->op, "QLinearConv") == 0;
+    int shape_ok = conv ? rank >= 3 : cand->flat ? rank == 3 : rank == 2;
     /* The recurrent ops run in float32 (their X, B and states are float). */
     if (cand->flat && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
         shape_ok = 0;
@@ -675,7 +680,8 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
         cand->outcome = LSC_LAYER_ENCODED;
         if (strcmp(cand->op, dequantize.plain) == 0)
             cand->outcome = d->conflict || d->other_use ? LSC_LAYER_SHARED_OTHER : resolve_dequantized(&c, k);
-        else if (strcmp(cand->op, "MatMulInteger") == 0 && !cand->compressed)
+        else if ((strcmp(cand->op, "MatMulInteger") == 0 || strncmp(cand->op, "QLinear", 7) == 0) &&
+                 !cand->compressed)
             cand->outcome = resolve_integer(&c, k);
         if (cand->outcome == LSC_LAYER_ENCODED)
             cand->outcome = judge(&c, s, d, cand);

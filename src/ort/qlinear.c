@@ -1,0 +1,242 @@
+/* LscQLinearMatMul and LscQLinearConv: ONNX QLinearMatMul (inputs a, a_scale,
+ * a_zero_point, B, b_scale, b_zero_point, y_scale, y_zero_point) and QLinearConv with
+ * B / w the encoded 8-bit weight (docs/format.md 3.1, "Decision (QLinearMatMul,
+ * QLinearConv)").
+ * The int32 product is exact (quantized.c; the Conv runs conv.c once per pass); it is
+ * requantized as ONNX Runtime's own kernel does, in float32: the multiplier
+ * a_scale * b_scale[n] / y_scale, then float(acc) * multiplier clamped to the output
+ * type's range less the zero point, rounded half to even, plus the zero point. So the
+ * outputs equal ORT's wherever ORT's int32 product is exact. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "kernel.h"
+
+/* QLinearConv: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale,
+ * y_zero_point, B: the same places, and B (int32) last. */
+enum { IN_A_SCALE = 1, IN_B_SCALE = 4, IN_Y_SCALE = 6, IN_Y_ZERO_POINT = 7, IN_BIAS = 8 };
+
+/* The float32 values of scale input `index`: one, or (b_scale) 1 or n of them. */
+static OrtStatus *read_scales(const lsc_ort_call *call, size_t index, const char *what, size_t n,
+                              const float **data, size_t *count)
+{
+    const lsc_ort_kernel *k = call->kernel;
+    const OrtApi *api = k->api;
+    const OrtValue *v = NULL;
+    ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    size_t rank = 0;
+    void *p = NULL;
+    OrtStatus *s = api->KernelContext_GetInput(call->context, index, &v);
+    if (!s && !v)
+        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "%s is missing", what);
+    if (!s)
+        s = lsc_ort_value_info(api, v, &type, &rank, count);
+    if (!s && (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || rank > 1 || (*count != 1 && *count != n)))
+        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "%s must be float32, one value%s (got type %d, %zu values)",
+                            what, n > 1 ? " or one per output channel" : "", (int)type, *count);
+    if (!s)
+        s = api->GetTensorMutableData((OrtValue *)v, &p);
+    *data = p;
+    return s;
+}
+
+/* Input `index` when the node has it (*v NULL otherwise), with its type, rank, element
+ * count and data. */
+static OrtStatus *optional_input(const lsc_ort_call *call, size_t index, const OrtValue **v,
+                                 ONNXTensorElementDataType *type, size_t *rank, size_t *count, void **data)
+{
+    const OrtApi *api = call->kernel->api;
+    size_t n_in = 0;
+    *v = NULL;
+    OrtStatus *s = api->KernelContext_GetInputCount(call->context, &n_in);
+    if (!s && n_in > index)
+        s = api->KernelContext_GetInput(call->context, index, v);
+    if (s || !*v)
+        return s;
+    if ((s = lsc_ort_value_info(api, *v, type, rank, count)))
+        return s;
+    return api->GetTensorMutableData((OrtValue *)*v, data);
+}
+
+/* y_zero_point: its value and whether the output is int8 (absent: uint8, 0). */
+static OrtStatus *read_y_zero_point(const lsc_ort_call *call, int *zp, int *is_signed)
+{
+    const OrtValue *v = NULL;
+    size_t rank = 0, count = 0;
+    ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    void *p = NULL;
+    *zp = *is_signed = 0;
+    OrtStatus *s = optional_input(call, IN_Y_ZERO_POINT, &v, &type, &rank, &count, &p);
+    if (s || !v)
+        return s;
+    *is_signed = type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
+    if ((!*is_signed && type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8) || count != 1)
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_INVALID_ARGUMENT,
+                            "y_zero_point must be one uint8 or int8 value (got type %d, %zu values)", (int)type, count);
+    *zp = lsc_ort_int8_at(p, *is_signed, 0);
+    return NULL;
+}
+
+/* ONNX Runtime's requantization: a multiplier per output channel (or one for all). */
+typedef struct requant {
+    float *multiplier;
+    size_t n;
+    float lo, hi; /* the output type's range less the zero point */
+    int zp, is_signed;
+} requant;
+
+/* Reads the scales (inputs 1, 4, 6; `channels` b_scale / w_scale values or one) and
+ * y_zero_point. */
+static OrtStatus *requant_init(const lsc_ort_call *call, size_t channels, requant *r)
+{
+    const float *a_scale = NULL, *b_scale = NULL, *y_scale = NULL;
+    size_t n_a = 0, n_y = 0;
+    r->multiplier = NULL;
+    OrtStatus *s = read_scales(call, IN_A_SCALE, "the input's scale", 1, &a_scale, &n_a);
+    if (!s)
+        s = read_scales(call, IN_B_SCALE, "the weight's scale", channels, &b_scale, &r->n);
+    if (!s)
+        s = read_scales(call, IN_Y_SCALE, "y_scale", 1, &y_scale, &n_y);
+    if (!s)
+        s = read_y_zero_point(call, &r->zp, &r->is_signed);
+    if (!s && !(r->multiplier = malloc(r->n * sizeof *r->multiplier)))
+        s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory");
+    if (s)
+        return s;
+    for (size_t n = 0; n < r->n; n++)
+        r->multiplier[n] = a_scale[0] * b_scale[n] / y_scale[0];
+    r->lo = (float)((r->is_signed ? -128 : 0) - r->zp);
+    r->hi = (float)((r->is_signed ? 127 : 255) - r->zp);
+    return NULL;
+}
+
+static void requant_store(const requant *r, int64_t acc, size_t channel, void *y, size_t i)
+{
+    /* ONNX accumulates in int32 (wrapping); float() rounds above 2^24, as ORT does */
+    float v = (float)(int32_t)acc * r->multiplier[r->n == 1 ? 0 : channel];
+    int q = (int)nearbyintf(fminf(fmaxf(v, r->lo), r->hi)) + r->zp;
+    if (r->is_signed)
+        ((int8_t *)y)[i] = (int8_t)q;
+    else
+        ((uint8_t *)y)[i] = (uint8_t)q;
+}
+
+static OrtStatus *output(const lsc_ort_call *call, int rank, const int64_t *dims, void **y)
+{
+    OrtValue *v = NULL;
+    OrtStatus *s = call->kernel->api->KernelContext_GetOutput(call->context, 0, dims, (size_t)rank, &v);
+    return s ? s : call->kernel->api->GetTensorMutableData(v, y);
+}
+
+OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call)
+{
+    size_t N = call->winfo.rows, count = 0;
+    requant r;
+    int rank = 0;
+    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
+    void *y = NULL;
+    OrtStatus *s = requant_init(call, N, &r);
+    if (!s)
+        s = lsc_ort_exact_product(call, &rank, y_dims, &acc, &count);
+    if (!s)
+        s = output(call, rank, y_dims, &y);
+    for (size_t i = 0; !s && i < count; i++)
+        requant_store(&r, acc[i], i % N, y, i);
+    free(acc);
+    free(r.multiplier);
+    return s;
+}
+
+/* x (input 0) and its zero point (input 2, one value of its type). */
+static OrtStatus *read_x(const lsc_ort_call *call, const void **x, int *is_signed, int *x_zp, int *rank,
+                         int64_t dims[LSC_MAX_RANK])
+{
+    const lsc_ort_kernel *k = call->kernel;
+    const OrtApi *api = k->api;
+    const OrtValue *xv = NULL, *zv = NULL;
+    ONNXTensorElementDataType type, zp_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    size_t zp_rank = 0, zp_count = 0;
+    void *data = NULL, *zp = NULL;
+    OrtStatus *s = api->KernelContext_GetInput(call->context, 0, &xv);
+    if (s || (s = lsc_ort_tensor_shape(call, xv, "x", &type, rank, dims)) ||
+        (s = api->GetTensorMutableData((OrtValue *)xv, &data)) ||
+        (s = optional_input(call, 2, &zv, &zp_type, &zp_rank, &zp_count, &zp)))
+        return s;
+    *is_signed = type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
+    if (!*is_signed && type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8)
+        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "x has element type %d, needs uint8 or int8", (int)type);
+    if (zv && (zp_type != type || zp_count != 1))
+        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT,
+                            "x_zero_point must be one value of x's type (got type %d, %zu values)", (int)zp_type,
+                            zp_count);
+    *x = data;
+    *x_zp = zv ? lsc_ort_int8_at(zp, *is_signed, 0) : 0;
+    return NULL;
+}
+
+/* B (input 8): int32, one per output channel, or absent. */
+static OrtStatus *read_bias(const lsc_ort_call *call, size_t m, const int32_t **bias)
+{
+    const OrtValue *v = NULL;
+    size_t rank = 0, count = 0;
+    ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    void *p = NULL;
+    *bias = NULL;
+    OrtStatus *s = optional_input(call, IN_BIAS, &v, &type, &rank, &count, &p);
+    if (s || !v)
+        return s;
+    if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 || rank != 1 || count != m)
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_INVALID_ARGUMENT,
+                            "B must be 1-D int32 of %zu values (got type %d, %zu values)", m, (int)type, count);
+    *bias = p;
+    return NULL;
+}
+
+OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
+{
+    const lsc_ort_kernel *k = call->kernel;
+    const OrtApi *api = k->api;
+    size_t M = call->winfo.rows, K = call->winfo.cols, n_x = 1, n_y = 1;
+    const void *x = NULL;
+    const int32_t *bias = NULL;
+    int is_signed = 0, x_zp = 0, rank = 0;
+    int64_t x_dims[LSC_MAX_RANK], y_dims[LSC_MAX_RANK];
+    lsc_ort_exact_plan plan;
+    requant r = { 0 };
+    void *y = NULL;
+    OrtStatus *s = read_x(call, &x, &is_signed, &x_zp, &rank, x_dims);
+    if (!s)
+        s = lsc_ort_conv_output_dims(call, rank, x_dims, y_dims);
+    if (!s)
+        s = read_bias(call, M, &bias);
+    if (!s && !lsc_ort_exact_plan_for(K, &plan))
+        s = lsc_ort_fail(api, k, ORT_NOT_IMPLEMENTED, "%zu products per output are too many for exact float sums", K);
+    if (!s)
+        s = requant_init(call, M, &r);
+    if (!s)
+        s = output(call, rank, y_dims, &y);
+    for (int i = 0; !s && i < rank; i++) /* ORT allocated both, so the products fit */
+        n_x *= (size_t)x_dims[i], n_y *= (size_t)y_dims[i];
+    float *xf = s || !n_y ? NULL : malloc((n_x + n_y) * sizeof *xf);
+    int64_t *acc = xf ? calloc(n_y, sizeof *acc) : NULL;
+    if (!s && n_y && !acc)
+        s = lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu + %zu values)", n_x, n_y);
+    /* Padding adds zeros to every pass, which is x = x_zero_point in all of them. */
+    for (unsigned p = 0; !s && acc && p < plan.passes; p++) {
+        for (size_t i = 0; i < n_x; i++)
+            xf[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(x, is_signed, i) - x_zp);
+        s = lsc_ort_conv_run(call, xf, rank, x_dims, NULL, xf + n_x);
+        int64_t factor = lsc_ort_exact_factor(&plan, p);
+        for (size_t i = 0; !s && i < n_y; i++)
+            acc[i] += factor * (int64_t)xf[n_x + i];
+    }
+    size_t plane = n_y && y_dims[0] ? n_y / (size_t)y_dims[0] / M : 0;
+    for (size_t i = 0; !s && acc && i < n_y; i++) {
+        size_t m = i / plane % M;
+        requant_store(&r, acc[i] + (bias ? bias[m] : 0), m, y, i);
+    }
+    free(acc);
+    free(xf);
+    free(r.multiplier);
+    return s;
+}
