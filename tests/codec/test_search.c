@@ -70,6 +70,56 @@ static uint64_t forced_size(const lsc_tensor *t, uint32_t bh, uint32_t bw, unsig
     return size;
 }
 
+/* Matrices large enough for the all-heights pass to work chunk by chunk of rows
+ * (heights.c evaluate_chunked: several chunks when max_h is well below rows): every
+ * height it prices against the one-shape pass, at power-of-two, odd and wider-than-
+ * GAP_HIST widths. */
+static int check_chunked(uint64_t *s)
+{
+    static const struct { uint32_t rows, cols; int kind; double density; } mats[] = {
+        {1536, 700, 0, 0.25}, {1031, 640, 1, 0.3}, {2048, 96, 2, 0.4}, {300, 9000, 0, 0.05},
+    };
+    int cases = 0;
+    for (size_t i = 0; i < sizeof mats / sizeof *mats; i++) {
+        uint32_t rows = mats[i].rows, cols = mats[i].cols;
+        float *m = malloc((size_t)rows * cols * sizeof *m);
+        CHECK(m != NULL);
+        make(m, rows, cols, mats[i].kind, mats[i].density, s);
+        lsc_tensor t = {.dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = {rows, cols}, .data = m};
+        lsc_matrix_shape shape;
+        lsc_sparse sp;
+        lsc_error err;
+        CHECK(lsc_matrix_shape_of(&t, 0, &shape, &err) == LSC_OK);
+        CHECK(lsc_sparse_build(&t, &shape, 0, &sp, &err) == LSC_OK);
+        lsc_search_scratch *scratch;
+        lsc_heights *hs;
+        CHECK(lsc_search_scratch_create(&sp, &scratch, &err) == LSC_OK);
+        CHECK(lsc_heights_create(&sp, &hs, &err) == LSC_OK);
+        uint32_t widths[] = {1, 2, 8, 64, cols, 1 + (uint32_t)(rng_next(s) % cols)};
+        for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
+            for (uint32_t max_h = 1; max_h <= 64; max_h *= 4) {
+                uint32_t hh[LSC_MAX_HEIGHTS];
+                lsc_shape_cost hc[LSC_MAX_HEIGHTS];
+                unsigned hn = 0;
+                CHECK(lsc_heights_evaluate(&sp, widths[wi], max_h, hs, hh, hc, &hn) == 0);
+                CHECK(hn >= 1 && hh[hn - 1] >= max_h);
+                for (unsigned k = 0; k < hn; k++) {
+                    lsc_shape_cost direct;
+                    lsc_search_evaluate(&sp, hh[k], widths[wi], scratch, &direct);
+                    CHECKF(memcmp(&direct, &hc[k], sizeof direct) == 0,
+                           "%ux%u up to height %u: chunked heights pass differs at %ux%u", rows, cols, max_h,
+                           hh[k], widths[wi]);
+                    cases++;
+                }
+            }
+        lsc_heights_free(&hs);
+        lsc_search_scratch_free(&scratch);
+        lsc_sparse_free(&sp);
+        free(m);
+    }
+    return cases;
+}
+
 int main(void)
 {
     uint64_t s = 12345;
@@ -260,6 +310,7 @@ int main(void)
         CHECK(st.block_h == rows);
         free(m);
     }
+    cases += check_chunked(&s);
     printf("%d shape/width cases compared\n", cases);
     return check_exit();
 }

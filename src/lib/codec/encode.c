@@ -159,6 +159,22 @@ static inline uint32_t block_col(uint32_t c, uint32_t bw, int pow2, unsigned shi
     return bc;
 }
 
+/* Copies the values of items[0..n) in scan order. A transposed weight's values sit a
+ * dense row apart (a cache miss and often a TLB miss each): loads are started a
+ * few items ahead, and the fixed size E (a constant in each inlined copy) keeps
+ * the copy a plain load and store. */
+#define GATHER_AHEAD 16
+
+static inline __attribute__((always_inline)) void gather_values(uint8_t *dst, const uint8_t *data,
+                                                                const placed *items, uint64_t n, unsigned E)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        if (i + GATHER_AHEAD < n)
+            __builtin_prefetch(data + items[i + GATHER_AHEAD].src * E);
+        memcpy(dst + i * E, data + items[i].src * E, E);
+    }
+}
+
 static void write_block_row(writer *w, uint64_t brow)
 {
     const lsc_sparse *m = w->m;
@@ -218,9 +234,15 @@ static void write_block_row(writer *w, uint64_t brow)
         }
         lsc_put_bits(&w->entries, gap & (H - 1), b);
         w->n_entries++;
-        memcpy(w->values + w->n_values * E, w->data + w->items[i].src * E, E);
-        w->n_values++;
     }
+    uint8_t *dst = w->values + w->n_values * E;
+    switch (E) {
+    case 1: gather_values(dst, w->data, w->items, slot, 1); break;
+    case 2: gather_values(dst, w->data, w->items, slot, 2); break;
+    case 4: gather_values(dst, w->data, w->items, slot, 4); break;
+    default: gather_values(dst, w->data, w->items, slot, 8); break;
+    }
+    w->n_values += slot;
 }
 
 static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options *options,

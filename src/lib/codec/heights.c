@@ -21,16 +21,22 @@ typedef struct block_sum {
     uint32_t bcol, first, last; /* positions inside the block */
 } block_sum;
 
+/* hist[GAP_HIST + k] (k < NO_GAP_SLOTS, taken in turn) take the branchless stacking
+ * loop's increments for "no gap": consecutive increments of one counter would each
+ * wait for the last. */
+#define NO_GAP_SLOTS 4
+
 typedef struct gap_hist {
-    uint64_t hist[GAP_HIST];
+    uint64_t hist[GAP_HIST + NO_GAP_SLOTS];
     uint64_t big[LSC_INDEX_BITS_MAX + 1];
-    uint32_t max; /* largest small gap counted, to bound the pricing loop */
 } gap_hist;
 
 struct lsc_heights {
     block_sum *sum[2];    /* kept blocks of the current and the next level */
     uint64_t *start[2];   /* per block row: index of its first kept block */
     gap_hist inner, cross; /* gaps inside blocks (cumulative), between blocks (per level) */
+    gap_hist *junction;    /* chunked pass, per level: gaps new inside its blocks (level 0: in rows) */
+    gap_hist *across;      /* chunked pass, per level: gaps between its blocks */
 };
 
 lsc_status lsc_heights_create(const lsc_sparse *m, lsc_heights **out, lsc_error *error)
@@ -41,7 +47,11 @@ lsc_status lsc_heights_create(const lsc_sparse *m, lsc_heights **out, lsc_error 
         h->sum[i] = malloc(n * sizeof(block_sum));
         h->start[i] = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));
     }
-    if (!h || !h->sum[0] || !h->sum[1] || !h->start[0] || !h->start[1]) {
+    if (h) {
+        h->junction = malloc(LSC_MAX_HEIGHTS * sizeof *h->junction);
+        h->across = malloc(LSC_MAX_HEIGHTS * sizeof *h->across);
+    }
+    if (!h || !h->sum[0] || !h->sum[1] || !h->start[0] || !h->start[1] || !h->junction || !h->across) {
         lsc_heights_free(&h);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search of a %u x %u matrix",
                         m->rows, m->cols);
@@ -58,6 +68,8 @@ void lsc_heights_free(lsc_heights **h)
         free((*h)->sum[i]);
         free((*h)->start[i]);
     }
+    free((*h)->junction);
+    free((*h)->across);
     free(*h);
     *h = NULL;
 }
@@ -66,7 +78,6 @@ static inline void add_gap(gap_hist *g, uint64_t gap)
 {
     if (gap < GAP_HIST) {
         g->hist[gap]++;
-        g->max = gap > g->max ? (uint32_t)gap : g->max;
     } else {
         for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
             g->big[b] += lsc_sri_entries(gap, b) - 1;
@@ -77,13 +88,21 @@ static void clear(gap_hist *g)
 {
     memset(g->hist, 0, sizeof g->hist);
     memset(g->big, 0, sizeof g->big);
-    g->max = 0;
+}
+
+/* The largest small gap counted in a or b (0 if none), to bound the pricing loop. */
+static uint32_t top_gap(const gap_hist *a, const gap_hist *b)
+{
+    uint32_t g = GAP_HIST - 1;
+    while (g > 0 && !a->hist[g] && !b->hist[g])
+        g--;
+    return g;
 }
 
 static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uint64_t kept,
                   lsc_shape_cost *cost)
 {
-    uint32_t max = a->max > b->max ? a->max : b->max;
+    uint32_t max = top_gap(a, b);
     cost->kept_blocks = kept;
     cost->entries[0] = 0;
     for (unsigned w = 1; w <= LSC_INDEX_BITS_MAX; w++) {
@@ -98,20 +117,213 @@ static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uin
     }
 }
 
-/* Gaps between the kept blocks of each block row, for blocks of S positions. */
-static uint64_t price_cross(lsc_heights *h, const block_sum *sum, const uint64_t *start, uint64_t n_brows,
+/* cond (0 or 1) ? a : b, as masks: the compiler turns a ternary of loads into a
+ * branch, and these conditions are coin tosses on sparse rows. */
+static inline uint32_t pick(uint32_t cond, uint32_t a, uint32_t b)
+{
+    uint32_t mask = -cond;
+    return (a & mask) | (b & ~mask);
+}
+
+/* Level 0 for a power-of-two width of at most GAP_HIST: the summaries of each row's
+ * segments, and the gaps inside them (all < bw). Whether a value starts a segment
+ * picks the summary's fields without a branch; only the gap count is branched on
+ * (measured faster than counting "no gap" in a spare slot). Returns the count. */
+static __attribute__((noinline)) uint64_t level0_rows(const lsc_sparse *m, uint32_t r0, uint32_t r1,
+                                                      unsigned shift, block_sum *sum, uint64_t *start,
+                                                      uint64_t *hist)
+{
+    block_sum *seg = sum - 1; /* the current segment; written once a value is read */
+    uint32_t mask = (UINT32_C(1) << shift) - 1;
+    const uint32_t *col = m->col;
+    for (uint32_t r = r0; r < r1; r++) {
+        start[r - r0] = (uint64_t)(seg + 1 - sum);
+        uint32_t prev_bc = UINT32_MAX, first = 0, last = 0;
+        for (const uint32_t *c = col + m->row_ptr[r], *end = col + m->row_ptr[r + 1]; c < end; c++) {
+            uint32_t bc = *c >> shift, lc = *c & mask;
+            uint32_t same = bc == prev_bc;
+            if (same)
+                hist[lc - last - 1]++;
+            seg += !same;
+            first = pick(same, first, lc);
+            last = lc;
+            prev_bc = bc;
+            seg->bcol = bc;
+            seg->first = first;
+            seg->last = lc;
+        }
+    }
+    return (uint64_t)(seg + 1 - sum);
+}
+
+/* Level 0 for any width. */
+static uint64_t level0_rows_general(const lsc_sparse *m, uint32_t r0, uint32_t r1, uint32_t bw, int pow2,
+                                    unsigned shift, block_sum *sum, uint64_t *start, gap_hist *inner)
+{
+    uint64_t n = 0;
+    for (uint32_t r = r0; r < r1; r++) {
+        start[r - r0] = n;
+        uint32_t prev_bc = UINT32_MAX;
+        for (uint64_t k = m->row_ptr[r]; k < m->row_ptr[r + 1]; k++) {
+            uint32_t c = m->col[k], bc = pow2 ? c >> shift : c / bw, lc = c - bc * bw;
+            if (bc == prev_bc) {
+                add_gap(inner, lc - sum[n - 1].last - 1);
+                sum[n - 1].last = lc;
+            } else {
+                sum[n].bcol = bc;
+                sum[n].first = sum[n].last = lc;
+                n++;
+                prev_bc = bc;
+            }
+        }
+    }
+    return n;
+}
+
+/* Stacks the block rows of one level pairwise (blocks of S positions) into the next:
+ * out and out_start, the junction gaps into inner, and the next level's gaps between
+ * kept blocks into across (priced here, as each block comes out, rather than in a
+ * pass of their own). Branchless while both rows of a pair have blocks left (which
+ * one comes first is a coin toss on sparse rows); `small` (2S <= GAP_HIST: every
+ * junction gap is small) is a constant in each copy. Returns the kept blocks. */
+static inline __attribute__((always_inline)) uint64_t
+stack_level_(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint32_t S, block_sum *out,
+             uint64_t *out_start, gap_hist *inner, gap_hist *across, int small)
+{
+    block_sum *o = out;
+    uint64_t *hist = inner->hist;
+    uint64_t S2 = 2 * (uint64_t)S;
+    uint32_t slot = 0;
+    for (uint64_t R = 0; 2 * R < n_brows; R++) {
+        out_start[R] = (uint64_t)(o - out);
+        const block_sum *a = sum + start[2 * R], *ae = sum + start[2 * R + 1];
+        const block_sum *b = ae, *be = 2 * R + 1 < n_brows ? sum + start[2 * R + 2] : ae;
+        uint64_t prev_last = S2 - 1;
+        while (a < ae && b < be) {
+            uint32_t ca = a->bcol, cb = b->bcol;
+            uint32_t ta = ca <= cb, tb = cb <= ca;
+            uint32_t gap = b->first + (S - 1 - a->last);
+            if (small) {
+                slot = (slot + 1) & (NO_GAP_SLOTS - 1);
+                hist[pick(ta & tb, gap, GAP_HIST + slot)]++;
+            } else if (ta & tb) {
+                add_gap(inner, gap);
+            }
+            o->bcol = ca < cb ? ca : cb;
+            o->first = pick(ta, a->first, b->first + S);
+            o->last = pick(tb, b->last + S, a->last);
+            add_gap(across, o->first + (S2 - 1 - prev_last));
+            prev_last = o->last;
+            o++;
+            a += ta;
+            b += tb;
+        }
+        for (; a < ae; a++, o++) {
+            *o = *a;
+            add_gap(across, o->first + (S2 - 1 - prev_last));
+            prev_last = o->last;
+        }
+        for (; b < be; b++, o++) {
+            o->bcol = b->bcol;
+            o->first = b->first + S;
+            o->last = b->last + S;
+            add_gap(across, o->first + (S2 - 1 - prev_last));
+            prev_last = o->last;
+        }
+    }
+    return (uint64_t)(o - out);
+}
+
+static __attribute__((noinline)) uint64_t stack_level_small(const block_sum *sum, const uint64_t *start,
+                                                            uint64_t n_brows, uint32_t S, block_sum *out,
+                                                            uint64_t *out_start, gap_hist *inner,
+                                                            gap_hist *across)
+{
+    return stack_level_(sum, start, n_brows, S, out, out_start, inner, across, 1);
+}
+
+static __attribute__((noinline)) uint64_t stack_level_any(const block_sum *sum, const uint64_t *start,
+                                                          uint64_t n_brows, uint32_t S, block_sum *out,
+                                                          uint64_t *out_start, gap_hist *inner, gap_hist *across)
+{
+    return stack_level_(sum, start, n_brows, S, out, out_start, inner, across, 0);
+}
+
+/* Adds the gaps between the kept blocks of each block row (blocks of S positions)
+ * to g; returns the kept blocks. */
+static uint64_t price_cross(gap_hist *g, const block_sum *sum, const uint64_t *start, uint64_t n_brows,
                             uint64_t S)
 {
-    clear(&h->cross);
     for (uint64_t R = 0; R < n_brows; R++) {
         uint64_t i = start[R], end = start[R + 1];
-        if (i == end)
-            continue;
-        add_gap(&h->cross, sum[i].first);
-        for (i++; i < end; i++)
-            add_gap(&h->cross, sum[i].first + (S - 1 - sum[i - 1].last));
+        for (uint64_t prev_last = S - 1; i < end; i++) {
+            add_gap(g, sum[i].first + (S - 1 - prev_last));
+            prev_last = sum[i].last;
+        }
     }
     return start[n_brows];
+}
+
+/* Stacks one level's block rows into the next (blocks of S positions). */
+static uint64_t stack_level(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint64_t S,
+                            block_sum *out, uint64_t *out_start, gap_hist *junction, gap_hist *across)
+{
+    return 2 * S <= GAP_HIST
+               ? stack_level_small(sum, start, n_brows, (uint32_t)S, out, out_start, junction, across)
+               : stack_level_any(sum, start, n_brows, (uint32_t)S, out, out_start, junction, across);
+}
+
+/* Rows per chunk of the chunked pass: a multiple of the tallest block height, with
+ * at least CHUNK_VALUES values on average so the per-chunk work stays small. */
+#define CHUNK_VALUES 65536
+
+/* Levels 0..top (block heights 1..2^top < rows), chunk by chunk of rows: blocks never
+ * straddle a chunk, so each chunk's summaries stay in cache between levels instead
+ * of streaming the whole matrix's through memory once per level; the gaps of each
+ * level are summed over the chunks and priced at the end. */
+static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, lsc_heights *h, uint32_t *heights,
+                             lsc_shape_cost *costs)
+{
+    int pow2 = (bw & (bw - 1)) == 0;
+    unsigned shift = (unsigned)__builtin_ctz(bw);
+    uint64_t kept[LSC_MAX_HEIGHTS] = {0};
+    for (unsigned l = 0; l <= top; l++) {
+        clear(&h->junction[l]);
+        clear(&h->across[l]);
+    }
+    uint64_t chunk = UINT64_C(1) << top, per_row = m->nnz / m->rows + 1;
+    while (chunk * per_row < CHUNK_VALUES && chunk < m->rows)
+        chunk *= 2;
+    for (uint64_t r0 = 0; r0 < m->rows; r0 += chunk) {
+        uint32_t r1 = (uint32_t)(r0 + chunk < m->rows ? r0 + chunk : m->rows);
+        block_sum *sum = h->sum[0];
+        uint64_t *start = h->start[0], n_brows = r1 - r0;
+        start[n_brows] = pow2 && bw <= GAP_HIST
+                             ? level0_rows(m, (uint32_t)r0, r1, shift, sum, start, h->junction[0].hist)
+                             : level0_rows_general(m, (uint32_t)r0, r1, bw, pow2, shift, sum, start,
+                                                   &h->junction[0]);
+        kept[0] += price_cross(&h->across[0], sum, start, n_brows, bw);
+        for (unsigned l = 0; l < top; l++) {
+            uint64_t S = (uint64_t)bw << l;
+            block_sum *out = h->sum[!(l & 1)];
+            uint64_t *out_start = h->start[!(l & 1)], next_brows = (n_brows + 1) / 2;
+            out_start[next_brows] =
+                stack_level(sum, start, n_brows, S, out, out_start, &h->junction[l + 1], &h->across[l + 1]);
+            kept[l + 1] += out_start[next_brows];
+            sum = out;
+            start = out_start;
+            n_brows = next_brows;
+        }
+    }
+    clear(&h->inner); /* the gaps inside the blocks of level l: those new at levels 0..l */
+    for (unsigned l = 0; l <= top; l++) {
+        for (unsigned g = 0; g < GAP_HIST; g++)
+            h->inner.hist[g] += h->junction[l].hist[g];
+        for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
+            h->inner.big[b] += h->junction[l].big[b];
+        heights[l] = UINT32_C(1) << l;
+        price(m, &h->inner, &h->across[l], kept[l], &costs[l]);
+    }
 }
 
 int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_heights *h, uint32_t *heights,
@@ -126,43 +338,43 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
     int pow2 = (bw & (bw - 1)) == 0;
     unsigned shift = (unsigned)__builtin_ctz(bw);
 
+    /* Heights stop after the first level whose doubled height is above max_h and
+     * below rows (taller ones are not candidates): then chunks serve; else the whole
+     * matrix, up to one block row and the full height. */
+    for (unsigned l = 0; l < levels && l + 1 < LSC_MAX_HEIGHTS; l++) {
+        uint64_t twice = UINT64_C(2) << l;
+        if (twice > max_h && twice < m->rows) {
+            evaluate_chunked(m, bw, l, h, heights, costs);
+            *n_out = l + 1;
+            return 0;
+        }
+    }
+
     /* Level 0: one block row per row. */
     clear(&h->inner);
     block_sum *sum = h->sum[0];
     uint64_t *start = h->start[0], n = 0;
-    for (uint32_t r = 0; r < m->rows; r++) {
-        start[r] = n;
-        uint32_t prev_bc = UINT32_MAX;
-        for (uint64_t k = m->row_ptr[r]; k < m->row_ptr[r + 1]; k++) {
-            uint32_t c = m->col[k], bc = pow2 ? c >> shift : c / bw, lc = c - bc * bw;
-            if (bc == prev_bc) {
-                add_gap(&h->inner, lc - sum[n - 1].last - 1);
-                sum[n - 1].last = lc;
-            } else {
-                sum[n].bcol = bc;
-                sum[n].first = sum[n].last = lc;
-                n++;
-                prev_bc = bc;
-            }
-        }
-    }
+    if (pow2 && bw <= GAP_HIST)
+        n = level0_rows(m, 0, m->rows, shift, sum, start, h->inner.hist);
+    else
+        n = level0_rows_general(m, 0, m->rows, bw, pow2, shift, sum, start, &h->inner);
     start[m->rows] = n;
 
     unsigned count = 0;
     uint64_t n_brows = m->rows;
+    clear(&h->cross);
+    uint64_t kept = price_cross(&h->cross, sum, start, n_brows, bw);
     for (unsigned level = 0;; level++) {
         uint64_t bh = UINT64_C(1) << level, S = bh * bw;
         if (bh <= m->rows) {
-            uint64_t kept = price_cross(h, sum, start, n_brows, S);
             heights[count] = (uint32_t)bh;
             price(m, &h->inner, &h->cross, kept, &costs[count++]);
         }
-        if (bh * 2 > max_h && bh * 2 < m->rows) /* taller ones are not candidates */
-            break;
         if (n_brows == 1) {
             /* The full height: the same single block row, blocks of rows * bw. */
             if (bh != m->rows) {
-                uint64_t kept = price_cross(h, sum, start, 1, (uint64_t)m->rows * bw);
+                clear(&h->cross);
+                kept = price_cross(&h->cross, sum, start, 1, (uint64_t)m->rows * bw);
                 heights[count] = m->rows;
                 price(m, &h->inner, &h->cross, kept, &costs[count++]);
             }
@@ -171,33 +383,9 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         /* Stack block rows pairwise into the next level. */
         int cur = level & 1;
         block_sum *out = h->sum[!cur];
-        uint64_t *out_start = h->start[!cur], o = 0, next_brows = (n_brows + 1) / 2;
-        for (uint64_t R = 0; R < next_brows; R++) {
-            out_start[R] = o;
-            uint64_t i = start[2 * R], ie = start[2 * R + 1];
-            uint64_t j = 2 * R + 1 < n_brows ? start[2 * R + 1] : ie;
-            uint64_t je = 2 * R + 1 < n_brows ? start[2 * R + 2] : ie;
-            while (i < ie || j < je) {
-                if (j == je || (i < ie && sum[i].bcol < sum[j].bcol)) {
-                    out[o++] = sum[i++];
-                } else if (i == ie || sum[j].bcol < sum[i].bcol) {
-                    out[o].bcol = sum[j].bcol;
-                    out[o].first = (uint32_t)(sum[j].first + S);
-                    out[o].last = (uint32_t)(sum[j].last + S);
-                    o++;
-                    j++;
-                } else {
-                    add_gap(&h->inner, sum[j].first + (S - 1 - sum[i].last));
-                    out[o].bcol = sum[i].bcol;
-                    out[o].first = sum[i].first;
-                    out[o].last = (uint32_t)(sum[j].last + S);
-                    o++;
-                    i++;
-                    j++;
-                }
-            }
-        }
-        out_start[next_brows] = o;
+        uint64_t *out_start = h->start[!cur], next_brows = (n_brows + 1) / 2;
+        clear(&h->cross);
+        kept = out_start[next_brows] = stack_level(sum, start, n_brows, S, out, out_start, &h->inner, &h->cross);
         sum = out;
         start = out_start;
         n_brows = next_brows;

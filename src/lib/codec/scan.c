@@ -52,7 +52,7 @@ lsc_status lsc_matrix_shape_of(const lsc_tensor *tensor, int transposed, lsc_mat
 lsc_status lsc_tensor_matrix_dims(const lsc_tensor *tensor, int transposed, uint64_t *rows,
                                   uint64_t *cols, lsc_error *error)
 {
-    lsc_matrix_shape shape;
+    lsc_matrix_shape shape = {0};
     LSC_TRY(lsc_matrix_shape_of(tensor, transposed, &shape, error));
     *rows = shape.rows;
     *cols = shape.cols;
@@ -86,23 +86,30 @@ static int col_list_grow(col_list *l)
 }
 
 /* Scans the row-major view (vrows x vcols) into CSR. One loop per element size so that
- * the loads are fixed-width; the test is "any bit but the sign set". */
+ * the loads are fixed-width; a value is kept when any bit but the sign is set (or it
+ * is -0.0 under bit_exact). Without a branch per element (10% density makes it a
+ * coin toss): every column is written and the count advances by the keep flag, with
+ * room made for SCAN_SPAN columns at a time. */
+#define SCAN_SPAN 4096
+
 #define LSC_SCAN_LOOP(LOAD, SIGN, STEP)                                                          \
     for (uint64_t r = 0; r < vrows; r++) {                                                     \
         row_ptr[r] = list.n;                                                                   \
         const uint8_t *p = data + r * vcols * (STEP);                                          \
-        for (uint64_t c = 0; c < vcols; c++, p += (STEP)) {                                    \
-            uint64_t bits = LOAD(p);                                                           \
-            if ((bits & ~(SIGN)) == 0) {                                                       \
-                if (bits == 0)                                                                 \
-                    continue;                                                                  \
-                signed_zeros++;                                                                \
-                if (!bit_exact)                                                                \
-                    continue;                                                                  \
+        for (uint64_t c0 = 0; c0 < vcols; c0 += SCAN_SPAN) {                                   \
+            uint64_t c1 = c0 + SCAN_SPAN < vcols ? c0 + SCAN_SPAN : vcols;                     \
+            while (list.cap - list.n < c1 - c0)                                                \
+                if (col_list_grow(&list))                                                      \
+                    goto no_memory;                                                            \
+            uint32_t *next = list.col + list.n;                                                \
+            for (uint64_t c = c0; c < c1; c++, p += (STEP)) {                                  \
+                uint64_t bits = LOAD(p);                                                       \
+                uint64_t negative_zero = (bits == (SIGN)) & (bits != 0);                       \
+                signed_zeros += negative_zero;                                                 \
+                *next = (uint32_t)c;                                                           \
+                next += ((bits & ~(uint64_t)(SIGN)) != 0) | (negative_zero & keep_signed);      \
             }                                                                                  \
-            if (list.n == list.cap && col_list_grow(&list))                                    \
-                goto no_memory;                                                                \
-            list.col[list.n++] = (uint32_t)c;                                                  \
+            list.n = (uint64_t)(next - list.col);                                              \
         }                                                                                      \
     }
 
@@ -120,7 +127,7 @@ lsc_status lsc_sparse_build(const lsc_tensor *tensor, const lsc_matrix_shape *sh
     const uint8_t *data = tensor->data;
     uint64_t *row_ptr = malloc(((size_t)vrows + 1) * sizeof *row_ptr);
     col_list list = {0};
-    uint64_t signed_zeros = 0;
+    uint64_t signed_zeros = 0, keep_signed = bit_exact != 0;
     if (!row_ptr)
         goto no_memory;
     switch (shape->elem_size) {
