@@ -7,35 +7,13 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "onnx-lsc/lsc.h"
 
 #define N_WEIGHTS 2
 
 static const int64_t dims[N_WEIGHTS][2] = {{6, 10}, {3, 5}};
 static float dense[N_WEIGHTS][6 * 10];
-
-static uint8_t *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*size);
-    if (b && fread(b, 1, *size, f) != *size)
-        *size = 0;
-    fclose(f);
-    return b;
-}
-
-static void write_all(const char *path, const uint8_t *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite(data, 1, size, f) == size);
-    if (f)
-        fclose(f);
-}
 
 /* 0: every step succeeded with the original weights; 1: an error was reported;
  * 2: every step succeeded but a weight differs. */
@@ -91,14 +69,14 @@ int main(void)
     lsc_bundle_writer_free(&wr);
 
     size_t size = 0;
-    uint8_t *good = read_all(path, &size);
+    uint8_t *good = test_read_file(path, &size);
     CHECK(good && size > 64);
     CHECK(read_back(path) == 0);
     size_t undetected = 0, wrong = 0, tried = 0;
     for (size_t pos = 0; good && pos < size; pos++) {
         for (unsigned v = 1; v < 256; v++) {
             good[pos] ^= (uint8_t)v;
-            write_all(bad, good, size);
+            test_write_file(bad, good, size);
             good[pos] ^= (uint8_t)v;
             int r = read_back(bad);
             tried++;

@@ -11,6 +11,7 @@
 
 #include "bundle/bundle_format.h"
 #include "check.h"
+#include "files.h"
 #include "codec_util.h"
 #include "common/endian.h"
 
@@ -25,28 +26,6 @@ static int files_in_dir(void)
     if (d)
         closedir(d);
     return n;
-}
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*size ? *size : 1);
-    if (fread(b, 1, *size, f) != *size)
-        *size = 0;
-    fclose(f);
-    return b;
-}
-
-static void write_file(const char *path, const uint8_t *b, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(b, 1, size, f);
-    fclose(f);
 }
 
 /* 1 if the bundle at path opens and every weight opens. */
@@ -90,7 +69,7 @@ static void check_layout(const char *path, void *const *blobs, const size_t *siz
     CHECK(lsc_bundle_writer_finish(w, &err) == LSC_OK);
     lsc_bundle_writer_free(&w);
     size_t size = 0;
-    uint8_t *b = read_file(path, &size);
+    uint8_t *b = test_read_file(path, &size);
     uint64_t toc_offset = lsc_load_le64(b + LSC_BH_TOC_OFFSET), toc_size = lsc_load_le64(b + LSC_BH_TOC_SIZE);
     CHECKF(toc_offset == (end + 7) / 8 * 8, "%d blob(s) ending at %llu: toc_offset %llu", n,
            (unsigned long long)end, (unsigned long long)toc_offset);
@@ -110,18 +89,18 @@ static void check_moved_toc(const char *path)
     CHECK(lsc_bundle_writer_create(path, &w, &err) == LSC_OK && lsc_bundle_writer_finish(w, &err) == LSC_OK);
     lsc_bundle_writer_free(&w);
     size_t size = 0;
-    uint8_t *b = read_file(path, &size);
+    uint8_t *b = test_read_file(path, &size);
     uint8_t moved[72] = {0};
     memcpy(moved, b, 64);
     lsc_store_le64(moved + LSC_BH_TOC_OFFSET, 72);
     lsc_store_le64(moved + LSC_BH_FILE_SIZE, 72);
     lsc_store_le64(moved + LSC_BH_HEADER_CHECKSUM, XXH64(moved, LSC_BUNDLE_HEADER_HASHED, 0));
-    write_file(path, moved, sizeof moved);
+    test_write_file(path, moved, sizeof moved);
     lsc_bundle *bundle = NULL;
     CHECKF(lsc_bundle_open(path, &bundle, &err) == LSC_OK, "%s", err.message);
     lsc_bundle_close(&bundle);
     moved[68] = 1;
-    write_file(path, moved, sizeof moved);
+    test_write_file(path, moved, sizeof moved);
     CHECK(lsc_bundle_open(path, &bundle, &err) == LSC_ERR_BAD_BUNDLE);
     free(b);
     remove(path);
@@ -237,13 +216,13 @@ int main(void)
 
     /* Every byte corrupted, every truncation. */
     size_t size = 0;
-    uint8_t *file = read_file(path, &size);
+    uint8_t *file = test_read_file(path, &size);
     char bad[320];
     snprintf(bad, sizeof bad, "%s/bad.lsc", dir);
     unsigned missed = 0;
     for (size_t i = 0; i < size; i++) {
         file[i] ^= (uint8_t)(1u << (i % 8));
-        write_file(bad, file, size);
+        test_write_file(bad, file, size);
         file[i] ^= (uint8_t)(1u << (i % 8));
         if (fully_valid(bad)) {
             fprintf(stderr, "corruption at byte %zu not detected\n", i);
@@ -252,10 +231,10 @@ int main(void)
     }
     CHECK(missed == 0);
     for (size_t len = 0; len < size; len++) {
-        write_file(bad, file, len);
+        test_write_file(bad, file, len);
         CHECKF(!fully_valid(bad), "truncation to %zu accepted", len);
     }
-    write_file(bad, file, size);
+    test_write_file(bad, file, size);
     CHECK(fully_valid(bad));
     printf("bundle of %zu bytes: %zu single-byte corruptions and %zu truncations all caught\n", size, size, size);
 

@@ -7,36 +7,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "codec_util.h"
 #include "bundle/bundle_format.h"
 #include "common/endian.h"
 
 static char dir[256];
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*size ? *size : 1);
-    if (b && fread(b, 1, *size, f) != *size) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
-static void write_file(const char *path, const uint8_t *b, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite(b, 1, size, f) == size);
-    if (f)
-        fclose(f);
-}
 
 static lsc_status open_status(const char *path)
 {
@@ -71,7 +47,7 @@ static uint8_t *write_bundle(const char *path, const lsc_seal *seal, size_t *siz
         CHECK(lsc_bundle_writer_seal(wr, seal, &err) == LSC_OK);
     CHECKF(lsc_bundle_writer_finish(wr, &err) == LSC_OK, "%s", err.message);
     lsc_bundle_writer_free(&wr);
-    return read_file(path, size);
+    return test_read_file(path, size);
 }
 
 static void test_writer_and_reader(void)
@@ -111,7 +87,7 @@ static void test_writer_and_reader(void)
         uint8_t *bad = malloc(size);
         memcpy(bad, good, size);
         bad[seal_at + i] ^= 0x04;
-        write_file(path, bad, size);
+        test_write_file(path, bad, size);
         lsc_status st = open_status(path);
         CHECKF(st == LSC_ERR_CHECKSUM || st == LSC_ERR_BAD_BUNDLE, "seal byte %zu flipped: %d", i, (int)st);
         free(bad);
@@ -137,7 +113,7 @@ static void test_model(const char *models)
     lsc_model_close(&m);
 
     size_t sealed_size = 0, size = 0;
-    uint8_t *sealed = read_file(bundle, &sealed_size);
+    uint8_t *sealed = test_read_file(bundle, &sealed_size);
     lsc_bundle *b = NULL;
     CHECK(lsc_bundle_open(bundle, &b, &err) == LSC_OK);
     lsc_bundle_writer *w = NULL;
@@ -158,7 +134,7 @@ static void test_model(const char *models)
     CHECK(lsc_check_seal_file(out, &state, &err) == LSC_OK && state == LSC_SEAL_ABSENT);
 
     CHECKF(lsc_seal_file(out, &err) == LSC_OK, "%s", err.message);
-    uint8_t *resealed = read_file(bundle, &size);
+    uint8_t *resealed = test_read_file(bundle, &size);
     CHECK(sealed && resealed && size == sealed_size && memcmp(sealed, resealed, size) == 0);
     CHECK(lsc_check_seal_file(out, &state, &err) == LSC_OK && state == LSC_SEAL_INTACT);
     CHECK(lsc_check_seal_file(in, &state, &err) == LSC_OK && state == LSC_SEAL_NOT_COMPRESSED);
