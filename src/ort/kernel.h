@@ -143,13 +143,16 @@ OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
 /* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
  * multiplies, each of the input lsc_ort_exact_input gives for A' = A - a_zero_point,
- * summed in int64 with the factors of lsc_ort_exact_factor. 0 when K is too large. */
+ * summed in int64 with the factors of lsc_ort_exact_factor. The plan comes from the
+ * call's weight (its largest row L1 norm) and the range of A' (A's type, zero point);
+ * an error when that norm is too large. */
 typedef struct lsc_ort_exact_plan {
-    int direct;      /* one pass of A' itself */
-    unsigned d;      /* else digits of d bits of A' + 256, then a pass of ones */
+    int a_min, a_max; /* the range of A' */
+    unsigned d;       /* passes > 1: digits of d bits, the last one signed */
     unsigned passes;
 } lsc_ort_exact_plan;
-int lsc_ort_exact_plan_for(size_t K, lsc_ort_exact_plan *plan);
+OrtStatus *lsc_ort_exact_plan_for(const lsc_ort_call *call, int is_signed, int a_zero_point,
+                                  lsc_ort_exact_plan *plan);
 float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v);
 int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass);
 /* Element i of an 8-bit tensor. */

@@ -196,7 +196,7 @@ OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
 {
     const lsc_ort_kernel *k = call->kernel;
     const OrtApi *api = k->api;
-    size_t M = call->winfo.rows, K = call->winfo.cols, n_x = 1, n_y = 1;
+    size_t M = call->winfo.rows, n_x = 1, n_y = 1;
     const void *x = NULL;
     const int32_t *bias = NULL;
     int is_signed = 0, x_zp = 0, rank = 0;
@@ -209,8 +209,8 @@ OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
         s = lsc_ort_conv_output_dims(call, rank, x_dims, y_dims);
     if (!s)
         s = read_bias(call, M, &bias);
-    if (!s && !lsc_ort_exact_plan_for(K, &plan))
-        s = lsc_ort_fail(api, k, ORT_NOT_IMPLEMENTED, "%zu products per output are too many for exact float sums", K);
+    if (!s)
+        s = lsc_ort_exact_plan_for(call, is_signed, x_zp, &plan);
     if (!s)
         s = requant_init(call, M, &r);
     if (!s)

@@ -9,7 +9,8 @@ outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 
 1 and 2 threads). Also 8-bit weights held by Constant nodes, in the main graph and in
 both branches of an If (through Transpose into Gemm). And LscMatMulInteger's int32
 against the exact integer product (numpy), uint8 and int8 A, 8-bit weights with
-per-column zero points, K small (one float pass) and large (digits of A): ONNX
+per-column zero points, K small and large, and at the edge of the one-pass bound
+(max|A'| * the weight's largest row L1 norm, adversarial A and W on each side): ONNX
 Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
 saturates pairs of products in 16 bits), so it is compared only where it is. The same
 for LscQLinearMatMul's uint8 / int8 output against ONNX Runtime's requantization of
@@ -75,9 +76,32 @@ def constants_and_bodies():
     return m, [{"x": x, "c": np.array(True)}, {"x": x, "c": np.array(False)}], 3
 
 
+def matmul_integer_case(work, name, a, azp, B, bzp):
+    """One MatMulInteger model compressed; LscMatMulInteger's int32 against the exact
+    product. Returns failures."""
+    from onnx import TensorProto, helper, numpy_helper
+    K, N = B.shape
+    a_onnx = TensorProto.UINT8 if a.dtype == np.uint8 else TensorProto.INT8
+    g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "B", "azp", "bzp"], ["y"])], name,
+                          [helper.make_tensor_value_info("a", a_onnx, list(a.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.INT32, [a.shape[0], N])],
+                          [numpy_helper.from_array(B, "B"), numpy_helper.from_array(bzp, "bzp"),
+                           numpy_helper.from_array(azp, "azp")])
+    path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    ortcheck.compress(path, lsc)
+    feed = os.path.join(work, name + ".a.npy")
+    np.save(feed, a)
+    want = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
+    got = ortcheck.ort_outputs(lsc, {"a": feed}, os.path.join(work, name + ".out"))[0]
+    ok = ortcheck.lsc_ops(lsc) == ["LscMatMulInteger"] and got.dtype == np.int32 and np.array_equal(got, want)
+    print("%s %-28s LscMatMulInteger K %d: int32 equal to the exact product (|y| <= %d): %s" %
+          ("ok  " if ok else "FAIL", name, K, np.abs(want).max(), ok))
+    return [] if ok else ["%s: LscMatMulInteger differs from the exact product" % name]
+
+
 def integer_exact(work):
     """LscMatMulInteger's int32 output equals the exact product; returns failures."""
-    from onnx import TensorProto, helper, numpy_helper
     failures = []
     rng = np.random.default_rng(8)
     for K, N, a_type, b_type in ((40, 16, np.uint8, np.int8), (800, 50, np.uint8, np.uint8),
@@ -86,27 +110,45 @@ def integer_exact(work):
         bzp = rng.integers(info.min, info.max + 1, N).astype(b_type)
         B = np.where(rng.random((K, N)) < 0.1, rng.integers(info.min, info.max + 1, (K, N)), bzp).astype(b_type)
         azp = np.array(rng.integers(0, 100), a_type)
-        name = "integer_%d" % K
-        g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "B", "azp", "bzp"], ["y"])], name,
-                              [helper.make_tensor_value_info("a", TensorProto.UINT8 if a_type == np.uint8 else TensorProto.INT8,
-                                                             [3, K])],
-                              [helper.make_tensor_value_info("y", TensorProto.INT32, [3, N])],
-                              [numpy_helper.from_array(B, "B"), numpy_helper.from_array(bzp, "bzp"),
-                               numpy_helper.from_array(azp, "azp")])
-        path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
-        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
-        ortcheck.compress(path, lsc)
         info_a = np.iinfo(a_type)
         a = rng.integers(info_a.min, info_a.max + 1, (3, K)).astype(a_type)
-        feed = os.path.join(work, name + ".a.npy")
-        np.save(feed, a)
-        want = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
-        got = ortcheck.ort_outputs(lsc, {"a": feed}, os.path.join(work, name + ".out"))[0]
-        ok = ortcheck.lsc_ops(lsc) == ["LscMatMulInteger"] and got.dtype == np.int32 and np.array_equal(got, want)
-        print("%s %-28s LscMatMulInteger K %d: int32 equal to the exact product: %s" %
-              ("ok  " if ok else "FAIL", name, K, ok))
-        if not ok:
-            failures.append("%s: LscMatMulInteger differs from the exact product" % name)
+        failures += matmul_integer_case(work, "integer_%d" % K, a, azp, B, bzp)
+    return failures
+
+
+def integer_bound(work):
+    """The one-pass bound of the exact product (max|A'| * the largest row L1 norm of
+    W - zero point <= 2^24) at its edge: A' at its extreme (255, -255, -128) against
+    the row of largest L1 norm, one row just inside the bound (|y| = 2^24 - 1, one
+    float pass), one just above (digits of A'; y odd above 2^24, which no float32 holds).
+    Returns failures."""
+    failures = []
+    K = 260
+    # columns: L1 65793 (one pass: 255 * 65793 = 2^24 - 1), 65794 (two codes 128 +
+    # 131 after 257 x 255: digits), and a sparse one
+    B = np.zeros((K, 3), np.uint8)
+    B[:258, 0], B[258, 0] = 255, 3
+    B[:257, 1], B[257, 1], B[258, 1] = 255, 128, 131
+    B[::20, 2] = 200
+    bzp = np.zeros(3, np.uint8)
+    a = np.full((3, K), 255, np.uint8)
+    a[1, 258] = 254  # y[1, 1] = 255 * 65794 - 131 = 16777339
+    a[2] = np.arange(K) % 256
+    failures += matmul_integer_case(work, "integer_bound_u8", a, np.array(0, np.uint8), B, bzp)
+    # int8 A with zero point 127: A' = A - 127 down to -255; zero point -128: up to 255
+    for tag, azp, fill in (("neg", 127, -128), ("pos", -128, 127)):
+        a8 = np.full((2, K), fill, np.int8)
+        a8[1, 258] = fill + (1 if fill < 0 else -1)
+        failures += matmul_integer_case(work, "integer_bound_i8" + tag, a8, np.array(azp, np.int8), B, bzp)
+    # int8 A, zero point 0: |A'| <= 128, so L1 2^17 is one pass (y = 2^24 exactly) and
+    # 2^17 + 1 digits (y = 2^24 + 127)
+    Bs = np.zeros((1025, 40), np.int8)  # 38 columns of zeros: sparse enough to encode
+    Bs[:1024, :2] = -128
+    Bs[1024, 1] = -1
+    a8 = np.full((2, 1025), -128, np.int8)
+    a8[1, 1024] = -127
+    failures += matmul_integer_case(work, "integer_bound_i8zp0", a8, np.array(0, np.int8), Bs,
+                                    np.zeros(40, np.int8))
     return failures
 
 
@@ -174,7 +216,7 @@ def qlinear_conv_geometry(work):
     """LscQLinearConv equal to ONNX Runtime's QLinearConv (uint8 x and W, W's zero point
     one for all channels as ORT needs, int32 bias) over the geometries conv.c runs on
     different paths: stride 1 with pads (direct), strides 2, dilations, groups,
-    pointwise, 1-D; 8 and 72 input channels (one float pass, digits). Returns failures."""
+    pointwise, 1-D; 72 input channels with dense rows (digits of x). Returns failures."""
     from onnx import TensorProto, helper, numpy_helper
     failures = []
     rng = np.random.default_rng(12)
@@ -184,11 +226,14 @@ def qlinear_conv_geometry(work):
              ("group2", [2, 8, 7, 7], 6, [3, 3], dict(group=2, pads=[1, 1, 1, 1])),
              ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
              ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
-             ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])))
+             ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])),
+             ("heavy", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])))
     for tag, xshape, M, kshape, attrs in cases:
         C = xshape[1] // attrs.get("group", 1)
         wzp = np.uint8(rng.integers(90, 160))
         W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape), wzp).astype(np.uint8)
+        if tag == "heavy":  # rows of L1 norm 648 * ~100 > 2^24 / 135: digits of x
+            W[0], W[1] = 255, 0
         w_scale = (rng.random(M) * 0.02 + 0.002).astype(np.float32)
         bias = rng.integers(-3000, 3000, M).astype(np.int32)
         x = rng.integers(0, 256, xshape).astype(np.uint8)
@@ -288,6 +333,7 @@ def main():
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
     failures += integer_exact(work)
+    failures += integer_bound(work)
     failures += qlinear_exact(work)
     failures += qlinear_conv_geometry(work)
     failures += float_blob_refused(work)
