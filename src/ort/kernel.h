@@ -17,13 +17,15 @@
 
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
-    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV
+    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
+    LSC_ORT_CONV_INTEGER
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
 static inline int lsc_ort_is_integer(lsc_ort_kind kind)
 {
-    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV;
+    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ||
+           kind == LSC_ORT_CONV_INTEGER;
 }
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -165,9 +167,10 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
                                  size_t *count);
 
 /* LscQLinearMatMul, LscQLinearConv (qlinear.c): ONNX QLinearMatMul and QLinearConv,
- * the exact product requantized. */
+ * the exact product requantized; LscConvInteger: ONNX ConvInteger, the exact int32. */
 OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call);
 OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_conv_integer_compute(const lsc_ort_call *call);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);

@@ -6,7 +6,8 @@
  * requantized as ONNX Runtime's own kernel does, in float32: the multiplier
  * a_scale * b_scale[n] / y_scale, then float(acc) * multiplier clamped to the output
  * type's range less the zero point, rounded half to even, plus the zero point. So the
- * outputs equal ORT's wherever ORT's int32 product is exact. */
+ * outputs equal ORT's wherever ORT's int32 product is exact. LscConvInteger (ONNX
+ * ConvInteger: x, w, x_zero_point, w_zero_point) gives the exact int32 itself. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -192,51 +193,91 @@ static OrtStatus *read_bias(const lsc_ort_call *call, size_t m, const int32_t **
     return NULL;
 }
 
-OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
+/* The exact convolution of (x - x_zero_point) and (w - w_zero_point), x input 0 and
+ * x_zero_point input 2 in QLinearConv and ConvInteger alike: the float convolution
+ * once per pass of the exact plan (quantized.c). *acc holds *n_y int64 values
+ * (malloc'd, the caller frees; NULL when empty) of dims y_dims, rank *rank. */
+static OrtStatus *exact_conv(const lsc_ort_call *call, int *rank, int64_t y_dims[LSC_MAX_RANK], int64_t **acc,
+                             size_t *n_y)
 {
-    const lsc_ort_kernel *k = call->kernel;
-    const OrtApi *api = k->api;
-    size_t M = call->winfo.rows, n_x = 1, n_y = 1;
     const void *x = NULL;
-    const int32_t *bias = NULL;
-    int is_signed = 0, x_zp = 0, rank = 0;
-    int64_t x_dims[LSC_MAX_RANK], y_dims[LSC_MAX_RANK];
+    int is_signed = 0, x_zp = 0;
+    int64_t x_dims[LSC_MAX_RANK];
+    size_t n_x = 1;
     lsc_ort_exact_plan plan;
-    requant r = { 0 };
-    void *y = NULL;
-    OrtStatus *s = read_x(call, &x, &is_signed, &x_zp, &rank, x_dims);
+    *acc = NULL;
+    *n_y = 1;
+    OrtStatus *s = read_x(call, &x, &is_signed, &x_zp, rank, x_dims);
     if (!s)
-        s = lsc_ort_conv_output_dims(call, rank, x_dims, y_dims);
-    if (!s)
-        s = read_bias(call, M, &bias);
+        s = lsc_ort_conv_output_dims(call, *rank, x_dims, y_dims);
     if (!s)
         s = lsc_ort_exact_plan_for(call, is_signed, x_zp, &plan);
+    if (s)
+        return s;
+    for (int i = 0; i < *rank; i++) /* ORT allocated x, and allocates y: the products fit */
+        n_x *= (size_t)x_dims[i], *n_y *= (size_t)y_dims[i];
+    if (!*n_y)
+        return NULL;
+    float *xf = malloc((n_x + *n_y) * sizeof *xf);
+    int64_t *sum = xf ? calloc(*n_y, sizeof *sum) : NULL;
+    if (!sum) {
+        free(xf);
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu + %zu values)", n_x,
+                            *n_y);
+    }
+    /* Padding adds zeros to every pass, which is x = x_zero_point in all of them. */
+    for (unsigned p = 0; !s && p < plan.passes; p++) {
+        for (size_t i = 0; i < n_x; i++)
+            xf[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(x, is_signed, i) - x_zp);
+        s = lsc_ort_conv_run(call, xf, *rank, x_dims, NULL, xf + n_x);
+        int64_t factor = lsc_ort_exact_factor(&plan, p);
+        for (size_t i = 0; !s && i < *n_y; i++)
+            sum[i] += factor * (int64_t)xf[n_x + i];
+    }
+    free(xf);
+    if (s)
+        free(sum);
+    else
+        *acc = sum;
+    return s;
+}
+
+OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
+{
+    size_t M = call->winfo.rows, n_y = 0;
+    const int32_t *bias = NULL;
+    int rank = 0;
+    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
+    requant r = { 0 };
+    void *y = NULL;
+    OrtStatus *s = read_bias(call, M, &bias);
     if (!s)
         s = requant_init(call, M, &r);
     if (!s)
+        s = exact_conv(call, &rank, y_dims, &acc, &n_y);
+    if (!s)
         s = output(call, rank, y_dims, &y);
-    for (int i = 0; !s && i < rank; i++) /* ORT allocated both, so the products fit */
-        n_x *= (size_t)x_dims[i], n_y *= (size_t)y_dims[i];
-    float *xf = s || !n_y ? NULL : malloc((n_x + n_y) * sizeof *xf);
-    int64_t *acc = xf ? calloc(n_y, sizeof *acc) : NULL;
-    if (!s && n_y && !acc)
-        s = lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu + %zu values)", n_x, n_y);
-    /* Padding adds zeros to every pass, which is x = x_zero_point in all of them. */
-    for (unsigned p = 0; !s && acc && p < plan.passes; p++) {
-        for (size_t i = 0; i < n_x; i++)
-            xf[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(x, is_signed, i) - x_zp);
-        s = lsc_ort_conv_run(call, xf, rank, x_dims, NULL, xf + n_x);
-        int64_t factor = lsc_ort_exact_factor(&plan, p);
-        for (size_t i = 0; !s && i < n_y; i++)
-            acc[i] += factor * (int64_t)xf[n_x + i];
-    }
-    size_t plane = n_y && y_dims[0] ? n_y / (size_t)y_dims[0] / M : 0;
+    size_t plane = acc && y_dims[0] ? n_y / (size_t)y_dims[0] / M : 0;
     for (size_t i = 0; !s && acc && i < n_y; i++) {
         size_t m = i / plane % M;
         requant_store(&r, acc[i] + (bias ? bias[m] : 0), m, y, i);
     }
     free(acc);
-    free(xf);
     free(r.multiplier);
+    return s;
+}
+
+OrtStatus *lsc_ort_conv_integer_compute(const lsc_ort_call *call)
+{
+    size_t n_y = 0;
+    int rank = 0;
+    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
+    void *y = NULL;
+    OrtStatus *s = exact_conv(call, &rank, y_dims, &acc, &n_y);
+    if (!s)
+        s = output(call, rank, y_dims, &y);
+    for (size_t i = 0; !s && acc && i < n_y; i++) /* ONNX's int32 accumulation wraps */
+        ((int32_t *)y)[i] = (int32_t)(uint32_t)acc[i];
+    free(acc);
     return s;
 }

@@ -15,7 +15,7 @@ Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
 saturates pairs of products in 16 bits), so it is compared only where it is. The same
 for LscQLinearMatMul's uint8 / int8 output against ONNX Runtime's requantization of
 the exact product (numpy, float32 as ORT computes it), and against the real-number
-formula: at most one code apart; and LscQLinearConv equal to ORT's QLinearConv over
+formula: at most one code apart; LscQLinearConv and LscConvInteger equal to ORT's QLinearConv / ConvInteger over
 strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact)."""
 import os
 import sys
@@ -212,6 +212,79 @@ def qlinear_exact(work):
     return failures
 
 
+# The geometries conv.c runs on different paths: stride 1 with pads (direct), strides
+# 2, dilations, groups, pointwise, 1-D; 72 input channels with sparse rows (one float
+# pass) and with dense rows (digits of x).
+CONV_CASES = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
+              ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
+              ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
+              ("group2", [2, 8, 7, 7], 6, [3, 3], dict(group=2, pads=[1, 1, 1, 1])),
+              ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
+              ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
+              ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])),
+              ("heavy", [1, 72, 8, 8], 40, [3, 3], dict(pads=[1, 1, 1, 1])))
+
+
+def conv_integer_model(work, name, x, xzp, W, wzp, attrs):
+    """A ConvInteger model (x an input; W, zero points initializers) saved; its path."""
+    from onnx import TensorProto, helper, numpy_helper
+    inits = [numpy_helper.from_array(v, n) for v, n in ((W, "W"), (np.array(xzp, np.uint8), "xzp"), (wzp, "wzp"))]
+    g = helper.make_graph([helper.make_node("ConvInteger", ["x", "W", "xzp", "wzp"], ["y"], **attrs)], name,
+                          [helper.make_tensor_value_info("x", TensorProto.UINT8, list(x.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.INT32, None)], inits)
+    path = os.path.join(work, name + ".onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
+def conv_integer_geometry(work):
+    """LscConvInteger's int32 equal to ONNX Runtime's ConvInteger (exact: uint8 x and
+    W) over CONV_CASES, 1 and 2 threads, and decompress byte for byte; with one
+    w_zero_point per output channel (ORT takes one for all) equal to ORT's
+    ConvInteger(x, W, 0) - w_zero_point[m] * ConvInteger(x, 1, 0). Returns failures."""
+    failures = []
+    rng = np.random.default_rng(14)
+    for tag, xshape, M, kshape, attrs in CONV_CASES + (("perchannel", [1, 8, 9, 9], 6, [3, 3],
+                                                         dict(pads=[1, 1, 1, 1])),):
+        C = xshape[1] // attrs.get("group", 1)
+        per_channel = tag == "perchannel"
+        wzp = rng.integers(90, 160, M if per_channel else 1).astype(np.uint8)
+        wzp_full = wzp.reshape([-1] + [1] * (len(kshape) + 1))
+        W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape),
+                     wzp_full).astype(np.uint8)
+        x = rng.integers(0, 256, xshape).astype(np.uint8)
+        if tag == "heavy":  # rows of L1 norm 648 * 235 > 2^24 / 135: digits of x; y odd above 2^24
+            W[W == wzp_full] = 20
+            wzp[:] = 20
+            W[0], W[1] = 255, 0
+            x[:] = 255
+            x[0, 0, 4, 4] = 254
+        name = "convinteger_" + tag
+        path = conv_integer_model(work, name, x, 120, W, wzp if per_channel else wzp.reshape(()), attrs)
+        lsc, back = os.path.join(work, name + ".lsc.onnx"), os.path.join(work, name + ".back.onnx")
+        ortcheck.compress(path, lsc, ["--bit-exact"])
+        feed = os.path.join(work, name + ".x.npy")
+        np.save(feed, x)
+        if per_channel:
+            dense = [ortcheck.ort_outputs(conv_integer_model(work, name + n, x, 120, w, np.array(0, np.uint8), attrs),
+                                          {"x": feed}, os.path.join(work, name + n + ".dense"), plugin=False)[0]
+                     for n, w in (("_w", W), ("_ones", np.ones_like(W)))]
+            want = dense[0] - wzp.astype(np.int32).reshape(1, M, 1, 1) * dense[1]
+        else:
+            want = ortcheck.ort_outputs(path, {"x": feed}, os.path.join(work, name + ".dense"), plugin=False)[0]
+        outs = [ortcheck.ort_outputs(lsc, {"x": feed}, os.path.join(work, name + ".lsc%d" % t), threads=t)[0]
+                for t in (1, 2)]
+        r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+        same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+        ok = (ortcheck.lsc_ops(lsc) == ["LscConvInteger"] and same and
+              all(o.dtype == np.int32 and np.array_equal(o, want) for o in outs))
+        print("%s %-28s LscConvInteger %s: int32 equal to ORT's ConvInteger (|y| <= %d), 1 and 2 threads, "
+              "decompress byte for byte: %s" % ("ok  " if ok else "FAIL", name, tag, np.abs(want).max(), ok))
+        if not ok:
+            failures.append("%s: LscConvInteger differs from ORT's ConvInteger or does not round-trip" % name)
+    return failures
+
+
 def qlinear_conv_geometry(work):
     """LscQLinearConv equal to ONNX Runtime's QLinearConv (uint8 x and W, W's zero point
     one for all channels as ORT needs, int32 bias) over the geometries conv.c runs on
@@ -220,19 +293,13 @@ def qlinear_conv_geometry(work):
     from onnx import TensorProto, helper, numpy_helper
     failures = []
     rng = np.random.default_rng(12)
-    cases = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
-             ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
-             ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
-             ("group2", [2, 8, 7, 7], 6, [3, 3], dict(group=2, pads=[1, 1, 1, 1])),
-             ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
-             ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
-             ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])),
-             ("heavy", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])))
-    for tag, xshape, M, kshape, attrs in cases:
+    for tag, xshape, M, kshape, attrs in CONV_CASES:
         C = xshape[1] // attrs.get("group", 1)
         wzp = np.uint8(rng.integers(90, 160))
         W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape), wzp).astype(np.uint8)
-        if tag == "heavy":  # rows of L1 norm 648 * ~100 > 2^24 / 135: digits of x
+        if tag == "heavy":  # rows of L1 norm 648 * 235 > 2^24 / 135: digits of x
+            wzp = np.uint8(20)
+            W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape), wzp).astype(np.uint8)
             W[0], W[1] = 255, 0
         w_scale = (rng.random(M) * 0.02 + 0.002).astype(np.float32)
         bias = rng.integers(-3000, 3000, M).astype(np.int32)
@@ -336,6 +403,7 @@ def main():
     failures += integer_bound(work)
     failures += qlinear_exact(work)
     failures += qlinear_conv_geometry(work)
+    failures += conv_integer_geometry(work)
     failures += float_blob_refused(work)
     # Constant nodes, If bodies: three weights fused, the model back byte for byte.
     m, feeds, n = constants_and_bodies()
