@@ -1,8 +1,8 @@
 """8-bit weights (docs/format.md 1.9, 3.1): the shipped pruned LeNets quantized by
 scripts/quantize_models.py (weight-only QDQ per channel: symmetric int8, asymmetric
 uint8 with non-zero zero points, int8 read through Transpose by MatMul; dynamic
-quantization's MatMulInteger; static QOperator QLinearMatMul, whose outputs must be
-equal, not only close). Each one:
+quantization's MatMulInteger and ConvInteger; static QOperator QLinearMatMul and
+QLinearConv; those two integer forms' outputs must be equal, not only close). Each one:
 every weight encoded and its DequantizeLinear chain fused into the LSC op (none left
 in the graph), decompress gives back the file byte for byte, and ONNX Runtime's
 outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 3,
@@ -27,9 +27,11 @@ import ortcheck
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZE = os.path.join(HERE, "..", "..", "scripts", "quantize_models.py")
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear", "conv-integer")
 # The nodes whose 8-bit weights each form fuses or rewrites (none may be left).
-WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv")}
+WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv"), "conv-integer": ("ConvInteger", "MatMulInteger")}
+# Integer ops then one rounding, as ORT's own: outputs equal, not only close.
+EXACT_FORMS = ("qlinear", "conv-integer")
 DEFAULT_WEIGHT_OPS = ("DequantizeLinear", "MatMulInteger")
 
 
@@ -383,8 +385,8 @@ def main():
             feeds = [{m.graph.input[0].name: rng.standard_normal([b] + shape[1:]).astype(np.float32)}
                      for b in (1, 3)]
             # Saves name.onnx, compresses it to name.lsc.onnx, compares in ORT.
-            # QLinearMatMul: integer arithmetic then one rounding, as ORT's: equal outputs.
-            failures += ortcheck.check_models(work, {name: (m, feeds, n8)}, 0 if form == "qlinear" else ortcheck.RTOL)
+            # qlinear, conv-integer: integer arithmetic then one rounding, as ORT's: equal outputs.
+            failures += ortcheck.check_models(work, {name: (m, feeds, n8)}, 0 if form in EXACT_FORMS else ortcheck.RTOL)
             path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
             left = sum(node_ops(lsc).count(op) for op in weight_ops + ("Transpose",))
             if left or len(ortcheck.lsc_ops(lsc)) < n8:
