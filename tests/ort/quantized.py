@@ -284,6 +284,18 @@ def conv_integer_geometry(work):
               "decompress byte for byte: %s" % ("ok  " if ok else "FAIL", name, tag, np.abs(want).max(), ok))
         if not ok:
             failures.append("%s: LscConvInteger differs from ORT's ConvInteger or does not round-trip" % name)
+    # a w_zero_point per input channel (not per output channel): left dense, said so
+    W = np.where(rng.random([6, 8, 3, 3]) < 0.1, 200, 100).astype(np.uint8)
+    x = np.zeros([1, 8, 9, 9], np.uint8)
+    path = conv_integer_model(work, "convinteger_zp_cin", x, 0, W, np.full(8, 100, np.uint8), {})
+    lsc = os.path.join(work, "convinteger_zp_cin.lsc.onnx")
+    ortcheck.compress(path, lsc)
+    r = ortcheck.run([ortcheck.ONNX_LSC, "stats", path])
+    ok = not ortcheck.lsc_ops(lsc) and " unsupported" in r.stdout
+    print("%s %-28s w_zero_point per input channel: left dense, stats says unsupported: %s" %
+          ("ok  " if ok else "FAIL", "convinteger_zp_cin", ok))
+    if not ok:
+        failures.append("convinteger_zp_cin: a per-input-channel w_zero_point was not left dense (%s)" % r.stdout)
     return failures
 
 
