@@ -144,7 +144,7 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
 /* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
- * multiplies, each of the input lsc_ort_exact_input gives for A' = A - a_zero_point,
+ * multiplies, each of the input lsc_ort_exact_inputs gives for A' = A - a_zero_point,
  * summed in int64 with the factors of lsc_ort_exact_factor. The plan comes from the
  * call's weight (its largest row L1 norm) and the range of A' (A's type, zero point);
  * an error when that norm is too large. */
@@ -155,7 +155,9 @@ typedef struct lsc_ort_exact_plan {
 } lsc_ort_exact_plan;
 OrtStatus *lsc_ort_exact_plan_for(const lsc_ort_call *call, int is_signed, int a_zero_point,
                                   lsc_ort_exact_plan *plan);
-float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v);
+/* x[i] = the input of `pass` for A[i] - zero_point, A n 8-bit values. */
+void lsc_ort_exact_inputs(const lsc_ort_exact_plan *plan, unsigned pass, const void *a, int is_signed,
+                          int zero_point, size_t n, float *x);
 int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass);
 /* Element i of an 8-bit tensor. */
 int lsc_ort_int8_at(const void *data, int is_signed, size_t i);

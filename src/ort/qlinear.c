@@ -8,6 +8,7 @@
  * type's range less the zero point, rounded half to even, plus the zero point. So the
  * outputs equal ORT's wherever ORT's int32 product is exact. LscConvInteger (ONNX
  * ConvInteger: x, w, x_zero_point, w_zero_point) gives the exact int32 itself. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -111,15 +112,27 @@ static OrtStatus *requant_init(const lsc_ort_call *call, size_t channels, requan
     return NULL;
 }
 
-static void requant_store(const requant *r, int64_t acc, size_t channel, void *y, size_t i)
+/* y[start .. start + n) from acc + bias, all of one output channel. */
+static void requant_run(const requant *r, const int64_t *acc, int32_t bias, size_t channel, void *y, size_t start,
+                        size_t n)
 {
-    /* ONNX accumulates in int32 (wrapping); float() rounds above 2^24, as ORT does */
-    float v = (float)(int32_t)acc * r->multiplier[r->n == 1 ? 0 : channel];
-    int q = (int)nearbyintf(fminf(fmaxf(v, r->lo), r->hi)) + r->zp;
-    if (r->is_signed)
-        ((int8_t *)y)[i] = (int8_t)q;
-    else
-        ((uint8_t *)y)[i] = (uint8_t)q;
+    float multiplier = r->multiplier[r->n == 1 ? 0 : channel];
+    for (size_t i = start; i < start + n; i++) {
+        /* ONNX accumulates in int32 (wrapping); float() rounds above 2^24, as ORT does */
+        float v = (float)(int32_t)(uint32_t)(acc[i] + bias) * multiplier;
+        v = v >= r->lo ? v : r->lo; /* fmaxf, NaN included, then fminf */
+        v = v <= r->hi ? v : r->hi;
+#if FLT_EVAL_METHOD == 0
+        v = (v + 12582912.0f) - 12582912.0f; /* nearbyintf for |v| < 2^22: |v| <= 383 here */
+#else
+        v = nearbyintf(v);
+#endif
+        int q = (int)v + r->zp;
+        if (r->is_signed)
+            ((int8_t *)y)[i] = (int8_t)q;
+        else
+            ((uint8_t *)y)[i] = (uint8_t)q;
+    }
 }
 
 static OrtStatus *output(const lsc_ort_call *call, int rank, const int64_t *dims, void **y)
@@ -142,7 +155,7 @@ OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call)
     if (!s)
         s = output(call, rank, y_dims, &y);
     for (size_t i = 0; !s && i < count; i++)
-        requant_store(&r, acc[i], i % N, y, i);
+        requant_run(&r, acc, 0, i % N, y, i, 1);
     free(acc);
     free(r.multiplier);
     return s;
@@ -227,8 +240,7 @@ static OrtStatus *exact_conv(const lsc_ort_call *call, int *rank, int64_t y_dims
     }
     /* Padding adds zeros to every pass, which is x = x_zero_point in all of them. */
     for (unsigned p = 0; !s && p < plan.passes; p++) {
-        for (size_t i = 0; i < n_x; i++)
-            xf[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(x, is_signed, i) - x_zp);
+        lsc_ort_exact_inputs(&plan, p, x, is_signed, x_zp, n_x, xf);
         s = lsc_ort_conv_run(call, xf, *rank, x_dims, NULL, xf + n_x);
         int64_t factor = lsc_ort_exact_factor(&plan, p);
         for (size_t i = 0; !s && i < *n_y; i++)
@@ -258,9 +270,9 @@ OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
     if (!s)
         s = output(call, rank, y_dims, &y);
     size_t plane = acc && y_dims[0] ? n_y / (size_t)y_dims[0] / M : 0;
-    for (size_t i = 0; !s && acc && i < n_y; i++) {
+    for (size_t i = 0; !s && acc && i < n_y; i += plane) {
         size_t m = i / plane % M;
-        requant_store(&r, acc[i] + (bias ? bias[m] : 0), m, y, i);
+        requant_run(&r, acc, bias ? bias[m] : 0, m, y, i, plane);
     }
     free(acc);
     free(r.multiplier);

@@ -94,15 +94,29 @@ static int plan_for(double l1_max, int a_min, int a_max, lsc_ort_exact_plan *pla
     return 1;
 }
 
-float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v)
+static float exact_digit(const lsc_ort_exact_plan *plan, unsigned pass, int v)
 {
-    if (plan->passes == 1)
-        return (float)v;
     unsigned s = plan->d * pass;
     int digit = floor_shift(v, s);
     if (pass < plan->passes - 1)
         digit -= floor_shift(v, s + plan->d) * (1 << plan->d);
     return (float)digit;
+}
+
+void lsc_ort_exact_inputs(const lsc_ort_exact_plan *plan, unsigned pass, const void *a, int is_signed,
+                          int zero_point, size_t n, float *x)
+{
+    const int8_t *s8 = a;
+    const uint8_t *u8 = a;
+    if (plan->passes == 1 && is_signed) /* the usual case, in loops the compiler vectorizes */
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(s8[i] - zero_point);
+    else if (plan->passes == 1)
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(u8[i] - zero_point);
+    else
+        for (size_t i = 0; i < n; i++)
+            x[i] = exact_digit(plan, pass, lsc_ort_int8_at(a, is_signed, i) - zero_point);
 }
 
 int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass)
@@ -185,8 +199,7 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     lsc_error error = { 0 };
     lsc_status st = LSC_OK;
     for (unsigned p = 0; st == LSC_OK && p < plan.passes; p++) {
-        for (size_t i = 0; i < mk; i++)
-            x[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(a, is_signed, i) - a_zp);
+        lsc_ort_exact_inputs(&plan, p, a, is_signed, a_zp, mk, x);
         st = lsc_ort_spmm_rows(call, x, K, M, yf, N, &error);
         int64_t factor = lsc_ort_exact_factor(&plan, p);
         for (size_t i = 0; st == LSC_OK && i < mn; i++)

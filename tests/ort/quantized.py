@@ -169,11 +169,13 @@ def qlinear_exact(work):
     failures = []
     rng = np.random.default_rng(10)
     onnx_type = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8}
-    # K 40: one float pass; 5000: digits of A. Per-column and per-tensor B parameters.
+    # Per-column and per-tensor B parameters; K 41: multiplier 0.5 and small products,
+    # so that many outputs fall on half-way points (rounded to even).
     for K, N, a_type, b_type, y_type, per_column in ((40, 16, np.uint8, np.uint8, np.uint8, True),
                                                      (300, 24, np.uint8, np.int8, np.int8, False),
                                                      (5000, 12, np.int8, np.int8, np.int8, True),
-                                                     (800, 20, np.uint8, np.uint8, np.uint8, False)):
+                                                     (800, 20, np.uint8, np.uint8, np.uint8, False),
+                                                     (41, 64, np.uint8, np.uint8, np.uint8, False)):
         bi, ai = np.iinfo(b_type), np.iinfo(a_type)
         nq = N if per_column else 1
         bzp = rng.integers(bi.min, bi.max + 1, nq).astype(b_type)
@@ -184,6 +186,13 @@ def qlinear_exact(work):
         acc = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
         y_scale = np.array(np.abs(acc).max() * 0.05 * float(b_scale.max()) / 100.0, np.float32)
         y_zp = np.array(3 if y_type == np.uint8 else -3, y_type)
+        if K == 41:
+            B = np.where(rng.random((K, N)) < 0.1, int(bzp[0]) + rng.integers(-20, 21, (K, N)), bzp).astype(b_type)
+            a = (int(azp) + rng.integers(-3, 4, (3, K))).astype(a_type)
+            acc = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
+            a_scale, b_scale, y_scale = np.array(0.5, np.float32), np.ones(1, np.float32), np.array(1, np.float32)
+            y_zp = np.array(128, y_type)
+            print("     %-28s %d of %d outputs on a half-way point" % ("qlinear_41", (acc % 2 == 1).sum(), acc.size))
         name = "qlinear_%d" % K
         inits = [numpy_helper.from_array(x, n) for x, n in ((a_scale, "as"), (azp, "azp"), (B, "B"),
                                                            (b_scale, "bs"), (bzp, "bzp"), (y_scale, "ys"),
