@@ -10,6 +10,7 @@
  * ConvInteger: x, w, x_zero_point, w_zero_point) gives the exact int32 itself. */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "kernel.h"
@@ -227,8 +228,13 @@ static OrtStatus *exact_conv(const lsc_ort_call *call, int *rank, int64_t y_dims
         s = lsc_ort_exact_plan_for(call, is_signed, x_zp, &plan);
     if (s)
         return s;
-    for (int i = 0; i < *rank; i++) /* ORT allocated x, and allocates y: the products fit */
-        n_x *= (size_t)x_dims[i], *n_y *= (size_t)y_dims[i];
+    int too_large = 0;
+    for (int i = 0; i < *rank; i++) /* x fits (ORT allocated it); y, from the attributes, is checked */
+        n_x *= (size_t)x_dims[i], too_large |= lsc_ort_mul_overflow(*n_y, (size_t)y_dims[i], n_y);
+    if (!too_large && *n_y && (*n_y > SIZE_MAX / sizeof(int64_t) - n_x))
+        too_large = 1;
+    if (too_large)
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "the output is too large");
     if (!*n_y)
         return NULL;
     float *xf = malloc((n_x + *n_y) * sizeof *xf);

@@ -54,13 +54,13 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
  * inputs x with |x| <= D, each product of row r and each partial sum of any subset of
  * them is at most D * sum_k |w_rk| <= D * L1max in magnitude, L1max the weight's
  * largest row L1 norm (lsc_weight_row_l1_max). So:
- * - one pass of A' itself when max|A'| * L1max < 2^24;
+ * - one pass of A' itself when max|A'| * L1max <= 2^24;
  * - otherwise A' = sum_p 2^(d p) x_p with base-2^d digits x_p = floor(A' / 2^(d p))
- *   mod 2^d in [0, 2^d - 1] and a signed top digit floor(A' / 2^(d (P-1))); d is the
- *   largest width with (2^d - 1) * L1max < 2^24, P the fewest passes whose top digit
- *   also fits. Each pass is exact, and the passes are summed in int64.
+ *   mod 2^d in [0, 2^d - 1] and a signed top digit floor(A' / 2^(d (P-1))); d is
+ *   the largest width (at most 8) with (2^d - 1) * L1max <= 2^24, P the fewest
+ *   passes whose top digit also fits. Each pass is exact; they are summed in int64.
  * The conv pads with 0 in every pass: the digits of A' = 0 (x = x_zero_point). It
- * fails only for L1max >= 2^24 (K > 65793 values of 255). */
+ * fails only for L1max > 2^24 (more than 65793 values of 255 in a row). */
 #define EXACT_FLOAT 16777216.0 /* 2^24 */
 
 /* floor(v / 2^s) without shifting a negative value */
