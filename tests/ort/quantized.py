@@ -355,33 +355,40 @@ def qlinear_conv_geometry(work):
 
 
 def float_blob_refused(work):
-    """An LscQLinearConv handed a float blob fails the session with one clear line."""
+    """An LscQLinearConv or LscConvInteger handed a float blob fails the session with
+    one clear line."""
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(2)
     W = np.where(rng.random((4, 3, 3, 3)) < 0.2, rng.standard_normal((4, 3, 3, 3)), 0).astype(np.float32)
     g = helper.make_graph([helper.make_node("Conv", ["x", "W"], ["y"])], "float_conv",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [numpy_helper.from_array(W, "W")])
-    path, lsc, bad = (os.path.join(work, "float_blob" + e) for e in (".onnx", ".lsc.onnx", ".bad.onnx"))
+    path, lsc = (os.path.join(work, "float_blob" + e) for e in (".onnx", ".lsc.onnx"))
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
     ortcheck.compress(path, lsc)
-    m = onnx.load(lsc, load_external_data=False)
-    n = m.graph.node[0]
-    n.op_type = "LscQLinearConv"
-    del n.input[:]
-    n.input.extend(["x", "xs", "xz", "W", "ws", "wz", "ys", "yz"])
-    m.graph.initializer.extend([numpy_helper.from_array(np.array(v, t), k) for k, v, t in (
-        ("xs", 0.1, np.float32), ("xz", 0, np.uint8), ("ws", 0.1, np.float32), ("wz", 0, np.uint8),
-        ("ys", 0.1, np.float32), ("yz", 0, np.uint8))])
-    m.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
-    m.graph.output[0].type.tensor_type.elem_type = TensorProto.UINT8
-    onnx.save(m, bad)
     feed = os.path.join(work, "float_blob.x.npy")
     np.save(feed, np.zeros((1, 3, 6, 6), np.uint8))
-    r = ortcheck.run([ortcheck.LSC_ORT_RUN, bad, "--input", "x=" + feed])
-    ok = r.returncode != 0 and "weight 'W' is not an 8-bit weight" in r.stderr
-    print("%s %-28s LscQLinearConv with a float blob refused: %s" % ("ok  " if ok else "FAIL", "float_blob", ok))
-    return [] if ok else ["float_blob: not refused (%d): %s" % (r.returncode, r.stderr.strip()[-300:])]
+    failures = []
+    for op, inputs, y_type in (("LscQLinearConv", ["x", "xs", "xz", "W", "ws", "wz", "ys", "yz"], TensorProto.UINT8),
+                               ("LscConvInteger", ["x", "W", "xz", "wz"], TensorProto.INT32)):
+        m = onnx.load(lsc, load_external_data=False)
+        n = m.graph.node[0]
+        n.op_type = op
+        del n.input[:]
+        n.input.extend(inputs)
+        m.graph.initializer.extend([numpy_helper.from_array(np.array(v, t), k) for k, v, t in (
+            ("xs", 0.1, np.float32), ("xz", 0, np.uint8), ("ws", 0.1, np.float32), ("wz", 0, np.uint8),
+            ("ys", 0.1, np.float32), ("yz", 0, np.uint8)) if k in inputs])
+        m.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
+        m.graph.output[0].type.tensor_type.elem_type = y_type
+        bad = os.path.join(work, "float_blob_%s.bad.onnx" % op)
+        onnx.save(m, bad)
+        r = ortcheck.run([ortcheck.LSC_ORT_RUN, bad, "--input", "x=" + feed])
+        ok = r.returncode != 0 and "weight 'W' is not an 8-bit weight" in r.stderr
+        print("%s %-28s %s with a float blob refused: %s" % ("ok  " if ok else "FAIL", "float_blob", op, ok))
+        if not ok:
+            failures.append("float_blob %s: not refused (%d): %s" % (op, r.returncode, r.stderr.strip()[-300:]))
+    return failures
 
 
 def main():
