@@ -262,6 +262,10 @@ LSC_API lsc_status lsc_weight_decode(const lsc_weight *weight, void *dst, size_t
  * read from the blob as for any weight). Calling it again replaces the scales. */
 LSC_API lsc_status lsc_weight_dequantize(lsc_weight *weight, const float *scales, size_t n_scales,
                                          lsc_error *error);
+/* After lsc_weight_dequantize: the largest sum of |dequantized value| over one encoded
+ * row (with scale 1, the row's L1 norm of code - zero point: what bounds an exact
+ * integer product's partial sums); 0 for a weight not dequantized. */
+LSC_API double lsc_weight_row_l1_max(const lsc_weight *weight);
 
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
