@@ -494,6 +494,15 @@ int main(int argc, char **argv)
         shape_case sc = { 3, cols, 0.01, UNIFORM, 1, cols, 8 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
     }
+    /* n = 1 decodes one-row block rows in batches (brows.h, rows_n1): batches cut by
+     * the row count (1200 short rows, many empty) and by the entries, and rows longer
+     * than a batch (b = 1 over 60000 columns: one entry per position) */
+    {
+        shape_case many = { 1200, 61, 0.02, UNIFORM, 1, 61, 4 };
+        run_case(&many, LSC_DTYPE_FLOAT32, 0, 0);
+        shape_case long_rows = { 5, 60000, 0.3, UNIFORM, 1, 60000, 1 };
+        run_case(&long_rows, LSC_DTYPE_FLOAT32, 0, 0);
+    }
     for (uint32_t bh = 4; bh <= 5; bh++) { /* 4 x 16384 fits 16 bits, 5 x 16384 does not */
         shape_case sc = { 11, 16384, 0.01, UNIFORM, bh, 16384, 6 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 1);

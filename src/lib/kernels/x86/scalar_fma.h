@@ -25,6 +25,24 @@ static float k_dot(const float *restrict x, size_t xs, const uint32_t *restrict 
     return (s0 + s1) + (s2 + s3);
 }
 
+/* k_dot over positions decoded in one pass across several one-row block rows
+ * (brows.h, rows_n1): a row's column is its position minus `off`, modulo 2^16. */
+static float k_dot_mod16(const float *restrict x, size_t xs, const uint32_t *restrict pos,
+                         const float *restrict vals, uint32_t cnt, uint32_t off)
+{
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    uint32_t i = 0;
+    for (; i + 4 <= cnt; i += 4) {
+        s0 = fmaf(vals[i], x[(size_t)(uint16_t)(pos[i] - off) * xs], s0);
+        s1 = fmaf(vals[i + 1], x[(size_t)(uint16_t)(pos[i + 1] - off) * xs], s1);
+        s2 = fmaf(vals[i + 2], x[(size_t)(uint16_t)(pos[i + 2] - off) * xs], s2);
+        s3 = fmaf(vals[i + 3], x[(size_t)(uint16_t)(pos[i + 3] - off) * xs], s3);
+    }
+    for (; i < cnt; i++)
+        s0 = fmaf(vals[i], x[(size_t)(uint16_t)(pos[i] - off) * xs], s0);
+    return (s0 + s1) + (s2 + s3);
+}
+
 static void k_n1(const float *restrict x, size_t xs, float *restrict y0, size_t ldy,
                  const uint32_t *restrict cols, const uint32_t *restrict lrs,
                  const float *restrict vals, uint32_t cnt)
