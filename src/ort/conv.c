@@ -514,9 +514,12 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         (p->copy_out && lsc_ort_mul_overflow(sh->m, p->n, &y_count)) ||
         buf_count > SIZE_MAX / sizeof(float) || y_count > SIZE_MAX / sizeof(float))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
+    lsc_ort_scratch in_buf, out_buf;
+    lsc_ort_scratch_get(call, &in_buf, buf_count * sizeof *p->buf);
+    lsc_ort_scratch_get(call, &out_buf, y_count * sizeof *p->ybuf);
     p->offs = malloc(rows * sizeof *p->offs);
-    p->buf = buf_count ? malloc(buf_count * sizeof *p->buf) : NULL;
-    p->ybuf = y_count ? malloc(y_count * sizeof *p->ybuf) : NULL;
+    p->buf = in_buf.p;
+    p->ybuf = out_buf.p;
     lsc_status st = LSC_OK;
     lsc_error error = { 0 };
     if (!p->offs || (buf_count && !p->buf) || (y_count && !p->ybuf)) {
@@ -549,8 +552,8 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         }
     }
     free(p->offs);
-    free(p->buf);
-    free(p->ybuf);
+    lsc_ort_scratch_release(call, &in_buf);
+    lsc_ort_scratch_release(call, &out_buf);
     return lsc_ort_status(call, st, &error);
 }
 

@@ -2,6 +2,7 @@
  * tensors. Each wraps a few API calls so the op files read as arithmetic. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel.h"
@@ -172,4 +173,37 @@ OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int r
         s = api->GetTensorMutableData(value, &p);
     *data = p;
     return s;
+}
+
+void lsc_ort_scratch_get(const lsc_ort_call *call, lsc_ort_scratch *s, size_t bytes)
+{
+    const OrtApi *api = call->kernel->api;
+    s->allocator = NULL;
+    s->p = NULL;
+    if (!bytes)
+        return;
+    OrtMemoryInfo *info = NULL;
+    OrtStatus *st = api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &info);
+    if (!st)
+        st = api->KernelContext_GetAllocator(call->context, info, &s->allocator);
+    if (info)
+        api->ReleaseMemoryInfo(info);
+    if (st) {
+        api->ReleaseStatus(st);
+        s->allocator = NULL;
+    }
+    s->p = s->allocator ? s->allocator->Alloc(s->allocator, bytes) : malloc(bytes);
+}
+
+void lsc_ort_scratch_release(const lsc_ort_call *call, lsc_ort_scratch *s)
+{
+    if (s->allocator) {
+        if (s->p)
+            s->allocator->Free(s->allocator, s->p);
+        call->kernel->api->ReleaseAllocator(s->allocator);
+    } else {
+        free(s->p);
+    }
+    s->allocator = NULL;
+    s->p = NULL;
 }
