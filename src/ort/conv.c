@@ -514,12 +514,9 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         (p->copy_out && lsc_ort_mul_overflow(sh->m, p->n, &y_count)) ||
         buf_count > SIZE_MAX / sizeof(float) || y_count > SIZE_MAX / sizeof(float))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
-    lsc_ort_scratch in_buf, out_buf;
-    lsc_ort_scratch_get(call, &in_buf, buf_count * sizeof *p->buf);
-    lsc_ort_scratch_get(call, &out_buf, y_count * sizeof *p->ybuf);
     p->offs = malloc(rows * sizeof *p->offs);
-    p->buf = in_buf.p;
-    p->ybuf = out_buf.p;
+    p->buf = buf_count ? lsc_ort_alloc(call, buf_count * sizeof *p->buf) : NULL;
+    p->ybuf = y_count ? lsc_ort_alloc(call, y_count * sizeof *p->ybuf) : NULL;
     lsc_status st = LSC_OK;
     lsc_error error = { 0 };
     if (!p->offs || (buf_count && !p->buf) || (y_count && !p->ybuf)) {
@@ -552,8 +549,8 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         }
     }
     free(p->offs);
-    lsc_ort_scratch_release(call, &in_buf);
-    lsc_ort_scratch_release(call, &out_buf);
+    lsc_ort_free(call, p->buf);
+    lsc_ort_free(call, p->ybuf);
     return lsc_ort_status(call, st, &error);
 }
 

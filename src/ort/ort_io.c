@@ -175,35 +175,60 @@ OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int r
     return s;
 }
 
-void lsc_ort_scratch_get(const lsc_ort_call *call, lsc_ort_scratch *s, size_t bytes)
+static void *scratch_alloc(void *context, size_t bytes)
 {
-    const OrtApi *api = call->kernel->api;
-    s->allocator = NULL;
-    s->p = NULL;
-    if (!bytes)
-        return;
-    OrtMemoryInfo *info = NULL;
-    OrtStatus *st = api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &info);
-    if (!st)
-        st = api->KernelContext_GetAllocator(call->context, info, &s->allocator);
-    if (info)
-        api->ReleaseMemoryInfo(info);
-    if (st) {
-        api->ReleaseStatus(st);
-        s->allocator = NULL;
+    lsc_ort_scratch *s = context;
+    if (!s->allocator && !s->unavailable) {
+        OrtMemoryInfo *info = NULL;
+        OrtStatus *st = s->api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &info);
+        if (!st)
+            st = s->api->KernelContext_GetAllocator(s->context, info, &s->allocator);
+        if (info)
+            s->api->ReleaseMemoryInfo(info);
+        if (st) {
+            s->api->ReleaseStatus(st);
+            s->allocator = NULL;
+        }
+        s->unavailable = !s->allocator;
     }
-    s->p = s->allocator ? s->allocator->Alloc(s->allocator, bytes) : malloc(bytes);
+    return s->allocator ? s->allocator->Alloc(s->allocator, bytes) : malloc(bytes);
 }
 
-void lsc_ort_scratch_release(const lsc_ort_call *call, lsc_ort_scratch *s)
+static void scratch_free(void *context, void *p)
 {
-    if (s->allocator) {
-        if (s->p)
-            s->allocator->Free(s->allocator, s->p);
-        call->kernel->api->ReleaseAllocator(s->allocator);
-    } else {
-        free(s->p);
-    }
+    lsc_ort_scratch *s = context;
+    if (s->allocator)
+        s->allocator->Free(s->allocator, p);
+    else
+        free(p);
+}
+
+void lsc_ort_scratch_begin(lsc_ort_call *call, lsc_ort_scratch *s)
+{
+    *s = (lsc_ort_scratch){ .api = call->kernel->api, .context = call->context };
+    call->exec.scratch_alloc = scratch_alloc;
+    call->exec.scratch_free = scratch_free;
+    call->exec.scratch_context = s;
+}
+
+void lsc_ort_scratch_end(lsc_ort_scratch *s)
+{
+    if (s->allocator)
+        s->api->ReleaseAllocator(s->allocator);
     s->allocator = NULL;
-    s->p = NULL;
+}
+
+void *lsc_ort_alloc(const lsc_ort_call *call, size_t bytes)
+{
+    const lsc_exec *e = &call->exec;
+    return e->scratch_alloc ? e->scratch_alloc(e->scratch_context, bytes) : malloc(bytes);
+}
+
+void lsc_ort_free(const lsc_ort_call *call, void *p)
+{
+    const lsc_exec *e = &call->exec;
+    if (p && e->scratch_free)
+        e->scratch_free(e->scratch_context, p);
+    else
+        free(p);
 }
