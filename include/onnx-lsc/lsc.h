@@ -289,6 +289,13 @@ typedef struct lsc_exec {
     lsc_parallel_for_fn parallel_for;  /* else used if non-NULL */
     void *parallel_for_context;
     unsigned cpu_mask;                 /* 0 = best available; else LSC_CPU_* allowed */
+    /* Where a multiply takes its large temporary buffers (lsc_spmm_windows' decoded
+     * rows, ~8 bytes a value): a host allocator that keeps its memory across calls
+     * (ONNX Runtime's arena) spares mapping and faulting in fresh pages on every
+     * call. Called on the calling thread only. Both NULL: malloc and free. */
+    void *(*scratch_alloc)(void *context, size_t bytes);
+    void (*scratch_free)(void *context, void *p);
+    void *scratch_context;
 } lsc_exec;
 
 /* lsc_weight_decode without the zeroing: writes only the stored values into dst,

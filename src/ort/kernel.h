@@ -100,6 +100,25 @@ typedef struct lsc_ort_call {
     unsigned threads;         /* how many threads that pool runs tasks on (1..LSC_ORT_MAX_THREADS) */
 } lsc_ort_call;
 
+/* Scratch memory for one compute call from ONNX Runtime's CPU allocator: the
+ * session's arena, which keeps its blocks across nodes and runs (malloc maps a large
+ * buffer anew on every run and faults its pages in: ~15% of a 224x224 convolution).
+ * Set as call->exec's scratch hooks, so the library's multiplies use it too; the
+ * allocator is taken on first use and dropped by lsc_ort_scratch_end. Falls back to
+ * malloc where ORT gives no allocator. */
+typedef struct lsc_ort_scratch {
+    const OrtApi *api;
+    OrtKernelContext *context;
+    OrtAllocator *allocator;
+    int unavailable;
+} lsc_ort_scratch;
+
+void lsc_ort_scratch_begin(lsc_ort_call *call, lsc_ort_scratch *s);
+void lsc_ort_scratch_end(lsc_ort_scratch *s);
+/* A buffer from call->exec's scratch hooks (malloc without them); the calling thread only. */
+void *lsc_ort_alloc(const lsc_ort_call *call, size_t bytes);
+void lsc_ort_free(const lsc_ort_call *call, void *p);
+
 /* Work the plugin splits itself goes into this many tasks at most. */
 #define LSC_ORT_MAX_THREADS 8
 

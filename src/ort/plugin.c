@@ -311,6 +311,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
         call.weight = opened;
     }
     lsc_weight_get_info(call.weight, &call.winfo);
+    lsc_ort_scratch scratch;
+    lsc_ort_scratch_begin(&call, &scratch);
 
     switch (k->kind) {
     case LSC_ORT_CONV: s = lsc_ort_conv_compute(&call); break;
@@ -323,6 +325,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_integer_compute(&call); break;
     default: break;
     }
+    lsc_ort_scratch_end(&scratch);
     lsc_weight_close(&opened);
     return s;
 }
