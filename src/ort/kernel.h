@@ -17,7 +17,8 @@
 
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
-    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV
+    LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
+    LSC_ORT_DECODE
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
@@ -65,6 +66,12 @@ typedef struct lsc_ort_rnn_attrs {
     lsc_weight *blob[2];    /* W, R when constant blobs, else NULL */
 } lsc_ort_rnn_attrs;
 
+/* LscDecode (decode.c): the dense tensor of a constant blob, decoded at creation. */
+typedef struct lsc_ort_decode_attrs {
+    float *dense; /* NULL: the blob is not constant, decoded at each run */
+    size_t bytes;
+} lsc_ort_decode_attrs;
+
 /* What the kernels of one registration (one session's options) learned about ORT's
  * intra-op pool, which the C API does not tell (plugin.c). */
 typedef struct lsc_ort_pool_probe {
@@ -84,6 +91,7 @@ typedef struct lsc_ort_kernel {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;
         lsc_ort_rnn_attrs rnn;
+        lsc_ort_decode_attrs decode;
     } attrs;
     lsc_ort_pool_probe *pool; /* the registration's */
 } lsc_ort_kernel;
@@ -208,6 +216,11 @@ OrtStatus *lsc_ort_attr_ints(const lsc_ort_kernel *kernel, const OrtKernelInfo *
                              const char *name, int64_t *values, int max, int *count);
 OrtStatus *lsc_ort_attr_string(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
                                const char *name, char *value, size_t size);
+
+OrtStatus *lsc_ort_decode_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_decode_init(lsc_ort_kernel *kernel);
+OrtStatus *lsc_ort_decode_compute(const lsc_ort_call *call);
+void lsc_ort_decode_release(lsc_ort_kernel *kernel);
 
 static inline int lsc_ort_mul_overflow(size_t a, size_t b, size_t *out)
 {

@@ -1,6 +1,6 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
  * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
- * LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU and LscRNN
+ * LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN and LscDecode
  * (docs/format.md part 3) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
@@ -38,6 +38,7 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
     case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: return lsc_ort_matmul_integer_check_weight(k, w);
+    case LSC_ORT_DECODE: return lsc_ort_decode_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
 }
@@ -107,6 +108,8 @@ static void ORT_API_CALL kernel_destroy(void *op_kernel)
         return;
     if (lsc_ort_is_recurrent(k->kind))
         lsc_ort_rnn_release(k);
+    if (k->kind == LSC_ORT_DECODE)
+        lsc_ort_decode_release(k);
     lsc_weight_close(&k->weight);
     free(k);
 }
@@ -143,6 +146,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
     case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL:
+    case LSC_ORT_DECODE:
         s = NULL;
         break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
@@ -168,6 +172,8 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
             else
                 lsc_weight_close(&k->weight);
         }
+        if (!s && k->weight && k->kind == LSC_ORT_DECODE)
+            s = lsc_ort_decode_init(k); /* once: every run copies it */
     }
     if (s) {
         kernel_destroy(k);
@@ -320,6 +326,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_MATMUL_INTEGER: s = lsc_ort_matmul_integer_compute(&call); break;
     case LSC_ORT_QLINEAR_MATMUL: s = lsc_ort_qlinear_matmul_compute(&call); break;
     case LSC_ORT_QLINEAR_CONV: s = lsc_ort_qlinear_conv_compute(&call); break;
+    case LSC_ORT_DECODE: s = lsc_ort_decode_compute(&call); break;
     default: break;
     }
     lsc_weight_close(&opened);
@@ -465,7 +472,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
-    op->weight_input = kind == LSC_ORT_MATMUL_LEFT                                   ? 0
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT || kind == LSC_ORT_DECODE         ? 0
                      : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3
                                                                                       : 1;
     op->api = api;
@@ -504,7 +511,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 16
+#define N_OPS 17
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -590,6 +597,7 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
         q->a_type = i & 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
         q->y_type = i & 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     }
+    init_op(&r->ops[16], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import gen_decode
 import gen_recurrent
 import gen_subgraphs
 
@@ -243,6 +244,9 @@ def make_all(folder):
         save(name, m, encoded=n)
     # LSTM / GRU / RNN W and R (gen_recurrent.py).
     for name, (m, _, n) in gen_recurrent.all_models(np.random.default_rng(98)).items():
+        save(name, m, encoded=n)
+    # Weights read by ops without an LSC kernel, restored by LscDecode (gen_decode.py).
+    for name, (m, _, n) in gen_decode.all_models(np.random.default_rng(97)).items():
         save(name, m, encoded=n)
     # A body that hides an outer weight's name behind its own node output: the body's
     # MatMul reads its own value (not constant), the outer weight is still encoded.
