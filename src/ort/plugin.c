@@ -1,6 +1,6 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
  * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
- * LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN and LscDecode
+ * LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode and LscGather
  * (docs/format.md part 3) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
@@ -38,7 +38,7 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
     case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: return lsc_ort_matmul_integer_check_weight(k, w);
-    case LSC_ORT_DECODE: return lsc_ort_decode_check_weight(k, w);
+    case LSC_ORT_DECODE: case LSC_ORT_GATHER: return lsc_ort_decode_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
 }
@@ -108,7 +108,7 @@ static void ORT_API_CALL kernel_destroy(void *op_kernel)
         return;
     if (lsc_ort_is_recurrent(k->kind))
         lsc_ort_rnn_release(k);
-    if (k->kind == LSC_ORT_DECODE)
+    if (lsc_ort_is_decoded(k->kind))
         lsc_ort_decode_release(k);
     lsc_weight_close(&k->weight);
     free(k);
@@ -149,6 +149,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     case LSC_ORT_DECODE:
         s = NULL;
         break;
+    case LSC_ORT_GATHER: s = lsc_ort_gather_init(k, info); break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
 
@@ -172,7 +173,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
             else
                 lsc_weight_close(&k->weight);
         }
-        if (!s && k->weight && k->kind == LSC_ORT_DECODE)
+        if (!s && k->weight && lsc_ort_is_decoded(k->kind))
             s = lsc_ort_decode_init(k); /* once: every run copies it */
     }
     if (s) {
@@ -327,6 +328,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_QLINEAR_MATMUL: s = lsc_ort_qlinear_matmul_compute(&call); break;
     case LSC_ORT_QLINEAR_CONV: s = lsc_ort_qlinear_conv_compute(&call); break;
     case LSC_ORT_DECODE: s = lsc_ort_decode_compute(&call); break;
+    case LSC_ORT_GATHER: s = lsc_ort_gather_compute(&call); break;
     default: break;
     }
     lsc_weight_close(&opened);
@@ -383,6 +385,8 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
     }
     if (index == op_of(op)->weight_input)
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    if (op_of(op)->kind == LSC_ORT_GATHER) /* indices: int32 or int64 */
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER) /* A and the zero points: uint8 or int8 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     if (op_of(op)->kind == LSC_ORT_QLINEAR_MATMUL || op_of(op)->kind == LSC_ORT_QLINEAR_CONV) {
@@ -472,7 +476,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
-    op->weight_input = kind == LSC_ORT_MATMUL_LEFT || kind == LSC_ORT_DECODE         ? 0
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT || lsc_ort_is_decoded(kind)       ? 0
                      : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3
                                                                                       : 1;
     op->api = api;
@@ -511,7 +515,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 17
+#define N_OPS 18
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -598,6 +602,7 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
         q->y_type = i & 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     }
     init_op(&r->ops[16], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
+    init_op(&r->ops[17], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

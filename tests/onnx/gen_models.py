@@ -137,7 +137,7 @@ def make_all(folder):
                          [numpy_helper.from_array(pruned((200, 50), 0.05), "m")]), encoded=1)
     save("matmul_3d_const", model([helper.make_node("MatMul", ["x", "m"], ["y"])],
                                   [vi("x", [3, 2, 40])], [vi("y", [3, 2, 10])],
-                                  [numpy_helper.from_array(pruned((3, 40, 10)), "m")]), encoded=0)
+                                  [numpy_helper.from_array(pruned((3, 40, 10)), "m")]), encoded=1)  # LscDecode
     save("dense_not_paying", gemm_model("fc", RNG.standard_normal((20, 30)).astype(np.float32)), encoded=0)
     save("all_zero", gemm_model("fc", np.zeros((64, 64), np.float32)), encoded=1)
 
@@ -165,8 +165,9 @@ def make_all(folder):
     save("bf16_typed", m16(typed("fc", bb, TensorProto.BFLOAT16), TensorProto.BFLOAT16),
          encoded=1, check=False)
 
-    # Shared weights: two Gemms (encoded once); a Gemm and an Add (left alone);
-    # Gemm transB=1 and MatMul (orientations differ: left alone).
+    # Shared weights: two Gemms (encoded once); a Gemm and an Add, Gemm transB=1 and
+    # MatMul (orientations differ), a graph output: no LSC kernel for every reader, so
+    # encoded for LscDecode and the readers left as they are.
     ws = pruned((50, 50), 0.1)
     n1 = helper.make_node("Gemm", ["x", "s"], ["y1"], transB=1)
     n2 = helper.make_node("Gemm", ["y1", "s"], ["y"], transB=1)
@@ -174,20 +175,20 @@ def make_all(folder):
                                    [numpy_helper.from_array(ws, "s")]), encoded=1)
     n3 = helper.make_node("Add", ["s", "s"], ["z"])
     save("shared_with_add", model([n1, n3], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("z", [50, 50])],
-                                  [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                  [numpy_helper.from_array(ws, "s")]), encoded=1)
     n4 = helper.make_node("MatMul", ["x", "s"], ["y2"])
     save("shared_orientations", model([n1, n4], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("y2", [1, 50])],
-                                      [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                      [numpy_helper.from_array(ws, "s")]), encoded=1)
     # MatMul with the constant on the left (LscMatMulLeft); the same weight also on
-    # the right of another MatMul (orientations differ: left alone).
+    # the right of another MatMul (orientations differ: LscDecode).
     n5 = helper.make_node("MatMul", ["s", "x2"], ["y3"])
     save("matmul_left", model([n5], [vi("x2", [50, 4])], [vi("y3", [50, 4])],
                               [numpy_helper.from_array(ws, "s")]), encoded=1)
     save("matmul_left_and_right", model([n5, n4], [vi("x", [1, 50]), vi("x2", [50, 4])],
                                         [vi("y3", [50, 4]), vi("y2", [1, 50])],
-                                        [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                        [numpy_helper.from_array(ws, "s")]), encoded=1)
     save("weight_is_output", model([n1], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("s", [50, 50])],
-                                   [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                   [numpy_helper.from_array(ws, "s")]), encoded=1)
 
     # Graph-input weights (IR 3 style): encoded and dropped from the inputs unless
     # --keep-graph-inputs; a declaration that cannot be rebuilt keeps them dense.

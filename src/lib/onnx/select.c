@@ -1,6 +1,6 @@
 /* Which weights compress may encode, and why the others are left alone
  * (lsc_layer_outcome). A candidate is a weight input of a Conv (W), Gemm (B),
- * MatMul (B), LSTM, GRU or RNN (W and R) node of any graph, the main one or an
+ * MatMul (B), LSTM, GRU or RNN (W and R), Gather (data) node of any graph, the main one or an
  * If/Loop/Scan body at any depth, held by an initializer or a Constant node of the
  * graph that defines that name as seen from the node: its own graph or an enclosing
  * one (ONNX's lexical scopes, so sibling branches may reuse a name and an inner
@@ -34,6 +34,7 @@ static const weighted_kind kinds[] = {
     {"GRU", "LscGRU", 3u << 1, 1}, {"RNN", "LscRNN", 3u << 1, 1},
     {"MatMul", "LscMatMulLeft", 1u << 0, 0}, {"MatMulInteger", "LscMatMulInteger", 1u << 1, 0},
     {"QLinearMatMul", "LscQLinearMatMul", 1u << 3, 0}, {"QLinearConv", "LscQLinearConv", 1u << 3, 0},
+    {"Gather", "LscGather", 1u << 0, 0},
 };
 static const weighted_kind *const matmul_left = &kinds[6];
 /* An 8-bit weight's DequantizeLinear: its op is found later (resolve_dequantized). */
@@ -617,9 +618,11 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
         (cand->quantized && lsc_tensor_repr(t) == LSC_REPR_TYPED))
         return LSC_LAYER_UNSUPPORTED_TYPE;
     int conv = strcmp(cand->op, "Conv") == 0 || strcmp(cand->op, "QLinearConv") == 0;
-    int shape_ok = conv ? rank >= 3 : cand->flat ? rank == 3 : rank == 2;
-    /* The recurrent ops run in float32 (their X, B and states are float). */
-    if (cand->flat && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+    int gather = strcmp(cand->op, "Gather") == 0;
+    int shape_ok = conv ? rank >= 3 : gather ? rank >= 1 : cand->flat ? rank == 3 : rank == 2;
+    /* The recurrent ops run in float32 (their X, B and states are float), and so
+     * does LscGather (ORT needs one output type per registration). */
+    if ((cand->flat || gather) && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
         shape_ok = 0;
     if (!t->has_data_type || !lsc_dtype_size(t->data_type) || !shape_ok || t->segment ||
         rank > LSC_MAX_RANK || lsc_tensor_repr(t) == LSC_REPR_NONE)
@@ -653,48 +656,69 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
 /* ---- decode candidates ---- */
 
 /* Every float32 initializer of LSC_DECODE_MIN_ELEMENTS or more that no op with an LSC
- * kernel reads as its weight: encoded as is (rows = d0) and restored at run time by
- * an LscDecode node, whatever and however many its readers are. Whether it is sparse
- * enough is known only once its bytes are read (encode_weights.c). */
+ * kernel can take as its weight (not read as one, or read also by other nodes, or
+ * in a form the LSC op refuses): encoded as is (rows = d0) and restored at run time
+ * by an LscDecode node, whatever and however many its readers are. Whether it is
+ * sparse enough is known only once its bytes are read (encode_weights.c). */
+static void judge_decode(const select_ctx *c, const scope *s, const def *d, lsc_candidate *cand)
+{
+    const Onnx__TensorProto *t = cand->tensor;
+    cand->outcome = LSC_LAYER_ENCODED;
+    int dims_ok = t->n_dims <= LSC_MAX_RANK && !t->segment && lsc_tensor_repr(t) != LSC_REPR_NONE;
+    for (size_t j = 0; j < t->n_dims; j++)
+        dims_ok &= t->dims[j] > 0 && t->dims[j] <= UINT32_MAX;
+    if (!dims_ok) {
+        cand->outcome = LSC_LAYER_UNSUPPORTED_TYPE;
+    } else if (d->input_index != (size_t)-1) {
+        const Onnx__ValueInfoProto *in = s->graph->input[d->input_index];
+        if (c->keep_graph_inputs || s->depth > 0 || !lsc_value_info_is_plain(in, t->data_type, t->dims, t->n_dims))
+            cand->outcome = LSC_LAYER_GRAPH_INPUT;
+        else
+            cand->input_index = d->input_index;
+    }
+}
+
+static int decodable(const Onnx__TensorProto *t)
+{
+    return t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
+           element_count(t) >= LSC_DECODE_MIN_ELEMENTS;
+}
+
 static lsc_status add_decode_candidates(select_ctx *c)
 {
     for (size_t i = 0; i < c->n_scopes; i++) {
         scope *s = c->scopes[i];
         for (size_t k = 0; k < s->n_defs; k++) {
             def *d = &s->defs[k];
-            if (d->kind != DEF_INITIALIZER || d->cand != (size_t)-1)
-                continue;
-            Onnx__TensorProto *t = s->graph->initializer[d->index];
-            uint64_t n = element_count(t);
-            if (!t->has_data_type || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
-                n < LSC_DECODE_MIN_ELEMENTS)
+            if (d->kind != DEF_INITIALIZER || !decodable(s->graph->initializer[d->index]))
                 continue;
             lsc_candidate *cand = NULL;
-            LSC_TRY(add_candidate(c, s, k, &cand));
-            d = &s->defs[k];
-            d->cand = c->sel->count - 1;
-            cand->name = t->name;
-            cand->op = d->reader ? d->reader : "none";
+            if (d->cand == (size_t)-1) {
+                LSC_TRY(add_candidate(c, s, k, &cand));
+                d = &s->defs[k];
+                d->cand = c->sel->count - 1;
+                cand->op = d->reader ? d->reader : "none";
+            } else {
+                cand = &c->sel->items[d->cand];
+                if (cand->compressed || cand->quantized || (cand->outcome != LSC_LAYER_SHARED_OTHER &&
+                                                            cand->outcome != LSC_LAYER_UNSUPPORTED_TYPE))
+                    continue;
+                /* its readers all read the dense tensor, LscDecode's output */
+                free(cand->consumers);
+                free(cand->decls);
+                cand->consumers = NULL;
+                cand->decls = NULL;
+                cand->n_consumers = cand->n_decls = 0;
+                cand->transposed = cand->flat = 0;
+            }
+            cand->name = s->graph->initializer[d->index]->name;
             cand->lsc_op = decode.lsc;
             cand->decode = 1;
             cand->graph = s->graph;
             cand->input_index = (size_t)-1;
-            cand->in_subgraph = s->depth > 0;
+            cand->in_subgraph |= s->depth > 0;
             find_home(s, d, cand);
-            cand->outcome = LSC_LAYER_ENCODED;
-            int dims_ok = t->n_dims <= LSC_MAX_RANK && !t->segment && lsc_tensor_repr(t) != LSC_REPR_NONE;
-            for (size_t j = 0; j < t->n_dims; j++)
-                dims_ok &= t->dims[j] > 0 && t->dims[j] <= UINT32_MAX;
-            if (!dims_ok)
-                cand->outcome = LSC_LAYER_UNSUPPORTED_TYPE;
-            else if (d->input_index != (size_t)-1) {
-                const Onnx__ValueInfoProto *in = s->graph->input[d->input_index];
-                if (c->keep_graph_inputs || s->depth > 0 ||
-                    !lsc_value_info_is_plain(in, t->data_type, t->dims, t->n_dims))
-                    cand->outcome = LSC_LAYER_GRAPH_INPUT;
-                else
-                    cand->input_index = d->input_index;
-            }
+            judge_decode(c, s, d, cand);
         }
     }
     return LSC_OK;
@@ -790,6 +814,10 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
             cand->outcome = resolve_integer(&c, k);
         if (cand->outcome == LSC_LAYER_ENCODED)
             cand->outcome = judge(&c, s, d, cand);
+        /* An LscDecode blob read by anything else: that reader would lose it on
+         * decompress, which renames the restored tensor back. */
+        if (cand->decode && cand->compressed && (d->other_use || d->conflict))
+            cand->outcome = LSC_LAYER_SHARED_OTHER;
     }
     if (st == LSC_OK)
         drop_chain_values(selection);
