@@ -8,20 +8,9 @@ tests/onnx (round trips) and tests/ort (runs in ONNX Runtime)."""
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
+from gen_subgraphs import init, vi
+
 OPSET = [helper.make_opsetid("", 13)]
-
-
-def pruned(rng, shape, density=0.2):
-    w = rng.standard_normal(shape).astype(np.float32)
-    return w * (rng.random(shape) < density).astype(np.float32)  # mask: -0.0 appear
-
-
-def vi(name, shape, elem=TensorProto.FLOAT):
-    return helper.make_tensor_value_info(name, elem, shape)
-
-
-def init(rng, name, shape, density=0.2):
-    return numpy_helper.from_array(pruned(rng, shape, density), name)
 
 
 def model(nodes, inputs, outputs, inits, **kw):

@@ -724,9 +724,17 @@ static lsc_status add_decode_candidates(select_ctx *c)
     return LSC_OK;
 }
 
-static int names(const char *a, const char *name)
+static int is_name(const char *a, const char *name)
 {
     return a && strcmp(a, name) == 0;
+}
+
+static int declares(Onnx__ValueInfoProto *const *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (is_name(v[i]->name, name))
+            return 1;
+    return 0;
 }
 
 int lsc_graph_uses_name(const Onnx__GraphProto *g, const char *name, int depth)
@@ -734,24 +742,18 @@ int lsc_graph_uses_name(const Onnx__GraphProto *g, const char *name, int depth)
     if (!g || depth > MAX_GRAPH_DEPTH)
         return 1; /* unseen: taken, to be safe */
     for (size_t i = 0; i < g->n_initializer; i++)
-        if (names(g->initializer[i]->name, name))
+        if (is_name(g->initializer[i]->name, name))
             return 1;
-    for (size_t i = 0; i < g->n_input; i++)
-        if (names(g->input[i]->name, name))
-            return 1;
-    for (size_t i = 0; i < g->n_output; i++)
-        if (names(g->output[i]->name, name))
-            return 1;
-    for (size_t i = 0; i < g->n_value_info; i++)
-        if (names(g->value_info[i]->name, name))
-            return 1;
+    if (declares(g->input, g->n_input, name) || declares(g->output, g->n_output, name) ||
+        declares(g->value_info, g->n_value_info, name))
+        return 1;
     for (size_t i = 0; i < g->n_node; i++) {
         const Onnx__NodeProto *n = g->node[i];
         for (size_t j = 0; j < n->n_input; j++)
-            if (names(n->input[j], name))
+            if (is_name(n->input[j], name))
                 return 1;
         for (size_t j = 0; j < n->n_output; j++)
-            if (names(n->output[j], name))
+            if (is_name(n->output[j], name))
                 return 1;
         for (size_t a = 0; a < n->n_attribute; a++) {
             const Onnx__AttributeProto *attr = n->attribute[a];
