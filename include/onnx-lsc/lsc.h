@@ -452,7 +452,7 @@ LSC_API const char *lsc_layer_outcome_string(lsc_layer_outcome outcome);
 /* One row of a compress report: one weight tensor. */
 typedef struct lsc_layer_report {
     char name[256];               /* weight name (cut to fit, NUL-terminated) */
-    char op[16];                  /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" (first consumer) */
+    char op[16];                  /* "Conv", "Gemm", ..., "Gather"; LscDecode: its first reader's op */
     lsc_layer_outcome outcome;
     lsc_dtype dtype;
     lsc_encode_stats stats;       /* filled when examined (all but NOT_CONSTANT etc.) */
@@ -524,7 +524,7 @@ LSC_API size_t lsc_model_layer_count(const lsc_model *model);
 
 typedef struct lsc_model_layer {
     const char *name;            /* owned by the model */
-    const char *op;              /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" */
+    const char *op;              /* "Conv", "Gemm", ..., "Gather"; LscDecode: its first reader's op */
     lsc_layer_outcome outcome;   /* for a plain model: what compress would decide
                                     short of size (ENCODED = would be examined) */
     int transposed;              /* orientation the encoder uses (docs/format.md 1.4) */

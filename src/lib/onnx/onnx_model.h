@@ -197,7 +197,7 @@ typedef enum lsc_weight_home {
 
 typedef struct lsc_candidate {
     const char *name;            /* the value's name (owned by the proto) */
-    const char *op;              /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" */
+    const char *op;              /* "Conv", "Gemm", ..., "Gather"; LscDecode: its first reader's op */
     const char *lsc_op;          /* its consumers' LSC op: "LscConv", ..., "LscMatMulLeft" */
     lsc_layer_outcome outcome;   /* ENCODED = encodable, pending the size test */
     int transposed;

@@ -393,6 +393,14 @@ static int dequantizes_8bit_constant(select_ctx *c, scope *s, const Onnx__NodePr
     return t && t->has_data_type && lsc_dtype_is_8bit(t->data_type);
 }
 
+/* A Gather's data is a weight only as a float32 constant (an embedding table); index
+ * and shape tables, and computed data, are plain reads. */
+static int gathers_float_constant(select_ctx *c, scope *s, const Onnx__NodeProto *n)
+{
+    const Onnx__TensorProto *t = n->n_input ? constant_tensor(c, s, n->input[0]) : NULL;
+    return t && t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+}
+
 /* Every read of a name in graph g and the graphs inside it, in node order. */
 static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int depth)
 {
@@ -408,6 +416,8 @@ static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int d
             LSC_TRY(pick_matmul_side(c, s, n, &kind));
         if (kind == &dequantize && !dequantizes_8bit_constant(c, s, n))
             kind = NULL; /* activations, int32 biases: plain reads */
+        if (kind && lsc_node_is_onnx(n) && strcmp(kind->plain, "Gather") == 0 && !gathers_float_constant(c, s, n))
+            kind = NULL;
         for (size_t j = 0; j < n->n_input; j++)
             if (kind && j < 32 && (kind->weight_inputs >> j & 1) && n->input[j] && *n->input[j])
                 LSC_TRY(weight_use(c, s, n, kind, j));
