@@ -318,4 +318,23 @@ def make_all(folder):
                             helper.make_node("Gemm", ["h2", "e3"], ["y"], transB=1)],
                            [vi("x", [1, 48])], [vi("y", [1, 8])], inits), encoded=2, check=False)
     cases[-1][2]["elsewhere"] = True  # also compressed and decompressed into other folders
+    # External data under LscDecode: a sparse table read by Add (encoded, renamed
+    # t1.lsc), a dense one (not-sparse: stays external, copied when elsewhere).
+    blob = bytearray()
+    inits = []
+    for nm, arr in (("t1", pruned((64, 32), 0.3)), ("t2", RNG.standard_normal((64, 32)).astype(np.float32))):
+        tt = numpy_helper.from_array(arr, nm)
+        off = len(blob)
+        blob += tt.raw_data
+        tt.ClearField("raw_data")
+        tt.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", "tables.bin"), ("offset", str(off)), ("length", str(arr.nbytes))):
+            e = tt.external_data.add()
+            e.key, e.value = k, v
+        inits.append(tt)
+    with open(os.path.join(folder, "tables.bin"), "wb") as f:
+        f.write(blob)
+    save("external_decode", model([helper.make_node("Add", ["x", "t1"], ["h"]), helper.make_node("Add", ["h", "t2"], ["y"])],
+                                  [vi("x", [64, 32])], [vi("y", [64, 32])], inits), encoded=1, check=False)
+    cases[-1][2]["elsewhere"] = True
     return cases
