@@ -36,6 +36,10 @@ OrtStatus *lsc_ort_decode_init(lsc_ort_kernel *kernel)
 {
     lsc_weight_info w;
     lsc_weight_get_info(kernel->weight, &w);
+    int64_t axis = kernel->attrs.decode.axis;
+    if (kernel->kind == LSC_ORT_GATHER && (axis < -w.rank || axis >= w.rank)) /* refused before decoding */
+        return lsc_ort_fail(kernel->api, kernel, ORT_INVALID_GRAPH, "axis %lld is out of range for data of rank %d",
+                            (long long)axis, w.rank);
     size_t bytes = dense_bytes(&w);
     float *dense = malloc(bytes ? bytes : 1);
     if (!dense)

@@ -1,8 +1,8 @@
 """A corrupted bundle makes ONNX Runtime's session creation fail with onnx-lsc's
 message, never a crash: damaged values (checksum), magic, header fields and a blob of
 zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too. LscGather
-and LscDecode: a damaged blob fails the session, a damaged axis or an index out of
-range fails the run, each with our message."""
+and LscDecode: a damaged blob or axis fails the session, an index out of range
+fails the run, each with our message."""
 import os
 import shutil
 
