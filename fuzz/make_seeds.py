@@ -98,10 +98,10 @@ def main():
 def quantized_models(root, gen):
     """8-bit weights (scripts/quantize_models.py): the 1.4% LeNet-5 behind
     DequantizeLinear with non-zero uint8 zero points, int8 read through Transpose, and
-    the uint8 weights of QLinearConv and QLinearMatMul."""
+    the uint8 weights of QLinearConv and QLinearMatMul, of ConvInteger and MatMulInteger."""
     out = []
     src = os.path.join(root, "models", "lenet5_1p4.onnx")
-    for form in ("qdq-uint8", "qdq-transpose", "qlinear"):
+    for form in ("qdq-uint8", "qdq-transpose", "qlinear", "conv-integer"):
         path = os.path.join(gen, "lenet5_1p4_" + form + ".onnx")
         r = subprocess.run([sys.executable, os.path.join(root, "scripts", "quantize_models.py"), src, form, path],
                            capture_output=True, text=True)

@@ -28,6 +28,12 @@ weight becomes an 8-bit initializer read through DequantizeLinear per output cha
                  unit-variance A's 4 sigma), zero point 128. uint8 weights because
                  ONNX Runtime's uint8 x uint8 kernel is exact where its uint8 x int8
                  one (AVX2 without VNNI) is not
+  conv-integer   dynamic quantization of the Conv layers too (quantize_dynamic with
+                 Conv in its op types): each Conv becomes DynamicQuantizeLinear(X)
+                 -> ConvInteger with W uint8, scale per output channel, zero point
+                 128 for all (ONNX Runtime's ConvInteger takes one) -> Cast -> Mul
+                 by x_scale * w_scale[m] [-> Add bias]; each Gemm as in dynamic.
+                 uint8 weights: ONNX Runtime's uint8 x uint8 product is exact
 
 Usage: quantize_models.py MODEL.onnx FORM OUT.onnx
 Deterministic: the same input gives the same bytes.
@@ -38,7 +44,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear", "conv-integer")
 
 
 def channel_axis(node, weight):
@@ -133,14 +139,51 @@ def activation_params(p, w_rows):
             p + "_y_scale": y_scale, p + "_y_zero_point": np.uint8(128)}
 
 
-def qlinear_conv(node, inits, g):
-    """Conv(X, W[, B]) as QuantizeLinear -> QLinearConv -> DequantizeLinear."""
-    wname = node.input[1]
-    w = numpy_helper.to_array(inits[wname])
+def conv_weight_uint8(w):
+    """(codes, scale per output channel, rows as float64) of a Conv weight: uint8,
+    symmetric codes 1..255 around the zero point 128 (a pruned weight is 128)."""
     rows = w.reshape(w.shape[0], -1).astype(np.float64)
     amax = np.abs(rows).max(axis=1)
     scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
     q = (np.clip(np.round(rows / scale[:, None]), -127, 127) + 128).astype(np.uint8).reshape(w.shape)
+    return q, scale, rows
+
+
+def conv_integer(node, inits, g):
+    """Conv(X, W[, B]) as DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul [-> Add]."""
+    wname = node.input[1]
+    w = numpy_helper.to_array(inits[wname])
+    q, scale, _ = conv_weight_uint8(w)
+    p = node.name or wname
+    channel_shape = [w.shape[0]] + [1] * (w.ndim - 2)
+    consts = {wname + "_quantized": q, wname + "_scale": scale.reshape(channel_shape),
+              wname + "_zero_point": np.uint8(128)}
+    has_bias = len(node.input) > 2 and node.input[2]
+    if has_bias:
+        consts[p + "_bias"] = numpy_helper.to_array(inits[node.input[2]]).reshape(channel_shape)
+        g.initializer.remove(inits.pop(node.input[2]))
+    g.initializer.remove(inits.pop(wname))
+    g.initializer.extend([numpy_helper.from_array(np.array(v), k) for k, v in consts.items()])
+    conv = helper.make_node("ConvInteger", [p + "_xq", wname + "_quantized", p + "_xzp", wname + "_zero_point"],
+                            [p + "_int32"], name=p + "_ConvInteger")
+    conv.attribute.extend(node.attribute)
+    out = node.output[0]
+    mul_out = out + "_scaled" if has_bias else out
+    nodes = [helper.make_node("DynamicQuantizeLinear", [node.input[0]], [p + "_xq", p + "_xs", p + "_xzp"],
+                              name=p + "_DynamicQuantizeLinear"), conv,
+             helper.make_node("Cast", [p + "_int32"], [p + "_float"], name=p + "_Cast", to=onnx.TensorProto.FLOAT),
+             helper.make_node("Mul", [p + "_xs", wname + "_scale"], [p + "_scales"], name=p + "_MulScales"),
+             helper.make_node("Mul", [p + "_float", p + "_scales"], [mul_out], name=p + "_Mul")]
+    if has_bias:
+        nodes.append(helper.make_node("Add", [mul_out, p + "_bias"], [out], name=p + "_Add"))
+    return nodes
+
+
+def qlinear_conv(node, inits, g):
+    """Conv(X, W[, B]) as QuantizeLinear -> QLinearConv -> DequantizeLinear."""
+    wname = node.input[1]
+    w = numpy_helper.to_array(inits[wname])
+    q, scale, rows = conv_weight_uint8(w)
     p = node.name or wname
     consts = {wname + "_quantized": q, wname + "_scale": scale, wname + "_zero_point": np.uint8(128)}
     consts.update(activation_params(p, rows))
@@ -172,7 +215,10 @@ def main(argv):
     new_nodes = []
     for node in g.node:
         wname = node.input[1] if node.op_type in ("Conv", "Gemm", "MatMul") and len(node.input) > 1 else None
-        if form == "dynamic":
+        if form == "conv-integer" and node.op_type == "Conv" and wname in inits:
+            new_nodes += conv_integer(node, inits, g)
+            continue
+        if form in ("dynamic", "conv-integer"):
             if node.op_type != "Gemm" or wname not in inits:
                 new_nodes.append(node)
             else:

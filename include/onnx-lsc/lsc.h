@@ -262,6 +262,10 @@ LSC_API lsc_status lsc_weight_decode(const lsc_weight *weight, void *dst, size_t
  * read from the blob as for any weight). Calling it again replaces the scales. */
 LSC_API lsc_status lsc_weight_dequantize(lsc_weight *weight, const float *scales, size_t n_scales,
                                          lsc_error *error);
+/* After lsc_weight_dequantize: the largest sum of |dequantized value| over one encoded
+ * row (with scale 1, the row's L1 norm of code - zero point: what bounds an exact
+ * integer product's partial sums); 0 for a weight not dequantized. */
+LSC_API double lsc_weight_row_l1_max(const lsc_weight *weight);
 
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
@@ -285,6 +289,13 @@ typedef struct lsc_exec {
     lsc_parallel_for_fn parallel_for;  /* else used if non-NULL */
     void *parallel_for_context;
     unsigned cpu_mask;                 /* 0 = best available; else LSC_CPU_* allowed */
+    /* Where a multiply takes its large temporary buffers (lsc_spmm_windows' decoded
+     * rows, ~8 bytes a value): a host allocator that keeps its memory across calls
+     * (ONNX Runtime's arena) spares mapping and faulting in fresh pages on every
+     * call. Called on the calling thread only. Both NULL: malloc and free. */
+    void *(*scratch_alloc)(void *context, size_t bytes);
+    void (*scratch_free)(void *context, void *p);
+    void *scratch_context;
 } lsc_exec;
 
 /* lsc_weight_decode without the zeroing: writes only the stored values into dst,

@@ -1,9 +1,11 @@
 #ifndef ONNX_LSC_VERSION_H
 #define ONNX_LSC_VERSION_H
 
-/* The API version; meson.build reads these to set the shared library's soname. */
+/* The API version; meson.build reads these to set the shared library's soname.
+ * 0.3: lsc_exec gained scratch_alloc / scratch_free / scratch_context (its size
+ * changed: rebuild callers). */
 #define LSC_API_VERSION_MAJOR 0
-#define LSC_API_VERSION_MINOR 2
+#define LSC_API_VERSION_MINOR 3
 #define LSC_API_VERSION_PATCH 0
 
 #endif /* ONNX_LSC_VERSION_H */

@@ -27,7 +27,7 @@ static void shape_text(char *buf, size_t size, const int64_t *dims, int rank)
 
 static void sparsity_table(FILE *out, const stats_report *r)
 {
-    fprintf(out, "%-*s %-6s %-12s %-11s %-5s %10s %8s %6s %6s %7s %s\n", NAME_W, "weight", "op",
+    fprintf(out, "%-*s %-13s %-11s %-11s %-5s %10s %8s %6s %6s %7s %s\n", NAME_W, "weight", "op",
             "shape", "matrix", "dtype", "nnz", "density", "0-rows", "0-cols", "bound", "outcome");
     for (size_t i = 0; i < r->n_layers; i++) {
         const stats_layer *l = &r->layers[i];
@@ -35,7 +35,7 @@ static void sparsity_table(FILE *out, const stats_report *r)
         char shape[64], matrix[48];
         shape_text(shape, sizeof shape, l->dims, l->rank);
         name_cell(out, l->name);
-        fprintf(out, " %-6.6s %-12.12s", l->op, shape);
+        fprintf(out, " %-13.13s %-11.11s", l->op, shape); /* QLinearMatMul, MatMulInteger: 13 */
         if (!l->analysed) {
             fprintf(out, " %-11s %-5.5s %10s %8s %6s %6s %7s %s\n", "-", text_dtype_short(l->dtype),
                     "-", "-", "-", "-", "-", l->outcome);

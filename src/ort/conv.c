@@ -515,8 +515,8 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         buf_count > SIZE_MAX / sizeof(float) || y_count > SIZE_MAX / sizeof(float))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
     p->offs = malloc(rows * sizeof *p->offs);
-    p->buf = buf_count ? malloc(buf_count * sizeof *p->buf) : NULL;
-    p->ybuf = y_count ? malloc(y_count * sizeof *p->ybuf) : NULL;
+    p->buf = buf_count ? lsc_ort_alloc(call, buf_count * sizeof *p->buf) : NULL;
+    p->ybuf = y_count ? lsc_ort_alloc(call, y_count * sizeof *p->ybuf) : NULL;
     lsc_status st = LSC_OK;
     lsc_error error = { 0 };
     if (!p->offs || (buf_count && !p->buf) || (y_count && !p->ybuf)) {
@@ -549,8 +549,8 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         }
     }
     free(p->offs);
-    free(p->buf);
-    free(p->ybuf);
+    lsc_ort_free(call, p->buf);
+    lsc_ort_free(call, p->ybuf);
     return lsc_ort_status(call, st, &error);
 }
 

@@ -18,13 +18,14 @@
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
     LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
-    LSC_ORT_DECODE, LSC_ORT_GATHER
+    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
 static inline int lsc_ort_is_integer(lsc_ort_kind kind)
 {
-    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV;
+    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ||
+           kind == LSC_ORT_CONV_INTEGER;
 }
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -113,6 +114,25 @@ typedef struct lsc_ort_call {
     unsigned threads;         /* how many threads that pool runs tasks on (1..LSC_ORT_MAX_THREADS) */
 } lsc_ort_call;
 
+/* Scratch memory for one compute call from ONNX Runtime's CPU allocator: the
+ * session's arena, which keeps its blocks across nodes and runs (malloc maps a large
+ * buffer anew on every run and faults its pages in: ~15% of a 224x224 convolution).
+ * Set as call->exec's scratch hooks, so the library's multiplies use it too; the
+ * allocator is taken on first use and dropped by lsc_ort_scratch_end. Falls back to
+ * malloc where ORT gives no allocator. */
+typedef struct lsc_ort_scratch {
+    const OrtApi *api;
+    OrtKernelContext *context;
+    OrtAllocator *allocator;
+    int unavailable;
+} lsc_ort_scratch;
+
+void lsc_ort_scratch_begin(lsc_ort_call *call, lsc_ort_scratch *s);
+void lsc_ort_scratch_end(lsc_ort_scratch *s);
+/* A buffer from call->exec's scratch hooks (malloc without them); the calling thread only. */
+void *lsc_ort_alloc(const lsc_ort_call *call, size_t bytes);
+void lsc_ort_free(const lsc_ort_call *call, void *p);
+
 /* Work the plugin splits itself goes into this many tasks at most. */
 #define LSC_ORT_MAX_THREADS 8
 
@@ -157,15 +177,20 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
 /* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
- * multiplies, each of the input lsc_ort_exact_input gives for A' = A - a_zero_point,
- * summed in int64 with the factors of lsc_ort_exact_factor. 0 when K is too large. */
+ * multiplies, each of the input lsc_ort_exact_inputs gives for A' = A - a_zero_point,
+ * summed in int64 with the factors of lsc_ort_exact_factor. The plan comes from the
+ * call's weight (its largest row L1 norm) and the range of A' (A's type, zero point);
+ * an error when that norm is too large. */
 typedef struct lsc_ort_exact_plan {
-    int direct;      /* one pass of A' itself */
-    unsigned d;      /* else digits of d bits of A' + 256, then a pass of ones */
+    int a_min, a_max; /* the range of A' */
+    unsigned d;       /* passes > 1: digits of d bits, the last one signed */
     unsigned passes;
 } lsc_ort_exact_plan;
-int lsc_ort_exact_plan_for(size_t K, lsc_ort_exact_plan *plan);
-float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v);
+OrtStatus *lsc_ort_exact_plan_for(const lsc_ort_call *call, int is_signed, int a_zero_point,
+                                  lsc_ort_exact_plan *plan);
+/* x[i] = the input of `pass` for A[i] - zero_point, A n 8-bit values. */
+void lsc_ort_exact_inputs(const lsc_ort_exact_plan *plan, unsigned pass, const void *a, int is_signed,
+                          int zero_point, size_t n, float *x);
 int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass);
 /* Element i of an 8-bit tensor. */
 int lsc_ort_int8_at(const void *data, int is_signed, size_t i);
@@ -177,9 +202,10 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
                                  size_t *count);
 
 /* LscQLinearMatMul, LscQLinearConv (qlinear.c): ONNX QLinearMatMul and QLinearConv,
- * the exact product requantized. */
+ * the exact product requantized; LscConvInteger: ONNX ConvInteger, the exact int32. */
 OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call);
 OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_conv_integer_compute(const lsc_ort_call *call);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */
 OrtStatus *lsc_ort_status(const lsc_ort_call *call, lsc_status status, const lsc_error *error);

@@ -2,6 +2,7 @@
  * tensors. Each wraps a few API calls so the op files read as arithmetic. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel.h"
@@ -172,4 +173,62 @@ OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int r
         s = api->GetTensorMutableData(value, &p);
     *data = p;
     return s;
+}
+
+static void *scratch_alloc(void *context, size_t bytes)
+{
+    lsc_ort_scratch *s = context;
+    if (!s->allocator && !s->unavailable) {
+        OrtMemoryInfo *info = NULL;
+        OrtStatus *st = s->api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &info);
+        if (!st)
+            st = s->api->KernelContext_GetAllocator(s->context, info, &s->allocator);
+        if (info)
+            s->api->ReleaseMemoryInfo(info);
+        if (st) {
+            s->api->ReleaseStatus(st);
+            s->allocator = NULL;
+        }
+        s->unavailable = !s->allocator;
+    }
+    return s->allocator ? s->allocator->Alloc(s->allocator, bytes) : malloc(bytes);
+}
+
+static void scratch_free(void *context, void *p)
+{
+    lsc_ort_scratch *s = context;
+    if (s->allocator)
+        s->allocator->Free(s->allocator, p);
+    else
+        free(p);
+}
+
+void lsc_ort_scratch_begin(lsc_ort_call *call, lsc_ort_scratch *s)
+{
+    *s = (lsc_ort_scratch){ .api = call->kernel->api, .context = call->context };
+    call->exec.scratch_alloc = scratch_alloc;
+    call->exec.scratch_free = scratch_free;
+    call->exec.scratch_context = s;
+}
+
+void lsc_ort_scratch_end(lsc_ort_scratch *s)
+{
+    if (s->allocator)
+        s->api->ReleaseAllocator(s->allocator);
+    s->allocator = NULL;
+}
+
+void *lsc_ort_alloc(const lsc_ort_call *call, size_t bytes)
+{
+    const lsc_exec *e = &call->exec;
+    return e->scratch_alloc ? e->scratch_alloc(e->scratch_context, bytes) : malloc(bytes);
+}
+
+void lsc_ort_free(const lsc_ort_call *call, void *p)
+{
+    const lsc_exec *e = &call->exec;
+    if (p && e->scratch_free)
+        e->scratch_free(e->scratch_context, p);
+    else
+        free(p);
 }

@@ -1,6 +1,7 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
  * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
- * LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode and LscGather
+ * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode and
+ * LscGather
  * (docs/format.md part 3) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
@@ -30,7 +31,7 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
 {
     switch (k->kind) {
     case LSC_ORT_CONV: return lsc_ort_conv_check_weight(k, w);
-    case LSC_ORT_QLINEAR_CONV:
+    case LSC_ORT_QLINEAR_CONV: case LSC_ORT_CONV_INTEGER:
         if (lsc_dtype_size(w->dtype) != 1)
             return lsc_ort_fail(k->api, k, ORT_INVALID_GRAPH, "weight '%s' is not an 8-bit weight", k->weight_name);
         return lsc_ort_conv_check_weight(k, w);
@@ -143,7 +144,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     }
 
     switch (k->kind) {
-    case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: s = lsc_ort_conv_init(k, info); break;
+    case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
     case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL:
     case LSC_ORT_DECODE:
@@ -318,6 +319,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
         call.weight = opened;
     }
     lsc_weight_get_info(call.weight, &call.winfo);
+    lsc_ort_scratch scratch;
+    lsc_ort_scratch_begin(&call, &scratch);
 
     switch (k->kind) {
     case LSC_ORT_CONV: s = lsc_ort_conv_compute(&call); break;
@@ -327,10 +330,12 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_MATMUL_INTEGER: s = lsc_ort_matmul_integer_compute(&call); break;
     case LSC_ORT_QLINEAR_MATMUL: s = lsc_ort_qlinear_matmul_compute(&call); break;
     case LSC_ORT_QLINEAR_CONV: s = lsc_ort_qlinear_conv_compute(&call); break;
+    case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_integer_compute(&call); break;
     case LSC_ORT_DECODE: s = lsc_ort_decode_compute(&call); break;
     case LSC_ORT_GATHER: s = lsc_ort_gather_compute(&call); break;
     default: break;
     }
+    lsc_ort_scratch_end(&scratch);
     lsc_weight_close(&opened);
     return s;
 }
@@ -387,7 +392,8 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     if (op_of(op)->kind == LSC_ORT_GATHER) /* indices: int32 or int64 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-    if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER) /* A and the zero points: uint8 or int8 */
+    if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER || op_of(op)->kind == LSC_ORT_CONV_INTEGER)
+        /* A and the zero points: uint8 or int8 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     if (op_of(op)->kind == LSC_ORT_QLINEAR_MATMUL || op_of(op)->kind == LSC_ORT_QLINEAR_CONV) {
         /* b_zero_point: B's original type; QLinearConv's B (input 8): int32 */
@@ -411,8 +417,9 @@ static ONNXTensorElementDataType ORT_API_CALL get_output_type(const OrtCustomOp 
     (void)index;
     if (op_of(op)->kind == LSC_ORT_QLINEAR_MATMUL || op_of(op)->kind == LSC_ORT_QLINEAR_CONV)
         return op_of(op)->y_type;
-    return op_of(op)->kind == LSC_ORT_MATMUL_INTEGER ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32
-                                                     : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    lsc_ort_kind kind = op_of(op)->kind;
+    return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_CONV_INTEGER ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32
+                                                                         : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 }
 
 static size_t ORT_API_CALL get_output_type_count(const OrtCustomOp *op)
@@ -515,7 +522,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 18
+#define N_OPS 19
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -601,8 +608,9 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
         q->a_type = i & 1 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
         q->y_type = i & 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     }
-    init_op(&r->ops[16], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
-    init_op(&r->ops[17], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
+    init_op(&r->ops[16], LSC_ORT_CONV_INTEGER, "LscConvInteger", 4, api, version); /* x, w, x_zp, w_zp */
+    init_op(&r->ops[17], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
+    init_op(&r->ops[18], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

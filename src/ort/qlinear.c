@@ -6,8 +6,11 @@
  * requantized as ONNX Runtime's own kernel does, in float32: the multiplier
  * a_scale * b_scale[n] / y_scale, then float(acc) * multiplier clamped to the output
  * type's range less the zero point, rounded half to even, plus the zero point. So the
- * outputs equal ORT's wherever ORT's int32 product is exact. */
+ * outputs equal ORT's wherever ORT's int32 product is exact. LscConvInteger (ONNX
+ * ConvInteger: x, w, x_zero_point, w_zero_point) gives the exact int32 itself. */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "kernel.h"
@@ -110,15 +113,27 @@ static OrtStatus *requant_init(const lsc_ort_call *call, size_t channels, requan
     return NULL;
 }
 
-static void requant_store(const requant *r, int64_t acc, size_t channel, void *y, size_t i)
+/* y[start .. start + n) from acc + bias, all of one output channel. */
+static void requant_run(const requant *r, const int64_t *acc, int32_t bias, size_t channel, void *y, size_t start,
+                        size_t n)
 {
-    /* ONNX accumulates in int32 (wrapping); float() rounds above 2^24, as ORT does */
-    float v = (float)(int32_t)acc * r->multiplier[r->n == 1 ? 0 : channel];
-    int q = (int)nearbyintf(fminf(fmaxf(v, r->lo), r->hi)) + r->zp;
-    if (r->is_signed)
-        ((int8_t *)y)[i] = (int8_t)q;
-    else
-        ((uint8_t *)y)[i] = (uint8_t)q;
+    float multiplier = r->multiplier[r->n == 1 ? 0 : channel];
+    for (size_t i = start; i < start + n; i++) {
+        /* ONNX accumulates in int32 (wrapping); float() rounds above 2^24, as ORT does */
+        float v = (float)(int32_t)(uint32_t)(acc[i] + bias) * multiplier;
+        v = v >= r->lo ? v : r->lo; /* fmaxf, NaN included, then fminf */
+        v = v <= r->hi ? v : r->hi;
+#if FLT_EVAL_METHOD == 0
+        v = (v + 12582912.0f) - 12582912.0f; /* nearbyintf for |v| < 2^22: |v| <= 383 here */
+#else
+        v = nearbyintf(v);
+#endif
+        int q = (int)v + r->zp;
+        if (r->is_signed)
+            ((int8_t *)y)[i] = (int8_t)q;
+        else
+            ((uint8_t *)y)[i] = (uint8_t)q;
+    }
 }
 
 static OrtStatus *output(const lsc_ort_call *call, int rank, const int64_t *dims, void **y)
@@ -141,7 +156,7 @@ OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call)
     if (!s)
         s = output(call, rank, y_dims, &y);
     for (size_t i = 0; !s && i < count; i++)
-        requant_store(&r, acc[i], i % N, y, i);
+        requant_run(&r, acc, 0, i % N, y, i, 1);
     free(acc);
     free(r.multiplier);
     return s;
@@ -192,51 +207,95 @@ static OrtStatus *read_bias(const lsc_ort_call *call, size_t m, const int32_t **
     return NULL;
 }
 
+/* The exact convolution of (x - x_zero_point) and (w - w_zero_point), x input 0 and
+ * x_zero_point input 2 in QLinearConv and ConvInteger alike: the float convolution
+ * once per pass of the exact plan (quantized.c). *acc holds *n_y int64 values
+ * (malloc'd, the caller frees; NULL when empty) of dims y_dims, rank *rank. */
+static OrtStatus *exact_conv(const lsc_ort_call *call, int *rank, int64_t y_dims[LSC_MAX_RANK], int64_t **acc,
+                             size_t *n_y)
+{
+    const void *x = NULL;
+    int is_signed = 0, x_zp = 0;
+    int64_t x_dims[LSC_MAX_RANK];
+    size_t n_x = 1;
+    lsc_ort_exact_plan plan;
+    *acc = NULL;
+    *n_y = 1;
+    OrtStatus *s = read_x(call, &x, &is_signed, &x_zp, rank, x_dims);
+    if (!s)
+        s = lsc_ort_conv_output_dims(call, *rank, x_dims, y_dims);
+    if (!s)
+        s = lsc_ort_exact_plan_for(call, is_signed, x_zp, &plan);
+    if (s)
+        return s;
+    int too_large = 0;
+    for (int i = 0; i < *rank; i++) /* x fits (ORT allocated it); y, from the attributes, is checked */
+        n_x *= (size_t)x_dims[i], too_large |= lsc_ort_mul_overflow(*n_y, (size_t)y_dims[i], n_y);
+    if (!too_large && *n_y && (*n_y > SIZE_MAX / sizeof(int64_t) - n_x))
+        too_large = 1;
+    if (too_large)
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "the output is too large");
+    if (!*n_y)
+        return NULL;
+    float *xf = malloc((n_x + *n_y) * sizeof *xf);
+    int64_t *sum = xf ? calloc(*n_y, sizeof *sum) : NULL;
+    if (!sum) {
+        free(xf);
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu + %zu values)", n_x,
+                            *n_y);
+    }
+    /* Padding adds zeros to every pass, which is x = x_zero_point in all of them. */
+    for (unsigned p = 0; !s && p < plan.passes; p++) {
+        lsc_ort_exact_inputs(&plan, p, x, is_signed, x_zp, n_x, xf);
+        s = lsc_ort_conv_run(call, xf, *rank, x_dims, NULL, xf + n_x);
+        int64_t factor = lsc_ort_exact_factor(&plan, p);
+        for (size_t i = 0; !s && i < *n_y; i++)
+            sum[i] += factor * (int64_t)xf[n_x + i];
+    }
+    free(xf);
+    if (s)
+        free(sum);
+    else
+        *acc = sum;
+    return s;
+}
+
 OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
 {
-    const lsc_ort_kernel *k = call->kernel;
-    const OrtApi *api = k->api;
-    size_t M = call->winfo.rows, K = call->winfo.cols, n_x = 1, n_y = 1;
-    const void *x = NULL;
+    size_t M = call->winfo.rows, n_y = 0;
     const int32_t *bias = NULL;
-    int is_signed = 0, x_zp = 0, rank = 0;
-    int64_t x_dims[LSC_MAX_RANK], y_dims[LSC_MAX_RANK];
-    lsc_ort_exact_plan plan;
+    int rank = 0;
+    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
     requant r = { 0 };
     void *y = NULL;
-    OrtStatus *s = read_x(call, &x, &is_signed, &x_zp, &rank, x_dims);
-    if (!s)
-        s = lsc_ort_conv_output_dims(call, rank, x_dims, y_dims);
-    if (!s)
-        s = read_bias(call, M, &bias);
-    if (!s && !lsc_ort_exact_plan_for(K, &plan))
-        s = lsc_ort_fail(api, k, ORT_NOT_IMPLEMENTED, "%zu products per output are too many for exact float sums", K);
+    OrtStatus *s = read_bias(call, M, &bias);
     if (!s)
         s = requant_init(call, M, &r);
     if (!s)
+        s = exact_conv(call, &rank, y_dims, &acc, &n_y);
+    if (!s)
         s = output(call, rank, y_dims, &y);
-    for (int i = 0; !s && i < rank; i++) /* ORT allocated both, so the products fit */
-        n_x *= (size_t)x_dims[i], n_y *= (size_t)y_dims[i];
-    float *xf = s || !n_y ? NULL : malloc((n_x + n_y) * sizeof *xf);
-    int64_t *acc = xf ? calloc(n_y, sizeof *acc) : NULL;
-    if (!s && n_y && !acc)
-        s = lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu + %zu values)", n_x, n_y);
-    /* Padding adds zeros to every pass, which is x = x_zero_point in all of them. */
-    for (unsigned p = 0; !s && acc && p < plan.passes; p++) {
-        for (size_t i = 0; i < n_x; i++)
-            xf[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(x, is_signed, i) - x_zp);
-        s = lsc_ort_conv_run(call, xf, rank, x_dims, NULL, xf + n_x);
-        int64_t factor = lsc_ort_exact_factor(&plan, p);
-        for (size_t i = 0; !s && i < n_y; i++)
-            acc[i] += factor * (int64_t)xf[n_x + i];
-    }
-    size_t plane = n_y && y_dims[0] ? n_y / (size_t)y_dims[0] / M : 0;
-    for (size_t i = 0; !s && acc && i < n_y; i++) {
+    size_t plane = acc && y_dims[0] ? n_y / (size_t)y_dims[0] / M : 0;
+    for (size_t i = 0; !s && acc && i < n_y; i += plane) {
         size_t m = i / plane % M;
-        requant_store(&r, acc[i] + (bias ? bias[m] : 0), m, y, i);
+        requant_run(&r, acc, bias ? bias[m] : 0, m, y, i, plane);
     }
     free(acc);
-    free(xf);
     free(r.multiplier);
+    return s;
+}
+
+OrtStatus *lsc_ort_conv_integer_compute(const lsc_ort_call *call)
+{
+    size_t n_y = 0;
+    int rank = 0;
+    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
+    void *y = NULL;
+    OrtStatus *s = exact_conv(call, &rank, y_dims, &acc, &n_y);
+    if (!s)
+        s = output(call, rank, y_dims, &y);
+    for (size_t i = 0; !s && acc && i < n_y; i++) /* ONNX's int32 accumulation wraps */
+        ((int32_t *)y)[i] = (int32_t)(uint32_t)acc[i];
+    free(acc);
     return s;
 }

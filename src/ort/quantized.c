@@ -47,41 +47,91 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
     return NULL;
 }
 
-/* The kernels sum in float32, exact for integers below 2^24. A row of W has at most K
- * (Conv: C/group * kernel size)
- * values of |code - zero point| <= 255, so A' = A - a_zero_point (|A'| <= 255) is
- * multiplied as is when K * 255 * 255 < 2^24; otherwise A' + 256 (0..511, 9 bits) is
- * cut into digits of d bits, K * 255 * (2^d - 1) < 2^24, one multiply per digit, and
- * Y = sum 2^(d p) W digit_p - 256 W 1 is summed in 64-bit integers: exact for any K
- * below 2^24 / 255 (then d = 1). */
-#define EXACT_FLOAT (1 << 24)
+/* Exactness. The kernels sum in float32 (any order, FMA or not), which is exact while
+ * every product and every partial sum is an integer of magnitude <= 2^24. Row r of W
+ * holds integers w (code - zero point, scale 1), and A' = A - a_zero_point lies in
+ * [a_min, a_max] (from A's type and zero point; |A'| <= 255). If a pass multiplies
+ * inputs x with |x| <= D, each product of row r and each partial sum of any subset of
+ * them is at most D * sum_k |w_rk| <= D * L1max in magnitude, L1max the weight's
+ * largest row L1 norm (lsc_weight_row_l1_max). So:
+ * - one pass of A' itself when max|A'| * L1max <= 2^24;
+ * - otherwise A' = sum_p 2^(d p) x_p with base-2^d digits x_p = floor(A' / 2^(d p))
+ *   mod 2^d in [0, 2^d - 1] and a signed top digit floor(A' / 2^(d (P-1))); d is
+ *   the largest width (at most 8) with (2^d - 1) * L1max <= 2^24, P the fewest
+ *   passes whose top digit also fits. Each pass is exact; they are summed in int64.
+ * The conv pads with 0 in every pass: the digits of A' = 0 (x = x_zero_point). It
+ * fails only for L1max > 2^24 (more than 65793 values of 255 in a row). */
+#define EXACT_FLOAT 16777216.0 /* 2^24 */
 
-int lsc_ort_exact_plan_for(size_t K, lsc_ort_exact_plan *plan)
+/* floor(v / 2^s) without shifting a negative value */
+static int floor_shift(int v, unsigned s)
 {
-    if (K >= EXACT_FLOAT / 255)
+    return v >= 0 ? v >> s : ~(~v >> s);
+}
+
+static int top_fits(const lsc_ort_exact_plan *plan, double l1_max)
+{
+    unsigned s = plan->d * (plan->passes - 1);
+    int lo = floor_shift(plan->a_min, s), hi = floor_shift(plan->a_max, s);
+    return (double)(lo < 0 ? -lo : lo) * l1_max <= EXACT_FLOAT && (double)(hi < 0 ? -hi : hi) * l1_max <= EXACT_FLOAT;
+}
+
+static int plan_for(double l1_max, int a_min, int a_max, lsc_ort_exact_plan *plan)
+{
+    plan->a_min = a_min;
+    plan->a_max = a_max;
+    plan->d = 0;
+    plan->passes = 1;
+    if (top_fits(plan, l1_max))
+        return 1;
+    if (l1_max > EXACT_FLOAT)
         return 0;
-    plan->direct = K * 255 * 255 < EXACT_FLOAT;
     plan->d = 1;
-    while (!plan->direct && K * 255 * ((2u << plan->d) - 1) < EXACT_FLOAT)
+    while (plan->d < 8 && ((2u << plan->d) - 1) * l1_max <= EXACT_FLOAT)
         plan->d++;
-    plan->passes = plan->direct ? 1 : (9 + plan->d - 1) / plan->d + 1;
+    for (plan->passes = 2; !top_fits(plan, l1_max); plan->passes++)
+        ; /* ends: from s = 8 on the top digit is -1 or 0 */
     return 1;
 }
 
-float lsc_ort_exact_input(const lsc_ort_exact_plan *plan, unsigned pass, int v)
+static float exact_digit(const lsc_ort_exact_plan *plan, unsigned pass, int v)
 {
-    if (plan->direct)
-        return (float)v;
-    if (pass == plan->passes - 1)
-        return 1.0f;
-    return (float)(((v + 256) >> (plan->d * pass)) & ((1 << plan->d) - 1));
+    unsigned s = plan->d * pass;
+    int digit = floor_shift(v, s);
+    if (pass < plan->passes - 1)
+        digit -= floor_shift(v, s + plan->d) * (1 << plan->d);
+    return (float)digit;
+}
+
+void lsc_ort_exact_inputs(const lsc_ort_exact_plan *plan, unsigned pass, const void *a, int is_signed,
+                          int zero_point, size_t n, float *x)
+{
+    const int8_t *s8 = a;
+    const uint8_t *u8 = a;
+    if (plan->passes == 1 && is_signed) /* the usual case, in loops the compiler vectorizes */
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(s8[i] - zero_point);
+    else if (plan->passes == 1)
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(u8[i] - zero_point);
+    else
+        for (size_t i = 0; i < n; i++)
+            x[i] = exact_digit(plan, pass, lsc_ort_int8_at(a, is_signed, i) - zero_point);
 }
 
 int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass)
 {
-    if (plan->direct)
-        return 1;
-    return pass == plan->passes - 1 ? -256 : (int64_t)1 << (plan->d * pass);
+    return (int64_t)1 << (plan->d * pass);
+}
+
+OrtStatus *lsc_ort_exact_plan_for(const lsc_ort_call *call, int is_signed, int a_zero_point,
+                                  lsc_ort_exact_plan *plan)
+{
+    double l1_max = lsc_weight_row_l1_max(call->weight);
+    if (plan_for(l1_max, (is_signed ? -128 : 0) - a_zero_point, (is_signed ? 127 : 255) - a_zero_point, plan))
+        return NULL;
+    return lsc_ort_fail(call->kernel->api, call->kernel, ORT_NOT_IMPLEMENTED,
+                        "a row of the weight sums to %.0f in magnitude, too much for exact float sums", l1_max);
 }
 
 int lsc_ort_int8_at(const void *a, int is_signed, size_t i)
@@ -124,9 +174,10 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     size_t K = call->winfo.cols, N = call->winfo.rows, M = 1;
     if (*rank < 1 || dims[*rank - 1] != (int64_t)K)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "A's last dimension differs from the weight's K %zu", K);
+    int a_zp = zp ? lsc_ort_int8_at(zp, is_signed, 0) : 0;
     lsc_ort_exact_plan plan;
-    if (!lsc_ort_exact_plan_for(K, &plan))
-        return lsc_ort_fail(api, k, ORT_NOT_IMPLEMENTED, "K = %zu is too large for the exact float sums", K);
+    if ((s = lsc_ort_exact_plan_for(call, is_signed, a_zp, &plan)))
+        return s;
     for (int i = 0; i < *rank - 1; i++)
         M *= (size_t)dims[i];
     memcpy(y_dims, dims, sizeof dims);
@@ -134,11 +185,10 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     if (M == 0)
         return NULL;
 
-    int a_zp = zp ? lsc_ort_int8_at(zp, is_signed, 0) : 0;
     size_t mk, mn;
     if (lsc_ort_mul_overflow(M, K, &mk) || lsc_ort_mul_overflow(M, N, &mn))
         return lsc_ort_fail(api, k, ORT_FAIL, "A or Y is too large");
-    float *x = malloc((mk + mn + N) * sizeof *x);
+    float *x = malloc((mk + mn) * sizeof *x);
     int64_t *acc = calloc(mn, sizeof *acc);
     if (!x || !acc) {
         free(x);
@@ -149,14 +199,11 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     lsc_error error = { 0 };
     lsc_status st = LSC_OK;
     for (unsigned p = 0; st == LSC_OK && p < plan.passes; p++) {
-        int ones = !plan.direct && p == plan.passes - 1; /* W 1 is one row for all */
-        size_t rows = ones ? 1 : M;
-        for (size_t i = 0; i < rows * K; i++)
-            x[i] = lsc_ort_exact_input(&plan, p, lsc_ort_int8_at(a, is_signed, i) - a_zp);
-        st = lsc_ort_spmm_rows(call, x, K, rows, yf, N, &error);
+        lsc_ort_exact_inputs(&plan, p, a, is_signed, a_zp, mk, x);
+        st = lsc_ort_spmm_rows(call, x, K, M, yf, N, &error);
         int64_t factor = lsc_ort_exact_factor(&plan, p);
         for (size_t i = 0; st == LSC_OK && i < mn; i++)
-            acc[i] += factor * (int64_t)yf[ones ? i % N : i];
+            acc[i] += factor * (int64_t)yf[i];
     }
     free(x);
     if (st != LSC_OK) {

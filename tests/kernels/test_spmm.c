@@ -84,6 +84,28 @@ static uint8_t *make_matrix(uint32_t rows, uint32_t cols, double density, enum p
 }
 
 static int run_host_for_calls;
+
+/* A host's scratch allocator (lsc_exec.scratch_alloc): counts what is outstanding
+ * and hands out poisoned memory, so a kernel reading a buffer before writing it or
+ * freeing it twice shows up. */
+static long scratch_live, scratch_calls;
+static void *scratch_alloc(void *context, size_t bytes)
+{
+    CHECK(context == &scratch_live);
+    unsigned char *p = malloc(bytes + 16);
+    if (!p)
+        return NULL;
+    memset(p, 0xA5, bytes + 16);
+    scratch_live++;
+    scratch_calls++;
+    return p + 16;
+}
+static void scratch_free(void *context, void *p)
+{
+    CHECK(context == &scratch_live && p);
+    scratch_live--;
+    free((unsigned char *)p - 16);
+}
 /* A host parallel-for that runs the tasks in reverse order, to catch order bugs. */
 static void host_for(void *context, lsc_task_fn fn, void *arg, size_t n)
 {
@@ -259,7 +281,9 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
         lsc_exec execs[3] = {
             { .cpu_mask = variants[vi].mask },
             { .pool = pool2, .cpu_mask = variants[vi].mask },
-            { .parallel_for = host_for, .cpu_mask = variants[vi].mask },
+            { .parallel_for = host_for, .cpu_mask = variants[vi].mask,
+              .scratch_alloc = scratch_alloc, .scratch_free = scratch_free,
+              .scratch_context = &scratch_live },
         };
         for (int ei = 0; ei < 3; ei++) {
             uint32_t rb = ei == 1 ? (uint32_t)(rnd() % rows) : 0;
@@ -494,6 +518,15 @@ int main(int argc, char **argv)
         shape_case sc = { 3, cols, 0.01, UNIFORM, 1, cols, 8 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
     }
+    /* n = 1 decodes one-row block rows in batches (brows.h, rows_n1): batches cut by
+     * the row count (1200 short rows, many empty) and by the entries, and rows longer
+     * than a batch (b = 1 over 60000 columns: one entry per position) */
+    {
+        shape_case many = { 1200, 61, 0.02, UNIFORM, 1, 61, 4 };
+        run_case(&many, LSC_DTYPE_FLOAT32, 0, 0);
+        shape_case long_rows = { 5, 60000, 0.3, UNIFORM, 1, 60000, 1 };
+        run_case(&long_rows, LSC_DTYPE_FLOAT32, 0, 0);
+    }
     for (uint32_t bh = 4; bh <= 5; bh++) { /* 4 x 16384 fits 16 bits, 5 x 16384 does not */
         shape_case sc = { 11, 16384, 0.01, UNIFORM, bh, 16384, 6 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 1);
@@ -505,6 +538,7 @@ int main(int argc, char **argv)
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
     }
     CHECK(run_host_for_calls > 0);
+    CHECK(scratch_calls > 0 && scratch_live == 0); /* the windowed multiply used the hooks */
     lsc_pool_free(&pool1);
     lsc_pool_free(&pool2);
     printf("%zu comparisons, %d variant(s)\n", cases_run, n_variants);

@@ -1,20 +1,21 @@
 """8-bit weights (docs/format.md 1.9, 3.1): the shipped pruned LeNets quantized by
 scripts/quantize_models.py (weight-only QDQ per channel: symmetric int8, asymmetric
 uint8 with non-zero zero points, int8 read through Transpose by MatMul; dynamic
-quantization's MatMulInteger; static QOperator QLinearMatMul, whose outputs must be
-equal, not only close). Each one:
+quantization's MatMulInteger and ConvInteger; static QOperator QLinearMatMul and
+QLinearConv; those two integer forms' outputs must be equal, not only close). Each one:
 every weight encoded and its DequantizeLinear chain fused into the LSC op (none left
 in the graph), decompress gives back the file byte for byte, and ONNX Runtime's
 outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 3,
 1 and 2 threads). Also 8-bit weights held by Constant nodes, in the main graph and in
 both branches of an If (through Transpose into Gemm). And LscMatMulInteger's int32
 against the exact integer product (numpy), uint8 and int8 A, 8-bit weights with
-per-column zero points, K small (one float pass) and large (digits of A): ONNX
+per-column zero points, K small and large, and at the edge of the one-pass bound
+(max|A'| * the weight's largest row L1 norm, adversarial A and W on each side): ONNX
 Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
 saturates pairs of products in 16 bits), so it is compared only where it is. The same
 for LscQLinearMatMul's uint8 / int8 output against ONNX Runtime's requantization of
 the exact product (numpy, float32 as ORT computes it), and against the real-number
-formula: at most one code apart; and LscQLinearConv equal to ORT's QLinearConv over
+formula: at most one code apart; LscQLinearConv and LscConvInteger equal to ORT's QLinearConv / ConvInteger over
 strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact)."""
 import os
 import sys
@@ -26,9 +27,11 @@ import ortcheck
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUANTIZE = os.path.join(HERE, "..", "..", "scripts", "quantize_models.py")
-FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear")
+FORMS = ("qdq-int8", "qdq-uint8", "qdq-transpose", "dynamic", "qlinear", "conv-integer")
 # The nodes whose 8-bit weights each form fuses or rewrites (none may be left).
-WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv")}
+WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv"), "conv-integer": ("ConvInteger", "MatMulInteger")}
+# Integer ops then one rounding, as ORT's own: outputs equal, not only close.
+EXACT_FORMS = ("qlinear", "conv-integer")
 DEFAULT_WEIGHT_OPS = ("DequantizeLinear", "MatMulInteger")
 
 
@@ -75,9 +78,32 @@ def constants_and_bodies():
     return m, [{"x": x, "c": np.array(True)}, {"x": x, "c": np.array(False)}], 3
 
 
+def matmul_integer_case(work, name, a, azp, B, bzp):
+    """One MatMulInteger model compressed; LscMatMulInteger's int32 against the exact
+    product. Returns failures."""
+    from onnx import TensorProto, helper, numpy_helper
+    K, N = B.shape
+    a_onnx = TensorProto.UINT8 if a.dtype == np.uint8 else TensorProto.INT8
+    g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "B", "azp", "bzp"], ["y"])], name,
+                          [helper.make_tensor_value_info("a", a_onnx, list(a.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.INT32, [a.shape[0], N])],
+                          [numpy_helper.from_array(B, "B"), numpy_helper.from_array(bzp, "bzp"),
+                           numpy_helper.from_array(azp, "azp")])
+    path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    ortcheck.compress(path, lsc)
+    feed = os.path.join(work, name + ".a.npy")
+    np.save(feed, a)
+    want = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
+    got = ortcheck.ort_outputs(lsc, {"a": feed}, os.path.join(work, name + ".out"))[0]
+    ok = ortcheck.lsc_ops(lsc) == ["LscMatMulInteger"] and got.dtype == np.int32 and np.array_equal(got, want)
+    print("%s %-28s LscMatMulInteger K %d: int32 equal to the exact product (|y| <= %d): %s" %
+          ("ok  " if ok else "FAIL", name, K, np.abs(want).max(), ok))
+    return [] if ok else ["%s: LscMatMulInteger differs from the exact product" % name]
+
+
 def integer_exact(work):
     """LscMatMulInteger's int32 output equals the exact product; returns failures."""
-    from onnx import TensorProto, helper, numpy_helper
     failures = []
     rng = np.random.default_rng(8)
     for K, N, a_type, b_type in ((40, 16, np.uint8, np.int8), (800, 50, np.uint8, np.uint8),
@@ -86,27 +112,45 @@ def integer_exact(work):
         bzp = rng.integers(info.min, info.max + 1, N).astype(b_type)
         B = np.where(rng.random((K, N)) < 0.1, rng.integers(info.min, info.max + 1, (K, N)), bzp).astype(b_type)
         azp = np.array(rng.integers(0, 100), a_type)
-        name = "integer_%d" % K
-        g = helper.make_graph([helper.make_node("MatMulInteger", ["a", "B", "azp", "bzp"], ["y"])], name,
-                              [helper.make_tensor_value_info("a", TensorProto.UINT8 if a_type == np.uint8 else TensorProto.INT8,
-                                                             [3, K])],
-                              [helper.make_tensor_value_info("y", TensorProto.INT32, [3, N])],
-                              [numpy_helper.from_array(B, "B"), numpy_helper.from_array(bzp, "bzp"),
-                               numpy_helper.from_array(azp, "azp")])
-        path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
-        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
-        ortcheck.compress(path, lsc)
         info_a = np.iinfo(a_type)
         a = rng.integers(info_a.min, info_a.max + 1, (3, K)).astype(a_type)
-        feed = os.path.join(work, name + ".a.npy")
-        np.save(feed, a)
-        want = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
-        got = ortcheck.ort_outputs(lsc, {"a": feed}, os.path.join(work, name + ".out"))[0]
-        ok = ortcheck.lsc_ops(lsc) == ["LscMatMulInteger"] and got.dtype == np.int32 and np.array_equal(got, want)
-        print("%s %-28s LscMatMulInteger K %d: int32 equal to the exact product: %s" %
-              ("ok  " if ok else "FAIL", name, K, ok))
-        if not ok:
-            failures.append("%s: LscMatMulInteger differs from the exact product" % name)
+        failures += matmul_integer_case(work, "integer_%d" % K, a, azp, B, bzp)
+    return failures
+
+
+def integer_bound(work):
+    """The one-pass bound of the exact product (max|A'| * the largest row L1 norm of
+    W - zero point <= 2^24) at its edge: A' at its extreme (255, -255, -128) against
+    the row of largest L1 norm, one row just inside the bound (|y| = 2^24 - 1, one
+    float pass), one just above (digits of A'; y odd above 2^24, which no float32 holds).
+    Returns failures."""
+    failures = []
+    K = 260
+    # columns: L1 65793 (one pass: 255 * 65793 = 2^24 - 1), 65794 (two codes 128 +
+    # 131 after 257 x 255: digits), and a sparse one
+    B = np.zeros((K, 3), np.uint8)
+    B[:258, 0], B[258, 0] = 255, 3
+    B[:257, 1], B[257, 1], B[258, 1] = 255, 128, 131
+    B[::20, 2] = 200
+    bzp = np.zeros(3, np.uint8)
+    a = np.full((3, K), 255, np.uint8)
+    a[1, 258] = 254  # y[1, 1] = 255 * 65794 - 131 = 16777339
+    a[2] = np.arange(K) % 256
+    failures += matmul_integer_case(work, "integer_bound_u8", a, np.array(0, np.uint8), B, bzp)
+    # int8 A with zero point 127: A' = A - 127 down to -255; zero point -128: up to 255
+    for tag, azp, fill in (("neg", 127, -128), ("pos", -128, 127)):
+        a8 = np.full((2, K), fill, np.int8)
+        a8[1, 258] = fill + (1 if fill < 0 else -1)
+        failures += matmul_integer_case(work, "integer_bound_i8" + tag, a8, np.array(azp, np.int8), B, bzp)
+    # int8 A, zero point 0: |A'| <= 128, so L1 2^17 is one pass (y = 2^24 exactly) and
+    # 2^17 + 1 digits (y = 2^24 + 127)
+    Bs = np.zeros((1025, 40), np.int8)  # 38 columns of zeros: sparse enough to encode
+    Bs[:1024, :2] = -128
+    Bs[1024, 1] = -1
+    a8 = np.full((2, 1025), -128, np.int8)
+    a8[1, 1024] = -127
+    failures += matmul_integer_case(work, "integer_bound_i8zp0", a8, np.array(0, np.int8), Bs,
+                                    np.zeros(40, np.int8))
     return failures
 
 
@@ -125,11 +169,13 @@ def qlinear_exact(work):
     failures = []
     rng = np.random.default_rng(10)
     onnx_type = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8}
-    # K 40: one float pass; 5000: digits of A. Per-column and per-tensor B parameters.
+    # Per-column and per-tensor B parameters; K 41: multiplier 0.5 and small products,
+    # so that many outputs fall on half-way points (rounded to even).
     for K, N, a_type, b_type, y_type, per_column in ((40, 16, np.uint8, np.uint8, np.uint8, True),
                                                      (300, 24, np.uint8, np.int8, np.int8, False),
                                                      (5000, 12, np.int8, np.int8, np.int8, True),
-                                                     (800, 20, np.uint8, np.uint8, np.uint8, False)):
+                                                     (800, 20, np.uint8, np.uint8, np.uint8, False),
+                                                     (41, 64, np.uint8, np.uint8, np.uint8, False)):
         bi, ai = np.iinfo(b_type), np.iinfo(a_type)
         nq = N if per_column else 1
         bzp = rng.integers(bi.min, bi.max + 1, nq).astype(b_type)
@@ -140,6 +186,13 @@ def qlinear_exact(work):
         acc = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
         y_scale = np.array(np.abs(acc).max() * 0.05 * float(b_scale.max()) / 100.0, np.float32)
         y_zp = np.array(3 if y_type == np.uint8 else -3, y_type)
+        if K == 41:
+            B = np.where(rng.random((K, N)) < 0.1, int(bzp[0]) + rng.integers(-20, 21, (K, N)), bzp).astype(b_type)
+            a = (int(azp) + rng.integers(-3, 4, (3, K))).astype(a_type)
+            acc = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
+            a_scale, b_scale, y_scale = np.array(0.5, np.float32), np.ones(1, np.float32), np.array(1, np.float32)
+            y_zp = np.array(128, y_type)
+            print("     %-28s %d of %d outputs on a half-way point" % ("qlinear_41", (acc % 2 == 1).sum(), acc.size))
         name = "qlinear_%d" % K
         inits = [numpy_helper.from_array(x, n) for x, n in ((a_scale, "as"), (azp, "azp"), (B, "B"),
                                                            (b_scale, "bs"), (bzp, "bzp"), (y_scale, "ys"),
@@ -170,25 +223,107 @@ def qlinear_exact(work):
     return failures
 
 
+# The geometries conv.c runs on different paths: stride 1 with pads (direct), strides
+# 2, dilations, groups, pointwise, 1-D; 72 input channels with sparse rows (one float
+# pass) and with dense rows (digits of x).
+CONV_CASES = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
+              ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
+              ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
+              ("group2", [2, 8, 7, 7], 6, [3, 3], dict(group=2, pads=[1, 1, 1, 1])),
+              ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
+              ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
+              ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])),
+              ("heavy", [1, 72, 8, 8], 40, [3, 3], dict(pads=[1, 1, 1, 1])))
+
+
+def conv_integer_model(work, name, x, xzp, W, wzp, attrs):
+    """A ConvInteger model (x an input; W, zero points initializers) saved; its path."""
+    from onnx import TensorProto, helper, numpy_helper
+    inits = [numpy_helper.from_array(v, n) for v, n in ((W, "W"), (np.array(xzp, np.uint8), "xzp"), (wzp, "wzp"))]
+    g = helper.make_graph([helper.make_node("ConvInteger", ["x", "W", "xzp", "wzp"], ["y"], **attrs)], name,
+                          [helper.make_tensor_value_info("x", TensorProto.UINT8, list(x.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.INT32, None)], inits)
+    path = os.path.join(work, name + ".onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
+def conv_integer_geometry(work):
+    """LscConvInteger's int32 equal to ONNX Runtime's ConvInteger (exact: uint8 x and
+    W) over CONV_CASES, 1 and 2 threads, and decompress byte for byte; with one
+    w_zero_point per output channel (ORT takes one for all) equal to ORT's
+    ConvInteger(x, W, 0) - w_zero_point[m] * ConvInteger(x, 1, 0). Returns failures."""
+    failures = []
+    rng = np.random.default_rng(14)
+    for tag, xshape, M, kshape, attrs in CONV_CASES + (("perchannel", [1, 8, 9, 9], 6, [3, 3],
+                                                         dict(pads=[1, 1, 1, 1])),):
+        C = xshape[1] // attrs.get("group", 1)
+        per_channel = tag == "perchannel"
+        wzp = rng.integers(90, 160, M if per_channel else 1).astype(np.uint8)
+        wzp_full = wzp.reshape([-1] + [1] * (len(kshape) + 1))
+        W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape),
+                     wzp_full).astype(np.uint8)
+        x = rng.integers(0, 256, xshape).astype(np.uint8)
+        if tag == "heavy":  # rows of L1 norm 648 * 235 > 2^24 / 135: digits of x; y odd above 2^24
+            W[W == wzp_full] = 20
+            wzp[:] = 20
+            W[0], W[1] = 255, 0
+            x[:] = 255
+            x[0, 0, 4, 4] = 254
+        name = "convinteger_" + tag
+        path = conv_integer_model(work, name, x, 120, W, wzp if per_channel else wzp.reshape(()), attrs)
+        lsc, back = os.path.join(work, name + ".lsc.onnx"), os.path.join(work, name + ".back.onnx")
+        ortcheck.compress(path, lsc, ["--bit-exact"])
+        feed = os.path.join(work, name + ".x.npy")
+        np.save(feed, x)
+        if per_channel:
+            dense = [ortcheck.ort_outputs(conv_integer_model(work, name + n, x, 120, w, np.array(0, np.uint8), attrs),
+                                          {"x": feed}, os.path.join(work, name + n + ".dense"), plugin=False)[0]
+                     for n, w in (("_w", W), ("_ones", np.ones_like(W)))]
+            want = dense[0] - wzp.astype(np.int32).reshape(1, M, 1, 1) * dense[1]
+        else:
+            want = ortcheck.ort_outputs(path, {"x": feed}, os.path.join(work, name + ".dense"), plugin=False)[0]
+        outs = [ortcheck.ort_outputs(lsc, {"x": feed}, os.path.join(work, name + ".lsc%d" % t), threads=t)[0]
+                for t in (1, 2)]
+        r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+        same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+        ok = (ortcheck.lsc_ops(lsc) == ["LscConvInteger"] and same and
+              all(o.dtype == np.int32 and np.array_equal(o, want) for o in outs))
+        print("%s %-28s LscConvInteger %s: int32 equal to ORT's ConvInteger (|y| <= %d), 1 and 2 threads, "
+              "decompress byte for byte: %s" % ("ok  " if ok else "FAIL", name, tag, np.abs(want).max(), ok))
+        if not ok:
+            failures.append("%s: LscConvInteger differs from ORT's ConvInteger or does not round-trip" % name)
+    # a w_zero_point per input channel (not per output channel): left dense, said so
+    W = np.where(rng.random([6, 8, 3, 3]) < 0.1, 200, 100).astype(np.uint8)
+    x = np.zeros([1, 8, 9, 9], np.uint8)
+    path = conv_integer_model(work, "convinteger_zp_cin", x, 0, W, np.full(8, 100, np.uint8), {})
+    lsc = os.path.join(work, "convinteger_zp_cin.lsc.onnx")
+    ortcheck.compress(path, lsc)
+    r = ortcheck.run([ortcheck.ONNX_LSC, "stats", path])
+    ok = not ortcheck.lsc_ops(lsc) and " unsupported" in r.stdout
+    print("%s %-28s w_zero_point per input channel: left dense, stats says unsupported: %s" %
+          ("ok  " if ok else "FAIL", "convinteger_zp_cin", ok))
+    if not ok:
+        failures.append("convinteger_zp_cin: a per-input-channel w_zero_point was not left dense (%s)" % r.stdout)
+    return failures
+
+
 def qlinear_conv_geometry(work):
     """LscQLinearConv equal to ONNX Runtime's QLinearConv (uint8 x and W, W's zero point
     one for all channels as ORT needs, int32 bias) over the geometries conv.c runs on
     different paths: stride 1 with pads (direct), strides 2, dilations, groups,
-    pointwise, 1-D; 8 and 72 input channels (one float pass, digits). Returns failures."""
+    pointwise, 1-D; 72 input channels with dense rows (digits of x). Returns failures."""
     from onnx import TensorProto, helper, numpy_helper
     failures = []
     rng = np.random.default_rng(12)
-    cases = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
-             ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
-             ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
-             ("group2", [2, 8, 7, 7], 6, [3, 3], dict(group=2, pads=[1, 1, 1, 1])),
-             ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
-             ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
-             ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])))
-    for tag, xshape, M, kshape, attrs in cases:
+    for tag, xshape, M, kshape, attrs in CONV_CASES:
         C = xshape[1] // attrs.get("group", 1)
         wzp = np.uint8(rng.integers(90, 160))
         W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape), wzp).astype(np.uint8)
+        if tag == "heavy":  # rows of L1 norm 648 * 235 > 2^24 / 135: digits of x
+            wzp = np.uint8(20)
+            W = np.where(rng.random([M, C] + kshape) < 0.2, rng.integers(0, 256, [M, C] + kshape), wzp).astype(np.uint8)
+            W[0], W[1] = 255, 0
         w_scale = (rng.random(M) * 0.02 + 0.002).astype(np.float32)
         bias = rng.integers(-3000, 3000, M).astype(np.int32)
         x = rng.integers(0, 256, xshape).astype(np.uint8)
@@ -220,33 +355,40 @@ def qlinear_conv_geometry(work):
 
 
 def float_blob_refused(work):
-    """An LscQLinearConv handed a float blob fails the session with one clear line."""
+    """An LscQLinearConv or LscConvInteger handed a float blob fails the session with
+    one clear line."""
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(2)
     W = np.where(rng.random((4, 3, 3, 3)) < 0.2, rng.standard_normal((4, 3, 3, 3)), 0).astype(np.float32)
     g = helper.make_graph([helper.make_node("Conv", ["x", "W"], ["y"])], "float_conv",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 6])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [numpy_helper.from_array(W, "W")])
-    path, lsc, bad = (os.path.join(work, "float_blob" + e) for e in (".onnx", ".lsc.onnx", ".bad.onnx"))
+    path, lsc = (os.path.join(work, "float_blob" + e) for e in (".onnx", ".lsc.onnx"))
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
     ortcheck.compress(path, lsc)
-    m = onnx.load(lsc, load_external_data=False)
-    n = m.graph.node[0]
-    n.op_type = "LscQLinearConv"
-    del n.input[:]
-    n.input.extend(["x", "xs", "xz", "W", "ws", "wz", "ys", "yz"])
-    m.graph.initializer.extend([numpy_helper.from_array(np.array(v, t), k) for k, v, t in (
-        ("xs", 0.1, np.float32), ("xz", 0, np.uint8), ("ws", 0.1, np.float32), ("wz", 0, np.uint8),
-        ("ys", 0.1, np.float32), ("yz", 0, np.uint8))])
-    m.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
-    m.graph.output[0].type.tensor_type.elem_type = TensorProto.UINT8
-    onnx.save(m, bad)
     feed = os.path.join(work, "float_blob.x.npy")
     np.save(feed, np.zeros((1, 3, 6, 6), np.uint8))
-    r = ortcheck.run([ortcheck.LSC_ORT_RUN, bad, "--input", "x=" + feed])
-    ok = r.returncode != 0 and "weight 'W' is not an 8-bit weight" in r.stderr
-    print("%s %-28s LscQLinearConv with a float blob refused: %s" % ("ok  " if ok else "FAIL", "float_blob", ok))
-    return [] if ok else ["float_blob: not refused (%d): %s" % (r.returncode, r.stderr.strip()[-300:])]
+    failures = []
+    for op, inputs, y_type in (("LscQLinearConv", ["x", "xs", "xz", "W", "ws", "wz", "ys", "yz"], TensorProto.UINT8),
+                               ("LscConvInteger", ["x", "W", "xz", "wz"], TensorProto.INT32)):
+        m = onnx.load(lsc, load_external_data=False)
+        n = m.graph.node[0]
+        n.op_type = op
+        del n.input[:]
+        n.input.extend(inputs)
+        m.graph.initializer.extend([numpy_helper.from_array(np.array(v, t), k) for k, v, t in (
+            ("xs", 0.1, np.float32), ("xz", 0, np.uint8), ("ws", 0.1, np.float32), ("wz", 0, np.uint8),
+            ("ys", 0.1, np.float32), ("yz", 0, np.uint8)) if k in inputs])
+        m.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
+        m.graph.output[0].type.tensor_type.elem_type = y_type
+        bad = os.path.join(work, "float_blob_%s.bad.onnx" % op)
+        onnx.save(m, bad)
+        r = ortcheck.run([ortcheck.LSC_ORT_RUN, bad, "--input", "x=" + feed])
+        ok = r.returncode != 0 and "weight 'W' is not an 8-bit weight" in r.stderr
+        print("%s %-28s %s with a float blob refused: %s" % ("ok  " if ok else "FAIL", "float_blob", op, ok))
+        if not ok:
+            failures.append("float_blob %s: not refused (%d): %s" % (op, r.returncode, r.stderr.strip()[-300:]))
+    return failures
 
 
 def main():
@@ -271,8 +413,8 @@ def main():
             feeds = [{m.graph.input[0].name: rng.standard_normal([b] + shape[1:]).astype(np.float32)}
                      for b in (1, 3)]
             # Saves name.onnx, compresses it to name.lsc.onnx, compares in ORT.
-            # QLinearMatMul: integer arithmetic then one rounding, as ORT's: equal outputs.
-            failures += ortcheck.check_models(work, {name: (m, feeds, n8)}, 0 if form == "qlinear" else ortcheck.RTOL)
+            # qlinear, conv-integer: integer arithmetic then one rounding, as ORT's: equal outputs.
+            failures += ortcheck.check_models(work, {name: (m, feeds, n8)}, 0 if form in EXACT_FORMS else ortcheck.RTOL)
             path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
             left = sum(node_ops(lsc).count(op) for op in weight_ops + ("Transpose",))
             if left or len(ortcheck.lsc_ops(lsc)) < n8:
@@ -288,8 +430,10 @@ def main():
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
     failures += integer_exact(work)
+    failures += integer_bound(work)
     failures += qlinear_exact(work)
     failures += qlinear_conv_geometry(work)
+    failures += conv_integer_geometry(work)
     failures += float_blob_refused(work)
     # Constant nodes, If bodies: three weights fused, the model back byte for byte.
     m, feeds, n = constants_and_bodies()

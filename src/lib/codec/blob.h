@@ -54,6 +54,7 @@ struct lsc_weight {
      * the view the kernels multiply with (view with these values). */
     float *dequantized;
     lsc_blob_view float_view;
+    double row_l1_max; /* the largest sum of |dequantized value| over a row */
 };
 
 /* The view the kernels multiply with: a float weight's own, an 8-bit weight's

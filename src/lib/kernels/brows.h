@@ -312,6 +312,60 @@ static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_
     return 1;
 }
 
+/* n = 1 on one-row block rows. Decoding rows one by one cost ~150 cycles a row
+ * (a partial group of entries at each end, the decoder's setup, a dot product's
+ * ramp), as much as a short row's values (pruned LeNets' rows hold 10-80): here
+ * the entries of many rows are decoded in one pass instead, the cursor running on
+ * across rows. A row never ends on a jump (lsc_blob_parse checks it), so the next
+ * row's positions are offset by one past the previous row's last value, modulo
+ * 2^16 like the decoder's, exact below 65536 columns (fast_layout). A row with
+ * more entries than the buffer holds goes through block_row_chunks. */
+#define LSC_N1_ENTRIES 4096
+#define LSC_N1_ROWS 512
+
+static void rows_n1(const lsc_spmm_job *job, lsc_rowpos_fn decode, uint64_t r, uint64_t r_end)
+{
+    const lsc_blob_view *v = job->v;
+    const float *values = (const float *)(const void *)v->values;
+    const uint64_t nbytes = (v->n_entries * v->index_bits + 7) / 8;
+    uint32_t pos[LSC_N1_ENTRIES + 8];
+    uint64_t vstart[LSC_N1_ROWS + 1], e_lo, e_hi = 0;
+    lsc_blob_row_start(v, (uint32_t)r, &e_lo, &vstart[0]);
+    while (r < r_end) {
+        uint64_t rows = 0, e = e_lo, val = vstart[0];
+        for (; r + rows < r_end && rows < LSC_N1_ROWS; rows++) { /* whole rows that fit */
+            lsc_blob_row_start(v, (uint32_t)(r + rows + 1), &e, &val);
+            if (e - e_lo > LSC_N1_ENTRIES)
+                break;
+            e_hi = e;
+            vstart[rows + 1] = val;
+        }
+        float *y = job->y + r * job->ldy;
+        if (!rows) { /* one row longer than the buffer */
+            y[0] = 0;
+            block_row_chunks(job, decode, e_lo, e, values + vstart[0], y, 0, 1);
+            e_lo = e;
+            vstart[0] = val;
+            r++;
+            continue;
+        }
+        lsc_rowpos rp;
+        lsc_rowpos_init(&rp, v->entries, nbytes, e_lo, e_hi);
+        if (e_hi > e_lo)
+            decode(&rp, pos, UINT64_MAX);
+        const uint64_t v_lo = vstart[0];
+        for (uint64_t k = 0; k < rows; k++, y += job->ldy) {
+            uint64_t v0 = vstart[k] - v_lo, v1 = vstart[k + 1] - v_lo;
+            uint32_t off = v0 ? pos[v0 - 1] + 1 : 0;
+            y[0] = k_dot_mod16(job->x, job->ldx, pos + v0, values + v_lo + v0,
+                               (uint32_t)(v1 - v0), off);
+        }
+        r += rows;
+        e_lo = e_hi;
+        vstart[0] = vstart[rows];
+    }
+}
+
 /* Whole-width block rows (one block column) whose scan space fits 16 bits, fp32
  * values in place: the variant's fast decoder turns the entries into positions
  * directly (k_rowpos), for the same inner kernels as the general path. One-row
@@ -324,6 +378,13 @@ static int whole_rows(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_en
     const uint32_t bh = v->block_h;
     if (!fast_layout(v, direct, decode))
         return 0;
+    if (bh == 1 && job->n == 1) {
+        uint64_t lo = br_begin > job->row_begin ? br_begin : job->row_begin;
+        uint64_t hi = br_end < job->row_end ? br_end : job->row_end;
+        if (lo < hi)
+            rows_n1(job, decode, lo, hi);
+        return 1;
+    }
     uint64_t e0, v0, e1, v1;
     lsc_blob_row_start(v, br_begin, &e0, &v0);
     for (uint32_t br = br_begin; br < br_end; br++, e0 = e1, v0 = v1) {

@@ -102,6 +102,23 @@ size_t lsc_exec_width(const lsc_exec *exec)
     return exec && exec->parallel_for ? HOST_TASKS : 1;
 }
 
+void *lsc_exec_alloc(const lsc_exec *exec, size_t bytes)
+{
+    if (exec && exec->scratch_alloc && exec->scratch_free)
+        return exec->scratch_alloc(exec->scratch_context, bytes);
+    return malloc(bytes);
+}
+
+void lsc_exec_free(const lsc_exec *exec, void *p)
+{
+    if (!p)
+        return;
+    if (exec && exec->scratch_alloc && exec->scratch_free)
+        exec->scratch_free(exec->scratch_context, p);
+    else
+        free(p);
+}
+
 void lsc_exec_run(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n_tasks)
 {
     if (n_tasks == 1)

@@ -81,6 +81,10 @@ lsc_status lsc_spmm_row_range(const lsc_weight *w, const char *fn, uint32_t *row
 
 /* How many tasks to cut a multiply into on exec (1: serial), and running them. */
 size_t lsc_exec_width(const lsc_exec *exec);
+/* A temporary buffer from exec's scratch allocator (malloc without one; exec may be
+ * NULL), freed by lsc_exec_free; the calling thread only. */
+void *lsc_exec_alloc(const lsc_exec *exec, size_t bytes);
+void lsc_exec_free(const lsc_exec *exec, void *p);
 void lsc_exec_run(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n_tasks);
 
 #endif /* LSC_KERNELS_SPMM_H */

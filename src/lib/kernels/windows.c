@@ -193,9 +193,9 @@ static lsc_status unpack_rows(win_unpack *u, const lsc_weight *wt, const lsc_exe
     if (total > SIZE_MAX / 8)
         return lsc_fail(error, LSC_ERR_TOO_LARGE, "lsc_spmm_windows: weight '%s' is too large",
                         wt->name);
-    u->starts = malloc(((size_t)(u->re - u->rb) * (u->n_kb + 1)) * sizeof *u->starts);
-    u->offs = malloc((size_t)(total + 1) * sizeof *u->offs);
-    u->vals = malloc((size_t)(total + 1) * sizeof *u->vals);
+    u->starts = lsc_exec_alloc(exec, ((size_t)(u->re - u->rb) * (u->n_kb + 1)) * sizeof *u->starts);
+    u->offs = lsc_exec_alloc(exec, (size_t)(total + 1) * sizeof *u->offs);
+    u->vals = lsc_exec_alloc(exec, (size_t)(total + 1) * sizeof *u->vals);
     size_t want = total < WIN_SERIAL_WORK ? 1 : lsc_exec_width(exec);
     want = want < WIN_UNPACK_TASKS ? want : WIN_UNPACK_TASKS;
     u->n_tasks = want < u->br_hi - u->br_lo ? want : u->br_hi - u->br_lo;
@@ -209,6 +209,13 @@ static lsc_status unpack_rows(win_unpack *u, const lsc_weight *wt, const lsc_exe
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
                         wt->name);
     return LSC_OK;
+}
+
+static void free_unpacked(win_unpack *u, const lsc_exec *exec)
+{
+    lsc_exec_free(exec, u->starts);
+    lsc_exec_free(exec, u->offs);
+    lsc_exec_free(exec, u->vals);
 }
 
 typedef struct win_tasks {
@@ -274,9 +281,7 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
     st = unpack_rows(&u, w, exec, error);
     free(first);
     if (st != LSC_OK) {
-        free(u.starts);
-        free(u.offs);
-        free(u.vals);
+        free_unpacked(&u, exec);
         return st;
     }
     win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .y = y, .ldy = ldy, .row_begin = row_begin,
@@ -293,8 +298,6 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
     size_t rp = (want + t.col_parts - 1) / t.col_parts, max_rp = (row_end - row_begin + 7) / 8;
     t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
     lsc_exec_run(exec, run_win, &t, t.col_parts * t.row_parts);
-    free(u.starts);
-    free(u.offs);
-    free(u.vals);
+    free_unpacked(&u, exec);
     return LSC_OK;
 }

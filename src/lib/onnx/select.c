@@ -34,6 +34,7 @@ static const weighted_kind kinds[] = {
     {"GRU", "LscGRU", 3u << 1, 1}, {"RNN", "LscRNN", 3u << 1, 1},
     {"MatMul", "LscMatMulLeft", 1u << 0, 0}, {"MatMulInteger", "LscMatMulInteger", 1u << 1, 0},
     {"QLinearMatMul", "LscQLinearMatMul", 1u << 3, 0}, {"QLinearConv", "LscQLinearConv", 1u << 3, 0},
+    {"ConvInteger", "LscConvInteger", 1u << 1, 0},
     {"Gather", "LscGather", 1u << 0, 0},
 };
 static const weighted_kind *const matmul_left = &kinds[6];
@@ -570,14 +571,14 @@ static lsc_layer_outcome resolve_dequantized(select_ctx *c, size_t k)
     return LSC_LAYER_ENCODED;
 }
 
-/* The B of MatMulInteger, QLinearMatMul or QLinearConv: 8-bit, its zero point
- * (MatMulInteger input 3, optional; the others input 5) a constant of its type, one
+/* The B of MatMulInteger, ConvInteger, QLinearMatMul or QLinearConv: 8-bit, its zero
+ * point (the *Integer ops: input 3, optional; the others input 5) a constant of its type, one
  * per tensor or one per output column (Conv: output channel, the matrix rows). */
 static lsc_layer_outcome resolve_integer(select_ctx *c, size_t k)
 {
     lsc_candidate *cand = &c->sel->items[k];
     const Onnx__NodeProto *n = cand->consumers[0];
-    size_t zp = strcmp(cand->op, "MatMulInteger") == 0 ? 3 : 5;
+    size_t zp = strncmp(cand->op, "QLinear", 7) == 0 ? 5 : 3;
     cand->quantized = 1;
     if (!cand->tensor)
         return LSC_LAYER_NOT_CONSTANT;
@@ -627,7 +628,8 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
     if (lsc_dtype_is_8bit(t->data_type) != cand->quantized ||
         (cand->quantized && lsc_tensor_repr(t) == LSC_REPR_TYPED))
         return LSC_LAYER_UNSUPPORTED_TYPE;
-    int conv = strcmp(cand->op, "Conv") == 0 || strcmp(cand->op, "QLinearConv") == 0;
+    int conv = strcmp(cand->op, "Conv") == 0 || strcmp(cand->op, "QLinearConv") == 0 ||
+               strcmp(cand->op, "ConvInteger") == 0;
     int gather = strcmp(cand->op, "Gather") == 0;
     int shape_ok = conv ? rank >= 3 : gather ? rank >= 1 : cand->flat ? rank == 3 : rank == 2;
     /* The recurrent ops run in float32 (their X, B and states are float), and so
@@ -821,7 +823,8 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
         cand->outcome = LSC_LAYER_ENCODED;
         if (strcmp(cand->op, dequantize.plain) == 0)
             cand->outcome = d->conflict || d->other_use ? LSC_LAYER_SHARED_OTHER : resolve_dequantized(&c, k);
-        else if ((strcmp(cand->op, "MatMulInteger") == 0 || strncmp(cand->op, "QLinear", 7) == 0) &&
+        else if ((strcmp(cand->op, "MatMulInteger") == 0 || strcmp(cand->op, "ConvInteger") == 0 ||
+                  strncmp(cand->op, "QLinear", 7) == 0) &&
                  !cand->compressed)
             cand->outcome = resolve_integer(&c, k);
         if (cand->outcome == LSC_LAYER_ENCODED)
