@@ -103,6 +103,25 @@ def add_unknown(msg_bytes, field=1000, value=42):
     return msg_bytes + bytes(out)
 
 
+def external_tensors(folder, location, arrays, gap=0):
+    """Initializers whose bytes go, one after the other (gap zero bytes between), to
+    the side file `location` in folder."""
+    blob, inits = bytearray(), []
+    for nm, arr in arrays:
+        tt = numpy_helper.from_array(arr, nm)
+        off = len(blob)
+        blob += tt.raw_data + b"\0" * gap
+        tt.ClearField("raw_data")
+        tt.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", location), ("offset", str(off)), ("length", str(arr.nbytes))):
+            e = tt.external_data.add()
+            e.key, e.value = k, v
+        inits.append(tt)
+    with open(os.path.join(folder, location), "wb") as f:
+        f.write(blob)
+    return inits
+
+
 def make_all(folder):
     cases = []
 
@@ -299,20 +318,7 @@ def make_all(folder):
     # External data: two weights in one side file at offsets, one left dense.
     w1, w2 = pruned((64, 48)), pruned((64, 32))
     dense_w = RNG.standard_normal((8, 32)).astype(np.float32)
-    blob = bytearray()
-    inits = []
-    for nm, arr in (("e1", w1), ("e2", w2), ("e3", dense_w)):
-        tt = numpy_helper.from_array(arr, nm)
-        off = len(blob)
-        blob += tt.raw_data + b"\0" * 16
-        tt.ClearField("raw_data")
-        tt.data_location = TensorProto.EXTERNAL
-        for k, v in (("location", "weights.bin"), ("offset", str(off)), ("length", str(arr.nbytes))):
-            e = tt.external_data.add()
-            e.key, e.value = k, v
-        inits.append(tt)
-    with open(os.path.join(folder, "weights.bin"), "wb") as f:
-        f.write(blob)
+    inits = external_tensors(folder, "weights.bin", (("e1", w1), ("e2", w2), ("e3", dense_w)), gap=16)
     save("external", model([helper.make_node("Gemm", ["x", "e1"], ["h"], transB=1),
                             helper.make_node("MatMul", ["h", "e2"], ["h2"]),
                             helper.make_node("Gemm", ["h2", "e3"], ["y"], transB=1)],
@@ -320,20 +326,8 @@ def make_all(folder):
     cases[-1][2]["elsewhere"] = True  # also compressed and decompressed into other folders
     # External data under LscDecode: a sparse table read by Add (encoded, renamed
     # t1.lsc), a dense one (not-sparse: stays external, copied when elsewhere).
-    blob = bytearray()
-    inits = []
-    for nm, arr in (("t1", pruned((64, 32), 0.3)), ("t2", RNG.standard_normal((64, 32)).astype(np.float32))):
-        tt = numpy_helper.from_array(arr, nm)
-        off = len(blob)
-        blob += tt.raw_data
-        tt.ClearField("raw_data")
-        tt.data_location = TensorProto.EXTERNAL
-        for k, v in (("location", "tables.bin"), ("offset", str(off)), ("length", str(arr.nbytes))):
-            e = tt.external_data.add()
-            e.key, e.value = k, v
-        inits.append(tt)
-    with open(os.path.join(folder, "tables.bin"), "wb") as f:
-        f.write(blob)
+    inits = external_tensors(folder, "tables.bin", (("t1", pruned((64, 32), 0.3)),
+                                                    ("t2", RNG.standard_normal((64, 32)).astype(np.float32))))
     save("external_decode", model([helper.make_node("Add", ["x", "t1"], ["h"]), helper.make_node("Add", ["h", "t2"], ["y"])],
                                   [vi("x", [64, 32])], [vi("y", [64, 32])], inits), encoded=1, check=False)
     cases[-1][2]["elsewhere"] = True
