@@ -2,8 +2,7 @@
  * variants (brows.h's k_dot, k_dot_mod16, k_n1, k_positions): x read by scalar loads,
  * since gathers are slower than those on the CPUs we measured (AMD Zen), multiplied
  * eight values at a time, and the 8-lane AVX2 decoder, which AVX-512 has no wider
- * form of yet. Included once by
- * each x86 variant, compiled with its flags. */
+ * form of yet. Included once by each x86 variant, compiled with its flags. */
 #include <immintrin.h>
 #include <math.h>
 
