@@ -321,6 +321,7 @@ static lsc_status run_units(const conv_run *r, size_t begin, size_t end, const c
 typedef struct chunk_job {
     const conv_run *run;
     size_t n_chunks, col_count, out_count;
+    conv_buffers buf[LSC_ORT_MAX_THREADS]; /* per chunk, taken on the calling thread */
     lsc_status status[LSC_ORT_MAX_THREADS];
     lsc_error errors[LSC_ORT_MAX_THREADS];
 } chunk_job;
@@ -329,18 +330,29 @@ static lsc_status run_chunk(chunk_job *job, size_t t, const lsc_exec *exec)
 {
     size_t units = job->run->units;
     size_t begin = units * t / job->n_chunks, end = units * (t + 1) / job->n_chunks;
-    conv_buffers buf = { NULL, NULL };
-    if ((job->col_count && !(buf.col = malloc(job->col_count * sizeof *buf.col))) ||
-        (job->out_count && !(buf.out = malloc(job->out_count * sizeof *buf.out)))) {
-        free(buf.col);
-        snprintf(job->errors[t].message, sizeof job->errors[t].message,
-                 "out of memory for a patch matrix of %zu floats", job->col_count + job->out_count);
-        return job->errors[t].status = LSC_ERR_NO_MEMORY;
+    return run_units(job->run, begin, end, &job->buf[t], exec, &job->errors[t]);
+}
+
+/* Every chunk's patch matrix (and output block) from the call's scratch memory:
+ * ORT's arena, so that no run maps and faults in fresh pages. 0 if out of memory. */
+static int take_chunk_buffers(const lsc_ort_call *call, chunk_job *job)
+{
+    int ok = 1;
+    for (size_t t = 0; t < job->n_chunks; t++) {
+        conv_buffers *b = &job->buf[t];
+        b->col = job->col_count ? lsc_ort_alloc(call, job->col_count * sizeof *b->col) : NULL;
+        b->out = job->out_count ? lsc_ort_alloc(call, job->out_count * sizeof *b->out) : NULL;
+        ok &= (!job->col_count || b->col) && (!job->out_count || b->out);
     }
-    lsc_status st = run_units(job->run, begin, end, &buf, exec, &job->errors[t]);
-    free(buf.col);
-    free(buf.out);
-    return st;
+    return ok;
+}
+
+static void drop_chunk_buffers(const lsc_ort_call *call, chunk_job *job)
+{
+    for (size_t t = 0; t < job->n_chunks; t++) {
+        lsc_ort_free(call, job->buf[t].col);
+        lsc_ort_free(call, job->buf[t].out);
+    }
 }
 
 static void chunk_task(void *arg, size_t t)
@@ -614,6 +626,11 @@ OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank
         job.out_count = sh.m * width; /* <= the size of Y, which ORT allocated */
     lsc_status st = LSC_OK;
     lsc_error *error = &job.errors[0];
+    if (!take_chunk_buffers(call, &job)) {
+        drop_chunk_buffers(call, &job);
+        return lsc_ort_fail(api, k, ORT_FAIL, "out of memory for a patch matrix of %zu floats",
+                            job.col_count + job.out_count);
+    }
     if (job.n_chunks > 1) {
         for_each(&call->exec, chunk_task, &job, job.n_chunks);
         for (size_t t = 0; t < job.n_chunks && st == LSC_OK; t++)
@@ -622,5 +639,6 @@ OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank
     } else { /* one chunk: the kernel may still split its block rows over the pool */
         st = run_chunk(&job, 0, &call->exec);
     }
+    drop_chunk_buffers(call, &job);
     return lsc_ort_status(call, st, error);
 }
