@@ -18,7 +18,7 @@
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
     LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
-    LSC_ORT_CONV_INTEGER
+    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
@@ -67,6 +67,19 @@ typedef struct lsc_ort_rnn_attrs {
     lsc_weight *blob[2];    /* W, R when constant blobs, else NULL */
 } lsc_ort_rnn_attrs;
 
+/* LscDecode, LscGather (decode.c): the dense tensor of a constant blob, decoded at
+ * creation; Gather's axis. */
+typedef struct lsc_ort_decode_attrs {
+    float *dense; /* NULL: the blob is not constant, decoded at each run */
+    size_t bytes;
+    int64_t axis;
+} lsc_ort_decode_attrs;
+
+static inline int lsc_ort_is_decoded(lsc_ort_kind kind)
+{
+    return kind == LSC_ORT_DECODE || kind == LSC_ORT_GATHER;
+}
+
 /* What the kernels of one registration (one session's options) learned about ORT's
  * intra-op pool, which the C API does not tell (plugin.c). */
 typedef struct lsc_ort_pool_probe {
@@ -86,6 +99,7 @@ typedef struct lsc_ort_kernel {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;
         lsc_ort_rnn_attrs rnn;
+        lsc_ort_decode_attrs decode;
     } attrs;
     lsc_ort_pool_probe *pool; /* the registration's */
 } lsc_ort_kernel;
@@ -235,6 +249,13 @@ OrtStatus *lsc_ort_attr_ints(const lsc_ort_kernel *kernel, const OrtKernelInfo *
                              const char *name, int64_t *values, int max, int *count);
 OrtStatus *lsc_ort_attr_string(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
                                const char *name, char *value, size_t size);
+
+OrtStatus *lsc_ort_decode_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_decode_init(lsc_ort_kernel *kernel);
+OrtStatus *lsc_ort_decode_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_gather_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+OrtStatus *lsc_ort_gather_compute(const lsc_ort_call *call);
+void lsc_ort_decode_release(lsc_ort_kernel *kernel);
 
 static inline int lsc_ort_mul_overflow(size_t a, size_t b, size_t *out)
 {

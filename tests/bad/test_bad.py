@@ -495,6 +495,40 @@ def check_quantized(work):
          inputs=[per_input], outputs=[rw, os.path.join(d, "axis1.lsc")])
 
 
+def check_decode(work):
+    """LscDecode (docs/format.md 3.1): a damaged node restoring an encoded table."""
+    d = sub(work, "decode")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    nodes = [helper.make_node("Add", ["x", "t"], ["y"])]
+    g = helper.make_graph(nodes, "decode", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64, 32])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [64, 32])],
+                          [numpy_helper.from_array(pruned((64, 32), density=0.2), "t")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
+    case("table read by Add only (LscDecode)", ["compress", src, "-o", rw], OK, d, inputs=[src],
+         outputs=[rw, os.path.join(d, "m.lsc")])
+    r = run(["compress", src, "-o", rw])
+    if r.returncode != 0:
+        fail(f"decode model does not compress: {r.stderr.strip()}")
+        return
+    good = onnx.load(rw, load_external_data=False)
+
+    def damaged(name, change, codes=BAD_MODEL):
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        change(m.graph, next(n for n in m.graph.node if n.op_type == "LscDecode"))
+        onnx.save(m, rw)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc.onnx", "t.lsc"], inputs=[rw], outputs=[out])
+
+    damaged("LscDecode: output renamed (not the restored initializer's name)",
+            lambda g, n: n.output.__setitem__(0, "other"))
+    damaged("LscDecode: an attribute added", lambda g, n: n.attribute.append(helper.make_attribute("axis", 1)))
+    damaged("LscDecode: a second output", lambda g, n: n.output.append("t2"))
+    damaged("LscDecode: its blob also read by another node",
+            lambda g, n: g.node.append(helper.make_node("Identity", ["t.lsc"], ["t3"])))
+    os.remove(rw)
+    os.remove(os.path.join(d, "m.lsc"))
+
+
 def check_outputs(work):
     d, rw, bundle = small_bundle(os.path.join(work, "o"))
     src = os.path.join(d, "m.onnx")
@@ -646,7 +680,7 @@ def check_npy(work):
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized, check_outputs,
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized, check_decode, check_outputs,
                       check_npy, check_interrupted):
             check(work)
     finally:

@@ -197,7 +197,7 @@ typedef enum lsc_weight_home {
 
 typedef struct lsc_candidate {
     const char *name;            /* the value's name (owned by the proto) */
-    const char *op;              /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" */
+    const char *op;              /* "Conv", "Gemm", ..., "Gather"; LscDecode: its first reader's op */
     const char *lsc_op;          /* its consumers' LSC op: "LscConv", ..., "LscMatMulLeft" */
     lsc_layer_outcome outcome;   /* ENCODED = encodable, pending the size test */
     int transposed;
@@ -213,6 +213,10 @@ typedef struct lsc_candidate {
     size_t input_index;          /* ENCODED and also main graph input [i]: dropped; else -1 */
     int in_subgraph;             /* defined or consumed inside an If/Loop/Scan body */
     int compressed;              /* the model is already rewritten: the tensor is a blob */
+    /* Read by ops without an LSC kernel: restored at run time by an LscDecode node
+     * (docs/format.md 3.1) whose input, the blob, is named blob_name (owned). */
+    int decode;
+    char *blob_name;
     /* An 8-bit weight read through DequantizeLinear [-> Transpose] by the op (fuse.c):
      * the chain's nodes in dq_graph, the scale and zero point (NULL: zero) tensors. */
     int quantized;
@@ -235,6 +239,18 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs,
 void lsc_selection_free(lsc_selection *selection);
 /* Puts t where the candidate's tensor is (initializer or Constant value). */
 void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t);
+/* LscDecode candidates: float32 initializers of at least this many elements. */
+#define LSC_DECODE_MIN_ELEMENTS 1024
+/* 1 if a decode candidate with this many non-zeros of `elements` is sparse enough
+ * to be encoded (at least half zeros). */
+static inline int lsc_decode_sparse_enough(uint64_t nnz, uint64_t elements)
+{
+    return nnz <= elements / 2;
+}
+/* 1 if `name` is a value, initializer or declaration name anywhere in g. */
+int lsc_graph_uses_name(const Onnx__GraphProto *g, const char *name, int depth);
+/* 1 if the node is an LscDecode (its one input a blob, its output the dense tensor). */
+int lsc_node_is_decode(const Onnx__NodeProto *node);
 /* 1 if g or a graph inside it has an LSC node. */
 int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
 
