@@ -218,6 +218,12 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
     }
     if (*n_encoded == 0)
         return LSC_OK;
+    /* Every node is recorded where it stands before any leaves its graph. */
+    lsc_fold_list folded = {0};
+    lsc_status st = lsc_fold_activations(c->model.proto, &folded, c->error);
+    lsc_fold_list_drop(&folded);
+    if (st != LSC_OK)
+        return st;
     for (size_t k = 0; k < c->sel.count; k++)
         if (c->encoded[k].size && c->sel.items[k].dq)
             lsc_fuse_drop_chain(&c->sel.items[k]);
