@@ -50,7 +50,7 @@ static const char *node_label(const Onnx__NodeProto *n)
     return n->n_output && n->output[0] ? n->output[0] : "";
 }
 
-static Onnx__AttributeProto *new_attr(const char *name, Onnx__AttributeProto__AttributeType type)
+Onnx__AttributeProto *lsc_attr_new(const char *name, Onnx__AttributeProto__AttributeType type)
 {
     Onnx__AttributeProto *a = malloc(sizeof *a);
     char *n = lsc_strdup(name);
@@ -66,7 +66,21 @@ static Onnx__AttributeProto *new_attr(const char *name, Onnx__AttributeProto__At
     return a;
 }
 
-static lsc_status append_attr(Onnx__NodeProto *node, Onnx__AttributeProto *a, lsc_error *error)
+Onnx__AttributeProto *lsc_attr_new_string(const char *name, const char *value)
+{
+    Onnx__AttributeProto *a = lsc_attr_new(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    char *copy = a ? lsc_strdup(value) : NULL;
+    if (!copy) {
+        if (a)
+            protobuf_c_message_free_unpacked(&a->base, NULL);
+        return NULL;
+    }
+    a->has_s = 1;
+    a->s = (ProtobufCBinaryData){strlen(copy), (uint8_t *)copy};
+    return a;
+}
+
+lsc_status lsc_node_append_attr(Onnx__NodeProto *node, Onnx__AttributeProto *a, lsc_error *error)
 {
     Onnx__AttributeProto **attrs = a ? realloc(node->attribute, (node->n_attribute + 1) * sizeof *attrs) : NULL;
     if (!attrs) {
@@ -114,8 +128,8 @@ static lsc_status record_of(Onnx__NodeProto *op, Onnx__AttributeProto **at, Onnx
         return LSC_OK;
     if (*at || *nodes || op->n_input < 2)
         return lsc_fail(error, LSC_ERR_BAD_MODEL, "node '%.200s': cannot record a fused node", node_label(op));
-    Onnx__AttributeProto *a = new_attr(ATTR_AT, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-    Onnx__AttributeProto *n = new_attr(ATTR_NODES, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+    Onnx__AttributeProto *a = lsc_attr_new(ATTR_AT, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    Onnx__AttributeProto *n = lsc_attr_new(ATTR_NODES, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
     int ok = a && n && (a->ints = malloc(sizeof *a->ints)) && (n->strings = calloc(1, sizeof *n->strings)) &&
              (n->strings[0].data = (uint8_t *)lsc_strdup(op->input[1]));
     if (!ok) {
@@ -128,8 +142,8 @@ static lsc_status record_of(Onnx__NodeProto *op, Onnx__AttributeProto **at, Onnx
     a->ints[a->n_ints++] = (int64_t)op->n_input;
     n->strings[0].len = strlen(op->input[1]);
     n->n_strings = 1;
-    LSC_TRY(append_attr(op, a, error));
-    LSC_TRY(append_attr(op, n, error));
+    LSC_TRY(lsc_node_append_attr(op, a, error));
+    LSC_TRY(lsc_node_append_attr(op, n, error));
     *at = a;
     *nodes = n;
     return LSC_OK;

@@ -147,36 +147,19 @@ static int activation_of(const scope *s, const Onnx__NodeProto *act, float param
 static lsc_status add_attrs(Onnx__NodeProto *op, const char *act, const float *params, size_t n_params,
                             lsc_error *error)
 {
-    Onnx__AttributeProto **attrs = realloc(op->attribute, (op->n_attribute + 2) * sizeof *attrs);
-    if (!attrs)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    op->attribute = attrs;
-    Onnx__AttributeProto *a = malloc(sizeof *a), *p = n_params ? malloc(sizeof *p) : NULL;
-    char *name = lsc_strdup(ATTR_ACT), *value = lsc_strdup(act);
-    char *pname = n_params ? lsc_strdup(ATTR_PARAMS) : NULL;
-    float *floats = n_params ? malloc(n_params * sizeof *floats) : NULL;
-    if (!a || !name || !value || (n_params && (!p || !pname || !floats))) {
-        free(a), free(p), free(name), free(value), free(pname), free(floats);
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    LSC_TRY(lsc_node_append_attr(op, lsc_attr_new_string(ATTR_ACT, act), error));
+    if (!n_params)
+        return LSC_OK;
+    Onnx__AttributeProto *p = lsc_attr_new(ATTR_PARAMS, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS);
+    if (p && !(p->floats = malloc(n_params * sizeof *p->floats))) {
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+        p = NULL;
     }
-    onnx__attribute_proto__init(a);
-    a->name = name;
-    a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
-    a->has_s = 1;
-    a->s = (ProtobufCBinaryData){strlen(value), (uint8_t *)value};
-    op->attribute[op->n_attribute++] = a;
-    if (n_params) {
-        onnx__attribute_proto__init(p);
-        p->name = pname;
-        p->has_type = 1;
-        p->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
-        memcpy(floats, params, n_params * sizeof *floats);
-        p->floats = floats;
+    if (p) {
+        memcpy(p->floats, params, n_params * sizeof *p->floats);
         p->n_floats = n_params;
-        op->attribute[op->n_attribute++] = p;
     }
-    return LSC_OK;
+    return lsc_node_append_attr(op, p, error);
 }
 
 static lsc_status push(lsc_fold_list *list, Onnx__GraphProto *g, Onnx__NodeProto *node, lsc_error *error)

@@ -283,6 +283,13 @@ void lsc_fold_list_drop(lsc_fold_list *list);
  * LSC_ERR_BAD_MODEL for a wrong count, LSC_ERR_UNSUPPORTED for an unknown name. */
 lsc_status lsc_activation_check(const char *act, size_t act_len, size_t n_params);
 
+/* A new attribute of that name and type, or a STRING one holding a copy of value
+ * (NULL: out of memory); appending one to a node, which then owns it (freed on
+ * failure; NULL fails with LSC_ERR_NO_MEMORY). */
+Onnx__AttributeProto *lsc_attr_new(const char *name, Onnx__AttributeProto__AttributeType type);
+Onnx__AttributeProto *lsc_attr_new_string(const char *name, const char *value);
+lsc_status lsc_node_append_attr(Onnx__NodeProto *node, Onnx__AttributeProto *a, lsc_error *error);
+
 /* Op helpers shared with decompress.c. */
 const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */
 int lsc_node_is_lsc(const Onnx__NodeProto *node);
