@@ -489,8 +489,7 @@ static void unpad_channel(void *arg, size_t t)
             at += q % (size_t)sh->out[d] * p->pstride[d];
             q /= (size_t)sh->out[d];
         }
-        memcpy(dst + r * out_last, src + at, out_last * sizeof *dst);
-        lsc_ort_bias_activate(p->act, dst + r * out_last, out_last, b);
+        lsc_ort_bias_activate_to(p->act, dst + r * out_last, src + at, out_last, b);
     }
 }
 

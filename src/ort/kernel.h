@@ -98,25 +98,31 @@ static inline void lsc_ort_activate_run(const lsc_ort_activation *a, float *y, s
             y[i] = lsc_ort_activate(a, y[i]);
 }
 
-/* y[i] = act(y[i] + bias) for i < n: the op's one pass over its output. */
-static inline void lsc_ort_bias_activate(const lsc_ort_activation *a, float *y, size_t n, float bias)
+/* y[i] = act(x[i] + bias) for i < n (x may be y): the op's one pass over its output. */
+static inline void lsc_ort_bias_activate_to(const lsc_ort_activation *a, float *y, const float *x, size_t n,
+                                            float bias)
 {
     switch (a->kind) {
     case LSC_ACT_NONE:
         for (size_t i = 0; i < n; i++)
-            y[i] += bias;
+            y[i] = x[i] + bias;
         break;
     case LSC_ACT_RELU:
         for (size_t i = 0; i < n; i++) {
-            float v = y[i] + bias;
+            float v = x[i] + bias;
             y[i] = v > 0.0f ? v : 0.0f;
         }
         break;
     default:
         for (size_t i = 0; i < n; i++)
-            y[i] = lsc_ort_activate(a, y[i] + bias);
+            y[i] = lsc_ort_activate(a, x[i] + bias);
         break;
     }
+}
+
+static inline void lsc_ort_bias_activate(const lsc_ort_activation *a, float *y, size_t n, float bias)
+{
+    lsc_ort_bias_activate_to(a, y, y, n, bias);
 }
 
 /* What the kernels of one registration (one session's options) learned about ORT's
