@@ -243,6 +243,7 @@ typedef struct conv_run {
     const conv_shape *sh;
     const lsc_weight *weight;
     const float *x, *bias;
+    const lsc_ort_activation *act;
     float *y;
     size_t images; /* images per unit; if 1, strips of `strip` positions per image */
     size_t strips, strip, units;
@@ -308,12 +309,9 @@ static lsc_status run_units(const conv_run *r, size_t begin, size_t end, const c
                     memcpy(r->y + (img * sh->m + m) * out, buf->out + m * w + (img - img0) * out,
                            out * sizeof *y);
         }
-        for (size_t img = img0; r->bias && img < img1; img++)
-            for (size_t m = 0; m < sh->m; m++) {
-                float *y = r->y + (img * sh->m + m) * out + p0, b = r->bias[m];
-                for (size_t p = 0; p < seg; p++)
-                    y[p] += b;
-            }
+        for (size_t img = img0; (r->bias || r->act->kind != LSC_ACT_NONE) && img < img1; img++)
+            for (size_t m = 0; m < sh->m; m++)
+                lsc_ort_bias_activate(r->act, r->y + (img * sh->m + m) * out + p0, seg, r->bias ? r->bias[m] : 0.0f);
     }
     return LSC_OK;
 }
@@ -431,6 +429,7 @@ typedef struct direct_plan {
     float *buf, *ybuf; /* padded input; output columns (all M rows) before they go to Y */
     float *y;          /* the images' output, their group */
     const float *bias; /* the group's, or NULL */
+    const lsc_ort_activation *act;
     size_t g, n;       /* the group; columns of the multiply */
 } direct_plan;
 
@@ -555,18 +554,16 @@ static void unpad_channel(void *arg, size_t t)
             at += q % (size_t)sh->out[d] * p->pstride[d];
             q /= (size_t)sh->out[d];
         }
-        for (size_t j = 0; j < out_last; j++)
-            dst[r * out_last + j] = src[at + j] + b;
+        lsc_ort_bias_activate_to(p->act, dst + r * out_last, src + at, out_last, b);
     }
 }
 
-/* Task t: bias into output channel t % mg of image img0 (Y written in place). */
+/* Task t: bias and activation into output channel t % mg of image img0 (Y written
+ * in place). */
 static void bias_channel(void *arg, size_t t)
 {
     const direct_plan *p = arg;
-    float *y = p->y + t * p->sh->out_size, b = p->bias[t];
-    for (size_t j = 0; j < p->sh->out_size; j++)
-        y[j] += b;
+    lsc_ort_bias_activate(p->act, p->y + t * p->sh->out_size, p->sh->out_size, p->bias ? p->bias[t] : 0.0f);
 }
 
 static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, direct_plan *p,
@@ -580,6 +577,7 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         (p->copy_out && lsc_ort_mul_overflow(sh->m, p->n, &y_count)) ||
         buf_count > SIZE_MAX / sizeof(float) || y_count > SIZE_MAX / sizeof(float))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
+    p->act = &k->act;
     p->offs = malloc(rows * sizeof *p->offs);
     p->buf = buf_count ? lsc_ort_alloc(call, buf_count * sizeof *p->buf) : NULL;
     p->ybuf = y_count ? lsc_ort_alloc(call, y_count * sizeof *p->ybuf) : NULL;
@@ -610,7 +608,7 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
                                   p->copy_out ? p->n : sh->out_size, r0, r1, &call->exec, &error);
             if (st == LSC_OK && p->copy_out)
                 for_each(&call->exec, unpad_channel, p, imgs * sh->mg);
-            else if (st == LSC_OK && p->bias)
+            else if (st == LSC_OK && (p->bias || p->act->kind != LSC_ACT_NONE))
                 for_each(&call->exec, bias_channel, p, sh->mg);
         }
     }
@@ -669,7 +667,7 @@ OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank
     if (plan_direct(&sh, &direct))
         return direct_conv(call, &sh, &direct, X, B, Y);
     size_t rows = sh.cg * sh.k_size;
-    conv_run run = { .sh = &sh, .weight = call->weight, .x = X, .bias = B, .y = Y };
+    conv_run run = { .sh = &sh, .weight = call->weight, .x = X, .bias = B, .act = &k->act, .y = Y };
     plan_units(&run, rows, call->threads);
     size_t width = run.images * run.strip; /* widest unit */
     chunk_job job = { .run = &run, .n_chunks = run.units < call->threads ? run.units : call->threads };

@@ -153,6 +153,9 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     case LSC_ORT_GATHER: s = lsc_ort_gather_init(k, info); break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
+    if (!s && (k->kind == LSC_ORT_CONV || k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL ||
+               k->kind == LSC_ORT_MATMUL_LEFT))
+        s = lsc_ort_activation_init(k, info);
 
     /* A constant weight (an initializer) is opened now: a corrupt one fails the
      * session. Otherwise it is opened at each run. */

@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import gen_activations
 import gen_decode
 import gen_recurrent
 import gen_subgraphs
@@ -125,11 +126,11 @@ def external_tensors(folder, location, arrays, gap=0):
 def make_all(folder):
     cases = []
 
-    def save(name, m, args=(), encoded=None, check=True):
+    def save(name, m, args=(), encoded=None, check=True, folded=None):
         if check:
             onnx.checker.check_model(m)
         onnx.save(m, os.path.join(folder, name + ".onnx"))
-        cases.append((name, list(args), {"encoded": encoded}))
+        cases.append((name, list(args), {"encoded": encoded, "folded": folded}))
 
     # Conv: 2-D, groups, depthwise, 1-D, 3-D, with bias; Gemm transB 0/1; MatMul.
     w = with_specials(pruned((16, 8, 3, 3)))
@@ -262,6 +263,9 @@ def make_all(folder):
     # Exporter-like bodies (gen_subgraphs.py): If branches, Loop in If, Scan, outer scope.
     for name, (m, _, n) in gen_subgraphs.all_models(np.random.default_rng(99)).items():
         save(name, m, encoded=n)
+    # Activations folded into the LSC ops, and those that must stay (gen_activations.py).
+    for name, (m, _, n) in gen_activations.all_models(np.random.default_rng(97)).items():
+        save(name, m, encoded=n, folded=gen_activations.folded(name))
     # LSTM / GRU / RNN W and R (gen_recurrent.py).
     for name, (m, _, n) in gen_recurrent.all_models(np.random.default_rng(98)).items():
         save(name, m, encoded=n)

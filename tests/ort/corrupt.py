@@ -1,6 +1,7 @@
 """A corrupted bundle makes ONNX Runtime's session creation fail with onnx-lsc's
 message, never a crash: damaged values (checksum), magic, header fields and a blob of
-zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too. LscGather
+zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too; so
+does a damaged folded activation (unknown name, wrong parameter count). LscGather
 and LscDecode: a damaged blob or axis fails the session, an index out of range
 fails the run, each with our message."""
 import os
@@ -148,6 +149,20 @@ def main():
             if text:
                 expect_failure(model, text, "%s %s says %s" % (name, kind, text), failures)
             expect_failure(model, "cannot create a session", "%s %s at session creation" % (name, kind), failures)
+
+    # A damaged folded activation (docs/format.md 3.1): the kernel refuses it by name.
+    for label, attrs in (("unknown activation", [("lsc_activation", "Gelu")]),
+                         ("activation params", [("lsc_activation", "Clip"), ("lsc_activation_params", [1.0])])):
+        d = os.path.join(work, label.replace(" ", "-"))
+        os.makedirs(d)
+        shutil.copy(os.path.join(pristine, "m.lsc"), d)
+        m = onnx.load(lsc, load_external_data=False)
+        fc = next(n for n in m.graph.node if n.name == "fc")
+        for key, value in attrs:
+            fc.attribute.append(helper.make_attribute(key, value))
+        onnx.save(m, os.path.join(d, "m.lsc.onnx"))
+        expect_failure(os.path.join(d, "m.lsc.onnx"), "onnx-lsc: LscGemm node 'fc': attribute lsc_activation",
+                       label, failures)
 
     decoded(work, rng, failures)
     # Truncated: ORT itself refuses the external data; what matters is a clean failure.

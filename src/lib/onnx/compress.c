@@ -106,30 +106,8 @@ static lsc_status rewrite_node(Onnx__NodeProto *node, const char *lsc_op, lsc_er
 {
     if (lsc_node_is_lsc(node))
         return LSC_OK; /* an LSTM's W and R: rewritten with the first */
-    if (node->domain) {
-        Onnx__AttributeProto **attrs =
-            realloc(node->attribute, (node->n_attribute + 1) * sizeof *attrs);
-        if (!attrs)
-            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-        node->attribute = attrs;
-        Onnx__AttributeProto *a = malloc(sizeof *a);
-        char *name = lsc_strdup(LSC_DOMAIN_ATTR);
-        char *value = lsc_strdup(node->domain);
-        if (!a || !name || !value) {
-            free(a);
-            free(name);
-            free(value);
-            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-        }
-        onnx__attribute_proto__init(a);
-        a->name = name;
-        a->has_type = 1;
-        a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
-        a->has_s = 1;
-        a->s.data = (uint8_t *)value;
-        a->s.len = strlen(value);
-        attrs[node->n_attribute++] = a;
-    }
+    if (node->domain)
+        LSC_TRY(lsc_node_append_attr(node, lsc_attr_new_string(LSC_DOMAIN_ATTR, node->domain), error));
     LSC_TRY(set_string(&node->op_type, lsc_op, error));
     return set_string(&node->domain, LSC_ONNX_DOMAIN, error);
 }
@@ -288,6 +266,12 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
     }
     if (*n_encoded == 0)
         return LSC_OK;
+    /* Every node is recorded where it stands before any leaves its graph. */
+    lsc_fold_list folded = {0};
+    lsc_status st = lsc_fold_activations(c->model.proto, &folded, c->error);
+    lsc_fold_list_drop(&folded);
+    if (st != LSC_OK)
+        return st;
     for (size_t k = 0; k < c->sel.count; k++)
         if (c->encoded[k].size && c->sel.items[k].dq)
             lsc_fuse_drop_chain(&c->sel.items[k]);

@@ -262,12 +262,49 @@ int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
  * chain's nodes out of the graph and frees them. */
 lsc_status lsc_fuse_dequantize(lsc_candidate *cand, lsc_error *error);
 void lsc_fuse_drop_chain(lsc_candidate *cand);
+/* Adds a node of g that is about to be removed to op's restore record (the one
+ * lsc_fuse_dequantize writes; created on an op without one). Call it for every node
+ * of a graph before any is removed: positions are those of the original list. */
+lsc_status lsc_fuse_record(Onnx__NodeProto *op, const Onnx__GraphProto *g, const Onnx__NodeProto *removed,
+                           lsc_error *error);
 /* decompress: puts every recorded chain of every graph back in place. */
 lsc_status lsc_unfuse_model(Onnx__ModelProto *model, const char *label, lsc_error *error);
 /* The per-row zero points (rows bytes, free them) of a quantized candidate encoded as
  * a rows-row matrix; NULL in *out when they are all zero. */
 lsc_status lsc_candidate_zero_points(lsc_onnx_model *model, const lsc_candidate *cand, uint32_t rows,
                                      const char *label, uint8_t **out, lsc_error *error);
+
+/* ---- activations folded into LSC ops (fuse_activation.c) ---- */
+
+#define LSC_ACT_ATTR "lsc_activation"
+#define LSC_ACT_PARAMS_ATTR "lsc_activation_params"
+
+typedef struct lsc_folded_node {
+    Onnx__GraphProto *graph;
+    Onnx__NodeProto *node;
+} lsc_folded_node;
+
+typedef struct lsc_fold_list {
+    lsc_folded_node *items;
+    size_t count;
+} lsc_fold_list;
+
+/* compress: folds the Relu / Clip / LeakyRelu that alone reads an LSC op's float
+ * output (not a graph output) into the op, recorded with lsc_fuse_record; the folded
+ * nodes are listed in *removed, still in their graphs. */
+lsc_status lsc_fold_activations(Onnx__ModelProto *model, lsc_fold_list *removed, lsc_error *error);
+/* Takes the listed nodes out of their graphs, frees them and empties the list. */
+void lsc_fold_list_drop(lsc_fold_list *list);
+/* LSC_OK for a known activation (name of act_len bytes) with n_params parameters,
+ * LSC_ERR_BAD_MODEL for a wrong count, LSC_ERR_UNSUPPORTED for an unknown name. */
+lsc_status lsc_activation_check(const char *act, size_t act_len, size_t n_params);
+
+/* A new attribute of that name and type, or a STRING one holding a copy of value
+ * (NULL: out of memory); appending one to a node, which then owns it (freed on
+ * failure; NULL fails with LSC_ERR_NO_MEMORY). */
+Onnx__AttributeProto *lsc_attr_new(const char *name, Onnx__AttributeProto__AttributeType type);
+Onnx__AttributeProto *lsc_attr_new_string(const char *name, const char *value);
+lsc_status lsc_node_append_attr(Onnx__NodeProto *node, Onnx__AttributeProto *a, lsc_error *error);
 
 /* Op helpers shared with decompress.c. */
 const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */
