@@ -442,7 +442,8 @@ typedef struct lsc_compress_options {
 } lsc_compress_options;
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 
-/* Why a Conv/Gemm/MatMul weight candidate was or was not encoded. */
+/* Why a weight candidate was or was not encoded: a weight input of an op with an LSC
+ * kernel, or any other float32 initializer of >= 1024 elements (LscDecode). */
 typedef enum lsc_layer_outcome {
     LSC_LAYER_ENCODED = 0,
     LSC_LAYER_NOT_PAYING = 1,     /* encoding would not be smaller than dense */
@@ -450,17 +451,19 @@ typedef enum lsc_layer_outcome {
     LSC_LAYER_SHARED_OTHER = 3,   /* also consumed by a node we do not rewrite */
     LSC_LAYER_UNSUPPORTED_TYPE = 4,
     LSC_LAYER_IN_SUBGRAPH = 5,    /* no longer reported: subgraph weights are candidates */
-    LSC_LAYER_NOT_CONSTANT = 6    /* weight is computed, not an initializer/Constant */
+    LSC_LAYER_NOT_CONSTANT = 6,   /* weight is computed, not an initializer/Constant */
+    LSC_LAYER_NOT_SPARSE = 7      /* read by ops without an LSC kernel (LscDecode) and
+                                     fewer than half of its elements are zeros */
 } lsc_layer_outcome;
 
 /* The outcome's name in reports: "encoded", "not-paying", "graph-input",
- * "shared-other", "unsupported", "in-subgraph", "not-constant". Never NULL. */
+ * "shared-other", "unsupported", "in-subgraph", "not-constant", "not-sparse". Never NULL. */
 LSC_API const char *lsc_layer_outcome_string(lsc_layer_outcome outcome);
 
 /* One row of a compress report: one weight tensor. */
 typedef struct lsc_layer_report {
     char name[256];               /* weight name (cut to fit, NUL-terminated) */
-    char op[16];                  /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" (first consumer) */
+    char op[16];                  /* "Conv", "Gemm", ..., "Gather"; LscDecode: its first reader's op */
     lsc_layer_outcome outcome;
     lsc_dtype dtype;
     lsc_encode_stats stats;       /* filled when examined (all but NOT_CONSTANT etc.) */
@@ -470,6 +473,7 @@ typedef struct lsc_layer_report {
 /* lsc_layer_report.flags */
 #define LSC_LAYER_FLAG_SUBGRAPH 1u      /* defined or consumed inside an If/Loop/Scan body */
 #define LSC_LAYER_FLAG_INPUT_DROPPED 2u /* was also a graph input: dropped from the inputs */
+#define LSC_LAYER_FLAG_DECODE 4u        /* read by ops without an LSC kernel: restored by LscDecode */
 
 typedef struct lsc_compress_report {
     size_t n_layers;
@@ -531,7 +535,7 @@ LSC_API size_t lsc_model_layer_count(const lsc_model *model);
 
 typedef struct lsc_model_layer {
     const char *name;            /* owned by the model */
-    const char *op;              /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" */
+    const char *op;              /* "Conv", "Gemm", ..., "Gather"; LscDecode: its first reader's op */
     lsc_layer_outcome outcome;   /* for a plain model: what compress would decide
                                     short of size (ENCODED = would be examined) */
     int transposed;              /* orientation the encoder uses (docs/format.md 1.4) */

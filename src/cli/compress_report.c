@@ -13,7 +13,8 @@
 
 static int examined(const lsc_layer_report *l)
 {
-    return l->outcome == LSC_LAYER_ENCODED || l->outcome == LSC_LAYER_NOT_PAYING;
+    return l->outcome == LSC_LAYER_ENCODED || l->outcome == LSC_LAYER_NOT_PAYING ||
+           l->outcome == LSC_LAYER_NOT_SPARSE;
 }
 
 /* log2 C(n, k) / k: the entropy bound of a layer's positions in bits per non-zero
@@ -55,14 +56,19 @@ static double total_meta_bits(const totals *t)
 }
 
 /* The row's flags as words, for the table's last column. */
-static const char *flag_words(uint32_t flags)
+static const char *flag_words(uint32_t flags, char buf[64])
 {
-    switch (flags & (LSC_LAYER_FLAG_SUBGRAPH | LSC_LAYER_FLAG_INPUT_DROPPED)) {
-    case LSC_LAYER_FLAG_SUBGRAPH: return "subgraph";
-    case LSC_LAYER_FLAG_INPUT_DROPPED: return "input-dropped";
-    case LSC_LAYER_FLAG_SUBGRAPH | LSC_LAYER_FLAG_INPUT_DROPPED: return "subgraph,input-dropped";
-    }
-    return "";
+    static const struct { uint32_t flag; const char *word; } words[] = {
+        {LSC_LAYER_FLAG_DECODE, "decode"}, {LSC_LAYER_FLAG_SUBGRAPH, "subgraph"},
+        {LSC_LAYER_FLAG_INPUT_DROPPED, "input-dropped"}};
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (flags & words[i].flag) {
+            if (buf[0])
+                strcat(buf, ",");
+            strcat(buf, words[i].word);
+        }
+    return buf;
 }
 
 static void name_cell(FILE *out, const char *name)
@@ -80,11 +86,12 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
     for (size_t i = 0; i < r->n_layers; i++) {
         const lsc_layer_report *l = &r->layers[i];
         const lsc_encode_stats *s = &l->stats;
+        char words[64];
         name_cell(out, l->name);
         fprintf(out, " %-6s %-12s %-5s", l->op, lsc_layer_outcome_string(l->outcome),
                 text_dtype_short(l->dtype));
         if (!examined(l)) {
-            fprintf(out, "%s%s\n", l->flags ? " " : "", flag_words(l->flags));
+            fprintf(out, "%s%s\n", l->flags ? " " : "", flag_words(l->flags, words));
             continue;
         }
         char shape[32], block[24];
@@ -99,7 +106,7 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
         text_cell(out, 9, 3, 8.0 * stats_ratio(s->meta_bytes, s->nnz), "");
         text_cell(out, 9, 3, bound_per_nnz(s->elements, s->nnz), "");
         text_cell(out, 8, 2, stats_ratio(s->dense_bytes, s->blob_bytes), "x");
-        fprintf(out, "%s%s\n", l->flags ? "  " : "", flag_words(l->flags));
+        fprintf(out, "%s%s\n", l->flags ? "  " : "", flag_words(l->flags, words));
     }
     totals t = sum_encoded(r);
     /* always defined: a report holds no 0/0 totals */
@@ -150,9 +157,10 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
         text_json_string(out, lsc_layer_outcome_string(l->outcome));
         fputs(", \"dtype\": ", out);
         text_json_string(out, lsc_dtype_string(l->dtype));
-        fprintf(out, ", \"subgraph\": %s, \"graph_input_dropped\": %s",
+        fprintf(out, ", \"subgraph\": %s, \"graph_input_dropped\": %s, \"decode\": %s",
                 l->flags & LSC_LAYER_FLAG_SUBGRAPH ? "true" : "false",
-                l->flags & LSC_LAYER_FLAG_INPUT_DROPPED ? "true" : "false");
+                l->flags & LSC_LAYER_FLAG_INPUT_DROPPED ? "true" : "false",
+                l->flags & LSC_LAYER_FLAG_DECODE ? "true" : "false");
         if (examined(l)) {
             json_u(out, "rows", s->rows);
             json_u(out, "cols", s->cols);

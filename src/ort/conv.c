@@ -243,6 +243,7 @@ typedef struct conv_run {
     const conv_shape *sh;
     const lsc_weight *weight;
     const float *x, *bias;
+    const lsc_ort_activation *act;
     float *y;
     size_t images; /* images per unit; if 1, strips of `strip` positions per image */
     size_t strips, strip, units;
@@ -308,12 +309,9 @@ static lsc_status run_units(const conv_run *r, size_t begin, size_t end, const c
                     memcpy(r->y + (img * sh->m + m) * out, buf->out + m * w + (img - img0) * out,
                            out * sizeof *y);
         }
-        for (size_t img = img0; r->bias && img < img1; img++)
-            for (size_t m = 0; m < sh->m; m++) {
-                float *y = r->y + (img * sh->m + m) * out + p0, b = r->bias[m];
-                for (size_t p = 0; p < seg; p++)
-                    y[p] += b;
-            }
+        for (size_t img = img0; (r->bias || r->act->kind != LSC_ACT_NONE) && img < img1; img++)
+            for (size_t m = 0; m < sh->m; m++)
+                lsc_ort_bias_activate(r->act, r->y + (img * sh->m + m) * out + p0, seg, r->bias ? r->bias[m] : 0.0f);
     }
     return LSC_OK;
 }
@@ -321,6 +319,7 @@ static lsc_status run_units(const conv_run *r, size_t begin, size_t end, const c
 typedef struct chunk_job {
     const conv_run *run;
     size_t n_chunks, col_count, out_count;
+    conv_buffers buf[LSC_ORT_MAX_THREADS]; /* per chunk, taken on the calling thread */
     lsc_status status[LSC_ORT_MAX_THREADS];
     lsc_error errors[LSC_ORT_MAX_THREADS];
 } chunk_job;
@@ -329,18 +328,29 @@ static lsc_status run_chunk(chunk_job *job, size_t t, const lsc_exec *exec)
 {
     size_t units = job->run->units;
     size_t begin = units * t / job->n_chunks, end = units * (t + 1) / job->n_chunks;
-    conv_buffers buf = { NULL, NULL };
-    if ((job->col_count && !(buf.col = malloc(job->col_count * sizeof *buf.col))) ||
-        (job->out_count && !(buf.out = malloc(job->out_count * sizeof *buf.out)))) {
-        free(buf.col);
-        snprintf(job->errors[t].message, sizeof job->errors[t].message,
-                 "out of memory for a patch matrix of %zu floats", job->col_count + job->out_count);
-        return job->errors[t].status = LSC_ERR_NO_MEMORY;
+    return run_units(job->run, begin, end, &job->buf[t], exec, &job->errors[t]);
+}
+
+/* Every chunk's patch matrix (and output block) from the call's scratch memory:
+ * ORT's arena, so that no run maps and faults in fresh pages. 0 if out of memory. */
+static int take_chunk_buffers(const lsc_ort_call *call, chunk_job *job)
+{
+    int ok = 1;
+    for (size_t t = 0; t < job->n_chunks; t++) {
+        conv_buffers *b = &job->buf[t];
+        b->col = job->col_count ? lsc_ort_alloc(call, job->col_count * sizeof *b->col) : NULL;
+        b->out = job->out_count ? lsc_ort_alloc(call, job->out_count * sizeof *b->out) : NULL;
+        ok &= (!job->col_count || b->col) && (!job->out_count || b->out);
     }
-    lsc_status st = run_units(job->run, begin, end, &buf, exec, &job->errors[t]);
-    free(buf.col);
-    free(buf.out);
-    return st;
+    return ok;
+}
+
+static void drop_chunk_buffers(const lsc_ort_call *call, chunk_job *job)
+{
+    for (size_t t = 0; t < job->n_chunks; t++) {
+        lsc_ort_free(call, job->buf[t].col);
+        lsc_ort_free(call, job->buf[t].out);
+    }
 }
 
 static void chunk_task(void *arg, size_t t)
@@ -387,19 +397,30 @@ static void plan_units(conv_run *r, size_t rows, size_t threads)
     r->units = n * r->strips; /* n * strips <= n * out: ORT allocated Y */
 }
 
-/* The direct convolution (all strides 1). Padded coordinates q_d run over
- * ext_d = out_d + (k_d - 1) * dil_d with the input at q_d = i_d + pad_d; output o reads
- * q = o + tap * dil, so with q flattened (pstride) every kernel tap (ci, tap) is one
- * window of the padded input at ci * plane + sum tap_d * dil_d * pstride_d, and
- * column p = sum o_d * pstride_d of Y is output o. Columns with some q_d >= out_d
- * are computed and dropped. Several images share one multiply: the buffer holds
- * channel ci of image i at (ci * images + i) * plane, so a window spans them all. */
+/* The direct convolution. Padded coordinates q_d run over ext_d = (out_d - 1) *
+ * stride_d + (k_d - 1) * dil_d + 1 with the input at q_d = i_d + pad_d; output o reads
+ * q = o * stride + tap * dil. Each dim's q is split into phases q = stride * a + r
+ * (polyphase: r = q mod stride), each phase a plane of `a` coordinates, so that output
+ * o reads a = o + (tap * dil) div stride in phase (tap * dil) mod stride: with the
+ * phase planes flattened (pstride), every kernel tap (ci, tap) is one window of the
+ * padded input at (ci * phases + phase) * images * phase_plane + sum (tap_d * dil_d
+ * div s_d) * pstride_d, and column p = sum o_d * pstride_d of Y is output o. With
+ * stride 1 there is one phase and a = q. Only the phases some tap reads are stored (a
+ * 1x1 stride-2 conv keeps one of four). Columns with some o_d >= out_d are computed
+ * and dropped. Several images share one multiply: the buffer holds phase ph of
+ * channel ci of image i at ((ci * phases + ph) * images + i) * phase_plane, so a
+ * window spans them all and image i's outputs start at column i * phase_plane. */
 #define DIRECT_BUFFER_FLOATS ((size_t)16 << 20) /* images per multiply: buffers near 64 MiB */
+#define LSC_ORT_MAX_PHASES 8 /* larger strides use im2col */
 
 typedef struct direct_plan {
     const conv_shape *sh;
     size_t ext[LSC_ORT_MAX_SPATIAL], pstride[LSC_ORT_MAX_SPATIAL];
-    size_t plane, n1;  /* floats per padded channel; columns of one image */
+    size_t span[LSC_ORT_MAX_SPATIAL];  /* a coordinates per phase */
+    int phase_of[LSC_ORT_MAX_SPATIAL][LSC_ORT_MAX_PHASES]; /* r -> stored phase, or -1 */
+    size_t phases[LSC_ORT_MAX_SPATIAL]; /* stored phases per dim */
+    size_t n_phases, phase_plane; /* stored phases (all dims); floats per phase plane */
+    size_t n1;                    /* columns of one image's outputs */
     size_t images;     /* images per multiply */
     int copy_in;       /* X is not already the padded layout */
     int copy_out;      /* Y's columns are not already the output positions */
@@ -408,34 +429,46 @@ typedef struct direct_plan {
     float *buf, *ybuf; /* padded input; output columns (all M rows) before they go to Y */
     float *y;          /* the images' output, their group */
     const float *bias; /* the group's, or NULL */
+    const lsc_ort_activation *act;
     size_t g, n;       /* the group; columns of the multiply */
 } direct_plan;
 
-/* 0 if some stride is not 1 or the padded input is too large. */
+/* 0 if a stride is beyond LSC_ORT_MAX_PHASES or the padded input is too large. */
 static int plan_direct(const conv_shape *sh, direct_plan *p)
 {
     int last = sh->spatial - 1;
-    size_t n1 = 1, plane = 1;
+    size_t n1 = 1, phase_plane = 1, phases = 1;
     p->sh = sh;
     p->copy_in = 0;
     for (int d = last; d >= 0; d--) {
-        if (sh->stride[d] != 1)
+        size_t s = (size_t)sh->stride[d], dil = (size_t)sh->dilation[d];
+        if (s > LSC_ORT_MAX_PHASES)
             return 0;
-        p->ext[d] = (size_t)(sh->out[d] + (sh->k[d] - 1) * sh->dilation[d]);
-        p->pstride[d] = plane;
-        n1 += (size_t)(sh->out[d] - 1) * plane;
-        plane *= p->ext[d];
-        p->copy_in |= p->ext[d] != (size_t)sh->in[d] || sh->pad[d] != 0;
+        p->ext[d] = (size_t)(sh->out[d] - 1) * s + (size_t)(sh->k[d] - 1) * dil + 1;
+        p->span[d] = (p->ext[d] + s - 1) / s;
+        p->phases[d] = 0;
+        for (size_t r = 0; r < s; r++)
+            p->phase_of[d][r] = -1;
+        for (size_t t = 0; t < (size_t)sh->k[d]; t++)
+            if (p->phase_of[d][t * dil % s] < 0)
+                p->phase_of[d][t * dil % s] = (int)p->phases[d]++;
+        p->pstride[d] = phase_plane;
+        n1 += (size_t)(sh->out[d] - 1) * phase_plane;
+        phase_plane *= p->span[d];
+        phases *= p->phases[d];
+        p->copy_in |= s != 1 || p->ext[d] != (size_t)sh->in[d] || sh->pad[d] != 0;
     }
-    p->plane = plane;
+    p->phase_plane = phase_plane;
+    p->n_phases = phases;
     p->n1 = n1;
-    size_t per_image = sh->cg * plane + sh->mg * plane;
+    size_t per_image = (sh->cg * phases + sh->mg) * phase_plane;
     p->images = DIRECT_BUFFER_FLOATS / per_image;
     p->images = p->images < 1 ? 1 : p->images > sh->n ? sh->n : p->images;
     p->copy_out = n1 != sh->out_size || p->images > 1;
     p->copy_in |= p->images > 1;
     /* window offsets must fit 32 bits (lsc_spmm_windows); larger inputs use im2col */
-    return (double)sh->cg * (double)p->images * (double)plane < (double)UINT32_MAX;
+    return (double)sh->cg * (double)phases * (double)p->images * (double)phase_plane <
+           (double)UINT32_MAX;
 }
 
 /* Window offsets of W's rows (ci, tap): a multiply over `images` images. */
@@ -443,16 +476,21 @@ static void direct_offsets(direct_plan *p)
 {
     const conv_shape *sh = p->sh;
     for (size_t row = 0; row < sh->cg * sh->k_size; row++) {
-        size_t kk = row % sh->k_size, off = row / sh->k_size * p->images * p->plane;
+        size_t kk = row % sh->k_size, off = 0, phase = 0, phase_stride = 1;
         for (int d = sh->spatial - 1; d >= 0; d--) {
-            off += kk % (size_t)sh->k[d] * (size_t)sh->dilation[d] * p->pstride[d];
+            size_t t = kk % (size_t)sh->k[d] * (size_t)sh->dilation[d], s = (size_t)sh->stride[d];
+            off += t / s * p->pstride[d];
+            phase += (size_t)p->phase_of[d][t % s] * phase_stride;
+            phase_stride *= p->phases[d];
             kk /= (size_t)sh->k[d];
         }
-        p->offs[row] = off;
+        p->offs[row] = off + (row / sh->k_size * p->n_phases + phase) * p->images * p->phase_plane;
     }
 }
 
-/* Task t: channel t % cg of image img0 + t / cg into the padded buffer. */
+/* Task t: channel t % cg of image img0 + t / cg into the padded buffer: each input
+ * element to its phase plane, elements no tap reads (past ext, or in a phase no tap
+ * reads) left out. */
 static void pad_channel(void *arg, size_t t)
 {
     const direct_plan *p = arg;
@@ -460,16 +498,42 @@ static void pad_channel(void *arg, size_t t)
     int last = sh->spatial - 1;
     size_t ci = t % sh->cg, img = t / sh->cg;
     const float *src = p->x + (img * sh->c + ci) * sh->in_size;
-    float *dst = p->buf + (ci * p->images + img) * p->plane;
+    float *dst = p->buf + (ci * p->n_phases * p->images + img) * p->phase_plane;
+    const size_t phase_step = p->images * p->phase_plane; /* between phases of one image */
     size_t in_last = (size_t)sh->in[last], rows = sh->in_size / in_last;
-    memset(dst, 0, p->plane * sizeof *dst);
+    size_t s_last = (size_t)sh->stride[last], pad_last = (size_t)sh->pad[last];
+    for (size_t ph = 0; ph < p->n_phases; ph++)
+        memset(dst + ph * phase_step, 0, p->phase_plane * sizeof *dst);
     for (size_t r = 0; r < rows; r++) { /* input row r: its outer coordinates, padded */
-        size_t q = r, at = (size_t)sh->pad[last];
+        size_t q = r, at = 0, phase = 0, phase_stride = p->phases[last];
+        int skip = 0;
         for (int d = last - 1; d >= 0; d--) {
-            at += (q % (size_t)sh->in[d] + (size_t)sh->pad[d]) * p->pstride[d];
+            size_t qd = q % (size_t)sh->in[d] + (size_t)sh->pad[d], s = (size_t)sh->stride[d];
+            int ph = p->phase_of[d][qd % s];
+            skip |= qd >= p->ext[d] || ph < 0;
+            at += qd / s * p->pstride[d];
+            phase += (size_t)(ph < 0 ? 0 : ph) * phase_stride;
+            phase_stride *= p->phases[d];
             q /= (size_t)sh->in[d];
         }
-        memcpy(dst + at, src + r * in_last, in_last * sizeof *dst);
+        if (skip)
+            continue;
+        float *row = dst + phase * phase_step + at;
+        const float *in = src + r * in_last;
+        if (s_last == 1) {
+            size_t n = in_last < p->ext[last] - pad_last ? in_last : p->ext[last] - pad_last;
+            memcpy(row + pad_last, in, n * sizeof *dst);
+            continue;
+        }
+        for (size_t r_last = 0; r_last < s_last; r_last++) { /* phase by phase: no division */
+            int ph = p->phase_of[last][r_last];
+            if (ph < 0)
+                continue;
+            float *to = row + (size_t)ph * phase_step;
+            size_t j = (r_last + s_last - pad_last % s_last) % s_last, a = (j + pad_last) / s_last;
+            for (; j < in_last && j + pad_last < p->ext[last]; j += s_last, a++)
+                to[a] = in[j];
+        }
     }
 }
 
@@ -481,7 +545,7 @@ static void unpad_channel(void *arg, size_t t)
     int last = sh->spatial - 1;
     size_t m = t % sh->mg, img = t / sh->mg;
     size_t out_last = (size_t)sh->out[last], rows = sh->out_size / out_last;
-    const float *src = p->ybuf + (p->g * sh->mg + m) * p->n + img * p->plane;
+    const float *src = p->ybuf + (p->g * sh->mg + m) * p->n + img * p->phase_plane;
     float *dst = p->y + (img * sh->m + m) * sh->out_size;
     float b = p->bias ? p->bias[m] : 0.0f;
     for (size_t r = 0; r < rows; r++) {
@@ -490,18 +554,16 @@ static void unpad_channel(void *arg, size_t t)
             at += q % (size_t)sh->out[d] * p->pstride[d];
             q /= (size_t)sh->out[d];
         }
-        for (size_t j = 0; j < out_last; j++)
-            dst[r * out_last + j] = src[at + j] + b;
+        lsc_ort_bias_activate_to(p->act, dst + r * out_last, src + at, out_last, b);
     }
 }
 
-/* Task t: bias into output channel t % mg of image img0 (Y written in place). */
+/* Task t: bias and activation into output channel t % mg of image img0 (Y written
+ * in place). */
 static void bias_channel(void *arg, size_t t)
 {
     const direct_plan *p = arg;
-    float *y = p->y + t * p->sh->out_size, b = p->bias[t];
-    for (size_t j = 0; j < p->sh->out_size; j++)
-        y[j] += b;
+    lsc_ort_bias_activate(p->act, p->y + t * p->sh->out_size, p->sh->out_size, p->bias ? p->bias[t] : 0.0f);
 }
 
 static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, direct_plan *p,
@@ -509,11 +571,13 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
 {
     const lsc_ort_kernel *k = call->kernel;
     size_t rows = sh->cg * sh->k_size, buf_count = 0, y_count = 0;
-    p->n = (p->images - 1) * p->plane + p->n1;
-    if ((p->copy_in && lsc_ort_mul_overflow(sh->cg * p->images, p->plane, &buf_count)) ||
+    p->n = (p->images - 1) * p->phase_plane + p->n1;
+    if ((p->copy_in && lsc_ort_mul_overflow(sh->cg * p->n_phases * p->images, p->phase_plane,
+                                            &buf_count)) ||
         (p->copy_out && lsc_ort_mul_overflow(sh->m, p->n, &y_count)) ||
         buf_count > SIZE_MAX / sizeof(float) || y_count > SIZE_MAX / sizeof(float))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
+    p->act = &k->act;
     p->offs = malloc(rows * sizeof *p->offs);
     p->buf = buf_count ? lsc_ort_alloc(call, buf_count * sizeof *p->buf) : NULL;
     p->ybuf = y_count ? lsc_ort_alloc(call, y_count * sizeof *p->ybuf) : NULL;
@@ -544,7 +608,7 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
                                   p->copy_out ? p->n : sh->out_size, r0, r1, &call->exec, &error);
             if (st == LSC_OK && p->copy_out)
                 for_each(&call->exec, unpad_channel, p, imgs * sh->mg);
-            else if (st == LSC_OK && p->bias)
+            else if (st == LSC_OK && (p->bias || p->act->kind != LSC_ACT_NONE))
                 for_each(&call->exec, bias_channel, p, sh->mg);
         }
     }
@@ -603,7 +667,7 @@ OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank
     if (plan_direct(&sh, &direct))
         return direct_conv(call, &sh, &direct, X, B, Y);
     size_t rows = sh.cg * sh.k_size;
-    conv_run run = { .sh = &sh, .weight = call->weight, .x = X, .bias = B, .y = Y };
+    conv_run run = { .sh = &sh, .weight = call->weight, .x = X, .bias = B, .act = &k->act, .y = Y };
     plan_units(&run, rows, call->threads);
     size_t width = run.images * run.strip; /* widest unit */
     chunk_job job = { .run = &run, .n_chunks = run.units < call->threads ? run.units : call->threads };
@@ -614,6 +678,11 @@ OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank
         job.out_count = sh.m * width; /* <= the size of Y, which ORT allocated */
     lsc_status st = LSC_OK;
     lsc_error *error = &job.errors[0];
+    if (!take_chunk_buffers(call, &job)) {
+        drop_chunk_buffers(call, &job);
+        return lsc_ort_fail(api, k, ORT_FAIL, "out of memory for a patch matrix of %zu floats",
+                            job.col_count + job.out_count);
+    }
     if (job.n_chunks > 1) {
         for_each(&call->exec, chunk_task, &job, job.n_chunks);
         for (size_t t = 0; t < job.n_chunks && st == LSC_OK; t++)
@@ -622,5 +691,6 @@ OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank
     } else { /* one chunk: the kernel may still split its block rows over the pool */
         st = run_chunk(&job, 0, &call->exec);
     }
+    drop_chunk_buffers(call, &job);
     return lsc_ort_status(call, st, error);
 }

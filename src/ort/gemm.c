@@ -119,12 +119,17 @@ OrtStatus *lsc_ort_gemm_compute(const lsc_ort_call *call)
     if ((s = lsc_ort_status(call, st, &error)))
         return s;
 
-    if (a->alpha != 1.0f)
-        for (size_t i = 0; i < M * N; i++)
-            Y[i] *= a->alpha;
-    if (C && a->beta != 0.0f)
-        for (size_t i = 0; i < M; i++)
+    /* alpha, beta * C and the activation: row by row, each row once from memory. */
+    int has_c = C && a->beta != 0.0f;
+    for (size_t i = 0; (a->alpha != 1.0f || has_c || k->act.kind != LSC_ACT_NONE) && i < M; i++) {
+        float *y = Y + i * N;
+        if (a->alpha != 1.0f)
             for (size_t j = 0; j < N; j++)
-                Y[i * N + j] += a->beta * C[i * c_row + j * c_col];
+                y[j] *= a->alpha;
+        if (has_c)
+            for (size_t j = 0; j < N; j++)
+                y[j] += a->beta * C[i * c_row + j * c_col];
+        lsc_ort_activate_run(&k->act, y, N);
+    }
     return NULL;
 }

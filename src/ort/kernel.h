@@ -18,7 +18,7 @@
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
     LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
-    LSC_ORT_CONV_INTEGER
+    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
@@ -67,6 +67,79 @@ typedef struct lsc_ort_rnn_attrs {
     lsc_weight *blob[2];    /* W, R when constant blobs, else NULL */
 } lsc_ort_rnn_attrs;
 
+/* LscDecode, LscGather (decode.c): the dense tensor of a constant blob, decoded at
+ * creation; Gather's axis. */
+typedef struct lsc_ort_decode_attrs {
+    float *dense; /* NULL: the blob is not constant, decoded at each run */
+    size_t bytes;
+    int64_t axis;
+} lsc_ort_decode_attrs;
+
+static inline int lsc_ort_is_decoded(lsc_ort_kind kind)
+{
+    return kind == LSC_ORT_DECODE || kind == LSC_ORT_GATHER;
+}
+
+/* The activation compress folded into the op (docs/format.md 3.1, "Decision
+ * (folded activation)"): applied where the op writes its output, with the bias. */
+typedef enum lsc_ort_act_kind { LSC_ACT_NONE, LSC_ACT_RELU, LSC_ACT_CLIP, LSC_ACT_LEAKY_RELU } lsc_ort_act_kind;
+
+typedef struct lsc_ort_activation {
+    lsc_ort_act_kind kind;
+    float lo, hi;  /* Clip */
+    float alpha;   /* LeakyRelu */
+} lsc_ort_activation;
+
+/* ONNX Runtime's own formulas: Relu max(v, 0), Clip min(max(v, lo), hi), LeakyRelu
+ * v >= 0 ? v : alpha * v. */
+static inline float lsc_ort_activate(const lsc_ort_activation *a, float v)
+{
+    switch (a->kind) {
+    case LSC_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case LSC_ACT_CLIP: v = v < a->lo ? a->lo : v; return v > a->hi ? a->hi : v;
+    case LSC_ACT_LEAKY_RELU: return v >= 0.0f ? v : a->alpha * v;
+    default: return v;
+    }
+}
+
+/* y[i] = act(y[i]) for i < n. */
+static inline void lsc_ort_activate_run(const lsc_ort_activation *a, float *y, size_t n)
+{
+    if (a->kind == LSC_ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    else if (a->kind != LSC_ACT_NONE)
+        for (size_t i = 0; i < n; i++)
+            y[i] = lsc_ort_activate(a, y[i]);
+}
+
+/* y[i] = act(x[i] + bias) for i < n (x may be y): the op's one pass over its output. */
+static inline void lsc_ort_bias_activate_to(const lsc_ort_activation *a, float *y, const float *x, size_t n,
+                                            float bias)
+{
+    switch (a->kind) {
+    case LSC_ACT_NONE:
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] + bias;
+        break;
+    case LSC_ACT_RELU:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] + bias;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+        break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            y[i] = lsc_ort_activate(a, x[i] + bias);
+        break;
+    }
+}
+
+static inline void lsc_ort_bias_activate(const lsc_ort_activation *a, float *y, size_t n, float bias)
+{
+    lsc_ort_bias_activate_to(a, y, y, n, bias);
+}
+
 /* What the kernels of one registration (one session's options) learned about ORT's
  * intra-op pool, which the C API does not tell (plugin.c). */
 typedef struct lsc_ort_pool_probe {
@@ -86,8 +159,10 @@ typedef struct lsc_ort_kernel {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;
         lsc_ort_rnn_attrs rnn;
+        lsc_ort_decode_attrs decode;
     } attrs;
     lsc_ort_pool_probe *pool; /* the registration's */
+    lsc_ort_activation act;   /* LscConv, LscGemm, LscMatMul, LscMatMulLeft; else none */
 } lsc_ort_kernel;
 
 /* Where a compute call runs: the kernel, its weight for this call, ORT's context. */
@@ -212,6 +287,9 @@ OrtStatus *lsc_ort_conv_output_dims(const lsc_ort_call *call, int x_rank, const 
 OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank, const int64_t *x_dims,
                             const float *B, float *Y);
 
+/* Reads lsc_activation and lsc_activation_params into kernel->act (activation.c). */
+OrtStatus *lsc_ort_activation_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+
 OrtStatus *lsc_ort_gemm_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_gemm_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_gemm_compute(const lsc_ort_call *call);
@@ -233,8 +311,17 @@ OrtStatus *lsc_ort_attr_float(const lsc_ort_kernel *kernel, const OrtKernelInfo 
                               const char *name, float *value);
 OrtStatus *lsc_ort_attr_ints(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
                              const char *name, int64_t *values, int max, int *count);
+OrtStatus *lsc_ort_attr_floats(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                               const char *name, float *values, int max, int *count);
 OrtStatus *lsc_ort_attr_string(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
                                const char *name, char *value, size_t size);
+
+OrtStatus *lsc_ort_decode_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
+OrtStatus *lsc_ort_decode_init(lsc_ort_kernel *kernel);
+OrtStatus *lsc_ort_decode_compute(const lsc_ort_call *call);
+OrtStatus *lsc_ort_gather_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+OrtStatus *lsc_ort_gather_compute(const lsc_ort_call *call);
+void lsc_ort_decode_release(lsc_ort_kernel *kernel);
 
 static inline int lsc_ort_mul_overflow(size_t a, size_t b, size_t *out)
 {

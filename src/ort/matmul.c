@@ -92,6 +92,8 @@ OrtStatus *lsc_ort_matmul_compute(const lsc_ort_call *call)
         return NULL;
     lsc_error error = { 0 };
     lsc_status st = lsc_ort_spmm_rows(call, A, (size_t)kw, m, Y, (size_t)n, &error);
+    if (st == LSC_OK)
+        lsc_ort_activate_run(&k->act, Y, m * (size_t)n);
     return lsc_ort_status(call, st, &error);
 }
 
@@ -136,5 +138,7 @@ OrtStatus *lsc_ort_matmul_left_compute(const lsc_ort_call *call)
     for (size_t b = 0; st == LSC_OK && n && b < batch; b++)
         st = lsc_spmm(call->weight, X + b * (size_t)kw * n, n, n, Y + b * (size_t)m * n, n, 0, 0, &call->exec,
                       &error);
+    if (st == LSC_OK)
+        lsc_ort_activate_run(&k->act, Y, batch * (size_t)m * n);
     return lsc_ort_status(call, st, &error);
 }

@@ -76,6 +76,26 @@ OrtStatus *lsc_ort_attr_ints(const lsc_ort_kernel *kernel, const OrtKernelInfo *
     return NULL;
 }
 
+OrtStatus *lsc_ort_attr_floats(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
+                               const char *name, float *values, int max, int *count)
+{
+    const OrtApi *api = kernel->api;
+    size_t n = 0;
+    *count = -1;
+    if (absent(api, api->KernelInfoGetAttributeArray_float(info, name, NULL, &n)))
+        return NULL;
+    if (n > (size_t)max)
+        return lsc_ort_fail(api, kernel, ORT_INVALID_ARGUMENT,
+                            "attribute '%s' has %zu values, at most %d are allowed", name, n, max);
+    if (n > 0) {
+        OrtStatus *s = api->KernelInfoGetAttributeArray_float(info, name, values, &n);
+        if (s)
+            return s;
+    }
+    *count = (int)n;
+    return NULL;
+}
+
 OrtStatus *lsc_ort_attr_string(const lsc_ort_kernel *kernel, const OrtKernelInfo *info,
                                const char *name, char *value, size_t size)
 {

@@ -1,6 +1,7 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
  * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
- * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU and LscRNN
+ * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode and
+ * LscGather
  * (docs/format.md part 3) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
@@ -38,6 +39,7 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
     case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: return lsc_ort_matmul_integer_check_weight(k, w);
+    case LSC_ORT_DECODE: case LSC_ORT_GATHER: return lsc_ort_decode_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
 }
@@ -107,6 +109,8 @@ static void ORT_API_CALL kernel_destroy(void *op_kernel)
         return;
     if (lsc_ort_is_recurrent(k->kind))
         lsc_ort_rnn_release(k);
+    if (lsc_ort_is_decoded(k->kind))
+        lsc_ort_decode_release(k);
     lsc_weight_close(&k->weight);
     free(k);
 }
@@ -143,10 +147,15 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
     case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL:
+    case LSC_ORT_DECODE:
         s = NULL;
         break;
+    case LSC_ORT_GATHER: s = lsc_ort_gather_init(k, info); break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
+    if (!s && (k->kind == LSC_ORT_CONV || k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL ||
+               k->kind == LSC_ORT_MATMUL_LEFT))
+        s = lsc_ort_activation_init(k, info);
 
     /* A constant weight (an initializer) is opened now: a corrupt one fails the
      * session. Otherwise it is opened at each run. */
@@ -168,6 +177,8 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
             else
                 lsc_weight_close(&k->weight);
         }
+        if (!s && k->weight && lsc_ort_is_decoded(k->kind))
+            s = lsc_ort_decode_init(k); /* once: every run copies it */
     }
     if (s) {
         kernel_destroy(k);
@@ -323,6 +334,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_QLINEAR_MATMUL: s = lsc_ort_qlinear_matmul_compute(&call); break;
     case LSC_ORT_QLINEAR_CONV: s = lsc_ort_qlinear_conv_compute(&call); break;
     case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_integer_compute(&call); break;
+    case LSC_ORT_DECODE: s = lsc_ort_decode_compute(&call); break;
+    case LSC_ORT_GATHER: s = lsc_ort_gather_compute(&call); break;
     default: break;
     }
     lsc_ort_scratch_end(&scratch);
@@ -380,6 +393,8 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
     }
     if (index == op_of(op)->weight_input)
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    if (op_of(op)->kind == LSC_ORT_GATHER) /* indices: int32 or int64 */
+        return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER || op_of(op)->kind == LSC_ORT_CONV_INTEGER)
         /* A and the zero points: uint8 or int8 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
@@ -471,7 +486,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
-    op->weight_input = kind == LSC_ORT_MATMUL_LEFT                                   ? 0
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT || lsc_ort_is_decoded(kind)       ? 0
                      : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3
                                                                                       : 1;
     op->api = api;
@@ -510,7 +525,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 17
+#define N_OPS 19
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -597,6 +612,8 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
         q->y_type = i & 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     }
     init_op(&r->ops[16], LSC_ORT_CONV_INTEGER, "LscConvInteger", 4, api, version); /* x, w, x_zp, w_zp */
+    init_op(&r->ops[17], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
+    init_op(&r->ops[18], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

@@ -495,6 +495,84 @@ def check_quantized(work):
          inputs=[per_input], outputs=[rw, os.path.join(d, "axis1.lsc")])
 
 
+def check_decode(work):
+    """LscDecode (docs/format.md 3.1): a damaged node restoring an encoded table."""
+    d = sub(work, "decode")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    nodes = [helper.make_node("Add", ["x", "t"], ["y"])]
+    g = helper.make_graph(nodes, "decode", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64, 32])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [64, 32])],
+                          [numpy_helper.from_array(pruned((64, 32), density=0.2), "t")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
+    case("table read by Add only (LscDecode)", ["compress", src, "-o", rw], OK, d, inputs=[src],
+         outputs=[rw, os.path.join(d, "m.lsc")])
+    r = run(["compress", src, "-o", rw])
+    if r.returncode != 0:
+        fail(f"decode model does not compress: {r.stderr.strip()}")
+        return
+    good = onnx.load(rw, load_external_data=False)
+
+    def damaged(name, change, codes=BAD_MODEL):
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        change(m.graph, next(n for n in m.graph.node if n.op_type == "LscDecode"))
+        onnx.save(m, rw)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc.onnx", "t.lsc"], inputs=[rw], outputs=[out])
+
+    damaged("LscDecode: output renamed (not the restored initializer's name)",
+            lambda g, n: n.output.__setitem__(0, "other"))
+    damaged("LscDecode: an attribute added", lambda g, n: n.attribute.append(helper.make_attribute("axis", 1)))
+    damaged("LscDecode: a second output", lambda g, n: n.output.append("t2"))
+    damaged("LscDecode: its blob also read by another node",
+            lambda g, n: g.node.append(helper.make_node("Identity", ["t.lsc"], ["t3"])))
+
+
+def check_activation(work):
+    """An activation folded into an LSC op (docs/format.md 3.1): damaged attributes
+    and restore records; decompress names the node and exits as for a fused chain."""
+    d = sub(work, "activation")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["g"], transB=1, name="fc"),
+             helper.make_node("Relu", ["g"], ["y"], name="relu")]
+    g = helper.make_graph(nodes, "act", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 24])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])],
+                          [numpy_helper.from_array(pruned((16, 24), density=0.2), "w")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
+    r = run(["compress", src, "-o", rw])
+    if r.returncode != 0:
+        fail(f"model with a Relu does not compress: {r.stderr.strip()}")
+        return
+    good = onnx.load(rw, load_external_data=False)
+
+    def damaged(name, change, attr):
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        op = next(n for n in m.graph.node if n.domain == "ai.onnx_lsc")
+        change(op, {a.name: a for a in op.attribute})
+        onnx.save(m, rw)
+        case(name, ["decompress", rw, "-o", out], BAD_MODEL, d, names=["m.lsc.onnx", "'fc'", attr],
+             inputs=[rw], outputs=[out])
+
+    def set_name(value):
+        return lambda op, a: setattr(a["lsc_activation"], "s", value)
+
+    damaged("folded activation: unknown activation name", set_name(b"Gelu"), "lsc_activation")
+    damaged("folded activation: parameters that do not fit it",
+            lambda op, a: op.attribute.append(helper.make_attribute("lsc_activation_params", [0.5, 1.0])),
+            "lsc_activation_params")
+    damaged("folded activation: another activation than the recorded node",
+            lambda op, a: (set_name(b"Clip")(op, a),
+                           op.attribute.append(helper.make_attribute("lsc_activation_params", [0.0, 1.0]))),
+            "lsc_activation")
+    damaged("folded activation: recorded node does not parse",
+            lambda op, a: a["lsc_dequantize_nodes"].strings.__setitem__(1, b"\xff\xff\xff"), "lsc_dequantize_nodes")
+    damaged("folded activation: restore record missing",
+            lambda op, a: (op.attribute.remove(a["lsc_dequantize"]), op.attribute.remove(a["lsc_dequantize_nodes"])),
+            "lsc_dequantize")
+    os.remove(rw)
+    os.remove(os.path.join(d, "m.lsc"))
+
+
 def check_outputs(work):
     d, rw, bundle = small_bundle(os.path.join(work, "o"))
     src = os.path.join(d, "m.onnx")
@@ -646,8 +724,8 @@ def check_npy(work):
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized, check_outputs,
-                      check_npy, check_interrupted):
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized,
+                      check_decode, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,6 +10,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+import gen_activations
+import gen_decode
 import gen_recurrent
 import gen_subgraphs
 
@@ -102,14 +104,33 @@ def add_unknown(msg_bytes, field=1000, value=42):
     return msg_bytes + bytes(out)
 
 
+def external_tensors(folder, location, arrays, gap=0):
+    """Initializers whose bytes go, one after the other (gap zero bytes between), to
+    the side file `location` in folder."""
+    blob, inits = bytearray(), []
+    for nm, arr in arrays:
+        tt = numpy_helper.from_array(arr, nm)
+        off = len(blob)
+        blob += tt.raw_data + b"\0" * gap
+        tt.ClearField("raw_data")
+        tt.data_location = TensorProto.EXTERNAL
+        for k, v in (("location", location), ("offset", str(off)), ("length", str(arr.nbytes))):
+            e = tt.external_data.add()
+            e.key, e.value = k, v
+        inits.append(tt)
+    with open(os.path.join(folder, location), "wb") as f:
+        f.write(blob)
+    return inits
+
+
 def make_all(folder):
     cases = []
 
-    def save(name, m, args=(), encoded=None, check=True):
+    def save(name, m, args=(), encoded=None, check=True, folded=None):
         if check:
             onnx.checker.check_model(m)
         onnx.save(m, os.path.join(folder, name + ".onnx"))
-        cases.append((name, list(args), {"encoded": encoded}))
+        cases.append((name, list(args), {"encoded": encoded, "folded": folded}))
 
     # Conv: 2-D, groups, depthwise, 1-D, 3-D, with bias; Gemm transB 0/1; MatMul.
     w = with_specials(pruned((16, 8, 3, 3)))
@@ -136,7 +157,7 @@ def make_all(folder):
                          [numpy_helper.from_array(pruned((200, 50), 0.05), "m")]), encoded=1)
     save("matmul_3d_const", model([helper.make_node("MatMul", ["x", "m"], ["y"])],
                                   [vi("x", [3, 2, 40])], [vi("y", [3, 2, 10])],
-                                  [numpy_helper.from_array(pruned((3, 40, 10)), "m")]), encoded=0)
+                                  [numpy_helper.from_array(pruned((3, 40, 10)), "m")]), encoded=1)  # LscDecode
     save("dense_not_paying", gemm_model("fc", RNG.standard_normal((20, 30)).astype(np.float32)), encoded=0)
     save("all_zero", gemm_model("fc", np.zeros((64, 64), np.float32)), encoded=1)
 
@@ -164,8 +185,9 @@ def make_all(folder):
     save("bf16_typed", m16(typed("fc", bb, TensorProto.BFLOAT16), TensorProto.BFLOAT16),
          encoded=1, check=False)
 
-    # Shared weights: two Gemms (encoded once); a Gemm and an Add (left alone);
-    # Gemm transB=1 and MatMul (orientations differ: left alone).
+    # Shared weights: two Gemms (encoded once); a Gemm and an Add, Gemm transB=1 and
+    # MatMul (orientations differ), a graph output: no LSC kernel for every reader, so
+    # encoded for LscDecode and the readers left as they are.
     ws = pruned((50, 50), 0.1)
     n1 = helper.make_node("Gemm", ["x", "s"], ["y1"], transB=1)
     n2 = helper.make_node("Gemm", ["y1", "s"], ["y"], transB=1)
@@ -173,20 +195,20 @@ def make_all(folder):
                                    [numpy_helper.from_array(ws, "s")]), encoded=1)
     n3 = helper.make_node("Add", ["s", "s"], ["z"])
     save("shared_with_add", model([n1, n3], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("z", [50, 50])],
-                                  [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                  [numpy_helper.from_array(ws, "s")]), encoded=1)
     n4 = helper.make_node("MatMul", ["x", "s"], ["y2"])
     save("shared_orientations", model([n1, n4], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("y2", [1, 50])],
-                                      [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                      [numpy_helper.from_array(ws, "s")]), encoded=1)
     # MatMul with the constant on the left (LscMatMulLeft); the same weight also on
-    # the right of another MatMul (orientations differ: left alone).
+    # the right of another MatMul (orientations differ: LscDecode).
     n5 = helper.make_node("MatMul", ["s", "x2"], ["y3"])
     save("matmul_left", model([n5], [vi("x2", [50, 4])], [vi("y3", [50, 4])],
                               [numpy_helper.from_array(ws, "s")]), encoded=1)
     save("matmul_left_and_right", model([n5, n4], [vi("x", [1, 50]), vi("x2", [50, 4])],
                                         [vi("y3", [50, 4]), vi("y2", [1, 50])],
-                                        [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                        [numpy_helper.from_array(ws, "s")]), encoded=1)
     save("weight_is_output", model([n1], [vi("x", [1, 50])], [vi("y1", [1, 50]), vi("s", [50, 50])],
-                                   [numpy_helper.from_array(ws, "s")]), encoded=0)
+                                   [numpy_helper.from_array(ws, "s")]), encoded=1)
 
     # Graph-input weights (IR 3 style): encoded and dropped from the inputs unless
     # --keep-graph-inputs; a declaration that cannot be rebuilt keeps them dense.
@@ -241,8 +263,14 @@ def make_all(folder):
     # Exporter-like bodies (gen_subgraphs.py): If branches, Loop in If, Scan, outer scope.
     for name, (m, _, n) in gen_subgraphs.all_models(np.random.default_rng(99)).items():
         save(name, m, encoded=n)
+    # Activations folded into the LSC ops, and those that must stay (gen_activations.py).
+    for name, (m, _, n) in gen_activations.all_models(np.random.default_rng(97)).items():
+        save(name, m, encoded=n, folded=gen_activations.folded(name))
     # LSTM / GRU / RNN W and R (gen_recurrent.py).
     for name, (m, _, n) in gen_recurrent.all_models(np.random.default_rng(98)).items():
+        save(name, m, encoded=n)
+    # Weights read by ops without an LSC kernel, restored by LscDecode (gen_decode.py).
+    for name, (m, _, n) in gen_decode.all_models(np.random.default_rng(97)).items():
         save(name, m, encoded=n)
     # A body that hides an outer weight's name behind its own node output: the body's
     # MatMul reads its own value (not constant), the outer weight is still encoded.
@@ -294,23 +322,17 @@ def make_all(folder):
     # External data: two weights in one side file at offsets, one left dense.
     w1, w2 = pruned((64, 48)), pruned((64, 32))
     dense_w = RNG.standard_normal((8, 32)).astype(np.float32)
-    blob = bytearray()
-    inits = []
-    for nm, arr in (("e1", w1), ("e2", w2), ("e3", dense_w)):
-        tt = numpy_helper.from_array(arr, nm)
-        off = len(blob)
-        blob += tt.raw_data + b"\0" * 16
-        tt.ClearField("raw_data")
-        tt.data_location = TensorProto.EXTERNAL
-        for k, v in (("location", "weights.bin"), ("offset", str(off)), ("length", str(arr.nbytes))):
-            e = tt.external_data.add()
-            e.key, e.value = k, v
-        inits.append(tt)
-    with open(os.path.join(folder, "weights.bin"), "wb") as f:
-        f.write(blob)
+    inits = external_tensors(folder, "weights.bin", (("e1", w1), ("e2", w2), ("e3", dense_w)), gap=16)
     save("external", model([helper.make_node("Gemm", ["x", "e1"], ["h"], transB=1),
                             helper.make_node("MatMul", ["h", "e2"], ["h2"]),
                             helper.make_node("Gemm", ["h2", "e3"], ["y"], transB=1)],
                            [vi("x", [1, 48])], [vi("y", [1, 8])], inits), encoded=2, check=False)
     cases[-1][2]["elsewhere"] = True  # also compressed and decompressed into other folders
+    # External data under LscDecode: a sparse table read by Add (encoded, renamed
+    # t1.lsc), a dense one (not-sparse: stays external, copied when elsewhere).
+    inits = external_tensors(folder, "tables.bin", (("t1", pruned((64, 32), 0.3)),
+                                                    ("t2", RNG.standard_normal((64, 32)).astype(np.float32))))
+    save("external_decode", model([helper.make_node("Add", ["x", "t1"], ["h"]), helper.make_node("Add", ["h", "t2"], ["y"])],
+                                  [vi("x", [64, 32])], [vi("y", [64, 32])], inits), encoded=1, check=False)
+    cases[-1][2]["elsewhere"] = True
     return cases

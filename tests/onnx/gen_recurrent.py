@@ -1,7 +1,7 @@
 """LSTM / GRU / RNN models with pruned W and R, the way exporters write speech and
 voice-activity models: every direction, sequence_lens, initial states, peepholes,
 clip, input_forget, linear_before_reset, optional outputs left out, a W/R that does
-not pay (dense beside an encoded one), non-default activations (left dense), and an
+not pay (dense beside an encoded one), non-default activations (their W and R restored by LscDecode), and an
 LSTM inside If branches. Each builder returns (model, feeds, weights that must be
 encoded); used by tests/onnx (round trips) and tests/ort (runs in ONNX Runtime)."""
 import numpy as np
@@ -94,7 +94,7 @@ BUILDERS = {
     "rnn_bidir": (lambda r: recurrent(r, "RNN", "bidirectional", lens=[4, 6, 1]), 2),
     "rnn_reverse_clip": (lambda r: recurrent(r, "RNN", "reverse", clip=0.8), 2),
     "lstm_default_activations": (lambda r: recurrent(r, "LSTM", activations=["sigmoid", "tanh", "tanh"]), 2),
-    "lstm_other_activations": (lambda r: recurrent(r, "LSTM", activations=["Sigmoid", "Relu", "Tanh"]), 0),
+    "lstm_other_activations": (lambda r: recurrent(r, "LSTM", activations=["Sigmoid", "Relu", "Tanh"]), 2),  # LscDecode
     "lstm_in_if": (lstm_in_if, 4),
 }
 

@@ -87,8 +87,9 @@ def scan_rnn(rng):
 
 
 def outer_plain_use(rng):
-    """A main-graph weight that an If branch reads as a plain tensor (Add): it must
-    stay dense (shared-other); the branch's own MatMul weight is encoded."""
+    """A main-graph weight that an If branch reads as a plain tensor (Add): no LSC
+    kernel for that reader, so LscDecode restores it for all of its readers; the
+    branch's own MatMul weight is encoded for LscMatMul."""
     then_g = helper.make_graph([helper.make_node("Add", ["w_main", "w_main"], ["t_out"])], "then", [],
                                [vi("t_out", [32, 32])])
     else_g = helper.make_graph([helper.make_node("MatMul", ["w_main", "w_else"], ["e_out"])], "else", [],
@@ -118,7 +119,7 @@ def graph_inputs(rng, ir):
 
 
 BUILDERS = {"if_conv_branches": (if_conv_branches, 4), "loop_in_if_outer": (loop_in_if_outer, 2),
-            "scan_rnn": (scan_rnn, 2), "outer_plain_use": (outer_plain_use, 1),
+            "scan_rnn": (scan_rnn, 2), "outer_plain_use": (outer_plain_use, 2),
             "graph_inputs_ir3": (lambda r: graph_inputs(r, 3), 2),
             "graph_inputs_ir4": (lambda r: graph_inputs(r, 4), 2)}
 

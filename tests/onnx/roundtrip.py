@@ -160,6 +160,9 @@ def roundtrip(tool, path, extra, expect, work, label):
             fail(f"{tag}: rewritten model does not import ai.onnx_lsc v1")
         if encoded and not lsc_nodes:
             fail(f"{tag}: no Lsc* node in the rewritten model")
+        folded = sum(a.name == "lsc_activation" for n in lsc_nodes for a in n.attribute)
+        if expect.get("folded") is not None and folded != expect["folded"]:
+            fail(f"{tag}: {folded} activations folded, expected {expect['folded']}")
         for t in tensors(rw):
             if t.data_location == TensorProto.EXTERNAL and t.data_type == TensorProto.UINT8:
                 info = {e.key: e.value for e in t.external_data}

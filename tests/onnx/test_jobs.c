@@ -19,6 +19,7 @@ typedef struct fake {
     size_t fail_work[2], fail_commit; /* N = none */
     int over_budget;
     uint64_t budget;
+    int wait_for_two; /* item 0 waits (up to ~6 s) until another item is in work */
 } fake;
 
 static void pause_a_little(size_t k)
@@ -39,6 +40,16 @@ static lsc_status work(void *ctx, size_t k, lsc_error *error)
         f->over_budget = 1;
     pthread_mutex_unlock(&f->lock);
     pause_a_little(k);
+    /* Whether two items ever overlap must not depend on the scheduler: on a loaded
+     * machine the sleeps alone were once not enough. */
+    for (int waited = 0; k == 0 && f->wait_for_two && waited < 100000; waited++) {
+        pthread_mutex_lock(&f->lock);
+        unsigned seen = f->max_in_work;
+        pthread_mutex_unlock(&f->lock);
+        if (seen >= 2)
+            break;
+        pause_a_little(1);
+    }
     pthread_mutex_lock(&f->lock);
     f->in_work--;
     f->in_work_cost -= f->cost[k];
@@ -85,6 +96,7 @@ int main(void)
         unsigned threads = thread_counts[t];
         /* All succeed: every item committed once, in order; never more than `threads` in work. */
         setup(&f, 0);
+        f.wait_for_two = threads > 1;
         CHECK(go(&f, threads, &error) == LSC_OK);
         CHECKF(f.n_committed == N, "%u threads: %zu committed", threads, f.n_committed);
         for (size_t k = 0; k < f.n_committed; k++)

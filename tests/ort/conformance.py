@@ -117,6 +117,14 @@ def cases(rng):
     c["conv2d_direct_group_dilation_batch"] = conv(rng, (3, 8, 12, 11), (16, 4, 3, 3), group=2,
                                                    dilations=[2, 3], pads=[2, 3, 1, 0])
     c["conv2d_symbolic_batch"] = conv(rng, (4, 8, 6, 6), (16, 8, 3, 3), dims=["N", 8, 6, 6])
+    # strides run direct too, over phase planes (stride 3 with dilation 2: taps 0, 2, 4
+    # land in phases 0, 2, 1; batches share a multiply; 1x1 stride 2 keeps one phase;
+    # input rows and columns past the last tap are never read); above 8, im2col
+    c["conv2d_direct_s3_dil2_batch"] = conv(rng, (3, 8, 17, 16), (16, 8, 3, 3), strides=[3, 3],
+                                            dilations=[2, 2], pads=[2, 1, 0, 2])
+    c["conv2d_direct_s2_unread_tail"] = conv(rng, (2, 8, 12, 13), (16, 8, 2, 2), strides=[2, 3])
+    c["conv2d_direct_pointwise_s2_batch"] = conv(rng, (3, 16, 9, 8), (24, 16, 1, 1), strides=[2, 2])
+    c["conv2d_im2col_stride9"] = conv(rng, (1, 4, 20, 20), (8, 4, 3, 3), strides=[9, 9], pads=[1, 1, 1, 1])
     # Conv 1-D and 3-D
     c["conv1d"] = conv(rng, (2, 8, 31), (16, 8, 5), strides=[2], pads=[2, 2])
     c["conv1d_group"] = conv(rng, (1, 12, 16), (24, 4, 3), group=3)

@@ -1,6 +1,9 @@
 """A corrupted bundle makes ONNX Runtime's session creation fail with onnx-lsc's
 message, never a crash: damaged values (checksum), magic, header fields and a blob of
-zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too."""
+zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too; so
+does a damaged folded activation (unknown name, wrong parameter count). LscGather
+and LscDecode: a damaged blob or axis fails the session, an index out of range
+fails the run, each with our message."""
 import os
 import shutil
 
@@ -44,6 +47,60 @@ def expect_failure(model, text, label, failures):
     print("%s %-32s %s" % ("ok  " if ok else "FAIL", label, line[-1][:160] if line else "(no output)"))
     if not ok:
         failures.append("%s: %s (exit %d)" % (label, "crashed" if crashed else "wrong outcome", r.returncode))
+
+
+def decoded(work, rng, failures):
+    """LscGather (table 'emb') and LscDecode (table 't', read by Add)."""
+    d = os.path.join(work, "decoded")
+    os.makedirs(d)
+    dense, lsc = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx")
+    emb = rng.standard_normal((64, 32)).astype(np.float32) * (rng.random((64, 32)) < 0.2)
+    t = rng.standard_normal((40, 40)).astype(np.float32) * (rng.random((40, 40)) < 0.2)
+    nodes = [helper.make_node("Gather", ["emb", "ids"], ["e"], name="embed"),
+             helper.make_node("Add", ["x", "t"], ["y"], name="add")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [3]),
+                                       helper.make_tensor_value_info("x", TensorProto.FLOAT, [40, 40])],
+                          [helper.make_tensor_value_info("e", TensorProto.FLOAT, None),
+                           helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(emb, "emb"), numpy_helper.from_array(t, "t")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), dense)
+    ortcheck.compress(dense, lsc)
+    if sorted(ortcheck.lsc_ops(lsc)) != ["LscDecode", "LscGather"]:
+        failures.append("decoded: not rewritten: %s" % ortcheck.lsc_ops(lsc))
+        return
+    ids, bad_ids = os.path.join(d, "ids.npy"), os.path.join(d, "bad_ids.npy")
+    np.save(ids, np.array([0, -1, 63], np.int64))
+    np.save(bad_ids, np.array([0, 64, 1], np.int64))
+    feed = ["--input", "ids=" + ids]
+
+    def expect(model, text, label, extra=feed):
+        r = ortcheck.run([ortcheck.LSC_ORT_RUN, model, *extra, "--expect-error", text])
+        print("%s %-32s %s" % ("ok  " if r.returncode == 0 else "FAIL", label, (r.stdout.strip() or r.stderr.strip())[-160:]))
+        if r.returncode != 0:
+            failures.append("%s: %s (exit %d)" % (label, "crashed" if r.returncode < 0 or r.returncode > 1 else "wrong outcome",
+                                                  r.returncode))
+
+    r = ortcheck.run([ortcheck.LSC_ORT_RUN, lsc, *feed])
+    if r.returncode != 0:
+        failures.append("decoded: the intact model does not run: " + r.stderr.strip())
+        return
+    expect(lsc, "out of range", "LscGather index out of range", ["--input", "ids=" + bad_ids])
+    m = onnx.load(lsc, load_external_data=False)
+    gather = next(n for n in m.graph.node if n.op_type == "LscGather")
+    gather.attribute.append(helper.make_attribute("axis", 5))
+    onnx.save(m, os.path.join(d, "axis.lsc.onnx"))
+    expect(os.path.join(d, "axis.lsc.onnx"), "onnx-lsc: LscGather node 'embed': axis 5", "LscGather axis out of range")
+    bundle = bytearray(open(os.path.join(d, "m.lsc"), "rb").read())
+    for name, node in (("emb", "LscGather node 'embed'"), ("t.lsc", "LscDecode node")):
+        off = blob_offsets(lsc)[name][0]
+        data = bytearray(bundle)
+        data[off + 56 + 8 * data[off + 48] + 1] ^= 0x40
+        sub = os.path.join(d, name)
+        os.makedirs(sub)
+        shutil.copy(lsc, sub)
+        with open(os.path.join(sub, "m.lsc"), "wb") as f:
+            f.write(data)
+        expect(os.path.join(sub, "m.lsc.onnx"), "onnx-lsc: " + node, "%s value (checksum)" % name)
 
 
 def main():
@@ -93,6 +150,21 @@ def main():
                 expect_failure(model, text, "%s %s says %s" % (name, kind, text), failures)
             expect_failure(model, "cannot create a session", "%s %s at session creation" % (name, kind), failures)
 
+    # A damaged folded activation (docs/format.md 3.1): the kernel refuses it by name.
+    for label, attrs in (("unknown activation", [("lsc_activation", "Gelu")]),
+                         ("activation params", [("lsc_activation", "Clip"), ("lsc_activation_params", [1.0])])):
+        d = os.path.join(work, label.replace(" ", "-"))
+        os.makedirs(d)
+        shutil.copy(os.path.join(pristine, "m.lsc"), d)
+        m = onnx.load(lsc, load_external_data=False)
+        fc = next(n for n in m.graph.node if n.name == "fc")
+        for key, value in attrs:
+            fc.attribute.append(helper.make_attribute(key, value))
+        onnx.save(m, os.path.join(d, "m.lsc.onnx"))
+        expect_failure(os.path.join(d, "m.lsc.onnx"), "onnx-lsc: LscGemm node 'fc': attribute lsc_activation",
+                       label, failures)
+
+    decoded(work, rng, failures)
     # Truncated: ORT itself refuses the external data; what matters is a clean failure.
     model = damaged("truncated", lambda b: b.__delitem__(slice(len(b) // 2, None)))
     expect_failure(model, "cannot create a session", "truncated bundle", failures)

@@ -1,11 +1,14 @@
 """Generated models in ONNX Runtime: weights inside If / Loop / Scan bodies,
 outer-scope and graph-input weights (tests/onnx/gen_subgraphs.py), or LSTM / GRU /
 RNN with pruned W and R (tests/onnx/gen_recurrent.py: every direction,
-sequence_lens, states, peepholes, clip, an LSTM in both If branches). Each model
-is compressed, and dense (ORT's kernels) and rewritten (our plugin, 1 and 2
-threads) outputs must agree on inputs that take every If branch (ortcheck.RTOL).
+sequence_lens, states, peepholes, clip, an LSTM in both If branches), weights
+restored by LscDecode (tests/onnx/gen_decode.py: Gather embeddings, ConvTranspose,
+shared and subgraph tables, graph-input weights), or Relu / Clip / LeakyRelu after
+Conv, Gemm, MatMul, folded into the LSC ops or not (tests/onnx/gen_activations.py).
+Each model is compressed, and dense (ORT's kernels) and rewritten (our plugin, 1 and
+2 threads) outputs must agree on inputs that take every If branch (ortcheck.RTOL).
 
-usage: generated.py --work DIR (gen_subgraphs | gen_recurrent)"""
+usage: generated.py --work DIR (gen_subgraphs | gen_recurrent | gen_decode | gen_activations)"""
 import importlib
 import os
 import sys
@@ -15,7 +18,7 @@ import numpy as np
 import ortcheck
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx"))
-SEEDS = {"gen_subgraphs": 11, "gen_recurrent": 5}
+SEEDS = {"gen_subgraphs": 11, "gen_recurrent": 5, "gen_decode": 3, "gen_activations": 3}
 
 
 def main():

@@ -579,6 +579,40 @@ def generated(folder):
     return models
 
 
+def check_decode(exe, folder):
+    """Weights of ops without an LSC kernel (docs/format.md 3.1): a Gather table
+    (LscGather), a ConvTranspose weight and an Add table (LscDecode), one not sparse
+    enough, one too small (no row); rows named by their dense tensor once compressed."""
+    rng = np.random.default_rng(3)
+
+    def pruned(shape, density):
+        return (rng.standard_normal(shape) * (rng.random(shape) < density)).astype(np.float32)
+
+    vi = helper.make_tensor_value_info
+    nodes = [helper.make_node("Gather", ["emb", "ids"], ["e"]),
+             helper.make_node("ConvTranspose", ["x", "up"], ["u"]),
+             helper.make_node("Add", ["t", "dense"], ["a"]),
+             helper.make_node("Add", ["a", "small"], ["y"])]
+    inits = [("emb", pruned((100, 16), 0.2)), ("up", pruned((8, 16, 3, 3), 0.2)), ("t", pruned((40, 40), 0.3)),
+             ("dense", pruned((40, 40), 0.8)), ("small", pruned((40, 20), 0.1)[:, :1])]
+    g = helper.make_graph(nodes, "decode", [vi("ids", TensorProto.INT64, [3]), vi("x", TensorProto.FLOAT, [1, 8, 4, 4])],
+                          [vi("y", TensorProto.FLOAT, None), vi("e", TensorProto.FLOAT, None),
+                           vi("u", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w, n) for n, w in inits])
+    path = os.path.join(folder, "decode.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    want = [("emb", "Gather", "encoded"), ("up", "ConvTranspose", "encoded"), ("t", "Add", "encoded"),
+            ("dense", "Add", "not-sparse")]
+    doc = json.loads(run(exe, path, "--json"))
+    got = [(L["name"], L["op"], L["outcome"]) for L in doc["layers"]]
+    check(got == want, f"decode: stats rows {got} != {want}")
+    lsc = os.path.join(folder, "decode.lsc.onnx")
+    subprocess.run([exe, "compress", path, "-o", lsc, "-q"], check=True)
+    doc = json.loads(run(exe, lsc, "--json"))
+    got = sorted((L["name"], L["outcome"]) for L in doc["layers"] if L["name"] in ("emb", "up", "t"))
+    check(got == [("emb", "encoded"), ("t", "encoded"), ("up", "encoded")], f"decode: compressed rows {got}")
+
+
 def check_misc(exe, folder, model):
     # the table fits 120 columns, whatever the names and outcomes
     for p in [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".onnx")]:
@@ -607,6 +641,7 @@ def main():
             for p in paths:
                 check_with_compressed(exe, p, tmp)
             check_misc(exe, tmp, paths[0])
+            check_decode(exe, tmp)
         elif mode == "testdata":
             # Debian's libonnx-testdata: every model with a Conv/Gemm/MatMul whose stats run
             base = "/usr/share/libonnx-testdata/data"

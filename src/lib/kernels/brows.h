@@ -342,7 +342,6 @@ static void rows_n1(const lsc_spmm_job *job, lsc_rowpos_fn decode, uint64_t r, u
         }
         float *y = job->y + r * job->ldy;
         if (!rows) { /* one row longer than the buffer */
-            y[0] = 0;
             block_row_chunks(job, decode, e_lo, e, values + vstart[0], y, 0, 1);
             e_lo = e;
             vstart[0] = val;

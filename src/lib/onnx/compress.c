@@ -106,30 +106,8 @@ static lsc_status rewrite_node(Onnx__NodeProto *node, const char *lsc_op, lsc_er
 {
     if (lsc_node_is_lsc(node))
         return LSC_OK; /* an LSTM's W and R: rewritten with the first */
-    if (node->domain) {
-        Onnx__AttributeProto **attrs =
-            realloc(node->attribute, (node->n_attribute + 1) * sizeof *attrs);
-        if (!attrs)
-            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-        node->attribute = attrs;
-        Onnx__AttributeProto *a = malloc(sizeof *a);
-        char *name = lsc_strdup(LSC_DOMAIN_ATTR);
-        char *value = lsc_strdup(node->domain);
-        if (!a || !name || !value) {
-            free(a);
-            free(name);
-            free(value);
-            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-        }
-        onnx__attribute_proto__init(a);
-        a->name = name;
-        a->has_type = 1;
-        a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
-        a->has_s = 1;
-        a->s.data = (uint8_t *)value;
-        a->s.len = strlen(value);
-        attrs[node->n_attribute++] = a;
-    }
+    if (node->domain)
+        LSC_TRY(lsc_node_append_attr(node, lsc_attr_new_string(LSC_DOMAIN_ATTR, node->domain), error));
     LSC_TRY(set_string(&node->op_type, lsc_op, error));
     return set_string(&node->domain, LSC_ONNX_DOMAIN, error);
 }
@@ -192,6 +170,69 @@ static lsc_status drop_graph_inputs(compress_ctx *c)
     return st;
 }
 
+/* A decode candidate's blob takes a new name, "name.lsc" (then "name.lsc2", ...)
+ * used nowhere in the model, so that the LscDecode node can give the dense tensor
+ * its original name and no reader changes (docs/format.md 3.1). */
+static lsc_status name_blobs(compress_ctx *c)
+{
+    for (size_t k = 0; k < c->sel.count; k++) {
+        lsc_candidate *cand = &c->sel.items[k];
+        if (!cand->decode || cand->outcome != LSC_LAYER_ENCODED)
+            continue;
+        size_t n = strlen(cand->name);
+        char *s = malloc(n + 32);
+        if (!s)
+            return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        snprintf(s, n + 32, "%s.lsc", cand->name);
+        for (unsigned long long i = 2;; i++) {
+            int taken = lsc_graph_uses_name(c->model.proto->graph, s, 0);
+            for (size_t j = 0; j < k && !taken; j++)
+                taken = c->sel.items[j].blob_name && strcmp(c->sel.items[j].blob_name, s) == 0;
+            if (!taken)
+                break;
+            snprintf(s, n + 32, "%s.lsc%llu", cand->name, i);
+        }
+        cand->blob_name = s;
+    }
+    return LSC_OK;
+}
+
+/* The LscDecode node restoring a decode candidate: blob_name -> the original name,
+ * put before the graph's other nodes, after the LscDecode nodes already there. */
+static lsc_status add_decode_node(lsc_candidate *cand, lsc_error *error)
+{
+    Onnx__GraphProto *g = cand->graph;
+    Onnx__NodeProto **nodes = realloc(g->node, (g->n_node + 1) * sizeof *nodes);
+    if (!nodes)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    g->node = nodes;
+    Onnx__NodeProto *n = malloc(sizeof *n);
+    if (!n)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    onnx__node_proto__init(n);
+    n->input = calloc(1, sizeof *n->input);
+    n->output = calloc(1, sizeof *n->output);
+    if (n->input)
+        n->input[0] = lsc_strdup(cand->blob_name);
+    if (n->output)
+        n->output[0] = lsc_strdup(cand->name);
+    n->n_input = n->input != NULL;
+    n->n_output = n->output != NULL;
+    n->op_type = lsc_strdup(cand->lsc_op);
+    n->domain = lsc_strdup(LSC_ONNX_DOMAIN);
+    if (!n->input || !n->output || !n->input[0] || !n->output[0] || !n->op_type || !n->domain) {
+        protobuf_c_message_free_unpacked(&n->base, NULL);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    size_t at = 0;
+    while (at < g->n_node && lsc_node_is_decode(g->node[at]))
+        at++;
+    memmove(g->node + at + 1, g->node + at, (g->n_node - at) * sizeof *g->node);
+    g->node[at] = n;
+    g->n_node++;
+    return LSC_OK;
+}
+
 static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
 {
     *n_encoded = 0;
@@ -205,6 +246,13 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
         Onnx__TensorProto *t = make_blob_tensor(orig, c->bundle_name, &c->encoded[k]);
         if (!t)
             return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        if (cand->decode) {
+            free(t->name);
+            if (!(t->name = lsc_strdup(cand->blob_name))) {
+                protobuf_c_message_free_unpacked(&t->base, NULL);
+                return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+            }
+        }
         /* Typed declarations follow the blob. */
         for (size_t i = 0; i < cand->n_decls; i++)
             LSC_TRY(lsc_value_type_set(cand->decls[i], t->data_type, t->dims, 1, c->error));
@@ -218,9 +266,20 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
     }
     if (*n_encoded == 0)
         return LSC_OK;
+    /* Every node is recorded where it stands before any leaves its graph. */
+    lsc_fold_list folded = {0};
+    lsc_status st = lsc_fold_activations(c->model.proto, &folded, c->error);
+    lsc_fold_list_drop(&folded);
+    if (st != LSC_OK)
+        return st;
     for (size_t k = 0; k < c->sel.count; k++)
         if (c->encoded[k].size && c->sel.items[k].dq)
             lsc_fuse_drop_chain(&c->sel.items[k]);
+    /* Last: node positions recorded above (fused chains, Constant homes) are those
+     * of the graph without LscDecode nodes, which decompress removes first. */
+    for (size_t k = 0; k < c->sel.count; k++)
+        if (c->encoded[k].size && c->sel.items[k].decode)
+            LSC_TRY(add_decode_node(&c->sel.items[k], c->error));
     LSC_TRY(drop_graph_inputs(c));
     return append_opset(c->model.proto, c->error);
 }
@@ -311,6 +370,7 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     c->report->input_bytes = lsc_onnx_input_bytes(&c->model);
 
+    LSC_TRY(name_blobs(c));
     lsc_bundle_writer *writer = NULL;
     LSC_TRY(lsc_bundle_writer_create(bundle_path, &writer, error));
     lsc_encode_pass pass = {.in_path = c->in_path,

@@ -180,6 +180,43 @@ static lsc_status restore_node(Onnx__NodeProto *node, lsc_error *error)
     return LSC_OK;
 }
 
+/* An LscDecode node must be the blob's one reader, in the blob's graph, giving the
+ * restored tensor's name: then removing it (remove_decode_nodes) and putting the
+ * tensor back restore the graph. */
+static lsc_status check_decode_node(restore_ctx *c, const lsc_candidate *cand, const char *label)
+{
+    const Onnx__NodeProto *n = cand->n_consumers == 1 ? cand->consumers[0] : NULL;
+    int in_graph = 0;
+    for (size_t i = 0; n && i < cand->graph->n_node && !in_graph; i++)
+        in_graph = cand->graph->node[i] == n;
+    if (!n || !in_graph || cand->home != LSC_HOME_INITIALIZER || n->n_input != 1 || n->n_output != 1 ||
+        !n->output[0] || !cand->tensor->name || strcmp(n->output[0], cand->tensor->name) != 0 ||
+        n->n_attribute)
+        return lsc_fail(c->error, LSC_ERR_BAD_MODEL,
+                        "%s: LscDecode node must be the blob's only reader, in its graph, with one output "
+                        "named as the restored initializer and no attributes", label);
+    return LSC_OK;
+}
+
+/* Takes every LscDecode node of the restored weights out of its graph. */
+static void remove_decode_nodes(restore_ctx *c)
+{
+    for (size_t k = 0; k < c->sel.count; k++) {
+        lsc_candidate *cand = &c->sel.items[k];
+        if (!cand->compressed || !cand->decode || cand->n_consumers != 1)
+            continue;
+        Onnx__GraphProto *g = cand->graph;
+        for (size_t i = 0; i < g->n_node; i++)
+            if (g->node[i] == cand->consumers[0]) {
+                protobuf_c_message_free_unpacked(&g->node[i]->base, NULL);
+                memmove(g->node + i, g->node + i + 1, (g->n_node - i - 1) * sizeof *g->node);
+                g->n_node--;
+                cand->n_consumers = 0;
+                break;
+            }
+    }
+}
+
 static lsc_status restore_one(restore_ctx *c, lsc_candidate *cand)
 {
     char label[400];
@@ -229,6 +266,8 @@ static lsc_status restore_one(restore_ctx *c, lsc_candidate *cand)
     for (size_t i = 0; i < cand->n_decls; i++)
         if (lsc_value_type_is(cand->decls[i], ONNX__TENSOR_PROTO__DATA_TYPE__UINT8, blob_dims, 1))
             LSC_TRY(lsc_value_type_set(cand->decls[i], t->data_type, t->dims, t->n_dims, c->error));
+    if (cand->decode)
+        return check_decode_node(c, cand, label);
     for (size_t i = 0; i < cand->n_consumers; i++)
         LSC_TRY(restore_node(cand->consumers[i], c->error));
     return LSC_OK;
@@ -245,7 +284,8 @@ static lsc_status restore_graph_inputs(restore_ctx *c)
         const lsc_candidate *cand = NULL;
         for (size_t k = 0; k < c->sel.count && !cand; k++)
             if (c->sel.items[k].graph == g && c->sel.items[k].compressed &&
-                c->sel.items[k].home == LSC_HOME_INITIALIZER && strcmp(c->sel.items[k].name, d.items[i].name) == 0)
+                c->sel.items[k].home == LSC_HOME_INITIALIZER && c->sel.items[k].tensor->name &&
+                strcmp(c->sel.items[k].tensor->name, d.items[i].name) == 0)
                 cand = &c->sel.items[k];
         if (!cand || d.items[i].position > g->n_input) {
             st = lsc_fail(c->error, LSC_ERR_BAD_MODEL,
@@ -263,7 +303,7 @@ static lsc_status restore_graph_inputs(restore_ctx *c)
             break;
         }
         onnx__value_info_proto__init(v);
-        if (!(v->name = lsc_strdup(cand->name))) {
+        if (!(v->name = lsc_strdup(cand->tensor->name))) {
             free(v);
             st = lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
             break;
@@ -347,6 +387,7 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
                             cand->name);
         LSC_TRY(restore_one(c, cand));
     }
+    remove_decode_nodes(c);
     if (c->n_items)
         drop_lsc_opset(c->model.proto);
     LSC_TRY(lsc_unfuse_model(c->model.proto, c->in_path, c->error));

@@ -56,6 +56,8 @@ static void fill_row(lsc_layer_report *row, const lsc_candidate *cand)
     snprintf(row->name, sizeof row->name, "%s", cand->name);
     snprintf(row->op, sizeof row->op, "%s", cand->op);
     row->outcome = cand->outcome;
+    if (cand->decode)
+        row->flags |= LSC_LAYER_FLAG_DECODE;
     if (cand->tensor && cand->tensor->has_data_type)
         row->dtype = (lsc_dtype)cand->tensor->data_type;
 }
@@ -124,6 +126,13 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
         lsc_error_prefix(error, label);
         return st;
     }
+    /* -0.0 is a zero whether or not --bit-exact stores it */
+    uint64_t nonzero = row->stats.nnz - (eo.bit_exact ? row->stats.signed_zeros : 0);
+    if (cand->decode && !lsc_decode_sparse_enough(nonzero, row->stats.elements)) {
+        cand->outcome = row->outcome = LSC_LAYER_NOT_SPARSE;
+        lsc_free(blob);
+        return LSC_OK;
+    }
     if (blob_size >= row->stats.dense_bytes) {
         cand->outcome = row->outcome = LSC_LAYER_NOT_PAYING;
         lsc_free(blob);
@@ -189,7 +198,7 @@ static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
     if (res->blob) {
         uint64_t offset = 0;
         char *name = NULL;
-        lsc_status st = toc_name(ctx, cand->name, &name, error);
+        lsc_status st = toc_name(ctx, cand->blob_name ? cand->blob_name : cand->name, &name, error);
         if (st == LSC_OK)
             st = lsc_bundle_writer_add(p->writer, name, strlen(name), res->blob,
                                               res->blob_size, res->restore, res->restore_len, &offset,

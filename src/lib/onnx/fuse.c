@@ -6,7 +6,9 @@
  *   lsc_dequantize        INTS    [original input count, position of each removed node]
  *   lsc_dequantize_nodes  STRINGS [original weight input name, each removed NodeProto]
  * Positions are in the original node list of the op's graph, so putting every
- * graph's removed nodes back in increasing position rebuilds that list. */
+ * graph's removed nodes back in increasing position rebuilds that list. The same
+ * record holds an activation folded into the op (fuse_activation.c); an op without
+ * a chain records its own input count and weight name. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +50,7 @@ static const char *node_label(const Onnx__NodeProto *n)
     return n->n_output && n->output[0] ? n->output[0] : "";
 }
 
-static Onnx__AttributeProto *new_attr(const char *name, Onnx__AttributeProto__AttributeType type)
+Onnx__AttributeProto *lsc_attr_new(const char *name, Onnx__AttributeProto__AttributeType type)
 {
     Onnx__AttributeProto *a = malloc(sizeof *a);
     char *n = lsc_strdup(name);
@@ -64,7 +66,21 @@ static Onnx__AttributeProto *new_attr(const char *name, Onnx__AttributeProto__At
     return a;
 }
 
-static lsc_status append_attr(Onnx__NodeProto *node, Onnx__AttributeProto *a, lsc_error *error)
+Onnx__AttributeProto *lsc_attr_new_string(const char *name, const char *value)
+{
+    Onnx__AttributeProto *a = lsc_attr_new(name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    char *copy = a ? lsc_strdup(value) : NULL;
+    if (!copy) {
+        if (a)
+            protobuf_c_message_free_unpacked(&a->base, NULL);
+        return NULL;
+    }
+    a->has_s = 1;
+    a->s = (ProtobufCBinaryData){strlen(copy), (uint8_t *)copy};
+    return a;
+}
+
+lsc_status lsc_node_append_attr(Onnx__NodeProto *node, Onnx__AttributeProto *a, lsc_error *error)
 {
     Onnx__AttributeProto **attrs = a ? realloc(node->attribute, (node->n_attribute + 1) * sizeof *attrs) : NULL;
     if (!attrs) {
@@ -95,58 +111,89 @@ static int set_input(Onnx__NodeProto *node, size_t i, const char *name)
     return 1;
 }
 
+/* The op's restore record, created with the op's current input count and weight
+ * input name when it has none yet (an op without a fused chain restores to them). */
+static lsc_status record_of(Onnx__NodeProto *op, Onnx__AttributeProto **at, Onnx__AttributeProto **nodes,
+                            lsc_error *error)
+{
+    *at = *nodes = NULL;
+    for (size_t a = 0; a < op->n_attribute; a++) {
+        const char *name = op->attribute[a]->name ? op->attribute[a]->name : "";
+        if (strcmp(name, ATTR_AT) == 0)
+            *at = op->attribute[a];
+        else if (strcmp(name, ATTR_NODES) == 0)
+            *nodes = op->attribute[a];
+    }
+    if (*at && *nodes)
+        return LSC_OK;
+    if (*at || *nodes || op->n_input < 2)
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "node '%.200s': cannot record a fused node", node_label(op));
+    Onnx__AttributeProto *a = lsc_attr_new(ATTR_AT, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    Onnx__AttributeProto *n = lsc_attr_new(ATTR_NODES, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
+    int ok = a && n && (a->ints = malloc(sizeof *a->ints)) && (n->strings = calloc(1, sizeof *n->strings)) &&
+             (n->strings[0].data = (uint8_t *)lsc_strdup(op->input[1]));
+    if (!ok) {
+        if (a)
+            protobuf_c_message_free_unpacked(&a->base, NULL);
+        if (n)
+            protobuf_c_message_free_unpacked(&n->base, NULL);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    a->ints[a->n_ints++] = (int64_t)op->n_input;
+    n->strings[0].len = strlen(op->input[1]);
+    n->n_strings = 1;
+    LSC_TRY(lsc_node_append_attr(op, a, error));
+    LSC_TRY(lsc_node_append_attr(op, n, error));
+    *at = a;
+    *nodes = n;
+    return LSC_OK;
+}
+
+lsc_status lsc_fuse_record(Onnx__NodeProto *op, const Onnx__GraphProto *g, const Onnx__NodeProto *removed,
+                           lsc_error *error)
+{
+    Onnx__AttributeProto *at, *nodes;
+    LSC_TRY(record_of(op, &at, &nodes, error));
+    int64_t *ints = realloc(at->ints, (at->n_ints + 1) * sizeof *ints);
+    if (ints)
+        at->ints = ints;
+    ProtobufCBinaryData *strings = realloc(nodes->strings, (nodes->n_strings + 1) * sizeof *strings);
+    if (strings)
+        nodes->strings = strings;
+    size_t size = protobuf_c_message_get_packed_size(&removed->base);
+    uint8_t *bytes = ints && strings ? malloc(size ? size : 1) : NULL;
+    if (!bytes)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    protobuf_c_message_pack(&removed->base, bytes);
+    at->ints[at->n_ints++] = (int64_t)node_position(g, removed);
+    nodes->strings[nodes->n_strings++] = (ProtobufCBinaryData){size, bytes};
+    return LSC_OK;
+}
+
 lsc_status lsc_fuse_dequantize(lsc_candidate *cand, lsc_error *error)
 {
     Onnx__NodeProto *op = cand->consumers[0], *dq = cand->dq;
     const Onnx__GraphProto *g = cand->dq_graph;
-    Onnx__NodeProto *removed[2] = {dq, cand->dq_transpose};
-    size_t n_removed = cand->dq_transpose ? 2 : 1;
     /* Scale and zero point go after the op's optional inputs (Conv B, Gemm C). */
     size_t slot = strcmp(cand->op, "MatMul") == 0 ? 2 : 3;
     size_t n_in = op->n_input;
     if (n_in > slot || op->n_input < 2)
         return lsc_fail(error, LSC_ERR_BAD_MODEL, "node '%.200s': %zu inputs, %s takes 2 to %zu", node_label(op), n_in,
                         cand->op, slot);
-
-    Onnx__AttributeProto *at = new_attr(ATTR_AT, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-    Onnx__AttributeProto *nodes = new_attr(ATTR_NODES, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS);
-    int ok = at && nodes && (at->ints = malloc((1 + n_removed) * sizeof *at->ints)) &&
-             (nodes->strings = calloc(1 + n_removed, sizeof *nodes->strings));
-    if (ok) {
-        at->ints[at->n_ints++] = (int64_t)n_in;
-        nodes->strings[0].data = (uint8_t *)lsc_strdup(op->input[1]);
-        nodes->strings[0].len = strlen(op->input[1]);
-        ok = nodes->strings[0].data != NULL;
-        nodes->n_strings = 1;
-    }
-    for (size_t i = 0; ok && i < n_removed; i++) {
-        at->ints[at->n_ints++] = (int64_t)node_position(g, removed[i]);
-        size_t size = protobuf_c_message_get_packed_size(&removed[i]->base);
-        uint8_t *bytes = malloc(size ? size : 1);
-        ok = bytes != NULL;
-        if (ok)
-            protobuf_c_message_pack(&removed[i]->base, bytes);
-        nodes->strings[nodes->n_strings].data = bytes;
-        nodes->strings[nodes->n_strings++].len = size;
-    }
-    if (!ok) {
-        if (at)
-            protobuf_c_message_free_unpacked(&at->base, NULL);
-        if (nodes)
-            protobuf_c_message_free_unpacked(&nodes->base, NULL);
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    }
-    LSC_TRY(append_attr(op, at, error));
-    LSC_TRY(append_attr(op, nodes, error));
+    /* First on the op: the record's header is its original inputs. */
+    LSC_TRY(lsc_fuse_record(op, g, dq, error));
+    if (cand->dq_transpose)
+        LSC_TRY(lsc_fuse_record(op, g, cand->dq_transpose, error));
 
     /* Inputs: the blob in place of the dequantized weight, then scale, zero point. */
     char **inputs = realloc(op->input, (slot + 2) * sizeof *inputs);
     if (!inputs)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     op->input = inputs;
+    int ok = 1;
     for (; op->n_input < slot + 2; op->n_input++)
         op->input[op->n_input] = NULL;
-    ok = set_input(op, 1, dq->input[0]) && set_input(op, slot, dq->input[1]) &&
+    ok = ok && set_input(op, 1, dq->input[0]) && set_input(op, slot, dq->input[1]) &&
          set_input(op, slot + 1, dq->n_input > 2 ? dq->input[2] : "");
     for (size_t i = n_in; ok && i < slot; i++)
         ok = set_input(op, i, "");
@@ -197,14 +244,59 @@ static Onnx__AttributeProto *take_attr(Onnx__NodeProto *node, const char *name)
     return NULL;
 }
 
+/* A removed node that wrote the op's output is the activation folded into the op
+ * (fuse_activation.c): the op writes that node's input again. The node and the op's
+ * lsc_activation must agree. */
+static lsc_status unfold_activation(Onnx__NodeProto *op, const Onnx__AttributeProto *act,
+                                    const Onnx__AttributeProto *params, const pending_node *removed, size_t n,
+                                    const char *label, lsc_error *error)
+{
+    const char *name = node_label(op);
+    const Onnx__NodeProto *writer = NULL;
+    size_t writers = 0;
+    for (size_t i = 0; op->n_output && i < n; i++)
+        if (removed[i].node->n_output && removed[i].node->output[0] &&
+            strcmp(removed[i].node->output[0], op->output[0]) == 0)
+            writer = removed[i].node, writers++;
+    if (!act && !params && !writers)
+        return LSC_OK;
+    if (!act || act->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING || !act->s.len)
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: node '%.200s': attribute %s is missing or not a name", label,
+                        name, LSC_ACT_ATTR);
+    int len = act->s.len > 64 ? 64 : (int)act->s.len;
+    const char *s = (const char *)act->s.data;
+    size_t n_params = params ? params->n_floats : 0;
+    lsc_status known = lsc_activation_check(s, act->s.len, n_params);
+    if (known == LSC_ERR_UNSUPPORTED || memchr(s, 0, act->s.len))
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: node '%.200s': attribute %s: unknown activation '%.*s'", label,
+                        name, LSC_ACT_ATTR, len, s);
+    if (known != LSC_OK || (params && params->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS))
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: node '%.200s': attribute %s: %zu values do not fit %.*s",
+                        label, name, LSC_ACT_PARAMS_ATTR, n_params, len, s);
+    if (writers != 1 || !writer->op_type || strlen(writer->op_type) != act->s.len ||
+        memcmp(writer->op_type, s, act->s.len) != 0 || writer->n_input < 1 || !writer->input[0] ||
+        !*writer->input[0])
+        return lsc_fail(error, LSC_ERR_BAD_MODEL,
+                        "%s: node '%.200s': attribute %s '%.*s' has no matching node in %s", label, name, LSC_ACT_ATTR,
+                        len, s, ATTR_NODES);
+    char *input = lsc_strdup(writer->input[0]);
+    if (!input)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    free(op->output[0]);
+    op->output[0] = input;
+    return LSC_OK;
+}
+
 /* Restores one op from its two attributes; its removed nodes go to *pending. */
 static lsc_status unfuse_node(Onnx__NodeProto *op, const char *label, pending_node **pending, size_t *n_pending,
                               lsc_error *error)
 {
     Onnx__AttributeProto *at = take_attr(op, ATTR_AT), *nodes = take_attr(op, ATTR_NODES);
+    Onnx__AttributeProto *act = take_attr(op, LSC_ACT_ATTR), *params = take_attr(op, LSC_ACT_PARAMS_ATTR);
     lsc_status st = LSC_OK;
     const char *name = node_label(op);
-    if (!at && !nodes)
+    size_t first = *n_pending;
+    if (!at && !nodes && !act && !params)
         return LSC_OK;
     if (!at || !nodes || at->n_ints < 2 || at->n_ints != nodes->n_strings || at->ints[0] < 2 ||
         (uint64_t)at->ints[0] > op->n_input || nodes->strings[0].len == 0 ||
@@ -232,23 +324,35 @@ static lsc_status unfuse_node(Onnx__NodeProto *op, const char *label, pending_no
         }
         grown[(*n_pending)++] = (pending_node){(size_t)at->ints[i], n, name};
     }
-    char *weight = malloc(nodes->strings[0].len + 1);
+    /* Unchanged names stay: a candidate's name may point at this string. */
+    const ProtobufCBinaryData *w0 = &nodes->strings[0];
+    int same_weight = strlen(op->input[1]) == w0->len && memcmp(op->input[1], w0->data, w0->len) == 0;
+    char *weight = same_weight ? op->input[1] : malloc(nodes->strings[0].len + 1);
     if (!weight) {
         st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
         goto done;
     }
-    memcpy(weight, nodes->strings[0].data, nodes->strings[0].len);
-    weight[nodes->strings[0].len] = 0;
-    free(op->input[1]);
-    op->input[1] = weight;
+    if (!same_weight) {
+        memcpy(weight, w0->data, w0->len);
+        weight[w0->len] = 0;
+        free(op->input[1]);
+        op->input[1] = weight;
+    }
     for (size_t i = (size_t)at->ints[0]; i < op->n_input; i++)
         free(op->input[i]);
     op->n_input = (size_t)at->ints[0];
+    st = unfold_activation(op, act, params, grown + first, *n_pending - first, label, error);
+    for (size_t i = first; i < *n_pending; i++)
+        grown[i].op = node_label(op); /* the op's output name may have changed */
 done:
     if (at)
         protobuf_c_message_free_unpacked(&at->base, NULL);
     if (nodes)
         protobuf_c_message_free_unpacked(&nodes->base, NULL);
+    if (act)
+        protobuf_c_message_free_unpacked(&act->base, NULL);
+    if (params)
+        protobuf_c_message_free_unpacked(&params->base, NULL);
     return st;
 }
 

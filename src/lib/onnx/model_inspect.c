@@ -168,7 +168,11 @@ lsc_status lsc_model_layer_get(const lsc_model *model, size_t index, lsc_model_l
     layer->op = cand->op;
     layer->outcome = cand->outcome;
     layer->transposed = cand->transposed;
-    layer->flags = cand->in_subgraph ? LSC_LAYER_FLAG_SUBGRAPH : 0;
+    layer->flags = (cand->in_subgraph ? LSC_LAYER_FLAG_SUBGRAPH : 0) | (cand->decode ? LSC_LAYER_FLAG_DECODE : 0);
+    /* A compressed decode weight: its blob is "name.lsc", the dense tensor "name". */
+    if (cand->decode && cand->compressed && cand->n_consumers == 1 && cand->consumers[0]->n_output == 1 &&
+        cand->consumers[0]->output[0])
+        layer->name = cand->consumers[0]->output[0];
     if (model->weights[index]) {
         lsc_weight_info info;
         lsc_weight_get_info(model->weights[index], &info);

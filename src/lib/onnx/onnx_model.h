@@ -197,7 +197,7 @@ typedef enum lsc_weight_home {
 
 typedef struct lsc_candidate {
     const char *name;            /* the value's name (owned by the proto) */
-    const char *op;              /* "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN" */
+    const char *op;              /* "Conv", "Gemm", ..., "Gather"; LscDecode: its first reader's op */
     const char *lsc_op;          /* its consumers' LSC op: "LscConv", ..., "LscMatMulLeft" */
     lsc_layer_outcome outcome;   /* ENCODED = encodable, pending the size test */
     int transposed;
@@ -213,6 +213,10 @@ typedef struct lsc_candidate {
     size_t input_index;          /* ENCODED and also main graph input [i]: dropped; else -1 */
     int in_subgraph;             /* defined or consumed inside an If/Loop/Scan body */
     int compressed;              /* the model is already rewritten: the tensor is a blob */
+    /* Read by ops without an LSC kernel: restored at run time by an LscDecode node
+     * (docs/format.md 3.1) whose input, the blob, is named blob_name (owned). */
+    int decode;
+    char *blob_name;
     /* An 8-bit weight read through DequantizeLinear [-> Transpose] by the op (fuse.c):
      * the chain's nodes in dq_graph, the scale and zero point (NULL: zero) tensors. */
     int quantized;
@@ -235,6 +239,18 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs,
 void lsc_selection_free(lsc_selection *selection);
 /* Puts t where the candidate's tensor is (initializer or Constant value). */
 void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t);
+/* LscDecode candidates: float32 initializers of at least this many elements. */
+#define LSC_DECODE_MIN_ELEMENTS 1024
+/* 1 if a decode candidate with this many non-zeros of `elements` is sparse enough
+ * to be encoded (at least half zeros). */
+static inline int lsc_decode_sparse_enough(uint64_t nnz, uint64_t elements)
+{
+    return nnz <= elements / 2;
+}
+/* 1 if `name` is a value, initializer or declaration name anywhere in g. */
+int lsc_graph_uses_name(const Onnx__GraphProto *g, const char *name, int depth);
+/* 1 if the node is an LscDecode (its one input a blob, its output the dense tensor). */
+int lsc_node_is_decode(const Onnx__NodeProto *node);
 /* 1 if g or a graph inside it has an LSC node. */
 int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
 
@@ -246,12 +262,49 @@ int lsc_graph_has_lsc_nodes(const Onnx__GraphProto *g, int depth);
  * chain's nodes out of the graph and frees them. */
 lsc_status lsc_fuse_dequantize(lsc_candidate *cand, lsc_error *error);
 void lsc_fuse_drop_chain(lsc_candidate *cand);
+/* Adds a node of g that is about to be removed to op's restore record (the one
+ * lsc_fuse_dequantize writes; created on an op without one). Call it for every node
+ * of a graph before any is removed: positions are those of the original list. */
+lsc_status lsc_fuse_record(Onnx__NodeProto *op, const Onnx__GraphProto *g, const Onnx__NodeProto *removed,
+                           lsc_error *error);
 /* decompress: puts every recorded chain of every graph back in place. */
 lsc_status lsc_unfuse_model(Onnx__ModelProto *model, const char *label, lsc_error *error);
 /* The per-row zero points (rows bytes, free them) of a quantized candidate encoded as
  * a rows-row matrix; NULL in *out when they are all zero. */
 lsc_status lsc_candidate_zero_points(lsc_onnx_model *model, const lsc_candidate *cand, uint32_t rows,
                                      const char *label, uint8_t **out, lsc_error *error);
+
+/* ---- activations folded into LSC ops (fuse_activation.c) ---- */
+
+#define LSC_ACT_ATTR "lsc_activation"
+#define LSC_ACT_PARAMS_ATTR "lsc_activation_params"
+
+typedef struct lsc_folded_node {
+    Onnx__GraphProto *graph;
+    Onnx__NodeProto *node;
+} lsc_folded_node;
+
+typedef struct lsc_fold_list {
+    lsc_folded_node *items;
+    size_t count;
+} lsc_fold_list;
+
+/* compress: folds the Relu / Clip / LeakyRelu that alone reads an LSC op's float
+ * output (not a graph output) into the op, recorded with lsc_fuse_record; the folded
+ * nodes are listed in *removed, still in their graphs. */
+lsc_status lsc_fold_activations(Onnx__ModelProto *model, lsc_fold_list *removed, lsc_error *error);
+/* Takes the listed nodes out of their graphs, frees them and empties the list. */
+void lsc_fold_list_drop(lsc_fold_list *list);
+/* LSC_OK for a known activation (name of act_len bytes) with n_params parameters,
+ * LSC_ERR_BAD_MODEL for a wrong count, LSC_ERR_UNSUPPORTED for an unknown name. */
+lsc_status lsc_activation_check(const char *act, size_t act_len, size_t n_params);
+
+/* A new attribute of that name and type, or a STRING one holding a copy of value
+ * (NULL: out of memory); appending one to a node, which then owns it (freed on
+ * failure; NULL fails with LSC_ERR_NO_MEMORY). */
+Onnx__AttributeProto *lsc_attr_new(const char *name, Onnx__AttributeProto__AttributeType type);
+Onnx__AttributeProto *lsc_attr_new_string(const char *name, const char *value);
+lsc_status lsc_node_append_attr(Onnx__NodeProto *node, Onnx__AttributeProto *a, lsc_error *error);
 
 /* Op helpers shared with decompress.c. */
 const char *lsc_plain_op_for(const char *op); /* "LscConv" -> "Conv" */

@@ -1,11 +1,13 @@
 /* Which weights compress may encode, and why the others are left alone
  * (lsc_layer_outcome). A candidate is a weight input of a Conv (W), Gemm (B),
- * MatMul (B), LSTM, GRU or RNN (W and R) node of any graph, the main one or an
+ * MatMul (B), LSTM, GRU or RNN (W and R), Gather (data) node of any graph, the main one or an
  * If/Loop/Scan body at any depth, held by an initializer or a Constant node of the
  * graph that defines that name as seen from the node: its own graph or an enclosing
  * one (ONNX's lexical scopes, so sibling branches may reuse a name and an inner
  * definition hides an outer one). It is encoded only if every use of the value is
- * such a weight input with the same orientation (docs/format.md 1.4 and 3.1). */
+ * such a weight input with the same orientation (docs/format.md 1.4 and 3.1). Any
+ * other float32 initializer of LSC_DECODE_MIN_ELEMENTS or more is a decode
+ * candidate: encoded as is and restored at run time by an LscDecode node. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,10 +35,13 @@ static const weighted_kind kinds[] = {
     {"MatMul", "LscMatMulLeft", 1u << 0, 0}, {"MatMulInteger", "LscMatMulInteger", 1u << 1, 0},
     {"QLinearMatMul", "LscQLinearMatMul", 1u << 3, 0}, {"QLinearConv", "LscQLinearConv", 1u << 3, 0},
     {"ConvInteger", "LscConvInteger", 1u << 1, 0},
+    {"Gather", "LscGather", 1u << 0, 0},
 };
 static const weighted_kind *const matmul_left = &kinds[6];
 /* An 8-bit weight's DequantizeLinear: its op is found later (resolve_dequantized). */
 static const weighted_kind dequantize = {"DequantizeLinear", "", 1u << 0, 0};
+/* LscDecode reads the blob (input 0) of a decode candidate; no plain op becomes one. */
+static const weighted_kind decode = {"Decode", "LscDecode", 1u << 0, 0};
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 static const weighted_kind *kind_of(const char *op, int lsc)
@@ -44,13 +49,19 @@ static const weighted_kind *kind_of(const char *op, int lsc)
     for (size_t i = 0; op && i < N_KINDS; i++)
         if (strcmp(op, lsc ? kinds[i].lsc : kinds[i].plain) == 0)
             return &kinds[i];
-    return NULL;
+    return op && lsc && strcmp(op, decode.lsc) == 0 ? &decode : NULL;
 }
 
 const char *lsc_plain_op_for(const char *op)
 {
     const weighted_kind *k = kind_of(op, 1);
     return k ? k->plain : NULL;
+}
+
+int lsc_node_is_decode(const Onnx__NodeProto *node)
+{
+    return node->domain && strcmp(node->domain, LSC_ONNX_DOMAIN) == 0 && node->op_type &&
+           strcmp(node->op_type, decode.lsc) == 0;
 }
 
 int lsc_node_is_onnx(const Onnx__NodeProto *node)
@@ -151,6 +162,7 @@ typedef struct def {
     size_t input_index; /* graph.input[] declaring it too, or (size_t)-1 */
     size_t cand;        /* its candidate, or (size_t)-1 */
     int other_use;      /* read by something we do not rewrite */
+    const char *reader; /* the op_type of the first such reader (a graph output: "output") */
     int conflict;       /* weight uses of different orientations, or plain and LSC nodes */
     Onnx__ValueInfoProto **decls; /* value_info entries naming it, in any scope that sees it */
     size_t n_decls;
@@ -258,13 +270,15 @@ static lsc_status resolve(select_ctx *c, scope *s, const char *name, scope **whe
     return LSC_OK;
 }
 
-static lsc_status mark_other(select_ctx *c, scope *s, const char *name)
+static lsc_status mark_other(select_ctx *c, scope *s, const char *name, const char *reader)
 {
     if (!name || !*name)
         return LSC_OK;
     scope *where;
     def *d;
     LSC_TRY(resolve(c, s, name, &where, &d));
+    if (!d->other_use)
+        d->reader = reader;
     d->other_use = 1;
     return LSC_OK;
 }
@@ -316,6 +330,7 @@ static lsc_status weight_use(select_ctx *c, scope *s, Onnx__NodeProto *n, const 
         cand->graph = where->graph;
         cand->input_index = (size_t)-1;
         cand->in_subgraph = where->depth > 0;
+        cand->decode = k == &decode;
         c->use_scope[d->cand] = s;
     }
     cand = &c->sel->items[d->cand];
@@ -379,6 +394,14 @@ static int dequantizes_8bit_constant(select_ctx *c, scope *s, const Onnx__NodePr
     return t && t->has_data_type && lsc_dtype_is_8bit(t->data_type);
 }
 
+/* A Gather's data is a weight only as a float32 constant (an embedding table); index
+ * and shape tables, and computed data, are plain reads. */
+static int gathers_float_constant(select_ctx *c, scope *s, const Onnx__NodeProto *n)
+{
+    const Onnx__TensorProto *t = n->n_input ? constant_tensor(c, s, n->input[0]) : NULL;
+    return t && t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+}
+
 /* Every read of a name in graph g and the graphs inside it, in node order. */
 static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int depth)
 {
@@ -394,11 +417,13 @@ static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int d
             LSC_TRY(pick_matmul_side(c, s, n, &kind));
         if (kind == &dequantize && !dequantizes_8bit_constant(c, s, n))
             kind = NULL; /* activations, int32 biases: plain reads */
+        if (kind && lsc_node_is_onnx(n) && strcmp(kind->plain, "Gather") == 0 && !gathers_float_constant(c, s, n))
+            kind = NULL;
         for (size_t j = 0; j < n->n_input; j++)
             if (kind && j < 32 && (kind->weight_inputs >> j & 1) && n->input[j] && *n->input[j])
                 LSC_TRY(weight_use(c, s, n, kind, j));
             else
-                LSC_TRY(mark_other(c, s, n->input[j]));
+                LSC_TRY(mark_other(c, s, n->input[j], n->op_type ? n->op_type : "?"));
         for (size_t a = 0; a < n->n_attribute; a++) {
             Onnx__AttributeProto *attr = n->attribute[a];
             if (attr->g)
@@ -408,7 +433,7 @@ static lsc_status visit(select_ctx *c, Onnx__GraphProto *g, scope *parent, int d
         }
     }
     for (size_t i = 0; i < g->n_output; i++)
-        LSC_TRY(mark_other(c, s, g->output[i]->name));
+        LSC_TRY(mark_other(c, s, g->output[i]->name, "output"));
     for (size_t i = 0; i < g->n_value_info; i++)
         LSC_TRY(add_decl(c, s, g->value_info[i]));
     return LSC_OK;
@@ -605,9 +630,11 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
         return LSC_LAYER_UNSUPPORTED_TYPE;
     int conv = strcmp(cand->op, "Conv") == 0 || strcmp(cand->op, "QLinearConv") == 0 ||
                strcmp(cand->op, "ConvInteger") == 0;
-    int shape_ok = conv ? rank >= 3 : cand->flat ? rank == 3 : rank == 2;
-    /* The recurrent ops run in float32 (their X, B and states are float). */
-    if (cand->flat && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+    int gather = strcmp(cand->op, "Gather") == 0;
+    int shape_ok = conv ? rank >= 3 : gather ? rank >= 1 : cand->flat ? rank == 3 : rank == 2;
+    /* The recurrent ops run in float32 (their X, B and states are float), and so
+     * does LscGather (ORT needs one output type per registration). */
+    if ((cand->flat || gather) && t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
         shape_ok = 0;
     if (!t->has_data_type || !lsc_dtype_size(t->data_type) || !shape_ok || t->segment ||
         rank > LSC_MAX_RANK || lsc_tensor_repr(t) == LSC_REPR_NONE)
@@ -636,6 +663,120 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
         cand->input_index = d->input_index;
     }
     return LSC_LAYER_ENCODED;
+}
+
+/* ---- decode candidates ---- */
+
+/* Every float32 initializer of LSC_DECODE_MIN_ELEMENTS or more that no op with an LSC
+ * kernel can take as its weight (not read as one, or read also by other nodes, or
+ * in a form the LSC op refuses): encoded as is (rows = d0) and restored at run time
+ * by an LscDecode node, whatever and however many its readers are. Whether it is
+ * sparse enough is known only once its bytes are read (encode_weights.c). */
+static void judge_decode(const select_ctx *c, const scope *s, const def *d, lsc_candidate *cand)
+{
+    const Onnx__TensorProto *t = cand->tensor;
+    cand->outcome = LSC_LAYER_ENCODED;
+    int dims_ok = t->n_dims <= LSC_MAX_RANK && !t->segment && lsc_tensor_repr(t) != LSC_REPR_NONE;
+    for (size_t j = 0; j < t->n_dims; j++)
+        dims_ok &= t->dims[j] > 0 && t->dims[j] <= UINT32_MAX;
+    if (!dims_ok) {
+        cand->outcome = LSC_LAYER_UNSUPPORTED_TYPE;
+    } else if (d->input_index != (size_t)-1) {
+        const Onnx__ValueInfoProto *in = s->graph->input[d->input_index];
+        if (c->keep_graph_inputs || s->depth > 0 || !lsc_value_info_is_plain(in, t->data_type, t->dims, t->n_dims))
+            cand->outcome = LSC_LAYER_GRAPH_INPUT;
+        else
+            cand->input_index = d->input_index;
+    }
+}
+
+static int decodable(const Onnx__TensorProto *t)
+{
+    return t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
+           element_count(t) >= LSC_DECODE_MIN_ELEMENTS;
+}
+
+static lsc_status add_decode_candidates(select_ctx *c)
+{
+    for (size_t i = 0; i < c->n_scopes; i++) {
+        scope *s = c->scopes[i];
+        for (size_t k = 0; k < s->n_defs; k++) {
+            def *d = &s->defs[k];
+            if (d->kind != DEF_INITIALIZER || !decodable(s->graph->initializer[d->index]))
+                continue;
+            lsc_candidate *cand = NULL;
+            if (d->cand == (size_t)-1) {
+                LSC_TRY(add_candidate(c, s, k, &cand));
+                d = &s->defs[k];
+                d->cand = c->sel->count - 1;
+                cand->op = d->reader ? d->reader : "none";
+            } else {
+                cand = &c->sel->items[d->cand];
+                if (cand->compressed || cand->quantized || (cand->outcome != LSC_LAYER_SHARED_OTHER &&
+                                                            cand->outcome != LSC_LAYER_UNSUPPORTED_TYPE))
+                    continue;
+                /* its readers all read the dense tensor, LscDecode's output */
+                free(cand->consumers);
+                free(cand->decls);
+                cand->consumers = NULL;
+                cand->decls = NULL;
+                cand->n_consumers = cand->n_decls = 0;
+                cand->transposed = cand->flat = 0;
+            }
+            cand->name = s->graph->initializer[d->index]->name;
+            cand->lsc_op = decode.lsc;
+            cand->decode = 1;
+            cand->graph = s->graph;
+            cand->input_index = (size_t)-1;
+            cand->in_subgraph |= s->depth > 0;
+            find_home(s, d, cand);
+            judge_decode(c, s, d, cand);
+        }
+    }
+    return LSC_OK;
+}
+
+static int is_name(const char *a, const char *name)
+{
+    return a && strcmp(a, name) == 0;
+}
+
+static int declares(Onnx__ValueInfoProto *const *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (is_name(v[i]->name, name))
+            return 1;
+    return 0;
+}
+
+int lsc_graph_uses_name(const Onnx__GraphProto *g, const char *name, int depth)
+{
+    if (!g || depth > MAX_GRAPH_DEPTH)
+        return 1; /* unseen: taken, to be safe */
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (is_name(g->initializer[i]->name, name))
+            return 1;
+    if (declares(g->input, g->n_input, name) || declares(g->output, g->n_output, name) ||
+        declares(g->value_info, g->n_value_info, name))
+        return 1;
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        for (size_t j = 0; j < n->n_input; j++)
+            if (is_name(n->input[j], name))
+                return 1;
+        for (size_t j = 0; j < n->n_output; j++)
+            if (is_name(n->output[j], name))
+                return 1;
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            const Onnx__AttributeProto *attr = n->attribute[a];
+            if (attr->g && lsc_graph_uses_name(attr->g, name, depth + 1))
+                return 1;
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                if (lsc_graph_uses_name(attr->graphs[k], name, depth + 1))
+                    return 1;
+        }
+    }
+    return 0;
 }
 
 /* The op of a DequantizeLinear chain also reads a computed weight, the chain's last
@@ -688,9 +829,15 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
             cand->outcome = resolve_integer(&c, k);
         if (cand->outcome == LSC_LAYER_ENCODED)
             cand->outcome = judge(&c, s, d, cand);
+        /* An LscDecode blob read by anything else: that reader would lose it on
+         * decompress, which renames the restored tensor back. */
+        if (cand->decode && cand->compressed && (d->other_use || d->conflict))
+            cand->outcome = LSC_LAYER_SHARED_OTHER;
     }
     if (st == LSC_OK)
         drop_chain_values(selection);
+    if (st == LSC_OK)
+        st = add_decode_candidates(&c);
     /* The declaration lists move to the candidates; the rest goes. */
     for (size_t i = 0; i < c.n_scopes; i++) {
         scope *s = c.scopes[i];
@@ -718,6 +865,7 @@ void lsc_selection_free(lsc_selection *selection)
     for (size_t k = 0; k < selection->count; k++) {
         free(selection->items[k].consumers);
         free(selection->items[k].decls);
+        free(selection->items[k].blob_name);
     }
     free(selection->items);
     memset(selection, 0, sizeof *selection);
