@@ -15,13 +15,9 @@ both sample-rate branches (16 kHz, 8 kHz) and compares (tests/ort/ortcheck.RTOL)
 and checks that `decompress` of a --bit-exact compression gives the pruned file
 byte for byte. Exit 0 when all holds. Environment: ONNX_LSC, LSC_ORT_RUN,
 ONNX_LSC_ORT_PLUGIN (defaults: build/), DENSITY (0.1)."""
-import glob
-import hashlib
 import json
 import os
-import subprocess
 import sys
-import tarfile
 
 import numpy as np
 import onnx
@@ -34,53 +30,16 @@ os.environ.setdefault("LSC_ORT_RUN", os.path.join(BUILD, "tests/ort/lsc-ort-run"
 os.environ.setdefault("ONNX_LSC_ORT_PLUGIN", os.path.join(BUILD, "src/ort/libonnx_lsc_ort.so"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "ort"))
 import ortcheck  # noqa: E402
+import npm_models  # noqa: E402
+from npm_models import BIG, float_tensors, prune  # noqa: E402
 
 PACKAGE = "@ricky0123/vad-web@0.0.19"
 MEMBER = "package/dist/silero_vad.onnx"
 SHA256 = "a35ebf52fd3ce5f1469b2a36158dba761bc47b973ea3382b3186ca15b1f5af28"
-BIG = 1024
 
 
 def fetch(work):
-    path = os.path.join(work, "silero_vad.onnx")
-    if not os.path.exists(path):
-        subprocess.run(["npm", "pack", PACKAGE, "--pack-destination", work], check=True, capture_output=True)
-        tgz = glob.glob(os.path.join(work, "ricky0123-vad-web-*.tgz"))[0]
-        with tarfile.open(tgz) as t, open(path, "wb") as out:
-            out.write(t.extractfile(MEMBER).read())
-    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    if digest != SHA256:
-        sys.exit("real_model: %s has sha256 %s, expected %s" % (path, digest, SHA256))
-    return path
-
-
-def float_tensors(g):
-    """Every float tensor of graph g and the graphs inside it: initializers, Constant values."""
-    yield from g.initializer
-    for n in g.node:
-        for a in n.attribute:
-            if a.HasField("t"):
-                yield a.t
-            if a.HasField("g"):
-                yield from float_tensors(a.g)
-            for sg in a.graphs:
-                yield from float_tensors(sg)
-
-
-def prune(src, dst, density):
-    m = onnx.load(src)
-    pruned = 0
-    for t in float_tensors(m.graph):
-        if t.data_type != TensorProto.FLOAT or np.prod(t.dims) < BIG:
-            continue
-        a = numpy_helper.to_array(t).copy()
-        keep = max(1, int(round(a.size * density)))
-        cut = np.sort(np.abs(a).ravel())[-keep]
-        a[np.abs(a) < cut] = 0
-        t.CopyFrom(numpy_helper.from_array(a, t.name))
-        pruned += 1
-    onnx.save(m, dst)
-    return pruned
+    return npm_models.fetch(work, PACKAGE, MEMBER, SHA256)
 
 
 def left_dense(path):
