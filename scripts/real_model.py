@@ -66,7 +66,7 @@ def main():
     failures = []
 
     lsc = os.path.join(work, "silero_vad_pruned.lsc.onnx")
-    report = json.loads(ortcheck.compress(model, lsc))
+    report = json.loads(ortcheck.compress(model, lsc, ["-f"]))  # -f: the work folder may hold an earlier run
     tot = report["totals"]
     print(json.dumps({k: tot[k] for k in tot if not isinstance(tot[k], (list, dict))}, indent=None))
     outcomes = {}
@@ -96,8 +96,8 @@ def main():
 
     exact = os.path.join(work, "silero_vad_pruned.be.lsc.onnx")
     back = os.path.join(work, "silero_vad_pruned.back.onnx")
-    ortcheck.compress(model, exact, ["--bit-exact"])
-    r = ortcheck.run([os.environ["ONNX_LSC"], "decompress", exact, "-o", back, "-q"])
+    ortcheck.compress(model, exact, ["--bit-exact", "-f"])
+    r = ortcheck.run([os.environ["ONNX_LSC"], "decompress", exact, "-o", back, "-q", "-f"])
     same = r.returncode == 0 and open(back, "rb").read() == open(model, "rb").read()
     print("round trip --bit-exact: %s" % ("byte for byte" if same else "DIFFERS"))
     if not same:
