@@ -710,6 +710,11 @@ static lsc_status add_decode_candidates(select_ctx *c)
                 d = &s->defs[k];
                 d->cand = c->sel->count - 1;
                 cand->op = d->reader ? d->reader : "none";
+                /* LscDecode gives the tensor back under its name and type: its
+                 * declarations stay as they are (and no longer belong to the def) */
+                free(d->decls);
+                d->decls = NULL;
+                d->n_decls = 0;
             } else {
                 cand = &c->sel->items[d->cand];
                 if (cand->compressed || cand->quantized || (cand->outcome != LSC_LAYER_SHARED_OTHER &&
