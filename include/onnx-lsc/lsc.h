@@ -325,11 +325,12 @@ LSC_API lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, siz
  *   Y[i][j] = sum over k of W[i][k] * x[x_offsets[k] + j],   j in [0, n)
  *   Y: element (i, j) at y[i * ldy + j] (ldy >= n), overwritten; rows as lsc_spmm.
  * x_offsets has one entry per column of W (each at most 2^32 - 1), and x holds
- * x_offsets[k] + n floats for every k. A stride-1 convolution over a zero-padded
- * input is one call with no im2col matrix (src/ort/conv.c): windows of neighbouring
- * kernel taps overlap, and increasing offsets let the kernel keep a block of them in
- * the L1 cache for every row. Each call decodes the rows into a temporary buffer of
- * about 8 bytes per stored value, freed on return. */
+ * x_offsets[k] + n floats for every k. A convolution over a zero-padded input (split
+ * into phase planes when strided) is one call with no im2col matrix (src/ort/conv.c):
+ * windows of neighbouring kernel taps overlap, and increasing offsets let the kernel
+ * keep a block of them in the L1 cache for every row. Each call decodes the rows into
+ * a temporary buffer of about 8 bytes per stored value (from exec's scratch hooks when
+ * set), freed on return. */
 LSC_API lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x_offsets,
                                     size_t n, float *y, size_t ldy, uint32_t row_begin,
                                     uint32_t row_end, const lsc_exec *exec, lsc_error *error);

@@ -1,10 +1,12 @@
 /* LscConv: ONNX Conv (1-D to 6-D spatial, groups, strides, dilations, explicit pads
  * or auto_pad) with the encoded weight W [M, C/group, k...] stored as the matrix
- * M x (C/group * prod(k)). Stride 1 in every dim runs as a direct convolution over a
- * zero-padded copy of the input (one lsc_spmm_windows per group, no patch matrix).
- * Other strides lay the input patches out as a column matrix per image and group
- * (im2col, skipped for 1x1 stride-1 unpadded kernels, whose input is already that
- * matrix), then one lsc_spmm over the group's rows writes the output. */
+ * M x (C/group * prod(k)). Strides up to LSC_ORT_MAX_PHASES run as a direct
+ * convolution over a zero-padded copy of the input, split into phase planes when
+ * strided (one lsc_spmm_windows per group, no patch matrix). Larger strides and
+ * inputs whose window offsets pass 32 bits lay the input patches out as a column
+ * matrix per image and group (im2col, skipped for 1x1 stride-1 unpadded kernels,
+ * whose input is already that matrix), then one lsc_spmm over the group's rows
+ * writes the output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -258,7 +258,8 @@ static uint64_t slack_bound(uint64_t best, uint32_t ppm)
  * i.e. ~0.75 per SRI entry; a row of a taller block row ~100 more (its runs are
  * found by bisection and multiplied apart: 4x9216 against 1x9216 at 2%); 40 per
  * block row (n = 1 decodes many one-row block rows in one pass: ~34 cycles a row
- * beyond its entries and values, 500x800 at 2%). Other layouts go through the general decoder, ~2 cycles
+ * beyond its entries and values by difference, 500x800 at 2%). Other layouts go
+ * through the general decoder, ~2 cycles
  * an entry with its products (64x9216/3 at 10%), and every row segment (block_w
  * positions of one row of one kept block) costs a lookup or a run of its own
  * (kernels/brows.h). */
