@@ -341,9 +341,8 @@ static lsc_status open_pack(lsc_onnx_model *model, const Onnx__NodeProto *node, 
 {
     const Onnx__GraphProto *g = model->proto->graph;
     if (node->n_input != 1 || node->n_output == 0 || node->n_attribute || node->name || node->doc_string)
-        return lsc_fail(error, LSC_ERR_BAD_MODEL,
-                        "%s: %s node must have one input, outputs, and no name, doc_string or attributes", label,
-                        LSC_UNPACK_OP);
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: must have one input, outputs, and no name, doc_string or attributes",
+                        label);
     *tensor_at = (size_t)-1;
     for (size_t i = 0; i < g->n_initializer && *tensor_at == (size_t)-1; i++)
         if (same(g->initializer[i]->name, node->input[0]))
@@ -361,7 +360,11 @@ static lsc_status open_pack(lsc_onnx_model *model, const Onnx__NodeProto *node, 
     const void *blob = lsc_bundle_blob(bundle, index);
     if (!lsc_is_dense_pack(blob, (size_t)e->size))
         return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: its bundle entry is not a dense pack", label);
-    LSC_TRY(lsc_dense_pack_open(blob, (size_t)e->size, t->name, pack, error));
+    lsc_status st = lsc_dense_pack_open(blob, (size_t)e->size, t->name, pack, error);
+    if (st != LSC_OK) {
+        lsc_error_prefix(error, lsc_bundle_path(bundle)); /* the file whose bytes are wrong */
+        return st;
+    }
     if (lsc_dense_pack_count(*pack) != node->n_output)
         return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: %zu outputs, its pack holds %zu tensors", label,
                         node->n_output, lsc_dense_pack_count(*pack));
