@@ -63,7 +63,7 @@ def main():
             for k, extra in enumerate(([], ["--block", "2x4", "--index-bits", "3"], ["--bit-exact"],
                                        ["--entropy"], ["--entropy", "--bit-exact"])):
                 cm, cb = os.path.join(out, "model.lsc.onnx"), os.path.join(out, "model.lsc")
-                r = subprocess.run([tool, "compress", src, "-o", cm, "--bundle", cb, "-q", *extra],
+                r = subprocess.run([tool, "compress", src, "-o", cm, "--bundle", cb, "-q", "-f", *extra],
                                    capture_output=True, text=True)
                 if r.returncode != 0:
                     if k == 0:

@@ -421,6 +421,37 @@ LSC_API lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *writer, lsc_error
 LSC_API void lsc_bundle_writer_free(lsc_bundle_writer **writer);
 
 /* ------------------------------------------------------------------------ */
+/* Dense pack (docs/format.md part 5)                                       */
+/* ------------------------------------------------------------------------ */
+
+/* The float32 tensors `compress --entropy` takes out of the rewritten graph, coded
+ * together in one bundle entry (magic "LSCD") and given back at run time by one
+ * LscUnpack node. Opening checks every byte and decodes every tensor; the pack owns
+ * the values until lsc_dense_pack_close. */
+typedef struct lsc_dense_pack lsc_dense_pack;
+
+typedef struct lsc_packed_tensor {
+    uint32_t position;     /* its index in the graph's initializer list, or node list for a
+                              Constant node's value, before packing */
+    int node;              /* 1: a Constant node's value (restore record: the NodeProto) */
+    int typed;             /* 1: kept in float_data, 0: in raw_data */
+    int rank;              /* 0..LSC_MAX_RANK */
+    int64_t dims[LSC_MAX_RANK];
+    uint64_t count;        /* elements: the product of dims */
+    const float *values;   /* count values, owned by the pack */
+    const void *restore;   /* restore record (docs/format.md 2.3), owned by the pack */
+    size_t restore_len;
+} lsc_packed_tensor;
+
+/* 1 if the bytes start with a dense pack's magic (then open it as one, not as a weight). */
+LSC_API int lsc_is_dense_pack(const void *data, size_t size);
+LSC_API lsc_status lsc_dense_pack_open(const void *data, size_t size, const char *label, lsc_dense_pack **pack_out,
+                                       lsc_error *error);
+LSC_API size_t lsc_dense_pack_count(const lsc_dense_pack *pack);
+LSC_API const lsc_packed_tensor *lsc_dense_pack_get(const lsc_dense_pack *pack, size_t index);
+LSC_API void lsc_dense_pack_close(lsc_dense_pack **pack);
+
+/* ------------------------------------------------------------------------ */
 /* Whole models                                                              */
 /* ------------------------------------------------------------------------ */
 
@@ -507,6 +538,8 @@ typedef struct lsc_compress_report {
     uint64_t graph_inputs_dropped;   /* encoded weights dropped from the graph's inputs */
     uint64_t external_bytes;         /* tensors left dense in external data files (copied
                                         beside the output when it is in another folder) */
+    uint64_t dense_packed;           /* float tensors moved into the dense pack (--entropy;
+                                        docs/format.md part 5) */
 } lsc_compress_report;
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 

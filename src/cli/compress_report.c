@@ -125,6 +125,8 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
         fprintf(out, "weights that were also graph inputs, encoded and dropped from the inputs: %llu "
                      "(--keep-graph-inputs leaves them dense)\n",
                 (unsigned long long)r->graph_inputs_dropped);
+    if (r->dense_packed)
+        fprintf(out, "dense tensors packed: %llu (docs/format.md part 5)\n", (unsigned long long)r->dense_packed);
 }
 
 static void json_u(FILE *out, const char *key, uint64_t v)
@@ -196,5 +198,6 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
     json_u(out, "skipped_subgraph_nodes", r->skipped_subgraph_nodes);
     json_u(out, "graph_inputs_dropped", r->graph_inputs_dropped);
     json_u(out, "external_bytes", r->external_bytes);
+    json_u(out, "dense_packed", r->dense_packed);
     fputs("}}\n", out);
 }

@@ -18,7 +18,7 @@
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
     LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
-    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER
+    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER, LSC_ORT_UNPACK
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
@@ -160,6 +160,7 @@ typedef struct lsc_ort_kernel {
         lsc_ort_gemm_attrs gemm;
         lsc_ort_rnn_attrs rnn;
         lsc_ort_decode_attrs decode;
+        struct { lsc_dense_pack *pack; } unpack; /* LscUnpack (unpack.c) */
     } attrs;
     lsc_ort_pool_probe *pool; /* the registration's */
     lsc_ort_activation act;   /* LscConv, LscGemm, LscMatMul, LscMatMulLeft; else none */
@@ -322,6 +323,11 @@ OrtStatus *lsc_ort_decode_compute(const lsc_ort_call *call);
 OrtStatus *lsc_ort_gather_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 OrtStatus *lsc_ort_gather_compute(const lsc_ort_call *call);
 void lsc_ort_decode_release(lsc_ort_kernel *kernel);
+
+/* LscUnpack (unpack.c): the pack decoded at creation, copied into the outputs per run. */
+OrtStatus *lsc_ort_unpack_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+OrtStatus *lsc_ort_unpack_compute(const lsc_ort_call *call);
+void lsc_ort_unpack_release(lsc_ort_kernel *kernel);
 
 static inline int lsc_ort_mul_overflow(size_t a, size_t b, size_t *out)
 {

@@ -1,8 +1,7 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
  * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
- * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode and
- * LscGather
- * (docs/format.md part 3) to a
+ * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode,
+ * LscGather (docs/format.md part 3) and LscUnpack (part 5) to a
  * session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
  * multiplies on the encoded form on ORT's own intra-op threads. */
@@ -111,6 +110,8 @@ static void ORT_API_CALL kernel_destroy(void *op_kernel)
         lsc_ort_rnn_release(k);
     if (lsc_ort_is_decoded(k->kind))
         lsc_ort_decode_release(k);
+    if (k->kind == LSC_ORT_UNPACK)
+        lsc_ort_unpack_release(k);
     lsc_weight_close(&k->weight);
     free(k);
 }
@@ -151,6 +152,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
         s = NULL;
         break;
     case LSC_ORT_GATHER: s = lsc_ort_gather_init(k, info); break;
+    case LSC_ORT_UNPACK: s = lsc_ort_unpack_init(k, info); break;
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
     if (!s && (k->kind == LSC_ORT_CONV || k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL ||
@@ -159,7 +161,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
 
     /* A constant weight (an initializer) is opened now: a corrupt one fails the
      * session. Otherwise it is opened at each run. */
-    if (!s && !lsc_ort_is_recurrent(k->kind)) {
+    if (!s && !lsc_ort_is_recurrent(k->kind) && k->kind != LSC_ORT_UNPACK) {
         int is_constant = 0;
         const OrtValue *value = NULL;
         s = api->KernelInfoGetConstantInput_tensor(info, k->weight_input, &is_constant, &value);
@@ -297,6 +299,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
         call.exec.parallel_for = NULL;
     if (lsc_ort_is_recurrent(k->kind))
         return lsc_ort_rnn_compute(&call);
+    if (k->kind == LSC_ORT_UNPACK)
+        return lsc_ort_unpack_compute(&call);
 
     lsc_weight *opened = NULL;
     OrtStatus *s = NULL;
@@ -444,6 +448,8 @@ static OrtCustomOpInputOutputCharacteristic ORT_API_CALL get_output_characterist
                                                                                   size_t index)
 {
     (void)index;
+    if (op_of(op)->kind == LSC_ORT_UNPACK) /* one float32 tensor per packed tensor */
+        return INPUT_OUTPUT_VARIADIC;
     return lsc_ort_is_recurrent(op_of(op)->kind) ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
 }
 
@@ -486,7 +492,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->kind = kind;
     op->name = name;
     op->n_inputs = n_inputs;
-    op->weight_input = kind == LSC_ORT_MATMUL_LEFT || lsc_ort_is_decoded(kind)       ? 0
+    op->weight_input = kind == LSC_ORT_MATMUL_LEFT || lsc_ort_is_decoded(kind) || kind == LSC_ORT_UNPACK ? 0
                      : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3
                                                                                       : 1;
     op->api = api;
@@ -525,7 +531,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 19
+#define N_OPS 20
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -614,6 +620,7 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     init_op(&r->ops[16], LSC_ORT_CONV_INTEGER, "LscConvInteger", 4, api, version); /* x, w, x_zp, w_zp */
     init_op(&r->ops[17], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
     init_op(&r->ops[18], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
+    init_op(&r->ops[19], LSC_ORT_UNPACK, "LscUnpack", 1, api, version); /* dense pack -> its tensors */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

@@ -527,6 +527,89 @@ def check_decode(work):
             lambda g, n: g.node.append(helper.make_node("Identity", ["t.lsc"], ["t3"])))
 
 
+def pack_variant(good, change):
+    """The bundle bytes with its dense pack (docs/format.md part 5) changed in place by
+    change(bytearray) and every checksum over it made right again (pack, TOC entry,
+    TOC, header), so that the reader's own checks of the pack are what fails."""
+    b = bytearray(good)
+    toc_offset, toc_size, _, n = struct.unpack_from("<QQQI", b, 16)
+    p = toc_offset
+    for _ in range(n):
+        off, size, _, name_len, restore_len = struct.unpack_from("<QQQII", b, p)
+        if b[off:off + 4] == b"LSCD":
+            pack = bytearray(b[off:off + size])
+            change(pack)
+            struct.pack_into("<Q", pack, 8, 0)
+            struct.pack_into("<Q", pack, 8, xxh64(bytes(pack[:8]) + bytes(8) + bytes(pack[16:])))
+            b[off:off + size] = pack
+            struct.pack_into("<Q", b, p + 16, struct.unpack_from("<Q", pack, 8)[0])
+        p += (32 + name_len + restore_len + 7) // 8 * 8
+    struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:toc_offset + toc_size])))
+    return fix_header_checksum(b)
+
+
+def check_pack(work):
+    """The dense pack of --entropy (docs/format.md part 5): damaged bytes and a damaged
+    LscUnpack node."""
+    d = sub(work, "pack")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    bundle = os.path.join(d, "m.lsc")
+    grid = [numpy_helper.from_array((np.arange(512, dtype=np.float32) % 37) / 16 - 1, nm) for nm in ("p.a", "p.b")]
+    nodes = [helper.make_node("Add", ["x", "p.a"], ["a"]), helper.make_node("Mul", ["a", "p.b"], ["y"])]
+    g = helper.make_graph(nodes, "pack", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 512])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 512])], grid)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
+    case("dense tensors only, --entropy (one dense pack)", ["compress", src, "-o", rw, "--entropy"], OK, d,
+         inputs=[src], outputs=[rw, bundle])
+    r = run(["compress", src, "-o", rw, "--entropy"])
+    if r.returncode != 0:
+        fail(f"pack model does not compress: {r.stderr.strip()}")
+        return
+    good_bundle = open(bundle, "rb").read()
+    good = onnx.load(rw, load_external_data=False)
+
+    def bad_bytes(name, content, codes):
+        with open(bundle, "wb") as f:
+            f.write(content)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc:", "lsc.dense"], inputs=[rw, bundle],
+             outputs=[out])
+        with open(bundle, "wb") as f:
+            f.write(good_bundle)
+
+    def flip_last(b):
+        b = bytearray(b)
+        toc_offset = struct.unpack_from("<Q", b, 16)[0]
+        off, size = struct.unpack_from("<QQ", b, toc_offset)  # the pack: the first entry here
+        b[off + size - 1] ^= 0x40
+        return bytes(b)
+
+    bad_bytes("dense pack: a value byte flipped (checksum)", flip_last(good_bundle), CHECKSUM)
+    bad_bytes("dense pack: version 2", pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
+    bad_bytes("dense pack: reserved bytes not zero",
+              pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 20, 1)), BAD_BUNDLE)
+    bad_bytes("dense pack: records size larger than its frame can hold",
+              pack_variant(good_bundle, lambda p: struct.pack_into("<Q", p, 24, 1 << 40)), BAD_BUNDLE)
+    bad_bytes("dense pack: one value more than its records hold",
+              pack_variant(good_bundle, lambda p: struct.pack_into("<Q", p, 40, struct.unpack_from("<Q", p, 40)[0] + 1)),
+              BAD_BUNDLE)
+    bad_bytes("dense pack: tensor count above its records",
+              pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 16, 3)), BAD_BUNDLE)
+
+    def damaged(name, change, codes=BAD_MODEL, names=("m.lsc.onnx", "LscUnpack")):
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        change(m.graph, next(n for n in m.graph.node if n.op_type == "LscUnpack"))
+        onnx.save(m, rw)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=names, inputs=[rw], outputs=[out])
+
+    damaged("LscUnpack: an output renamed (not the restored tensor's name)", lambda g, n: n.output.__setitem__(1, "q"),
+            BAD_BUNDLE)
+    damaged("LscUnpack: an output missing", lambda g, n: n.output.pop())
+    damaged("LscUnpack: a node name added", lambda g, n: setattr(n, "name", "unpack"))
+    damaged("LscUnpack: a second LscUnpack node", lambda g, n: g.node.append(n), names=("m.lsc.onnx", "LscUnpack"))
+    damaged("LscUnpack: its input not an initializer", lambda g, n: n.input.__setitem__(0, "x"))
+
+
 def check_activation(work):
     """An activation folded into an LSC op (docs/format.md 3.1): damaged attributes
     and restore records; decompress names the node and exits as for a fused chain."""
@@ -725,7 +808,7 @@ def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
         for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized,
-                      check_decode, check_activation, check_outputs, check_npy, check_interrupted):
+                      check_decode, check_pack, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import gen_activations
 import gen_decode
+import gen_pack
 import gen_recurrent
 import gen_subgraphs
 
@@ -126,11 +127,11 @@ def external_tensors(folder, location, arrays, gap=0):
 def make_all(folder):
     cases = []
 
-    def save(name, m, args=(), encoded=None, check=True, folded=None):
+    def save(name, m, args=(), encoded=None, check=True, folded=None, packed=None):
         if check:
             onnx.checker.check_model(m)
         onnx.save(m, os.path.join(folder, name + ".onnx"))
-        cases.append((name, list(args), {"encoded": encoded, "folded": folded}))
+        cases.append((name, list(args), {"encoded": encoded, "folded": folded, "packed": packed}))
 
     # Conv: 2-D, groups, depthwise, 1-D, 3-D, with bias; Gemm transB 0/1; MatMul.
     w = with_specials(pruned((16, 8, 3, 3)))
@@ -272,6 +273,9 @@ def make_all(folder):
     # Weights read by ops without an LSC kernel, restored by LscDecode (gen_decode.py).
     for name, (m, _, n) in gen_decode.all_models(np.random.default_rng(97)).items():
         save(name, m, encoded=n)
+    # Float tensors left dense, packed by --entropy (gen_pack.py).
+    for name, (m, _, n) in gen_pack.all_models(np.random.default_rng(96)).items():
+        save(name, m, args=gen_pack.EXTRA, encoded=n, packed=gen_pack.PACKED[name])
     # A body that hides an outer weight's name behind its own node output: the body's
     # MatMul reads its own value (not constant), the outer weight is still encoded.
     hide = helper.make_graph([helper.make_node("Relu", ["x"], ["w_hidden"]),

@@ -141,6 +141,9 @@ def roundtrip(tool, path, extra, expect, work, label):
             continue
         report = json.loads(r.stdout)
         encoded = report["totals"]["encoded_layers"]
+        packed = report["totals"].get("dense_packed", 0)
+        if expect.get("packed") is not None and packed != expect["packed"]:
+            fail(f"{tag}: {packed} dense tensors packed, expected {expect['packed']}")
         if expect.get("encoded") is not None and encoded != expect["encoded"]:
             fail(f"{tag}: {encoded} weights encoded, expected {expect['encoded']}: "
                  + ", ".join(f"{l['name'][:20]}={l['status']}" for l in report["layers"]))

@@ -3,7 +3,8 @@ message, never a crash: damaged values (checksum), magic, header fields and a bl
 zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too; so
 does a damaged folded activation (unknown name, wrong parameter count). LscGather
 and LscDecode: a damaged blob or axis fails the session, an index out of range
-fails the run, each with our message."""
+fails the run, each with our message. LscUnpack (the dense pack of --entropy): a
+damaged pack, or a node whose outputs disagree with it, fails the session."""
 import os
 import shutil
 
@@ -47,6 +48,58 @@ def expect_failure(model, text, label, failures):
     print("%s %-32s %s" % ("ok  " if ok else "FAIL", label, line[-1][:160] if line else "(no output)"))
     if not ok:
         failures.append("%s: %s (exit %d)" % (label, "crashed" if crashed else "wrong outcome", r.returncode))
+
+
+def packed(work, rng, failures):
+    """LscUnpack (docs/format.md part 5): two 512-value tensors in the dense pack."""
+    d = os.path.join(work, "packed")
+    os.makedirs(d)
+    dense, lsc = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx")
+    inits = [numpy_helper.from_array((np.round(rng.uniform(-2, 2, 512) * 64) / 64).astype(np.float32), n)
+             for n in ("p.a", "p.b")]
+    nodes = [helper.make_node("Add", ["x", "p.a"], ["a"]), helper.make_node("Mul", ["a", "p.b"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 512])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), dense)
+    ortcheck.compress(dense, lsc, ["--entropy"])
+    if ortcheck.lsc_ops(lsc) != ["LscUnpack"]:
+        failures.append("packed: not rewritten: %s" % ortcheck.lsc_ops(lsc))
+        return
+    r = ortcheck.run([ortcheck.LSC_ORT_RUN, lsc])
+    if r.returncode != 0:
+        failures.append("packed: the intact model does not run: " + r.stderr.strip())
+        return
+    off, length = blob_offsets(lsc)["lsc.dense"]
+    bundle = open(os.path.join(d, "m.lsc"), "rb").read()
+
+    def variant(label, mutate_bundle=None, mutate_model=None):
+        sub = os.path.join(d, label)
+        os.makedirs(sub)
+        data = bytearray(bundle)
+        if mutate_bundle:
+            mutate_bundle(data)
+        with open(os.path.join(sub, "m.lsc"), "wb") as f:
+            f.write(data)
+        m = onnx.load(lsc, load_external_data=False)
+        if mutate_model:
+            mutate_model(next(n for n in m.graph.node if n.op_type == "LscUnpack"))
+        onnx.save(m, os.path.join(sub, "m.lsc.onnx"))
+        return os.path.join(sub, "m.lsc.onnx")
+
+    def flip_last(b):
+        b[off + length - 1] ^= 0x40
+
+    def zero_magic(b):
+        b[off:off + 4] = bytes(4)
+
+    for label, model, text in (
+            ("pack value (checksum)", variant("value", flip_last), "checksum"),
+            ("pack magic", variant("magic", zero_magic), "bad magic"),
+            ("pack: an extra output", variant("outputs", mutate_model=lambda n: n.output.append("extra")),
+             "3 outputs, pack")):
+        expect_failure(model, "onnx-lsc: LscUnpack node", label, failures)
+        expect_failure(model, text, "%s says %s" % (label, text), failures)
+        expect_failure(model, "cannot create a session", "%s at session creation" % label, failures)
 
 
 def decoded(work, rng, failures):
@@ -165,6 +218,7 @@ def main():
                        label, failures)
 
     decoded(work, rng, failures)
+    packed(work, rng, failures)
     # Truncated: ORT itself refuses the external data; what matters is a clean failure.
     model = damaged("truncated", lambda b: b.__delitem__(slice(len(b) // 2, None)))
     expect_failure(model, "cannot create a session", "truncated bundle", failures)

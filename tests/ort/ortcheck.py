@@ -122,20 +122,26 @@ def lsc_ops_anywhere(path):
     return ops
 
 
-def check_models(work, models, rtol=RTOL):
-    """Compresses each of {name: (model, feeds, n_encoded)}, requires LSC nodes where
-    weights were encoded, and compares dense (ORT's kernels) with rewritten (our
+def check_models(work, models, rtol=RTOL, extra=(), packed=None):
+    """Compresses (with options `extra`) each of {name: (model, feeds, n_encoded)},
+    requires LSC nodes where weights were encoded and, if given, packed[name] outputs
+    on the LscUnpack node, and compares dense (ORT's kernels) with rewritten (our
     plugin, 1 and 2 threads) outputs on every feed (rtol 0: equal). Returns the failures."""
     failures = []
     for name, (m, feeds, n_encoded) in models.items():
         path = os.path.join(work, name + ".onnx")
         onnx.save(m, path)
         lsc = os.path.join(work, name + ".lsc.onnx")
-        encoded = json.loads(compress(path, lsc))["totals"]["encoded_layers"]
+        encoded = json.loads(compress(path, lsc, extra))["totals"]["encoded_layers"]
         ops = lsc_ops_anywhere(lsc)
         if encoded < n_encoded or (n_encoded and not ops):
             failures.append("%s: %d weights encoded, %d LSC nodes, expected %d weights" %
                             (name, encoded, len(ops), n_encoded))
+            continue
+        unpacked = sum(len(n.output) for n in onnx.load(lsc, load_external_data=False).graph.node
+                       if n.domain == "ai.onnx_lsc" and n.op_type == "LscUnpack")
+        if packed is not None and unpacked != packed[name]:
+            failures.append("%s: LscUnpack gives %d tensors, expected %d" % (name, unpacked, packed[name]))
             continue
         for f, feed in enumerate(feeds):
             inputs = {}

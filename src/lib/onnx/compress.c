@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "onnx/dense_pack_graph.h"
 #include "onnx/encode_weights.h"
 #include "onnx/restore_external.h"
 
@@ -33,6 +34,7 @@ typedef struct compress_ctx {
     lsc_encoded_weight *encoded; /* per candidate; size 0 = not encoded */
     lsc_compress_report *report;
     const char *bundle_name; /* file name written into external_data */
+    Onnx__TensorProto *pack_tensor; /* the dense pack's tensor (docs/format.md 5), or NULL */
     lsc_error *error;
 } compress_ctx;
 
@@ -53,24 +55,22 @@ static Onnx__StringStringEntryProto *make_entry(const char *key, const char *val
     return e;
 }
 
-/* The uint8 tensor standing for a blob: same name, bytes in the bundle. */
-static Onnx__TensorProto *make_blob_tensor(const Onnx__TensorProto *orig, const char *bundle_name,
-                                           const lsc_encoded_weight *w)
+Onnx__TensorProto *lsc_blob_tensor_new(const char *name, const char *bundle_name, uint64_t offset, uint64_t size)
 {
     Onnx__TensorProto *t = malloc(sizeof *t);
     if (!t)
         return NULL;
     onnx__tensor_proto__init(t);
     char num[2][24];
-    snprintf(num[0], sizeof num[0], "%llu", (unsigned long long)w->offset);
-    snprintf(num[1], sizeof num[1], "%llu", (unsigned long long)w->size);
+    snprintf(num[0], sizeof num[0], "%llu", (unsigned long long)offset);
+    snprintf(num[1], sizeof num[1], "%llu", (unsigned long long)size);
     t->dims = malloc(sizeof *t->dims);
     t->external_data = calloc(3, sizeof *t->external_data);
-    t->name = orig->name ? lsc_strdup(orig->name) : NULL;
-    int ok = t->dims && t->external_data && (!orig->name || t->name);
+    t->name = name ? lsc_strdup(name) : NULL;
+    int ok = t->dims && t->external_data && (!name || t->name);
     if (ok) {
         t->n_dims = 1;
-        t->dims[0] = (int64_t)w->size;
+        t->dims[0] = (int64_t)size;
         t->has_data_type = 1;
         t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
         t->has_data_location = 1;
@@ -243,7 +243,7 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
         if (!c->encoded[k].size)
             continue;
         Onnx__TensorProto *orig = cand->tensor;
-        Onnx__TensorProto *t = make_blob_tensor(orig, c->bundle_name, &c->encoded[k]);
+        Onnx__TensorProto *t = lsc_blob_tensor_new(orig->name, c->bundle_name, c->encoded[k].offset, c->encoded[k].size);
         if (!t)
             return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
         if (cand->decode) {
@@ -341,10 +341,12 @@ static int already_compressed(const Onnx__ModelProto *m)
  * offsets), so that it never points back at the input's folder. */
 static lsc_status copy_external_left(compress_ctx *c, const char *out_model, lsc_restore_ext *ext)
 {
-    Onnx__TensorProto **skip = calloc(c->sel.count ? c->sel.count : 1, sizeof *skip);
+    Onnx__TensorProto **skip = calloc(c->sel.count + 1, sizeof *skip);
     if (!skip)
         return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
     size_t n = 0;
+    if (c->pack_tensor)
+        skip[n++] = c->pack_tensor;
     for (size_t k = 0; k < c->sel.count; k++)
         if (c->encoded[k].size)
             skip[n++] = c->sel.items[k].tensor;
@@ -384,6 +386,14 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     size_t n_encoded = 0;
     if (st == LSC_OK)
         st = rewrite_graph(c, &n_encoded);
+    /* The entropy tier also takes the float tensors left dense (docs/format.md 5):
+     * last, so that every position recorded above is that of the graph without it. */
+    size_t n_packed = 0;
+    if (st == LSC_OK && c->opt->entropy)
+        st = lsc_pack_dense(&c->model, writer, c->bundle_name, &n_packed, &c->pack_tensor, error);
+    if (st == LSC_OK && n_packed && !n_encoded)
+        st = append_opset(c->model.proto, error);
+    c->report->dense_packed = n_packed;
 
     lsc_restore_ext ext = {0};
     if (st == LSC_OK)

@@ -7,6 +7,7 @@
 
 #include "common/checked.h"
 #include "common/jobs.h"
+#include "onnx/dense_pack_graph.h"
 #include "onnx/onnx_model.h"
 #include "onnx/restore_external.h"
 
@@ -75,6 +76,13 @@ static lsc_status get_bundle(restore_ctx *c, const char *location, const char *l
     c->n_bundles++;
     *out = bundle;
     return LSC_OK;
+}
+
+static lsc_status get_bundle_fn(void *ctx, const char *location, const char *label, lsc_bundle **out,
+                                lsc_error *error)
+{
+    (void)error; /* the context's: the one this decompress reports */
+    return get_bundle(ctx, location, label, out);
 }
 
 /* The bundle entry and opened weight an LSC node's weight tensor refers to. */
@@ -372,6 +380,10 @@ static void unset_placeholders(restore_ctx *c)
 static lsc_status restore_run(restore_ctx *c, const char *out_model)
 {
     LSC_TRY(lsc_onnx_load(c->in_path, &c->model, c->error));
+    /* First: the dense pack goes, so that the graph is the one compress recorded
+     * every other position in (docs/format.md 5). */
+    int unpacked = 0;
+    LSC_TRY(lsc_unpack_dense(&c->model, get_bundle_fn, c, &unpacked, c->error));
     LSC_TRY(lsc_select(&c->model, 0, &c->sel, c->error));
     c->items = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->items);
     c->placeholders = malloc(c->sel.count ? c->sel.count : 1);
@@ -388,7 +400,7 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
         LSC_TRY(restore_one(c, cand));
     }
     remove_decode_nodes(c);
-    if (c->n_items)
+    if (c->n_items || unpacked)
         drop_lsc_opset(c->model.proto);
     LSC_TRY(lsc_unfuse_model(c->model.proto, c->in_path, c->error));
     LSC_TRY(restore_graph_inputs(c));

@@ -7,6 +7,7 @@
 #include "codec/blob.h"
 #include "codec/zero_points.h"
 #include "common/checked.h"
+#include "onnx/dense_pack_graph.h"
 #include "onnx/onnx_model.h"
 
 struct lsc_model {
@@ -64,6 +65,12 @@ static lsc_status inspect_bundle(lsc_model *model, const char *location, const c
     return LSC_OK;
 }
 
+static lsc_status inspect_bundle_fn(void *ctx, const char *location, const char *label, lsc_bundle **out,
+                                    lsc_error *error)
+{
+    return inspect_bundle(ctx, location, label, out, error);
+}
+
 /* The layer's bundle entry, and unless only_bundle its weight, validated. */
 static lsc_status open_layer_weight(lsc_model *model, size_t k, int only_bundle, lsc_error *error)
 {
@@ -92,6 +99,12 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
     if (!model)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     lsc_status st = lsc_onnx_load(path, &model->m, error);
+    /* The dense pack's tensors back in place (docs/format.md 5): every reader sees
+     * the graph compress recorded its positions in. */
+    int unpacked = 0;
+    if (st == LSC_OK)
+        st = lsc_unpack_dense(&model->m, inspect_bundle_fn, model, &unpacked, error);
+    model->compressed = unpacked;
     if (st == LSC_OK)
         st = lsc_select(&model->m, 0, &model->sel, error);
     if (st == LSC_OK) {

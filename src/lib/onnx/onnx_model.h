@@ -142,6 +142,10 @@ lsc_status lsc_ext_open_file(lsc_onnx_model *model, const char *location, const 
 lsc_status lsc_bundle_entry_for(const lsc_bundle *bundle, const char *name, const lsc_ext_ref *ref,
                                 const char *label, size_t *index_out, lsc_error *error);
 
+/* The uint8 tensor standing for a bundle entry: `name`, external data {location:
+ * bundle_name, offset, length: size} (docs/format.md 3). NULL: out of memory. */
+Onnx__TensorProto *lsc_blob_tensor_new(const char *name, const char *bundle_name, uint64_t offset, uint64_t size);
+
 /* ---- tensor payloads (tensor_data.c) ---- */
 
 /* Element count of a tensor's dims, checked. */

@@ -1,0 +1,102 @@
+"""Models whose float32 tensors left dense go into the dense pack of `compress
+--entropy` (docs/format.md part 5): Conv biases and BatchNormalization parameters
+(raw_data), a Constant node's value with a name and doc_string, a float_data
+initializer, -0.0 and a NaN payload, a tensor read from an If branch (outer
+scope), and tensors that stay: too small, a graph output, a graph input (IR 3).
+Each builder returns (model, feeds, weights that must be encoded); used by
+tests/onnx (round trips, with --entropy) and tests/ort (runs in ONNX Runtime)."""
+import struct
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+from gen_subgraphs import init, vi
+
+OPSET = [helper.make_opsetid("", 13)]
+# compress options the callers pass for these models
+EXTRA = ["--entropy"]
+
+
+def grid(rng, shape, lo=-2.0, hi=2.0):
+    """Values on a 1/64 grid: what trained biases and norms look like to a byte-plane
+    coder (few exponents, short mantissas), so the pack pays on small tensors."""
+    return (np.round(rng.uniform(lo, hi, shape) * 64) / 64).astype(np.float32)
+
+
+def t(rng, name, shape, lo=-2.0, hi=2.0):
+    return numpy_helper.from_array(grid(rng, shape, lo, hi), name)
+
+
+def model(nodes, inputs, outputs, inits, **kw):
+    return helper.make_model(helper.make_graph(nodes, "pack", inputs, outputs, inits), opset_imports=OPSET, **kw)
+
+
+def conv_bn(rng):
+    """Conv (pruned W, encoded; bias packed) -> BatchNormalization (four packed
+    parameters) -> depthwise Conv (a small dense kernel, packed) -> Add of a Constant
+    (packed: node name and doc_string restored) -> Mul by a float_data initializer
+    with -0.0 and a NaN payload (packed) -> Add of a 4-element tensor (stays)."""
+    c = 64
+    nan = struct.unpack("<f", struct.pack("<I", 0x7FC01234))[0]
+    scale = grid(rng, (c, 1, 1)).reshape(-1).tolist()
+    scale[3], scale[5] = -0.0, nan
+    typed = helper.make_tensor("mul.scale", TensorProto.FLOAT, (c, 1, 1), scale)
+    typed.doc_string = "kept in float_data"
+    const = helper.make_node("Constant", [], ["shift"], name="shift_const", doc_string="a Constant",
+                             value=numpy_helper.from_array(grid(rng, (c, 1, 1)), "shift_value"))
+    nodes = [helper.make_node("Conv", ["x", "conv.w", "conv.b"], ["c1"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("BatchNormalization", ["c1", "bn.scale", "bn.bias", "bn.mean", "bn.var"], ["b1"]),
+             helper.make_node("Conv", ["b1", "dw.w"], ["d1"], group=c, pads=[1, 1, 1, 1], name="dw"),
+             const,
+             helper.make_node("Add", ["d1", "shift"], ["a1"]),
+             helper.make_node("Mul", ["a1", "mul.scale"], ["m1"]),
+             helper.make_node("Add", ["m1", "tiny"], ["y"])]
+    inits = [init(rng, "conv.w", (c, 16, 3, 3), 0.1), t(rng, "conv.b", (c,)), t(rng, "bn.scale", (c,)),
+             t(rng, "bn.bias", (c,)), t(rng, "bn.mean", (c,)), t(rng, "bn.var", (c,), 0.5, 2.0),
+             t(rng, "dw.w", (c, 1, 3, 3)), typed, t(rng, "tiny", (1, 1, 1, 4))]
+    m = model(nodes, [vi("x", [1, 16, 6, 4])], [vi("y", [1, c, 6, 4])], inits)
+    return m, [{"x": rng.standard_normal((1, 16, 6, 4)).astype(np.float32)}]
+
+
+def outer_scope(rng):
+    """A packed tensor read by both If branches (outer scope) and by a main-graph
+    node; a graph output that is an initializer stays."""
+    then_g = helper.make_graph([helper.make_node("Mul", ["x", "gain"], ["t"])], "then", [], [vi("t", [8, 256])])
+    else_g = helper.make_graph([helper.make_node("Add", ["x", "gain"], ["e"])], "else", [], [vi("e", [8, 256])])
+    nodes = [helper.make_node("If", ["c"], ["b"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Sub", ["b", "gain"], ["y"])]
+    m = model(nodes, [vi("x", [8, 256]), vi("c", [], TensorProto.BOOL)],
+              [vi("y", [8, 256]), vi("out.const", [256])], [t(rng, "gain", (256,)), t(rng, "out.const", (256,))])
+    x = rng.standard_normal((8, 256)).astype(np.float32)
+    return m, [{"x": x, "c": np.array(v)} for v in (True, False)]
+
+
+def graph_input_ir3(rng):
+    """IR 3: initializers that are graph inputs too stay (a feed may replace them);
+    no weight encoded, nothing packed."""
+    g = helper.make_graph([helper.make_node("Add", ["x", "bias"], ["y"])], "ir3",
+                          [vi("x", [4, 128]), vi("bias", [128])], [vi("y", [4, 128])], [t(rng, "bias", (128,))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 9)], ir_version=3)
+    return m, [{"x": rng.standard_normal((4, 128)).astype(np.float32)}]
+
+
+def pack_only(rng):
+    """No weight to encode: only the pack, and the ai.onnx_lsc import with it."""
+    nodes = [helper.make_node("Add", ["x", "p.a"], ["a"]), helper.make_node("Mul", ["a", "p.b"], ["y"])]
+    m = model(nodes, [vi("x", [2, 512])], [vi("y", [2, 512])], [t(rng, "p.a", (512,)), t(rng, "p.b", (512,))])
+    return m, [{"x": rng.standard_normal((2, 512)).astype(np.float32)}]
+
+
+BUILDERS = {
+    "pack_conv_bn": (conv_bn, 1),
+    "pack_outer_scope": (outer_scope, 0),
+    "pack_graph_input_ir3": (graph_input_ir3, 0),
+    "pack_only": (pack_only, 0),
+}
+# The LscUnpack outputs each compressed model must have (tensors packed).
+PACKED = {"pack_conv_bn": 8, "pack_outer_scope": 1, "pack_graph_input_ir3": 0, "pack_only": 2}
+
+
+def all_models(rng):
+    """{name: (model, feeds, weights that must be encoded)}."""
+    return {name: (*build(rng), n) for name, (build, n) in BUILDERS.items()}
