@@ -90,7 +90,7 @@ static int check_chunked(uint64_t *s)
         lsc_sparse sp;
         lsc_error err;
         CHECK(lsc_matrix_shape_of(&t, 0, &shape, &err) == LSC_OK);
-        CHECK(lsc_sparse_build(&t, &shape, 0, &sp, &err) == LSC_OK);
+        CHECK(lsc_sparse_build(&t, &shape, 0, 0, &sp, &err) == LSC_OK);
         lsc_search_scratch *scratch;
         lsc_heights *hs;
         CHECK(lsc_search_scratch_create(&sp, &scratch, &err) == LSC_OK);
@@ -137,7 +137,7 @@ int main(void)
         lsc_error err;
         lsc_search_scratch *scratch;
         CHECK(lsc_matrix_shape_of(&t, 0, &shape, &err) == LSC_OK);
-        CHECK(lsc_sparse_build(&t, &shape, 0, &sp, &err) == LSC_OK);
+        CHECK(lsc_sparse_build(&t, &shape, 0, 0, &sp, &err) == LSC_OK);
         CHECK(lsc_search_scratch_create(&sp, &scratch, &err) == LSC_OK);
         for (int trial = 0; trial < 6; trial++) {
             uint32_t bh = 1 + (uint32_t)(rng_next(&s) % rows), bw = 1 + (uint32_t)(rng_next(&s) % cols);

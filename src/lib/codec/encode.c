@@ -15,6 +15,7 @@
 #include "codec/search.h"
 #include "common/checked.h"
 #include "common/error.h"
+#include "common/file_io.h"
 
 void lsc_encode_options_default(lsc_encode_options *options)
 {
@@ -78,7 +79,7 @@ static lsc_status delta_tensor(const lsc_tensor *tensor, const lsc_encode_option
 
 /* Shared front half of encode and plan: checks, value positions, search. *coded is
  * the tensor whose values go into the blob (8-bit: deltas in *delta, to free). */
-static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *options,
+static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *options, int release_input,
                           lsc_matrix_shape *shape, lsc_sparse *m, lsc_plan *plan, lsc_tensor *coded,
                           uint8_t **delta, lsc_error *error)
 {
@@ -92,10 +93,14 @@ static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *op
     if (options->zero_points && !lsc_dtype_is_8bit(tensor->dtype))
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: zero points given for a float tensor");
     LSC_TRY(delta_tensor(tensor, options, shape, coded, delta, error));
+    if (*delta && release_input) { /* read whole into the copy: the scan reads that */
+        lsc_map_release(tensor->data, (size_t)(shape->elements * shape->elem_size));
+        release_input = 0;
+    }
     tensor = coded;
     lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w,
                                 options->min_block_rows, options->size_slack_ppm};
-    lsc_status st = lsc_sparse_build(tensor, shape, options->bit_exact, m, error);
+    lsc_status st = lsc_sparse_build(tensor, shape, options->bit_exact, release_input, m, error);
     if (st == LSC_OK)
         st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
     /* The same bytes for every candidate: added after the search. */
@@ -125,7 +130,7 @@ lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *o
     lsc_plan plan;
     lsc_tensor coded;
     uint8_t *delta;
-    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, &coded, &delta, error));
+    LSC_TRY(prepare(tensor, options, 0, &shape, &m, &plan, &coded, &delta, error));
     fill_stats(&shape, &m, &plan, stats);
     lsc_sparse_free(&m);
     free(delta);
@@ -142,7 +147,7 @@ typedef struct writer {
     const lsc_sparse *m;
     const lsc_plan *plan;
     const uint8_t *data;
-    int data_in_row_order; /* data holds the values in compressed-row order */
+    int data_in_row_order; /* data holds the values in compressed-row order (m->values) */
     uint8_t *values, *bitmap, *pointers;
     lsc_bitwriter entries;
     uint64_t n_entries, n_values, kept;
@@ -281,8 +286,8 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
         .shape = shape,
         .m = m,
         .plan = plan,
-        .data = tensor->data,
-        .data_in_row_order = data_in_row_order,
+        .data = m->values ? m->values : tensor->data,
+        .data_in_row_order = data_in_row_order || m->values,
         .values = blob + L->header,
         .bitmap = blob + L->header + L->values + L->zero_points,
         .pointers = blob + L->header + L->values + L->zero_points + L->bitmap,
@@ -363,8 +368,8 @@ lsc_status lsc_encode_sparse(const lsc_tensor *header, const lsc_encode_options 
     return write_planned(header, options, &shape, m, &plan, 1, blob_out, blob_size, error);
 }
 
-lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
-                      size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
+static lsc_status encode_tensor(const lsc_tensor *tensor, const lsc_encode_options *options, int release_input,
+                                void **blob_out, size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
 {
     lsc_encode_options defaults;
     if (!options) {
@@ -380,11 +385,23 @@ lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *option
     lsc_plan plan;
     lsc_tensor coded;
     uint8_t *delta;
-    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, &coded, &delta, error));
+    LSC_TRY(prepare(tensor, options, release_input, &shape, &m, &plan, &coded, &delta, error));
     lsc_status st = write_planned(&coded, options, &shape, &m, &plan, 0, blob_out, blob_size, error);
     if (st == LSC_OK && stats)
         fill_stats(&shape, &m, &plan, stats);
     lsc_sparse_free(&m);
     free(delta);
     return st;
+}
+
+lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
+                      size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
+{
+    return encode_tensor(tensor, options, 0, blob_out, blob_size, stats, error);
+}
+
+lsc_status lsc_encode_mapped(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
+                             size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
+{
+    return encode_tensor(tensor, options, 1, blob_out, blob_size, stats, error);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec/encode.h"
 #include "common/checked.h"
 #include "onnx/encode_weights.h"
 #include "common/jobs.h"
@@ -119,8 +120,9 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
 
     void *blob = NULL;
     size_t blob_size = 0;
-    st = lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, error);
-    lsc_dense_free(&dense); /* its mapped pages leave memory here */
+    st = dense.mapped ? lsc_encode_mapped(&tensor, &eo, &blob, &blob_size, &row->stats, error)
+                      : lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, error);
+    lsc_dense_free(&dense); /* any mapped pages the scan left resident leave memory here */
     free(zero_points);
     if (st != LSC_OK) {
         lsc_error_prefix(error, label);
