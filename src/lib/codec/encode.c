@@ -99,7 +99,7 @@ static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *op
     }
     tensor = coded;
     lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w,
-                                options->min_block_rows, options->size_slack_ppm};
+                                options->min_block_rows, options->size_slack_ppm, 0};
     lsc_status st = lsc_sparse_build(tensor, shape, options->bit_exact, release_input, m, error);
     if (st == LSC_OK)
         st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
@@ -362,7 +362,7 @@ lsc_status lsc_encode_sparse(const lsc_tensor *header, const lsc_encode_options 
     if (shape.rows != m->rows || shape.cols != m->cols)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode_sparse: %u x %u positions for a %u x %u matrix",
                         m->rows, m->cols, shape.rows, shape.cols);
-    lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w, 1, 0};
+    lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w, 1, 0, 0};
     lsc_plan plan;
     LSC_TRY(lsc_search_plan(m, header->rank, shape.elem_size, &limits, &plan, error));
     return write_planned(header, options, &shape, m, &plan, 1, blob_out, blob_size, error);
