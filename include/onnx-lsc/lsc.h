@@ -335,6 +335,26 @@ LSC_API lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const s
                                     size_t n, float *y, size_t ldy, uint32_t row_begin,
                                     uint32_t row_end, const lsc_exec *exec, lsc_error *error);
 
+/* Where lsc_spmm_windows_to puts its results: every row's columns come in tiles,
+ * each handed once, final, to put(context, row, j0, values, n) for columns
+ * [j0, j0 + n) of that row. The host writes them where its layout wants them (a
+ * convolution drops the columns that fall in the padding), adding a bias or an
+ * activation on the way, while they are still in cache: no second pass over Y.
+ * put runs on exec's threads, concurrently for different (row, j0); values is
+ * only valid during the call. */
+typedef struct lsc_windows_sink {
+    void (*put)(void *context, uint32_t row, size_t j0, const float *values, size_t n);
+    void *context;
+} lsc_windows_sink;
+
+/* lsc_spmm_windows with the results handed to a sink instead of written into Y
+ * (rows [row_begin, row_end) as there; each (row, column) reaches put exactly once).
+ * Besides the decoded rows it takes a tile of sums per task (about 1 KiB per row),
+ * from exec's scratch hooks when set. */
+LSC_API lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t *x_offsets,
+                                       size_t n, const lsc_windows_sink *sink, uint32_t row_begin,
+                                       uint32_t row_end, const lsc_exec *exec, lsc_error *error);
+
 /* Y = X * W^T for a batch of row vectors (Gemm with transB=1, MatMul):
  *   X: m x cols, element (j, k) at x[j * ldx + k]   (ldx >= cols)
  *   Y: m x rows, element (j, i) at y[j * ldy + i]   (ldy >= rows), overwritten. */

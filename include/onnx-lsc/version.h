@@ -3,9 +3,10 @@
 
 /* The API version; meson.build reads these to set the shared library's soname.
  * 0.3: lsc_exec gained scratch_alloc / scratch_free / scratch_context (its size
- * changed: rebuild callers). */
+ * changed: rebuild callers).
+ * 0.4: lsc_spmm_windows_to and lsc_windows_sink (added; nothing changed). */
 #define LSC_API_VERSION_MAJOR 0
-#define LSC_API_VERSION_MINOR 3
+#define LSC_API_VERSION_MINOR 4
 #define LSC_API_VERSION_PATCH 0
 
 #endif /* ONNX_LSC_VERSION_H */

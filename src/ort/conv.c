@@ -425,11 +425,12 @@ typedef struct direct_plan {
     size_t n1;                    /* columns of one image's outputs */
     size_t images;     /* images per multiply */
     int copy_in;       /* X is not already the padded layout */
-    int copy_out;      /* Y's columns are not already the output positions */
+    int copy_out;      /* the multiply's columns are not already Y's output positions */
     size_t *offs;      /* per row of W (ci, tap) */
     const float *x;    /* the images of one multiply, their group */
-    float *buf, *ybuf; /* padded input; output columns (all M rows) before they go to Y */
+    float *buf;        /* padded input */
     float *y;          /* the images' output, their group */
+    size_t imgs;       /* images in this multiply (the last may hold fewer than `images`) */
     const float *bias; /* the group's, or NULL */
     const lsc_ort_activation *act;
     size_t g, n;       /* the group; columns of the multiply */
@@ -539,84 +540,86 @@ static void pad_channel(void *arg, size_t t)
     }
 }
 
-/* Task t: output channel t % mg of image img0 + t / mg from ybuf into Y, with bias. */
-static void unpad_channel(void *arg, size_t t)
+/* The multiply's sink (lsc_windows_sink): columns [j0, j0 + n) of weight row `row`
+ * into Y with bias and activation. Without copy_out they are output positions; else
+ * column c is image c / phase_plane and output coordinates o_d = (c mod phase_plane)
+ * / pstride_d mod span_d, written run by run along the last dim, the columns past
+ * out_d (padding, phases) and images past imgs skipped. */
+static void put_output(void *context, uint32_t row, size_t j0, const float *values, size_t n)
 {
-    const direct_plan *p = arg;
+    const direct_plan *p = context;
     const conv_shape *sh = p->sh;
     int last = sh->spatial - 1;
-    size_t m = t % sh->mg, img = t / sh->mg;
-    size_t out_last = (size_t)sh->out[last], rows = sh->out_size / out_last;
-    const float *src = p->ybuf + (p->g * sh->mg + m) * p->n + img * p->phase_plane;
-    float *dst = p->y + (img * sh->m + m) * sh->out_size;
+    size_t m = row - p->g * sh->mg;
     float b = p->bias ? p->bias[m] : 0.0f;
-    for (size_t r = 0; r < rows; r++) {
-        size_t q = r, at = 0;
-        for (int d = last - 1; d >= 0; d--) {
-            at += q % (size_t)sh->out[d] * p->pstride[d];
-            q /= (size_t)sh->out[d];
-        }
-        lsc_ort_bias_activate_to(p->act, dst + r * out_last, src + at, out_last, b);
+    if (!p->copy_out) {
+        lsc_ort_bias_activate_to(p->act, p->y + m * sh->out_size + j0, values, n, b);
+        return;
     }
-}
-
-/* Task t: bias and activation into output channel t % mg of image img0 (Y written
- * in place). */
-static void bias_channel(void *arg, size_t t)
-{
-    const direct_plan *p = arg;
-    lsc_ort_bias_activate(p->act, p->y + t * p->sh->out_size, p->sh->out_size, p->bias ? p->bias[t] : 0.0f);
+    size_t span_last = p->span[last], out_last = (size_t)sh->out[last];
+    for (size_t c = j0, end = j0 + n; c < end;) {
+        size_t img = c / p->phase_plane, q = c - img * p->phase_plane;
+        size_t o_last = q % span_last, run = span_last - o_last;
+        run = run < end - c ? run : end - c;
+        size_t at = o_last, ostride = out_last;
+        int valid = img < p->imgs && o_last < out_last;
+        for (int d = last - 1; d >= 0 && valid; d--) {
+            size_t od = q / p->pstride[d] % p->span[d];
+            valid = od < (size_t)sh->out[d];
+            at += od * ostride;
+            ostride *= (size_t)sh->out[d];
+        }
+        if (valid) {
+            size_t keep = out_last - o_last < run ? out_last - o_last : run;
+            lsc_ort_bias_activate_to(p->act, p->y + (img * sh->m + m) * sh->out_size + at, values + (c - j0),
+                                     keep, b);
+        }
+        c += run;
+    }
 }
 
 static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, direct_plan *p,
                               const float *X, const float *B, float *Y)
 {
     const lsc_ort_kernel *k = call->kernel;
-    size_t rows = sh->cg * sh->k_size, buf_count = 0, y_count = 0;
+    size_t rows = sh->cg * sh->k_size, buf_count = 0;
     p->n = (p->images - 1) * p->phase_plane + p->n1;
     if ((p->copy_in && lsc_ort_mul_overflow(sh->cg * p->n_phases * p->images, p->phase_plane,
                                             &buf_count)) ||
-        (p->copy_out && lsc_ort_mul_overflow(sh->m, p->n, &y_count)) ||
-        buf_count > SIZE_MAX / sizeof(float) || y_count > SIZE_MAX / sizeof(float))
+        buf_count > SIZE_MAX / sizeof(float))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
     p->act = &k->act;
     p->offs = malloc(rows * sizeof *p->offs);
     p->buf = buf_count ? lsc_ort_alloc(call, buf_count * sizeof *p->buf) : NULL;
-    p->ybuf = y_count ? lsc_ort_alloc(call, y_count * sizeof *p->ybuf) : NULL;
     lsc_status st = LSC_OK;
     lsc_error error = { 0 };
-    if (!p->offs || (buf_count && !p->buf) || (y_count && !p->ybuf)) {
+    if (!p->offs || (buf_count && !p->buf)) {
         snprintf(error.message, sizeof error.message, "out of memory for a padded input of %zu floats",
-                 buf_count + y_count);
+                 buf_count);
         st = error.status = LSC_ERR_NO_MEMORY;
     }
     if (st == LSC_OK)
         direct_offsets(p);
+    const lsc_windows_sink sink = { put_output, p };
     for (size_t img0 = 0; img0 < sh->n && st == LSC_OK; img0 += p->images) {
-        size_t imgs = sh->n - img0 < p->images ? sh->n - img0 : p->images;
+        p->imgs = sh->n - img0 < p->images ? sh->n - img0 : p->images;
         for (size_t g = 0; g < sh->group && st == LSC_OK; g++) {
             p->x = X + (img0 * sh->c + g * sh->cg) * sh->in_size;
             p->y = Y + (img0 * sh->m + g * sh->mg) * sh->out_size;
             p->bias = B ? B + g * sh->mg : NULL;
             p->g = g;
             if (p->copy_in) {
-                if (imgs < p->images) /* the last, short batch: no stale image */
+                if (p->imgs < p->images) /* the last, short batch: no stale image */
                     memset(p->buf, 0, buf_count * sizeof *p->buf);
-                for_each(&call->exec, pad_channel, p, imgs * sh->cg);
+                for_each(&call->exec, pad_channel, p, p->imgs * sh->cg);
             }
             uint32_t r0 = (uint32_t)(g * sh->mg), r1 = (uint32_t)((g + 1) * sh->mg);
-            float *y = p->copy_out ? p->ybuf : Y + img0 * sh->m * sh->out_size;
-            st = lsc_spmm_windows(call->weight, p->copy_in ? p->buf : p->x, p->offs, p->n, y,
-                                  p->copy_out ? p->n : sh->out_size, r0, r1, &call->exec, &error);
-            if (st == LSC_OK && p->copy_out)
-                for_each(&call->exec, unpad_channel, p, imgs * sh->mg);
-            else if (st == LSC_OK && (p->bias || p->act->kind != LSC_ACT_NONE))
-                for_each(&call->exec, bias_channel, p, sh->mg);
+            st = lsc_spmm_windows_to(call->weight, p->copy_in ? p->buf : p->x, p->offs, p->n, &sink, r0, r1,
+                                     &call->exec, &error);
         }
     }
     free(p->offs);
     lsc_ort_free(call, p->buf);
-    lsc_ort_free(call, p->ybuf);
     return lsc_ort_status(call, st, &error);
 }
 

@@ -124,6 +124,10 @@ def cases(rng):
                                             dilations=[2, 2], pads=[2, 1, 0, 2])
     c["conv2d_direct_s2_unread_tail"] = conv(rng, (2, 8, 12, 13), (16, 8, 2, 2), strides=[2, 3])
     c["conv2d_direct_pointwise_s2_batch"] = conv(rng, (3, 16, 9, 8), (24, 16, 1, 1), strides=[2, 2])
+    # a batch too large for one multiply (images share one only while the padded input
+    # and the columns stay near 16 Mi floats): 2 images, then a short last batch of 1,
+    # whose unused image columns must not reach Y
+    c["conv1d_direct_short_last_batch"] = conv(rng, (3, 2, 1_200_000), (4, 2, 9), pads=[4, 4])
     c["conv2d_im2col_stride9"] = conv(rng, (1, 4, 20, 20), (8, 4, 3, 3), strides=[9, 9], pads=[1, 1, 1, 1])
     # Conv 1-D and 3-D
     c["conv1d"] = conv(rng, (2, 8, 31), (16, 8, 5), strides=[2], pads=[2, 2])

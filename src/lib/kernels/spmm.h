@@ -25,15 +25,15 @@ void lsc_spmm_brows_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t 
 void lsc_spmm_brows_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_spmm_brows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 
-/* A windowed multiply (lsc_spmm_windows): the rows decoded once, each row's values
+/* A windowed multiply (lsc_spmm_windows_to): the rows decoded once, each row's values
  * as (offset into x, fp32 value) sorted by column and cut at the same columns into
  * k-blocks, so that the windows of X one k-block reads across a tile of columns stay
- * in L1 while every row passes over them. */
+ * in L1 while every row passes over them. A tile's sums build up in the task's own
+ * buffer and go to the sink when final. */
 typedef struct lsc_windows_job {
     const float *x;
-    size_t tile;             /* columns of Y a tile holds */
-    float *y;                /* row r at y + r * ldy, absolute row numbers */
-    size_t ldy;
+    size_t tile;             /* columns a tile holds */
+    const lsc_windows_sink *sink;
     uint32_t row_begin;      /* the row of starts[0] */
     uint32_t n_kb;           /* k-blocks */
     const uint64_t *starts;  /* row (r - row_begin), k-block kb: first value at
@@ -42,13 +42,17 @@ typedef struct lsc_windows_job {
     const float *vals;
 } lsc_windows_job;
 
-/* Overwrites Y's rows [r0, r1), columns [j0, j1). */
+/* Rows [r0, r1), columns [j0, j1) to the sink; acc has room for (r1 - r0) x tile
+ * floats. */
 typedef void (*lsc_windows_fn)(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0,
-                               size_t j1);
+                               size_t j1, float *acc);
 
-void lsc_windows_scalar(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1);
-void lsc_windows_avx2(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1);
-void lsc_windows_avx512(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1);
+void lsc_windows_scalar(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1,
+                        float *acc);
+void lsc_windows_avx2(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1,
+                      float *acc);
+void lsc_windows_avx512(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1,
+                        float *acc);
 
 /* Decodes block row br into columns and rows inside it (brows.h). */
 typedef uint64_t (*lsc_unpack_fn)(const lsc_blob_view *v, uint32_t br, uint32_t *kept,

@@ -1,8 +1,9 @@
-/* lsc_spmm_windows: a multiply whose X rows are windows of one buffer (a stride-1
+/* lsc_spmm_windows_to: a multiply whose X rows are windows of one buffer (a
  * convolution over its padded input, with no im2col matrix). The rows are decoded
  * once per call into (window offset, fp32 value) pairs, sorted by column and cut
  * into k-blocks whose windows fit L1 across a tile of columns; then tasks of rows x
- * column tiles run the variant's tile loop (windows.h). */
+ * column tiles run the variant's tile loop (windows.h), each summing a tile in its
+ * own buffer and handing it to the sink. lsc_spmm_windows is a sink that writes Y. */
 #include <stdlib.h>
 
 #include "common/cpu.h"
@@ -221,8 +222,9 @@ static void free_unpacked(win_unpack *u, const lsc_exec *exec)
 typedef struct win_tasks {
     lsc_windows_job job;
     lsc_windows_fn fn;
-    uint32_t rb, re, row_parts;
+    uint32_t rb, re, row_parts, task_rows;
     size_t n, col_parts, tiles;
+    float *acc; /* task i's tile of sums at acc + i * task_rows * tile */
 } win_tasks;
 
 static void run_win(void *arg, size_t i)
@@ -235,25 +237,22 @@ static void run_win(void *arg, size_t i)
     uint32_t r1 = t->rb + (uint32_t)((uint64_t)(t->re - t->rb) * (ri + 1) / t->row_parts);
     j1 = j1 < t->n ? j1 : t->n;
     if (j0 < j1 && r0 < r1)
-        t->fn(&t->job, r0, r1, j0, j1);
+        t->fn(&t->job, r0, r1, j0, j1, t->acc + i * t->task_rows * t->job.tile);
 }
 
-lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x_offsets,
-                            size_t n, float *y, size_t ldy, uint32_t row_begin, uint32_t row_end,
-                            const lsc_exec *exec, lsc_error *error)
+lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t *x_offsets,
+                               size_t n, const lsc_windows_sink *sink, uint32_t row_begin,
+                               uint32_t row_end, const lsc_exec *exec, lsc_error *error)
 {
-    if (!w || !x || !x_offsets || !y)
+    if (!w || !x || !x_offsets || !sink || !sink->put)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_windows: %s is NULL",
-                        !w ? "weight" : !x ? "x" : !x_offsets ? "x_offsets" : "y");
+                        !w ? "weight" : !x ? "x" : !x_offsets ? "x_offsets" : "the sink");
     const lsc_blob_view *v = NULL;
     lsc_status st = lsc_spmm_row_range(w, "lsc_spmm_windows", &row_begin, &row_end, &v, error);
     if (st != LSC_OK)
         return st;
     if (n == 0)
         return LSC_OK;
-    if (ldy < n)
-        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
-                        "lsc_spmm_windows: weight '%s': ldy %zu below n %zu", w->name, ldy, n);
     for (uint32_t c = 0; c < v->cols; c++)
         if (x_offsets[c] > UINT32_MAX)
             return lsc_fail(error, LSC_ERR_TOO_LARGE,
@@ -284,7 +283,7 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
         free_unpacked(&u, exec);
         return st;
     }
-    win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .y = y, .ldy = ldy, .row_begin = row_begin,
+    win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .sink = sink, .row_begin = row_begin,
                              .n_kb = n_kb, .starts = u.starts, .offs = u.offs,
                              .vals = u.vals },
                     .fn = ks->windows,
@@ -297,7 +296,42 @@ lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x
     t.col_parts = want < t.tiles ? want : t.tiles;
     size_t rp = (want + t.col_parts - 1) / t.col_parts, max_rp = (row_end - row_begin + 7) / 8;
     t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
-    lsc_exec_run(exec, run_win, &t, t.col_parts * t.row_parts);
+    t.task_rows = (uint32_t)(((uint64_t)(row_end - row_begin) + t.row_parts - 1) / t.row_parts);
+    size_t n_tasks = t.col_parts * t.row_parts;
+    t.acc = lsc_exec_alloc(exec, n_tasks * t.task_rows * WIN_TILE * sizeof *t.acc);
+    if (!t.acc) {
+        free_unpacked(&u, exec);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
+                        w->name);
+    }
+    lsc_exec_run(exec, run_win, &t, n_tasks);
+    lsc_exec_free(exec, t.acc);
     free_unpacked(&u, exec);
     return LSC_OK;
+}
+
+/* lsc_spmm_windows' sink: the tiles into Y's rows. */
+typedef struct matrix_sink {
+    float *y;
+    size_t ldy;
+} matrix_sink;
+
+static void put_into_matrix(void *context, uint32_t row, size_t j0, const float *values, size_t n)
+{
+    const matrix_sink *m = context;
+    memcpy(m->y + row * m->ldy + j0, values, n * sizeof *values);
+}
+
+lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x_offsets,
+                            size_t n, float *y, size_t ldy, uint32_t row_begin, uint32_t row_end,
+                            const lsc_exec *exec, lsc_error *error)
+{
+    if (!y)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_spmm_windows: y is NULL");
+    if (ldy < n && w)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
+                        "lsc_spmm_windows: weight '%s': ldy %zu below n %zu", w->name, ldy, n);
+    matrix_sink m = { y, ldy };
+    lsc_windows_sink sink = { put_into_matrix, &m };
+    return lsc_spmm_windows_to(w, x, x_offsets, n, &sink, row_begin, row_end, exec, error);
 }

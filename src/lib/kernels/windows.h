@@ -1,25 +1,30 @@
-/* The windowed multiply's tile loop, shared by every variant (lsc_spmm_windows; the
+/* The windowed multiply's tile loop, shared by every variant (lsc_spmm_windows_to; the
  * job is cut in spmm.h's lsc_windows_job). Before including, a variant defines
  * LSC_WINDOWS_NAME and brows.h's k_row, which here gets offsets as columns and
- * ldx = 1: value i adds vals[i] * x[offs[i] + j] into y[j]. */
+ * ldx = 1: value i adds vals[i] * x[offs[i] + j] into acc[j]. */
 #include <string.h>
 
 #include "kernels/spmm.h"
 
-void LSC_WINDOWS_NAME(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1)
+void LSC_WINDOWS_NAME(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0, size_t j1,
+                      float *acc)
 {
     const uint32_t nkb = job->n_kb;
-    for (size_t jt = j0; jt < j1; jt += job->tile) {
-        size_t nt = j1 - jt < job->tile ? j1 - jt : job->tile;
-        for (uint32_t r = r0; r < r1; r++)
-            memset(job->y + r * job->ldy + jt, 0, nt * sizeof(float));
+    const size_t tile = job->tile;
+    for (size_t jt = j0; jt < j1; jt += tile) {
+        size_t nt = j1 - jt < tile ? j1 - jt : tile;
+        memset(acc, 0, (size_t)(r1 - r0) * tile * sizeof(float));
         /* k-block outside: its windows stay in L1 while every row reads them */
         for (uint32_t kb = 0; kb < nkb; kb++)
             for (uint32_t r = r0; r < r1; r++) {
                 const uint64_t *s = job->starts + (size_t)(r - job->row_begin) * (nkb + 1) + kb;
                 if (s[1] > s[0])
-                    k_row(job->x + jt, 1, nt, job->y + r * job->ldy + jt, job->offs + s[0],
+                    k_row(job->x + jt, 1, nt, acc + (size_t)(r - r0) * tile, job->offs + s[0],
                           job->vals + s[0], (uint32_t)(s[1] - s[0]));
             }
+        /* the tile's sums are final: the sink writes them where they belong, while
+         * they are still in cache */
+        for (uint32_t r = r0; r < r1; r++)
+            job->sink->put(job->sink->context, r, jt, acc + (size_t)(r - r0) * tile, nt);
     }
 }
