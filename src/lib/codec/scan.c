@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include "codec/dtype.h"
+#include "codec/scan_avx2.h"
 #include "common/checked.h"
 #include "common/error.h"
 #include "common/file_io.h"
@@ -101,18 +102,25 @@ static int col_list_grow(col_list *l, unsigned elem_size)
  * the loads are fixed-width; a value is kept when any bit but the sign is set (or it
  * is -0.0 under bit_exact). Without a branch per element (10% density makes it a
  * coin toss): every column and value is written and the count advances by the keep
- * flag, with room made for SCAN_SPAN columns at a time. */
+ * flag, with room made for SCAN_SPAN columns at a time (and 8 more for the AVX2
+ * loop's whole-vector stores, used for 4-byte elements when WIDE). */
 #define SCAN_SPAN 4096
 
-#define LSC_SCAN_LOOP(LOAD, SIGN, STEP)                                                          \
+#define LSC_SCAN_LOOP(LOAD, SIGN, STEP, WIDE)                                                    \
     for (uint64_t r = 0; r < vrows; r++) {                                                     \
         row_ptr[r] = list.n;                                                                   \
         const uint8_t *p = data + r * vcols * (STEP);                                          \
         for (uint64_t c0 = 0; c0 < vcols; c0 += SCAN_SPAN) {                                   \
             uint64_t c1 = c0 + SCAN_SPAN < vcols ? c0 + SCAN_SPAN : vcols;                     \
-            while (list.cap - list.n < c1 - c0)                                                \
+            while (list.cap - list.n < c1 - c0 + 8)                                            \
                 if (col_list_grow(&list, (STEP)))                                              \
                     goto no_memory;                                                            \
+            if (WIDE) {                                                                        \
+                list.n += lsc_scan_span4_avx2(p, c0, c1, (int)keep_signed, list.col + list.n,   \
+                                              list.values + list.n * 4, &signed_zeros);        \
+                p += (c1 - c0) * (STEP);                                                       \
+                continue;                                                                      \
+            }                                                                                  \
             uint32_t *next = list.col + list.n;                                                \
             uint8_t *next_value = list.values + list.n * (STEP);                               \
             for (uint64_t c = c0; c < c1; c++, p += (STEP)) {                                  \
@@ -188,10 +196,15 @@ lsc_status lsc_sparse_build(const lsc_tensor *tensor, const lsc_matrix_shape *sh
     if (!row_ptr)
         goto no_memory;
     switch (shape->elem_size) {
-    case 1: LSC_SCAN_LOOP(load_u8, 0, 1) break;
-    case 2: LSC_SCAN_LOOP(lsc_load_le16, UINT64_C(1) << 15, 2) break;
-    case 4: LSC_SCAN_LOOP(lsc_load_le32, UINT64_C(1) << 31, 4) break;
-    default: LSC_SCAN_LOOP(lsc_load_le64, UINT64_C(1) << 63, 8) break;
+    case 1: LSC_SCAN_LOOP(load_u8, 0, 1, 0) break;
+    case 2: LSC_SCAN_LOOP(lsc_load_le16, UINT64_C(1) << 15, 2, 0) break;
+    case 4:
+        if (lsc_scan_avx2_available())
+            LSC_SCAN_LOOP(lsc_load_le32, UINT64_C(1) << 31, 4, 1)
+        else
+            LSC_SCAN_LOOP(lsc_load_le32, UINT64_C(1) << 31, 4, 0)
+        break;
+    default: LSC_SCAN_LOOP(lsc_load_le64, UINT64_C(1) << 63, 8, 0) break;
     }
     if (release_input)
         lsc_map_release(released, (size_t)(data + shape->elements * shape->elem_size - released));
