@@ -257,6 +257,24 @@ static void check_rows(const lsc_weight *w, const char *label, const float *wf, 
     free(yt);
 }
 
+/* lsc_spmm_windows_to's sink for the checks: writes Y and counts the puts of every
+ * element, each of which must come exactly once. */
+typedef struct counting_sink {
+    float *y;
+    size_t ldy, n;
+    uint8_t *count; /* rows x n */
+} counting_sink;
+
+static void put_counting(void *context, uint32_t row, size_t j0, const float *values, size_t n)
+{
+    counting_sink *c = context;
+    for (size_t j = 0; j < n; j++) {
+        c->y[row * c->ldy + j0 + j] = values[j];
+        if (c->count[row * c->n + j0 + j] < 255)
+            c->count[row * c->n + j0 + j]++;
+    }
+}
+
 /* lsc_spmm_windows: X's row k is the window x + off[k]; offsets like a 3x3
  * convolution's over planes of `plane` floats (overlapping, increasing), or random
  * (any order, repeats), n across the tile size. Compared through the explicit X. */
@@ -272,7 +290,8 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
     }
     float *x = malloc(sizeof(float) * (span + n)), *xm = malloc(sizeof(float) * cols * n);
     float *y = malloc(sizeof(float) * rows * ldy);
-    if (!off || !x || !xm || !y)
+    uint8_t *count = malloc((size_t)rows * n);
+    if (!off || !x || !xm || !y || !count)
         abort();
     fill(x, span + n);
     for (uint32_t k = 0; k < cols; k++)
@@ -291,7 +310,18 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
             for (size_t i = 0; i < (size_t)rows * ldy; i++)
                 y[i] = 777.0f;
             lsc_error err = { 0 };
-            lsc_status st = lsc_spmm_windows(w, x, off, n, y, ldy, rb, re, &execs[ei], &err);
+            lsc_status st;
+            counting_sink cs = { y, ldy, n, count };
+            if (ei == 2) { /* the sink form: every element of the rows put once */
+                const lsc_windows_sink sink = { put_counting, &cs };
+                memset(count, 0, (size_t)rows * n);
+                st = lsc_spmm_windows_to(w, x, off, n, &sink, rb, re, &execs[ei], &err);
+                for (size_t i = 0; st == LSC_OK && i < (size_t)rows * n; i++)
+                    CHECKF(count[i] == (i / n >= rb && i / n < re), "%s windows_to: row %zu column %zu put %u times",
+                           label, i / n, i % n, count[i]);
+            } else {
+                st = lsc_spmm_windows(w, x, off, n, y, ldy, rb, re, &execs[ei], &err);
+            }
             char what[256];
             snprintf(what, sizeof what, "%s windows%s n=%zu %s exec %d rows [%u,%u)", label,
                      random_offsets ? " (random)" : "", n, variants[vi].name, ei, rb, re);
@@ -304,6 +334,7 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
     free(x);
     free(xm);
     free(y);
+    free(count);
 }
 
 typedef struct shape_case {
