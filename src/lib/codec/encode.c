@@ -180,6 +180,44 @@ static inline __attribute__((always_inline)) void gather_values(uint8_t *dst, co
     }
 }
 
+/* SRI: full jumps of H units first, then the value entry with the remainder. */
+static inline void put_gap(writer *w, uint64_t gap)
+{
+    unsigned b = w->plan->index_bits, log_h = b - 1;
+    uint64_t H = UINT64_C(1) << log_h;
+    for (uint64_t units = gap >> log_h; units;) {
+        uint64_t n = units < H ? units : H;
+        lsc_put_bits(&w->entries, H + n - 1, b);
+        units -= n;
+        w->n_entries++;
+    }
+    lsc_put_bits(&w->entries, gap & (H - 1), b);
+    w->n_entries++;
+}
+
+/* A block row that is one whole-width block, with the values in row order: they are
+ * in scan order already (row by row, columns increasing), so no sort, no position
+ * list, and the values go in with one copy. */
+static void write_whole_width_row(writer *w, uint64_t brow)
+{
+    const lsc_sparse *m = w->m;
+    uint64_t bh = w->plan->block_h, bw = w->plan->block_w;
+    uint64_t r0 = brow * bh, r1 = r0 + bh < m->rows ? r0 + bh : m->rows;
+    uint64_t k0 = m->row_ptr[r0], k1 = m->row_ptr[r1], next = 0;
+    if (k0 == k1)
+        return;
+    w->bitmap[brow >> 3] |= (uint8_t)(1u << (brow & 7));
+    w->kept++;
+    for (uint64_t r = r0; r < r1; r++)
+        for (uint64_t k = m->row_ptr[r], base = (r - r0) * bw; k < m->row_ptr[r + 1]; k++) {
+            put_gap(w, base + m->col[k] - next);
+            next = base + m->col[k] + 1;
+        }
+    unsigned E = w->shape->elem_size;
+    memcpy(w->values + w->n_values * E, w->data + k0 * E, (size_t)(k1 - k0) * E);
+    w->n_values += k1 - k0;
+}
+
 static void write_block_row(writer *w, uint64_t brow)
 {
     const lsc_sparse *m = w->m;
@@ -224,21 +262,11 @@ static void write_block_row(writer *w, uint64_t brow)
         w->count[bc] = 0;
     w->kept += kept_in_row;
 
-    /* SRI: full jumps of H units first, then the value entry with the remainder. */
-    unsigned b = w->plan->index_bits, log_h = b - 1;
-    uint64_t H = UINT64_C(1) << log_h, next = 0;
+    uint64_t next = 0;
     unsigned E = w->shape->elem_size;
     for (uint64_t i = 0; i < slot; i++) {
-        uint64_t gap = w->items[i].pos - next;
+        put_gap(w, w->items[i].pos - next);
         next = w->items[i].pos + 1;
-        for (uint64_t units = gap >> log_h; units;) {
-            uint64_t n = units < H ? units : H;
-            lsc_put_bits(&w->entries, H + n - 1, b);
-            units -= n;
-            w->n_entries++;
-        }
-        lsc_put_bits(&w->entries, gap & (H - 1), b);
-        w->n_entries++;
     }
     uint8_t *dst = w->values + w->n_values * E;
     switch (E) {
@@ -311,7 +339,10 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
             lsc_put_bits(&ptr, w.n_entries, L->ptr_entry_bits);
             lsc_put_bits(&ptr, w.n_values, L->ptr_value_bits);
         }
-        write_block_row(&w, brow);
+        if (L->n_bcols == 1 && w.data_in_row_order)
+            write_whole_width_row(&w, brow);
+        else
+            write_block_row(&w, brow);
     }
     if (w.n_entries != plan->n_entries || w.n_values != m->nnz || w.kept != plan->kept_blocks) {
         st = lsc_fail(error, LSC_ERR_INTERNAL,
