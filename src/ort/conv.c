@@ -434,7 +434,16 @@ typedef struct direct_plan {
     const float *bias; /* the group's, or NULL */
     const lsc_ort_activation *act;
     size_t g, n;       /* the group; columns of the multiply */
+    struct out_run *runs; /* with copy_out: where the columns go, in column order */
+    size_t n_runs;
 } direct_plan;
+
+/* With copy_out, the multiply's columns that are output positions come in runs along
+ * the last dim: `len` columns from `col` are output channel 0 of image `img` from
+ * element `y` on. */
+typedef struct out_run {
+    size_t col, y, len, img;
+} out_run;
 
 /* 0 if a stride is beyond LSC_ORT_MAX_PHASES or the padded input is too large. */
 static int plan_direct(const conv_shape *sh, direct_plan *p)
@@ -540,41 +549,51 @@ static void pad_channel(void *arg, size_t t)
     }
 }
 
+/* The runs of output positions among the columns of a multiply over `images` images
+ * (one per output row), in column order: column sum o_d * pstride_d of image i is
+ * output o, the columns past out_d (padding, phases) in no run. */
+static void list_runs(direct_plan *p)
+{
+    const conv_shape *sh = p->sh;
+    int last = sh->spatial - 1;
+    size_t out_last = (size_t)sh->out[last], rows = sh->out_size / out_last, k = 0;
+    for (size_t img = 0; img < p->images; img++)
+        for (size_t r = 0; r < rows; r++) {
+            size_t q = r, col = img * p->phase_plane;
+            for (int d = last - 1; d >= 0; d--) {
+                col += q % (size_t)sh->out[d] * p->pstride[d];
+                q /= (size_t)sh->out[d];
+            }
+            p->runs[k++] = (out_run){ col, (img * sh->m * rows + r) * out_last, out_last, img };
+        }
+    p->n_runs = k;
+}
+
 /* The multiply's sink (lsc_windows_sink): columns [j0, j0 + n) of weight row `row`
- * into Y with bias and activation. Without copy_out they are output positions; else
- * column c is image c / phase_plane and output coordinates o_d = (c mod phase_plane)
- * / pstride_d mod span_d, written run by run along the last dim, the columns past
- * out_d (padding, phases) and images past imgs skipped. */
+ * into Y with bias and activation: as they are without copy_out, else run by run
+ * (the runs of images past imgs left out). */
 static void put_output(void *context, uint32_t row, size_t j0, const float *values, size_t n)
 {
     const direct_plan *p = context;
     const conv_shape *sh = p->sh;
-    int last = sh->spatial - 1;
     size_t m = row - p->g * sh->mg;
     float b = p->bias ? p->bias[m] : 0.0f;
+    float *y = p->y + m * sh->out_size;
     if (!p->copy_out) {
-        lsc_ort_bias_activate_to(p->act, p->y + m * sh->out_size + j0, values, n, b);
+        lsc_ort_bias_activate_to(p->act, y + j0, values, n, b);
         return;
     }
-    size_t span_last = p->span[last], out_last = (size_t)sh->out[last];
-    for (size_t c = j0, end = j0 + n; c < end;) {
-        size_t img = c / p->phase_plane, q = c - img * p->phase_plane;
-        size_t o_last = q % span_last, run = span_last - o_last;
-        run = run < end - c ? run : end - c;
-        size_t at = o_last, ostride = out_last;
-        int valid = img < p->imgs && o_last < out_last;
-        for (int d = last - 1; d >= 0 && valid; d--) {
-            size_t od = q / p->pstride[d] % p->span[d];
-            valid = od < (size_t)sh->out[d];
-            at += od * ostride;
-            ostride *= (size_t)sh->out[d];
-        }
-        if (valid) {
-            size_t keep = out_last - o_last < run ? out_last - o_last : run;
-            lsc_ort_bias_activate_to(p->act, p->y + (img * sh->m + m) * sh->out_size + at, values + (c - j0),
-                                     keep, b);
-        }
-        c += run;
+    size_t lo = 0, hi = p->n_runs, end = j0 + n; /* the first run ending past j0 */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->runs[mid].col + p->runs[mid].len <= j0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (const out_run *r = p->runs + lo; r < p->runs + p->n_runs && r->col < end && r->img < p->imgs; r++) {
+        size_t a = r->col > j0 ? r->col : j0, e = r->col + r->len < end ? r->col + r->len : end;
+        lsc_ort_bias_activate_to(p->act, y + r->y + (a - r->col), values + (a - j0), e - a, b);
     }
 }
 
@@ -590,16 +609,21 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh->cg);
     p->act = &k->act;
     p->offs = malloc(rows * sizeof *p->offs);
+    p->runs = p->copy_out ? malloc(p->images * (sh->out_size / (size_t)sh->out[sh->spatial - 1]) * sizeof *p->runs)
+                          : NULL;
     p->buf = buf_count ? lsc_ort_alloc(call, buf_count * sizeof *p->buf) : NULL;
     lsc_status st = LSC_OK;
     lsc_error error = { 0 };
-    if (!p->offs || (buf_count && !p->buf)) {
+    if (!p->offs || (p->copy_out && !p->runs) || (buf_count && !p->buf)) {
         snprintf(error.message, sizeof error.message, "out of memory for a padded input of %zu floats",
                  buf_count);
         st = error.status = LSC_ERR_NO_MEMORY;
     }
-    if (st == LSC_OK)
+    if (st == LSC_OK) {
         direct_offsets(p);
+        if (p->copy_out)
+            list_runs(p);
+    }
     const lsc_windows_sink sink = { put_output, p };
     for (size_t img0 = 0; img0 < sh->n && st == LSC_OK; img0 += p->images) {
         p->imgs = sh->n - img0 < p->images ? sh->n - img0 : p->images;
@@ -619,6 +643,7 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
         }
     }
     free(p->offs);
+    free(p->runs);
     lsc_ort_free(call, p->buf);
     return lsc_ort_status(call, st, &error);
 }

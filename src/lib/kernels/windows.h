@@ -13,7 +13,8 @@ void LSC_WINDOWS_NAME(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size
     const size_t tile = job->tile;
     for (size_t jt = j0; jt < j1; jt += tile) {
         size_t nt = j1 - jt < tile ? j1 - jt : tile;
-        memset(acc, 0, (size_t)(r1 - r0) * tile * sizeof(float));
+        for (uint32_t r = r0; r < r1; r++)
+            memset(acc + (size_t)(r - r0) * tile, 0, nt * sizeof(float));
         /* k-block outside: its windows stay in L1 while every row reads them */
         for (uint32_t kb = 0; kb < nkb; kb++)
             for (uint32_t r = r0; r < r1; r++) {
