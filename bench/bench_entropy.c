@@ -51,7 +51,7 @@ static double per_row_bound(const lsc_tensor *t, int transposed, double *iid, ui
 {
     lsc_matrix_shape shape;
     lsc_sparse m;
-    if (lsc_matrix_shape_of(t, transposed, &shape, NULL) || lsc_sparse_build(t, &shape, 0, &m, NULL))
+    if (lsc_matrix_shape_of(t, transposed, &shape, NULL) || lsc_sparse_build(t, &shape, 0, 0, &m, NULL))
         return 0;
     double bits = 0;
     for (uint32_t r = 0; r < m.rows; r++)

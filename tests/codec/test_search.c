@@ -90,7 +90,7 @@ static int check_chunked(uint64_t *s)
         lsc_sparse sp;
         lsc_error err;
         CHECK(lsc_matrix_shape_of(&t, 0, &shape, &err) == LSC_OK);
-        CHECK(lsc_sparse_build(&t, &shape, 0, &sp, &err) == LSC_OK);
+        CHECK(lsc_sparse_build(&t, &shape, 0, 0, &sp, &err) == LSC_OK);
         lsc_search_scratch *scratch;
         lsc_heights *hs;
         CHECK(lsc_search_scratch_create(&sp, &scratch, &err) == LSC_OK);
@@ -120,6 +120,58 @@ static int check_chunked(uint64_t *s)
     return cases;
 }
 
+/* Widths skipped on a sampled estimate (search.c, matrices of 2^20 values or more):
+ * the plan equals the one priced at every width, at the default slack and one other,
+ * on uniform, tiled and dead-row matrices, row-major and transposed, and on one whose
+ * sampled bands (every 8th band of the tallest height) are denser than the rest, where
+ * the estimate misleads and the check must fall back to every width. */
+static int check_sampled(uint64_t *s)
+{
+    static const struct { uint32_t rows, cols; int kind; double density; } mats[] = {
+        {4096, 2600, 0, 0.1}, {2600, 4096, 0, 0.1}, {4096, 3000, 1, 0.3}, {3072, 4096, 2, 0.2},
+        {8192, 4096, 0, 0.04}, {4096, 4096, 3, 0.1},
+    };
+    int cases = 0;
+    for (size_t i = 0; i < sizeof mats / sizeof *mats; i++) {
+        uint32_t rows = mats[i].rows, cols = mats[i].cols;
+        float *m = malloc((size_t)rows * cols * sizeof *m);
+        CHECK(m != NULL);
+        make(m, rows, cols, mats[i].kind == 3 ? 0 : mats[i].kind, mats[i].density, s);
+        if (mats[i].kind == 3) /* the sampled bands (64 rows of every 512) 4x denser */
+            for (uint32_t r = 0; r < rows; r++)
+                for (uint32_t c = 0; r % 512 < 64 && c < cols; c++)
+                    if (rng_unit(s) < 0.3)
+                        m[(size_t)r * cols + c] = 1.5f;
+        for (int transposed = 0; transposed < 2; transposed++) {
+            lsc_tensor t = {.dtype = LSC_DTYPE_FLOAT32, .rank = 2, .dims = {rows, cols}, .data = m};
+            lsc_matrix_shape shape;
+            lsc_sparse sp;
+            lsc_error err;
+            CHECK(lsc_matrix_shape_of(&t, transposed, &shape, &err) == LSC_OK);
+            CHECK(lsc_sparse_build(&t, &shape, 0, 0, &sp, &err) == LSC_OK);
+            CHECK(sp.nnz >= (1u << 20));
+            for (unsigned k = 0; k < 2; k++) {
+                uint32_t ppm = (uint32_t[]){LSC_DEFAULT_SIZE_SLACK_PPM, (uint32_t[]){3000, 50000}[i % 2]}[k];
+                lsc_search_limits sampled = {0, 0, 0, 0, ppm, 0}, every = {0, 0, 0, 0, ppm, 1};
+                lsc_plan a, b;
+                CHECK(lsc_search_plan(&sp, 2, 4, &sampled, &a, &err) == LSC_OK);
+                CHECK(lsc_search_plan(&sp, 2, 4, &every, &b, &err) == LSC_OK);
+                CHECKF(a.block_h == b.block_h && a.block_w == b.block_w && a.index_bits == b.index_bits &&
+                           a.layout.total == b.layout.total,
+                       "%ux%u kind %d transposed %d slack %u: sampled %ux%u b %u (%llu B), every width "
+                       "%ux%u b %u (%llu B)",
+                       rows, cols, mats[i].kind, transposed, ppm, a.block_h, a.block_w, a.index_bits,
+                       (unsigned long long)a.layout.total, b.block_h, b.block_w, b.index_bits,
+                       (unsigned long long)b.layout.total);
+                cases++;
+            }
+            lsc_sparse_free(&sp);
+        }
+        free(m);
+    }
+    return cases;
+}
+
 int main(void)
 {
     uint64_t s = 12345;
@@ -137,7 +189,7 @@ int main(void)
         lsc_error err;
         lsc_search_scratch *scratch;
         CHECK(lsc_matrix_shape_of(&t, 0, &shape, &err) == LSC_OK);
-        CHECK(lsc_sparse_build(&t, &shape, 0, &sp, &err) == LSC_OK);
+        CHECK(lsc_sparse_build(&t, &shape, 0, 0, &sp, &err) == LSC_OK);
         CHECK(lsc_search_scratch_create(&sp, &scratch, &err) == LSC_OK);
         for (int trial = 0; trial < 6; trial++) {
             uint32_t bh = 1 + (uint32_t)(rng_next(&s) % rows), bw = 1 + (uint32_t)(rng_next(&s) % cols);
@@ -311,6 +363,7 @@ int main(void)
         free(m);
     }
     cases += check_chunked(&s);
+    cases += check_sampled(&s);
     printf("%d shape/width cases compared\n", cases);
     return check_exit();
 }

@@ -15,6 +15,7 @@
 #include "codec/search.h"
 #include "common/checked.h"
 #include "common/error.h"
+#include "common/file_io.h"
 
 void lsc_encode_options_default(lsc_encode_options *options)
 {
@@ -78,7 +79,7 @@ static lsc_status delta_tensor(const lsc_tensor *tensor, const lsc_encode_option
 
 /* Shared front half of encode and plan: checks, value positions, search. *coded is
  * the tensor whose values go into the blob (8-bit: deltas in *delta, to free). */
-static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *options,
+static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *options, int release_input,
                           lsc_matrix_shape *shape, lsc_sparse *m, lsc_plan *plan, lsc_tensor *coded,
                           uint8_t **delta, lsc_error *error)
 {
@@ -92,10 +93,14 @@ static lsc_status prepare(const lsc_tensor *tensor, const lsc_encode_options *op
     if (options->zero_points && !lsc_dtype_is_8bit(tensor->dtype))
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode: zero points given for a float tensor");
     LSC_TRY(delta_tensor(tensor, options, shape, coded, delta, error));
+    if (*delta && release_input) { /* read whole into the copy: the scan reads that */
+        lsc_map_release(tensor->data, (size_t)(shape->elements * shape->elem_size));
+        release_input = 0;
+    }
     tensor = coded;
     lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w,
-                                options->min_block_rows, options->size_slack_ppm};
-    lsc_status st = lsc_sparse_build(tensor, shape, options->bit_exact, m, error);
+                                options->min_block_rows, options->size_slack_ppm, 0};
+    lsc_status st = lsc_sparse_build(tensor, shape, options->bit_exact, release_input, m, error);
     if (st == LSC_OK)
         st = lsc_search_plan(m, tensor->rank, shape->elem_size, &limits, plan, error);
     /* The same bytes for every candidate: added after the search. */
@@ -125,7 +130,7 @@ lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_options *o
     lsc_plan plan;
     lsc_tensor coded;
     uint8_t *delta;
-    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, &coded, &delta, error));
+    LSC_TRY(prepare(tensor, options, 0, &shape, &m, &plan, &coded, &delta, error));
     fill_stats(&shape, &m, &plan, stats);
     lsc_sparse_free(&m);
     free(delta);
@@ -142,7 +147,7 @@ typedef struct writer {
     const lsc_sparse *m;
     const lsc_plan *plan;
     const uint8_t *data;
-    int data_in_row_order; /* data holds the values in compressed-row order */
+    int data_in_row_order; /* data holds the values in compressed-row order (m->values) */
     uint8_t *values, *bitmap, *pointers;
     lsc_bitwriter entries;
     uint64_t n_entries, n_values, kept;
@@ -173,6 +178,44 @@ static inline __attribute__((always_inline)) void gather_values(uint8_t *dst, co
             __builtin_prefetch(data + items[i + GATHER_AHEAD].src * E);
         memcpy(dst + i * E, data + items[i].src * E, E);
     }
+}
+
+/* SRI: full jumps of H units first, then the value entry with the remainder. */
+static inline void put_gap(writer *w, uint64_t gap)
+{
+    unsigned b = w->plan->index_bits, log_h = b - 1;
+    uint64_t H = UINT64_C(1) << log_h;
+    for (uint64_t units = gap >> log_h; units;) {
+        uint64_t n = units < H ? units : H;
+        lsc_put_bits(&w->entries, H + n - 1, b);
+        units -= n;
+        w->n_entries++;
+    }
+    lsc_put_bits(&w->entries, gap & (H - 1), b);
+    w->n_entries++;
+}
+
+/* A block row that is one whole-width block, with the values in row order: they are
+ * in scan order already (row by row, columns increasing), so no sort, no position
+ * list, and the values go in with one copy. */
+static void write_whole_width_row(writer *w, uint64_t brow)
+{
+    const lsc_sparse *m = w->m;
+    uint64_t bh = w->plan->block_h, bw = w->plan->block_w;
+    uint64_t r0 = brow * bh, r1 = r0 + bh < m->rows ? r0 + bh : m->rows;
+    uint64_t k0 = m->row_ptr[r0], k1 = m->row_ptr[r1], next = 0;
+    if (k0 == k1)
+        return;
+    w->bitmap[brow >> 3] |= (uint8_t)(1u << (brow & 7));
+    w->kept++;
+    for (uint64_t r = r0; r < r1; r++)
+        for (uint64_t k = m->row_ptr[r], base = (r - r0) * bw; k < m->row_ptr[r + 1]; k++) {
+            put_gap(w, base + m->col[k] - next);
+            next = base + m->col[k] + 1;
+        }
+    unsigned E = w->shape->elem_size;
+    memcpy(w->values + w->n_values * E, w->data + k0 * E, (size_t)(k1 - k0) * E);
+    w->n_values += k1 - k0;
 }
 
 static void write_block_row(writer *w, uint64_t brow)
@@ -219,21 +262,11 @@ static void write_block_row(writer *w, uint64_t brow)
         w->count[bc] = 0;
     w->kept += kept_in_row;
 
-    /* SRI: full jumps of H units first, then the value entry with the remainder. */
-    unsigned b = w->plan->index_bits, log_h = b - 1;
-    uint64_t H = UINT64_C(1) << log_h, next = 0;
+    uint64_t next = 0;
     unsigned E = w->shape->elem_size;
     for (uint64_t i = 0; i < slot; i++) {
-        uint64_t gap = w->items[i].pos - next;
+        put_gap(w, w->items[i].pos - next);
         next = w->items[i].pos + 1;
-        for (uint64_t units = gap >> log_h; units;) {
-            uint64_t n = units < H ? units : H;
-            lsc_put_bits(&w->entries, H + n - 1, b);
-            units -= n;
-            w->n_entries++;
-        }
-        lsc_put_bits(&w->entries, gap & (H - 1), b);
-        w->n_entries++;
     }
     uint8_t *dst = w->values + w->n_values * E;
     switch (E) {
@@ -281,8 +314,8 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
         .shape = shape,
         .m = m,
         .plan = plan,
-        .data = tensor->data,
-        .data_in_row_order = data_in_row_order,
+        .data = m->values ? m->values : tensor->data,
+        .data_in_row_order = data_in_row_order || m->values,
         .values = blob + L->header,
         .bitmap = blob + L->header + L->values + L->zero_points,
         .pointers = blob + L->header + L->values + L->zero_points + L->bitmap,
@@ -306,7 +339,10 @@ static lsc_status write_blob(const lsc_tensor *tensor, const lsc_encode_options 
             lsc_put_bits(&ptr, w.n_entries, L->ptr_entry_bits);
             lsc_put_bits(&ptr, w.n_values, L->ptr_value_bits);
         }
-        write_block_row(&w, brow);
+        if (L->n_bcols == 1 && w.data_in_row_order)
+            write_whole_width_row(&w, brow);
+        else
+            write_block_row(&w, brow);
     }
     if (w.n_entries != plan->n_entries || w.n_values != m->nnz || w.kept != plan->kept_blocks) {
         st = lsc_fail(error, LSC_ERR_INTERNAL,
@@ -357,14 +393,14 @@ lsc_status lsc_encode_sparse(const lsc_tensor *header, const lsc_encode_options 
     if (shape.rows != m->rows || shape.cols != m->cols)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_encode_sparse: %u x %u positions for a %u x %u matrix",
                         m->rows, m->cols, shape.rows, shape.cols);
-    lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w, 1, 0};
+    lsc_search_limits limits = {options->index_bits, options->block_h, options->block_w, 1, 0, 0};
     lsc_plan plan;
     LSC_TRY(lsc_search_plan(m, header->rank, shape.elem_size, &limits, &plan, error));
     return write_planned(header, options, &shape, m, &plan, 1, blob_out, blob_size, error);
 }
 
-lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
-                      size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
+static lsc_status encode_tensor(const lsc_tensor *tensor, const lsc_encode_options *options, int release_input,
+                                void **blob_out, size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
 {
     lsc_encode_options defaults;
     if (!options) {
@@ -380,11 +416,23 @@ lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *option
     lsc_plan plan;
     lsc_tensor coded;
     uint8_t *delta;
-    LSC_TRY(prepare(tensor, options, &shape, &m, &plan, &coded, &delta, error));
+    LSC_TRY(prepare(tensor, options, release_input, &shape, &m, &plan, &coded, &delta, error));
     lsc_status st = write_planned(&coded, options, &shape, &m, &plan, 0, blob_out, blob_size, error);
     if (st == LSC_OK && stats)
         fill_stats(&shape, &m, &plan, stats);
     lsc_sparse_free(&m);
     free(delta);
     return st;
+}
+
+lsc_status lsc_encode(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
+                      size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
+{
+    return encode_tensor(tensor, options, 0, blob_out, blob_size, stats, error);
+}
+
+lsc_status lsc_encode_mapped(const lsc_tensor *tensor, const lsc_encode_options *options, void **blob_out,
+                             size_t *blob_size, lsc_encode_stats *stats, lsc_error *error)
+{
+    return encode_tensor(tensor, options, 1, blob_out, blob_size, stats, error);
 }

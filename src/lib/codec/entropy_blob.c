@@ -341,7 +341,7 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
         return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx", label,
                         (unsigned long long)stored, (unsigned long long)actual);
 
-    lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL};
+    lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL, NULL};
     LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, lsc_entropy_adaptive(h.version, s[0].method), &m,
                                          label, error));
     uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);

@@ -32,7 +32,8 @@ typedef struct gap_hist {
 } gap_hist;
 
 struct lsc_heights {
-    block_sum *sum[2];    /* kept blocks of the current and the next level */
+    block_sum *sum[2];    /* kept blocks of the current and the next level (sum_cap each) */
+    size_t sum_cap;       /* grown on demand: a chunk's values, or the matrix's unchunked */
     uint64_t *start[2];   /* per block row: index of its first kept block */
     gap_hist inner, cross; /* gaps inside blocks (cumulative), between blocks (per level) */
     gap_hist *junction;    /* chunked pass, per level: gaps new inside its blocks (level 0: in rows) */
@@ -42,16 +43,13 @@ struct lsc_heights {
 lsc_status lsc_heights_create(const lsc_sparse *m, lsc_heights **out, lsc_error *error)
 {
     lsc_heights *h = calloc(1, sizeof *h);
-    size_t n = (size_t)(m->nnz ? m->nnz : 1);
-    for (int i = 0; h && i < 2; i++) {
-        h->sum[i] = malloc(n * sizeof(block_sum));
+    for (int i = 0; h && i < 2; i++)
         h->start[i] = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));
-    }
     if (h) {
         h->junction = malloc(LSC_MAX_HEIGHTS * sizeof *h->junction);
         h->across = malloc(LSC_MAX_HEIGHTS * sizeof *h->across);
     }
-    if (!h || !h->sum[0] || !h->sum[1] || !h->start[0] || !h->start[1] || !h->junction || !h->across) {
+    if (!h || !h->start[0] || !h->start[1] || !h->junction || !h->across) {
         lsc_heights_free(&h);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search of a %u x %u matrix",
                         m->rows, m->cols);
@@ -72,6 +70,21 @@ void lsc_heights_free(lsc_heights **h)
     free((*h)->across);
     free(*h);
     *h = NULL;
+}
+
+/* Room for n summaries per level; 1 if it cannot be had. */
+static int reserve_sums(lsc_heights *h, uint64_t n)
+{
+    if (n == 0)
+        n = 1;
+    if (n <= h->sum_cap)
+        return 0;
+    for (int i = 0; i < 2; i++) {
+        free(h->sum[i]);
+        h->sum[i] = n <= SIZE_MAX / sizeof(block_sum) ? malloc((size_t)n * sizeof(block_sum)) : NULL;
+    }
+    h->sum_cap = h->sum[0] && h->sum[1] ? (size_t)n : 0;
+    return h->sum_cap == 0;
 }
 
 static inline void add_gap(gap_hist *g, uint64_t gap)
@@ -281,8 +294,8 @@ static uint64_t stack_level(const block_sum *sum, const uint64_t *start, uint64_
  * straddle a chunk, so each chunk's summaries stay in cache between levels instead
  * of streaming the whole matrix's through memory once per level; the gaps of each
  * level are summed over the chunks and priced at the end. */
-static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, lsc_heights *h, uint32_t *heights,
-                             lsc_shape_cost *costs)
+static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, uint64_t chunk, lsc_heights *h,
+                             uint32_t *heights, lsc_shape_cost *costs)
 {
     int pow2 = (bw & (bw - 1)) == 0;
     unsigned shift = (unsigned)__builtin_ctz(bw);
@@ -291,9 +304,6 @@ static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, lsc
         clear(&h->junction[l]);
         clear(&h->across[l]);
     }
-    uint64_t chunk = UINT64_C(1) << top, per_row = m->nnz / m->rows + 1;
-    while (chunk * per_row < CHUNK_VALUES && chunk < m->rows)
-        chunk *= 2;
     for (uint64_t r0 = 0; r0 < m->rows; r0 += chunk) {
         uint32_t r1 = (uint32_t)(r0 + chunk < m->rows ? r0 + chunk : m->rows);
         block_sum *sum = h->sum[0];
@@ -344,12 +354,23 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
     for (unsigned l = 0; l < levels && l + 1 < LSC_MAX_HEIGHTS; l++) {
         uint64_t twice = UINT64_C(2) << l;
         if (twice > max_h && twice < m->rows) {
-            evaluate_chunked(m, bw, l, h, heights, costs);
+            uint64_t chunk = UINT64_C(1) << l, per_row = m->nnz / m->rows + 1, most = 0;
+            while (chunk * per_row < CHUNK_VALUES && chunk < m->rows)
+                chunk *= 2;
+            for (uint64_t r0 = 0; r0 < m->rows; r0 += chunk) {
+                uint64_t r1 = r0 + chunk < m->rows ? r0 + chunk : m->rows;
+                most = m->row_ptr[r1] - m->row_ptr[r0] > most ? m->row_ptr[r1] - m->row_ptr[r0] : most;
+            }
+            if (reserve_sums(h, most))
+                return 1;
+            evaluate_chunked(m, bw, l, chunk, h, heights, costs);
             *n_out = l + 1;
             return 0;
         }
     }
 
+    if (reserve_sums(h, m->nnz))
+        return 1;
     /* Level 0: one block row per row. */
     clear(&h->inner);
     block_sum *sum = h->sum[0];

@@ -1,6 +1,7 @@
-/* From a dense tensor to the positions of its stored values: the tensor's 2-D view
- * (docs/format.md 1.4), oriented as the blob will be, as compressed sparse rows.
- * Only positions are kept; values are read back from the tensor when written. */
+/* From a dense tensor to its stored values and their positions: the tensor's 2-D view
+ * (docs/format.md 1.4), oriented as the blob will be, as compressed sparse rows. The
+ * values are copied out during the same pass, so the tensor is read once, in memory
+ * order (a transposed weight's values would otherwise be gathered a dense row apart). */
 #ifndef LSC_CODEC_SCAN_H
 #define LSC_CODEC_SCAN_H
 
@@ -32,11 +33,15 @@ typedef struct lsc_sparse {
     uint64_t signed_zeros; /* -0.0 elements met, stored or not */
     uint64_t *row_ptr;     /* rows + 1 */
     uint32_t *col;         /* nnz column indices, increasing within each row */
+    uint8_t *values;       /* nnz values of elem_size bytes, in the same order as col */
 } lsc_sparse;
 
-/* Finds the stored values: every non-zero, and -0.0 too when bit_exact. */
+/* Finds the stored values: every non-zero, and -0.0 too when bit_exact. With
+ * release_input, tensor->data is a range of a read-only private file mapping
+ * (common/file_io.h) whose pages are dropped as the scan leaves them behind, so a
+ * large weight is never resident whole. */
 lsc_status lsc_sparse_build(const lsc_tensor *tensor, const lsc_matrix_shape *shape, int bit_exact,
-                            lsc_sparse *out, lsc_error *error);
+                            int release_input, lsc_sparse *out, lsc_error *error);
 void lsc_sparse_free(lsc_sparse *sparse);
 
 #endif /* LSC_CODEC_SCAN_H */

@@ -288,8 +288,93 @@ static int width_may_pay(const candidate *cands, unsigned i, unsigned n, int ran
     return 0;
 }
 
-lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
-                           const lsc_search_limits *limits, lsc_plan *plan, lsc_error *error)
+/* Sampled widths (issue 16). With a size slack, a width narrower than the matrix can
+ * only change the choice through its smallest size: its plans cost the kernels at
+ * least 54 per value (32 per entry and 22 per value, search.c kernel_work), more than
+ * a whole-width plan, so one never wins on work; but a plan of it much smaller than
+ * the others would lower the slack's bound. Such a width is priced on every
+ * SAMPLE_STRIDE-th band of rows first; if even SAMPLE_MARGIN_PPM below that
+ * estimate it cannot push the plan chosen so far out of the slack, its exact pass is
+ * skipped. The final choice is checked against every skipped width's estimate and
+ * the search is run again without sampling if it fails, so sampling changes the
+ * choice only when an estimate is off by more than the margin. */
+#define SAMPLE_MIN_VALUES (UINT64_C(1) << 20) /* smaller matrices: every width exactly */
+#define SAMPLE_STRIDE 8
+#define SAMPLE_MARGIN_PPM 500
+#define NARROW_WORK_PER_VALUE 54
+
+/* Rows [i * band, (i + 1) * band) of m for every i multiple of SAMPLE_STRIDE: a matrix
+ * whose blocks of any height dividing band are blocks of m. */
+static int sample_bands(const lsc_sparse *m, uint32_t band, lsc_sparse *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t rows = 0, nnz = 0;
+    for (uint64_t r0 = 0; r0 < m->rows; r0 += (uint64_t)band * SAMPLE_STRIDE) {
+        uint64_t r1 = r0 + band < m->rows ? r0 + band : m->rows;
+        rows += r1 - r0;
+        nnz += m->row_ptr[r1] - m->row_ptr[r0];
+    }
+    out->row_ptr = malloc(((size_t)rows + 1) * sizeof *out->row_ptr);
+    out->col = malloc((size_t)(nnz ? nnz : 1) * sizeof *out->col);
+    if (!out->row_ptr || !out->col) {
+        lsc_sparse_free(out);
+        return 1;
+    }
+    out->rows = (uint32_t)rows;
+    out->cols = m->cols;
+    out->nnz = nnz;
+    uint64_t r = 0, k = 0;
+    for (uint64_t r0 = 0; r0 < m->rows; r0 += (uint64_t)band * SAMPLE_STRIDE) {
+        uint64_t r1 = r0 + band < m->rows ? r0 + band : m->rows;
+        uint64_t n = m->row_ptr[r1] - m->row_ptr[r0];
+        memcpy(out->col + k, m->col + m->row_ptr[r0], (size_t)n * sizeof *out->col);
+        for (uint64_t q = r0; q < r1; q++)
+            out->row_ptr[r++] = k + (m->row_ptr[q] - m->row_ptr[r0]);
+        k += n;
+    }
+    out->row_ptr[r] = k;
+    return 0;
+}
+
+/* The smallest blob of width bw over the heights priced on the sample, its entries
+ * scaled to the whole matrix; UINT64_MAX if the sample cannot be priced. */
+static uint64_t sampled_smallest(const lsc_sparse *m, const lsc_sparse *sample, lsc_heights *h, int rank,
+                                 unsigned elem_size, uint32_t bw, uint32_t max_h, unsigned b_lo, unsigned b_hi)
+{
+    uint32_t hh[LSC_MAX_HEIGHTS];
+    lsc_shape_cost hc[LSC_MAX_HEIGHTS];
+    unsigned hn = 0;
+    if (sample->nnz == 0 || lsc_heights_evaluate(sample, bw, max_h, h, hh, hc, &hn))
+        return UINT64_MAX;
+    uint64_t best = UINT64_MAX;
+    for (unsigned k = 0; k < hn; k++)
+        for (unsigned b = b_lo; b <= b_hi; b++) {
+            double jumps = (double)(hc[k].entries[b] - sample->nnz) * ((double)m->nnz / (double)sample->nnz);
+            lsc_blob_layout lb;
+            if (!lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, hh[k], bw, b, m->nnz,
+                                         m->nnz + (uint64_t)jumps, &lb) &&
+                lb.total < best)
+                best = lb.total;
+        }
+    return best;
+}
+
+/* The plan of least kernel work among near[0..n) within the slack of the smallest
+ * (ties: the smaller plan); *plan is the smallest on entry. */
+static void least_work(const lsc_plan *near, size_t n, const lsc_sparse *m, uint32_t ppm, lsc_plan *plan)
+{
+    uint64_t bound = slack_bound(plan->layout.total, ppm);
+    lsc_plan best = *plan;
+    for (size_t k = 0; k < n; k++)
+        if (near[k].layout.total <= bound &&
+            (kernel_work(&near[k], m) < kernel_work(&best, m) ||
+             (kernel_work(&near[k], m) == kernel_work(&best, m) && plan_better(&near[k], &best))))
+            best = near[k];
+    *plan = best;
+}
+
+static lsc_status search_plan(const lsc_sparse *m, int rank, unsigned elem_size, const lsc_search_limits *limits,
+                              int sampling, lsc_plan *plan, int *sampling_held, lsc_error *error)
 {
     if ((limits->block_h == 0) != (limits->block_w == 0))
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "block_h and block_w must be forced together");
@@ -315,8 +400,14 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
         nh = kept_h;
     }
     uint32_t max_h = 0; /* the all-heights pass stops there */
-    for (unsigned i = 0; i < nh; i++)
+    for (unsigned i = 0; i < nh; i++) {
         max_h = hs[i] > max_h ? hs[i] : max_h;
+        if (hs[i] & (hs[i] - 1)) /* a height that does not divide the bands */
+            sampling = 0;
+    }
+    if (limits->block_h || !limits->size_slack_ppm || m->nnz < SAMPLE_MIN_VALUES ||
+        (uint64_t)max_h * SAMPLE_STRIDE * 4 > m->rows)
+        sampling = 0;
     unsigned nw = side_candidates(m->cols, limits->block_w, 1, ws);
     candidate *cands = malloc(40 * 40 * sizeof *cands);
     if (!cands)
@@ -333,7 +424,8 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
     qsort(cands, n, sizeof *cands, candidate_order);
 
     lsc_search_scratch *scratch = NULL;
-    lsc_heights *heights = NULL;
+    lsc_heights *heights = NULL, *sample_heights = NULL;
+    lsc_sparse sample = {0};
     lsc_status st = lsc_search_scratch_create(m, &scratch, error);
     if (st == LSC_OK && !limits->block_h)
         st = lsc_heights_create(m, &heights, error);
@@ -342,11 +434,28 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
         free(cands);
         return st;
     }
+    if (sampling && (sample_bands(m, max_h, &sample) || lsc_heights_create(&sample, &sample_heights, NULL)))
+        sampling = 0;
     int have = 0;
     lsc_plan *near = NULL; /* with a size slack: every plan that may end up within it */
     size_t n_near = 0, cap_near = 0;
+    uint64_t skipped_floor = UINT64_MAX; /* least size a skipped width may reach */
     for (unsigned i = 0; i < n; i++) {
         lsc_shape_cost cost;
+        if (sampling && have && cands[i].bw != m->cols && (i == 0 || cands[i].bw != cands[i - 1].bw)) {
+            uint64_t est = sampled_smallest(m, &sample, sample_heights, rank, elem_size, cands[i].bw, max_h,
+                                            b_lo, b_hi);
+            uint64_t floor = est == UINT64_MAX ? 0 : est - est / 1000000 * SAMPLE_MARGIN_PPM;
+            lsc_plan chosen = *plan;
+            least_work(near, n_near, m, limits->size_slack_ppm, &chosen);
+            if (kernel_work(&chosen, m) < NARROW_WORK_PER_VALUE * m->nnz &&
+                chosen.layout.total <= slack_bound(floor, limits->size_slack_ppm)) {
+                skipped_floor = floor < skipped_floor ? floor : skipped_floor;
+                while (i + 1 < n && cands[i + 1].bw == cands[i].bw)
+                    i++;
+                continue;
+            }
+        }
         if (heights && (i == 0 || cands[i].bw != cands[i - 1].bw) &&
             width_may_pay(cands, i, n, rank, elem_size, m, b_lo, have ? slack_bound(plan->layout.total,
                                                                                 limits->size_slack_ppm)
@@ -410,19 +519,17 @@ lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
     }
     /* With a size slack: of the plans within it of the smallest, the least kernel work
      * (ties: the smaller plan, so the choice is deterministic). */
-    if (have && limits->size_slack_ppm) {
-        uint64_t bound = slack_bound(plan->layout.total, limits->size_slack_ppm);
-        lsc_plan best = *plan;
-        for (size_t k = 0; k < n_near; k++)
-            if (near[k].layout.total <= bound &&
-                (kernel_work(&near[k], m) < kernel_work(&best, m) ||
-                 (kernel_work(&near[k], m) == kernel_work(&best, m) && plan_better(&near[k], &best))))
-                best = near[k];
-        *plan = best;
-    }
+    if (have && limits->size_slack_ppm)
+        least_work(near, n_near, m, limits->size_slack_ppm, plan);
+    /* The skipped widths, at their floors, would have left this choice as it is. */
+    *sampling_held = !have || skipped_floor == UINT64_MAX ||
+                     (kernel_work(plan, m) < NARROW_WORK_PER_VALUE * m->nnz &&
+                      plan->layout.total <= slack_bound(skipped_floor, limits->size_slack_ppm));
 done:
     free(near);
     lsc_heights_free(&heights);
+    lsc_heights_free(&sample_heights);
+    lsc_sparse_free(&sample);
     free(cands);
     lsc_search_scratch_free(&scratch);
     if (st != LSC_OK)
@@ -431,4 +538,12 @@ done:
         return lsc_fail(error, LSC_ERR_TOO_LARGE, "no encoding of the %u x %u matrix fits 64-bit sizes",
                         m->rows, m->cols);
     return LSC_OK;
+}
+
+lsc_status lsc_search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
+                           const lsc_search_limits *limits, lsc_plan *plan, lsc_error *error)
+{
+    int held = 1;
+    LSC_TRY(search_plan(m, rank, elem_size, limits, !limits->price_every_width, plan, &held, error));
+    return held ? LSC_OK : search_plan(m, rank, elem_size, limits, 0, plan, &held, error);
 }

@@ -18,6 +18,7 @@ typedef struct lsc_search_limits {
     uint32_t size_slack_ppm;   /* 0: the smallest plan; else, of the plans at most this
                                   many parts per million larger than the smallest, the
                                   one the kernels multiply fastest (search.c kernel_work) */
+    int price_every_width;     /* 1: no width skipped on a sampled estimate (search.c) */
 } lsc_search_limits;
 
 /* The default least block-row count: rows / 32, at most 64 (256 rows -> 8, 500 -> 15,

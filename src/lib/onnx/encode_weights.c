@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec/encode.h"
 #include "common/checked.h"
 #include "onnx/encode_weights.h"
 #include "common/jobs.h"
@@ -119,8 +120,9 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
 
     void *blob = NULL;
     size_t blob_size = 0;
-    st = lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, error);
-    lsc_dense_free(&dense); /* its mapped pages leave memory here */
+    st = dense.mapped ? lsc_encode_mapped(&tensor, &eo, &blob, &blob_size, &row->stats, error)
+                      : lsc_encode(&tensor, &eo, &blob, &blob_size, &row->stats, error);
+    lsc_dense_free(&dense); /* any mapped pages the scan left resident leave memory here */
     free(zero_points);
     if (st != LSC_OK) {
         lsc_error_prefix(error, label);
@@ -220,14 +222,17 @@ static lsc_status commit(void *ctx_, size_t i, lsc_error *error)
 }
 
 /* Bytes of memory encoding one weight takes at its peak, estimated before it
- * starts: its dense bytes (mapped or converted) plus what lsc_encode holds per
- * non-zero (column lists, search tables, the blob): measured 25-26 bytes for fp32
- * at 10% and 35% density (docs/benchmarks.md "Scale"). The non-zeros are
- * counted in a sample: 256 elements of each 8 MiB (the page cache may bring in a
- * few MiB around each; they are released again). 0 if unknown. */
+ * starts: its dense bytes when converted or in the model file's own bytes (a mapped
+ * external-data weight is released as the scan passes it: MAPPED_WINDOW), plus what
+ * the encoder holds per non-zero: column and value lists twice while a transposed
+ * weight's are reordered, then the blob (measured 15.3 bytes for fp32 at 10%;
+ * docs/benchmarks.md "Scale"). The non-zeros are counted in a sample: 256 elements
+ * of each 8 MiB (the page cache may bring in a few MiB around each; they are
+ * released again). 0 if unknown. */
 #define SAMPLE_STRIDE (8u << 20)
 #define SAMPLE_ELEMS 256u
-#define ENCODER_BYTES_PER_NNZ 26u
+#define MAPPED_WINDOW (UINT64_C(16) << 20)
+#define ENCODER_BYTES_PER_NNZ(esize) (2 * (4 + (uint64_t)(esize)) + 4)
 
 static int is_zero(const uint8_t *p, size_t esize)
 {
@@ -251,11 +256,13 @@ static uint64_t estimate_cost(pass_ctx *ctx, const lsc_candidate *cand)
     for (uint64_t i = 0; i < n; i += stride)
         for (uint64_t j = i; j < n && j < i + SAMPLE_ELEMS; j++, sampled++)
             nonzero += !is_zero(data + j * esize, esize);
+    int mapped = dense.mapped;
     lsc_dense_free(&dense); /* the sampled pages leave memory again */
     uint64_t nnz = sampled ? (uint64_t)((double)n * ((double)nonzero / (double)sampled)) : 0;
-    uint64_t cost, extra;
-    if (lsc_mul_overflow_u64(nnz, ENCODER_BYTES_PER_NNZ, &extra) ||
-        lsc_add_overflow_u64((uint64_t)n * esize, extra, &cost))
+    uint64_t cost, extra, input = (uint64_t)n * esize;
+    if (mapped && input > MAPPED_WINDOW)
+        input = MAPPED_WINDOW;
+    if (lsc_mul_overflow_u64(nnz, ENCODER_BYTES_PER_NNZ(esize), &extra) || lsc_add_overflow_u64(input, extra, &cost))
         return UINT64_MAX;
     return cost;
 }
