@@ -14,6 +14,8 @@
 
 #define OUT_BUFFER_SIZE (1u << 20)
 #define HOLE_SPAN (64u << 10) /* zero runs this long, aligned, become holes */
+#define DIRECT_ALIGN 4096u     /* O_DIRECT offsets, lengths and memory: any block size up to a page */
+#define DIRECT_BUFFER_SIZE (8u << 20)
 
 char *lsc_strdup(const char *s)
 {
@@ -184,6 +186,7 @@ lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *er
     char *dir = lsc_path_dir(final_path);
     out->final_path = lsc_strdup(final_path);
     out->buf = malloc(OUT_BUFFER_SIZE);
+    out->buf_size = OUT_BUFFER_SIZE;
     size_t n = dir ? strlen(dir) + strlen(lsc_path_base(final_path)) + 16 : 0;
     out->tmp_path = n ? malloc(n) : NULL;
     if (!dir || !out->final_path || !out->buf || !out->tmp_path) {
@@ -206,6 +209,17 @@ lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *er
     return LSC_OK;
 }
 
+/* Back to buffered writes (the buffer stays: it is only memory). */
+static void out_leave_direct(lsc_out_file *out)
+{
+    if (!out->direct)
+        return;
+    out->direct = 0;
+    int flags = fcntl(out->fd, F_GETFL);
+    if (flags != -1)
+        (void)fcntl(out->fd, F_SETFL, flags & ~O_DIRECT);
+}
+
 /* write(2) until all of [p, p + n) is out, or the first failure is recorded. */
 static void out_put(lsc_out_file *out, const uint8_t *p, size_t n)
 {
@@ -215,6 +229,10 @@ static void out_put(lsc_out_file *out, const uint8_t *p, size_t n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EINVAL && out->direct) { /* alignment this file system rejects */
+                out_leave_direct(out);
+                continue;
+            }
             out->status = lsc_fail(&out->error, LSC_ERR_IO, "%s: write failed: %s",
                                    out->final_path, strerror(errno));
             break;
@@ -223,16 +241,37 @@ static void out_put(lsc_out_file *out, const uint8_t *p, size_t n)
     }
 }
 
+/* Writes the whole buffer; an O_DIRECT file goes buffered for an unaligned tail. */
 static void out_flush(lsc_out_file *out)
 {
+    if (out->used % DIRECT_ALIGN)
+        out_leave_direct(out);
     out_put(out, out->buf, out->used);
     out->used = 0;
+}
+
+void lsc_out_direct(lsc_out_file *out)
+{
+    if (out->direct || out->status != LSC_OK || out->used || out->written % DIRECT_ALIGN)
+        return;
+    void *buf = NULL;
+    if (posix_memalign(&buf, DIRECT_ALIGN, DIRECT_BUFFER_SIZE) != 0)
+        return;
+    int flags = fcntl(out->fd, F_GETFL);
+    if (flags == -1 || fcntl(out->fd, F_SETFL, flags | O_DIRECT) != 0) {
+        free(buf);
+        return;
+    }
+    free(out->buf);
+    out->buf = buf;
+    out->buf_size = DIRECT_BUFFER_SIZE;
+    out->direct = 1;
 }
 
 void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
 {
     const uint8_t *p = data;
-    if (size >= OUT_BUFFER_SIZE && out->status == LSC_OK) {
+    if (size >= out->buf_size && out->status == LSC_OK && !out->direct) {
         /* Large payloads go straight from the caller's memory: one copy less, and
          * writes as large as the payload. */
         out_flush(out);
@@ -241,14 +280,14 @@ void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
         return;
     }
     while (size > 0 && out->status == LSC_OK) {
-        size_t room = OUT_BUFFER_SIZE - out->used;
+        size_t room = out->buf_size - out->used;
         size_t n = size < room ? size : room;
         memcpy(out->buf + out->used, p, n);
         out->used += n;
         out->written += n;
         p += n;
         size -= n;
-        if (out->used == OUT_BUFFER_SIZE)
+        if (out->used == out->buf_size)
             out_flush(out);
     }
 }
@@ -290,7 +329,7 @@ void lsc_out_write_dense(lsc_out_file *out, const void *data, size_t size)
     lsc_out_write(out, p + start, size - start);
 }
 
-void lsc_out_skip(lsc_out_file *out, uint64_t size)
+static void skip_aligned(lsc_out_file *out, uint64_t size)
 {
     if (!size)
         return;
@@ -306,9 +345,40 @@ void lsc_out_skip(lsc_out_file *out, uint64_t size)
     out->holes = 1;
 }
 
+static void out_zeros(lsc_out_file *out, uint64_t size)
+{
+    static const uint8_t zeros[4096];
+    for (; size > 0 && out->status == LSC_OK;) {
+        size_t k = size < sizeof zeros ? (size_t)size : sizeof zeros;
+        lsc_out_write(out, zeros, k);
+        size -= k;
+    }
+}
+
+void lsc_out_skip(lsc_out_file *out, uint64_t size)
+{
+    if (!size)
+        return;
+    if (out->direct) {
+        /* The hole starts and ends on aligned offsets; the zeros around it are written. */
+        uint64_t lead = (DIRECT_ALIGN - out->written % DIRECT_ALIGN) % DIRECT_ALIGN;
+        if (size < lead + DIRECT_ALIGN) {
+            out_zeros(out, size);
+            return;
+        }
+        out_zeros(out, lead);
+        uint64_t hole = (size - lead) / DIRECT_ALIGN * DIRECT_ALIGN;
+        skip_aligned(out, hole);
+        out_zeros(out, size - lead - hole);
+        return;
+    }
+    skip_aligned(out, size);
+}
+
 /* Everything written so far reaches the temporary file, a trailing hole included. */
 static void out_sync(lsc_out_file *out)
 {
+    out_leave_direct(out); /* the tail and what follows need no alignment */
     out_flush(out);
     /* A hole at the end is not part of the file until its size says so. */
     if (out->status == LSC_OK && out->holes && ftruncate(out->fd, (off_t)out->written) != 0)
@@ -326,6 +396,7 @@ lsc_status lsc_out_sync(lsc_out_file *out, lsc_error *error)
 
 void lsc_out_write_at(lsc_out_file *out, uint64_t offset, const void *data, size_t size)
 {
+    out_leave_direct(out);
     out_flush(out);
     const uint8_t *p = data;
     while (out->status == LSC_OK && size) {

@@ -37,10 +37,17 @@ typedef struct lsc_out_file {
     lsc_status status; /* first write failure, reported by commit */
     lsc_error error;
     int holes;         /* lsc_out_skip left a hole: commit sets the size */
+    int direct;        /* O_DIRECT: buf is aligned and starts at an aligned file offset */
+    size_t buf_size;
 } lsc_out_file;
 
 lsc_status lsc_out_open(lsc_out_file *out, const char *final_path, lsc_error *error);
 void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
+/* For large outputs written once: from here on, whole aligned buffers go to the disk
+ * with O_DIRECT, past the page cache (no fresh page-cache pages to fill, no copies
+ * into them). Call right after lsc_out_open; where the file system refuses, the file
+ * stays buffered. Same bytes either way. */
+void lsc_out_direct(lsc_out_file *out);
 /* Appends `size` zero bytes as a hole (a sparse file where the file system allows). */
 void lsc_out_skip(lsc_out_file *out, uint64_t size);
 /* lsc_out_write for a decoded tensor: aligned 64 KiB runs of zero bytes become holes. */

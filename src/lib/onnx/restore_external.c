@@ -215,6 +215,8 @@ static lsc_status create_file(lsc_restore_ext *ext, const char *path, const lsc_
 {
     lsc_out_file out;
     LSC_TRY(lsc_out_open(&out, path, error));
+    /* Gigabytes written once: past the page cache, whose fresh pages cost more than the disk. */
+    lsc_out_direct(&out);
     static const uint8_t zeros[4096];
     uint64_t cursor = 0;
     lsc_status st = LSC_OK;
