@@ -459,6 +459,7 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
         lsc_restore_ext_free(&ext);
         return open_st;
     }
+    lsc_out_direct(&out); /* the restored weights inside it: written once, past the page cache */
     lsc_pb_sink sink;
     lsc_pb_sink_init(&sink, &out);
     sink.placeholders = c->placeholders;
