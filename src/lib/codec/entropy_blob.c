@@ -352,8 +352,11 @@ static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const ui
     if (st != LSC_OK)
         return lsc_fail(error, st == LSC_ERR_NO_MEMORY ? st : LSC_ERR_BAD_BUNDLE, "blob '%s': %s", label,
                         inner.message);
-    if (zero_points)
-        LSC_TRY(add_zero_points(h, zero_points, out, out_size, label, error));
+    if (zero_points && (st = add_zero_points(h, zero_points, out, out_size, label, error)) != LSC_OK) {
+        free(*out);
+        *out = NULL;
+        return st;
+    }
     if (*out_size != h->lsc_size || lsc_load_le64((const uint8_t *)*out + 8) != h->lsc_checksum) {
         uint64_t got = lsc_load_le64((const uint8_t *)*out + 8);
         free(*out);
