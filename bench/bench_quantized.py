@@ -6,13 +6,18 @@ included), CSR (32- and 16-bit columns) and bitmap with 8-bit values and the ent
 bound (from `onnx-lsc stats`), the ratio, and ONNX Runtime's batch-1 latency of the
 dense QDQ model vs the LSC model (lsc-ort-run --bench, 1 intra-op thread; dense and
 LSC processes alternate --repeat times, the median of their medians is shown).
+--entropy: instead of latencies, the bytes of the weights' blobs in the bundle of
+compress --entropy (entropy blobs, or compute blobs where those are smaller) and that
+ratio, next to the compute tier's.
 
   bench/bench_quantized.py --build build --work /tmp/qbench [--models models] [--repeat 3] [--forms qlinear,...]
+  bench/bench_quantized.py --build build --work /tmp/qbench --entropy
 """
 import argparse
 import json
 import os
 import statistics
+import struct
 import subprocess
 import sys
 
@@ -34,6 +39,39 @@ def latency(runner, model, plugin, env, runs):
     return json.loads(run(cmd, env).strip().splitlines()[-1])["median_ms"]
 
 
+def weight_blob_bytes(bundle):
+    """Bytes of the encoded weights' blobs ("LSCW", "LSCE") a bundle's TOC lists
+    (docs/format.md 2.2), leaving out the dense pack and the seal."""
+    data = open(bundle, "rb").read()
+    toc, = struct.unpack_from("<Q", data, 16)
+    n, = struct.unpack_from("<I", data, 40)
+    total = 0
+    for _ in range(n):
+        off, size, _checksum, name_len, restore_len = struct.unpack_from("<QQQII", data, toc)
+        total += size if data[off:off + 4] in (b"LSCW", b"LSCE") else 0
+        toc += (32 + name_len + restore_len + 7) & ~7
+    return total
+
+
+def entropy_table(args, tool):
+    print("| model | form | dense int8 B | compute tier B | ratio | entropy tier B | ratio | bound B |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for base in ("lenet5_1p4", "lenet5", "lenet300_100"):
+        for form in args.forms.split(","):
+            q = os.path.join(args.work, "%s_%s.onnx" % (base, form))
+            run([sys.executable, os.path.join(HERE, "..", "scripts", "quantize_models.py"),
+                 os.path.join(args.models, base + ".onnx"), form, q])
+            sizes = []
+            for extra in ([], ["--entropy"]):
+                lsc = os.path.join(args.work, "%s_%s%s.lsc.onnx" % (base, form, "_entropy" if extra else ""))
+                c = json.loads(run([tool, "compress", q, "-o", lsc, "-f", "-q", "--json", *extra]))["totals"]
+                sizes.append(weight_blob_bytes(lsc[: -len(".onnx")]))
+            s = json.loads(run([tool, "stats", q, "--json"]))["totals"]["encoded"]
+            print("| %s | %s | %d | %d | %.2fx | %d | %.2fx | %d |" % (
+                base, form, c["dense_bytes"], sizes[0], c["dense_bytes"] / sizes[0], sizes[1],
+                c["dense_bytes"] / sizes[1], s["value_bytes"] + s["entropy_bound"]["bits"] / 8))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -42,9 +80,12 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--runs", type=int, default=2000)
     ap.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of %s" % ",".join(FORMS))
+    ap.add_argument("--entropy", action="store_true", help="sizes of both tiers instead of latencies")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     tool = os.path.join(args.build, "src", "cli", "onnx-lsc")
+    if args.entropy:
+        return entropy_table(args, tool)
     runner = os.path.join(args.build, "tests", "ort", "lsc-ort-run")
     env = dict(os.environ, ONNX_LSC_ORT_PLUGIN=os.path.join(args.build, "src", "ort", "libonnx_lsc_ort.so"))
     print("| model | form | dense int8 B | LSC B | CSR32 B | CSR16 B | bitmap B | bound B | ratio | "

@@ -4,8 +4,8 @@
  *     zstd frames and the re-layout; an accepted blob must recode to an entropy blob
  *     that opens to the same compute blob;
  *   - anything else: a small tensor (dtype, rows, cols from the first bytes, the rest
- *     as element bits) through encode, entropy encode, open: the blob must come back
- *     byte for byte.
+ *     as element bits; 8-bit ones with zero points from the input) through encode,
+ *     entropy encode, open: the blob must come back byte for byte.
  * Headers claiming more than 2^22 elements are skipped to keep executions fast (the
  * library's own limit is linear in the blob's size; tests/codec covers its edges). */
 #include <stdlib.h>
@@ -72,11 +72,13 @@ static void entropy_input(const uint8_t *data, size_t size)
 
 static void tensor_input(const uint8_t *data, size_t size)
 {
-    static const lsc_dtype types[4] = {LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT16, LSC_DTYPE_BFLOAT16, LSC_DTYPE_FLOAT64};
+    static const lsc_dtype types[8] = {LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT16, LSC_DTYPE_BFLOAT16, LSC_DTYPE_FLOAT64,
+                                       LSC_DTYPE_INT8,    LSC_DTYPE_UINT8,   LSC_DTYPE_INT8,     LSC_DTYPE_UINT8};
     if (size < 4)
         return;
-    lsc_dtype t = types[data[0] & 3];
-    int bit_exact = (data[0] >> 2) & 1, transposed = (data[0] >> 3) & 1;
+    lsc_dtype t = types[(data[0] & 3) | ((data[0] >> 2) & 4)];
+    int eight_bit = lsc_dtype_size((int)t) == 1;
+    int bit_exact = !eight_bit && ((data[0] >> 2) & 1), transposed = (data[0] >> 3) & 1;
     uint32_t rows = 1 + data[1] % 64, cols = 1 + data[2] % 128;
     size_t E = lsc_dtype_size((int)t), n = (size_t)rows * cols;
     uint8_t *dense = calloc(n, E);
@@ -92,6 +94,12 @@ static void tensor_input(const uint8_t *data, size_t size)
     lsc_encode_options_default(&eo);
     eo.bit_exact = bit_exact;
     eo.transposed = transposed;
+    /* 8-bit: a zero point per encoded row (bit 2 of byte 0: all 0), taken from the input */
+    uint8_t zero_points[128] = {0};
+    uint32_t zp_rows = transposed ? cols : rows;
+    for (uint32_t r = 0; eight_bit && ((data[0] >> 2) & 1) && r < zp_rows; r++)
+        zero_points[r] = data[(4 + r * 7) % size];
+    eo.zero_points = eight_bit ? zero_points : NULL;
     void *blob = NULL, *coded = NULL;
     size_t blob_size = 0, coded_size = 0;
     lsc_error err;

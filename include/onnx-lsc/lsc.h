@@ -191,8 +191,8 @@ LSC_API lsc_status lsc_encode_plan(const lsc_tensor *tensor, const lsc_encode_op
                                    lsc_encode_stats *stats, lsc_error *error);
 
 /* Recodes a compute-tier blob into the entropy tier (docs/format.md part 4): positions
- * and value byte planes entropy-coded, for storage; lsc_weight_open decodes it back into
- * exactly the blob given. On success *out (free with lsc_free) holds *out_size bytes.
+ * and value byte planes entropy-coded, for storage (float and 8-bit weights, zero points
+ * included); lsc_weight_open decodes it back into exactly the blob given. On success *out (free with lsc_free) holds *out_size bytes.
  * LSC_ERR_UNSUPPORTED: the blob is beyond the tier's limits (keep the blob as it is). */
 LSC_API lsc_status lsc_entropy_encode(const void *blob, size_t blob_size, void **out, size_t *out_size,
                                       lsc_error *error);
@@ -200,7 +200,7 @@ LSC_API lsc_status lsc_entropy_encode(const void *blob, size_t blob_size, void *
 /* Where the bytes of an entropy-tier blob go (docs/format.md 4.1, 4.3). */
 typedef struct lsc_entropy_stats {
     uint64_t nnz;
-    uint64_t header_bytes;     /* fixed header, dims, section table */
+    uint64_t header_bytes;     /* fixed header, dims, section table, 8-bit zero points */
     uint64_t position_bytes;   /* section 0: the positions of the stored values */
     unsigned planes;           /* element size: one value byte plane per byte */
     uint64_t plane_bytes[8];   /* most significant plane first */

@@ -442,19 +442,19 @@ def check_bundles(work):
         f.write(good)
 
 
-def quantized_model(path, axis=0):
-    """A Gemm whose B (transB=1) is uint8 read through DequantizeLinear per channel."""
-    w = pruned((16, 24), density=0.2)
-    zp = np.arange(100, 116, dtype=np.uint8)
+def quantized_model(path, axis=0, n=16, k=24):
+    """A Gemm whose B (transB=1, n x k) is uint8 read through DequantizeLinear per channel."""
+    w = pruned((n, k), density=0.2)
+    zp = np.arange(100, 100 + n, dtype=np.uint8)
     q = np.where(w != 0, np.clip(np.round(w * 20) + zp[:, None], 0, 255), zp[:, None]).astype(np.uint8)
-    n_scale = 16 if axis == 0 else 24
-    zp = zp if axis == 0 else np.full(24, 100, np.uint8)
+    n_scale = n if axis == 0 else k
+    zp = zp if axis == 0 else np.full(k, 100, np.uint8)
     inits = [numpy_helper.from_array(q, "q"), numpy_helper.from_array(np.full(n_scale, 0.05, np.float32), "s"),
              numpy_helper.from_array(zp[:n_scale], "z")]
     nodes = [helper.make_node("DequantizeLinear", ["q", "s", "z"], ["w"], axis=axis),
              helper.make_node("Gemm", ["x", "w"], ["y"], transB=1)]
-    g = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 24])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])], inits)
+    g = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n])], inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
 
 
@@ -487,12 +487,52 @@ def check_quantized(work):
             lambda op, a: op.attribute.remove(a["lsc_dequantize_nodes"]))
     damaged("fused DequantizeLinear: original input count above the node's",
             lambda op, a: a["lsc_dequantize"].ints.__setitem__(0, 9))
+    quantized_model(src, n=64, k=96)  # large enough for the entropy tier to pay
+    check_quantized_entropy(d, src, rw, out)
     os.remove(rw)
     os.remove(os.path.join(d, "m.lsc"))
     per_input = os.path.join(d, "axis1.onnx")
     quantized_model(per_input, axis=1)
     case("8-bit weight quantized along its input channels (left dense)", ["compress", per_input, "-o", rw], OK, d,
          inputs=[per_input], outputs=[rw, os.path.join(d, "axis1.lsc")])
+
+
+def check_quantized_entropy(d, src, rw, out):
+    """compress --entropy of an 8-bit weight (entropy blob version 3, docs/format.md 4):
+    a damaged byte, and the blob relabelled version 2 with every checksum renewed."""
+    bundle = os.path.join(d, "m.lsc")
+    r = run(["compress", src, "-o", rw, "-f", "--entropy"])
+    good = open(bundle, "rb").read()
+    at = good.find(b"LSCE\x03")
+    if r.returncode != 0 or at < 0:
+        fail(f"quantized model: no 8-bit entropy blob from compress --entropy: {r.stderr.strip()}")
+        return
+    toc_offset, = struct.unpack_from("<Q", good, 16)
+    entry = toc_offset  # TOC entries (2.2): the one of the blob at `at`
+    while struct.unpack_from("<Q", good, entry)[0] != at:
+        name_len, restore_len = struct.unpack_from("<II", good, entry + 24)
+        entry += (32 + name_len + restore_len + 7) // 8 * 8
+    size, = struct.unpack_from("<Q", good, entry + 8)
+
+    def variant(name, content, codes, names):
+        with open(bundle, "wb") as f:
+            f.write(content)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc", "'q'"] + names, inputs=[rw, bundle],
+             outputs=[out])
+
+    last = at + size - 1
+    variant("8-bit entropy blob: last byte damaged", good[:last] + bytes([good[last] ^ 0x10]) + good[last + 1:],
+            CHECKSUM, ["checksum"])
+    old = bytearray(good)
+    old[at + 4] = 2  # version 2 readers code float weights only
+    old[at + 8:at + 16] = bytes(8)
+    struct.pack_into("<Q", old, at + 8, xxh64(bytes(old[at:at + size])))
+    old[entry + 16:entry + 24] = old[at + 8:at + 16]
+    struct.pack_into("<Q", old, 48, xxh64(bytes(old[toc_offset:])))
+    variant("8-bit entropy blob labelled version 2 (checksums renewed)", fix_header_checksum(bytes(old)),
+            BAD_BUNDLE, ["8-bit", "version 2"])
+    with open(bundle, "wb") as f:
+        f.write(good)
 
 
 def check_decode(work):

@@ -41,24 +41,20 @@ static int opens_to(const void *coded, size_t coded_size, const void *blob, size
     return same;
 }
 
-static void round_trip(const char *what, lsc_dtype t, int rank, const int64_t *dims, double density,
-                       double neg_zeros, const lsc_encode_options *eo, uint64_t seed)
+/* tensor -> blob -> entropy blob (of the version its dtype needs) -> the same blob,
+ * deterministically, with stats that add up. */
+static void check_tensor(const char *what, const lsc_tensor *tensor, const lsc_encode_options *eo)
 {
-    uint64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= (uint64_t)dims[i];
-    unsigned E = (unsigned)lsc_dtype_size((int)t);
-    uint8_t *data = malloc(n * E);
-    fill_random(data, n, t, density, neg_zeros, &seed);
-    lsc_tensor tensor = {t, rank, {0}, data};
-    memcpy(tensor.dims, dims, sizeof(int64_t) * (size_t)rank);
+    unsigned E = (unsigned)lsc_dtype_size((int)tensor->dtype);
     void *blob = NULL, *coded = NULL, *again = NULL;
     size_t blob_size = 0, coded_size = 0, again_size = 0;
     lsc_error err;
-    CHECKF(lsc_encode(&tensor, eo, &blob, &blob_size, NULL, &err) == LSC_OK, "%s: %s", what, err.message);
+    CHECKF(lsc_encode(tensor, eo, &blob, &blob_size, NULL, &err) == LSC_OK, "%s: %s", what, err.message);
     lsc_status st = lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err);
     CHECKF(st == LSC_OK, "%s: %s", what, err.message);
     if (st == LSC_OK) {
+        CHECKF(((uint8_t *)coded)[4] == (E == 1 ? LSC_ENTROPY_VERSION_8BIT : LSC_ENTROPY_VERSION_FLOAT),
+               "%s: entropy blob version %u", what, ((uint8_t *)coded)[4]);
         CHECKF(opens_to(coded, coded_size, blob, blob_size), "%s: entropy blob does not open to its blob", what);
         lsc_entropy_stats es, only;
         CHECK(lsc_entropy_encode_stats(blob, blob_size, &again, &again_size, &es, &err) == LSC_OK);
@@ -75,7 +71,75 @@ static void round_trip(const char *what, lsc_dtype t, int rank, const int64_t *d
     lsc_free(blob);
     lsc_free(coded);
     lsc_free(again);
+}
+
+static void round_trip(const char *what, lsc_dtype t, int rank, const int64_t *dims, double density,
+                       double neg_zeros, const lsc_encode_options *eo, uint64_t seed)
+{
+    uint64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (uint64_t)dims[i];
+    uint8_t *data = malloc(n * (unsigned)lsc_dtype_size((int)t));
+    fill_random(data, n, t, density, neg_zeros, &seed);
+    lsc_tensor tensor = {t, rank, {0}, data};
+    memcpy(tensor.dims, dims, sizeof(int64_t) * (size_t)rank);
+    check_tensor(what, &tensor, eo);
     free(data);
+}
+
+/* An 8-bit tensor whose zeros are its rows' zero points (kind 0: all 0, 1: all 128,
+ * 2: random): density of other codes, values skewed small as quantized weights are. */
+static uint8_t *fill_8bit(lsc_tensor *t, uint64_t rows, uint64_t cols, int transposed, double density,
+                          int kind, uint8_t *zp, uint64_t *seed)
+{
+    uint64_t n = rows * cols;
+    uint8_t *data = malloc(n ? n : 1);
+    for (uint64_t r = 0; r < rows; r++)
+        zp[r] = kind == 0 ? 0 : kind == 1 ? 128 : (uint8_t)(rng_next(seed) >> 56);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t r = transposed ? i % rows : i / cols;
+        uint8_t delta = 0;
+        if (rng_unit(seed) < density) /* half small codes, half any */
+            delta = (uint8_t)(rng_next(seed) >> (rng_unit(seed) < 0.5 ? 60 : 56));
+        data[i] = (uint8_t)(zp[r] + delta);
+    }
+    t->data = data;
+    return data;
+}
+
+/* int8 and uint8 weights, with and without zero points, transposed or not: the
+ * entropy tier (version 3) gives back their compute blob, zero points included. */
+static void eight_bit(void)
+{
+    static const lsc_dtype types[] = {LSC_DTYPE_INT8, LSC_DTYPE_UINT8};
+    static const double densities[] = {0.0, 0.003, 0.05, 0.3, 1.0};
+    static const int64_t shapes[][4] = {{1, 1}, {1, 37}, {53, 1}, {64, 75}, {300, 128}, {16, 3, 5, 5}};
+    static const int ranks[] = {2, 2, 2, 2, 2, 4};
+    uint64_t seed = 11;
+    char what[128];
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+            for (size_t di = 0; di < sizeof densities / sizeof densities[0]; di++)
+                for (int variant = 0; variant < 6; variant++) {
+                    int kind = variant % 3, transposed = variant >= 3 && ranks[si] == 2;
+                    lsc_tensor t = {types[ti], ranks[si], {0}, NULL};
+                    memcpy(t.dims, shapes[si], sizeof(int64_t) * (size_t)ranks[si]);
+                    uint64_t lead = (uint64_t)shapes[si][0], rest = 1;
+                    for (int i = 1; i < ranks[si]; i++)
+                        rest *= (uint64_t)shapes[si][i];
+                    uint64_t rows = transposed ? rest : lead, cols = transposed ? lead : rest;
+                    uint8_t *zp = malloc(rows);
+                    uint8_t *data = fill_8bit(&t, rows, cols, transposed, densities[di], kind, zp, &seed);
+                    lsc_encode_options eo;
+                    lsc_encode_options_default(&eo);
+                    eo.transposed = transposed;
+                    eo.zero_points = zp;
+                    snprintf(what, sizeof what, "dtype %d shape %zu density %.3f zero points %d transposed %d",
+                             (int)types[ti], si, densities[di], kind, transposed);
+                    check_tensor(what, &t, &eo);
+                    free(data);
+                    free(zp);
+                }
 }
 
 static void generated(void)
@@ -130,17 +194,12 @@ static void generated(void)
 
 /* Every byte changed, every length cut: rejected; with the checksum repaired, rejected
  * or the same blob back (a byte the decoder never needs). Never a crash. */
-static void corruptions(void)
+static void corrupt_every_byte(const char *what, const lsc_tensor *t, const lsc_encode_options *o)
 {
-    uint64_t seed = 7;
-    const int64_t dims[4] = {12, 4, 3, 3};
-    uint8_t data[12 * 36 * 4];
-    fill_random(data, 12 * 36, LSC_DTYPE_FLOAT32, 0.2, 0.2, &seed);
-    lsc_tensor t = {LSC_DTYPE_FLOAT32, 4, {dims[0], dims[1], dims[2], dims[3]}, data};
     void *blob = NULL, *coded = NULL;
     size_t blob_size = 0, coded_size = 0;
     lsc_error err;
-    CHECK(lsc_encode(&t, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+    CHECK(lsc_encode(t, o, &blob, &blob_size, NULL, &err) == LSC_OK);
     CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
     uint8_t *copy = malloc(coded_size);
     unsigned same = 0, rejected = 0;
@@ -172,8 +231,8 @@ static void corruptions(void)
         CHECKF(lsc_weight_open(coded, n, "c", &w, &err) != LSC_OK, "cut to %zu bytes opens", n);
         lsc_weight_close(&w);
     }
-    printf("entropy blob of %zu bytes: %u repaired corruptions rejected, %u decode to the same blob\n",
-           coded_size, rejected, same);
+    printf("%s: entropy blob of %zu bytes: %u repaired corruptions rejected, %u decode to the same blob\n",
+           what, coded_size, rejected, same);
     CHECK(rejected > 0);
 
     /* a header claiming a huge matrix from a few bytes is refused before any work */
@@ -187,6 +246,39 @@ static void corruptions(void)
     free(copy);
     lsc_free(blob);
     lsc_free(coded);
+}
+
+static void corruptions(void)
+{
+    uint64_t seed = 7;
+    uint8_t data[12 * 36 * 4];
+    fill_random(data, 12 * 36, LSC_DTYPE_FLOAT32, 0.2, 0.2, &seed);
+    lsc_tensor t = {LSC_DTYPE_FLOAT32, 4, {12, 4, 3, 3}, data};
+    corrupt_every_byte("float32", &t, NULL);
+
+    /* uint8 with zero points: the zero-point section is covered as well */
+    uint8_t zp[12];
+    lsc_tensor q = {LSC_DTYPE_UINT8, 4, {12, 4, 3, 3}, NULL};
+    uint8_t *codes = fill_8bit(&q, 12, 36, 0, 0.2, 2, zp, &seed);
+    lsc_encode_options o;
+    lsc_encode_options_default(&o);
+    o.zero_points = zp;
+    corrupt_every_byte("uint8", &q, &o);
+
+    /* an 8-bit weight in an entropy blob of version 2 (whose readers do not know it) */
+    void *blob = NULL, *coded = NULL;
+    size_t blob_size = 0, coded_size = 0;
+    lsc_error err;
+    CHECK(lsc_encode(&q, &o, &blob, &blob_size, NULL, &err) == LSC_OK);
+    CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
+    ((uint8_t *)coded)[4] = LSC_ENTROPY_VERSION_FLOAT;
+    fix_checksum(coded, coded_size);
+    lsc_weight *w = NULL;
+    CHECK(lsc_weight_open(coded, coded_size, "v2", &w, &err) == LSC_ERR_BAD_BUNDLE);
+    CHECK(strstr(err.message, "8-bit") != NULL);
+    lsc_free(blob);
+    lsc_free(coded);
+    free(codes);
 }
 
 /* Format 1 blobs (written by the encoder before format 2, kept in tests/codec/data)
@@ -306,6 +398,7 @@ static void models(const char *tmp, int argc, char **argv)
 int main(int argc, char **argv)
 {
     generated();
+    eight_bit();
     corruptions();
     version_1();
     column_classes();

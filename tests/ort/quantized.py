@@ -2,7 +2,8 @@
 scripts/quantize_models.py (weight-only QDQ per channel: symmetric int8, asymmetric
 uint8 with non-zero zero points, int8 read through Transpose by MatMul; dynamic
 quantization's MatMulInteger and ConvInteger; static QOperator QLinearMatMul and
-QLinearConv; those two integer forms' outputs must be equal, not only close). Each one:
+QLinearConv; those two integer forms' outputs must be equal, not only close). Each one,
+in the compute tier and with compress --entropy (8-bit entropy blobs, version 3):
 every weight encoded and its DequantizeLinear chain fused into the LSC op (none left
 in the graph), decompress gives back the file byte for byte, and ONNX Runtime's
 outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 3,
@@ -391,6 +392,27 @@ def float_blob_refused(work):
     return failures
 
 
+def entropy_tier(work, name, m, feeds, n8, rtol):
+    """compress --entropy: the 8-bit weights become entropy blobs (version 3, docs/format.md
+    4) that the plugin decodes at kernel creation, outputs as the compute tier's; with
+    --bit-exact, decompress gives the file back byte for byte."""
+    failures = []
+    ename = name + "_entropy"
+    failures += ortcheck.check_models(work, {ename: (m, feeds, n8)}, rtol, ["--entropy"])
+    path = os.path.join(work, ename + ".onnx")
+    coded, back = (os.path.join(work, ename + e) for e in (".exact.lsc.onnx", ".back.onnx"))
+    ortcheck.compress(path, coded, ["--bit-exact", "--entropy"])
+    n_coded = open(coded[: -len(".onnx")], "rb").read().count(b"LSCE\x03")
+    r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", coded, "-o", back])
+    same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+    print("%s %-28s %d 8-bit entropy blobs, decompress byte for byte: %s" %
+          ("ok  " if same and n_coded else "FAIL", ename, n_coded, same))
+    if not same or not n_coded:
+        failures.append("%s: %d 8-bit entropy blobs, decompress same %s (%s)" % (ename, n_coded, same,
+                                                                               r.stderr.strip()))
+    return failures
+
+
 def main():
     models, work = ortcheck.work_folder(with_models=True)
     failures = []
@@ -429,6 +451,7 @@ def main():
                   ("ok  " if same and not left else "FAIL", name, n8, same))
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
+            failures += entropy_tier(work, name, m, feeds[:1], n8, 0 if form in EXACT_FORMS else ortcheck.RTOL)
     failures += integer_exact(work)
     failures += integer_bound(work)
     failures += qlinear_exact(work)

@@ -118,7 +118,9 @@ lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size
     e->size = blob_size;
     e->checksum = lsc_load_le64((const uint8_t *)blob + 8);
     const uint8_t *head = blob;
-    if (blob_size > 5 && memcmp(head, "LSCW", 4) == 0 && (head[5] == LSC_DTYPE_UINT8 || head[5] == LSC_DTYPE_INT8) &&
+    /* compute and entropy blobs ("LSCE", docs/format.md 4.1) both hold dtype at byte 5 */
+    if (blob_size > 5 && (memcmp(head, "LSCW", 4) == 0 || memcmp(head, "LSCE", 4) == 0) &&
+        (head[5] == LSC_DTYPE_UINT8 || head[5] == LSC_DTYPE_INT8) &&
         w->minor < LSC_BUNDLE_MINOR_8BIT)
         w->minor = LSC_BUNDLE_MINOR_8BIT; /* readers before it reject such a weight */
     lsc_out_write(&w->out, zeros, (size_t)pad);

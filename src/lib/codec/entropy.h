@@ -12,8 +12,11 @@
 #include "onnx-lsc/lsc.h"
 
 #define LSC_ENTROPY_MAGIC "LSCE"
-/* Written: 2 (static tables); read: 1 and 2 (docs/format.md 4, change log). */
-#define LSC_ENTROPY_VERSION 2
+/* Read: 1..3 (docs/format.md 4, change log). Written: 2 (static tables) for float
+ * weights, 3 for 8-bit ones, which readers of 1 and 2 do not know. */
+#define LSC_ENTROPY_VERSION 3
+#define LSC_ENTROPY_VERSION_FLOAT 2
+#define LSC_ENTROPY_VERSION_8BIT 3
 #define LSC_ENTROPY_FIXED_HEADER 64
 /* Reader limit (docs/format.md 4.2): rows, cols and nnz are each at most this many
  * times the blob's size, so that the work and memory of decoding follow the bytes

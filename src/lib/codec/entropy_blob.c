@@ -17,6 +17,7 @@
 
 #define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
 #define SECTION_ENTRY 8
+#define MAX_SECTIONS (1 + 8 + 1) /* positions, value planes, zero points */
 
 int lsc_entropy_is_blob(const void *blob, size_t size)
 {
@@ -83,20 +84,25 @@ typedef struct entropy_header {
     lsc_blob_view v;       /* the fields it shares with the compute blob (no sections) */
     uint64_t lsc_size, lsc_checksum;
     uint64_t header_bytes; /* fixed header + dims + section table */
-    unsigned n_sections;   /* 1 + elem_size */
+    unsigned n_sections;   /* 1 + elem_size, + 1 for the zero points of an 8-bit weight */
     unsigned version;
 } entropy_header;
 
+static int has_zero_points(const lsc_blob_view *v)
+{
+    return (v->flags & LSC_BLOB_FLAG_ZERO_POINTS) != 0;
+}
+
 static void header_sizes(entropy_header *h)
 {
-    h->n_sections = 1 + h->v.elem_size;
+    h->n_sections = 1 + h->v.elem_size + (unsigned)has_zero_points(&h->v);
     h->header_bytes = LSC_ENTROPY_FIXED_HEADER + 8u * (unsigned)h->v.rank + SECTION_ENTRY * h->n_sections;
 }
 
 static void write_header(const entropy_header *h, uint8_t *p)
 {
     memcpy(p, LSC_ENTROPY_MAGIC, 4);
-    p[4] = LSC_ENTROPY_VERSION;
+    p[4] = (uint8_t)h->version;
     lsc_blob_store_fields(p, &h->v);
     lsc_store_le64(p + 32, h->v.nnz);
     lsc_store_le64(p + 40, h->lsc_size);
@@ -119,8 +125,11 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
                         LSC_ENTROPY_VERSION);
     h->version = p[4];
     LSC_TRY(lsc_blob_read_fields(p, label, &h->v, error));
-    if (h->v.elem_size == 1)
-        return BAD("blob '%s': an entropy blob of an 8-bit weight (the tier codes float weights only)", label);
+    if (h->v.elem_size == 1 && h->version < LSC_ENTROPY_VERSION_8BIT)
+        return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (8-bit needs %d)", label,
+                   h->version, LSC_ENTROPY_VERSION_8BIT);
+    if (h->v.elem_size != 1 && has_zero_points(&h->v))
+        return BAD("blob '%s': zero points (flag ZERO_POINTS) on a float weight", label);
     h->v.nnz = lsc_load_le64(p + 32);
     h->lsc_size = lsc_load_le64(p + 40);
     h->lsc_checksum = lsc_load_le64(p + 48);
@@ -155,9 +164,16 @@ typedef struct section {
     unsigned method;
 } section;
 
-static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, unsigned elem_size,
+/* The zero points of an 8-bit weight (rows bytes, often one repeated) are coded as a
+ * value plane 0 of their own, after the value planes (docs/format.md 4.3). */
+static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
                                 section *s, lsc_error *error)
 {
+    unsigned elem_size = v->elem_size;
+    if (v->zero_points) {
+        section *z = &s[1 + elem_size];
+        LSC_TRY(lsc_entropy_encode_plane(v->zero_points, v->rows, 0, &z->data, &z->size, &z->method, error));
+    }
     LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, &s[0].method, error));
     uint8_t *planes = malloc(m->nnz ? (size_t)(m->nnz * elem_size) : 1);
     if (!planes)
@@ -209,7 +225,8 @@ static void fill_stats(const entropy_header *h, const section *s, size_t total, 
 {
     memset(st, 0, sizeof *st);
     st->nnz = h->v.nnz;
-    st->header_bytes = h->header_bytes;
+    /* zero points are meta-data, counted with the header as for a compute blob */
+    st->header_bytes = h->header_bytes + (has_zero_points(&h->v) ? s[1 + h->v.elem_size].size : 0);
     st->position_bytes = s[0].size;
     st->planes = h->v.elem_size;
     for (unsigned j = 0; j < h->v.elem_size; j++) {
@@ -242,23 +259,22 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     *out_size = 0;
     lsc_blob_view v;
     LSC_TRY(lsc_blob_parse(blob, size, label, &v, error));
-    if (v.elem_size == 1) /* its zero points have no place in part 4: keep the blob */
-        return lsc_fail(error, LSC_ERR_UNSUPPORTED, "blob '%s': the entropy tier codes float weights only", label);
-    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, LSC_ENTROPY_VERSION};
+    unsigned version = v.elem_size == 1 ? LSC_ENTROPY_VERSION_8BIT : LSC_ENTROPY_VERSION_FLOAT;
+    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, version};
     header_sizes(&h);
 
     lsc_sparse m;
     uint8_t *values = NULL;
     LSC_TRY(rows_of_blob(&v, &m, &values, error));
-    section s[9] = {{0}};
-    lsc_status st = code_sections(&m, values, v.elem_size, s, error);
+    section s[MAX_SECTIONS] = {{0}};
+    lsc_status st = code_sections(&m, values, &v, s, error);
     lsc_sparse_free(&m);
     free(values);
     if (st == LSC_OK)
         st = assemble(&h, s, label, out, out_size, error);
     if (st == LSC_OK && stats)
         fill_stats(&h, s, *out_size, stats);
-    for (unsigned i = 0; i < 9; i++)
+    for (unsigned i = 0; i < MAX_SECTIONS; i++)
         free(s[i].data);
     if (st == LSC_OK)
         st = check_round_trip(blob, size, *out, *out_size, label, error);
@@ -295,8 +311,31 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
     return LSC_OK;
 }
 
+/* Inserts the zero-point section after the values of a blob written without it
+ * (docs/format.md 1.3: no header field records where sections start) and sets
+ * ZERO_POINTS; the checksum is renewed. */
+static lsc_status add_zero_points(const entropy_header *h, const uint8_t *zero_points, void **blob,
+                                  size_t *size, const char *label, lsc_error *error)
+{
+    size_t rows = h->v.rows, at = LSC_BLOB_FIXED_HEADER + 8u * (size_t)h->v.rank + (size_t)h->v.nnz;
+    uint8_t *old = *blob, *p = malloc(*size + rows);
+    if (!p)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %zu zero points", label, rows);
+    memcpy(p, old, at);
+    memcpy(p + at, zero_points, rows);
+    memcpy(p + at + rows, old + at, *size - at);
+    p[7] |= LSC_BLOB_FLAG_ZERO_POINTS;
+    lsc_store_le64(p + 8, lsc_blob_checksum(p, *size + rows));
+    free(old);
+    *blob = p;
+    *size += rows;
+    return LSC_OK;
+}
+
+/* zero_points: an 8-bit weight's (rows bytes) with ZERO_POINTS, else NULL. */
 static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const uint8_t *values,
-                          const char *label, void **out, size_t *out_size, lsc_error *error)
+                          const uint8_t *zero_points, const char *label, void **out, size_t *out_size,
+                          lsc_error *error)
 {
     lsc_tensor t = {h->v.dtype, h->v.rank, {0}, values};
     memcpy(t.dims, h->v.dims, sizeof t.dims);
@@ -313,6 +352,11 @@ static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const ui
     if (st != LSC_OK)
         return lsc_fail(error, st == LSC_ERR_NO_MEMORY ? st : LSC_ERR_BAD_BUNDLE, "blob '%s': %s", label,
                         inner.message);
+    if (zero_points && (st = add_zero_points(h, zero_points, out, out_size, label, error)) != LSC_OK) {
+        free(*out);
+        *out = NULL;
+        return st;
+    }
     if (*out_size != h->lsc_size || lsc_load_le64((const uint8_t *)*out + 8) != h->lsc_checksum) {
         uint64_t got = lsc_load_le64((const uint8_t *)*out + 8);
         free(*out);
@@ -334,7 +378,7 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
     *out_size = 0;
     entropy_header h;
     LSC_TRY(read_header(p, size, label, &h, error));
-    section s[9];
+    section s[MAX_SECTIONS];
     LSC_TRY(read_sections(p, size, &h, label, s, error));
     uint64_t stored = lsc_load_le64(p + 8), actual = lsc_blob_checksum(p, size);
     if (stored != actual)
@@ -346,18 +390,25 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
                                          label, error));
     uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
     uint8_t *values = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
-    lsc_status st = planes && values ? LSC_OK
-                                     : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values",
-                                                label, (unsigned long long)h.v.nnz);
+    uint8_t *zero_points = has_zero_points(&h.v) ? malloc(h.v.rows) : NULL;
+    lsc_status st = planes && values && (zero_points || !has_zero_points(&h.v))
+                        ? LSC_OK
+                        : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values", label,
+                                   (unsigned long long)h.v.nnz);
     for (unsigned j = 0; st == LSC_OK && j < h.v.elem_size; j++)
         st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, h.v.nnz,
                                       j, label, error);
+    const section *z = &s[1 + h.v.elem_size];
+    if (st == LSC_OK && zero_points)
+        st = lsc_entropy_decode_plane(z->data, z->size, z->method, h.version, zero_points, h.v.rows, 0, label,
+                                      error);
     if (st == LSC_OK) {
         lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
-        st = rebuild(&h, &m, values, label, out, out_size, error);
+        st = rebuild(&h, &m, values, zero_points, label, out, out_size, error);
     }
     free(planes);
     free(values);
+    free(zero_points);
     lsc_sparse_free(&m);
     return st;
 }
