@@ -22,6 +22,7 @@
 #define PROB_ONE (1u << PROB_BITS)
 #define PROB_KEEP 4
 #define PROB_RARE_MIN (PROB_ONE >> 8)
+#define LSC_PARTS_CHUNK 64u /* columns whose context parts the decoder computes at once */
 
 typedef struct position_model {
     lsc_rc_bit element[LSC_ELEMENT_CONTEXTS];    /* format 1: adaptive */
@@ -147,7 +148,10 @@ static int decode_table(lsc_rc_decoder *d, position_model *pm)
             ones_common = lsc_rc_decode(d, &t.side);
         if (ones_common && rare == PROB_ONE / 2)
             return -1;
-        pm->fixed[ctx] = fixed_probability(rare, ones_common);
+        /* a context the encoder never used gets the least probability a used one can
+         * have, not 0: then every decision costs input (>= 1/177 bit), so a damaged
+         * stream runs out after at most ~1416 decisions per byte */
+        pm->fixed[ctx] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common);
     }
     return d->overrun ? -1 : 0;
 }
@@ -340,19 +344,25 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
     unsigned left = 0;
     uint32_t c = 0;
     uint32_t *col_count = pm->col_count;
-    const uint8_t *col_part = pm->col_part;
+    uint8_t *col_part = pm->col_part;
     const float *inv = pm->inv;
-    if (!adaptive && k && k < cols)
-        lsc_col_context_parts(col_count, cols, r, pm->col_part);
     const uint16_t *row_part = pm->row_part, *fixed = pm->fixed;
     float k_float = (float)k_left;
+    /* The columns' parts of the contexts, computed a chunk ahead of the decisions
+     * (the row's counts left of c do not change them), so that a row costs the
+     * decisions its stream pays for, not its width. */
+    uint32_t parts_end = 0;
     for (; k_left && k_left < n_left; c++, n_left--) {
         if (adaptive) {
             unsigned ctx = lsc_element_context(k_left, n_left, col_count[c], inv_rows, r, left);
             left = lsc_rc_decode(d, &pm->element[ctx]);
         } else {
-            /* lsc_row_class_fast by table; a context the table left unused has p = 0,
-             * which decodes 0s and so another blob, which its checksum rejects */
+            if (c == parts_end) {
+                parts_end = cols - c > LSC_PARTS_CHUNK ? c + LSC_PARTS_CHUNK : cols;
+                lsc_col_context_parts(col_count + c, parts_end - c, r, col_part + c);
+            }
+            /* lsc_row_class_fast by table; a context the encoder left unused decodes
+             * another blob, which its checksum rejects */
             float x = k_float * inv[n_left];
             uint32_t u;
             memcpy(&u, &x, sizeof u);
@@ -364,7 +374,7 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
             k_left--;
             k_float = (float)k_left;
         }
-        if (adaptive && d->overrun)
+        if (d->overrun) /* a damaged stream ends here, not a row later */
             break;
     }
     *shared = local;
