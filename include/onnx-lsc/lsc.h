@@ -490,8 +490,15 @@ typedef struct lsc_compress_options {
     /* 1: the smallest encoding of every weight (size_slack_ppm 0) instead of the
      * default trade of up to 1.5% more bytes for a faster multiply. */
     uint8_t smallest;
-    uint8_t reserved[5];
+    /* Which float32 Conv / Gemm / MatMul weights run as ONNX Runtime's own dense op
+     * (their blob restored once by LscDecode) instead of their LSC kernel:
+     * LSC_RUN_DENSE_AUTO the convolutions the cost model predicts slower under
+     * LSC (docs/format.md 3.1, "Decision (dense-ish layers)"), NEVER none,
+     * ALWAYS every one. */
+    uint8_t run_dense;
+    uint8_t reserved[4];
 } lsc_compress_options;
+enum { LSC_RUN_DENSE_AUTO = 0, LSC_RUN_DENSE_NEVER = 1, LSC_RUN_DENSE_ALWAYS = 2 };
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 
 /* Why a weight candidate was or was not encoded: a weight input of an op with an LSC
@@ -526,6 +533,8 @@ typedef struct lsc_layer_report {
 #define LSC_LAYER_FLAG_SUBGRAPH 1u      /* defined or consumed inside an If/Loop/Scan body */
 #define LSC_LAYER_FLAG_INPUT_DROPPED 2u /* was also a graph input: dropped from the inputs */
 #define LSC_LAYER_FLAG_DECODE 4u        /* read by ops without an LSC kernel: restored by LscDecode */
+#define LSC_LAYER_FLAG_RUN_DENSE 8u     /* an op with an LSC kernel left as the plain op (with
+                                           FLAG_DECODE): predicted faster dense, or forced */
 
 typedef struct lsc_compress_report {
     size_t n_layers;

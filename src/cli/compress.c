@@ -29,6 +29,10 @@ void lsc_cli_compress_usage(FILE *out)
           "      --include-graph-inputs  accepted for compatibility: now the default\n"
           "      --smallest            the smallest encoding per weight (default: up to 1.5%\n"
           "                            more bytes where that multiplies faster)\n"
+          "      --run-dense WHEN      which Conv/Gemm/MatMul layers run as the runtime's dense\n"
+          "                            op, their weight still encoded (decoded once at load):\n"
+          "                            auto (default: convolutions predicted faster dense),\n"
+          "                            never, always\n"
           "      --index-bits N        force the SRI index width (1..16; default: search)\n"
           "      --block HxW           force the block shape (default: search)\n"
           "  -j, --threads N           encode up to N weights at once (default 0 = all cores);\n"
@@ -115,7 +119,7 @@ static char *default_bundle_path(const char *out_model)
     return swap_suffix(out_model, lsc ? ".lsc.onnx" : ".onnx", ".lsc");
 }
 
-enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY, OPT_SMALLEST };
+enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY, OPT_SMALLEST, OPT_RUN_DENSE };
 
 /* The library's notes (e.g. a weight left dense, and why), on stderr like errors. */
 static void print_note(void *context, const char *message)
@@ -133,6 +137,7 @@ int lsc_cli_compress(int argc, char **argv)
         {"bit-exact", no_argument, NULL, OPT_BIT_EXACT},
         {"entropy", no_argument, NULL, OPT_ENTROPY},
         {"smallest", no_argument, NULL, OPT_SMALLEST},
+        {"run-dense", required_argument, NULL, OPT_RUN_DENSE},
         {"include-graph-inputs", no_argument, NULL, OPT_GRAPH_INPUTS},
         {"keep-graph-inputs", no_argument, NULL, OPT_KEEP_INPUTS},
         {"index-bits", required_argument, NULL, OPT_INDEX_BITS},
@@ -160,6 +165,16 @@ int lsc_cli_compress(int argc, char **argv)
         case OPT_KEEP_INPUTS: opt.keep_graph_inputs = 1; break;
         case OPT_ENTROPY: opt.entropy = 1; break;
         case OPT_SMALLEST: opt.smallest = 1; break;
+        case OPT_RUN_DENSE:
+            if (strcmp(optarg, "auto") == 0)
+                opt.run_dense = LSC_RUN_DENSE_AUTO;
+            else if (strcmp(optarg, "never") == 0)
+                opt.run_dense = LSC_RUN_DENSE_NEVER;
+            else if (strcmp(optarg, "always") == 0)
+                opt.run_dense = LSC_RUN_DENSE_ALWAYS;
+            else
+                return lsc_cli_usage_error("compress", "--run-dense wants auto, never or always, not '%s'", optarg);
+            break;
         case OPT_INDEX_BITS:
             if (!parse_uint(optarg, 16, &v) || v == 0)
                 return lsc_cli_usage_error("compress", "--index-bits wants 1..16, not '%s'", optarg);

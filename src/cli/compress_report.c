@@ -59,7 +59,7 @@ static double total_meta_bits(const totals *t)
 static const char *flag_words(uint32_t flags, char buf[64])
 {
     static const struct { uint32_t flag; const char *word; } words[] = {
-        {LSC_LAYER_FLAG_DECODE, "decode"}, {LSC_LAYER_FLAG_SUBGRAPH, "subgraph"},
+        {LSC_LAYER_FLAG_DECODE, "decode"}, {LSC_LAYER_FLAG_RUN_DENSE, "run-dense"}, {LSC_LAYER_FLAG_SUBGRAPH, "subgraph"},
         {LSC_LAYER_FLAG_INPUT_DROPPED, "input-dropped"}};
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
@@ -159,10 +159,11 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
         text_json_string(out, lsc_layer_outcome_string(l->outcome));
         fputs(", \"dtype\": ", out);
         text_json_string(out, lsc_dtype_string(l->dtype));
-        fprintf(out, ", \"subgraph\": %s, \"graph_input_dropped\": %s, \"decode\": %s",
+        fprintf(out, ", \"subgraph\": %s, \"graph_input_dropped\": %s, \"decode\": %s, \"run_dense\": %s",
                 l->flags & LSC_LAYER_FLAG_SUBGRAPH ? "true" : "false",
                 l->flags & LSC_LAYER_FLAG_INPUT_DROPPED ? "true" : "false",
-                l->flags & LSC_LAYER_FLAG_DECODE ? "true" : "false");
+                l->flags & LSC_LAYER_FLAG_DECODE ? "true" : "false",
+                l->flags & LSC_LAYER_FLAG_RUN_DENSE ? "true" : "false");
         if (examined(l)) {
             json_u(out, "rows", s->rows);
             json_u(out, "cols", s->cols);

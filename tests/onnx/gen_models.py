@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import gen_activations
 import gen_decode
+import gen_run_dense
 import gen_pack
 import gen_recurrent
 import gen_subgraphs
@@ -127,11 +128,12 @@ def external_tensors(folder, location, arrays, gap=0):
 def make_all(folder):
     cases = []
 
-    def save(name, m, args=(), encoded=None, check=True, folded=None, packed=None):
+    def save(name, m, args=(), encoded=None, check=True, folded=None, packed=None, run_dense=None):
         if check:
             onnx.checker.check_model(m)
         onnx.save(m, os.path.join(folder, name + ".onnx"))
-        cases.append((name, list(args), {"encoded": encoded, "folded": folded, "packed": packed}))
+        cases.append((name, list(args), {"encoded": encoded, "folded": folded, "packed": packed,
+                                         "run_dense": run_dense}))
 
     # Conv: 2-D, groups, depthwise, 1-D, 3-D, with bias; Gemm transB 0/1; MatMul.
     w = with_specials(pruned((16, 8, 3, 3)))
@@ -273,6 +275,12 @@ def make_all(folder):
     # Weights read by ops without an LSC kernel, restored by LscDecode (gen_decode.py).
     for name, (m, _, n) in gen_decode.all_models(np.random.default_rng(97)).items():
         save(name, m, encoded=n)
+    # Conv / Gemm / MatMul layers run dense, their weights restored by LscDecode
+    # (gen_run_dense.py); the mixed model also with --run-dense never (none dense).
+    for name, (m, _, n) in gen_run_dense.all_models(np.random.default_rng(95)).items():
+        save(name, m, args=gen_run_dense.EXTRA.get(name, ()), encoded=n, run_dense=gen_run_dense.RUN_DENSE[name])
+        if name == "run_dense_mixed_convs":
+            save(name + "_never", m, args=["--run-dense", "never"], encoded=n, run_dense=0)
     # Float tensors left dense, packed by --entropy (gen_pack.py).
     for name, (m, _, n) in gen_pack.all_models(np.random.default_rng(96)).items():
         save(name, m, args=gen_pack.EXTRA, encoded=n, packed=gen_pack.PACKED[name])

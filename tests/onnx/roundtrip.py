@@ -163,6 +163,14 @@ def roundtrip(tool, path, extra, expect, work, label):
             fail(f"{tag}: rewritten model does not import ai.onnx_lsc v1")
         if encoded and not lsc_nodes:
             fail(f"{tag}: no Lsc* node in the rewritten model")
+        run_dense = sum(bool(l.get("run_dense")) for l in report["layers"] if l["status"] == "encoded")
+        if expect.get("run_dense") is not None and run_dense != expect["run_dense"]:
+            fail(f"{tag}: {run_dense} layers run dense, expected {expect['run_dense']}: "
+                 + ", ".join(f"{l['name'][:20]}={l.get('run_dense')}" for l in report["layers"]))
+        plain_readers = [n for g in graphs(rw.graph) for n in g.node if n.domain in ("", "ai.onnx")
+                         and n.op_type in ("Conv", "Gemm", "MatMul")]
+        if run_dense and not plain_readers:
+            fail(f"{tag}: layers run dense but no plain Conv/Gemm/MatMul node is left")
         folded = sum(a.name == "lsc_activation" for n in lsc_nodes for a in n.attribute)
         if expect.get("folded") is not None and folded != expect["folded"]:
             fail(f"{tag}: {folded} activations folded, expected {expect['folded']}")

@@ -122,18 +122,25 @@ def lsc_ops_anywhere(path):
     return ops
 
 
-def check_models(work, models, rtol=RTOL, extra=(), packed=None):
-    """Compresses (with options `extra`) each of {name: (model, feeds, n_encoded)},
-    requires LSC nodes where weights were encoded and, if given, packed[name] outputs
-    on the LscUnpack node, and compares dense (ORT's kernels) with rewritten (our
+def check_models(work, models, rtol=RTOL, extra=(), packed=None, run_dense=None):
+    """Compresses (with options `extra`, or extra[name] if it is a dict) each of {name:
+    (model, feeds, n_encoded)}, requires LSC nodes where weights were encoded, if given
+    packed[name] outputs on the LscUnpack node and run_dense[name] layers run dense
+    (their LscDecode nodes in the graph), and compares dense (ORT's kernels) with rewritten (our
     plugin, 1 and 2 threads) outputs on every feed (rtol 0: equal). Returns the failures."""
     failures = []
     for name, (m, feeds, n_encoded) in models.items():
         path = os.path.join(work, name + ".onnx")
         onnx.save(m, path)
         lsc = os.path.join(work, name + ".lsc.onnx")
-        encoded = json.loads(compress(path, lsc, extra))["totals"]["encoded_layers"]
+        report = json.loads(compress(path, lsc, extra.get(name, ()) if isinstance(extra, dict) else extra))
+        encoded = report["totals"]["encoded_layers"]
         ops = lsc_ops_anywhere(lsc)
+        n_dense = sum(bool(layer.get("run_dense")) for layer in report["layers"] if layer["status"] == "encoded")
+        if run_dense is not None and (n_dense != run_dense[name] or ops.count("LscDecode") < n_dense):
+            failures.append("%s: %d layers run dense (%d LscDecode nodes), expected %d" %
+                            (name, n_dense, ops.count("LscDecode"), run_dense[name]))
+            continue
         if encoded < n_encoded or (n_encoded and not ops):
             failures.append("%s: %d weights encoded, %d LSC nodes, expected %d weights" %
                             (name, encoded, len(ops), n_encoded))

@@ -365,6 +365,7 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
         return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s, has its nodes or its metadata)",
                         c->in_path, LSC_ONNX_DOMAIN);
     LSC_TRY(lsc_select(&c->model, c->opt->keep_graph_inputs, &c->sel, error));
+    LSC_TRY(lsc_choose_dense(&c->model, &c->sel, c->opt, c->in_path, error));
     c->report->n_layers = c->sel.count;
     c->report->layers = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->report->layers);
     c->encoded = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->encoded);

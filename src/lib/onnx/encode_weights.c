@@ -59,6 +59,8 @@ static void fill_row(lsc_layer_report *row, const lsc_candidate *cand)
     row->outcome = cand->outcome;
     if (cand->decode)
         row->flags |= LSC_LAYER_FLAG_DECODE;
+    if (cand->run_dense)
+        row->flags |= LSC_LAYER_FLAG_RUN_DENSE;
     if (cand->tensor && cand->tensor->has_data_type)
         row->dtype = (lsc_dtype)cand->tensor->data_type;
 }
@@ -130,7 +132,9 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
     }
     /* -0.0 is a zero whether or not --bit-exact stores it */
     uint64_t nonzero = row->stats.nnz - (eo.bit_exact ? row->stats.signed_zeros : 0);
-    if (cand->decode && !lsc_decode_sparse_enough(nonzero, row->stats.elements)) {
+    /* a layer run dense by choice keeps its blob whatever its density: it is a
+     * Conv / Gemm / MatMul weight, encoded today whenever it pays */
+    if (cand->decode && !cand->run_dense && !lsc_decode_sparse_enough(nonzero, row->stats.elements)) {
         cand->outcome = row->outcome = LSC_LAYER_NOT_SPARSE;
         lsc_free(blob);
         return LSC_OK;

@@ -221,6 +221,9 @@ typedef struct lsc_candidate {
      * (docs/format.md 3.1) whose input, the blob, is named blob_name (owned). */
     int decode;
     char *blob_name;
+    /* A Conv / Gemm / MatMul weight made a decode candidate by lsc_choose_dense: its
+     * op stays the plain ONNX op, dense (dense_choice.c). */
+    int run_dense;
     /* An 8-bit weight read through DequantizeLinear [-> Transpose] by the op (fuse.c):
      * the chain's nodes in dq_graph, the scale and zero point (NULL: zero) tensors. */
     int quantized;
@@ -251,6 +254,12 @@ static inline int lsc_decode_sparse_enough(uint64_t nnz, uint64_t elements)
 {
     return nnz <= elements / 2;
 }
+/* Turns the float32 Conv / Gemm / MatMul candidates that should run as ONNX Runtime's
+ * dense op (options->run_dense; by default the convolutions whose LSC kernel the cost
+ * model predicts slower) into decode candidates with run_dense set, each reported
+ * through options->note with its reason (dense_choice.c). */
+lsc_status lsc_choose_dense(lsc_onnx_model *model, lsc_selection *selection, const lsc_compress_options *options,
+                            const char *in_path, lsc_error *error);
 /* 1 if `name` is a value, initializer or declaration name anywhere in g. */
 int lsc_graph_uses_name(const Onnx__GraphProto *g, const char *name, int depth);
 /* 1 if the node is an LscDecode (its one input a blob, its output the dense tensor). */
