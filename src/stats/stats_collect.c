@@ -293,7 +293,7 @@ lsc_status stats_collect(const char *model_path, const stats_options *opt, stats
                 break;
             if (l->source == STATS_LSC_BUNDLE) {
                 l->encoded = 1;
-                l->outcome = "encoded";
+                l->outcome = ml.flags & LSC_LAYER_FLAG_RUN_DENSE ? "run-dense" : "encoded";
             } else if (ml.outcome == LSC_LAYER_ENCODED && (ml.flags & LSC_LAYER_FLAG_DECODE) &&
                        l->lsc.nnz > l->facts.elements / 2) {
                 l->outcome = lsc_layer_outcome_string(LSC_LAYER_NOT_SPARSE); /* as compress decides */

@@ -84,6 +84,7 @@ def test_usage(work):
     for args in ([], ["frobnicate"], ["compress"], ["compress", m, "--no-such-option"],
                  ["compress", m, "--index-bits", "17"], ["compress", m, "--index-bits", "x"],
                  ["compress", m, "--block", "0x4"], ["compress", m, "--block", "4"],
+                 ["compress", m, "--run-dense", "sometimes"], ["compress", m, "--run-dense"],
                  ["compress", m, "-j"], ["compress", m, m], ["decompress"], ["decompress", m],
                  ["help", "nope"]):
         expect("usage " + " ".join(a.replace(work, "") for a in args), run(*args), EXIT_USAGE, work, before)

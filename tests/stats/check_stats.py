@@ -613,6 +613,34 @@ def check_decode(exe, folder):
     check(got == [("emb", "encoded"), ("t", "encoded"), ("up", "encoded")], f"decode: compressed rows {got}")
 
 
+def check_run_dense(exe, folder):
+    """A dense-ish first convolution (3 input channels, 60% non-zeros) that compress
+    leaves to ONNX Runtime's Conv, then a sparse one: once compressed, stats says
+    run-dense and encoded; with --run-dense never both are encoded."""
+    rng = np.random.default_rng(5)
+
+    def pruned(shape, density):
+        return (rng.standard_normal(shape) * (rng.random(shape) < density)).astype(np.float32)
+
+    vi = helper.make_tensor_value_info
+    nodes = [helper.make_node("Conv", ["x", "c1"], ["h"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["h", "c2"], ["y"], pads=[1, 1, 1, 1])]
+    g = helper.make_graph(nodes, "run_dense", [vi("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [vi("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(pruned((32, 3, 3, 3), 0.6), "c1"),
+                           numpy_helper.from_array(pruned((32, 32, 3, 3), 0.1), "c2")])
+    path = os.path.join(folder, "run_dense.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    for option, want in (("auto", [("c1", "Conv", "run-dense"), ("c2", "Conv", "encoded")]),
+                         ("never", [("c1", "Conv", "encoded"), ("c2", "Conv", "encoded")])):
+        lsc = os.path.join(folder, "run_dense.%s.lsc.onnx" % option)
+        subprocess.run([exe, "compress", path, "-o", lsc, "-q", "--run-dense", option], check=True)
+        doc = json.loads(run(exe, lsc, "--json"))
+        got = [(L["name"], L["op"], L["outcome"]) for L in doc["layers"]]
+        check(got == want, f"run-dense {option}: compressed rows {got} != {want}")
+        check(doc["totals"]["encoded_layers"] == 2, f"run-dense {option}: both layers count as encoded")
+
+
 def check_misc(exe, folder, model):
     # the table fits 120 columns, whatever the names and outcomes
     for p in [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".onnx")]:
@@ -642,6 +670,7 @@ def main():
                 check_with_compressed(exe, p, tmp)
             check_misc(exe, tmp, paths[0])
             check_decode(exe, tmp)
+            check_run_dense(exe, tmp)
         elif mode == "testdata":
             # Debian's libonnx-testdata: every model with a Conv/Gemm/MatMul whose stats run
             base = "/usr/share/libonnx-testdata/data"

@@ -30,6 +30,26 @@
  * the fit is within +-15% of 12 of the 13 layers, and running dense costs memory (the
  * decoded weight is held, and copied into ORT's output each run). */
 #define RUN_DENSE_MARGIN 1.15
+/* The model is used where it was fitted: ungrouped convolutions whose rows hold at
+ * least as many columns as VGG's first layer (3 channels x 3x3); others stay LSC. */
+#define FITTED_MIN_COLS 27
+
+static int64_t int_attr(const Onnx__NodeProto *n, const char *name, int64_t fallback)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0)
+            return n->attribute[i]->i;
+    return fallback;
+}
+
+/* Every reader an ungrouped Conv, the rows long enough. */
+static int fitted(const lsc_candidate *cand, uint64_t cols)
+{
+    for (size_t i = 0; i < cand->n_consumers; i++)
+        if (int_attr(cand->consumers[i], "group", 1) != 1)
+            return 0;
+    return cols >= FITTED_MIN_COLS;
+}
 
 typedef struct conv_cost {
     double lsc, dense; /* ns per output pixel */
@@ -99,6 +119,33 @@ static void note(const lsc_compress_options *opt, const char *label, const char 
     opt->note(opt->note_context, line);
 }
 
+const char *lsc_graph_dense_reader(const Onnx__GraphProto *g, const char *name)
+{
+    const char *reader = NULL;
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        const char *op = n->op_type ? n->op_type : "";
+        for (size_t j = 0; j < n->n_input; j++) {
+            if (!n->input[j] || strcmp(n->input[j], name) != 0)
+                continue;
+            int weight = j == 1 || (j == 0 && strcmp(op, "MatMul") == 0); /* MatMul: either side */
+            if (!lsc_node_is_onnx(n) || !weight ||
+                (strcmp(op, "Conv") != 0 && strcmp(op, "Gemm") != 0 && strcmp(op, "MatMul") != 0))
+                return NULL;
+            reader = reader ? reader : op;
+        }
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            const Onnx__AttributeProto *attr = n->attribute[a];
+            if (attr->g && lsc_graph_uses_name(attr->g, name, 1))
+                return NULL;
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                if (lsc_graph_uses_name(attr->graphs[k], name, 1))
+                    return NULL;
+        }
+    }
+    return reader;
+}
+
 lsc_status lsc_choose_dense(lsc_onnx_model *model, lsc_selection *sel, const lsc_compress_options *opt,
                             const char *in_path, lsc_error *error)
 {
@@ -119,9 +166,13 @@ lsc_status lsc_choose_dense(lsc_onnx_model *model, lsc_selection *sel, const lsc
             const Onnx__TensorProto *t = cand->tensor;
             if (strcmp(cand->op, "Conv") != 0 || t->n_dims < 3)
                 continue;
+            uint64_t rows = (uint64_t)t->dims[0], cols = 1;
+            for (size_t d = 1; d < t->n_dims; d++)
+                cols *= (uint64_t)t->dims[d]; /* select checked the dims */
+            if (!fitted(cand, cols))
+                continue;
             uint64_t nnz, elements;
             LSC_TRY(count_nonzeros(model, cand, label, &nnz, &elements, error));
-            uint64_t rows = (uint64_t)t->dims[0], cols = rows ? elements / rows : 0;
             conv_cost c = predict_conv(nnz, rows, cols);
             if (c.lsc < c.dense * RUN_DENSE_MARGIN)
                 continue;
@@ -135,4 +186,34 @@ lsc_status lsc_choose_dense(lsc_onnx_model *model, lsc_selection *sel, const lsc
         note(opt, label, why);
     }
     return LSC_OK;
+}
+
+/* A plain op reading what LscDecode restores is, to lsc_select, a weight computed at
+ * run time (NOT_CONSTANT): the same layer as the decode candidate, not a second one. */
+static int restored_by_decode(const lsc_selection *sel, const lsc_candidate *cand)
+{
+    for (size_t k = 0; k < sel->count; k++) {
+        const lsc_candidate *d = &sel->items[k];
+        if (d->decode && d->compressed && d->graph == cand->graph && d->n_consumers == 1 &&
+            d->consumers[0]->n_output == 1 && d->consumers[0]->output[0] &&
+            strcmp(d->consumers[0]->output[0], cand->name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void lsc_drop_decoded_readers(lsc_selection *sel)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < sel->count; k++) {
+        lsc_candidate *cand = &sel->items[k];
+        if (cand->outcome == LSC_LAYER_NOT_CONSTANT && restored_by_decode(sel, cand)) {
+            free(cand->consumers);
+            free(cand->decls);
+            free(cand->blob_name);
+            continue;
+        }
+        sel->items[kept++] = *cand;
+    }
+    sel->count = kept;
 }

@@ -107,6 +107,8 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
     model->compressed = unpacked;
     if (st == LSC_OK)
         st = lsc_select(&model->m, 0, &model->sel, error);
+    if (st == LSC_OK)
+        lsc_drop_decoded_readers(&model->sel);
     if (st == LSC_OK) {
         model->file_bytes = lsc_onnx_input_bytes(&model->m);
         size_t n = model->sel.count ? model->sel.count : 1;
@@ -184,8 +186,14 @@ lsc_status lsc_model_layer_get(const lsc_model *model, size_t index, lsc_model_l
     layer->flags = (cand->in_subgraph ? LSC_LAYER_FLAG_SUBGRAPH : 0) | (cand->decode ? LSC_LAYER_FLAG_DECODE : 0);
     /* A compressed decode weight: its blob is "name.lsc", the dense tensor "name". */
     if (cand->decode && cand->compressed && cand->n_consumers == 1 && cand->consumers[0]->n_output == 1 &&
-        cand->consumers[0]->output[0])
+        cand->consumers[0]->output[0]) {
         layer->name = cand->consumers[0]->output[0];
+        const char *reader = lsc_graph_dense_reader(cand->graph, layer->name);
+        if (reader) { /* the op its plain form names, as for the model before compress */
+            layer->op = reader;
+            layer->flags |= LSC_LAYER_FLAG_RUN_DENSE;
+        }
+    }
     if (model->weights[index]) {
         lsc_weight_info info;
         lsc_weight_get_info(model->weights[index], &info);

@@ -260,6 +260,13 @@ static inline int lsc_decode_sparse_enough(uint64_t nnz, uint64_t elements)
  * through options->note with its reason (dense_choice.c). */
 lsc_status lsc_choose_dense(lsc_onnx_model *model, lsc_selection *selection, const lsc_compress_options *options,
                             const char *in_path, lsc_error *error);
+/* The op type ("Conv", "Gemm", "MatMul") of the first reader of the value `name` of g
+ * if it is read, in g and not below, only as the weight of such plain nodes (a layer
+ * run dense, dense_choice.c); else NULL. */
+const char *lsc_graph_dense_reader(const Onnx__GraphProto *g, const char *name);
+/* Drops from a compressed model's selection the NOT_CONSTANT rows of plain ops reading
+ * an LscDecode output: that weight is the decode candidate's row. */
+void lsc_drop_decoded_readers(lsc_selection *selection);
 /* 1 if `name` is a value, initializer or declaration name anywhere in g. */
 int lsc_graph_uses_name(const Onnx__GraphProto *g, const char *name, int depth);
 /* 1 if the node is an LscDecode (its one input a blob, its output the dense tensor). */
