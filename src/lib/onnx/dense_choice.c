@@ -27,7 +27,7 @@
 #define DENSE_NS_PER_MAC 0.0257
 #define DENSE_NS_PER_COL 0.318
 /* A layer runs dense only when its LSC kernel is predicted at least this much slower:
- * the fit is within +-15% of 12 of the 13 layers, and running dense costs memory (the
+ * the fit is within +-20% of 12 of the 13 layers, and running dense costs memory (the
  * decoded weight is held, and copied into ORT's output each run). */
 #define RUN_DENSE_MARGIN 1.15
 /* The model is used where it was fitted: ungrouped convolutions whose rows hold at
