@@ -12,9 +12,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 import gen_activations
 import gen_decode
-import gen_run_dense
 import gen_pack
 import gen_recurrent
+import gen_run_dense
 import gen_subgraphs
 
 RNG = np.random.default_rng(1234)

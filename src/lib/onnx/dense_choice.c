@@ -172,7 +172,10 @@ lsc_status lsc_choose_dense(lsc_onnx_model *model, lsc_selection *sel, const lsc
             if (!fitted(cand, cols))
                 continue;
             uint64_t nnz, elements;
-            LSC_TRY(count_nonzeros(model, cand, label, &nnz, &elements, error));
+            lsc_status st = count_nonzeros(model, cand, label, &nnz, &elements, error);
+            if (st == LSC_ERR_UNSUPPORTED)
+                continue; /* the encoding pass reports it, as for any weight */
+            LSC_TRY(st);
             conv_cost c = predict_conv(nnz, rows, cols);
             if (c.lsc < c.dense * RUN_DENSE_MARGIN)
                 continue;
