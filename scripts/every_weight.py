@@ -34,20 +34,12 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "onnx"))
+from roundtrip import graphs  # noqa: E402  (g and every body inside it)
+
 BIG = 1024          # the issue's "float tensor of >= 1024 elements"
 RATIO_SLACK = 0.10  # file ratio >= (1 - slack) x weights ratio
 FLOATS = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE}
-
-
-def graphs(g):
-    """g and every body inside it, at any depth."""
-    yield g
-    for n in g.node:
-        for a in n.attribute:
-            if a.HasField("g"):
-                yield from graphs(a.g)
-            for sg in a.graphs:
-                yield from graphs(sg)
 
 
 def values(m):
@@ -165,7 +157,6 @@ def every_kind(path, rng):
 
 def generated(folder):
     """(path, ratio_check) of the generated models."""
-    sys.path.insert(0, os.path.join(HERE, "..", "tests", "onnx"))
     import gen_decode
     import gen_recurrent
     import gen_subgraphs
