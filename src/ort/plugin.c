@@ -1,8 +1,8 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
  * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
  * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode
- * (and its float16, bfloat16, float64 forms), LscGather (docs/format.md part 3) and LscUnpack (part 5) to a
- * session's options. Each kernel opens its encoded weight in place, validated once at
+ * (and its float16, bfloat16, float64 forms), LscGather (docs/format.md part 3) and
+ * LscUnpack (part 5) to a session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
  * multiplies on the encoded form on ORT's own intra-op threads. */
 #include <limits.h>
@@ -623,18 +623,19 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
         q->y_type = i & 2 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     }
     init_op(&r->ops[16], LSC_ORT_CONV_INTEGER, "LscConvInteger", 4, api, version); /* x, w, x_zp, w_zp */
-    init_op(&r->ops[17], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
-    init_op(&r->ops[18], LSC_ORT_UNPACK, "LscUnpack", 1, api, version); /* dense pack -> its tensors */
-    /* blob -> its dense tensor: ORT tells same-named ops apart by their input types
-     * only, and these all read uint8, so one name per output type. */
-    static const struct { const char *name; ONNXTensorElementDataType type; } decode_ops[] = {
-        {"LscDecode", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT},
+    init_op(&r->ops[17], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
+    init_op(&r->ops[18], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
+    init_op(&r->ops[19], LSC_ORT_UNPACK, "LscUnpack", 1, api, version); /* dense pack -> its tensors */
+    /* LscDecode's other types: ORT tells same-named ops apart by their input types
+     * only, and these all read a uint8 blob, so one name per output type. */
+    static const struct { const char *name; ONNXTensorElementDataType type; } typed_decode[] = {
         {"LscDecodeFloat16", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16},
         {"LscDecodeBFloat16", ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16},
         {"LscDecodeFloat64", ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE}};
-    for (size_t i = 0; i < 4; i++) {
-        init_op(&r->ops[19 + i], LSC_ORT_DECODE, decode_ops[i].name, 1, api, version);
-        r->ops[19 + i].y_type = decode_ops[i].type;
+    r->ops[17].y_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    for (size_t i = 0; i < 3; i++) {
+        init_op(&r->ops[20 + i], LSC_ORT_DECODE, typed_decode[i].name, 1, api, version);
+        r->ops[20 + i].y_type = typed_decode[i].type;
     }
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
