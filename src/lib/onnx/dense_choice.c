@@ -105,7 +105,7 @@ static void make_dense(lsc_candidate *cand)
     cand->decls = NULL;
     cand->n_consumers = cand->n_decls = 0;
     cand->transposed = 0;
-    cand->lsc_op = "LscDecode";
+    cand->lsc_op = lsc_decode_op_for(ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT); /* eligible: float32 */
     cand->decode = 1;
     cand->run_dense = 1;
 }
