@@ -8,7 +8,9 @@
 
 #include "check.h"
 #include "common/cpu.h"
+#include "codec/blob.h"
 #include "kernels/convert.h"
+#include "kernels/form.h"
 #include "onnx-lsc/lsc.h"
 #include "rng.h"
 
@@ -139,7 +141,7 @@ static void setup_variants(void)
         printf("skip avx512: this CPU (or OS) lacks AVX-512F\n");
 }
 
-static size_t cases_run;
+static size_t cases_run, forms_built, forced_forms;
 
 /* y (rows x n, ldy) against W*X in double; rows outside [rb, re) must still hold
  * the sentinel. */
@@ -337,6 +339,32 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
     free(count);
 }
 
+/* The batch-1 form (lsc_weight_prepare_n1): built for float32 weights up to 2^24
+ * columns, no larger than the blob; n = 1 through it on every variant and exec
+ * (check_n: serial, pools, host, row ranges), m = 1 rows, and n = 3 beside it (the
+ * form serves n = 1 only). */
+static void check_form(lsc_weight *w, const char *label, const float *wf, uint32_t rows,
+                       uint32_t cols, lsc_dtype dtype, size_t blob_size)
+{
+    size_t bytes = 1, again = 1;
+    lsc_error err = { 0 };
+    CHECKF(lsc_weight_prepare_n1(w, &bytes, &err) == LSC_OK, "%s: prepare: %s", label, err.message);
+    CHECKF(lsc_weight_prepare_n1(w, &again, &err) == LSC_OK && again == bytes, "%s: prepare twice",
+           label);
+    CHECKF(bytes <= blob_size, "%s: form of %zu bytes, blob %zu", label, bytes, blob_size);
+    forms_built += bytes > 0;
+    /* a small blob's form is often larger than it: made all the same for the test */
+    if (dtype == LSC_DTYPE_FLOAT32 && bytes == 0) {
+        CHECK(lsc_n1_form_build(&w->view, 0, &w->n1_form, &err) == LSC_OK && w->n1_form);
+        forced_forms++;
+    }
+    char flabel[300];
+    snprintf(flabel, sizeof flabel, "%s form", label);
+    check_n(w, flabel, wf, rows, cols, 1, 1);
+    check_n(w, flabel, wf, rows, cols, 3, 0);
+    check_rows(w, flabel, wf, rows, cols, 1);
+}
+
 typedef struct shape_case {
     uint32_t rows, cols;
     double density;
@@ -417,6 +445,7 @@ static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int 
     }
     if (big_n)
         check_rows(w, label, wf, sc->rows, sc->cols, 70);
+    check_form(w, label, wf, sc->rows, sc->cols, dtype, blob_size);
     lsc_weight_close(&w);
     lsc_free(blob);
     free(m);
@@ -572,6 +601,8 @@ int main(int argc, char **argv)
     CHECK(scratch_calls > 0 && scratch_live == 0); /* the windowed multiply used the hooks */
     lsc_pool_free(&pool1);
     lsc_pool_free(&pool2);
-    printf("%zu comparisons, %d variant(s)\n", cases_run, n_variants);
+    CHECK(forms_built > 50);
+    printf("%zu comparisons, %d variant(s), %zu batch-1 forms (+ %zu larger than their blob)\n",
+           cases_run, n_variants, forms_built, forced_forms);
     return check_exit();
 }
