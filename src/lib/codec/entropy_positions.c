@@ -331,6 +331,18 @@ static int reserve_cols(lsc_sparse *m, uint64_t need, uint64_t *cap)
     return 0;
 }
 
+/* Computes the column parts of the contexts from column c on, a chunk as long as
+ * the row so far (at most twice the columns the decisions reach; out of line: the
+ * decision loop keeps its registers); returns the chunk's end. */
+static __attribute__((noinline)) uint32_t next_parts(const uint32_t *col_count, uint32_t cols, uint32_t r,
+                                                     uint32_t c, uint8_t *col_part)
+{
+    uint32_t chunk = c > LSC_PARTS_CHUNK ? c : LSC_PARTS_CHUNK; /* doubling: few calls on a long row */
+    uint32_t end = cols - c > chunk ? c + chunk : cols;
+    lsc_col_context_parts(col_count + c, end - c, r, col_part + c);
+    return end;
+}
+
 /* The elements of one row. `adaptive` is a constant in each caller, so each model
  * gets its own loop. */
 static inline __attribute__((always_inline)) void
@@ -357,9 +369,10 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
             unsigned ctx = lsc_element_context(k_left, n_left, col_count[c], inv_rows, r, left);
             left = lsc_rc_decode(d, &pm->element[ctx]);
         } else {
-            if (c == parts_end) {
-                parts_end = cols - c > LSC_PARTS_CHUNK ? c + LSC_PARTS_CHUNK : cols;
-                lsc_col_context_parts(col_count + c, parts_end - c, r, col_part + c);
+            if (__builtin_expect(c == parts_end, 0)) {
+                if (d->overrun) /* a damaged stream ends here, not a row later */
+                    break;
+                parts_end = next_parts(col_count, cols, r, c, col_part);
             }
             /* lsc_row_class_fast by table; a context the encoder left unused decodes
              * another blob, which its checksum rejects */
@@ -374,7 +387,7 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
             k_left--;
             k_float = (float)k_left;
         }
-        if (d->overrun) /* a damaged stream ends here, not a row later */
+        if (adaptive && d->overrun)
             break;
     }
     *shared = local;
