@@ -65,10 +65,11 @@ static int add_segment(form_builder *b, uint32_t row, const uint32_t *cols, uint
         unsigned w = width_of(top);
         widths[g] = (uint8_t)w;
         memset(data, 0, G * w / 8);
-        for (unsigned i = 0; i < G; i++)
-            for (unsigned bit = 0; bit < w; bit++)
-                if ((gaps[i] >> bit) & 1)
-                    data[(i * w + bit) >> 3] |= (uint8_t)(1u << ((i * w + bit) & 7));
+        for (unsigned i = 0; i < G; i++) { /* w + 7 <= 31 bits: four bytes */
+            uint32_t at = i * w, bits = gaps[i] << (at & 7);
+            for (unsigned k = 0; k < 4 && (at >> 3) + k < G * w / 8; k++)
+                data[(at >> 3) + k] |= (uint8_t)(bits >> (8 * k));
+        }
         data += G * w / 8;
     }
     f->n_bytes = (size_t)(data - f->bytes);
