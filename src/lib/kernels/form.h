@@ -29,6 +29,7 @@
 #define LSC_FORM_GROUP_MAX 16
 #define LSC_FORM_COLS16 (UINT32_C(1) << 16)        /* up to this many columns: groups of 16 */
 #define LSC_FORM_MAX_COLS (UINT32_C(1) << 24)      /* else groups of 8, gaps below 2^24 */
+#define LSC_FORM_WIDTH8_MAX 24                     /* so a group of 8 is at most 24 bits wide */
 #define LSC_FORM_PAD 32                            /* bytes readable past the last group */
 
 #define LSC_FORM_CHECK 16 /* block rows a checkpoint */

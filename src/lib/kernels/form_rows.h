@@ -4,8 +4,8 @@
  *   static const uint8_t *form_dot(const float *x, size_t xs, unsigned G, const uint8_t *p,
  *                                  const lsc_n1_seg *s, const float *vals, float *sum)
  * (the segment whose bytes start at p, in groups of G: *sum = its dot product;
- * returns the next segment's bytes) and LSC_FORM_ROWS_NAME. The values are the job view's float32
- * values, read in place. */
+ * returns the next segment's bytes) and LSC_FORM_ROWS_NAME. The values are the job
+ * view's float32 values, read in place. */
 #include <string.h>
 
 #include "kernels/form.h"

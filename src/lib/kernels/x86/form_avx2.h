@@ -37,7 +37,7 @@ typedef struct lsc_form_lut {
         LSC_FM(w) },                                                                       \
       (4 * (w)) >> 3, { 0 } }
 
-static const lsc_form_lut lsc_form_luts[25] __attribute__((aligned(32))) = {
+static const lsc_form_lut lsc_form_luts[LSC_FORM_WIDTH8_MAX + 1] __attribute__((aligned(32))) = {
     LSC_FROW(0),  LSC_FROW(1),  LSC_FROW(2),  LSC_FROW(3),  LSC_FROW(4),  LSC_FROW(5),
     LSC_FROW(6),  LSC_FROW(7),  LSC_FROW(8),  LSC_FROW(9),  LSC_FROW(10), LSC_FROW(11),
     LSC_FROW(12), LSC_FROW(13), LSC_FROW(14), LSC_FROW(15), LSC_FROW(16), LSC_FROW(17),
@@ -88,7 +88,8 @@ typedef struct lsc_form_lut16 {
 #define LSC_FM(w, j) (int16_t)((w) ? 1 << (16 - (w) - (((j) * (w)) & 7)) : 0)
 #define LSC_FMH(w) LSC_FM(w, 0), LSC_FM(w, 1), LSC_FM(w, 2), LSC_FM(w, 3), LSC_FM(w, 4), \
                    LSC_FM(w, 5), LSC_FM(w, 6), LSC_FM(w, 7)
-#define LSC_FROW(w) { { LSC_FH(w), LSC_FH(w) }, { LSC_FMH(w), LSC_FMH(w) }, { 16 - (w), 0 }, { 0, 0 } }
+#define LSC_FROW(w)                                                                        \
+    { { LSC_FH(w), LSC_FH(w) }, { LSC_FMH(w), LSC_FMH(w) }, { 16 - (w), 0 }, { 0, 0 } }
 
 static const lsc_form_lut16 lsc_form_luts16[LSC_FORM_FAST16 + 1] __attribute__((aligned(32))) = {
     LSC_FROW(0), LSC_FROW(1), LSC_FROW(2), LSC_FROW(3), LSC_FROW(4),
@@ -212,7 +213,8 @@ static const uint8_t *form_dot(const float *restrict x, size_t xs, unsigned G, c
                                const lsc_n1_seg *s, const float *restrict vals, float *sum)
 {
     if (xs == 1)
-        return G == 16 ? form_dot_xs(x, 1, 16, p, s, vals, sum) : form_dot_xs(x, 1, 8, p, s, vals, sum);
+        return G == 16 ? form_dot_xs(x, 1, 16, p, s, vals, sum)
+                       : form_dot_xs(x, 1, 8, p, s, vals, sum);
     return form_dot_xs(x, xs, G, p, s, vals, sum);
 }
 
