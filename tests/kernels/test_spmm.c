@@ -578,6 +578,13 @@ int main(int argc, char **argv)
         shape_case sc = { 3, cols, 0.01, UNIFORM, 1, cols, 8 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
     }
+    { /* past 65536 columns the batch-1 form packs groups of 8 (32-bit lanes): short
+       * segments (narrow blocks) and long ones, wide gaps at 0.1% */
+        shape_case narrow = { 24, 70001, 0.002, UNIFORM, 4, 100, 0 };
+        run_case(&narrow, LSC_DTYPE_FLOAT32, 0, 0);
+        shape_case sparse = { 5, 70001, 0.001, UNIFORM, 1, 70001, 0 };
+        run_case(&sparse, LSC_DTYPE_FLOAT32, 0, 0);
+    }
     /* n = 1 decodes one-row block rows in batches (brows.h, rows_n1): batches cut by
      * the row count (1200 short rows, many empty) and by the entries, and rows longer
      * than a batch (b = 1 over 60000 columns: one entry per position) */

@@ -178,6 +178,23 @@ form_dot_xs(const float *restrict x, size_t xs, unsigned G, const uint8_t *p, co
     const uint8_t *data = p + groups;
     __m256i base = G == 16 ? _mm256_set1_epi16((int16_t)(s->col0 - 1))
                            : _mm256_set1_epi32((int)(s->col0 - 1));
+    if (s->count <= G) { /* one group (narrow blocks): no vector sums to reduce */
+        _mm256_store_si256((__m256i *)(void *)cols, G == 16 ? form_group16(data, p[0], &base)
+                                                            : form_group8(data, p[0], &base));
+        const uint16_t *c16 = (const uint16_t *)(const void *)cols;
+#define LSC_FX1(i) x[(size_t)(G == 16 ? c16[i] : cols[i]) * xs]
+        float t0 = 0.0f, t1 = 0.0f;
+        uint32_t i = 0;
+        for (; i + 2 <= s->count; i += 2) {
+            t0 = fmaf(vals[i], LSC_FX1(i), t0);
+            t1 = fmaf(vals[i + 1], LSC_FX1(i + 1), t1);
+        }
+        if (i < s->count)
+            t0 = fmaf(vals[i], LSC_FX1(i), t0);
+#undef LSC_FX1
+        *sum = t0 + t1;
+        return data + G / 8 * p[0];
+    }
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     float tail = 0.0f;
     const uint32_t ahead = G == 16 ? LSC_FORM_AHEAD / 2 : LSC_FORM_AHEAD;
