@@ -508,7 +508,8 @@ typedef struct lsc_compress_options {
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
 
 /* Why a weight candidate was or was not encoded: a weight input of an op with an LSC
- * kernel, or any other float32 initializer of >= 1024 elements (LscDecode). */
+ * kernel, any other float tensor (initializer or Constant) of >= 1024 elements
+ * (LscDecode), or a smaller float tensor of >= 16 elements (TOO_SMALL, a row only). */
 typedef enum lsc_layer_outcome {
     LSC_LAYER_ENCODED = 0,
     LSC_LAYER_NOT_PAYING = 1,     /* encoding would not be smaller than dense */
@@ -517,12 +518,15 @@ typedef enum lsc_layer_outcome {
     LSC_LAYER_UNSUPPORTED_TYPE = 4,
     LSC_LAYER_IN_SUBGRAPH = 5,    /* no longer reported: subgraph weights are candidates */
     LSC_LAYER_NOT_CONSTANT = 6,   /* weight is computed, not an initializer/Constant */
-    LSC_LAYER_NOT_SPARSE = 7      /* read by ops without an LSC kernel (LscDecode) and
+    LSC_LAYER_NOT_SPARSE = 7,     /* read by ops without an LSC kernel (LscDecode) and
                                      fewer than half of its elements are zeros */
+    LSC_LAYER_TOO_SMALL = 8       /* read by ops without an LSC kernel and under 1024
+                                     elements: an LscDecode node would not pay; not analysed */
 } lsc_layer_outcome;
 
 /* The outcome's name in reports: "encoded", "not-paying", "graph-input",
- * "shared-other", "unsupported", "in-subgraph", "not-constant", "not-sparse". Never NULL. */
+ * "shared-other", "unsupported", "in-subgraph", "not-constant", "not-sparse", "too-small".
+ * Never NULL. */
 LSC_API const char *lsc_layer_outcome_string(lsc_layer_outcome outcome);
 
 /* One row of a compress report: one weight tensor. */

@@ -206,7 +206,7 @@ static void page(FILE *out, const stats_report *r)
     esc(out, r->model_path);
     fprintf(out, "</title><style>%s</style></head><body>\n<h1>onnx-lsc stats</h1><div class=\"sub\">", style);
     esc(out, r->model_path);
-    fprintf(out, " &middot; %s model &middot; %zu Conv/Gemm/MatMul weights &middot; onnx-lsc %s</div>\n",
+    fprintf(out, " &middot; %s model &middot; %zu weights &middot; onnx-lsc %s</div>\n",
             r->compressed ? "compressed" : "plain", r->n_layers, lsc_version_string());
     totals_section(out, r);
     for (size_t i = 0; i < r->n_layers; i++)

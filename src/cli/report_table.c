@@ -196,7 +196,7 @@ static void totals_table(FILE *out, const stats_report *r)
 
 int stats_write_table(FILE *out, const stats_report *r)
 {
-    fprintf(out, "%s: %s model, %zu Conv/Gemm/MatMul weights\n\n", r->model_path,
+    fprintf(out, "%s: %s model, %zu weights\n\n", r->model_path,
             r->compressed ? "compressed" : "plain", r->n_layers);
     sparsity_table(out, r);
     lsc_table(out, r);

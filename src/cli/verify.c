@@ -266,7 +266,7 @@ static void compare_output(const verify_options *o, const ortrun_tensor *ref, co
             d = 0;
         else
             d = fabs(a - b);
-        if (!(d <= atol + rtol * fabs(a)))
+        if (d != 0 && !(d <= atol + rtol * fabs(a))) /* NaN == NaN: its tolerance would be NaN */
             r->ok = 0;
         if (d > r->max_abs)
             r->max_abs = d;

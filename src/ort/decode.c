@@ -1,6 +1,8 @@
-/* The ops that serve an encoded weight's dense float32 tensor (docs/format.md 3.1):
- * LscDecode, the whole tensor, for ops without an LSC kernel; LscGather, ONNX Gather
- * over it (embedding tables). A constant blob is decoded once, at kernel creation,
+/* The ops that serve an encoded weight's dense tensor (docs/format.md 3.1):
+ * LscDecode, the whole tensor, for ops without an LSC kernel (float32, and float16,
+ * bfloat16, float64 as LscDecodeFloat16 / LscDecodeBFloat16 / LscDecodeFloat64: ORT
+ * fixes an op's output type per registration); LscGather, ONNX Gather over a float32
+ * one (embedding tables). A constant blob is decoded once, at kernel creation,
  * into a buffer the kernel keeps. Each run, LscDecode copies it into the output ORT
  * allocates (a custom op cannot hand out its own memory) and LscGather copies the
  * gathered slices only. A blob computed at run time is decoded at each run. */
@@ -11,7 +13,7 @@
 
 static size_t dense_bytes(const lsc_weight_info *w)
 {
-    size_t n = sizeof(float);
+    size_t n = lsc_dtype_size(w->dtype);
     for (int i = 0; i < w->rank; i++)
         n *= (size_t)w->dims[i]; /* lsc_weight_open checked that the tensor fits */
     return n;
@@ -25,10 +27,11 @@ OrtStatus *lsc_ort_gather_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info
 
 OrtStatus *lsc_ort_decode_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w)
 {
-    if (w->dtype != LSC_DTYPE_FLOAT32 || w->transposed)
+    lsc_dtype want = kernel->kind == LSC_ORT_GATHER ? LSC_DTYPE_FLOAT32 : kernel->attrs.decode.dtype;
+    if (w->dtype != want || w->transposed)
         return lsc_ort_fail(kernel->api, kernel, ORT_INVALID_GRAPH,
-                            "weight '%s' must be a float32 tensor encoded as is (re-compress with this onnx-lsc)",
-                            kernel->weight_name);
+                            "weight '%s' must be a %s tensor encoded as is, not %s (re-compress with this onnx-lsc)",
+                            kernel->weight_name, lsc_dtype_string(want), lsc_dtype_string(w->dtype));
     return NULL;
 }
 
@@ -41,7 +44,7 @@ OrtStatus *lsc_ort_decode_init(lsc_ort_kernel *kernel)
         return lsc_ort_fail(kernel->api, kernel, ORT_INVALID_GRAPH, "axis %lld is out of range for data of rank %d",
                             (long long)axis, w.rank);
     size_t bytes = dense_bytes(&w);
-    float *dense = malloc(bytes ? bytes : 1);
+    void *dense = malloc(bytes ? bytes : 1);
     if (!dense)
         return lsc_ort_fail(kernel->api, kernel, ORT_FAIL, "out of memory decoding weight '%s' (%zu bytes)",
                             kernel->weight_name, bytes);
@@ -66,8 +69,8 @@ void lsc_ort_decode_release(lsc_ort_kernel *kernel)
 OrtStatus *lsc_ort_decode_compute(const lsc_ort_call *call)
 {
     const lsc_ort_kernel *k = call->kernel;
-    float *Y;
-    OrtStatus *s = lsc_ort_float_output(call, call->winfo.rank, call->winfo.dims, &Y);
+    void *Y;
+    OrtStatus *s = lsc_ort_output_at(call, 0, call->winfo.rank, call->winfo.dims, &Y);
     if (s || !Y)
         return s;
     if (k->attrs.decode.dense) {

@@ -67,12 +67,13 @@ typedef struct lsc_ort_rnn_attrs {
     lsc_weight *blob[2];    /* W, R when constant blobs, else NULL */
 } lsc_ort_rnn_attrs;
 
-/* LscDecode, LscGather (decode.c): the dense tensor of a constant blob, decoded at
- * creation; Gather's axis. */
+/* LscDecode (one registration per output type), LscGather (decode.c): the dense
+ * tensor of a constant blob, decoded at creation; Gather's axis. */
 typedef struct lsc_ort_decode_attrs {
-    float *dense; /* NULL: the blob is not constant, decoded at each run */
+    void *dense; /* NULL: the blob is not constant, decoded at each run */
     size_t bytes;
     int64_t axis;
+    lsc_dtype dtype; /* the registration's output type: the blob's must be it */
 } lsc_ort_decode_attrs;
 
 static inline int lsc_ort_is_decoded(lsc_ort_kind kind)
@@ -219,6 +220,8 @@ OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_
 /* Allocates output `index` with these dims; *data NULL when the node does not use it. */
 OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims,
                                    float **data);
+/* The same for an output of any element type (the op's registration fixes it). */
+OrtStatus *lsc_ort_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims, void **data);
 
 /* A tensor value's element type, rank and element count. */
 OrtStatus *lsc_ort_value_info(const OrtApi *api, const OrtValue *value, ONNXTensorElementDataType *type,

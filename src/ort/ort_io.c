@@ -180,6 +180,14 @@ OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_
 OrtStatus *lsc_ort_float_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims,
                                    float **data)
 {
+    void *p = NULL;
+    OrtStatus *s = lsc_ort_output_at(call, index, rank, dims, &p);
+    *data = p;
+    return s;
+}
+
+OrtStatus *lsc_ort_output_at(const lsc_ort_call *call, size_t index, int rank, const int64_t *dims, void **data)
+{
     const OrtApi *api = call->kernel->api;
     OrtValue *value = NULL;
     void *p = NULL;

@@ -1,8 +1,8 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
  * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
- * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode,
- * LscGather (docs/format.md part 3) and LscUnpack (part 5) to a
- * session's options. Each kernel opens its encoded weight in place, validated once at
+ * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode
+ * (and its float16, bfloat16, float64 forms), LscGather (docs/format.md part 3) and
+ * LscUnpack (part 5) to a session's options. Each kernel opens its encoded weight in place, validated once at
  * kernel creation (session creation fails with our message when it is corrupt), and
  * multiplies on the encoded form on ORT's own intra-op threads. */
 #include <limits.h>
@@ -91,7 +91,8 @@ typedef struct lsc_ort_op {
     const char *name;
     size_t n_inputs;
     size_t weight_input;
-    ONNXTensorElementDataType a_type, y_type; /* LscQLinearMatMul: one registration per pair */
+    ONNXTensorElementDataType a_type, y_type; /* LscQLinearMatMul: one registration per pair;
+                                                 LscDecode*: y_type per name */
     const OrtApi *api;
     lsc_ort_pool_probe *pool;  /* the registration's */
 } lsc_ort_op;
@@ -148,7 +149,10 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
     case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL:
+        s = NULL;
+        break;
     case LSC_ORT_DECODE:
+        k->attrs.decode.dtype = (lsc_dtype)op->y_type; /* ONNX's type codes, as lsc_dtype's */
         s = NULL;
         break;
     case LSC_ORT_GATHER: s = lsc_ort_gather_init(k, info); break;
@@ -429,7 +433,8 @@ static size_t ORT_API_CALL get_input_type_count(const OrtCustomOp *op)
 static ONNXTensorElementDataType ORT_API_CALL get_output_type(const OrtCustomOp *op, size_t index)
 {
     (void)index;
-    if (op_of(op)->kind == LSC_ORT_QLINEAR_MATMUL || op_of(op)->kind == LSC_ORT_QLINEAR_CONV)
+    if (op_of(op)->kind == LSC_ORT_QLINEAR_MATMUL || op_of(op)->kind == LSC_ORT_QLINEAR_CONV ||
+        op_of(op)->kind == LSC_ORT_DECODE)
         return op_of(op)->y_type;
     lsc_ort_kind kind = op_of(op)->kind;
     return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_CONV_INTEGER ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32
@@ -538,7 +543,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 20
+#define N_OPS 23
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -628,6 +633,17 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
     init_op(&r->ops[17], LSC_ORT_DECODE, "LscDecode", 1, api, version); /* blob -> dense float32 */
     init_op(&r->ops[18], LSC_ORT_GATHER, "LscGather", 2, api, version); /* data (blob), indices */
     init_op(&r->ops[19], LSC_ORT_UNPACK, "LscUnpack", 1, api, version); /* dense pack -> its tensors */
+    /* LscDecode's other types: ORT tells same-named ops apart by their input types
+     * only, and these all read a uint8 blob, so one name per output type. */
+    static const struct { const char *name; ONNXTensorElementDataType type; } typed_decode[] = {
+        {"LscDecodeFloat16", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16},
+        {"LscDecodeBFloat16", ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16},
+        {"LscDecodeFloat64", ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE}};
+    r->ops[17].y_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    for (size_t i = 0; i < 3; i++) {
+        init_op(&r->ops[20 + i], LSC_ORT_DECODE, typed_decode[i].name, 1, api, version);
+        r->ops[20 + i].y_type = typed_decode[i].type;
+    }
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

@@ -85,7 +85,8 @@ static lsc_status price_entropy(const void *blob, size_t size, stats_layer *l, l
 static int loadable(const lsc_model_layer *ml)
 {
     return lsc_dtype_size(ml->dtype) != 0 && ml->outcome != LSC_LAYER_UNSUPPORTED_TYPE &&
-           ml->outcome != LSC_LAYER_NOT_CONSTANT && ml->outcome != LSC_LAYER_IN_SUBGRAPH;
+           ml->outcome != LSC_LAYER_NOT_CONSTANT && ml->outcome != LSC_LAYER_IN_SUBGRAPH &&
+           ml->outcome != LSC_LAYER_TOO_SMALL;
 }
 
 static lsc_status analyse_layer(const lsc_model *model, size_t index, const lsc_model_layer *ml,

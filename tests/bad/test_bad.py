@@ -565,6 +565,23 @@ def check_decode(work):
     damaged("LscDecode: a second output", lambda g, n: n.output.append("t2"))
     damaged("LscDecode: its blob also read by another node",
             lambda g, n: g.node.append(helper.make_node("Identity", ["t.lsc"], ["t3"])))
+    damaged("LscDecode: op type of another element type (LscDecodeFloat16 for a float32 blob)",
+            lambda g, n: setattr(n, "op_type", "LscDecodeFloat16"))
+    # A Constant node's table: the Constant keeps its place, LscDecode follows it.
+    const = helper.make_node("Constant", [], ["t"], value=numpy_helper.from_array(pruned((64, 32), density=0.2)))
+    g = helper.make_graph([const] + nodes, "decode", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64, 32])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [64, 32])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
+    for p in (rw, os.path.join(d, "m.lsc")):
+        os.remove(p)
+    case("Constant table read by Add only (LscDecode)", ["compress", src, "-o", rw], OK, d, inputs=[src],
+         outputs=[rw, os.path.join(d, "m.lsc")])
+    if run(["compress", src, "-o", rw]).returncode != 0:
+        fail("Constant decode model does not compress")
+        return
+    good = onnx.load(rw, load_external_data=False)
+    damaged("LscDecode of a Constant: an attribute added",
+            lambda g, n: n.attribute.append(helper.make_attribute("axis", 1)))
 
 
 def pack_variant(good, change):

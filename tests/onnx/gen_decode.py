@@ -2,13 +2,16 @@
 run time by LscDecode: an embedding table under Gather, ConvTranspose weights (1-D
 and 2-D: groups, strides, pads, output_padding, dilations), a table read by several
 nodes and from an If branch (one encoded copy), a body's own initializer, weights
-that are also graph inputs (IR 3), and tensors left dense (not sparse enough, too
-small). Each builder returns (model, feeds, weights that must be encoded); used by
-tests/onnx (round trips) and tests/ort (runs in ONNX Runtime)."""
+that are also graph inputs (IR 3), tensors left dense (not sparse enough, too
+small), Constant nodes (main graph, If branches, a Loop body) and float16 /
+bfloat16 / float64 tensors (LscDecodeFloat16, ...). Each builder returns (model,
+feeds, weights that must be encoded); used by tests/onnx (round trips) and
+tests/ort (runs in ONNX Runtime)."""
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from gen_subgraphs import init, vi
+from gen_subgraphs import pruned as gen_pruned
 
 OPSET = [helper.make_opsetid("", 13)]
 
@@ -77,12 +80,83 @@ def left_dense(rng):
     return m, [{"x": rng.standard_normal((32, 64)).astype(np.float32)}]
 
 
+def const(name, array):
+    return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(array, name + ".value"))
+
+
+def constant_nodes(rng):
+    """Constant nodes: one read by an Add (LscDecode after the Constant), one read by
+    a MatMul as its weight (multiplied in place), one too small to encode."""
+    nodes = [const("table", gen_pruned(rng, (32, 48), 0.2)), helper.make_node("Add", ["x", "table"], ["a"]),
+             const("w", gen_pruned(rng, (48, 40), 0.1)), helper.make_node("MatMul", ["a", "w"], ["m"]),
+             const("bias", gen_pruned(rng, (40,), 0.5)), helper.make_node("Add", ["m", "bias"], ["y"])]
+    m = model(nodes, [vi("x", [32, 48])], [vi("y", [32, 40])], [])
+    return m, [{"x": rng.standard_normal((32, 48)).astype(np.float32)}]
+
+
+def constant_bodies(rng):
+    """Constant nodes in both branches of an If under the same name (sibling scopes),
+    and in a Loop body, read by ops without an LSC kernel."""
+    then_g = helper.make_graph([const("k", gen_pruned(rng, (32, 32), 0.3)), helper.make_node("Mul", ["x", "k"], ["t"])],
+                               "then", [], [vi("t", [32, 32])])
+    else_g = helper.make_graph([const("k", gen_pruned(rng, (32, 32), 0.1)), helper.make_node("Sub", ["x", "k"], ["e"])],
+                               "else", [], [vi("e", [32, 32])])
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]), const("step", gen_pruned(rng, (32, 32), 0.2)),
+         helper.make_node("Add", ["v_in", "step"], ["v_out"])],
+        "body", [vi("i", [], TensorProto.INT64), vi("c_in", [], TensorProto.BOOL), vi("v_in", [32, 32])],
+        [vi("c_out", [], TensorProto.BOOL), vi("v_out", [32, 32])])
+    nodes = [helper.make_node("If", ["c"], ["b"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Loop", ["n", "", "b"], ["y"], body=body)]
+    m = model(nodes, [vi("x", [32, 32]), vi("c", [], TensorProto.BOOL), vi("n", [], TensorProto.INT64)],
+              [vi("y", [32, 32])], [])
+    x = rng.standard_normal((32, 32)).astype(np.float32)
+    return m, [{"x": x, "c": np.array(v), "n": np.array(3, np.int64)} for v in (True, False)]
+
+
+def bfloat16(array):
+    """bfloat16 TensorProto data: the top half of each float32, rounded to nearest even."""
+    bits = array.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def typed_tensors(rng):
+    """float16, bfloat16 and float64 tensors read by ops without an LSC kernel: an
+    initializer of each type (float16 with NaN payloads and infinities; float64 in
+    double_data), and a float16 Constant inside an If branch."""
+    h = gen_pruned(rng, (32, 40), 0.2).astype(np.float16)
+    hb = h.view(np.uint16)
+    hb[0, 0], hb[1, 1], hb[2, 2] = 0x7E01, 0xFC00, 0x7C00  # quiet NaN with a payload, -inf, +inf
+    bf = helper.make_tensor("bf", TensorProto.BFLOAT16, [32, 40], bfloat16(gen_pruned(rng, (32, 40), 0.2)).tobytes(),
+                            raw=True)
+    d = helper.make_tensor("d", TensorProto.DOUBLE, [32, 40], gen_pruned(rng, (32, 40), 0.1).astype(np.float64).ravel())
+    then_g = helper.make_graph([helper.make_node("Constant", [], ["k16"], value=numpy_helper.from_array(
+                                    gen_pruned(rng, (32, 40), 0.2).astype(np.float16), "k16.value")),
+                                helper.make_node("Cast", ["k16"], ["t"], to=TensorProto.FLOAT)],
+                               "then", [], [vi("t", [32, 40])])
+    else_g = helper.make_graph([helper.make_node("Identity", ["x"], ["e"])], "else", [], [vi("e", [32, 40])])
+    nodes = [helper.make_node("Cast", ["h"], ["h32"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["bf"], ["b32"], to=TensorProto.FLOAT),
+             helper.make_node("Add", ["h32", "b32"], ["s"]),
+             helper.make_node("If", ["c"], ["k"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Add", ["s", "k"], ["s2"]),
+             helper.make_node("Cast", ["s2"], ["s64"], to=TensorProto.DOUBLE),
+             helper.make_node("Mul", ["s64", "d"], ["y"])]
+    m = model(nodes, [vi("x", [32, 40]), vi("c", [], TensorProto.BOOL)], [vi("y", [32, 40], TensorProto.DOUBLE)],
+              [numpy_helper.from_array(h, "h"), bf, d])
+    x = rng.standard_normal((32, 40)).astype(np.float32)
+    return m, [{"x": x, "c": np.array(v)} for v in (True, False)]
+
+
 BUILDERS = {
     "decode_gather_embedding": (gather_embedding, 1),
     "decode_conv_transpose": (conv_transpose, 2),
     "decode_shared_readers": (shared_readers, 2),
     "decode_graph_input_ir3": (graph_input_ir3, 1),
     "decode_left_dense": (left_dense, 1),
+    "decode_constant_nodes": (constant_nodes, 2),
+    "decode_constant_bodies": (constant_bodies, 3),
+    "decode_typed_tensors": (typed_tensors, 4),
 }
 
 

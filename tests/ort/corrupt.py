@@ -2,8 +2,8 @@
 message, never a crash: damaged values (checksum), magic, header fields and a blob of
 zeros, for each op; a truncated bundle fails cleanly (ORT's own message) too; so
 does a damaged folded activation (unknown name, wrong parameter count). LscGather
-and LscDecode: a damaged blob or axis fails the session, an index out of range
-fails the run, each with our message. LscUnpack (the dense pack of --entropy): a
+and LscDecode: a damaged blob or axis fails the session (so does a typed LscDecode on
+a blob of another type), an index out of range fails the run, each with our message. LscUnpack (the dense pack of --entropy): a
 damaged pack, or a node whose outputs disagree with it, fails the session."""
 import os
 import shutil
@@ -143,6 +143,18 @@ def decoded(work, rng, failures):
     gather.attribute.append(helper.make_attribute("axis", 5))
     onnx.save(m, os.path.join(d, "axis.lsc.onnx"))
     expect(os.path.join(d, "axis.lsc.onnx"), "onnx-lsc: LscGather node 'embed': axis 5", "LscGather axis out of range")
+    # the float16 op on a float32 blob: its kernel refuses it when the session is created
+    m = onnx.load(lsc, load_external_data=False)
+    dec = next(n for n in m.graph.node if n.op_type == "LscDecode")
+    dec.op_type = "LscDecodeFloat16"
+    del m.graph.node[:]
+    m.graph.node.append(dec)
+    del m.graph.output[:]
+    m.graph.output.append(helper.make_tensor_value_info(dec.output[0], TensorProto.FLOAT16, None))
+    del m.graph.input[:]
+    onnx.save(m, os.path.join(d, "typed.lsc.onnx"))
+    expect(os.path.join(d, "typed.lsc.onnx"), "must be a float16 tensor encoded as is, not float32",
+           "LscDecodeFloat16 on a float32 blob", [])
     bundle = bytearray(open(os.path.join(d, "m.lsc"), "rb").read())
     for name, node in (("emb", "LscGather node 'embed'"), ("t.lsc", "LscDecode node")):
         off = blob_offsets(lsc)[name][0]

@@ -141,6 +141,18 @@ def main():
            and all(o["ok"] for o in report(r)["outputs"]))
     expect("one ulp off, outputs only: passes", verify(w("a.onnx"), w("ulp", "a1.lsc.onnx"), "--no-decompress"), 0)
 
+    # outputs with NaN and infinities (a float16 table with a NaN payload and +-inf, LscDecodeFloat16):
+    # equal NaNs at equal places pass
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx"))
+    import gen_decode
+    m, _, _ = gen_decode.all_models(np.random.default_rng(3))["decode_typed_tensors"]
+    os.makedirs(w("nan"))
+    onnx.save(m, w("nan", "t.onnx"))
+    ortcheck.compress(w("nan", "t.onnx"), w("nan", "t.lsc.onnx"), ["--bit-exact"])
+    expect("NaN and infinities in the outputs", verify(w("nan", "t.onnx"), w("nan", "t.lsc.onnx"), "--json"), 0,
+           lambda r: report(r)["ok"] and report(r)["decompress"]["exact"])
+
     # every shipped model, batch 4 on 2 threads
     for path in sorted(glob.glob(os.path.join(args.models or "", "**", "*.onnx"), recursive=True)):
         if path.endswith(".lsc.onnx") or not args.models:

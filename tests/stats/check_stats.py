@@ -51,7 +51,8 @@ def run(exe, *args, expect=0):
 # ---------------------------------------------------------------- the model side
 
 def candidates(model):
-    """(name, op, transposed) of each Conv/Gemm/MatMul weight in graph order, first use."""
+    """(name, op, transposed) of each Conv/Gemm/MatMul weight in graph order, first use,
+    then of the other float tensors (the stats rows of a main graph without LscDecode nodes)."""
     seen, out = set(), []
     for node in model.graph.node:
         if node.op_type not in ("Conv", "Gemm", "MatMul", "LscConv", "LscGemm", "LscMatMul"):
@@ -65,6 +66,19 @@ def candidates(model):
             trans = not (tb and tb[0] == 1)
         seen.add(node.input[1])
         out.append((node.input[1], op, trans))
+    # then the other float tensors of the graph, initializers before Constant values:
+    # >= 1024 elements (LscDecode candidates), then >= 16 (rows `too-small`); op = first reader
+    values = [(t.name, t) for t in model.graph.initializer] + \
+        [(n.output[0], a.t) for n in model.graph.node if n.op_type == "Constant" for a in n.attribute if a.name == "value"]
+    floats = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE)
+    for lo, hi in ((1024, float("inf")), (16, 1024)):
+        for name, t in values:
+            if name in seen or t.data_type not in floats or not lo <= int(np.prod(t.dims)) < hi:
+                continue
+            seen.add(name)
+            readers = [n.op_type for n in model.graph.node if name in n.input]
+            outputs = [o.name for o in model.graph.output]
+            out.append((name, readers[0] if readers else "output" if name in outputs else "none", False))
     return out
 
 
@@ -582,7 +596,7 @@ def generated(folder):
 def check_decode(exe, folder):
     """Weights of ops without an LSC kernel (docs/format.md 3.1): a Gather table
     (LscGather), a ConvTranspose weight and an Add table (LscDecode), one not sparse
-    enough, one too small (no row); rows named by their dense tensor once compressed."""
+    enough, one too small (row `too-small`); rows named by their dense tensor once compressed."""
     rng = np.random.default_rng(3)
 
     def pruned(shape, density):
@@ -602,7 +616,7 @@ def check_decode(exe, folder):
     path = os.path.join(folder, "decode.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
     want = [("emb", "Gather", "encoded"), ("up", "ConvTranspose", "encoded"), ("t", "Add", "encoded"),
-            ("dense", "Add", "not-sparse")]
+            ("dense", "Add", "not-sparse"), ("small", "Add", "too-small")]
     doc = json.loads(run(exe, path, "--json"))
     got = [(L["name"], L["op"], L["outcome"]) for L in doc["layers"]]
     check(got == want, f"decode: stats rows {got} != {want}")

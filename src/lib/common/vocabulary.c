@@ -13,6 +13,7 @@ const char *lsc_layer_outcome_string(lsc_layer_outcome outcome)
     case LSC_LAYER_IN_SUBGRAPH: return "in-subgraph";
     case LSC_LAYER_NOT_CONSTANT: return "not-constant";
     case LSC_LAYER_NOT_SPARSE: return "not-sparse";
+    case LSC_LAYER_TOO_SMALL: return "too-small";
     }
     return "unknown";
 }

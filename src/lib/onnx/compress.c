@@ -197,9 +197,11 @@ static lsc_status name_blobs(compress_ctx *c)
     return LSC_OK;
 }
 
-/* The LscDecode node restoring a decode candidate: blob_name -> the original name,
- * put before the graph's other nodes, after the LscDecode nodes already there. */
-static lsc_status add_decode_node(lsc_candidate *cand, lsc_error *error)
+/* The LscDecode node restoring a decode candidate: blob_name -> the original name.
+ * An initializer's goes before the graph's other nodes, after the LscDecode nodes
+ * already there; a Constant's right after the Constant node, whose output is now
+ * the blob (its own position unchanged: decompress puts it back in place). */
+static lsc_status add_decode_node(lsc_candidate *cand, Onnx__NodeProto *constant, lsc_error *error)
 {
     Onnx__GraphProto *g = cand->graph;
     Onnx__NodeProto **nodes = realloc(g->node, (g->n_node + 1) * sizeof *nodes);
@@ -220,22 +222,39 @@ static lsc_status add_decode_node(lsc_candidate *cand, lsc_error *error)
     n->n_output = n->output != NULL;
     n->op_type = lsc_strdup(cand->lsc_op);
     n->domain = lsc_strdup(LSC_ONNX_DOMAIN);
-    if (!n->input || !n->output || !n->input[0] || !n->output[0] || !n->op_type || !n->domain) {
+    char *constant_output = constant ? lsc_strdup(cand->blob_name) : NULL;
+    if (!n->input || !n->output || !n->input[0] || !n->output[0] || !n->op_type || !n->domain ||
+        (constant && !constant_output)) {
+        free(constant_output);
         protobuf_c_message_free_unpacked(&n->base, NULL);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     }
+    if (constant) { /* cand->name was the old output string: it now names the copy */
+        free(constant->output[0]);
+        constant->output[0] = constant_output;
+        cand->name = n->output[0];
+    }
     size_t at = 0;
-    while (at < g->n_node && lsc_node_is_decode(g->node[at]))
-        at++;
+    if (constant) {
+        while (at < g->n_node && g->node[at] != constant)
+            at++;
+        at += at < g->n_node;
+    } else {
+        while (at < g->n_node && lsc_node_is_decode(g->node[at]))
+            at++;
+    }
     memmove(g->node + at + 1, g->node + at, (g->n_node - at) * sizeof *g->node);
     g->node[at] = n;
     g->n_node++;
     return LSC_OK;
 }
 
-static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
+static lsc_status rewrite_graph(compress_ctx *c, Onnx__NodeProto **constants, size_t *n_encoded)
 {
     *n_encoded = 0;
+    for (size_t k = 0; k < c->sel.count; k++) /* before folding and fusing remove nodes */
+        if (c->sel.items[k].home == LSC_HOME_CONSTANT)
+            constants[k] = c->sel.items[k].graph->node[c->sel.items[k].home_index];
     for (size_t k = 0; k < c->sel.count; k++) {
         lsc_candidate *cand = &c->sel.items[k];
         if (cand->in_subgraph)
@@ -246,7 +265,9 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
         Onnx__TensorProto *t = lsc_blob_tensor_new(orig->name, c->bundle_name, c->encoded[k].offset, c->encoded[k].size);
         if (!t)
             return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
-        if (cand->decode) {
+        /* A decode initializer's blob takes the new name (a Constant node's output
+         * does, in add_decode_node; its value keeps its own name). */
+        if (cand->decode && cand->home != LSC_HOME_CONSTANT) {
             free(t->name);
             if (!(t->name = lsc_strdup(cand->blob_name))) {
                 protobuf_c_message_free_unpacked(&t->base, NULL);
@@ -279,7 +300,7 @@ static lsc_status rewrite_graph(compress_ctx *c, size_t *n_encoded)
      * of the graph without LscDecode nodes, which decompress removes first. */
     for (size_t k = 0; k < c->sel.count; k++)
         if (c->encoded[k].size && c->sel.items[k].decode)
-            LSC_TRY(add_decode_node(&c->sel.items[k], c->error));
+            LSC_TRY(add_decode_node(&c->sel.items[k], constants[k], c->error));
     LSC_TRY(drop_graph_inputs(c));
     return append_opset(c->model.proto, c->error);
 }
@@ -364,7 +385,7 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     if (already_compressed(c->model.proto))
         return lsc_fail(error, LSC_ERR_UNSUPPORTED, "%s: already compressed (imports %s, has its nodes or its metadata)",
                         c->in_path, LSC_ONNX_DOMAIN);
-    LSC_TRY(lsc_select(&c->model, c->opt->keep_graph_inputs, &c->sel, error));
+    LSC_TRY(lsc_select(&c->model, c->opt->keep_graph_inputs ? LSC_SELECT_KEEP_GRAPH_INPUTS : 0, &c->sel, error));
     c->report->n_layers = c->sel.count;
     c->report->layers = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->report->layers);
     c->encoded = calloc(c->sel.count ? c->sel.count : 1, sizeof *c->encoded);
@@ -384,8 +405,12 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
                             .encoded = c->encoded};
     lsc_status st = lsc_encode_weights(&pass, error);
     size_t n_encoded = 0;
+    Onnx__NodeProto **constants = NULL; /* per candidate: its Constant node, or NULL */
+    if (st == LSC_OK && !(constants = calloc(c->sel.count + 1, sizeof *constants)))
+        st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     if (st == LSC_OK)
-        st = rewrite_graph(c, &n_encoded);
+        st = rewrite_graph(c, constants, &n_encoded);
+    free(constants);
     /* The entropy tier also takes the float tensors left dense (docs/format.md 5):
      * last, so that every position recorded above is that of the graph without it. */
     size_t n_packed = 0;

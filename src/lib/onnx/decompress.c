@@ -188,21 +188,33 @@ static lsc_status restore_node(Onnx__NodeProto *node, lsc_error *error)
     return LSC_OK;
 }
 
-/* An LscDecode node must be the blob's one reader, in the blob's graph, giving the
- * restored tensor's name: then removing it (remove_decode_nodes) and putting the
- * tensor back restore the graph. */
+/* An LscDecode node must be the blob's one reader, in the blob's graph, of the
+ * restored tensor's type, giving the restored value's name: the initializer's own,
+ * or the one its Constant node had (put back here). Then removing it
+ * (remove_decode_nodes) and putting the tensor back restore the graph. */
 static lsc_status check_decode_node(restore_ctx *c, const lsc_candidate *cand, const char *label)
 {
     const Onnx__NodeProto *n = cand->n_consumers == 1 ? cand->consumers[0] : NULL;
     int in_graph = 0;
     for (size_t i = 0; n && i < cand->graph->n_node && !in_graph; i++)
         in_graph = cand->graph->node[i] == n;
-    if (!n || !in_graph || cand->home != LSC_HOME_INITIALIZER || n->n_input != 1 || n->n_output != 1 ||
-        !n->output[0] || !cand->tensor->name || strcmp(n->output[0], cand->tensor->name) != 0 ||
-        n->n_attribute)
+    const char *op = lsc_decode_op_for(cand->tensor->data_type);
+    int named = n && n->n_output == 1 && n->output[0] && *n->output[0] &&
+                (cand->home == LSC_HOME_CONSTANT ||
+                 (cand->home == LSC_HOME_INITIALIZER && cand->tensor->name && strcmp(n->output[0], cand->tensor->name) == 0));
+    if (!in_graph || !named || n->n_input != 1 || n->n_attribute || !op || strcmp(n->op_type, op) != 0)
         return lsc_fail(c->error, LSC_ERR_BAD_MODEL,
-                        "%s: LscDecode node must be the blob's only reader, in its graph, with one output "
-                        "named as the restored initializer and no attributes", label);
+                        "%s: LscDecode node must be the blob's only reader, in its graph, of op type %s (for a %s "
+                        "tensor), with one output named as the restored value and no attributes", label,
+                        op ? op : "LscDecode*", lsc_dtype_string(cand->tensor->data_type));
+    if (cand->home == LSC_HOME_CONSTANT) {
+        char **out = &cand->graph->node[cand->home_index]->output[0];
+        char *name = lsc_strdup(n->output[0]);
+        if (!name)
+            return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        free(*out);
+        *out = name;
+    }
     return LSC_OK;
 }
 

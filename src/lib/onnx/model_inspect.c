@@ -106,7 +106,7 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
         st = lsc_unpack_dense(&model->m, inspect_bundle_fn, model, &unpacked, error);
     model->compressed = unpacked;
     if (st == LSC_OK)
-        st = lsc_select(&model->m, 0, &model->sel, error);
+        st = lsc_select(&model->m, LSC_SELECT_SMALL_ROWS, &model->sel, error); /* every weight a row */
     if (st == LSC_OK) {
         model->file_bytes = lsc_onnx_input_bytes(&model->m);
         size_t n = model->sel.count ? model->sel.count : 1;

@@ -235,16 +235,25 @@ typedef struct lsc_selection {
 } lsc_selection;
 
 /* Finds the weight candidates of every graph of the model (main graph first, each
- * body right after the node holding it). keep_graph_inputs: initializers that are
- * also main graph inputs stay as they are (GRAPH_INPUT) instead of being encoded
- * and dropped from the inputs. */
-lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs,
-                      lsc_selection *selection, lsc_error *error);
+ * body right after the node holding it). Flags: LSC_SELECT_KEEP_GRAPH_INPUTS,
+ * initializers that are also main graph inputs stay as they are (GRAPH_INPUT)
+ * instead of being encoded and dropped from the inputs; LSC_SELECT_SMALL_ROWS, the
+ * float tensors of LSC_ROW_MIN_ELEMENTS to LSC_DECODE_MIN_ELEMENTS - 1 elements no
+ * LSC op takes are candidates too, TOO_SMALL (stats' rows, after all the others). */
+#define LSC_SELECT_KEEP_GRAPH_INPUTS 1u
+#define LSC_SELECT_SMALL_ROWS 2u
+lsc_status lsc_select(const lsc_onnx_model *model, unsigned flags, lsc_selection *selection, lsc_error *error);
 void lsc_selection_free(lsc_selection *selection);
 /* Puts t where the candidate's tensor is (initializer or Constant value). */
 void lsc_candidate_set_tensor(lsc_candidate *cand, Onnx__TensorProto *t);
-/* LscDecode candidates: float32 initializers of at least this many elements. */
+/* LscDecode candidates: float tensors (initializers, Constant values) of at least
+ * this many elements; smaller ones of at least LSC_ROW_MIN_ELEMENTS get a report
+ * row only (LSC_LAYER_TOO_SMALL). */
 #define LSC_DECODE_MIN_ELEMENTS 1024
+#define LSC_ROW_MIN_ELEMENTS 16
+/* The LscDecode op restoring a tensor of this ONNX type ("LscDecode" for float32,
+ * "LscDecodeFloat16", "LscDecodeBFloat16", "LscDecodeFloat64"), or NULL. */
+const char *lsc_decode_op_for(int32_t data_type);
 /* 1 if a decode candidate with this many non-zeros of `elements` is sparse enough
  * to be encoded (at least half zeros). */
 static inline int lsc_decode_sparse_enough(uint64_t nnz, uint64_t elements)

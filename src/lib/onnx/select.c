@@ -44,12 +44,41 @@ static const weighted_kind dequantize = {"DequantizeLinear", "", 1u << 0, 0};
 static const weighted_kind decode = {"Decode", "LscDecode", 1u << 0, 0};
 #define N_KINDS (sizeof kinds / sizeof kinds[0])
 
+/* LscDecode per output type: ORT fixes a custom op's output type per registration
+ * and tells same-named ones apart by their inputs only (docs/format.md 3.1). */
+static const struct {
+    int32_t data_type;
+    const char *op;
+} decode_ops[] = {
+    {ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "LscDecode"},
+    {ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16, "LscDecodeFloat16"},
+    {ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16, "LscDecodeBFloat16"},
+    {ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE, "LscDecodeFloat64"},
+};
+#define N_DECODE_OPS (sizeof decode_ops / sizeof decode_ops[0])
+
+const char *lsc_decode_op_for(int32_t data_type)
+{
+    for (size_t i = 0; i < N_DECODE_OPS; i++)
+        if (decode_ops[i].data_type == data_type)
+            return decode_ops[i].op;
+    return NULL;
+}
+
+static int is_decode_op(const char *op)
+{
+    for (size_t i = 0; op && i < N_DECODE_OPS; i++)
+        if (strcmp(op, decode_ops[i].op) == 0)
+            return 1;
+    return 0;
+}
+
 static const weighted_kind *kind_of(const char *op, int lsc)
 {
     for (size_t i = 0; op && i < N_KINDS; i++)
         if (strcmp(op, lsc ? kinds[i].lsc : kinds[i].plain) == 0)
             return &kinds[i];
-    return op && lsc && strcmp(op, decode.lsc) == 0 ? &decode : NULL;
+    return lsc && is_decode_op(op) ? &decode : NULL;
 }
 
 const char *lsc_plain_op_for(const char *op)
@@ -60,8 +89,7 @@ const char *lsc_plain_op_for(const char *op)
 
 int lsc_node_is_decode(const Onnx__NodeProto *node)
 {
-    return node->domain && strcmp(node->domain, LSC_ONNX_DOMAIN) == 0 && node->op_type &&
-           strcmp(node->op_type, decode.lsc) == 0;
+    return node->domain && strcmp(node->domain, LSC_ONNX_DOMAIN) == 0 && is_decode_op(node->op_type);
 }
 
 int lsc_node_is_onnx(const Onnx__NodeProto *node)
@@ -667,11 +695,12 @@ static lsc_layer_outcome judge(const select_ctx *c, const scope *s, const def *d
 
 /* ---- decode candidates ---- */
 
-/* Every float32 initializer of LSC_DECODE_MIN_ELEMENTS or more that no op with an LSC
- * kernel can take as its weight (not read as one, or read also by other nodes, or
- * in a form the LSC op refuses): encoded as is (rows = d0) and restored at run time
- * by an LscDecode node, whatever and however many its readers are. Whether it is
- * sparse enough is known only once its bytes are read (encode_weights.c). */
+/* Every float tensor (float32, float16, bfloat16, float64) of LSC_DECODE_MIN_ELEMENTS
+ * or more, initializer or Constant value, that no op with an LSC kernel can take as
+ * its weight (not read as one, or read also by other nodes, or in a form the LSC op
+ * refuses): encoded as is (rows = d0) and restored at run time by an LscDecode node
+ * of its type, whatever and however many its readers are. Whether it is sparse
+ * enough is known only once its bytes are read (encode_weights.c). */
 static void judge_decode(const select_ctx *c, const scope *s, const def *d, lsc_candidate *cand)
 {
     const Onnx__TensorProto *t = cand->tensor;
@@ -682,18 +711,51 @@ static void judge_decode(const select_ctx *c, const scope *s, const def *d, lsc_
     if (!dims_ok) {
         cand->outcome = LSC_LAYER_UNSUPPORTED_TYPE;
     } else if (d->input_index != (size_t)-1) {
+        /* decompress rebuilds a dropped input from an initializer only */
         const Onnx__ValueInfoProto *in = s->graph->input[d->input_index];
-        if (c->keep_graph_inputs || s->depth > 0 || !lsc_value_info_is_plain(in, t->data_type, t->dims, t->n_dims))
+        if (c->keep_graph_inputs || s->depth > 0 || d->kind != DEF_INITIALIZER ||
+            !lsc_value_info_is_plain(in, t->data_type, t->dims, t->n_dims))
             cand->outcome = LSC_LAYER_GRAPH_INPUT;
         else
             cand->input_index = d->input_index;
     }
 }
 
-static int decodable(const Onnx__TensorProto *t)
+static const Onnx__TensorProto *def_tensor(const scope *s, const def *d)
 {
-    return t->has_data_type && t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT &&
-           element_count(t) >= LSC_DECODE_MIN_ELEMENTS;
+    if (d->kind == DEF_INITIALIZER)
+        return s->graph->initializer[d->index];
+    return d->kind == DEF_CONSTANT ? find_attr(s->graph->node[d->index], "value")->t : NULL;
+}
+
+static const char *def_name(const scope *s, const def *d)
+{
+    return d->kind == DEF_INITIALIZER ? s->graph->initializer[d->index]->name : s->graph->node[d->index]->output[0];
+}
+
+static uint64_t float_elements(const Onnx__TensorProto *t)
+{
+    return t && t->has_data_type && lsc_decode_op_for(t->data_type) ? element_count(t) : 0;
+}
+
+/* A candidate for a value no LSC op takes: its readers keep reading the dense
+ * tensor, under its name and type, so its declarations stay as they are (and no
+ * longer belong to the def). */
+static lsc_status add_plain_candidate(select_ctx *c, scope *s, size_t k, lsc_candidate **out)
+{
+    LSC_TRY(add_candidate(c, s, k, out));
+    def *d = &s->defs[k];
+    d->cand = c->sel->count - 1;
+    (*out)->op = d->reader ? d->reader : "none";
+    (*out)->name = def_name(s, d);
+    (*out)->graph = s->graph;
+    (*out)->input_index = (size_t)-1;
+    (*out)->in_subgraph = s->depth > 0;
+    free(d->decls);
+    d->decls = NULL;
+    d->n_decls = 0;
+    find_home(s, d, *out);
+    return LSC_OK;
 }
 
 static lsc_status add_decode_candidates(select_ctx *c)
@@ -702,19 +764,12 @@ static lsc_status add_decode_candidates(select_ctx *c)
         scope *s = c->scopes[i];
         for (size_t k = 0; k < s->n_defs; k++) {
             def *d = &s->defs[k];
-            if (d->kind != DEF_INITIALIZER || !decodable(s->graph->initializer[d->index]))
+            if (float_elements(def_tensor(s, d)) < LSC_DECODE_MIN_ELEMENTS)
                 continue;
             lsc_candidate *cand = NULL;
             if (d->cand == (size_t)-1) {
-                LSC_TRY(add_candidate(c, s, k, &cand));
+                LSC_TRY(add_plain_candidate(c, s, k, &cand));
                 d = &s->defs[k];
-                d->cand = c->sel->count - 1;
-                cand->op = d->reader ? d->reader : "none";
-                /* LscDecode gives the tensor back under its name and type: its
-                 * declarations stay as they are (and no longer belong to the def) */
-                free(d->decls);
-                d->decls = NULL;
-                d->n_decls = 0;
             } else {
                 cand = &c->sel->items[d->cand];
                 if (cand->compressed || cand->quantized || (cand->outcome != LSC_LAYER_SHARED_OTHER &&
@@ -727,15 +782,37 @@ static lsc_status add_decode_candidates(select_ctx *c)
                 cand->decls = NULL;
                 cand->n_consumers = cand->n_decls = 0;
                 cand->transposed = cand->flat = 0;
+                cand->name = def_name(s, d);
+                cand->graph = s->graph;
+                cand->input_index = (size_t)-1;
+                cand->in_subgraph |= s->depth > 0;
+                find_home(s, d, cand);
             }
-            cand->name = s->graph->initializer[d->index]->name;
-            cand->lsc_op = decode.lsc;
+            cand->lsc_op = lsc_decode_op_for(cand->tensor->data_type);
             cand->decode = 1;
-            cand->graph = s->graph;
-            cand->input_index = (size_t)-1;
-            cand->in_subgraph |= s->depth > 0;
-            find_home(s, d, cand);
             judge_decode(c, s, d, cand);
+        }
+    }
+    return LSC_OK;
+}
+
+/* The smaller float tensors no LSC op takes get a row too (LSC_LAYER_TOO_SMALL),
+ * so that reports account for every weight; scalars and other tensors under
+ * LSC_ROW_MIN_ELEMENTS are constants, not weights. */
+static lsc_status add_small_rows(select_ctx *c)
+{
+    for (size_t i = 0; i < c->n_scopes; i++) {
+        scope *s = c->scopes[i];
+        for (size_t k = 0; k < s->n_defs; k++) {
+            const Onnx__TensorProto *t = def_tensor(s, &s->defs[k]);
+            uint64_t n = float_elements(t);
+            /* in a form lsc_model_layer_load reads, like a decode candidate's */
+            if (s->defs[k].cand != (size_t)-1 || n < LSC_ROW_MIN_ELEMENTS || n >= LSC_DECODE_MIN_ELEMENTS ||
+                t->n_dims > LSC_MAX_RANK || t->segment || lsc_tensor_repr(t) == LSC_REPR_NONE)
+                continue;
+            lsc_candidate *cand = NULL;
+            LSC_TRY(add_plain_candidate(c, s, k, &cand));
+            cand->outcome = LSC_LAYER_TOO_SMALL;
         }
     }
     return LSC_OK;
@@ -807,11 +884,11 @@ static void drop_chain_values(lsc_selection *sel)
     sel->count = kept;
 }
 
-lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_selection *selection,
-                      lsc_error *error)
+lsc_status lsc_select(const lsc_onnx_model *model, unsigned flags, lsc_selection *selection, lsc_error *error)
 {
     memset(selection, 0, sizeof *selection);
-    select_ctx c = {.sel = selection, .keep_graph_inputs = keep_graph_inputs, .error = error};
+    select_ctx c = {.sel = selection, .keep_graph_inputs = (flags & LSC_SELECT_KEEP_GRAPH_INPUTS) != 0,
+                    .error = error};
     lsc_status st = visit(&c, model->proto->graph, NULL, 0);
     for (size_t k = 0; st == LSC_OK && k < selection->count; k++) {
         lsc_candidate *cand = &selection->items[k];
@@ -843,6 +920,8 @@ lsc_status lsc_select(const lsc_onnx_model *model, int keep_graph_inputs, lsc_se
         drop_chain_values(selection);
     if (st == LSC_OK)
         st = add_decode_candidates(&c);
+    if (st == LSC_OK && (flags & LSC_SELECT_SMALL_ROWS))
+        st = add_small_rows(&c);
     /* The declaration lists move to the candidates; the rest goes. */
     for (size_t i = 0; i < c.n_scopes; i++) {
         scope *s = c.scopes[i];
