@@ -363,6 +363,24 @@ static void check_form(lsc_weight *w, const char *label, const float *wf, uint32
     check_n(w, flabel, wf, rows, cols, 1, 1);
     check_n(w, flabel, wf, rows, cols, 3, 0);
     check_rows(w, flabel, wf, rows, cols, 1);
+    /* one vector read with a stride (a column of a wider X) and written with one */
+    const size_t ldx = 3, ldy = 2;
+    float *x = malloc(sizeof(float) * cols * ldx), *y = malloc(sizeof(float) * rows * ldy);
+    if (!x || !y)
+        abort();
+    fill(x, (size_t)cols * ldx);
+    for (int vi = 0; vi < n_variants; vi++) {
+        lsc_exec exec = { .pool = pool2, .cpu_mask = variants[vi].mask };
+        for (size_t i = 0; i < (size_t)rows * ldy; i++)
+            y[i] = 777.0f;
+        char what[400];
+        snprintf(what, sizeof what, "%s n=1 ldx=3 %s", flabel, variants[vi].name);
+        CHECKF(lsc_spmm(w, x, ldx, 1, y, ldy, 0, 0, &exec, &err) == LSC_OK, "%s: %s", what,
+               err.message);
+        compare(what, wf, rows, cols, x, ldx, 1, y, ldy, 0, rows);
+    }
+    free(x);
+    free(y);
 }
 
 typedef struct shape_case {
