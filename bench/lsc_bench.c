@@ -251,7 +251,7 @@ static size_t copies_for(size_t bytes, int stream)
 int main(int argc, char **argv)
 {
     librsb_spmm_prepare(argv);
-    int quick = 0, csv = 0;
+    int quick = 0, csv = 0, form = 1;
     const char *only = NULL;
     unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = LSC_DEFAULT_SIZE_SLACK_PPM;
     for (int i = 1; i < argc; i++) {
@@ -259,6 +259,8 @@ int main(int argc, char **argv)
             quick = 1;
         else if (!strcmp(argv[i], "--csv"))
             csv = 1;
+        else if (!strcmp(argv[i], "--no-form"))
+            form = 0;
         else if (!strcmp(argv[i], "--layer") && i + 1 < argc)
             only = argv[++i];
         else if (!strcmp(argv[i], "--slack") && i + 1 < argc)
@@ -270,7 +272,7 @@ int main(int argc, char **argv)
             i++;
         else {
             fprintf(stderr, "usage: lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] "
-                            "[--block HxW] [--slack PPM]\n");
+                            "[--block HxW] [--slack PPM] [--no-form]\n");
             return 2;
         }
     }
@@ -384,6 +386,8 @@ int main(int argc, char **argv)
                 /* copies for the streaming case, each blob 64-byte aligned like in a bundle */
                 size_t lc = copies_for(blob_size, 1), cc = copies_for(csr_sz, 1);
                 void *blobs[MAX_COPIES];
+                size_t form_bytes = 0;
+                double t_form = 0;
                 lsc_weight *ws[MAX_COPIES];
                 csr cs[MAX_COPIES];
                 for (size_t c = 0; c < lc; c++) {
@@ -395,6 +399,12 @@ int main(int argc, char **argv)
                         fprintf(stderr, "%s\n", err.message);
                         return 1;
                     }
+                    double t0 = now(); /* the batch-1 form, as the ONNX Runtime ops make it */
+                    if (form && lsc_weight_prepare_n1(ws[c], &form_bytes, &err) != LSC_OK) {
+                        fprintf(stderr, "%s\n", err.message);
+                        return 1;
+                    }
+                    t_form = c ? t_form : now() - t0;
                 }
                 cs[0] = c0;
                 for (size_t c = 1; c < cc; c++) {
@@ -417,9 +427,11 @@ int main(int argc, char **argv)
                     if ((es[0] && !es[c]) || (rs[0] && !rs[c]))
                         return 1;
                 }
-                fprintf(stderr, "%s %s d=%.2f: encoded in %.1f s, block %ux%u b=%u, %zu bytes\n",
+                fprintf(stderr, "%s %s d=%.2f: encoded in %.1f s, block %ux%u b=%u, %zu bytes; "
+                        "batch-1 form %zu bytes (%.3f of the blob) in %.1f ms\n",
                         L->name, structured ? "structured" : "uniform", dens[di], t_enc,
-                        st.block_h, st.block_w, st.index_bits, blob_size);
+                        st.block_h, st.block_w, st.index_bits, blob_size, form_bytes,
+                        (double)form_bytes / (double)blob_size, t_form * 1e3);
                 for (size_t ni = 0; ni < n_ns; ni++)
                     for (unsigned t = 1; t <= 2; t++)
                         for (int s = 0; s < 2; s++) {

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 {
     if (argc < 7) {
         fprintf(stderr, "usage: lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] "
-                        "[MIN_BLOCK_ROWS] [CPU_MASK] [SLACK_PPM]\n");
+                        "[MIN_BLOCK_ROWS] [CPU_MASK] [SLACK_PPM] [FORM]\n");
         return 2;
     }
     uint32_t rows = (uint32_t)atoi(argv[1]), cols = (uint32_t)atoi(argv[2]);
@@ -87,6 +87,16 @@ int main(int argc, char **argv)
         return 1;
     }
     free(w);
+    size_t form_bytes = 0;
+    double t_form = now();
+    if (argc > 12 && atoi(argv[12]) && lsc_weight_prepare_n1(wt, &form_bytes, &err) != LSC_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    t_form = now() - t_form;
+    if (form_bytes)
+        printf("batch-1 form: %zu bytes (%.3f of the blob), prepared in %.2f ms\n", form_bytes,
+               (double)form_bytes / (double)size, t_form * 1e3);
     lsc_exec exec = { .pool = pool, .cpu_mask = argc > 10 ? (unsigned)atoi(argv[10]) : 0 };
     double best = 1e30, sum = 0, cpu0 = cpu_now();
     for (int r = 0; r < reps; r++) {

@@ -4,7 +4,8 @@
  * kernel variant the CPU has, serially and on a 2-thread pool. The products must
  * agree with a double-precision product of the decoded tensor (when its values are
  * finite and moderate), so a kernel that reads the SRI stream differently from the
- * decoder is found, not only one that crashes.
+ * decoder is found, not only one that crashes. Then the weight's batch-1 form is
+ * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it.
  * Input: 1 control byte (n, row range), then the blob. */
 #include <math.h>
 #include <stdlib.h>
@@ -114,11 +115,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
     const unsigned masks[] = {LSC_CPU_SCALAR, LSC_CPU_AVX2, LSC_CPU_AVX512};
-    for (int m = 0; m < 3; m++) {
-        if (masks[m] != LSC_CPU_SCALAR && !(lsc_cpu_flags() & masks[m]))
+    for (int m = 0; m < 6; m++) {
+        if (m == 3) { /* the same multiplies through the batch-1 form */
+            size_t form_bytes = 0;
+            if (lsc_weight_prepare_n1(w, &form_bytes, &err) != LSC_OK)
+                abort();
+            size_t compute_size = 0;
+            lsc_weight_blob(w, &compute_size);
+            if (form_bytes > compute_size)
+                abort(); /* never larger than the compute-tier blob it comes from */
+        }
+        if (masks[m % 3] != LSC_CPU_SCALAR && !(lsc_cpu_flags() & masks[m % 3]))
             continue;
         for (int pooled = 0; pooled < 2; pooled++) {
-            lsc_exec exec = {.pool = pooled ? shared_pool() : NULL, .cpu_mask = masks[m]};
+            lsc_exec exec = {.pool = pooled ? shared_pool() : NULL, .cpu_mask = masks[m % 3]};
             for (int windows = 0; windows < 2; windows++) {
                 lsc_status st = windows
                                     ? lsc_spmm_windows(w, x, offs, n, y, n, rb, re, &exec, &err)

@@ -267,6 +267,19 @@ LSC_API lsc_status lsc_weight_dequantize(lsc_weight *weight, const float *scales
  * integer product's partial sums); 0 for a weight not dequantized. */
 LSC_API double lsc_weight_row_l1_max(const lsc_weight *weight);
 
+/* Prepares the weight's batch-1 form: its positions re-coded once so that a multiply
+ * by one vector (lsc_spmm with n = 1, lsc_spmm_rows with m = 1) decodes them
+ * branch-free with SIMD instead of reading the SRI stream (docs/benchmarks.md,
+ * "Stop 13"). The values stay in the blob, read in place. The weight owns the form
+ * (freed by lsc_weight_close); the blob and the format are unchanged. Not safe
+ * against multiplies running on the same weight: call it once, before sharing the
+ * weight between threads, as lsc_weight_dequantize. Builds nothing, and returns
+ * LSC_OK, when the weight has no such form (values other than float32 or 8-bit,
+ * more than 2^24 columns, or a form that would be larger than the blob); calling it
+ * again does nothing. *form_bytes (may be NULL) receives the form's size, 0 for
+ * none. LSC_ERR_NO_MEMORY leaves the weight as it was. */
+LSC_API lsc_status lsc_weight_prepare_n1(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
+
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
 /* ------------------------------------------------------------------------ */

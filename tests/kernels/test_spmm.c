@@ -8,7 +8,9 @@
 
 #include "check.h"
 #include "common/cpu.h"
+#include "codec/blob.h"
 #include "kernels/convert.h"
+#include "kernels/form.h"
 #include "onnx-lsc/lsc.h"
 #include "rng.h"
 
@@ -139,7 +141,7 @@ static void setup_variants(void)
         printf("skip avx512: this CPU (or OS) lacks AVX-512F\n");
 }
 
-static size_t cases_run;
+static size_t cases_run, forms_built, forced_forms;
 
 /* y (rows x n, ldy) against W*X in double; rows outside [rb, re) must still hold
  * the sentinel. */
@@ -337,6 +339,50 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
     free(count);
 }
 
+/* The batch-1 form (lsc_weight_prepare_n1): built for float32 weights up to 2^24
+ * columns, no larger than the blob; n = 1 through it on every variant and exec
+ * (check_n: serial, pools, host, row ranges), m = 1 rows, and n = 3 beside it (the
+ * form serves n = 1 only). */
+static void check_form(lsc_weight *w, const char *label, const float *wf, uint32_t rows,
+                       uint32_t cols, lsc_dtype dtype, size_t blob_size)
+{
+    size_t bytes = 1, again = 1;
+    lsc_error err = { 0 };
+    CHECKF(lsc_weight_prepare_n1(w, &bytes, &err) == LSC_OK, "%s: prepare: %s", label, err.message);
+    CHECKF(lsc_weight_prepare_n1(w, &again, &err) == LSC_OK && again == bytes, "%s: prepare twice",
+           label);
+    CHECKF(bytes <= blob_size, "%s: form of %zu bytes, blob %zu", label, bytes, blob_size);
+    forms_built += bytes > 0;
+    /* a small blob's form is often larger than it: made all the same for the test */
+    if (dtype == LSC_DTYPE_FLOAT32 && bytes == 0) {
+        CHECK(lsc_n1_form_build(&w->view, 0, &w->n1_form, &err) == LSC_OK && w->n1_form);
+        forced_forms++;
+    }
+    char flabel[300];
+    snprintf(flabel, sizeof flabel, "%s form", label);
+    check_n(w, flabel, wf, rows, cols, 1, 1);
+    check_n(w, flabel, wf, rows, cols, 3, 0);
+    check_rows(w, flabel, wf, rows, cols, 1);
+    /* one vector read with a stride (a column of a wider X) and written with one */
+    const size_t ldx = 3, ldy = 2;
+    float *x = malloc(sizeof(float) * cols * ldx), *y = malloc(sizeof(float) * rows * ldy);
+    if (!x || !y)
+        abort();
+    fill(x, (size_t)cols * ldx);
+    for (int vi = 0; vi < n_variants; vi++) {
+        lsc_exec exec = { .pool = pool2, .cpu_mask = variants[vi].mask };
+        for (size_t i = 0; i < (size_t)rows * ldy; i++)
+            y[i] = 777.0f;
+        char what[400];
+        snprintf(what, sizeof what, "%s n=1 ldx=3 %s", flabel, variants[vi].name);
+        CHECKF(lsc_spmm(w, x, ldx, 1, y, ldy, 0, 0, &exec, &err) == LSC_OK, "%s: %s", what,
+               err.message);
+        compare(what, wf, rows, cols, x, ldx, 1, y, ldy, 0, rows);
+    }
+    free(x);
+    free(y);
+}
+
 typedef struct shape_case {
     uint32_t rows, cols;
     double density;
@@ -417,6 +463,7 @@ static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int 
     }
     if (big_n)
         check_rows(w, label, wf, sc->rows, sc->cols, 70);
+    check_form(w, label, wf, sc->rows, sc->cols, dtype, blob_size);
     lsc_weight_close(&w);
     lsc_free(blob);
     free(m);
@@ -549,6 +596,13 @@ int main(int argc, char **argv)
         shape_case sc = { 3, cols, 0.01, UNIFORM, 1, cols, 8 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
     }
+    { /* past 65536 columns the batch-1 form packs groups of 8 (32-bit lanes): short
+       * segments (narrow blocks) and long ones, wide gaps at 0.1% */
+        shape_case narrow = { 24, 70001, 0.002, UNIFORM, 4, 100, 0 };
+        run_case(&narrow, LSC_DTYPE_FLOAT32, 0, 0);
+        shape_case sparse = { 5, 70001, 0.001, UNIFORM, 1, 70001, 0 };
+        run_case(&sparse, LSC_DTYPE_FLOAT32, 0, 0);
+    }
     /* n = 1 decodes one-row block rows in batches (brows.h, rows_n1): batches cut by
      * the row count (1200 short rows, many empty) and by the entries, and rows longer
      * than a batch (b = 1 over 60000 columns: one entry per position) */
@@ -572,6 +626,8 @@ int main(int argc, char **argv)
     CHECK(scratch_calls > 0 && scratch_live == 0); /* the windowed multiply used the hooks */
     lsc_pool_free(&pool1);
     lsc_pool_free(&pool2);
-    printf("%zu comparisons, %d variant(s)\n", cases_run, n_variants);
+    CHECK(forms_built > 50);
+    printf("%zu comparisons, %d variant(s), %zu batch-1 forms (+ %zu larger than their blob)\n",
+           cases_run, n_variants, forms_built, forced_forms);
     return check_exit();
 }

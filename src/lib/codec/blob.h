@@ -55,6 +55,10 @@ struct lsc_weight {
     float *dequantized;
     lsc_blob_view float_view;
     double row_l1_max; /* the largest sum of |dequantized value| over a row */
+    /* lsc_weight_prepare_n1: the batch-1 form of the positions (owned; NULL: none),
+     * and whether it was asked for (it is built once). */
+    struct lsc_n1_form *n1_form;
+    int n1_tried;
 };
 
 /* The view the kernels multiply with: a float weight's own, an 8-bit weight's

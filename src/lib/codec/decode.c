@@ -12,6 +12,7 @@
 #include "common/endian.h"
 #include "common/error.h"
 #include "common/pool.h"
+#include "kernels/form.h"
 
 lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name, lsc_weight **weight_out,
                            lsc_error *error)
@@ -49,6 +50,7 @@ void lsc_weight_close(lsc_weight **weight)
     if (*weight) {
         free((*weight)->owned);
         free((*weight)->dequantized);
+        lsc_n1_form_free((*weight)->n1_form);
     }
     free(*weight);
     *weight = NULL;

@@ -17,12 +17,15 @@
 
 static const lsc_kernel_set kernel_sets[] = {
 #if LSC_HAVE_AVX512
-    { "avx512", LSC_CPU_AVX512, lsc_spmm_brows_avx512, lsc_windows_avx512, lsc_unpack_brow_avx512 },
+    { "avx512", LSC_CPU_AVX512, lsc_spmm_brows_avx512, lsc_windows_avx512, lsc_unpack_brow_avx512,
+      lsc_form_rows_avx512 },
 #endif
 #if LSC_HAVE_AVX2
-    { "avx2", LSC_CPU_AVX2, lsc_spmm_brows_avx2, lsc_windows_avx2, lsc_unpack_brow_avx2 },
+    { "avx2", LSC_CPU_AVX2, lsc_spmm_brows_avx2, lsc_windows_avx2, lsc_unpack_brow_avx2,
+      lsc_form_rows_avx2 },
 #endif
-    { "scalar", 0, lsc_spmm_brows_scalar, lsc_windows_scalar, lsc_unpack_brow_scalar },
+    { "scalar", 0, lsc_spmm_brows_scalar, lsc_windows_scalar, lsc_unpack_brow_scalar,
+      lsc_form_rows_scalar },
 };
 
 const lsc_kernel_set *lsc_kernels_select(unsigned flags)
@@ -129,6 +132,15 @@ void lsc_exec_run(const lsc_exec *exec, lsc_task_fn fn, void *arg, size_t n_task
         exec->parallel_for(exec->parallel_for_context, fn, arg, n_tasks);
 }
 
+/* The batch-1 form serves one vector on float32 values read in place. */
+static int form_serves(const lsc_weight *w, const lsc_blob_view *v, size_t n)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    return 0;
+#endif
+    return n == 1 && w->n1_form && v->dtype == LSC_DTYPE_FLOAT32 && ((uintptr_t)v->values & 3) == 0;
+}
+
 lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, float *y,
                     size_t ldy, uint32_t row_begin, uint32_t row_end, const lsc_exec *exec,
                     lsc_error *error)
@@ -149,7 +161,12 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     task_set t;
     t.job = (lsc_spmm_job){ .v = v, .x = x, .ldx = ldx, .n = n, .y = y, .ldy = ldy,
                             .row_begin = row_begin, .row_end = row_end };
-    t.fn = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0))->brows;
+    const lsc_kernel_set *set = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0));
+    t.fn = set->brows;
+    if (form_serves(w, v, n)) {
+        t.job.form = w->n1_form;
+        t.fn = set->form_rows;
+    }
     uint32_t br_lo = row_begin / v->block_h;
     uint32_t br_hi = (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h);
     size_t want = lsc_exec_width(exec);

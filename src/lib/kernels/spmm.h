@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "codec/blob.h"
+#include "kernels/form.h"
 
 typedef struct lsc_spmm_job {
     const lsc_blob_view *v;
@@ -15,6 +16,7 @@ typedef struct lsc_spmm_job {
     float *y;                /* rows x n, row i at y + i * ldy, absolute row numbers */
     size_t ldy;
     uint32_t row_begin, row_end; /* rows written; others untouched */
+    const lsc_n1_form *form;     /* n = 1 with float32 values: the batch-1 form, else NULL */
 } lsc_spmm_job;
 
 /* Multiplies block rows [br_begin, br_end) of the job: overwrites their rows of Y
@@ -24,6 +26,11 @@ typedef void (*lsc_brows_fn)(const lsc_spmm_job *job, uint32_t br_begin, uint32_
 void lsc_spmm_brows_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_spmm_brows_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_spmm_brows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+
+/* n = 1 on the batch-1 form (form_rows.h): the same contract as lsc_brows_fn. */
+void lsc_form_rows_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+void lsc_form_rows_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+void lsc_form_rows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 
 /* A windowed multiply (lsc_spmm_windows_to): the rows decoded once, each row's values
  * as (offset into x, fp32 value) sorted by column and cut at the same columns into
@@ -72,6 +79,7 @@ typedef struct lsc_kernel_set {
     lsc_brows_fn brows;
     lsc_windows_fn windows;
     lsc_unpack_fn unpack;
+    lsc_brows_fn form_rows;
 } lsc_kernel_set;
 
 /* The variant for these LSC_CPU_* flags (best first). */

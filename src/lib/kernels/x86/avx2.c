@@ -131,3 +131,6 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
 
 #define LSC_WINDOWS_NAME lsc_windows_avx2
 #include "kernels/windows.h"
+
+#define LSC_FORM_ROWS_NAME lsc_form_rows_avx2
+#include "kernels/x86/form_avx2.h"

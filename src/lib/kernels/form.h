@@ -1,0 +1,103 @@
+/* The batch-1 form of a weight's positions (lsc_weight_prepare_n1): built once from
+ * the blob, read by the n = 1 kernels instead of the SRI stream, so that decoding
+ * is branch-free and SIMD (bit-packed groups, like PFOR / SIMD-BP128) rather than
+ * a compaction of value and jump entries. The values stay in the blob, read in place
+ * in its scan order.
+ *
+ * A segment is a run of values, in scan order, on one matrix row and in one kept
+ * block: a whole row for whole-width blocks, block_w columns at most otherwise. It
+ * starts with three LEB128 numbers: its value count, the column col0 of its first
+ * value and its row as row - previous segment's row + block_h - 1 (never negative
+ * in scan order). Its column gaps (g = column - previous column - 1, the first
+ * value's g = 0 with the previous column col0 - 1) are cut into groups of G (the
+ * last one padded with zeros), each stored at the width w of its largest gap as
+ * G * w / 8 bytes, lane i in bits [i * w, i * w + w) LSB-first: first the groups'
+ * widths, one byte each, then their packed gaps. The widths can be read ahead of
+ * the data, so the only chain from one group to the next is the data pointer's add.
+ * G is 16 when the columns fit 16 bits (the SIMD decoder then works on 16-bit lanes,
+ * twice the values a step), else 8 (32-bit lanes, gaps up to 24 bits). Every
+ * LSC_FORM_CHECK block rows a checkpoint (where the block row's segments start, the
+ * previous segment's row) lets a task start there. */
+#ifndef LSC_KERNELS_FORM_H
+#define LSC_KERNELS_FORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/blob.h"
+
+#define LSC_FORM_GROUP_MAX 16
+#define LSC_FORM_COLS16 (UINT32_C(1) << 16)        /* up to this many columns: groups of 16 */
+#define LSC_FORM_MAX_COLS (UINT32_C(1) << 24)      /* else groups of 8, gaps below 2^24 */
+#define LSC_FORM_WIDTH8_MAX 24                     /* so a group of 8 is at most 24 bits wide */
+#define LSC_FORM_PAD 32                            /* bytes readable past the last group */
+
+#define LSC_FORM_CHECK 16 /* block rows a checkpoint */
+
+typedef struct lsc_n1_seg {
+    uint32_t row;   /* matrix row */
+    uint32_t col0;  /* column of the first value */
+    uint32_t count; /* values */
+} lsc_n1_seg;
+
+typedef struct lsc_n1_check {
+    uint64_t byte;     /* the first segment of block row k * LSC_FORM_CHECK */
+    uint32_t prev_row; /* the row of the segment before it (UINT32_MAX: none) */
+} lsc_n1_check;
+
+typedef struct lsc_n1_form {
+    unsigned group;        /* G: 16 or 8 values a group */
+    uint32_t n_brows, block_h;
+    lsc_n1_check *checks;  /* n_brows / LSC_FORM_CHECK + 1 */
+    uint8_t *bytes;        /* the segments, + LSC_FORM_PAD zeros */
+    size_t n_bytes;        /* without the pad */
+    size_t total;          /* all of the above as allocated */
+} lsc_n1_form;
+
+/* Builds the form of a validated weight's positions into *out (NULL when the weight
+ * has no such form: more than LSC_FORM_MAX_COLS columns, or a form larger than
+ * `limit` bytes, 0: no limit). Returns LSC_ERR_NO_MEMORY or LSC_OK. */
+lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_form **out,
+                             lsc_error *error);
+void lsc_n1_form_free(lsc_n1_form *form);
+
+/* Groups of a segment of `count` values, G a group. */
+static inline uint64_t lsc_form_groups(uint32_t count, unsigned group)
+{
+    return ((uint64_t)count + group - 1) / group;
+}
+
+/* Reads a segment's header at *p (moved past it); prev_row is the previous
+ * segment's row, block_h the weight's. */
+static inline void lsc_form_header(const uint8_t **p, uint32_t prev_row, uint32_t block_h,
+                                   lsc_n1_seg *s)
+{
+    uint32_t n[3];
+    const uint8_t *q = *p;
+    for (int k = 0; k < 3; k++) {
+        uint32_t v = 0;
+        unsigned sh = 0;
+        uint8_t b;
+        do {
+            b = *q++;
+            v |= (uint32_t)(b & 127) << sh;
+            sh += 7;
+        } while (b & 128);
+        n[k] = v;
+    }
+    *p = q;
+    s->count = n[0];
+    s->col0 = n[1];
+    s->row = prev_row + n[2] - (block_h - 1); /* modulo 2^32, exact */
+}
+
+/* The bytes of a segment's groups (widths and packed gaps) at p. */
+static inline uint64_t lsc_form_seg_bytes(const uint8_t *p, const lsc_n1_seg *s, unsigned group)
+{
+    uint64_t groups = lsc_form_groups(s->count, group), sum = 0;
+    for (uint64_t g = 0; g < groups; g++)
+        sum += p[g];
+    return groups + sum * group / 8;
+}
+
+#endif /* LSC_KERNELS_FORM_H */
