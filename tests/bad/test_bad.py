@@ -606,6 +606,26 @@ def pack_variant(good, change, magic=b"LSCD"):
     return fix_header_checksum(b)
 
 
+def flip_first_entry_end(b):
+    """The bundle bytes with the last byte of its first TOC entry's blob flipped."""
+    b = bytearray(b)
+    toc_offset = struct.unpack_from("<Q", b, 16)[0]
+    off, size = struct.unpack_from("<QQ", b, toc_offset)
+    b[off + size - 1] ^= 0x40
+    return bytes(b)
+
+
+def bundle_case(name, content, codes, d, rw, out, good_bundle, entry):
+    """decompress of rw with its bundle (m.lsc) holding `content`: the message names
+    the bundle and the entry; the good bytes are put back after."""
+    bundle = os.path.join(d, "m.lsc")
+    with open(bundle, "wb") as f:
+        f.write(content)
+    case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc:", entry], inputs=[rw, bundle], outputs=[out])
+    with open(bundle, "wb") as f:
+        f.write(good_bundle)
+
+
 def check_pack(work):
     """The dense pack of --entropy (docs/format.md part 5): damaged bytes and a damaged
     LscUnpack node."""
@@ -627,21 +647,9 @@ def check_pack(work):
     good = onnx.load(rw, load_external_data=False)
 
     def bad_bytes(name, content, codes):
-        with open(bundle, "wb") as f:
-            f.write(content)
-        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc:", "lsc.dense"], inputs=[rw, bundle],
-             outputs=[out])
-        with open(bundle, "wb") as f:
-            f.write(good_bundle)
+        bundle_case(name, content, codes, d, rw, out, good_bundle, "lsc.dense")
 
-    def flip_last(b):
-        b = bytearray(b)
-        toc_offset = struct.unpack_from("<Q", b, 16)[0]
-        off, size = struct.unpack_from("<QQ", b, toc_offset)  # the pack: the first entry here
-        b[off + size - 1] ^= 0x40
-        return bytes(b)
-
-    bad_bytes("dense pack: a value byte flipped (checksum)", flip_last(good_bundle), CHECKSUM)
+    bad_bytes("dense pack: a value byte flipped (checksum)", flip_first_entry_end(good_bundle), CHECKSUM)
     bad_bytes("dense pack: version 2", pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
     bad_bytes("dense pack: reserved bytes not zero",
               pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 20, 1)), BAD_BUNDLE)
@@ -692,24 +700,12 @@ def check_names(work):
     good_bundle = open(bundle, "rb").read()
 
     def bad_bytes(name, content, codes):
-        with open(bundle, "wb") as f:
-            f.write(content)
-        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc:", "lsc.names"], inputs=[rw, bundle],
-             outputs=[out])
-        with open(bundle, "wb") as f:
-            f.write(good_bundle)
-
-    def flip_last(b):
-        b = bytearray(b)
-        toc_offset, _, _, n = struct.unpack_from("<QQQI", b, 16)
-        off, size = struct.unpack_from("<QQ", b, toc_offset)  # the names entry: the only one here
-        b[off + size - 1] ^= 0x40
-        return bytes(b)
+        bundle_case(name, content, codes, d, rw, out, good_bundle, "lsc.names")
 
     def names_variant(change):
         return pack_variant(good_bundle, change, b"LSCN")
 
-    bad_bytes("names entry: a byte flipped (checksum)", flip_last(good_bundle), CHECKSUM)
+    bad_bytes("names entry: a byte flipped (checksum)", flip_first_entry_end(good_bundle), CHECKSUM)
     bad_bytes("names entry: version 2", names_variant(lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
     bad_bytes("names entry: more names than its bytes hold",
               names_variant(lambda p: struct.pack_into("<I", p, 16, 1 << 20)), BAD_BUNDLE)

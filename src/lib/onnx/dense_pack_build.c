@@ -17,11 +17,11 @@ lsc_status lsc_pack_zstd_frame(const uint8_t *src, size_t n, lsc_bytes *out, lsc
     size_t cap = ZSTD_compressBound(n);
     uint8_t *frame = malloc(cap);
     if (!frame)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a dense pack");
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a zstd frame");
     size_t got = ZSTD_compress(frame, cap, src, n, PACK_ZSTD_LEVEL);
     lsc_status st = ZSTD_isError(got) ? lsc_fail(error, LSC_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(got))
                     : lsc_bytes_append(out, frame, got) ? LSC_OK
-                    : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a dense pack");
+                    : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a zstd frame");
     free(frame);
     return st;
 }
