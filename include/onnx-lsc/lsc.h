@@ -561,6 +561,8 @@ typedef struct lsc_compress_report {
                                         beside the output when it is in another folder) */
     uint64_t dense_packed;           /* float tensors moved into the dense pack (--entropy;
                                         docs/format.md part 5) */
+    uint64_t names_shortened;        /* value and node names replaced by short ones, the
+                                        originals in the names entry (--entropy; part 6) */
 } lsc_compress_report;
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 

@@ -179,6 +179,8 @@ def roundtrip(tool, path, extra, expect, work, label):
         if encoded and not lsc_nodes:
             fail(f"{tag}: no Lsc* node in the rewritten model")
         short_names_checked(rw, extra, expect.get("short_names"), tag)
+        if bool(report["totals"].get("names_shortened")) != any(p.key == "ai.onnx_lsc.names" for p in rw.metadata_props):
+            fail(f"{tag}: names_shortened {report['totals'].get('names_shortened')} disagrees with the names record")
         folded = sum(a.name == "lsc_activation" for n in lsc_nodes for a in n.attribute)
         if expect.get("folded") is not None and folded != expect["folded"]:
             fail(f"{tag}: {folded} activations folded, expected {expect['folded']}")

@@ -425,6 +425,7 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     size_t n_short = 0;
     if (st == LSC_OK && c->opt->entropy)
         st = lsc_shorten_names(&c->model, writer, c->bundle_name, &n_short, error);
+    c->report->names_shortened = n_short;
 
     lsc_restore_ext ext = {0};
     if (st == LSC_OK)

@@ -100,8 +100,8 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
     if (!model)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     lsc_status st = lsc_onnx_load(path, &model->m, error);
-    /* The dense pack's tensors back in place (docs/format.md 5): every reader sees
-     * the graph compress recorded its positions in. */
+    /* The original names, then the dense pack's tensors back in place (docs/format.md
+     * 6, 5): every reader sees the graph compress recorded its positions in. */
     int unpacked = 0, renamed = 0;
     if (st == LSC_OK)
         st = lsc_restore_names(&model->m, inspect_bundle_fn, model, &renamed, error);
