@@ -67,6 +67,23 @@ static int set(char **slot, const char *name)
     return 1;
 }
 
+/* 1 if no body lies deeper than MAX_DEPTH (deeper models keep their names). */
+static int nesting_within(const Onnx__GraphProto *g, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return 0;
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t a = 0; a < g->node[i]->n_attribute; a++) {
+            const Onnx__AttributeProto *attr = g->node[i]->attribute[a];
+            if (attr->g && !nesting_within(attr->g, depth + 1))
+                return 0;
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                if (!nesting_within(attr->graphs[k], depth + 1))
+                    return 0;
+        }
+    return 1;
+}
+
 /* ---- names that stay ---- */
 
 static lsc_status keep(lsc_name_map *kept, const char *name, lsc_error *error)
@@ -282,7 +299,7 @@ lsc_status lsc_shorten_names(lsc_onnx_model *model, lsc_bundle_writer *writer, c
     *shortened = 0;
     Onnx__ModelProto *m = model->proto;
     /* Training information names the main graph's values from outside it. */
-    if (!m->graph || m->n_training_info)
+    if (!m->graph || m->n_training_info || !nesting_within(m->graph, 0))
         return LSC_OK;
     collect c = {.st = LSC_OK, .error = error};
     lsc_bytes blob = {0};
