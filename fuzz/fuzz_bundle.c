@@ -1,6 +1,7 @@
 /* The bundle reader (src/lib/bundle/reader.c): a file of any content is opened,
  * every TOC entry looked at, found again by name, opened as a weight and decoded,
- * or as a dense pack (docs/format.md part 5) when it has the pack's magic.
+ * or as a dense pack (docs/format.md part 5) or a names entry (part 6) when it has
+ * that magic.
  * Input: 1 control byte, then the file. Control bit 0 repairs the header, TOC and
  * blob checksums first (fuzz_fix_bundle_checksums), so that mutations get past
  * XXH64 to the structural checks. */
@@ -46,6 +47,34 @@ static void check_pack(const void *blob, size_t size)
     check(p == NULL);
 }
 
+/* A names entry: refused with a message, or every name non-empty and NUL-free. */
+static void check_names(const void *blob, size_t size)
+{
+    lsc_name_table *t = NULL;
+    lsc_error err;
+    if (lsc_name_table_open(blob, size, "fuzz", &t, &err) != LSC_OK) {
+        check(t == NULL);
+        fuzz_check_message(&err);
+        return;
+    }
+    size_t total = 0;
+    for (int kind = LSC_NAME_VALUE; kind <= LSC_NAME_NODE; kind++) {
+        size_t n = lsc_name_table_count(t, (lsc_name_kind)kind);
+        total += n;
+        for (size_t i = 0; i < n; i++) {
+            const char *s = lsc_name_table_short(t, (lsc_name_kind)kind, i);
+            const char *o = lsc_name_table_original(t, (lsc_name_kind)kind, i);
+            check(s && o && *s && *o);
+            volatile size_t len = strlen(s) + strlen(o); /* read whole, inside their buffers (ASan) */
+            (void)len;
+        }
+        check(lsc_name_table_short(t, (lsc_name_kind)kind, n) == NULL);
+    }
+    check(total >= 1);
+    lsc_name_table_close(&t);
+    check(t == NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -87,6 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (lsc_is_dense_pack(lsc_bundle_blob(b, i), (size_t)e->size)) {
             check_pack(lsc_bundle_blob(b, i), (size_t)e->size);
+            continue;
+        }
+        if (lsc_is_name_table(lsc_bundle_blob(b, i), (size_t)e->size)) {
+            check_names(lsc_bundle_blob(b, i), (size_t)e->size);
             continue;
         }
         lsc_weight *w = NULL;

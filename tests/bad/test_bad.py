@@ -584,8 +584,9 @@ def check_decode(work):
             lambda g, n: n.attribute.append(helper.make_attribute("axis", 1)))
 
 
-def pack_variant(good, change):
-    """The bundle bytes with its dense pack (docs/format.md part 5) changed in place by
+def pack_variant(good, change, magic=b"LSCD"):
+    """The bundle bytes with its dense pack (docs/format.md part 5), or the entry of
+    another magic (the names entry, part 6: b"LSCN"), changed in place by
     change(bytearray) and every checksum over it made right again (pack, TOC entry,
     TOC, header), so that the reader's own checks of the pack are what fails."""
     b = bytearray(good)
@@ -593,7 +594,7 @@ def pack_variant(good, change):
     p = toc_offset
     for _ in range(n):
         off, size, _, name_len, restore_len = struct.unpack_from("<QQQII", b, p)
-        if b[off:off + 4] == b"LSCD":
+        if b[off:off + 4] == magic:
             pack = bytearray(b[off:off + size])
             change(pack)
             struct.pack_into("<Q", pack, 8, 0)
@@ -603,6 +604,26 @@ def pack_variant(good, change):
         p += (32 + name_len + restore_len + 7) // 8 * 8
     struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:toc_offset + toc_size])))
     return fix_header_checksum(b)
+
+
+def flip_first_entry_end(b):
+    """The bundle bytes with the last byte of its first TOC entry's blob flipped."""
+    b = bytearray(b)
+    toc_offset = struct.unpack_from("<Q", b, 16)[0]
+    off, size = struct.unpack_from("<QQ", b, toc_offset)
+    b[off + size - 1] ^= 0x40
+    return bytes(b)
+
+
+def bundle_case(name, content, codes, d, rw, out, good_bundle, entry):
+    """decompress of rw with its bundle (m.lsc) holding `content`: the message names
+    the bundle and the entry; the good bytes are put back after."""
+    bundle = os.path.join(d, "m.lsc")
+    with open(bundle, "wb") as f:
+        f.write(content)
+    case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc:", entry], inputs=[rw, bundle], outputs=[out])
+    with open(bundle, "wb") as f:
+        f.write(good_bundle)
 
 
 def check_pack(work):
@@ -626,21 +647,9 @@ def check_pack(work):
     good = onnx.load(rw, load_external_data=False)
 
     def bad_bytes(name, content, codes):
-        with open(bundle, "wb") as f:
-            f.write(content)
-        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc:", "lsc.dense"], inputs=[rw, bundle],
-             outputs=[out])
-        with open(bundle, "wb") as f:
-            f.write(good_bundle)
+        bundle_case(name, content, codes, d, rw, out, good_bundle, "lsc.dense")
 
-    def flip_last(b):
-        b = bytearray(b)
-        toc_offset = struct.unpack_from("<Q", b, 16)[0]
-        off, size = struct.unpack_from("<QQ", b, toc_offset)  # the pack: the first entry here
-        b[off + size - 1] ^= 0x40
-        return bytes(b)
-
-    bad_bytes("dense pack: a value byte flipped (checksum)", flip_last(good_bundle), CHECKSUM)
+    bad_bytes("dense pack: a value byte flipped (checksum)", flip_first_entry_end(good_bundle), CHECKSUM)
     bad_bytes("dense pack: version 2", pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
     bad_bytes("dense pack: reserved bytes not zero",
               pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 20, 1)), BAD_BUNDLE)
@@ -665,6 +674,69 @@ def check_pack(work):
     damaged("LscUnpack: a node name added", lambda g, n: setattr(n, "name", "unpack"))
     damaged("LscUnpack: a second LscUnpack node", lambda g, n: g.node.append(n), names=("m.lsc.onnx", "LscUnpack"))
     damaged("LscUnpack: its input not an initializer", lambda g, n: n.input.__setitem__(0, "x"))
+
+
+def check_names(work):
+    """The names entry of --entropy (docs/format.md part 6): damaged bytes, a damaged
+    metadata record, a graph that already holds an original name."""
+    d = sub(work, "names")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    bundle = os.path.join(d, "m.lsc")
+    nodes, prev = [], "x"
+    for i in range(24):  # exporter-like names, long enough for the entry to pay
+        out_name = f"/model/encoder/layers.{i}/activation/Relu_output_0"
+        nodes.append(helper.make_node("Relu", [prev], [out_name], name=f"/model/encoder/layers.{i}/activation/Relu"))
+        prev = out_name
+    nodes.append(helper.make_node("Identity", [prev], ["y"], name="/model/output/Identity"))
+    g = helper.make_graph(nodes, "names", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
+    r = run(["compress", src, "-o", rw, "--entropy"])
+    good = onnx.load(rw, load_external_data=False) if r.returncode == 0 else None
+    record = [p for p in good.metadata_props if p.key == "ai.onnx_lsc.names"] if good else []
+    if not record or any(len(n.name) > 2 for n in good.graph.node):
+        fail(f"names model: no short names from compress --entropy: {r.stderr.strip()}")
+        return
+    good_bundle = open(bundle, "rb").read()
+
+    def bad_bytes(name, content, codes):
+        bundle_case(name, content, codes, d, rw, out, good_bundle, "lsc.names")
+
+    def names_variant(change):
+        return pack_variant(good_bundle, change, b"LSCN")
+
+    bad_bytes("names entry: a byte flipped (checksum)", flip_first_entry_end(good_bundle), CHECKSUM)
+    bad_bytes("names entry: version 2", names_variant(lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
+    bad_bytes("names entry: more names than its bytes hold",
+              names_variant(lambda p: struct.pack_into("<I", p, 16, 1 << 20)), BAD_BUNDLE)
+    bad_bytes("names entry: no names", names_variant(lambda p: struct.pack_into("<II", p, 16, 0, 0)), BAD_BUNDLE)
+    bad_bytes("names entry: decoded size larger than its frame can hold",
+              names_variant(lambda p: struct.pack_into("<Q", p, 24, 1 << 40)), BAD_BUNDLE)
+    bad_bytes("names entry: decoded size one byte short of its frame's",
+              names_variant(lambda p: struct.pack_into("<Q", p, 24, struct.unpack_from("<Q", p, 24)[0] - 1)),
+              BAD_BUNDLE)
+    bad_bytes("names entry: one node pair counted as a value pair",
+              names_variant(lambda p: struct.pack_into("<II", p, 16, struct.unpack_from("<I", p, 16)[0] + 1,
+                                                       struct.unpack_from("<I", p, 20)[0] - 1)), BAD_BUNDLE)
+
+    def damaged(name, change, codes, names):
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        change(m, next(p for p in m.metadata_props if p.key == "ai.onnx_lsc.names"))
+        onnx.save(m, rw)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=names, inputs=[rw], outputs=[out])
+
+    damaged("names record: not ENTRY@LOCATION", lambda m, p: setattr(p, "value", "lsc.names"), BAD_MODEL,
+            ["m.lsc.onnx", "ai.onnx_lsc.names"])
+    damaged("names record: an entry the bundle does not hold", lambda m, p: setattr(p, "value", "lsc.other@m.lsc"),
+            BAD_BUNDLE, ["m.lsc.onnx", "lsc.other"])
+    damaged("names record: a second record", lambda m, p: m.metadata_props.append(p), BAD_MODEL,
+            ["m.lsc.onnx", "ai.onnx_lsc.names"])
+    damaged("names: the graph already holds an original name",
+            lambda m, p: m.graph.node[-1].output.__setitem__(0, "/model/encoder/layers.3/activation/Relu_output_0"),
+            BAD_BUNDLE, ["m.lsc.onnx", "layers.3"])
+    os.remove(rw)
+    os.remove(bundle)
 
 
 def check_activation(work):
@@ -865,7 +937,7 @@ def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
         for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized,
-                      check_decode, check_pack, check_activation, check_outputs, check_npy, check_interrupted):
+                      check_decode, check_pack, check_names, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

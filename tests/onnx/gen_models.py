@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import gen_activations
 import gen_decode
+import gen_names
 import gen_pack
 import gen_recurrent
 import gen_run_dense
@@ -128,12 +129,13 @@ def external_tensors(folder, location, arrays, gap=0):
 def make_all(folder):
     cases = []
 
-    def save(name, m, args=(), encoded=None, check=True, folded=None, packed=None, run_dense=None):
+    def save(name, m, args=(), encoded=None, check=True, folded=None, packed=None, run_dense=None,
+             short_names=None):
         if check:
             onnx.checker.check_model(m)
         onnx.save(m, os.path.join(folder, name + ".onnx"))
         cases.append((name, list(args), {"encoded": encoded, "folded": folded, "packed": packed,
-                                         "run_dense": run_dense}))
+                                         "run_dense": run_dense, "short_names": short_names}))
 
     # Conv: 2-D, groups, depthwise, 1-D, 3-D, with bias; Gemm transB 0/1; MatMul.
     w = with_specials(pruned((16, 8, 3, 3)))
@@ -266,6 +268,8 @@ def make_all(folder):
     # Exporter-like bodies (gen_subgraphs.py): If branches, Loop in If, Scan, outer scope.
     for name, (m, _, n) in gen_subgraphs.all_models(np.random.default_rng(99)).items():
         save(name, m, encoded=n)
+        # --entropy: short names in every body, outer-scope references included.
+        save(name + "_entropy", m, args=["--entropy"], encoded=n)
     # Activations folded into the LSC ops, and those that must stay (gen_activations.py).
     for name, (m, _, n) in gen_activations.all_models(np.random.default_rng(97)).items():
         save(name, m, encoded=n, folded=gen_activations.folded(name))
@@ -284,6 +288,9 @@ def make_all(folder):
     # Float tensors left dense, packed by --entropy (gen_pack.py).
     for name, (m, _, n) in gen_pack.all_models(np.random.default_rng(96)).items():
         save(name, m, args=gen_pack.EXTRA, encoded=n, packed=gen_pack.PACKED[name])
+    # Long exporter names, shortened by --entropy in every scope (gen_names.py).
+    for name, (m, _, n) in gen_names.all_models(np.random.default_rng(95)).items():
+        save(name, m, args=gen_names.EXTRA, encoded=n, short_names=True)
     # A body that hides an outer weight's name behind its own node output: the body's
     # MatMul reads its own value (not constant), the outer weight is still encoded.
     hide = helper.make_graph([helper.make_node("Relu", ["x"], ["w_hidden"]),
@@ -311,6 +318,9 @@ def make_all(folder):
     save("odd_names", model(nodes, [vi("x", [1, 20])], [vi(prev, [1, 20])], inits,
                             opsets=[helper.make_opsetid("", 13), helper.make_opsetid("com.example.unused", 3)]),
          encoded=len(names), check=False)
+    save("odd_names_entropy", model(nodes, [vi("x", [1, 20])], [vi(prev, [1, 20])], inits,
+                                    opsets=[helper.make_opsetid("", 13)]),
+         args=["--entropy"], encoded=len(names), check=False)
     empty_node = helper.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="", doc_string="doc")
     save("empty_node_name", model([empty_node], [vi("x", [1, 30])], [vi("y", [1, 20])],
                                   [numpy_helper.from_array(pruned((20, 30)), "w")]), encoded=1)

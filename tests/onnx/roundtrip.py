@@ -120,6 +120,21 @@ def compare(orig_path, back_path, bit_exact, label):
         fail(f"{label}: models differ outside tensor payloads")
 
 
+def short_names_checked(rw, extra, expected, tag):
+    """--entropy with a names record (docs/format.md part 6): no node keeps a long name,
+    and the record has the form ENTRY@LOCATION; `expected`: the record must be there."""
+    record = [p.value for p in rw.metadata_props if p.key == "ai.onnx_lsc.names"]
+    if expected and not record:
+        fail(f"{tag}: no short names (no names record)")
+    if record and "--entropy" not in extra:
+        fail(f"{tag}: a names record without --entropy")
+    if len(record) > 1 or (record and "@" not in record[0]):
+        fail(f"{tag}: names record {record}")
+    long_names = [n.name for g in graphs(rw.graph) for n in g.node if len(n.name) > 3] if record else []
+    if long_names:
+        fail(f"{tag}: node names left long: {long_names[:3]}")
+
+
 def roundtrip(tool, path, extra, expect, work, label):
     name = os.path.basename(path)[: -len(".onnx")]
     runs = [(False, work, work), (True, work, work)]
@@ -171,6 +186,9 @@ def roundtrip(tool, path, extra, expect, work, label):
                          and n.op_type in ("Conv", "Gemm", "MatMul")]
         if run_dense and not plain_readers:
             fail(f"{tag}: layers run dense but no plain Conv/Gemm/MatMul node is left")
+        short_names_checked(rw, extra, expect.get("short_names"), tag)
+        if bool(report["totals"].get("names_shortened")) != any(p.key == "ai.onnx_lsc.names" for p in rw.metadata_props):
+            fail(f"{tag}: names_shortened {report['totals'].get('names_shortened')} disagrees with the names record")
         folded = sum(a.name == "lsc_activation" for n in lsc_nodes for a in n.attribute)
         if expect.get("folded") is not None and folded != expect["folded"]:
             fail(f"{tag}: {folded} activations folded, expected {expect['folded']}")
@@ -251,6 +269,9 @@ def main():
                 dst = os.path.join(work, os.path.basename(p))
                 shutil.copy(p, dst)
                 roundtrip(tool, dst, [], {}, work, os.path.basename(p))
+                dst_e = dst[: -len(".onnx")] + "_entropy.onnx"
+                shutil.copy(p, dst_e)
+                roundtrip(tool, dst_e, ["--entropy"], {}, work, os.path.basename(p) + " --entropy")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if FAILURES:

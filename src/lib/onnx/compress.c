@@ -10,6 +10,7 @@
 #include "onnx/dense_pack_graph.h"
 #include "onnx/encode_weights.h"
 #include "onnx/restore_external.h"
+#include "onnx/short_names.h"
 
 void lsc_compress_options_default(lsc_compress_options *options)
 {
@@ -420,6 +421,12 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     if (st == LSC_OK && n_packed && !n_encoded)
         st = append_opset(c->model.proto, error);
     c->report->dense_packed = n_packed;
+    /* Then the names (docs/format.md 6): last, so that every record above holds the
+     * originals, and decompress renames back before reading any of them. */
+    size_t n_short = 0;
+    if (st == LSC_OK && c->opt->entropy)
+        st = lsc_shorten_names(&c->model, writer, c->bundle_name, &n_short, error);
+    c->report->names_shortened = n_short;
 
     lsc_restore_ext ext = {0};
     if (st == LSC_OK)

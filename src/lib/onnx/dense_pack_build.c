@@ -12,16 +12,16 @@
 /* The densest level: packs are small (kilobytes to a few megabytes), written once. */
 #define PACK_ZSTD_LEVEL 19
 
-static lsc_status zstd_frame(const uint8_t *src, size_t n, lsc_bytes *out, lsc_error *error)
+lsc_status lsc_pack_zstd_frame(const uint8_t *src, size_t n, lsc_bytes *out, lsc_error *error)
 {
     size_t cap = ZSTD_compressBound(n);
     uint8_t *frame = malloc(cap);
     if (!frame)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a dense pack");
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a zstd frame");
     size_t got = ZSTD_compress(frame, cap, src, n, PACK_ZSTD_LEVEL);
     lsc_status st = ZSTD_isError(got) ? lsc_fail(error, LSC_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(got))
                     : lsc_bytes_append(out, frame, got) ? LSC_OK
-                    : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a dense pack");
+                    : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a zstd frame");
     free(frame);
     return st;
 }
@@ -64,12 +64,12 @@ lsc_status lsc_dense_pack_build(const lsc_pack_item *items, size_t n, lsc_bytes 
     if (st == LSC_OK && !lsc_bytes_append(blob, head, sizeof head))
         st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a dense pack");
     if (st == LSC_OK)
-        st = zstd_frame(meta.data, meta.size, blob, error);
+        st = lsc_pack_zstd_frame(meta.data, meta.size, blob, error);
     size_t meta_z = blob->size - LSC_PACK_HEADER_SIZE;
     /* One frame per plane: zstd then stores the mantissa planes, which it cannot
      * shrink, raw, and models the exponent plane alone (1-2% smaller than one frame). */
     for (unsigned j = 0; st == LSC_OK && j < 4; j++)
-        st = zstd_frame(planes + (size_t)j * (size_t)values, (size_t)values, blob, error);
+        st = lsc_pack_zstd_frame(planes + (size_t)j * (size_t)values, (size_t)values, blob, error);
     if (st == LSC_OK) {
         uint8_t *b = blob->data;
         memcpy(b, LSC_PACK_MAGIC, 4);

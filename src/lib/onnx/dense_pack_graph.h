@@ -27,6 +27,10 @@ typedef struct lsc_pack_item {
 /* The pack's bytes (dense_pack_build.c). */
 lsc_status lsc_dense_pack_build(const lsc_pack_item *items, size_t n, lsc_bytes *blob, lsc_error *error);
 
+/* One zstd frame (level 19) of n bytes appended to out: the dense pack's and the
+ * names entry's (name_table.c). */
+lsc_status lsc_pack_zstd_frame(const uint8_t *src, size_t n, lsc_bytes *out, lsc_error *error);
+
 /* compress: packs the main graph's eligible tensors into `writer` when the pack is
  * smaller than their payloads; *packed: how many (0: the graph is unchanged), then
  * *pack_tensor is the graph's uint8 tensor standing for the pack. */
