@@ -11,6 +11,9 @@ compress --entropy (entropy blobs, or compute blobs where those are smaller) and
 ratio, next to the compute tier's.
 
   bench/bench_quantized.py --build build --work /tmp/qbench [--models models] [--repeat 3] [--forms qlinear,...]
+      [--before OLD/libonnx_lsc_ort.so]
+--before: one more LSC column, the same LSC model run with another build's plugin
+(a copy of it made before a change), alternated with the other two.
   bench/bench_quantized.py --build build --work /tmp/qbench --entropy
 """
 import argparse
@@ -33,9 +36,12 @@ def run(cmd, env=None):
 
 
 def latency(runner, model, plugin, env, runs):
+    """plugin: False (ORT alone), True (the build's), or a plugin's path."""
     cmd = [runner, model, "--threads", 1, "--bench", runs, "--warmup", runs // 10]
     if not plugin:
         cmd.append("--no-plugin")
+    elif plugin is not True:
+        cmd += ["--plugin", plugin]
     return json.loads(run(cmd, env).strip().splitlines()[-1])["median_ms"]
 
 
@@ -81,6 +87,7 @@ def main():
     ap.add_argument("--runs", type=int, default=2000)
     ap.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of %s" % ",".join(FORMS))
     ap.add_argument("--entropy", action="store_true", help="sizes of both tiers instead of latencies")
+    ap.add_argument("--before", help="another build's plugin: an 'LSC before' column")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     tool = os.path.join(args.build, "src", "cli", "onnx-lsc")
@@ -89,8 +96,9 @@ def main():
     runner = os.path.join(args.build, "tests", "ort", "lsc-ort-run")
     env = dict(os.environ, ONNX_LSC_ORT_PLUGIN=os.path.join(args.build, "src", "ort", "libonnx_lsc_ort.so"))
     print("| model | form | dense int8 B | LSC B | CSR32 B | CSR16 B | bitmap B | bound B | ratio | "
-          "ORT batch 1, dense QDQ | LSC |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "ORT batch 1, dense QDQ | %sLSC |" % ("LSC before | " if args.before else ""))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%s ---: |" % (
+        " ---: |" if args.before else ""))
     for base in ("lenet5_1p4", "lenet5", "lenet300_100"):
         for form in args.forms.split(","):
             q = os.path.join(args.work, "%s_%s.onnx" % (base, form))
@@ -100,15 +108,17 @@ def main():
             c = json.loads(run([tool, "compress", q, "-o", lsc, "-f", "-q", "--json"]))["totals"]
             s = json.loads(run([tool, "stats", q, "--json"]))["totals"]["encoded"]
             f = s["formats"]
-            times = {True: [], False: []}
+            plugins = (False, args.before, True) if args.before else (False, True)
+            times = {p: [] for p in plugins}
             for _ in range(args.repeat):
-                for plugin in (False, True):
+                for plugin in plugins:
                     times[plugin].append(latency(runner, lsc if plugin else q, plugin, env, args.runs))
-            print("| %s | %s | %d | %d | %d | %d | %d | %d | %.2fx | %.3f ms | %.3f ms |" % (
+            before = "%.3f ms | " % statistics.median(times[args.before]) if args.before else ""
+            print("| %s | %s | %d | %d | %d | %d | %d | %d | %.2fx | %.3f ms | %s%.3f ms |" % (
                 base, form, c["dense_bytes"], c["value_bytes"] + c["meta_bytes"], f["csr_int32"]["total_bytes"],
                 f["csr_int16"]["total_bytes"], f["bitmap"]["total_bytes"],
                 s["value_bytes"] + s["entropy_bound"]["bits"] / 8, c["ratio"],
-                statistics.median(times[False]), statistics.median(times[True])))
+                statistics.median(times[False]), before, statistics.median(times[True])))
 
 
 if __name__ == "__main__":

@@ -243,9 +243,9 @@ OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
 /* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
  * multiplies, each of the input lsc_ort_exact_inputs gives for A' = A - a_zero_point,
- * summed in int64 with the factors of lsc_ort_exact_factor. The plan comes from the
- * call's weight (its largest row L1 norm) and the range of A' (A's type, zero point);
- * an error when that norm is too large. */
+ * summed into int32 by lsc_ort_exact_add. The plan comes from the call's weight (its
+ * largest row L1 norm) and the range of A' (A's type, zero point); an error when that
+ * norm is too large. */
 typedef struct lsc_ort_exact_plan {
     int a_min, a_max; /* the range of A' */
     unsigned d;       /* passes > 1: digits of d bits, the last one signed */
@@ -256,15 +256,25 @@ OrtStatus *lsc_ort_exact_plan_for(const lsc_ort_call *call, int is_signed, int a
 /* x[i] = the input of `pass` for A[i] - zero_point, A n 8-bit values. */
 void lsc_ort_exact_inputs(const lsc_ort_exact_plan *plan, unsigned pass, const void *a, int is_signed,
                           int zero_point, size_t n, float *x);
-int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass);
+/* Adds pass `pass`'s float sums yf (exact integers) into y, n int32 wrapping modulo
+ * 2^32 as ONNX accumulates; pass 0 sets y, and yf may then be y itself (in place). */
+void lsc_ort_exact_add(const lsc_ort_exact_plan *plan, unsigned pass, const float *yf, int32_t *y, size_t n);
 /* Element i of an 8-bit tensor. */
 int lsc_ort_int8_at(const void *data, int is_signed, size_t i);
 
-/* The exact product (A - a_zero_point) * (B - b_zero_point) of an integer op (A input
- * 0, a_zero_point input 2): *out holds *count int64 values (malloc'd, the caller frees;
- * NULL when the product is empty), y_dims the output dims of rank *rank. */
-OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_dims[LSC_MAX_RANK], int64_t **out,
-                                 size_t *count);
+/* The exact product (A - a_zero_point) * (B - b_zero_point) of an integer MatMul (A
+ * input 0, a_zero_point input 2), in two steps: lsc_ort_exact_begin reads A, its zero
+ * point and the plan, and gives the output dims (rank *rank); lsc_ort_exact_run then
+ * writes the m x N int32 product into y, which may be the op's output tensor. */
+typedef struct lsc_ort_exact_job {
+    const void *a;
+    int is_signed, a_zp;
+    size_t m, K, N;
+    lsc_ort_exact_plan plan;
+} lsc_ort_exact_job;
+OrtStatus *lsc_ort_exact_begin(const lsc_ort_call *call, lsc_ort_exact_job *job, int *rank,
+                               int64_t y_dims[LSC_MAX_RANK]);
+OrtStatus *lsc_ort_exact_run(const lsc_ort_call *call, const lsc_ort_exact_job *job, int32_t *y);
 
 /* LscQLinearMatMul, LscQLinearConv (qlinear.c): ONNX QLinearMatMul and QLinearConv,
  * the exact product requantized; LscConvInteger: ONNX ConvInteger, the exact int32. */

@@ -185,11 +185,13 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
         }
         if (!s && k->weight && lsc_ort_is_decoded(k->kind))
             s = lsc_ort_decode_init(k); /* once: every run copies it */
-        /* Gemm and MatMul multiply one vector at batch 1: the weight's batch-1 form,
-         * once (lsc_weight_prepare_n1; nothing when the blob has none) */
+        /* Gemm and the MatMuls (float, integer, QLinear) multiply one vector at batch 1:
+         * the weight's batch-1 form, once (lsc_weight_prepare_n1; nothing when the blob
+         * has none). An 8-bit weight's form reads the floats lsc_ort_dequantize made. */
         lsc_error error = { 0 };
         if (!s && k->weight &&
-            (k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL || k->kind == LSC_ORT_MATMUL_LEFT) &&
+            (k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL || k->kind == LSC_ORT_MATMUL_LEFT ||
+             k->kind == LSC_ORT_MATMUL_INTEGER || k->kind == LSC_ORT_QLINEAR_MATMUL) &&
             lsc_weight_prepare_n1(k->weight, NULL, &error) != LSC_OK)
             s = lsc_ort_fail(api, k, ORT_FAIL, "%s", error.message);
     }

@@ -113,27 +113,45 @@ static OrtStatus *requant_init(const lsc_ort_call *call, size_t channels, requan
     return NULL;
 }
 
-/* y[start .. start + n) from acc + bias, all of one output channel. */
-static void requant_run(const requant *r, const int64_t *acc, int32_t bias, size_t channel, void *y, size_t start,
+/* One output of ONNX Runtime's requantization: acc + bias wraps in int32 as ONNX
+ * accumulates, then float() rounds above 2^24, as ORT does. */
+static inline int requant_one(const requant *r, int32_t acc, int32_t bias, float multiplier)
+{
+    float v = (float)(int32_t)((uint32_t)acc + (uint32_t)bias) * multiplier;
+    v = v >= r->lo ? v : r->lo; /* fmaxf, NaN included, then fminf */
+    v = v <= r->hi ? v : r->hi;
+#if FLT_EVAL_METHOD == 0
+    v = (v + 12582912.0f) - 12582912.0f; /* nearbyintf for |v| < 2^22: |v| <= 383 here */
+#else
+    v = nearbyintf(v);
+#endif
+    return (int)v + r->zp;
+}
+
+/* y[i] for i in [start, start + n) from acc[i] + bias, all of output channel `channel`. */
+static void requant_run(const requant *r, const int32_t *acc, int32_t bias, size_t channel, void *y, size_t start,
                         size_t n)
 {
     float multiplier = r->multiplier[r->n == 1 ? 0 : channel];
-    for (size_t i = start; i < start + n; i++) {
-        /* ONNX accumulates in int32 (wrapping); float() rounds above 2^24, as ORT does */
-        float v = (float)(int32_t)(uint32_t)(acc[i] + bias) * multiplier;
-        v = v >= r->lo ? v : r->lo; /* fmaxf, NaN included, then fminf */
-        v = v <= r->hi ? v : r->hi;
-#if FLT_EVAL_METHOD == 0
-        v = (v + 12582912.0f) - 12582912.0f; /* nearbyintf for |v| < 2^22: |v| <= 383 here */
-#else
-        v = nearbyintf(v);
-#endif
-        int q = (int)v + r->zp;
-        if (r->is_signed)
-            ((int8_t *)y)[i] = (int8_t)q;
-        else
-            ((uint8_t *)y)[i] = (uint8_t)q;
-    }
+    if (r->is_signed)
+        for (size_t i = start; i < start + n; i++)
+            ((int8_t *)y)[i] = (int8_t)requant_one(r, acc[i], bias, multiplier);
+    else
+        for (size_t i = start; i < start + n; i++)
+            ((uint8_t *)y)[i] = (uint8_t)requant_one(r, acc[i], bias, multiplier);
+}
+
+/* y from acc, m rows of n channels (a MatMul's output). */
+static void requant_rows(const requant *r, const int32_t *acc, size_t m, size_t n, void *y)
+{
+    for (size_t i = 0; i < m * n; i += n)
+        for (size_t c = 0; c < n; c++) {
+            int q = requant_one(r, acc[i + c], 0, r->multiplier[r->n == 1 ? 0 : c]);
+            if (r->is_signed)
+                ((int8_t *)y)[i + c] = (int8_t)q;
+            else
+                ((uint8_t *)y)[i + c] = (uint8_t)q;
+        }
 }
 
 static OrtStatus *output(const lsc_ort_call *call, int rank, const int64_t *dims, void **y)
@@ -145,19 +163,22 @@ static OrtStatus *output(const lsc_ort_call *call, int rank, const int64_t *dims
 
 OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call)
 {
-    size_t N = call->winfo.rows, count = 0;
+    size_t N = call->winfo.rows;
     requant r;
     int rank = 0;
-    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
+    int64_t y_dims[LSC_MAX_RANK];
+    lsc_ort_exact_job job;
+    int32_t *acc = NULL;
     void *y = NULL;
     OrtStatus *s = requant_init(call, N, &r);
-    if (!s)
-        s = lsc_ort_exact_product(call, &rank, y_dims, &acc, &count);
-    if (!s)
-        s = output(call, rank, y_dims, &y);
-    for (size_t i = 0; !s && i < count; i++)
-        requant_run(&r, acc, 0, i % N, y, i, 1);
-    free(acc);
+    if (s)
+        return s;
+    if (!(s = lsc_ort_exact_begin(call, &job, &rank, y_dims)) && !(s = output(call, rank, y_dims, &y)) &&
+        job.m && !(acc = lsc_ort_alloc(call, job.m * N * sizeof *acc)))
+        s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu x %zu)", job.m, N);
+    if (!s && acc && !(s = lsc_ort_exact_run(call, &job, acc)))
+        requant_rows(&r, acc, job.m, N, y);
+    lsc_ort_free(call, acc);
     free(r.multiplier);
     return s;
 }
@@ -209,93 +230,96 @@ static OrtStatus *read_bias(const lsc_ort_call *call, size_t m, const int32_t **
 
 /* The exact convolution of (x - x_zero_point) and (w - w_zero_point), x input 0 and
  * x_zero_point input 2 in QLinearConv and ConvInteger alike: the float convolution
- * once per pass of the exact plan (quantized.c). *acc holds *n_y int64 values
- * (malloc'd, the caller frees; NULL when empty) of dims y_dims, rank *rank. */
-static OrtStatus *exact_conv(const lsc_ort_call *call, int *rank, int64_t y_dims[LSC_MAX_RANK], int64_t **acc,
-                             size_t *n_y)
-{
-    const void *x = NULL;
-    int is_signed = 0, x_zp = 0;
+ * once per pass of the exact plan (quantized.c), summed into int32. exact_conv_begin
+ * reads x and gives the output dims (rank *rank) and *n_y; exact_conv_run writes the
+ * n_y int32 outputs into y, which may be the op's output tensor. */
+typedef struct exact_conv_job {
+    const void *x;
+    int is_signed, x_zp, rank;
     int64_t x_dims[LSC_MAX_RANK];
-    size_t n_x = 1;
+    size_t n_x, n_y;
     lsc_ort_exact_plan plan;
-    *acc = NULL;
-    *n_y = 1;
-    OrtStatus *s = read_x(call, &x, &is_signed, &x_zp, rank, x_dims);
+} exact_conv_job;
+
+static OrtStatus *exact_conv_begin(const lsc_ort_call *call, exact_conv_job *job, int64_t y_dims[LSC_MAX_RANK])
+{
+    OrtStatus *s = read_x(call, &job->x, &job->is_signed, &job->x_zp, &job->rank, job->x_dims);
     if (!s)
-        s = lsc_ort_conv_output_dims(call, *rank, x_dims, y_dims);
+        s = lsc_ort_conv_output_dims(call, job->rank, job->x_dims, y_dims);
     if (!s)
-        s = lsc_ort_exact_plan_for(call, is_signed, x_zp, &plan);
+        s = lsc_ort_exact_plan_for(call, job->is_signed, job->x_zp, &job->plan);
     if (s)
         return s;
     int too_large = 0;
-    for (int i = 0; i < *rank; i++) /* x fits (ORT allocated it); y, from the attributes, is checked */
-        n_x *= (size_t)x_dims[i], too_large |= lsc_ort_mul_overflow(*n_y, (size_t)y_dims[i], n_y);
-    if (!too_large && *n_y && (*n_y > SIZE_MAX / sizeof(int64_t) - n_x))
-        too_large = 1;
-    if (too_large)
+    job->n_x = job->n_y = 1;
+    for (int i = 0; i < job->rank; i++) /* x fits (ORT allocated it); y, from the attributes, is checked */
+        job->n_x *= (size_t)job->x_dims[i], too_large |= lsc_ort_mul_overflow(job->n_y, (size_t)y_dims[i], &job->n_y);
+    if (too_large || job->n_y > SIZE_MAX / sizeof(float) || job->n_x > SIZE_MAX / sizeof(float))
         return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "the output is too large");
-    if (!*n_y)
+    return NULL;
+}
+
+static OrtStatus *exact_conv_run(const lsc_ort_call *call, const exact_conv_job *job, int32_t *y)
+{
+    const lsc_ort_exact_plan *plan = &job->plan;
+    if (!job->n_y)
         return NULL;
-    float *xf = malloc((n_x + *n_y) * sizeof *xf);
-    int64_t *sum = xf ? calloc(*n_y, sizeof *sum) : NULL;
-    if (!sum) {
-        free(xf);
-        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu + %zu values)", n_x,
-                            *n_y);
-    }
+    /* one pass (the usual case): the float outputs go into y itself, then become int32 */
+    float *xf = lsc_ort_alloc(call, job->n_x * sizeof *xf);
+    float *yf = plan->passes > 1 ? lsc_ort_alloc(call, job->n_y * sizeof *yf) : (float *)(void *)y;
+    OrtStatus *s = NULL;
+    if (!xf || !yf)
+        s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu + %zu values)", job->n_x,
+                         job->n_y);
     /* Padding adds zeros to every pass, which is x = x_zero_point in all of them. */
-    for (unsigned p = 0; !s && p < plan.passes; p++) {
-        lsc_ort_exact_inputs(&plan, p, x, is_signed, x_zp, n_x, xf);
-        s = lsc_ort_conv_run(call, xf, *rank, x_dims, NULL, xf + n_x);
-        int64_t factor = lsc_ort_exact_factor(&plan, p);
-        for (size_t i = 0; !s && i < *n_y; i++)
-            sum[i] += factor * (int64_t)xf[n_x + i];
+    for (unsigned p = 0; !s && p < plan->passes; p++) {
+        lsc_ort_exact_inputs(plan, p, job->x, job->is_signed, job->x_zp, job->n_x, xf);
+        if (!(s = lsc_ort_conv_run(call, xf, job->rank, job->x_dims, NULL, yf)))
+            lsc_ort_exact_add(plan, p, yf, y, job->n_y);
     }
-    free(xf);
-    if (s)
-        free(sum);
-    else
-        *acc = sum;
+    lsc_ort_free(call, xf);
+    if (yf != (float *)(void *)y)
+        lsc_ort_free(call, yf);
     return s;
 }
 
 OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
 {
-    size_t M = call->winfo.rows, n_y = 0;
+    size_t M = call->winfo.rows;
     const int32_t *bias = NULL;
-    int rank = 0;
-    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
+    int64_t y_dims[LSC_MAX_RANK];
+    exact_conv_job job;
     requant r = { 0 };
+    int32_t *acc = NULL;
     void *y = NULL;
     OrtStatus *s = read_bias(call, M, &bias);
     if (!s)
         s = requant_init(call, M, &r);
     if (!s)
-        s = exact_conv(call, &rank, y_dims, &acc, &n_y);
+        s = exact_conv_begin(call, &job, y_dims);
     if (!s)
-        s = output(call, rank, y_dims, &y);
-    size_t plane = acc && y_dims[0] ? n_y / (size_t)y_dims[0] / M : 0;
-    for (size_t i = 0; !s && acc && i < n_y; i += plane) {
+        s = output(call, job.rank, y_dims, &y);
+    if (!s && job.n_y && !(acc = lsc_ort_alloc(call, job.n_y * sizeof *acc)))
+        s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu values)", job.n_y);
+    if (!s && acc)
+        s = exact_conv_run(call, &job, acc);
+    size_t plane = acc && y_dims[0] ? job.n_y / (size_t)y_dims[0] / M : 0;
+    for (size_t i = 0; !s && acc && i < job.n_y; i += plane) {
         size_t m = i / plane % M;
         requant_run(&r, acc, bias ? bias[m] : 0, m, y, i, plane);
     }
-    free(acc);
+    lsc_ort_free(call, acc);
     free(r.multiplier);
     return s;
 }
 
 OrtStatus *lsc_ort_conv_integer_compute(const lsc_ort_call *call)
 {
-    size_t n_y = 0;
-    int rank = 0;
-    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
+    int64_t y_dims[LSC_MAX_RANK];
+    exact_conv_job job;
     void *y = NULL;
-    OrtStatus *s = exact_conv(call, &rank, y_dims, &acc, &n_y);
+    OrtStatus *s = exact_conv_begin(call, &job, y_dims);
     if (!s)
-        s = output(call, rank, y_dims, &y);
-    for (size_t i = 0; !s && acc && i < n_y; i++) /* ONNX's int32 accumulation wraps */
-        ((int32_t *)y)[i] = (int32_t)(uint32_t)acc[i];
-    free(acc);
-    return s;
+        s = output(call, job.rank, y_dims, &y);
+    return s || !y ? s : exact_conv_run(call, &job, y);
 }

@@ -58,7 +58,8 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
  * - otherwise A' = sum_p 2^(d p) x_p with base-2^d digits x_p = floor(A' / 2^(d p))
  *   mod 2^d in [0, 2^d - 1] and a signed top digit floor(A' / 2^(d (P-1))); d is
  *   the largest width (at most 8) with (2^d - 1) * L1max <= 2^24, P the fewest
- *   passes whose top digit also fits. Each pass is exact; they are summed in int64.
+ *   passes whose top digit also fits. Each pass is exact; they are summed in int32
+ *   modulo 2^32, which is what ONNX's wrapping int32 accumulation gives.
  * The conv pads with 0 in every pass: the digits of A' = 0 (x = x_zero_point). It
  * fails only for L1max > 2^24 (more than 65793 values of 255 in a row). */
 #define EXACT_FLOAT 16777216.0 /* 2^24 */
@@ -119,9 +120,17 @@ void lsc_ort_exact_inputs(const lsc_ort_exact_plan *plan, unsigned pass, const v
             x[i] = exact_digit(plan, pass, lsc_ort_int8_at(a, is_signed, i) - zero_point);
 }
 
-int64_t lsc_ort_exact_factor(const lsc_ort_exact_plan *plan, unsigned pass)
+void lsc_ort_exact_add(const lsc_ort_exact_plan *plan, unsigned pass, const float *yf, int32_t *y, size_t n)
 {
-    return (int64_t)1 << (plan->d * pass);
+    /* |yf[i]| <= 2^24: exact in int32; the sum wraps modulo 2^32 as ONNX's int32 does */
+    if (pass == 0) {
+        for (size_t i = 0; i < n; i++)
+            y[i] = (int32_t)yf[i];
+        return;
+    }
+    uint32_t factor = (uint32_t)1 << (plan->d * pass); /* d * pass <= 8: the top digit's shift */
+    for (size_t i = 0; i < n; i++)
+        y[i] = (int32_t)((uint32_t)y[i] + factor * (uint32_t)(int32_t)yf[i]);
 }
 
 OrtStatus *lsc_ort_exact_plan_for(const lsc_ort_call *call, int is_signed, int a_zero_point,
@@ -139,15 +148,13 @@ int lsc_ort_int8_at(const void *a, int is_signed, size_t i)
     return is_signed ? ((const int8_t *)a)[i] : ((const uint8_t *)a)[i];
 }
 
-OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_dims[LSC_MAX_RANK], int64_t **out,
-                                 size_t *count)
+OrtStatus *lsc_ort_exact_begin(const lsc_ort_call *call, lsc_ort_exact_job *job, int *rank,
+                               int64_t y_dims[LSC_MAX_RANK])
 {
     const lsc_ort_kernel *k = call->kernel;
     const OrtApi *api = k->api;
     const OrtValue *a_val = NULL, *zp_val = NULL;
     size_t n_in = 0;
-    *out = NULL;
-    *count = 0;
     OrtStatus *s = api->KernelContext_GetInputCount(call->context, &n_in);
     if (!s)
         s = api->KernelContext_GetInput(call->context, 0, &a_val);
@@ -175,58 +182,57 @@ OrtStatus *lsc_ort_exact_product(const lsc_ort_call *call, int *rank, int64_t y_
     if (*rank < 1 || dims[*rank - 1] != (int64_t)K)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "A's last dimension differs from the weight's K %zu", K);
     int a_zp = zp ? lsc_ort_int8_at(zp, is_signed, 0) : 0;
-    lsc_ort_exact_plan plan;
-    if ((s = lsc_ort_exact_plan_for(call, is_signed, a_zp, &plan)))
+    if ((s = lsc_ort_exact_plan_for(call, is_signed, a_zp, &job->plan)))
         return s;
     for (int i = 0; i < *rank - 1; i++)
-        M *= (size_t)dims[i];
+        M *= (size_t)dims[i]; /* ORT allocated A, so the product fits */
     memcpy(y_dims, dims, sizeof dims);
     y_dims[*rank - 1] = (int64_t)N;
-    if (M == 0)
-        return NULL;
-
-    size_t mk, mn;
-    if (lsc_ort_mul_overflow(M, K, &mk) || lsc_ort_mul_overflow(M, N, &mn))
-        return lsc_ort_fail(api, k, ORT_FAIL, "A or Y is too large");
-    float *x = malloc((mk + mn) * sizeof *x);
-    int64_t *acc = calloc(mn, sizeof *acc);
-    if (!x || !acc) {
-        free(x);
-        free(acc);
-        return lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu x %zu)", M, K + N);
-    }
-    float *yf = x + mk;
-    lsc_error error = { 0 };
-    lsc_status st = LSC_OK;
-    for (unsigned p = 0; st == LSC_OK && p < plan.passes; p++) {
-        lsc_ort_exact_inputs(&plan, p, a, is_signed, a_zp, mk, x);
-        st = lsc_ort_spmm_rows(call, x, K, M, yf, N, &error);
-        int64_t factor = lsc_ort_exact_factor(&plan, p);
-        for (size_t i = 0; st == LSC_OK && i < mn; i++)
-            acc[i] += factor * (int64_t)yf[i];
-    }
-    free(x);
-    if (st != LSC_OK) {
-        free(acc);
-        return lsc_ort_status(call, st, &error);
-    }
-    *out = acc;
-    *count = mn;
+    size_t mn;
+    if (lsc_ort_mul_overflow(M, N, &mn) || mn > SIZE_MAX / sizeof(float) || M * K > SIZE_MAX / sizeof(float))
+        return lsc_ort_fail(api, k, ORT_FAIL, "Y of %zu x %zu is too large", M, N);
+    *job = (lsc_ort_exact_job){ a, is_signed, a_zp, M, K, N, job->plan };
     return NULL;
+}
+
+OrtStatus *lsc_ort_exact_run(const lsc_ort_call *call, const lsc_ort_exact_job *job, int32_t *y)
+{
+    const lsc_ort_exact_plan *plan = &job->plan;
+    size_t mk = job->m * job->K, mn = job->m * job->N;
+    if (!mn)
+        return NULL;
+    /* one pass (the usual case): the float sums go into y itself, then become int32 */
+    float *x = lsc_ort_alloc(call, mk * sizeof *x);
+    float *yf = plan->passes > 1 ? lsc_ort_alloc(call, mn * sizeof *yf) : (float *)(void *)y;
+    OrtStatus *s = NULL;
+    if (!x || !yf) {
+        s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu x %zu)", job->m,
+                         job->K + job->N);
+    } else {
+        lsc_error error = { 0 };
+        lsc_status st = LSC_OK;
+        for (unsigned p = 0; st == LSC_OK && p < plan->passes; p++) {
+            lsc_ort_exact_inputs(plan, p, job->a, job->is_signed, job->a_zp, mk, x);
+            st = lsc_ort_spmm_rows(call, x, job->K, job->m, yf, job->N, &error);
+            if (st == LSC_OK)
+                lsc_ort_exact_add(plan, p, yf, y, mn);
+        }
+        s = lsc_ort_status(call, st, &error);
+    }
+    lsc_ort_free(call, x);
+    if (yf != (float *)(void *)y)
+        lsc_ort_free(call, yf);
+    return s;
 }
 
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call)
 {
     int rank = 0;
-    int64_t y_dims[LSC_MAX_RANK], *acc = NULL;
-    size_t count = 0;
-    OrtValue *y_val = NULL;
+    int64_t y_dims[LSC_MAX_RANK];
+    lsc_ort_exact_job job;
     void *y = NULL;
-    OrtStatus *s = lsc_ort_exact_product(call, &rank, y_dims, &acc, &count);
-    if (!s && !(s = call->kernel->api->KernelContext_GetOutput(call->context, 0, y_dims, (size_t)rank, &y_val)))
-        s = call->kernel->api->GetTensorMutableData(y_val, &y);
-    for (size_t i = 0; !s && i < count; i++)
-        ((int32_t *)y)[i] = (int32_t)acc[i];
-    free(acc);
-    return s;
+    OrtStatus *s = lsc_ort_exact_begin(call, &job, &rank, y_dims);
+    if (!s)
+        s = lsc_ort_output_at(call, 0, rank, y_dims, &y);
+    return s || !y ? s : lsc_ort_exact_run(call, &job, y);
 }
