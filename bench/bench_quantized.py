@@ -12,6 +12,9 @@ ratio, next to the compute tier's.
 
   bench/bench_quantized.py --build build --work /tmp/qbench [--models models] [--repeat 3] [--forms qlinear,...]
       [--before OLD/libonnx_lsc_ort.so]
+--fc6 PCTS: also one-node models of AlexNet's fc6 (Gemm 9216 -> 4096) pruned at random
+to these densities in percent (bench_latency.py's, e.g. 10,2), written into --work,
+in the forms of a Gemm (conv-integer, the same as dynamic there, left out).
 --before: one more LSC column, the same LSC model run with another build's plugin
 (a copy of it made before a change), alternated with the other two.
   bench/bench_quantized.py --build build --work /tmp/qbench --entropy
@@ -78,6 +81,19 @@ def entropy_table(args, tool):
                 c["dense_bytes"] / sizes[1], s["value_bytes"] + s["entropy_bound"]["bits"] / 8))
 
 
+def sources(args):
+    """(name, float model) of the LeNets, then of the fc6 layers asked for (made once)."""
+    out = [(base, os.path.join(args.models, base + ".onnx")) for base in ("lenet5_1p4", "lenet5", "lenet300_100")]
+    for pct in filter(None, args.fc6.split(",")):
+        path = os.path.join(args.work, "fc6_%spct.onnx" % pct)
+        if not os.path.exists(path):
+            sys.path.insert(0, HERE)
+            from bench_latency import make_fc6
+            make_fc6(path, float(pct) / 100.0)
+        out.append(("fc6_%spct" % pct, path))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -88,6 +104,7 @@ def main():
     ap.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of %s" % ",".join(FORMS))
     ap.add_argument("--entropy", action="store_true", help="sizes of both tiers instead of latencies")
     ap.add_argument("--before", help="another build's plugin: an 'LSC before' column")
+    ap.add_argument("--fc6", default="", help="fc6 densities in percent, comma-separated (e.g. 10,2)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     tool = os.path.join(args.build, "src", "cli", "onnx-lsc")
@@ -99,12 +116,13 @@ def main():
           "ORT batch 1, dense QDQ | %sLSC |" % ("LSC before | " if args.before else ""))
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%s ---: |" % (
         " ---: |" if args.before else ""))
-    for base in ("lenet5_1p4", "lenet5", "lenet300_100"):
+    for base, source in sources(args):
         for form in args.forms.split(","):
+            if base.startswith("fc6") and form == "conv-integer":
+                continue
             q = os.path.join(args.work, "%s_%s.onnx" % (base, form))
             lsc = os.path.join(args.work, "%s_%s.lsc.onnx" % (base, form))
-            run([sys.executable, os.path.join(HERE, "..", "scripts", "quantize_models.py"),
-                 os.path.join(args.models, base + ".onnx"), form, q])
+            run([sys.executable, os.path.join(HERE, "..", "scripts", "quantize_models.py"), source, form, q])
             c = json.loads(run([tool, "compress", q, "-o", lsc, "-f", "-q", "--json"]))["totals"]
             s = json.loads(run([tool, "stats", q, "--json"]))["totals"]["encoded"]
             f = s["formats"]
