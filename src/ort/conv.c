@@ -483,12 +483,15 @@ static int plan_direct(const conv_shape *sh, direct_plan *p)
            (double)UINT32_MAX;
 }
 
-/* Window offsets of W's rows (ci, tap): a multiply over `images` images. */
+/* Window offsets of W's rows (ci, tap): a multiply over `images` images. The taps of
+ * channel 0 first; channel ci's are those plus ci channels of phase planes (no
+ * division per row: they cost more than the multiply on small layers). */
 static void direct_offsets(direct_plan *p)
 {
     const conv_shape *sh = p->sh;
-    for (size_t row = 0; row < sh->cg * sh->k_size; row++) {
-        size_t kk = row % sh->k_size, off = 0, phase = 0, phase_stride = 1;
+    const size_t plane = p->images * p->phase_plane;
+    for (size_t kk0 = 0; kk0 < sh->k_size; kk0++) {
+        size_t kk = kk0, off = 0, phase = 0, phase_stride = 1;
         for (int d = sh->spatial - 1; d >= 0; d--) {
             size_t t = kk % (size_t)sh->k[d] * (size_t)sh->dilation[d], s = (size_t)sh->stride[d];
             off += t / s * p->pstride[d];
@@ -496,8 +499,11 @@ static void direct_offsets(direct_plan *p)
             phase_stride *= p->phases[d];
             kk /= (size_t)sh->k[d];
         }
-        p->offs[row] = off + (row / sh->k_size * p->n_phases + phase) * p->images * p->phase_plane;
+        p->offs[kk0] = off + phase * plane;
     }
+    for (size_t ci = 1; ci < sh->cg; ci++)
+        for (size_t kk = 0; kk < sh->k_size; kk++)
+            p->offs[ci * sh->k_size + kk] = p->offs[kk] + ci * p->n_phases * plane;
 }
 
 /* Task t: channel t % cg of image img0 + t / cg into the padded buffer: each input
