@@ -163,6 +163,7 @@ typedef struct lsc_ort_kernel {
         lsc_ort_decode_attrs decode;
         struct { lsc_dense_pack *pack; } unpack; /* LscUnpack (unpack.c) */
     } attrs;
+    struct lsc_ort_requant *requant; /* LscQLinear*: the requantization, when its inputs are constant */
     lsc_ort_pool_probe *pool; /* the registration's */
     lsc_ort_activation act;   /* LscConv, LscGemm, LscMatMul, LscMatMulLeft; else none */
 } lsc_ort_kernel;
@@ -279,6 +280,10 @@ OrtStatus *lsc_ort_exact_run(const lsc_ort_call *call, const lsc_ort_exact_job *
 /* LscQLinearMatMul, LscQLinearConv (qlinear.c): ONNX QLinearMatMul and QLinearConv,
  * the exact product requantized; LscConvInteger: ONNX ConvInteger, the exact int32. */
 OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call);
+/* At creation, after the weight: the requantization computed once when the scales and
+ * y_zero_point are constant (else each run reads them); released by the second. */
+OrtStatus *lsc_ort_qlinear_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
+void lsc_ort_qlinear_release(lsc_ort_kernel *kernel);
 OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call);
 OrtStatus *lsc_ort_conv_integer_compute(const lsc_ort_call *call);
 

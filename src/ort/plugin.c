@@ -113,6 +113,7 @@ static void ORT_API_CALL kernel_destroy(void *op_kernel)
         lsc_ort_decode_release(k);
     if (k->kind == LSC_ORT_UNPACK)
         lsc_ort_unpack_release(k);
+    lsc_ort_qlinear_release(k);
     lsc_weight_close(&k->weight);
     free(k);
 }
@@ -185,6 +186,8 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
         }
         if (!s && k->weight && lsc_ort_is_decoded(k->kind))
             s = lsc_ort_decode_init(k); /* once: every run copies it */
+        if (!s && (k->kind == LSC_ORT_QLINEAR_MATMUL || k->kind == LSC_ORT_QLINEAR_CONV))
+            s = lsc_ort_qlinear_init(k, info);
         /* Gemm and the MatMuls (float, integer, QLinear) multiply one vector at batch 1:
          * the weight's batch-1 form, once (lsc_weight_prepare_n1; nothing when the blob
          * has none). An 8-bit weight's form reads the floats lsc_ort_dequantize made. */

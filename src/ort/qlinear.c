@@ -19,21 +19,52 @@
  * y_zero_point, B: the same places, and B (int32) last. */
 enum { IN_A_SCALE = 1, IN_B_SCALE = 4, IN_Y_SCALE = 6, IN_Y_ZERO_POINT = 7, IN_BIAS = 8 };
 
-/* The float32 values of scale input `index`: one, or (b_scale) 1 or n of them. */
-static OrtStatus *read_scales(const lsc_ort_call *call, size_t index, const char *what, size_t n,
-                              const float **data, size_t *count)
+/* Where the inputs come from: a run's context, or at kernel creation the node's
+ * constant inputs (info set; an input that is not constant then leaves *constant 0). */
+typedef struct inputs {
+    const lsc_ort_kernel *k;
+    OrtKernelContext *context;
+    const OrtKernelInfo *info;
+    int constant;
+} inputs;
+
+/* Input `index` (*v NULL when the node has no such input). */
+static OrtStatus *get_input(inputs *in, size_t index, const OrtValue **v)
 {
-    const lsc_ort_kernel *k = call->kernel;
+    const OrtApi *api = in->k->api;
+    size_t n_in = 0;
+    int is_constant = 0;
+    *v = NULL;
+    OrtStatus *s = in->info ? api->KernelInfo_GetInputCount(in->info, &n_in)
+                            : api->KernelContext_GetInputCount(in->context, &n_in);
+    if (s || n_in <= index)
+        return s;
+    if (!in->info)
+        return api->KernelContext_GetInput(in->context, index, v);
+    s = api->KernelInfoGetConstantInput_tensor(in->info, index, &is_constant, v);
+    if (!s && !is_constant) {
+        in->constant = 0;
+        *v = NULL;
+    }
+    return s;
+}
+
+/* The float32 values of scale input `index`: one, or (b_scale) 1 or n of them. */
+static OrtStatus *read_scales(inputs *in, size_t index, const char *what, size_t n, const float **data,
+                              size_t *count)
+{
+    const lsc_ort_kernel *k = in->k;
     const OrtApi *api = k->api;
     const OrtValue *v = NULL;
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     size_t rank = 0;
     void *p = NULL;
-    OrtStatus *s = api->KernelContext_GetInput(call->context, index, &v);
-    if (!s && !v)
+    OrtStatus *s = get_input(in, index, &v);
+    if (s || !in->constant)
+        return s;
+    if (!v)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "%s is missing", what);
-    if (!s)
-        s = lsc_ort_value_info(api, v, &type, &rank, count);
+    s = lsc_ort_value_info(api, v, &type, &rank, count);
     if (!s && (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || rank > 1 || (*count != 1 && *count != n)))
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "%s must be float32, one value%s (got type %d, %zu values)",
                             what, n > 1 ? " or one per output channel" : "", (int)type, *count);
@@ -43,74 +74,118 @@ static OrtStatus *read_scales(const lsc_ort_call *call, size_t index, const char
     return s;
 }
 
-/* Input `index` when the node has it (*v NULL otherwise), with its type, rank, element
- * count and data. */
+/* Input `index` of a run when the node has it (*v NULL otherwise), with its type,
+ * rank, element count and data. */
 static OrtStatus *optional_input(const lsc_ort_call *call, size_t index, const OrtValue **v,
                                  ONNXTensorElementDataType *type, size_t *rank, size_t *count, void **data)
 {
-    const OrtApi *api = call->kernel->api;
-    size_t n_in = 0;
-    *v = NULL;
-    OrtStatus *s = api->KernelContext_GetInputCount(call->context, &n_in);
-    if (!s && n_in > index)
-        s = api->KernelContext_GetInput(call->context, index, v);
+    inputs in = { call->kernel, call->context, NULL, 1 };
+    OrtStatus *s = get_input(&in, index, v);
     if (s || !*v)
         return s;
-    if ((s = lsc_ort_value_info(api, *v, type, rank, count)))
+    if ((s = lsc_ort_value_info(call->kernel->api, *v, type, rank, count)))
         return s;
-    return api->GetTensorMutableData((OrtValue *)*v, data);
+    return call->kernel->api->GetTensorMutableData((OrtValue *)*v, data);
 }
 
 /* y_zero_point: its value and whether the output is int8 (absent: uint8, 0). */
-static OrtStatus *read_y_zero_point(const lsc_ort_call *call, int *zp, int *is_signed)
+static OrtStatus *read_y_zero_point(inputs *in, int *zp, int *is_signed)
 {
     const OrtValue *v = NULL;
     size_t rank = 0, count = 0;
     ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
     void *p = NULL;
     *zp = *is_signed = 0;
-    OrtStatus *s = optional_input(call, IN_Y_ZERO_POINT, &v, &type, &rank, &count, &p);
+    OrtStatus *s = get_input(in, IN_Y_ZERO_POINT, &v);
     if (s || !v)
+        return s;
+    if ((s = lsc_ort_value_info(in->k->api, v, &type, &rank, &count)) ||
+        (s = in->k->api->GetTensorMutableData((OrtValue *)v, &p)))
         return s;
     *is_signed = type == ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
     if ((!*is_signed && type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8) || count != 1)
-        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_INVALID_ARGUMENT,
+        return lsc_ort_fail(in->k->api, in->k, ORT_INVALID_ARGUMENT,
                             "y_zero_point must be one uint8 or int8 value (got type %d, %zu values)", (int)type, count);
     *zp = lsc_ort_int8_at(p, *is_signed, 0);
     return NULL;
 }
 
 /* ONNX Runtime's requantization: a multiplier per output channel (or one for all). */
-typedef struct requant {
+struct lsc_ort_requant {
     float *multiplier;
     size_t n;
     float lo, hi; /* the output type's range less the zero point */
     int zp, is_signed;
-} requant;
+};
+typedef struct lsc_ort_requant requant;
 
 /* Reads the scales (inputs 1, 4, 6; `channels` b_scale / w_scale values or one) and
- * y_zero_point. */
-static OrtStatus *requant_init(const lsc_ort_call *call, size_t channels, requant *r)
+ * y_zero_point. At creation (in->info), in->constant is 0 afterwards, and r unset,
+ * when one of them is not constant. */
+static OrtStatus *requant_init(inputs *in, size_t channels, requant *r)
 {
     const float *a_scale = NULL, *b_scale = NULL, *y_scale = NULL;
     size_t n_a = 0, n_y = 0;
     r->multiplier = NULL;
-    OrtStatus *s = read_scales(call, IN_A_SCALE, "the input's scale", 1, &a_scale, &n_a);
+    OrtStatus *s = read_scales(in, IN_A_SCALE, "the input's scale", 1, &a_scale, &n_a);
     if (!s)
-        s = read_scales(call, IN_B_SCALE, "the weight's scale", channels, &b_scale, &r->n);
+        s = read_scales(in, IN_B_SCALE, "the weight's scale", channels, &b_scale, &r->n);
     if (!s)
-        s = read_scales(call, IN_Y_SCALE, "y_scale", 1, &y_scale, &n_y);
+        s = read_scales(in, IN_Y_SCALE, "y_scale", 1, &y_scale, &n_y);
     if (!s)
-        s = read_y_zero_point(call, &r->zp, &r->is_signed);
-    if (!s && !(r->multiplier = malloc(r->n * sizeof *r->multiplier)))
-        s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory");
-    if (s)
+        s = read_y_zero_point(in, &r->zp, &r->is_signed);
+    if (s || !in->constant)
         return s;
+    if (!(r->multiplier = malloc(r->n * sizeof *r->multiplier)))
+        return lsc_ort_fail(in->k->api, in->k, ORT_FAIL, "out of memory");
     for (size_t n = 0; n < r->n; n++)
         r->multiplier[n] = a_scale[0] * b_scale[n] / y_scale[0];
     r->lo = (float)((r->is_signed ? -128 : 0) - r->zp);
     r->hi = (float)((r->is_signed ? 127 : 255) - r->zp);
     return NULL;
+}
+
+OrtStatus *lsc_ort_qlinear_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info)
+{
+    lsc_weight_info w;
+    if (!kernel->weight)
+        return NULL;
+    lsc_weight_get_info(kernel->weight, &w);
+    inputs in = { kernel, NULL, info, 1 };
+    requant r;
+    OrtStatus *s = requant_init(&in, w.rows, &r);
+    if (s) { /* the run reports it, as for inputs that are not constant */
+        kernel->api->ReleaseStatus(s);
+        return NULL;
+    }
+    if (!in.constant)
+        return NULL;
+    if (!(kernel->requant = malloc(sizeof r))) {
+        free(r.multiplier);
+        return lsc_ort_fail(kernel->api, kernel, ORT_FAIL, "out of memory");
+    }
+    *kernel->requant = r;
+    return NULL;
+}
+
+void lsc_ort_qlinear_release(lsc_ort_kernel *kernel)
+{
+    if (kernel->requant)
+        free(kernel->requant->multiplier);
+    free(kernel->requant);
+    kernel->requant = NULL;
+}
+
+/* The call's requantization: the kernel's, or *local read now (free its multiplier). */
+static OrtStatus *requant_of(const lsc_ort_call *call, size_t channels, requant *local, const requant **r)
+{
+    *r = call->kernel->requant;
+    local->multiplier = NULL;
+    if (*r)
+        return NULL;
+    inputs in = { call->kernel, call->context, NULL, 1 };
+    *r = local;
+    return requant_init(&in, channels, local);
 }
 
 /* One output of ONNX Runtime's requantization: acc + bias wraps in int32 as ONNX
@@ -164,22 +239,23 @@ static OrtStatus *output(const lsc_ort_call *call, int rank, const int64_t *dims
 OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call)
 {
     size_t N = call->winfo.rows;
-    requant r;
+    requant local;
+    const requant *r = NULL;
     int rank = 0;
     int64_t y_dims[LSC_MAX_RANK];
     lsc_ort_exact_job job;
     int32_t *acc = NULL;
     void *y = NULL;
-    OrtStatus *s = requant_init(call, N, &r);
+    OrtStatus *s = requant_of(call, N, &local, &r);
     if (s)
         return s;
     if (!(s = lsc_ort_exact_begin(call, &job, &rank, y_dims)) && !(s = output(call, rank, y_dims, &y)) &&
         job.m && !(acc = lsc_ort_alloc(call, job.m * N * sizeof *acc)))
         s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu x %zu)", job.m, N);
     if (!s && acc && !(s = lsc_ort_exact_run(call, &job, acc)))
-        requant_rows(&r, acc, job.m, N, y);
+        requant_rows(r, acc, job.m, N, y);
     lsc_ort_free(call, acc);
-    free(r.multiplier);
+    free(local.multiplier);
     return s;
 }
 
@@ -289,12 +365,13 @@ OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
     const int32_t *bias = NULL;
     int64_t y_dims[LSC_MAX_RANK];
     exact_conv_job job;
-    requant r = { 0 };
+    requant local = { 0 };
+    const requant *r = NULL;
     int32_t *acc = NULL;
     void *y = NULL;
     OrtStatus *s = read_bias(call, M, &bias);
     if (!s)
-        s = requant_init(call, M, &r);
+        s = requant_of(call, M, &local, &r);
     if (!s)
         s = exact_conv_begin(call, &job, y_dims);
     if (!s)
@@ -306,10 +383,10 @@ OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
     size_t plane = acc && y_dims[0] ? job.n_y / (size_t)y_dims[0] / M : 0;
     for (size_t i = 0; !s && acc && i < job.n_y; i += plane) {
         size_t m = i / plane % M;
-        requant_run(&r, acc, bias ? bias[m] : 0, m, y, i, plane);
+        requant_run(r, acc, bias ? bias[m] : 0, m, y, i, plane);
     }
     lsc_ort_free(call, acc);
-    free(r.multiplier);
+    free(local.multiplier);
     return s;
 }
 

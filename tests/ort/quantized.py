@@ -80,14 +80,15 @@ def constants_and_bodies():
     return m, [{"x": x, "c": np.array(True)}, {"x": x, "c": np.array(False)}], 3
 
 
-def batch_and_rows(work, name, lsc, a):
+def batch_and_rows(work, name, lsc, a, extra=None):
     """The LSC model's output for all rows of a at once and for each row alone (batch
-    1: the weight's batch-1 form), the latter stacked; None when they differ."""
+    1: the weight's batch-1 form), the latter stacked; None when they differ. extra:
+    more inputs, {name: npy path}."""
     outs = []
     for i, rows in enumerate([a] + [a[j:j + 1] for j in range(a.shape[0])]):
         feed = os.path.join(work, "%s.a%d.npy" % (name, i))
         np.save(feed, rows)
-        outs.append(ortcheck.ort_outputs(lsc, {"a": feed}, os.path.join(work, "%s.out%d" % (name, i)))[0])
+        outs.append(ortcheck.ort_outputs(lsc, dict(extra or {}, a=feed), os.path.join(work, "%s.out%d" % (name, i)))[0])
     alone = np.concatenate(outs[1:])
     return outs[0] if alone.dtype == outs[0].dtype and np.array_equal(alone, outs[0]) else None
 
@@ -207,12 +208,17 @@ def qlinear_exact(work):
             y_zp = np.array(128, y_type)
             print("     %-28s %d of %d outputs on a half-way point" % ("qlinear_41", (acc % 2 == 1).sum(), acc.size))
         name = "qlinear_%d" % K
+        # K 300: a_scale and y_zero_point fed at run time (read by every run, not once)
+        fed = {"as": a_scale, "yzp": y_zp} if K == 300 else {}
         inits = [numpy_helper.from_array(x, n) for x, n in ((a_scale, "as"), (azp, "azp"), (B, "B"),
                                                            (b_scale, "bs"), (bzp, "bzp"), (y_scale, "ys"),
-                                                           (y_zp, "yzp"))]
+                                                           (y_zp, "yzp")) if n not in fed]
         g = helper.make_graph([helper.make_node("QLinearMatMul", ["a", "as", "azp", "B", "bs", "bzp", "ys", "yzp"],
                                                 ["y"])], name,
-                              [helper.make_tensor_value_info("a", onnx_type[a_type], ["M", K])],
+                              [helper.make_tensor_value_info("a", onnx_type[a_type], ["M", K])] +
+                              [helper.make_tensor_value_info(n, {np.float32: TensorProto.FLOAT}.get(x.dtype.type,
+                                                             onnx_type.get(x.dtype.type)), [])
+                               for n, x in fed.items()],
                               [helper.make_tensor_value_info("y", onnx_type[y_type], ["M", N])], inits)
         path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
         onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
@@ -222,12 +228,16 @@ def qlinear_exact(work):
         want = requantize(acc, a_scale, b_scale, y_scale, y_zp, y_type)
         real = np.clip(np.rint(acc * (float(a_scale) * b_scale.astype(np.float64) / float(y_scale))) + int(y_zp),
                        np.iinfo(y_type).min, np.iinfo(y_type).max)
-        got = batch_and_rows(work, name, lsc, a)
+        extra = {}
+        for n, x in fed.items():
+            extra[n] = os.path.join(work, "%s.%s.npy" % (name, n))
+            np.save(extra[n], x)
+        got = batch_and_rows(work, name, lsc, a, extra)
         ok = (got is not None and ortcheck.lsc_ops(lsc) == ["LscQLinearMatMul"] and got.dtype == y_type
               and np.array_equal(got, want)
               and np.abs(got.astype(np.int64) - real).max() <= 1)
         if ok and a_type == np.uint8 and b_type == np.uint8:  # ORT's u8 x u8 product is exact
-            dense = ortcheck.ort_outputs(path, {"a": feed}, os.path.join(work, name + ".dense"), plugin=False)[0]
+            dense = ortcheck.ort_outputs(path, dict(extra, a=feed), os.path.join(work, name + ".dense"), plugin=False)[0]
             ok = np.array_equal(dense, got)
         print("%s %-28s LscQLinearMatMul K %d: equal to the requantized exact product%s (all rows and each "
               "alone), <= 1 code from the real formula: %s" % ("ok  " if ok else "FAIL", name, K,
