@@ -16,7 +16,8 @@ ratio, next to the compute tier's.
 to these densities in percent (bench_latency.py's, e.g. 10,2), written into --work,
 in the forms of a Gemm (conv-integer, the same as dynamic there, left out).
 --before: one more LSC column, the same LSC model run with another build's plugin
-(a copy of it made before a change), alternated with the other two.
+(a copy of it made before a change), alternated with the other two. --only-fc6: the
+fc6 layers alone.
   bench/bench_quantized.py --build build --work /tmp/qbench --entropy
 """
 import argparse
@@ -83,7 +84,8 @@ def entropy_table(args, tool):
 
 def sources(args):
     """(name, float model) of the LeNets, then of the fc6 layers asked for (made once)."""
-    out = [(base, os.path.join(args.models, base + ".onnx")) for base in ("lenet5_1p4", "lenet5", "lenet300_100")]
+    out = [] if args.only_fc6 else [(base, os.path.join(args.models, base + ".onnx"))
+                                    for base in ("lenet5_1p4", "lenet5", "lenet300_100")]
     for pct in filter(None, args.fc6.split(",")):
         path = os.path.join(args.work, "fc6_%spct.onnx" % pct)
         if not os.path.exists(path):
@@ -105,6 +107,7 @@ def main():
     ap.add_argument("--entropy", action="store_true", help="sizes of both tiers instead of latencies")
     ap.add_argument("--before", help="another build's plugin: an 'LSC before' column")
     ap.add_argument("--fc6", default="", help="fc6 densities in percent, comma-separated (e.g. 10,2)")
+    ap.add_argument("--only-fc6", action="store_true", help="the fc6 layers without the LeNets")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     tool = os.path.join(args.build, "src", "cli", "onnx-lsc")
