@@ -276,6 +276,10 @@ typedef struct lsc_ort_exact_job {
 OrtStatus *lsc_ort_exact_begin(const lsc_ort_call *call, lsc_ort_exact_job *job, int *rank,
                                int64_t y_dims[LSC_MAX_RANK]);
 OrtStatus *lsc_ort_exact_run(const lsc_ort_call *call, const lsc_ort_exact_job *job, int32_t *y);
+/* Scratch for the integer MatMuls: malloc when small, ORT's arena when large; freed
+ * with the same size. */
+void *lsc_ort_small_alloc(const lsc_ort_call *call, size_t bytes);
+void lsc_ort_small_free(const lsc_ort_call *call, void *p, size_t bytes);
 
 /* LscQLinearMatMul, LscQLinearConv (qlinear.c): ONNX QLinearMatMul and QLinearConv,
  * the exact product requantized; LscConvInteger: ONNX ConvInteger, the exact int32. */

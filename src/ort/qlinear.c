@@ -250,11 +250,11 @@ OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call)
     if (s)
         return s;
     if (!(s = lsc_ort_exact_begin(call, &job, &rank, y_dims)) && !(s = output(call, rank, y_dims, &y)) &&
-        job.m && !(acc = lsc_ort_alloc(call, job.m * N * sizeof *acc)))
+        job.m && !(acc = lsc_ort_small_alloc(call, job.m * N * sizeof *acc)))
         s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu x %zu)", job.m, N);
     if (!s && acc && !(s = lsc_ort_exact_run(call, &job, acc)))
         requant_rows(r, acc, job.m, N, y);
-    lsc_ort_free(call, acc);
+    lsc_ort_small_free(call, acc, job.m * N * sizeof *acc);
     free(local.multiplier);
     return s;
 }
