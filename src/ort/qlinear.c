@@ -193,8 +193,8 @@ static OrtStatus *requant_of(const lsc_ort_call *call, size_t channels, requant 
 static inline int requant_one(const requant *r, int32_t acc, int32_t bias, float multiplier)
 {
     float v = (float)(int32_t)((uint32_t)acc + (uint32_t)bias) * multiplier;
-    v = v >= r->lo ? v : r->lo; /* fmaxf, NaN included, then fminf */
-    v = v <= r->hi ? v : r->hi;
+    v = v > r->lo ? v : r->lo; /* fmaxf then fminf, NaN included: SSE's maxps and minps */
+    v = v < r->hi ? v : r->hi;
 #if FLT_EVAL_METHOD == 0
     v = (v + 12582912.0f) - 12582912.0f; /* nearbyintf for |v| < 2^22: |v| <= 383 here */
 #else
