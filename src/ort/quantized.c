@@ -128,7 +128,7 @@ void lsc_ort_exact_add(const lsc_ort_exact_plan *plan, unsigned pass, const floa
             y[i] = (int32_t)yf[i];
         return;
     }
-    uint32_t factor = (uint32_t)1 << (plan->d * pass); /* d * pass <= 8: the top digit's shift */
+    uint32_t factor = (uint32_t)1 << (plan->d * pass); /* d * pass < 16: the top digit starts at or below bit 8 */
     for (size_t i = 0; i < n; i++)
         y[i] = (int32_t)((uint32_t)y[i] + factor * (uint32_t)(int32_t)yf[i]);
 }

@@ -88,7 +88,8 @@ def batch_and_rows(work, name, lsc, a, extra=None):
     for i, rows in enumerate([a] + [a[j:j + 1] for j in range(a.shape[0])]):
         feed = os.path.join(work, "%s.a%d.npy" % (name, i))
         np.save(feed, rows)
-        outs.append(ortcheck.ort_outputs(lsc, dict(extra or {}, a=feed), os.path.join(work, "%s.out%d" % (name, i)))[0])
+        out = os.path.join(work, "%s.out%d" % (name, i))
+        outs.append(ortcheck.ort_outputs(lsc, dict(extra or {}, a=feed), out)[0])
     alone = np.concatenate(outs[1:])
     return outs[0] if alone.dtype == outs[0].dtype and np.array_equal(alone, outs[0]) else None
 
@@ -237,7 +238,8 @@ def qlinear_exact(work):
               and np.array_equal(got, want)
               and np.abs(got.astype(np.int64) - real).max() <= 1)
         if ok and a_type == np.uint8 and b_type == np.uint8:  # ORT's u8 x u8 product is exact
-            dense = ortcheck.ort_outputs(path, dict(extra, a=feed), os.path.join(work, name + ".dense"), plugin=False)[0]
+            dense = ortcheck.ort_outputs(path, dict(extra, a=feed), os.path.join(work, name + ".dense"),
+                                         plugin=False)[0]
             ok = np.array_equal(dense, got)
         print("%s %-28s LscQLinearMatMul K %d: equal to the requantized exact product%s (all rows and each "
               "alone), <= 1 code from the real formula: %s" % ("ok  " if ok else "FAIL", name, K,
