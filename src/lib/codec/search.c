@@ -378,8 +378,8 @@ static uint64_t row_segments(const lsc_plan *p, const lsc_sparse *m)
 
 /* The plan of least kernel work among near[0..n) within the slack of the smallest
  * (ties: the smaller plan); *plan is the smallest on entry. Then, if that plan has
- * narrow blocks: at n = 1 each row segment costs the batch-1 form ~16 cycles, as
- * much as ~16 values (docs/benchmarks.md, "Stop 14"), which the model above does not
+ * narrow blocks: at n = 1 each row segment costs the batch-1 form ~10 ns, as
+ * much as ~20 values (docs/benchmarks.md, "Stop 14"), which the model above does not
  * see; a whole-width plan within twice the slack with at most half the segments is
  * taken instead (of those, the smallest: the form does not read SRI entries, so a
  * wider index buys nothing at n = 1). Whole-width plans are never skipped by
