@@ -10,7 +10,6 @@
  * data pointer's add. Included by the x86 variants, which define
  * LSC_FORM_ROWS_NAME. */
 #include <immintrin.h>
-#include <math.h>
 
 #include "codec/blob.h"
 #include "kernels/form.h"
@@ -210,7 +209,7 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
         uint32_t k = 0, pieces = 0;
         more = 0; /* unless the chunk fills up first */
         for (;;) { /* (1) decode */
-            if (k + G > LSC_FORM_CHUNK) {
+            if (k + G > LSC_FORM_CHUNK || pieces == LSC_FORM_CHUNK) {
                 more = 1;
                 break;
             }
