@@ -137,8 +137,10 @@ typedef struct lsc_encode_options {
     uint32_t min_block_rows;
     /* A size/speed trade: of the encodings at most this many parts per million
      * larger than the smallest, the one the kernels multiply fastest (a cost model
-     * of decoded entries, values and rows; docs/format.md 1.8, docs/benchmarks.md).
-     * Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding. */
+     * of decoded entries, values and rows; docs/format.md 1.8, docs/benchmarks.md);
+     * a whole-width encoding within twice this may replace a narrow-block one that
+     * cuts rows into many more segments. Default LSC_DEFAULT_SIZE_SLACK_PPM; 0: the
+     * smallest encoding. */
     uint32_t size_slack_ppm;
     /* UINT8 / INT8 tensors only: the zero point code of each row of the encoded
      * matrix (rows bytes, after `transposed`), or NULL for all zero (written only

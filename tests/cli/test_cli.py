@@ -118,8 +118,9 @@ def test_good_and_safety(work):
 
 
 def test_smallest(work):
-    """--smallest: no larger than the default, which stays within its 1.5% slack;
-    both decompress to the same model."""
+    """--smallest: no larger than the default, which stays within its 1.5% slack
+    (3% for a whole-width encoding replacing narrow blocks); both decompress to the
+    same model."""
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "lenet5.onnx")
     sizes, backs = {}, {}
     for label, extra in (("default", []), ("smallest", ["--smallest"])):
@@ -129,7 +130,7 @@ def test_smallest(work):
         back = os.path.join(work, label + ".back.onnx")
         expect("decompress " + label, run("decompress", out, "-o", back, "-q"), 0)
         backs[label] = digest(back)
-    if not sizes["smallest"] <= sizes["default"] <= sizes["smallest"] * 1.015 + 64 * 4:
+    if not sizes["smallest"] <= sizes["default"] <= sizes["smallest"] * 1.03 + 64 * 4:
         fail(f"bundle sizes: --smallest {sizes['smallest']}, default {sizes['default']}")
     if sizes["smallest"] == sizes["default"]:
         fail("--smallest changed nothing on lenet5 (the default trades bytes there)")

@@ -44,6 +44,15 @@ static uint64_t model_work(uint32_t rows, uint32_t cols, uint32_t bh, uint32_t b
     return 32 * entries + 22 * nnz + 64 * (uint64_t)bh * kept;
 }
 
+/* Row segments as search.c counts them: rows for whole-width blocks, block_h per kept
+ * block otherwise, at most nnz. */
+static uint64_t segments(uint32_t rows, uint32_t cols, uint32_t bh, uint32_t bw, uint64_t kept,
+                         uint64_t nnz)
+{
+    uint64_t s = bw == cols ? rows : (uint64_t)bh * kept;
+    return s < nnz ? s : nnz;
+}
+
 static uint64_t forced_size(const lsc_tensor *t, uint32_t bh, uint32_t bw, unsigned b, uint64_t *entries,
                             uint64_t *kept)
 {
@@ -248,7 +257,10 @@ int main(void)
         lsc_heights_free(&hs_scratch);
         /* With a size slack: within the slack of the smallest, the least modelled kernel
          * work of every forced power-of-two / whole candidate, and what lsc_encode
-         * writes; the default options use LSC_DEFAULT_SIZE_SLACK_PPM. */
+         * writes; the default options use LSC_DEFAULT_SIZE_SLACK_PPM. Unless that plan
+         * has narrow blocks and a whole-width one within twice the slack has at most
+         * half its row segments: then the smallest such whole-width plan (search.c,
+         * least_work). */
         {
             lsc_encode_options o;
             lsc_encode_options_default(&o);
@@ -260,21 +272,24 @@ int main(void)
                 (uint32_t[]){ 1000, LSC_DEFAULT_SIZE_SLACK_PPM, 100000, 1000000 }[iter % 4];
             CHECK(lsc_encode_plan(&t, &o, &fast, &err) == LSC_OK);
             uint64_t bound = small.blob_bytes + small.blob_bytes * o.size_slack_ppm / 1000000;
+            uint64_t wide = small.blob_bytes + small.blob_bytes * 2 * o.size_slack_ppm / 1000000;
+            int fast_whole = fast.block_w == cols;
             uint64_t work = model_work(rows, cols, fast.block_h, fast.block_w, fast.index_bits,
                                        fast.value_entries + fast.jump_entries, fast.nnz,
                                        fast.kept_blocks);
-            CHECKF(fast.blob_bytes <= bound && fast.blob_bytes >= small.blob_bytes,
+            uint64_t fast_segs = segments(rows, cols, fast.block_h, fast.block_w, fast.kept_blocks,
+                                          fast.nnz);
+            CHECKF(fast.blob_bytes <= (fast_whole ? wide : bound) && fast.blob_bytes >= small.blob_bytes,
                    "%ux%u slack %u ppm: %llu bytes, smallest %llu", rows, cols, o.size_slack_ppm,
                    (unsigned long long)fast.blob_bytes, (unsigned long long)small.blob_bytes);
-            CHECK(work <= model_work(rows, cols, small.block_h, small.block_w, small.index_bits,
-                                     small.value_entries + small.jump_entries, small.nnz,
-                                     small.kept_blocks));
             void *blob;
             size_t size;
             CHECK(lsc_encode(&t, &o, &blob, &size, NULL, &err) == LSC_OK);
             CHECK(size == fast.blob_bytes);
             lsc_free(blob);
             uint32_t need = lsc_search_min_block_rows(rows, 0);
+            int less_work = 0; /* a candidate within the slack has less work than the choice */
+            uint64_t whole_least = UINT64_MAX; /* the smallest whole-width candidate */
             for (uint32_t bh = 1; rows * cols <= 800 && bh <= 2 * rows; bh *= 2)
                 for (uint32_t bw = 1; bw <= 2 * cols; bw *= 2) {
                     uint32_t h = bh > rows ? rows : bh, w = bw > cols ? cols : bw;
@@ -283,14 +298,24 @@ int main(void)
                     for (unsigned b = 1; b <= 16; b++) {
                         uint64_t e, k, sz = forced_size(&t, h, w, b, &e, &k);
                         uint64_t wk = model_work(rows, cols, h, w, b, e, fast.nnz, k);
-                        CHECKF(sz > bound || wk >= work,
-                               "%ux%u slack %u: forced %ux%u b %u: %llu bytes, work %llu < %llu",
-                               rows, cols, o.size_slack_ppm, h, w, b, (unsigned long long)sz,
-                               (unsigned long long)wk, (unsigned long long)work);
+                        less_work |= sz <= bound && wk < work;
+                        if (w == cols && sz < whole_least)
+                            whole_least = sz;
+                        CHECKF(fast_whole || w != cols || sz > wide ||
+                                   2 * segments(rows, cols, h, w, k, fast.nnz) > fast_segs,
+                               "%ux%u slack %u: narrow %ux%u chosen, whole %ux%u b %u: %llu bytes",
+                               rows, cols, o.size_slack_ppm, fast.block_h, fast.block_w, h, w, b,
+                               (unsigned long long)sz);
                     }
                     if (bw > cols)
                         break;
                 }
+            CHECKF(!less_work || (fast_whole && fast.blob_bytes <= whole_least),
+                   "%ux%u slack %u: %ux%u b %u, %llu bytes, work %llu: not the least work, and "
+                   "not the smallest whole-width plan (%llu bytes)",
+                   rows, cols, o.size_slack_ppm, fast.block_h, fast.block_w, fast.index_bits,
+                   (unsigned long long)fast.blob_bytes, (unsigned long long)work,
+                   (unsigned long long)whole_least);
         }
         /* The plan is the blob, and no power-of-two / whole candidate that leaves the
          * required block rows is smaller: with the default least block-row count, with

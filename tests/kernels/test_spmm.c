@@ -603,6 +603,18 @@ int main(int argc, char **argv)
         shape_case sparse = { 5, 70001, 0.001, UNIFORM, 1, 70001, 0 };
         run_case(&sparse, LSC_DTYPE_FLOAT32, 0, 0);
     }
+    /* The x86 batch-1 form multiplies chunks of 512 values: short pieces (LeNet-300-100
+     * fc2's 8x4 blocks, LeNet-5 fc1's 8x512 at 2%: one product pass, then masked sums),
+     * long ones (each its own FMA loop, cut at the chunk's end), and rows of ~33 values
+     * whose chunks take either way. */
+    {
+        shape_case tiny = { 100, 300, 0.09, UNIFORM, 8, 4, 3 };
+        run_case(&tiny, LSC_DTYPE_FLOAT32, 0, 1);
+        shape_case short_rows = { 500, 800, 0.02, UNIFORM, 8, 512, 8 };
+        run_case(&short_rows, LSC_DTYPE_FLOAT32, 0, 0);
+        shape_case mixed = { 64, 3001, 0.011, EMPTY_ROWS, 1, 3001, 5 };
+        run_case(&mixed, LSC_DTYPE_FLOAT32, 0, 0);
+    }
     /* n = 1 decodes one-row block rows in batches (brows.h, rows_n1): batches cut by
      * the row count (1200 short rows, many empty) and by the entries, and rows longer
      * than a batch (b = 1 over 60000 columns: one entry per position) */

@@ -302,6 +302,7 @@ static int width_may_pay(const candidate *cands, unsigned i, unsigned n, int ran
 #define SAMPLE_STRIDE 8
 #define SAMPLE_MARGIN_PPM 500
 #define NARROW_WORK_PER_VALUE 54
+#define SEGMENT_SLACK_FACTOR 2 /* least_work: whole-width plans within twice the slack */
 
 /* Rows [i * band, (i + 1) * band) of m for every i multiple of SAMPLE_STRIDE: a matrix
  * whose blocks of any height dividing band are blocks of m. */
@@ -359,17 +360,52 @@ static uint64_t sampled_smallest(const lsc_sparse *m, const lsc_sparse *sample, 
     return best;
 }
 
+/* The slack within which plans of width bw are kept for least_work. */
+static uint32_t near_ppm(uint32_t ppm, uint32_t bw, const lsc_sparse *m)
+{
+    if (bw != m->cols)
+        return ppm;
+    return ppm > UINT32_MAX / SEGMENT_SLACK_FACTOR ? UINT32_MAX : SEGMENT_SLACK_FACTOR * ppm;
+}
+
+/* Row segments of a plan: the runs of one row in one kept block, at most one per
+ * value (for narrow blocks block_h per kept block, an upper bound). */
+static uint64_t row_segments(const lsc_plan *p, const lsc_sparse *m)
+{
+    uint64_t s = p->block_w == m->cols ? m->rows : (uint64_t)p->block_h * p->kept_blocks;
+    return s < m->nnz ? s : m->nnz;
+}
+
 /* The plan of least kernel work among near[0..n) within the slack of the smallest
- * (ties: the smaller plan); *plan is the smallest on entry. */
+ * (ties: the smaller plan); *plan is the smallest on entry. Then, if that plan has
+ * narrow blocks: at n = 1 each row segment costs the batch-1 form ~10 ns, as
+ * much as ~20 values (docs/benchmarks.md, "Stop 14"), which the model above does not
+ * see; a whole-width plan within twice the slack with at most half the segments is
+ * taken instead (of those, the smallest: the form does not read SRI entries, so a
+ * wider index buys nothing at n = 1). Whole-width plans are never skipped by
+ * sampling, so this needs no estimate. */
 static void least_work(const lsc_plan *near, size_t n, const lsc_sparse *m, uint32_t ppm, lsc_plan *plan)
 {
     uint64_t bound = slack_bound(plan->layout.total, ppm);
+    uint64_t wide_bound = slack_bound(plan->layout.total, near_ppm(ppm, m->cols, m));
     lsc_plan best = *plan;
     for (size_t k = 0; k < n; k++)
         if (near[k].layout.total <= bound &&
             (kernel_work(&near[k], m) < kernel_work(&best, m) ||
              (kernel_work(&near[k], m) == kernel_work(&best, m) && plan_better(&near[k], &best))))
             best = near[k];
+    if (best.block_w != m->cols) {
+        uint64_t most = row_segments(&best, m) / 2;
+        int found = 0;
+        lsc_plan whole = best;
+        for (size_t k = 0; k < n; k++)
+            if (near[k].block_w == m->cols && near[k].layout.total <= wide_bound &&
+                row_segments(&near[k], m) <= most && (!found || plan_better(&near[k], &whole))) {
+                whole = near[k];
+                found = 1;
+            }
+        best = whole;
+    }
     *plan = best;
 }
 
@@ -457,9 +493,10 @@ static lsc_status search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             }
         }
         if (heights && (i == 0 || cands[i].bw != cands[i - 1].bw) &&
-            width_may_pay(cands, i, n, rank, elem_size, m, b_lo, have ? slack_bound(plan->layout.total,
-                                                                                limits->size_slack_ppm)
-                                                                     : UINT64_MAX)) {
+            width_may_pay(cands, i, n, rank, elem_size, m, b_lo,
+                          have ? slack_bound(plan->layout.total, near_ppm(limits->size_slack_ppm,
+                                                                          cands[i].bw, m))
+                               : UINT64_MAX)) {
             /* First candidate of a width: price all its heights at once. */
             uint32_t hh[LSC_MAX_HEIGHTS];
             lsc_shape_cost hc[LSC_MAX_HEIGHTS];
@@ -482,7 +519,8 @@ static lsc_status search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             if (lsc_blob_layout_compute(rank, elem_size, m->rows, m->cols, cands[i].bh, cands[i].bw, b_lo,
                                         m->nnz, m->nnz, &lb.layout))
                 continue;
-            if (have && lb.layout.total > slack_bound(plan->layout.total, limits->size_slack_ppm))
+            if (have && lb.layout.total > slack_bound(plan->layout.total,
+                                                      near_ppm(limits->size_slack_ppm, cands[i].bw, m)))
                 continue;
             lsc_search_evaluate(m, cands[i].bh, cands[i].bw, scratch, &cost);
         }
@@ -498,7 +536,8 @@ static lsc_status search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
             if (p.layout.ptr_entry_bits > 57 || p.layout.ptr_value_bits > 57)
                 continue;
             if (limits->size_slack_ppm &&
-                (!have || p.layout.total <= slack_bound(plan->layout.total, limits->size_slack_ppm))) {
+                (!have || p.layout.total <= slack_bound(plan->layout.total,
+                                                        near_ppm(limits->size_slack_ppm, p.block_w, m)))) {
                 if (n_near == cap_near) {
                     size_t cap = cap_near ? 2 * cap_near : 256;
                     lsc_plan *grown = realloc(near, cap * sizeof *near);

@@ -7,15 +7,13 @@
  * a shift by 16 - w) leaves its gap; gap + 1 summed in prefix over the lanes and
  * added to the previous column gives the columns. The group's total (off the
  * chain) moves the base: the only chain between groups is one vector add and the
- * data pointer's add. The columns of up to LSC_FORM_AHEAD groups are decoded into
- * a buffer before their products, and x is read by scalar loads eight at a time
- * (faster than vgatherdps on Zen 3). Included by the x86 variants, which define
+ * data pointer's add. Included by the x86 variants, which define
  * LSC_FORM_ROWS_NAME. */
 #include <immintrin.h>
-#include <math.h>
 
 #include "codec/blob.h"
 #include "kernels/form.h"
+#include "kernels/spmm.h"
 
 typedef struct lsc_form_lut {
     int8_t shuf[32];  /* lane i: bytes (i * w) / 8 .. + 3 of its half's load */
@@ -134,105 +132,200 @@ static inline __attribute__((always_inline)) __m256i form_group16(const uint8_t 
     return cols;
 }
 
-/* Decoding runs ahead of the products by up to this many groups: one group's
- * decode, loads of x and FMA make a chain of ~50 cycles, so fused in one loop the
- * out-of-order window holds only ~4 groups and the loop runs at the chain's pace;
- * split, each loop runs at its throughput (~10% faster in cache). */
-#define LSC_FORM_AHEAD 32
+/* The multiply runs in chunks of up to LSC_FORM_CHUNK values in scan order, three
+ * passes each, so that no pass has a chain or a branch per segment longer than a
+ * few instructions: (1) the segments' headers and groups decoded into a buffer of
+ * columns (a segment longer than the room left is cut at a group, its rest goes to
+ * the next chunk); (2) every product v * x[col], eight a vector, x by scalar loads
+ * (faster than vgatherdps on Zen 3), the values read in place; (3) each piece's sum
+ * (masked vector loads of its products) added to its row. Fused in one loop per
+ * segment, a short segment (narrow blocks: ~1-10 values) paid ~50-80 cycles of
+ * latency: header, decode, x loads, FMA, horizontal sum and a mispredicted tail. */
+#define LSC_FORM_CHUNK 512
+#define LSC_FORM_LONG 32 /* values a piece on average from which products are fused */
 
-/* Sum of v[i] * x[cols[i] * xs] over [0, cnt): eight values a vector (two sums),
- * the last cnt % 8 on a scalar sum. */
-#define LSC_FORM_PRODUCTS(NAME, IDX)                                                       \
-    static inline __attribute__((always_inline)) void NAME(                                \
-        const float *restrict x, size_t xs, const IDX *restrict cols,                      \
-        const float *restrict v, uint32_t cnt, __m256 *a0, __m256 *a1, float *tail)        \
-    {                                                                                      \
-        uint32_t i = 0;                                                                    \
-        for (; i + 16 <= cnt; i += 16) {                                                   \
-            *a0 = _mm256_fmadd_ps(LSC_X8(0), _mm256_loadu_ps(v + i), *a0);                 \
-            *a1 = _mm256_fmadd_ps(LSC_X8(8), _mm256_loadu_ps(v + i + 8), *a1);            \
-        }                                                                                  \
-        if (i + 8 <= cnt) {                                                                \
-            *a0 = _mm256_fmadd_ps(LSC_X8(0), _mm256_loadu_ps(v + i), *a0);                 \
-            i += 8;                                                                        \
-        }                                                                                  \
-        for (; i < cnt; i++)                                                               \
-            *tail = fmaf(v[i], LSC_FX(0), *tail);                                          \
+static const int32_t lsc_form_lanes[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+/* The first n (0..8) lanes set. */
+static inline __attribute__((always_inline)) __m256 form_mask(uint32_t n)
+{
+    return _mm256_castsi256_ps(
+        _mm256_loadu_si256((const __m256i *)(const void *)(lsc_form_lanes + 8 - n)));
+}
+
+static inline __attribute__((always_inline)) float form_hsum(__m256 a)
+{
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+/* The segment being decoded: its row, values not yet decoded, next width byte and
+ * next packed group, and the previous column in every lane. */
+typedef struct lsc_form_cur {
+    uint32_t row, left;
+    const uint8_t *wp, *dp;
+    __m256i base;
+} lsc_form_cur;
+
+static inline __attribute__((always_inline)) void
+form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t xs, unsigned G)
+{
+    const lsc_n1_form *f = job->form;
+    const lsc_blob_view *v = job->v;
+    const float *restrict x = job->x;
+    const uint32_t bh = v->block_h;
+    uint64_t r_first = (uint64_t)br_begin * bh, r_stop = (uint64_t)br_end * bh;
+    uint64_t r_lo = r_first > job->row_begin ? r_first : job->row_begin;
+    uint64_t r_hi = r_stop < job->row_end ? r_stop : job->row_end;
+    for (uint64_t r = r_lo; r < r_hi; r++)
+        job->y[r * job->ldy] = 0.0f;
+    const lsc_n1_check *c = &f->checks[br_begin / LSC_FORM_CHECK];
+    uint64_t e0, val;
+    lsc_blob_row_start(v, br_begin / LSC_FORM_CHECK * LSC_FORM_CHECK, &e0, &val);
+    const uint8_t *p = f->bytes + c->byte, *end = f->bytes + f->n_bytes;
+    uint32_t prev = c->prev_row;
+    lsc_n1_seg s = { 0, 0, 0 };
+    int have = 0; /* s is read and not yet started */
+    while (p < end) { /* the block rows before br_begin since the checkpoint */
+        lsc_form_header(&p, prev, bh, &s);
+        prev = s.row;
+        if (s.row >= r_first) {
+            have = 1;
+            break;
+        }
+        p += lsc_form_seg_bytes(p, &s, G);
+        val += s.count;
     }
-#define LSC_FX(k) x[(size_t)cols[i + (k)] * xs]
-#define LSC_X8(k) _mm256_setr_ps(LSC_FX(k), LSC_FX(k + 1), LSC_FX(k + 2), LSC_FX(k + 3), \
-                                 LSC_FX(k + 4), LSC_FX(k + 5), LSC_FX(k + 6), LSC_FX(k + 7))
-LSC_FORM_PRODUCTS(form_products32, uint32_t)
-LSC_FORM_PRODUCTS(form_products16, uint16_t)
+    const float *restrict vals = (const float *)(const void *)v->values + val;
+    /* 32-bit columns for groups of 8, 16-bit ones for groups of 16 */
+    uint32_t cols[LSC_FORM_CHUNK + 16] __attribute__((aligned(32)));
+    uint16_t *c16 = (uint16_t *)(void *)cols;
+    float prod[LSC_FORM_CHUNK + 8] __attribute__((aligned(32)));
+    uint32_t piece_end[LSC_FORM_CHUNK], piece_row[LSC_FORM_CHUNK];
+    lsc_form_cur cur = { 0, 0, NULL, NULL, _mm256_setzero_si256() };
+    int more = have && s.row < r_stop;
+    while (more) {
+        uint32_t k = 0, pieces = 0;
+        more = 0; /* unless the chunk fills up first */
+        for (;;) { /* (1) decode */
+            if (k + G > LSC_FORM_CHUNK || pieces == LSC_FORM_CHUNK) {
+                more = 1;
+                break;
+            }
+            if (cur.left == 0) {
+                if (!have) {
+                    if (p >= end)
+                        break;
+                    lsc_form_header(&p, prev, bh, &s);
+                    prev = s.row;
+                }
+                have = 0;
+                if (s.row >= r_stop)
+                    break;
+                cur.row = s.row;
+                cur.left = s.count;
+                cur.wp = p;
+                cur.dp = p + lsc_form_groups(s.count, G);
+                cur.base = G == 16 ? _mm256_set1_epi16((int16_t)(s.col0 - 1))
+                                   : _mm256_set1_epi32((int)(s.col0 - 1));
+            }
+            uint64_t fit = (LSC_FORM_CHUNK - k) / G, need = lsc_form_groups(cur.left, G);
+            uint32_t ng = (uint32_t)(need < fit ? need : fit);
+            for (uint32_t g = 0; g < ng; g++) {
+                unsigned w = cur.wp[g];
+                if (G == 16) {
+                    _mm256_storeu_si256((__m256i *)(void *)(c16 + k + 16 * g),
+                                        form_group16(cur.dp, w, &cur.base));
+                    cur.dp += 2 * w;
+                } else {
+                    _mm256_storeu_si256((__m256i *)(void *)(cols + k + 8 * g),
+                                        form_group8(cur.dp, w, &cur.base));
+                    cur.dp += w;
+                }
+            }
+            cur.wp += ng;
+            uint32_t got = cur.left < ng * G ? cur.left : ng * G;
+            k += got;
+            cur.left -= got;
+            piece_row[pieces] = cur.row;
+            piece_end[pieces++] = k;
+            if (cur.left == 0)
+                p = cur.dp;
+        }
+        if (k == 0)
+            break;
+        /* past k, column 0: readable, and its product masked or zero */
+        if (G == 16)
+            _mm_storeu_si128((__m128i *)(void *)(c16 + k), _mm_setzero_si128());
+        else
+            _mm256_storeu_si256((__m256i *)(void *)(cols + k), _mm256_setzero_si256());
+#define LSC_FX(i) x[(size_t)(G == 16 ? c16[i] : cols[i]) * xs]
+#define LSC_X8(i) _mm256_setr_ps(LSC_FX(i), LSC_FX(i + 1), LSC_FX(i + 2), LSC_FX(i + 3), \
+                                 LSC_FX(i + 4), LSC_FX(i + 5), LSC_FX(i + 6), LSC_FX(i + 7))
+        uint32_t from = 0;
+        if (k >= LSC_FORM_LONG * pieces) { /* long pieces: each its own FMA loop */
+            for (uint32_t q = 0; q < pieces; q++) {
+                uint32_t to = piece_end[q], at = from;
+                __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+                for (; at + 16 <= to; at += 16) {
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + at), LSC_X8(at), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + at + 8), LSC_X8(at + 8), a1);
+                }
+                if (at < to) {
+                    __m256 m = form_mask(to - at < 8 ? to - at : 8);
+                    a0 = _mm256_fmadd_ps(_mm256_maskload_ps(vals + at, _mm256_castps_si256(m)),
+                                         _mm256_and_ps(m, LSC_X8(at)), a0);
+                    at += 8;
+                }
+                if (at < to) {
+                    __m256 m = form_mask(to - at);
+                    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(vals + at, _mm256_castps_si256(m)),
+                                         _mm256_and_ps(m, LSC_X8(at)), a1);
+                }
+                uint32_t row = piece_row[q];
+                if (row >= r_lo && row < r_hi)
+                    job->y[(size_t)row * job->ldy] += form_hsum(_mm256_add_ps(a0, a1));
+                from = to;
+            }
+            vals += k;
+            continue;
+        }
+        /* (2) every product, then (3) each piece's sum */
+        uint32_t i = 0;
+        for (; i + 8 <= k; i += 8)
+            _mm256_store_ps(prod + i, _mm256_mul_ps(_mm256_loadu_ps(vals + i), LSC_X8(i)));
+        __m256 last = _mm256_setzero_ps();
+        if (i < k) {
+            __m256 m = form_mask(k - i);
+            last = _mm256_and_ps(m, _mm256_mul_ps(_mm256_maskload_ps(vals + i, _mm256_castps_si256(m)),
+                                                  LSC_X8(i)));
+        }
+        _mm256_store_ps(prod + i, last);
 #undef LSC_X8
 #undef LSC_FX
-#undef LSC_FORM_PRODUCTS
-
-static inline __attribute__((always_inline)) const uint8_t *
-form_dot_xs(const float *restrict x, size_t xs, unsigned G, const uint8_t *p, const lsc_n1_seg *s,
-            const float *restrict vals, float *sum)
-{
-    /* 32-bit columns for groups of 8, 16-bit ones for groups of 16 */
-    uint32_t cols[LSC_FORM_AHEAD * 8] __attribute__((aligned(32)));
-    const uint64_t groups = lsc_form_groups(s->count, G);
-    const uint8_t *data = p + groups;
-    __m256i base = G == 16 ? _mm256_set1_epi16((int16_t)(s->col0 - 1))
-                           : _mm256_set1_epi32((int)(s->col0 - 1));
-    if (s->count <= G) { /* one group (narrow blocks): no vector sums to reduce */
-        _mm256_store_si256((__m256i *)(void *)cols, G == 16 ? form_group16(data, p[0], &base)
-                                                            : form_group8(data, p[0], &base));
-        const uint16_t *c16 = (const uint16_t *)(const void *)cols;
-#define LSC_FX1(i) x[(size_t)(G == 16 ? c16[i] : cols[i]) * xs]
-        float t0 = 0.0f, t1 = 0.0f;
-        uint32_t i = 0;
-        for (; i + 2 <= s->count; i += 2) {
-            t0 = fmaf(vals[i], LSC_FX1(i), t0);
-            t1 = fmaf(vals[i + 1], LSC_FX1(i + 1), t1);
+        for (uint32_t q = 0; q < pieces; q++) {
+            uint32_t to = piece_end[q], at = from;
+            __m256 a = _mm256_setzero_ps();
+            for (; at + 8 < to; at += 8)
+                a = _mm256_add_ps(a, _mm256_loadu_ps(prod + at));
+            a = _mm256_add_ps(a, _mm256_and_ps(form_mask(to - at), _mm256_loadu_ps(prod + at)));
+            uint32_t row = piece_row[q];
+            if (row >= r_lo && row < r_hi)
+                job->y[(size_t)row * job->ldy] += form_hsum(a);
+            from = to;
         }
-        if (i < s->count)
-            t0 = fmaf(vals[i], LSC_FX1(i), t0);
-#undef LSC_FX1
-        *sum = t0 + t1;
-        return data + G / 8 * p[0];
+        vals += k;
     }
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-    float tail = 0.0f;
-    const uint32_t ahead = G == 16 ? LSC_FORM_AHEAD / 2 : LSC_FORM_AHEAD;
-    for (uint64_t g0 = 0; g0 < groups; g0 += ahead) {
-        uint32_t ng = groups - g0 < ahead ? (uint32_t)(groups - g0) : ahead;
-        uint64_t done = g0 * G;
-        uint32_t cnt = s->count - done < (uint64_t)ng * G ? (uint32_t)(s->count - done) : ng * G;
-        if (G == 16) {
-            for (uint32_t g = 0; g < ng; g++) {
-                unsigned w = p[g0 + g];
-                _mm256_store_si256((__m256i *)(void *)(cols + 8 * g), form_group16(data, w, &base));
-                data += 2 * w;
-            }
-            form_products16(x, xs, (const uint16_t *)(const void *)cols, vals + done, cnt, &a0, &a1,
-                            &tail);
-        } else {
-            for (uint32_t g = 0; g < ng; g++) {
-                unsigned w = p[g0 + g];
-                _mm256_store_si256((__m256i *)(void *)(cols + 8 * g), form_group8(data, w, &base));
-                data += w;
-            }
-            form_products32(x, xs, cols, vals + done, cnt, &a0, &a1, &tail);
-        }
-    }
-    a0 = _mm256_add_ps(a0, a1);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    *sum = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h))) + tail;
-    return data;
 }
 
-static const uint8_t *form_dot(const float *restrict x, size_t xs, unsigned G, const uint8_t *p,
-                               const lsc_n1_seg *s, const float *restrict vals, float *sum)
+void LSC_FORM_ROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
 {
-    if (xs == 1)
-        return G == 16 ? form_dot_xs(x, 1, 16, p, s, vals, sum)
-                       : form_dot_xs(x, 1, 8, p, s, vals, sum);
-    return form_dot_xs(x, xs, G, p, s, vals, sum);
+    if (job->ldx == 1)
+        job->form->group == 16 ? form_rows_xs(job, br_begin, br_end, 1, 16)
+                               : form_rows_xs(job, br_begin, br_end, 1, 8);
+    else
+        job->form->group == 16 ? form_rows_xs(job, br_begin, br_end, job->ldx, 16)
+                               : form_rows_xs(job, br_begin, br_end, job->ldx, 8);
 }
 
-#include "kernels/form_rows.h"
