@@ -933,10 +933,68 @@ def check_npy(work):
          d, names=["nope.npy"], inputs=[src, rw, bundle])
 
 
+def toc_entries(b):
+    """(position in the file, offset, size) of each TOC entry of bundle bytes b."""
+    toc, _size, _file, n = struct.unpack_from("<QQQI", b, 16)
+    out, p = [], toc
+    for _ in range(n):
+        off, size, _c, nl, rl = struct.unpack_from("<QQQII", b, p)
+        out.append((p, off, size))
+        p += (32 + nl + rl + 7) // 8 * 8
+    return out
+
+
+def check_shared(work):
+    """A bundle whose entries share a blob (docs/format.md 2.2: compress --entropy of a
+    model holding one weight twice): an entry pointing back anywhere but at an earlier
+    entry's exact blob is rejected, the TOC and header checksums made right."""
+    d = sub(work, "shared")
+    w = np.zeros((16, 24), np.float32)
+    w[1, 2], w[5, 20], w[15, 0] = 1.5, -2.25, 3.0
+    v = w.copy()
+    v[3, 3] = 0.5
+    src = os.path.join(d, "m.onnx")
+    gemm_model(w, extra_nodes=[helper.make_node("Gemm", ["x", "w2"], ["y2"], transB=1, name="fc2"),
+                               helper.make_node("Gemm", ["x", "v"], ["y3"], transB=1, name="fc3")],
+               inits=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(w, "w2"),
+                      numpy_helper.from_array(v, "v")], save=src)
+    r = run(["compress", src, "-q", "--entropy"])
+    if r.returncode != 0:
+        fail(f"shared bundle: compress failed: {r.stderr.strip()}")
+        return
+    rw, bundle = os.path.join(d, "m.lsc.onnx"), os.path.join(d, "m.lsc")
+    good = open(bundle, "rb").read()
+    entries = toc_entries(good)
+    offsets = [e[1] for e in entries]
+    sharing = [i for i, o in enumerate(offsets) if o in offsets[:i]]
+    if len(sharing) != 1 or struct.unpack_from("<H", good, 10)[0] != 3:
+        fail(f"shared bundle: {len(sharing)} shared entries, minor {struct.unpack_from('<H', good, 10)[0]}")
+        return
+    pos, off, size = entries[sharing[0]]
+    other = next(o for o in offsets if o > off)
+
+    def variant(name, new_off, new_size, code=BAD_BUNDLE, why="overlapping"):
+        b = bytearray(good)
+        struct.pack_into("<QQ", b, pos, new_off, new_size)
+        toc = struct.unpack_from("<Q", b, 16)[0]
+        struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc:])))
+        with open(bundle, "wb") as f:
+            f.write(fix_header_checksum(bytes(b)))
+        case(name, ["decompress", rw, "-o", os.path.join(d, "back.onnx")], code, d,
+             names=["m.lsc", why], inputs=[rw, bundle], outputs=[os.path.join(d, "back.onnx")])
+
+    variant("bundle entry sharing a blob: shorter than it", off, size - 8)
+    variant("bundle entry sharing a blob: inside it", off + 64, size)
+    # a later blob's offset: read as the entry's own blob, whose checksum is another
+    variant("bundle entry sharing a blob: a later blob's offset", other, size, CHECKSUM, "checksum")
+    with open(bundle, "wb") as f:
+        f.write(good)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized,
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_quantized,
                       check_decode, check_pack, check_names, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:

@@ -107,22 +107,29 @@ static int written_equal(lsc_bundle_writer *w, uint64_t offset, const uint8_t *b
     return 1;
 }
 
-/* The offset of an earlier blob equal to `blob` that entry `e` may share, or 0.
- * Entries that a reader tells apart only by offset (one value name, "name" and
- * "name#N": docs/format.md 3) share only with equal restore records, so that either
- * entry restores the same tensor. */
-static uint64_t shared_offset(lsc_bundle_writer *w, const written *e, const uint8_t *blob, size_t size)
+/* 1 if entry `e` may point at `offset`: no entry there has e's value name ("name",
+ * "name#N": docs/format.md 3, which a reader tells apart only by offset) with another
+ * restore record, so that whichever entry a reader takes restores the same tensor. */
+static int may_share(const lsc_bundle_writer *w, const written *e, uint64_t offset)
 {
     size_t base = base_len(e->name, e->name_len);
     for (size_t i = 0; i < w->n; i++) {
         const written *o = &w->entries[i];
-        if (o->size != size || o->checksum != e->checksum)
+        if (o->offset != offset || base_len(o->name, o->name_len) != base || memcmp(o->name, e->name, base) != 0)
             continue;
-        int same_base = base_len(o->name, o->name_len) == base && memcmp(o->name, e->name, base) == 0;
-        if (same_base && (o->restore_len != e->restore_len ||
-                          (e->restore_len && memcmp(o->restore, e->restore, e->restore_len) != 0)))
-            continue;
-        if (written_equal(w, o->offset, blob, size))
+        if (o->restore_len != e->restore_len || (e->restore_len && memcmp(o->restore, e->restore, e->restore_len) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* The offset of an earlier blob equal to `blob` that entry `e` may share, or 0. */
+static uint64_t shared_offset(lsc_bundle_writer *w, const written *e, const uint8_t *blob, size_t size)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const written *o = &w->entries[i];
+        if (o->size == size && o->checksum == e->checksum && may_share(w, e, o->offset) &&
+            written_equal(w, o->offset, blob, size))
             return o->offset;
     }
     return 0;

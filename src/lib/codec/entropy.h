@@ -12,11 +12,13 @@
 #include "onnx-lsc/lsc.h"
 
 #define LSC_ENTROPY_MAGIC "LSCE"
-/* Read: 1..3 (docs/format.md 4, change log). Written: 2 (static tables) for float
- * weights, 3 for 8-bit ones, which readers of 1 and 2 do not know. */
-#define LSC_ENTROPY_VERSION 3
+/* Read: 1..4 (docs/format.md 4, change log). Written: 2 (static tables) for float
+ * weights, 3 for 8-bit ones, 4 for float weights whose values are coded whole (4.5),
+ * which readers before each do not know. */
+#define LSC_ENTROPY_VERSION 4
 #define LSC_ENTROPY_VERSION_FLOAT 2
 #define LSC_ENTROPY_VERSION_8BIT 3
+#define LSC_ENTROPY_VERSION_WHOLE 4
 #define LSC_ENTROPY_FIXED_HEADER 64
 /* Reader limit (docs/format.md 4.2): rows, cols and nnz are each at most this many
  * times the blob's size, so that the work and memory of decoding follow the bytes
@@ -29,8 +31,16 @@ enum {
     LSC_SECTION_ZSTD = 1,     /* one or more zstd frames */
     LSC_SECTION_MODEL = 2,    /* our range coder: format 2 static tables, format 1 adaptive */
     LSC_SECTION_ADAPTIVE = 3, /* format 2 only: format 1's adaptive model (small sections) */
-    LSC_SECTION_METHODS = 4
+    LSC_SECTION_WHOLE = 4,    /* format 4, section 1 only: every value whole, zstd frames */
+    LSC_SECTION_METHODS = 5
 };
+
+/* Whole values (4.5, version 4) are tried only when at most this fraction of the
+ * values are distinct (fixed transforms, shared values): elsewhere zstd at the level
+ * that finds such repeats costs time and never wins. Its level: lower levels miss
+ * repeats of 4-byte words that xz and level 19 find. */
+#define LSC_ENTROPY_WHOLE_DISTINCT_DIV 2
+#define LSC_ENTROPY_WHOLE_LEVEL 19
 
 /* Sections under this many coded decisions (positions) or values (planes 0 and 1, 8
  * decisions each) are also tried with the adaptive model: a static table costs more than it
@@ -80,6 +90,8 @@ void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_si
  * shared object, Debian's static encoder does not (it is not position-independent). */
 lsc_status lsc_entropy_zstd_compress(const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
                                      lsc_error *error);
+lsc_status lsc_entropy_zstd_compress_level(const uint8_t *plane, uint64_t n, int level, uint8_t **out,
+                                           size_t *out_size, lsc_error *error);
 lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error);
 /* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1

@@ -5,6 +5,7 @@
  * width, and checks that it is the very blob recorded (size and checksum). */
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "codec/blob.h"
 #include "codec/blob_walk.h"
@@ -128,6 +129,8 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
     if (h->v.elem_size == 1 && h->version < LSC_ENTROPY_VERSION_8BIT)
         return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (8-bit needs %d)", label,
                    h->version, LSC_ENTROPY_VERSION_8BIT);
+    if (h->v.elem_size == 1 && h->version == LSC_ENTROPY_VERSION_WHOLE)
+        return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (whole values)", label, h->version);
     if (h->v.elem_size != 1 && has_zero_points(&h->v))
         return BAD("blob '%s': zero points (flag ZERO_POINTS) on a float weight", label);
     h->v.nnz = lsc_load_le64(p + 32);
@@ -164,10 +167,63 @@ typedef struct section {
     unsigned method;
 } section;
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* 1 if at most 1/LSC_ENTROPY_WHOLE_DISTINCT_DIV of the n values (elem_size 2, 4 or 8
+ * bytes) are distinct. */
+static int values_repeat(const uint8_t *values, uint64_t n, unsigned elem_size)
+{
+    if (n < 2 || elem_size < 2)
+        return 0;
+    uint64_t *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return 0; /* only a size candidate: the planes stand */
+    for (uint64_t i = 0; i < n; i++) {
+        v[i] = 0;
+        memcpy(&v[i], values + i * elem_size, elem_size);
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    uint64_t distinct = 1;
+    for (uint64_t i = 1; i < n; i++)
+        distinct += v[i] != v[i - 1];
+    free(v);
+    return distinct * LSC_ENTROPY_WHOLE_DISTINCT_DIV <= n;
+}
+
+/* Whole values (docs/format.md 4.5, version 4): every value's bytes as stored, one
+ * zstd stream in section 1, when that is smaller than the planes: values that repeat
+ * (fixed transforms, shared values) repeat as words, which planes split apart. */
+static lsc_status try_whole(const uint8_t *values, uint64_t n, unsigned elem_size, section *s, unsigned *version,
+                            lsc_error *error)
+{
+    if (!values_repeat(values, n, elem_size))
+        return LSC_OK;
+    uint8_t *whole = NULL;
+    size_t size = 0, planes = 0;
+    LSC_TRY(lsc_entropy_zstd_compress_level(values, n * elem_size, LSC_ENTROPY_WHOLE_LEVEL, &whole, &size, error));
+    for (unsigned j = 0; j < elem_size; j++)
+        planes += s[1 + j].size;
+    if (size >= planes) {
+        free(whole);
+        return LSC_OK;
+    }
+    for (unsigned j = 0; j < elem_size; j++) {
+        free(s[1 + j].data);
+        s[1 + j] = (section){NULL, 0, LSC_SECTION_RAW};
+    }
+    s[1] = (section){whole, size, LSC_SECTION_WHOLE};
+    *version = LSC_ENTROPY_VERSION_WHOLE;
+    return LSC_OK;
+}
+
 /* The zero points of an 8-bit weight (rows bytes, often one repeated) are coded as a
  * value plane 0 of their own, after the value planes (docs/format.md 4.3). */
 static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
-                                section *s, lsc_error *error)
+                                section *s, unsigned *version, lsc_error *error)
 {
     unsigned elem_size = v->elem_size;
     if (v->zero_points) {
@@ -184,6 +240,8 @@ static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, cons
         st = lsc_entropy_encode_plane(planes, m->nnz, j, &s[1 + j].data, &s[1 + j].size, &s[1 + j].method,
                                       error);
     free(planes);
+    if (st == LSC_OK && elem_size >= 2)
+        st = try_whole(values, m->nnz, elem_size, s, version, error);
     return st;
 }
 
@@ -267,7 +325,7 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     uint8_t *values = NULL;
     LSC_TRY(rows_of_blob(&v, &m, &values, error));
     section s[MAX_SECTIONS] = {{0}};
-    lsc_status st = code_sections(&m, values, &v, s, error);
+    lsc_status st = code_sections(&m, values, &v, s, &h.version, error);
     lsc_sparse_free(&m);
     free(values);
     if (st == LSC_OK)
@@ -302,6 +360,13 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
         unsigned methods = h->version >= 2 ? LSC_SECTION_METHODS : LSC_SECTION_ADAPTIVE;
         if (s[i].method >= methods || (i == 0 && s[i].method < LSC_SECTION_MODEL))
             return BAD("blob '%s': section %u: unknown coding method %u", label, i, s[i].method);
+        /* whole values: section 1 of version 4 and only there; the other planes empty raw */
+        int whole = h->version == LSC_ENTROPY_VERSION_WHOLE;
+        if ((s[i].method == LSC_SECTION_WHOLE) != (whole && i == 1))
+            return BAD("blob '%s': section %u: method %u in an entropy blob of version %u", label, i, s[i].method,
+                       h->version);
+        if (whole && i > 1 && i <= h->v.elem_size && (s[i].method != LSC_SECTION_RAW || lsc_load_le32(e + 4)))
+            return BAD("blob '%s': section %u: a value plane beside whole values must be raw and empty", label, i);
         s[i].data = (uint8_t *)p + at;
         at += s[i].size;
     }
@@ -369,6 +434,18 @@ static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const ui
     return LSC_OK;
 }
 
+/* Whole values (4.5): zstd frames giving exactly n bytes. */
+static lsc_status decode_whole(const uint8_t *stream, size_t size, uint8_t *values, uint64_t n, const char *label,
+                               lsc_error *error)
+{
+    size_t got = ZSTD_decompress(values, (size_t)n, stream, size);
+    if (ZSTD_isError(got))
+        return BAD("blob '%s': whole values: zstd: %s", label, ZSTD_getErrorName(got));
+    if (got != n)
+        return BAD("blob '%s': whole values: zstd gave %zu bytes for %llu", label, got, (unsigned long long)n);
+    return LSC_OK;
+}
+
 lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *name, void **out,
                                    size_t *out_size, lsc_error *error)
 {
@@ -395,7 +472,10 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
                         ? LSC_OK
                         : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values", label,
                                    (unsigned long long)h.v.nnz);
-    for (unsigned j = 0; st == LSC_OK && j < h.v.elem_size; j++)
+    int whole = h.version == LSC_ENTROPY_VERSION_WHOLE;
+    if (st == LSC_OK && whole)
+        st = decode_whole(s[1].data, s[1].size, values, h.v.nnz * h.v.elem_size, label, error);
+    for (unsigned j = 0; st == LSC_OK && !whole && j < h.v.elem_size; j++)
         st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, h.v.nnz,
                                       j, label, error);
     const section *z = &s[1 + h.v.elem_size];
@@ -403,7 +483,8 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
         st = lsc_entropy_decode_plane(z->data, z->size, z->method, h.version, zero_points, h.v.rows, 0, label,
                                       error);
     if (st == LSC_OK) {
-        lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
+        if (!whole)
+            lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
         st = rebuild(&h, &m, values, zero_points, label, out, out_size, error);
     }
     free(planes);
