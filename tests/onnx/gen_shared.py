@@ -1,4 +1,7 @@
-"""Models holding equal weights, whose blobs `compress --entropy` stores once
+"""Models holding equal weights or values, for `compress --entropy`: a pruned
+short-time Fourier basis (window x cos / sin, as spectrogram front ends hold), whose
+values repeat and are coded whole (docs/format.md 4.5, entropy blob version 4:
+WHOLE gives how many blobs must be), and models whose equal blobs are stored once
 (docs/format.md 2.2, shared blobs): the two sample-rate branches of an If holding
 one network twice under other names (as voice-activity detectors do), sibling
 branches holding an equal weight under one name (shared: equal restore records)
@@ -13,7 +16,34 @@ from onnx import helper, numpy_helper
 from gen_subgraphs import OPSET, pruned, vi
 
 EXTRA = ["--entropy"]
-SHARED = {"shared_branches": 2, "shared_siblings": 1, "shared_main": 1}
+SHARED = {"shared_branches": 2, "shared_siblings": 1, "shared_main": 1, "stft_basis": 0}
+WHOLE = {"shared_branches": 0, "shared_siblings": 0, "shared_main": 0, "stft_basis": 2}
+
+
+def stft_basis(rng):
+    """Conv1d with a 128-point Hann-windowed DFT basis (65 real and 65 imaginary
+    filters, stride 32), each pruned to its 15% largest values by magnitude, then
+    power and a mel-like MatMul: melspectrogram.onnx in small."""
+    n, bins = 128, 65
+    k, t = np.arange(bins)[:, None], np.arange(n)[None, :]
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
+    real = (window * np.cos(2 * np.pi * k * t / n)).astype(np.float32)
+    imag = (-window * np.sin(2 * np.pi * k * t / n)).astype(np.float32)
+    for a in (real, imag):
+        a[np.abs(a) < np.sort(np.abs(a).ravel())[-int(0.15 * a.size)]] = 0
+    mel = pruned(rng, (bins, 16), 0.2)
+    nodes = [helper.make_node("Conv", ["x", "stft.real"], ["re"], strides=[32]),
+             helper.make_node("Conv", ["x", "stft.imag"], ["im"], strides=[32]),
+             helper.make_node("Mul", ["re", "re"], ["re2"]), helper.make_node("Mul", ["im", "im"], ["im2"]),
+             helper.make_node("Add", ["re2", "im2"], ["power"]),
+             helper.make_node("Transpose", ["power"], ["frames"], perm=[0, 2, 1]),
+             helper.make_node("MatMul", ["frames", "melW"], ["y"])]
+    g = helper.make_graph(nodes, "stft", [vi("x", [1, 1, 512])], [vi("y", [1, 13, 16])],
+                          [numpy_helper.from_array(real[:, None, :], "stft.real"),
+                           numpy_helper.from_array(imag[:, None, :], "stft.imag"),
+                           numpy_helper.from_array(mel, "melW")])
+    x = rng.standard_normal((1, 1, 512)).astype(np.float32)
+    return helper.make_model(g, opset_imports=OPSET), [{"x": x}], 3
 
 
 def two_rates(rng):
@@ -73,7 +103,8 @@ def main_graph(rng):
     return helper.make_model(g, opset_imports=OPSET), [{"x": rng.standard_normal((3, 40)).astype(np.float32)}], 2
 
 
-BUILDERS = {"shared_branches": two_rates, "shared_siblings": siblings, "shared_main": main_graph}
+BUILDERS = {"shared_branches": two_rates, "shared_siblings": siblings, "shared_main": main_graph,
+            "stft_basis": stft_basis}
 
 
 def all_models(rng):
