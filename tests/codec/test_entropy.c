@@ -381,6 +381,95 @@ static void whole_values(void)
     lsc_free(coded);
 }
 
+/* A rows x cols basis whose rows are exact mirror images: kind 1 (DFT: column j
+ * pairs with cols - j) or 2 (DCT: cols - 1 - j), even rows symmetric, odd rows
+ * antisymmetric (their middle column, if any, zero), values of dtype (2, 4 or 8
+ * bytes), about a third of them kept. */
+static uint8_t *mirror_tensor(lsc_tensor *t, lsc_dtype dtype, int64_t rows, int64_t cols, unsigned kind,
+                              uint64_t *seed)
+{
+    unsigned E = (unsigned)lsc_dtype_size((int)dtype);
+    int64_t off = kind == LSC_MIRROR_DFT ? cols : cols - 1;
+    uint8_t *data = calloc((size_t)(rows * cols), E);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j <= off / 2; j++) {
+            uint8_t *x = data + (size_t)(r * cols + j) * E;
+            int anti = r % 2, middle = off - j == j;
+            if (rng_unit(seed) < 0.35 && !(anti && middle)) {
+                fill_random(x, 1, dtype, 1.0, 0.0, seed);
+                x[E - 1] |= 0x10; /* never a zero */
+            }
+            if (!middle && off - j < cols) {
+                memcpy(data + (size_t)(r * cols + off - j) * E, x, E);
+                if (anti && memcmp(x, (const uint8_t[8]){0}, E))
+                    data[(size_t)(r * cols + off - j) * E + E - 1] ^= 0x80;
+            }
+        }
+    *t = (lsc_tensor){dtype, 2, {rows, cols}, data};
+    return data;
+}
+
+/* Mirrored rows (docs/format.md 4.7): bases of both kinds and three float types
+ * round-trip as version 4 with the mirror byte set; a version-4 blob is corrupted
+ * byte by byte; a damaged mirror section is rejected. */
+static void mirrored_rows(void)
+{
+    uint64_t seed = 33;
+    static const lsc_dtype types[] = {LSC_DTYPE_FLOAT16, LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT64};
+    for (unsigned kind = LSC_MIRROR_DFT; kind <= LSC_MIRROR_DCT; kind++)
+        for (unsigned k = 0; k < 3; k++)
+            for (int64_t cols = 63; cols <= 64; cols++) {
+                lsc_tensor t;
+                uint8_t *data = mirror_tensor(&t, types[k], 21, cols, kind, &seed);
+                check_tensor("mirrored", &t, NULL);
+                void *blob = NULL, *coded = NULL;
+                size_t blob_size = 0, coded_size = 0;
+                lsc_error err;
+                CHECK(lsc_encode(&t, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+                CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
+                uint8_t *c = coded;
+                CHECKF(c[4] == LSC_ENTROPY_VERSION_WHOLE && c[57] == kind, "kind %u dtype %d cols %lld: version %u mirror %u",
+                       kind, (int)types[k], (long long)cols, c[4], c[57]);
+                if (kind == LSC_MIRROR_DFT && k == 1 && cols == 64) {
+                    size_t table = LSC_ENTROPY_FIXED_HEADER + 8u * c[56], mirror = table + 8 * (1 + 4);
+                    size_t at = table + 8 * 6; /* sections start after 6 entries */
+                    for (unsigned i = 0; i < 5; i++)
+                        at += lsc_load_le32(c + table + 8 * i + 4);
+                    uint8_t *copy = malloc(coded_size);
+                    lsc_weight *w = NULL;
+                    memcpy(copy, coded, coded_size); /* mirror in version 2 */
+                    copy[4] = LSC_ENTROPY_VERSION_FLOAT;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* unknown kind */
+                    copy[57] = 3;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* the half claims more values than the header */
+                    lsc_store_le64(copy + at, lsc_load_le64(c + 32) + 1);
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* a padding bit of the 21 row signs */
+                    copy[at + 8 + 2] |= 0x80;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* a row's sign flipped: another blob, caught */
+                    copy[at + 8] ^= 1;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) != LSC_OK);
+                    memcpy(copy, coded, coded_size); /* the mirror section not raw */
+                    copy[mirror] = LSC_SECTION_ZSTD;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    free(copy);
+                    corrupt_every_byte("float32 mirrored rows", &t, NULL);
+                }
+                lsc_free(blob);
+                lsc_free(coded);
+                free(data);
+            }
+}
+
 /* Format 1 blobs (written by the encoder before format 2, kept in tests/codec/data)
  * still open, to the compute blobs they were made from. */
 static void *read_all(const char *path, size_t *size)
@@ -501,6 +590,7 @@ int main(int argc, char **argv)
     eight_bit();
     corruptions();
     whole_values();
+    mirrored_rows();
     version_1();
     column_classes();
     if (argc >= 2)

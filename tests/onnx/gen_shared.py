@@ -1,7 +1,8 @@
 """Models holding equal weights or values, for `compress --entropy`: a pruned
 short-time Fourier basis (window x cos / sin, as spectrogram front ends hold), whose
-values repeat and are coded whole (docs/format.md 4.5, entropy blob version 4:
-WHOLE gives how many blobs must be), and models whose equal blobs are stored once
+rows are mirror images and whose values repeat, coded as left halves (4.7) and
+whole (docs/format.md 4.5, entropy blob version 4: WHOLE gives how many blobs must
+be version 4, MIRRORED how many mirrored), and models whose equal blobs are stored once
 (docs/format.md 2.2, shared blobs): the two sample-rate branches of an If holding
 one network twice under other names (as voice-activity detectors do), sibling
 branches holding an equal weight under one name (shared: equal restore records)
@@ -18,6 +19,7 @@ from gen_subgraphs import OPSET, pruned, vi
 EXTRA = ["--entropy"]
 SHARED = {"shared_branches": 2, "shared_siblings": 1, "shared_main": 1, "stft_basis": 0}
 WHOLE = {"shared_branches": 0, "shared_siblings": 0, "shared_main": 0, "stft_basis": 2}
+MIRRORED = {"shared_branches": 0, "shared_siblings": 0, "shared_main": 0, "stft_basis": 2}
 
 
 def stft_basis(rng):
@@ -29,8 +31,9 @@ def stft_basis(rng):
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
     real = (window * np.cos(2 * np.pi * k * t / n)).astype(np.float32)
     imag = (-window * np.sin(2 * np.pi * k * t / n)).astype(np.float32)
-    for a in (real, imag):
+    for a, sign in ((real, 1), (imag, -1)):
         a[np.abs(a) < np.sort(np.abs(a).ravel())[-int(0.15 * a.size)]] = 0
+        a[:, n // 2 + 1:] = sign * a[:, n // 2 - 1:0:-1]  # exact mirror images, as torch's STFT bases are
     mel = pruned(rng, (bins, 16), 0.2)
     nodes = [helper.make_node("Conv", ["x", "stft.real"], ["re"], strides=[32]),
              helper.make_node("Conv", ["x", "stft.imag"], ["im"], strides=[32]),

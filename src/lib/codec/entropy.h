@@ -13,8 +13,8 @@
 
 #define LSC_ENTROPY_MAGIC "LSCE"
 /* Read: 1..4 (docs/format.md 4, change log). Written: 2 (static tables) for float
- * weights, 3 for 8-bit ones, 4 for float weights whose values are coded whole (4.5),
- * which readers before each do not know. */
+ * weights, 3 for 8-bit ones, 4 for float weights whose values are coded whole (4.5)
+ * or whose rows are mirrored (4.7), which readers before each do not know. */
 #define LSC_ENTROPY_VERSION 4
 #define LSC_ENTROPY_VERSION_FLOAT 2
 #define LSC_ENTROPY_VERSION_8BIT 3
@@ -99,5 +99,21 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
 lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method, unsigned version,
                                     uint8_t *planes, uint64_t n, unsigned j, const char *label,
                                     lsc_error *error);
+
+/* ---- mirrored rows (entropy_mirror.c, docs/format.md 4.7, version 4) ---- */
+enum { LSC_MIRROR_NONE = 0, LSC_MIRROR_DFT = 1, LSC_MIRROR_DCT = 2 };
+/* Columns coded of a row of `cols` (0..off/2). */
+uint32_t lsc_mirror_free_cols(uint32_t cols, unsigned kind);
+/* The kind every row of m mirrors with (DFT tried first), its per-row signs in
+ * signs[(rows + 7) / 8] (bit r: row r antisymmetric); 0 if none. */
+int lsc_mirror_find(const lsc_sparse *m, const uint8_t *values, unsigned elem_size, uint8_t *signs);
+/* The free columns of m and their values (free()). */
+lsc_status lsc_mirror_half(const lsc_sparse *m, const uint8_t *values, unsigned elem_size, unsigned kind,
+                           lsc_sparse *half, uint8_t **half_values, lsc_error *error);
+/* The inverse: the full rows x cols matrix of nnz values (checked before anything is
+ * allocated) and its values (free()). */
+lsc_status lsc_mirror_expand(const lsc_sparse *half, const uint8_t *half_values, unsigned elem_size, unsigned kind,
+                             uint32_t cols, const uint8_t *signs, uint64_t nnz, lsc_sparse *m, uint8_t **values,
+                             const char *label, lsc_error *error);
 
 #endif /* LSC_CODEC_ENTROPY_H */

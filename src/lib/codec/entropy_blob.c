@@ -85,8 +85,9 @@ typedef struct entropy_header {
     lsc_blob_view v;       /* the fields it shares with the compute blob (no sections) */
     uint64_t lsc_size, lsc_checksum;
     uint64_t header_bytes; /* fixed header + dims + section table */
-    unsigned n_sections;   /* 1 + elem_size, + 1 for the zero points of an 8-bit weight */
+    unsigned n_sections;   /* 1 + elem_size, + 1 for the zero points of an 8-bit weight or the mirror */
     unsigned version;
+    unsigned mirror;       /* LSC_MIRROR_*: byte 57 (version 4, 4.7) */
 } entropy_header;
 
 static int has_zero_points(const lsc_blob_view *v)
@@ -96,7 +97,7 @@ static int has_zero_points(const lsc_blob_view *v)
 
 static void header_sizes(entropy_header *h)
 {
-    h->n_sections = 1 + h->v.elem_size + (unsigned)has_zero_points(&h->v);
+    h->n_sections = 1 + h->v.elem_size + (unsigned)has_zero_points(&h->v) + (h->mirror != LSC_MIRROR_NONE);
     h->header_bytes = LSC_ENTROPY_FIXED_HEADER + 8u * (unsigned)h->v.rank + SECTION_ENTRY * h->n_sections;
 }
 
@@ -109,6 +110,7 @@ static void write_header(const entropy_header *h, uint8_t *p)
     lsc_store_le64(p + 40, h->lsc_size);
     lsc_store_le64(p + 48, h->lsc_checksum);
     p[56] = (uint8_t)h->v.rank;
+    p[57] = (uint8_t)h->mirror;
     for (int i = 0; i < h->v.rank; i++)
         lsc_store_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i, (uint64_t)h->v.dims[i]);
 }
@@ -137,7 +139,11 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
     h->lsc_size = lsc_load_le64(p + 40);
     h->lsc_checksum = lsc_load_le64(p + 48);
     h->v.rank = p[56];
-    for (int i = 57; i < LSC_ENTROPY_FIXED_HEADER; i++)
+    h->mirror = p[57];
+    if (h->mirror > LSC_MIRROR_DCT || (h->mirror && (h->version != LSC_ENTROPY_VERSION_WHOLE || h->v.cols < 3)))
+        return BAD("blob '%s': mirror kind %u in an entropy blob of version %u, %u columns", label, h->mirror,
+                   h->version, h->v.cols);
+    for (int i = 58; i < LSC_ENTROPY_FIXED_HEADER; i++)
         if (p[i])
             return BAD("blob '%s': reserved header byte %d is not zero", label, i);
     if (h->v.rank > LSC_MAX_RANK)
@@ -245,6 +251,57 @@ static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, cons
     return st;
 }
 
+static uint64_t sections_size(const section *s, unsigned n)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < n; i++)
+        t += s[i].size;
+    return t;
+}
+
+/* Mirrored rows (docs/format.md 4.7, version 4): when every row is its own mirror
+ * image up to a sign, the left half is coded instead, with the mirror section
+ * (nnz of the half, one sign bit per row), if that is smaller. */
+static lsc_status try_mirror(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v, entropy_header *h,
+                             section *s, lsc_error *error)
+{
+    size_t sign_bytes = ((size_t)m->rows + 7) / 8;
+    uint8_t *mirror = calloc(1, 8 + sign_bytes);
+    if (!mirror)
+        return LSC_OK; /* only a size candidate */
+    int kind = lsc_mirror_find(m, values, v->elem_size, mirror + 8);
+    if (!kind) {
+        free(mirror);
+        return LSC_OK;
+    }
+    lsc_sparse half;
+    uint8_t *half_values = NULL;
+    section t[MAX_SECTIONS] = {{0}};
+    unsigned version = h->version;
+    lsc_status st = lsc_mirror_half(m, values, v->elem_size, (unsigned)kind, &half, &half_values, error);
+    if (st == LSC_OK) {
+        lsc_store_le64(mirror, half.nnz);
+        st = code_sections(&half, half_values, v, t, &version, error);
+        lsc_sparse_free(&half);
+        free(half_values);
+    }
+    unsigned n = 1 + v->elem_size;
+    t[n] = (section){mirror, 8 + sign_bytes, LSC_SECTION_RAW};
+    if (st == LSC_OK && sections_size(t, n + 1) < sections_size(s, n)) {
+        for (unsigned i = 0; i < MAX_SECTIONS; i++) {
+            free(s[i].data);
+            s[i] = t[i];
+        }
+        h->mirror = (unsigned)kind;
+        h->version = LSC_ENTROPY_VERSION_WHOLE;
+        header_sizes(h);
+        return LSC_OK;
+    }
+    for (unsigned i = 0; i < MAX_SECTIONS; i++)
+        free(t[i].data);
+    return st;
+}
+
 static lsc_status assemble(const entropy_header *h, const section *s, const char *label, void **out,
                            size_t *out_size, lsc_error *error)
 {
@@ -285,7 +342,8 @@ static void fill_stats(const entropy_header *h, const section *s, size_t total, 
     st->nnz = h->v.nnz;
     /* zero points are meta-data, counted with the header as for a compute blob */
     st->header_bytes = h->header_bytes + (has_zero_points(&h->v) ? s[1 + h->v.elem_size].size : 0);
-    st->position_bytes = s[0].size;
+    /* the mirror section (nnz of the half, row signs) says where values sit */
+    st->position_bytes = s[0].size + (h->mirror ? s[1 + h->v.elem_size].size : 0);
     st->planes = h->v.elem_size;
     for (unsigned j = 0; j < h->v.elem_size; j++) {
         st->plane_bytes[j] = s[1 + j].size;
@@ -318,7 +376,7 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     lsc_blob_view v;
     LSC_TRY(lsc_blob_parse(blob, size, label, &v, error));
     unsigned version = v.elem_size == 1 ? LSC_ENTROPY_VERSION_8BIT : LSC_ENTROPY_VERSION_FLOAT;
-    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, version};
+    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, version, LSC_MIRROR_NONE};
     header_sizes(&h);
 
     lsc_sparse m;
@@ -326,6 +384,8 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     LSC_TRY(rows_of_blob(&v, &m, &values, error));
     section s[MAX_SECTIONS] = {{0}};
     lsc_status st = code_sections(&m, values, &v, s, &h.version, error);
+    if (st == LSC_OK && v.elem_size >= 2)
+        st = try_mirror(&m, values, &v, &h, s, error);
     lsc_sparse_free(&m);
     free(values);
     if (st == LSC_OK)
@@ -361,12 +421,15 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
         if (s[i].method >= methods || (i == 0 && s[i].method < LSC_SECTION_MODEL))
             return BAD("blob '%s': section %u: unknown coding method %u", label, i, s[i].method);
         /* whole values: section 1 of version 4 and only there; the other planes empty raw */
-        int whole = h->version == LSC_ENTROPY_VERSION_WHOLE;
-        if ((s[i].method == LSC_SECTION_WHOLE) != (whole && i == 1))
+        if (s[i].method == LSC_SECTION_WHOLE && (i != 1 || h->version != LSC_ENTROPY_VERSION_WHOLE))
             return BAD("blob '%s': section %u: method %u in an entropy blob of version %u", label, i, s[i].method,
                        h->version);
-        if (whole && i > 1 && i <= h->v.elem_size && (s[i].method != LSC_SECTION_RAW || lsc_load_le32(e + 4)))
+        int whole = i > 1 && table[SECTION_ENTRY] == LSC_SECTION_WHOLE;
+        if (whole && i <= h->v.elem_size && (s[i].method != LSC_SECTION_RAW || lsc_load_le32(e + 4)))
             return BAD("blob '%s': section %u: a value plane beside whole values must be raw and empty", label, i);
+        if (h->mirror && i == 1 + h->v.elem_size &&
+            (s[i].method != LSC_SECTION_RAW || s[i].size != 8 + ((size_t)h->v.rows + 7) / 8))
+            return BAD("blob '%s': the mirror section must be raw, 8 + %u bytes", label, (h->v.rows + 7) / 8);
         s[i].data = (uint8_t *)p + at;
         at += s[i].size;
     }
@@ -462,31 +525,52 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
         return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx", label,
                         (unsigned long long)stored, (unsigned long long)actual);
 
-    lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL, NULL};
+    /* with mirrored rows (4.7) the sections code the left half, expanded below */
+    const section *mir = h.mirror ? &s[1 + h.v.elem_size] : NULL;
+    uint64_t n = mir ? lsc_load_le64(mir->data) : h.v.nnz;
+    uint32_t cols = mir ? lsc_mirror_free_cols(h.v.cols, h.mirror) : h.v.cols;
+    if (mir) {
+        uint32_t pad = h.v.rows % 8 ? mir->data[8 + h.v.rows / 8] >> (h.v.rows % 8) : 0;
+        if (n > h.v.nnz || n > (uint64_t)h.v.rows * cols || pad)
+            return BAD("blob '%s': mirror section: %llu values of the half (of %llu), padding bits %u", label,
+                       (unsigned long long)n, (unsigned long long)h.v.nnz, pad);
+    }
+    lsc_sparse m = {h.v.rows, cols, n, 0, NULL, NULL, NULL};
     LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, lsc_entropy_adaptive(h.version, s[0].method), &m,
                                          label, error));
-    uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
-    uint8_t *values = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
+    uint8_t *planes = malloc(n ? (size_t)(n * h.v.elem_size) : 1);
+    uint8_t *values = malloc(n ? (size_t)(n * h.v.elem_size) : 1);
     uint8_t *zero_points = has_zero_points(&h.v) ? malloc(h.v.rows) : NULL;
     lsc_status st = planes && values && (zero_points || !has_zero_points(&h.v))
                         ? LSC_OK
                         : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values", label,
-                                   (unsigned long long)h.v.nnz);
-    int whole = h.version == LSC_ENTROPY_VERSION_WHOLE;
+                                   (unsigned long long)n);
+    int whole = s[1].method == LSC_SECTION_WHOLE;
     if (st == LSC_OK && whole)
-        st = decode_whole(s[1].data, s[1].size, values, h.v.nnz * h.v.elem_size, label, error);
+        st = decode_whole(s[1].data, s[1].size, values, n * h.v.elem_size, label, error);
     for (unsigned j = 0; st == LSC_OK && !whole && j < h.v.elem_size; j++)
-        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, h.v.nnz,
-                                      j, label, error);
+        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, n, j,
+                                      label, error);
     const section *z = &s[1 + h.v.elem_size];
     if (st == LSC_OK && zero_points)
         st = lsc_entropy_decode_plane(z->data, z->size, z->method, h.version, zero_points, h.v.rows, 0, label,
                                       error);
-    if (st == LSC_OK) {
-        if (!whole)
-            lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
-        st = rebuild(&h, &m, values, zero_points, label, out, out_size, error);
+    if (st == LSC_OK && !whole)
+        lsc_entropy_join_planes(planes, n, h.v.elem_size, values);
+    if (st == LSC_OK && mir) {
+        lsc_sparse full;
+        uint8_t *full_values = NULL;
+        st = lsc_mirror_expand(&m, values, h.v.elem_size, h.mirror, h.v.cols, mir->data + 8, h.v.nnz, &full,
+                               &full_values, label, error);
+        if (st == LSC_OK) {
+            lsc_sparse_free(&m);
+            free(values);
+            m = full;
+            values = full_values;
+        }
     }
+    if (st == LSC_OK)
+        st = rebuild(&h, &m, values, zero_points, label, out, out_size, error);
     free(planes);
     free(values);
     free(zero_points);
