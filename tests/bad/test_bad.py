@@ -991,10 +991,61 @@ def check_shared(work):
         f.write(good)
 
 
+def check_mirrored(work):
+    """compress --entropy of a fixed transform (entropy blob version 4 with mirrored
+    rows, docs/format.md 4.7): a row's sign flipped and the blob relabelled version
+    2, every checksum renewed."""
+    d = sub(work, "mirrored")
+    n = 64
+    k, t = np.arange(33)[:, None], np.arange(n)[None, :]
+    w = ((0.5 - 0.5 * np.cos(2 * np.pi * t / n)) * np.cos(2 * np.pi * k * t / n)).astype(np.float32)
+    w[np.abs(w) < 0.4] = 0
+    w[:, n // 2 + 1:] = w[:, n // 2 - 1:0:-1]
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    gemm_model(w, save=src)
+    bundle = os.path.join(d, "m.lsc")
+    r = run(["compress", src, "-o", rw, "--entropy"])
+    good = open(bundle, "rb").read() if r.returncode == 0 else b""
+    at = good.find(b"LSCE\x04")
+    if at < 0 or good[at + 57] != 1:
+        fail(f"mirrored model: no entropy blob with mirrored rows: {r.stderr.strip()}")
+        return
+    toc_offset, = struct.unpack_from("<Q", good, 16)
+    entry = toc_offset
+    while struct.unpack_from("<Q", good, entry)[0] != at:
+        name_len, restore_len = struct.unpack_from("<II", good, entry + 24)
+        entry += (32 + name_len + restore_len + 7) // 8 * 8
+    size, = struct.unpack_from("<Q", good, entry + 8)
+
+    def renewed(b):
+        b[at + 8:at + 16] = bytes(8)
+        struct.pack_into("<Q", b, at + 8, xxh64(bytes(b[at:at + size])))
+        b[entry + 16:entry + 24] = b[at + 8:at + 16]
+        struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:])))
+        return fix_header_checksum(bytes(b))
+
+    def variant(name, content, codes, names):
+        with open(bundle, "wb") as f:
+            f.write(content)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc", "'w'"] + names, inputs=[rw, bundle],
+             outputs=[out])
+
+    flipped = bytearray(good)
+    flipped[at + size - 5] ^= 0x01  # row 0's sign (33 rows: 5 sign bytes end the blob)
+    # every row of this basis holds its middle column, which an antisymmetric row cannot
+    variant("mirrored rows: a row's sign flipped (checksums renewed)", renewed(flipped), BAD_BUNDLE,
+            ["antisymmetric"])
+    old = bytearray(good)
+    old[at + 4] = 2
+    variant("mirrored rows labelled version 2 (checksums renewed)", renewed(old), BAD_BUNDLE, ["mirror"])
+    with open(bundle, "wb") as f:
+        f.write(good)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_quantized,
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_mirrored, check_quantized,
                       check_decode, check_pack, check_names, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:

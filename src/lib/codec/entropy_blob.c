@@ -229,7 +229,7 @@ static lsc_status try_whole(const uint8_t *values, uint64_t n, unsigned elem_siz
 /* The zero points of an 8-bit weight (rows bytes, often one repeated) are coded as a
  * value plane 0 of their own, after the value planes (docs/format.md 4.3). */
 static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
-                                section *s, unsigned *version, lsc_error *error)
+                                section *s, unsigned *version, int whole, lsc_error *error)
 {
     unsigned elem_size = v->elem_size;
     if (v->zero_points) {
@@ -246,7 +246,7 @@ static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, cons
         st = lsc_entropy_encode_plane(planes, m->nnz, j, &s[1 + j].data, &s[1 + j].size, &s[1 + j].method,
                                       error);
     free(planes);
-    if (st == LSC_OK && elem_size >= 2)
+    if (st == LSC_OK && elem_size >= 2 && whole)
         st = try_whole(values, m->nnz, elem_size, s, version, error);
     return st;
 }
@@ -257,6 +257,14 @@ static uint64_t sections_size(const section *s, unsigned n)
     for (unsigned i = 0; i < n; i++)
         t += s[i].size;
     return t;
+}
+
+static int mirror_candidate(const lsc_sparse *m, const uint8_t *values, unsigned elem_size)
+{
+    uint8_t *signs = calloc(1, ((size_t)m->rows + 7) / 8);
+    int kind = signs ? lsc_mirror_find(m, values, elem_size, signs) : 0;
+    free(signs);
+    return kind != 0;
 }
 
 /* Mirrored rows (docs/format.md 4.7, version 4): when every row is its own mirror
@@ -281,7 +289,7 @@ static lsc_status try_mirror(const lsc_sparse *m, const uint8_t *values, const l
     lsc_status st = lsc_mirror_half(m, values, v->elem_size, (unsigned)kind, &half, &half_values, error);
     if (st == LSC_OK) {
         lsc_store_le64(mirror, half.nnz);
-        st = code_sections(&half, half_values, v, t, &version, error);
+        st = code_sections(&half, half_values, v, t, &version, 1, error);
         lsc_sparse_free(&half);
         free(half_values);
     }
@@ -383,8 +391,11 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     uint8_t *values = NULL;
     LSC_TRY(rows_of_blob(&v, &m, &values, error));
     section s[MAX_SECTIONS] = {{0}};
-    lsc_status st = code_sections(&m, values, &v, s, &h.version, error);
-    if (st == LSC_OK && v.elem_size >= 2)
+    /* A mirrored weight (a fixed transform) is coded as its half: its whole values
+     * are tried there only, since the zstd level they need is slow. */
+    int mirrored = v.elem_size >= 2 && mirror_candidate(&m, values, v.elem_size);
+    lsc_status st = code_sections(&m, values, &v, s, &h.version, !mirrored, error);
+    if (st == LSC_OK && mirrored)
         st = try_mirror(&m, values, &v, &h, s, error);
     lsc_sparse_free(&m);
     free(values);
