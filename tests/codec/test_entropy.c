@@ -328,7 +328,8 @@ static void whole_values(void)
         uint8_t *c = coded;
         CHECKF(c[4] == LSC_ENTROPY_VERSION_WHOLE && es.plane_method[0] == LSC_SECTION_WHOLE,
                "palette of dtype %d: version %u, plane 0 method %u", (int)types[k], c[4], es.plane_method[0]);
-        for (unsigned j = 1; j < es.planes; j++)
+        CHECK(es.plane_method[1] == LSC_SECTION_RAW && es.plane_bytes[1] == (es.nnz + 7) / 8); /* the signs */
+        for (unsigned j = 2; j < es.planes; j++)
             CHECK(es.plane_bytes[j] == 0 && es.plane_method[j] == LSC_SECTION_RAW);
         size_t table = LSC_ENTROPY_FIXED_HEADER + 8u * c[56];
         uint8_t *copy = malloc(coded_size);
@@ -343,17 +344,31 @@ static void whole_values(void)
         copy[table + 8] = LSC_SECTION_ZSTD;
         fix_checksum(copy, coded_size);
         CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
-        /* a plane beside whole values that is not raw, or not empty (bytes taken from section 1) */
+        /* the signs not raw; a later plane not empty (a byte taken from the signs); the
+         * signs one byte short (a byte given to section 1); a padding bit of the signs */
         memcpy(copy, coded, coded_size);
         copy[table + 16] = LSC_SECTION_ZSTD;
         fix_checksum(copy, coded_size);
         CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
         memcpy(copy, coded, coded_size);
-        lsc_store_le32(copy + table + 8 + 4, lsc_load_le32(copy + table + 8 + 4) - 1);
-        lsc_store_le32(copy + table + 16 + 4, 1);
+        lsc_store_le32(copy + table + 16 + 4, lsc_load_le32(copy + table + 16 + 4) - 1);
+        lsc_store_le32(copy + table + 24 + 4, 1);
         fix_checksum(copy, coded_size);
         CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
         CHECK(strstr(err.message, "empty") != NULL);
+        memcpy(copy, coded, coded_size);
+        lsc_store_le32(copy + table + 16 + 4, lsc_load_le32(copy + table + 16 + 4) - 1);
+        lsc_store_le32(copy + table + 8 + 4, lsc_load_le32(copy + table + 8 + 4) + 1);
+        fix_checksum(copy, coded_size);
+        CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+        CHECK(strstr(err.message, "signs") != NULL);
+        if (es.nnz % 8) {
+            memcpy(copy, coded, coded_size);
+            copy[coded_size - 1] |= 0x80; /* the signs end the blob */
+            fix_checksum(copy, coded_size);
+            CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+            CHECK(strstr(err.message, "padding") != NULL);
+        }
         free(copy);
         if (types[k] == LSC_DTYPE_FLOAT32)
             corrupt_every_byte("float32 whole values", &t, NULL);

@@ -180,7 +180,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* 1 if at most 1/LSC_ENTROPY_WHOLE_DISTINCT_DIV of the n values (elem_size 2, 4 or 8
- * bytes) are distinct. */
+ * bytes) have distinct magnitudes (sign bits cleared). */
 static int values_repeat(const uint8_t *values, uint64_t n, unsigned elem_size)
 {
     if (n < 2 || elem_size < 2)
@@ -189,8 +189,10 @@ static int values_repeat(const uint8_t *values, uint64_t n, unsigned elem_size)
     if (!v)
         return 0; /* only a size candidate: the planes stand */
     for (uint64_t i = 0; i < n; i++) {
-        v[i] = 0;
-        memcpy(&v[i], values + i * elem_size, elem_size);
+        uint8_t b[8] = {0};
+        memcpy(b, values + i * elem_size, elem_size);
+        b[elem_size - 1] &= 0x7f;
+        memcpy(&v[i], b, sizeof b);
     }
     qsort(v, (size_t)n, sizeof *v, cmp_u64);
     uint64_t distinct = 1;
@@ -200,28 +202,46 @@ static int values_repeat(const uint8_t *values, uint64_t n, unsigned elem_size)
     return distinct * LSC_ENTROPY_WHOLE_DISTINCT_DIV <= n;
 }
 
-/* Whole values (docs/format.md 4.5, version 4): every value's bytes as stored, one
- * zstd stream in section 1, when that is smaller than the planes: values that repeat
- * (fixed transforms, shared values) repeat as words, which planes split apart. */
+/* Whole values (docs/format.md 4.5, version 4): every value's magnitude (its bytes
+ * with the sign bit cleared) whole, one zstd stream in section 1, and the signs, one
+ * bit each, raw in section 2, when that is smaller than the planes: values that
+ * repeat (fixed transforms, shared values) repeat as words, which planes split
+ * apart; a sine's magnitudes repeat with either sign. */
 static lsc_status try_whole(const uint8_t *values, uint64_t n, unsigned elem_size, section *s, unsigned *version,
                             lsc_error *error)
 {
     if (!values_repeat(values, n, elem_size))
         return LSC_OK;
+    size_t sign_bytes = (size_t)(n + 7) / 8;
+    uint8_t *mags = malloc((size_t)(n * elem_size)), *signs = calloc(1, sign_bytes);
+    if (!mags || !signs) {
+        free(mags);
+        free(signs);
+        return LSC_OK; /* only a size candidate: the planes stand */
+    }
+    memcpy(mags, values, (size_t)(n * elem_size));
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t *top = mags + i * elem_size + elem_size - 1;
+        signs[i / 8] |= (uint8_t)((*top >> 7) << (i % 8));
+        *top &= 0x7f;
+    }
     uint8_t *whole = NULL;
     size_t size = 0, planes = 0;
-    LSC_TRY(lsc_entropy_zstd_compress_level(values, n * elem_size, LSC_ENTROPY_WHOLE_LEVEL, &whole, &size, error));
+    lsc_status st = lsc_entropy_zstd_compress_level(mags, n * elem_size, LSC_ENTROPY_WHOLE_LEVEL, &whole, &size, error);
+    free(mags);
     for (unsigned j = 0; j < elem_size; j++)
         planes += s[1 + j].size;
-    if (size >= planes) {
+    if (st != LSC_OK || size + sign_bytes >= planes) {
         free(whole);
-        return LSC_OK;
+        free(signs);
+        return st;
     }
     for (unsigned j = 0; j < elem_size; j++) {
         free(s[1 + j].data);
         s[1 + j] = (section){NULL, 0, LSC_SECTION_RAW};
     }
     s[1] = (section){whole, size, LSC_SECTION_WHOLE};
+    s[2] = (section){signs, sign_bytes, LSC_SECTION_RAW};
     *version = LSC_ENTROPY_VERSION_WHOLE;
     return LSC_OK;
 }
@@ -435,9 +455,12 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
         if (s[i].method == LSC_SECTION_WHOLE && (i != 1 || h->version != LSC_ENTROPY_VERSION_WHOLE))
             return BAD("blob '%s': section %u: method %u in an entropy blob of version %u", label, i, s[i].method,
                        h->version);
+        /* beside whole values: section 2 the raw signs (its size checked when decoding),
+         * sections 3..E raw and empty */
         int whole = i > 1 && table[SECTION_ENTRY] == LSC_SECTION_WHOLE;
-        if (whole && i <= h->v.elem_size && (s[i].method != LSC_SECTION_RAW || lsc_load_le32(e + 4)))
-            return BAD("blob '%s': section %u: a value plane beside whole values must be raw and empty", label, i);
+        if (whole && i <= h->v.elem_size && (s[i].method != LSC_SECTION_RAW || (i > 2 && lsc_load_le32(e + 4))))
+            return BAD("blob '%s': section %u: beside whole values, the signs must be raw, later planes raw and "
+                       "empty", label, i);
         if (h->mirror && i == 1 + h->v.elem_size &&
             (s[i].method != LSC_SECTION_RAW || s[i].size != 8 + ((size_t)h->v.rows + 7) / 8))
             return BAD("blob '%s': the mirror section must be raw, 8 + %u bytes", label, (h->v.rows + 7) / 8);
@@ -508,15 +531,26 @@ static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const ui
     return LSC_OK;
 }
 
-/* Whole values (4.5): zstd frames giving exactly n bytes. */
-static lsc_status decode_whole(const uint8_t *stream, size_t size, uint8_t *values, uint64_t n, const char *label,
+/* Whole values (4.5): zstd frames giving exactly n values' magnitudes (sign bits
+ * clear), then their signs, one bit each, from the raw section 2. */
+static lsc_status decode_whole(const section *s, uint8_t *values, uint64_t n, unsigned elem_size, const char *label,
                                lsc_error *error)
 {
-    size_t got = ZSTD_decompress(values, (size_t)n, stream, size);
+    uint64_t bytes = n * elem_size;
+    if (s[2].size != (n + 7) / 8 || (n % 8 && s[2].data[n / 8] >> (n % 8)))
+        return BAD("blob '%s': whole values: %zu bytes of signs for %llu values (or padding bits set)", label,
+                   s[2].size, (unsigned long long)n);
+    size_t got = ZSTD_decompress(values, (size_t)bytes, s[1].data, s[1].size);
     if (ZSTD_isError(got))
         return BAD("blob '%s': whole values: zstd: %s", label, ZSTD_getErrorName(got));
-    if (got != n)
-        return BAD("blob '%s': whole values: zstd gave %zu bytes for %llu", label, got, (unsigned long long)n);
+    if (got != bytes)
+        return BAD("blob '%s': whole values: zstd gave %zu bytes for %llu", label, got, (unsigned long long)bytes);
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t *top = values + i * elem_size + elem_size - 1;
+        if (*top & 0x80)
+            return BAD("blob '%s': whole values: magnitude %llu has its sign bit set", label, (unsigned long long)i);
+        *top |= (uint8_t)(((s[2].data[i / 8] >> (i % 8)) & 1) << 7);
+    }
     return LSC_OK;
 }
 
@@ -558,7 +592,7 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
                                    (unsigned long long)n);
     int whole = s[1].method == LSC_SECTION_WHOLE;
     if (st == LSC_OK && whole)
-        st = decode_whole(s[1].data, s[1].size, values, n * h.v.elem_size, label, error);
+        st = decode_whole(s, values, n, h.v.elem_size, label, error);
     for (unsigned j = 0; st == LSC_OK && !whole && j < h.v.elem_size; j++)
         st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, n, j,
                                       label, error);
