@@ -84,15 +84,20 @@ def blob_header(blob):
 
 def bundle_split(path):
     """(bundle header + TOC + padding, blob headers, blob bodies, blobs, dense pack, names
-    entry) of a bundle; the dense pack and the names entry (docs/format.md parts 5, 6)
+    entry) of a bundle, each shared blob counted once; the dense pack and the names entry (docs/format.md parts 5, 6)
     are counted apart, whole."""
     data = open(path, "rb").read()
     toc_offset, toc_size, file_size, n = struct.unpack_from("<QQQI", data, 16)
     heads = bodies = pack = names = 0
     p = toc_offset
+    seen = set()
     for _ in range(n):
         off, size, _sum, name_len, restore_len = struct.unpack_from("<QQQII", data, p)
         p += (32 + name_len + restore_len + 7) // 8 * 8
+        if off in seen:  # an entry sharing an earlier entry's blob (docs/format.md 2.2)
+            n -= 1
+            continue
+        seen.add(off)
         if data[off:off + 4] in (b"LSCD", b"LSCN"):
             pack += size if data[off:off + 4] == b"LSCD" else 0
             names += size if data[off:off + 4] == b"LSCN" else 0

@@ -206,7 +206,7 @@ typedef struct lsc_entropy_stats {
     uint64_t position_bytes;   /* section 0: the positions of the stored values */
     unsigned planes;           /* element size: one value byte plane per byte */
     uint64_t plane_bytes[8];   /* most significant plane first */
-    unsigned plane_method[8];  /* docs/format.md 4.3: 0 raw, 1 zstd, 2 model, 3 adaptive */
+    unsigned plane_method[8];  /* docs/format.md 4.3: 0 raw, 1 zstd, 2 model, 3 adaptive, 4 whole (plane 0 holds every value) */
     uint64_t total_bytes;
 } lsc_entropy_stats;
 

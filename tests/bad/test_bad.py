@@ -933,10 +933,119 @@ def check_npy(work):
          d, names=["nope.npy"], inputs=[src, rw, bundle])
 
 
+def toc_entries(b):
+    """(position in the file, offset, size) of each TOC entry of bundle bytes b."""
+    toc, _size, _file, n = struct.unpack_from("<QQQI", b, 16)
+    out, p = [], toc
+    for _ in range(n):
+        off, size, _c, nl, rl = struct.unpack_from("<QQQII", b, p)
+        out.append((p, off, size))
+        p += (32 + nl + rl + 7) // 8 * 8
+    return out
+
+
+def check_shared(work):
+    """A bundle whose entries share a blob (docs/format.md 2.2: compress --entropy of a
+    model holding one weight twice): an entry pointing back anywhere but at an earlier
+    entry's exact blob is rejected, the TOC and header checksums made right."""
+    d = sub(work, "shared")
+    w = np.zeros((16, 24), np.float32)
+    w[1, 2], w[5, 20], w[15, 0] = 1.5, -2.25, 3.0
+    v = w.copy()
+    v[3, 3] = 0.5
+    src = os.path.join(d, "m.onnx")
+    gemm_model(w, extra_nodes=[helper.make_node("Gemm", ["x", "w2"], ["y2"], transB=1, name="fc2"),
+                               helper.make_node("Gemm", ["x", "v"], ["y3"], transB=1, name="fc3")],
+               inits=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(w, "w2"),
+                      numpy_helper.from_array(v, "v")], save=src)
+    r = run(["compress", src, "-q", "--entropy"])
+    if r.returncode != 0:
+        fail(f"shared bundle: compress failed: {r.stderr.strip()}")
+        return
+    rw, bundle = os.path.join(d, "m.lsc.onnx"), os.path.join(d, "m.lsc")
+    good = open(bundle, "rb").read()
+    entries = toc_entries(good)
+    offsets = [e[1] for e in entries]
+    sharing = [i for i, o in enumerate(offsets) if o in offsets[:i]]
+    if len(sharing) != 1 or struct.unpack_from("<H", good, 10)[0] != 3:
+        fail(f"shared bundle: {len(sharing)} shared entries, minor {struct.unpack_from('<H', good, 10)[0]}")
+        return
+    pos, off, size = entries[sharing[0]]
+    other = next(o for o in offsets if o > off)
+
+    def variant(name, new_off, new_size, code=BAD_BUNDLE, why="overlapping"):
+        b = bytearray(good)
+        struct.pack_into("<QQ", b, pos, new_off, new_size)
+        toc = struct.unpack_from("<Q", b, 16)[0]
+        struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc:])))
+        with open(bundle, "wb") as f:
+            f.write(fix_header_checksum(bytes(b)))
+        case(name, ["decompress", rw, "-o", os.path.join(d, "back.onnx")], code, d,
+             names=["m.lsc", why], inputs=[rw, bundle], outputs=[os.path.join(d, "back.onnx")])
+
+    variant("bundle entry sharing a blob: shorter than it", off, size - 8)
+    variant("bundle entry sharing a blob: inside it", off + 64, size)
+    # a later blob's offset: read as the entry's own blob, whose checksum is another
+    variant("bundle entry sharing a blob: a later blob's offset", other, size, CHECKSUM, "checksum")
+    with open(bundle, "wb") as f:
+        f.write(good)
+
+
+def check_mirrored(work):
+    """compress --entropy of a fixed transform (entropy blob version 4 with mirrored
+    rows, docs/format.md 4.7): a row's sign flipped and the blob relabelled version
+    2, every checksum renewed."""
+    d = sub(work, "mirrored")
+    n = 64
+    k, t = np.arange(33)[:, None], np.arange(n)[None, :]
+    w = ((0.5 - 0.5 * np.cos(2 * np.pi * t / n)) * np.cos(2 * np.pi * k * t / n)).astype(np.float32)
+    w[np.abs(w) < 0.4] = 0
+    w[:, n // 2 + 1:] = w[:, n // 2 - 1:0:-1]
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    gemm_model(w, save=src)
+    bundle = os.path.join(d, "m.lsc")
+    r = run(["compress", src, "-o", rw, "--entropy"])
+    good = open(bundle, "rb").read() if r.returncode == 0 else b""
+    at = good.find(b"LSCE\x04")
+    if at < 0 or good[at + 57] != 1:
+        fail(f"mirrored model: no entropy blob with mirrored rows: {r.stderr.strip()}")
+        return
+    toc_offset, = struct.unpack_from("<Q", good, 16)
+    entry = toc_offset
+    while struct.unpack_from("<Q", good, entry)[0] != at:
+        name_len, restore_len = struct.unpack_from("<II", good, entry + 24)
+        entry += (32 + name_len + restore_len + 7) // 8 * 8
+    size, = struct.unpack_from("<Q", good, entry + 8)
+
+    def renewed(b):
+        b[at + 8:at + 16] = bytes(8)
+        struct.pack_into("<Q", b, at + 8, xxh64(bytes(b[at:at + size])))
+        b[entry + 16:entry + 24] = b[at + 8:at + 16]
+        struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:])))
+        return fix_header_checksum(bytes(b))
+
+    def variant(name, content, codes, names):
+        with open(bundle, "wb") as f:
+            f.write(content)
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc", "'w'"] + names, inputs=[rw, bundle],
+             outputs=[out])
+
+    flipped = bytearray(good)
+    flipped[at + size - 5] ^= 0x01  # row 0's sign (33 rows: 5 sign bytes end the blob)
+    # every row of this basis holds its middle column, which an antisymmetric row cannot
+    variant("mirrored rows: a row's sign flipped (checksums renewed)", renewed(flipped), BAD_BUNDLE,
+            ["antisymmetric"])
+    old = bytearray(good)
+    old[at + 4] = 2
+    variant("mirrored rows labelled version 2 (checksums renewed)", renewed(old), BAD_BUNDLE, ["mirror"])
+    with open(bundle, "wb") as f:
+        f.write(good)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_quantized,
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_mirrored, check_quantized,
                       check_decode, check_pack, check_names, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:

@@ -53,8 +53,10 @@ static void check_tensor(const char *what, const lsc_tensor *tensor, const lsc_e
     lsc_status st = lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err);
     CHECKF(st == LSC_OK, "%s: %s", what, err.message);
     if (st == LSC_OK) {
-        CHECKF(((uint8_t *)coded)[4] == (E == 1 ? LSC_ENTROPY_VERSION_8BIT : LSC_ENTROPY_VERSION_FLOAT),
-               "%s: entropy blob version %u", what, ((uint8_t *)coded)[4]);
+        unsigned version = ((uint8_t *)coded)[4];
+        CHECKF(E == 1 ? version == LSC_ENTROPY_VERSION_8BIT
+                      : version == LSC_ENTROPY_VERSION_FLOAT || version == LSC_ENTROPY_VERSION_WHOLE,
+               "%s: entropy blob version %u", what, version);
         CHECKF(opens_to(coded, coded_size, blob, blob_size), "%s: entropy blob does not open to its blob", what);
         lsc_entropy_stats es, only;
         CHECK(lsc_entropy_encode_stats(blob, blob_size, &again, &again_size, &es, &err) == LSC_OK);
@@ -281,6 +283,208 @@ static void corruptions(void)
     free(codes);
 }
 
+/* A float tensor (elem 2, 4 or 8 bytes) whose non-zeros take `distinct` values of a
+ * palette, each repeated in runs as a fixed transform's are. */
+static uint8_t *palette_tensor(lsc_tensor *t, lsc_dtype dtype, int64_t rows, int64_t cols, unsigned distinct,
+                               uint64_t *seed)
+{
+    unsigned E = (unsigned)lsc_dtype_size((int)dtype);
+    uint64_t n = (uint64_t)(rows * cols);
+    uint8_t *palette = malloc(distinct * E), *data = calloc(n, E);
+    fill_random(palette, distinct, dtype, 1.0, 0.0, seed);
+    for (unsigned i = 0; i < distinct; i++) /* no zeros in the palette */
+        if (memcmp(palette + i * E, (const uint8_t[8]){0}, E) == 0)
+            palette[i * E + E - 1] = 0x3c;
+    for (uint64_t i = 0; i < n; i++)
+        if (rng_unit(seed) < 0.15)
+            memcpy(data + i * E, palette + ((i / 7) * 13 % distinct) * E, E);
+    free(palette);
+    *t = (lsc_tensor){dtype, 2, {rows, cols}, data};
+    return data;
+}
+
+/* Values that repeat are coded whole (docs/format.md 4.5, version 4) when that is
+ * smaller: float16/32/64 palettes round-trip (float32 and float64 coded whole); a version-4 blob is corrupted byte by
+ * byte; whole values anywhere but section 1 of version 4, planes beside them that are
+ * not empty, and an 8-bit weight in version 4 are rejected. */
+static void whole_values(void)
+{
+    uint64_t seed = 21;
+    lsc_tensor half;
+    uint8_t *half_data = palette_tensor(&half, LSC_DTYPE_FLOAT16, 96, 160, 40, &seed);
+    check_tensor("float16 palette", &half, NULL); /* whole or planes: whichever is smaller */
+    free(half_data);
+    static const lsc_dtype types[] = {LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT64};
+    for (unsigned k = 0; k < 2; k++) {
+        lsc_tensor t;
+        uint8_t *data = palette_tensor(&t, types[k], 96, 160, 40, &seed);
+        check_tensor("palette", &t, NULL);
+        void *blob = NULL, *coded = NULL;
+        size_t blob_size = 0, coded_size = 0;
+        lsc_error err;
+        lsc_entropy_stats es;
+        CHECK(lsc_encode(&t, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+        CHECK(lsc_entropy_encode_stats(blob, blob_size, &coded, &coded_size, &es, &err) == LSC_OK);
+        uint8_t *c = coded;
+        CHECKF(c[4] == LSC_ENTROPY_VERSION_WHOLE && es.plane_method[0] == LSC_SECTION_WHOLE,
+               "palette of dtype %d: version %u, plane 0 method %u", (int)types[k], c[4], es.plane_method[0]);
+        CHECK(es.plane_method[1] == LSC_SECTION_RAW && es.plane_bytes[1] == (es.nnz + 7) / 8); /* the signs */
+        for (unsigned j = 2; j < es.planes; j++)
+            CHECK(es.plane_bytes[j] == 0 && es.plane_method[j] == LSC_SECTION_RAW);
+        size_t table = LSC_ENTROPY_FIXED_HEADER + 8u * c[56];
+        uint8_t *copy = malloc(coded_size);
+        lsc_weight *w = NULL;
+        /* whole values in a version-2 blob */
+        memcpy(copy, coded, coded_size);
+        copy[4] = LSC_ENTROPY_VERSION_FLOAT;
+        fix_checksum(copy, coded_size);
+        CHECK(lsc_weight_open(copy, coded_size, "v2", &w, &err) == LSC_ERR_BAD_BUNDLE);
+        /* version 4 with plane 0 coded otherwise (zstd) */
+        memcpy(copy, coded, coded_size);
+        copy[table + 8] = LSC_SECTION_ZSTD;
+        fix_checksum(copy, coded_size);
+        CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+        /* the signs not raw; a later plane not empty (a byte taken from the signs); the
+         * signs one byte short (a byte given to section 1); a padding bit of the signs */
+        memcpy(copy, coded, coded_size);
+        copy[table + 16] = LSC_SECTION_ZSTD;
+        fix_checksum(copy, coded_size);
+        CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+        memcpy(copy, coded, coded_size);
+        lsc_store_le32(copy + table + 16 + 4, lsc_load_le32(copy + table + 16 + 4) - 1);
+        lsc_store_le32(copy + table + 24 + 4, 1);
+        fix_checksum(copy, coded_size);
+        CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+        CHECK(strstr(err.message, "empty") != NULL);
+        memcpy(copy, coded, coded_size);
+        lsc_store_le32(copy + table + 16 + 4, lsc_load_le32(copy + table + 16 + 4) - 1);
+        lsc_store_le32(copy + table + 8 + 4, lsc_load_le32(copy + table + 8 + 4) + 1);
+        fix_checksum(copy, coded_size);
+        CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+        CHECK(strstr(err.message, "signs") != NULL);
+        if (es.nnz % 8) {
+            memcpy(copy, coded, coded_size);
+            copy[coded_size - 1] |= 0x80; /* the signs end the blob */
+            fix_checksum(copy, coded_size);
+            CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+            CHECK(strstr(err.message, "padding") != NULL);
+        }
+        free(copy);
+        if (types[k] == LSC_DTYPE_FLOAT32)
+            corrupt_every_byte("float32 whole values", &t, NULL);
+        lsc_free(blob);
+        lsc_free(coded);
+        free(data);
+    }
+    /* an 8-bit weight in version 4 */
+    uint8_t codes[12 * 36];
+    uint64_t s8 = 3;
+    for (unsigned i = 0; i < sizeof codes; i++)
+        codes[i] = rng_unit(&s8) < 0.2 ? (uint8_t)(1 + i % 5) : 0;
+    lsc_tensor q = {LSC_DTYPE_UINT8, 2, {12, 36}, codes};
+    void *blob = NULL, *coded = NULL;
+    size_t blob_size = 0, coded_size = 0;
+    lsc_error err;
+    CHECK(lsc_encode(&q, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+    CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
+    CHECK(((uint8_t *)coded)[4] == LSC_ENTROPY_VERSION_8BIT);
+    ((uint8_t *)coded)[4] = LSC_ENTROPY_VERSION_WHOLE;
+    fix_checksum(coded, coded_size);
+    lsc_weight *w = NULL;
+    CHECK(lsc_weight_open(coded, coded_size, "q4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+    lsc_free(blob);
+    lsc_free(coded);
+}
+
+/* A rows x cols basis whose rows are exact mirror images: kind 1 (DFT: column j
+ * pairs with cols - j) or 2 (DCT: cols - 1 - j), even rows symmetric, odd rows
+ * antisymmetric (their middle column, if any, zero), values of dtype (2, 4 or 8
+ * bytes), about a third of them kept. */
+static uint8_t *mirror_tensor(lsc_tensor *t, lsc_dtype dtype, int64_t rows, int64_t cols, unsigned kind,
+                              uint64_t *seed)
+{
+    unsigned E = (unsigned)lsc_dtype_size((int)dtype);
+    int64_t off = kind == LSC_MIRROR_DFT ? cols : cols - 1;
+    uint8_t *data = calloc((size_t)(rows * cols), E);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j <= off / 2; j++) {
+            uint8_t *x = data + (size_t)(r * cols + j) * E;
+            int anti = r % 2, middle = off - j == j;
+            if (rng_unit(seed) < 0.35 && !(anti && middle)) {
+                fill_random(x, 1, dtype, 1.0, 0.0, seed);
+                x[E - 1] |= 0x10; /* never a zero */
+            }
+            if (!middle && off - j < cols) {
+                memcpy(data + (size_t)(r * cols + off - j) * E, x, E);
+                if (anti && memcmp(x, (const uint8_t[8]){0}, E))
+                    data[(size_t)(r * cols + off - j) * E + E - 1] ^= 0x80;
+            }
+        }
+    *t = (lsc_tensor){dtype, 2, {rows, cols}, data};
+    return data;
+}
+
+/* Mirrored rows (docs/format.md 4.7): bases of both kinds and three float types
+ * round-trip as version 4 with the mirror byte set; a version-4 blob is corrupted
+ * byte by byte; a damaged mirror section is rejected. */
+static void mirrored_rows(void)
+{
+    uint64_t seed = 33;
+    static const lsc_dtype types[] = {LSC_DTYPE_FLOAT16, LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT64};
+    for (unsigned kind = LSC_MIRROR_DFT; kind <= LSC_MIRROR_DCT; kind++)
+        for (unsigned k = 0; k < 3; k++)
+            for (int64_t cols = 63; cols <= 64; cols++) {
+                lsc_tensor t;
+                uint8_t *data = mirror_tensor(&t, types[k], 21, cols, kind, &seed);
+                check_tensor("mirrored", &t, NULL);
+                void *blob = NULL, *coded = NULL;
+                size_t blob_size = 0, coded_size = 0;
+                lsc_error err;
+                CHECK(lsc_encode(&t, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+                CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
+                uint8_t *c = coded;
+                CHECKF(c[4] == LSC_ENTROPY_VERSION_WHOLE && c[57] == kind, "kind %u dtype %d cols %lld: version %u mirror %u",
+                       kind, (int)types[k], (long long)cols, c[4], c[57]);
+                if (kind == LSC_MIRROR_DFT && k == 1 && cols == 64) {
+                    size_t table = LSC_ENTROPY_FIXED_HEADER + 8u * c[56], mirror = table + 8 * (1 + 4);
+                    size_t at = table + 8 * 6; /* sections start after 6 entries */
+                    for (unsigned i = 0; i < 5; i++)
+                        at += lsc_load_le32(c + table + 8 * i + 4);
+                    uint8_t *copy = malloc(coded_size);
+                    lsc_weight *w = NULL;
+                    memcpy(copy, coded, coded_size); /* mirror in version 2 */
+                    copy[4] = LSC_ENTROPY_VERSION_FLOAT;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* unknown kind */
+                    copy[57] = 3;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* the half claims more values than the header */
+                    lsc_store_le64(copy + at, lsc_load_le64(c + 32) + 1);
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* a padding bit of the 21 row signs */
+                    copy[at + 8 + 2] |= 0x80;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    memcpy(copy, coded, coded_size); /* a row's sign flipped: another blob, caught */
+                    copy[at + 8] ^= 1;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) != LSC_OK);
+                    memcpy(copy, coded, coded_size); /* the mirror section not raw */
+                    copy[mirror] = LSC_SECTION_ZSTD;
+                    fix_checksum(copy, coded_size);
+                    CHECK(lsc_weight_open(copy, coded_size, "m", &w, &err) == LSC_ERR_BAD_BUNDLE);
+                    free(copy);
+                    corrupt_every_byte("float32 mirrored rows", &t, NULL);
+                }
+                lsc_free(blob);
+                lsc_free(coded);
+                free(data);
+            }
+}
+
 /* Format 1 blobs (written by the encoder before format 2, kept in tests/codec/data)
  * still open, to the compute blobs they were made from. */
 static void *read_all(const char *path, size_t *size)
@@ -400,6 +604,8 @@ int main(int argc, char **argv)
     generated();
     eight_bit();
     corruptions();
+    whole_values();
+    mirrored_rows();
     version_1();
     column_classes();
     if (argc >= 2)

@@ -16,6 +16,7 @@ import gen_names
 import gen_pack
 import gen_recurrent
 import gen_run_dense
+import gen_shared
 import gen_subgraphs
 
 RNG = np.random.default_rng(1234)
@@ -130,12 +131,13 @@ def make_all(folder):
     cases = []
 
     def save(name, m, args=(), encoded=None, check=True, folded=None, packed=None, run_dense=None,
-             short_names=None):
+             short_names=None, shared=None, whole=None, mirrored=None):
         if check:
             onnx.checker.check_model(m)
         onnx.save(m, os.path.join(folder, name + ".onnx"))
         cases.append((name, list(args), {"encoded": encoded, "folded": folded, "packed": packed,
-                                         "run_dense": run_dense, "short_names": short_names}))
+                                         "run_dense": run_dense, "short_names": short_names,
+                                         "shared": shared, "whole": whole, "mirrored": mirrored}))
 
     # Conv: 2-D, groups, depthwise, 1-D, 3-D, with bias; Gemm transB 0/1; MatMul.
     w = with_specials(pruned((16, 8, 3, 3)))
@@ -291,6 +293,12 @@ def make_all(folder):
     # Long exporter names, shortened by --entropy in every scope (gen_names.py).
     for name, (m, _, n) in gen_names.all_models(np.random.default_rng(95)).items():
         save(name, m, args=gen_names.EXTRA, encoded=n, short_names=True)
+    # Equal weights, stored once by --entropy (gen_shared.py); without it, never shared;
+    # repeated values coded whole, mirrored rows as halves (entropy blob version 4).
+    for name, (m, _, n) in gen_shared.all_models(np.random.default_rng(94)).items():
+        save(name, m, args=gen_shared.EXTRA, encoded=n, shared=gen_shared.SHARED[name], whole=gen_shared.WHOLE[name],
+             mirrored=gen_shared.MIRRORED[name])
+        save(name + "_compute", m, encoded=n, shared=0, whole=0, mirrored=0)
     # A body that hides an outer weight's name behind its own node output: the body's
     # MatMul reads its own value (not constant), the outer weight is still encoded.
     hide = helper.make_graph([helper.make_node("Relu", ["x"], ["w_hidden"]),

@@ -12,6 +12,7 @@ import glob
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,22 @@ def short_names_checked(rw, extra, expected, tag):
         fail(f"{tag}: node names left long: {long_names[:3]}")
 
 
+def shared_entries(bundle):
+    """(entries of a bundle that point at an earlier entry's blob, docs/format.md 2.2;
+    entropy blobs of version 4, 4.5; of those, mirrored ones, 4.7)."""
+    data = open(bundle, "rb").read()
+    toc, _size, _file, n = struct.unpack_from("<QQQI", data, 16)
+    seen, shared, whole, mirrored, p = set(), 0, 0, 0, toc
+    for _ in range(n):
+        off, _s, _c, name_len, restore_len = struct.unpack_from("<QQQII", data, p)
+        p += (32 + name_len + restore_len + 7) // 8 * 8
+        shared += off in seen
+        whole += off not in seen and data[off:off + 5] == b"LSCE\x04"
+        mirrored += off not in seen and data[off:off + 5] == b"LSCE\x04" and data[off + 57] != 0
+        seen.add(off)
+    return shared, whole, mirrored
+
+
 def roundtrip(tool, path, extra, expect, work, label):
     name = os.path.basename(path)[: -len(".onnx")]
     runs = [(False, work, work), (True, work, work)]
@@ -187,6 +204,14 @@ def roundtrip(tool, path, extra, expect, work, label):
         if run_dense and not plain_readers:
             fail(f"{tag}: layers run dense but no plain Conv/Gemm/MatMul node is left")
         short_names_checked(rw, extra, expect.get("short_names"), tag)
+        n_shared, n_whole, n_mirrored = shared_entries(out[: -len(".onnx")])
+        if expect.get("shared") is not None and n_shared != expect["shared"]:
+            fail(f"{tag}: {n_shared} bundle entries share a blob, expected {expect['shared']}")
+        # (--bit-exact stores the -0.0 of masked pruning as values, which repeat: no count)
+        if expect.get("whole") is not None and not bit_exact and n_whole != expect["whole"]:
+            fail(f"{tag}: {n_whole} entropy blobs of version 4, expected {expect['whole']}")
+        if expect.get("mirrored") is not None and not bit_exact and n_mirrored != expect["mirrored"]:
+            fail(f"{tag}: {n_mirrored} entropy blobs with mirrored rows, expected {expect['mirrored']}")
         if bool(report["totals"].get("names_shortened")) != any(p.key == "ai.onnx_lsc.names" for p in rw.metadata_props):
             fail(f"{tag}: names_shortened {report['totals'].get('names_shortened')} disagrees with the names record")
         folded = sum(a.name == "lsc_activation" for n in lsc_nodes for a in n.attribute)

@@ -56,8 +56,9 @@ def link_problems(path):
 
 def periodic_model(path, rng):
     """A 10%-dense MatMul weight whose non-zeros cycle through 61 random floats: its
-    mantissa planes repeat, which only zstd captures, so the entropy tier stores them
-    as zstd frames and the plugin decodes them with its own (static) libzstd."""
+    values repeat, which only zstd captures, so the entropy tier stores them as zstd
+    frames (planes, or whole values: version 4) and the plugin decodes them with its
+    own (static) libzstd."""
     w = np.zeros((512, 256), np.float32)
     keep = rng.random(w.shape) < 0.1
     w[keep] = np.resize(rng.standard_normal(61).astype(np.float32), int(keep.sum()))
@@ -70,14 +71,15 @@ def periodic_model(path, rng):
 
 
 def zstd_sections(bundle_path):
-    """Entropy blobs' value sections coded with zstd (docs/format.md 4.3: method 1)."""
+    """Entropy blobs' value sections coded with zstd (docs/format.md 4.3: method 1,
+    or 4, whole values)."""
     b = open(bundle_path, "rb").read()
     n, at = 0, b.find(b"LSCE")
     while at >= 0:
         rank = b[at + 56]
         table = at + 64 + 8 * rank
         planes = 4  # float32
-        n += sum(b[table + 8 * (1 + j)] == 1 for j in range(planes))
+        n += sum(b[table + 8 * (1 + j)] in (1, 4) for j in range(planes))
         at = b.find(b"LSCE", at + 4)
     return n
 

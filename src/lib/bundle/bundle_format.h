@@ -7,6 +7,7 @@
 #define LSC_BUNDLE_MINOR 0        /* a bundle of float weights without seal */
 #define LSC_BUNDLE_MINOR_8BIT 1   /* minor 1 added 8-bit weights (1.9) */
 #define LSC_BUNDLE_MINOR_SEALED 2 /* minor 2 added the seal entry (2.4) */
+#define LSC_BUNDLE_MINOR_SHARED 3 /* minor 3 added entries that share a blob (2.2) */
 #define LSC_BUNDLE_HEADER_SIZE 64
 #define LSC_BUNDLE_HEADER_HASHED 56 /* header_checksum covers bytes [0, 56) */
 #define LSC_BUNDLE_BLOB_ALIGN 64

@@ -26,6 +26,7 @@ struct lsc_bundle {
     const lsc_bundle_entry **by_name; /* sorted by (bytes, length) for lsc_bundle_find */
     char *names;                      /* one allocation for the NUL-terminated copies */
     int sealed;
+    int shared; /* some entry shares an earlier entry's blob (2.2) */
     lsc_seal seal;
 };
 
@@ -117,6 +118,23 @@ static lsc_status take_seal(lsc_bundle *b, uint32_t *n, lsc_error *error)
     return LSC_OK;
 }
 
+/* The earlier entry, among `n` entries with their own blobs (increasing offsets),
+ * whose blob is exactly (offset, size, checksum) of `e`; NULL if none. */
+static const lsc_bundle_entry *owner_of(const lsc_bundle_entry *const *own, size_t n, const lsc_bundle_entry *e)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (own[mid]->offset < e->offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n || own[lo]->offset != e->offset || own[lo]->size != e->size || own[lo]->checksum != e->checksum)
+        return NULL;
+    return own[lo];
+}
+
 static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_size, uint32_t n,
                             lsc_error *error)
 {
@@ -127,6 +145,7 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
     if (!b->entries || !b->by_name)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "bundle '%s': out of memory for %u entries", path, n);
     uint64_t pos = 0, prev_end = LSC_BUNDLE_HEADER_SIZE, names_bytes = 0;
+    size_t n_own = 0; /* entries with their own blob, listed in b->by_name until the names are sorted */
     for (uint32_t i = 0; i < n; i++) {
         lsc_bundle_entry *e = &b->entries[i];
         if (toc_size - pos < LSC_BUNDLE_TOC_FIXED)
@@ -145,6 +164,12 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
             return BAD("bundle '%s': TOC entry %u has non-zero padding", path, i);
         e->name = (const char *)(t + LSC_BUNDLE_TOC_FIXED); /* replaced by a copy below */
         e->restore = t + LSC_BUNDLE_TOC_FIXED + e->name_len;
+        pos += padded;
+        names_bytes += e->name_len + 1;
+        if (e->offset < prev_end && owner_of(b->by_name, n_own, e)) {
+            b->shared = 1; /* an earlier entry's blob, checked with it */
+            continue;
+        }
         uint64_t end;
         if (e->offset % LSC_BUNDLE_BLOB_ALIGN || e->offset < prev_end ||
             lsc_add_overflow_u64(e->offset, e->size, &end) || end > toc_offset)
@@ -160,8 +185,7 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
             return lsc_fail(error, LSC_ERR_CHECKSUM, "bundle '%s': TOC entry %u: checksum differs from the blob's",
                             path, i);
         prev_end = end;
-        pos += padded;
-        names_bytes += e->name_len + 1;
+        b->by_name[n_own++] = e;
     }
     if (pos != toc_size)
         return BAD("bundle '%s': %llu bytes after the last TOC entry", path,
@@ -188,6 +212,11 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
         if (by_name_order(&b->by_name[i - 1], &b->by_name[i]) == 0)
             return BAD("bundle '%s': entry name '%s' appears twice", path, b->by_name[i]->name);
     return LSC_OK;
+}
+
+int lsc_bundle_has_shared(const lsc_bundle *bundle)
+{
+    return bundle && bundle->shared;
 }
 
 lsc_status lsc_bundle_open(const char *path, lsc_bundle **bundle_out, lsc_error *error)

@@ -22,6 +22,13 @@ lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size
                                     size_t blob_size, const void *restore, size_t restore_len,
                                     uint64_t *offset_out, lsc_error *error);
 
+/* From here on, a blob equal to one appended before (bytes; and, for entries of one
+ * value name, restore record) is not written again: its entry points at the first
+ * (docs/format.md 2.2, bundle minor 3). */
+void lsc_bundle_writer_share_blobs(lsc_bundle_writer *w);
+/* 1 if some entry of `bundle` shares its blob with an earlier one. */
+int lsc_bundle_has_shared(const lsc_bundle *bundle);
+
 /* Writes `bundle` again at `path` (a temporary file renamed over it when complete),
  * every blob at its offset, with `seal` as its seal. */
 lsc_status lsc_bundle_reseal(const lsc_bundle *bundle, const char *path, const lsc_seal *seal,

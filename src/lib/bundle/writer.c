@@ -2,9 +2,11 @@
  * (common/file_io.h, as every output of the library), then writes the TOC and, last,
  * the header; the file is renamed over the destination only when complete
  * (docs/format.md 2.1). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "bundle/bundle_format.h"
@@ -30,6 +32,7 @@ struct lsc_bundle_writer {
     int broken;   /* a write failed: the file is unusable */
     int finished;
     int sealed;   /* the seal is the last entry (docs/format.md 2.4) */
+    int share;    /* an entry whose blob equals an earlier one points at it (2.2) */
     lsc_seal seal;
     unsigned minor;
 };
@@ -69,6 +72,67 @@ lsc_status lsc_bundle_writer_create(const char *path, lsc_bundle_writer **writer
     lsc_out_write(&w->out, zeros, LSC_BUNDLE_HEADER_SIZE);
     *writer_out = w;
     return LSC_OK;
+}
+
+void lsc_bundle_writer_share_blobs(lsc_bundle_writer *w)
+{
+    if (w)
+        w->share = 1;
+}
+
+/* Length of `name` without a sibling suffix "#N" (N decimal digits; docs/format.md 3). */
+static size_t base_len(const uint8_t *name, size_t n)
+{
+    size_t i = n;
+    while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+        i--;
+    return i < n && i > 0 && name[i - 1] == '#' ? i - 1 : n;
+}
+
+/* 1 if the bytes at [offset, offset + size) of what was written equal `blob`. */
+static int written_equal(lsc_bundle_writer *w, uint64_t offset, const uint8_t *blob, size_t size)
+{
+    if (lsc_out_sync(&w->out, NULL) != LSC_OK)
+        return 0;
+    uint8_t buf[4096];
+    for (size_t done = 0; done < size;) {
+        size_t want = size - done < sizeof buf ? size - done : sizeof buf;
+        ssize_t got = pread(w->out.fd, buf, want, (off_t)(offset + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || memcmp(buf, blob + done, (size_t)got) != 0)
+            return 0;
+        done += (size_t)got;
+    }
+    return 1;
+}
+
+/* 1 if entry `e` may point at `offset`: no entry there has e's value name ("name",
+ * "name#N": docs/format.md 3, which a reader tells apart only by offset) with another
+ * restore record, so that whichever entry a reader takes restores the same tensor. */
+static int may_share(const lsc_bundle_writer *w, const written *e, uint64_t offset)
+{
+    size_t base = base_len(e->name, e->name_len);
+    for (size_t i = 0; i < w->n; i++) {
+        const written *o = &w->entries[i];
+        if (o->offset != offset || base_len(o->name, o->name_len) != base || memcmp(o->name, e->name, base) != 0)
+            continue;
+        if (o->restore_len != e->restore_len || (e->restore_len && memcmp(o->restore, e->restore, e->restore_len) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* The offset of an earlier blob equal to `blob` that entry `e` may share, or 0. */
+static uint64_t shared_offset(lsc_bundle_writer *w, const written *e, const uint8_t *blob, size_t size)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const written *o = &w->entries[i];
+        if (o->size == size && o->checksum == e->checksum && may_share(w, e, o->offset) &&
+            written_equal(w, o->offset, blob, size))
+            return o->offset;
+    }
+    return 0;
 }
 
 lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size_t name_len, const void *blob,
@@ -117,6 +181,15 @@ lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size
     e->offset = end + pad;
     e->size = blob_size;
     e->checksum = lsc_load_le64((const uint8_t *)blob + 8);
+    uint64_t shared = w->share && blob_size >= LSC_BLOB_FIXED_HEADER ? shared_offset(w, e, blob, blob_size) : 0;
+    if (shared) {
+        e->offset = shared;
+        w->minor = w->minor > LSC_BUNDLE_MINOR_SHARED ? w->minor : LSC_BUNDLE_MINOR_SHARED;
+        w->n++;
+        if (offset_out)
+            *offset_out = e->offset;
+        return LSC_OK;
+    }
     const uint8_t *head = blob;
     /* compute and entropy blobs ("LSCE", docs/format.md 4.1) both hold dtype at byte 5 */
     if (blob_size > 5 && (memcmp(head, "LSCW", 4) == 0 || memcmp(head, "LSCE", 4) == 0) &&
@@ -181,7 +254,8 @@ lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *w, lsc_error *error)
         lsc_seal_pack(&w->seal, seal_blob);
         LSC_TRY(lsc_bundle_writer_append(w, LSC_SEAL_NAME, LSC_SEAL_NAME_LEN, seal_blob, sizeof seal_blob,
                                          NULL, 0, NULL, error));
-        w->minor = LSC_BUNDLE_MINOR_SEALED;
+        if (w->minor < LSC_BUNDLE_MINOR_SEALED)
+            w->minor = LSC_BUNDLE_MINOR_SEALED;
     }
     uint64_t end = w->out.written;
     uint64_t toc_offset = (end + LSC_BUNDLE_TOC_ALIGN - 1) / LSC_BUNDLE_TOC_ALIGN * LSC_BUNDLE_TOC_ALIGN;

@@ -12,11 +12,13 @@
 #include "onnx-lsc/lsc.h"
 
 #define LSC_ENTROPY_MAGIC "LSCE"
-/* Read: 1..3 (docs/format.md 4, change log). Written: 2 (static tables) for float
- * weights, 3 for 8-bit ones, which readers of 1 and 2 do not know. */
-#define LSC_ENTROPY_VERSION 3
+/* Read: 1..4 (docs/format.md 4, change log). Written: 2 (static tables) for float
+ * weights, 3 for 8-bit ones, 4 for float weights whose values are coded whole (4.5)
+ * or whose rows are mirrored (4.7), which readers before each do not know. */
+#define LSC_ENTROPY_VERSION 4
 #define LSC_ENTROPY_VERSION_FLOAT 2
 #define LSC_ENTROPY_VERSION_8BIT 3
+#define LSC_ENTROPY_VERSION_WHOLE 4
 #define LSC_ENTROPY_FIXED_HEADER 64
 /* Reader limit (docs/format.md 4.2): rows, cols and nnz are each at most this many
  * times the blob's size, so that the work and memory of decoding follow the bytes
@@ -29,8 +31,16 @@ enum {
     LSC_SECTION_ZSTD = 1,     /* one or more zstd frames */
     LSC_SECTION_MODEL = 2,    /* our range coder: format 2 static tables, format 1 adaptive */
     LSC_SECTION_ADAPTIVE = 3, /* format 2 only: format 1's adaptive model (small sections) */
-    LSC_SECTION_METHODS = 4
+    LSC_SECTION_WHOLE = 4,    /* format 4, section 1 only: every value whole, zstd frames */
+    LSC_SECTION_METHODS = 5
 };
+
+/* Whole values (4.5, version 4) are tried only when at most this fraction of the
+ * values are distinct (fixed transforms, shared values): elsewhere zstd at the level
+ * that finds such repeats costs time and never wins. Its level: lower levels miss
+ * repeats of 4-byte words that xz and level 19 find. */
+#define LSC_ENTROPY_WHOLE_DISTINCT_DIV 2
+#define LSC_ENTROPY_WHOLE_LEVEL 19
 
 /* Sections under this many coded decisions (positions) or values (planes 0 and 1, 8
  * decisions each) are also tried with the adaptive model: a static table costs more than it
@@ -80,6 +90,8 @@ void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_si
  * shared object, Debian's static encoder does not (it is not position-independent). */
 lsc_status lsc_entropy_zstd_compress(const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
                                      lsc_error *error);
+lsc_status lsc_entropy_zstd_compress_level(const uint8_t *plane, uint64_t n, int level, uint8_t **out,
+                                           size_t *out_size, lsc_error *error);
 lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error);
 /* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1
@@ -87,5 +99,21 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
 lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method, unsigned version,
                                     uint8_t *planes, uint64_t n, unsigned j, const char *label,
                                     lsc_error *error);
+
+/* ---- mirrored rows (entropy_mirror.c, docs/format.md 4.7, version 4) ---- */
+enum { LSC_MIRROR_NONE = 0, LSC_MIRROR_DFT = 1, LSC_MIRROR_DCT = 2 };
+/* Columns coded of a row of `cols` (0..off/2). */
+uint32_t lsc_mirror_free_cols(uint32_t cols, unsigned kind);
+/* The kind every row of m mirrors with (DFT tried first), its per-row signs in
+ * signs[(rows + 7) / 8] (bit r: row r antisymmetric); 0 if none. */
+int lsc_mirror_find(const lsc_sparse *m, const uint8_t *values, unsigned elem_size, uint8_t *signs);
+/* The free columns of m and their values (free()). */
+lsc_status lsc_mirror_half(const lsc_sparse *m, const uint8_t *values, unsigned elem_size, unsigned kind,
+                           lsc_sparse *half, uint8_t **half_values, lsc_error *error);
+/* The inverse: the full rows x cols matrix of nnz values (checked before anything is
+ * allocated) and its values (free()). */
+lsc_status lsc_mirror_expand(const lsc_sparse *half, const uint8_t *half_values, unsigned elem_size, unsigned kind,
+                             uint32_t cols, const uint8_t *signs, uint64_t nnz, lsc_sparse *m, uint8_t **values,
+                             const char *label, lsc_error *error);
 
 #endif /* LSC_CODEC_ENTROPY_H */

@@ -5,6 +5,7 @@
  * width, and checks that it is the very blob recorded (size and checksum). */
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "codec/blob.h"
 #include "codec/blob_walk.h"
@@ -84,8 +85,9 @@ typedef struct entropy_header {
     lsc_blob_view v;       /* the fields it shares with the compute blob (no sections) */
     uint64_t lsc_size, lsc_checksum;
     uint64_t header_bytes; /* fixed header + dims + section table */
-    unsigned n_sections;   /* 1 + elem_size, + 1 for the zero points of an 8-bit weight */
+    unsigned n_sections;   /* 1 + elem_size, + 1 for the zero points of an 8-bit weight or the mirror */
     unsigned version;
+    unsigned mirror;       /* LSC_MIRROR_*: byte 57 (version 4, 4.7) */
 } entropy_header;
 
 static int has_zero_points(const lsc_blob_view *v)
@@ -95,7 +97,7 @@ static int has_zero_points(const lsc_blob_view *v)
 
 static void header_sizes(entropy_header *h)
 {
-    h->n_sections = 1 + h->v.elem_size + (unsigned)has_zero_points(&h->v);
+    h->n_sections = 1 + h->v.elem_size + (unsigned)has_zero_points(&h->v) + (h->mirror != LSC_MIRROR_NONE);
     h->header_bytes = LSC_ENTROPY_FIXED_HEADER + 8u * (unsigned)h->v.rank + SECTION_ENTRY * h->n_sections;
 }
 
@@ -108,6 +110,7 @@ static void write_header(const entropy_header *h, uint8_t *p)
     lsc_store_le64(p + 40, h->lsc_size);
     lsc_store_le64(p + 48, h->lsc_checksum);
     p[56] = (uint8_t)h->v.rank;
+    p[57] = (uint8_t)h->mirror;
     for (int i = 0; i < h->v.rank; i++)
         lsc_store_le64(p + LSC_ENTROPY_FIXED_HEADER + 8 * i, (uint64_t)h->v.dims[i]);
 }
@@ -128,13 +131,19 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
     if (h->v.elem_size == 1 && h->version < LSC_ENTROPY_VERSION_8BIT)
         return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (8-bit needs %d)", label,
                    h->version, LSC_ENTROPY_VERSION_8BIT);
+    if (h->v.elem_size == 1 && h->version == LSC_ENTROPY_VERSION_WHOLE)
+        return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (whole values)", label, h->version);
     if (h->v.elem_size != 1 && has_zero_points(&h->v))
         return BAD("blob '%s': zero points (flag ZERO_POINTS) on a float weight", label);
     h->v.nnz = lsc_load_le64(p + 32);
     h->lsc_size = lsc_load_le64(p + 40);
     h->lsc_checksum = lsc_load_le64(p + 48);
     h->v.rank = p[56];
-    for (int i = 57; i < LSC_ENTROPY_FIXED_HEADER; i++)
+    h->mirror = p[57];
+    if (h->mirror > LSC_MIRROR_DCT || (h->mirror && (h->version != LSC_ENTROPY_VERSION_WHOLE || h->v.cols < 3)))
+        return BAD("blob '%s': mirror kind %u in an entropy blob of version %u, %u columns", label, h->mirror,
+                   h->version, h->v.cols);
+    for (int i = 58; i < LSC_ENTROPY_FIXED_HEADER; i++)
         if (p[i])
             return BAD("blob '%s': reserved header byte %d is not zero", label, i);
     if (h->v.rank > LSC_MAX_RANK)
@@ -164,10 +173,83 @@ typedef struct section {
     unsigned method;
 } section;
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* 1 if at most 1/LSC_ENTROPY_WHOLE_DISTINCT_DIV of the n values (elem_size 2, 4 or 8
+ * bytes) have distinct magnitudes (sign bits cleared). */
+static int values_repeat(const uint8_t *values, uint64_t n, unsigned elem_size)
+{
+    if (n < 2 || elem_size < 2)
+        return 0;
+    uint64_t *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return 0; /* only a size candidate: the planes stand */
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t b[8] = {0};
+        memcpy(b, values + i * elem_size, elem_size);
+        b[elem_size - 1] &= 0x7f;
+        memcpy(&v[i], b, sizeof b);
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    uint64_t distinct = 1;
+    for (uint64_t i = 1; i < n; i++)
+        distinct += v[i] != v[i - 1];
+    free(v);
+    return distinct * LSC_ENTROPY_WHOLE_DISTINCT_DIV <= n;
+}
+
+/* Whole values (docs/format.md 4.5, version 4): every value's magnitude (its bytes
+ * with the sign bit cleared) whole, one zstd stream in section 1, and the signs, one
+ * bit each, raw in section 2, when that is smaller than the planes: values that
+ * repeat (fixed transforms, shared values) repeat as words, which planes split
+ * apart; a sine's magnitudes repeat with either sign. */
+static lsc_status try_whole(const uint8_t *values, uint64_t n, unsigned elem_size, section *s, unsigned *version,
+                            lsc_error *error)
+{
+    if (!values_repeat(values, n, elem_size))
+        return LSC_OK;
+    size_t sign_bytes = (size_t)(n + 7) / 8;
+    uint8_t *mags = malloc((size_t)(n * elem_size)), *signs = calloc(1, sign_bytes);
+    if (!mags || !signs) {
+        free(mags);
+        free(signs);
+        return LSC_OK; /* only a size candidate: the planes stand */
+    }
+    memcpy(mags, values, (size_t)(n * elem_size));
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t *top = mags + i * elem_size + elem_size - 1;
+        signs[i / 8] |= (uint8_t)((*top >> 7) << (i % 8));
+        *top &= 0x7f;
+    }
+    uint8_t *whole = NULL;
+    size_t size = 0, planes = 0;
+    lsc_status st = lsc_entropy_zstd_compress_level(mags, n * elem_size, LSC_ENTROPY_WHOLE_LEVEL, &whole, &size, error);
+    free(mags);
+    for (unsigned j = 0; j < elem_size; j++)
+        planes += s[1 + j].size;
+    if (st != LSC_OK || size + sign_bytes >= planes) {
+        free(whole);
+        free(signs);
+        return st;
+    }
+    for (unsigned j = 0; j < elem_size; j++) {
+        free(s[1 + j].data);
+        s[1 + j] = (section){NULL, 0, LSC_SECTION_RAW};
+    }
+    s[1] = (section){whole, size, LSC_SECTION_WHOLE};
+    s[2] = (section){signs, sign_bytes, LSC_SECTION_RAW};
+    *version = LSC_ENTROPY_VERSION_WHOLE;
+    return LSC_OK;
+}
+
 /* The zero points of an 8-bit weight (rows bytes, often one repeated) are coded as a
  * value plane 0 of their own, after the value planes (docs/format.md 4.3). */
 static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
-                                section *s, lsc_error *error)
+                                section *s, unsigned *version, int whole, lsc_error *error)
 {
     unsigned elem_size = v->elem_size;
     if (v->zero_points) {
@@ -184,6 +266,67 @@ static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, cons
         st = lsc_entropy_encode_plane(planes, m->nnz, j, &s[1 + j].data, &s[1 + j].size, &s[1 + j].method,
                                       error);
     free(planes);
+    if (st == LSC_OK && elem_size >= 2 && whole)
+        st = try_whole(values, m->nnz, elem_size, s, version, error);
+    return st;
+}
+
+static uint64_t sections_size(const section *s, unsigned n)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < n; i++)
+        t += s[i].size;
+    return t;
+}
+
+static int mirror_candidate(const lsc_sparse *m, const uint8_t *values, unsigned elem_size)
+{
+    uint8_t *signs = calloc(1, ((size_t)m->rows + 7) / 8);
+    int kind = signs ? lsc_mirror_find(m, values, elem_size, signs) : 0;
+    free(signs);
+    return kind != 0;
+}
+
+/* Mirrored rows (docs/format.md 4.7, version 4): when every row is its own mirror
+ * image up to a sign, the left half is coded instead, with the mirror section
+ * (nnz of the half, one sign bit per row), if that is smaller. */
+static lsc_status try_mirror(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v, entropy_header *h,
+                             section *s, lsc_error *error)
+{
+    size_t sign_bytes = ((size_t)m->rows + 7) / 8;
+    uint8_t *mirror = calloc(1, 8 + sign_bytes);
+    if (!mirror)
+        return LSC_OK; /* only a size candidate */
+    int kind = lsc_mirror_find(m, values, v->elem_size, mirror + 8);
+    if (!kind) {
+        free(mirror);
+        return LSC_OK;
+    }
+    lsc_sparse half;
+    uint8_t *half_values = NULL;
+    section t[MAX_SECTIONS] = {{0}};
+    unsigned version = h->version;
+    lsc_status st = lsc_mirror_half(m, values, v->elem_size, (unsigned)kind, &half, &half_values, error);
+    if (st == LSC_OK) {
+        lsc_store_le64(mirror, half.nnz);
+        st = code_sections(&half, half_values, v, t, &version, 1, error);
+        lsc_sparse_free(&half);
+        free(half_values);
+    }
+    unsigned n = 1 + v->elem_size;
+    t[n] = (section){mirror, 8 + sign_bytes, LSC_SECTION_RAW};
+    if (st == LSC_OK && sections_size(t, n + 1) < sections_size(s, n)) {
+        for (unsigned i = 0; i < MAX_SECTIONS; i++) {
+            free(s[i].data);
+            s[i] = t[i];
+        }
+        h->mirror = (unsigned)kind;
+        h->version = LSC_ENTROPY_VERSION_WHOLE;
+        header_sizes(h);
+        return LSC_OK;
+    }
+    for (unsigned i = 0; i < MAX_SECTIONS; i++)
+        free(t[i].data);
     return st;
 }
 
@@ -227,7 +370,8 @@ static void fill_stats(const entropy_header *h, const section *s, size_t total, 
     st->nnz = h->v.nnz;
     /* zero points are meta-data, counted with the header as for a compute blob */
     st->header_bytes = h->header_bytes + (has_zero_points(&h->v) ? s[1 + h->v.elem_size].size : 0);
-    st->position_bytes = s[0].size;
+    /* the mirror section (nnz of the half, row signs) says where values sit */
+    st->position_bytes = s[0].size + (h->mirror ? s[1 + h->v.elem_size].size : 0);
     st->planes = h->v.elem_size;
     for (unsigned j = 0; j < h->v.elem_size; j++) {
         st->plane_bytes[j] = s[1 + j].size;
@@ -260,14 +404,19 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     lsc_blob_view v;
     LSC_TRY(lsc_blob_parse(blob, size, label, &v, error));
     unsigned version = v.elem_size == 1 ? LSC_ENTROPY_VERSION_8BIT : LSC_ENTROPY_VERSION_FLOAT;
-    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, version};
+    entropy_header h = {v, size, lsc_load_le64(v.base + 8), 0, 0, version, LSC_MIRROR_NONE};
     header_sizes(&h);
 
     lsc_sparse m;
     uint8_t *values = NULL;
     LSC_TRY(rows_of_blob(&v, &m, &values, error));
     section s[MAX_SECTIONS] = {{0}};
-    lsc_status st = code_sections(&m, values, &v, s, error);
+    /* A mirrored weight (a fixed transform) is coded as its half: its whole values
+     * are tried there only, since the zstd level they need is slow. */
+    int mirrored = v.elem_size >= 2 && mirror_candidate(&m, values, v.elem_size);
+    lsc_status st = code_sections(&m, values, &v, s, &h.version, !mirrored, error);
+    if (st == LSC_OK && mirrored)
+        st = try_mirror(&m, values, &v, &h, s, error);
     lsc_sparse_free(&m);
     free(values);
     if (st == LSC_OK)
@@ -302,6 +451,19 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
         unsigned methods = h->version >= 2 ? LSC_SECTION_METHODS : LSC_SECTION_ADAPTIVE;
         if (s[i].method >= methods || (i == 0 && s[i].method < LSC_SECTION_MODEL))
             return BAD("blob '%s': section %u: unknown coding method %u", label, i, s[i].method);
+        /* whole values: section 1 of version 4 and only there; the other planes empty raw */
+        if (s[i].method == LSC_SECTION_WHOLE && (i != 1 || h->version != LSC_ENTROPY_VERSION_WHOLE))
+            return BAD("blob '%s': section %u: method %u in an entropy blob of version %u", label, i, s[i].method,
+                       h->version);
+        /* beside whole values: section 2 the raw signs (its size checked when decoding),
+         * sections 3..E raw and empty */
+        int whole = i > 1 && table[SECTION_ENTRY] == LSC_SECTION_WHOLE;
+        if (whole && i <= h->v.elem_size && (s[i].method != LSC_SECTION_RAW || (i > 2 && lsc_load_le32(e + 4))))
+            return BAD("blob '%s': section %u: beside whole values, the signs must be raw, later planes raw and "
+                       "empty", label, i);
+        if (h->mirror && i == 1 + h->v.elem_size &&
+            (s[i].method != LSC_SECTION_RAW || s[i].size != 8 + ((size_t)h->v.rows + 7) / 8))
+            return BAD("blob '%s': the mirror section must be raw, 8 + %u bytes", label, (h->v.rows + 7) / 8);
         s[i].data = (uint8_t *)p + at;
         at += s[i].size;
     }
@@ -369,6 +531,29 @@ static lsc_status rebuild(const entropy_header *h, const lsc_sparse *m, const ui
     return LSC_OK;
 }
 
+/* Whole values (4.5): zstd frames giving exactly n values' magnitudes (sign bits
+ * clear), then their signs, one bit each, from the raw section 2. */
+static lsc_status decode_whole(const section *s, uint8_t *values, uint64_t n, unsigned elem_size, const char *label,
+                               lsc_error *error)
+{
+    uint64_t bytes = n * elem_size;
+    if (s[2].size != (n + 7) / 8 || (n % 8 && s[2].data[n / 8] >> (n % 8)))
+        return BAD("blob '%s': whole values: %zu bytes of signs for %llu values (or padding bits set)", label,
+                   s[2].size, (unsigned long long)n);
+    size_t got = ZSTD_decompress(values, (size_t)bytes, s[1].data, s[1].size);
+    if (ZSTD_isError(got))
+        return BAD("blob '%s': whole values: zstd: %s", label, ZSTD_getErrorName(got));
+    if (got != bytes)
+        return BAD("blob '%s': whole values: zstd gave %zu bytes for %llu", label, got, (unsigned long long)bytes);
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t *top = values + i * elem_size + elem_size - 1;
+        if (*top & 0x80)
+            return BAD("blob '%s': whole values: magnitude %llu has its sign bit set", label, (unsigned long long)i);
+        *top |= (uint8_t)(((s[2].data[i / 8] >> (i % 8)) & 1) << 7);
+    }
+    return LSC_OK;
+}
+
 lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *name, void **out,
                                    size_t *out_size, lsc_error *error)
 {
@@ -385,27 +570,52 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
         return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx", label,
                         (unsigned long long)stored, (unsigned long long)actual);
 
-    lsc_sparse m = {h.v.rows, h.v.cols, h.v.nnz, 0, NULL, NULL, NULL};
+    /* with mirrored rows (4.7) the sections code the left half, expanded below */
+    const section *mir = h.mirror ? &s[1 + h.v.elem_size] : NULL;
+    uint64_t n = mir ? lsc_load_le64(mir->data) : h.v.nnz;
+    uint32_t cols = mir ? lsc_mirror_free_cols(h.v.cols, h.mirror) : h.v.cols;
+    if (mir) {
+        uint32_t pad = h.v.rows % 8 ? mir->data[8 + h.v.rows / 8] >> (h.v.rows % 8) : 0;
+        if (n > h.v.nnz || n > (uint64_t)h.v.rows * cols || pad)
+            return BAD("blob '%s': mirror section: %llu values of the half (of %llu), padding bits %u", label,
+                       (unsigned long long)n, (unsigned long long)h.v.nnz, pad);
+    }
+    lsc_sparse m = {h.v.rows, cols, n, 0, NULL, NULL, NULL};
     LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, lsc_entropy_adaptive(h.version, s[0].method), &m,
                                          label, error));
-    uint8_t *planes = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
-    uint8_t *values = malloc(h.v.nnz ? (size_t)(h.v.nnz * h.v.elem_size) : 1);
+    uint8_t *planes = malloc(n ? (size_t)(n * h.v.elem_size) : 1);
+    uint8_t *values = malloc(n ? (size_t)(n * h.v.elem_size) : 1);
     uint8_t *zero_points = has_zero_points(&h.v) ? malloc(h.v.rows) : NULL;
     lsc_status st = planes && values && (zero_points || !has_zero_points(&h.v))
                         ? LSC_OK
                         : lsc_fail(error, LSC_ERR_NO_MEMORY, "blob '%s': out of memory for %llu values", label,
-                                   (unsigned long long)h.v.nnz);
-    for (unsigned j = 0; st == LSC_OK && j < h.v.elem_size; j++)
-        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, h.v.nnz,
-                                      j, label, error);
+                                   (unsigned long long)n);
+    int whole = s[1].method == LSC_SECTION_WHOLE;
+    if (st == LSC_OK && whole)
+        st = decode_whole(s, values, n, h.v.elem_size, label, error);
+    for (unsigned j = 0; st == LSC_OK && !whole && j < h.v.elem_size; j++)
+        st = lsc_entropy_decode_plane(s[1 + j].data, s[1 + j].size, s[1 + j].method, h.version, planes, n, j,
+                                      label, error);
     const section *z = &s[1 + h.v.elem_size];
     if (st == LSC_OK && zero_points)
         st = lsc_entropy_decode_plane(z->data, z->size, z->method, h.version, zero_points, h.v.rows, 0, label,
                                       error);
-    if (st == LSC_OK) {
-        lsc_entropy_join_planes(planes, h.v.nnz, h.v.elem_size, values);
-        st = rebuild(&h, &m, values, zero_points, label, out, out_size, error);
+    if (st == LSC_OK && !whole)
+        lsc_entropy_join_planes(planes, n, h.v.elem_size, values);
+    if (st == LSC_OK && mir) {
+        lsc_sparse full;
+        uint8_t *full_values = NULL;
+        st = lsc_mirror_expand(&m, values, h.v.elem_size, h.mirror, h.v.cols, mir->data + 8, h.v.nnz, &full,
+                               &full_values, label, error);
+        if (st == LSC_OK) {
+            lsc_sparse_free(&m);
+            free(values);
+            m = full;
+            values = full_values;
+        }
     }
+    if (st == LSC_OK)
+        st = rebuild(&h, &m, values, zero_points, label, out, out_size, error);
     free(planes);
     free(values);
     free(zero_points);

@@ -12,11 +12,17 @@
 lsc_status lsc_entropy_zstd_compress(const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
                                      lsc_error *error)
 {
+    return lsc_entropy_zstd_compress_level(plane, n, ZSTD_LEVEL, out, out_size, error);
+}
+
+lsc_status lsc_entropy_zstd_compress_level(const uint8_t *plane, uint64_t n, int level, uint8_t **out,
+                                           size_t *out_size, lsc_error *error)
+{
     size_t cap = ZSTD_compressBound((size_t)n);
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a zstd frame");
-    size_t got = ZSTD_compress(buf, cap, plane, (size_t)n, ZSTD_LEVEL);
+    size_t got = ZSTD_compress(buf, cap, plane, (size_t)n, level);
     if (ZSTD_isError(got)) {
         free(buf);
         return lsc_fail(error, LSC_ERR_INTERNAL, "zstd: %s", ZSTD_getErrorName(got));

@@ -13,3 +13,10 @@ lsc_status lsc_entropy_zstd_compress(const uint8_t *plane, uint64_t n, uint8_t *
     *out_size = 0;
     return lsc_fail(error, LSC_ERR_UNSUPPORTED, "this decode-only runtime (the ORT plugin) does not encode");
 }
+
+lsc_status lsc_entropy_zstd_compress_level(const uint8_t *plane, uint64_t n, int level, uint8_t **out,
+                                           size_t *out_size, lsc_error *error)
+{
+    (void)level;
+    return lsc_entropy_zstd_compress(plane, n, out, out_size, error);
+}

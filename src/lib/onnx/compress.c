@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle/seal.h"
 #include "onnx/dense_pack_graph.h"
 #include "onnx/encode_weights.h"
 #include "onnx/restore_external.h"
@@ -398,6 +399,9 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     LSC_TRY(name_blobs(c));
     lsc_bundle_writer *writer = NULL;
     LSC_TRY(lsc_bundle_writer_create(bundle_path, &writer, error));
+    /* Equal weights (models holding one network twice) are stored once (docs/format.md 2.2). */
+    if (c->opt->entropy)
+        lsc_bundle_writer_share_blobs(writer);
     lsc_encode_pass pass = {.in_path = c->in_path,
                             .opt = c->opt,
                             .model = &c->model,
