@@ -97,15 +97,8 @@ typedef struct dense_target {
     uint64_t fast_end; /* entry bit offsets below this are read with one 8-byte load */
 } dense_target;
 
-static inline uint64_t read_entry(const dense_target *t, uint64_t bit, unsigned b, uint64_t mask)
-{
-    if (bit < t->fast_end)
-        return (lsc_load_le64(t->v->entries + (bit >> 3)) >> (bit & 7)) & mask;
-    return lsc_read_bits(t->v->entries, bit, b);
-}
-
 static inline __attribute__((always_inline)) void fill_block_row(const dense_target *t, uint32_t brow,
-                                                                 unsigned E)
+                                                                 unsigned E, int transposed)
 {
     const lsc_blob_view *v = t->v;
     uint64_t e0, v0, e1, v1;
@@ -120,11 +113,16 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
     uint64_t bcol = lsc_bitmap_next(v->bitmap, row_bit, row_end) - row_bit;
     uint64_t r0 = (uint64_t)brow * v->block_h;
     const uint8_t *src = v->values + v0 * E;
+    uint8_t *dst = t->dst;
+    uint64_t stride = t->stride, fast_end = t->fast_end;
+    /* Row-major: the dst element of (block row start, column 0) and of the block. */
+    uint64_t row_at = transposed ? 0 : (r0 - t->row_base) * stride, block_at = row_at + bcol * bw;
     /* next: scan position after the last value; lr, lc: in-block row and column of
      * the position `at`, kept in step so that no value needs a division. */
     uint64_t next = 0, block_start = 0, at = 0, lr = 0, lc = 0;
     for (uint64_t i = e0, bit = e0 * b; i < e1; i++, bit += b) {
-        uint64_t e = read_entry(t, bit, b, mask);
+        uint64_t e = bit < fast_end ? (lsc_load_le64(v->entries + (bit >> 3)) >> (bit & 7)) & mask
+                                    : lsc_read_bits(v->entries, bit, b);
         if (e >= H) {
             next += (e - H + 1) << log_h;
             continue;
@@ -134,6 +132,7 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
         if (pos >= block_start + S) { /* a kept block holds a value: one step at most */
             block_start += S;
             bcol = lsc_bitmap_next(v->bitmap, row_bit + bcol + 1, row_end) - row_bit;
+            block_at = row_at + bcol * bw;
             at = block_start;
             lr = lc = 0;
         }
@@ -148,9 +147,8 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
                 lc %= bw;
             }
         }
-        uint64_t r = r0 + lr, c = bcol * bw + lc;
-        uint64_t idx = t->transposed ? c * rows + r : (r - t->row_base) * t->stride + c;
-        memcpy(t->dst + idx * E, src, E);
+        uint64_t idx = transposed ? (bcol * bw + lc) * rows + r0 + lr : block_at + lr * stride + lc;
+        memcpy(dst + idx * E, src, E);
         src += E;
     }
 }
@@ -167,10 +165,22 @@ static void fill_rows(const dense_target *t, uint32_t lo, uint32_t hi)
 {
     for (uint32_t brow = lo; brow < hi; brow++)
         switch (t->v->elem_size) {
-        case 1: fill_block_row(t, brow, 1); break;
-        case 2: fill_block_row(t, brow, 2); break;
-        case 4: fill_block_row(t, brow, 4); break;
-        default: fill_block_row(t, brow, 8); break;
+        case 1: fill_block_row(t, brow, 1, 0); break;
+        case 2: fill_block_row(t, brow, 2, 0); break;
+        case 4: fill_block_row(t, brow, 4, 0); break;
+        default: fill_block_row(t, brow, 8, 0); break;
+        }
+}
+
+/* A transposed weight's elements straight into dst (tiles too large to allocate). */
+static void fill_rows_transposed(const dense_target *t, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t brow = lo; brow < hi; brow++)
+        switch (t->v->elem_size) {
+        case 1: fill_block_row(t, brow, 1, 1); break;
+        case 2: fill_block_row(t, brow, 2, 1); break;
+        case 4: fill_block_row(t, brow, 4, 1); break;
+        default: fill_block_row(t, brow, 8, 1); break;
         }
 }
 
@@ -264,6 +274,8 @@ static void fill_part(void *arg, size_t i)
             f->status = LSC_ERR_NO_MEMORY; /* parts write disjoint bytes: a plain store is enough */
         if (done)
             return;
+        fill_rows_transposed(&f->t, lo, hi);
+        return;
     }
     fill_rows(&f->t, lo, hi);
 }
