@@ -216,8 +216,9 @@ static uint64_t tile_stride(const lsc_blob_view *v)
 static int tile_fits(const lsc_blob_view *v)
 {
     uint64_t rows = tile_group(v) * v->block_h, bytes = 0; /* at most block_h + 63 */
-    return (v->flags & LSC_BLOB_FLAG_TRANSPOSED) && !lsc_mul_overflow_u64(rows, tile_stride(v) * v->elem_size, &bytes) &&
-           bytes <= TILE_MAX;
+    if (!(v->flags & LSC_BLOB_FLAG_TRANSPOSED))
+        return 0;
+    return !lsc_mul_overflow_u64(rows, tile_stride(v) * v->elem_size, &bytes) && bytes <= TILE_MAX;
 }
 
 /* A transposed weight's encoded rows are the dense tensor's columns: writing them
@@ -228,10 +229,10 @@ static int fill_transposed(const fill_task *f, uint32_t lo, uint32_t hi)
 {
     const lsc_blob_view *v = f->t.v;
     unsigned E = v->elem_size;
-    uint64_t group = tile_group(v), stride = tile_stride(v);
-    uint64_t tile_bytes = group * v->block_h * stride * E;
     if (!tile_fits(v))
         return 0;
+    uint64_t group = tile_group(v), stride = tile_stride(v);
+    uint64_t tile_bytes = group * v->block_h * stride * E;
     uint8_t *tile = malloc((size_t)tile_bytes);
     if (!tile)
         return -1;

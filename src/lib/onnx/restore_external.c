@@ -179,7 +179,9 @@ lsc_status lsc_dense_decode(lsc_dense_buf *buf, const lsc_weight *weight, size_t
                             const lsc_exec *exec, const uint8_t **out, lsc_error *error)
 {
     size_t need = (size + phase + 4095) / 4096 * 4096;
-    if (need < size || buf->cap < need || !buf->map) {
+    if (size > SIZE_MAX - 8192 || phase >= 4096)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %zu dense bytes", size);
+    if (buf->cap < need || !buf->map) {
         /* Fresh zero pages: only the stored values are written. */
         lsc_dense_buf_free(buf);
         buf->map = map_aligned(need ? need : 4096);
@@ -191,8 +193,6 @@ lsc_status lsc_dense_decode(lsc_dense_buf *buf, const lsc_weight *weight, size_t
         memset(buf->map + phase, 0, size);
     }
     buf->data = buf->map + phase;
-    buf->phase = phase;
-    buf->used = size;
     *out = buf->data;
     return lsc_weight_fill(weight, buf->data, size, exec, error);
 }

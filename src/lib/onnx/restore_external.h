@@ -20,8 +20,7 @@ typedef struct lsc_restore_ext_item {
 typedef struct lsc_dense_buf {
     uint8_t *map; /* anonymous mapping, 2 MiB aligned (huge pages where allowed) */
     size_t cap;
-    uint8_t *data; /* the last weight's bytes: map + phase */
-    size_t phase, used;
+    uint8_t *data; /* the last weight's bytes: map + its phase */
 } lsc_dense_buf;
 
 /* The weight's size dense bytes, decoded on exec's threads into buf (grown as needed);
