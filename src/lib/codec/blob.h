@@ -70,6 +70,10 @@ static inline const lsc_blob_view *lsc_weight_mul_view(const lsc_weight *w)
     return &w->view;
 }
 
+/* decode.c: 1 if lsc_weight_fill writes every element of the weight's dense tensor
+ * (a transposed weight decoded by tiles), so dst needs no zeroing beforehand. */
+int lsc_weight_fill_writes_all(const lsc_weight *weight);
+
 /* Reads `width` (0..57) bits at bit offset `bit` of an LSB-first stream. The caller
  * guarantees the bits lie inside the stream; reads whole bytes only inside it. */
 static inline uint64_t lsc_read_bits(const uint8_t *stream, uint64_t bit, unsigned width)

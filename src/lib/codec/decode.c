@@ -8,7 +8,9 @@
 #include "codec/bitmap.h"
 #include "codec/entropy.h"
 #include "codec/zero_points.h"
+#include "codec/transpose_avx2.h"
 #include "common/checked.h"
+#include "common/cpu.h"
 #include "common/endian.h"
 #include "common/error.h"
 #include "common/pool.h"
@@ -91,18 +93,12 @@ typedef struct dense_target {
     uint8_t *dst;
     int transposed;
     uint64_t row_base; /* matrix row that dst's first row holds (row-major targets) */
+    uint64_t stride;   /* elements from one dst row to the next (row-major targets) */
     uint64_t fast_end; /* entry bit offsets below this are read with one 8-byte load */
 } dense_target;
 
-static inline uint64_t read_entry(const dense_target *t, uint64_t bit, unsigned b, uint64_t mask)
-{
-    if (bit < t->fast_end)
-        return (lsc_load_le64(t->v->entries + (bit >> 3)) >> (bit & 7)) & mask;
-    return lsc_read_bits(t->v->entries, bit, b);
-}
-
 static inline __attribute__((always_inline)) void fill_block_row(const dense_target *t, uint32_t brow,
-                                                                 unsigned E)
+                                                                 unsigned E, int transposed)
 {
     const lsc_blob_view *v = t->v;
     uint64_t e0, v0, e1, v1;
@@ -112,16 +108,21 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
         return;
     unsigned b = v->index_bits, log_h = b - 1;
     uint64_t H = UINT64_C(1) << log_h, mask = (UINT64_C(1) << b) - 1;
-    uint64_t bw = v->block_w, S = (uint64_t)v->block_h * bw, rows = v->rows, cols = v->cols;
+    uint64_t bw = v->block_w, S = (uint64_t)v->block_h * bw, rows = v->rows;
     uint64_t row_bit = (uint64_t)brow * v->n_bcols, row_end = row_bit + v->n_bcols;
     uint64_t bcol = lsc_bitmap_next(v->bitmap, row_bit, row_end) - row_bit;
     uint64_t r0 = (uint64_t)brow * v->block_h;
     const uint8_t *src = v->values + v0 * E;
+    uint8_t *dst = t->dst;
+    uint64_t stride = t->stride, fast_end = t->fast_end;
+    /* Row-major: the dst element of (block row start, column 0) and of the block. */
+    uint64_t row_at = transposed ? 0 : (r0 - t->row_base) * stride, block_at = row_at + bcol * bw;
     /* next: scan position after the last value; lr, lc: in-block row and column of
      * the position `at`, kept in step so that no value needs a division. */
     uint64_t next = 0, block_start = 0, at = 0, lr = 0, lc = 0;
     for (uint64_t i = e0, bit = e0 * b; i < e1; i++, bit += b) {
-        uint64_t e = read_entry(t, bit, b, mask);
+        uint64_t e = bit < fast_end ? (lsc_load_le64(v->entries + (bit >> 3)) >> (bit & 7)) & mask
+                                    : lsc_read_bits(v->entries, bit, b);
         if (e >= H) {
             next += (e - H + 1) << log_h;
             continue;
@@ -131,6 +132,7 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
         if (pos >= block_start + S) { /* a kept block holds a value: one step at most */
             block_start += S;
             bcol = lsc_bitmap_next(v->bitmap, row_bit + bcol + 1, row_end) - row_bit;
+            block_at = row_at + bcol * bw;
             at = block_start;
             lr = lc = 0;
         }
@@ -145,9 +147,8 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
                 lc %= bw;
             }
         }
-        uint64_t r = r0 + lr, c = bcol * bw + lc;
-        uint64_t idx = t->transposed ? c * rows + r : (r - t->row_base) * cols + c;
-        memcpy(t->dst + idx * E, src, E);
+        uint64_t idx = transposed ? (bcol * bw + lc) * rows + r0 + lr : block_at + lr * stride + lc;
+        memcpy(dst + idx * E, src, E);
         src += E;
     }
 }
@@ -155,6 +156,8 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
 typedef struct fill_task {
     dense_target t;
     size_t parts;
+    int avx2;   /* 4-byte tiles transposed with lsc_transpose4_avx2 */
+    int stream; /* dst is large: whole lines of it may be streamed past the cache */
     lsc_status status; /* LSC_ERR_NO_MEMORY if a part's tile could not be allocated */
 } fill_task;
 
@@ -162,26 +165,61 @@ static void fill_rows(const dense_target *t, uint32_t lo, uint32_t hi)
 {
     for (uint32_t brow = lo; brow < hi; brow++)
         switch (t->v->elem_size) {
-        case 1: fill_block_row(t, brow, 1); break;
-        case 2: fill_block_row(t, brow, 2); break;
-        case 4: fill_block_row(t, brow, 4); break;
-        default: fill_block_row(t, brow, 8); break;
+        case 1: fill_block_row(t, brow, 1, 0); break;
+        case 2: fill_block_row(t, brow, 2, 0); break;
+        case 4: fill_block_row(t, brow, 4, 0); break;
+        default: fill_block_row(t, brow, 8, 0); break;
+        }
+}
+
+/* A transposed weight's elements straight into dst (tiles too large to allocate). */
+static void fill_rows_transposed(const dense_target *t, uint32_t lo, uint32_t hi)
+{
+    for (uint32_t brow = lo; brow < hi; brow++)
+        switch (t->v->elem_size) {
+        case 1: fill_block_row(t, brow, 1, 1); break;
+        case 2: fill_block_row(t, brow, 2, 1); break;
+        case 4: fill_block_row(t, brow, 4, 1); break;
+        default: fill_block_row(t, brow, 8, 1); break;
         }
 }
 
 static inline __attribute__((always_inline)) void transpose_tile(uint8_t *dst, const uint8_t *tile,
                                                                  uint64_t r0, uint64_t n_r, uint64_t rows,
-                                                                 uint64_t cols, unsigned E)
+                                                                 uint64_t cols, uint64_t stride, unsigned E)
 {
     for (uint64_t c = 0; c < cols; c++) {
         uint8_t *out = dst + (c * rows + r0) * E;
         for (uint64_t r = 0; r < n_r; r++)
-            memcpy(out + r * E, tile + (r * cols + c) * E, E);
+            memcpy(out + r * E, tile + (r * stride + c) * E, E);
     }
 }
 
 #define TILE_LINE 64             /* bytes of a dense row a transposed tile fills at once */
 #define TILE_MAX (64u << 20)    /* larger tiles (very tall blocks): scatter directly */
+
+/* Block rows per tile of a transposed weight. */
+static uint64_t tile_group(const lsc_blob_view *v)
+{
+    return (TILE_LINE / v->elem_size + v->block_h - 1) / v->block_h;
+}
+
+/* Elements from one tile row to the next: a cache line more than the row's whole
+ * lines, so that a column's values fall in different cache sets (at a multiple of
+ * 4 KiB apart they would all compete for one). */
+static uint64_t tile_stride(const lsc_blob_view *v)
+{
+    return ((uint64_t)v->cols * v->elem_size + 63) / 64 * 64 / v->elem_size + 64 / v->elem_size;
+}
+
+/* Whether fill_transposed covers v: then every element of dst is written. */
+static int tile_fits(const lsc_blob_view *v)
+{
+    uint64_t rows = tile_group(v) * v->block_h, bytes = 0; /* at most block_h + 63 */
+    if (!(v->flags & LSC_BLOB_FLAG_TRANSPOSED))
+        return 0;
+    return !lsc_mul_overflow_u64(rows, tile_stride(v) * v->elem_size, &bytes) && bytes <= TILE_MAX;
+}
 
 /* A transposed weight's encoded rows are the dense tensor's columns: writing them
  * one by one touches a cache line per value. Instead a few whole block rows (at
@@ -191,43 +229,54 @@ static int fill_transposed(const fill_task *f, uint32_t lo, uint32_t hi)
 {
     const lsc_blob_view *v = f->t.v;
     unsigned E = v->elem_size;
-    uint64_t group = (TILE_LINE / E + v->block_h - 1) / v->block_h; /* block rows per tile */
-    uint64_t tile_bytes = group * v->block_h * (uint64_t)v->cols * E;
-    if (tile_bytes > TILE_MAX)
+    if (!tile_fits(v))
         return 0;
+    uint64_t group = tile_group(v), stride = tile_stride(v);
+    uint64_t tile_bytes = group * v->block_h * stride * E;
     uint8_t *tile = malloc((size_t)tile_bytes);
     if (!tile)
         return -1;
     for (uint64_t b0 = lo; b0 < hi; b0 += group) {
         uint64_t b1 = b0 + group < hi ? b0 + group : hi;
         uint64_t r0 = b0 * v->block_h, r1 = b1 * v->block_h < v->rows ? b1 * v->block_h : v->rows;
-        memset(tile, 0, (size_t)((r1 - r0) * v->cols * E));
-        dense_target t = {v, tile, 0, r0, f->t.fast_end};
+        memset(tile, 0, (size_t)((r1 - r0) * stride * E));
+        dense_target t = {v, tile, 0, r0, stride, f->t.fast_end};
         fill_rows(&t, (uint32_t)b0, (uint32_t)b1);
+        /* Streamed stores only of whole 64-byte lines: 16 rows from a line start. */
+        int stream = f->stream && (uintptr_t)f->t.dst % 64 == 0 && v->rows % 16 == 0 && r0 % 16 == 0;
         switch (E) {
-        case 1: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 1); break;
-        case 2: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 2); break;
-        case 4: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 4); break;
-        default: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, 8); break;
+        case 1: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, stride, 1); break;
+        case 2: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, stride, 2); break;
+        case 4:
+            if (f->avx2)
+                lsc_transpose4_avx2(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, stride, stream);
+            else
+                transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, stride, 4);
+            break;
+        default: transpose_tile(f->t.dst, tile, r0, r1 - r0, v->rows, v->cols, stride, 8); break;
         }
     }
     free(tile);
     return 1;
 }
 
-/* Part i of the block rows. */
+/* Part i of the block rows; a transposed weight's parts are whole tiles (so that
+ * each starts on a 64-byte line of the dense rows when the first does). */
 static void fill_part(void *arg, size_t i)
 {
     fill_task *f = arg;
     const lsc_blob_view *v = f->t.v;
-    uint32_t lo = (uint32_t)((uint64_t)v->n_brows * i / f->parts);
-    uint32_t hi = (uint32_t)((uint64_t)v->n_brows * (i + 1) / f->parts);
+    uint64_t unit = f->t.transposed ? tile_group(v) : 1, units = (v->n_brows + unit - 1) / unit;
+    uint64_t lo64 = units * i / f->parts * unit, hi64 = units * (i + 1) / f->parts * unit;
+    uint32_t lo = (uint32_t)lo64, hi = (uint32_t)(hi64 < v->n_brows ? hi64 : v->n_brows);
     if (f->t.transposed) {
         int done = fill_transposed(f, lo, hi);
         if (done < 0)
             f->status = LSC_ERR_NO_MEMORY; /* parts write disjoint bytes: a plain store is enough */
         if (done)
             return;
+        fill_rows_transposed(&f->t, lo, hi);
+        return;
     }
     fill_rows(&f->t, lo, hi);
 }
@@ -248,7 +297,13 @@ static lsc_status check_dst(const lsc_weight *weight, const void *dst, size_t ds
     return LSC_OK;
 }
 
+int lsc_weight_fill_writes_all(const lsc_weight *weight)
+{
+    return tile_fits(&weight->view);
+}
+
 #define FILL_TASKS_PER_THREAD 4
+#define FILL_STREAM_BYTES (16u << 20) /* larger outputs than this leave the cache anyway */
 #define FILL_SERIAL_ENTRIES (1u << 16) /* below this, threads cost more than they save */
 
 lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size, const lsc_exec *exec,
@@ -258,9 +313,10 @@ lsc_status lsc_weight_fill(const lsc_weight *weight, void *dst, size_t dst_size,
     LSC_TRY(check_dst(weight, dst, dst_size, &bytes, error));
     const lsc_blob_view *v = &weight->view;
     uint64_t entry_bytes = (v->n_entries * v->index_bits + 7) / 8;
-    fill_task f = {{v, dst, (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0, 0,
+    fill_task f = {{v, dst, (v->flags & LSC_BLOB_FLAG_TRANSPOSED) != 0, 0, v->cols,
                     entry_bytes >= 8 ? (entry_bytes - 7) * 8 : 0},
-                   1, LSC_OK};
+                   1, 0, bytes >= FILL_STREAM_BYTES, LSC_OK};
+    f.avx2 = lsc_transpose4_avx2_built() && (lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0) & LSC_CPU_AVX2);
     size_t threads = 1;
     if (exec && exec->pool)
         threads = lsc_pool_threads(exec->pool);

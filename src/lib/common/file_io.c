@@ -250,6 +250,11 @@ static void out_flush(lsc_out_file *out)
     out->used = 0;
 }
 
+size_t lsc_out_direct_phase(const lsc_out_file *out)
+{
+    return (size_t)(out->written % DIRECT_ALIGN);
+}
+
 void lsc_out_direct(lsc_out_file *out)
 {
     if (out->direct || out->status != LSC_OK || out->used || out->written % DIRECT_ALIGN)
@@ -268,17 +273,8 @@ void lsc_out_direct(lsc_out_file *out)
     out->direct = 1;
 }
 
-void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
+static void out_buffer(lsc_out_file *out, const uint8_t *p, size_t size)
 {
-    const uint8_t *p = data;
-    if (size >= out->buf_size && out->status == LSC_OK && !out->direct) {
-        /* Large payloads go straight from the caller's memory: one copy less, and
-         * writes as large as the payload. */
-        out_flush(out);
-        out_put(out, p, size);
-        out->written += size;
-        return;
-    }
     while (size > 0 && out->status == LSC_OK) {
         size_t room = out->buf_size - out->used;
         size_t n = size < room ? size : room;
@@ -290,6 +286,42 @@ void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
         if (out->used == out->buf_size)
             out_flush(out);
     }
+}
+
+/* O_DIRECT from the caller's memory: the bytes up to the next aligned file offset go
+ * through the buffer; from there, if the caller's bytes are aligned in memory too
+ * (lsc_out_direct_phase), whole blocks are written as they are, without a copy.
+ * Returns the bytes of [p, p + size) taken. */
+static size_t out_direct_from(lsc_out_file *out, const uint8_t *p, size_t size)
+{
+    size_t head = (DIRECT_ALIGN - (size_t)(out->written % DIRECT_ALIGN)) % DIRECT_ALIGN;
+    if (size < head + DIRECT_ALIGN || (uintptr_t)(p + head) % DIRECT_ALIGN)
+        return 0;
+    out_buffer(out, p, head);
+    out_flush(out); /* a whole number of blocks now */
+    size_t n = (size - head) / DIRECT_ALIGN * DIRECT_ALIGN;
+    out_put(out, p + head, n); /* buffered if the file system refused the alignment */
+    out->written += n;
+    return head + n;
+}
+
+void lsc_out_write(lsc_out_file *out, const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    if (size >= out->buf_size && out->status == LSC_OK && !out->direct) {
+        /* Large payloads go straight from the caller's memory: one copy less, and
+         * writes as large as the payload. */
+        out_flush(out);
+        out_put(out, p, size);
+        out->written += size;
+        return;
+    }
+    if (size >= out->buf_size && out->status == LSC_OK && out->direct) {
+        size_t taken = out_direct_from(out, p, size);
+        p += taken;
+        size -= taken;
+    }
+    out_buffer(out, p, size);
 }
 
 static int all_zero(const uint8_t *p, size_t n)

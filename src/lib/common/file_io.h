@@ -48,6 +48,9 @@ void lsc_out_write(lsc_out_file *out, const void *data, size_t size);
  * into them). Call right after lsc_out_open; where the file system refuses, the file
  * stays buffered. Same bytes either way. */
 void lsc_out_direct(lsc_out_file *out);
+/* Where in an aligned block the next byte written lands: a caller whose bytes sit at
+ * that offset from an aligned address (4 KiB) has them written without a copy. */
+size_t lsc_out_direct_phase(const lsc_out_file *out);
 /* Appends `size` zero bytes as a hole (a sparse file where the file system allows). */
 void lsc_out_skip(lsc_out_file *out, uint64_t size);
 /* lsc_out_write for a decoded tensor: aligned 64 KiB runs of zero bytes become holes. */

@@ -360,7 +360,8 @@ static lsc_status produce(void *ctx, size_t index, lsc_out_file *out, lsc_error 
     restore_ctx *c = ctx;
     restored *r = &c->items[index];
     const uint8_t *dense = NULL;
-    lsc_status st = lsc_dense_decode(&c->buf, r->weight, r->dense_bytes, &c->exec, &dense, error);
+    lsc_status st =
+        lsc_dense_decode(&c->buf, r->weight, r->dense_bytes, lsc_out_direct_phase(out), &c->exec, &dense, error);
     lsc_map_release(r->blob, r->blob_size);
     if (st == LSC_OK)
         lsc_out_write_dense(out, dense, r->dense_bytes);
@@ -518,7 +519,7 @@ lsc_status lsc_decompress_file_opts(const char *in_model, const char *out_model,
     }
     lsc_status st = restore_run(&c, out_model);
     lsc_pool_free(&c.exec.pool);
-    free(c.buf.data);
+    lsc_dense_buf_free(&c.buf);
     unset_placeholders(&c);
     for (size_t i = 0; i < c.n_items; i++)
         lsc_weight_close(&c.items[i].weight);

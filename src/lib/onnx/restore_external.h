@@ -18,14 +18,18 @@ typedef struct lsc_restore_ext_item {
 
 /* A dense buffer reused from weight to weight: its pages are mapped once. */
 typedef struct lsc_dense_buf {
-    uint8_t *data;
+    uint8_t *map; /* anonymous mapping, 2 MiB aligned (huge pages where allowed) */
     size_t cap;
+    uint8_t *data; /* the last weight's bytes: map + its phase */
 } lsc_dense_buf;
 
 /* The weight's size dense bytes, decoded on exec's threads into buf (grown as needed);
- * *out points into buf until the next call. */
-lsc_status lsc_dense_decode(lsc_dense_buf *buf, const lsc_weight *weight, size_t size, const lsc_exec *exec,
-                            const uint8_t **out, lsc_error *error);
+ * *out points into buf until the next call, at `phase` bytes (< 4096) past a 4 KiB
+ * boundary: lsc_out_direct_phase of the file it goes to, so that O_DIRECT writes it
+ * without a copy. */
+lsc_status lsc_dense_decode(lsc_dense_buf *buf, const lsc_weight *weight, size_t size, size_t phase,
+                            const lsc_exec *exec, const uint8_t **out, lsc_error *error);
+void lsc_dense_buf_free(lsc_dense_buf *buf);
 
 typedef struct lsc_restore_ext {
     lsc_restore_ext_item *items;
