@@ -251,7 +251,8 @@ static lsc_status add_record(Onnx__ModelProto *m, const char *entry, const char 
 /* Short names, the entry, and whether it pays: *saved minus its cost. */
 static lsc_status plan(collect *c, lsc_bytes *blob, int64_t *gain, lsc_error *error)
 {
-    qsort(c->values, c->n_values, sizeof *c->values, by_uses);
+    if (c->n_values > 1) /* qsort wants a pointer even for nothing to sort */
+        qsort(c->values, c->n_values, sizeof *c->values, by_uses);
     lsc_name_map_free(&c->index); /* keys moved: index again */
     int64_t saved = 0;
     size_t next = 0;
