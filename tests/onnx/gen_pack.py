@@ -2,7 +2,9 @@
 --entropy` (docs/format.md part 5): Conv biases and BatchNormalization parameters
 (raw_data), a Constant node's value with a name and doc_string, a float_data
 initializer, -0.0 and a NaN payload, a tensor read from an If branch (outer
-scope), and tensors that stay: too small, a graph output, a graph input (IR 3).
+scope), tensors inside If and Loop bodies (read back as outer-scope values, repeats
+stored once), and tensors that stay: too small, a graph output, a graph input (IR
+3), a name two sibling bodies both define.
 Each builder returns (model, feeds, weights that must be encoded); used by
 tests/onnx (round trips, with --entropy) and tests/ort (runs in ONNX Runtime)."""
 import struct
@@ -87,14 +89,53 @@ def pack_only(rng):
     return m, [{"x": rng.standard_normal((2, 512)).astype(np.float32)}]
 
 
+def bodies(rng):
+    """Float tensors inside bodies: a Constant (with a value_info) and an initializer
+    in the then branch, the same values again in the else branch under other names
+    (stored once), a Constant in a Loop body nested in the else branch, a main-graph
+    initializer; a Constant name both branches define (sibling scopes) stays."""
+    n = 256
+    k, bias = grid(rng, (n,)), grid(rng, (n,))
+
+    def const(name, value, node_name=""):
+        return helper.make_node("Constant", [], [name], name=node_name,
+                                value=numpy_helper.from_array(value, name + ".value"))
+
+    both = grid(rng, (n,))
+    then_g = helper.make_graph(
+        [const("t.k", k, "then_k"), helper.make_node("Mul", ["x", "t.k"], ["t1"]),
+         helper.make_node("Add", ["t1", "t.bias"], ["t2"]), const("both.k", both),
+         helper.make_node("Sub", ["t2", "both.k"], ["t"])],
+        "then", [], [vi("t", [4, n])], [numpy_helper.from_array(bias, "t.bias")], value_info=[vi("t.k", [n])])
+    loop_body = helper.make_graph(
+        [const("l.k", grid(rng, (n,))), helper.make_node("Add", ["v", "l.k"], ["v_out"]),
+         helper.make_node("Identity", ["cond"], ["cond_out"])],
+        "loop_body", [vi("iter", [], TensorProto.INT64), vi("cond", [], TensorProto.BOOL), vi("v", [4, n])],
+        [vi("cond_out", [], TensorProto.BOOL), vi("v_out", [4, n])])
+    else_g = helper.make_graph(
+        [const("e.k", k), helper.make_node("Mul", ["x", "e.k"], ["e1"]),
+         helper.make_node("Loop", ["trips", "", "e1"], ["e2"], body=loop_body),
+         helper.make_node("Add", ["e2", "e.bias"], ["e3"]), const("both.k", both),
+         helper.make_node("Sub", ["e3", "both.k"], ["e"])],
+        "else", [], [vi("e", [4, n])], [numpy_helper.from_array(bias, "e.bias")])
+    nodes = [helper.make_node("If", ["c"], ["b"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Add", ["b", "m.bias"], ["y"])]
+    inits = [t(rng, "m.bias", (n,)), numpy_helper.from_array(np.array(2, dtype=np.int64), "trips")]
+    m = model(nodes, [vi("x", [4, n]), vi("c", [], TensorProto.BOOL)], [vi("y", [4, n])], inits)
+    x = rng.standard_normal((4, n)).astype(np.float32)
+    return m, [{"x": x, "c": np.array(v)} for v in (True, False)]
+
+
 BUILDERS = {
     "pack_conv_bn": (conv_bn, 1),
     "pack_outer_scope": (outer_scope, 0),
     "pack_graph_input_ir3": (graph_input_ir3, 0),
     "pack_only": (pack_only, 0),
+    "pack_bodies": (bodies, 0),
 }
 # The LscUnpack outputs each compressed model must have (tensors packed).
-PACKED = {"pack_conv_bn": 8, "pack_outer_scope": 1, "pack_graph_input_ir3": 0, "pack_only": 2}
+PACKED = {"pack_conv_bn": 8, "pack_outer_scope": 1, "pack_graph_input_ir3": 0, "pack_only": 2,
+          "pack_bodies": 6}
 
 
 def all_models(rng):
