@@ -52,16 +52,18 @@ static int packable_tensor(const Onnx__TensorProto *t)
 /* A value the pack can take. In the main graph: defined once there, not its input
  * or output, not an LSC recurrent op's W or R. In a body (it becomes an outer-scope
  * value): defined once in the whole model, in no graph's inputs or outputs, not W or
- * R, and every body listed. */
+ * R. Nothing when a body lies deeper than the list goes (its readers are unseen). */
 static int packable_name(const lsc_graph_list *list, const lsc_pack_names *names, size_t graph, const char *name)
 {
     const Onnx__GraphProto *g = list->graph[graph];
     uint32_t defs = 0;
     uint8_t flags = name && *name ? lsc_pack_names_flags(names, name, &defs) : LSC_NAME_GRAPH_IO;
+    if (list->deep)
+        return 0;
     if (graph == 0)
         return !(flags & LSC_NAME_RECURRENT) && definitions(g, name) == 1 && !declared(g->input, g->n_input, name) &&
                !declared(g->output, g->n_output, name);
-    return !list->deep && defs == 1 && flags == 0;
+    return defs == 1 && flags == 0;
 }
 
 /* A plain Constant node holding only a `value` tensor: that tensor, else NULL. */
