@@ -3,8 +3,9 @@
 (raw_data), a Constant node's value with a name and doc_string, a float_data
 initializer, -0.0 and a NaN payload, a tensor read from an If branch (outer
 scope), tensors inside If and Loop bodies (read back as outer-scope values, repeats
-stored once), and tensors that stay: too small, a graph output, a graph input (IR
-3), a name two sibling bodies both define.
+stored once), an LSTM's B inside If bodies, and tensors that stay: too small, a
+graph output, a graph input (IR 3), a name two sibling bodies both define, an
+LSTM's dense R.
 Each builder returns (model, feeds, weights that must be encoded); used by
 tests/onnx (round trips, with --entropy) and tests/ort (runs in ONNX Runtime)."""
 import struct
@@ -126,16 +127,42 @@ def bodies(rng):
     return m, [{"x": x, "c": np.array(v)} for v in (True, False)]
 
 
+def lstm_bias(rng):
+    """silero-vad's shape: an LSTM in each If branch, W and R pruned (encoded), its B
+    packed (the else branch's equal to the then branch's: stored once); the else
+    branch's R is dense and stays in its body (LscLSTM takes a dense R only as a
+    constant)."""
+    import gen_recurrent as r
+    bias = grid(rng, (1, 8 * r.H), -0.5, 0.5)
+
+    def branch(tag, r_density):
+        w = numpy_helper.from_array(r.pruned(rng, (1, 4 * r.H, r.I), 0.1), tag + ".W")
+        rr = numpy_helper.from_array(r.pruned(rng, (1, 4 * r.H, r.H), r_density), tag + ".R")
+        node = helper.make_node("LSTM", ["X", tag + ".W", tag + ".R", tag + ".B", "", "h0", "c0"],
+                                ["", "hn_" + tag, "cn_" + tag], hidden_size=r.H)
+        return helper.make_graph([node], tag, [], [vi("hn_" + tag, [1, r.B, r.H]), vi("cn_" + tag, [1, r.B, r.H])],
+                                 [w, rr, numpy_helper.from_array(bias, tag + ".B")])
+    node = helper.make_node("If", ["c"], ["hn", "cn"], then_branch=branch("a", 0.1), else_branch=branch("b", 1.0))
+    g = helper.make_graph([node], "lstm_bias", [vi("X", [r.T, r.B, r.I]), vi("h0", [1, r.B, r.H]),
+                                                vi("c0", [1, r.B, r.H]), vi("c", [], TensorProto.BOOL)],
+                          [vi("hn", [1, r.B, r.H]), vi("cn", [1, r.B, r.H])])
+    base = {"X": rng.standard_normal((r.T, r.B, r.I)).astype(np.float32),
+            "h0": rng.standard_normal((1, r.B, r.H)).astype(np.float32) * 0.3,
+            "c0": rng.standard_normal((1, r.B, r.H)).astype(np.float32) * 0.3}
+    return helper.make_model(g, opset_imports=r.OPSET), [dict(base, c=np.array(v)) for v in (True, False)]
+
+
 BUILDERS = {
     "pack_conv_bn": (conv_bn, 1),
     "pack_outer_scope": (outer_scope, 0),
     "pack_graph_input_ir3": (graph_input_ir3, 0),
     "pack_only": (pack_only, 0),
     "pack_bodies": (bodies, 0),
+    "pack_lstm_bias": (lstm_bias, 3),
 }
 # The LscUnpack outputs each compressed model must have (tensors packed).
 PACKED = {"pack_conv_bn": 8, "pack_outer_scope": 1, "pack_graph_input_ir3": 0, "pack_only": 2,
-          "pack_bodies": 6}
+          "pack_bodies": 6, "pack_lstm_bias": 2}
 
 
 def all_models(rng):
