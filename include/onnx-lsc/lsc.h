@@ -456,6 +456,8 @@ typedef struct lsc_packed_tensor {
     const float *values;   /* count values, owned by the pack */
     const void *restore;   /* restore record (docs/format.md 2.3), owned by the pack */
     size_t restore_len;
+    uint32_t graph;        /* 0: the main graph, else an If/Loop/Scan body by walk order (5.1) */
+    int same;              /* 1: values equal to an earlier tensor's, stored once (values points there) */
 } lsc_packed_tensor;
 
 /* 1 if the bytes start with a dense pack's magic (then open it as one, not as a weight). */

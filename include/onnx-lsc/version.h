@@ -8,9 +8,11 @@
  * 0.5: the dense pack reader (lsc_dense_pack_*, lsc_is_dense_pack) and
  * lsc_compress_report.dense_packed, at the struct's end (added; nothing changed).
  * 0.6: LSC_LAYER_TOO_SMALL, an outcome lsc_model_layer_get gives (added).
- * 0.7: lsc_weight_prepare_n1 (added; nothing changed). */
+ * 0.7: lsc_weight_prepare_n1 (added; nothing changed).
+ * 0.8: lsc_packed_tensor.graph and .same, at the struct's end (dense packs of
+ * version 2; added; nothing changed). */
 #define LSC_API_VERSION_MAJOR 0
-#define LSC_API_VERSION_MINOR 7
+#define LSC_API_VERSION_MINOR 8
 #define LSC_API_VERSION_PATCH 0
 
 #endif /* ONNX_LSC_VERSION_H */

@@ -632,7 +632,9 @@ def check_pack(work):
     d = sub(work, "pack")
     src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
     bundle = os.path.join(d, "m.lsc")
-    grid = [numpy_helper.from_array((np.arange(512, dtype=np.float32) % 37) / 16 - 1, nm) for nm in ("p.a", "p.b")]
+    # (different values: a version-1 pack; equal ones would make a version 2, 5.2)
+    grid = [numpy_helper.from_array((np.arange(512, dtype=np.float32) % m) / 16 - 1, nm)
+            for nm, m in (("p.a", 37), ("p.b", 31))]
     nodes = [helper.make_node("Add", ["x", "p.a"], ["a"]), helper.make_node("Mul", ["a", "p.b"], ["y"])]
     g = helper.make_graph(nodes, "pack", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 512])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 512])], grid)
@@ -650,7 +652,7 @@ def check_pack(work):
         bundle_case(name, content, codes, d, rw, out, good_bundle, "lsc.dense")
 
     bad_bytes("dense pack: a value byte flipped (checksum)", flip_first_entry_end(good_bundle), CHECKSUM)
-    bad_bytes("dense pack: version 2", pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
+    bad_bytes("dense pack: version 3", pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 4, 3)), VERSION)
     bad_bytes("dense pack: reserved bytes not zero",
               pack_variant(good_bundle, lambda p: struct.pack_into("<I", p, 20, 1)), BAD_BUNDLE)
     bad_bytes("dense pack: records size larger than its frame can hold",
@@ -674,6 +676,27 @@ def check_pack(work):
     damaged("LscUnpack: a node name added", lambda g, n: setattr(n, "name", "unpack"))
     damaged("LscUnpack: a second LscUnpack node", lambda g, n: g.node.append(n), names=("m.lsc.onnx", "LscUnpack"))
     damaged("LscUnpack: its input not an initializer", lambda g, n: n.input.__setitem__(0, "x"))
+
+    # Version 2 (5.2): records of If bodies; the body they name is gone from the graph.
+    vals = [numpy_helper.from_array((np.arange(512, dtype=np.float32) % 29) / 8 - 1, nm) for nm in ("k", "k2")]
+    then_g = helper.make_graph([helper.make_node("Constant", [], ["k"], value=vals[0]),
+                                helper.make_node("Mul", ["x", "k"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2, 512])])
+    else_g = helper.make_graph([helper.make_node("Constant", [], ["k2"], value=vals[0]),
+                                helper.make_node("Add", ["x", "k2"], ["e"])], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2, 512])])
+    g = helper.make_graph([helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)], "bodies",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 512]),
+                           helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 512])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
+    r = run(["compress", src, "-o", rw, "--entropy", "-f"])
+    good = onnx.load(rw, load_external_data=False) if r.returncode == 0 else None
+    if not good or len(good.graph.node[0].output) != 2:
+        fail(f"bodies pack model: no LscUnpack with 2 outputs from compress --entropy: {r.stderr.strip()}")
+        return
+    damaged("LscUnpack: the If body its pack's records name is gone (version 2)",
+            lambda g, n: g.node.remove(next(x for x in g.node if x.op_type == "If")), BAD_BUNDLE)
 
 
 def check_names(work):

@@ -2,7 +2,10 @@
 --entropy` (docs/format.md part 5): Conv biases and BatchNormalization parameters
 (raw_data), a Constant node's value with a name and doc_string, a float_data
 initializer, -0.0 and a NaN payload, a tensor read from an If branch (outer
-scope), and tensors that stay: too small, a graph output, a graph input (IR 3).
+scope), tensors inside If and Loop bodies (read back as outer-scope values, repeats
+stored once), an LSTM's B inside If bodies, and tensors that stay: too small, a
+graph output, a graph input (IR 3), a name two sibling bodies both define, an
+LSTM's dense R.
 Each builder returns (model, feeds, weights that must be encoded); used by
 tests/onnx (round trips, with --entropy) and tests/ort (runs in ONNX Runtime)."""
 import struct
@@ -87,14 +90,79 @@ def pack_only(rng):
     return m, [{"x": rng.standard_normal((2, 512)).astype(np.float32)}]
 
 
+def bodies(rng):
+    """Float tensors inside bodies: a Constant (with a value_info) and an initializer
+    in the then branch, the same values again in the else branch under other names
+    (stored once), a Constant in a Loop body nested in the else branch, a main-graph
+    initializer; a Constant name both branches define (sibling scopes) stays."""
+    n = 256
+    k, bias = grid(rng, (n,)), grid(rng, (n,))
+
+    def const(name, value, node_name=""):
+        return helper.make_node("Constant", [], [name], name=node_name,
+                                value=numpy_helper.from_array(value, name + ".value"))
+
+    both = grid(rng, (n,))
+    then_g = helper.make_graph(
+        [const("t.k", k, "then_k"), helper.make_node("Mul", ["x", "t.k"], ["t1"]),
+         helper.make_node("Add", ["t1", "t.bias"], ["t2"]), const("both.k", both),
+         helper.make_node("Sub", ["t2", "both.k"], ["t"])],
+        "then", [], [vi("t", [4, n])], [numpy_helper.from_array(bias, "t.bias")], value_info=[vi("t.k", [n])])
+    loop_body = helper.make_graph(
+        [const("l.k", grid(rng, (n,))), helper.make_node("Add", ["v", "l.k"], ["v_out"]),
+         helper.make_node("Identity", ["cond"], ["cond_out"])],
+        "loop_body", [vi("iter", [], TensorProto.INT64), vi("cond", [], TensorProto.BOOL), vi("v", [4, n])],
+        [vi("cond_out", [], TensorProto.BOOL), vi("v_out", [4, n])])
+    else_g = helper.make_graph(
+        [const("e.k", k), helper.make_node("Mul", ["x", "e.k"], ["e1"]),
+         helper.make_node("Loop", ["trips", "", "e1"], ["e2"], body=loop_body),
+         helper.make_node("Add", ["e2", "e.bias"], ["e3"]), const("both.k", both),
+         helper.make_node("Sub", ["e3", "both.k"], ["e"])],
+        "else", [], [vi("e", [4, n])], [numpy_helper.from_array(bias, "e.bias")])
+    nodes = [helper.make_node("If", ["c"], ["b"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Add", ["b", "m.bias"], ["y"])]
+    inits = [t(rng, "m.bias", (n,)), numpy_helper.from_array(np.array(2, dtype=np.int64), "trips")]
+    m = model(nodes, [vi("x", [4, n]), vi("c", [], TensorProto.BOOL)], [vi("y", [4, n])], inits)
+    x = rng.standard_normal((4, n)).astype(np.float32)
+    return m, [{"x": x, "c": np.array(v)} for v in (True, False)]
+
+
+def lstm_bias(rng):
+    """silero-vad's shape: an LSTM in each If branch, W and R pruned (encoded), its B
+    packed (the else branch's equal to the then branch's: stored once); the else
+    branch's R is dense and stays in its body (LscLSTM takes a dense R only as a
+    constant)."""
+    import gen_recurrent as r
+    bias = grid(rng, (1, 8 * r.H), -0.5, 0.5)
+
+    def branch(tag, r_density):
+        w = numpy_helper.from_array(r.pruned(rng, (1, 4 * r.H, r.I), 0.1), tag + ".W")
+        rr = numpy_helper.from_array(r.pruned(rng, (1, 4 * r.H, r.H), r_density), tag + ".R")
+        node = helper.make_node("LSTM", ["X", tag + ".W", tag + ".R", tag + ".B", "", "h0", "c0"],
+                                ["", "hn_" + tag, "cn_" + tag], hidden_size=r.H)
+        return helper.make_graph([node], tag, [], [vi("hn_" + tag, [1, r.B, r.H]), vi("cn_" + tag, [1, r.B, r.H])],
+                                 [w, rr, numpy_helper.from_array(bias, tag + ".B")])
+    node = helper.make_node("If", ["c"], ["hn", "cn"], then_branch=branch("a", 0.1), else_branch=branch("b", 1.0))
+    g = helper.make_graph([node], "lstm_bias", [vi("X", [r.T, r.B, r.I]), vi("h0", [1, r.B, r.H]),
+                                                vi("c0", [1, r.B, r.H]), vi("c", [], TensorProto.BOOL)],
+                          [vi("hn", [1, r.B, r.H]), vi("cn", [1, r.B, r.H])])
+    base = {"X": rng.standard_normal((r.T, r.B, r.I)).astype(np.float32),
+            "h0": rng.standard_normal((1, r.B, r.H)).astype(np.float32) * 0.3,
+            "c0": rng.standard_normal((1, r.B, r.H)).astype(np.float32) * 0.3}
+    return helper.make_model(g, opset_imports=r.OPSET), [dict(base, c=np.array(v)) for v in (True, False)]
+
+
 BUILDERS = {
     "pack_conv_bn": (conv_bn, 1),
     "pack_outer_scope": (outer_scope, 0),
     "pack_graph_input_ir3": (graph_input_ir3, 0),
     "pack_only": (pack_only, 0),
+    "pack_bodies": (bodies, 0),
+    "pack_lstm_bias": (lstm_bias, 3),
 }
 # The LscUnpack outputs each compressed model must have (tensors packed).
-PACKED = {"pack_conv_bn": 8, "pack_outer_scope": 1, "pack_graph_input_ir3": 0, "pack_only": 2}
+PACKED = {"pack_conv_bn": 8, "pack_outer_scope": 1, "pack_graph_input_ir3": 0, "pack_only": 2,
+          "pack_bodies": 6, "pack_lstm_bias": 2}
 
 
 def all_models(rng):

@@ -1,5 +1,5 @@
-/* Reading a dense pack (docs/format.md part 5): every field checked against the
- * blob's size before use, both zstd frames decoded whole at open. */
+/* Reading a dense pack (docs/format.md part 5), versions 1 and 2: every field
+ * checked against the blob's size before use, both zstd frames decoded whole at open. */
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -67,29 +67,60 @@ static lsc_status unzstd(const uint8_t *frame, uint64_t zsize, uint64_t size, co
     return LSC_OK;
 }
 
+/* Record i of a version-2 pack: its graph and, with SAME, the earlier record whose
+ * values it repeats (not itself a repeat, same element count). */
+static lsc_status graph_and_same(lsc_dense_pack *p, size_t i, const uint8_t *r, int same, uint32_t *from_out,
+                                 const char *label, lsc_error *error)
+{
+    lsc_packed_tensor *t = &p->tensors[i];
+    t->graph = lsc_load_le32(r + 12);
+    uint32_t from = *from_out = lsc_load_le32(r + 16);
+    t->same = same;
+    if (!same && from)
+        return BAD("dense pack '%s': tensor %zu: repeats no record, its source field is not zero", label, i);
+    if (same && (from >= i || p->tensors[from].same))
+        return BAD("dense pack '%s': tensor %zu: repeats record %u, not an earlier record with its own values", label,
+                   i, from);
+    return LSC_OK;
+}
+
+/* Records sort by graph, then initializers before Constant nodes, then position. */
+static int in_order(const lsc_packed_tensor *prev, const lsc_packed_tensor *t)
+{
+    if (prev->graph != t->graph)
+        return prev->graph < t->graph;
+    if (prev->node != t->node)
+        return prev->node < t->node;
+    return prev->position < t->position;
+}
+
 /* Parses the decoded records into p->tensors; `values` is the header's count. */
-static lsc_status parse_records(lsc_dense_pack *p, uint64_t meta_size, uint64_t values, const char *label,
-                                lsc_error *error)
+static lsc_status parse_records(lsc_dense_pack *p, int version, uint64_t meta_size, uint64_t values,
+                                const char *label, lsc_error *error)
 {
     const uint8_t *m = p->meta;
     uint64_t at = 0, total = 0;
+    unsigned fixed = version == 1 ? LSC_PACK_RECORD_SIZE : LSC_PACK_RECORD_SIZE_2;
+    uint8_t known = LSC_PACK_FLAG_TYPED | LSC_PACK_FLAG_NODE | (version == 1 ? 0 : LSC_PACK_FLAG_SAME);
     for (size_t i = 0; i < p->count; i++) {
         lsc_packed_tensor *t = &p->tensors[i];
-        if (meta_size - at < LSC_PACK_RECORD_SIZE)
+        if (meta_size - at < fixed)
             return BAD("dense pack '%s': tensor %zu: record runs past the records", label, i);
         t->position = lsc_load_le32(m + at);
         uint32_t restore_len = lsc_load_le32(m + at + 4);
         uint8_t flags = m[at + 8], rank = m[at + 9];
-        if ((flags & ~(LSC_PACK_FLAG_TYPED | LSC_PACK_FLAG_NODE)) || lsc_load_le16(m + at + 10))
+        if ((flags & ~known) || lsc_load_le16(m + at + 10))
             return BAD("dense pack '%s': tensor %zu: reserved flags or bytes are not zero", label, i);
         if (rank > LSC_MAX_RANK)
             return BAD("dense pack '%s': tensor %zu: rank %u above %d", label, i, rank, LSC_MAX_RANK);
         t->node = (flags & LSC_PACK_FLAG_NODE) != 0;
-        const lsc_packed_tensor *prev = i > 0 ? &p->tensors[i - 1] : NULL;
-        if (prev && (prev->node > t->node || (prev->node == t->node && t->position <= prev->position)))
-            return BAD("dense pack '%s': tensor %zu: initializers, then Constant nodes, each by increasing position",
-                       label, i);
-        at += LSC_PACK_RECORD_SIZE;
+        uint32_t from = 0;
+        if (version != 1)
+            LSC_TRY(graph_and_same(p, i, m + at, (flags & LSC_PACK_FLAG_SAME) != 0, &from, label, error));
+        if (i > 0 && !in_order(&p->tensors[i - 1], t))
+            return BAD("dense pack '%s': tensor %zu: records not by graph, then initializers before Constant nodes, "
+                       "then increasing position", label, i);
+        at += fixed;
         if ((meta_size - at) / 8 < rank)
             return BAD("dense pack '%s': tensor %zu: dims run past the records", label, i);
         t->typed = flags & LSC_PACK_FLAG_TYPED;
@@ -106,6 +137,14 @@ static lsc_status parse_records(lsc_dense_pack *p, uint64_t meta_size, uint64_t 
         t->restore = m + at;
         t->restore_len = restore_len;
         at += restore_len;
+        if (t->same) {
+            const lsc_packed_tensor *src = &p->tensors[from];
+            if (src->count != t->count)
+                return BAD("dense pack '%s': tensor %zu: %llu values, the record it repeats has %llu", label, i,
+                           (unsigned long long)t->count, (unsigned long long)src->count);
+            t->values = src->values;
+            continue;
+        }
         if (t->count > values - total)
             return BAD("dense pack '%s': tensor %zu: more values than the pack holds", label, i);
         t->values = p->values + total;
@@ -138,9 +177,10 @@ lsc_status lsc_dense_pack_open(const void *data, size_t size, const char *label,
     const uint8_t *b = data;
     if (!b || size < LSC_PACK_HEADER_SIZE || !lsc_is_dense_pack(b, size))
         return BAD("dense pack '%s': bad magic or shorter than its %d-byte header", label, LSC_PACK_HEADER_SIZE);
-    if (lsc_load_le32(b + 4) != LSC_PACK_VERSION)
-        return lsc_fail(error, LSC_ERR_VERSION, "dense pack '%s': version %u (this reader knows %d)", label,
-                        lsc_load_le32(b + 4), LSC_PACK_VERSION);
+    uint32_t version = lsc_load_le32(b + 4);
+    if (version != LSC_PACK_VERSION && version != LSC_PACK_VERSION_BODIES)
+        return lsc_fail(error, LSC_ERR_VERSION, "dense pack '%s': version %u (this reader knows %d and %d)", label,
+                        version, LSC_PACK_VERSION, LSC_PACK_VERSION_BODIES);
     uint64_t stored = lsc_load_le64(b + 8), actual = lsc_blob_checksum(b, size);
     if (stored != actual)
         return lsc_fail(error, LSC_ERR_CHECKSUM, "dense pack '%s': checksum %016llx, content hashes to %016llx", label,
@@ -153,7 +193,7 @@ lsc_status lsc_dense_pack_open(const void *data, size_t size, const char *label,
     if (meta_z > size - LSC_PACK_HEADER_SIZE || planes_z != size - LSC_PACK_HEADER_SIZE - meta_z)
         return BAD("dense pack '%s': frames of %llu and %llu bytes do not fill its %zu bytes", label,
                    (unsigned long long)meta_z, (unsigned long long)planes_z, size);
-    if (count == 0 || (uint64_t)count > meta_size / LSC_PACK_RECORD_SIZE ||
+    if (count == 0 || (uint64_t)count > meta_size / (version == 1 ? LSC_PACK_RECORD_SIZE : LSC_PACK_RECORD_SIZE_2) ||
         lsc_mul_overflow_u64(values, 4, &plane_bytes))
         return BAD("dense pack '%s': %u tensors, %llu record bytes, %llu values do not agree", label, count,
                    (unsigned long long)meta_size, (unsigned long long)values);
@@ -173,7 +213,7 @@ lsc_status lsc_dense_pack_open(const void *data, size_t size, const char *label,
         unplane(planes, values, p->values);
     free(planes);
     if (st == LSC_OK)
-        st = parse_records(p, meta_size, values, label, error);
+        st = parse_records(p, (int)version, meta_size, values, label, error);
     if (st != LSC_OK) {
         lsc_dense_pack_close(&p);
         return st;

@@ -6,11 +6,14 @@
 #include <stdint.h>
 
 #define LSC_PACK_MAGIC "LSCD"
-#define LSC_PACK_VERSION 1
+#define LSC_PACK_VERSION 1      /* main-graph tensors only, each with its own values */
+#define LSC_PACK_VERSION_BODIES 2 /* records name their graph and may share values */
 #define LSC_PACK_HEADER_SIZE 56
 #define LSC_PACK_RECORD_SIZE 12 /* a tensor record's fixed part, before dims and restore */
+#define LSC_PACK_RECORD_SIZE_2 20 /* version 2: + graph, + the record it repeats */
 #define LSC_PACK_FLAG_TYPED 1u /* the value was in float_data, not raw_data */
 #define LSC_PACK_FLAG_NODE 2u  /* a Constant node's value: position in graph.node */
+#define LSC_PACK_FLAG_SAME 4u  /* version 2: the values of an earlier record, stored once */
 /* zstd's densest frame (RLE blocks) grows ~32768-fold: a declared size beyond that
  * is a lie, refused before anything is allocated. */
 #define LSC_PACK_MAX_EXPANSION 32768u

@@ -1,43 +1,22 @@
-/* The dense pack in the graph (docs/format.md part 5): compress moves the main
- * graph's float32 initializers and Constant values into one bundle entry read by one
- * LscUnpack node; decompress puts them back at their places, byte for byte. */
+/* The dense pack in the graph (docs/format.md part 5): compress moves the float32
+ * initializers and Constant values of the main graph and of If/Loop/Scan bodies into
+ * one bundle entry read by one LscUnpack node of the main graph (bodies read theirs
+ * as outer-scope values); decompress puts them back at their places, byte for byte. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "bundle/seal.h"
 #include "onnx/dense_pack_graph.h"
+#include "onnx/dense_pack_scope.h"
 
 #define PACK_TENSOR_NAME "lsc.dense"
-#define MAX_DEPTH 64
 
 static int same(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
-}
-
-/* Read by an LSC recurrent op, which takes a dense W or R only as a constant. */
-static int read_by_recurrent(const Onnx__GraphProto *g, const char *name, int depth)
-{
-    if (!g || depth > MAX_DEPTH)
-        return 1;
-    for (size_t i = 0; i < g->n_node; i++) {
-        const Onnx__NodeProto *n = g->node[i];
-        const char *plain = lsc_node_is_lsc(n) ? lsc_plain_op_for(n->op_type) : NULL;
-        if (plain && (!strcmp(plain, "LSTM") || !strcmp(plain, "GRU") || !strcmp(plain, "RNN")))
-            for (size_t j = 0; j < n->n_input; j++)
-                if (same(n->input[j], name))
-                    return 1;
-        for (size_t a = 0; a < n->n_attribute; a++) {
-            const Onnx__AttributeProto *attr = n->attribute[a];
-            if (attr->g && read_by_recurrent(attr->g, name, depth + 1))
-                return 1;
-            for (size_t k = 0; k < attr->n_graphs; k++)
-                if (read_by_recurrent(attr->graphs[k], name, depth + 1))
-                    return 1;
-        }
-    }
-    return 0;
 }
 
 static int declared(Onnx__ValueInfoProto *const *v, size_t n, const char *name)
@@ -70,12 +49,21 @@ static int packable_tensor(const Onnx__TensorProto *t)
            lsc_tensor_elements(t, "", &count, NULL) == LSC_OK && count >= LSC_PACK_MIN_ELEMENTS;
 }
 
-/* A value of the main graph the pack can take: defined once, not a graph input or
- * output, not read by a recurrent LSC op. */
-static int packable_name(const Onnx__GraphProto *g, const char *name)
+/* A value the pack can take. In the main graph: defined once there, not its input
+ * or output, not an LSC recurrent op's W or R. In a body (it becomes an outer-scope
+ * value): defined once in the whole model, in no graph's inputs or outputs, not W or
+ * R. Nothing when a body lies deeper than the list goes (its readers are unseen). */
+static int packable_name(const lsc_graph_list *list, const lsc_pack_names *names, size_t graph, const char *name)
 {
-    return name && *name && definitions(g, name) == 1 && !declared(g->input, g->n_input, name) &&
-           !declared(g->output, g->n_output, name) && !read_by_recurrent(g, name, 0);
+    const Onnx__GraphProto *g = list->graph[graph];
+    uint32_t defs = 0;
+    uint8_t flags = name && *name ? lsc_pack_names_flags(names, name, &defs) : LSC_NAME_GRAPH_IO;
+    if (list->deep)
+        return 0;
+    if (graph == 0)
+        return !(flags & LSC_NAME_RECURRENT) && definitions(g, name) == 1 && !declared(g->input, g->n_input, name) &&
+               !declared(g->output, g->n_output, name);
+    return defs == 1 && flags == 0;
 }
 
 /* A plain Constant node holding only a `value` tensor: that tensor, else NULL. */
@@ -93,6 +81,8 @@ typedef struct source {
     Onnx__TensorProto *tensor;
     Onnx__NodeProto *node; /* its Constant node, or NULL for an initializer */
     const char *value_name;
+    size_t graph;          /* in the graph list */
+    uint64_t hash;         /* of its values, to find repeats */
 } source;
 
 /* The restore record: the initializer, or the Constant node, without the payload. */
@@ -151,10 +141,25 @@ static size_t remove_listed(void **array, size_t n, void *const *listed, size_t 
     return kept;
 }
 
-/* The graph: packed values out, the pack tensor last, the node first. Packed
- * initializers come first in src, then Constant nodes, each in graph order. */
-static lsc_status rewrite(lsc_onnx_model *model, const source *src, size_t n, const char *name,
-                          const char *bundle_name, uint64_t offset, size_t size, lsc_error *error)
+/* Takes graph g's packed initializers and Constant nodes out (src lists them in
+ * graph order, initializers first). */
+static void remove_sources(Onnx__GraphProto *g, size_t graph, const source *src, size_t n, void **listed)
+{
+    size_t n_inits = 0, n_nodes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (src[i].graph == graph && !src[i].node)
+            listed[n_inits++] = src[i].tensor;
+    g->n_initializer = remove_listed((void **)g->initializer, g->n_initializer, listed, n_inits);
+    for (size_t i = 0; i < n; i++)
+        if (src[i].graph == graph && src[i].node)
+            listed[n_nodes++] = src[i].node;
+    g->n_node = remove_listed((void **)g->node, g->n_node, listed, n_nodes);
+}
+
+/* The graphs: packed values out, the pack tensor last in the main graph, the node
+ * first. */
+static lsc_status rewrite(lsc_onnx_model *model, const lsc_graph_list *list, const source *src, size_t n,
+                          const char *name, const char *bundle_name, uint64_t offset, size_t size, lsc_error *error)
 {
     Onnx__GraphProto *g = model->proto->graph;
     void **listed = calloc(n, sizeof *listed);
@@ -169,16 +174,9 @@ static lsc_status rewrite(lsc_onnx_model *model, const source *src, size_t n, co
         free(listed);
         return st;
     }
-    size_t n_inits = 0, n_nodes = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!src[i].node)
-            listed[n_inits++] = src[i].tensor;
-    g->n_initializer = remove_listed((void **)g->initializer, g->n_initializer, listed, n_inits);
+    for (size_t k = 0; k < list->n; k++)
+        remove_sources(list->graph[k], k, src, n, listed);
     g->initializer[g->n_initializer++] = t;
-    for (size_t i = 0; i < n; i++)
-        if (src[i].node)
-            listed[n_nodes++] = src[i].node;
-    g->n_node = remove_listed((void **)g->node, g->n_node, listed, n_nodes);
     free(listed);
     /* The tensors stay alive with the model (their payloads may lie in its mapping);
      * a Constant node goes without its tensor. */
@@ -197,6 +195,7 @@ static int take(lsc_onnx_model *model, const source *src, uint32_t position, lsc
 {
     if (lsc_tensor_dense(model, src->tensor, "", dense, NULL) != LSC_OK)
         return 0;
+    it->graph = (uint32_t)src->graph;
     it->position = position;
     it->node = src->node != NULL;
     it->typed = lsc_tensor_repr(src->tensor) == LSC_REPR_TYPED;
@@ -207,28 +206,59 @@ static int take(lsc_onnx_model *model, const source *src, uint32_t position, lsc
     return 1;
 }
 
-static lsc_status pack_run(lsc_onnx_model *model, lsc_pack_item *items, lsc_dense *dense, source *src,
-                           size_t *n_out, lsc_bundle_writer *writer, const char *bundle_name, lsc_error *error)
+/* The packable tensors of graph k, initializers then Constant nodes, appended. */
+static void collect(lsc_onnx_model *model, const lsc_graph_list *list, const lsc_pack_names *names, size_t k,
+                    lsc_pack_item *items, lsc_dense *dense, source *src, size_t *n)
 {
-    Onnx__GraphProto *g = model->proto->graph;
-    size_t n = 0;
-    uint64_t payload = 0;
+    Onnx__GraphProto *g = list->graph[k];
     for (size_t i = 0; i < g->n_initializer; i++) {
         Onnx__TensorProto *t = g->initializer[i];
-        src[n] = (source){ t, NULL, t->name };
-        if (packable_tensor(t) && packable_name(g, t->name) && take(model, &src[n], (uint32_t)i, &items[n], &dense[n]))
-            n++;
+        src[*n] = (source){ t, NULL, t->name, k, 0 };
+        if (packable_tensor(t) && packable_name(list, names, k, t->name) &&
+            take(model, &src[*n], (uint32_t)i, &items[*n], &dense[*n]))
+            (*n)++;
     }
     for (size_t i = 0; i < g->n_node; i++) {
         Onnx__TensorProto *t = constant_value(g->node[i]);
-        src[n] = (source){ t, g->node[i], t ? g->node[i]->output[0] : NULL };
-        if (t && packable_tensor(t) && packable_name(g, src[n].value_name) &&
-            take(model, &src[n], (uint32_t)i, &items[n], &dense[n]))
-            n++;
+        src[*n] = (source){ t, g->node[i], t ? g->node[i]->output[0] : NULL, k, 0 };
+        if (t && packable_tensor(t) && packable_name(list, names, k, src[*n].value_name) &&
+            take(model, &src[*n], (uint32_t)i, &items[*n], &dense[*n]))
+            (*n)++;
     }
+}
+
+/* A tensor whose values (bits) equal an earlier one's keeps only a reference to it:
+ * models holding one layer in both branches of an If. */
+static void find_repeats(lsc_pack_item *items, const lsc_dense *dense, source *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        src[i].hash = XXH64(dense[i].data, dense[i].size, 0);
+        for (size_t j = 0; j < i && !items[i].same; j++)
+            if (!items[j].same && src[j].hash == src[i].hash && dense[j].size == dense[i].size &&
+                memcmp(dense[j].data, dense[i].data, dense[i].size) == 0) {
+                items[i].same = 1;
+                items[i].same_as = (uint32_t)j;
+            }
+    }
+}
+
+static lsc_status pack_run(lsc_onnx_model *model, const lsc_graph_list *list, lsc_pack_item *items, lsc_dense *dense,
+                           source *src, size_t *n_out, lsc_bundle_writer *writer, const char *bundle_name,
+                           lsc_error *error)
+{
+    Onnx__GraphProto *g = model->proto->graph;
+    lsc_pack_names names;
+    LSC_TRY(lsc_pack_names_build(list, &names, error));
+    size_t n = 0;
+    uint64_t payload = 0;
+    for (size_t k = 0; k < list->n; k++)
+        if (list->graph[k]->n_initializer <= UINT32_MAX && list->graph[k]->n_node <= UINT32_MAX)
+            collect(model, list, &names, k, items, dense, src, &n); /* positions are 32-bit */
+    lsc_pack_names_free(&names);
     *n_out = n;
     if (n == 0)
         return LSC_OK;
+    find_repeats(items, dense, src, n);
     for (size_t i = 0; i < n; i++) {
         LSC_TRY(restore_record(&src[i], &items[i], error));
         payload += dense[i].size;
@@ -246,7 +276,7 @@ static lsc_status pack_run(lsc_onnx_model *model, lsc_pack_item *items, lsc_dens
     else if (st == LSC_OK)
         st = lsc_bundle_writer_append(writer, name, strlen(name), blob.data, blob.size, NULL, 0, &offset, error);
     if (st == LSC_OK && *n_out)
-        st = rewrite(model, src, n, name, bundle_name, offset, blob.size, error);
+        st = rewrite(model, list, src, n, name, bundle_name, offset, blob.size, error);
     lsc_bytes_free(&blob);
     return st;
 }
@@ -257,15 +287,21 @@ lsc_status lsc_pack_dense(lsc_onnx_model *model, lsc_bundle_writer *writer, cons
     *packed_count = 0;
     *pack_tensor = NULL;
     Onnx__GraphProto *g = model->proto->graph;
-    size_t most = g ? g->n_initializer + g->n_node : 0;
-    if (most == 0 || g->n_initializer > UINT32_MAX || g->n_node > UINT32_MAX)
-        return LSC_OK; /* positions are 32-bit */
+    lsc_graph_list list;
+    LSC_TRY(lsc_graph_list_build(g, &list, error));
+    size_t most = 0;
+    for (size_t k = 0; k < list.n; k++)
+        most += list.graph[k]->n_initializer + list.graph[k]->n_node;
+    if (most == 0) {
+        lsc_graph_list_free(&list);
+        return LSC_OK;
+    }
     lsc_pack_item *items = calloc(most, sizeof *items);
     lsc_dense *dense = calloc(most, sizeof *dense);
     source *src = calloc(most, sizeof *src);
     lsc_status st = items && dense && src ? LSC_OK : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     if (st == LSC_OK)
-        st = pack_run(model, items, dense, src, packed_count, writer, bundle_name, error);
+        st = pack_run(model, &list, items, dense, src, packed_count, writer, bundle_name, error);
     if (st == LSC_OK && *packed_count)
         *pack_tensor = g->initializer[g->n_initializer - 1];
     for (size_t i = 0; items && dense && i < most; i++) {
@@ -275,6 +311,7 @@ lsc_status lsc_pack_dense(lsc_onnx_model *model, lsc_bundle_writer *writer, cons
     free(items);
     free(dense);
     free(src);
+    lsc_graph_list_free(&list);
     return st;
 }
 
@@ -371,20 +408,29 @@ static lsc_status open_pack(lsc_onnx_model *model, const Onnx__NodeProto *node, 
     return LSC_OK;
 }
 
-/* A new array: old[] without old[skip], with the records of one kind (node 0 or 1)
- * at their positions. LSC_ERR_BAD_BUNDLE for a position beyond it. */
-static lsc_status merge(void **old, size_t n_old, size_t skip, ProtobufCMessage **in, const lsc_dense_pack *pack,
-                        int node, const char *label, void ***out, size_t *n_out, lsc_error *error)
+/* The records of one graph and kind (node 0 or 1): [*first, *first + *n). */
+static void records_of(const lsc_dense_pack *pack, uint32_t graph, int node, size_t *first, size_t *n)
 {
-    size_t n_in = 0;
-    for (size_t k = 0; k < lsc_dense_pack_count(pack); k++)
-        n_in += lsc_dense_pack_get(pack, k)->node == node;
-    size_t total = n_old - 1 + n_in, from = 0, k = 0, taken = 0, at = 0;
+    size_t k = 0, count = lsc_dense_pack_count(pack);
+    while (k < count && (lsc_dense_pack_get(pack, k)->graph != graph || lsc_dense_pack_get(pack, k)->node != node))
+        k++;
+    *first = k;
+    while (k < count && lsc_dense_pack_get(pack, k)->graph == graph && lsc_dense_pack_get(pack, k)->node == node)
+        k++;
+    *n = k - *first;
+}
+
+/* A new array: old[] without old[skip] ((size_t)-1: none), with the records of one
+ * graph and kind at their positions. LSC_ERR_BAD_BUNDLE for a position beyond it. */
+static lsc_status merge(void **old, size_t n_old, size_t skip, ProtobufCMessage **in, const lsc_dense_pack *pack,
+                        uint32_t graph, int node, const char *label, void ***out, size_t *n_out, lsc_error *error)
+{
+    size_t k = 0, n_in = 0;
+    records_of(pack, graph, node, &k, &n_in);
+    size_t total = n_old - (skip != (size_t)-1) + n_in, from = 0, taken = 0, at = 0;
     void **list = malloc((total ? total : 1) * sizeof *list);
     if (!list)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    while (k < lsc_dense_pack_count(pack) && lsc_dense_pack_get(pack, k)->node != node)
-        k++;
     for (; at < total; at++) {
         if (taken < n_in && lsc_dense_pack_get(pack, k)->position == at) {
             list[at] = in[k++];
@@ -399,42 +445,69 @@ static lsc_status merge(void **old, size_t n_old, size_t skip, ProtobufCMessage 
     }
     if (taken != n_in || at != total) {
         free(list);
-        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: a %s position lies beyond the graph's list", label,
-                        node ? "Constant node" : "initializer");
+        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: a %s position lies beyond graph %u's list", label,
+                        node ? "Constant node" : "initializer", graph);
     }
     *out = list;
     *n_out = total;
     return LSC_OK;
 }
 
+/* The new initializer and node arrays of every graph with records (and of the main
+ * graph, which loses the pack tensor and the node); nothing moves until all are made. */
+typedef struct new_lists {
+    void **inits, **nodes;
+    size_t n_inits, n_nodes;
+    int set;
+} new_lists;
+
 /* Puts the restored values at their positions, the pack tensor and node gone. */
-static lsc_status put_back(lsc_onnx_model *model, size_t node_at, size_t tensor_at, ProtobufCMessage **in,
-                           const lsc_dense_pack *pack, const char *label, lsc_error *error)
+static lsc_status put_back(lsc_onnx_model *model, const lsc_graph_list *list, size_t node_at, size_t tensor_at,
+                           ProtobufCMessage **in, const lsc_dense_pack *pack, const char *label, lsc_error *error)
 {
     Onnx__GraphProto *g = model->proto->graph;
-    void **inits = NULL, **nodes = NULL;
-    size_t n_inits = 0, n_nodes = 0;
-    lsc_status st = merge((void **)g->initializer, g->n_initializer, tensor_at, in, pack, 0, label, &inits, &n_inits,
-                          error);
-    if (st == LSC_OK)
-        st = merge((void **)g->node, g->n_node, node_at, in, pack, 1, label, &nodes, &n_nodes, error);
+    new_lists *nl = calloc(list->n, sizeof *nl);
+    lsc_status st = nl ? LSC_OK : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; st == LSC_OK && i < lsc_dense_pack_count(pack); i++)
+        if (lsc_dense_pack_get(pack, i)->graph >= list->n)
+            st = lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: tensor %zu: graph %u, the model has %zu", label, i,
+                          lsc_dense_pack_get(pack, i)->graph, list->n);
+    for (size_t k = 0; st == LSC_OK && k < list->n; k++) {
+        size_t first = 0, n_i = 0, n_n = 0;
+        records_of(pack, (uint32_t)k, 0, &first, &n_i);
+        records_of(pack, (uint32_t)k, 1, &first, &n_n);
+        if (k && !n_i && !n_n)
+            continue;
+        Onnx__GraphProto *gk = list->graph[k];
+        nl[k].set = 1;
+        st = merge((void **)gk->initializer, gk->n_initializer, k ? (size_t)-1 : tensor_at, in, pack, (uint32_t)k, 0,
+                   label, &nl[k].inits, &nl[k].n_inits, error);
+        if (st == LSC_OK)
+            st = merge((void **)gk->node, gk->n_node, k ? (size_t)-1 : node_at, in, pack, (uint32_t)k, 1, label,
+                       &nl[k].nodes, &nl[k].n_nodes, error);
+    }
     if (st == LSC_OK)
         st = lsc_onnx_detach(model, g->initializer[tensor_at], error);
-    if (st != LSC_OK) { /* nothing has moved yet */
-        free(inits);
-        free(nodes);
-        return st;
+    if (st == LSC_OK)
+        protobuf_c_message_free_unpacked(&g->node[node_at]->base, NULL);
+    for (size_t k = 0; nl && k < list->n; k++) {
+        if (st != LSC_OK || !nl[k].set) { /* nothing has moved */
+            free(nl[k].inits);
+            free(nl[k].nodes);
+            continue;
+        }
+        Onnx__GraphProto *gk = list->graph[k];
+        free(gk->initializer);
+        free(gk->node);
+        gk->initializer = (Onnx__TensorProto **)nl[k].inits;
+        gk->n_initializer = nl[k].n_inits;
+        gk->node = (Onnx__NodeProto **)nl[k].nodes;
+        gk->n_node = nl[k].n_nodes;
     }
-    protobuf_c_message_free_unpacked(&g->node[node_at]->base, NULL);
-    free(g->initializer);
-    free(g->node);
-    g->initializer = (Onnx__TensorProto **)inits;
-    g->n_initializer = n_inits;
-    g->node = (Onnx__NodeProto **)nodes;
-    g->n_node = n_nodes;
-    for (size_t i = 0; i < lsc_dense_pack_count(pack); i++)
-        in[i] = NULL; /* the graph owns them now */
-    return LSC_OK;
+    free(nl);
+    for (size_t i = 0; st == LSC_OK && i < lsc_dense_pack_count(pack); i++)
+        in[i] = NULL; /* the graphs own them now */
+    return st;
 }
 
 lsc_status lsc_unpack_dense(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle, void *ctx, int *unpacked,
@@ -450,6 +523,8 @@ lsc_status lsc_unpack_dense(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle,
     const Onnx__NodeProto *node = model->proto->graph->node[node_at];
     lsc_dense_pack *pack = NULL;
     ProtobufCMessage **in = NULL;
+    lsc_graph_list list;
+    LSC_TRY(lsc_graph_list_build(model->proto->graph, &list, error));
     lsc_status st = open_pack(model, node, get_bundle, ctx, label, &tensor_at, &pack, error);
     size_t n = lsc_dense_pack_count(pack);
     if (st == LSC_OK && !(in = calloc(n, sizeof *in)))
@@ -457,12 +532,13 @@ lsc_status lsc_unpack_dense(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle,
     for (size_t i = 0; st == LSC_OK && i < n; i++)
         st = restored(lsc_dense_pack_get(pack, i), node->output[i], label, i, &in[i], error);
     if (st == LSC_OK)
-        st = put_back(model, node_at, tensor_at, in, pack, label, error);
+        st = put_back(model, &list, node_at, tensor_at, in, pack, label, error);
     for (size_t i = 0; in && i < n; i++)
         if (in[i])
             protobuf_c_message_free_unpacked(in[i], NULL);
     free(in);
     lsc_dense_pack_close(&pack);
+    lsc_graph_list_free(&list);
     *unpacked = st == LSC_OK;
     return st;
 }

@@ -13,7 +13,10 @@
 
 /* One tensor going into a pack (values: count little-endian float32). */
 typedef struct lsc_pack_item {
+    uint32_t graph;        /* 0: main graph, else a body by walk order (docs/format.md 5.1) */
     uint32_t position;     /* in graph.initializer, or in graph.node for a Constant */
+    int same;              /* 1: values equal to item same_as's (an earlier one), stored once */
+    uint32_t same_as;
     int node;              /* 1: a Constant node's value (restore: the NodeProto) */
     int typed;
     int rank;
@@ -31,7 +34,7 @@ lsc_status lsc_dense_pack_build(const lsc_pack_item *items, size_t n, lsc_bytes 
  * names entry's (name_table.c). */
 lsc_status lsc_pack_zstd_frame(const uint8_t *src, size_t n, lsc_bytes *out, lsc_error *error);
 
-/* compress: packs the main graph's eligible tensors into `writer` when the pack is
+/* compress: packs the model's eligible tensors into `writer` when the pack is
  * smaller than their payloads; *packed: how many (0: the graph is unchanged), then
  * *pack_tensor is the graph's uint8 tensor standing for the pack. */
 lsc_status lsc_pack_dense(lsc_onnx_model *model, lsc_bundle_writer *writer, const char *bundle_name,
