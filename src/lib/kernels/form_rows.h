@@ -9,25 +9,20 @@
 #include <string.h>
 
 #include "kernels/form.h"
+#include "kernels/form_start.h"
 #include "kernels/spmm.h"
 
 void LSC_FORM_ROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
 {
     const lsc_n1_form *f = job->form;
-    const lsc_blob_view *v = job->v;
-    const float *values = (const float *)(const void *)v->values;
-    const uint32_t bh = v->block_h;
-    uint64_t r_first = (uint64_t)br_begin * bh, r_stop = (uint64_t)br_end * bh;
-    uint64_t r_lo = r_first > job->row_begin ? r_first : job->row_begin;
-    uint64_t r_hi = r_stop < job->row_end ? r_stop : job->row_end;
-    for (uint64_t r = r_lo; r < r_hi; r++)
-        job->y[r * job->ldy] = 0.0f;
+    const float *values = (const float *)(const void *)job->v->values;
+    const uint32_t bh = job->v->block_h;
     /* from the checkpoint at or before br_begin, skipping the block rows before it */
-    const lsc_n1_check *c = &f->checks[br_begin / LSC_FORM_CHECK];
-    uint64_t e0, val;
-    lsc_blob_row_start(v, br_begin / LSC_FORM_CHECK * LSC_FORM_CHECK, &e0, &val);
-    const uint8_t *p = f->bytes + c->byte, *end = f->bytes + f->n_bytes;
-    uint32_t prev = c->prev_row;
+    lsc_form_start st = lsc_form_begin(job, br_begin, br_end);
+    const uint64_t r_lo = st.r_lo, r_hi = st.r_hi, r_stop = st.r_stop;
+    const uint8_t *p = st.p, *end = st.end;
+    uint32_t prev = st.prev;
+    uint64_t val = st.val;
     while (p < end) {
         lsc_n1_seg s;
         lsc_form_header(&p, prev, bh, &s);

@@ -13,6 +13,7 @@
 
 #include "codec/blob.h"
 #include "kernels/form.h"
+#include "kernels/form_start.h"
 #include "kernels/spmm.h"
 
 typedef struct lsc_form_lut {
@@ -171,20 +172,14 @@ typedef struct lsc_form_cur {
 static inline __attribute__((always_inline)) void
 form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t xs, unsigned G)
 {
-    const lsc_n1_form *f = job->form;
     const lsc_blob_view *v = job->v;
     const float *restrict x = job->x;
     const uint32_t bh = v->block_h;
-    uint64_t r_first = (uint64_t)br_begin * bh, r_stop = (uint64_t)br_end * bh;
-    uint64_t r_lo = r_first > job->row_begin ? r_first : job->row_begin;
-    uint64_t r_hi = r_stop < job->row_end ? r_stop : job->row_end;
-    for (uint64_t r = r_lo; r < r_hi; r++)
-        job->y[r * job->ldy] = 0.0f;
-    const lsc_n1_check *c = &f->checks[br_begin / LSC_FORM_CHECK];
-    uint64_t e0, val;
-    lsc_blob_row_start(v, br_begin / LSC_FORM_CHECK * LSC_FORM_CHECK, &e0, &val);
-    const uint8_t *p = f->bytes + c->byte, *end = f->bytes + f->n_bytes;
-    uint32_t prev = c->prev_row;
+    lsc_form_start st = lsc_form_begin(job, br_begin, br_end);
+    const uint64_t r_first = st.r_first, r_stop = st.r_stop, r_lo = st.r_lo, r_hi = st.r_hi;
+    const uint8_t *p = st.p, *end = st.end;
+    uint32_t prev = st.prev;
+    uint64_t val = st.val;
     lsc_n1_seg s = { 0, 0, 0 };
     int have = 0; /* s is read and not yet started */
     while (p < end) { /* the block rows before br_begin since the checkpoint */
