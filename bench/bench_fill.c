@@ -50,6 +50,7 @@ int main(int argc, char **argv)
     memset(out, 1, bytes); /* pages mapped before timing, as decompress's reused buffer */
     lsc_exec exec = {.cpu_mask = getenv("CPU_MASK") ? (unsigned)atoi(getenv("CPU_MASK")) : 0};
     double open_best = 1e30, fill_best = 1e30;
+    lsc_weight_info info = {0};
     int exact = 1;
     for (int rep = 0; rep < runs; rep++) {
         lsc_weight *w;
@@ -66,12 +67,13 @@ int main(int argc, char **argv)
         open_best = c1 - c0 < open_best ? c1 - c0 : open_best;
         fill_best = c3 - c2 < fill_best ? c3 - c2 : fill_best;
         exact &= memcmp(out, m, bytes) == 0;
+        lsc_weight_get_info(w, &info);
         lsc_weight_close(&w);
     }
-    printf("%llux%llu %.3g%%%s, blob %zu B: open (check) %.3f s = %.0f MB/s, fill %.3f s = %.0f MB/s "
+    printf("%llux%llu %.3g%%%s, %ux%u blocks, %u-bit entries (%.2f per value), blob %zu B: open (check) %.3f s = %.0f MB/s, fill %.3f s = %.0f MB/s "
            "(dense bytes per CPU second, least of %d); round trip %s\n",
            (unsigned long long)rows, (unsigned long long)cols, density * 100, transposed ? " transposed" : "",
-           size, open_best, (double)bytes / open_best / 1e6, fill_best, (double)bytes / fill_best / 1e6, runs,
+           info.block_h, info.block_w, info.index_bits, info.nnz ? (double)info.n_entries / info.nnz : 0.0, size, open_best, (double)bytes / open_best / 1e6, fill_best, (double)bytes / fill_best / 1e6, runs,
            exact ? "exact" : "DIFFERS");
     lsc_free(blob);
     free(out);

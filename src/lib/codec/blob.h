@@ -129,4 +129,10 @@ uint64_t lsc_blob_checksum(const uint8_t *p, size_t size);
 lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_blob_view *view,
                           lsc_error *error);
 
+/* The two walks lsc_blob_parse makes over block row `brow` of a view whose header,
+ * bitmap and pointers are valid (tests compare them): entry by entry, naming the
+ * fault; and the fast one, which only says whether the row is valid. */
+lsc_status lsc_blob_check_block_row(const lsc_blob_view *v, uint64_t brow, const char *label, lsc_error *error);
+int lsc_blob_block_row_is_valid(const lsc_blob_view *v, uint64_t brow);
+
 #endif /* LSC_CODEC_BLOB_H */

@@ -7,6 +7,7 @@
 #include "codec/blob.h"
 #include "codec/bitmap.h"
 #include "codec/entropy.h"
+#include "codec/sri_positions.h"
 #include "codec/zero_points.h"
 #include "codec/transpose_avx2.h"
 #include "common/checked.h"
@@ -106,8 +107,7 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
     lsc_blob_row_start(v, brow + 1, &e1, &v1);
     if (e0 == e1)
         return;
-    unsigned b = v->index_bits, log_h = b - 1;
-    uint64_t H = UINT64_C(1) << log_h, mask = (UINT64_C(1) << b) - 1;
+    unsigned b = v->index_bits;
     uint64_t bw = v->block_w, S = (uint64_t)v->block_h * bw, rows = v->rows;
     uint64_t row_bit = (uint64_t)brow * v->n_bcols, row_end = row_bit + v->n_bcols;
     uint64_t bcol = lsc_bitmap_next(v->bitmap, row_bit, row_end) - row_bit;
@@ -120,36 +120,36 @@ static inline __attribute__((always_inline)) void fill_block_row(const dense_tar
     /* next: scan position after the last value; lr, lc: in-block row and column of
      * the position `at`, kept in step so that no value needs a division. */
     uint64_t next = 0, block_start = 0, at = 0, lr = 0, lc = 0;
-    for (uint64_t i = e0, bit = e0 * b; i < e1; i++, bit += b) {
-        uint64_t e = bit < fast_end ? (lsc_load_le64(v->entries + (bit >> 3)) >> (bit & 7)) & mask
-                                    : lsc_read_bits(v->entries, bit, b);
-        if (e >= H) {
-            next += (e - H + 1) << log_h;
-            continue;
-        }
-        uint64_t pos = next + e;
-        next = pos + 1;
-        if (pos >= block_start + S) { /* a kept block holds a value: one step at most */
-            block_start += S;
-            bcol = lsc_bitmap_next(v->bitmap, row_bit + bcol + 1, row_end) - row_bit;
-            block_at = row_at + bcol * bw;
-            at = block_start;
-            lr = lc = 0;
-        }
-        lc += pos - at;
-        at = pos;
-        if (lc >= bw) {
-            if (lc < 2 * bw) {
-                lc -= bw;
-                lr++;
-            } else {
-                lr += lc / bw;
-                lc %= bw;
+    uint64_t pos_of[LSC_SRI_CHUNK];
+    for (uint64_t i = e0, bit = e0 * b; i < e1;) {
+        uint64_t n = e1 - i < LSC_SRI_CHUNK ? e1 - i : LSC_SRI_CHUNK;
+        size_t k = lsc_sri_positions(v->entries, bit, n, b, fast_end, &next, pos_of);
+        i += n;
+        bit += n * b;
+        for (size_t j = 0; j < k; j++) {
+            uint64_t pos = pos_of[j];
+            if (pos >= block_start + S) { /* a kept block holds a value: one step at most */
+                block_start += S;
+                bcol = lsc_bitmap_next(v->bitmap, row_bit + bcol + 1, row_end) - row_bit;
+                block_at = row_at + bcol * bw;
+                at = block_start;
+                lr = lc = 0;
             }
+            lc += pos - at;
+            at = pos;
+            if (lc >= bw) {
+                if (lc < 2 * bw) {
+                    lc -= bw;
+                    lr++;
+                } else {
+                    lr += lc / bw;
+                    lc %= bw;
+                }
+            }
+            uint64_t idx = transposed ? (bcol * bw + lc) * rows + r0 + lr : block_at + lr * stride + lc;
+            memcpy(dst + idx * E, src, E);
+            src += E;
         }
-        uint64_t idx = transposed ? (bcol * bw + lc) * rows + r0 + lr : block_at + lr * stride + lc;
-        memcpy(dst + idx * E, src, E);
-        src += E;
     }
 }
 
