@@ -10,23 +10,27 @@
 
 static inline __attribute__((always_inline)) void
 row_strip(const float *restrict x, size_t ldx, float *restrict y, const uint32_t *restrict cols,
-          const float *restrict vals, uint32_t cnt, const int nv, __mmask16 mask)
+          const float *restrict vals, uint32_t cnt, const int nv, const int masked,
+          __mmask16 mask)
 {
     __m512 acc[8];
-    for (int k = 0; k < nv - 1; k++)
+    for (int k = 0; k < nv - masked; k++)
         acc[k] = _mm512_loadu_ps(y + k * VEC);
-    acc[nv - 1] = _mm512_maskz_loadu_ps(mask, y + (nv - 1) * VEC);
+    if (masked)
+        acc[nv - 1] = _mm512_maskz_loadu_ps(mask, y + (nv - 1) * VEC);
     for (uint32_t i = 0; i < cnt; i++) {
         const float *xr = x + cols[i] * ldx;
         __m512 w = _mm512_set1_ps(vals[i]);
-        for (int k = 0; k < nv - 1; k++)
+        for (int k = 0; k < nv - masked; k++)
             acc[k] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xr + k * VEC), acc[k]);
-        acc[nv - 1] =
-            _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mask, xr + (nv - 1) * VEC), acc[nv - 1]);
+        if (masked)
+            acc[nv - 1] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mask, xr + (nv - 1) * VEC),
+                                          acc[nv - 1]);
     }
-    for (int k = 0; k < nv - 1; k++)
+    for (int k = 0; k < nv - masked; k++)
         _mm512_storeu_ps(y + k * VEC, acc[k]);
-    _mm512_mask_storeu_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
+    if (masked)
+        _mm512_mask_storeu_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
 }
 
 static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict y0,
@@ -34,22 +38,33 @@ static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict
 {
     size_t j = 0;
     for (; j + 8 * VEC <= n; j += 8 * VEC)
-        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 0xffff);
+        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 0, 0xffff);
     size_t left = n - j;
     if (!left)
         return;
     size_t nv = (left + VEC - 1) / VEC;
-    __mmask16 mask = left % VEC ? (__mmask16)((1u << (left % VEC)) - 1) : 0xffff;
-    switch (nv) {
-    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, mask); break;
-    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, mask); break;
-    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, mask); break;
-    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, mask); break;
-    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, mask); break;
-    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, mask); break;
-    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, mask); break;
-    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, mask); break;
+    /* a tail of whole vectors (a 14x14 convolution's 224 columns, batches of 16) needs no
+     * masked loads, and without them the compiler keeps every sum in a register (with
+     * them it spilled the sums of a 6-vector strip on every value) */
+    const int masked = left % VEC != 0;
+    __mmask16 mask = masked ? (__mmask16)((1u << (left % VEC)) - 1) : 0xffff;
+#define LSC_ROW_TAIL(M)                                                                    \
+    switch (nv) {                                                                          \
+    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, M, mask); break;             \
+    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, M, mask); break;             \
+    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, M, mask); break;             \
+    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, M, mask); break;             \
+    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, M, mask); break;             \
+    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, M, mask); break;             \
+    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, M, mask); break;             \
+    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, M, mask); break;            \
     }
+    if (masked) {
+        LSC_ROW_TAIL(1)
+    } else {
+        LSC_ROW_TAIL(0)
+    }
+#undef LSC_ROW_TAIL
 }
 
 static void k_gen(const float *restrict x, size_t ldx, size_t n, float *restrict y0, size_t ldy,
