@@ -255,7 +255,9 @@ static void run_win(void *arg, size_t i)
  * columns), a task decodes its rows a panel at a time into its own buffers, which stay
  * in L2 while the panel's rows pass over the k-blocks, instead of all rows at once into
  * buffers of ~8 bytes a value that go out to memory and come back (on VGG's 14x14
- * layers that round trip was ~20% of the multiply). One-row block rows only. */
+ * layers that round trip was ~20% of the multiply). Every panel reads all of X again,
+ * so only when X fits L2 (a 14x14 layer's 512 channels: 0.5 MiB); one-row block rows. */
+#define WIN_PANEL_X_FLOATS 262144 /* X's span, floats (1 MiB: Zen 4's L2) */
 #define WIN_PANEL_VALUES 16384 /* values a panel holds (~128 KiB decoded), unless a row has more */
 #define WIN_PANEL_ROWS 64
 
@@ -321,7 +323,10 @@ static void run_panels(void *arg, size_t i)
 static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
 {
     const lsc_blob_view *v = u->v;
-    if (v->block_h != 1 || t->tiles > t->col_parts)
+    size_t span = 0;
+    for (uint32_t c = 0; c < v->cols; c++)
+        span = u->x_offsets[c] > span ? u->x_offsets[c] : span;
+    if (v->block_h != 1 || t->tiles > t->col_parts || span + t->n > WIN_PANEL_X_FLOATS)
         return 0;
     size_t n_tasks = t->col_parts * t->row_parts;
     uint64_t most = 0, e, a, b;
