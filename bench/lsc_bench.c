@@ -1,7 +1,11 @@
 /* lsc-bench: the LSC kernels against CSR, Eigen and librsb (peers users really use,
  * "-" when not built), dense OpenBLAS and the machine's streaming read bandwidth, on
  * the same inputs in one run (docs/benchmarks.md).
- *   lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] [--block HxW] [--slack PPM]
+ *   lsc-bench [--quick] [--layer NAME] [--density D] [--csv] [--bits B] [--block HxW]
+ *             [--slack PPM]
+ * --density: that one density (a fraction, 0.3 = 30%) instead of the list.
+ * --cpu-time: times are the process's CPU time, not wall time (on a machine that other
+ * jobs load; meaningful for the 1-thread rows, where nothing else runs in the process).
  * --bits / --block force the encoder's index width / block shape (default: its search);
  * --slack: the search trades up to PPM parts per million of size for a faster multiply
  * (default: the library's, LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding).
@@ -21,6 +25,7 @@
 #include "common/pool.h"
 #include "csr.h"
 #include "eigen_spmm.h"
+#include "fma_peak.h"
 #include "kernels/spmm.h"
 #include "librsb_spmm.h"
 #include "onnx-lsc/lsc.h"
@@ -165,15 +170,26 @@ static void run_once(run_ctx *r)
 }
 
 /* Best time of one multiply (seconds). */
+static int cpu_clock; /* --cpu-time */
+
+static double timer(void)
+{
+    if (!cpu_clock)
+        return now();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static double measure(run_ctx *r)
 {
     for (size_t i = 0; i < r->copies && i < 2; i++)
         run_once(r);
     double best = 1e30, spent = 0;
     for (int reps = 0; reps < 3 || (spent < MIN_TIME && reps < 2000); reps++) {
-        double t0 = now();
+        double t0 = timer();
         run_once(r);
-        double t = now() - t0;
+        double t = timer() - t0;
         spent += t;
         if (t < best)
             best = t;
@@ -253,16 +269,22 @@ int main(int argc, char **argv)
     librsb_spmm_prepare(argv);
     int quick = 0, csv = 0, form = 1;
     const char *only = NULL;
+    double one_density = 0;
     unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = LSC_DEFAULT_SIZE_SLACK_PPM;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             quick = 1;
         else if (!strcmp(argv[i], "--csv"))
             csv = 1;
+        else if (!strcmp(argv[i], "--cpu-time"))
+            cpu_clock = 1;
         else if (!strcmp(argv[i], "--no-form"))
             form = 0;
         else if (!strcmp(argv[i], "--layer") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--density") && i + 1 < argc && atof(argv[i + 1]) > 0 &&
+                 atof(argv[i + 1]) <= 1)
+            one_density = atof(argv[++i]);
         else if (!strcmp(argv[i], "--slack") && i + 1 < argc)
             slack = (unsigned)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bits") && i + 1 < argc)
@@ -271,8 +293,8 @@ int main(int argc, char **argv)
                  sscanf(argv[i + 1], "%ux%u", &force_bh, &force_bw) == 2)
             i++;
         else {
-            fprintf(stderr, "usage: lsc-bench [--quick] [--layer NAME] [--csv] [--bits B] "
-                            "[--block HxW] [--slack PPM] [--no-form]\n");
+            fprintf(stderr, "usage: lsc-bench [--quick] [--layer NAME] [--density D] [--csv] "
+                            "[--bits B] [--block HxW] [--slack PPM] [--no-form] [--cpu-time]\n");
             return 2;
         }
     }
@@ -292,9 +314,13 @@ int main(int argc, char **argv)
            librsb_spmm_version() ? librsb_spmm_version() : "-");
     printf("# streaming read bandwidth: %.2f GB/s (1 thread), %.2f GB/s (2 threads)\n",
            bw[1] / 1e9, bw[2] / 1e9);
-    printf("# times are the best of repeated runs; hot = same weight reused, stream = %u MiB of "
+    printf("# FMA peak of one core, a dense FMA loop measured now: %.1f GFLOP/s (8 floats a "
+           "vector), %.1f (16)\n",
+           avx2 ? fma_peak_gflops(8) : 0.0,
+           lsc_cpu_flags() & LSC_CPU_AVX512 ? fma_peak_gflops(16) : 0.0);
+    printf("# times are the best of repeated runs (%s); hot = same weight reused, stream = %u MiB of "
            "copies rotated\n",
-           STREAM_SET >> 20);
+           cpu_clock ? "process CPU time" : "wall time", STREAM_SET >> 20);
     if (csv)
         printf("layer,pattern,density,n,threads,case,block,bits,nnz,lsc_ms,lsc_gflops,lsc_bytes,"
                "csr_ms,csr_bytes,eigen_ms,rsb_ms,dense_ms,x_dense,x_csr,x_eigen,x_rsb,bound_ms,"
@@ -309,8 +335,8 @@ int main(int argc, char **argv)
     static const double dens_full[] = { 0.5, 0.2, 0.1, 0.05, 0.02, 0.01 };
     static const double dens_quick[] = { 0.1, 0.02 };
     static const size_t ns_full[] = { 1, 8, 64, 256 }, ns_quick[] = { 1, 64 };
-    const double *dens = quick ? dens_quick : dens_full;
-    size_t n_dens = quick ? 2 : 6;
+    const double *dens = one_density ? &one_density : quick ? dens_quick : dens_full;
+    size_t n_dens = one_density ? 1 : quick ? 2 : 6;
     const size_t *ns = quick ? ns_quick : ns_full;
     size_t n_ns = quick ? 2 : 4;
 

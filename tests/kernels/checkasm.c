@@ -31,6 +31,10 @@ static const kcase cases[] = {
     { "whole rows, n = 13 (k_rowpos, k_row)", 64, 3001, 0.10, 1, 3001, 5, 13 },
     { "whole rows, bh 5, n = 1 (whole_width_runs)", 60, 2000, 0.10, 5, 2000, 6, 1 },
     { "whole rows, n = 300 (whole_rows_cached)", 48, 1200, 0.30, 1, 1200, 3, 300 },
+    /* windows: one tile of 224 columns (a 14x14 layer's; whole vectors, no masked
+     * tail) in panels of rows (more rows than a panel holds), and 96 */
+    { "whole rows, n = 224 (k_row whole-vector tail, panels)", 150, 1152, 0.35, 1, 1152, 2, 224 },
+    { "whole rows, n = 96 (k_row whole-vector tail)", 70, 576, 0.25, 1, 576, 2, 96 },
     { "4x9 blocks, n = 1 (map_scatter_split)", 64, 900, 0.10, 4, 9, 3, 1 },
     { "4x9 blocks, n = 21 (multiply_by_row)", 64, 900, 0.10, 4, 9, 3, 21 },
     { "1x16 blocks, n = 1 (multiply_runs, k_dot)", 64, 512, 0.30, 1, 16, 4, 1 },

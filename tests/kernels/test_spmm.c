@@ -551,6 +551,10 @@ int main(int argc, char **argv)
         { 200, 300, 0.01, UNIFORM, 0, 0, 0 },
         { 200, 300, 0.1, UNIFORM, 1, 300, 0 },
         { 130, 700, 0.05, UNIFORM, 2, 64, 6 },
+        /* rows with more values than a windows panel holds (one row a panel), and rows
+         * that fill a panel after a few */
+        { 3, 40000, 0.5, UNIFORM, 1, 40000, 0 },
+        { 7, 12000, 0.5, UNIFORM, 1, 12000, 0 },
     };
     static const lsc_dtype dtypes[] = { LSC_DTYPE_FLOAT32, LSC_DTYPE_FLOAT16, LSC_DTYPE_BFLOAT16,
                                         LSC_DTYPE_FLOAT64 };

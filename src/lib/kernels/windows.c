@@ -53,7 +53,7 @@ static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols,
 typedef struct win_unpack {
     const lsc_blob_view *v;
     lsc_unpack_fn unpack;
-    const size_t *x_offsets;
+    const uint32_t *x_offsets; /* the caller's, checked to fit 32 bits */
     const uint32_t *first;
     uint32_t n_kb, rb, re, br_lo, br_hi;
     uint64_t v_lo;
@@ -81,7 +81,7 @@ static void finish_row(const win_unpack *u, uint32_t r, uint64_t a, uint64_t e)
     for (uint64_t i = a; i < e; i++) {
         while (kb + 1 < u->n_kb && u->offs[i] >= u->first[kb + 1])
             s[++kb] = i;
-        u->offs[i] = (uint32_t)u->x_offsets[u->offs[i]];
+        u->offs[i] = u->x_offsets[u->offs[i]];
     }
     while (kb < u->n_kb)
         s[++kb] = e;
@@ -106,14 +106,25 @@ static void unpack_brow(const win_unpack *u, win_scratch *w, uint32_t br)
     for (uint64_t i = 0; i < got; i += WIN_CHUNK)
         lsc_convert_values(v->dtype, v->values + (vstart + i) * v->elem_size, vals + i,
                            got - i < WIN_CHUNK ? (uint32_t)(got - i) : WIN_CHUNK);
-    if (bh == 1) {
-        uint64_t kept = 0;
-        for (uint64_t i = 0; i < got; i++)
-            if (cols[i] < v->cols) {
-                cols[kept] = cols[i];
-                vals[kept++] = vals[i];
+    if (bh == 1) { /* one pass: columns outside the matrix dropped, k-block starts, offsets */
+        uint64_t *st = u->starts + (size_t)(br - u->rb) * (u->n_kb + 1);
+        const uint32_t *first = u->first, *xo = u->x_offsets, nkb = u->n_kb, ncols = v->cols;
+        uint32_t kb = 0, next = nkb > 1 ? first[1] : UINT32_MAX;
+        uint64_t k = at;
+        st[0] = at;
+        for (uint64_t i = at; i < at + got; i++) {
+            uint32_t c = u->offs[i];
+            if (c >= ncols)
+                continue;
+            while (c >= next) {
+                st[++kb] = k;
+                next = kb + 1 < nkb ? first[kb + 1] : UINT32_MAX;
             }
-        finish_row(u, br, at, at + kept);
+            u->offs[k] = xo[c];
+            u->vals[k++] = u->vals[i];
+        }
+        while (kb < nkb)
+            st[++kb] = k;
         return;
     }
     /* a stable counting sort by row, rows outside [rb, re) left out */
@@ -240,6 +251,108 @@ static void run_win(void *arg, size_t i)
         t->fn(&t->job, r0, r1, j0, j1, t->acc + i * t->task_rows * t->job.tile);
 }
 
+/* Panels: when every task holds one tile of columns (small images: a 14x14 layer's 224
+ * columns), a task decodes its rows a panel at a time into its own buffers, which stay
+ * in L2 while the panel's rows pass over the k-blocks, instead of all rows at once into
+ * buffers of ~8 bytes a value that go out to memory and come back (on VGG's 14x14
+ * layers that round trip was ~20% of the multiply). Every panel reads all of X again,
+ * so only when X fits L2 (a 14x14 layer's 512 channels: 0.5 MiB); one-row block rows. */
+#define WIN_PANEL_X_FLOATS 262144 /* X's span, floats (1 MiB: Zen 4's L2) */
+#define WIN_PANEL_VALUES 16384 /* values a panel holds (~128 KiB decoded), unless a row has more */
+#define WIN_PANEL_ROWS 64
+
+typedef struct win_panels {
+    const win_tasks *t;
+    const win_unpack *u;   /* the shared parameters: weight, decoder, k-blocks, offsets */
+    size_t cap;            /* values a task's buffers hold */
+    uint32_t *offs;        /* task i's at + i * cap; likewise vals */
+    float *vals;
+    uint64_t *starts;      /* task i's at + i * WIN_PANEL_ROWS * (n_kb + 1) */
+    uint32_t *kept;        /* task i's at + i * (n_bcols + 1) */
+} win_panels;
+
+static void run_panels(void *arg, size_t i)
+{
+    const win_panels *p = arg;
+    const win_tasks *t = p->t;
+    const lsc_blob_view *v = p->u->v;
+    size_t ci = i % t->col_parts, ri = i / t->col_parts;
+    size_t j0 = t->tiles * ci / t->col_parts * t->job.tile;
+    size_t j1 = t->tiles * (ci + 1) / t->col_parts * t->job.tile;
+    uint32_t r0 = t->rb + (uint32_t)((uint64_t)(t->re - t->rb) * ri / t->row_parts);
+    uint32_t r1 = t->rb + (uint32_t)((uint64_t)(t->re - t->rb) * (ri + 1) / t->row_parts);
+    j1 = j1 < t->n ? j1 : t->n;
+    if (j0 >= j1)
+        return;
+    win_unpack u = *p->u;
+    u.offs = p->offs + i * p->cap;
+    u.vals = p->vals + i * p->cap;
+    u.starts = p->starts + i * (size_t)WIN_PANEL_ROWS * (u.n_kb + 1);
+    win_scratch w = { .kept = p->kept + i * ((size_t)v->n_bcols + 1) };
+    lsc_windows_job job = t->job;
+    job.starts = u.starts;
+    job.offs = u.offs;
+    job.vals = u.vals;
+    uint64_t e, vr;
+    lsc_blob_row_start(v, r0, &e, &vr);
+    for (uint32_t a = r0; a < r1;) {
+        /* rows [a, b): as many as fit the buffers (at least one: cap holds any row) */
+        uint32_t b = a;
+        uint64_t va = vr;
+        while (b < r1 && b - a < WIN_PANEL_ROWS) {
+            uint64_t vn;
+            lsc_blob_row_start(v, b + 1, &e, &vn);
+            if (b > a && vn - va > p->cap)
+                break;
+            vr = vn;
+            b++;
+        }
+        u.rb = a;
+        u.re = b;
+        u.v_lo = va;
+        for (uint32_t r = a; r < b; r++)
+            unpack_brow(&u, &w, r);
+        job.row_begin = a;
+        t->fn(&job, a, b, j0, j1, t->acc + i * t->task_rows * t->job.tile);
+        a = b;
+    }
+}
+
+/* Runs t in panels if it has that shape (see above): 1 if done, 0 if not that shape,
+ * -1 if out of memory. */
+static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
+{
+    const lsc_blob_view *v = u->v;
+    size_t span = 0;
+    for (uint32_t c = 0; c < v->cols; c++)
+        span = u->x_offsets[c] > span ? u->x_offsets[c] : span;
+    if (v->block_h != 1 || t->tiles > t->col_parts || span + t->n > WIN_PANEL_X_FLOATS)
+        return 0;
+    size_t n_tasks = t->col_parts * t->row_parts;
+    uint64_t most = 0, e, a, b;
+    lsc_blob_row_start(v, t->rb, &e, &a);
+    for (uint32_t r = t->rb; r < t->re; r++, a = b) {
+        lsc_blob_row_start(v, r + 1, &e, &b);
+        most = b - a > most ? b - a : most;
+    }
+    win_panels p = { .t = t, .u = u, .cap = most > WIN_PANEL_VALUES ? most : WIN_PANEL_VALUES };
+    if (p.cap > SIZE_MAX / 8 / n_tasks)
+        return -1;
+    p.offs = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.offs);
+    p.vals = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.vals);
+    p.starts = lsc_exec_alloc(exec, n_tasks * WIN_PANEL_ROWS * ((size_t)u->n_kb + 1) *
+                                        sizeof *p.starts);
+    p.kept = lsc_exec_alloc(exec, n_tasks * ((size_t)v->n_bcols + 1) * sizeof *p.kept);
+    int ok = p.offs && p.vals && p.starts && p.kept;
+    if (ok)
+        lsc_exec_run(exec, run_panels, &p, n_tasks);
+    lsc_exec_free(exec, p.offs);
+    lsc_exec_free(exec, p.vals);
+    lsc_exec_free(exec, p.starts);
+    lsc_exec_free(exec, p.kept);
+    return ok ? 1 : -1;
+}
+
 lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t *x_offsets,
                                size_t n, const lsc_windows_sink *sink, uint32_t row_begin,
                                uint32_t row_end, const lsc_exec *exec, lsc_error *error)
@@ -265,7 +378,8 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
     /* k-blocks of at least WIN_BLOCK_VALUES values per row on average */
     uint64_t cells = (uint64_t)(row_end - row_begin) * v->cols;
     uint64_t min_cols = v_hi > v_lo ? cells * WIN_BLOCK_VALUES / (v_hi - v_lo) : v->cols;
-    uint32_t *first = malloc((size_t)v->cols * sizeof *first + 1);
+    /* the k-blocks' first columns, then the offsets as 32 bits (the unpack's lookups) */
+    uint32_t *first = malloc(2 * (size_t)v->cols * sizeof *first + 1);
     if (!first)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
                         w->name);
@@ -275,17 +389,13 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
     if (!n_kb)
         first[n_kb++] = 0;
     const lsc_kernel_set *ks = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0));
-    win_unpack u = { .v = v, .unpack = ks->unpack, .x_offsets = x_offsets, .first = first,
+    uint32_t *off32 = first + v->cols;
+    for (uint32_t c = 0; c < v->cols; c++)
+        off32[c] = (uint32_t)x_offsets[c];
+    win_unpack u = { .v = v, .unpack = ks->unpack, .x_offsets = off32, .first = first,
                      .n_kb = n_kb, .rb = row_begin, .re = row_end };
-    st = unpack_rows(&u, w, exec, error);
-    free(first);
-    if (st != LSC_OK) {
-        free_unpacked(&u, exec);
-        return st;
-    }
     win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .sink = sink, .row_begin = row_begin,
-                             .n_kb = n_kb, .starts = u.starts, .offs = u.offs,
-                             .vals = u.vals },
+                             .n_kb = n_kb },
                     .fn = ks->windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
                     .tiles = (n + WIN_TILE - 1) / WIN_TILE };
@@ -299,15 +409,23 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
     t.task_rows = (uint32_t)(((uint64_t)(row_end - row_begin) + t.row_parts - 1) / t.row_parts);
     size_t n_tasks = t.col_parts * t.row_parts;
     t.acc = lsc_exec_alloc(exec, n_tasks * t.task_rows * WIN_TILE * sizeof *t.acc);
-    if (!t.acc) {
+    int done = t.acc ? try_panels(&t, &u, exec) : -1;
+    if (!done) {
+        st = unpack_rows(&u, w, exec, error);
+        if (st == LSC_OK) {
+            t.job.starts = u.starts;
+            t.job.offs = u.offs;
+            t.job.vals = u.vals;
+            lsc_exec_run(exec, run_win, &t, n_tasks);
+        }
         free_unpacked(&u, exec);
+    }
+    free(first);
+    lsc_exec_free(exec, t.acc);
+    if (done < 0)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
                         w->name);
-    }
-    lsc_exec_run(exec, run_win, &t, n_tasks);
-    lsc_exec_free(exec, t.acc);
-    free_unpacked(&u, exec);
-    return LSC_OK;
+    return st;
 }
 
 /* lsc_spmm_windows' sink: the tiles into Y's rows. */

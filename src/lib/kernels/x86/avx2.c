@@ -15,29 +15,55 @@ static inline __m256i tail_mask(size_t left)
 }
 
 /* One strip of nv vectors (the last one masked if `masked`) of a single Y row, kept
- * in registers over the whole chunk. */
+ * in registers over the whole chunk. A short strip (n = 8..32) would wait on its few
+ * sums (an FMA's latency is 4 cycles, 2 issue a cycle): there consecutive values go to
+ * C interleaved copies of the sums, added at the end. */
 static inline __attribute__((always_inline)) void
 row_strip(const float *restrict x, size_t ldx, float *restrict y, const uint32_t *restrict cols,
           const float *restrict vals, uint32_t cnt, const int nv, const int masked, __m256i mask)
 {
-    __m256 acc[8];
+    enum { CMAX = 4 };
+    const int C = nv == 1 ? 4 : nv == 2 ? 4 : nv <= 4 ? 2 : 1;
+    __m256 acc[CMAX][8];
     for (int k = 0; k < nv - masked; k++)
-        acc[k] = _mm256_loadu_ps(y + k * VEC);
+        acc[0][k] = _mm256_loadu_ps(y + k * VEC);
     if (masked)
-        acc[nv - 1] = _mm256_maskload_ps(y + (nv - 1) * VEC, mask);
-    for (uint32_t i = 0; i < cnt; i++) {
+        acc[0][nv - 1] = _mm256_maskload_ps(y + (nv - 1) * VEC, mask);
+    for (int c = 1; c < C; c++)
+        for (int k = 0; k < nv; k++)
+            acc[c][k] = _mm256_setzero_ps();
+    uint32_t i = 0;
+    /* (C = 1 keeps the plain loop below: the chained one cost wide strips ~8%) */
+    for (; C > 1 && i + (uint32_t)C <= cnt; i += (uint32_t)C)
+        for (int c = 0; c < C; c++) {
+            const float *xr = x + cols[i + c] * ldx;
+            __m256 w = _mm256_broadcast_ss(vals + i + c);
+            for (int k = 0; k < nv - masked; k++)
+                acc[c][k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xr + k * VEC), acc[c][k]);
+            if (masked)
+                acc[c][nv - 1] = _mm256_fmadd_ps(
+                    w, _mm256_maskload_ps(xr + (nv - 1) * VEC, mask), acc[c][nv - 1]);
+        }
+    for (; i < cnt; i++) {
         const float *xr = x + cols[i] * ldx;
         __m256 w = _mm256_broadcast_ss(vals + i);
         for (int k = 0; k < nv - masked; k++)
-            acc[k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xr + k * VEC), acc[k]);
+            acc[0][k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xr + k * VEC), acc[0][k]);
         if (masked)
-            acc[nv - 1] = _mm256_fmadd_ps(w, _mm256_maskload_ps(xr + (nv - 1) * VEC, mask),
-                                          acc[nv - 1]);
+            acc[0][nv - 1] = _mm256_fmadd_ps(w, _mm256_maskload_ps(xr + (nv - 1) * VEC, mask),
+                                             acc[0][nv - 1]);
     }
+    if (C == 4)
+        for (int k = 0; k < nv; k++)
+            acc[0][k] = _mm256_add_ps(_mm256_add_ps(acc[0][k], acc[1][k]),
+                                      _mm256_add_ps(acc[2][k], acc[3][k]));
+    else if (C == 2)
+        for (int k = 0; k < nv; k++)
+            acc[0][k] = _mm256_add_ps(acc[0][k], acc[1][k]);
     for (int k = 0; k < nv - masked; k++)
-        _mm256_storeu_ps(y + k * VEC, acc[k]);
+        _mm256_storeu_ps(y + k * VEC, acc[0][k]);
     if (masked)
-        _mm256_maskstore_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
+        _mm256_maskstore_ps(y + (nv - 1) * VEC, mask, acc[0][nv - 1]);
 }
 
 static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict y0,

@@ -8,25 +8,55 @@
 
 #define VEC 16
 
+/* A short strip (n = 16..32) would wait on its few sums (an FMA's latency is 4
+ * cycles): there consecutive values go to C interleaved copies of the sums. */
 static inline __attribute__((always_inline)) void
 row_strip(const float *restrict x, size_t ldx, float *restrict y, const uint32_t *restrict cols,
-          const float *restrict vals, uint32_t cnt, const int nv, __mmask16 mask)
+          const float *restrict vals, uint32_t cnt, const int nv, const int masked,
+          __mmask16 mask)
 {
-    __m512 acc[8];
-    for (int k = 0; k < nv - 1; k++)
-        acc[k] = _mm512_loadu_ps(y + k * VEC);
-    acc[nv - 1] = _mm512_maskz_loadu_ps(mask, y + (nv - 1) * VEC);
-    for (uint32_t i = 0; i < cnt; i++) {
+    enum { CMAX = 4 };
+    const int C = nv == 1 ? 4 : nv == 2 ? 2 : 1;
+    __m512 acc[CMAX][8];
+    for (int k = 0; k < nv - masked; k++)
+        acc[0][k] = _mm512_loadu_ps(y + k * VEC);
+    if (masked)
+        acc[0][nv - 1] = _mm512_maskz_loadu_ps(mask, y + (nv - 1) * VEC);
+    for (int c = 1; c < C; c++)
+        for (int k = 0; k < nv; k++)
+            acc[c][k] = _mm512_setzero_ps();
+    uint32_t i = 0;
+    /* (C = 1 keeps the plain loop below: the chained one cost wide strips ~8%) */
+    for (; C > 1 && i + (uint32_t)C <= cnt; i += (uint32_t)C)
+        for (int c = 0; c < C; c++) {
+            const float *xr = x + cols[i + c] * ldx;
+            __m512 w = _mm512_set1_ps(vals[i + c]);
+            for (int k = 0; k < nv - masked; k++)
+                acc[c][k] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xr + k * VEC), acc[c][k]);
+            if (masked)
+                acc[c][nv - 1] = _mm512_fmadd_ps(
+                    w, _mm512_maskz_loadu_ps(mask, xr + (nv - 1) * VEC), acc[c][nv - 1]);
+        }
+    for (; i < cnt; i++) {
         const float *xr = x + cols[i] * ldx;
         __m512 w = _mm512_set1_ps(vals[i]);
-        for (int k = 0; k < nv - 1; k++)
-            acc[k] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xr + k * VEC), acc[k]);
-        acc[nv - 1] =
-            _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mask, xr + (nv - 1) * VEC), acc[nv - 1]);
+        for (int k = 0; k < nv - masked; k++)
+            acc[0][k] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xr + k * VEC), acc[0][k]);
+        if (masked)
+            acc[0][nv - 1] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(mask, xr + (nv - 1) * VEC),
+                                             acc[0][nv - 1]);
     }
-    for (int k = 0; k < nv - 1; k++)
-        _mm512_storeu_ps(y + k * VEC, acc[k]);
-    _mm512_mask_storeu_ps(y + (nv - 1) * VEC, mask, acc[nv - 1]);
+    if (C == 4)
+        for (int k = 0; k < nv; k++)
+            acc[0][k] = _mm512_add_ps(_mm512_add_ps(acc[0][k], acc[1][k]),
+                                      _mm512_add_ps(acc[2][k], acc[3][k]));
+    else if (C == 2)
+        for (int k = 0; k < nv; k++)
+            acc[0][k] = _mm512_add_ps(acc[0][k], acc[1][k]);
+    for (int k = 0; k < nv - masked; k++)
+        _mm512_storeu_ps(y + k * VEC, acc[0][k]);
+    if (masked)
+        _mm512_mask_storeu_ps(y + (nv - 1) * VEC, mask, acc[0][nv - 1]);
 }
 
 static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict y0,
@@ -34,22 +64,33 @@ static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict
 {
     size_t j = 0;
     for (; j + 8 * VEC <= n; j += 8 * VEC)
-        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 0xffff);
+        row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, 0, 0xffff);
     size_t left = n - j;
     if (!left)
         return;
     size_t nv = (left + VEC - 1) / VEC;
-    __mmask16 mask = left % VEC ? (__mmask16)((1u << (left % VEC)) - 1) : 0xffff;
-    switch (nv) {
-    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, mask); break;
-    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, mask); break;
-    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, mask); break;
-    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, mask); break;
-    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, mask); break;
-    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, mask); break;
-    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, mask); break;
-    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, mask); break;
+    /* a tail of whole vectors (a 14x14 convolution's 224 columns, batches of 16) needs no
+     * masked loads, and without them the compiler keeps every sum in a register (with
+     * them it spilled the sums of a 6-vector strip on every value) */
+    const int masked = left % VEC != 0;
+    __mmask16 mask = masked ? (__mmask16)((1u << (left % VEC)) - 1) : 0xffff;
+#define LSC_ROW_TAIL(M)                                                                    \
+    switch (nv) {                                                                          \
+    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, M, mask); break;             \
+    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, M, mask); break;             \
+    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, M, mask); break;             \
+    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, M, mask); break;             \
+    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, M, mask); break;             \
+    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, M, mask); break;             \
+    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, M, mask); break;             \
+    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, M, mask); break;            \
     }
+    if (masked) {
+        LSC_ROW_TAIL(1)
+    } else {
+        LSC_ROW_TAIL(0)
+    }
+#undef LSC_ROW_TAIL
 }
 
 static void k_gen(const float *restrict x, size_t ldx, size_t n, float *restrict y0, size_t ldy,
