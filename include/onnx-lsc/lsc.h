@@ -589,6 +589,8 @@ typedef struct lsc_compress_report {
                                         docs/format.md part 5) */
     uint64_t names_shortened;        /* value and node names replaced by short ones, the
                                         originals in the names entry (--entropy; part 6) */
+    uint64_t graph_slimmed;          /* 1: the model file left out what ONNX Runtime does not
+                                        read, kept in the graph entry (--entropy; part 7) */
 } lsc_compress_report;
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 

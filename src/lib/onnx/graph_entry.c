@@ -1,0 +1,533 @@
+/* The graph entry (docs/format.md part 7): compress writes a slim model file and
+ * keeps the full model message as a zstd frame whose window starts with the slim
+ * file's own bytes (a "prefix"), so the entry holds only what slimming took out;
+ * decompress and the inspectors decode it against the file and continue with the
+ * full model. Which fields go is the writer's choice alone (the reader restores
+ * bytes, not edits): here, what ONNX Runtime never reads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "bundle/seal.h"
+#include "codec/blob.h"
+#include "common/endian.h"
+#include "onnx/graph_entry.h"
+#include "onnx/short_names.h"
+
+#define GRAPH_ENTRY "lsc.graph"
+#define MAX_DEPTH 64
+#define ZSTD_LEVEL 19
+/* The window holds prefix and message: 2^27 covers twice LSC_GRAPH_MAX_SIZE. */
+#define WINDOW_LOG_MAX 27
+/* Besides its own bytes: its TOC entry, up to 63 bytes of alignment, the record. */
+#define ENTRY_OVERHEAD 160
+
+#define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
+
+/* ---- slimming (compress) ---- */
+
+static int is_onnx_domain(const char *d)
+{
+    return !d || !*d || !strcmp(d, "ai.onnx");
+}
+
+static int all_equal(const int64_t *v, size_t n, int64_t x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != x)
+            return 0;
+    return 1;
+}
+
+static int int_attr(const Onnx__AttributeProto *a, int64_t x)
+{
+    return a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT && a->i == x;
+}
+
+/* 1 if ONNX Runtime computes the same without attribute a of node n: attributes at
+ * their default (Conv, LscConv), kernel_shape (taken from W), BatchNormalization's
+ * momentum outside training, the LSC ops' restore records (decompress reads them,
+ * never the plugin). */
+static int droppable(const Onnx__NodeProto *n, const Onnx__AttributeProto *a, int training)
+{
+    const char *op = n->op_type ? n->op_type : "", *name = a->name ? a->name : "";
+    int ints = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    int lsc = n->domain && !strcmp(n->domain, LSC_ONNX_DOMAIN);
+    if (lsc && (!strcmp(name, "lsc_dequantize") || !strcmp(name, "lsc_dequantize_nodes")))
+        return 1;
+    if ((is_onnx_domain(n->domain) && !strcmp(op, "Conv")) || (lsc && !strcmp(op, "LscConv"))) {
+        if (ints && (!strcmp(name, "dilations") || !strcmp(name, "strides")))
+            return all_equal(a->ints, a->n_ints, 1);
+        if (ints && !strcmp(name, "pads"))
+            return all_equal(a->ints, a->n_ints, 0);
+        if (ints && !strcmp(name, "kernel_shape"))
+            return 1;
+        if (!strcmp(name, "group"))
+            return int_attr(a, 1);
+        if (!strcmp(name, "auto_pad"))
+            return a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING && a->s.len == 6 &&
+                   !memcmp(a->s.data, "NOTSET", 6);
+        return 0;
+    }
+    if (is_onnx_domain(n->domain) && !strcmp(op, "BatchNormalization")) {
+        if (!strcmp(name, "momentum"))
+            return !training && a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+        if (!strcmp(name, "epsilon"))
+            return a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT && a->f == 1e-5f;
+        return 0;
+    }
+    return 0;
+}
+
+static int training_mode(const Onnx__NodeProto *n)
+{
+    for (size_t a = 0; a < n->n_attribute; a++)
+        if (n->attribute[a]->name && !strcmp(n->attribute[a]->name, "training_mode") &&
+            !int_attr(n->attribute[a], 0))
+            return 1;
+    return 0;
+}
+
+/* One node slimmed; returns how many fields went. */
+static size_t slim_node(Onnx__NodeProto *n)
+{
+    size_t dropped = 0, kept = 0;
+    int training = training_mode(n);
+    for (size_t a = 0; a < n->n_attribute; a++) {
+        Onnx__AttributeProto *attr = n->attribute[a];
+        /* A Constant's value: ONNX Runtime names it by the node's output. */
+        if (is_onnx_domain(n->domain) && n->op_type && !strcmp(n->op_type, "Constant") && attr->t &&
+            attr->t->name) {
+            free(attr->t->name);
+            attr->t->name = NULL;
+            dropped++;
+        }
+        if (droppable(n, attr, training)) {
+            protobuf_c_message_free_unpacked(&attr->base, NULL);
+            dropped++;
+            continue;
+        }
+        n->attribute[kept++] = attr;
+    }
+    n->n_attribute = kept;
+    return dropped;
+}
+
+static size_t slim_graph(Onnx__GraphProto *g, int depth)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; g && depth <= MAX_DEPTH && i < g->n_node; i++) {
+        Onnx__NodeProto *n = g->node[i];
+        dropped += slim_node(n);
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            dropped += n->attribute[a]->g ? slim_graph(n->attribute[a]->g, depth + 1) : 0;
+            for (size_t k = 0; k < n->attribute[a]->n_graphs; k++)
+                dropped += slim_graph(n->attribute[a]->graphs[k], depth + 1);
+        }
+    }
+    return dropped;
+}
+
+static int has_bodies(const Onnx__GraphProto *g)
+{
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t a = 0; a < g->node[i]->n_attribute; a++)
+            if (g->node[i]->attribute[a]->g || g->node[i]->attribute[a]->n_graphs)
+                return 1;
+    return 0;
+}
+
+/* Constants compared by their bytes: small ones (large ones are rare and unique). */
+#define MERGE_MAX_BYTES 4096
+
+static int is_plain_constant(const Onnx__NodeProto *n)
+{
+    return is_onnx_domain(n->domain) && n->op_type && !strcmp(n->op_type, "Constant") && n->n_output == 1 &&
+           n->output[0] && *n->output[0] && n->n_attribute == 1 &&
+           protobuf_c_message_get_packed_size(&n->attribute[0]->base) <= MERGE_MAX_BYTES;
+}
+
+/* The packed attribute of a plain Constant: its identity. */
+static int constant_key(const Onnx__NodeProto *n, lsc_bytes *key)
+{
+    key->size = 0;
+    size_t size = protobuf_c_message_get_packed_size(&n->attribute[0]->base);
+    uint8_t *buf = malloc(size + 1);
+    if (!buf)
+        return 0;
+    protobuf_c_message_pack(&n->attribute[0]->base, buf);
+    /* Keys are C strings in the map: hex, so a zero byte cannot cut one short. */
+    int ok = 1;
+    for (size_t i = 0; ok && i < size; i++) {
+        char hex[3];
+        snprintf(hex, sizeof hex, "%02x", buf[i]);
+        ok = lsc_bytes_append(key, hex, 2);
+    }
+    free(buf);
+    return ok && lsc_bytes_append(key, "", 1);
+}
+
+/* Main graph without bodies (one scope): a Constant equal to an earlier one leaves,
+ * its readers read the earlier one. Names the graph exposes (outputs, value_info)
+ * keep their Constant. */
+static lsc_status merge_constants(Onnx__GraphProto *g, size_t *dropped, lsc_error *error)
+{
+    if (has_bodies(g) || !g->n_node)
+        return LSC_OK;
+    lsc_name_map exposed = {0}, seen = {0}, moved = {0}; /* keys borrowed: freed last */
+    lsc_bytes key = {0};
+    char **keys = calloc(g->n_node, sizeof *keys);
+    size_t *same = malloc(g->n_node * sizeof *same); /* the earlier equal node, or -1 */
+    lsc_status st = keys && same ? LSC_OK : lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; st == LSC_OK && i < g->n_output; i++)
+        st = g->output[i]->name ? lsc_name_map_put(&exposed, g->output[i]->name, 0, error) : LSC_OK;
+    for (size_t i = 0; st == LSC_OK && i < g->n_value_info; i++)
+        st = g->value_info[i]->name ? lsc_name_map_put(&exposed, g->value_info[i]->name, 0, error) : LSC_OK;
+    for (size_t i = 0; st == LSC_OK && i < g->n_input; i++)
+        st = g->input[i]->name ? lsc_name_map_put(&exposed, g->input[i]->name, 0, error) : LSC_OK;
+    size_t n_node = g->n_node;
+    for (size_t i = 0; st == LSC_OK && i < g->n_node; i++) {
+        Onnx__NodeProto *n = g->node[i];
+        same[i] = (size_t)-1;
+        if (!is_plain_constant(n) || lsc_name_map_get(&exposed, n->output[0]) != (size_t)-1)
+            continue;
+        if (!constant_key(n, &key) || !(keys[i] = lsc_strdup((char *)key.data))) {
+            st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        same[i] = lsc_name_map_get(&seen, keys[i]);
+        if (same[i] == (size_t)-1)
+            st = lsc_name_map_put(&seen, keys[i], i, error);
+        else if (lsc_name_map_get(&moved, n->output[0]) == (size_t)-1)
+            st = lsc_name_map_put(&moved, n->output[0], same[i], error);
+        else
+            same[i] = (size_t)-1; /* one output written twice: not ours to touch */
+    }
+    for (size_t i = 0; st == LSC_OK && i < g->n_node; i++)
+        for (size_t j = 0; j < g->node[i]->n_input; j++) {
+            char **in = &g->node[i]->input[j];
+            size_t to = *in && **in ? lsc_name_map_get(&moved, *in) : (size_t)-1;
+            char *copy = to == (size_t)-1 ? NULL : lsc_strdup(g->node[to]->output[0]);
+            if (to != (size_t)-1 && !copy) {
+                st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+                break;
+            }
+            if (copy) {
+                free(*in);
+                *in = copy;
+            }
+        }
+    lsc_name_map_free(&exposed);
+    lsc_name_map_free(&seen);
+    lsc_name_map_free(&moved);
+    size_t kept = 0;
+    for (size_t i = 0; st == LSC_OK && i < g->n_node; i++) {
+        if (same[i] != (size_t)-1) {
+            protobuf_c_message_free_unpacked(&g->node[i]->base, NULL);
+            (*dropped)++;
+            continue;
+        }
+        g->node[kept++] = g->node[i];
+    }
+    if (st == LSC_OK)
+        g->n_node = kept;
+    lsc_bytes_free(&key);
+    for (size_t i = 0; keys && i < n_node; i++)
+        free(keys[i]);
+    free(keys);
+    free(same);
+    return st;
+}
+
+/* ---- the entry ---- */
+
+/* b holds exactly size bytes (content undefined). */
+static int sized(lsc_bytes *b, size_t size)
+{
+    uint8_t *p = realloc(b->data, size ? size : 1);
+    if (!p)
+        return 0;
+    b->data = p;
+    b->cap = size ? size : 1;
+    b->size = size;
+    return 1;
+}
+
+static lsc_status pack_model(const Onnx__ModelProto *m, lsc_bytes *out, lsc_error *error)
+{
+    size_t size = protobuf_c_message_get_packed_size(&m->base);
+    out->size = 0;
+    if (size > LSC_GRAPH_MAX_SIZE)
+        return LSC_OK; /* too big to slim: out stays empty */
+    if (!sized(out, size))
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the graph entry");
+    out->size = protobuf_c_message_pack(&m->base, out->data);
+    return LSC_OK;
+}
+
+/* full, coded with file as the window's prefix, after the header in *entry. */
+static lsc_status build_entry(const lsc_bytes *full, const lsc_bytes *file, lsc_bytes *entry, lsc_error *error)
+{
+    size_t bound = ZSTD_compressBound(full->size);
+    uint8_t head[LSC_GRAPH_HEADER_SIZE] = {0};
+    if (!sized(entry, sizeof head + bound))
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the graph entry");
+    memset(entry->data, 0, sizeof head);
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    if (!cctx)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the graph entry");
+    unsigned log = 10;
+    while (log < WINDOW_LOG_MAX && ((size_t)1 << log) < file->size + full->size)
+        log++;
+    size_t z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+    if (!ZSTD_isError(z))
+        z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, (int)log);
+    if (!ZSTD_isError(z))
+        z = ZSTD_CCtx_refPrefix(cctx, file->data, file->size);
+    if (!ZSTD_isError(z))
+        z = ZSTD_compress2(cctx, entry->data + sizeof head, bound, full->data, full->size);
+    ZSTD_freeCCtx(cctx);
+    if (ZSTD_isError(z))
+        return lsc_fail(error, LSC_ERR_INTERNAL, "graph entry: zstd: %s", ZSTD_getErrorName(z));
+    entry->size = sizeof head + z;
+    uint8_t *b = entry->data;
+    memcpy(b, LSC_GRAPH_MAGIC, 4);
+    lsc_store_le32(b + 4, LSC_GRAPH_VERSION);
+    lsc_store_le64(b + 16, file->size);
+    lsc_store_le64(b + 24, XXH64(file->data, file->size, 0));
+    lsc_store_le64(b + 32, full->size);
+    lsc_store_le64(b + 40, z);
+    lsc_store_le64(b + 8, lsc_blob_checksum(b, entry->size));
+    return LSC_OK;
+}
+
+static lsc_status add_record(Onnx__ModelProto *m, const char *entry, const char *location, lsc_error *error)
+{
+    Onnx__StringStringEntryProto **props = realloc(m->metadata_props, (m->n_metadata_props + 1) * sizeof *props);
+    if (props)
+        m->metadata_props = props;
+    Onnx__StringStringEntryProto *e = malloc(sizeof *e);
+    size_t n = strlen(entry) + 1 + strlen(location) + 1;
+    char *value = malloc(n), *key = lsc_strdup(LSC_GRAPH_KEY);
+    if (!props || !e || !value || !key) {
+        free(e);
+        free(value);
+        free(key);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    snprintf(value, n, "%s@%s", entry, location);
+    onnx__string_string_entry_proto__init(e);
+    e->key = key;
+    e->value = value;
+    props[m->n_metadata_props++] = e;
+    return LSC_OK;
+}
+
+/* The slim copy of full, its record added; *dropped: fields and nodes that went. */
+static lsc_status slim_copy(const lsc_bytes *full, const char *bundle_name, Onnx__ModelProto **out,
+                            size_t *dropped, lsc_error *error)
+{
+    Onnx__ModelProto *m =
+        (Onnx__ModelProto *)protobuf_c_message_unpack(&onnx__model_proto__descriptor, NULL, full->size, full->data);
+    if (!m || !m->graph) {
+        if (m)
+            protobuf_c_message_free_unpacked(&m->base, NULL);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the graph entry");
+    }
+    *dropped = slim_graph(m->graph, 0);
+    lsc_status st = merge_constants(m->graph, dropped, error);
+    char entry[64];
+    snprintf(entry, sizeof entry, GRAPH_ENTRY);
+    for (unsigned i = 2; lsc_graph_uses_name(m->graph, entry, 0); i++)
+        snprintf(entry, sizeof entry, GRAPH_ENTRY "%u", i);
+    if (st == LSC_OK && *dropped)
+        st = add_record(m, entry, bundle_name, error);
+    if (st != LSC_OK || !*dropped) {
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        m = NULL;
+    }
+    *out = m;
+    return st;
+}
+
+lsc_status lsc_slim_graph(const lsc_onnx_model *model, lsc_bundle_writer *writer, const char *bundle_name,
+                          Onnx__ModelProto **slim, lsc_error *error)
+{
+    *slim = NULL;
+    const Onnx__ModelProto *m = model->proto;
+    /* Training information names graph parts from outside the graph. */
+    if (!m->graph || m->n_training_info)
+        return LSC_OK;
+    for (size_t i = 0; i < m->n_metadata_props; i++)
+        if (m->metadata_props[i]->key && !strcmp(m->metadata_props[i]->key, LSC_GRAPH_KEY))
+            return LSC_OK;
+    lsc_bytes full = {0}, file = {0}, entry = {0};
+    Onnx__ModelProto *copy = NULL;
+    size_t dropped = 0;
+    lsc_status st = pack_model(m, &full, error);
+    if (st == LSC_OK && full.size)
+        st = slim_copy(&full, bundle_name, &copy, &dropped, error);
+    if (st == LSC_OK && copy)
+        st = pack_model(copy, &file, error);
+    if (st == LSC_OK && copy && file.size)
+        st = build_entry(&full, &file, &entry, error);
+    /* Written only when the file loses more than the entry costs. */
+    if (st == LSC_OK && entry.size &&
+        (int64_t)full.size - (int64_t)file.size - (int64_t)entry.size - ENTRY_OVERHEAD > 0) {
+        const char *at = strrchr(copy->metadata_props[copy->n_metadata_props - 1]->value, '@');
+        const char *name = copy->metadata_props[copy->n_metadata_props - 1]->value;
+        uint64_t offset = 0;
+        st = lsc_bundle_writer_append(writer, name, (size_t)(at - name), entry.data, entry.size, NULL, 0, &offset,
+                                      error);
+        if (st == LSC_OK) {
+            *slim = copy;
+            copy = NULL;
+        }
+    }
+    if (copy)
+        protobuf_c_message_free_unpacked(&copy->base, NULL);
+    lsc_bytes_free(&full);
+    lsc_bytes_free(&file);
+    lsc_bytes_free(&entry);
+    return st;
+}
+
+/* ---- reading ---- */
+
+lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *file, size_t file_size,
+                                  const char *label, uint8_t **out, size_t *out_size, lsc_error *error)
+{
+    *out = NULL;
+    *out_size = 0;
+    const uint8_t *b = entry;
+    if (!label)
+        label = "";
+    if (!b || size < LSC_GRAPH_HEADER_SIZE || memcmp(b, LSC_GRAPH_MAGIC, 4) != 0)
+        return BAD("graph entry '%s': bad magic or shorter than its %d-byte header", label, LSC_GRAPH_HEADER_SIZE);
+    if (lsc_load_le32(b + 4) != LSC_GRAPH_VERSION)
+        return lsc_fail(error, LSC_ERR_VERSION, "graph entry '%s': version %u (this reader knows %d)", label,
+                        lsc_load_le32(b + 4), LSC_GRAPH_VERSION);
+    uint64_t stored = lsc_load_le64(b + 8), actual = lsc_blob_checksum(b, size);
+    if (stored != actual)
+        return lsc_fail(error, LSC_ERR_CHECKSUM, "graph entry '%s': checksum %016llx, content hashes to %016llx",
+                        label, (unsigned long long)stored, (unsigned long long)actual);
+    uint64_t model_size = lsc_load_le64(b + 16), model_hash = lsc_load_le64(b + 24);
+    uint64_t full_size = lsc_load_le64(b + 32), zsize = lsc_load_le64(b + 40);
+    if (zsize != size - LSC_GRAPH_HEADER_SIZE)
+        return BAD("graph entry '%s': a %llu-byte frame does not fill its %zu bytes", label,
+                   (unsigned long long)zsize, size);
+    if (!full_size || full_size > LSC_GRAPH_MAX_SIZE || model_size > LSC_GRAPH_MAX_SIZE)
+        return BAD("graph entry '%s': a %llu-byte model or a %llu-byte file is outside 1..%u bytes", label,
+                   (unsigned long long)full_size, (unsigned long long)model_size, LSC_GRAPH_MAX_SIZE);
+    /* The entry codes against these very bytes: another file decodes to garbage. */
+    if (model_size != file_size || model_hash != XXH64(file, file_size, 0))
+        return lsc_fail(error, LSC_ERR_BAD_MODEL,
+                        "graph entry '%s': the model file is not the one compress wrote (edited since?)", label);
+    uint8_t *buf = malloc((size_t)full_size);
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    if (!buf || !dctx) {
+        free(buf);
+        ZSTD_freeDCtx(dctx);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "graph entry '%s': out of memory", label);
+    }
+    size_t got = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
+    if (!ZSTD_isError(got))
+        got = ZSTD_DCtx_refPrefix(dctx, file, file_size);
+    if (!ZSTD_isError(got))
+        got = ZSTD_decompressDCtx(dctx, buf, (size_t)full_size, b + LSC_GRAPH_HEADER_SIZE, (size_t)zsize);
+    ZSTD_freeDCtx(dctx);
+    if (ZSTD_isError(got) || got != full_size) {
+        free(buf);
+        return BAD("graph entry '%s': %s", label,
+                   ZSTD_isError(got) ? ZSTD_getErrorName(got) : "frame holds another size than declared");
+    }
+    *out = buf;
+    *out_size = (size_t)full_size;
+    return LSC_OK;
+}
+
+static lsc_status find_record(const Onnx__ModelProto *m, const char *path, size_t *at, lsc_error *error)
+{
+    *at = (size_t)-1;
+    for (size_t i = 0; i < m->n_metadata_props; i++) {
+        const char *key = m->metadata_props[i]->key;
+        if (!key || strcmp(key, LSC_GRAPH_KEY) != 0)
+            continue;
+        if (*at != (size_t)-1)
+            return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: more than one metadata record '%s'", path, LSC_GRAPH_KEY);
+        *at = i;
+    }
+    return LSC_OK;
+}
+
+/* The full model message, decoded from the entry the record names. */
+static lsc_status decode_full(lsc_onnx_model *model, const char *value, lsc_bundle_get_fn get_bundle, void *ctx,
+                              const char *label, uint8_t **full, size_t *full_size, lsc_error *error)
+{
+    const char *at = value ? strchr(value, '@') : NULL;
+    if (!at || at == value || !at[1])
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: value '%.200s' is not ENTRY@LOCATION", label,
+                        value ? value : "");
+    lsc_bundle *bundle = NULL;
+    LSC_TRY(get_bundle(ctx, at + 1, label, &bundle, error));
+    size_t index = lsc_bundle_find(bundle, value, (size_t)(at - value));
+    if (index == (size_t)-1)
+        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: bundle %s has no entry '%.*s'", label,
+                        lsc_bundle_path(bundle), (int)(at - value), value);
+    const lsc_bundle_entry *e = lsc_bundle_get(bundle, index);
+    const uint8_t *blob = lsc_bundle_blob(bundle, index);
+    if (e->size < 4 || memcmp(blob, LSC_GRAPH_MAGIC, 4) != 0)
+        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: its bundle entry is not a graph entry", label);
+    lsc_status st = lsc_graph_entry_decode(blob, (size_t)e->size, model->map.data, model->map.size, e->name, full,
+                                           full_size, error);
+    if (st == LSC_ERR_BAD_BUNDLE || st == LSC_ERR_CHECKSUM || st == LSC_ERR_VERSION)
+        lsc_error_prefix(error, lsc_bundle_path(bundle)); /* the file whose bytes are wrong */
+    else if (st != LSC_OK)
+        lsc_error_prefix(error, model->path);
+    return st;
+}
+
+lsc_status lsc_restore_graph(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle, void *ctx, int *restored,
+                             lsc_error *error)
+{
+    *restored = 0;
+    size_t at = 0;
+    LSC_TRY(find_record(model->proto, model->path, &at, error));
+    if (at == (size_t)-1)
+        return LSC_OK;
+    char label[400];
+    lsc_label(label, sizeof label, model->path, "metadata record", LSC_GRAPH_KEY);
+    uint8_t *full = NULL;
+    size_t full_size = 0;
+    LSC_TRY(decode_full(model, model->proto->metadata_props[at]->value, get_bundle, ctx, label, &full, &full_size,
+                        error));
+    Onnx__ModelProto *m =
+        (Onnx__ModelProto *)protobuf_c_message_unpack(&onnx__model_proto__descriptor, NULL, full_size, full);
+    free(full);
+    if (!m || !m->graph) {
+        if (m)
+            protobuf_c_message_free_unpacked(&m->base, NULL);
+        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: the graph entry does not decode to an ONNX model", label);
+    }
+    size_t again = 0;
+    lsc_status st = find_record(m, model->path, &again, error);
+    if (st == LSC_OK && again != (size_t)-1)
+        st = lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: the graph entry's model has a record '%s' again", label,
+                      LSC_GRAPH_KEY);
+    if (st != LSC_OK) {
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return st;
+    }
+    /* Payloads of the slim proto point into the file mapping: not the allocator's. */
+    for (size_t i = 0; i < model->n_patched; i++) {
+        model->patched[i]->raw_data.data = NULL;
+        model->patched[i]->raw_data.len = 0;
+    }
+    model->n_patched = 0;
+    protobuf_c_message_free_unpacked(&model->proto->base, NULL);
+    model->proto = m;
+    *restored = 1;
+    return LSC_OK;
+}
