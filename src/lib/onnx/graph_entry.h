@@ -16,6 +16,10 @@
 /* metadata_props key of the slim model; its value "ENTRY@LOCATION" as the names'. */
 #define LSC_GRAPH_KEY LSC_ONNX_DOMAIN ".graph"
 
+/* The slim form of a copy of the full model, in place (graph_slim.c); *dropped:
+ * how many fields, nodes and names went or changed (0: m is unchanged). */
+lsc_status lsc_slim_model(Onnx__ModelProto *m, size_t *dropped, lsc_error *error);
+
 /* compress, after every other rewrite: *slim is the model to write instead of
  * model->proto (owned by the caller), or NULL when slimming does not pay. */
 lsc_status lsc_slim_graph(const lsc_onnx_model *model, lsc_bundle_writer *writer, const char *bundle_name,
