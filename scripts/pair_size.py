@@ -88,11 +88,16 @@ def bundle_split(path):
     entry and the graph entry (docs/format.md parts 5, 6, 7) are counted apart, whole."""
     data = open(path, "rb").read()
     toc_offset, toc_size, file_size, n = struct.unpack_from("<QQQI", data, 16)
-    heads = bodies = pack = names = graph = 0
+    toc = data
     p = toc_offset
+    if struct.unpack_from("<I", data, 12)[0] & 1:  # a compact bundle (docs/format.md 2.5): zstd-coded TOC
+        toc = subprocess.run(["zstd", "-d", "-c"], input=data[toc_offset:toc_offset + toc_size],
+                             capture_output=True, check=True).stdout
+        p = 0
+    heads = bodies = pack = names = graph = 0
     seen = set()
     for _ in range(n):
-        off, size, _sum, name_len, restore_len = struct.unpack_from("<QQQII", data, p)
+        off, size, _sum, name_len, restore_len = struct.unpack_from("<QQQII", toc, p)
         p += (32 + name_len + restore_len + 7) // 8 * 8
         if off in seen:  # an entry sharing an earlier entry's blob (docs/format.md 2.2)
             n -= 1

@@ -401,8 +401,10 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     lsc_bundle_writer *writer = NULL;
     LSC_TRY(lsc_bundle_writer_create(bundle_path, &writer, error));
     /* Equal weights (models holding one network twice) are stored once (docs/format.md 2.2). */
-    if (c->opt->entropy)
+    if (c->opt->entropy) {
         lsc_bundle_writer_share_blobs(writer);
+        lsc_bundle_writer_compact(writer); /* docs/format.md 2.5 */
+    }
     lsc_encode_pass pass = {.in_path = c->in_path,
                             .opt = c->opt,
                             .model = &c->model,
