@@ -430,9 +430,49 @@ static size_t drop_lengths(Onnx__GraphProto *g, int depth)
     return dropped;
 }
 
+static size_t drop_string(char **s)
+{
+    if (!*s)
+        return 0;
+    free(*s);
+    *s = NULL;
+    return 1;
+}
+
+/* Descriptions, names of nodes and graphs, the model's producer and metadata (the
+ * graph entry's record is added after this): ONNX Runtime runs without them. */
+static size_t drop_labels(Onnx__GraphProto *g, int depth)
+{
+    size_t dropped = drop_string(&g->doc_string) + (depth == 0 ? drop_string(&g->name) : 0);
+    for (size_t i = 0; depth <= MAX_DEPTH && i < g->n_node; i++) {
+        Onnx__NodeProto *n = g->node[i];
+        dropped += drop_string(&n->doc_string);
+        for (size_t a = 0; a < n->n_attribute; a++) {
+            Onnx__AttributeProto *attr = n->attribute[a];
+            dropped += drop_string(&attr->doc_string);
+            if (attr->g)
+                dropped += drop_labels(attr->g, depth + 1);
+            for (size_t k = 0; k < attr->n_graphs; k++)
+                dropped += drop_labels(attr->graphs[k], depth + 1);
+        }
+    }
+    return dropped;
+}
+
+static size_t drop_model_labels(Onnx__ModelProto *m)
+{
+    size_t dropped = drop_string(&m->producer_name) + drop_string(&m->producer_version) + drop_string(&m->domain) +
+                     drop_string(&m->doc_string) + m->n_metadata_props + m->has_model_version;
+    for (size_t i = 0; i < m->n_metadata_props; i++)
+        protobuf_c_message_free_unpacked(&m->metadata_props[i]->base, NULL);
+    m->n_metadata_props = 0;
+    m->has_model_version = 0;
+    return dropped;
+}
+
 lsc_status lsc_slim_model(Onnx__ModelProto *m, size_t *dropped, lsc_error *error)
 {
-    *dropped = slim_graph(m->graph, 0) + drop_lengths(m->graph, 0);
+    *dropped = slim_graph(m->graph, 0) + drop_lengths(m->graph, 0) + drop_labels(m->graph, 0) + drop_model_labels(m);
     LSC_TRY(merge_constants(m->graph, dropped, error));
     return rename_weights(m, dropped, error);
 }
