@@ -79,6 +79,19 @@ def blob_header(blob):
     if magic == b"LSCE":
         elem = {1: 4, 10: 2, 11: 8, 16: 2}.get(blob[5], 4)
         return 64 + 8 * blob[56] + 8 * (1 + elem)
+    if magic == b"LSCC":  # compact (4.8): varints up to the last section size
+        p = 19
+        for field in range(6 + 1 + blob[16] + 2 * blob[18]):
+            if field == 6:
+                p += 8  # lsc_checksum
+                continue
+            if field >= 7 + blob[16] and (field - 7 - blob[16]) % 2 == 0:
+                p += 1  # a section's method
+                continue
+            while blob[p] & 0x80:
+                p += 1
+            p += 1
+        return p
     return len(blob)  # the seal: all header
 
 
