@@ -136,18 +136,31 @@ def short_names_checked(rw, extra, expected, tag):
         fail(f"{tag}: node names left long: {long_names[:3]}")
 
 
+def toc_bytes(bundle):
+    """A bundle's TOC (docs/format.md 2.2), decoded when the bundle is compact (2.5:
+    header flag bit 0, the TOC one zstd frame)."""
+    toc_off, toc_size = struct.unpack_from("<QQ", bundle, 16)
+    raw = bytes(bundle[toc_off:toc_off + toc_size])
+    if struct.unpack_from("<I", bundle, 12)[0] & 1:
+        raw = subprocess.run(["zstd", "-d", "-c", "-q"], input=raw, capture_output=True, check=True).stdout
+    return raw
+
+
 def shared_entries(bundle):
     """(entries of a bundle that point at an earlier entry's blob, docs/format.md 2.2;
     entropy blobs of version 4, 4.5; of those, mirrored ones, 4.7)."""
     data = open(bundle, "rb").read()
-    toc, _size, _file, n = struct.unpack_from("<QQQI", data, 16)
-    seen, shared, whole, mirrored, p = set(), 0, 0, 0, toc
+    n, = struct.unpack_from("<I", data, 40)
+    toc = toc_bytes(data)
+    seen, shared, whole, mirrored, p = set(), 0, 0, 0, 0
     for _ in range(n):
-        off, _s, _c, name_len, restore_len = struct.unpack_from("<QQQII", data, p)
+        off, _s, _c, name_len, restore_len = struct.unpack_from("<QQQII", toc, p)
         p += (32 + name_len + restore_len + 7) // 8 * 8
         shared += off in seen
-        whole += off not in seen and data[off:off + 5] == b"LSCE\x04"
-        mirrored += off not in seen and data[off:off + 5] == b"LSCE\x04" and data[off + 57] != 0
+        # version 4, in 4.1's header or the compact one of 4.8 (mirror at byte 57 or 17)
+        v4 = off not in seen and data[off:off + 5] in (b"LSCE\x04", b"LSCC\x04")
+        whole += v4
+        mirrored += v4 and data[off + (57 if data[off + 3] == ord("E") else 17)] != 0
         seen.add(off)
     return shared, whole, mirrored
 

@@ -168,3 +168,11 @@ lsc_status lsc_entropy_expand(const void *blob, size_t size, const char *name, v
     *out = p;
     return LSC_OK;
 }
+
+lsc_status lsc_entropy_compact_blob(const void *blob, size_t blob_size, void **out, size_t *out_size,
+                                    lsc_error *error)
+{
+    if (!blob || !out || !out_size)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_entropy_compact_blob: NULL argument");
+    return lsc_entropy_compact(blob, blob_size, out, out_size, error);
+}

@@ -441,7 +441,7 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     /* Last, the file loses what ONNX Runtime does not read (docs/format.md 7): the
      * graph entry holds the model as it is now, which every reader gets back first. */
     Onnx__ModelProto *slim = NULL;
-    if (st == LSC_OK && c->opt->entropy)
+    if (st == LSC_OK && c->opt->entropy && !c->opt->keep_graph)
         st = lsc_slim_graph(&c->model, writer, c->bundle_name, &slim, error);
     c->report->graph_slimmed = slim != NULL;
     lsc_out_file out;

@@ -399,7 +399,7 @@ static lsc_status restore_run(restore_ctx *c, const char *out_model)
      * goes, so that the graph is the one compress recorded every other position and
      * name in (docs/format.md 5). */
     int unpacked = 0, renamed = 0, slimmed = 0;
-    LSC_TRY(lsc_restore_graph(&c->model, get_bundle_fn, c, &slimmed, c->error));
+    LSC_TRY(lsc_restore_graph(&c->model, get_bundle_fn, c, &slimmed, 0, c->error));
     LSC_TRY(lsc_restore_names(&c->model, get_bundle_fn, c, &renamed, c->error));
     LSC_TRY(lsc_unpack_dense(&c->model, get_bundle_fn, c, &unpacked, c->error));
     LSC_TRY(lsc_select(&c->model, 0, &c->sel, c->error));

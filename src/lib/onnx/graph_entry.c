@@ -208,7 +208,8 @@ lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *fi
     /* The entry codes against these very bytes: another file decodes to garbage. */
     if (model_size != file_size || model_hash != XXH64(file, file_size, 0))
         return lsc_fail(error, LSC_ERR_BAD_MODEL,
-                        "graph entry '%s': the model file is not the one compress wrote (edited since?)", label);
+                        "graph entry '%s': the model file is not the one compress wrote (edited since?); "
+                        "the full model cannot be restored: compress the original again", label);
     uint8_t *buf = malloc((size_t)full_size);
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     if (!buf || !dctx) {
@@ -248,7 +249,7 @@ static lsc_status find_record(const Onnx__ModelProto *m, const char *path, size_
 
 /* The full model message, decoded from the entry the record names. */
 static lsc_status decode_full(lsc_onnx_model *model, const char *value, lsc_bundle_get_fn get_bundle, void *ctx,
-                              const char *label, uint8_t **full, size_t *full_size, lsc_error *error)
+                              const char *label, uint8_t **full, size_t *full_size, int *stale, lsc_error *error)
 {
     const char *at = value ? strchr(value, '@') : NULL;
     if (!at || at == value || !at[1])
@@ -264,6 +265,12 @@ static lsc_status decode_full(lsc_onnx_model *model, const char *value, lsc_bund
     const uint8_t *blob = lsc_bundle_blob(bundle, index);
     if (e->size < 4 || memcmp(blob, LSC_GRAPH_MAGIC, 4) != 0)
         return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: its bundle entry is not a graph entry", label);
+    if (stale && e->size >= LSC_GRAPH_HEADER_SIZE &&
+        (lsc_load_le64(blob + 16) != model->map.size ||
+         lsc_load_le64(blob + 24) != XXH64(model->map.data, model->map.size, 0))) {
+        *stale = 1;
+        return LSC_OK;
+    }
     lsc_status st = lsc_graph_entry_decode(blob, (size_t)e->size, model->map.data, model->map.size, e->name, full,
                                            full_size, error);
     if (st == LSC_ERR_BAD_BUNDLE || st == LSC_ERR_CHECKSUM || st == LSC_ERR_VERSION)
@@ -274,7 +281,7 @@ static lsc_status decode_full(lsc_onnx_model *model, const char *value, lsc_bund
 }
 
 lsc_status lsc_restore_graph(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle, void *ctx, int *restored,
-                             lsc_error *error)
+                             int allow_stale, lsc_error *error)
 {
     *restored = 0;
     size_t at = 0;
@@ -285,8 +292,13 @@ lsc_status lsc_restore_graph(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle
     lsc_label(label, sizeof label, model->path, "metadata record", LSC_GRAPH_KEY);
     uint8_t *full = NULL;
     size_t full_size = 0;
+    int stale = 0;
     LSC_TRY(decode_full(model, model->proto->metadata_props[at]->value, get_bundle, ctx, label, &full, &full_size,
-                        error));
+                        allow_stale ? &stale : NULL, error));
+    if (stale) {
+        *restored = -1;
+        return LSC_OK;
+    }
     Onnx__ModelProto *m =
         (Onnx__ModelProto *)protobuf_c_message_unpack(&onnx__model_proto__descriptor, NULL, full_size, full);
     free(full);

@@ -31,8 +31,10 @@ lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *fi
                                   const char *label, uint8_t **out, size_t *out_size, lsc_error *error);
 
 /* decompress, stats, verify, seal, first: the full model in place of the slim one;
- * *restored: 1 if there was a record. */
+ * *restored: 1 if there was a record. With allow_stale, a model file edited since
+ * compress (the entry does not fit it) stays slim and *restored is -1 (the seal
+ * check reports it); else that is LSC_ERR_BAD_MODEL. */
 lsc_status lsc_restore_graph(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle, void *ctx, int *restored,
-                             lsc_error *error);
+                             int allow_stale, lsc_error *error);
 
 #endif /* LSC_ONNX_GRAPH_ENTRY_H */

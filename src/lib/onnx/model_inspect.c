@@ -105,10 +105,12 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
      * 6, 5): every reader sees the graph compress recorded its positions in. */
     int unpacked = 0, renamed = 0, slimmed = 0;
     if (st == LSC_OK)
-        st = lsc_restore_graph(&model->m, inspect_bundle_fn, model, &slimmed, error);
-    if (st == LSC_OK)
+        st = lsc_restore_graph(&model->m, inspect_bundle_fn, model, &slimmed, only_bundles, error);
+    /* An edited slim model (the seal check): names and pack as the file has them. */
+    int stale = slimmed < 0;
+    if (st == LSC_OK && !stale)
         st = lsc_restore_names(&model->m, inspect_bundle_fn, model, &renamed, error);
-    if (st == LSC_OK)
+    if (st == LSC_OK && !stale)
         st = lsc_unpack_dense(&model->m, inspect_bundle_fn, model, &unpacked, error);
     model->compressed = unpacked || renamed || slimmed;
     if (st == LSC_OK)
@@ -123,7 +125,8 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
         if (!model->bundles || !model->weights)
             st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     }
-    for (size_t k = 0; st == LSC_OK && k < model->sel.count; k++) {
+    /* A stale model's weights carry slim names; its bundle is open already (the record's). */
+    for (size_t k = 0; st == LSC_OK && !stale && k < model->sel.count; k++) {
         if (!model->sel.items[k].compressed)
             continue;
         model->compressed = 1;
