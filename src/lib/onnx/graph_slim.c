@@ -439,11 +439,12 @@ static size_t drop_string(char **s)
     return 1;
 }
 
-/* Descriptions, names of nodes and graphs, the model's producer and metadata (the
- * graph entry's record is added after this): ONNX Runtime runs without them. */
+/* Descriptions, the model's producer and metadata (the graph entry's record is added
+ * after this): ONNX Runtime runs without them. Graph names stay (onnx.checker wants
+ * them), node names too (the frame would code them dearer than they cost). */
 static size_t drop_labels(Onnx__GraphProto *g, int depth)
 {
-    size_t dropped = drop_string(&g->doc_string) + (depth == 0 ? drop_string(&g->name) : 0);
+    size_t dropped = drop_string(&g->doc_string);
     for (size_t i = 0; depth <= MAX_DEPTH && i < g->n_node; i++) {
         Onnx__NodeProto *n = g->node[i];
         dropped += drop_string(&n->doc_string);
