@@ -181,7 +181,8 @@ lsc_status lsc_slim_graph(const lsc_onnx_model *model, lsc_bundle_writer *writer
 /* ---- reading ---- */
 
 lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *file, size_t file_size,
-                                  const char *label, uint8_t **out, size_t *out_size, lsc_error *error)
+                                  int check_file, const char *label, uint8_t **out, size_t *out_size,
+                                  lsc_error *error)
 {
     *out = NULL;
     *out_size = 0;
@@ -206,7 +207,7 @@ lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *fi
         return BAD("graph entry '%s': a %llu-byte model or a %llu-byte file is outside 1..%u bytes", label,
                    (unsigned long long)full_size, (unsigned long long)model_size, LSC_GRAPH_MAX_SIZE);
     /* The entry codes against these very bytes: another file decodes to garbage. */
-    if (model_size != file_size || model_hash != XXH64(file, file_size, 0))
+    if (check_file && (model_size != file_size || model_hash != XXH64(file, file_size, 0)))
         return lsc_fail(error, LSC_ERR_BAD_MODEL,
                         "graph entry '%s': the model file is not the one compress wrote (edited since?); "
                         "the full model cannot be restored: compress the original again", label);
@@ -271,8 +272,8 @@ static lsc_status decode_full(lsc_onnx_model *model, const char *value, lsc_bund
         *stale = 1;
         return LSC_OK;
     }
-    lsc_status st = lsc_graph_entry_decode(blob, (size_t)e->size, model->map.data, model->map.size, e->name, full,
-                                           full_size, error);
+    lsc_status st = lsc_graph_entry_decode(blob, (size_t)e->size, model->map.data, model->map.size, 1, e->name,
+                                           full, full_size, error);
     if (st == LSC_ERR_BAD_BUNDLE || st == LSC_ERR_CHECKSUM || st == LSC_ERR_VERSION)
         lsc_error_prefix(error, lsc_bundle_path(bundle)); /* the file whose bytes are wrong */
     else if (st != LSC_OK)

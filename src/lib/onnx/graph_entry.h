@@ -26,9 +26,12 @@ lsc_status lsc_slim_graph(const lsc_onnx_model *model, lsc_bundle_writer *writer
                           Onnx__ModelProto **slim, lsc_error *error);
 
 /* The entry's frame decoded against `file` (the slim model's bytes): the full model
- * message into *out (malloc'd, *out_size bytes). Every header field is checked. */
+ * message into *out (malloc'd, *out_size bytes). Every header field is checked, and
+ * with check_file that `file` is the one the entry was made against (the fuzzer
+ * decodes frames against other bytes). */
 lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *file, size_t file_size,
-                                  const char *label, uint8_t **out, size_t *out_size, lsc_error *error);
+                                  int check_file, const char *label, uint8_t **out, size_t *out_size,
+                                  lsc_error *error);
 
 /* decompress, stats, verify, seal, first: the full model in place of the slim one;
  * *restored: 1 if there was a record. With allow_stale, a model file edited since
