@@ -1013,7 +1013,8 @@ def check_shared(work):
     entries = toc_entries(good)
     offsets = [e[1] for e in entries]
     sharing = [i for i, o in enumerate(offsets) if o in offsets[:i]]
-    if len(sharing) != 1 or struct.unpack_from("<H", good, 10)[0] != 3:
+    # minor 4: --entropy writes compact bundles (2.5), which may share blobs too
+    if len(sharing) != 1 or struct.unpack_from("<H", good, 10)[0] != 4:
         fail(f"shared bundle: {len(sharing)} shared entries, minor {struct.unpack_from('<H', good, 10)[0]}")
         return
     pos, off, size = entries[sharing[0]]
@@ -1033,6 +1034,111 @@ def check_shared(work):
     variant("bundle entry sharing a blob: a later blob's offset", other, size, CHECKSUM, "checksum")
     with open(bundle, "wb") as f:
         f.write(good)
+
+
+def check_graph_entry(work):
+    """compress --entropy of a paddle2onnx-like model (tests/onnx/gen_names.py): a slim
+    model file and its graph entry (docs/format.md part 7) in a compact bundle (2.5)
+    with compact entropy blobs (4.8): damaged entry, edited model, damaged TOC frame,
+    damaged compact header; every checksum made right where the reader's own check is
+    the one meant."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx"))
+    import gen_names
+    d = sub(work, "graph")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    bundle = os.path.join(d, "m.lsc")
+    onnx.save(gen_names.paddle_like(np.random.default_rng(95))[0], src)
+    r = run(["compress", src, "-o", rw, "--entropy"])
+    good_model = open(rw, "rb").read() if r.returncode == 0 else b""
+    if b"ai.onnx_lsc.graph" not in good_model:
+        fail(f"graph model: no graph entry from compress --entropy: {r.stderr.strip()}")
+        return
+    good = open(bundle, "rb").read()
+
+    def bad_bytes(name, content, codes, entry="lsc.graph"):
+        bundle_case(name, content, codes, d, rw, out, good, entry)
+
+    def graph_variant(change):
+        return pack_variant(good, change, b"LSCG")
+
+    at = good.find(b"LSCG")
+    size = next(e for e in toc_entries(good) if e[1] == at)[2]
+    flipped = bytearray(good)
+    flipped[at + size - 1] ^= 0x40
+    bad_bytes("graph entry: a frame byte flipped (checksum)", bytes(flipped), CHECKSUM)
+    bad_bytes("graph entry: version 2", graph_variant(lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
+    bad_bytes("graph entry: frame size one byte short of the entry",
+              graph_variant(lambda p: struct.pack_into("<Q", p, 40, struct.unpack_from("<Q", p, 40)[0] - 1)),
+              BAD_BUNDLE)
+    bad_bytes("graph entry: full model size above 64 MiB",
+              graph_variant(lambda p: struct.pack_into("<Q", p, 32, 1 << 27)), BAD_BUNDLE)
+    bad_bytes("graph entry: full model size one byte larger than the frame's",
+              graph_variant(lambda p: struct.pack_into("<Q", p, 32, struct.unpack_from("<Q", p, 32)[0] + 1)),
+              BAD_BUNDLE)
+    bad_bytes("graph entry: a frame byte changed (checksums renewed)",
+              graph_variant(lambda p: p.__setitem__(len(p) - 2, p[len(p) - 2] ^ 0x21)), BAD_BUNDLE)
+
+    # The model file edited after compress: decompress and seal refuse (the entry fits
+    # the file compress wrote, byte for byte; --keep-graph is for models to edit).
+    case("graph entry: the slim model decompresses", ["decompress", rw, "-o", out], OK, d, inputs=[rw, bundle],
+         outputs=[out])
+    m = onnx.ModelProto.FromString(good_model)
+    m.graph.node[-1].name = "edited"
+    with open(rw, "wb") as f:
+        f.write(m.SerializeToString())
+    case("graph entry: the slim model edited after compress", ["decompress", rw, "-o", out], BAD_MODEL, d,
+         names=["m.lsc.onnx", "edited since"], inputs=[rw, bundle], outputs=[out])
+    case("graph entry: the slim model edited, seal refused", ["seal", rw], BAD_MODEL, d,
+         names=["m.lsc.onnx", "edited since"], inputs=[rw, bundle])
+    with open(rw, "wb") as f:
+        f.write(good_model)
+
+    # Compact bundle (2.5): the TOC's frame and its declared size.
+    def toc_case(name, b, codes, why):
+        with open(bundle, "wb") as f:
+            f.write(fix_header_checksum(b))
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc"] + ([why] if why else []),
+             inputs=[rw, bundle], outputs=[out])
+        with open(bundle, "wb") as f:
+            f.write(good)
+
+    toc_offset, toc_size = struct.unpack_from("<QQ", good, 16)
+    b = bytearray(good)
+    b[toc_offset + toc_size // 2] ^= 0x5a
+    struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:])))
+    # (zstd may decode it to other entries: then a blob's checksum or a layout rule fails)
+    toc_case("compact bundle: a TOC frame byte changed (TOC checksum renewed)", b, {BAD_BUNDLE, CHECKSUM}, None)
+    b = bytearray(good)
+    struct.pack_into("<I", b, 44, struct.unpack_from("<I", b, 44)[0] + 8)
+    toc_case("compact bundle: TOC size declared 8 bytes larger", b, BAD_BUNDLE, "table of contents")
+    b = bytearray(good)
+    struct.pack_into("<I", b, 44, 0)
+    toc_case("compact bundle: TOC size 0", b, BAD_BUNDLE, "table of contents")
+    b = bytearray(good)
+    struct.pack_into("<I", b, 12, 2)
+    toc_case("compact bundle: an unknown flag", b, BAD_BUNDLE, "reserved")
+
+    # Compact entropy blob (4.8): its varint header.
+    at = good.find(b"LSCC")
+    entry, _, size = next(e for e in toc_entries(good) if e[1] == at)
+
+    def compact_variant(change):
+        v = bytearray(good)
+        blob = bytearray(v[at:at + size])
+        change(blob)
+        struct.pack_into("<Q", blob, 8, blob_checksum(blob))
+        v[at:at + size] = blob
+        toc = toc_of(v)
+        toc[entry + 16:entry + 24] = blob[8:16]
+        return with_toc(v, toc)
+
+    bad_bytes("compact entropy blob: 11 sections", compact_variant(lambda p: p.__setitem__(18, 11)), BAD_BUNDLE,
+              entry="conv2d_")
+    bad_bytes("compact entropy blob: rows varint without its end",
+              compact_variant(lambda p: p.__setitem__(19, p[19] | 0x80)), BAD_BUNDLE, entry="conv2d_")
+    flipped = bytearray(good)
+    flipped[at + size - 1] ^= 0x40
+    bad_bytes("compact entropy blob: a byte flipped", bytes(flipped), CHECKSUM, entry="conv2d_")
 
 
 def check_mirrored(work):
@@ -1083,7 +1189,8 @@ def check_mirrored(work):
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_mirrored, check_quantized,
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_mirrored,
+                      check_graph_entry, check_quantized,
                       check_decode, check_pack, check_names, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:

@@ -13,6 +13,7 @@
  * header's bytes 44..47, blobs other than compute blobs aligned to 8 only. */
 #define LSC_BUNDLE_FLAG_COMPACT 1u
 #define LSC_BUNDLE_COMPACT_ALIGN 8
+#define LSC_BUNDLE_COMPACT_MIN_BLOB 16 /* magic, 4 bytes, checksum: what the TOC checks */
 /* A compact TOC decodes to at most this many bytes (and at most its frame x 32768). */
 #define LSC_BUNDLE_MAX_RAW_TOC (1u << 30)
 #define LSC_BUNDLE_HEADER_SIZE 64

@@ -202,7 +202,8 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
             return BAD("bundle '%s': TOC entry %u: blob at %llu (+%llu) is misaligned, out of order, "
                        "overlapping or out of bounds", path, i, (unsigned long long)e->offset,
                        (unsigned long long)e->size);
-        if (e->size < LSC_BLOB_FIXED_HEADER)
+        /* Compact bundles hold compact entropy blobs (4.8), smaller than a blob header. */
+        if (e->size < (b->compact ? LSC_BUNDLE_COMPACT_MIN_BLOB : LSC_BLOB_FIXED_HEADER))
             return BAD("bundle '%s': TOC entry %u: blob of %llu bytes is too small", path, i,
                        (unsigned long long)e->size);
         if (!all_zero(b->map + prev_end, e->offset - prev_end))

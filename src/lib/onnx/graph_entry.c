@@ -69,6 +69,9 @@ static lsc_status build_entry(const lsc_bytes *full, const lsc_bytes *file, lsc_
     size_t z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL);
     if (!ZSTD_isError(z))
         z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, (int)log);
+    /* The frame checks what it decodes (a frame edited with the entry's checksum renewed). */
+    if (!ZSTD_isError(z))
+        z = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
     if (!ZSTD_isError(z))
         z = ZSTD_CCtx_refPrefix(cctx, file->data, file->size);
     if (!ZSTD_isError(z))
