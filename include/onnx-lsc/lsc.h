@@ -216,6 +216,13 @@ LSC_API lsc_status lsc_entropy_encode_stats(const void *blob, size_t blob_size, 
                                             size_t *out_size, lsc_entropy_stats *stats,
                                             lsc_error *error);
 
+/* The compact form of an entropy blob (docs/format.md 4.8: its header and section
+ * table as varints), as compress --entropy stores it; lsc_weight_open reads either.
+ * On success *out (free with lsc_free) holds *out_size bytes; LSC_ERR_UNSUPPORTED
+ * when it would not be smaller. (API 0.9) */
+LSC_API lsc_status lsc_entropy_compact_blob(const void *blob, size_t blob_size, void **out, size_t *out_size,
+                                            lsc_error *error);
+
 /* An encoded weight, validated and ready to decode or multiply with. */
 typedef struct lsc_weight lsc_weight;
 
@@ -530,7 +537,10 @@ typedef struct lsc_compress_options {
      * LSC (docs/format.md 3.1, "Decision (dense-ish layers)"), NEVER none,
      * ALWAYS every one. */
     uint8_t run_dense;
-    uint8_t reserved[4];
+    /* 1: with entropy, write the whole model file, no graph entry (docs/format.md
+     * part 7): a model that is to be edited and re-sealed. (API 0.9) */
+    uint8_t keep_graph;
+    uint8_t reserved[3];
 } lsc_compress_options;
 enum { LSC_RUN_DENSE_AUTO = 0, LSC_RUN_DENSE_NEVER = 1, LSC_RUN_DENSE_ALWAYS = 2 };
 LSC_API void lsc_compress_options_default(lsc_compress_options *options);
@@ -589,6 +599,8 @@ typedef struct lsc_compress_report {
                                         docs/format.md part 5) */
     uint64_t names_shortened;        /* value and node names replaced by short ones, the
                                         originals in the names entry (--entropy; part 6) */
+    uint64_t graph_slimmed;          /* 1: the model file left out what ONNX Runtime does not
+                                        read, kept in the graph entry (--entropy; part 7) */
 } lsc_compress_report;
 LSC_API void lsc_compress_report_free(lsc_compress_report **report);
 

@@ -24,6 +24,8 @@ void lsc_cli_compress_usage(FILE *out)
           "      --bit-exact           keep -0.0 signs: the model round-trips byte for byte\n"
           "      --entropy             entropy-code the bundle's weights (smaller file, decoded\n"
           "                            once when a runtime opens the model)\n"
+          "      --keep-graph          with --entropy: write the whole model file, no graph\n"
+          "                            entry (for a model you will edit and re-seal)\n"
           "      --keep-graph-inputs   leave weights that are also graph inputs dense (by default\n"
           "                            they are encoded and dropped from the graph's inputs)\n"
           "      --include-graph-inputs  accepted for compatibility: now the default\n"
@@ -120,7 +122,8 @@ static char *default_bundle_path(const char *out_model)
     return swap_suffix(out_model, lsc ? ".lsc.onnx" : ".onnx", ".lsc");
 }
 
-enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY, OPT_SMALLEST, OPT_RUN_DENSE };
+enum { OPT_BUNDLE = 256, OPT_BIT_EXACT, OPT_GRAPH_INPUTS, OPT_KEEP_INPUTS, OPT_INDEX_BITS, OPT_BLOCK, OPT_JSON, OPT_MAX_MEMORY, OPT_ENTROPY, OPT_SMALLEST,
+    OPT_KEEP_GRAPH, OPT_RUN_DENSE };
 
 /* The library's notes (e.g. a weight left dense, and why), on stderr like errors. */
 static void print_note(void *context, const char *message)
@@ -138,6 +141,7 @@ int lsc_cli_compress(int argc, char **argv)
         {"bit-exact", no_argument, NULL, OPT_BIT_EXACT},
         {"entropy", no_argument, NULL, OPT_ENTROPY},
         {"smallest", no_argument, NULL, OPT_SMALLEST},
+        {"keep-graph", no_argument, NULL, OPT_KEEP_GRAPH},
         {"run-dense", required_argument, NULL, OPT_RUN_DENSE},
         {"include-graph-inputs", no_argument, NULL, OPT_GRAPH_INPUTS},
         {"keep-graph-inputs", no_argument, NULL, OPT_KEEP_INPUTS},
@@ -166,6 +170,7 @@ int lsc_cli_compress(int argc, char **argv)
         case OPT_KEEP_INPUTS: opt.keep_graph_inputs = 1; break;
         case OPT_ENTROPY: opt.entropy = 1; break;
         case OPT_SMALLEST: opt.smallest = 1; break;
+        case OPT_KEEP_GRAPH: opt.keep_graph = 1; break;
         case OPT_RUN_DENSE:
             if (strcmp(optarg, "auto") == 0)
                 opt.run_dense = LSC_RUN_DENSE_AUTO;

@@ -129,6 +129,8 @@ void lsc_cli_print_table(FILE *out, const lsc_compress_report *r)
         fprintf(out, "dense tensors packed: %llu (docs/format.md part 5)\n", (unsigned long long)r->dense_packed);
     if (r->names_shortened)
         fprintf(out, "names shortened: %llu (docs/format.md part 6)\n", (unsigned long long)r->names_shortened);
+    if (r->graph_slimmed)
+        fprintf(out, "graph slimmed: what ONNX Runtime does not read is in the graph entry (docs/format.md part 7)\n");
 }
 
 static void json_u(FILE *out, const char *key, uint64_t v)
@@ -203,5 +205,6 @@ void lsc_cli_print_json(FILE *out, const lsc_compress_report *r, const char *mod
     json_u(out, "external_bytes", r->external_bytes);
     json_u(out, "dense_packed", r->dense_packed);
     json_u(out, "names_shortened", r->names_shortened);
+    json_u(out, "graph_slimmed", r->graph_slimmed);
     fputs("}}\n", out);
 }

@@ -61,9 +61,18 @@ static void lsc_from_stats(const lsc_encode_stats *s, stats_lsc *l)
 static lsc_status price_entropy(const void *blob, size_t size, stats_layer *l, lsc_error *error)
 {
     lsc_entropy_stats es;
-    lsc_status st = lsc_entropy_encode_stats(blob, size, NULL, NULL, &es, error);
+    void *coded = NULL, *compact = NULL;
+    size_t coded_size = 0, compact_size = 0;
+    lsc_status st = lsc_entropy_encode_stats(blob, size, &coded, &coded_size, &es, error);
     if (st != LSC_OK && st != LSC_ERR_UNSUPPORTED)
         return st;
+    /* Stored with its header as varints (docs/format.md 4.8): only the header shrinks. */
+    if (st == LSC_OK && lsc_entropy_compact_blob(coded, coded_size, &compact, &compact_size, NULL) == LSC_OK) {
+        es.header_bytes -= coded_size - compact_size;
+        es.total_bytes -= coded_size - compact_size;
+    }
+    lsc_free(coded);
+    lsc_free(compact);
     stats_entropy *e = &l->entropy;
     if (st == LSC_OK && es.total_bytes < size) {
         e->coded = 1;

@@ -97,6 +97,36 @@ def fix_header_checksum(b):
     return bytes(b)
 
 
+def toc_of(b):
+    """The TOC of bundle bytes b (docs/format.md 2.2), decoded when the bundle is
+    compact (2.5: header flag bit 0, the TOC one zstd frame)."""
+    toc_offset, toc_size = struct.unpack_from("<QQ", b, 16)
+    toc = bytes(b[toc_offset:toc_offset + toc_size])
+    if struct.unpack_from("<I", b, 12)[0] & 1:
+        toc = subprocess.run(["zstd", "-d", "-c", "-q"], input=toc, capture_output=True, check=True).stdout
+    return bytearray(toc)
+
+
+def with_toc(b, toc):
+    """Bundle bytes b with `toc` (decoded form) in place of its TOC, coded again when b is
+    compact, and the header's sizes and checksums made right."""
+    b = bytearray(b)
+    toc_offset = struct.unpack_from("<Q", b, 16)[0]
+    stored = bytes(toc)
+    if struct.unpack_from("<I", b, 12)[0] & 1:
+        stored = subprocess.run(["zstd", "-19", "-c", "-q"], input=stored, capture_output=True, check=True).stdout
+        struct.pack_into("<I", b, 44, len(toc))
+    b = b[:toc_offset] + stored
+    struct.pack_into("<QQ", b, 24, len(stored), len(b))
+    struct.pack_into("<Q", b, 48, xxh64(stored))
+    return fix_header_checksum(b)
+
+
+def blob_checksum(blob):
+    """A blob's checksum field (docs/format.md 1.1): XXH64 with bytes 8..15 read as zero."""
+    return xxh64(bytes(blob[:8]) + bytes(8) + bytes(blob[16:]))
+
+
 # ---- running the command ----
 def run(args, limit_fsize=None):
     return cli_run.run(TOOL, args, limit_fsize)
@@ -503,16 +533,11 @@ def check_quantized_entropy(d, src, rw, out):
     bundle = os.path.join(d, "m.lsc")
     r = run(["compress", src, "-o", rw, "-f", "--entropy"])
     good = open(bundle, "rb").read()
-    at = good.find(b"LSCE\x03")
+    at = good.find(b"LSCC\x03")  # a compact entropy blob (4.8) of version 3
     if r.returncode != 0 or at < 0:
         fail(f"quantized model: no 8-bit entropy blob from compress --entropy: {r.stderr.strip()}")
         return
-    toc_offset, = struct.unpack_from("<Q", good, 16)
-    entry = toc_offset  # TOC entries (2.2): the one of the blob at `at`
-    while struct.unpack_from("<Q", good, entry)[0] != at:
-        name_len, restore_len = struct.unpack_from("<II", good, entry + 24)
-        entry += (32 + name_len + restore_len + 7) // 8 * 8
-    size, = struct.unpack_from("<Q", good, entry + 8)
+    entry, _, size = next(e for e in toc_entries(good) if e[1] == at)  # its TOC entry (2.2)
 
     def variant(name, content, codes, names):
         with open(bundle, "wb") as f:
@@ -525,11 +550,10 @@ def check_quantized_entropy(d, src, rw, out):
             CHECKSUM, ["checksum"])
     old = bytearray(good)
     old[at + 4] = 2  # version 2 readers code float weights only
-    old[at + 8:at + 16] = bytes(8)
-    struct.pack_into("<Q", old, at + 8, xxh64(bytes(old[at:at + size])))
-    old[entry + 16:entry + 24] = old[at + 8:at + 16]
-    struct.pack_into("<Q", old, 48, xxh64(bytes(old[toc_offset:])))
-    variant("8-bit entropy blob labelled version 2 (checksums renewed)", fix_header_checksum(bytes(old)),
+    struct.pack_into("<Q", old, at + 8, blob_checksum(old[at:at + size]))
+    toc = toc_of(old)
+    toc[entry + 16:entry + 24] = old[at + 8:at + 16]
+    variant("8-bit entropy blob labelled version 2 (checksums renewed)", with_toc(old, toc),
             BAD_BUNDLE, ["8-bit", "version 2"])
     with open(bundle, "wb") as f:
         f.write(good)
@@ -590,27 +614,24 @@ def pack_variant(good, change, magic=b"LSCD"):
     change(bytearray) and every checksum over it made right again (pack, TOC entry,
     TOC, header), so that the reader's own checks of the pack are what fails."""
     b = bytearray(good)
-    toc_offset, toc_size, _, n = struct.unpack_from("<QQQI", b, 16)
-    p = toc_offset
+    n = struct.unpack_from("<I", b, 40)[0]
+    toc, p = toc_of(b), 0
     for _ in range(n):
-        off, size, _, name_len, restore_len = struct.unpack_from("<QQQII", b, p)
+        off, size, _, name_len, restore_len = struct.unpack_from("<QQQII", toc, p)
         if b[off:off + 4] == magic:
             pack = bytearray(b[off:off + size])
             change(pack)
-            struct.pack_into("<Q", pack, 8, 0)
-            struct.pack_into("<Q", pack, 8, xxh64(bytes(pack[:8]) + bytes(8) + bytes(pack[16:])))
+            struct.pack_into("<Q", pack, 8, blob_checksum(pack))
             b[off:off + size] = pack
-            struct.pack_into("<Q", b, p + 16, struct.unpack_from("<Q", pack, 8)[0])
+            struct.pack_into("<Q", toc, p + 16, struct.unpack_from("<Q", pack, 8)[0])
         p += (32 + name_len + restore_len + 7) // 8 * 8
-    struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:toc_offset + toc_size])))
-    return fix_header_checksum(b)
+    return with_toc(b, toc)
 
 
 def flip_first_entry_end(b):
     """The bundle bytes with the last byte of its first TOC entry's blob flipped."""
     b = bytearray(b)
-    toc_offset = struct.unpack_from("<Q", b, 16)[0]
-    off, size = struct.unpack_from("<QQ", b, toc_offset)
+    off, size = struct.unpack_from("<QQ", toc_of(b), 0)
     b[off + size - 1] ^= 0x40
     return bytes(b)
 
@@ -641,7 +662,8 @@ def check_pack(work):
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
     case("dense tensors only, --entropy (one dense pack)", ["compress", src, "-o", rw, "--entropy"], OK, d,
          inputs=[src], outputs=[rw, bundle])
-    r = run(["compress", src, "-o", rw, "--entropy"])
+    # --keep-graph: the cases below edit the model file (docs/format.md part 7)
+    r = run(["compress", src, "-o", rw, "--entropy", "--keep-graph", "-f"])
     if r.returncode != 0:
         fail(f"pack model does not compress: {r.stderr.strip()}")
         return
@@ -690,7 +712,7 @@ def check_pack(work):
                            helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 512])])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
-    r = run(["compress", src, "-o", rw, "--entropy", "-f"])
+    r = run(["compress", src, "-o", rw, "--entropy", "--keep-graph", "-f"])
     good = onnx.load(rw, load_external_data=False) if r.returncode == 0 else None
     if not good or len(good.graph.node[0].output) != 2:
         fail(f"bodies pack model: no LscUnpack with 2 outputs from compress --entropy: {r.stderr.strip()}")
@@ -714,7 +736,8 @@ def check_names(work):
     g = helper.make_graph(nodes, "names", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), src)
-    r = run(["compress", src, "-o", rw, "--entropy"])
+    # --keep-graph: the cases below edit the model file (docs/format.md part 7)
+    r = run(["compress", src, "-o", rw, "--entropy", "--keep-graph"])
     good = onnx.load(rw, load_external_data=False) if r.returncode == 0 else None
     record = [p for p in good.metadata_props if p.key == "ai.onnx_lsc.names"] if good else []
     if not record or any(len(n.name) > 2 for n in good.graph.node):
@@ -957,11 +980,11 @@ def check_npy(work):
 
 
 def toc_entries(b):
-    """(position in the file, offset, size) of each TOC entry of bundle bytes b."""
-    toc, _size, _file, n = struct.unpack_from("<QQQI", b, 16)
-    out, p = [], toc
+    """(position in the decoded TOC, offset, size) of each TOC entry of bundle bytes b."""
+    n = struct.unpack_from("<I", b, 40)[0]
+    toc, out, p = toc_of(b), [], 0
     for _ in range(n):
-        off, size, _c, nl, rl = struct.unpack_from("<QQQII", b, p)
+        off, size, _c, nl, rl = struct.unpack_from("<QQQII", toc, p)
         out.append((p, off, size))
         p += (32 + nl + rl + 7) // 8 * 8
     return out
@@ -990,28 +1013,132 @@ def check_shared(work):
     entries = toc_entries(good)
     offsets = [e[1] for e in entries]
     sharing = [i for i, o in enumerate(offsets) if o in offsets[:i]]
-    if len(sharing) != 1 or struct.unpack_from("<H", good, 10)[0] != 3:
+    # minor 4: --entropy writes compact bundles (2.5), which may share blobs too
+    if len(sharing) != 1 or struct.unpack_from("<H", good, 10)[0] != 4:
         fail(f"shared bundle: {len(sharing)} shared entries, minor {struct.unpack_from('<H', good, 10)[0]}")
         return
     pos, off, size = entries[sharing[0]]
     other = next(o for o in offsets if o > off)
 
     def variant(name, new_off, new_size, code=BAD_BUNDLE, why="overlapping"):
-        b = bytearray(good)
-        struct.pack_into("<QQ", b, pos, new_off, new_size)
-        toc = struct.unpack_from("<Q", b, 16)[0]
-        struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc:])))
+        toc = toc_of(good)
+        struct.pack_into("<QQ", toc, pos, new_off, new_size)
         with open(bundle, "wb") as f:
-            f.write(fix_header_checksum(bytes(b)))
+            f.write(with_toc(good, toc))
         case(name, ["decompress", rw, "-o", os.path.join(d, "back.onnx")], code, d,
              names=["m.lsc", why], inputs=[rw, bundle], outputs=[os.path.join(d, "back.onnx")])
 
     variant("bundle entry sharing a blob: shorter than it", off, size - 8)
-    variant("bundle entry sharing a blob: inside it", off + 64, size)
+    variant("bundle entry sharing a blob: inside it", off + 8, size)
     # a later blob's offset: read as the entry's own blob, whose checksum is another
     variant("bundle entry sharing a blob: a later blob's offset", other, size, CHECKSUM, "checksum")
     with open(bundle, "wb") as f:
         f.write(good)
+
+
+def check_graph_entry(work):
+    """compress --entropy of a paddle2onnx-like model (tests/onnx/gen_names.py): a slim
+    model file and its graph entry (docs/format.md part 7) in a compact bundle (2.5)
+    with compact entropy blobs (4.8): damaged entry, edited model, damaged TOC frame,
+    damaged compact header; every checksum made right where the reader's own check is
+    the one meant."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx"))
+    import gen_names
+    d = sub(work, "graph")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    bundle = os.path.join(d, "m.lsc")
+    onnx.save(gen_names.paddle_like(np.random.default_rng(95))[0], src)
+    r = run(["compress", src, "-o", rw, "--entropy"])
+    good_model = open(rw, "rb").read() if r.returncode == 0 else b""
+    if b"ai.onnx_lsc.graph" not in good_model:
+        fail(f"graph model: no graph entry from compress --entropy: {r.stderr.strip()}")
+        return
+    good = open(bundle, "rb").read()
+
+    def bad_bytes(name, content, codes, entry="lsc.graph"):
+        bundle_case(name, content, codes, d, rw, out, good, entry)
+
+    def graph_variant(change):
+        return pack_variant(good, change, b"LSCG")
+
+    at = good.find(b"LSCG")
+    size = next(e for e in toc_entries(good) if e[1] == at)[2]
+    flipped = bytearray(good)
+    flipped[at + size - 1] ^= 0x40
+    bad_bytes("graph entry: a frame byte flipped (checksum)", bytes(flipped), CHECKSUM)
+    bad_bytes("graph entry: version 2", graph_variant(lambda p: struct.pack_into("<I", p, 4, 2)), VERSION)
+    bad_bytes("graph entry: frame size one byte short of the entry",
+              graph_variant(lambda p: struct.pack_into("<Q", p, 40, struct.unpack_from("<Q", p, 40)[0] - 1)),
+              BAD_BUNDLE)
+    bad_bytes("graph entry: full model size above 64 MiB",
+              graph_variant(lambda p: struct.pack_into("<Q", p, 32, 1 << 27)), BAD_BUNDLE)
+    bad_bytes("graph entry: full model size one byte larger than the frame's",
+              graph_variant(lambda p: struct.pack_into("<Q", p, 32, struct.unpack_from("<Q", p, 32)[0] + 1)),
+              BAD_BUNDLE)
+    bad_bytes("graph entry: a frame byte changed (checksums renewed)",
+              graph_variant(lambda p: p.__setitem__(len(p) - 2, p[len(p) - 2] ^ 0x21)), BAD_BUNDLE)
+
+    # The model file edited after compress: decompress and seal refuse (the entry fits
+    # the file compress wrote, byte for byte; --keep-graph is for models to edit).
+    case("graph entry: the slim model decompresses", ["decompress", rw, "-o", out], OK, d, inputs=[rw, bundle],
+         outputs=[out])
+    m = onnx.ModelProto.FromString(good_model)
+    m.graph.node[-1].name = "edited"
+    with open(rw, "wb") as f:
+        f.write(m.SerializeToString())
+    case("graph entry: the slim model edited after compress", ["decompress", rw, "-o", out], BAD_MODEL, d,
+         names=["m.lsc.onnx", "edited since"], inputs=[rw, bundle], outputs=[out])
+    case("graph entry: the slim model edited, seal refused", ["seal", rw], BAD_MODEL, d,
+         names=["m.lsc.onnx", "edited since"], inputs=[rw, bundle])
+    with open(rw, "wb") as f:
+        f.write(good_model)
+
+    # Compact bundle (2.5): the TOC's frame and its declared size.
+    def toc_case(name, b, codes, why):
+        with open(bundle, "wb") as f:
+            f.write(fix_header_checksum(b))
+        case(name, ["decompress", rw, "-o", out], codes, d, names=["m.lsc"] + ([why] if why else []),
+             inputs=[rw, bundle], outputs=[out])
+        with open(bundle, "wb") as f:
+            f.write(good)
+
+    toc_offset, toc_size = struct.unpack_from("<QQ", good, 16)
+    b = bytearray(good)
+    b[toc_offset + toc_size // 2] ^= 0x5a
+    struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:])))
+    # (zstd may decode it to other entries: then a blob's checksum or a layout rule fails)
+    toc_case("compact bundle: a TOC frame byte changed (TOC checksum renewed)", b, {BAD_BUNDLE, CHECKSUM}, None)
+    b = bytearray(good)
+    struct.pack_into("<I", b, 44, struct.unpack_from("<I", b, 44)[0] + 8)
+    toc_case("compact bundle: TOC size declared 8 bytes larger", b, BAD_BUNDLE, "table of contents")
+    b = bytearray(good)
+    struct.pack_into("<I", b, 44, 0)
+    toc_case("compact bundle: TOC size 0", b, BAD_BUNDLE, "table of contents")
+    b = bytearray(good)
+    struct.pack_into("<I", b, 12, 2)
+    toc_case("compact bundle: an unknown flag", b, BAD_BUNDLE, "reserved")
+
+    # Compact entropy blob (4.8): its varint header.
+    at = good.find(b"LSCC")
+    entry, _, size = next(e for e in toc_entries(good) if e[1] == at)
+
+    def compact_variant(change):
+        v = bytearray(good)
+        blob = bytearray(v[at:at + size])
+        change(blob)
+        struct.pack_into("<Q", blob, 8, blob_checksum(blob))
+        v[at:at + size] = blob
+        toc = toc_of(v)
+        toc[entry + 16:entry + 24] = blob[8:16]
+        return with_toc(v, toc)
+
+    bad_bytes("compact entropy blob: 11 sections", compact_variant(lambda p: p.__setitem__(18, 11)), BAD_BUNDLE,
+              entry="conv2d_")
+    bad_bytes("compact entropy blob: rows varint without its end",
+              compact_variant(lambda p: p.__setitem__(19, p[19] | 0x80)), BAD_BUNDLE, entry="conv2d_")
+    flipped = bytearray(good)
+    flipped[at + size - 1] ^= 0x40
+    bad_bytes("compact entropy blob: a byte flipped", bytes(flipped), CHECKSUM, entry="conv2d_")
 
 
 def check_mirrored(work):
@@ -1029,23 +1156,17 @@ def check_mirrored(work):
     bundle = os.path.join(d, "m.lsc")
     r = run(["compress", src, "-o", rw, "--entropy"])
     good = open(bundle, "rb").read() if r.returncode == 0 else b""
-    at = good.find(b"LSCE\x04")
-    if at < 0 or good[at + 57] != 1:
+    at = good.find(b"LSCC\x04")  # compact (4.8): `mirror` is byte 17
+    if at < 0 or good[at + 17] != 1:
         fail(f"mirrored model: no entropy blob with mirrored rows: {r.stderr.strip()}")
         return
-    toc_offset, = struct.unpack_from("<Q", good, 16)
-    entry = toc_offset
-    while struct.unpack_from("<Q", good, entry)[0] != at:
-        name_len, restore_len = struct.unpack_from("<II", good, entry + 24)
-        entry += (32 + name_len + restore_len + 7) // 8 * 8
-    size, = struct.unpack_from("<Q", good, entry + 8)
+    entry, _, size = next(e for e in toc_entries(good) if e[1] == at)
 
     def renewed(b):
-        b[at + 8:at + 16] = bytes(8)
-        struct.pack_into("<Q", b, at + 8, xxh64(bytes(b[at:at + size])))
-        b[entry + 16:entry + 24] = b[at + 8:at + 16]
-        struct.pack_into("<Q", b, 48, xxh64(bytes(b[toc_offset:])))
-        return fix_header_checksum(bytes(b))
+        struct.pack_into("<Q", b, at + 8, blob_checksum(b[at:at + size]))
+        toc = toc_of(b)
+        toc[entry + 16:entry + 24] = b[at + 8:at + 16]
+        return with_toc(b, toc)
 
     def variant(name, content, codes, names):
         with open(bundle, "wb") as f:
@@ -1068,7 +1189,8 @@ def check_mirrored(work):
 def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
-        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_mirrored, check_quantized,
+        for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_mirrored,
+                      check_graph_entry, check_quantized,
                       check_decode, check_pack, check_names, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:

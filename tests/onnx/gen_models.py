@@ -131,13 +131,14 @@ def make_all(folder):
     cases = []
 
     def save(name, m, args=(), encoded=None, check=True, folded=None, packed=None, run_dense=None,
-             short_names=None, shared=None, whole=None, mirrored=None):
+             short_names=None, shared=None, whole=None, mirrored=None, slim=None):
         if check:
             onnx.checker.check_model(m)
         onnx.save(m, os.path.join(folder, name + ".onnx"))
         cases.append((name, list(args), {"encoded": encoded, "folded": folded, "packed": packed,
                                          "run_dense": run_dense, "short_names": short_names,
-                                         "shared": shared, "whole": whole, "mirrored": mirrored}))
+                                         "shared": shared, "whole": whole, "mirrored": mirrored,
+                                         "slim": slim}))
 
     # Conv: 2-D, groups, depthwise, 1-D, 3-D, with bias; Gemm transB 0/1; MatMul.
     w = with_specials(pruned((16, 8, 3, 3)))
@@ -292,7 +293,7 @@ def make_all(folder):
         save(name, m, args=gen_pack.EXTRA, encoded=n, packed=gen_pack.PACKED[name])
     # Long exporter names, shortened by --entropy in every scope (gen_names.py).
     for name, (m, _, n) in gen_names.all_models(np.random.default_rng(95)).items():
-        save(name, m, args=gen_names.EXTRA, encoded=n, short_names=True)
+        save(name, m, args=gen_names.EXTRA, encoded=n, short_names=True, slim=gen_names.SLIM.get(name))
     # Equal weights, stored once by --entropy (gen_shared.py); without it, never shared;
     # repeated values coded whole, mirrored rows as halves (entropy blob version 4).
     for name, (m, _, n) in gen_shared.all_models(np.random.default_rng(94)).items():

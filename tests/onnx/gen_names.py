@@ -76,7 +76,62 @@ def decode_and_names(rng):
     return helper.make_model(g, opset_imports=OPSET), feeds
 
 
-BUILDERS = {"names_if_loop_outer": (if_loop_outer, 3), "names_decode": (decode_and_names, 2)}
+def paddle_like(rng):
+    """A small detector head as paddle2onnx writes one: Conv with every attribute
+    spelled out at its default, BatchNormalization (momentum, epsilon 1e-5), hard-swish
+    built from Constant scalars that repeat (the same 3, 0, 6 for every block, each
+    with its own tensor name), a depthwise and a pointwise Conv. compress --entropy
+    writes it slim with a graph entry (docs/format.md part 7)."""
+    nodes, inits, prev, k = [], [], "x", 0
+
+    def const(value):
+        nonlocal k
+        name = "p2o.helper.constant.%d" % k
+        k += 1
+        t = numpy_helper.from_array(np.array(value, np.float32), name)
+        nodes.append(helper.make_node("Constant", [], [name + "_out"], value=t, name="p2o.Constant.%d" % k))
+        return name + "_out"
+
+    def conv(i, w_shape, group, pads):
+        nonlocal prev
+        w = "conv2d_%d.w_0" % i
+        inits.append(init(rng, w, w_shape, density=0.1 if w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3] >= 1024
+                          else 1.0))
+        nodes.append(helper.make_node("Conv", [prev, w], ["conv2d_%d.tmp_0" % i], name="p2o.Conv.%d" % i,
+                                      dilations=[1, 1], group=group, kernel_shape=list(w_shape[2:]), pads=pads,
+                                      strides=[1, 1]))
+        c = w_shape[0]
+        bn = ["batch_norm_%d.%s" % (i, s) for s in ("w_0", "b_0", "w_1", "w_2")]
+        vals = [rng.uniform(0.5, 1.5, c), rng.standard_normal(c) * 0.1, rng.standard_normal(c) * 0.1,
+                rng.uniform(0.5, 2.0, c)]
+        inits.extend(numpy_helper.from_array(v.astype(np.float32), n) for n, v in zip(bn, vals))
+        nodes.append(helper.make_node("BatchNormalization", ["conv2d_%d.tmp_0" % i] + bn, ["batch_norm_%d.tmp_2" % i],
+                                      name="p2o.BatchNormalization.%d" % i, epsilon=1e-5, momentum=0.9))
+        prev = "batch_norm_%d.tmp_2" % i
+        add = "hardswish_%d.tmp_add" % i
+        nodes.append(helper.make_node("Add", [prev, const(3.0)], [add], name="p2o.Add.%d" % i))
+        clip = "hardswish_%d.tmp_clip" % i
+        nodes.append(helper.make_node("Clip", [add, const(0.0), const(6.0)], [clip], name="p2o.Clip.%d" % i))
+        mul = "hardswish_%d.tmp_mul" % i
+        nodes.append(helper.make_node("Mul", [prev, clip], [mul], name="p2o.Mul.%d" % i))
+        prev = "hardswish_%d.tmp_0" % i
+        nodes.append(helper.make_node("Div", [mul, const(6.0)], [prev], name="p2o.Div.%d" % i))
+
+    conv(0, (16, 8, 3, 3), 1, [1, 1, 1, 1])
+    conv(1, (16, 1, 3, 3), 16, [1, 1, 1, 1])
+    conv(2, (64, 16, 1, 1), 1, [0, 0, 0, 0])
+    nodes.append(helper.make_node("Identity", [prev], ["y"], name="p2o.Identity.0"))
+    g = helper.make_graph(nodes, "Model from paddle", [vi("x", [1, 8, 12, 12])], [vi("y", [1, 64, 12, 12])], inits)
+    feeds = [{"x": rng.standard_normal((1, 8, 12, 12)).astype(np.float32)}]
+    m = helper.make_model(g, opset_imports=OPSET, producer_name="PaddlePaddle")
+    m.doc_string = "converted by paddle2onnx"
+    return m, feeds
+
+
+BUILDERS = {"names_if_loop_outer": (if_loop_outer, 3), "names_decode": (decode_and_names, 2),
+            "names_paddle_like": (paddle_like, 2)}
+# Models that must (True) or must not (False) get a graph entry (part 7); others unchecked.
+SLIM = {"names_paddle_like": True}
 
 
 def all_models(rng):

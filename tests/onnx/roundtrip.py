@@ -136,20 +136,70 @@ def short_names_checked(rw, extra, expected, tag):
         fail(f"{tag}: node names left long: {long_names[:3]}")
 
 
+def toc_bytes(bundle):
+    """A bundle's TOC (docs/format.md 2.2), decoded when the bundle is compact (2.5:
+    header flag bit 0, the TOC one zstd frame)."""
+    toc_off, toc_size = struct.unpack_from("<QQ", bundle, 16)
+    raw = bytes(bundle[toc_off:toc_off + toc_size])
+    if struct.unpack_from("<I", bundle, 12)[0] & 1:
+        raw = subprocess.run(["zstd", "-d", "-c", "-q"], input=raw, capture_output=True, check=True).stdout
+    return raw
+
+
 def shared_entries(bundle):
     """(entries of a bundle that point at an earlier entry's blob, docs/format.md 2.2;
     entropy blobs of version 4, 4.5; of those, mirrored ones, 4.7)."""
     data = open(bundle, "rb").read()
-    toc, _size, _file, n = struct.unpack_from("<QQQI", data, 16)
-    seen, shared, whole, mirrored, p = set(), 0, 0, 0, toc
+    n, = struct.unpack_from("<I", data, 40)
+    toc = toc_bytes(data)
+    seen, shared, whole, mirrored, p = set(), 0, 0, 0, 0
     for _ in range(n):
-        off, _s, _c, name_len, restore_len = struct.unpack_from("<QQQII", data, p)
+        off, _s, _c, name_len, restore_len = struct.unpack_from("<QQQII", toc, p)
         p += (32 + name_len + restore_len + 7) // 8 * 8
         shared += off in seen
-        whole += off not in seen and data[off:off + 5] == b"LSCE\x04"
-        mirrored += off not in seen and data[off:off + 5] == b"LSCE\x04" and data[off + 57] != 0
+        # version 4, in 4.1's header or the compact one of 4.8 (mirror at byte 57 or 17)
+        v4 = off not in seen and data[off:off + 5] in (b"LSCE\x04", b"LSCC\x04")
+        whole += v4
+        mirrored += v4 and data[off + (57 if data[off + 3] == ord("E") else 17)] != 0
         seen.add(off)
     return shared, whole, mirrored
+
+
+def full_model(out, tag):
+    """The model of a rewritten file: the file's, or with a graph entry (docs/format.md
+    part 7) the full model it codes, decoded here independently of the tool: its zstd
+    frame with the slim file as prefix (`zstd -d --patch-from`)."""
+    data = open(out, "rb").read()
+    m = onnx.ModelProto.FromString(data)
+    record = [p.value for p in m.metadata_props if p.key == "ai.onnx_lsc.graph"]
+    if not record:
+        return m, False
+    entry, location = record[0].split("@", 1)
+    bundle = open(os.path.join(os.path.dirname(out), location), "rb").read()
+    n, = struct.unpack_from("<I", bundle, 40)
+    toc, p, blob = toc_bytes(bundle), 0, None
+    for _ in range(n):
+        off, size, _c, name_len, restore_len = struct.unpack_from("<QQQII", toc, p)
+        if toc[p + 32:p + 32 + name_len] == entry.encode():
+            blob = bundle[off:off + size]
+        p += (32 + name_len + restore_len + 7) // 8 * 8
+    if blob is None or blob[:4] != b"LSCG":
+        fail(f"{tag}: graph record {record[0]} names no graph entry")
+        return m, True
+    model_size, _hash, full_size, frame_size = struct.unpack_from("<QQQQ", blob, 16)
+    if model_size != len(data) or 48 + frame_size != len(blob):
+        fail(f"{tag}: graph entry sizes {model_size} / {frame_size} disagree with the file and the entry")
+    with tempfile.TemporaryDirectory() as d:
+        frame = os.path.join(d, "frame.zst")
+        open(frame, "wb").write(blob[48:])
+        r = subprocess.run(["zstd", "-d", "-q", "-c", "--patch-from=" + out, frame], capture_output=True)
+    if r.returncode != 0 or len(r.stdout) != full_size:
+        fail(f"{tag}: graph entry does not decode against its file: {r.stderr.decode(errors='replace').strip()}")
+        return m, True
+    full = onnx.ModelProto.FromString(r.stdout)
+    if len(data) >= len(r.stdout):
+        fail(f"{tag}: slim file of {len(data)} bytes is not smaller than its full model ({len(r.stdout)})")
+    return full, True
 
 
 def roundtrip(tool, path, extra, expect, work, label):
@@ -189,7 +239,11 @@ def roundtrip(tool, path, extra, expect, work, label):
                 onnx.checker.check_model(out)
         except Exception as e:  # noqa: BLE001 - any checker complaint is a failure
             fail(f"{tag}: rewritten model fails onnx.checker: {str(e).splitlines()[0]}")
-        rw = onnx.load(out, load_external_data=False)
+        rw, slim = full_model(out, tag)
+        if slim != bool(report["totals"].get("graph_slimmed")) or (slim and "--entropy" not in extra):
+            fail(f"{tag}: graph_slimmed {report['totals'].get('graph_slimmed')} disagrees with the graph record")
+        if expect.get("slim") is not None and slim != expect["slim"]:
+            fail(f"{tag}: graph entry {slim}, expected {expect['slim']}")
         lsc_nodes = [n for g in graphs(rw.graph) for n in g.node if n.domain == "ai.onnx_lsc"]
         if encoded and not any(o.domain == "ai.onnx_lsc" and o.version == 1 for o in rw.opset_import):
             fail(f"{tag}: rewritten model does not import ai.onnx_lsc v1")

@@ -70,17 +70,43 @@ def periodic_model(path, rng):
     onnx.save(onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 13)]), path)
 
 
+def varint_end(b, p):
+    """The offset after the LEB128 varint at p (docs/format.md 4.8)."""
+    while b[p] & 0x80:
+        p += 1
+    return p + 1
+
+
+def compact_methods(b, at):
+    """Section methods of a compact entropy blob at `at` (docs/format.md 4.8)."""
+    rank, n, p = b[at + 16], b[at + 18], at + 19
+    for _ in range(6):  # rows, cols, block_h, block_w, nnz, lsc_size
+        p = varint_end(b, p)
+    p += 8  # lsc_checksum
+    for _ in range(rank):
+        p = varint_end(b, p)
+    methods = []
+    for _ in range(n):
+        methods.append(b[p])
+        p = varint_end(b, p + 1)
+    return methods
+
+
 def zstd_sections(bundle_path):
     """Entropy blobs' value sections coded with zstd (docs/format.md 4.3: method 1,
-    or 4, whole values)."""
+    or 4, whole values), in 4.1's header or the compact one of 4.8."""
     b = open(bundle_path, "rb").read()
+    planes = 4  # float32
     n, at = 0, b.find(b"LSCE")
     while at >= 0:
         rank = b[at + 56]
         table = at + 64 + 8 * rank
-        planes = 4  # float32
         n += sum(b[table + 8 * (1 + j)] in (1, 4) for j in range(planes))
         at = b.find(b"LSCE", at + 4)
+    at = b.find(b"LSCC")
+    while at >= 0:
+        n += sum(m in (1, 4) for m in compact_methods(b, at)[1:1 + planes])
+        at = b.find(b"LSCC", at + 4)
     return n
 
 

@@ -427,7 +427,8 @@ def entropy_tier(work, name, m, feeds, n8, rtol):
     path = os.path.join(work, ename + ".onnx")
     coded, back = (os.path.join(work, ename + e) for e in (".exact.lsc.onnx", ".back.onnx"))
     ortcheck.compress(path, coded, ["--bit-exact", "--entropy"])
-    n_coded = open(coded[: -len(".onnx")], "rb").read().count(b"LSCE\x03")
+    bundle = open(coded[: -len(".onnx")], "rb").read()
+    n_coded = bundle.count(b"LSCE\x03") + bundle.count(b"LSCC\x03")  # compact ones too (4.8)
     r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", coded, "-o", back])
     same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
     print("%s %-28s %d 8-bit entropy blobs, decompress byte for byte: %s" %

@@ -403,13 +403,39 @@ def stored_blobs(model_path):
     return out
 
 
+def varint(blob, p):
+    """(value, next offset) of a LEB128 varint (docs/format.md 4.8)."""
+    v, shift = 0, 0
+    while True:
+        b = blob[p]
+        v |= (b & 0x7f) << shift
+        p, shift = p + 1, shift + 7
+        if not b & 0x80:
+            return v, p
+
+
 def entropy_parts(blob):
-    """(header, positions, values) bytes of an entropy blob (docs/format.md 4.1, 4.3)."""
+    """(header, positions, values) bytes of an entropy blob (docs/format.md 4.1, 4.3),
+    or of a compact one (4.8: header and section table as varints)."""
     esize = {1: 4, 10: 2, 11: 8, 16: 2}[blob[5]]  # float dtypes only (4)
-    rank = blob[56]
-    table = 64 + 8 * rank
-    sizes = [struct.unpack_from("<I", blob, table + 8 * i + 4)[0] for i in range(1 + esize)]
-    header = table + 8 * (1 + esize)
+    if blob[:4] == b"LSCC":
+        rank, n, p = blob[16], blob[18], 19
+        check(n == 1 + esize, "compact entropy blob: section count")
+        for _ in range(6):  # rows, cols, block_h, block_w, nnz, lsc_size
+            _, p = varint(blob, p)
+        p += 8  # lsc_checksum
+        for _ in range(rank):
+            _, p = varint(blob, p)
+        sizes = []
+        for _ in range(n):
+            size, p = varint(blob, p + 1)  # after the method byte
+            sizes.append(size)
+        header = p
+    else:
+        rank = blob[56]
+        table = 64 + 8 * rank
+        sizes = [struct.unpack_from("<I", blob, table + 8 * i + 4)[0] for i in range(1 + esize)]
+        header = table + 8 * (1 + esize)
     check(header + sum(sizes) == len(blob), "entropy blob: sections fill it")
     return header, sizes[0], sum(sizes[1:])
 
@@ -418,7 +444,10 @@ def check_entropy(exe, path, tmp, doc, compute_model):
     """stats --entropy against the bundle compress --entropy writes, byte for byte, and
     the same numbers read from the compute-tier and entropy-tier compressed models."""
     out = os.path.join(tmp, os.path.basename(path).replace(".onnx", "") + ".entropy.lsc.onnx")
-    p = subprocess.run([exe, "compress", path, "-o", out, "-f", "-q", "--entropy"], capture_output=True)
+    # --keep-graph: the weights under their own names in the model file (the bundle's
+    # blobs are those of a slim model's, docs/format.md part 7)
+    p = subprocess.run([exe, "compress", path, "-o", out, "-f", "-q", "--entropy", "--keep-graph"],
+                       capture_output=True)
     check(p.returncode == 0, f"compress --entropy {path}: {p.stderr.decode(errors='replace')}")
     if p.returncode:
         return
@@ -439,7 +468,7 @@ def check_entropy(exe, path, tmp, doc, compute_model):
         if blob is None:
             continue
         check(e["total_bytes"] == len(blob), f"{L['name']}: entropy {e['total_bytes']} != stored {len(blob)}")
-        coded = blob[:4] == b"LSCE"
+        coded = blob[:4] in (b"LSCE", b"LSCC")
         check(e["stored"] == ("entropy" if coded else "compute"), f"{L['name']}: stored {e['stored']}")
         if coded:
             parts = entropy_parts(blob)

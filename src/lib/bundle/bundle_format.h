@@ -8,6 +8,14 @@
 #define LSC_BUNDLE_MINOR_8BIT 1   /* minor 1 added 8-bit weights (1.9) */
 #define LSC_BUNDLE_MINOR_SEALED 2 /* minor 2 added the seal entry (2.4) */
 #define LSC_BUNDLE_MINOR_SHARED 3 /* minor 3 added entries that share a blob (2.2) */
+#define LSC_BUNDLE_MINOR_COMPACT 4 /* minor 4 added compact bundles (2.5) */
+/* Header flag of a compact bundle (2.5): a zstd-coded TOC whose decoded size is the
+ * header's bytes 44..47, blobs other than compute blobs aligned to 8 only. */
+#define LSC_BUNDLE_FLAG_COMPACT 1u
+#define LSC_BUNDLE_COMPACT_ALIGN 8
+#define LSC_BUNDLE_COMPACT_MIN_BLOB 16 /* magic, 4 bytes, checksum: what the TOC checks */
+/* A compact TOC decodes to at most this many bytes (and at most its frame x 32768). */
+#define LSC_BUNDLE_MAX_RAW_TOC (1u << 30)
 #define LSC_BUNDLE_HEADER_SIZE 64
 #define LSC_BUNDLE_HEADER_HASHED 56 /* header_checksum covers bytes [0, 56) */
 #define LSC_BUNDLE_BLOB_ALIGN 64
@@ -24,7 +32,7 @@ enum {
     LSC_BH_TOC_SIZE = 24,
     LSC_BH_FILE_SIZE = 32,
     LSC_BH_N_ENTRIES = 40,
-    LSC_BH_RESERVED = 44,
+    LSC_BH_RESERVED = 44, /* compact bundles: the TOC's decoded size */
     LSC_BH_TOC_CHECKSUM = 48,
     LSC_BH_HEADER_CHECKSUM = 56
 };

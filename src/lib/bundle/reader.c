@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "bundle/bundle_format.h"
 #include "bundle/seal.h"
@@ -27,6 +28,8 @@ struct lsc_bundle {
     char *names;                      /* one allocation for the NUL-terminated copies */
     int sealed;
     int shared; /* some entry shares an earlier entry's blob (2.2) */
+    int compact;      /* 2.5: zstd-coded TOC, decoded into toc_raw */
+    uint8_t *toc_raw; /* the decoded TOC (entries' restore records point into it) */
     lsc_seal seal;
 };
 
@@ -55,7 +58,25 @@ static int all_zero(const uint8_t *p, uint64_t n)
     return 1;
 }
 
-static lsc_status check_header(const lsc_bundle *b, uint64_t *toc_offset, uint64_t *toc_size,
+/* A compact bundle's TOC (2.5): one zstd frame of exactly `raw` bytes, refused before
+ * allocating when no frame of its size could hold them; *toc_size becomes `raw`. */
+static lsc_status decode_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t *toc_size, uint32_t raw, lsc_error *error)
+{
+    uint64_t most = 0;
+    if (!raw || raw > LSC_BUNDLE_MAX_RAW_TOC || lsc_mul_overflow_u64(*toc_size, 32768u, &most) || raw > most)
+        return BAD("bundle '%s': a %llu-byte table of contents cannot decode to %u bytes", b->path,
+                   (unsigned long long)*toc_size, raw);
+    if (!(b->toc_raw = malloc(raw)))
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "bundle '%s': out of memory for the table of contents", b->path);
+    size_t got = ZSTD_decompress(b->toc_raw, raw, b->map + toc_offset, (size_t)*toc_size);
+    if (ZSTD_isError(got) || got != raw)
+        return BAD("bundle '%s': table of contents: %s", b->path,
+                   ZSTD_isError(got) ? ZSTD_getErrorName(got) : "frame holds another size than declared");
+    *toc_size = raw;
+    return LSC_OK;
+}
+
+static lsc_status check_header(lsc_bundle *b, uint64_t *toc_offset, uint64_t *toc_size,
                                uint32_t *n_entries, lsc_error *error)
 {
     const uint8_t *h = b->map;
@@ -73,7 +94,9 @@ static lsc_status check_header(const lsc_bundle *b, uint64_t *toc_offset, uint64
         return lsc_fail(error, major > LSC_BUNDLE_MAJOR ? LSC_ERR_VERSION : LSC_ERR_BAD_BUNDLE,
                         "bundle '%s': format version %u.%u, this reader knows %d.x", path, major,
                         lsc_load_le16(h + LSC_BH_MINOR), LSC_BUNDLE_MAJOR);
-    if (lsc_load_le32(h + LSC_BH_FLAGS) || lsc_load_le32(h + LSC_BH_RESERVED))
+    uint32_t flags = lsc_load_le32(h + LSC_BH_FLAGS), raw_toc = lsc_load_le32(h + LSC_BH_RESERVED);
+    b->compact = flags == LSC_BUNDLE_FLAG_COMPACT;
+    if ((flags & ~LSC_BUNDLE_FLAG_COMPACT) || (!b->compact && raw_toc))
         return BAD("bundle '%s': reserved header fields are not zero", path);
     uint64_t file_size = lsc_load_le64(h + LSC_BH_FILE_SIZE);
     if (file_size != b->size)
@@ -90,6 +113,8 @@ static lsc_status check_header(const lsc_bundle *b, uint64_t *toc_offset, uint64
                    (unsigned long long)file_size);
     if (lsc_load_le64(h + LSC_BH_TOC_CHECKSUM) != XXH64(h + *toc_offset, (size_t)*toc_size, 0))
         return lsc_fail(error, LSC_ERR_CHECKSUM, "bundle '%s': table of contents checksum mismatch", path);
+    if (b->compact)
+        LSC_TRY(decode_toc(b, *toc_offset, toc_size, raw_toc, error));
     if (*n_entries > *toc_size / LSC_BUNDLE_TOC_FIXED)
         return BAD("bundle '%s': %u entries cannot fit a %llu-byte table of contents", path, *n_entries,
                    (unsigned long long)*toc_size);
@@ -138,7 +163,7 @@ static const lsc_bundle_entry *owner_of(const lsc_bundle_entry *const *own, size
 static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_size, uint32_t n,
                             lsc_error *error)
 {
-    const uint8_t *toc = b->map + toc_offset;
+    const uint8_t *toc = b->compact ? b->toc_raw : b->map + toc_offset;
     const char *path = b->path;
     b->entries = calloc(n ? n : 1, sizeof *b->entries);
     b->by_name = calloc(n ? n : 1, sizeof *b->by_name);
@@ -171,12 +196,14 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
             continue;
         }
         uint64_t end;
-        if (e->offset % LSC_BUNDLE_BLOB_ALIGN || e->offset < prev_end ||
-            lsc_add_overflow_u64(e->offset, e->size, &end) || end > toc_offset)
+        if (e->offset % (b->compact ? LSC_BUNDLE_COMPACT_ALIGN : LSC_BUNDLE_BLOB_ALIGN) || e->offset < prev_end ||
+            lsc_add_overflow_u64(e->offset, e->size, &end) || end > toc_offset ||
+            (e->offset % LSC_BUNDLE_BLOB_ALIGN && e->size >= 4 && memcmp(b->map + e->offset, "LSCW", 4) == 0))
             return BAD("bundle '%s': TOC entry %u: blob at %llu (+%llu) is misaligned, out of order, "
                        "overlapping or out of bounds", path, i, (unsigned long long)e->offset,
                        (unsigned long long)e->size);
-        if (e->size < LSC_BLOB_FIXED_HEADER)
+        /* Compact bundles hold compact entropy blobs (4.8), smaller than a blob header. */
+        if (e->size < (b->compact ? LSC_BUNDLE_COMPACT_MIN_BLOB : LSC_BLOB_FIXED_HEADER))
             return BAD("bundle '%s': TOC entry %u: blob of %llu bytes is too small", path, i,
                        (unsigned long long)e->size);
         if (!all_zero(b->map + prev_end, e->offset - prev_end))
@@ -217,6 +244,11 @@ static lsc_status parse_toc(lsc_bundle *b, uint64_t toc_offset, uint64_t toc_siz
 int lsc_bundle_has_shared(const lsc_bundle *bundle)
 {
     return bundle && bundle->shared;
+}
+
+int lsc_bundle_is_compact(const lsc_bundle *bundle)
+{
+    return bundle && bundle->compact;
 }
 
 lsc_status lsc_bundle_open(const char *path, lsc_bundle **bundle_out, lsc_error *error)
@@ -284,6 +316,7 @@ void lsc_bundle_close(lsc_bundle **bundle)
     free(b->entries);
     free(b->by_name);
     free(b->names);
+    free(b->toc_raw);
     free(b->path);
     free(b);
     *bundle = NULL;

@@ -96,6 +96,8 @@ lsc_status lsc_bundle_reseal(const lsc_bundle *bundle, const char *path, const l
     LSC_TRY(lsc_bundle_writer_create(path, &w, error));
     if (lsc_bundle_has_shared(bundle))
         lsc_bundle_writer_share_blobs(w); /* so that shared blobs stay shared, at their offsets */
+    if (lsc_bundle_is_compact(bundle))
+        lsc_bundle_writer_compact(w); /* so that blobs stay at their offsets */
     lsc_status st = LSC_OK;
     for (size_t i = 0; st == LSC_OK && i < lsc_bundle_count(bundle); i++) {
         const lsc_bundle_entry *e = lsc_bundle_get(bundle, i);

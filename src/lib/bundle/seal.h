@@ -29,6 +29,12 @@ void lsc_bundle_writer_share_blobs(lsc_bundle_writer *w);
 /* 1 if some entry of `bundle` shares its blob with an earlier one. */
 int lsc_bundle_has_shared(const lsc_bundle *bundle);
 
+/* Writes a compact bundle (docs/format.md 2.5, minor 4): the TOC as one zstd frame,
+ * blobs other than compute blobs at multiples of 8 instead of 64. */
+void lsc_bundle_writer_compact(lsc_bundle_writer *w);
+/* 1 if `bundle` is compact. */
+int lsc_bundle_is_compact(const lsc_bundle *bundle);
+
 /* Writes `bundle` again at `path` (a temporary file renamed over it when complete),
  * every blob at its offset, with `seal` as its seal. */
 lsc_status lsc_bundle_reseal(const lsc_bundle *bundle, const char *path, const lsc_seal *seal,

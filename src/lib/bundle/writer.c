@@ -12,6 +12,7 @@
 #include "bundle/bundle_format.h"
 #include "bundle/seal.h"
 #include "codec/blob.h"
+#include "codec/entropy.h"
 #include "common/checked.h"
 #include "common/endian.h"
 #include "common/error.h"
@@ -33,6 +34,7 @@ struct lsc_bundle_writer {
     int finished;
     int sealed;   /* the seal is the last entry (docs/format.md 2.4) */
     int share;    /* an entry whose blob equals an earlier one points at it (2.2) */
+    int compact;  /* zstd-coded TOC, entropy blobs and entries aligned to 8 (2.5) */
     lsc_seal seal;
     unsigned minor;
 };
@@ -78,6 +80,12 @@ void lsc_bundle_writer_share_blobs(lsc_bundle_writer *w)
 {
     if (w)
         w->share = 1;
+}
+
+void lsc_bundle_writer_compact(lsc_bundle_writer *w)
+{
+    if (w)
+        w->compact = 1;
 }
 
 /* Length of `name` without a sibling suffix "#N" (N decimal digits; docs/format.md 3). */
@@ -177,7 +185,10 @@ lsc_status lsc_bundle_writer_append(lsc_bundle_writer *w, const char *name, size
     e->name_len = name_len;
     e->restore_len = restore_len;
     uint64_t end = w->out.written;
-    uint64_t pad = (LSC_BUNDLE_BLOB_ALIGN - end % LSC_BUNDLE_BLOB_ALIGN) % LSC_BUNDLE_BLOB_ALIGN;
+    /* Compute blobs are used in place (64 for the kernels); the rest is decoded. */
+    uint64_t align = w->compact && !(blob_size >= 4 && memcmp(blob, "LSCW", 4) == 0) ? LSC_BUNDLE_COMPACT_ALIGN
+                                                                                     : LSC_BUNDLE_BLOB_ALIGN;
+    uint64_t pad = (align - end % align) % align;
     e->offset = end + pad;
     e->size = blob_size;
     e->checksum = lsc_load_le64((const uint8_t *)blob + 8);
@@ -282,6 +293,23 @@ lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *w, lsc_error *error)
         p += toc_entry_size(e);
     }
     uint8_t header[LSC_BUNDLE_HEADER_SIZE] = {0};
+    if (w->compact) {
+        uint8_t *frame = NULL;
+        size_t frame_size = 0;
+        lsc_status st = toc_size <= LSC_BUNDLE_MAX_RAW_TOC
+                            ? lsc_entropy_zstd_compress_level(toc, toc_size, 19, &frame, &frame_size, error)
+                            : lsc_fail(error, LSC_ERR_TOO_LARGE, "bundle '%s': table of contents too large", w->path);
+        if (st != LSC_OK) {
+            free(toc);
+            return st;
+        }
+        lsc_store_le32(header + LSC_BH_FLAGS, LSC_BUNDLE_FLAG_COMPACT);
+        lsc_store_le32(header + LSC_BH_RESERVED, (uint32_t)toc_size);
+        free(toc);
+        toc = frame;
+        toc_size = frame_size;
+        w->minor = w->minor > LSC_BUNDLE_MINOR_COMPACT ? w->minor : LSC_BUNDLE_MINOR_COMPACT;
+    }
     memcpy(header + LSC_BH_MAGIC, LSC_BUNDLE_MAGIC, 8);
     lsc_store_le16(header + LSC_BH_MAJOR, LSC_BUNDLE_MAJOR);
     lsc_store_le16(header + LSC_BH_MINOR, (uint16_t)w->minor);

@@ -28,12 +28,20 @@ lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name,
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory opening blob '%s'", name ? name : "");
     w->stored_size = blob_size;
     lsc_status st = LSC_OK;
-    if (lsc_entropy_is_blob(blob, blob_size)) {
+    void *expanded = NULL; /* a compact blob's "LSCE" form (docs/format.md 4.8) */
+    if (lsc_entropy_is_compact(blob, blob_size)) {
+        size_t size = 0;
+        st = lsc_entropy_expand(blob, blob_size, name, &expanded, &size, error);
+        blob = expanded;
+        blob_size = size;
+    }
+    if (st == LSC_OK && lsc_entropy_is_blob(blob, blob_size)) {
         size_t size = 0;
         st = lsc_entropy_decode_blob(blob, blob_size, name, &w->owned, &size, error);
         blob = w->owned;
         blob_size = size;
     }
+    free(expanded);
     if (st == LSC_OK)
         st = lsc_blob_parse(blob, blob_size, name, &w->view, error);
     if (st != LSC_OK) {

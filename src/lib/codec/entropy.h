@@ -57,6 +57,17 @@ static inline int lsc_entropy_adaptive(unsigned version, unsigned method)
 /* True if the bytes start like an entropy blob (magic only). */
 int lsc_entropy_is_blob(const void *blob, size_t size);
 
+/* Compact entropy blobs (docs/format.md 4.8, entropy_compact.c): the same blob with
+ * its header and section table as varints. */
+#define LSC_COMPACT_MAGIC "LSCC"
+int lsc_entropy_is_compact(const void *blob, size_t size);
+/* A valid "LSCE" blob -> its compact form (free()); LSC_ERR_UNSUPPORTED if not smaller. */
+lsc_status lsc_entropy_compact(const void *blob, size_t size, void **out, size_t *out_size, lsc_error *error);
+/* A compact blob -> the "LSCE" blob it stands for (free()), its own checksum checked;
+ * the result is checked when decoded. */
+lsc_status lsc_entropy_expand(const void *blob, size_t size, const char *name, void **out, size_t *out_size,
+                              lsc_error *error);
+
 /* Recodes a valid compute-tier blob; *out (free()) holds *out_size bytes. */
 lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *name, void **out,
                                    size_t *out_size, lsc_entropy_stats *stats, lsc_error *error);

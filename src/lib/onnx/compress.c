@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bundle/seal.h"
+#include "onnx/graph_entry.h"
 #include "onnx/dense_pack_graph.h"
 #include "onnx/encode_weights.h"
 #include "onnx/restore_external.h"
@@ -400,8 +401,10 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     lsc_bundle_writer *writer = NULL;
     LSC_TRY(lsc_bundle_writer_create(bundle_path, &writer, error));
     /* Equal weights (models holding one network twice) are stored once (docs/format.md 2.2). */
-    if (c->opt->entropy)
+    if (c->opt->entropy) {
         lsc_bundle_writer_share_blobs(writer);
+        lsc_bundle_writer_compact(writer); /* docs/format.md 2.5 */
+    }
     lsc_encode_pass pass = {.in_path = c->in_path,
                             .opt = c->opt,
                             .model = &c->model,
@@ -435,6 +438,12 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
     lsc_restore_ext ext = {0};
     if (st == LSC_OK)
         st = copy_external_left(c, out_model, &ext);
+    /* Last, the file loses what ONNX Runtime does not read (docs/format.md 7): the
+     * graph entry holds the model as it is now, which every reader gets back first. */
+    Onnx__ModelProto *slim = NULL;
+    if (st == LSC_OK && c->opt->entropy && !c->opt->keep_graph)
+        st = lsc_slim_graph(&c->model, writer, c->bundle_name, &slim, error);
+    c->report->graph_slimmed = slim != NULL;
     lsc_out_file out;
     int out_open = 0;
     if (st == LSC_OK && (st = lsc_out_open(&out, out_model, error)) == LSC_OK) {
@@ -442,9 +451,11 @@ static lsc_status compress_run(compress_ctx *c, const char *out_model, const cha
         lsc_pb_sink sink;
         lsc_pb_sink_init(&sink, &out);
         sink.drop_map = &c->model.map;
-        st = lsc_onnx_write(&c->model, &sink, error);
+        st = slim ? lsc_pb_write(&sink, &slim->base, error) : lsc_onnx_write(&c->model, &sink, error);
         c->report->model_bytes = out.written;
     }
+    if (slim)
+        protobuf_c_message_free_unpacked(&slim->base, NULL);
     /* The seal: the model file as it will be, read back (docs/format.md 2.4). */
     lsc_seal seal;
     if (st == LSC_OK && (st = lsc_out_sync(&out, error)) == LSC_OK &&

@@ -10,6 +10,7 @@
 #include "onnx/dense_pack_graph.h"
 #include "onnx/onnx_model.h"
 #include "onnx/restore_external.h"
+#include "onnx/graph_entry.h"
 #include "onnx/short_names.h"
 
 typedef struct open_bundle {
@@ -394,10 +395,11 @@ static void unset_placeholders(restore_ctx *c)
 static lsc_status restore_run(restore_ctx *c, const char *out_model)
 {
     LSC_TRY(lsc_onnx_load(c->in_path, &c->model, c->error));
-    /* First: the original names come back (docs/format.md 6), then the dense pack
+    /* First: the full model (docs/format.md 7), the original names come back (docs/format.md 6), then the dense pack
      * goes, so that the graph is the one compress recorded every other position and
      * name in (docs/format.md 5). */
-    int unpacked = 0, renamed = 0;
+    int unpacked = 0, renamed = 0, slimmed = 0;
+    LSC_TRY(lsc_restore_graph(&c->model, get_bundle_fn, c, &slimmed, 0, c->error));
     LSC_TRY(lsc_restore_names(&c->model, get_bundle_fn, c, &renamed, c->error));
     LSC_TRY(lsc_unpack_dense(&c->model, get_bundle_fn, c, &unpacked, c->error));
     LSC_TRY(lsc_select(&c->model, 0, &c->sel, c->error));

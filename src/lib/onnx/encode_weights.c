@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "codec/encode.h"
+#include "codec/entropy.h"
 #include "common/checked.h"
 #include "onnx/encode_weights.h"
 #include "common/jobs.h"
@@ -148,6 +149,13 @@ static lsc_status work(void *ctx_, size_t i, lsc_error *error)
         void *coded = NULL;
         size_t coded_size = 0;
         st = lsc_entropy_encode(blob, blob_size, &coded, &coded_size, error);
+        void *compact = NULL; /* the same blob, header as varints (docs/format.md 4.8) */
+        size_t compact_size = 0;
+        if (st == LSC_OK && lsc_entropy_compact(coded, coded_size, &compact, &compact_size, NULL) == LSC_OK) {
+            lsc_free(coded);
+            coded = compact;
+            coded_size = compact_size;
+        }
         if (st == LSC_OK && coded_size < blob_size) {
             lsc_free(blob);
             blob = coded;

@@ -9,6 +9,7 @@
 #include "common/checked.h"
 #include "onnx/dense_pack_graph.h"
 #include "onnx/onnx_model.h"
+#include "onnx/graph_entry.h"
 #include "onnx/short_names.h"
 
 struct lsc_model {
@@ -100,14 +101,18 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
     if (!model)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     lsc_status st = lsc_onnx_load(path, &model->m, error);
-    /* The original names, then the dense pack's tensors back in place (docs/format.md
+    /* The full model (docs/format.md 7), the original names, then the dense pack's tensors back in place (docs/format.md
      * 6, 5): every reader sees the graph compress recorded its positions in. */
-    int unpacked = 0, renamed = 0;
+    int unpacked = 0, renamed = 0, slimmed = 0;
     if (st == LSC_OK)
+        st = lsc_restore_graph(&model->m, inspect_bundle_fn, model, &slimmed, only_bundles, error);
+    /* An edited slim model (the seal check): names and pack as the file has them. */
+    int stale = slimmed < 0;
+    if (st == LSC_OK && !stale)
         st = lsc_restore_names(&model->m, inspect_bundle_fn, model, &renamed, error);
-    if (st == LSC_OK)
+    if (st == LSC_OK && !stale)
         st = lsc_unpack_dense(&model->m, inspect_bundle_fn, model, &unpacked, error);
-    model->compressed = unpacked || renamed;
+    model->compressed = unpacked || renamed || slimmed;
     if (st == LSC_OK)
         st = lsc_select(&model->m, LSC_SELECT_SMALL_ROWS, &model->sel, error); /* every weight a row */
     if (st == LSC_OK)
@@ -120,7 +125,8 @@ static lsc_status model_open(const char *path, int only_bundles, lsc_model **mod
         if (!model->bundles || !model->weights)
             st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     }
-    for (size_t k = 0; st == LSC_OK && k < model->sel.count; k++) {
+    /* A stale model's weights carry slim names; its bundle is open already (the record's). */
+    for (size_t k = 0; st == LSC_OK && !stale && k < model->sel.count; k++) {
         if (!model->sel.items[k].compressed)
             continue;
         model->compressed = 1;
