@@ -10,6 +10,7 @@
  * data pointer's add. Included by the x86 variants, which define
  * LSC_FORM_ROWS_NAME. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "codec/blob.h"
 #include "kernels/form.h"
@@ -161,6 +162,29 @@ static inline __attribute__((always_inline)) float form_hsum(__m256 a)
     return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
 }
 
+/* x at eight 16-bit columns c[0..7]: the columns read four at a time (one 64-bit
+ * load, then shifts) rather than one load each, the loads being the products' limit */
+static inline __attribute__((always_inline)) __m256 form_x8_16(const float *restrict x, size_t xs,
+                                                               const uint16_t *c)
+{
+    uint64_t a, b;
+    memcpy(&a, c, 8);
+    memcpy(&b, c + 4, 8);
+#define LSC_XQ(q, k) x[(size_t)(uint16_t)((q) >> (16 * (k))) * xs]
+    return _mm256_setr_ps(LSC_XQ(a, 0), LSC_XQ(a, 1), LSC_XQ(a, 2), LSC_XQ(a, 3), LSC_XQ(b, 0),
+                          LSC_XQ(b, 1), LSC_XQ(b, 2), LSC_XQ(b, 3));
+#undef LSC_XQ
+}
+
+static inline __attribute__((always_inline)) __m256 form_x8_32(const float *restrict x, size_t xs,
+                                                               const uint32_t *c)
+{
+#define LSC_XC(k) x[(size_t)c[k] * xs]
+    return _mm256_setr_ps(LSC_XC(0), LSC_XC(1), LSC_XC(2), LSC_XC(3), LSC_XC(4), LSC_XC(5),
+                          LSC_XC(6), LSC_XC(7));
+#undef LSC_XC
+}
+
 /* The segment being decoded: its row, values not yet decoded, next width byte and
  * next packed group, and the previous column in every lane. */
 typedef struct lsc_form_cur {
@@ -255,9 +279,7 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
             _mm_storeu_si128((__m128i *)(void *)(c16 + k), _mm_setzero_si128());
         else
             _mm256_storeu_si256((__m256i *)(void *)(cols + k), _mm256_setzero_si256());
-#define LSC_FX(i) x[(size_t)(G == 16 ? c16[i] : cols[i]) * xs]
-#define LSC_X8(i) _mm256_setr_ps(LSC_FX(i), LSC_FX(i + 1), LSC_FX(i + 2), LSC_FX(i + 3), \
-                                 LSC_FX(i + 4), LSC_FX(i + 5), LSC_FX(i + 6), LSC_FX(i + 7))
+#define LSC_X8(i) (G == 16 ? form_x8_16(x, xs, c16 + (i)) : form_x8_32(x, xs, cols + (i)))
         uint32_t from = 0;
         if (k >= LSC_FORM_LONG * pieces) { /* long pieces: each its own FMA loop */
             for (uint32_t q = 0; q < pieces; q++) {
@@ -298,7 +320,6 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
         }
         _mm256_store_ps(prod + i, last);
 #undef LSC_X8
-#undef LSC_FX
         for (uint32_t q = 0; q < pieces; q++) {
             uint32_t to = piece_end[q], at = from;
             __m256 a = _mm256_setzero_ps();
