@@ -251,6 +251,21 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
             }
             uint64_t fit = (LSC_FORM_CHUNK - k) / G, need = lsc_form_groups(cur.left, G);
             uint32_t ng = (uint32_t)(need < fit ? need : fit);
+            if (G == 16 && need <= 2 && fit >= 2) {
+                /* a short segment (narrow blocks, low density): two groups decoded
+                 * whether it has one or two, so that no branch depends on which (the
+                 * second, if absent, is read at width 0 and its columns left unused) */
+                unsigned w0 = cur.wp[0], w1 = ng > 1 ? cur.wp[1] : 0;
+                _mm256_storeu_si256((__m256i *)(void *)(c16 + k),
+                                    form_group16(cur.dp, w0, &cur.base));
+                _mm256_storeu_si256((__m256i *)(void *)(c16 + k + 16),
+                                    form_group16(cur.dp + 2 * w0, w1, &cur.base));
+                cur.dp += 2 * (w0 + w1);
+                ng = 0; /* done */
+                cur.wp += need;
+                k += cur.left;
+                cur.left = 0;
+            }
             for (uint32_t g = 0; g < ng; g++) {
                 unsigned w = cur.wp[g];
                 if (G == 16) {
