@@ -139,7 +139,7 @@ static inline __attribute__((always_inline)) __m256i form_group16(const uint8_t 
  * few instructions: (1) the segments' headers and groups decoded into a buffer of
  * columns (a segment longer than the room left is cut at a group, its rest goes to
  * the next chunk); (2) every product v * x[col], eight a vector, x by scalar loads
- * (faster than vgatherdps on Zen 3), the values read in place; (3) each piece's sum
+ * (faster than vgatherdps on Zen 3 and Zen 4), the values read in place; (3) each piece's sum
  * (masked vector loads of its products) added to its row. Fused in one loop per
  * segment, a short segment (narrow blocks: ~1-10 values) paid ~50-80 cycles of
  * latency: header, decode, x loads, FMA, horizontal sum and a mispredicted tail. */
