@@ -153,7 +153,7 @@ int main(int argc, char **argv)
         best = dt < best ? dt : best;
     }
     double cpu = (cpu_now() - cpu0) / reps;
-    printf("%ux%u d=%g block %ux%u b=%u, %zu bytes, nnz %llu, entries %llu: best %.3f ms, mean "
+    printf("%ux%u d=%g block %ux%u b=%u, %zu bytes, nnz %llu, entries %llu: best %.4f ms, mean "
            "%.3f ms, CPU %.3f ms per multiply (all threads)\n",
            rows, cols, d, st.block_h, st.block_w, st.index_bits, size,
            (unsigned long long)st.nnz,

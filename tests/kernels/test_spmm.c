@@ -618,6 +618,13 @@ int main(int argc, char **argv)
         run_case(&short_rows, LSC_DTYPE_FLOAT32, 0, 0);
         shape_case mixed = { 64, 3001, 0.011, EMPTY_ROWS, 1, 3001, 5 };
         run_case(&mixed, LSC_DTYPE_FLOAT32, 0, 0);
+        /* segment headers whose numbers take one byte each (read at once) and two:
+         * counts and first columns past 127, and rows of 150-row blocks, whose row
+         * field (the step + 149) always takes two */
+        shape_case wide_header = { 300, 700, 0.3, UNIFORM, 1, 700, 0 };
+        run_case(&wide_header, LSC_DTYPE_FLOAT32, 0, 0);
+        shape_case tall = { 300, 40, 0.05, UNIFORM, 150, 40, 0 };
+        run_case(&tall, LSC_DTYPE_FLOAT32, 0, 0);
     }
     /* n = 1 decodes one-row block rows in batches (brows.h, rows_n1): batches cut by
      * the row count (1200 short rows, many empty) and by the entries, and rows longer

@@ -74,6 +74,13 @@ static inline void lsc_form_header(const uint8_t **p, uint32_t prev_row, uint32_
 {
     uint32_t n[3];
     const uint8_t *q = *p;
+    if (!((q[0] | q[1] | q[2]) & 128)) { /* the common case: three one-byte numbers */
+        *p = q + 3;
+        s->count = q[0];
+        s->col0 = q[1];
+        s->row = prev_row + q[2] - (block_h - 1);
+        return;
+    }
     for (int k = 0; k < 3; k++) {
         uint32_t v = 0;
         unsigned sh = 0;

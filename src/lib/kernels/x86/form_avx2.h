@@ -10,6 +10,7 @@
  * data pointer's add. Included by the x86 variants, which define
  * LSC_FORM_ROWS_NAME. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "codec/blob.h"
 #include "kernels/form.h"
@@ -138,7 +139,7 @@ static inline __attribute__((always_inline)) __m256i form_group16(const uint8_t 
  * few instructions: (1) the segments' headers and groups decoded into a buffer of
  * columns (a segment longer than the room left is cut at a group, its rest goes to
  * the next chunk); (2) every product v * x[col], eight a vector, x by scalar loads
- * (faster than vgatherdps on Zen 3), the values read in place; (3) each piece's sum
+ * (faster than vgatherdps on Zen 3 and Zen 4), the values read in place; (3) each piece's sum
  * (masked vector loads of its products) added to its row. Fused in one loop per
  * segment, a short segment (narrow blocks: ~1-10 values) paid ~50-80 cycles of
  * latency: header, decode, x loads, FMA, horizontal sum and a mispredicted tail. */
@@ -159,6 +160,29 @@ static inline __attribute__((always_inline)) float form_hsum(__m256 a)
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
     return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+/* x at eight 16-bit columns c[0..7]: the columns read four at a time (one 64-bit
+ * load, then shifts) rather than one load each, the loads being the products' limit */
+static inline __attribute__((always_inline)) __m256 form_x8_16(const float *restrict x, size_t xs,
+                                                               const uint16_t *c)
+{
+    uint64_t a, b;
+    memcpy(&a, c, 8);
+    memcpy(&b, c + 4, 8);
+#define LSC_XQ(q, k) x[(size_t)(uint16_t)((q) >> (16 * (k))) * xs]
+    return _mm256_setr_ps(LSC_XQ(a, 0), LSC_XQ(a, 1), LSC_XQ(a, 2), LSC_XQ(a, 3), LSC_XQ(b, 0),
+                          LSC_XQ(b, 1), LSC_XQ(b, 2), LSC_XQ(b, 3));
+#undef LSC_XQ
+}
+
+static inline __attribute__((always_inline)) __m256 form_x8_32(const float *restrict x, size_t xs,
+                                                               const uint32_t *c)
+{
+#define LSC_XC(k) x[(size_t)c[k] * xs]
+    return _mm256_setr_ps(LSC_XC(0), LSC_XC(1), LSC_XC(2), LSC_XC(3), LSC_XC(4), LSC_XC(5),
+                          LSC_XC(6), LSC_XC(7));
+#undef LSC_XC
 }
 
 /* The segment being decoded: its row, values not yet decoded, next width byte and
@@ -227,6 +251,21 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
             }
             uint64_t fit = (LSC_FORM_CHUNK - k) / G, need = lsc_form_groups(cur.left, G);
             uint32_t ng = (uint32_t)(need < fit ? need : fit);
+            if (G == 16 && need <= 2 && fit >= 2) {
+                /* a short segment (narrow blocks, low density): two groups decoded
+                 * whether it has one or two, so that no branch depends on which (the
+                 * second, if absent, is read at width 0 and its columns left unused) */
+                unsigned w0 = cur.wp[0], w1 = ng > 1 ? cur.wp[1] : 0;
+                _mm256_storeu_si256((__m256i *)(void *)(c16 + k),
+                                    form_group16(cur.dp, w0, &cur.base));
+                _mm256_storeu_si256((__m256i *)(void *)(c16 + k + 16),
+                                    form_group16(cur.dp + 2 * w0, w1, &cur.base));
+                cur.dp += 2 * (w0 + w1);
+                ng = 0; /* done */
+                cur.wp += need;
+                k += cur.left;
+                cur.left = 0;
+            }
             for (uint32_t g = 0; g < ng; g++) {
                 unsigned w = cur.wp[g];
                 if (G == 16) {
@@ -255,9 +294,7 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
             _mm_storeu_si128((__m128i *)(void *)(c16 + k), _mm_setzero_si128());
         else
             _mm256_storeu_si256((__m256i *)(void *)(cols + k), _mm256_setzero_si256());
-#define LSC_FX(i) x[(size_t)(G == 16 ? c16[i] : cols[i]) * xs]
-#define LSC_X8(i) _mm256_setr_ps(LSC_FX(i), LSC_FX(i + 1), LSC_FX(i + 2), LSC_FX(i + 3), \
-                                 LSC_FX(i + 4), LSC_FX(i + 5), LSC_FX(i + 6), LSC_FX(i + 7))
+#define LSC_X8(i) (G == 16 ? form_x8_16(x, xs, c16 + (i)) : form_x8_32(x, xs, cols + (i)))
         uint32_t from = 0;
         if (k >= LSC_FORM_LONG * pieces) { /* long pieces: each its own FMA loop */
             for (uint32_t q = 0; q < pieces; q++) {
@@ -298,7 +335,6 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
         }
         _mm256_store_ps(prod + i, last);
 #undef LSC_X8
-#undef LSC_FX
         for (uint32_t q = 0; q < pieces; q++) {
             uint32_t to = piece_end[q], at = from;
             __m256 a = _mm256_setzero_ps();
