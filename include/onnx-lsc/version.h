@@ -10,9 +10,10 @@
  * 0.6: LSC_LAYER_TOO_SMALL, an outcome lsc_model_layer_get gives (added).
  * 0.7: lsc_weight_prepare_n1 (added; nothing changed).
  * 0.8: lsc_packed_tensor.graph and .same, at the struct's end (dense packs of
- * version 2; added; nothing changed). */
+ * version 2; added; nothing changed).
+ * 0.9: lsc_weight_prepare_int8 and lsc_spmv_int8 (added; nothing changed). */
 #define LSC_API_VERSION_MAJOR 0
-#define LSC_API_VERSION_MINOR 8
+#define LSC_API_VERSION_MINOR 9
 #define LSC_API_VERSION_PATCH 0
 
 #endif /* ONNX_LSC_VERSION_H */

@@ -213,12 +213,35 @@ void lsc_ort_small_free(const lsc_ort_call *call, void *p, size_t bytes)
         lsc_ort_free(call, p);
 }
 
+/* One row of A on the weight's integer form: A - a_zero_point as int32, then int32
+ * sums (lsc_spmv_int8), exact whatever the plan. */
+static OrtStatus *exact_run_int8(const lsc_ort_call *call, const lsc_ort_exact_job *job, int32_t *y)
+{
+    int32_t *x = lsc_ort_small_alloc(call, job->K * sizeof *x);
+    if (!x)
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu)", job->K);
+    const int8_t *s8 = job->a;
+    const uint8_t *u8 = job->a;
+    if (job->is_signed) /* loops the compiler vectorizes */
+        for (size_t i = 0; i < job->K; i++)
+            x[i] = s8[i] - job->a_zp;
+    else
+        for (size_t i = 0; i < job->K; i++)
+            x[i] = u8[i] - job->a_zp;
+    lsc_error error = { 0 };
+    lsc_status st = lsc_spmv_int8(call->weight, x, y, &call->exec, &error);
+    lsc_ort_small_free(call, x, job->K * sizeof *x);
+    return lsc_ort_status(call, st, &error);
+}
+
 OrtStatus *lsc_ort_exact_run(const lsc_ort_call *call, const lsc_ort_exact_job *job, int32_t *y)
 {
     const lsc_ort_exact_plan *plan = &job->plan;
     size_t mk = job->m * job->K, mn = job->m * job->N;
     if (!mn)
         return NULL;
+    if (job->m == 1 && call->kernel->int8_form && call->weight == call->kernel->weight)
+        return exact_run_int8(call, job, y);
     /* one pass (the usual case): the float sums go into y itself, then become int32 */
     float *x = lsc_ort_small_alloc(call, mk * sizeof *x);
     float *yf = plan->passes > 1 ? lsc_ort_small_alloc(call, mn * sizeof *yf) : (float *)(void *)y;
