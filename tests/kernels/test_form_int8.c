@@ -32,9 +32,6 @@ static const struct {
 #if LSC_HAVE_AVX2
     { "avx2", LSC_CPU_AVX2, lsc_int8_rows_avx2 },
 #endif
-#if LSC_HAVE_AVX512
-    { "avx512", LSC_CPU_AVX512, lsc_int8_rows_avx512 },
-#endif
 };
 #define N_VARIANTS (sizeof variants / sizeof variants[0])
 

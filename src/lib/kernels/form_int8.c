@@ -150,10 +150,6 @@ void lsc_int8_rows_scalar(const lsc_int8_form *f, const int32_t *x, int32_t *y, 
 
 lsc_int8_rows_fn lsc_int8_rows_select(unsigned flags)
 {
-#if LSC_HAVE_AVX512
-    if (flags & LSC_CPU_AVX512)
-        return lsc_int8_rows_avx512;
-#endif
 #if LSC_HAVE_AVX2
     if (flags & LSC_CPU_AVX2)
         return lsc_int8_rows_avx2;

@@ -38,9 +38,10 @@ typedef void (*lsc_int8_rows_fn)(const lsc_int8_form *f, const int32_t *x, int32
 
 void lsc_int8_rows_scalar(const lsc_int8_form *f, const int32_t *x, int32_t *y, uint32_t r0, uint32_t r1);
 void lsc_int8_rows_avx2(const lsc_int8_form *f, const int32_t *x, int32_t *y, uint32_t r0, uint32_t r1);
-void lsc_int8_rows_avx512(const lsc_int8_form *f, const int32_t *x, int32_t *y, uint32_t r0, uint32_t r1);
 
-/* The variant for these LSC_CPU_* flags (best first). */
+/* The variant for these LSC_CPU_* flags: AVX2 on AVX-512 CPUs too (on Zen 4 16-lane
+ * gathers, and an expand of packed values over a bitmap, measured slower;
+ * docs/benchmarks.md "Stop 15"). */
 lsc_int8_rows_fn lsc_int8_rows_select(unsigned flags);
 
 #endif /* LSC_KERNELS_FORM_INT8_H */

