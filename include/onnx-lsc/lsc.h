@@ -284,8 +284,10 @@ LSC_API lsc_status lsc_weight_prepare_n1(lsc_weight *weight, size_t *form_bytes,
 
 /* Prepares an 8-bit weight's integer batch-1 form, for lsc_spmv_int8: its integer
  * values w = code - zero_point[r] (int8 when all fit, else int16) with their columns
- * (uint16 up to 2^16 columns, else uint32), row by row. It costs memory: 3 to 6 bytes
- * a non-zero and 8 a row, owned by the weight (freed by lsc_weight_close); the blob
+ * (uint16 up to 2^16 columns, else uint32), row by row; up to 1024 columns on a CPU
+ * with AVX-512 VBMI and VNNI, codes and columns as bytes for an in-register table
+ * lookup of x instead. It costs memory: 3 to 6 bytes a non-zero and 8 to 16 a row,
+ * owned by the weight (freed by lsc_weight_close); the blob
  * and the format are unchanged. Thread safety as lsc_weight_prepare_n1. Builds
  * nothing, and returns LSC_OK, for a weight that is not 8-bit (or has more than
  * 2^31 - 1 columns); calling it again does nothing. *form_bytes (may be NULL)

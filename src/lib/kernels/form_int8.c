@@ -63,14 +63,16 @@ void lsc_int8_form_free(lsc_int8_form *form)
 {
     if (!form)
         return;
+    lsc_int8_table_free(form->table);
     free(form->row_ptr);
     free(form->vals);
     free(form->cols);
     free(form);
 }
 
-static lsc_status form_build(const lsc_blob_view *v, lsc_int8_form **out, lsc_error *error)
+lsc_status lsc_int8_form_build(const lsc_blob_view *v, int table, lsc_int8_form **out, lsc_error *error)
 {
+    *out = NULL;
     lsc_int8_form *f = calloc(1, sizeof *f);
     uint64_t *row_ptr = calloc((size_t)v->rows + 1, sizeof *row_ptr);
     if (!f || !row_ptr) {
@@ -101,6 +103,16 @@ static lsc_status form_build(const lsc_blob_view *v, lsc_int8_form **out, lsc_er
     free(at);
     f->total = sizeof *f + ((size_t)v->rows + 1) * sizeof *row_ptr + n * (f->val_bytes + f->col_bytes) +
                2 * LSC_INT8_PAD;
+    if (table) { /* the table replaces the rows' values and columns */
+        if (!lsc_int8_table_build(f, v)) {
+            lsc_int8_form_free(f);
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory preparing the integer batch-1 form");
+        }
+        free(f->vals);
+        free(f->cols);
+        f->vals = f->cols = NULL;
+        f->total -= n * (f->val_bytes + f->col_bytes) + 2 * LSC_INT8_PAD;
+    }
     *out = f;
     return LSC_OK;
 }
@@ -113,7 +125,8 @@ lsc_status lsc_weight_prepare_int8(lsc_weight *weight, size_t *form_bytes, lsc_e
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_weight_prepare_int8: NULL weight");
     const lsc_blob_view *v = &weight->view;
     if (!weight->int8_form && v->elem_size == 1 && v->cols <= INT32_MAX) { /* gathers take int32 indices */
-        lsc_status st = form_build(v, &weight->int8_form, error);
+        int table = v->cols <= LSC_INT8_TABLE_COLS && lsc_int8_have_table(lsc_cpu_flags());
+        lsc_status st = lsc_int8_form_build(v, table, &weight->int8_form, error);
         if (st != LSC_OK)
             return st;
     }
@@ -161,6 +174,8 @@ lsc_int8_rows_fn lsc_int8_rows_select(unsigned flags)
 typedef struct int8_tasks {
     const lsc_int8_form *f;
     const int32_t *x;
+    const int8_t *xs; /* the table kind: x - o as bytes, else NULL */
+    int32_t o;
     int32_t *y;
     lsc_int8_rows_fn fn;
     uint32_t splits[MAX_TASKS + 1];
@@ -169,7 +184,39 @@ typedef struct int8_tasks {
 static void run_task(void *arg, size_t i)
 {
     const int8_tasks *t = arg;
-    t->fn(t->f, t->x, t->y, t->splits[i], t->splits[i + 1]);
+#if LSC_HAVE_AVX512_TABLE
+    if (t->xs) {
+        lsc_int8_table_rows(t->f, t->xs, t->o, t->y, t->splits[i], t->splits[i + 1]);
+        return;
+    }
+#endif
+    if (t->f->table) /* a CPU mask without the table's ISA, or x too wide for it */
+        lsc_int8_table_scalar(t->f, t->x, t->y, t->splits[i], t->splits[i + 1]);
+    else
+        t->fn(t->f, t->x, t->y, t->splits[i], t->splits[i + 1]);
+}
+
+/* x - o as int8 for the table kind (o = min x + 128), zeros to chunks * 128 bytes; NULL
+ * when x spans more than 256 values (A - zero point of 8-bit A never does; the rows
+ * take it) or out of memory. */
+static int8_t *table_x(const lsc_int8_form *f, const int32_t *x, uint32_t cols, const lsc_exec *exec, int32_t *o)
+{
+    int32_t lo = x[0], hi = x[0];
+    for (uint32_t i = 1; i < cols; i++) { /* vectorized */
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    if ((int64_t)hi - lo > 255)
+        return NULL;
+    size_t n = (size_t)f->table->chunks * 128;
+    int8_t *xs = lsc_exec_alloc(exec, n);
+    if (!xs)
+        return NULL;
+    *o = (int32_t)((int64_t)lo + 128); /* x - o in [-128, 127] */
+    for (uint32_t i = 0; i < cols; i++)
+        xs[i] = (int8_t)(x[i] - *o);
+    memset(xs + cols, 0, n - cols);
+    return xs;
 }
 
 /* Cuts the rows into up to n ranges of about equal values (+ 1 a row); returns the count. */
@@ -209,12 +256,16 @@ lsc_status lsc_spmv_int8(const lsc_weight *weight, const int32_t *x, int32_t *y,
                         "lsc_weight_prepare_int8)", weight->name);
     if (f->rows == 0)
         return LSC_OK;
-    int8_tasks t = { f, x, y, lsc_int8_rows_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0)), { 0 } };
+    unsigned flags = lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0);
+    int8_tasks t = { f, x, NULL, 0, y, lsc_int8_rows_select(flags), { 0 } };
+    if (f->table && weight->view.cols > 0 && lsc_int8_have_table(flags))
+        t.xs = table_x(f, x, weight->view.cols, exec, &t.o);
     size_t want = lsc_exec_width(exec);
     if (f->row_ptr[f->rows] < SERIAL_VALUES)
         want = 1;
     if (want > MAX_TASKS)
         want = MAX_TASKS;
     lsc_exec_run(exec, run_task, &t, cut_rows(f, want, t.splits));
+    lsc_exec_free(exec, (void *)(uintptr_t)t.xs);
     return LSC_OK;
 }
