@@ -12,7 +12,8 @@ both branches of an If (through Transpose into Gemm). And LscMatMulInteger's int
 against the exact integer product (numpy), all rows at once and each row alone
 (batch 1 multiplies on the weight's batch-1 form), uint8 and int8 A, 8-bit weights with
 per-column zero points, K small and large, sums that wrap modulo 2^32 (int32 as ONNX
-accumulates; batch 1 on the integer batch-1 form), and at the edge of the one-pass bound
+accumulates; batch 1 on the integer batch-1 form, which also takes a row L1 norm beyond
+2^24, where no float plan is exact), and at the edge of the one-pass bound
 (max|A'| * the weight's largest row L1 norm, adversarial A and W on each side): ONNX
 Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
 saturates pairs of products in 16 bits), so it is compared only where it is. The same
@@ -176,6 +177,13 @@ def integer_bound(work):
     aw = np.full((2, 34000), 255, np.uint8)
     aw[1, ::2] = 1
     failures += matmul_integer_case(work, "integer_wrap_u8", aw, np.array(0, np.uint8), Bw, np.zeros(40, np.uint8))
+    # a row's L1 norm beyond 2^24 (66000 x 255): no float plan is exact, one row of A on
+    # the integer batch-1 form is (the sum, 66000 * 255 * 255, wraps too)
+    Bl = np.zeros((66000, 40), np.uint8)
+    Bl[:, 0] = 255
+    Bl[::9, 1] = 7
+    failures += matmul_integer_case(work, "integer_l1_2p24_u8", np.full((1, 66000), 255, np.uint8),
+                                    np.array(0, np.uint8), Bl, np.zeros(40, np.uint8))
     return failures
 
 
