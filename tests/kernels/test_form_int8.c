@@ -39,14 +39,16 @@ static const struct {
 static int forms_wide, forms_cols32, forms_narrow, forms_table, forms_other_table, tables_checked;
 
 /* x: A - zero point of 8-bit A (256 values at most: the table kind), values over
- * [-255, 255] (the rows kind), or any int32 (products and sums wrap) */
+ * [-255, 255] (the rows kind), any int32 (products and sums wrap), or 256 values at
+ * int32's top (the table kind's offset wraps) */
 static void fill_x(int32_t *x, uint32_t n, int kind)
 {
     int32_t zp = (int32_t)(rnd() % 256) - (kind == 0 && rnd() % 2 ? 128 : 0);
     for (uint32_t i = 0; i < n; i++)
         x[i] = kind == 0   ? (int32_t)(rnd() % 256) - zp
                : kind == 1 ? (int32_t)(rnd() % 511) - 255
-                           : (int32_t)(uint32_t)rnd();
+               : kind == 2 ? (int32_t)(uint32_t)rnd()
+                           : INT32_MAX - (int32_t)(rnd() % 256);
     if (kind == 0 && n > 1) { /* both ends of A */
         x[0] = -zp;
         x[n - 1] = 255 - zp;
@@ -70,13 +72,13 @@ static void check_table(const char *what, const lsc_int8_form *f, const int32_t 
     int8_t *xs = calloc((size_t)f->table->chunks * 128, 1);
     if (!xs)
         abort();
-    int32_t o = lo + 128;
+    int64_t o = (int64_t)lo + 128;
     for (uint32_t i = 0; i < cols; i++)
-        xs[i] = (int8_t)(x[i] - o);
+        xs[i] = (int8_t)((int64_t)x[i] - o);
     uint32_t r0 = f->rows > 2 ? (uint32_t)(rnd() % (f->rows / 2)) : 0, r1 = f->rows - (f->rows > 3 ? 1 : 0);
     memset(y, 0x5a, (size_t)f->rows * sizeof *y);
     memset(y2, 0x5a, (size_t)f->rows * sizeof *y2);
-    lsc_int8_table_rows(f, xs, o, y, r0, r1);
+    lsc_int8_table_rows(f, xs, (int32_t)(uint32_t)o, y, r0, r1);
     lsc_int8_table_scalar(f, x, y2, r0, r1);
     CHECKF(memcmp(y, y2, (size_t)f->rows * sizeof *y) == 0, "%s: table rows [%u, %u)", what, r0, r1);
     tables_checked++;
@@ -165,7 +167,7 @@ static void run_case(lsc_dtype dtype, uint32_t d0, uint32_t d1, int transposed, 
             w->int8_form = other;
             other = swap;
         }
-        for (int any = 0; any < 3; any++) {
+        for (int any = 0; any < 4; any++) {
             fill_x(x, cols, any);
             for (uint32_t r = 0; r < rows; r++) { /* the dense product of the codes */
                 uint32_t acc = 0;

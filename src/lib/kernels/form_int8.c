@@ -212,9 +212,10 @@ static int8_t *table_x(const lsc_int8_form *f, const int32_t *x, uint32_t cols, 
     int8_t *xs = lsc_exec_alloc(exec, n);
     if (!xs)
         return NULL;
-    *o = (int32_t)((int64_t)lo + 128); /* x - o in [-128, 127] */
+    int64_t o64 = (int64_t)lo + 128; /* x - o in [-128, 127] */
+    *o = (int32_t)(uint32_t)o64;      /* used modulo 2^32 */
     for (uint32_t i = 0; i < cols; i++)
-        xs[i] = (int8_t)(x[i] - *o);
+        xs[i] = (int8_t)((int64_t)x[i] - o64);
     memset(xs + cols, 0, n - cols);
     return xs;
 }
