@@ -5,7 +5,8 @@
  * agree with a double-precision product of the decoded tensor (when its values are
  * finite and moderate), so a kernel that reads the SRI stream differently from the
  * decoder is found, not only one that crashes. Then the weight's batch-1 form is
- * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it.
+ * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it,
+ * and an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly.
  * Input: 1 control byte (n, row range), then the blob. */
 #include <math.h>
 #include <stdlib.h>
@@ -155,6 +156,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 free(xt);
             }
         }
+    }
+    /* An 8-bit weight's integer form (lsc_weight_prepare_int8): lsc_spmv_int8 equal on
+     * every variant and exec to the scalar one, and to the float product of code -
+     * zero point (scale 1) wherever that is exact (|x| <= 5 times the largest row L1
+     * norm within 2^24). */
+    if (esize == 1) {
+        size_t int8_bytes = 0;
+        if (lsc_weight_prepare_int8(w, &int8_bytes, &err) != LSC_OK || int8_bytes == 0)
+            abort();
+        int32_t *xi = malloc(sizeof(int32_t) * in.cols), *yi = malloc(sizeof(int32_t) * in.rows);
+        int32_t *y0 = malloc(sizeof(int32_t) * in.rows);
+        for (size_t k = 0; k < in.cols; k++) {
+            xi[k] = (int)(k * 7 % 11) - 5;
+            x[k] = (float)xi[k];
+        }
+        lsc_exec serial = {.cpu_mask = LSC_CPU_SCALAR};
+        if (lsc_spmv_int8(w, xi, y0, &serial, &err) != LSC_OK)
+            abort();
+        if (lsc_weight_row_l1_max(w) * 5 <= 16777216.0) {
+            if (lsc_spmm_rows(w, x, in.cols, 1, yt, in.rows, &serial, &err) != LSC_OK)
+                abort();
+            for (uint32_t r = 0; r < in.rows; r++)
+                if ((int32_t)yt[r] != y0[r])
+                    abort();
+        }
+        for (int m = 0; m < 6; m++) {
+            if (masks[m % 3] != LSC_CPU_SCALAR && !(lsc_cpu_flags() & masks[m % 3]))
+                continue;
+            lsc_exec exec = {.pool = m >= 3 ? shared_pool() : NULL, .cpu_mask = masks[m % 3]};
+            if (lsc_spmv_int8(w, xi, yi, &exec, &err) != LSC_OK ||
+                memcmp(yi, y0, sizeof(int32_t) * in.rows) != 0)
+                abort();
+        }
+        free(xi);
+        free(yi);
+        free(y0);
     }
     free(ref);
     free(mag);

@@ -289,6 +289,18 @@ LSC_API double lsc_weight_row_l1_max(const lsc_weight *weight);
  * none. LSC_ERR_NO_MEMORY leaves the weight as it was. */
 LSC_API lsc_status lsc_weight_prepare_n1(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
 
+/* Prepares an 8-bit weight's integer batch-1 form, for lsc_spmv_int8: its integer
+ * values w = code - zero_point[r] (int8 when all fit, else int16) with their columns
+ * (uint16 up to 2^16 columns, else uint32), row by row; up to 1024 columns on a CPU
+ * with AVX-512 VBMI and VNNI, codes and columns as bytes for an in-register table
+ * lookup of x instead. It costs memory: 3 to 6 bytes a non-zero and 8 to 16 a row,
+ * owned by the weight (freed by lsc_weight_close); the blob
+ * and the format are unchanged. Thread safety as lsc_weight_prepare_n1. Builds
+ * nothing, and returns LSC_OK, for a weight that is not 8-bit (or has more than
+ * 2^31 - 1 columns); calling it again does nothing. *form_bytes (may be NULL)
+ * receives its size, 0 for none. LSC_ERR_NO_MEMORY leaves the weight as it was. */
+LSC_API lsc_status lsc_weight_prepare_int8(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
+
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
 /* ------------------------------------------------------------------------ */
@@ -382,6 +394,14 @@ LSC_API lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, cons
  *   Y: m x rows, element (j, i) at y[j * ldy + i]   (ldy >= rows), overwritten. */
 LSC_API lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx, size_t m,
                                  float *y, size_t ldy, const lsc_exec *exec, lsc_error *error);
+
+/* The exact integer product of an 8-bit weight and one vector, on its integer form
+ * (lsc_weight_prepare_int8, which it needs): y[r] = sum over c of (code[r][c] -
+ * zero_point[r]) * x[c] for every row r, summed in int32 modulo 2^32 (ONNX's wrapping
+ * int32, as MatMulInteger defines it), any x. x: cols values, y: rows values
+ * (overwritten). */
+LSC_API lsc_status lsc_spmv_int8(const lsc_weight *w, const int32_t *x, int32_t *y, const lsc_exec *exec,
+                                 lsc_error *error);
 
 /* ------------------------------------------------------------------------ */
 /* Bundle (.lsc)                                                             */

@@ -156,6 +156,7 @@ typedef struct lsc_ort_kernel {
     size_t scale_input;       /* an 8-bit weight's scales (docs/format.md 3.1): 3, MatMul 2; 0: none */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
+    int int8_form;            /* LscMatMulInteger, LscQLinearMatMul: weight has its integer batch-1 form */
     union {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;

@@ -188,15 +188,21 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
             s = lsc_ort_decode_init(k); /* once: every run copies it */
         if (!s && (k->kind == LSC_ORT_QLINEAR_MATMUL || k->kind == LSC_ORT_QLINEAR_CONV))
             s = lsc_ort_qlinear_init(k, info);
-        /* Gemm and the MatMuls (float, integer, QLinear) multiply one vector at batch 1:
-         * the weight's batch-1 form, once (lsc_weight_prepare_n1; nothing when the blob
-         * has none). An 8-bit weight's form reads the floats lsc_ort_dequantize made. */
+        /* Gemm and the MatMuls multiply one vector at batch 1: the weight's batch-1 form,
+         * once (lsc_weight_prepare_n1; nothing when the blob has none); the integer
+         * MatMuls its integer form instead (lsc_weight_prepare_int8: exact int32 sums). */
         lsc_error error = { 0 };
+        size_t int8_bytes = 0;
+        int integer = k->kind == LSC_ORT_MATMUL_INTEGER || k->kind == LSC_ORT_QLINEAR_MATMUL;
         if (!s && k->weight &&
-            (k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL || k->kind == LSC_ORT_MATMUL_LEFT ||
-             k->kind == LSC_ORT_MATMUL_INTEGER || k->kind == LSC_ORT_QLINEAR_MATMUL) &&
+            (k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL || k->kind == LSC_ORT_MATMUL_LEFT) &&
             lsc_weight_prepare_n1(k->weight, NULL, &error) != LSC_OK)
             s = lsc_ort_fail(api, k, ORT_FAIL, "%s", error.message);
+        if (!s && k->weight && integer) {
+            if (lsc_weight_prepare_int8(k->weight, &int8_bytes, &error) != LSC_OK)
+                s = lsc_ort_fail(api, k, ORT_FAIL, "%s", error.message);
+            k->int8_form = int8_bytes > 0;
+        }
     }
     if (s) {
         kernel_destroy(k);

@@ -61,7 +61,8 @@ OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, con
  *   passes whose top digit also fits. Each pass is exact; they are summed in int32
  *   modulo 2^32, which is what ONNX's wrapping int32 accumulation gives.
  * The conv pads with 0 in every pass: the digits of A' = 0 (x = x_zero_point). It
- * fails only for L1max > 2^24 (more than 65793 values of 255 in a row). */
+ * fails only for L1max > 2^24 (more than 65793 values of 255 in a row), except for
+ * one row of A on the weight's integer batch-1 form, which sums in int32 directly. */
 #define EXACT_FLOAT 16777216.0 /* 2^24 */
 
 /* floor(v / 2^s) without shifting a negative value */
@@ -148,6 +149,12 @@ int lsc_ort_int8_at(const void *a, int is_signed, size_t i)
     return is_signed ? ((const int8_t *)a)[i] : ((const uint8_t *)a)[i];
 }
 
+/* One row of A on the weight's integer batch-1 form (exact_run_int8) */
+static int exact_int8(const lsc_ort_call *call, size_t m)
+{
+    return m == 1 && call->kernel->int8_form && call->weight == call->kernel->weight;
+}
+
 OrtStatus *lsc_ort_exact_begin(const lsc_ort_call *call, lsc_ort_exact_job *job, int *rank,
                                int64_t y_dims[LSC_MAX_RANK])
 {
@@ -182,10 +189,12 @@ OrtStatus *lsc_ort_exact_begin(const lsc_ort_call *call, lsc_ort_exact_job *job,
     if (*rank < 1 || dims[*rank - 1] != (int64_t)K)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "A's last dimension differs from the weight's K %zu", K);
     int a_zp = zp ? lsc_ort_int8_at(zp, is_signed, 0) : 0;
-    if ((s = lsc_ort_exact_plan_for(call, is_signed, a_zp, &job->plan)))
-        return s;
     for (int i = 0; i < *rank - 1; i++)
         M *= (size_t)dims[i]; /* ORT allocated A, so the product fits */
+    /* the float passes' plan; one row on the integer form needs none (exact always) */
+    job->plan = (lsc_ort_exact_plan){ 0, 0, 0, 1 };
+    if (!exact_int8(call, M) && (s = lsc_ort_exact_plan_for(call, is_signed, a_zp, &job->plan)))
+        return s;
     memcpy(y_dims, dims, sizeof dims);
     y_dims[*rank - 1] = (int64_t)N;
     size_t mn;
@@ -213,12 +222,35 @@ void lsc_ort_small_free(const lsc_ort_call *call, void *p, size_t bytes)
         lsc_ort_free(call, p);
 }
 
+/* One row of A on the weight's integer form: A - a_zero_point as int32, then int32
+ * sums (lsc_spmv_int8), exact whatever the plan. */
+static OrtStatus *exact_run_int8(const lsc_ort_call *call, const lsc_ort_exact_job *job, int32_t *y)
+{
+    int32_t *x = lsc_ort_small_alloc(call, job->K * sizeof *x);
+    if (!x)
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu)", job->K);
+    const int8_t *s8 = job->a;
+    const uint8_t *u8 = job->a;
+    if (job->is_signed) /* loops the compiler vectorizes */
+        for (size_t i = 0; i < job->K; i++)
+            x[i] = s8[i] - job->a_zp;
+    else
+        for (size_t i = 0; i < job->K; i++)
+            x[i] = u8[i] - job->a_zp;
+    lsc_error error = { 0 };
+    lsc_status st = lsc_spmv_int8(call->weight, x, y, &call->exec, &error);
+    lsc_ort_small_free(call, x, job->K * sizeof *x);
+    return lsc_ort_status(call, st, &error);
+}
+
 OrtStatus *lsc_ort_exact_run(const lsc_ort_call *call, const lsc_ort_exact_job *job, int32_t *y)
 {
     const lsc_ort_exact_plan *plan = &job->plan;
     size_t mk = job->m * job->K, mn = job->m * job->N;
     if (!mn)
         return NULL;
+    if (exact_int8(call, job->m))
+        return exact_run_int8(call, job, y);
     /* one pass (the usual case): the float sums go into y itself, then become int32 */
     float *x = lsc_ort_small_alloc(call, mk * sizeof *x);
     float *yf = plan->passes > 1 ? lsc_ort_small_alloc(call, mn * sizeof *yf) : (float *)(void *)y;

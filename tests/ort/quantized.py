@@ -11,7 +11,9 @@ outputs with the plugin equal the dense QDQ model's (ortcheck.RTOL, batch 1 and 
 both branches of an If (through Transpose into Gemm). And LscMatMulInteger's int32
 against the exact integer product (numpy), all rows at once and each row alone
 (batch 1 multiplies on the weight's batch-1 form), uint8 and int8 A, 8-bit weights with
-per-column zero points, K small and large, and at the edge of the one-pass bound
+per-column zero points, K small and large, sums that wrap modulo 2^32 (int32 as ONNX
+accumulates; batch 1 on the integer batch-1 form, which also takes a row L1 norm beyond
+2^24, where no float plan is exact), and at the edge of the one-pass bound
 (max|A'| * the weight's largest row L1 norm, adversarial A and W on each side): ONNX
 Runtime's own uint8 x int8 kernel is not exact there on AVX2 without VNNI (it
 saturates pairs of products in 16 bits), so it is compared only where it is. The same
@@ -108,7 +110,8 @@ def matmul_integer_case(work, name, a, azp, B, bzp):
     path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
     ortcheck.compress(path, lsc)
-    want = (a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))
+    # int32 modulo 2^32, as ONNX's MatMulInteger accumulates (astype wraps)
+    want = ((a.astype(np.int64) - int(azp)) @ (B.astype(np.int64) - bzp.astype(np.int64))).astype(np.int32)
     got = batch_and_rows(work, name, lsc, a)
     ok = (got is not None and ortcheck.lsc_ops(lsc) == ["LscMatMulInteger"] and got.dtype == np.int32
           and np.array_equal(got, want))
@@ -166,6 +169,21 @@ def integer_bound(work):
     a8[1, 1024] = -127
     failures += matmul_integer_case(work, "integer_bound_i8zp0", a8, np.array(0, np.int8), Bs,
                                     np.zeros(40, np.int8))
+    # sums beyond int32: 34000 products of 255 * 255 in one row wrap modulo 2^32
+    # (2210850000 - 2^32), on the integer batch-1 form (rows alone) and digits (all rows)
+    Bw = np.zeros((34000, 40), np.uint8)
+    Bw[:, 0] = 255
+    Bw[::7, 1] = 3
+    aw = np.full((2, 34000), 255, np.uint8)
+    aw[1, ::2] = 1
+    failures += matmul_integer_case(work, "integer_wrap_u8", aw, np.array(0, np.uint8), Bw, np.zeros(40, np.uint8))
+    # a row's L1 norm beyond 2^24 (66000 x 255): no float plan is exact, one row of A on
+    # the integer batch-1 form is (the sum, 66000 * 255 * 255, wraps too)
+    Bl = np.zeros((66000, 40), np.uint8)
+    Bl[:, 0] = 255
+    Bl[::9, 1] = 7
+    failures += matmul_integer_case(work, "integer_l1_2p24_u8", np.full((1, 66000), 255, np.uint8),
+                                    np.array(0, np.uint8), Bl, np.zeros(40, np.uint8))
     return failures
 
 

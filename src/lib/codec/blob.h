@@ -59,6 +59,8 @@ struct lsc_weight {
      * and whether it was asked for (it is built once). */
     struct lsc_n1_form *n1_form;
     int n1_tried;
+    /* lsc_weight_prepare_int8: an 8-bit weight's integer batch-1 form (owned; NULL: none) */
+    struct lsc_int8_form *int8_form;
 };
 
 /* The view the kernels multiply with: a float weight's own, an 8-bit weight's
