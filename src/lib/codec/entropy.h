@@ -83,16 +83,21 @@ lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int 
 void lsc_entropy_split_planes(const uint8_t *values, uint64_t n, unsigned elem_size, uint8_t *planes);
 void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_size, uint8_t *values);
 
-/* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method
- * (format 2). */
 /* One zstd frame of the plane's n bytes (entropy_zstd.c). The decode-only runtime the
  * ORT plugin links has entropy_zstd_unlinked.c instead: libzstd's decoder links into a
- * shared object, Debian's static encoder does not (it is not position-independent). */
-lsc_status lsc_entropy_zstd_compress(const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
+ * shared object, Debian's static encoder does not (it is not position-independent).
+ * `zstd` is a context from lsc_entropy_zstd_begin, reused by every zstd try of a blob:
+ * creating one costs more than compressing a small plane (libzstd probes the CPU each
+ * time, ~11 us in a VM); NULL compresses with a context of its own. */
+void *lsc_entropy_zstd_begin(void);
+void lsc_entropy_zstd_end(void *zstd);
+lsc_status lsc_entropy_zstd_compress(void *zstd, const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
                                      lsc_error *error);
-lsc_status lsc_entropy_zstd_compress_level(const uint8_t *plane, uint64_t n, int level, uint8_t **out,
+lsc_status lsc_entropy_zstd_compress_level(void *zstd, const uint8_t *plane, uint64_t n, int level, uint8_t **out,
                                            size_t *out_size, lsc_error *error);
-lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+/* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method
+ * (format 2); zstd as above. */
+lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error);
 /* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1
  * already decoded). */

@@ -252,10 +252,15 @@ static void code_rows(const lsc_sparse *m, position_model *pm, const decisions *
 {
     uint64_t i = 0;
     lsc_rc_number_init(&pm->count, pm->count.max_bits);
+    const uint16_t *fixed = pm->fixed, *d = ds->d;
     for (uint32_t r = 0; r < m->rows; r++) {
         lsc_rc_encode_number(e, &pm->count, m->row_ptr[r + 1] - m->row_ptr[r], LSC_RC_KEEP_ALL);
-        for (; i < ds->row_end[r]; i++)
-            lsc_rc_encode_static(e, pm->fixed[ds->d[i] >> 1], ds->d[i] & 1u);
+        uint64_t low = e->low, end = ds->row_end[r];
+        uint32_t range = e->range;
+        for (; i < end; i++)
+            lsc_rc_encode_static_in(e, &low, &range, fixed[d[i] >> 1], d[i] & 1u);
+        e->low = low;
+        e->range = range;
     }
 }
 
