@@ -37,10 +37,11 @@ enum {
 
 /* Whole values (4.5, version 4) are tried only when at most this fraction of the
  * values are distinct (fixed transforms, shared values): elsewhere zstd at the level
- * that finds such repeats costs time and never wins. Its level: lower levels miss
- * repeats of 4-byte words that xz and level 19 find. */
+ * that finds such repeats costs time and never wins. Its level: 15 codes the
+ * magnitudes as small as 19 did in 40% of the time (docs/benchmarks.md, stop 15);
+ * 12 and below miss repeats of 4-byte words (+1.7% on melspectrogram). */
 #define LSC_ENTROPY_WHOLE_DISTINCT_DIV 2
-#define LSC_ENTROPY_WHOLE_LEVEL 19
+#define LSC_ENTROPY_WHOLE_LEVEL 15
 
 /* Sections under this many coded decisions (positions) or values (planes 0 and 1, 8
  * decisions each) are also tried with the adaptive model: a static table costs more than it
