@@ -74,6 +74,10 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
  * (format 2). */
 lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
                                         unsigned *method, lsc_error *error);
+/* The same with `exhaustive` 1: both models coded in full before the smaller is kept
+ * (what the default skips when a bound shows the choice; tests compare the two). */
+lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, int exhaustive, uint8_t **out, size_t *out_size,
+                                           unsigned *method, lsc_error *error);
 /* The inverse: fills m (rows, cols, nnz given; row_ptr, col allocated). A stream that
  * does not code exactly nnz positions, or is not read exactly to its end, is rejected. */
 lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
