@@ -583,9 +583,50 @@ static void same_positions(const char *what, const lsc_sparse *m, unsigned tally
     free(full);
 }
 
+/* The value planes' shortcut (the static model not coded when a bound shows it cannot
+ * win) keeps the choice: the non-zero float32 values of a layer, as planes, code to the
+ * same bytes with and without it, and decode back. tally: [1] model chosen, [0] other. */
+static void same_planes(const char *what, const lsc_tensor *t, unsigned tally[2])
+{
+    if (t->dtype != LSC_DTYPE_FLOAT32)
+        return;
+    uint64_t elements = 1, n = 0;
+    for (int d = 0; d < t->rank; d++)
+        elements *= (uint64_t)t->dims[d];
+    const uint32_t *v = t->data;
+    uint32_t *values = malloc((size_t)elements * 4 + 4);
+    for (uint64_t i = 0; i < elements; i++)
+        if (v[i] << 1)
+            values[n++] = v[i];
+    uint8_t *planes = malloc((size_t)n * 4 + 4), *back = malloc((size_t)n * 4 + 4);
+    lsc_entropy_split_planes((const uint8_t *)values, n, 4, planes);
+    for (unsigned j = 0; j < 4; j++) {
+        uint8_t *fast = NULL, *full = NULL;
+        size_t fast_size = 0, full_size = 0;
+        unsigned fast_method = 0, full_method = 0;
+        lsc_error err;
+        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, 0, &fast, &fast_size, &fast_method, &err) == LSC_OK);
+        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, 1, &full, &full_size, &full_method, &err) == LSC_OK);
+        CHECKF(fast_method == full_method && fast_size == full_size && memcmp(fast, full, fast_size) == 0,
+               "%s plane %u: the shortcut chose method %u (%zu bytes), coding all gives %u (%zu bytes)", what, j,
+               fast_method, fast_size, full_method, full_size);
+        tally[fast_method == LSC_SECTION_MODEL]++;
+        memcpy(back, planes, (size_t)n * j); /* the planes before j are known to the decoder */
+        CHECKF(lsc_entropy_decode_plane(fast, fast_size, fast_method, LSC_ENTROPY_VERSION_FLOAT, back, n, j, what,
+                                        &err) == LSC_OK &&
+                   memcmp(back + j * n, planes + j * n, (size_t)n) == 0,
+               "%s plane %u does not decode back", what, j);
+        free(fast);
+        free(full);
+    }
+    free(values);
+    free(planes);
+    free(back);
+}
+
 static void positions_shortcut(int argc, char **argv)
 {
-    unsigned tally[2] = {0, 0};
+    unsigned tally[2] = {0, 0}, plane_tally[2] = {0, 0};
     char what[400];
     /* generated: small and large, sparse and dense, so that both methods win */
     static const uint32_t dims[][2] = {{3, 5}, {20, 30}, {64, 75}, {96, 48}, {200, 300}, {255, 256}, {120, 500},
@@ -649,12 +690,15 @@ static void positions_shortcut(int argc, char **argv)
             CHECK(lsc_sparse_build(&t, &shape, 0, 0, &m, &err) == LSC_OK);
             snprintf(what, sizeof what, "%s: %s", argv[a], layer.name);
             same_positions(what, &m, tally);
+            same_planes(what, &t, plane_tally);
             lsc_sparse_free(&m);
             lsc_free(buffer);
         }
         lsc_model_close(&model);
     }
-    printf("positions: %u static, %u adaptive\n", tally[0], tally[1]);
+    printf("positions: %u static, %u adaptive; planes: %u model, %u other\n", tally[0], tally[1], plane_tally[1],
+           plane_tally[0]);
+    CHECKF(plane_tally[0] > 0 && plane_tally[1] > 0, "planes: the layers chose one method only");
     CHECKF(tally[0] > 0 && tally[1] > 0, "positions: the cases chose one method only (%u static, %u adaptive)",
            tally[0], tally[1]);
 }

@@ -104,6 +104,10 @@ lsc_status lsc_entropy_zstd_compress_level(void *zstd, const uint8_t *plane, uin
  * (format 2); zstd as above. */
 lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error);
+/* The same with `exhaustive` 1: the static model coded even where its size bound says
+ * it cannot win (tests compare the two). */
+lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int exhaustive,
+                                       uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error);
 /* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1
  * already decoded). */
 lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method, unsigned version,

@@ -11,6 +11,7 @@
 
 #include "codec/entropy.h"
 #include "codec/entropy_context.h"
+#include "codec/entropy_cost.h"
 #include "codec/rangecoder.h"
 #include "codec/rc_number.h"
 #include "common/checked.h"
@@ -275,23 +276,6 @@ static lsc_status finish(lsc_rc_encoder *e, uint8_t **out, size_t *out_size, lsc
     return LSC_OK;
 }
 
-/* log2(x) in 1/65536 bits, rounded up (x >= 1): squaring the mantissa gives its
- * bits one at a time, in integers so that every machine decides alike. */
-static uint32_t log2_q16_up(uint32_t x)
-{
-    unsigned e = 31u - (unsigned)__builtin_clz(x);
-    uint64_t m = (uint64_t)x << (31 - e); /* [2^31, 2^32): 1.xxx in Q31 */
-    uint32_t r = e << 16;
-    for (int i = 15; i >= 0; i--) {
-        m = (m * m) >> 31;
-        if (m >= (UINT64_C(1) << 32)) {
-            m >>= 1;
-            r |= UINT32_C(1) << i;
-        }
-    }
-    return r + 1;
-}
-
 /* A size the static coding cannot go below, from the table already in e and the
  * decisions' counts under their probabilities: each costs at least its ideal
  * -log2(p), less what the coder's truncated bound can give a 0 (its interval is
@@ -304,8 +288,8 @@ static uint64_t static_floor(const position_model *pm, const lsc_rc_encoder *e)
         uint32_t p1 = pm->fixed[ctx], p0 = LSC_RC_ONE - p1;
         if (!pm->seen[ctx][0] && !pm->seen[ctx][1])
             continue;
-        ideal += pm->seen[ctx][0] * (((uint64_t)LSC_RC_PROB_BITS << 16) - log2_q16_up(p0)) +
-                 pm->seen[ctx][1] * (((uint64_t)LSC_RC_PROB_BITS << 16) - log2_q16_up(p1));
+        ideal += pm->seen[ctx][0] * (((uint64_t)LSC_RC_PROB_BITS << 16) - lsc_log2_q16_up(p0)) +
+                 pm->seen[ctx][1] * (((uint64_t)LSC_RC_PROB_BITS << 16) - lsc_log2_q16_up(p1));
         gain += pm->seen[ctx][0] * ((UINT64_C(6051227) + p0 - 1) / p0); /* log2(e) 2^-9 2^15 2^16 / p0 */
     }
     return e->size + (ideal > gain ? (ideal - gain) / (8u << 16) : 0);

@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include "codec/entropy.h"
+#include "codec/entropy_cost.h"
 #include "codec/rangecoder.h"
 #include "codec/rc_number.h"
 #include "common/endian.h"
@@ -144,9 +145,31 @@ static unsigned plane_tables(const uint8_t *planes, uint64_t n, unsigned j, uint
     return tables;
 }
 
-static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+/* A size the static model cannot go below: its symbols cost at least their empirical
+ * entropy under their tables (the coder's rounding only narrows intervals), and the
+ * low nibbles are stored as they are. */
+static uint64_t model_floor(const uint64_t *count, const uint64_t *total, unsigned tables, unsigned symbols,
+                            uint64_t n, unsigned j)
+{
+    uint64_t bits = 0; /* in 1/65536 bits */
+    for (unsigned k = 0; k < tables; k++) {
+        uint32_t lt = total[k] ? lsc_log2_q16_down(total[k]) : 0;
+        for (unsigned s = 0; s < symbols; s++) {
+            uint64_t c = count[k * 256 + s];
+            uint32_t lc = c ? lsc_log2_q16_up(c) : 0;
+            if (c && lt > lc)
+                bits += c * (lt - lc);
+        }
+    }
+    return bits / (8u << 16) + (j ? (n + 1) / 2 : 0);
+}
+
+/* `beat`: a size to beat; a model that cannot (model_floor) is not coded (*out NULL). */
+static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, size_t beat, uint8_t **out,
                                size_t *out_size, lsc_error *error)
 {
+    *out = NULL;
+    *out_size = 0;
     uint16_t index[256];
     unsigned tables = plane_tables(planes, n, j, index), symbols = j ? NIBBLE_SYMBOLS : 256;
     freq_table *t = malloc((tables ? tables : 1) * sizeof *t);
@@ -164,6 +187,12 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, ui
         unsigned k = index[planes[i]];
         count[k * 256 + (plane[i] >> shift)]++;
         total[k]++;
+    }
+    if (model_floor(count, total, tables, symbols, n, j) >= beat) {
+        free(t);
+        free(count);
+        free(total);
+        return LSC_OK;
     }
     lsc_rc_encoder e;
     lsc_rc_encoder_init(&e);
@@ -356,6 +385,12 @@ static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t 
 lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error)
 {
+    return lsc_entropy_encode_plane_ex(zstd, planes, n, j, 0, out, out_size, method, error);
+}
+
+lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int exhaustive,
+                                       uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error)
+{
     const uint8_t *plane = planes + j * n;
     uint8_t *best = malloc(n ? (size_t)n : 1);
     if (!best)
@@ -369,13 +404,14 @@ lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t 
         uint8_t *cand = NULL;
         size_t cand_size = 0;
         lsc_status st = m == LSC_SECTION_ZSTD    ? lsc_entropy_zstd_compress(zstd, plane, n, &cand, &cand_size, error)
-                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, &cand, &cand_size, error)
+                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, exhaustive ? SIZE_MAX : best_size, &cand,
+                                                                        &cand_size, error)
                                                  : encode_byte_model(planes, n, j, &cand, &cand_size, error);
         if (st != LSC_OK) {
             free(best);
             return st;
         }
-        if (cand_size < best_size) {
+        if (cand && cand_size < best_size) {
             free(best);
             best = cand;
             best_size = cand_size;
