@@ -4,9 +4,10 @@
  * per-row bound (sum over rows of log2 C(cols,k_r) + log2(cols+1) per row for the
  * count)/k, value bits per non-zero, and encode / decode speed in MB/s of dense
  * bytes per core (median of 5 runs of the thread's CPU time, so that other work on a
- * shared machine counts less; encode = search + compute blob + entropy blob, decode =
- * lsc_weight_open of the entropy blob, i.e. what a runtime does at load). Not a test:
- * `bench_entropy MODEL.onnx...`. */
+ * shared machine counts less; encode = search + compute blob + entropy blob, also
+ * given apart as `srch` (search + compute blob) and `ent` (entropy blob, with its
+ * decode-and-compare check); decode = lsc_weight_open of the entropy blob, i.e. what
+ * a runtime does at load). Not a test: `bench_entropy MODEL.onnx...`. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ static double log2_binomial(double n, double k)
 }
 
 typedef struct totals {
-    double dense, compute, entropy, nnz, pos_bits, iid_bits, row_bits, value_bits, enc_s, dec_s;
+    double dense, compute, entropy, nnz, pos_bits, iid_bits, row_bits, value_bits, enc_s, search_s, ent_s, dec_s;
 } totals;
 
 /* Per-row bound of a tensor's encoded matrix, in bits. */
@@ -72,17 +73,24 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
     lsc_encode_stats es;
     lsc_entropy_stats st;
     lsc_error err;
-    double enc_runs[RUNS], dec_runs[RUNS];
+    double enc_runs[RUNS], search_runs[RUNS], ent_runs[RUNS], dec_runs[RUNS];
     for (int run = 0; run < RUNS; run++) {
         lsc_free(blob);
         free(coded);
         double t0 = now();
-        if (lsc_encode(t, &eo, &blob, &blob_size, &es, &err) ||
-            lsc_entropy_encode_blob(blob, blob_size, name, &coded, &coded_size, &st, &err)) {
+        if (lsc_encode(t, &eo, &blob, &blob_size, &es, &err)) {
             fprintf(stderr, "%s: %s\n", name, err.message);
             return 1;
         }
-        enc_runs[run] = now() - t0;
+        double t1 = now();
+        if (lsc_entropy_encode_blob(blob, blob_size, name, &coded, &coded_size, &st, &err)) {
+            fprintf(stderr, "%s: %s\n", name, err.message);
+            return 1;
+        }
+        double t2 = now();
+        enc_runs[run] = t2 - t0;
+        search_runs[run] = t1 - t0;
+        ent_runs[run] = t2 - t1;
     }
     for (int run = 0; run < RUNS; run++) {
         lsc_weight *w = NULL;
@@ -94,7 +102,7 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
         dec_runs[run] = now() - t0;
         lsc_weight_close(&w);
     }
-    double enc = median(enc_runs), dec = median(dec_runs);
+    double enc = median(enc_runs), search = median(search_runs), ent = median(ent_runs), dec = median(dec_runs);
     double iid = 0;
     uint64_t nnz = 0;
     double row = per_row_bound(t, transposed, &iid, &nnz);
@@ -106,10 +114,11 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
             at += (unsigned)snprintf(methods + at, sizeof methods - at, "%s%.2f%c", j ? " " : "",
                                      8.0 * (double)st.plane_bytes[j] / k, "rzma"[st.plane_method[j]]);
     }
-    printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n", name,
-           (unsigned long long)es.rows, (unsigned long long)es.cols, 100.0 * (double)nnz / (double)es.elements,
+    double d = (double)es.dense_bytes / 1e6;
+    printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f %6.1f %6.1f\n",
+           name, (unsigned long long)es.rows, (unsigned long long)es.cols, 100.0 * (double)nnz / (double)es.elements,
            (unsigned long long)es.dense_bytes, blob_size, coded_size, iid / k, row / k, pos / k, val / k, methods,
-           (double)es.dense_bytes / enc / 1e6, (double)es.dense_bytes / dec / 1e6);
+           d / enc, d / search, d / ent, d / dec);
     tot->dense += (double)es.dense_bytes;
     tot->compute += (double)blob_size;
     tot->entropy += (double)coded_size;
@@ -119,6 +128,8 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
     tot->row_bits += row;
     tot->value_bits += val;
     tot->enc_s += enc;
+    tot->search_s += search;
+    tot->ent_s += ent;
     tot->dec_s += dec;
     lsc_free(blob);
     free(coded);
@@ -158,17 +169,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_entropy MODEL.onnx...\n");
         return 2;
     }
-    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m static model, a adaptive model; MB/s of dense bytes per core (CPU time)\n");
-    printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-11s %6s %6s\n", "weight", "matrix", "density",
-           "dense", "compute", "entropy", "iid", "row", "pos", "value", "plane0 1", "enc", "dec");
+    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m static model, a adaptive model; MB/s of dense bytes per core (CPU time): enc = srch (search + compute blob) + ent (entropy blob)\n");
+    printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-11s %6s %6s %6s %6s\n", "weight", "matrix", "density",
+           "dense", "compute", "entropy", "iid", "row", "pos", "value", "plane0 1", "enc", "srch", "ent", "dec");
     int failed = 0;
     for (int a = 1; a < argc && !failed; a++) {
         totals tot = {0};
         failed = bench_model(argv[a], &tot);
         double k = tot.nnz ? tot.nnz : 1;
-        printf("%-28.28s %13s %7s %9.0f %9.0f %8.0f  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f\n\n", argv[a], "",
-               "", tot.dense, tot.compute, tot.entropy, tot.iid_bits / k, tot.row_bits / k, tot.pos_bits / k,
-               tot.value_bits / k, "", tot.dense / tot.enc_s / 1e6, tot.dense / tot.dec_s / 1e6);
+        double d = tot.dense / 1e6;
+        printf("%-28.28s %13s %7s %9.0f %9.0f %8.0f  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f %6.1f %6.1f\n\n",
+               argv[a], "", "", tot.dense, tot.compute, tot.entropy, tot.iid_bits / k, tot.row_bits / k,
+               tot.pos_bits / k, tot.value_bits / k, "", d / tot.enc_s, d / tot.search_s, d / tot.ent_s,
+               d / tot.dec_s);
     }
     return failed;
 }

@@ -15,6 +15,7 @@
 #include "codec/blob.h"
 #include "codec/entropy.h"
 #include "codec/entropy_context.h"
+#include "codec/scan.h"
 #include "codec_util.h"
 #include "common/endian.h"
 
@@ -552,6 +553,156 @@ static void column_classes(void)
     }
 }
 
+/* The positions coder's shortcut (a bound on the static coding skips it when the
+ * adaptive one is already smaller) keeps its choice: on each matrix the default and
+ * the exhaustive coder write the same bytes, and they decode to the matrix. `tally`
+ * counts the methods chosen, [0] static, [1] adaptive. */
+static void same_positions(const char *what, const lsc_sparse *m, unsigned tally[2])
+{
+    uint8_t *fast = NULL, *full = NULL;
+    size_t fast_size = 0, full_size = 0;
+    unsigned fast_method = 0, full_method = 0;
+    lsc_error err;
+    CHECKF(lsc_entropy_encode_positions(m, &fast, &fast_size, &fast_method, &err) == LSC_OK, "%s: %s", what,
+           err.message);
+    CHECKF(lsc_entropy_encode_positions_ex(m, 1, &full, &full_size, &full_method, &err) == LSC_OK, "%s: %s", what,
+           err.message);
+    CHECKF(fast_method == full_method && fast_size == full_size && memcmp(fast, full, fast_size) == 0,
+           "%s: the shortcut chose method %u (%zu bytes), coding both gives %u (%zu bytes)", what, fast_method,
+           fast_size, full_method, full_size);
+    tally[fast_method == LSC_SECTION_ADAPTIVE]++;
+    lsc_sparse back = {m->rows, m->cols, m->nnz, 0, NULL, NULL, NULL};
+    CHECKF(lsc_entropy_decode_positions(fast, fast_size, fast_method == LSC_SECTION_ADAPTIVE, &back, what, &err) ==
+               LSC_OK,
+           "%s: %s", what, err.message);
+    CHECKF(memcmp(back.row_ptr, m->row_ptr, ((size_t)m->rows + 1) * sizeof *m->row_ptr) == 0 &&
+               (m->nnz == 0 || memcmp(back.col, m->col, (size_t)m->nnz * sizeof *m->col) == 0),
+           "%s: positions do not decode back", what);
+    lsc_sparse_free(&back);
+    free(fast);
+    free(full);
+}
+
+/* The value planes' shortcut (the static model not coded when a bound shows it cannot
+ * win) keeps the choice: the non-zero float32 values of a layer, as planes, code to the
+ * same bytes with and without it, and decode back. tally: [1] model chosen, [0] other. */
+static void same_planes(const char *what, const lsc_tensor *t, unsigned tally[2])
+{
+    if (t->dtype != LSC_DTYPE_FLOAT32)
+        return;
+    uint64_t elements = 1, n = 0;
+    for (int d = 0; d < t->rank; d++)
+        elements *= (uint64_t)t->dims[d];
+    const uint32_t *v = t->data;
+    uint32_t *values = malloc((size_t)elements * 4 + 4);
+    for (uint64_t i = 0; i < elements; i++)
+        if (v[i] << 1)
+            values[n++] = v[i];
+    uint8_t *planes = malloc((size_t)n * 4 + 4), *back = malloc((size_t)n * 4 + 4);
+    lsc_entropy_split_planes((const uint8_t *)values, n, 4, planes);
+    for (unsigned j = 0; j < 4; j++) {
+        uint8_t *fast = NULL, *full = NULL;
+        size_t fast_size = 0, full_size = 0;
+        unsigned fast_method = 0, full_method = 0;
+        lsc_error err;
+        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, 0, &fast, &fast_size, &fast_method, &err) == LSC_OK);
+        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, 1, &full, &full_size, &full_method, &err) == LSC_OK);
+        CHECKF(fast_method == full_method && fast_size == full_size && memcmp(fast, full, fast_size) == 0,
+               "%s plane %u: the shortcut chose method %u (%zu bytes), coding all gives %u (%zu bytes)", what, j,
+               fast_method, fast_size, full_method, full_size);
+        tally[fast_method == LSC_SECTION_MODEL]++;
+        memcpy(back, planes, (size_t)n * j); /* the planes before j are known to the decoder */
+        CHECKF(lsc_entropy_decode_plane(fast, fast_size, fast_method, LSC_ENTROPY_VERSION_FLOAT, back, n, j, what,
+                                        &err) == LSC_OK &&
+                   memcmp(back + j * n, planes + j * n, (size_t)n) == 0,
+               "%s plane %u does not decode back", what, j);
+        free(fast);
+        free(full);
+    }
+    free(values);
+    free(planes);
+    free(back);
+}
+
+static void positions_shortcut(int argc, char **argv)
+{
+    unsigned tally[2] = {0, 0}, plane_tally[2] = {0, 0};
+    char what[400];
+    /* generated: small and large, sparse and dense, so that both methods win */
+    static const uint32_t dims[][2] = {{3, 5}, {20, 30}, {64, 75}, {96, 48}, {200, 300}, {255, 256}, {120, 500},
+                                       {300, 128}, {512, 300}, {1000, 200}};
+    static const double densities[] = {0.01, 0.05, 0.1, 0.3, 0.7};
+    uint64_t seed = 11;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (size_t pi = 0; pi < sizeof densities / sizeof densities[0]; pi++) {
+            lsc_sparse m = {dims[di][0], dims[di][1], 0, 0, NULL, NULL, NULL};
+            m.row_ptr = calloc((size_t)m.rows + 1, sizeof *m.row_ptr);
+            m.col = malloc((size_t)m.rows * m.cols * sizeof *m.col);
+            for (uint32_t r = 0; r < m.rows; r++) {
+                /* rows and columns of different densities, as pruning leaves them */
+                double row_density = densities[pi] * (r % 3 == 0 ? 0.2 : r % 3 == 1 ? 1.0 : 1.8);
+                for (uint32_t c = 0; c < m.cols; c++) {
+                    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                    double u = (double)(seed >> 11) / 9007199254740992.0;
+                    if (u < row_density * (c % 4 == 0 ? 0.1 : 1.3))
+                        m.col[m.nnz++] = c;
+                }
+                m.row_ptr[r + 1] = m.nnz;
+            }
+            snprintf(what, sizeof what, "generated %ux%u density %.2f", m.rows, m.cols, densities[pi]);
+            same_positions(what, &m, tally);
+            lsc_sparse_free(&m);
+        }
+    /* no decisions at all (every row full): the static coding is as small or smaller
+     * here, though the adaptive one is tried, and must be kept */
+    static const uint32_t full_dims[][2] = {{8, 8}, {16, 32}};
+    for (int f = 0; f < 2; f++) {
+        uint32_t rows = full_dims[f][0], cols = full_dims[f][1];
+        lsc_sparse m = {rows, cols, (uint64_t)rows * cols, 0, NULL, NULL, NULL};
+        m.row_ptr = calloc((size_t)rows + 1, sizeof *m.row_ptr);
+        m.col = malloc((size_t)rows * cols * sizeof *m.col);
+        for (uint32_t r = 0; r < rows; r++) {
+            for (uint32_t c = 0; c < cols; c++)
+                m.col[r * cols + c] = c;
+            m.row_ptr[r + 1] = (uint64_t)(r + 1) * cols;
+        }
+        unsigned before = tally[0];
+        snprintf(what, sizeof what, "%ux%u full", rows, cols);
+        same_positions(what, &m, tally);
+        CHECKF(tally[0] == before + 1, "%s: the static coding must be kept", what);
+        lsc_sparse_free(&m);
+    }
+    /* the layers of the models given */
+    for (int a = 0; a < argc; a++) {
+        lsc_model *model = NULL;
+        lsc_error err;
+        CHECKF(lsc_model_open(argv[a], &model, &err) == LSC_OK, "%s: %s", argv[a], err.message);
+        for (size_t i = 0; model && i < lsc_model_layer_count(model); i++) {
+            lsc_model_layer layer;
+            lsc_tensor t;
+            void *buffer = NULL;
+            if (lsc_model_layer_get(model, i, &layer, &err) || layer.outcome != LSC_LAYER_ENCODED)
+                continue;
+            CHECKF(lsc_model_layer_load(model, i, &t, &buffer, &err) == LSC_OK, "%s: %s", argv[a], err.message);
+            lsc_matrix_shape shape;
+            lsc_sparse m;
+            CHECK(lsc_matrix_shape_of(&t, layer.transposed, &shape, &err) == LSC_OK);
+            CHECK(lsc_sparse_build(&t, &shape, 0, 0, &m, &err) == LSC_OK);
+            snprintf(what, sizeof what, "%s: %s", argv[a], layer.name);
+            same_positions(what, &m, tally);
+            same_planes(what, &t, plane_tally);
+            lsc_sparse_free(&m);
+            lsc_free(buffer);
+        }
+        lsc_model_close(&model);
+    }
+    printf("positions: %u static, %u adaptive; planes: %u model, %u other\n", tally[0], tally[1], plane_tally[1],
+           plane_tally[0]);
+    CHECKF(plane_tally[0] > 0 && plane_tally[1] > 0, "planes: the layers chose one method only");
+    CHECKF(tally[0] > 0 && tally[1] > 0, "positions: the cases chose one method only (%u static, %u adaptive)",
+           tally[0], tally[1]);
+}
+
 /* compress --entropy, decompress: with bit_exact the file comes back byte for byte, and
  * the bundle is smaller than the compute tier's. */
 static int same_file(const char *a, const char *b)
@@ -608,6 +759,7 @@ int main(int argc, char **argv)
     mirrored_rows();
     version_1();
     column_classes();
+    positions_shortcut(argc >= 2 ? argc - 2 : 0, argv + 2);
     if (argc >= 2)
         models(argv[1], argc - 2, argv + 2);
     return check_exit();

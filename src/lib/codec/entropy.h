@@ -37,10 +37,11 @@ enum {
 
 /* Whole values (4.5, version 4) are tried only when at most this fraction of the
  * values are distinct (fixed transforms, shared values): elsewhere zstd at the level
- * that finds such repeats costs time and never wins. Its level: lower levels miss
- * repeats of 4-byte words that xz and level 19 find. */
+ * that finds such repeats costs time and never wins. Its level: 15 codes the
+ * magnitudes as small as 19 did in 40% of the time (docs/benchmarks.md, stop 15);
+ * 12 and below miss repeats of 4-byte words (+1.7% on melspectrogram). */
 #define LSC_ENTROPY_WHOLE_DISTINCT_DIV 2
-#define LSC_ENTROPY_WHOLE_LEVEL 19
+#define LSC_ENTROPY_WHOLE_LEVEL 15
 
 /* Sections under this many coded decisions (positions) or values (planes 0 and 1, 8
  * decisions each) are also tried with the adaptive model: a static table costs more than it
@@ -84,6 +85,10 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
  * (format 2). */
 lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
                                         unsigned *method, lsc_error *error);
+/* The same with `exhaustive` 1: both models coded in full before the smaller is kept
+ * (what the default skips when a bound shows the choice; tests compare the two). */
+lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, int exhaustive, uint8_t **out, size_t *out_size,
+                                           unsigned *method, lsc_error *error);
 /* The inverse: fills m (rows, cols, nnz given; row_ptr, col allocated). A stream that
  * does not code exactly nnz positions, or is not read exactly to its end, is rejected. */
 lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
@@ -94,17 +99,26 @@ lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int 
 void lsc_entropy_split_planes(const uint8_t *values, uint64_t n, unsigned elem_size, uint8_t *planes);
 void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_size, uint8_t *values);
 
-/* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method
- * (format 2). */
 /* One zstd frame of the plane's n bytes (entropy_zstd.c). The decode-only runtime the
  * ORT plugin links has entropy_zstd_unlinked.c instead: libzstd's decoder links into a
- * shared object, Debian's static encoder does not (it is not position-independent). */
-lsc_status lsc_entropy_zstd_compress(const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
+ * shared object, Debian's static encoder does not (it is not position-independent).
+ * `zstd` is a context from lsc_entropy_zstd_begin, reused by every zstd try of a blob:
+ * creating one costs more than compressing a small plane (libzstd probes the CPU each
+ * time, ~11 us in a VM); NULL compresses with a context of its own. */
+void *lsc_entropy_zstd_begin(void);
+void lsc_entropy_zstd_end(void *zstd);
+lsc_status lsc_entropy_zstd_compress(void *zstd, const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,
                                      lsc_error *error);
-lsc_status lsc_entropy_zstd_compress_level(const uint8_t *plane, uint64_t n, int level, uint8_t **out,
+lsc_status lsc_entropy_zstd_compress_level(void *zstd, const uint8_t *plane, uint64_t n, int level, uint8_t **out,
                                            size_t *out_size, lsc_error *error);
-lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+/* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method
+ * (format 2); zstd as above. */
+lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error);
+/* The same with `exhaustive` 1: the static model coded even where its size bound says
+ * it cannot win (tests compare the two). */
+lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int exhaustive,
+                                       uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error);
 /* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1
  * already decoded). */
 lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned method, unsigned version,

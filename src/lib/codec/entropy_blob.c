@@ -173,32 +173,71 @@ typedef struct section {
     unsigned method;
 } section;
 
-static int cmp_u64(const void *a, const void *b)
+/* The magnitude of value i (sign bit cleared) + 1: never 0, which marks an empty slot. */
+static inline uint64_t magnitude_key(const uint8_t *values, uint64_t i, unsigned elem_size)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    uint8_t b[8] = {0};
+    memcpy(b, values + i * elem_size, elem_size);
+    b[elem_size - 1] &= 0x7f;
+    uint64_t key;
+    memcpy(&key, b, sizeof key);
+    return key + 1;
+}
+
+#define REPEAT_BATCH 16 /* slots looked up ahead: the table is larger than the caches */
+
+/* Inserts keys[0..n) into the open-addressed set (32- or 64-bit slots, as `wide`);
+ * returns how many were new. */
+static inline __attribute__((always_inline)) uint64_t insert_keys(void *table, unsigned bits, int wide,
+                                                                  const uint64_t *keys, unsigned n)
+{
+    uint32_t *narrow_slots = table;
+    uint64_t *wide_slots = table, mask = (UINT64_C(1) << bits) - 1, h[REPEAT_BATCH], added = 0;
+    for (unsigned k = 0; k < n; k++) {
+        h[k] = (keys[k] * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits);
+        __builtin_prefetch(wide ? (void *)&wide_slots[h[k]] : (void *)&narrow_slots[h[k]]);
+    }
+    for (unsigned k = 0; k < n; k++) {
+        uint64_t at = h[k];
+        if (wide) {
+            while (wide_slots[at] && wide_slots[at] != keys[k])
+                at = (at + 1) & mask;
+            added += wide_slots[at] == 0;
+            wide_slots[at] = keys[k];
+        } else {
+            while (narrow_slots[at] && narrow_slots[at] != (uint32_t)keys[k])
+                at = (at + 1) & mask;
+            added += narrow_slots[at] == 0;
+            narrow_slots[at] = (uint32_t)keys[k];
+        }
+    }
+    return added;
 }
 
 /* 1 if at most 1/LSC_ENTROPY_WHOLE_DISTINCT_DIV of the n values (elem_size 2, 4 or 8
- * bytes) have distinct magnitudes (sign bits cleared). */
+ * bytes) have distinct magnitudes (sign bits cleared). A hash set of the magnitudes
+ * seen, left as soon as too many are distinct: trained weights, nearly all distinct,
+ * stop half way (sorting them took half of the tier's encode time). */
 static int values_repeat(const uint8_t *values, uint64_t n, unsigned elem_size)
 {
     if (n < 2 || elem_size < 2)
         return 0;
-    uint64_t *v = malloc((size_t)n * sizeof *v);
-    if (!v)
+    unsigned bits = lsc_bits_u64(n); /* at least 2n slots: at most half full */
+    int wide = elem_size > 4;        /* a float32's key fits 32 bits */
+    if (bits > 40)
+        return 0;
+    void *table = calloc((size_t)1 << bits, wide ? sizeof(uint64_t) : sizeof(uint32_t));
+    if (!table)
         return 0; /* only a size candidate: the planes stand */
-    for (uint64_t i = 0; i < n; i++) {
-        uint8_t b[8] = {0};
-        memcpy(b, values + i * elem_size, elem_size);
-        b[elem_size - 1] &= 0x7f;
-        memcpy(&v[i], b, sizeof b);
+    uint64_t distinct = 0, keys[REPEAT_BATCH];
+    for (uint64_t i = 0; i < n && distinct * LSC_ENTROPY_WHOLE_DISTINCT_DIV <= n;) {
+        unsigned batch = n - i < REPEAT_BATCH ? (unsigned)(n - i) : REPEAT_BATCH;
+        for (unsigned k = 0; k < batch; k++)
+            keys[k] = magnitude_key(values, i + k, elem_size);
+        distinct += wide ? insert_keys(table, bits, 1, keys, batch) : insert_keys(table, bits, 0, keys, batch);
+        i += batch;
     }
-    qsort(v, (size_t)n, sizeof *v, cmp_u64);
-    uint64_t distinct = 1;
-    for (uint64_t i = 1; i < n; i++)
-        distinct += v[i] != v[i - 1];
-    free(v);
+    free(table);
     return distinct * LSC_ENTROPY_WHOLE_DISTINCT_DIV <= n;
 }
 
@@ -207,8 +246,8 @@ static int values_repeat(const uint8_t *values, uint64_t n, unsigned elem_size)
  * bit each, raw in section 2, when that is smaller than the planes: values that
  * repeat (fixed transforms, shared values) repeat as words, which planes split
  * apart; a sine's magnitudes repeat with either sign. */
-static lsc_status try_whole(const uint8_t *values, uint64_t n, unsigned elem_size, section *s, unsigned *version,
-                            lsc_error *error)
+static lsc_status try_whole(void *zstd, const uint8_t *values, uint64_t n, unsigned elem_size, section *s,
+                            unsigned *version, lsc_error *error)
 {
     if (!values_repeat(values, n, elem_size))
         return LSC_OK;
@@ -227,7 +266,8 @@ static lsc_status try_whole(const uint8_t *values, uint64_t n, unsigned elem_siz
     }
     uint8_t *whole = NULL;
     size_t size = 0, planes = 0;
-    lsc_status st = lsc_entropy_zstd_compress_level(mags, n * elem_size, LSC_ENTROPY_WHOLE_LEVEL, &whole, &size, error);
+    lsc_status st = lsc_entropy_zstd_compress_level(zstd, mags, n * elem_size, LSC_ENTROPY_WHOLE_LEVEL, &whole, &size,
+                                                     error);
     free(mags);
     for (unsigned j = 0; j < elem_size; j++)
         planes += s[1 + j].size;
@@ -248,13 +288,13 @@ static lsc_status try_whole(const uint8_t *values, uint64_t n, unsigned elem_siz
 
 /* The zero points of an 8-bit weight (rows bytes, often one repeated) are coded as a
  * value plane 0 of their own, after the value planes (docs/format.md 4.3). */
-static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
+static lsc_status code_sections(void *zstd, const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
                                 section *s, unsigned *version, int whole, lsc_error *error)
 {
     unsigned elem_size = v->elem_size;
     if (v->zero_points) {
         section *z = &s[1 + elem_size];
-        LSC_TRY(lsc_entropy_encode_plane(v->zero_points, v->rows, 0, &z->data, &z->size, &z->method, error));
+        LSC_TRY(lsc_entropy_encode_plane(zstd, v->zero_points, v->rows, 0, &z->data, &z->size, &z->method, error));
     }
     LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, &s[0].method, error));
     uint8_t *planes = malloc(m->nnz ? (size_t)(m->nnz * elem_size) : 1);
@@ -263,11 +303,11 @@ static lsc_status code_sections(const lsc_sparse *m, const uint8_t *values, cons
     lsc_entropy_split_planes(values, m->nnz, elem_size, planes);
     lsc_status st = LSC_OK;
     for (unsigned j = 0; st == LSC_OK && j < elem_size; j++)
-        st = lsc_entropy_encode_plane(planes, m->nnz, j, &s[1 + j].data, &s[1 + j].size, &s[1 + j].method,
+        st = lsc_entropy_encode_plane(zstd, planes, m->nnz, j, &s[1 + j].data, &s[1 + j].size, &s[1 + j].method,
                                       error);
     free(planes);
     if (st == LSC_OK && elem_size >= 2 && whole)
-        st = try_whole(values, m->nnz, elem_size, s, version, error);
+        st = try_whole(zstd, values, m->nnz, elem_size, s, version, error);
     return st;
 }
 
@@ -290,8 +330,8 @@ static int mirror_candidate(const lsc_sparse *m, const uint8_t *values, unsigned
 /* Mirrored rows (docs/format.md 4.7, version 4): when every row is its own mirror
  * image up to a sign, the left half is coded instead, with the mirror section
  * (nnz of the half, one sign bit per row), if that is smaller. */
-static lsc_status try_mirror(const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v, entropy_header *h,
-                             section *s, lsc_error *error)
+static lsc_status try_mirror(void *zstd, const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
+                             entropy_header *h, section *s, lsc_error *error)
 {
     size_t sign_bytes = ((size_t)m->rows + 7) / 8;
     uint8_t *mirror = calloc(1, 8 + sign_bytes);
@@ -309,7 +349,7 @@ static lsc_status try_mirror(const lsc_sparse *m, const uint8_t *values, const l
     lsc_status st = lsc_mirror_half(m, values, v->elem_size, (unsigned)kind, &half, &half_values, error);
     if (st == LSC_OK) {
         lsc_store_le64(mirror, half.nnz);
-        st = code_sections(&half, half_values, v, t, &version, 1, error);
+        st = code_sections(zstd, &half, half_values, v, t, &version, 1, error);
         lsc_sparse_free(&half);
         free(half_values);
     }
@@ -414,9 +454,11 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
     /* A mirrored weight (a fixed transform) is coded as its half: its whole values
      * are tried there only, since the zstd level they need is slow. */
     int mirrored = v.elem_size >= 2 && mirror_candidate(&m, values, v.elem_size);
-    lsc_status st = code_sections(&m, values, &v, s, &h.version, !mirrored, error);
+    void *zstd = lsc_entropy_zstd_begin(); /* NULL: each try makes its own */
+    lsc_status st = code_sections(zstd, &m, values, &v, s, &h.version, !mirrored, error);
     if (st == LSC_OK && mirrored)
-        st = try_mirror(&m, values, &v, &h, s, error);
+        st = try_mirror(zstd, &m, values, &v, &h, s, error);
+    lsc_entropy_zstd_end(zstd);
     lsc_sparse_free(&m);
     free(values);
     if (st == LSC_OK)

@@ -11,6 +11,7 @@
 
 #include "codec/entropy.h"
 #include "codec/entropy_context.h"
+#include "codec/entropy_cost.h"
 #include "codec/rangecoder.h"
 #include "codec/rc_number.h"
 #include "common/checked.h"
@@ -252,10 +253,15 @@ static void code_rows(const lsc_sparse *m, position_model *pm, const decisions *
 {
     uint64_t i = 0;
     lsc_rc_number_init(&pm->count, pm->count.max_bits);
+    const uint16_t *fixed = pm->fixed, *d = ds->d;
     for (uint32_t r = 0; r < m->rows; r++) {
         lsc_rc_encode_number(e, &pm->count, m->row_ptr[r + 1] - m->row_ptr[r], LSC_RC_KEEP_ALL);
-        for (; i < ds->row_end[r]; i++)
-            lsc_rc_encode_static(e, pm->fixed[ds->d[i] >> 1], ds->d[i] & 1u);
+        uint64_t low = e->low, end = ds->row_end[r];
+        uint32_t range = e->range;
+        for (; i < end; i++)
+            lsc_rc_encode_static_in(e, &low, &range, fixed[d[i] >> 1], d[i] & 1u);
+        e->low = low;
+        e->range = range;
     }
 }
 
@@ -270,10 +276,32 @@ static lsc_status finish(lsc_rc_encoder *e, uint8_t **out, size_t *out_size, lsc
     return LSC_OK;
 }
 
+/* A size the static coding cannot go below, from the table already in e and the
+ * decisions' counts under their probabilities: each costs at least its ideal
+ * -log2(p), less what the coder's truncated bound can give a 0 (its interval is
+ * range - floor(range / 2^15) p, at most 2^15 p / range > ideal: < log2(e) 2^-9 / q0
+ * bits, q0 the 0's probability), and the stream holds the rest of its bits. */
+static uint64_t static_floor(const position_model *pm, const lsc_rc_encoder *e)
+{
+    uint64_t ideal = 0, gain = 0; /* in 1/65536 bits */
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
+        uint32_t p1 = pm->fixed[ctx], p0 = LSC_RC_ONE - p1;
+        if (!pm->seen[ctx][0] && !pm->seen[ctx][1])
+            continue;
+        ideal += pm->seen[ctx][0] * (((uint64_t)LSC_RC_PROB_BITS << 16) - lsc_log2_q16_up(p0)) +
+                 pm->seen[ctx][1] * (((uint64_t)LSC_RC_PROB_BITS << 16) - lsc_log2_q16_up(p1));
+        gain += pm->seen[ctx][0] * ((UINT64_C(6051227) + p0 - 1) / p0); /* log2(e) 2^-9 2^15 2^16 / p0 */
+    }
+    return e->size + (ideal > gain ? (ideal - gain) / (8u << 16) : 0);
+}
+
 /* Static tables (LSC_SECTION_MODEL), or for few decisions the adaptive model if it
- * is smaller (LSC_SECTION_ADAPTIVE). */
-lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
-                                        unsigned *method, lsc_error *error)
+ * is smaller (LSC_SECTION_ADAPTIVE). The adaptive coding, when tried, comes first;
+ * when it is already below what the static one can reach, the static rows are not
+ * coded (the choice is the same: small layers, where the table costs most, save a
+ * third of their position work). `exhaustive` codes both always (tests). */
+lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, int exhaustive, uint8_t **out, size_t *out_size,
+                                           unsigned *method, lsc_error *error)
 {
     *out = NULL;
     *out_size = 0;
@@ -284,28 +312,38 @@ lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size
     lsc_rc_encoder e, small;
     lsc_rc_encoder_init(&e);
     lsc_rc_encoder_init(&small);
+    int coded_static = 0;
     if (!ds.row_end || walk_rows(m, pm, &ds, NULL)) {
         e.failed = 1;
     } else {
         count_seen(pm, &ds);
         encode_table(&e, pm);
-        code_rows(m, pm, &ds, &e);
-        lsc_rc_encoder_finish(&e);
         if (ds.n < LSC_ENTROPY_SMALL_POSITIONS) {
             walk_rows(m, pm, NULL, &small);
             lsc_rc_encoder_finish(&small);
+        }
+        if (exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &e)) {
+            code_rows(m, pm, &ds, &e);
+            lsc_rc_encoder_finish(&e);
+            coded_static = 1;
         }
     }
     model_free(pm);
     free(ds.d);
     free(ds.row_end);
-    if (small.size && !small.failed && !e.failed && small.size < e.size) {
+    if (small.size && !small.failed && !e.failed && (!coded_static || small.size < e.size)) {
         free(e.buf);
         *method = LSC_SECTION_ADAPTIVE;
         return finish(&small, out, out_size, error);
     }
     free(small.buf);
     return finish(&e, out, out_size, error);
+}
+
+lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
+                                        unsigned *method, lsc_error *error)
+{
+    return lsc_entropy_encode_positions_ex(m, 0, out, out_size, method, error);
 }
 
 /* ---- decoder ---- */

@@ -9,6 +9,7 @@
 #include <zstd.h>
 
 #include "codec/entropy.h"
+#include "codec/entropy_cost.h"
 #include "codec/rangecoder.h"
 #include "codec/rc_number.h"
 #include "common/endian.h"
@@ -144,9 +145,31 @@ static unsigned plane_tables(const uint8_t *planes, uint64_t n, unsigned j, uint
     return tables;
 }
 
-static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+/* A size the static model cannot go below: its symbols cost at least their empirical
+ * entropy under their tables (the coder's rounding only narrows intervals), and the
+ * low nibbles are stored as they are. */
+static uint64_t model_floor(const uint64_t *count, const uint64_t *total, unsigned tables, unsigned symbols,
+                            uint64_t n, unsigned j)
+{
+    uint64_t bits = 0; /* in 1/65536 bits */
+    for (unsigned k = 0; k < tables; k++) {
+        uint32_t lt = total[k] ? lsc_log2_q16_down(total[k]) : 0;
+        for (unsigned s = 0; s < symbols; s++) {
+            uint64_t c = count[k * 256 + s];
+            uint32_t lc = c ? lsc_log2_q16_up(c) : 0;
+            if (c && lt > lc)
+                bits += c * (lt - lc);
+        }
+    }
+    return bits / (8u << 16) + (j ? (n + 1) / 2 : 0);
+}
+
+/* `beat`: a size to beat; a model that cannot (model_floor) is not coded (*out NULL). */
+static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, size_t beat, uint8_t **out,
                                size_t *out_size, lsc_error *error)
 {
+    *out = NULL;
+    *out_size = 0;
     uint16_t index[256];
     unsigned tables = plane_tables(planes, n, j, index), symbols = j ? NIBBLE_SYMBOLS : 256;
     freq_table *t = malloc((tables ? tables : 1) * sizeof *t);
@@ -165,6 +188,12 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, ui
         count[k * 256 + (plane[i] >> shift)]++;
         total[k]++;
     }
+    if (model_floor(count, total, tables, symbols, n, j) >= beat) {
+        free(t);
+        free(count);
+        free(total);
+        return LSC_OK;
+    }
     lsc_rc_encoder e;
     lsc_rc_encoder_init(&e);
     lsc_rc_number num;
@@ -177,11 +206,15 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, ui
                 t[k].freq[s] = s ? 0 : FREQ_ONE;
         encode_table(&e, &num, &t[k], symbols);
     }
+    uint64_t low = e.low;
+    uint32_t range = e.range;
     for (uint64_t i = 0; i < n; i++) {
         const freq_table *tk = &t[index[planes[i]]];
         unsigned s = plane[i] >> shift;
-        lsc_rc_encode_freq(&e, tk->cum[s], tk->freq[s], FREQ_BITS);
+        lsc_rc_encode_freq_in(&e, &low, &range, tk->cum[s], tk->freq[s], FREQ_BITS);
     }
+    e.low = low;
+    e.range = range;
     lsc_rc_encoder_finish(&e);
     for (uint64_t i = 0; j && i < n; i += 2) /* the low nibbles, two per byte, after the stream */
         lsc_rc_put_byte(&e, (uint8_t)((plane[i] & 15u) | (i + 1 < n ? (plane[i + 1] & 15u) << 4 : 0)));
@@ -270,18 +303,43 @@ static inline unsigned byte_model_context(const uint8_t *planes, unsigned j, uin
     return i ? planes[i - 1] : 0;
 }
 
+/* The trees of the contexts a plane uses, each set up when first met (a plane of a
+ * few hundred values meets a few of the 256: setting up all 64 Ki decisions cost more
+ * than coding them). */
+typedef struct byte_model {
+    lsc_rc_bit *bits;  /* BYTE_MODEL_BITS: tree k at 256 k */
+    uint16_t tree[256]; /* context -> its tree + 1, 0 = not met yet */
+    unsigned used;
+} byte_model;
+
+static int byte_model_init(byte_model *bm)
+{
+    bm->bits = malloc(BYTE_MODEL_BITS * sizeof *bm->bits);
+    memset(bm->tree, 0, sizeof bm->tree);
+    bm->used = 0;
+    return bm->bits ? 0 : -1;
+}
+
+static inline lsc_rc_bit *byte_model_tree(byte_model *bm, unsigned ctx)
+{
+    if (!bm->tree[ctx]) {
+        lsc_rc_bits_init(bm->bits + 256 * bm->used, 256);
+        bm->tree[ctx] = (uint16_t)++bm->used;
+    }
+    return bm->bits + 256 * (bm->tree[ctx] - 1u);
+}
+
 static lsc_status encode_byte_model(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, lsc_error *error)
 {
-    lsc_rc_bit *bits = malloc(BYTE_MODEL_BITS * sizeof *bits);
-    if (!bits)
+    byte_model bm;
+    if (byte_model_init(&bm))
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
-    lsc_rc_bits_init(bits, BYTE_MODEL_BITS);
     lsc_rc_encoder e;
     lsc_rc_encoder_init(&e);
     const uint8_t *plane = planes + j * n;
     for (uint64_t i = 0; i < n; i++) {
-        lsc_rc_bit *tree = bits + 256 * byte_model_context(planes, j, i);
+        lsc_rc_bit *tree = byte_model_tree(&bm, byte_model_context(planes, j, i));
         unsigned byte = plane[i], node = 1;
         for (int k = 7; k >= 0; k--) {
             unsigned bit = (byte >> k) & 1;
@@ -290,7 +348,7 @@ static lsc_status encode_byte_model(const uint8_t *planes, uint64_t n, unsigned 
         }
     }
     lsc_rc_encoder_finish(&e);
-    free(bits);
+    free(bm.bits);
     if (e.failed) {
         free(e.buf);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory coding a value plane");
@@ -306,27 +364,32 @@ static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t 
     lsc_rc_decoder d;
     if (lsc_rc_decoder_init(&d, stream, size))
         return BAD("blob '%s': value plane %u does not start a range-coded stream", label, j);
-    lsc_rc_bit *bits = malloc(BYTE_MODEL_BITS * sizeof *bits);
-    if (!bits)
+    byte_model bm;
+    if (byte_model_init(&bm))
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
-    lsc_rc_bits_init(bits, BYTE_MODEL_BITS);
     uint8_t *plane = planes + j * n;
     for (uint64_t i = 0; i < n && !d.overrun; i++) {
-        lsc_rc_bit *tree = bits + 256 * byte_model_context(planes, j, i);
+        lsc_rc_bit *tree = byte_model_tree(&bm, byte_model_context(planes, j, i));
         unsigned node = 1;
         for (int k = 0; k < 8; k++)
             node = node * 2 + lsc_rc_decode(&d, &tree[node]);
         plane[i] = (uint8_t)node;
     }
-    free(bits);
+    free(bm.bits);
     if (!lsc_rc_decoder_done(&d))
         return BAD("blob '%s': value plane %u's stream is %s", label, j,
                    d.overrun ? "too short" : "longer than its values");
     return LSC_OK;
 }
 
-lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
+lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
                                     size_t *out_size, unsigned *method, lsc_error *error)
+{
+    return lsc_entropy_encode_plane_ex(zstd, planes, n, j, 0, out, out_size, method, error);
+}
+
+lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int exhaustive,
+                                       uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error)
 {
     const uint8_t *plane = planes + j * n;
     uint8_t *best = malloc(n ? (size_t)n : 1);
@@ -340,14 +403,15 @@ lsc_status lsc_entropy_encode_plane(const uint8_t *planes, uint64_t n, unsigned 
     for (unsigned m = LSC_SECTION_ZSTD; m <= last; m++) {
         uint8_t *cand = NULL;
         size_t cand_size = 0;
-        lsc_status st = m == LSC_SECTION_ZSTD    ? lsc_entropy_zstd_compress(plane, n, &cand, &cand_size, error)
-                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, &cand, &cand_size, error)
+        lsc_status st = m == LSC_SECTION_ZSTD    ? lsc_entropy_zstd_compress(zstd, plane, n, &cand, &cand_size, error)
+                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, exhaustive ? SIZE_MAX : best_size, &cand,
+                                                                        &cand_size, error)
                                                  : encode_byte_model(planes, n, j, &cand, &cand_size, error);
         if (st != LSC_OK) {
             free(best);
             return st;
         }
-        if (cand_size < best_size) {
+        if (cand && cand_size < best_size) {
             free(best);
             best = cand;
             best_size = cand_size;

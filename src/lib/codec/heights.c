@@ -106,28 +106,29 @@ static void clear(gap_hist *g)
 /* The largest small gap counted in a or b (0 if none), to bound the pricing loop. */
 static uint32_t top_gap(const gap_hist *a, const gap_hist *b)
 {
-    uint32_t g = GAP_HIST - 1;
-    while (g > 0 && !a->hist[g] && !b->hist[g])
+    /* eight counts at a time (vector ORs): small layers leave most of them 0 */
+    uint32_t g = GAP_HIST;
+    for (; g >= 8; g -= 8) {
+        uint64_t any = 0;
+        for (unsigned k = 1; k <= 8; k++)
+            any |= a->hist[g - k] | b->hist[g - k];
+        if (any)
+            break;
+    }
+    while (g > 0 && !a->hist[g - 1] && !b->hist[g - 1])
         g--;
-    return g;
+    return g ? g - 1 : 0;
 }
 
 static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uint64_t kept,
                   lsc_shape_cost *cost)
 {
-    uint32_t max = top_gap(a, b);
+    uint64_t suffix[GAP_HIST + 1];
     cost->kept_blocks = kept;
     cost->entries[0] = 0;
-    for (unsigned w = 1; w <= LSC_INDEX_BITS_MAX; w++) {
-        uint64_t n = m->nnz + a->big[w] + b->big[w];
-        /* Below H = 2^(w-1) a gap costs no extra entry. */
-        for (uint64_t g = UINT64_C(1) << (w - 1); g <= max; g++) {
-            uint64_t count = a->hist[g] + b->hist[g];
-            if (count)
-                n += count * (lsc_sri_entries(g, w) - 1);
-        }
-        cost->entries[w] = n;
-    }
+    for (unsigned w = 1; w <= LSC_INDEX_BITS_MAX; w++)
+        cost->entries[w] = m->nnz + a->big[w] + b->big[w];
+    lsc_sri_extra_entries(a->hist, b->hist, top_gap(a, b), suffix, cost->entries);
 }
 
 /* cond (0 or 1) ? a : b, as masks: the compiler turns a ternary of loads into a

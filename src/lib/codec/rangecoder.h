@@ -110,17 +110,41 @@ static inline void lsc_rc_encoder_normalize(lsc_rc_encoder *e)
     }
 }
 
-/* A bit of fixed probability p (of a 1, in 1/32768, within [PROB_MIN, PROB_MAX]). */
+/* Writes out the bytes a range below LSC_RC_TOP has made ready. Out of line: the
+ * hot loops (the *_in forms below) keep low and range in their own variables and
+ * come here about once per byte written. */
+static __attribute__((noinline, unused)) void lsc_rc_encoder_settle(lsc_rc_encoder *e)
+{
+    lsc_rc_encoder_normalize(e);
+}
+
+/* A bit of fixed probability p (of a 1, in 1/32768, within [PROB_MIN, PROB_MAX]),
+ * with the coder's low and range in the caller's *low and *range (e holds the rest;
+ * lsc_rc_encode_static below keeps them in e). No branch on the bit: the bits a
+ * model codes are the unpredictable ones. */
+static inline void lsc_rc_encode_static_in(lsc_rc_encoder *e, uint64_t *low, uint32_t *range, unsigned p,
+                                           unsigned bit)
+{
+    uint32_t bound = (*range >> LSC_RC_PROB_BITS) * p;
+    uint32_t zero = (uint32_t)bit - 1u; /* all ones when the bit is 0 */
+    *low += bound & zero;
+    *range = (bound & ~zero) | ((*range - bound) & zero);
+    if (__builtin_expect(*range < LSC_RC_TOP, 0)) {
+        e->low = *low;
+        e->range = *range;
+        lsc_rc_encoder_settle(e);
+        *low = e->low;
+        *range = e->range;
+    }
+}
+
 static inline void lsc_rc_encode_static(lsc_rc_encoder *e, unsigned p, unsigned bit)
 {
-    uint32_t bound = (e->range >> LSC_RC_PROB_BITS) * p;
-    if (bit) {
-        e->range = bound;
-    } else {
-        e->low += bound;
-        e->range -= bound;
-    }
-    lsc_rc_encoder_normalize(e);
+    uint64_t low = e->low;
+    uint32_t range = e->range;
+    lsc_rc_encode_static_in(e, &low, &range, p, bit);
+    e->low = low;
+    e->range = range;
 }
 
 static inline void lsc_rc_encode(lsc_rc_encoder *e, lsc_rc_bit *b, unsigned bit)
@@ -131,13 +155,30 @@ static inline void lsc_rc_encode(lsc_rc_encoder *e, lsc_rc_bit *b, unsigned bit)
 }
 
 /* A symbol that owns [cum, cum + freq) of 2^total_bits (a frequency table, or
- * total_bits equiprobable bits with freq 1). */
+ * total_bits equiprobable bits with freq 1); low and range as in
+ * lsc_rc_encode_static_in. */
+static inline void lsc_rc_encode_freq_in(lsc_rc_encoder *e, uint64_t *low, uint32_t *range, uint32_t cum,
+                                         uint32_t freq, unsigned total_bits)
+{
+    uint32_t r = *range >> total_bits;
+    *low += (uint64_t)cum * r;
+    *range = freq * r;
+    if (__builtin_expect(*range < LSC_RC_TOP, 0)) {
+        e->low = *low;
+        e->range = *range;
+        lsc_rc_encoder_settle(e);
+        *low = e->low;
+        *range = e->range;
+    }
+}
+
 static inline void lsc_rc_encode_freq(lsc_rc_encoder *e, uint32_t cum, uint32_t freq, unsigned total_bits)
 {
-    uint32_t r = e->range >> total_bits;
-    e->low += (uint64_t)cum * r;
-    e->range = freq * r;
-    lsc_rc_encoder_normalize(e);
+    uint64_t low = e->low;
+    uint32_t range = e->range;
+    lsc_rc_encode_freq_in(e, &low, &range, cum, freq, total_bits);
+    e->low = low;
+    e->range = range;
 }
 
 /* Equiprobable bits, no model (the low bits of counts). */

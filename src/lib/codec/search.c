@@ -171,14 +171,21 @@ void lsc_search_evaluate(const lsc_sparse *m, uint32_t block_h, uint32_t block_w
         cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_POW2, s);
     else
         cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_DIV, s);
-    cost->entries[0] = 0;
-    for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++) {
-        uint64_t n = m->nnz + s->big[b];
-        for (uint64_t g = 1; g < GAP_HIST; g++)
-            if (s->hist[g])
-                n += s->hist[g] * (lsc_sri_entries(g, b) - 1);
-        cost->entries[b] = n;
+    uint64_t top = GAP_HIST, suffix[GAP_HIST + 1];
+    for (; top >= 8; top -= 8) { /* eight counts at a time: small layers leave most 0 */
+        uint64_t any = 0;
+        for (unsigned k = 1; k <= 8; k++)
+            any |= s->hist[top - k];
+        if (any)
+            break;
     }
+    while (top > 0 && !s->hist[top - 1])
+        top--;
+    top = top ? top - 1 : 0;
+    cost->entries[0] = 0;
+    for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
+        cost->entries[b] = m->nnz + s->big[b];
+    lsc_sri_extra_entries(s->hist, NULL, (uint32_t)top, suffix, cost->entries);
 }
 
 /* Candidate sides for a dimension: powers of two up to it, and itself. Widths also

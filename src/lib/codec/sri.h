@@ -16,4 +16,24 @@ static inline uint64_t lsc_sri_entries(uint64_t gap, unsigned index_bits)
     return 1 + (units >> log_h) + ((units & ((UINT64_C(1) << log_h) - 1)) != 0);
 }
 
+/* Adds to extra[b], for every width b, the entries beyond one per value of the gaps
+ * counted in a[g] + b[g] (b may be NULL), g = 1..top: the sum of count * (entries - 1).
+ * A gap g costs one extra entry per threshold t_j = H + (j-1) H^2 (j >= 1) it reaches,
+ * so the sum is that of the suffix counts at the thresholds: about 1.3 top steps for
+ * the 16 widths instead of 16 top, the search's cost on small layers. suffix holds
+ * top + 2 words. */
+static inline void lsc_sri_extra_entries(const uint64_t *a, const uint64_t *b, uint32_t top, uint64_t *suffix,
+                                         uint64_t extra[LSC_INDEX_BITS_MAX + 1])
+{
+    suffix[top + 1] = 0;
+    for (uint32_t g = top; g >= 1; g--)
+        suffix[g] = suffix[g + 1] + a[g] + (b ? b[g] : 0);
+    for (unsigned w = 1; w <= LSC_INDEX_BITS_MAX; w++) {
+        uint64_t h = UINT64_C(1) << (w - 1), sum = 0;
+        for (uint64_t t = h; t <= top; t += h * h)
+            sum += suffix[t];
+        extra[w] += sum;
+    }
+}
+
 #endif /* LSC_CODEC_SRI_H */
