@@ -297,7 +297,7 @@ lsc_status lsc_bundle_writer_finish(lsc_bundle_writer *w, lsc_error *error)
         uint8_t *frame = NULL;
         size_t frame_size = 0;
         lsc_status st = toc_size <= LSC_BUNDLE_MAX_RAW_TOC
-                            ? lsc_entropy_zstd_compress_level(toc, toc_size, 19, &frame, &frame_size, error)
+                            ? lsc_entropy_zstd_compress_level(NULL, toc, toc_size, 19, &frame, &frame_size, error)
                             : lsc_fail(error, LSC_ERR_TOO_LARGE, "bundle '%s': table of contents too large", w->path);
         if (st != LSC_OK) {
             free(toc);
