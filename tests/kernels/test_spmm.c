@@ -216,7 +216,7 @@ static void check_n(const lsc_weight *w, const char *label, const float *wf, uin
                 lsc_error err = { 0 };
                 lsc_status st = lsc_spmm(w, x, ldx, n, y, ldy, ri ? rb : 0, ri ? re : 0,
                                          &execs[ei], &err);
-                char what[256];
+                char what[512];
                 snprintf(what, sizeof what, "%s n=%zu %s %s rows [%u,%u)", label, n,
                          variants[vi].name, exec_names[ei], rb, re);
                 CHECKF(st == LSC_OK, "%s: %s", what, err.message);
@@ -249,7 +249,7 @@ static void check_rows(const lsc_weight *w, const char *label, const float *wf, 
         for (size_t j = 0; j < m; j++)
             for (uint32_t i = 0; i < rows; i++)
                 yt[i * m + j] = y[j * ldy + i];
-        char what[256];
+        char what[512];
         snprintf(what, sizeof what, "%s rows m=%zu %s", label, m, variants[vi].name);
         compare(what, wf, rows, cols, xt, m, m, yt, m, 0, rows);
     }
@@ -324,7 +324,7 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
             } else {
                 st = lsc_spmm_windows(w, x, off, n, y, ldy, rb, re, &execs[ei], &err);
             }
-            char what[256];
+            char what[512];
             snprintf(what, sizeof what, "%s windows%s n=%zu %s exec %d rows [%u,%u)", label,
                      random_offsets ? " (random)" : "", n, variants[vi].name, ei, rb, re);
             CHECKF(st == LSC_OK, "%s: %s", what, err.message);
