@@ -91,28 +91,6 @@ static lsc_status build_entry(const lsc_bytes *full, const lsc_bytes *file, lsc_
     return LSC_OK;
 }
 
-static lsc_status add_record(Onnx__ModelProto *m, const char *entry, const char *location, lsc_error *error)
-{
-    Onnx__StringStringEntryProto **props = realloc(m->metadata_props, (m->n_metadata_props + 1) * sizeof *props);
-    if (props)
-        m->metadata_props = props;
-    Onnx__StringStringEntryProto *e = malloc(sizeof *e);
-    size_t n = strlen(entry) + 1 + strlen(location) + 1;
-    char *value = malloc(n), *key = lsc_strdup(LSC_GRAPH_KEY);
-    if (!props || !e || !value || !key) {
-        free(e);
-        free(value);
-        free(key);
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    }
-    snprintf(value, n, "%s@%s", entry, location);
-    onnx__string_string_entry_proto__init(e);
-    e->key = key;
-    e->value = value;
-    props[m->n_metadata_props++] = e;
-    return LSC_OK;
-}
-
 /* The slim copy of full, its record added; *dropped: fields and nodes that went. */
 static lsc_status slim_copy(const lsc_bytes *full, const char *bundle_name, Onnx__ModelProto **out,
                             size_t *dropped, lsc_error *error)
@@ -130,7 +108,7 @@ static lsc_status slim_copy(const lsc_bytes *full, const char *bundle_name, Onnx
     for (unsigned i = 2; lsc_graph_uses_name(m->graph, entry, 0); i++)
         snprintf(entry, sizeof entry, GRAPH_ENTRY "%u", i);
     if (st == LSC_OK && *dropped)
-        st = add_record(m, entry, bundle_name, error);
+        st = lsc_model_add_entry_prop(m, LSC_GRAPH_KEY, entry, bundle_name, error);
     if (st != LSC_OK || !*dropped) {
         protobuf_c_message_free_unpacked(&m->base, NULL);
         m = NULL;
@@ -237,20 +215,6 @@ lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *fi
     return LSC_OK;
 }
 
-static lsc_status find_record(const Onnx__ModelProto *m, const char *path, size_t *at, lsc_error *error)
-{
-    *at = (size_t)-1;
-    for (size_t i = 0; i < m->n_metadata_props; i++) {
-        const char *key = m->metadata_props[i]->key;
-        if (!key || strcmp(key, LSC_GRAPH_KEY) != 0)
-            continue;
-        if (*at != (size_t)-1)
-            return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: more than one metadata record '%s'", path, LSC_GRAPH_KEY);
-        *at = i;
-    }
-    return LSC_OK;
-}
-
 /* The full model message, decoded from the entry the record names. */
 static lsc_status decode_full(lsc_onnx_model *model, const char *value, lsc_bundle_get_fn get_bundle, void *ctx,
                               const char *label, uint8_t **full, size_t *full_size, int *stale, lsc_error *error)
@@ -289,7 +253,7 @@ lsc_status lsc_restore_graph(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle
 {
     *restored = 0;
     size_t at = 0;
-    LSC_TRY(find_record(model->proto, model->path, &at, error));
+    LSC_TRY(lsc_model_find_prop(model->proto, LSC_GRAPH_KEY, model->path, &at, error));
     if (at == (size_t)-1)
         return LSC_OK;
     char label[400];
@@ -312,7 +276,7 @@ lsc_status lsc_restore_graph(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle
         return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: the graph entry does not decode to an ONNX model", label);
     }
     size_t again = 0;
-    lsc_status st = find_record(m, model->path, &again, error);
+    lsc_status st = lsc_model_find_prop(m, LSC_GRAPH_KEY, model->path, &again, error);
     if (st == LSC_OK && again != (size_t)-1)
         st = lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: the graph entry's model has a record '%s' again", label,
                       LSC_GRAPH_KEY);

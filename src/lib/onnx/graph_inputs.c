@@ -37,27 +37,6 @@ void lsc_dropped_inputs_free(lsc_dropped_inputs *d)
     memset(d, 0, sizeof *d);
 }
 
-static lsc_status add_prop(Onnx__ModelProto *m, const char *key, char *value, lsc_error *error)
-{
-    Onnx__StringStringEntryProto **props =
-        realloc(m->metadata_props, (m->n_metadata_props + 1) * sizeof *props);
-    Onnx__StringStringEntryProto *e = malloc(sizeof *e);
-    char *k = lsc_strdup(key);
-    if (props)
-        m->metadata_props = props;
-    if (!props || !e || !k) {
-        free(e);
-        free(k);
-        free(value);
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    }
-    onnx__string_string_entry_proto__init(e);
-    e->key = k;
-    e->value = value;
-    props[m->n_metadata_props++] = e;
-    return LSC_OK;
-}
-
 /* Value: one line "POSITION NAME_LENGTH NAME" per dropped input, by position. */
 lsc_status lsc_dropped_inputs_record(Onnx__ModelProto *m, const lsc_dropped_inputs *d,
                                      lsc_error *error)
@@ -73,7 +52,7 @@ lsc_status lsc_dropped_inputs_record(Onnx__ModelProto *m, const lsc_dropped_inpu
     for (size_t i = 0; i < d->count; i++)
         used += (size_t)snprintf(value + used, size - used, "%zu %zu %s\n", d->items[i].position,
                                  strlen(d->items[i].name), d->items[i].name);
-    LSC_TRY(add_prop(m, INPUTS_KEY, value, error));
+    LSC_TRY(lsc_model_add_prop(m, INPUTS_KEY, value, error));
     if (m->has_ir_version && m->ir_version >= MIN_IR)
         return LSC_OK;
     char *ir = malloc(24);
@@ -85,7 +64,7 @@ lsc_status lsc_dropped_inputs_record(Onnx__ModelProto *m, const lsc_dropped_inpu
         snprintf(ir, 24, "none");
     m->has_ir_version = 1;
     m->ir_version = MIN_IR;
-    return add_prop(m, IR_KEY, ir, error);
+    return lsc_model_add_prop(m, IR_KEY, ir, error);
 }
 
 static lsc_status parse_inputs(const char *v, lsc_dropped_inputs *d, lsc_error *error)

@@ -171,3 +171,50 @@ uint64_t lsc_onnx_input_bytes(lsc_onnx_model *model)
     }
     return total;
 }
+
+lsc_status lsc_model_add_prop(Onnx__ModelProto *m, const char *key, char *value, lsc_error *error)
+{
+    Onnx__StringStringEntryProto **props =
+        realloc(m->metadata_props, (m->n_metadata_props + 1) * sizeof *props);
+    Onnx__StringStringEntryProto *e = malloc(sizeof *e);
+    char *k = lsc_strdup(key);
+    if (props)
+        m->metadata_props = props;
+    if (!props || !e || !k) {
+        free(e);
+        free(k);
+        free(value);
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    }
+    onnx__string_string_entry_proto__init(e);
+    e->key = k;
+    e->value = value;
+    props[m->n_metadata_props++] = e;
+    return LSC_OK;
+}
+
+lsc_status lsc_model_add_entry_prop(Onnx__ModelProto *m, const char *key, const char *entry, const char *location,
+                                    lsc_error *error)
+{
+    size_t n = strlen(entry) + 1 + strlen(location) + 1;
+    char *value = malloc(n);
+    if (!value)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    snprintf(value, n, "%s@%s", entry, location);
+    return lsc_model_add_prop(m, key, value, error);
+}
+
+lsc_status lsc_model_find_prop(const Onnx__ModelProto *m, const char *key, const char *path, size_t *at,
+                               lsc_error *error)
+{
+    *at = (size_t)-1;
+    for (size_t i = 0; i < m->n_metadata_props; i++) {
+        const char *k = m->metadata_props[i]->key;
+        if (!k || strcmp(k, key) != 0)
+            continue;
+        if (*at != (size_t)-1)
+            return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: more than one metadata record '%s'", path, key);
+        *at = i;
+    }
+    return LSC_OK;
+}

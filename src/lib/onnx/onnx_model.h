@@ -117,6 +117,16 @@ lsc_status lsc_onnx_detach(lsc_onnx_model *model, Onnx__TensorProto *tensor, lsc
 lsc_status lsc_onnx_write(const lsc_onnx_model *model, lsc_pb_sink *sink, lsc_error *error);
 /* Model file bytes plus the external data files it uses. */
 uint64_t lsc_onnx_input_bytes(lsc_onnx_model *model);
+/* Appends the metadata_props record key = value to m; value (malloc'd) is taken in
+ * every case. */
+lsc_status lsc_model_add_prop(Onnx__ModelProto *m, const char *key, char *value, lsc_error *error);
+/* The position of m's metadata_props record `key` in *at ((size_t)-1: none); more
+ * than one is refused (LSC_ERR_BAD_MODEL, naming `path`). */
+lsc_status lsc_model_find_prop(const Onnx__ModelProto *m, const char *key, const char *path, size_t *at,
+                               lsc_error *error);
+/* Appends key = "ENTRY@LOCATION": where a bundle entry the model needs is found. */
+lsc_status lsc_model_add_entry_prop(Onnx__ModelProto *m, const char *key, const char *entry, const char *location,
+                                    lsc_error *error);
 
 /* ---- external data (external_data.c) ---- */
 

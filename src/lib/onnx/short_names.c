@@ -226,28 +226,6 @@ static int apply_slot(void *ctx, char **slot, int node_name)
     return at == (size_t)-1 || set(slot, a->c->values[at].short_name);
 }
 
-static lsc_status add_record(Onnx__ModelProto *m, const char *entry, const char *location, lsc_error *error)
-{
-    Onnx__StringStringEntryProto **props = realloc(m->metadata_props, (m->n_metadata_props + 1) * sizeof *props);
-    if (props)
-        m->metadata_props = props;
-    Onnx__StringStringEntryProto *e = malloc(sizeof *e);
-    size_t n = strlen(entry) + 1 + strlen(location) + 1;
-    char *value = malloc(n), *key = lsc_strdup(LSC_NAMES_KEY);
-    if (!props || !e || !value || !key) {
-        free(e);
-        free(value);
-        free(key);
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    }
-    snprintf(value, n, "%s@%s", entry, location);
-    onnx__string_string_entry_proto__init(e);
-    e->key = key;
-    e->value = value;
-    props[m->n_metadata_props++] = e;
-    return LSC_OK;
-}
-
 /* Short names, the entry, and whether it pays: *saved minus its cost. */
 static lsc_status plan(collect *c, lsc_bytes *blob, int64_t *gain, lsc_error *error)
 {
@@ -322,7 +300,7 @@ lsc_status lsc_shorten_names(lsc_onnx_model *model, lsc_bundle_writer *writer, c
         if (st == LSC_OK && !walk(m->graph, 0, apply_slot, &a))
             st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
         if (st == LSC_OK)
-            st = add_record(m, entry, bundle_name, error);
+            st = lsc_model_add_entry_prop(m, LSC_NAMES_KEY, entry, bundle_name, error);
         if (st == LSC_OK)
             *shortened = c.n_values + c.n_nodes;
     }
@@ -360,21 +338,6 @@ static int restore_slot(void *ctx, char **slot, int node_name)
         return 0;
     }
     return 1; /* a name compress kept */
-}
-
-/* The record's position ((size_t)-1: none); more than one is refused. */
-static lsc_status find_record(const Onnx__ModelProto *m, const char *path, size_t *at, lsc_error *error)
-{
-    *at = (size_t)-1;
-    for (size_t i = 0; i < m->n_metadata_props; i++) {
-        const char *key = m->metadata_props[i]->key;
-        if (!key || strcmp(key, LSC_NAMES_KEY) != 0)
-            continue;
-        if (*at != (size_t)-1)
-            return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: more than one metadata record '%s'", path, LSC_NAMES_KEY);
-        *at = i;
-    }
-    return LSC_OK;
 }
 
 /* The names entry the record points at, opened and checked. */
@@ -418,7 +381,7 @@ lsc_status lsc_restore_names(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle
     *restored = 0;
     Onnx__ModelProto *m = model->proto;
     size_t at = 0;
-    LSC_TRY(find_record(m, model->path, &at, error));
+    LSC_TRY(lsc_model_find_prop(m, LSC_NAMES_KEY, model->path, &at, error));
     if (at == (size_t)-1)
         return LSC_OK;
     char label[400];

@@ -4,6 +4,7 @@
 
 #include "kernels/convert.h"
 #include "kernels/x86/rowpos_avx2.h"
+#include "kernels/x86/row_tail.h"
 #include "kernels/x86/scalar_fma.h"
 
 #define VEC 8
@@ -79,23 +80,11 @@ static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict
     /* a tail of whole vectors (n = 8, 16, 32: batches) needs no masked loads */
     const int masked = left % VEC != 0;
     __m256i mask = tail_mask(masked ? left % VEC : VEC);
-#define LSC_ROW_TAIL(M)                                                                    \
-    switch (nv) {                                                                          \
-    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, M, mask); break;             \
-    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, M, mask); break;             \
-    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, M, mask); break;             \
-    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, M, mask); break;             \
-    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, M, mask); break;             \
-    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, M, mask); break;             \
-    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, M, mask); break;             \
-    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, M, mask); break;            \
-    }
     if (masked) {
         LSC_ROW_TAIL(1)
     } else {
         LSC_ROW_TAIL(0)
     }
-#undef LSC_ROW_TAIL
 }
 
 static void k_gen(const float *restrict x, size_t ldx, size_t n, float *restrict y0, size_t ldy,

@@ -4,6 +4,7 @@
 
 #include "kernels/convert.h"
 #include "kernels/x86/rowpos_avx2.h"
+#include "kernels/x86/row_tail.h"
 #include "kernels/x86/scalar_fma.h"
 
 #define VEC 16
@@ -74,23 +75,11 @@ static void k_row(const float *restrict x, size_t ldx, size_t n, float *restrict
      * them it spilled the sums of a 6-vector strip on every value) */
     const int masked = left % VEC != 0;
     __mmask16 mask = masked ? (__mmask16)((1u << (left % VEC)) - 1) : 0xffff;
-#define LSC_ROW_TAIL(M)                                                                    \
-    switch (nv) {                                                                          \
-    case 1: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 1, M, mask); break;             \
-    case 2: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 2, M, mask); break;             \
-    case 3: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 3, M, mask); break;             \
-    case 4: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 4, M, mask); break;             \
-    case 5: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 5, M, mask); break;             \
-    case 6: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 6, M, mask); break;             \
-    case 7: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 7, M, mask); break;             \
-    default: row_strip(x + j, ldx, y0 + j, cols, vals, cnt, 8, M, mask); break;            \
-    }
     if (masked) {
         LSC_ROW_TAIL(1)
     } else {
         LSC_ROW_TAIL(0)
     }
-#undef LSC_ROW_TAIL
 }
 
 static void k_gen(const float *restrict x, size_t ldx, size_t n, float *restrict y0, size_t ldy,
