@@ -234,6 +234,7 @@ typedef struct win_tasks {
     lsc_windows_job job;
     lsc_windows_fn fn;
     uint32_t rb, re, row_parts, task_rows;
+    int align; /* X copied to aligned windows in panels (align_windows) */
     size_t n, col_parts, tiles;
     float *acc; /* task i's tile of sums at acc + i * task_rows * tile */
 } win_tasks;
@@ -318,6 +319,60 @@ static void run_panels(void *arg, size_t i)
     }
 }
 
+/* Aligned strips: a window starts at any column (a 3x3 tap's kx), so most of k_row's
+ * loads of X are unaligned and a 64-byte one splits a cache line; when X is small (the
+ * panels' case) it is copied once per call, one copy per offset class mod
+ * WIN_ALIGN (3 for 3x3 over rows of 16: kx = 0, 1, 2), each shifted so that its
+ * windows start on a line, and the offsets are mapped into the copies. */
+#define WIN_ALIGN 16 /* floats: a 64-byte line */
+#define WIN_COPIES 4 /* classes copied at most */
+
+/* Fills mapped[c] with column c's offset into the copies and returns the copies'
+ * aligned start (*mem to free), or NULL when X is used as it is: already aligned,
+ * too many classes, or out of memory. */
+static float *align_windows(const float *x, const uint32_t *off, uint32_t cols, size_t n,
+                            const lsc_exec *exec, uint32_t *mapped, void **mem)
+{
+    uint32_t cls[WIN_COPIES], lo[WIN_COPIES], hi[WIN_COPIES], nc = 0;
+    *mem = NULL;
+    for (uint32_t c = 0; c < cols; c++) {
+        uint32_t s = off[c] % WIN_ALIGN, k = 0;
+        while (k < nc && cls[k] != s)
+            k++;
+        if (k == nc) {
+            if (nc == WIN_COPIES)
+                return NULL;
+            cls[nc] = s;
+            lo[nc] = hi[nc] = off[c];
+            nc++;
+        }
+        lo[k] = off[c] < lo[k] ? off[c] : lo[k];
+        hi[k] = off[c] > hi[k] ? off[c] : hi[k];
+    }
+    if (!nc || (nc == 1 && (uintptr_t)(x + cls[0]) % (WIN_ALIGN * sizeof *x) == 0))
+        return NULL;
+    size_t len = 0; /* floats a copy spans, rounded to whole lines */
+    for (uint32_t k = 0; k < nc; k++)
+        len = hi[k] - cls[k] + n > len ? hi[k] - cls[k] + n : len;
+    len = (len + WIN_ALIGN - 1) / WIN_ALIGN * WIN_ALIGN;
+    if (len * nc > UINT32_MAX)
+        return NULL;
+    *mem = lsc_exec_alloc(exec, (len * nc + WIN_ALIGN) * sizeof *x);
+    if (!*mem)
+        return NULL;
+    uintptr_t line = WIN_ALIGN * sizeof *x;
+    float *base = (float *)(((uintptr_t)*mem + line - 1) / line * line);
+    for (uint32_t k = 0; k < nc; k++) /* copy k's t holds x[t + cls[k]], for its windows */
+        memcpy(base + k * len + (lo[k] - cls[k]), x + lo[k], (hi[k] - lo[k] + n) * sizeof *x);
+    for (uint32_t c = 0; c < cols; c++) {
+        uint32_t s = off[c] % WIN_ALIGN, k = 0;
+        while (cls[k] != s)
+            k++;
+        mapped[c] = (uint32_t)(k * len) + off[c] - s;
+    }
+    return base;
+}
+
 /* Runs t in panels if it has that shape (see above): 1 if done, 0 if not that shape,
  * -1 if out of memory. */
 static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
@@ -335,9 +390,20 @@ static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
         lsc_blob_row_start(v, r + 1, &e, &b);
         most = b - a > most ? b - a : most;
     }
-    win_panels p = { .t = t, .u = u, .cap = most > WIN_PANEL_VALUES ? most : WIN_PANEL_VALUES };
-    if (p.cap > SIZE_MAX / 8 / n_tasks)
+    if (most > SIZE_MAX / 8 / n_tasks)
         return -1;
+    win_unpack ua = *u;
+    void *copies = NULL;
+    uint32_t *mapped = malloc(((size_t)v->cols + 1) * sizeof *mapped);
+    if (!mapped)
+        return -1;
+    const float *xa = !t->align ? NULL : align_windows(t->job.x, u->x_offsets, v->cols, t->n, exec, mapped, &copies);
+    win_tasks ta = *t;
+    if (xa) {
+        ta.job.x = xa;
+        ua.x_offsets = mapped;
+    }
+    win_panels p = { .t = &ta, .u = &ua, .cap = most > WIN_PANEL_VALUES ? most : WIN_PANEL_VALUES };
     p.offs = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.offs);
     p.vals = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.vals);
     p.starts = lsc_exec_alloc(exec, n_tasks * WIN_PANEL_ROWS * ((size_t)u->n_kb + 1) *
@@ -350,6 +416,8 @@ static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
     lsc_exec_free(exec, p.vals);
     lsc_exec_free(exec, p.starts);
     lsc_exec_free(exec, p.kept);
+    lsc_exec_free(exec, copies);
+    free(mapped);
     return ok ? 1 : -1;
 }
 
@@ -396,7 +464,7 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
                      .n_kb = n_kb, .rb = row_begin, .re = row_end };
     win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .sink = sink, .row_begin = row_begin,
                              .n_kb = n_kb },
-                    .fn = ks->windows,
+                    .fn = ks->windows, .align = ks->align_windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
                     .tiles = (n + WIN_TILE - 1) / WIN_TILE };
     size_t want = lsc_exec_width(exec);
