@@ -327,6 +327,26 @@ static void run_panels(void *arg, size_t i)
 #define WIN_ALIGN 16 /* floats: a 64-byte line */
 #define WIN_COPIES 4 /* classes copied at most */
 
+/* The copies, cut into a part per thread (the others would wait on a serial copy). */
+typedef struct win_copy {
+    const float *x;
+    float *base;
+    size_t len, n, parts;
+    uint32_t nc, cls[WIN_COPIES], lo[WIN_COPIES], hi[WIN_COPIES];
+} win_copy;
+
+/* Part i of every copy: copy k's t holds x[t + cls[k]], for its windows. */
+static void copy_part(void *arg, size_t i)
+{
+    const win_copy *c = arg;
+    for (uint32_t k = 0; k < c->nc; k++) {
+        size_t count = c->hi[k] - c->lo[k] + c->n;
+        size_t a = count * i / c->parts, b = count * (i + 1) / c->parts;
+        memcpy(c->base + k * c->len + (c->lo[k] - c->cls[k]) + a, c->x + c->lo[k] + a,
+               (b - a) * sizeof *c->x);
+    }
+}
+
 /* Fills mapped[c] with column c's offset into the copies and returns the copies'
  * aligned start (*mem to free), or NULL when X is used as it is: already aligned,
  * too many classes, or out of memory. */
@@ -362,8 +382,12 @@ static float *align_windows(const float *x, const uint32_t *off, uint32_t cols, 
         return NULL;
     uintptr_t line = WIN_ALIGN * sizeof *x;
     float *base = (float *)(((uintptr_t)*mem + line - 1) / line * line);
-    for (uint32_t k = 0; k < nc; k++) /* copy k's t holds x[t + cls[k]], for its windows */
-        memcpy(base + k * len + (lo[k] - cls[k]), x + lo[k], (hi[k] - lo[k] + n) * sizeof *x);
+    win_copy cp = { .x = x, .base = base, .len = len, .n = n, .parts = lsc_exec_width(exec),
+                    .nc = nc };
+    memcpy(cp.cls, cls, sizeof cls);
+    memcpy(cp.lo, lo, sizeof lo);
+    memcpy(cp.hi, hi, sizeof hi);
+    lsc_exec_run(exec, copy_part, &cp, cp.parts);
     for (uint32_t c = 0; c < cols; c++) {
         uint32_t s = off[c] % WIN_ALIGN, k = 0;
         while (cls[k] != s)
