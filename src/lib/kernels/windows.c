@@ -22,9 +22,10 @@
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
 
 /* The first column of each k-block: a block grows while the windows it adds (their
- * parts not overlapping the previous window, across a tile) fit WIN_L1_FLOATS, but
+ * parts not overlapping the previous window, across a tile) fit budget floats, but
  * holds at least min_cols columns. Returns the count. */
-static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols, uint32_t *first)
+static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols, size_t budget,
+                            uint32_t *first)
 {
     uint32_t n_kb = 0, start = 0;
     size_t fp = 0;
@@ -34,7 +35,7 @@ static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols,
             size_t d = off[c] > off[c - 1] ? off[c] - off[c - 1] : off[c - 1] - off[c];
             add = d < WIN_TILE ? d : WIN_TILE;
         }
-        if (c == 0 || (fp + add > WIN_L1_FLOATS && c - start >= min_cols)) {
+        if (c == 0 || (fp + add > budget && c - start >= min_cols)) {
             first[n_kb++] = c;
             start = c;
             fp = WIN_TILE;
@@ -233,7 +234,8 @@ static void free_unpacked(win_unpack *u, const lsc_exec *exec)
 typedef struct win_tasks {
     lsc_windows_job job;
     lsc_windows_fn fn;
-    uint32_t rb, re, row_parts, task_rows;
+    uint32_t rb, re, row_parts, task_rows, min_cols;
+    const size_t *x_offsets; /* the caller's */
     int align; /* X copied to aligned windows in panels (align_windows) */
     size_t n, col_parts, tiles;
     float *acc; /* task i's tile of sums at acc + i * task_rows * tile */
@@ -418,19 +420,27 @@ static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
         return -1;
     win_unpack ua = *u;
     void *copies = NULL;
-    uint32_t *mapped = malloc(((size_t)v->cols + 1) * sizeof *mapped);
+    /* the mapped offsets, then k-blocks of half the windows: the copies' windows of
+     * neighbouring taps no longer share lines (measured, docs/benchmarks.md) */
+    uint32_t *mapped = malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped);
     if (!mapped)
         return -1;
-    const float *xa = !t->align ? NULL : align_windows(t->job.x, u->x_offsets, v->cols, t->n, exec, mapped, &copies);
+    const float *xa = !t->align ? NULL
+                                : align_windows(t->job.x, u->x_offsets, v->cols, t->n, exec,
+                                                mapped, &copies);
     win_tasks ta = *t;
     if (xa) {
         ta.job.x = xa;
         ua.x_offsets = mapped;
+        uint32_t *first = mapped + v->cols + 1;
+        ua.n_kb = cut_kblocks(t->x_offsets, v->cols, t->min_cols, WIN_L1_FLOATS / 2, first);
+        ua.first = first;
+        ta.job.n_kb = ua.n_kb;
     }
     win_panels p = { .t = &ta, .u = &ua, .cap = most > WIN_PANEL_VALUES ? most : WIN_PANEL_VALUES };
     p.offs = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.offs);
     p.vals = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.vals);
-    p.starts = lsc_exec_alloc(exec, n_tasks * WIN_PANEL_ROWS * ((size_t)u->n_kb + 1) *
+    p.starts = lsc_exec_alloc(exec, n_tasks * WIN_PANEL_ROWS * ((size_t)ua.n_kb + 1) *
                                         sizeof *p.starts);
     p.kept = lsc_exec_alloc(exec, n_tasks * ((size_t)v->n_bcols + 1) * sizeof *p.kept);
     int ok = p.offs && p.vals && p.starts && p.kept;
@@ -476,7 +486,8 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
                         w->name);
     uint32_t n_kb = v->cols ? cut_kblocks(x_offsets, v->cols,
-                                          min_cols < v->cols ? (uint32_t)min_cols : v->cols, first)
+                                          min_cols < v->cols ? (uint32_t)min_cols : v->cols,
+                                          WIN_L1_FLOATS, first)
                             : 0;
     if (!n_kb)
         first[n_kb++] = 0;
@@ -490,6 +501,8 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
                              .n_kb = n_kb },
                     .fn = ks->windows, .align = ks->align_windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
+                    .min_cols = min_cols < v->cols ? (uint32_t)min_cols : v->cols,
+                    .x_offsets = x_offsets,
                     .tiles = (n + WIN_TILE - 1) / WIN_TILE };
     size_t want = lsc_exec_width(exec);
     if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
