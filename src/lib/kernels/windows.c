@@ -422,12 +422,12 @@ static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
     void *copies = NULL;
     /* the mapped offsets, then k-blocks of half the windows: the copies' windows of
      * neighbouring taps no longer share lines (measured, docs/benchmarks.md) */
-    uint32_t *mapped = malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped);
-    if (!mapped)
+    uint32_t *mapped = t->align ? malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped) : NULL;
+    if (t->align && !mapped)
         return -1;
-    const float *xa = !t->align ? NULL
-                                : align_windows(t->job.x, u->x_offsets, v->cols, t->n, exec,
-                                                mapped, &copies);
+    const float *xa = !mapped ? NULL
+                              : align_windows(t->job.x, u->x_offsets, v->cols, t->n, exec,
+                                              mapped, &copies);
     win_tasks ta = *t;
     if (xa) {
         ta.job.x = xa;
