@@ -277,17 +277,21 @@ static void put_counting(void *context, uint32_t row, size_t j0, const float *va
     }
 }
 
-/* lsc_spmm_windows: X's row k is the window x + off[k]; offsets like a 3x3
+/* lsc_spmm_windows: X's row k is the window x + off[k]; offsets (kind 0) like a 3x3
  * convolution's over planes of `plane` floats (overlapping, increasing), or random
- * (any order, repeats), n across the tile size. Compared through the explicit X. */
+ * (kind 1: any order, repeats), n across the tile size; kinds 2 and 3: planes of
+ * 16x16 as a 14x14 layer's, after 5 floats, taps 1 and 5 apart (dilation), where
+ * AVX-512 copies X into 3 aligned copies (windows.c align_windows); x holds exactly
+ * what the last window reads. Compared through the explicit X. */
 static void check_windows(const lsc_weight *w, const char *label, const float *wf, uint32_t rows,
                           uint32_t cols, size_t n, int random_offsets)
 {
     size_t *off = malloc(sizeof(size_t) * cols), span = 0, ldy = n + 3;
-    size_t plane = 3 * (n / 2 + 7) + 5;
+    size_t plane = 3 * (n / 2 + 7) + 5, tap = random_offsets == 3 ? 5 : 1;
     for (uint32_t k = 0; k < cols; k++) {
-        off[k] = random_offsets ? (size_t)(rnd() % (4 * cols + 1))
-                                : k / 9 * plane + k % 9 / 3 * (n / 2 + 7) + k % 3;
+        off[k] = random_offsets == 1 ? (size_t)(rnd() % (4 * cols + 1))
+                 : random_offsets ? 5 + k / 9 * 256 + k % 9 / 3 * 16 * tap + k % 3 * tap
+                                  : k / 9 * plane + k % 9 / 3 * (n / 2 + 7) + k % 3;
         span = off[k] > span ? off[k] : span;
     }
     float *x = malloc(sizeof(float) * (span + n)), *xm = malloc(sizeof(float) * cols * n);
@@ -326,7 +330,8 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
             }
             char what[512];
             snprintf(what, sizeof what, "%s windows%s n=%zu %s exec %d rows [%u,%u)", label,
-                     random_offsets ? " (random)" : "", n, variants[vi].name, ei, rb, re);
+                     random_offsets == 1 ? " (random)" : random_offsets ? " (16x16 planes)" : "", n,
+                     variants[vi].name, ei, rb, re);
             CHECKF(st == LSC_OK, "%s: %s", what, err.message);
             if (st == LSC_OK)
                 compare(what, wf, rows, cols, xm, n, n, y, ldy, rb, re);
@@ -460,6 +465,8 @@ static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int 
     if (big_n) {
         check_windows(w, label, wf, sc->rows, sc->cols, 300, 0);
         check_windows(w, label, wf, sc->rows, sc->cols, 129, 1);
+        check_windows(w, label, wf, sc->rows, sc->cols, 222, 2); /* a masked tail */
+        check_windows(w, label, wf, sc->rows, sc->cols, 224, 3);
     }
     if (big_n)
         check_rows(w, label, wf, sc->rows, sc->cols, 70);

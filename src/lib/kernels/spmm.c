@@ -18,14 +18,14 @@
 static const lsc_kernel_set kernel_sets[] = {
 #if LSC_HAVE_AVX512
     { "avx512", LSC_CPU_AVX512, lsc_spmm_brows_avx512, lsc_windows_avx512, lsc_unpack_brow_avx512,
-      lsc_form_rows_avx512 },
+      lsc_form_rows_avx512, 1 },
 #endif
 #if LSC_HAVE_AVX2
     { "avx2", LSC_CPU_AVX2, lsc_spmm_brows_avx2, lsc_windows_avx2, lsc_unpack_brow_avx2,
-      lsc_form_rows_avx2 },
+      lsc_form_rows_avx2, 0 },
 #endif
     { "scalar", 0, lsc_spmm_brows_scalar, lsc_windows_scalar, lsc_unpack_brow_scalar,
-      lsc_form_rows_scalar },
+      lsc_form_rows_scalar, 0 },
 };
 
 const lsc_kernel_set *lsc_kernels_select(unsigned flags)

@@ -22,9 +22,10 @@
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
 
 /* The first column of each k-block: a block grows while the windows it adds (their
- * parts not overlapping the previous window, across a tile) fit WIN_L1_FLOATS, but
+ * parts not overlapping the previous window, across a tile) fit budget floats, but
  * holds at least min_cols columns. Returns the count. */
-static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols, uint32_t *first)
+static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols, size_t budget,
+                            uint32_t *first)
 {
     uint32_t n_kb = 0, start = 0;
     size_t fp = 0;
@@ -34,7 +35,7 @@ static uint32_t cut_kblocks(const size_t *off, uint32_t cols, uint32_t min_cols,
             size_t d = off[c] > off[c - 1] ? off[c] - off[c - 1] : off[c - 1] - off[c];
             add = d < WIN_TILE ? d : WIN_TILE;
         }
-        if (c == 0 || (fp + add > WIN_L1_FLOATS && c - start >= min_cols)) {
+        if (c == 0 || (fp + add > budget && c - start >= min_cols)) {
             first[n_kb++] = c;
             start = c;
             fp = WIN_TILE;
@@ -233,7 +234,9 @@ static void free_unpacked(win_unpack *u, const lsc_exec *exec)
 typedef struct win_tasks {
     lsc_windows_job job;
     lsc_windows_fn fn;
-    uint32_t rb, re, row_parts, task_rows;
+    uint32_t rb, re, row_parts, task_rows, min_cols;
+    const size_t *x_offsets; /* the caller's */
+    int align; /* X copied to aligned windows in panels (align_windows) */
     size_t n, col_parts, tiles;
     float *acc; /* task i's tile of sums at acc + i * task_rows * tile */
 } win_tasks;
@@ -318,6 +321,84 @@ static void run_panels(void *arg, size_t i)
     }
 }
 
+/* Aligned strips: a window starts at any column (a 3x3 tap's kx), so most of k_row's
+ * loads of X are unaligned and a 64-byte one splits a cache line; when X is small (the
+ * panels' case) it is copied once per call, one copy per offset class mod
+ * WIN_ALIGN (3 for 3x3 over rows of 16: kx = 0, 1, 2), each shifted so that its
+ * windows start on a line, and the offsets are mapped into the copies. */
+#define WIN_ALIGN 16 /* floats: a 64-byte line */
+#define WIN_COPIES 4 /* classes copied at most */
+
+/* The copies, cut into a part per thread (the others would wait on a serial copy). */
+typedef struct win_copy {
+    const float *x;
+    float *base;
+    size_t len, n, parts;
+    uint32_t nc, cls[WIN_COPIES], lo[WIN_COPIES], hi[WIN_COPIES];
+} win_copy;
+
+/* Part i of every copy: copy k's t holds x[t + cls[k]], for its windows. */
+static void copy_part(void *arg, size_t i)
+{
+    const win_copy *c = arg;
+    for (uint32_t k = 0; k < c->nc; k++) {
+        size_t count = c->hi[k] - c->lo[k] + c->n;
+        size_t a = count * i / c->parts, b = count * (i + 1) / c->parts;
+        memcpy(c->base + k * c->len + (c->lo[k] - c->cls[k]) + a, c->x + c->lo[k] + a,
+               (b - a) * sizeof *c->x);
+    }
+}
+
+/* Fills mapped[c] with column c's offset into the copies and returns the copies'
+ * aligned start (*mem to free), or NULL when X is used as it is: already aligned,
+ * too many classes, or out of memory. */
+static float *align_windows(const float *x, const uint32_t *off, uint32_t cols, size_t n,
+                            const lsc_exec *exec, uint32_t *mapped, void **mem)
+{
+    uint32_t cls[WIN_COPIES], lo[WIN_COPIES], hi[WIN_COPIES], nc = 0;
+    *mem = NULL;
+    for (uint32_t c = 0; c < cols; c++) {
+        uint32_t s = off[c] % WIN_ALIGN, k = 0;
+        while (k < nc && cls[k] != s)
+            k++;
+        if (k == nc) {
+            if (nc == WIN_COPIES)
+                return NULL;
+            cls[nc] = s;
+            lo[nc] = hi[nc] = off[c];
+            nc++;
+        }
+        lo[k] = off[c] < lo[k] ? off[c] : lo[k];
+        hi[k] = off[c] > hi[k] ? off[c] : hi[k];
+    }
+    if (!nc || (nc == 1 && (uintptr_t)(x + cls[0]) % (WIN_ALIGN * sizeof *x) == 0))
+        return NULL;
+    size_t len = 0; /* floats a copy spans, rounded to whole lines */
+    for (uint32_t k = 0; k < nc; k++)
+        len = hi[k] - cls[k] + n > len ? hi[k] - cls[k] + n : len;
+    len = (len + WIN_ALIGN - 1) / WIN_ALIGN * WIN_ALIGN;
+    if (len * nc > UINT32_MAX)
+        return NULL;
+    *mem = lsc_exec_alloc(exec, (len * nc + WIN_ALIGN) * sizeof *x);
+    if (!*mem)
+        return NULL;
+    uintptr_t line = WIN_ALIGN * sizeof *x;
+    float *base = (float *)(((uintptr_t)*mem + line - 1) / line * line);
+    win_copy cp = { .x = x, .base = base, .len = len, .n = n, .parts = lsc_exec_width(exec),
+                    .nc = nc };
+    memcpy(cp.cls, cls, sizeof cls);
+    memcpy(cp.lo, lo, sizeof lo);
+    memcpy(cp.hi, hi, sizeof hi);
+    lsc_exec_run(exec, copy_part, &cp, cp.parts);
+    for (uint32_t c = 0; c < cols; c++) {
+        uint32_t s = off[c] % WIN_ALIGN, k = 0;
+        while (cls[k] != s)
+            k++;
+        mapped[c] = (uint32_t)(k * len) + off[c] - s;
+    }
+    return base;
+}
+
 /* Runs t in panels if it has that shape (see above): 1 if done, 0 if not that shape,
  * -1 if out of memory. */
 static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
@@ -335,12 +416,31 @@ static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
         lsc_blob_row_start(v, r + 1, &e, &b);
         most = b - a > most ? b - a : most;
     }
-    win_panels p = { .t = t, .u = u, .cap = most > WIN_PANEL_VALUES ? most : WIN_PANEL_VALUES };
-    if (p.cap > SIZE_MAX / 8 / n_tasks)
+    if (most > SIZE_MAX / 8 / n_tasks)
         return -1;
+    win_unpack ua = *u;
+    void *copies = NULL;
+    /* the mapped offsets, then k-blocks of half the windows: the copies' windows of
+     * neighbouring taps no longer share lines (measured, docs/benchmarks.md) */
+    uint32_t *mapped = t->align ? malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped) : NULL;
+    if (t->align && !mapped)
+        return -1;
+    const float *xa = !mapped ? NULL
+                              : align_windows(t->job.x, u->x_offsets, v->cols, t->n, exec,
+                                              mapped, &copies);
+    win_tasks ta = *t;
+    if (xa) {
+        ta.job.x = xa;
+        ua.x_offsets = mapped;
+        uint32_t *first = mapped + v->cols + 1;
+        ua.n_kb = cut_kblocks(t->x_offsets, v->cols, t->min_cols, WIN_L1_FLOATS / 2, first);
+        ua.first = first;
+        ta.job.n_kb = ua.n_kb;
+    }
+    win_panels p = { .t = &ta, .u = &ua, .cap = most > WIN_PANEL_VALUES ? most : WIN_PANEL_VALUES };
     p.offs = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.offs);
     p.vals = lsc_exec_alloc(exec, n_tasks * p.cap * sizeof *p.vals);
-    p.starts = lsc_exec_alloc(exec, n_tasks * WIN_PANEL_ROWS * ((size_t)u->n_kb + 1) *
+    p.starts = lsc_exec_alloc(exec, n_tasks * WIN_PANEL_ROWS * ((size_t)ua.n_kb + 1) *
                                         sizeof *p.starts);
     p.kept = lsc_exec_alloc(exec, n_tasks * ((size_t)v->n_bcols + 1) * sizeof *p.kept);
     int ok = p.offs && p.vals && p.starts && p.kept;
@@ -350,6 +450,8 @@ static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
     lsc_exec_free(exec, p.vals);
     lsc_exec_free(exec, p.starts);
     lsc_exec_free(exec, p.kept);
+    lsc_exec_free(exec, copies);
+    free(mapped);
     return ok ? 1 : -1;
 }
 
@@ -384,7 +486,8 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_spmm_windows: weight '%s': out of memory",
                         w->name);
     uint32_t n_kb = v->cols ? cut_kblocks(x_offsets, v->cols,
-                                          min_cols < v->cols ? (uint32_t)min_cols : v->cols, first)
+                                          min_cols < v->cols ? (uint32_t)min_cols : v->cols,
+                                          WIN_L1_FLOATS, first)
                             : 0;
     if (!n_kb)
         first[n_kb++] = 0;
@@ -396,8 +499,10 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
                      .n_kb = n_kb, .rb = row_begin, .re = row_end };
     win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .sink = sink, .row_begin = row_begin,
                              .n_kb = n_kb },
-                    .fn = ks->windows,
+                    .fn = ks->windows, .align = ks->align_windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
+                    .min_cols = min_cols < v->cols ? (uint32_t)min_cols : v->cols,
+                    .x_offsets = x_offsets,
                     .tiles = (n + WIN_TILE - 1) / WIN_TILE };
     size_t want = lsc_exec_width(exec);
     if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
