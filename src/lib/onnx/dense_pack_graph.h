@@ -44,6 +44,11 @@ lsc_status lsc_pack_dense(lsc_onnx_model *model, lsc_bundle_writer *writer, cons
 typedef lsc_status (*lsc_bundle_get_fn)(void *ctx, const char *location, const char *label, lsc_bundle **out,
                                         lsc_error *error);
 
+/* The bundle entry an "ENTRY@LOCATION" record names (lsc_model_add_entry_prop wrote
+ * it): its bundle, through get_bundle, and its index there. */
+lsc_status lsc_bundle_entry_named(const char *value, lsc_bundle_get_fn get_bundle, void *ctx, const char *label,
+                                  lsc_bundle **bundle, size_t *index, lsc_error *error);
+
 /* decompress, stats, verify, first: the main graph's LscUnpack node and its pack tensor leave, the
  * packed tensors come back at their places; *unpacked: 1 if there was one. */
 lsc_status lsc_unpack_dense(lsc_onnx_model *model, lsc_bundle_get_fn get_bundle, void *ctx, int *unpacked,

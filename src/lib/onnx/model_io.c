@@ -1,10 +1,13 @@
 /* Reading a model: map the file, unpack a copy without the initializer payloads,
  * and point each initializer's raw_data back into the mapping. Writing: pack the
- * proto straight into an output file, payloads streamed from wherever they are. */
+ * proto straight into an output file, payloads streamed from wherever they are.
+ * Also the model's metadata records (add, find, the bundle entry one names). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle/seal.h"
+#include "onnx/dense_pack_graph.h"
 #include "onnx/onnx_model.h"
 
 void lsc_label(char *out, size_t size, const char *file, const char *what, const char *name)
@@ -216,5 +219,20 @@ lsc_status lsc_model_find_prop(const Onnx__ModelProto *m, const char *key, const
             return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: more than one metadata record '%s'", path, key);
         *at = i;
     }
+    return LSC_OK;
+}
+
+lsc_status lsc_bundle_entry_named(const char *value, lsc_bundle_get_fn get_bundle, void *ctx, const char *label,
+                                  lsc_bundle **bundle, size_t *index, lsc_error *error)
+{
+    const char *at = value ? strchr(value, '@') : NULL;
+    if (!at || at == value || !at[1])
+        return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: value '%.200s' is not ENTRY@LOCATION", label,
+                        value ? value : "");
+    LSC_TRY(get_bundle(ctx, at + 1, label, bundle, error));
+    *index = lsc_bundle_find(*bundle, value, (size_t)(at - value));
+    if (*index == (size_t)-1)
+        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: bundle %s has no entry '%.*s'", label,
+                        lsc_bundle_path(*bundle), (int)(at - value), value);
     return LSC_OK;
 }

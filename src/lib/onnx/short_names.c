@@ -344,16 +344,9 @@ static int restore_slot(void *ctx, char **slot, int node_name)
 static lsc_status open_table(const char *value, lsc_bundle_get_fn get_bundle, void *ctx, const char *label,
                              lsc_name_table **table, lsc_error *error)
 {
-    const char *at = value ? strchr(value, '@') : NULL;
-    if (!at || at == value || !at[1])
-        return lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: value '%.200s' is not ENTRY@LOCATION", label,
-                        value ? value : "");
     lsc_bundle *bundle = NULL;
-    LSC_TRY(get_bundle(ctx, at + 1, label, &bundle, error));
-    size_t index = lsc_bundle_find(bundle, value, (size_t)(at - value));
-    if (index == (size_t)-1)
-        return lsc_fail(error, LSC_ERR_BAD_BUNDLE, "%s: bundle %s has no entry '%.*s'", label,
-                        lsc_bundle_path(bundle), (int)(at - value), value);
+    size_t index = 0;
+    LSC_TRY(lsc_bundle_entry_named(value, get_bundle, ctx, label, &bundle, &index, error));
     const lsc_bundle_entry *e = lsc_bundle_get(bundle, index);
     const void *blob = lsc_bundle_blob(bundle, index);
     if (!lsc_is_name_table(blob, (size_t)e->size))
