@@ -360,7 +360,7 @@ static void check_form(lsc_weight *w, const char *label, const float *wf, uint32
     forms_built += bytes > 0;
     /* a small blob's form is often larger than it: made all the same for the test */
     if (dtype == LSC_DTYPE_FLOAT32 && bytes == 0) {
-        CHECK(lsc_n1_form_build(&w->view, 0, &w->n1_form, &err) == LSC_OK && w->n1_form);
+        CHECK(lsc_n1_form_build(&w->view, 0, LSC_N1_AUTO, &w->n1_form, &err) == LSC_OK && w->n1_form);
         forced_forms++;
     }
     char flabel[300];
