@@ -224,9 +224,19 @@ static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind k
     return LSC_OK;
 }
 
+/* The plain kind reads 2 bytes a value of columns where the bit-packed one reads ~0.75
+ * and decodes them (~0.18 ns a value on Zen 4): measured on Zen 4 (docs/benchmarks.md,
+ * "Stop 16: plain columns"), plain is 1.4-1.8x faster while a multiply's values and
+ * columns (6 bytes a value) take up to ~11 MB, and slower with two threads on
+ * AlexNet fc6 at 10% (23 MB), where the memory's bandwidth limits and the smaller
+ * stream wins. The line is drawn between, at half this machine's 32 MiB L3. */
+#define PLAIN_MAX_BYTES (UINT64_C(16) << 20)
+
 int lsc_n1_plain_wins(const lsc_blob_view *v)
 {
-    return v->cols <= LSC_FORM_COLS16;
+    uint64_t e, nnz;
+    lsc_blob_row_start(v, v->n_brows, &e, &nnz);
+    return v->cols <= LSC_FORM_COLS16 && nnz * 6 <= PLAIN_MAX_BYTES;
 }
 
 lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_kind kind,
