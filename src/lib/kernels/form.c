@@ -86,8 +86,6 @@ static int add_plain_segment(form_builder *b, uint32_t row, const uint32_t *cols
     if (!grow((void **)&pl->start, &cap, (size_t)pl->n_segs + 2, sizeof *pl->start) ||
         !grow((void **)&pl->row, &b->cap_segs, (size_t)pl->n_segs + 2, sizeof *pl->row))
         return 0;
-    if (pl->n_segs && row <= pl->row[pl->n_segs - 1])
-        pl->rows_once = 0;
     pl->start[pl->n_segs] = (uint32_t)b->at;
     pl->row[pl->n_segs++] = row;
     for (uint32_t i = 0; i < n; i++)
@@ -169,7 +167,6 @@ static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind k
         f->block_h = v->block_h;
         f->group = v->cols <= LSC_FORM_COLS16 ? 16 : 8;
         if (plain) {
-            f->plain.rows_once = 1;
             f->plain.brow_seg = malloc(((size_t)v->n_brows + 1) * sizeof *f->plain.brow_seg);
             f->plain.cols = calloc(nnz + LSC_PLAIN_PAD, sizeof *f->plain.cols);
             ok = f->plain.brow_seg && f->plain.cols;

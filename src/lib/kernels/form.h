@@ -63,7 +63,6 @@ typedef struct lsc_n1_plain {
     uint32_t *start;    /* n_segs + 1: segment s's values are [start[s], start[s + 1]) */
     uint32_t *row;      /* n_segs: each segment's matrix row */
     uint16_t *cols;     /* each value's column, + LSC_PLAIN_PAD zeros */
-    int rows_once;      /* every segment on a row of its own, rows increasing */
 } lsc_n1_plain;
 
 typedef struct lsc_n1_form {

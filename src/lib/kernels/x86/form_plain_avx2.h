@@ -3,25 +3,17 @@
  * segments run in chunks of whole segments up to LSC_FORM_CHUNK values: a chunk
  * whose segments average LSC_FORM_LONG values or more runs each segment as its own
  * FMA loop; a chunk of short segments (narrow blocks, low density: rows of ~16
- * values) takes every product in one flat pass, then each segment's sum by three
- * masked loads of its products whatever its length (no loop whose exit depends on
- * the count), and eight segments' horizontal sums at once (a transposing tree of
- * hadds), written as one vector when they are eight consecutive rows. Included by
- * form_avx2.h after form_x8_16, form_mask and form_hsum. */
+ * values) takes every product in one flat pass, then each segment's sum from them
+ * (vector adds, a masked last step, a horizontal sum). Tried on rows of ~16 values
+ * and dropped, both slower (docs/benchmarks.md, "Stop 16"): three masked loads per
+ * segment whatever its length instead of the loop, and eight segments' horizontal
+ * sums at once by a tree of hadds. Included by form_avx2.h after form_x8_16,
+ * form_mask and form_hsum. */
 
-/* The sums of eight vectors, lane i the sum of a[i]'s lanes. */
-static inline __attribute__((always_inline)) __m256 plain_hsum8(const __m256 *a)
-{
-    __m256 h01 = _mm256_hadd_ps(a[0], a[1]), h23 = _mm256_hadd_ps(a[2], a[3]);
-    __m256 h45 = _mm256_hadd_ps(a[4], a[5]), h67 = _mm256_hadd_ps(a[6], a[7]);
-    __m256 lo = _mm256_hadd_ps(h01, h23), hi = _mm256_hadd_ps(h45, h67);
-    return _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));
-}
-
-/* The first n lanes of p (n may exceed 8: all; the lanes past n are zero). */
+/* The first n (0..8) lanes of p, the others zero. */
 static inline __attribute__((always_inline)) __m256 plain_masked(const float *p, uint32_t n)
 {
-    return _mm256_and_ps(form_mask(n < 8 ? n : 8), _mm256_loadu_ps(p));
+    return _mm256_and_ps(form_mask(n), _mm256_loadu_ps(p));
 }
 
 static inline __attribute__((always_inline)) void
@@ -35,10 +27,9 @@ plain_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_
     const uint32_t *restrict start = pl->start, *restrict rowof = pl->row;
     lsc_form_start st = lsc_form_begin(job, br_begin, br_end);
     const uint64_t r_lo = st.r_lo, r_hi = st.r_hi;
-    const int whole = pl->rows_once && ys == 1; /* eight rows r..r+7: one vector of y */
     uint32_t s = pl->brow_seg[br_begin];
     const uint32_t s_end = pl->brow_seg[br_end];
-    float prod[LSC_FORM_CHUNK + 32] __attribute__((aligned(32)));
+    float prod[LSC_FORM_CHUNK + 8] __attribute__((aligned(32)));
 #define LSC_PX8(i) form_x8_16(x, xs, cols + (i))
     while (s < s_end) {
         const uint32_t v0 = start[s];
@@ -85,36 +76,8 @@ plain_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_
                                                   form_x8_16(x, xs, c + i)));
         }
         _mm256_store_ps(prod + i, last);
-        for (unsigned z = 8; z < 32; z += 8) /* what the masked loads read past k */
-            _mm256_store_ps(prod + i + z, _mm256_setzero_ps());
-        __m256 sums[8];
-        uint32_t q = s;
-        for (; q + 8 <= s1; q += 8) { /* eight segments at a time */
-            for (unsigned j = 0; j < 8; j++) {
-                uint32_t a = start[q + j] - v0, n = start[q + j + 1] - start[q + j];
-                __m256 acc = _mm256_add_ps(plain_masked(prod + a, n),
-                                           plain_masked(prod + a + 8, n > 8 ? n - 8 : 0));
-                acc = _mm256_add_ps(acc, plain_masked(prod + a + 16, n > 16 ? n - 16 : 0));
-                for (uint32_t at = a + 24; __builtin_expect(at < a + n, 0); at += 8)
-                    acc = _mm256_add_ps(acc, plain_masked(prod + at, a + n - at));
-                sums[j] = acc;
-            }
-            __m256 h = plain_hsum8(sums);
-            uint32_t r0 = rowof[q];
-            if (whole && rowof[q + 7] == r0 + 7 && r0 >= r_lo && r0 + 8 <= r_hi) {
-                _mm256_storeu_ps(y + r0, _mm256_add_ps(_mm256_loadu_ps(y + r0), h));
-            } else {
-                float t[8];
-                _mm256_storeu_ps(t, h);
-                for (unsigned j = 0; j < 8; j++) {
-                    uint32_t row = rowof[q + j];
-                    if (row >= r_lo && row < r_hi)
-                        y[(size_t)row * ys] += t[j];
-                }
-            }
-        }
-        for (; q < s1; q++) { /* the last 0..7 */
-            uint32_t a = start[q] - v0, to = start[q + 1] - v0, at = a;
+        for (uint32_t q = s; q < s1; q++) {
+            uint32_t at = start[q] - v0, to = start[q + 1] - v0;
             __m256 acc = _mm256_setzero_ps();
             for (; at + 8 < to; at += 8)
                 acc = _mm256_add_ps(acc, _mm256_loadu_ps(prod + at));
