@@ -193,6 +193,10 @@ static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind k
         lsc_n1_form_free(f);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory preparing the batch-1 form");
     }
+    if (ok < 0) { /* no form: the arrays may be short of their ends */
+        lsc_n1_form_free(f);
+        return LSC_OK;
+    }
     if (plain) {
         f->plain.brow_seg[v->n_brows] = f->plain.n_segs;
         f->plain.start[f->plain.n_segs] = (uint32_t)b.at;
@@ -204,7 +208,7 @@ static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind k
         memset(f->bytes + f->n_bytes, 0, LSC_FORM_PAD);
         f->total = sizeof *f + n_checks * sizeof *f->checks + f->n_bytes + LSC_FORM_PAD;
     }
-    if (ok < 0 || (plain && b.at != nnz) || (limit && f->total > limit)) {
+    if ((plain && b.at != nnz) || (limit && f->total > limit)) {
         lsc_n1_form_free(f);
         return LSC_OK;
     }
