@@ -268,6 +268,7 @@ int main(int argc, char **argv)
 {
     librsb_spmm_prepare(argv);
     int quick = 0, csv = 0, form = 1;
+    lsc_n1_kind form_kind = LSC_N1_AUTO;
     const char *only = NULL;
     double one_density = 0;
     unsigned force_bits = 0, force_bh = 0, force_bw = 0, slack = LSC_DEFAULT_SIZE_SLACK_PPM;
@@ -280,6 +281,9 @@ int main(int argc, char **argv)
             cpu_clock = 1;
         else if (!strcmp(argv[i], "--no-form"))
             form = 0;
+        else if (!strcmp(argv[i], "--form") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "packed") || !strcmp(argv[i + 1], "plain")))
+            form_kind = !strcmp(argv[++i], "plain") ? LSC_N1_PLAIN : LSC_N1_PACKED;
         else if (!strcmp(argv[i], "--layer") && i + 1 < argc)
             only = argv[++i];
         else if (!strcmp(argv[i], "--density") && i + 1 < argc && atof(argv[i + 1]) > 0 &&
@@ -294,7 +298,8 @@ int main(int argc, char **argv)
             i++;
         else {
             fprintf(stderr, "usage: lsc-bench [--quick] [--layer NAME] [--density D] [--csv] "
-                            "[--bits B] [--block HxW] [--slack PPM] [--no-form] [--cpu-time]\n");
+                            "[--bits B] [--block HxW] [--slack PPM] [--no-form] [--form packed|plain] "
+                            "[--cpu-time]\n");
             return 2;
         }
     }
@@ -426,7 +431,7 @@ int main(int argc, char **argv)
                         return 1;
                     }
                     double t0 = now(); /* the batch-1 form, as the ONNX Runtime ops make it */
-                    if (form && lsc_weight_prepare_n1(ws[c], &form_bytes, &err) != LSC_OK) {
+                    if (form && lsc_weight_prepare_n1_kind(ws[c], form_kind, &form_bytes, &err) != LSC_OK) {
                         fprintf(stderr, "%s\n", err.message);
                         return 1;
                     }
@@ -454,9 +459,11 @@ int main(int argc, char **argv)
                         return 1;
                 }
                 fprintf(stderr, "%s %s d=%.2f: encoded in %.1f s, block %ux%u b=%u, %zu bytes; "
-                        "batch-1 form %zu bytes (%.3f of the blob) in %.1f ms\n",
+                        "batch-1 form %s %zu bytes (%.3f of the blob) in %.1f ms\n",
                         L->name, structured ? "structured" : "uniform", dens[di], t_enc,
-                        st.block_h, st.block_w, st.index_bits, blob_size, form_bytes,
+                        st.block_h, st.block_w, st.index_bits, blob_size,
+                        !ws[0]->n1_form ? "(none)"
+                        : ws[0]->n1_form->kind == LSC_N1_PLAIN ? "plain" : "bit-packed", form_bytes,
                         (double)form_bytes / (double)blob_size, t_form * 1e3);
                 for (size_t ni = 0; ni < n_ns; ni++)
                     for (unsigned t = 1; t <= 2; t++)

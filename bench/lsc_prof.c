@@ -1,5 +1,6 @@
 /* lsc-prof: one LSC multiply repeated, for perf stat / perf record (not a test).
  *   lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] [MIN_BLOCK_ROWS] [CPU_MASK] [SLACK_PPM]
+ *            [FORM: 0 none, 1 batch-1 form of the rule's kind, 2 bit-packed, 3 plain]
  * Uniform random pruning as in lsc-bench; prints the encoding, the best and mean
  * wall time per multiply, and the process CPU time per multiply (less sensitive to
  * other jobs taking the core). N written HxW runs a 3x3, stride-1, pad-1 convolution
@@ -12,7 +13,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "codec/blob.h"
 #include "fma_peak.h"
+#include "kernels/form.h"
 #include "onnx-lsc/lsc.h"
 #include "rng.h"
 
@@ -127,13 +130,19 @@ int main(int argc, char **argv)
     free(w);
     size_t form_bytes = 0;
     double t_form = now();
-    if (argc > 12 && atoi(argv[12]) && lsc_weight_prepare_n1(wt, &form_bytes, &err) != LSC_OK) {
+    /* FORM: 0 none, 1 the rule's kind, 2 bit-packed, 3 plain */
+    static const lsc_n1_kind kinds[4] = { LSC_N1_AUTO, LSC_N1_AUTO, LSC_N1_PACKED, LSC_N1_PLAIN };
+    int form = argc > 12 ? atoi(argv[12]) : 0;
+    if (form < 0 || form > 3)
+        return 2;
+    if (form && lsc_weight_prepare_n1_kind(wt, kinds[form], &form_bytes, &err) != LSC_OK) {
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
     t_form = now() - t_form;
     if (form_bytes)
-        printf("batch-1 form: %zu bytes (%.3f of the blob), prepared in %.2f ms\n", form_bytes,
+        printf("batch-1 form (%s): %zu bytes (%.3f of the blob), prepared in %.2f ms\n",
+               wt->n1_form->kind == LSC_N1_PLAIN ? "plain" : "bit-packed", form_bytes,
                (double)form_bytes / (double)size, t_form * 1e3);
     arena scratch = { 0 };
     lsc_exec exec = { .pool = pool, .cpu_mask = argc > 10 ? (unsigned)atoi(argv[10]) : 0,

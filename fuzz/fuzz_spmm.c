@@ -6,13 +6,16 @@
  * finite and moderate), so a kernel that reads the SRI stream differently from the
  * decoder is found, not only one that crashes. Then the weight's batch-1 form is
  * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it,
- * and an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly.
+ * then on the other kind of batch-1 form (bit-packed or plain, built whatever its
+ * size), and an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly.
  * Input: 1 control byte (n, row range), then the blob. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/blob.h"
 #include "fuzz_util.h"
+#include "kernels/form.h"
 #include "onnx-lsc/lsc.h"
 
 #define MAX_ELEMS (1u << 20)
@@ -116,7 +119,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
     const unsigned masks[] = {LSC_CPU_SCALAR, LSC_CPU_AVX2, LSC_CPU_AVX512};
-    for (int m = 0; m < 6; m++) {
+    for (int m = 0; m < 9; m++) {
+        if (m == 6) { /* the other kind of form, forced (none past its column limit) */
+            lsc_n1_kind other = w->n1_form && w->n1_form->kind == LSC_N1_PLAIN ? LSC_N1_PACKED
+                                                                                : LSC_N1_PLAIN;
+            lsc_n1_form_free(w->n1_form);
+            w->n1_form = NULL;
+            if (lsc_n1_form_build(&w->view, 0, other, &w->n1_form, &err) != LSC_OK)
+                abort();
+        }
         if (m == 3) { /* the same multiplies through the batch-1 form */
             size_t form_bytes = 0;
             if (lsc_weight_prepare_n1(w, &form_bytes, &err) != LSC_OK)

@@ -279,7 +279,9 @@ LSC_API double lsc_weight_row_l1_max(const lsc_weight *weight);
 /* Prepares the weight's batch-1 form: its positions re-coded once so that a multiply
  * by one vector (lsc_spmm with n = 1, lsc_spmm_rows with m = 1) decodes them
  * branch-free with SIMD instead of reading the SRI stream (docs/benchmarks.md,
- * "Stop 13"). The values stay in the blob, read in place. The weight owns the form
+ * "Stop 13"), or, for weights of up to 2^16 columns whose values and columns take
+ * up to 16 MiB, stored as plain 16-bit columns that need no decoding ("Stop 16").
+ * The values stay in the blob, read in place. The weight owns the form
  * (freed by lsc_weight_close); the blob and the format are unchanged. Not safe
  * against multiplies running on the same weight: call it once, before sharing the
  * weight between threads, as lsc_weight_dequantize. Builds nothing, and returns

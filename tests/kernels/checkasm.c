@@ -1,6 +1,7 @@
 /* checkasm-style kernel tests (after dav1d's): each SIMD variant against the scalar
  * variant on the same inputs, case by case, one case per path of the block-row
- * driver (brows.h), the windowed multiply (windows.h) and the block-row decoder.
+ * driver (brows.h), the windowed multiply (windows.h), the block-row decoder and,
+ * at n = 1, the batch-1 form's two kinds (bit-packed and plain, form.h).
  * Decoded positions must match bit for bit; products within 1e-5 of the sum of
  * |w * x| (the variants fuse multiply and add where the scalar one may not).
  *   test-checkasm            run the checks (a test)
@@ -42,6 +43,12 @@ static const kcase cases[] = {
     { "300x8 blocks, 2%, n = 21 (k_gen)", 600, 64, 0.02, 300, 8, 4, 21 },
     { "100x8 blocks, 2%, n = 1 (k_n1)", 300, 64, 0.02, 100, 8, 4, 1 },
     { "300x8 blocks, 2%, n = 200 (k_gen in column tiles)", 600, 64, 0.02, 300, 8, 4, 200 },
+    /* the batch-1 forms: rows of ~16 (flat products, eight sums at once), rows longer
+     * than a chunk, one-value segments, and rows whose chunks take either way */
+    { "32x800 blocks, 2%, n = 1 (forms: short segments)", 500, 800, 0.02, 32, 800, 8, 1 },
+    { "whole rows, 30%, n = 1 (forms: rows past a chunk)", 40, 3001, 0.30, 1, 3001, 3, 1 },
+    { "8x4 blocks, 9%, n = 1 (forms: one-value segments)", 100, 300, 0.09, 8, 4, 3, 1 },
+    { "whole rows, 4%, n = 1 (forms: ~33 values a row)", 200, 830, 0.04, 1, 830, 6, 1 },
 };
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
@@ -72,6 +79,7 @@ static int close_enough(const char *what, const float *y, const float *ref, cons
 
 typedef struct setup {
     lsc_weight *w;
+    lsc_n1_form *forms[2]; /* n = 1: bit-packed, plain */
     void *blob;
     float *wf, *x, *ref, *y;
     double *mag;
@@ -114,11 +122,17 @@ static int make_setup(const kcase *c, setup *s)
     s->ref = malloc((size_t)c->rows * c->n * sizeof(float));
     s->y = malloc((size_t)c->rows * c->n * sizeof(float));
     s->mag = calloc((size_t)c->rows * c->n, sizeof(double));
+    if (c->n == 1 && (lsc_n1_form_build(&s->w->view, 0, LSC_N1_PACKED, &s->forms[0], &err) != LSC_OK ||
+                      lsc_n1_form_build(&s->w->view, 0, LSC_N1_PLAIN, &s->forms[1], &err) != LSC_OK ||
+                      !s->forms[0] || !s->forms[1]))
+        return 0;
     return s->x && s->offs && s->ref && s->y && s->mag;
 }
 
 static void free_setup(setup *s)
 {
+    lsc_n1_form_free(s->forms[0]);
+    lsc_n1_form_free(s->forms[1]);
     lsc_weight_close(&s->w);
     lsc_free(s->blob);
     free(s->wf);
@@ -155,6 +169,23 @@ static void call_windows(const lsc_kernel_set *ks, const kcase *c, setup *s, flo
     lsc_error err = { 0 };
     CHECKF(lsc_spmm_windows(s->w, s->x, s->offs, c->n, y, c->n, 0, 0, &exec, &err) == LSC_OK,
            "%s: %s", c->path, err.message);
+}
+
+static void call_form(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y, int kind)
+{
+    lsc_spmm_job job = { .v = &s->w->view, .x = s->x, .ldx = 1, .n = 1, .y = y, .ldy = 1,
+                         .row_begin = 0, .row_end = c->rows, .form = s->forms[kind] };
+    ks->form_rows(&job, 0, s->w->view.n_brows);
+}
+
+static void call_form_packed(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y)
+{
+    call_form(ks, c, s, y, 0);
+}
+
+static void call_form_plain(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y)
+{
+    call_form(ks, c, s, y, 1);
 }
 
 typedef void (*call_fn)(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y);
@@ -219,10 +250,11 @@ int main(int argc, char **argv)
             free_setup(&s);
             continue;
         }
-        static const call_fn fns[2] = { call_brows, call_windows };
-        static const char *fn_names[2] = { "brows", "windows" };
-        for (int f = 0; f < 2; f++) {
-            magnitudes(c, &s, f);
+        static const call_fn fns[4] = { call_brows, call_windows, call_form_packed,
+                                        call_form_plain };
+        static const char *fn_names[4] = { "brows", "windows", "form-packed", "form-plain" };
+        for (int f = 0; f < (c->n == 1 ? 4 : 2); f++) {
+            magnitudes(c, &s, f == 1);
             fns[f](scalar, c, &s, s.ref);
             double t_ref = bench ? bench_call(fns[f], scalar, c, &s) : 0;
             for (int k = 0; k < 2 && sets[k] && sets[k] != scalar; k++) {
@@ -234,7 +266,7 @@ int main(int argc, char **argv)
                 CHECKF(close_enough(what, s.y, s.ref, s.mag, (size_t)c->rows * c->n), "%s", what);
                 checks++;
                 if (bench)
-                    printf("%-50s %-7s %-6s scalar %9.1f us, %9.1f us (%.2fx)\n", c->path,
+                    printf("%-50s %-11s %-6s scalar %9.1f us, %9.1f us (%.2fx)\n", c->path,
                            fn_names[f], sets[k]->name, t_ref,
                            bench_call(fns[f], sets[k], c, &s),
                            t_ref / bench_call(fns[f], sets[k], c, &s));

@@ -59,7 +59,9 @@ static void put_value(lsc_dtype dtype, uint8_t *dst)
     }
 }
 
-enum pattern { UNIFORM, EMPTY_ROWS, BLOCKS, ZERO };
+/* EDGES: by row mod 5 empty, one value in the last column, one in column 0, random
+ * and the last column, random (the batch-1 forms' edge cases) */
+enum pattern { UNIFORM, EMPTY_ROWS, BLOCKS, ZERO, EDGES };
 
 /* A rows x cols tensor of `dtype` with about `density` non-zeros in `pattern`. */
 static uint8_t *make_matrix(uint32_t rows, uint32_t cols, double density, enum pattern pat,
@@ -76,6 +78,9 @@ static uint8_t *make_matrix(uint32_t rows, uint32_t cols, double density, enum p
             continue;
         for (uint32_t c = 0; c < cols; c++) {
             int keep = unit() < density;
+            if (pat == EDGES)
+                keep = r % 5 == 1 ? c == cols - 1 : r % 5 == 2 ? c == 0
+                       : r % 5 == 3 ? keep || c == cols - 1 : r % 5 == 4 && keep;
             if (pat == BLOCKS)
                 keep = ((r / 4 + c / 8) % 3 == 0) && unit() < density * 3;
             if (keep)
@@ -344,31 +349,16 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
     free(count);
 }
 
-/* The batch-1 form (lsc_weight_prepare_n1): built for float32 weights up to 2^24
- * columns, no larger than the blob; n = 1 through it on every variant and exec
- * (check_n: serial, pools, host, row ranges), m = 1 rows, and n = 3 beside it (the
- * form serves n = 1 only). */
-static void check_form(lsc_weight *w, const char *label, const float *wf, uint32_t rows,
-                       uint32_t cols, lsc_dtype dtype, size_t blob_size)
+/* n = 1 through the weight's batch-1 form on every variant and exec (check_n:
+ * serial, pools, host, row ranges), m = 1 rows, n = 3 beside it (the form serves
+ * n = 1 only), and one vector read with a stride and written with one. */
+static void check_form_runs(const lsc_weight *w, const char *flabel, const float *wf, uint32_t rows,
+                            uint32_t cols)
 {
-    size_t bytes = 1, again = 1;
     lsc_error err = { 0 };
-    CHECKF(lsc_weight_prepare_n1(w, &bytes, &err) == LSC_OK, "%s: prepare: %s", label, err.message);
-    CHECKF(lsc_weight_prepare_n1(w, &again, &err) == LSC_OK && again == bytes, "%s: prepare twice",
-           label);
-    CHECKF(bytes <= blob_size, "%s: form of %zu bytes, blob %zu", label, bytes, blob_size);
-    forms_built += bytes > 0;
-    /* a small blob's form is often larger than it: made all the same for the test */
-    if (dtype == LSC_DTYPE_FLOAT32 && bytes == 0) {
-        CHECK(lsc_n1_form_build(&w->view, 0, &w->n1_form, &err) == LSC_OK && w->n1_form);
-        forced_forms++;
-    }
-    char flabel[300];
-    snprintf(flabel, sizeof flabel, "%s form", label);
     check_n(w, flabel, wf, rows, cols, 1, 1);
     check_n(w, flabel, wf, rows, cols, 3, 0);
     check_rows(w, flabel, wf, rows, cols, 1);
-    /* one vector read with a stride (a column of a wider X) and written with one */
     const size_t ldx = 3, ldy = 2;
     float *x = malloc(sizeof(float) * cols * ldx), *y = malloc(sizeof(float) * rows * ldy);
     if (!x || !y)
@@ -386,6 +376,57 @@ static void check_form(lsc_weight *w, const char *label, const float *wf, uint32
     }
     free(x);
     free(y);
+}
+
+static size_t kind_forms[3]; /* forms checked, by lsc_n1_kind */
+
+/* The batch-1 form (lsc_weight_prepare_n1): built for float32 weights up to 2^24
+ * columns, no larger than the blob, of the kind the rule picks; then each kind
+ * forced on the same weight (the plain one up to 2^16 columns), built whatever its
+ * size (a small blob's form is often larger than it). */
+static void check_form(lsc_weight *w, const char *label, const float *wf, uint32_t rows,
+                       uint32_t cols, lsc_dtype dtype, size_t blob_size)
+{
+    size_t bytes = 1, again = 1;
+    lsc_error err = { 0 };
+    CHECKF(lsc_weight_prepare_n1(w, &bytes, &err) == LSC_OK, "%s: prepare: %s", label, err.message);
+    CHECKF(lsc_weight_prepare_n1(w, &again, &err) == LSC_OK && again == bytes, "%s: prepare twice",
+           label);
+    CHECKF(bytes <= blob_size, "%s: form of %zu bytes, blob %zu", label, bytes, blob_size);
+    CHECK((bytes > 0) == (w->n1_form != NULL));
+    /* the rule's kind: plain only where it says so, bit-packed there only when the
+     * plain form would be larger than the blob */
+    if (w->n1_form && w->n1_form->kind == LSC_N1_PLAIN)
+        CHECKF(lsc_n1_plain_wins(&w->view), "%s: plain against the rule", label);
+    if (w->n1_form && w->n1_form->kind == LSC_N1_PACKED && lsc_n1_plain_wins(&w->view)) {
+        lsc_n1_form *plain = NULL;
+        CHECK(lsc_n1_form_build(&w->view, w->view.size, LSC_N1_PLAIN, &plain, &err) == LSC_OK);
+        CHECKF(plain == NULL, "%s: bit-packed where the plain form fits", label);
+        lsc_n1_form_free(plain);
+    }
+    forms_built += bytes > 0;
+    char flabel[300];
+    snprintf(flabel, sizeof flabel, "%s form (%s)", label,
+             !w->n1_form ? "none" : w->n1_form->kind == LSC_N1_PLAIN ? "plain" : "bit-packed");
+    check_form_runs(w, flabel, wf, rows, cols);
+    if (dtype != LSC_DTYPE_FLOAT32)
+        return;
+    forced_forms += bytes == 0;
+    static const lsc_n1_kind kinds[2] = { LSC_N1_PACKED, LSC_N1_PLAIN };
+    for (int k = 0; k < 2; k++) {
+        lsc_n1_form_free(w->n1_form);
+        w->n1_form = NULL;
+        CHECK(lsc_n1_form_build(&w->view, 0, kinds[k], &w->n1_form, &err) == LSC_OK);
+        CHECKF((w->n1_form != NULL) == (kinds[k] == LSC_N1_PACKED || cols <= 65536),
+               "%s: forced kind %d", label, kinds[k]);
+        if (!w->n1_form)
+            continue;
+        CHECK(w->n1_form->kind == kinds[k]);
+        kind_forms[kinds[k]]++;
+        snprintf(flabel, sizeof flabel, "%s form (%s, forced)", label,
+                 k ? "plain" : "bit-packed");
+        check_form_runs(w, flabel, wf, rows, cols);
+    }
 }
 
 typedef struct shape_case {
@@ -642,6 +683,18 @@ int main(int argc, char **argv)
         shape_case long_rows = { 5, 60000, 0.3, UNIFORM, 1, 60000, 1 };
         run_case(&long_rows, LSC_DTYPE_FLOAT32, 0, 0);
     }
+    /* the batch-1 forms' edges: empty rows, rows of one value, values in column 0 and
+     * in the last column (65535: the plain kind's largest), rows longer than the x86
+     * chunk (512 values), one-value segments (8x4 blocks), LeNet fc1's rows of ~16 */
+    {
+        static const shape_case edges[] = {
+            { 12, 65536, 0.01, EDGES, 1, 65536, 0 }, { 64, 3001, 0.3, EDGES, 1, 3001, 0 },
+            { 200, 300, 0.02, EDGES, 8, 4, 3 },     { 500, 800, 0.02, EDGES, 0, 0, 0 },
+            { 90, 700, 0.1, EDGES, 30, 700, 4 },
+        };
+        for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+            run_case(&edges[i], LSC_DTYPE_FLOAT32, 0, 0);
+    }
     for (uint32_t bh = 4; bh <= 5; bh++) { /* 4 x 16384 fits 16 bits, 5 x 16384 does not */
         shape_case sc = { 11, 16384, 0.01, UNIFORM, bh, 16384, 6 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 1);
@@ -656,8 +709,9 @@ int main(int argc, char **argv)
     CHECK(scratch_calls > 0 && scratch_live == 0); /* the windowed multiply used the hooks */
     lsc_pool_free(&pool1);
     lsc_pool_free(&pool2);
-    CHECK(forms_built > 50);
-    printf("%zu comparisons, %d variant(s), %zu batch-1 forms (+ %zu larger than their blob)\n",
-           cases_run, n_variants, forms_built, forced_forms);
+    CHECK(forms_built > 50 && kind_forms[LSC_N1_PACKED] > 50 && kind_forms[LSC_N1_PLAIN] > 50);
+    printf("%zu comparisons, %d variant(s), %zu batch-1 forms (+ %zu larger than their blob); "
+           "forced: %zu bit-packed, %zu plain\n", cases_run, n_variants, forms_built, forced_forms,
+           kind_forms[LSC_N1_PACKED], kind_forms[LSC_N1_PLAIN]);
     return check_exit();
 }

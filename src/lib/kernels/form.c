@@ -12,6 +12,8 @@ typedef struct form_builder {
     lsc_n1_form *f;
     size_t cap_bytes;
     uint32_t prev_row; /* the last segment's row */
+    size_t cap_segs;   /* the plain kind's start and row arrays */
+    uint64_t at;       /* the plain kind: the values placed so far */
 } form_builder;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -76,10 +78,30 @@ static int add_segment(form_builder *b, uint32_t row, const uint32_t *cols, uint
     return 1;
 }
 
+/* The plain kind's segment: its row, where its values start, their columns. */
+static int add_plain_segment(form_builder *b, uint32_t row, const uint32_t *cols, uint32_t n)
+{
+    lsc_n1_plain *pl = &b->f->plain;
+    size_t cap = b->cap_segs;
+    if (!grow((void **)&pl->start, &cap, (size_t)pl->n_segs + 2, sizeof *pl->start) ||
+        !grow((void **)&pl->row, &b->cap_segs, (size_t)pl->n_segs + 2, sizeof *pl->row))
+        return 0;
+    pl->start[pl->n_segs] = (uint32_t)b->at;
+    pl->row[pl->n_segs++] = row;
+    for (uint32_t i = 0; i < n; i++)
+        pl->cols[b->at + i] = (uint16_t)cols[i];
+    b->at += n;
+    return 1;
+}
+
 void lsc_n1_form_free(lsc_n1_form *form)
 {
     if (!form)
         return;
+    free(form->plain.brow_seg);
+    free(form->plain.start);
+    free(form->plain.row);
+    free(form->plain.cols);
     free(form->checks);
     free(form->bytes);
     free(form);
@@ -106,7 +128,9 @@ static int add_block_row(form_builder *b, const lsc_blob_view *v, lsc_unpack_fn 
             return -1;
         int last = i + 1 == n || (v->block_h > 1 ? lrs[i + 1] : 0) != lr || cols[i + 1] <= cols[i];
         if (last) {
-            if (!add_segment(b, br * v->block_h + lr, cols + start, (uint32_t)(i + 1 - start)))
+            uint32_t row = br * v->block_h + lr, count = (uint32_t)(i + 1 - start);
+            if (!(b->f->kind == LSC_N1_PLAIN ? add_plain_segment(b, row, cols + start, count)
+                                             : add_segment(b, row, cols + start, count)))
                 return 0;
             start = i + 1;
         }
@@ -114,38 +138,54 @@ static int add_block_row(form_builder *b, const lsc_blob_view *v, lsc_unpack_fn 
     return 1;
 }
 
-lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_form **out,
-                             lsc_error *error)
+/* Builds one kind (PACKED or PLAIN), as lsc_n1_form_build. */
+static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind kind,
+                             lsc_n1_form **out, lsc_error *error)
 {
     *out = NULL;
-    if (v->cols > LSC_FORM_MAX_COLS || v->n_brows == 0)
+    uint64_t most = 0, e, nnz; /* values of the fullest block row, of all */
+    lsc_blob_row_start(v, v->n_brows, &e, &nnz);
+    if (v->cols > LSC_FORM_MAX_COLS || v->n_brows == 0 ||
+        (kind == LSC_N1_PLAIN && (v->cols > LSC_FORM_COLS16 || nnz >= UINT32_MAX)))
         return LSC_OK;
-    uint64_t most = 0; /* values of the fullest block row */
     for (uint32_t br = 0; br < v->n_brows; br++) {
         uint64_t e0, v0, e1, v1;
         lsc_blob_row_start(v, br, &e0, &v0);
         lsc_blob_row_start(v, br + 1, &e1, &v1);
         most = v1 - v0 > most ? v1 - v0 : most;
     }
-    const size_t n_checks = v->n_brows / LSC_FORM_CHECK + 1;
+    const int plain = kind == LSC_N1_PLAIN;
+    const size_t n_checks = plain ? 0 : v->n_brows / LSC_FORM_CHECK + 1;
     form_builder b = { .prev_row = UINT32_MAX };
     lsc_n1_form *f = b.f = calloc(1, sizeof *f);
     uint32_t *kept = malloc(((size_t)v->n_bcols + 1) * sizeof *kept);
     uint32_t *cols = malloc((most + 1) * sizeof *cols), *lrs = malloc((most + 1) * sizeof *lrs);
-    if (f) {
+    int ok = f && kept && cols && lrs;
+    if (ok) {
+        f->kind = kind;
         f->n_brows = v->n_brows;
         f->block_h = v->block_h;
         f->group = v->cols <= LSC_FORM_COLS16 ? 16 : 8;
-        f->checks = malloc(n_checks * sizeof *f->checks);
+        if (plain) {
+            f->plain.brow_seg = malloc(((size_t)v->n_brows + 1) * sizeof *f->plain.brow_seg);
+            f->plain.cols = calloc(nnz + LSC_PLAIN_PAD, sizeof *f->plain.cols);
+            ok = f->plain.brow_seg && f->plain.cols;
+        } else {
+            f->checks = malloc(n_checks * sizeof *f->checks);
+            ok = f->checks && grow((void **)&f->bytes, &b.cap_bytes, LSC_FORM_PAD, 1);
+        }
     }
-    int ok = f && kept && cols && lrs && f->checks &&
-             grow((void **)&f->bytes, &b.cap_bytes, LSC_FORM_PAD, 1);
     const lsc_unpack_fn unpack = lsc_kernels_select(lsc_cpu_flags())->unpack;
     for (uint32_t br = 0; ok > 0 && br < v->n_brows; br++) {
-        if (br % LSC_FORM_CHECK == 0)
+        if (plain)
+            f->plain.brow_seg[br] = f->plain.n_segs;
+        else if (br % LSC_FORM_CHECK == 0)
             f->checks[br / LSC_FORM_CHECK] = (lsc_n1_check){ f->n_bytes, b.prev_row };
         ok = add_block_row(&b, v, unpack, br, kept, cols, lrs);
     }
+    if (ok > 0 && plain) /* the end of the last segment, and room for it */
+        ok = grow((void **)&f->plain.start, &b.cap_segs, (size_t)f->plain.n_segs + 1,
+                  sizeof *f->plain.start);
     free(kept);
     free(cols);
     free(lrs);
@@ -153,22 +193,73 @@ lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_form *
         lsc_n1_form_free(f);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory preparing the batch-1 form");
     }
-    if (v->n_brows % LSC_FORM_CHECK == 0)
-        f->checks[n_checks - 1] = (lsc_n1_check){ f->n_bytes, b.prev_row };
-    memset(f->bytes + f->n_bytes, 0, LSC_FORM_PAD);
-    f->total = sizeof *f + n_checks * sizeof *f->checks + f->n_bytes + LSC_FORM_PAD;
-    if (ok < 0 || (limit && f->total > limit)) {
+    if (ok < 0) { /* no form: the arrays may be short of their ends */
         lsc_n1_form_free(f);
         return LSC_OK;
     }
-    uint8_t *bytes = realloc(f->bytes, f->n_bytes + LSC_FORM_PAD); /* give back the slack */
-    if (bytes)
-        f->bytes = bytes;
+    if (plain) {
+        f->plain.brow_seg[v->n_brows] = f->plain.n_segs;
+        f->plain.start[f->plain.n_segs] = (uint32_t)b.at;
+        f->total = sizeof *f + ((size_t)v->n_brows + 1) * 4 + (size_t)f->plain.n_segs * 8 + 4 +
+                   (nnz + LSC_PLAIN_PAD) * 2;
+    } else {
+        if (v->n_brows % LSC_FORM_CHECK == 0)
+            f->checks[n_checks - 1] = (lsc_n1_check){ f->n_bytes, b.prev_row };
+        memset(f->bytes + f->n_bytes, 0, LSC_FORM_PAD);
+        f->total = sizeof *f + n_checks * sizeof *f->checks + f->n_bytes + LSC_FORM_PAD;
+    }
+    if ((plain && b.at != nnz) || (limit && f->total > limit)) {
+        lsc_n1_form_free(f);
+        return LSC_OK;
+    }
+    if (plain) { /* give back the slack */
+        uint32_t *start = realloc(f->plain.start, ((size_t)f->plain.n_segs + 1) * 4);
+        f->plain.start = start ? start : f->plain.start;
+        uint32_t *row = realloc(f->plain.row, ((size_t)f->plain.n_segs + 1) * 4);
+        f->plain.row = row ? row : f->plain.row;
+    } else {
+        uint8_t *bytes = realloc(f->bytes, f->n_bytes + LSC_FORM_PAD);
+        f->bytes = bytes ? bytes : f->bytes;
+    }
     *out = f;
     return LSC_OK;
 }
 
+/* The plain kind reads 2 bytes a value of columns where the bit-packed one reads ~0.75
+ * and decodes them (~0.18 ns a value on Zen 4): measured on Zen 4 (docs/benchmarks.md,
+ * "Stop 16: plain columns"), plain is 1.4-1.8x faster while a multiply's values and
+ * columns (6 bytes a value) take up to ~11 MB, and slower with two threads on
+ * AlexNet fc6 at 10% (23 MB), where the memory's bandwidth limits and the smaller
+ * stream wins. The line is drawn between, at half this machine's 32 MiB L3. */
+#define PLAIN_MAX_BYTES (UINT64_C(16) << 20)
+
+int lsc_n1_plain_wins(const lsc_blob_view *v)
+{
+    uint64_t e, nnz;
+    lsc_blob_row_start(v, v->n_brows, &e, &nnz);
+    return v->cols <= LSC_FORM_COLS16 && nnz * 6 <= PLAIN_MAX_BYTES;
+}
+
+lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_kind kind,
+                             lsc_n1_form **out, lsc_error *error)
+{
+    if (kind != LSC_N1_AUTO)
+        return build_kind(v, limit, kind, out, error);
+    if (lsc_n1_plain_wins(v)) {
+        lsc_status st = build_kind(v, limit, LSC_N1_PLAIN, out, error);
+        if (st != LSC_OK || *out)
+            return st;
+    }
+    return build_kind(v, limit, LSC_N1_PACKED, out, error);
+}
+
 lsc_status lsc_weight_prepare_n1(lsc_weight *weight, size_t *form_bytes, lsc_error *error)
+{
+    return lsc_weight_prepare_n1_kind(weight, LSC_N1_AUTO, form_bytes, error);
+}
+
+lsc_status lsc_weight_prepare_n1_kind(lsc_weight *weight, lsc_n1_kind kind, size_t *form_bytes,
+                                      lsc_error *error)
 {
     if (form_bytes)
         *form_bytes = 0;
@@ -180,7 +271,7 @@ lsc_status lsc_weight_prepare_n1(lsc_weight *weight, size_t *form_bytes, lsc_err
         int floats = v->dtype == LSC_DTYPE_FLOAT32 || v->elem_size == 1;
         if (floats) {
             /* no larger than the blob: memory is what the form must not cost */
-            lsc_status st = lsc_n1_form_build(v, v->size, &weight->n1_form, error);
+            lsc_status st = lsc_n1_form_build(v, v->size, kind, &weight->n1_form, error);
             if (st != LSC_OK)
                 return st;
         }

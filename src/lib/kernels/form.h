@@ -17,7 +17,14 @@
  * G is 16 when the columns fit 16 bits (the SIMD decoder then works on 16-bit lanes,
  * twice the values a step), else 8 (32-bit lanes, gaps up to 24 bits). Every
  * LSC_FORM_CHECK block rows a checkpoint (where the block row's segments start, the
- * previous segment's row) lets a task start there. */
+ * previous segment's row) lets a task start there.
+ *
+ * The plain kind (columns < 2^16) holds the same segments with nothing to decode:
+ * every value's column as a uint16 in scan order (the values' own index, so the
+ * multiply reads columns and values side by side), each segment's row and first
+ * value index as uint32, and each block row's first segment. 2 bytes a value + 8 a
+ * segment, against ~0.75 + ~3 for the bit-packed kind: chosen where the columns'
+ * decoding, not their bytes, limits the multiply (lsc_n1_plain_wins). */
 #ifndef LSC_KERNELS_FORM_H
 #define LSC_KERNELS_FORM_H
 
@@ -45,7 +52,22 @@ typedef struct lsc_n1_check {
     uint32_t prev_row; /* the row of the segment before it (UINT32_MAX: none) */
 } lsc_n1_check;
 
+/* Which kind of form to build: the rule's choice, or one forced (tests, benchmarks). */
+typedef enum lsc_n1_kind { LSC_N1_AUTO, LSC_N1_PACKED, LSC_N1_PLAIN } lsc_n1_kind;
+
+#define LSC_PLAIN_PAD 32 /* zero columns past the last value: a vector step may read them */
+
+typedef struct lsc_n1_plain {
+    uint32_t n_segs;
+    uint32_t *brow_seg; /* n_brows + 1: block row br's segments are [brow_seg[br], brow_seg[br + 1]) */
+    uint32_t *start;    /* n_segs + 1: segment s's values are [start[s], start[s + 1]) */
+    uint32_t *row;      /* n_segs: each segment's matrix row */
+    uint16_t *cols;     /* each value's column, + LSC_PLAIN_PAD zeros */
+} lsc_n1_plain;
+
 typedef struct lsc_n1_form {
+    lsc_n1_kind kind;      /* LSC_N1_PACKED or LSC_N1_PLAIN */
+    lsc_n1_plain plain;    /* the plain kind's arrays (NULL for the bit-packed kind) */
     unsigned group;        /* G: 16 or 8 values a group */
     uint32_t n_brows, block_h;
     lsc_n1_check *checks;  /* n_brows / LSC_FORM_CHECK + 1 */
@@ -54,11 +76,18 @@ typedef struct lsc_n1_form {
     size_t total;          /* all of the above as allocated */
 } lsc_n1_form;
 
-/* Builds the form of a validated weight's positions into *out (NULL when the weight
- * has no such form: more than LSC_FORM_MAX_COLS columns, or a form larger than
- * `limit` bytes, 0: no limit). Returns LSC_ERR_NO_MEMORY or LSC_OK. */
-lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_form **out,
-                             lsc_error *error);
+/* Builds the form of a validated weight's positions into *out, of the given kind
+ * (LSC_N1_AUTO: lsc_n1_plain_wins decides; NULL when the weight has no such form:
+ * more than LSC_FORM_MAX_COLS columns, for the plain kind more than 2^16 columns or
+ * 2^32 - 1 values, or a form larger than `limit` bytes, 0: no limit). Returns
+ * LSC_ERR_NO_MEMORY or LSC_OK. */
+lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_kind kind,
+                             lsc_n1_form **out, lsc_error *error);
+/* 1 when the rule picks the plain kind for this weight (form.c says why). */
+int lsc_n1_plain_wins(const lsc_blob_view *v);
+/* lsc_weight_prepare_n1 with the kind forced (LSC_N1_AUTO: as lsc_weight_prepare_n1). */
+lsc_status lsc_weight_prepare_n1_kind(lsc_weight *weight, lsc_n1_kind kind, size_t *form_bytes,
+                                      lsc_error *error);
 void lsc_n1_form_free(lsc_n1_form *form);
 
 /* Groups of a segment of `count` values, G a group. */

@@ -17,7 +17,8 @@ typedef struct lsc_form_start {
     uint64_t r_lo, r_hi;      /* those of them this job writes */
     const uint8_t *p, *end;   /* the checkpoint's first segment, the form's end */
     uint32_t prev;            /* the row of the segment before the checkpoint */
-    uint64_t val;             /* the blob's value index at the checkpoint */
+    uint64_t val;             /* the blob's value index at the checkpoint (the plain
+                               * kind: at br_begin's first segment) */
 } lsc_form_start;
 
 static inline lsc_form_start lsc_form_begin(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
@@ -31,6 +32,12 @@ static inline lsc_form_start lsc_form_begin(const lsc_spmm_job *job, uint32_t br
     s.r_hi = s.r_stop < job->row_end ? s.r_stop : job->row_end;
     for (uint64_t r = s.r_lo; r < s.r_hi; r++)
         job->y[r * job->ldy] = 0.0f;
+    if (f->kind == LSC_N1_PLAIN) { /* no checkpoints: the block row's first segment */
+        s.p = s.end = NULL;
+        s.prev = 0;
+        s.val = f->plain.start[f->plain.brow_seg[br_begin]];
+        return s;
+    }
     const lsc_n1_check *c = &f->checks[br_begin / LSC_FORM_CHECK];
     uint64_t e0;
     lsc_blob_row_start(job->v, br_begin / LSC_FORM_CHECK * LSC_FORM_CHECK, &e0, &s.val);

@@ -350,9 +350,13 @@ form_rows_xs(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end, size_t
     }
 }
 
+#include "kernels/x86/form_plain_avx2.h"
+
 void LSC_FORM_ROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
 {
-    if (job->ldx == 1)
+    if (job->form->kind == LSC_N1_PLAIN)
+        plain_rows(job, br_begin, br_end);
+    else if (job->ldx == 1)
         job->form->group == 16 ? form_rows_xs(job, br_begin, br_end, 1, 16)
                                : form_rows_xs(job, br_begin, br_end, 1, 8);
     else
