@@ -301,6 +301,15 @@ LSC_API lsc_status lsc_weight_prepare_n1(lsc_weight *weight, size_t *form_bytes,
  * receives its size, 0 for none. LSC_ERR_NO_MEMORY leaves the weight as it was. */
 LSC_API lsc_status lsc_weight_prepare_int8(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
 
+/* Prepares an 8-bit Conv weight's integer direct-convolution form, for lsc_conv_int8:
+ * row by row (output channel) a byte of column delta and the code per stored value
+ * (a filler entry per gap over 255 columns), the zero point per row. Thread safety
+ * as lsc_weight_prepare_n1; owned by the weight; the blob and the format are
+ * unchanged. Builds nothing, and returns LSC_OK, for a weight that is not 8-bit or
+ * when the form would hold more bytes than the blob; calling it again does nothing.
+ * *form_bytes (may be NULL) receives its size, 0 for none. */
+LSC_API lsc_status lsc_weight_prepare_conv_int8(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
+
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
 /* ------------------------------------------------------------------------ */
@@ -402,6 +411,20 @@ LSC_API lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx
  * (overwritten). */
 LSC_API lsc_status lsc_spmv_int8(const lsc_weight *w, const int32_t *x, int32_t *y, const lsc_exec *exec,
                                  lsc_error *error);
+
+/* The exact integer convolution of an 8-bit weight on windows of one int16 buffer
+ * (lsc_spmm_windows' layout), on its convolution form (lsc_weight_prepare_conv_int8,
+ * which it needs):
+ *   Y[i][j] = sum over k of (code[i][k] - zero_point[i]) * x[x_offsets[k] + j],  j in [0, n)
+ * summed in int32 modulo 2^32 (ONNX's ConvInteger), for rows i in [row_begin,
+ * row_end) ((0, 0): all), row i at y + (i - row_begin) * ldy (ldy >= n), overwritten.
+ * x_offsets has one entry per column of W, and x holds x_offsets[k] + n +
+ * LSC_CONV_INT8_PAD values for every k (vectors read past a window's end; those lanes
+ * never reach Y). */
+#define LSC_CONV_INT8_PAD 16
+LSC_API lsc_status lsc_conv_int8(const lsc_weight *w, const int16_t *x, const size_t *x_offsets, size_t n,
+                                 int32_t *y, size_t ldy, uint32_t row_begin, uint32_t row_end,
+                                 const lsc_exec *exec, lsc_error *error);
 
 /* ------------------------------------------------------------------------ */
 /* Bundle (.lsc)                                                             */

@@ -2,7 +2,8 @@
  * a_zero_point, B, b_scale, b_zero_point, y_scale, y_zero_point) and QLinearConv with
  * B / w the encoded 8-bit weight (docs/format.md 3.1, "Decision (QLinearMatMul,
  * QLinearConv)").
- * The int32 product is exact (quantized.c; the Conv runs conv.c once per pass); it is
+ * The int32 product is exact (quantized.c; the Conv runs on the weight's integer
+ * direct form, conv_int8.c, else conv.c once per float pass); it is
  * requantized as ONNX Runtime's own kernel does, in float32: the multiplier
  * a_scale * b_scale[n] / y_scale, then float(acc) * multiplier clamped to the output
  * type's range less the zero point, rounded half to even, plus the zero point. So the
@@ -312,6 +313,7 @@ static OrtStatus *read_bias(const lsc_ort_call *call, size_t m, const int32_t **
 typedef struct exact_conv_job {
     const void *x;
     int is_signed, x_zp, rank;
+    int direct; /* on the weight's integer direct form (conv_int8.c): no float passes */
     int64_t x_dims[LSC_MAX_RANK];
     size_t n_x, n_y;
     lsc_ort_exact_plan plan;
@@ -322,7 +324,8 @@ static OrtStatus *exact_conv_begin(const lsc_ort_call *call, exact_conv_job *job
     OrtStatus *s = read_x(call, &job->x, &job->is_signed, &job->x_zp, &job->rank, job->x_dims);
     if (!s)
         s = lsc_ort_conv_output_dims(call, job->rank, job->x_dims, y_dims);
-    if (!s)
+    job->direct = lsc_ort_conv_int8_serves(call);
+    if (!s && !job->direct)
         s = lsc_ort_exact_plan_for(call, job->is_signed, job->x_zp, &job->plan);
     if (s)
         return s;
@@ -340,6 +343,8 @@ static OrtStatus *exact_conv_run(const lsc_ort_call *call, const exact_conv_job 
     const lsc_ort_exact_plan *plan = &job->plan;
     if (!job->n_y)
         return NULL;
+    if (job->direct)
+        return lsc_ort_conv_int8_run(call, job->x, job->is_signed, job->x_zp, job->rank, job->x_dims, y);
     /* one pass (the usual case): the float outputs go into y itself, then become int32 */
     float *xf = lsc_ort_alloc(call, job->n_x * sizeof *xf);
     float *yf = plan->passes > 1 ? lsc_ort_alloc(call, job->n_y * sizeof *yf) : (float *)(void *)y;
