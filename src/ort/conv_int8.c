@@ -2,7 +2,7 @@
  * lsc_conv_int8): per image, x - x_zero_point as int16 in a zero-padded buffer split
  * into phase planes when strided (the layout of conv.c's float direct convolution,
  * one image at a time: a zero there is x = x_zero_point), every weight column (input
- * channel, kernel tap) one window of it, then one lsc_conv_int8 per group. Its columns
+ * channel, kernel tap) one window of it, then one lsc_conv_int8 for all groups. Its columns
  * are the phase plane's positions; those that are output positions go to Y (directly
  * when they are all of them). Exact: int16 products, int32 sums modulo 2^32. */
 #include <string.h>
@@ -171,7 +171,7 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
     int copy_out = p.n1 != sh.out_size;
     size_t buf_count = 0, scratch_count = 0;
     if (lsc_ort_mul_overflow(sh.c, p.channel, &buf_count) || buf_count > SIZE_MAX / 2 - LSC_CONV_INT8_PAD ||
-        (copy_out && (lsc_ort_mul_overflow(sh.mg, p.n1, &scratch_count) || scratch_count > SIZE_MAX / 4)))
+        (copy_out && (lsc_ort_mul_overflow(sh.m, p.n1, &scratch_count) || scratch_count > SIZE_MAX / 4)))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh.c);
     buf_count += LSC_CONV_INT8_PAD;
     size_t n_offs = sh.cg * sh.k_size, n_cols = copy_out ? out_rows : 0;
@@ -191,16 +191,16 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
     for (size_t img = 0; !s && st == LSC_OK && img < sh.n; img++) {
         for (size_t c = 0; c < sh.c; c++)
             fill_channel(&p, (const char *)x + (img * sh.c + c) * sh.in_size, is_signed, x_zp, buf + c * p.channel);
-        for (size_t g = 0; g < sh.group && st == LSC_OK; g++) {
-            int32_t *yg = y + (img * sh.m + g * sh.mg) * sh.out_size;
-            st = lsc_conv_int8(call->weight, buf + g * sh.cg * p.channel, offs, p.n1, copy_out ? scratch : yg,
-                               copy_out ? p.n1 : sh.out_size, (uint32_t)(g * sh.mg), (uint32_t)((g + 1) * sh.mg),
-                               &call->exec, &error);
-            for (size_t m = 0; copy_out && st == LSC_OK && m < sh.mg; m++)
-                for (size_t r = 0; r < out_rows; r++)
-                    memcpy(yg + m * sh.out_size + r * out_last, scratch + m * p.n1 + offs[n_offs + r],
-                           out_last * sizeof *y);
-        }
+        int32_t *yi = y + img * sh.m * sh.out_size;
+        st = lsc_conv_int8(call->weight, buf, offs, p.n1, (uint32_t)sh.group, sh.cg * p.channel,
+                           copy_out ? scratch : yi, copy_out ? p.n1 : sh.out_size, &call->exec, &error);
+        for (size_t m = 0; copy_out && st == LSC_OK && m < sh.m; m++)
+            for (size_t r = 0; r < out_rows; r++) { /* a loop: rows are short, a memcpy call costs more */
+                int32_t *to = yi + m * sh.out_size + r * out_last;
+                const int32_t *from = scratch + m * p.n1 + offs[n_offs + r];
+                for (size_t i = 0; i < out_last; i++)
+                    to[i] = from[i];
+            }
     }
     lsc_ort_small_free(call, buf, buf_count * sizeof *buf);
     if (scratch)

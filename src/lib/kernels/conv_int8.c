@@ -1,11 +1,12 @@
 /* The integer direct-convolution form (conv_int8.h): building it once from a validated
- * 8-bit blob, the portable reference of a row's multiply, and lsc_conv_int8, which
- * cuts the rows into tasks and picks the variant. */
+ * 8-bit blob, decoding it into taps, the portable reference of a row's multiply, and
+ * lsc_conv_int8, which cuts the rows into tasks and picks the variant. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/blob_walk.h"
 #include "common/cpu.h"
+#include "common/endian.h"
 #include "common/error.h"
 #include "kernels/conv_int8.h"
 #include "kernels/kernels_config.h"
@@ -14,111 +15,126 @@
 #define SERIAL_WORK 65536 /* below this many taps x columns, threads cost more */
 #define MAX_TASKS 64
 
-typedef struct build_ctx {
+/* The stored values row by row (the walk's order interleaves a block's rows; within
+ * a row the columns increase): counted per row (at row + 1), then placed. */
+typedef struct rows_ctx {
     const lsc_blob_view *v;
-    lsc_conv_int8_form *f; /* NULL: counting */
-    int64_t *prev;         /* per row: the last column seen (-1 at first) */
-    uint64_t *at;          /* counting: entries per row, at row + 1; filling: next slot per row */
-    int unordered;         /* a row's columns did not increase (never, in scan order) */
-} build_ctx;
+    uint64_t *at;
+    uint32_t *col;  /* NULL: counting */
+    uint8_t *code;
+} rows_ctx;
 
 static void visit(void *arg, uint64_t row, uint64_t col, uint64_t value)
 {
-    build_ctx *c = arg;
-    int64_t gap = (int64_t)col - c->prev[row];
-    if (gap < 1) {
-        c->unordered = 1;
+    rows_ctx *c = arg;
+    if (!c->col) {
+        c->at[row + 1]++;
         return;
     }
-    c->prev[row] = (int64_t)col;
-    uint64_t fillers = (uint64_t)(gap - 1) / 255;
-    if (!c->f) {
-        c->at[row + 1] += fillers + 1;
-        return;
-    }
-    lsc_conv_int8_form *f = c->f;
     uint8_t zp = c->v->zero_points ? c->v->zero_points[row] : 0;
-    uint64_t i = c->at[row];
-    for (uint64_t k = 0; k < fillers; k++, i++) {
-        f->delta[i] = 255;
-        f->code[i] = zp; /* w = 0 */
-    }
-    f->delta[i] = (uint8_t)(gap - (int64_t)(255 * fillers));
-    f->code[i] = (uint8_t)(c->v->values[value] + zp); /* the blob stores code - zp mod 256 */
-    c->at[row] = i + 1;
+    uint64_t i = c->at[row]++;
+    c->col[i] = (uint32_t)col;
+    c->code[i] = (uint8_t)(c->v->values[value] + zp); /* the blob stores code - zp mod 256 */
 }
 
 void lsc_conv_int8_form_free(lsc_conv_int8_form *form)
 {
     if (!form)
         return;
-    free(form->row_ptr);
-    free(form->delta);
-    free(form->code);
-    free(form->zp);
+    free(form->stream);
+    free(form->values);
     free(form);
 }
 
-static void reset_prev(int64_t *prev, uint32_t rows)
+size_t lsc_conv_int8_form_bytes(uint64_t n_codes, unsigned bits, uint64_t nnz)
 {
-    for (uint32_t r = 0; r < rows; r++)
-        prev[r] = -1;
+    return sizeof(lsc_conv_int8_form) + (size_t)((n_codes * bits + 7) / 8) + 8 + (size_t)nnz + 1;
+}
+
+/* Codes of `bits` bits for a gap of g >= 1 positions: jumps of 2^bits - 1, then one. */
+static uint64_t codes_of(uint64_t g, unsigned bits)
+{
+    return (g - 1) / ((UINT64_C(1) << bits) - 1) + 1;
+}
+
+/* A code of up to 8 bits at `bit` (it spans at most two bytes). */
+static void put_code(uint8_t *stream, uint64_t bit, uint64_t c)
+{
+    stream[bit >> 3] |= (uint8_t)(c << (bit & 7));
+    stream[(bit >> 3) + 1] |= (uint8_t)(c >> (8 - (bit & 7)));
 }
 
 lsc_status lsc_conv_int8_form_build(const lsc_blob_view *v, lsc_conv_int8_form **out, lsc_error *error)
 {
     *out = NULL;
-    size_t rows = v->rows;
+    size_t rows = v->rows, nnz = (size_t)v->nnz;
     lsc_conv_int8_form *f = calloc(1, sizeof *f);
-    int64_t *prev = malloc((rows + 1) * sizeof *prev);
     uint64_t *at = calloc(rows + 1, sizeof *at);
-    if (!f || !prev || !at)
+    uint32_t *col = malloc((nnz ? nnz : 1) * sizeof *col);
+    uint8_t *code = calloc(1, nnz + 1); /* + 1: lsc_conv_int8_taps reads one past */
+    lsc_status st = LSC_OK;
+    if (!f || !at || !col || !code)
         goto no_memory;
-    build_ctx c = { v, NULL, prev, at, 0 };
-    reset_prev(prev, v->rows);
+    rows_ctx c = { v, at, NULL, NULL };
     lsc_blob_walk(v, visit, &c);
-    uint64_t max_row = 0;
-    for (size_t r = 0; r < rows; r++) {
-        max_row = at[r + 1] > max_row ? at[r + 1] : max_row;
+    for (size_t r = 0; r < rows; r++)
         at[r + 1] += at[r];
-    }
-    uint64_t entries = at[rows];
-    size_t total = sizeof *f + (rows + 1) * sizeof *f->row_ptr + rows * sizeof *f->zp + 2 * (size_t)entries;
-    if (c.unordered || entries > UINT32_MAX || total > v->size) { /* no form: the caller falls back */
-        free(prev);
-        free(at);
-        free(f);
-        return LSC_OK;
-    }
+    c.col = col;
+    c.code = code;
+    lsc_blob_walk(v, visit, &c); /* at[r] ends as row r + 1's start */
+    /* the width with the fewest bytes */
+    uint64_t n_codes[9] = { 0 };
+    uint64_t prev = UINT64_MAX; /* position -1 */
+    for (size_t r = 0, i = 0; r < rows; r++)
+        for (; i < at[r]; i++) {
+            uint64_t pos = (uint64_t)r * v->cols + col[i];
+            for (unsigned b = 1; b <= 8; b++)
+                n_codes[b] += codes_of(pos - prev, b);
+            prev = pos;
+        }
+    unsigned bits = 8;
+    for (unsigned b = 7; b >= 1; b--)
+        if (lsc_conv_int8_form_bytes(n_codes[b], b, nnz) < lsc_conv_int8_form_bytes(n_codes[bits], bits, nnz))
+            bits = b;
+    size_t total = lsc_conv_int8_form_bytes(n_codes[bits], bits, nnz);
+    if (total > v->size) /* no form: the caller falls back */
+        goto done;
     f->rows = v->rows;
     f->cols = v->cols;
-    f->max_row = (uint32_t)max_row;
+    f->nnz = nnz;
+    f->bits = bits;
     f->is_signed = v->dtype == LSC_DTYPE_INT8;
+    f->n_codes = n_codes[bits];
+    f->zero_points = v->zero_points;
     f->total = total;
-    f->row_ptr = malloc((rows + 1) * sizeof *f->row_ptr);
-    f->zp = malloc((rows ? rows : 1) * sizeof *f->zp);
-    f->delta = malloc(entries ? (size_t)entries : 1);
-    f->code = malloc(entries ? (size_t)entries : 1);
-    if (!f->row_ptr || !f->zp || !f->delta || !f->code)
+    f->stream = calloc(1, (size_t)((f->n_codes * bits + 7) / 8) + 8);
+    if (!f->stream)
         goto no_memory;
-    for (size_t r = 0; r <= rows; r++)
-        f->row_ptr[r] = (uint32_t)at[r];
-    for (size_t r = 0; r < rows; r++) {
-        uint8_t zp = v->zero_points ? v->zero_points[r] : 0;
-        f->zp[r] = (int16_t)(f->is_signed ? (int8_t)zp : zp);
-    }
-    c.f = f;
-    reset_prev(prev, v->rows);
-    lsc_blob_walk(v, visit, &c);
-    free(prev);
-    free(at);
+    const uint64_t jump = (UINT64_C(1) << bits) - 1;
+    uint64_t bit = 0;
+    prev = UINT64_MAX;
+    for (size_t r = 0, i = 0; r < rows; r++)
+        for (; i < at[r]; i++) {
+            uint64_t pos = (uint64_t)r * v->cols + col[i], g = pos - prev;
+            for (; g > jump; g -= jump, bit += bits)
+                put_code(f->stream, bit, jump);
+            put_code(f->stream, bit, g - 1);
+            bit += bits;
+            prev = pos;
+        }
+    f->values = code;
+    code = NULL;
     *out = f;
-    return LSC_OK;
+    f = NULL;
+    goto done;
 no_memory:
-    free(prev);
-    free(at);
+    st = lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory preparing the integer convolution form");
+done:
     lsc_conv_int8_form_free(f);
-    return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory preparing the integer convolution form");
+    free(at);
+    free(col);
+    free(code);
+    return st;
 }
 
 lsc_status lsc_weight_prepare_conv_int8(lsc_weight *weight, size_t *form_bytes, lsc_error *error)
@@ -135,6 +151,40 @@ lsc_status lsc_weight_prepare_conv_int8(lsc_weight *weight, size_t *form_bytes, 
     if (form_bytes && weight->conv_int8_form)
         *form_bytes = weight->conv_int8_form->total;
     return LSC_OK;
+}
+
+void lsc_conv_int8_taps(const lsc_conv_int8_form *f, const int16_t *x, const size_t *x_offsets, uint32_t groups,
+                        size_t x_group_stride, lsc_conv_int8_tap *taps, uint64_t *row_start)
+{
+    const unsigned bits = f->bits;
+    const uint64_t jump = (UINT64_C(1) << bits) - 1;
+    const uint32_t per_group = f->rows / groups;
+    uint64_t col = UINT64_MAX, bit = 0, t = 0; /* position -1 */
+    uint32_t row = 0;
+    const int16_t *xg = x;
+    int32_t zp = 0;
+    if (f->rows)
+        zp = !f->zero_points ? 0 : f->is_signed ? (int8_t)f->zero_points[0] : f->zero_points[0];
+    row_start[0] = 0;
+    for (uint64_t k = 0; k < f->n_codes; k++, bit += bits) { /* branch-free but for rows */
+        uint64_t c = lsc_load_le64(f->stream + (bit >> 3)) >> (bit & 7) & jump;
+        uint64_t is_value = c != jump;
+        col += c + is_value;
+        if (col >= f->cols) {
+            while (col >= f->cols) {
+                col -= f->cols;
+                row_start[++row] = t;
+            }
+            xg = x + (size_t)(row / per_group) * x_group_stride;
+            zp = !f->zero_points ? 0 : f->is_signed ? (int8_t)f->zero_points[row] : f->zero_points[row];
+        }
+        uint8_t v = f->values[t]; /* after the last value, a jump reads the pad and writes tap nnz */
+        taps[t].x = xg + x_offsets[col];
+        taps[t].w = (f->is_signed ? (int32_t)(int8_t)v : (int32_t)v) - zp;
+        t += is_value;
+    }
+    while (row < f->rows)
+        row_start[++row] = t;
 }
 
 /* The reference: one column at a time, taps in order (wrapping, as the variants' lanes). */
@@ -159,13 +209,10 @@ lsc_conv_int8_row_fn lsc_conv_int8_row_select(unsigned flags)
 }
 
 typedef struct conv_tasks {
-    const lsc_conv_int8_form *f;
-    const int16_t *x;
-    const size_t *x_offsets;
+    const lsc_conv_int8_tap *taps;
+    const uint64_t *row_start;
     size_t n, ldy;
-    int32_t *y; /* row row_begin */
-    uint32_t row_begin;
-    lsc_conv_int8_tap *taps; /* max_row per task */
+    int32_t *y;
     lsc_conv_int8_row_fn fn;
     uint32_t splits[MAX_TASKS + 1];
 } conv_tasks;
@@ -173,23 +220,14 @@ typedef struct conv_tasks {
 static void run_task(void *arg, size_t i)
 {
     const conv_tasks *t = arg;
-    const lsc_conv_int8_form *f = t->f;
-    lsc_conv_int8_tap *taps = t->taps + i * f->max_row;
-    for (uint32_t r = t->splits[i]; r < t->splits[i + 1]; r++) {
-        size_t n_taps = 0;
-        uint32_t col = UINT32_MAX; /* column -1: the first delta counts from it */
-        for (uint32_t e = f->row_ptr[r]; e < f->row_ptr[r + 1]; e++) {
-            col += f->delta[e];
-            int32_t w = (f->is_signed ? (int32_t)(int8_t)f->code[e] : (int32_t)f->code[e]) - f->zp[r];
-            if (w != 0) /* fillers */
-                taps[n_taps++] = (lsc_conv_int8_tap){ t->x + t->x_offsets[col], w };
-        }
-        t->fn(taps, n_taps, t->n, t->y + (size_t)(r - t->row_begin) * t->ldy);
-    }
+    for (uint32_t r = t->splits[i]; r < t->splits[i + 1]; r++)
+        t->fn(t->taps + t->row_start[r], (size_t)(t->row_start[r + 1] - t->row_start[r]), t->n,
+              t->y + (size_t)r * t->ldy);
 }
 
-lsc_status lsc_conv_int8(const lsc_weight *weight, const int16_t *x, const size_t *x_offsets, size_t n, int32_t *y,
-                         size_t ldy, uint32_t row_begin, uint32_t row_end, const lsc_exec *exec, lsc_error *error)
+lsc_status lsc_conv_int8(const lsc_weight *weight, const int16_t *x, const size_t *x_offsets, size_t n,
+                         uint32_t groups, size_t x_group_stride, int32_t *y, size_t ldy, const lsc_exec *exec,
+                         lsc_error *error)
 {
     if (!weight || !x || !x_offsets || !y)
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_conv_int8: %s is NULL",
@@ -199,36 +237,37 @@ lsc_status lsc_conv_int8(const lsc_weight *weight, const int16_t *x, const size_
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
                         "lsc_conv_int8: weight '%s' has no integer convolution form (an 8-bit weight, after "
                         "lsc_weight_prepare_conv_int8)", weight->name);
-    if (row_begin == 0 && row_end == 0)
-        row_end = f->rows;
-    if (row_begin > row_end || row_end > f->rows || ldy < n)
-        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
-                        "lsc_conv_int8: rows [%u, %u) of %u, or ldy %zu < n %zu", row_begin, row_end, f->rows, ldy,
-                        n);
-    if (row_begin == row_end || n == 0)
+    if (groups < 1 || f->rows % groups || ldy < n)
+        return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT, "lsc_conv_int8: %u rows in %u groups, or ldy %zu < n %zu",
+                        f->rows, groups, ldy, n);
+    if (f->rows == 0 || n == 0)
         return LSC_OK;
-    conv_tasks t = { f, x, x_offsets, n, ldy, y, row_begin, NULL,
-                     lsc_conv_int8_row_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0)), { 0 } };
-    uint64_t taps = f->row_ptr[row_end] - f->row_ptr[row_begin];
+    conv_tasks t = { NULL, NULL, n, ldy, y, lsc_conv_int8_row_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0)),
+                     { 0 } };
+    size_t tap_bytes = ((size_t)f->nnz + 1) * sizeof *t.taps, start_bytes = ((size_t)f->rows + 1) * sizeof *t.row_start;
+    char *scratch = lsc_exec_alloc(exec, tap_bytes + start_bytes);
+    if (!scratch)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_conv_int8: out of memory (%llu taps)",
+                        (unsigned long long)f->nnz);
+    uint64_t *row_start = (uint64_t *)(void *)scratch; /* first: aligned for both */
+    lsc_conv_int8_tap *taps = (lsc_conv_int8_tap *)(void *)(scratch + start_bytes);
+    lsc_conv_int8_taps(f, x, x_offsets, groups, x_group_stride, taps, row_start);
+    t.taps = taps;
+    t.row_start = row_start;
     size_t want = lsc_exec_width(exec);
-    if (want > MAX_TASKS)
-        want = MAX_TASKS;
-    if (want > row_end - row_begin)
-        want = row_end - row_begin;
-    if ((double)taps * (double)n < SERIAL_WORK)
+    want = want > MAX_TASKS ? MAX_TASKS : want;
+    want = want > f->rows ? f->rows : want;
+    if ((double)f->nnz * (double)n < SERIAL_WORK)
         want = 1;
     /* rows cut into `want` ranges of about equal taps (+ 1 a row) */
     size_t made = 0;
-    uint64_t base = f->row_ptr[row_begin] + row_begin, total = taps + (row_end - row_begin);
-    t.splits[0] = row_begin;
-    for (uint32_t r = row_begin + 1; r < row_end && made + 1 < want; r++)
-        if ((f->row_ptr[r] + r - base) * want >= total * (made + 1))
+    uint64_t total = f->nnz + f->rows;
+    t.splits[0] = 0;
+    for (uint32_t r = 1; r < f->rows && made + 1 < want; r++)
+        if ((row_start[r] + r) * want >= total * (made + 1))
             t.splits[++made] = r;
-    t.splits[++made] = row_end;
-    t.taps = lsc_exec_alloc(exec, made * (f->max_row ? f->max_row : 1) * sizeof *t.taps);
-    if (!t.taps)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_conv_int8: out of memory (%u taps)", f->max_row);
+    t.splits[++made] = f->rows;
     lsc_exec_run(exec, run_task, &t, made);
-    lsc_exec_free(exec, t.taps);
+    lsc_exec_free(exec, scratch);
     return LSC_OK;
 }

@@ -1,12 +1,15 @@
 /* The integer direct-convolution form of an 8-bit weight (lsc_weight_prepare_conv_int8),
  * for the exact int32 product of ConvInteger / QLinearConv on windows of one int16
- * input buffer (lsc_conv_int8). Row by row (output channel), each stored value is one
- * byte of column delta (from the row's previous column, the first from column -1) and
- * its code as stored in the ONNX tensor; a gap over 255 columns takes filler entries
- * of delta 255 whose code is the row's zero point (w = 0, the classic relative index's
- * filler), so entries and codes run in step with one pointer per row. Per call, the
- * row's entries become (window, w = code - zero point) pairs once, and every window
- * is multiplied against the row's int32 sums over the output columns. */
+ * input buffer (lsc_conv_int8). Its positions are re-coded in row-major order (the
+ * blob's scan order interleaves the rows of a block) as one stream of `bits`-bit
+ * codes over the whole matrix, starting before position 0: code c < 2^bits - 1 steps
+ * c + 1 positions on to a stored value, the all-ones code 2^bits - 1 positions with no
+ * value (the signed relative index's jump); `bits` (1-8) is the width that makes the
+ * stream smallest. The values are the codes as the ONNX tensor holds them, one byte
+ * each, in the same order; the zero points are read from the blob. Built only when
+ * it holds no more bytes than the blob, so that it costs at most the blob's memory
+ * again. Per call the stream becomes (window, w = code - zero point) taps once, and
+ * each row's taps multiply against int32 sums over the output columns. */
 #ifndef LSC_KERNELS_CONV_INT8_H
 #define LSC_KERNELS_CONV_INT8_H
 
@@ -17,26 +20,37 @@
 
 typedef struct lsc_conv_int8_form {
     uint32_t rows, cols;
-    uint32_t max_row;   /* the most entries of one row */
-    int is_signed;      /* codes are int8 (else uint8) */
-    uint32_t *row_ptr;  /* rows + 1: row r's entries are [row_ptr[r], row_ptr[r + 1]) */
-    uint8_t *delta;     /* per entry: column - previous column (1..255) */
-    uint8_t *code;      /* per entry: the code's byte */
-    int16_t *zp;        /* per row: the zero point */
-    size_t total;       /* bytes of all of it */
+    uint64_t nnz;
+    unsigned bits;               /* code width */
+    int is_signed;               /* codes are int8 (else uint8) */
+    uint64_t n_codes;
+    uint8_t *stream;             /* n_codes codes, LSB first, + 8 bytes of zeros */
+    uint8_t *values;             /* nnz codes of the tensor, row-major, + 1 byte of zero */
+    const uint8_t *zero_points;  /* the blob's (rows), or NULL: all zero */
+    size_t total;                /* bytes of all of it */
 } lsc_conv_int8_form;
 
 void lsc_conv_int8_form_free(lsc_conv_int8_form *form);
 
 /* Builds the form of a validated 8-bit blob; *out NULL (LSC_OK) when it would hold
- * more bytes than the blob or more than 2^32 - 1 entries. */
+ * more bytes than the blob. */
 lsc_status lsc_conv_int8_form_build(const lsc_blob_view *v, lsc_conv_int8_form **out, lsc_error *error);
 
-/* One row's windows: x + offset and w (code - zero point) per entry. */
+/* The most bytes lsc_conv_int8_form_build's form can take for a weight whose codes
+ * of `bits` bits number n_codes, with nnz values. */
+size_t lsc_conv_int8_form_bytes(uint64_t n_codes, unsigned bits, uint64_t nnz);
+
+/* One row's windows: x + offset and w (code - zero point) per tap. */
 typedef struct lsc_conv_int8_tap {
     const int16_t *x;
     int32_t w;
 } lsc_conv_int8_tap;
+
+/* Decodes the form's taps in row-major order: for row r, taps [row_start[r],
+ * row_start[r + 1]) of `taps` (nnz + 1 of them: the last is scratch), window x + group g's x_group_stride +
+ * x_offsets[col], g = r / (rows / groups). */
+void lsc_conv_int8_taps(const lsc_conv_int8_form *f, const int16_t *x, const size_t *x_offsets, uint32_t groups,
+                        size_t x_group_stride, lsc_conv_int8_tap *taps, uint64_t *row_start);
 
 /* y[j] for j in [0, n): sum over the taps of w * x[j], in uint32 arithmetic (int32
  * modulo 2^32). The vector variants read x up to LSC_CONV_INT8_PAD - 1 values past
