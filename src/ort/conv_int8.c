@@ -109,14 +109,13 @@ static void window_offsets(const plan *p, size_t *offs)
         }                                                                                               \
     } while (0)
 
-/* One input channel (x: its in_size values) into its phase planes at dst. */
-static void fill_channel(const plan *p, const void *x, int is_signed, int zp, int16_t *dst)
+/* Where each input row (all dims but the last) starts in a channel's phase planes,
+ * SIZE_MAX for rows no tap reads: the same for every channel. */
+static void row_targets(const plan *p, size_t *to)
 {
     const lsc_ort_conv_shape *sh = p->sh;
     int last = sh->spatial - 1;
-    size_t in_last = (size_t)sh->in[last], rows = sh->in_size / in_last;
-    size_t s = (size_t)sh->stride[last], pad = (size_t)sh->pad[last];
-    memset(dst, 0, p->channel * sizeof *dst);
+    size_t rows = sh->in_size / (size_t)sh->in[last];
     for (size_t r = 0; r < rows; r++) { /* input row r: its outer coordinates, padded */
         size_t q = r, at = 0, phase = 0, phase_stride = p->phases[last];
         int skip = 0;
@@ -129,9 +128,22 @@ static void fill_channel(const plan *p, const void *x, int is_signed, int zp, in
             phase_stride *= p->phases[d];
             q /= (size_t)sh->in[d];
         }
-        if (skip)
+        to[r] = skip ? SIZE_MAX : phase * p->plane + at;
+    }
+}
+
+/* One input channel (x: its in_size values) into its phase planes at dst. */
+static void fill_channel(const plan *p, const size_t *targets, const void *x, int is_signed, int zp, int16_t *dst)
+{
+    const lsc_ort_conv_shape *sh = p->sh;
+    int last = sh->spatial - 1;
+    size_t in_last = (size_t)sh->in[last], rows = sh->in_size / in_last;
+    size_t s = (size_t)sh->stride[last], pad = (size_t)sh->pad[last];
+    memset(dst, 0, p->channel * sizeof *dst);
+    for (size_t r = 0; r < rows; r++) {
+        if (targets[r] == SIZE_MAX)
             continue;
-        int16_t *row = dst + phase * p->plane + at;
+        int16_t *row = dst + targets[r];
         const void *src = (const char *)x + r * in_last;
         if (is_signed)
             ROW_BODY(int8_t);
@@ -174,7 +186,8 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
         (copy_out && (lsc_ort_mul_overflow(sh.m, p.n1, &scratch_count) || scratch_count > SIZE_MAX / 4)))
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh.c);
     buf_count += LSC_CONV_INT8_PAD;
-    size_t n_offs = sh.cg * sh.k_size, n_cols = copy_out ? out_rows : 0;
+    size_t in_rows = sh.in_size / (size_t)sh.in[sh.spatial - 1];
+    size_t n_offs = sh.cg * sh.k_size, n_cols = (copy_out ? out_rows : 0) + in_rows;
     int16_t *buf = lsc_ort_small_alloc(call, buf_count * sizeof *buf);
     int32_t *scratch = copy_out ? lsc_ort_small_alloc(call, scratch_count * sizeof *scratch) : NULL;
     size_t *offs = lsc_ort_small_alloc(call, (n_offs + n_cols) * sizeof *offs);
@@ -184,20 +197,22 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
         s = lsc_ort_fail(k->api, k, ORT_FAIL, "out of memory for a padded input of %zu values", buf_count);
     if (!s) {
         window_offsets(&p, offs);
+        row_targets(&p, offs + n_offs);
         if (copy_out)
-            row_columns(&p, offs + n_offs);
+            row_columns(&p, offs + n_offs + in_rows);
         memset(buf + buf_count - LSC_CONV_INT8_PAD, 0, LSC_CONV_INT8_PAD * sizeof *buf);
     }
     for (size_t img = 0; !s && st == LSC_OK && img < sh.n; img++) {
         for (size_t c = 0; c < sh.c; c++)
-            fill_channel(&p, (const char *)x + (img * sh.c + c) * sh.in_size, is_signed, x_zp, buf + c * p.channel);
+            fill_channel(&p, offs + n_offs, (const char *)x + (img * sh.c + c) * sh.in_size, is_signed, x_zp,
+                         buf + c * p.channel);
         int32_t *yi = y + img * sh.m * sh.out_size;
         st = lsc_conv_int8(call->weight, buf, offs, p.n1, (uint32_t)sh.group, sh.cg * p.channel,
                            copy_out ? scratch : yi, copy_out ? p.n1 : sh.out_size, &call->exec, &error);
         for (size_t m = 0; copy_out && st == LSC_OK && m < sh.m; m++)
             for (size_t r = 0; r < out_rows; r++) { /* a loop: rows are short, a memcpy call costs more */
                 int32_t *to = yi + m * sh.out_size + r * out_last;
-                const int32_t *from = scratch + m * p.n1 + offs[n_offs + r];
+                const int32_t *from = scratch + m * p.n1 + offs[n_offs + in_rows + r];
                 for (size_t i = 0; i < out_last; i++)
                     to[i] = from[i];
             }

@@ -77,8 +77,11 @@ lsc_status lsc_conv_int8_form_build(const lsc_blob_view *v, lsc_conv_int8_form *
         goto no_memory;
     rows_ctx c = { v, at, NULL, NULL };
     lsc_blob_walk(v, visit, &c);
-    for (size_t r = 0; r < rows; r++)
+    uint64_t max_row = 0;
+    for (size_t r = 0; r < rows; r++) {
+        max_row = at[r + 1] > max_row ? at[r + 1] : max_row;
         at[r + 1] += at[r];
+    }
     c.col = col;
     c.code = code;
     lsc_blob_walk(v, visit, &c); /* at[r] ends as row r + 1's start */
@@ -102,6 +105,7 @@ lsc_status lsc_conv_int8_form_build(const lsc_blob_view *v, lsc_conv_int8_form *
     f->rows = v->rows;
     f->cols = v->cols;
     f->nnz = nnz;
+    f->max_row = (uint32_t)max_row; /* <= cols */
     f->bits = bits;
     f->is_signed = v->dtype == LSC_DTYPE_INT8;
     f->n_codes = n_codes[bits];
@@ -153,38 +157,47 @@ lsc_status lsc_weight_prepare_conv_int8(lsc_weight *weight, size_t *form_bytes, 
     return LSC_OK;
 }
 
-void lsc_conv_int8_taps(const lsc_conv_int8_form *f, const int16_t *x, const size_t *x_offsets, uint32_t groups,
-                        size_t x_group_stride, lsc_conv_int8_tap *taps, uint64_t *row_start)
+void lsc_conv_int8_begin(const lsc_conv_int8_form *f, const int16_t *x, const size_t *x_offsets, uint32_t groups,
+                         size_t x_group_stride, lsc_conv_int8_cursor *cur)
 {
+    *cur = (lsc_conv_int8_cursor){ f, x, x_offsets, f->rows / (groups ? groups : 1), x_group_stride, 0,
+                                   UINT64_MAX /* position -1 */, 0, 0 };
+}
+
+size_t lsc_conv_int8_row(lsc_conv_int8_cursor *cur, lsc_conv_int8_tap *taps)
+{
+    const lsc_conv_int8_form *f = cur->f;
     const unsigned bits = f->bits;
-    const uint64_t jump = (UINT64_C(1) << bits) - 1;
-    const uint32_t per_group = f->rows / groups;
-    uint64_t col = UINT64_MAX, bit = 0, t = 0; /* position -1 */
-    uint32_t row = 0;
-    const int16_t *xg = x;
-    int32_t zp = 0;
-    if (f->rows)
-        zp = !f->zero_points ? 0 : f->is_signed ? (int8_t)f->zero_points[0] : f->zero_points[0];
-    row_start[0] = 0;
-    for (uint64_t k = 0; k < f->n_codes; k++, bit += bits) { /* branch-free but for rows */
-        uint64_t c = lsc_load_le64(f->stream + (bit >> 3)) >> (bit & 7) & jump;
+    const uint64_t jump = (UINT64_C(1) << bits) - 1, bit_end = f->n_codes * bits;
+    const int64_t cols = f->cols;
+    const int16_t *xg = cur->x + (size_t)(cur->row / cur->per_group) * cur->x_group_stride;
+    const size_t *offs = cur->x_offsets;
+    const uint8_t *values = f->values + cur->t, *stream = f->stream;
+    uint8_t zp8 = f->zero_points ? f->zero_points[cur->row] : 0;
+    /* w = code - zp: int8 codes as (v ^ 128) - 128 */
+    const int32_t sign = f->is_signed ? 0x80 : 0, bias = sign + (f->is_signed ? (int8_t)zp8 : zp8);
+    /* the column of the last position stepped on, relative to this row (the codes of
+     * earlier rows all land before it, so each step here lands at a column >= 0) */
+    int64_t col = (int64_t)(cur->pos - (uint64_t)cur->row * f->cols);
+    uint64_t bit = cur->bit;
+    size_t n = 0, t = 0;
+    for (; bit < bit_end; bit += bits) { /* branch-free but for the row's end */
+        uint64_t c = lsc_load_le64(stream + (bit >> 3)) >> (bit & 7) & jump;
         uint64_t is_value = c != jump;
-        col += c + is_value;
-        if (col >= f->cols) {
-            while (col >= f->cols) {
-                col -= f->cols;
-                row_start[++row] = t;
-            }
-            xg = x + (size_t)(row / per_group) * x_group_stride;
-            zp = !f->zero_points ? 0 : f->is_signed ? (int8_t)f->zero_points[row] : f->zero_points[row];
-        }
-        uint8_t v = f->values[t]; /* after the last value, a jump reads the pad and writes tap nnz */
-        taps[t].x = xg + x_offsets[col];
-        taps[t].w = (f->is_signed ? (int32_t)(int8_t)v : (int32_t)v) - zp;
+        int64_t next = col + (int64_t)(c + is_value);
+        if (next >= cols)
+            break; /* a later row's: left for it */
+        col = next;
+        taps[n].x = xg + offs[col]; /* after the row's last value, a jump writes taps[n] */
+        taps[n].w = (int32_t)(values[t] ^ sign) - bias; /* and reads values' pad */
+        n += is_value;
         t += is_value;
     }
-    while (row < f->rows)
-        row_start[++row] = t;
+    cur->bit = bit;
+    cur->pos = (uint64_t)cur->row * f->cols + (uint64_t)col;
+    cur->t += t;
+    cur->row++;
+    return n;
 }
 
 /* The reference: one column at a time, taps in order (wrapping, as the variants' lanes). */
@@ -198,8 +211,22 @@ void lsc_conv_int8_row_scalar(const lsc_conv_int8_tap *taps, size_t n_taps, size
     }
 }
 
+int lsc_conv_int8_have_vnni(unsigned flags)
+{
+#if LSC_HAVE_AVX512_VNNI
+    return (flags & LSC_CPU_AVX512) && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+    (void)flags;
+    return 0;
+#endif
+}
+
 lsc_conv_int8_row_fn lsc_conv_int8_row_select(unsigned flags)
 {
+#if LSC_HAVE_AVX512_VNNI
+    if (lsc_conv_int8_have_vnni(flags))
+        return lsc_conv_int8_row_vnni;
+#endif
 #if LSC_HAVE_AVX2
     if (flags & LSC_CPU_AVX2)
         return lsc_conv_int8_row_avx2;
@@ -209,8 +236,11 @@ lsc_conv_int8_row_fn lsc_conv_int8_row_select(unsigned flags)
 }
 
 typedef struct conv_tasks {
-    const lsc_conv_int8_tap *taps;
+    const lsc_conv_int8_form *f;
+    const lsc_conv_int8_tap *taps; /* all rows' (threads), or NULL: decoded row by row */
+    lsc_conv_int8_tap *row_taps;
     const uint64_t *row_start;
+    lsc_conv_int8_cursor cur;
     size_t n, ldy;
     int32_t *y;
     lsc_conv_int8_row_fn fn;
@@ -242,8 +272,25 @@ lsc_status lsc_conv_int8(const lsc_weight *weight, const int16_t *x, const size_
                         f->rows, groups, ldy, n);
     if (f->rows == 0 || n == 0)
         return LSC_OK;
-    conv_tasks t = { NULL, NULL, n, ldy, y, lsc_conv_int8_row_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0)),
-                     { 0 } };
+    conv_tasks t = { .f = f, .n = n, .ldy = ldy, .y = y,
+                     .fn = lsc_conv_int8_row_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0)) };
+    lsc_conv_int8_begin(f, x, x_offsets, groups, x_group_stride, &t.cur);
+    size_t want = lsc_exec_width(exec);
+    want = want > MAX_TASKS ? MAX_TASKS : want;
+    want = want > f->rows ? f->rows : want;
+    if ((double)f->nnz * (double)n < SERIAL_WORK)
+        want = 1;
+    if (want == 1) { /* one row's taps at a time, in the cache */
+        lsc_conv_int8_tap *taps = lsc_exec_alloc(exec, ((size_t)f->max_row + 1) * sizeof *taps);
+        if (!taps)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_conv_int8: out of memory (%u taps)", f->max_row);
+        for (uint32_t r = 0; r < f->rows; r++) {
+            size_t n_taps = lsc_conv_int8_row(&t.cur, taps);
+            t.fn(taps, n_taps, n, y + (size_t)r * ldy);
+        }
+        lsc_exec_free(exec, taps);
+        return LSC_OK;
+    }
     size_t tap_bytes = ((size_t)f->nnz + 1) * sizeof *t.taps, start_bytes = ((size_t)f->rows + 1) * sizeof *t.row_start;
     char *scratch = lsc_exec_alloc(exec, tap_bytes + start_bytes);
     if (!scratch)
@@ -251,14 +298,11 @@ lsc_status lsc_conv_int8(const lsc_weight *weight, const int16_t *x, const size_
                         (unsigned long long)f->nnz);
     uint64_t *row_start = (uint64_t *)(void *)scratch; /* first: aligned for both */
     lsc_conv_int8_tap *taps = (lsc_conv_int8_tap *)(void *)(scratch + start_bytes);
-    lsc_conv_int8_taps(f, x, x_offsets, groups, x_group_stride, taps, row_start);
+    row_start[0] = 0;
+    for (uint32_t r = 0; r < f->rows; r++)
+        row_start[r + 1] = row_start[r] + lsc_conv_int8_row(&t.cur, taps + row_start[r]);
     t.taps = taps;
     t.row_start = row_start;
-    size_t want = lsc_exec_width(exec);
-    want = want > MAX_TASKS ? MAX_TASKS : want;
-    want = want > f->rows ? f->rows : want;
-    if ((double)f->nnz * (double)n < SERIAL_WORK)
-        want = 1;
     /* rows cut into `want` ranges of about equal taps (+ 1 a row) */
     size_t made = 0;
     uint64_t total = f->nnz + f->rows;

@@ -21,6 +21,7 @@
 typedef struct lsc_conv_int8_form {
     uint32_t rows, cols;
     uint64_t nnz;
+    uint32_t max_row;            /* the most values of one row */
     unsigned bits;               /* code width */
     int is_signed;               /* codes are int8 (else uint8) */
     uint64_t n_codes;
@@ -46,11 +47,25 @@ typedef struct lsc_conv_int8_tap {
     int32_t w;
 } lsc_conv_int8_tap;
 
-/* Decodes the form's taps in row-major order: for row r, taps [row_start[r],
- * row_start[r + 1]) of `taps` (nnz + 1 of them: the last is scratch), window x + group g's x_group_stride +
- * x_offsets[col], g = r / (rows / groups). */
-void lsc_conv_int8_taps(const lsc_conv_int8_form *f, const int16_t *x, const size_t *x_offsets, uint32_t groups,
-                        size_t x_group_stride, lsc_conv_int8_tap *taps, uint64_t *row_start);
+/* Decoding the taps row by row: lsc_conv_int8_begin for the call's input (window x
+ * + group g's x_group_stride + x_offsets[col], g = row / (rows / groups)), then each
+ * lsc_conv_int8_row writes the next row's taps (row 0 first) and returns their count;
+ * `taps` holds the row's count + 1 (the last is scratch). */
+typedef struct lsc_conv_int8_cursor {
+    const lsc_conv_int8_form *f;
+    const int16_t *x;
+    const size_t *x_offsets;
+    uint32_t per_group;
+    size_t x_group_stride;
+    uint64_t bit;      /* the next code's */
+    uint64_t pos;      /* the last position stepped on (row-major; -1 at first) */
+    uint64_t t;        /* the next value's index */
+    uint32_t row;      /* the next row */
+} lsc_conv_int8_cursor;
+
+void lsc_conv_int8_begin(const lsc_conv_int8_form *f, const int16_t *x, const size_t *x_offsets, uint32_t groups,
+                         size_t x_group_stride, lsc_conv_int8_cursor *cur);
+size_t lsc_conv_int8_row(lsc_conv_int8_cursor *cur, lsc_conv_int8_tap *taps);
 
 /* y[j] for j in [0, n): sum over the taps of w * x[j], in uint32 arithmetic (int32
  * modulo 2^32). The vector variants read x up to LSC_CONV_INT8_PAD - 1 values past
@@ -59,8 +74,12 @@ typedef void (*lsc_conv_int8_row_fn)(const lsc_conv_int8_tap *taps, size_t n_tap
 
 void lsc_conv_int8_row_scalar(const lsc_conv_int8_tap *taps, size_t n_taps, size_t n, int32_t *y);
 void lsc_conv_int8_row_avx2(const lsc_conv_int8_tap *taps, size_t n_taps, size_t n, int32_t *y);
+void lsc_conv_int8_row_vnni(const lsc_conv_int8_tap *taps, size_t n_taps, size_t n, int32_t *y);
+/* 1 when these LSC_CPU_* flags and the CPU allow lsc_conv_int8_row_vnni (AVX-512 VL and
+ * VNNI; the AVX512 flag vouches for the OS's ZMM state). */
+int lsc_conv_int8_have_vnni(unsigned flags);
 
-/* The variant for these LSC_CPU_* flags. */
+/* The variant for these LSC_CPU_* flags: VNNI, AVX2, scalar. */
 lsc_conv_int8_row_fn lsc_conv_int8_row_select(unsigned flags);
 
 #endif /* LSC_KERNELS_CONV_INT8_H */
