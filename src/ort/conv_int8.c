@@ -170,7 +170,7 @@ static void row_columns(const plan *p, size_t *cols)
 }
 
 OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is_signed, int x_zp, int x_rank,
-                                 const int64_t *x_dims, int32_t *y)
+                                 const int64_t *x_dims, int32_t *y, const lsc_ort_int32_sink *sink)
 {
     const lsc_ort_kernel *k = call->kernel;
     lsc_ort_conv_shape sh;
@@ -180,7 +180,7 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
         return s;
     plan_of(&sh, &p);
     size_t out_last = (size_t)sh.out[sh.spatial - 1], out_rows = sh.out_size / out_last;
-    int copy_out = p.n1 != sh.out_size;
+    int copy_out = p.n1 != sh.out_size || sink;
     size_t buf_count = 0, scratch_count = 0;
     if (lsc_ort_mul_overflow(sh.c, p.channel, &buf_count) || buf_count > SIZE_MAX / 2 - LSC_CONV_INT8_PAD ||
         (copy_out && (lsc_ort_mul_overflow(sh.m, p.n1, &scratch_count) || scratch_count > SIZE_MAX / 4)))
@@ -206,16 +206,23 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
         for (size_t c = 0; c < sh.c; c++)
             fill_channel(&p, offs + n_offs, (const char *)x + (img * sh.c + c) * sh.in_size, is_signed, x_zp,
                          buf + c * p.channel);
-        int32_t *yi = y + img * sh.m * sh.out_size;
+        int32_t *yi = sink ? NULL : y + img * sh.m * sh.out_size;
         st = lsc_conv_int8(call->weight, buf, offs, p.n1, (uint32_t)sh.group, sh.cg * p.channel,
                            copy_out ? scratch : yi, copy_out ? p.n1 : sh.out_size, &call->exec, &error);
-        for (size_t m = 0; copy_out && st == LSC_OK && m < sh.m; m++)
-            for (size_t r = 0; r < out_rows; r++) { /* a loop: rows are short, a memcpy call costs more */
-                int32_t *to = yi + m * sh.out_size + r * out_last;
-                const int32_t *from = scratch + m * p.n1 + offs[n_offs + in_rows + r];
-                for (size_t i = 0; i < out_last; i++)
-                    to[i] = from[i];
-            }
+        const size_t *cols = offs + n_offs + in_rows;
+        for (size_t m = 0; copy_out && st == LSC_OK && m < sh.m; m++) {
+            size_t at = (img * sh.m + m) * sh.out_size;
+            const int32_t *from = scratch + m * p.n1;
+            if (sink && p.n1 == sh.out_size)
+                sink->put(sink->context, m, at, from, sh.out_size);
+            else if (sink)
+                for (size_t r = 0; r < out_rows; r++)
+                    sink->put(sink->context, m, at + r * out_last, from + cols[r], out_last);
+            else
+                for (size_t r = 0; r < out_rows; r++) /* a loop: rows are short, a memcpy call costs more */
+                    for (size_t i = 0; i < out_last; i++)
+                        y[at + r * out_last + i] = from[cols[r] + i];
+        }
     }
     lsc_ort_small_free(call, buf, buf_count * sizeof *buf);
     if (scratch)

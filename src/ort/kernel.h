@@ -332,8 +332,15 @@ OrtStatus *lsc_ort_conv_shape_of(const lsc_ort_call *call, int x_rank, const int
  * passes of quantized.c). */
 OrtStatus *lsc_ort_conv_int8_init(lsc_ort_kernel *kernel);
 int lsc_ort_conv_int8_serves(const lsc_ort_call *call);
+/* With a sink, the int32 outputs go to it instead of y (NULL): put(context, at, v, n)
+ * for outputs [at, at + n) of output channel `channel` (at: the index in the op's
+ * output, from image img's channel's first), while in the cache. */
+typedef struct lsc_ort_int32_sink {
+    void (*put)(void *context, size_t channel, size_t at, const int32_t *v, size_t n);
+    void *context;
+} lsc_ort_int32_sink;
 OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is_signed, int x_zp, int x_rank,
-                                 const int64_t *x_dims, int32_t *y);
+                                 const int64_t *x_dims, int32_t *y, const lsc_ort_int32_sink *sink);
 
 /* Reads lsc_activation and lsc_activation_params into kernel->act (activation.c). */
 OrtStatus *lsc_ort_activation_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);

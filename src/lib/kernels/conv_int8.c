@@ -95,13 +95,15 @@ lsc_status lsc_conv_int8_form_build(const lsc_blob_view *v, lsc_conv_int8_form *
                 n_codes[b] += codes_of(pos - prev, b);
             prev = pos;
         }
-    unsigned bits = 8;
-    for (unsigned b = 7; b >= 1; b--)
-        if (lsc_conv_int8_form_bytes(n_codes[b], b, nnz) < lsc_conv_int8_form_bytes(n_codes[bits], bits, nnz))
+    /* the width with the fewest codes (each costs a step of every call's decoding)
+     * among those within the blob's bytes, else none: the caller falls back */
+    unsigned bits = 0;
+    for (unsigned b = 8; b >= 1; b--)
+        if (lsc_conv_int8_form_bytes(n_codes[b], b, nnz) <= v->size && (!bits || n_codes[b] < n_codes[bits]))
             bits = b;
-    size_t total = lsc_conv_int8_form_bytes(n_codes[bits], bits, nnz);
-    if (total > v->size) /* no form: the caller falls back */
+    if (!bits)
         goto done;
+    size_t total = lsc_conv_int8_form_bytes(n_codes[bits], bits, nnz);
     f->rows = v->rows;
     f->cols = v->cols;
     f->nnz = nnz;
@@ -164,38 +166,63 @@ void lsc_conv_int8_begin(const lsc_conv_int8_form *f, const int16_t *x, const si
                                    UINT64_MAX /* position -1 */, 0, 0 };
 }
 
-size_t lsc_conv_int8_row(lsc_conv_int8_cursor *cur, lsc_conv_int8_tap *taps)
+/* The steps of one row from `bit` on, `bits` a constant (the loop runs out of the
+ * registers otherwise); *col the column of the last position stepped on, relative to
+ * this row (the codes of earlier rows all land before it, so each step here lands at
+ * a column >= 0). Returns the taps written; *bit_io and *col stop at the next row's. */
+static inline __attribute__((always_inline)) size_t row_steps(const uint8_t *stream, uint64_t *bit_io,
+                                                             uint64_t bit_end, int64_t *col_io, int64_t cols,
+                                                             const int16_t *xg, const size_t *offs,
+                                                             const uint8_t *values, int32_t sign, int32_t bias,
+                                                             lsc_conv_int8_tap *taps, const unsigned bits)
 {
-    const lsc_conv_int8_form *f = cur->f;
-    const unsigned bits = f->bits;
-    const uint64_t jump = (UINT64_C(1) << bits) - 1, bit_end = f->n_codes * bits;
-    const int64_t cols = f->cols;
-    const int16_t *xg = cur->x + (size_t)(cur->row / cur->per_group) * cur->x_group_stride;
-    const size_t *offs = cur->x_offsets;
-    const uint8_t *values = f->values + cur->t, *stream = f->stream;
-    uint8_t zp8 = f->zero_points ? f->zero_points[cur->row] : 0;
-    /* w = code - zp: int8 codes as (v ^ 128) - 128 */
-    const int32_t sign = f->is_signed ? 0x80 : 0, bias = sign + (f->is_signed ? (int8_t)zp8 : zp8);
-    /* the column of the last position stepped on, relative to this row (the codes of
-     * earlier rows all land before it, so each step here lands at a column >= 0) */
-    int64_t col = (int64_t)(cur->pos - (uint64_t)cur->row * f->cols);
-    uint64_t bit = cur->bit;
-    size_t n = 0, t = 0;
+    const uint64_t jump = (UINT64_C(1) << bits) - 1;
+    uint64_t bit = *bit_io;
+    int64_t col = *col_io;
+    lsc_conv_int8_tap *tp = taps;
     for (; bit < bit_end; bit += bits) { /* branch-free but for the row's end */
-        uint64_t c = lsc_load_le64(stream + (bit >> 3)) >> (bit & 7) & jump;
+        uint64_t c = (uint64_t)(lsc_load_le16(stream + (bit >> 3)) >> (bit & 7)) & jump;
         uint64_t is_value = c != jump;
         int64_t next = col + (int64_t)(c + is_value);
         if (next >= cols)
             break; /* a later row's: left for it */
         col = next;
-        taps[n].x = xg + offs[col]; /* after the row's last value, a jump writes taps[n] */
-        taps[n].w = (int32_t)(values[t] ^ sign) - bias; /* and reads values' pad */
-        n += is_value;
-        t += is_value;
+        tp->x = xg + offs[col]; /* after the row's last value, a jump writes one tap more */
+        tp->w = (int32_t)(*values ^ sign) - bias; /* and reads values' pad */
+        tp += is_value;
+        values += is_value;
     }
+    *bit_io = bit;
+    *col_io = col;
+    return (size_t)(tp - taps);
+}
+
+size_t lsc_conv_int8_row(lsc_conv_int8_cursor *cur, lsc_conv_int8_tap *taps)
+{
+    const lsc_conv_int8_form *f = cur->f;
+    const int16_t *xg = cur->x + (size_t)(cur->row / cur->per_group) * cur->x_group_stride;
+    uint8_t zp8 = f->zero_points ? f->zero_points[cur->row] : 0;
+    /* w = code - zp: int8 codes as (v ^ 128) - 128 */
+    const int32_t sign = f->is_signed ? 0x80 : 0, bias = sign + (f->is_signed ? (int8_t)zp8 : zp8);
+    int64_t col = (int64_t)(cur->pos - (uint64_t)cur->row * f->cols);
+    uint64_t bit = cur->bit, bit_end = f->n_codes * f->bits;
+    const uint8_t *values = f->values + cur->t;
+    size_t n = 0;
+#define STEPS(b) row_steps(f->stream, &bit, bit_end, &col, f->cols, xg, cur->x_offsets, values, sign, bias, taps, b)
+    switch (f->bits) {
+    case 1: n = STEPS(1); break;
+    case 2: n = STEPS(2); break;
+    case 3: n = STEPS(3); break;
+    case 4: n = STEPS(4); break;
+    case 5: n = STEPS(5); break;
+    case 6: n = STEPS(6); break;
+    case 7: n = STEPS(7); break;
+    default: n = STEPS(8); break;
+    }
+#undef STEPS
     cur->bit = bit;
     cur->pos = (uint64_t)cur->row * f->cols + (uint64_t)col;
-    cur->t += t;
+    cur->t += n;
     cur->row++;
     return n;
 }

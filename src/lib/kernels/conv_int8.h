@@ -4,8 +4,8 @@
  * blob's scan order interleaves the rows of a block) as one stream of `bits`-bit
  * codes over the whole matrix, starting before position 0: code c < 2^bits - 1 steps
  * c + 1 positions on to a stored value, the all-ones code 2^bits - 1 positions with no
- * value (the signed relative index's jump); `bits` (1-8) is the width that makes the
- * stream smallest. The values are the codes as the ONNX tensor holds them, one byte
+ * value (the signed relative index's jump); `bits` (1-8) is the width with the fewest
+ * codes (every call decodes them) among those that keep the form within the blob. The values are the codes as the ONNX tensor holds them, one byte
  * each, in the same order; the zero points are read from the blob. Built only when
  * it holds no more bytes than the blob, so that it costs at most the blob's memory
  * again. Per call the stream becomes (window, w = code - zero point) taps once, and
