@@ -269,7 +269,8 @@ def qlinear_exact(work):
 
 # The geometries conv.c runs on different paths: stride 1 with pads (direct), strides
 # 2, dilations, groups, pointwise, 1-D; 72 input channels with sparse rows (one float
-# pass) and with dense rows (digits of x).
+# pass) and with dense rows (digits of x). All but stride 9 run on the weight's integer
+# direct form (conv_int8.c); stride 9 (more phases than it takes) on the float passes.
 CONV_CASES = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
               ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
               ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
@@ -277,7 +278,8 @@ CONV_CASES = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
               ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
               ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
               ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])),
-              ("heavy", [1, 72, 8, 8], 40, [3, 3], dict(pads=[1, 1, 1, 1])))
+              ("heavy", [1, 72, 8, 8], 40, [3, 3], dict(pads=[1, 1, 1, 1])),
+              ("stride9", [2, 16, 20, 20], 8, [3, 3], dict(strides=[9, 9], pads=[1, 1, 0, 0])))
 
 
 def conv_integer_model(work, name, x, xzp, W, wzp, attrs):
