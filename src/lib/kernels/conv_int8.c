@@ -188,7 +188,9 @@ static inline __attribute__((always_inline)) size_t row_steps(const uint8_t *str
             break; /* a later row's: left for it */
         col = next;
         tp->x = xg + offs[col]; /* after the row's last value, a jump writes one tap more */
-        tp->w = (int32_t)(*values ^ sign) - bias; /* and reads values' pad */
+        int16_t w = (int16_t)((int32_t)(*values ^ sign) - bias); /* and reads values' pad */
+        tp->w = w;
+        tp[-1].w_next = w;
         tp += is_value;
         values += is_value;
     }
@@ -308,23 +310,23 @@ lsc_status lsc_conv_int8(const lsc_weight *weight, const int16_t *x, const size_
     if ((double)f->nnz * (double)n < SERIAL_WORK)
         want = 1;
     if (want == 1) { /* one row's taps at a time, in the cache */
-        lsc_conv_int8_tap *taps = lsc_exec_alloc(exec, ((size_t)f->max_row + 1) * sizeof *taps);
-        if (!taps)
+        lsc_conv_int8_tap *all = lsc_exec_alloc(exec, ((size_t)f->max_row + 2) * sizeof *all), *taps = all + 1;
+        if (!all)
             return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_conv_int8: out of memory (%u taps)", f->max_row);
         for (uint32_t r = 0; r < f->rows; r++) {
             size_t n_taps = lsc_conv_int8_row(&t.cur, taps);
             t.fn(taps, n_taps, n, y + (size_t)r * ldy);
         }
-        lsc_exec_free(exec, taps);
+        lsc_exec_free(exec, all);
         return LSC_OK;
     }
-    size_t tap_bytes = ((size_t)f->nnz + 1) * sizeof *t.taps, start_bytes = ((size_t)f->rows + 1) * sizeof *t.row_start;
+    size_t tap_bytes = ((size_t)f->nnz + 2) * sizeof *t.taps, start_bytes = ((size_t)f->rows + 1) * sizeof *t.row_start;
     char *scratch = lsc_exec_alloc(exec, tap_bytes + start_bytes);
     if (!scratch)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_conv_int8: out of memory (%llu taps)",
                         (unsigned long long)f->nnz);
     uint64_t *row_start = (uint64_t *)(void *)scratch; /* first: aligned for both */
-    lsc_conv_int8_tap *taps = (lsc_conv_int8_tap *)(void *)(scratch + start_bytes);
+    lsc_conv_int8_tap *taps = (lsc_conv_int8_tap *)(void *)(scratch + start_bytes) + 1; /* taps[-1] exists */
     row_start[0] = 0;
     for (uint32_t r = 0; r < f->rows; r++)
         row_start[r + 1] = row_start[r] + lsc_conv_int8_row(&t.cur, taps + row_start[r]);

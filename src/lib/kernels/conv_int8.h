@@ -41,16 +41,23 @@ lsc_status lsc_conv_int8_form_build(const lsc_blob_view *v, lsc_conv_int8_form *
  * of `bits` bits number n_codes, with nnz values. */
 size_t lsc_conv_int8_form_bytes(uint64_t n_codes, unsigned bits, uint64_t nnz);
 
-/* One row's windows: x + offset and w (code - zero point) per tap. */
+/* One row's windows: x + offset and w (code - zero point) per tap, and the next tap's
+ * w beside it, so that the vector rows load a pair's (w, w_next) as one word. */
 typedef struct lsc_conv_int8_tap {
     const int16_t *x;
-    int32_t w;
+    union {
+        struct {
+            int16_t w, w_next;
+        };
+        uint32_t pair; /* w | w_next << 16 (x86: little-endian) */
+    };
 } lsc_conv_int8_tap;
 
 /* Decoding the taps row by row: lsc_conv_int8_begin for the call's input (window x
  * + group g's x_group_stride + x_offsets[col], g = row / (rows / groups)), then each
  * lsc_conv_int8_row writes the next row's taps (row 0 first) and returns their count;
- * `taps` holds the row's count + 1 (the last is scratch). */
+ * `taps` holds the row's count + 1 (the last is scratch), and taps[-1] must exist (its
+ * w_next is written). */
 typedef struct lsc_conv_int8_cursor {
     const lsc_conv_int8_form *f;
     const int16_t *x;

@@ -30,7 +30,7 @@ static inline __attribute__((always_inline)) void tile(const lsc_conv_int8_tap *
     size_t t = 0;
     for (; t + 2 <= n_taps; t += 2) {
         const int16_t *xa = taps[t].x + j, *xb = taps[t + 1].x + j;
-        __m256i w = pair_of(taps[t].w, taps[t + 1].w);
+        __m256i w = _mm256_set1_epi32((int32_t)taps[t].pair); /* (w, w_next) */
         for (unsigned v = 0; v < V; v++) {
             __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(xa + 16 * v));
             __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 16 * v));
