@@ -1,23 +1,29 @@
 /* LscQLinearConv and LscConvInteger on the weight's integer direct form (kernel.h,
- * lsc_conv_int8): per image, x - x_zero_point as int16 in a zero-padded buffer split
- * into phase planes when strided (the layout of conv.c's float direct convolution,
- * one image at a time: a zero there is x = x_zero_point), every weight column (input
- * channel, kernel tap) one window of it, then one lsc_conv_int8 for all groups. Its columns
- * are the phase plane's positions; those that are output positions go to Y (directly
- * when they are all of them). Exact: int16 products, int32 sums modulo 2^32. */
+ * lsc_conv_int8): per image, x - x_zero_point as int16 in a zero-padded buffer (a zero
+ * there is x = x_zero_point), every weight column (input channel, kernel tap) one
+ * window of it, then one lsc_conv_int8 for all groups. The buffer holds, per input
+ * channel and tap kx of the last dim, the inputs those taps read: plane (ci, kx) at
+ * (row a, column o) is the padded input at a and o * stride + kx * dilation along the
+ * last dim (an im2col of the last dim only, kernel_w planes of out_w columns). Then a
+ * window's columns are the output positions themselves (none computed and dropped:
+ * with the input's own rows they were out_w of in_w + pads), strides and dilations of
+ * the last dim cost nothing, and the other dims are split into phase planes when
+ * strided (conv.c's polyphase layout): output o reads a = o + (tap * dil) div stride in
+ * phase (tap * dil) mod stride. Exact: int16 products, int32 sums modulo 2^32. */
 #include <string.h>
 
 #include "kernel.h"
 
-#define MAX_PHASES 8 /* larger strides: the float passes (conv.c, im2col) */
+#define MAX_PHASES 8 /* larger strides but the last dim's: the float passes (conv.c, im2col) */
 
 typedef struct plan {
     const lsc_ort_conv_shape *sh;
+    int last;                   /* the last spatial dim */
     size_t ext[LSC_ORT_MAX_SPATIAL], span[LSC_ORT_MAX_SPATIAL], pstride[LSC_ORT_MAX_SPATIAL];
-    size_t phases[LSC_ORT_MAX_SPATIAL];
+    size_t phases[LSC_ORT_MAX_SPATIAL]; /* the dims but the last */
     int phase_of[LSC_ORT_MAX_SPATIAL][MAX_PHASES]; /* r -> stored phase, or -1 */
-    size_t n_phases, plane, n1; /* stored phases (all dims); values per phase plane; columns */
-    size_t channel;             /* values per input channel: n_phases * plane */
+    size_t n_phases, plane, n1; /* stored phases (all dims but the last); values per plane; columns */
+    size_t channel;             /* values per input channel: kernel_w * n_phases * plane */
 } plan;
 
 OrtStatus *lsc_ort_conv_int8_init(lsc_ort_kernel *kernel)
@@ -35,19 +41,19 @@ int lsc_ort_conv_int8_serves(const lsc_ort_call *call)
     const lsc_ort_kernel *k = call->kernel;
     if (!k->conv_int8 || call->weight != k->weight)
         return 0;
-    for (int d = 0; d < k->attrs.conv.n_strides; d++)
+    for (int d = 0; d + 1 < k->attrs.conv.n_strides; d++)
         if (k->attrs.conv.strides[d] > MAX_PHASES)
             return 0;
     return 1;
 }
 
-/* Padded coordinates q_d in [0, ext_d) hold the input at q_d = i_d + pad_d; output o
- * reads q = o * stride + tap * dilation, in phase q mod stride at a = q div stride. */
 static void plan_of(const lsc_ort_conv_shape *sh, plan *p)
 {
-    size_t plane = 1, phases = 1, n1 = 1;
+    int last = sh->spatial - 1;
+    size_t plane = (size_t)sh->out[last], phases = 1, n1 = (size_t)sh->out[last];
     p->sh = sh;
-    for (int d = sh->spatial - 1; d >= 0; d--) {
+    p->last = last;
+    for (int d = last - 1; d >= 0; d--) {
         size_t s = (size_t)sh->stride[d], dil = (size_t)sh->dilation[d];
         p->ext[d] = (size_t)(sh->out[d] - 1) * s + (size_t)(sh->k[d] - 1) * dil + 1;
         p->span[d] = (p->ext[d] + s - 1) / s;
@@ -64,62 +70,41 @@ static void plan_of(const lsc_ort_conv_shape *sh, plan *p)
     }
     p->plane = plane;
     p->n_phases = phases;
-    p->channel = phases * plane;
+    p->channel = (size_t)sh->k[last] * phases * plane;
     p->n1 = n1;
 }
 
-/* The window of each weight column (ci, tap): the taps of channel 0, then ci planes on. */
+/* The window of each weight column (ci, tap): the taps of channel 0, then ci channels on. */
 static void window_offsets(const plan *p, size_t *offs)
 {
     const lsc_ort_conv_shape *sh = p->sh;
     for (size_t kk0 = 0; kk0 < sh->k_size; kk0++) {
-        size_t kk = kk0, off = 0, phase = 0, phase_stride = 1;
-        for (int d = sh->spatial - 1; d >= 0; d--) {
+        size_t kx = kk0 % (size_t)sh->k[p->last], kk = kk0 / (size_t)sh->k[p->last];
+        size_t off = 0, phase = 0, phase_stride = 1;
+        for (int d = p->last - 1; d >= 0; d--) {
             size_t t = kk % (size_t)sh->k[d] * (size_t)sh->dilation[d], s = (size_t)sh->stride[d];
             off += t / s * p->pstride[d];
             phase += (size_t)p->phase_of[d][t % s] * phase_stride;
             phase_stride *= p->phases[d];
             kk /= (size_t)sh->k[d];
         }
-        offs[kk0] = off + phase * p->plane;
+        offs[kk0] = off + (kx * p->n_phases + phase) * p->plane;
     }
     for (size_t ci = 1; ci < sh->cg; ci++)
         for (size_t kk = 0; kk < sh->k_size; kk++)
             offs[ci * sh->k_size + kk] = offs[kk] + ci * p->channel;
 }
 
-/* dst[a] = src[j] - zp for input row elements j (last dim), phase by phase */
-#define ROW_BODY(T)                                                                                     \
-    do {                                                                                                \
-        const T *in = (const T *)src;                                                                   \
-        if (s == 1) {                                                                                   \
-            size_t n = in_last < p->ext[last] - pad ? in_last : p->ext[last] - pad;                      \
-            for (size_t j = 0; j < n; j++)                                                              \
-                row[pad + j] = (int16_t)(in[j] - zp);                                                   \
-            break;                                                                                      \
-        }                                                                                               \
-        for (size_t rl = 0; rl < s; rl++) {                                                             \
-            int ph = p->phase_of[last][rl];                                                             \
-            if (ph < 0)                                                                                 \
-                continue;                                                                               \
-            int16_t *to = row + (size_t)ph * p->plane;                                                  \
-            size_t j = (rl + s - pad % s) % s, a = (j + pad) / s;                                       \
-            for (; j < in_last && j + pad < p->ext[last]; j += s, a++)                                  \
-                to[a] = (int16_t)(in[j] - zp);                                                          \
-        }                                                                                               \
-    } while (0)
-
-/* Where each input row (all dims but the last) starts in a channel's phase planes,
+/* Where each input row (all dims but the last) starts in plane (ci, 0) of a channel,
  * SIZE_MAX for rows no tap reads: the same for every channel. */
 static void row_targets(const plan *p, size_t *to)
 {
     const lsc_ort_conv_shape *sh = p->sh;
-    int last = sh->spatial - 1;
-    size_t rows = sh->in_size / (size_t)sh->in[last];
+    size_t rows = sh->in_size / (size_t)sh->in[p->last];
     for (size_t r = 0; r < rows; r++) { /* input row r: its outer coordinates, padded */
-        size_t q = r, at = 0, phase = 0, phase_stride = p->phases[last];
+        size_t q = r, at = 0, phase = 0, phase_stride = 1;
         int skip = 0;
-        for (int d = last - 1; d >= 0; d--) {
+        for (int d = p->last - 1; d >= 0; d--) {
             size_t qd = q % (size_t)sh->in[d] + (size_t)sh->pad[d], sd = (size_t)sh->stride[d];
             int ph = p->phase_of[d][qd % sd];
             skip |= qd >= p->ext[d] || ph < 0;
@@ -132,13 +117,48 @@ static void row_targets(const plan *p, size_t *to)
     }
 }
 
-/* One input channel (x: its in_size values) into its phase planes at dst. */
-static void fill_channel(const plan *p, const size_t *targets, const void *x, int is_signed, int zp, int16_t *dst)
+/* Per tap kx of the last dim, the outputs o in [span[2 kx], span[2 kx + 1]) whose input
+ * column o * stride + kx * dilation - pad is inside the row (the rest read padding). */
+static void kx_spans(const plan *p, size_t *span)
 {
     const lsc_ort_conv_shape *sh = p->sh;
-    int last = sh->spatial - 1;
+    int64_t s = sh->stride[p->last], in_last = sh->in[p->last], out_last = sh->out[p->last];
+    for (int64_t kx = 0; kx < sh->k[p->last]; kx++) {
+        int64_t first = kx * sh->dilation[p->last] - sh->pad[p->last]; /* input column of o = 0 */
+        int64_t lo = first >= 0 ? 0 : (-first + s - 1) / s, left = in_last - first;
+        int64_t hi = left <= 0 ? 0 : (left + s - 1) / s;
+        hi = hi < out_last ? hi : out_last;
+        span[2 * kx] = (size_t)lo;
+        span[2 * kx + 1] = (size_t)(hi > lo ? hi : lo);
+    }
+}
+
+/* dst row of plane kx: in[o * s + first] - zp over the outputs o whose input is inside */
+#define ROW_BODY(T)                                                                                    \
+    do {                                                                                               \
+        const T *in = (const T *)src;                                                                  \
+        for (size_t kx = 0; kx < kw; kx++) {                                                           \
+            int16_t *to = row + kx * kx_step;                                                          \
+            ptrdiff_t first = (ptrdiff_t)(kx * dil) - (ptrdiff_t)pad; /* input column of o = 0 */      \
+            if (s == 1)                                                                                \
+                for (size_t o = span[2 * kx]; o < span[2 * kx + 1]; o++)                               \
+                    to[o] = (int16_t)(in[(ptrdiff_t)o + first] - zp);                                  \
+            else                                                                                       \
+                for (size_t o = span[2 * kx]; o < span[2 * kx + 1]; o++)                               \
+                    to[o] = (int16_t)(in[(ptrdiff_t)(o * s) + first] - zp);                            \
+        }                                                                                              \
+    } while (0)
+
+/* One input channel (x: its in_size values) into its planes at dst (targets: row_targets;
+ * span: kx_spans). */
+static void fill_channel(const plan *p, const size_t *targets, const size_t *span, const void *x, int is_signed,
+                         int zp, int16_t *dst)
+{
+    const lsc_ort_conv_shape *sh = p->sh;
+    int last = p->last;
     size_t in_last = (size_t)sh->in[last], rows = sh->in_size / in_last;
-    size_t s = (size_t)sh->stride[last], pad = (size_t)sh->pad[last];
+    size_t s = (size_t)sh->stride[last], dil = (size_t)sh->dilation[last], pad = (size_t)sh->pad[last];
+    size_t kw = (size_t)sh->k[last], kx_step = p->n_phases * p->plane;
     memset(dst, 0, p->channel * sizeof *dst);
     for (size_t r = 0; r < rows; r++) {
         if (targets[r] == SIZE_MAX)
@@ -157,11 +177,10 @@ static void fill_channel(const plan *p, const size_t *targets, const void *x, in
 static void row_columns(const plan *p, size_t *cols)
 {
     const lsc_ort_conv_shape *sh = p->sh;
-    int last = sh->spatial - 1;
-    size_t rows = sh->out_size / (size_t)sh->out[last];
+    size_t rows = sh->out_size / (size_t)sh->out[p->last];
     for (size_t r = 0; r < rows; r++) {
         size_t q = r, col = 0;
-        for (int d = last - 1; d >= 0; d--) {
+        for (int d = p->last - 1; d >= 0; d--) {
             col += q % (size_t)sh->out[d] * p->pstride[d];
             q /= (size_t)sh->out[d];
         }
@@ -187,7 +206,8 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
         return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input of %zu channels is too large", sh.c);
     buf_count += LSC_CONV_INT8_PAD;
     size_t in_rows = sh.in_size / (size_t)sh.in[sh.spatial - 1];
-    size_t n_offs = sh.cg * sh.k_size, n_cols = (copy_out ? out_rows : 0) + in_rows;
+    size_t kw = (size_t)sh.k[sh.spatial - 1];
+    size_t n_offs = sh.cg * sh.k_size, n_cols = (copy_out ? out_rows : 0) + in_rows + 2 * kw;
     int16_t *buf = lsc_ort_small_alloc(call, buf_count * sizeof *buf);
     int32_t *scratch = copy_out ? lsc_ort_small_alloc(call, scratch_count * sizeof *scratch) : NULL;
     size_t *offs = lsc_ort_small_alloc(call, (n_offs + n_cols) * sizeof *offs);
@@ -198,18 +218,19 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
     if (!s) {
         window_offsets(&p, offs);
         row_targets(&p, offs + n_offs);
+        kx_spans(&p, offs + n_offs + in_rows);
         if (copy_out)
-            row_columns(&p, offs + n_offs + in_rows);
+            row_columns(&p, offs + n_offs + in_rows + 2 * kw);
         memset(buf + buf_count - LSC_CONV_INT8_PAD, 0, LSC_CONV_INT8_PAD * sizeof *buf);
     }
     for (size_t img = 0; !s && st == LSC_OK && img < sh.n; img++) {
         for (size_t c = 0; c < sh.c; c++)
-            fill_channel(&p, offs + n_offs, (const char *)x + (img * sh.c + c) * sh.in_size, is_signed, x_zp,
-                         buf + c * p.channel);
+            fill_channel(&p, offs + n_offs, offs + n_offs + in_rows, (const char *)x + (img * sh.c + c) * sh.in_size,
+                         is_signed, x_zp, buf + c * p.channel);
         int32_t *yi = sink ? NULL : y + img * sh.m * sh.out_size;
         st = lsc_conv_int8(call->weight, buf, offs, p.n1, (uint32_t)sh.group, sh.cg * p.channel,
                            copy_out ? scratch : yi, copy_out ? p.n1 : sh.out_size, &call->exec, &error);
-        const size_t *cols = offs + n_offs + in_rows;
+        const size_t *cols = offs + n_offs + in_rows + 2 * kw;
         for (size_t m = 0; copy_out && st == LSC_OK && m < sh.m; m++) {
             size_t at = (img * sh.m + m) * sh.out_size;
             const int32_t *from = scratch + m * p.n1;
