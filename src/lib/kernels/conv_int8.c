@@ -14,6 +14,7 @@
 
 #define SERIAL_WORK 65536 /* below this many taps x columns, threads cost more */
 #define MAX_TASKS 64
+#define STACK_TAPS 256    /* a row's taps up to this many: on the stack (4 KiB) */
 
 /* The stored values row by row (the walk's order interleaves a block's rows; within
  * a row the columns increase): counted per row (at row + 1), then placed. */
@@ -310,14 +311,18 @@ lsc_status lsc_conv_int8(const lsc_weight *weight, const int16_t *x, const size_
     if ((double)f->nnz * (double)n < SERIAL_WORK)
         want = 1;
     if (want == 1) { /* one row's taps at a time, in the cache */
-        lsc_conv_int8_tap *all = lsc_exec_alloc(exec, ((size_t)f->max_row + 2) * sizeof *all), *taps = all + 1;
+        lsc_conv_int8_tap local[STACK_TAPS]; /* most rows: no allocator call */
+        lsc_conv_int8_tap *all = f->max_row + 2 <= STACK_TAPS ? local
+                                 : lsc_exec_alloc(exec, ((size_t)f->max_row + 2) * sizeof *all);
+        lsc_conv_int8_tap *taps = all + 1;
         if (!all)
             return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_conv_int8: out of memory (%u taps)", f->max_row);
         for (uint32_t r = 0; r < f->rows; r++) {
             size_t n_taps = lsc_conv_int8_row(&t.cur, taps);
             t.fn(taps, n_taps, n, y + (size_t)r * ldy);
         }
-        lsc_exec_free(exec, all);
+        if (all != local)
+            lsc_exec_free(exec, all);
         return LSC_OK;
     }
     size_t tap_bytes = ((size_t)f->nnz + 2) * sizeof *t.taps, start_bytes = ((size_t)f->rows + 1) * sizeof *t.row_start;
