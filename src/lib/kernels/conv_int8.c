@@ -49,7 +49,7 @@ void lsc_conv_int8_form_free(lsc_conv_int8_form *form)
 
 size_t lsc_conv_int8_form_bytes(uint64_t n_codes, unsigned bits, uint64_t nnz)
 {
-    return sizeof(lsc_conv_int8_form) + (size_t)((n_codes * bits + 7) / 8) + 8 + (size_t)nnz + 1;
+    return sizeof(lsc_conv_int8_form) + (size_t)((n_codes * bits + 7) / 8) + 1 + (size_t)nnz + 1;
 }
 
 /* Codes of `bits` bits for a gap of g >= 1 positions: jumps of 2^bits - 1, then one. */
@@ -114,7 +114,7 @@ lsc_status lsc_conv_int8_form_build(const lsc_blob_view *v, lsc_conv_int8_form *
     f->n_codes = n_codes[bits];
     f->zero_points = v->zero_points;
     f->total = total;
-    f->stream = calloc(1, (size_t)((f->n_codes * bits + 7) / 8) + 8);
+    f->stream = calloc(1, (size_t)((f->n_codes * bits + 7) / 8) + 1); /* + 1: codes are read and written 16 bits at a time */
     if (!f->stream)
         goto no_memory;
     const uint64_t jump = (UINT64_C(1) << bits) - 1;

@@ -25,7 +25,7 @@ typedef struct lsc_conv_int8_form {
     unsigned bits;               /* code width */
     int is_signed;               /* codes are int8 (else uint8) */
     uint64_t n_codes;
-    uint8_t *stream;             /* n_codes codes, LSB first, + 8 bytes of zeros */
+    uint8_t *stream;             /* n_codes codes, LSB first, + 1 byte of zero */
     uint8_t *values;             /* nnz codes of the tensor, row-major, + 1 byte of zero */
     const uint8_t *zero_points;  /* the blob's (rows), or NULL: all zero */
     size_t total;                /* bytes of all of it */
