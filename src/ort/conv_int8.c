@@ -24,6 +24,7 @@ typedef struct plan {
     int phase_of[LSC_ORT_MAX_SPATIAL][MAX_PHASES]; /* r -> stored phase, or -1 */
     size_t n_phases, plane, n1; /* stored phases (all dims but the last); values per plane; columns */
     size_t channel;             /* values per input channel: kernel_w * n_phases * plane */
+    size_t ext_last;            /* padded positions of the last dim that taps read */
 } plan;
 
 OrtStatus *lsc_ort_conv_int8_init(lsc_ort_kernel *kernel)
@@ -72,6 +73,8 @@ static void plan_of(const lsc_ort_conv_shape *sh, plan *p)
     p->n_phases = phases;
     p->channel = (size_t)sh->k[last] * phases * plane;
     p->n1 = n1;
+    p->ext_last = (size_t)(sh->out[last] - 1) * (size_t)sh->stride[last] +
+                  (size_t)(sh->k[last] - 1) * (size_t)sh->dilation[last] + 1;
 }
 
 /* The window of each weight column (ci, tap): the taps of channel 0, then ci channels on. */
@@ -173,6 +176,47 @@ static void fill_channel(const plan *p, const size_t *targets, const size_t *spa
 }
 #undef ROW_BODY
 
+/* Whether fill_rows serves: stride 1 along the last dim, and plane row r is input row
+ * r (the other dims unstrided, unpadded, every input row read). */
+static int rows_direct(const plan *p)
+{
+    const lsc_ort_conv_shape *sh = p->sh;
+    int ok = sh->stride[p->last] == 1;
+    for (int d = 0; d < p->last; d++)
+        ok &= sh->stride[d] == 1 && sh->pad[d] == 0 && p->ext[d] == (size_t)sh->in[d];
+    return ok;
+}
+
+/* fill_channel when rows_direct: each input row, x - zp, into a row of tmp (tw values,
+ * zeros where the last dim is padded), then plane kx's row r is out_last values of tmp
+ * row r from kx * dilation, copied 8 at a time. Planes are written in memory order, so
+ * the up to 7 values a row's last copy writes past its end land where a later copy
+ * (or the buffer's pad) writes: no memset. */
+static void fill_rows(const plan *p, const void *x, int is_signed, int zp, int16_t *tmp, size_t tw, int16_t *dst)
+{
+    const lsc_ort_conv_shape *sh = p->sh;
+    int last = p->last;
+    size_t in_last = (size_t)sh->in[last], rows = sh->in_size / in_last, out_last = (size_t)sh->out[last];
+    size_t pad = (size_t)sh->pad[last], dil = (size_t)sh->dilation[last];
+    size_t n = in_last < p->ext_last - pad ? in_last : p->ext_last - pad;
+    for (size_t r = 0; r < rows; r++) {
+        int16_t *t = tmp + r * tw + pad;
+        if (is_signed)
+            for (size_t j = 0; j < n; j++)
+                t[j] = (int16_t)(((const int8_t *)x)[r * in_last + j] - zp);
+        else
+            for (size_t j = 0; j < n; j++)
+                t[j] = (int16_t)(((const uint8_t *)x)[r * in_last + j] - zp);
+    }
+    for (size_t kx = 0; kx < (size_t)sh->k[last]; kx++)
+        for (size_t r = 0; r < rows; r++) {
+            int16_t *to = dst + kx * p->plane + r * out_last;
+            const int16_t *from = tmp + r * tw + kx * dil;
+            for (size_t o = 0; o < out_last; o += 8)
+                memcpy(to + o, from + o, 8 * sizeof *to);
+        }
+}
+
 /* Column of the first output of each output row (all dims but the last). */
 static void row_columns(const plan *p, size_t *cols)
 {
@@ -208,12 +252,17 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
     size_t in_rows = sh.in_size / (size_t)sh.in[sh.spatial - 1];
     size_t kw = (size_t)sh.k[sh.spatial - 1];
     size_t n_offs = sh.cg * sh.k_size, n_cols = (copy_out ? out_rows : 0) + in_rows + 2 * kw;
+    int direct = rows_direct(&p);
+    size_t tw = p.ext_last + 8, tmp_count = 0;
+    if (direct && (lsc_ort_mul_overflow(in_rows, tw, &tmp_count) || tmp_count > SIZE_MAX / 2))
+        return lsc_ort_fail(k->api, k, ORT_FAIL, "padded input rows of %zu values are too large", tw);
+    int16_t *tmp = direct ? lsc_ort_small_alloc(call, tmp_count * sizeof *tmp) : NULL;
     int16_t *buf = lsc_ort_small_alloc(call, buf_count * sizeof *buf);
     int32_t *scratch = copy_out ? lsc_ort_small_alloc(call, scratch_count * sizeof *scratch) : NULL;
     size_t *offs = lsc_ort_small_alloc(call, (n_offs + n_cols) * sizeof *offs);
     lsc_status st = LSC_OK;
     lsc_error error = { 0 };
-    if (!buf || (copy_out && !scratch) || !offs)
+    if (!buf || (copy_out && !scratch) || !offs || (direct && !tmp))
         s = lsc_ort_fail(k->api, k, ORT_FAIL, "out of memory for a padded input of %zu values", buf_count);
     if (!s) {
         window_offsets(&p, offs);
@@ -222,11 +271,17 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
         if (copy_out)
             row_columns(&p, offs + n_offs + in_rows + 2 * kw);
         memset(buf + buf_count - LSC_CONV_INT8_PAD, 0, LSC_CONV_INT8_PAD * sizeof *buf);
+        if (direct)
+            memset(tmp, 0, tmp_count * sizeof *tmp);
     }
     for (size_t img = 0; !s && st == LSC_OK && img < sh.n; img++) {
         for (size_t c = 0; c < sh.c; c++)
-            fill_channel(&p, offs + n_offs, offs + n_offs + in_rows, (const char *)x + (img * sh.c + c) * sh.in_size,
-                         is_signed, x_zp, buf + c * p.channel);
+            if (direct)
+                fill_rows(&p, (const char *)x + (img * sh.c + c) * sh.in_size, is_signed, x_zp, tmp, tw,
+                          buf + c * p.channel);
+            else
+                fill_channel(&p, offs + n_offs, offs + n_offs + in_rows,
+                             (const char *)x + (img * sh.c + c) * sh.in_size, is_signed, x_zp, buf + c * p.channel);
         int32_t *yi = sink ? NULL : y + img * sh.m * sh.out_size;
         st = lsc_conv_int8(call->weight, buf, offs, p.n1, (uint32_t)sh.group, sh.cg * p.channel,
                            copy_out ? scratch : yi, copy_out ? p.n1 : sh.out_size, &call->exec, &error);
@@ -246,6 +301,8 @@ OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is
         }
     }
     lsc_ort_small_free(call, buf, buf_count * sizeof *buf);
+    if (tmp)
+        lsc_ort_small_free(call, tmp, tmp_count * sizeof *tmp);
     if (scratch)
         lsc_ort_small_free(call, scratch, scratch_count * sizeof *scratch);
     lsc_ort_small_free(call, offs, (n_offs + n_cols) * sizeof *offs);

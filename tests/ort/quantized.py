@@ -424,13 +424,22 @@ def exact_conv(x, W, pads, strides, dilations, group):
 
 
 def qlinear_conv_int8(work):
-    """LscQLinearConv on int8 x, W (symmetric, per-channel scales) and y, strides,
-    dilations and pads of the last dim, groups, batch 2: equal to the exact convolution
-    requantized as ORT does (numpy; ORT's own int8 kernel is not used as the reference).
-    Returns failures."""
+    """LscQLinearConv on int8 x, W (symmetric, per-channel scales) and y, groups, batch
+    2: strides, dilations and pads of the last dim (the plugin's general fill), and pads
+    of the last dim only (its row-copy fill): equal to the exact convolution requantized
+    as ORT does (numpy; ORT's own int8 kernel is not used as the reference). Returns
+    failures."""
+    failures = []
+    for tag, attrs in (("", dict(pads=[1, 2, 0, 1], strides=[1, 2], dilations=[1, 2], group=2)),
+                       ("_rows", dict(pads=[0, 2, 0, 1], dilations=[2, 1], group=2))):
+        failures += qlinear_conv_int8_case(work, "qlinearconv_int8" + tag, attrs)
+    return failures
+
+
+def qlinear_conv_int8_case(work, name, attrs):
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng(15)
-    xshape, M, group, attrs = [2, 8, 9, 13], 6, 2, dict(pads=[1, 2, 0, 1], strides=[1, 2], dilations=[1, 2], group=2)
+    xshape, M, group = [2, 8, 9, 13], 6, attrs["group"]
     W = np.where(rng.random([M, 4, 3, 3]) < 0.25, rng.integers(-128, 128, [M, 4, 3, 3]), 0).astype(np.int8)
     x = rng.integers(-128, 128, xshape).astype(np.int8)
     xzp, yzp = np.int8(-7), np.int8(3)
@@ -439,7 +448,6 @@ def qlinear_conv_int8(work):
     inits = [numpy_helper.from_array(v, n) for v, n in (
         (np.array(0.04, np.float32), "xs"), (np.array(xzp), "xzp"), (W, "W"), (w_scale, "ws"),
         (np.array(0, np.int8), "wzp"), (np.array(0.5, np.float32), "ys"), (np.array(yzp), "yzp"), (bias, "B"))]
-    name = "qlinearconv_int8"
     g = helper.make_graph([helper.make_node("QLinearConv", ["x", "xs", "xzp", "W", "ws", "wzp", "ys", "yzp", "B"],
                                             ["y"], **attrs)], name,
                           [helper.make_tensor_value_info("x", TensorProto.INT8, xshape)],
@@ -449,7 +457,8 @@ def qlinear_conv_int8(work):
     ortcheck.compress(path, lsc)
     feed = os.path.join(work, name + ".x.npy")
     np.save(feed, x)
-    acc = exact_conv(x.astype(np.int64) - int(xzp), W, attrs["pads"], attrs["strides"], attrs["dilations"], group)
+    acc = exact_conv(x.astype(np.int64) - int(xzp), W, attrs["pads"], attrs.get("strides", [1, 1]),
+                     attrs.get("dilations", [1, 1]), group)
     acc = acc + bias.astype(np.int64).reshape(1, M, 1, 1)
     want = requantize(acc, 0.04, w_scale.reshape(1, M, 1, 1), 0.5, yzp, np.int8)
     outs = [ortcheck.ort_outputs(lsc, {"x": feed}, os.path.join(work, name + ".lsc%d" % t), threads=t)[0]
@@ -457,9 +466,8 @@ def qlinear_conv_int8(work):
     spread = int(np.unique(want).size)
     ok = (ortcheck.lsc_ops(lsc) == ["LscQLinearConv"] and spread > 10 and
           all(o.dtype == np.int8 and np.array_equal(o, want) for o in outs))
-    print("%s %-28s LscQLinearConv int8 x, W, y (last dim strided, dilated, padded; groups): equal to the exact "
-          "convolution requantized as ORT does (%d distinct codes), 1 and 2 threads: %s" %
-          ("ok  " if ok else "FAIL", name, spread, ok))
+    print("%s %-28s LscQLinearConv int8 x, W, y %s: equal to the exact convolution requantized as ORT does "
+          "(%d distinct codes), 1 and 2 threads: %s" % ("ok  " if ok else "FAIL", name, attrs, spread, ok))
     return [] if ok else ["%s: LscQLinearConv on int8 differs from the requantized exact convolution" % name]
 
 
