@@ -267,8 +267,7 @@ lsc_conv_int8_row_fn lsc_conv_int8_row_select(unsigned flags)
 
 typedef struct conv_tasks {
     const lsc_conv_int8_form *f;
-    const lsc_conv_int8_tap *taps; /* all rows' (threads), or NULL: decoded row by row */
-    lsc_conv_int8_tap *row_taps;
+    const lsc_conv_int8_tap *taps; /* all rows' (threads) */
     const uint64_t *row_start;
     lsc_conv_int8_cursor cur;
     size_t n, ldy;
