@@ -7,7 +7,8 @@
  * decoder is found, not only one that crashes. Then the weight's batch-1 form is
  * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it,
  * then on the other kind of batch-1 form (bit-packed or plain, built whatever its
- * size), and an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly.
+ * size); an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly, as
+ * does its integer convolution form (lsc_weight_prepare_conv_int8, lsc_conv_int8).
  * Input: 1 control byte (n, row range), then the blob. */
 #include <math.h>
 #include <stdlib.h>
@@ -203,6 +204,60 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(xi);
         free(yi);
         free(y0);
+    }
+    /* Its integer convolution form (lsc_weight_prepare_conv_int8, never larger than the
+     * blob): lsc_conv_int8 as a 1-D convolution of kernel width cols (x_offsets[k] = k)
+     * over nc output columns, in one group or two, the same int32 on every variant and
+     * exec, and column j equal to lsc_spmv_int8 of the window at j. */
+    size_t conv_bytes = 0;
+    if (esize == 1 && lsc_weight_prepare_conv_int8(w, &conv_bytes, &err) != LSC_OK)
+        abort();
+    if (esize == 1 && conv_bytes > 0) {
+        size_t blob_bytes = 0;
+        lsc_weight_blob(w, &blob_bytes);
+        if (conv_bytes > blob_bytes)
+            abort();
+        size_t nc = (size_t)(ctl & 31) + 1;
+        uint32_t groups = in.rows % 2 == 0 && (ctl & 32) ? 2 : 1;
+        size_t stride = in.cols + nc + 7, span = stride * groups + LSC_CONV_INT8_PAD;
+        int16_t *xb = malloc(span * sizeof *xb);
+        size_t *xo = malloc(sizeof(size_t) * (in.cols ? in.cols : 1));
+        int32_t *yc = malloc(sizeof(int32_t) * in.rows * nc), *yc0 = malloc(sizeof(int32_t) * in.rows * nc);
+        int32_t *xw = malloc(sizeof(int32_t) * (in.cols ? in.cols : 1)), *yw = malloc(sizeof(int32_t) * in.rows);
+        if (!xb || !xo || !yc || !yc0 || !xw || !yw)
+            abort();
+        for (size_t i = 0; i < span; i++)
+            xb[i] = (int16_t)((int)(i * 37 % 511) - 255);
+        for (size_t k = 0; k < in.cols; k++)
+            xo[k] = k;
+        lsc_exec serial = {.cpu_mask = LSC_CPU_SCALAR};
+        if (lsc_conv_int8(w, xb, xo, nc, groups, stride, yc0, nc, &serial, &err) != LSC_OK)
+            abort();
+        for (size_t j = 0; j < nc; j++)
+            for (uint32_t g = 0; g < groups; g++) {
+                for (size_t k = 0; k < in.cols; k++)
+                    xw[k] = xb[g * stride + k + j];
+                if (lsc_spmv_int8(w, xw, yw, &serial, &err) != LSC_OK)
+                    abort();
+                for (uint32_t r = g * (in.rows / groups); r < (g + 1) * (in.rows / groups); r++)
+                    if (yw[r] != yc0[(size_t)r * nc + j])
+                        abort();
+            }
+        const unsigned conv_masks[] = {LSC_CPU_SCALAR, LSC_CPU_AVX2, LSC_CPU_AVX512};
+        for (int m = 0; m < 6; m++) {
+            if (conv_masks[m % 3] != LSC_CPU_SCALAR && !(lsc_cpu_flags() & conv_masks[m % 3]))
+                continue;
+            lsc_exec exec = {.pool = m >= 3 ? shared_pool() : NULL, .cpu_mask = conv_masks[m % 3]};
+            if (lsc_conv_int8(w, xb, xo, nc, groups, stride, yc, nc, &exec, &err) != LSC_OK ||
+                memcmp(yc, yc0, sizeof(int32_t) * in.rows * nc) != 0)
+                abort();
+        }
+        free(xb);
+        free(xo);
+        free(yc);
+        free(yc0);
+        free(xw);
+        free(yw);
     }
     free(ref);
     free(mag);

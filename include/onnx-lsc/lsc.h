@@ -303,6 +303,16 @@ LSC_API lsc_status lsc_weight_prepare_n1(lsc_weight *weight, size_t *form_bytes,
  * receives its size, 0 for none. LSC_ERR_NO_MEMORY leaves the weight as it was. */
 LSC_API lsc_status lsc_weight_prepare_int8(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
 
+/* Prepares an 8-bit Conv weight's integer direct-convolution form, for lsc_conv_int8:
+ * its positions re-coded row-major as one stream of relative indices (1 to 8 bits:
+ * of the widths that keep the form within the blob's bytes, the one with the fewest
+ * codes) and its codes, one byte each. Thread safety as
+ * lsc_weight_prepare_n1; owned by the weight; the blob and the format are unchanged.
+ * Builds nothing, and returns LSC_OK, for a weight that is not 8-bit or when the form
+ * would hold more bytes than the blob; calling it again does nothing. *form_bytes
+ * (may be NULL) receives its size, 0 for none. */
+LSC_API lsc_status lsc_weight_prepare_conv_int8(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
+
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
 /* ------------------------------------------------------------------------ */
@@ -404,6 +414,22 @@ LSC_API lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx
  * (overwritten). */
 LSC_API lsc_status lsc_spmv_int8(const lsc_weight *w, const int32_t *x, int32_t *y, const lsc_exec *exec,
                                  lsc_error *error);
+
+/* The exact integer convolution of an 8-bit weight on windows of one int16 buffer
+ * (lsc_spmm_windows' layout), on its convolution form (lsc_weight_prepare_conv_int8,
+ * which it needs), the weight's rows in `groups` equal groups (a Conv's), group g
+ * reading x + g * x_group_stride:
+ *   Y[i][j] = sum over k of (code[i][k] - zero_point[i]) * xg[x_offsets[k] + j],  j in [0, n)
+ * summed in int32 modulo 2^32 (ONNX's ConvInteger); row i at y + i * ldy (ldy >= n),
+ * overwritten. x_offsets has one entry per column of W, and every group's window
+ * holds x_offsets[k] + n + LSC_CONV_INT8_PAD values (vectors read past a window's
+ * end; those lanes never reach Y). Each call decodes the positions again: row by row
+ * when serial, all rows first (16 bytes a stored value, from exec's scratch hooks
+ * when set) when the rows are split over exec's threads. */
+#define LSC_CONV_INT8_PAD 16
+LSC_API lsc_status lsc_conv_int8(const lsc_weight *w, const int16_t *x, const size_t *x_offsets, size_t n,
+                                 uint32_t groups, size_t x_group_stride, int32_t *y, size_t ldy,
+                                 const lsc_exec *exec, lsc_error *error);
 
 /* ------------------------------------------------------------------------ */
 /* Bundle (.lsc)                                                             */

@@ -89,15 +89,7 @@ OrtStatus *lsc_ort_conv_check_weight(const lsc_ort_kernel *kernel, const lsc_wei
     return NULL;
 }
 
-/* The geometry of one run. */
-typedef struct conv_shape {
-    int spatial;
-    size_t n, c, m, group, cg, mg; /* batch, in/out channels, per group */
-    int64_t in[LSC_ORT_MAX_SPATIAL], out[LSC_ORT_MAX_SPATIAL], k[LSC_ORT_MAX_SPATIAL];
-    int64_t stride[LSC_ORT_MAX_SPATIAL], dilation[LSC_ORT_MAX_SPATIAL], pad[LSC_ORT_MAX_SPATIAL];
-    size_t in_size, out_size, k_size; /* products over the spatial dims */
-    int pointwise;                    /* 1x1, stride 1, no pad: X is already the column matrix */
-} conv_shape;
+typedef lsc_ort_conv_shape conv_shape;
 
 /* Output size and leading pad of each spatial dim, as ONNX (and ORT) define them. */
 static OrtStatus *shape_of(const lsc_ort_call *call, int x_rank, const int64_t *x, conv_shape *sh)
@@ -652,6 +644,12 @@ static OrtStatus *direct_conv(const lsc_ort_call *call, const conv_shape *sh, di
     free(p->runs);
     lsc_ort_free(call, p->buf);
     return lsc_ort_status(call, st, &error);
+}
+
+OrtStatus *lsc_ort_conv_shape_of(const lsc_ort_call *call, int x_rank, const int64_t *x_dims,
+                                 lsc_ort_conv_shape *shape)
+{
+    return shape_of(call, x_rank, x_dims, shape);
 }
 
 OrtStatus *lsc_ort_conv_output_dims(const lsc_ort_call *call, int x_rank, const int64_t *x_dims,

@@ -157,6 +157,7 @@ typedef struct lsc_ort_kernel {
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
     int int8_form;            /* LscMatMulInteger, LscQLinearMatMul: weight has its integer batch-1 form */
+    int conv_int8;            /* LscQLinearConv, LscConvInteger: weight has its integer direct form */
     union {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;
@@ -310,6 +311,36 @@ OrtStatus *lsc_ort_conv_output_dims(const lsc_ort_call *call, int x_rank, const 
                                     int64_t y_dims[LSC_MAX_RANK]);
 OrtStatus *lsc_ort_conv_run(const lsc_ort_call *call, const float *X, int x_rank, const int64_t *x_dims,
                             const float *B, float *Y);
+/* The geometry of one run of a Conv: output sizes and leading pads as ONNX (and ORT)
+ * define them, from X's dims, the weight's and the attributes. */
+typedef struct lsc_ort_conv_shape {
+    int spatial;
+    size_t n, c, m, group, cg, mg; /* batch, in/out channels, per group */
+    int64_t in[LSC_ORT_MAX_SPATIAL], out[LSC_ORT_MAX_SPATIAL], k[LSC_ORT_MAX_SPATIAL];
+    int64_t stride[LSC_ORT_MAX_SPATIAL], dilation[LSC_ORT_MAX_SPATIAL], pad[LSC_ORT_MAX_SPATIAL];
+    size_t in_size, out_size, k_size; /* products over the spatial dims */
+    int pointwise;                    /* 1x1, stride 1, no pad: X is already the column matrix */
+} lsc_ort_conv_shape;
+OrtStatus *lsc_ort_conv_shape_of(const lsc_ort_call *call, int x_rank, const int64_t *x_dims,
+                                 lsc_ort_conv_shape *shape);
+
+/* LscQLinearConv and LscConvInteger on the weight's integer direct form (conv_int8.c):
+ * prepared once at creation (lsc_weight_prepare_conv_int8; kernel->conv_int8 set when
+ * the weight has it), then per run the exact int32 convolution of x - x_zero_point
+ * (x: 8-bit, signed or not; dims x_dims of rank x_rank) into y, the op's int32 output
+ * layout. lsc_ort_conv_int8_serves says whether a call runs on it (else the float
+ * passes of quantized.c). */
+OrtStatus *lsc_ort_conv_int8_init(lsc_ort_kernel *kernel);
+int lsc_ort_conv_int8_serves(const lsc_ort_call *call);
+/* With a sink, the int32 outputs go to it instead of y (NULL): put(context, at, v, n)
+ * for outputs [at, at + n) of output channel `channel` (at: the index in the op's
+ * output, from image img's channel's first), while in the cache. */
+typedef struct lsc_ort_int32_sink {
+    void (*put)(void *context, size_t channel, size_t at, const int32_t *v, size_t n);
+    void *context;
+} lsc_ort_int32_sink;
+OrtStatus *lsc_ort_conv_int8_run(const lsc_ort_call *call, const void *x, int is_signed, int x_zp, int x_rank,
+                                 const int64_t *x_dims, int32_t *y, const lsc_ort_int32_sink *sink);
 
 /* Reads lsc_activation and lsc_activation_params into kernel->act (activation.c). */
 OrtStatus *lsc_ort_activation_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);

@@ -203,6 +203,8 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
                 s = lsc_ort_fail(api, k, ORT_FAIL, "%s", error.message);
             k->int8_form = int8_bytes > 0;
         }
+        if (!s && k->weight && (k->kind == LSC_ORT_QLINEAR_CONV || k->kind == LSC_ORT_CONV_INTEGER))
+            s = lsc_ort_conv_int8_init(k); /* their integer direct form, once (conv_int8.c) */
     }
     if (s) {
         kernel_destroy(k);

@@ -2,7 +2,8 @@
  * a_zero_point, B, b_scale, b_zero_point, y_scale, y_zero_point) and QLinearConv with
  * B / w the encoded 8-bit weight (docs/format.md 3.1, "Decision (QLinearMatMul,
  * QLinearConv)").
- * The int32 product is exact (quantized.c; the Conv runs conv.c once per pass); it is
+ * The int32 product is exact (quantized.c; the Conv runs on the weight's integer
+ * direct form, conv_int8.c, else conv.c once per float pass); it is
  * requantized as ONNX Runtime's own kernel does, in float32: the multiplier
  * a_scale * b_scale[n] / y_scale, then float(acc) * multiplier clamped to the output
  * type's range less the zero point, rounded half to even, plus the zero point. So the
@@ -203,17 +204,37 @@ static inline int requant_one(const requant *r, int32_t acc, int32_t bias, float
     return (int)v + r->zp;
 }
 
+/* y[start + i] for i < n from acc[i] + bias, all of output channel `channel`. */
+static void requant_span(const requant *r, const int32_t *acc, int32_t bias, size_t channel, void *y, size_t start,
+                         size_t n)
+{
+    float multiplier = r->multiplier[r->n == 1 ? 0 : channel];
+    if (r->is_signed)
+        for (size_t i = 0; i < n; i++)
+            ((int8_t *)y)[start + i] = (int8_t)requant_one(r, acc[i], bias, multiplier);
+    else
+        for (size_t i = 0; i < n; i++)
+            ((uint8_t *)y)[start + i] = (uint8_t)requant_one(r, acc[i], bias, multiplier);
+}
+
 /* y[i] for i in [start, start + n) from acc[i] + bias, all of output channel `channel`. */
 static void requant_run(const requant *r, const int32_t *acc, int32_t bias, size_t channel, void *y, size_t start,
                         size_t n)
 {
-    float multiplier = r->multiplier[r->n == 1 ? 0 : channel];
-    if (r->is_signed)
-        for (size_t i = start; i < start + n; i++)
-            ((int8_t *)y)[i] = (int8_t)requant_one(r, acc[i], bias, multiplier);
-    else
-        for (size_t i = start; i < start + n; i++)
-            ((uint8_t *)y)[i] = (uint8_t)requant_one(r, acc[i], bias, multiplier);
+    requant_span(r, acc + start, bias, channel, y, start, n);
+}
+
+/* The integer direct form's outputs requantized as they come (lsc_ort_int32_sink). */
+typedef struct requant_sink {
+    const requant *r;
+    const int32_t *bias;
+    void *y;
+} requant_sink;
+
+static void put_requant(void *context, size_t channel, size_t at, const int32_t *v, size_t n)
+{
+    const requant_sink *s = context;
+    requant_span(s->r, v, s->bias ? s->bias[channel] : 0, channel, s->y, at, n);
 }
 
 /* y from acc, m rows of n channels (a MatMul's output). */
@@ -312,6 +333,7 @@ static OrtStatus *read_bias(const lsc_ort_call *call, size_t m, const int32_t **
 typedef struct exact_conv_job {
     const void *x;
     int is_signed, x_zp, rank;
+    int direct; /* on the weight's integer direct form (conv_int8.c): no float passes */
     int64_t x_dims[LSC_MAX_RANK];
     size_t n_x, n_y;
     lsc_ort_exact_plan plan;
@@ -322,7 +344,8 @@ static OrtStatus *exact_conv_begin(const lsc_ort_call *call, exact_conv_job *job
     OrtStatus *s = read_x(call, &job->x, &job->is_signed, &job->x_zp, &job->rank, job->x_dims);
     if (!s)
         s = lsc_ort_conv_output_dims(call, job->rank, job->x_dims, y_dims);
-    if (!s)
+    job->direct = lsc_ort_conv_int8_serves(call);
+    if (!s && !job->direct)
         s = lsc_ort_exact_plan_for(call, job->is_signed, job->x_zp, &job->plan);
     if (s)
         return s;
@@ -340,6 +363,8 @@ static OrtStatus *exact_conv_run(const lsc_ort_call *call, const exact_conv_job 
     const lsc_ort_exact_plan *plan = &job->plan;
     if (!job->n_y)
         return NULL;
+    if (job->direct)
+        return lsc_ort_conv_int8_run(call, job->x, job->is_signed, job->x_zp, job->rank, job->x_dims, y, NULL);
     /* one pass (the usual case): the float outputs go into y itself, then become int32 */
     float *xf = lsc_ort_alloc(call, job->n_x * sizeof *xf);
     float *yf = plan->passes > 1 ? lsc_ort_alloc(call, job->n_y * sizeof *yf) : (float *)(void *)y;
@@ -376,6 +401,13 @@ OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call)
         s = exact_conv_begin(call, &job, y_dims);
     if (!s)
         s = output(call, job.rank, y_dims, &y);
+    if (!s && job.n_y && job.direct) { /* requantized as the sums come, no int32 tensor */
+        requant_sink rs = { r, bias, y };
+        lsc_ort_int32_sink sink = { put_requant, &rs };
+        s = lsc_ort_conv_int8_run(call, job.x, job.is_signed, job.x_zp, job.rank, job.x_dims, NULL, &sink);
+        free(local.multiplier);
+        return s;
+    }
     if (!s && job.n_y && !(acc = lsc_ort_alloc(call, job.n_y * sizeof *acc)))
         s = lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "out of memory (%zu values)", job.n_y);
     if (!s && acc)

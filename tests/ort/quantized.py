@@ -20,7 +20,10 @@ saturates pairs of products in 16 bits), so it is compared only where it is. The
 for LscQLinearMatMul's uint8 / int8 output against ONNX Runtime's requantization of
 the exact product (numpy, float32 as ORT computes it), and against the real-number
 formula: at most one code apart; LscQLinearConv and LscConvInteger equal to ORT's QLinearConv / ConvInteger over
-strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact)."""
+strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact), and a
+stride past the integer direct form's phases (the float passes); LscQLinearConv on int8
+x, W and y equal to the exact convolution requantized (numpy); the 6.9%-dense LeNet-5's
+integer forms equal to the dense quantized model's."""
 import os
 import sys
 
@@ -269,7 +272,8 @@ def qlinear_exact(work):
 
 # The geometries conv.c runs on different paths: stride 1 with pads (direct), strides
 # 2, dilations, groups, pointwise, 1-D; 72 input channels with sparse rows (one float
-# pass) and with dense rows (digits of x).
+# pass) and with dense rows (digits of x). All but stride 9 run on the weight's integer
+# direct form (conv_int8.c); stride 9 (more phases than it takes) on the float passes.
 CONV_CASES = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
               ("stride2", [1, 8, 11, 10], 5, [3, 3], dict(strides=[2, 2], pads=[1, 0, 1, 2])),
               ("dilation2", [1, 8, 12, 12], 4, [3, 3], dict(dilations=[2, 2])),
@@ -277,7 +281,8 @@ CONV_CASES = (("pad1", [2, 8, 9, 9], 6, [3, 3], dict(pads=[1, 1, 1, 1])),
               ("pointwise", [1, 72, 5, 6], 10, [1, 1], {}),
               ("deep", [1, 72, 8, 8], 7, [3, 3], dict(pads=[1, 1, 1, 1])),
               ("conv1d", [2, 8, 20], 5, [5], dict(strides=[3])),
-              ("heavy", [1, 72, 8, 8], 40, [3, 3], dict(pads=[1, 1, 1, 1])))
+              ("heavy", [1, 72, 8, 8], 40, [3, 3], dict(pads=[1, 1, 1, 1])),
+              ("stride9", [2, 16, 20, 20], 8, [3, 3], dict(strides=[9, 9], pads=[1, 1, 0, 0])))
 
 
 def conv_integer_model(work, name, x, xzp, W, wzp, attrs):
@@ -398,6 +403,102 @@ def qlinear_conv_geometry(work):
     return failures
 
 
+def exact_conv(x, W, pads, strides, dilations, group):
+    """The exact int64 convolution of 2-D x (N, C, H, W) and W (M, C/group, kh, kw)."""
+    N, C, H, Wd = x.shape
+    M, Cg, kh, kw = W.shape
+    xp = np.zeros((N, C, H + pads[0] + pads[2], Wd + pads[1] + pads[3]), np.int64)
+    xp[:, :, pads[0]:pads[0] + H, pads[1]:pads[1] + Wd] = x
+    oh = (xp.shape[2] - (kh - 1) * dilations[0] - 1) // strides[0] + 1
+    ow = (xp.shape[3] - (kw - 1) * dilations[1] - 1) // strides[1] + 1
+    y = np.zeros((N, M, oh, ow), np.int64)
+    for m in range(M):
+        g = m // (M // group)
+        for ky in range(kh):
+            for kx in range(kw):
+                r0, c0 = ky * dilations[0], kx * dilations[1]
+                win = xp[:, g * Cg:(g + 1) * Cg, r0:r0 + (oh - 1) * strides[0] + 1:strides[0],
+                         c0:c0 + (ow - 1) * strides[1] + 1:strides[1]]
+                y[:, m] += np.einsum("ncij,c->nij", win, W[m, :, ky, kx].astype(np.int64))
+    return y
+
+
+def qlinear_conv_int8(work):
+    """LscQLinearConv on int8 x, W (symmetric, per-channel scales) and y, groups, batch
+    2: strides, dilations and pads of the last dim (the plugin's general fill), and pads
+    of the last dim only (its row-copy fill): equal to the exact convolution requantized
+    as ORT does (numpy; ORT's own int8 kernel is not used as the reference). Returns
+    failures."""
+    failures = []
+    for tag, attrs in (("", dict(pads=[1, 2, 0, 1], strides=[1, 2], dilations=[1, 2], group=2)),
+                       ("_rows", dict(pads=[0, 2, 0, 1], dilations=[2, 1], group=2))):
+        failures += qlinear_conv_int8_case(work, "qlinearconv_int8" + tag, attrs)
+    return failures
+
+
+def qlinear_conv_int8_case(work, name, attrs):
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(15)
+    xshape, M, group = [2, 8, 9, 13], 6, attrs["group"]
+    W = np.where(rng.random([M, 4, 3, 3]) < 0.25, rng.integers(-128, 128, [M, 4, 3, 3]), 0).astype(np.int8)
+    x = rng.integers(-128, 128, xshape).astype(np.int8)
+    xzp, yzp = np.int8(-7), np.int8(3)
+    w_scale = (rng.random(M) * 0.02 + 0.002).astype(np.float32)
+    bias = rng.integers(-3000, 3000, M).astype(np.int32)
+    inits = [numpy_helper.from_array(v, n) for v, n in (
+        (np.array(0.04, np.float32), "xs"), (np.array(xzp), "xzp"), (W, "W"), (w_scale, "ws"),
+        (np.array(0, np.int8), "wzp"), (np.array(0.5, np.float32), "ys"), (np.array(yzp), "yzp"), (bias, "B"))]
+    g = helper.make_graph([helper.make_node("QLinearConv", ["x", "xs", "xzp", "W", "ws", "wzp", "ys", "yzp", "B"],
+                                            ["y"], **attrs)], name,
+                          [helper.make_tensor_value_info("x", TensorProto.INT8, xshape)],
+                          [helper.make_tensor_value_info("y", TensorProto.INT8, None)], inits)
+    path, lsc = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".lsc.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    ortcheck.compress(path, lsc)
+    feed = os.path.join(work, name + ".x.npy")
+    np.save(feed, x)
+    acc = exact_conv(x.astype(np.int64) - int(xzp), W, attrs["pads"], attrs.get("strides", [1, 1]),
+                     attrs.get("dilations", [1, 1]), group)
+    acc = acc + bias.astype(np.int64).reshape(1, M, 1, 1)
+    want = requantize(acc, 0.04, w_scale.reshape(1, M, 1, 1), 0.5, yzp, np.int8)
+    outs = [ortcheck.ort_outputs(lsc, {"x": feed}, os.path.join(work, name + ".lsc%d" % t), threads=t)[0]
+            for t in (1, 2)]
+    spread = int(np.unique(want).size)
+    ok = (ortcheck.lsc_ops(lsc) == ["LscQLinearConv"] and spread > 10 and
+          all(o.dtype == np.int8 and np.array_equal(o, want) for o in outs))
+    print("%s %-28s LscQLinearConv int8 x, W, y %s: equal to the exact convolution requantized as ORT does "
+          "(%d distinct codes), 1 and 2 threads: %s" % ("ok  " if ok else "FAIL", name, attrs, spread, ok))
+    return [] if ok else ["%s: LscQLinearConv on int8 differs from the requantized exact convolution" % name]
+
+
+def lenet5_integer(work, models, rng):
+    """The 6.9%-dense LeNet-5 (models/lenet5.onnx) in the two integer forms: its conv2
+    an LscQLinearConv / LscConvInteger (on the integer direct form; conv1, 66% dense,
+    is left dense by compress), ORT's outputs with the plugin equal to the dense
+    quantized model's, batch 1 and 3, 1 and 2 threads. Returns failures."""
+    failures = []
+    src = os.path.join(models, "lenet5.onnx")
+    if not os.path.isfile(src):
+        return ["%s missing" % src]
+    for form, op in (("qlinear", "LscQLinearConv"), ("conv-integer", "LscConvInteger")):
+        name = "lenet5_%s" % form
+        quantized = os.path.join(work, name + ".quantized.onnx")
+        r = ortcheck.run([sys.executable, QUANTIZE, src, form, quantized])
+        if r.returncode != 0:
+            failures.append("%s: quantize_models.py failed: %s" % (name, r.stderr.strip()))
+            continue
+        m = onnx.load(quantized)
+        shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+        feeds = [{m.graph.input[0].name: rng.standard_normal([b] + shape[1:]).astype(np.float32)} for b in (1, 3)]
+        failures += ortcheck.check_models(work, {name: (m, feeds, 3)}, 0)  # conv2, fc1, fc2
+        ops = ortcheck.lsc_ops(os.path.join(work, name + ".lsc.onnx"))
+        ok = op in ops
+        print("%s %-28s %s among the LSC ops %s: %s" % ("ok  " if ok else "FAIL", name, op, ops, ok))
+        if not ok:
+            failures.append("%s: no %s" % (name, op))
+    return failures
+
+
 def float_blob_refused(work):
     """An LscQLinearConv or LscConvInteger handed a float blob fails the session with
     one clear line."""
@@ -500,7 +601,9 @@ def main():
     failures += integer_bound(work)
     failures += qlinear_exact(work)
     failures += qlinear_conv_geometry(work)
+    failures += qlinear_conv_int8(work)
     failures += conv_integer_geometry(work)
+    failures += lenet5_integer(work, models, rng)
     failures += float_blob_refused(work)
     # Constant nodes, If bodies: three weights fused, the model back byte for byte.
     m, feeds, n = constants_and_bodies()

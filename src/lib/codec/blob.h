@@ -61,6 +61,8 @@ struct lsc_weight {
     int n1_tried;
     /* lsc_weight_prepare_int8: an 8-bit weight's integer batch-1 form (owned; NULL: none) */
     struct lsc_int8_form *int8_form;
+    /* lsc_weight_prepare_conv_int8: its integer direct-convolution form (owned; NULL: none) */
+    struct lsc_conv_int8_form *conv_int8_form;
 };
 
 /* The view the kernels multiply with: a float weight's own, an 8-bit weight's

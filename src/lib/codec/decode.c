@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/pool.h"
 #include "kernels/form.h"
+#include "kernels/conv_int8.h"
 #include "kernels/form_int8.h"
 
 lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name, lsc_weight **weight_out,
@@ -64,6 +65,7 @@ void lsc_weight_close(lsc_weight **weight)
         free((*weight)->dequantized);
         lsc_n1_form_free((*weight)->n1_form);
         lsc_int8_form_free((*weight)->int8_form);
+        lsc_conv_int8_form_free((*weight)->conv_int8_form);
     }
     free(*weight);
     *weight = NULL;
