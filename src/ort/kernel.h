@@ -18,14 +18,14 @@
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
     LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
-    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER, LSC_ORT_UNPACK
+    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER, LSC_ORT_UNPACK, LSC_ORT_DYNAMIC_MATMUL
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
 static inline int lsc_ort_is_integer(lsc_ort_kind kind)
 {
     return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ||
-           kind == LSC_ORT_CONV_INTEGER;
+           kind == LSC_ORT_CONV_INTEGER || kind == LSC_ORT_DYNAMIC_MATMUL;
 }
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -156,7 +156,8 @@ typedef struct lsc_ort_kernel {
     size_t scale_input;       /* an 8-bit weight's scales (docs/format.md 3.1): 3, MatMul 2; 0: none */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
-    int int8_form;            /* LscMatMulInteger, LscQLinearMatMul: weight has its integer batch-1 form */
+    int int8_form;            /* LscMatMulInteger, LscQLinearMatMul, LscDynamicQuantMatMul: weight has its
+                                 integer batch-1 form */
     union {
         lsc_ort_conv_attrs conv;
         lsc_ort_gemm_attrs gemm;
@@ -166,7 +167,7 @@ typedef struct lsc_ort_kernel {
     } attrs;
     struct lsc_ort_requant *requant; /* LscQLinear*: the requantization, when its inputs are constant */
     lsc_ort_pool_probe *pool; /* the registration's */
-    lsc_ort_activation act;   /* LscConv, LscGemm, LscMatMul, LscMatMulLeft; else none */
+    lsc_ort_activation act;   /* LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscDynamicQuantMatMul */
 } lsc_ort_kernel;
 
 /* Where a compute call runs: the kernel, its weight for this call, ORT's context. */
@@ -242,6 +243,10 @@ OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, 
  * check also serves LscQLinearMatMul. */
 OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
+
+/* LscDynamicQuantMatMul (dynamic.c): DynamicQuantizeLinear of A, the exact product
+ * with B, then float(acc) * x_scale * b_scale [+ bias], as ONNX Runtime computes them. */
+OrtStatus *lsc_ort_dynamic_matmul_compute(const lsc_ort_call *call);
 
 /* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
  * multiplies, each of the input lsc_ort_exact_inputs gives for A' = A - a_zero_point,

@@ -1,5 +1,5 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
- * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
+ * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger, LscDynamicQuantMatMul,
  * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode
  * (and its float16, bfloat16, float64 forms), LscGather (docs/format.md part 3) and
  * LscUnpack (part 5) to a session's options. Each kernel opens its encoded weight in place, validated once at
@@ -37,7 +37,8 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
-    case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: return lsc_ort_matmul_integer_check_weight(k, w);
+    case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: case LSC_ORT_DYNAMIC_MATMUL:
+        return lsc_ort_matmul_integer_check_weight(k, w);
     case LSC_ORT_DECODE: case LSC_ORT_GATHER: return lsc_ort_decode_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
@@ -150,6 +151,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
     case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL:
+    case LSC_ORT_DYNAMIC_MATMUL:
         s = NULL;
         break;
     case LSC_ORT_DECODE:
@@ -161,7 +163,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
     if (!s && (k->kind == LSC_ORT_CONV || k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL ||
-               k->kind == LSC_ORT_MATMUL_LEFT))
+               k->kind == LSC_ORT_MATMUL_LEFT || k->kind == LSC_ORT_DYNAMIC_MATMUL))
         s = lsc_ort_activation_init(k, info);
 
     /* A constant weight (an initializer) is opened now: a corrupt one fails the
@@ -193,7 +195,8 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
          * MatMuls its integer form instead (lsc_weight_prepare_int8: exact int32 sums). */
         lsc_error error = { 0 };
         size_t int8_bytes = 0;
-        int integer = k->kind == LSC_ORT_MATMUL_INTEGER || k->kind == LSC_ORT_QLINEAR_MATMUL;
+        int integer = k->kind == LSC_ORT_MATMUL_INTEGER || k->kind == LSC_ORT_QLINEAR_MATMUL ||
+                      k->kind == LSC_ORT_DYNAMIC_MATMUL;
         if (!s && k->weight &&
             (k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL || k->kind == LSC_ORT_MATMUL_LEFT) &&
             lsc_weight_prepare_n1(k->weight, NULL, &error) != LSC_OK)
@@ -357,6 +360,7 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
     case LSC_ORT_MATMUL_LEFT: s = lsc_ort_matmul_left_compute(&call); break;
     case LSC_ORT_MATMUL_INTEGER: s = lsc_ort_matmul_integer_compute(&call); break;
+    case LSC_ORT_DYNAMIC_MATMUL: s = lsc_ort_dynamic_matmul_compute(&call); break;
     case LSC_ORT_QLINEAR_MATMUL: s = lsc_ort_qlinear_matmul_compute(&call); break;
     case LSC_ORT_QLINEAR_CONV: s = lsc_ort_qlinear_conv_compute(&call); break;
     case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_integer_compute(&call); break;
@@ -421,6 +425,8 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     if (op_of(op)->kind == LSC_ORT_GATHER) /* indices: int32 or int64 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    if (op_of(op)->kind == LSC_ORT_DYNAMIC_MATMUL) /* A, B, b_scale, b_zero_point (int8 or uint8), bias */
+        return index == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER || op_of(op)->kind == LSC_ORT_CONV_INTEGER)
         /* A and the zero points: uint8 or int8 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
@@ -554,7 +560,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 23
+#define N_OPS 24
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -655,6 +661,7 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
         init_op(&r->ops[20 + i], LSC_ORT_DECODE, typed_decode[i].name, 1, api, version);
         r->ops[20 + i].y_type = typed_decode[i].type;
     }
+    init_op(&r->ops[23], LSC_ORT_DYNAMIC_MATMUL, "LscDynamicQuantMatMul", 5, api, version);
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 
