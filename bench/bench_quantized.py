@@ -16,8 +16,10 @@ ratio, next to the compute tier's.
 to these densities in percent (bench_latency.py's, e.g. 10,2), written into --work,
 in the forms of a Gemm (conv-integer, the same as dynamic there, left out).
 --before: one more LSC column, the same LSC model run with another build's plugin
-(a copy of it made before a change), alternated with the other two. --only-fc6: the
-fc6 layers alone.
+(a copy of it made before a change), alternated with the other two; with
+--before-tool (that build's onnx-lsc) the before column runs the model that build
+compresses (a change that rewrites the graph differently, whose ops the old plugin
+may not know). --only-fc6: the fc6 layers alone.
   bench/bench_quantized.py --build build --work /tmp/qbench --entropy
 """
 import argparse
@@ -109,6 +111,7 @@ def main():
     ap.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of %s" % ",".join(FORMS))
     ap.add_argument("--entropy", action="store_true", help="sizes of both tiers instead of latencies")
     ap.add_argument("--before", help="another build's plugin: an 'LSC before' column")
+    ap.add_argument("--before-tool", help="that build's onnx-lsc: the before column runs its own compressed model")
     ap.add_argument("--fc6", default="", help="fc6 densities in percent, comma-separated (e.g. 10,2)")
     ap.add_argument("--only-fc6", action="store_true", help="the fc6 layers without the LeNets")
     args = ap.parse_args()
@@ -130,13 +133,18 @@ def main():
             lsc = os.path.join(args.work, "%s_%s.lsc.onnx" % (base, form))
             run([sys.executable, os.path.join(HERE, "..", "scripts", "quantize_models.py"), source, form, q])
             c = json.loads(run([tool, "compress", q, "-o", lsc, "-f", "-q", "--json"]))["totals"]
+            lsc_before = lsc
+            if args.before_tool:
+                lsc_before = os.path.join(args.work, "%s_%s.before.lsc.onnx" % (base, form))
+                run([args.before_tool, "compress", q, "-o", lsc_before, "-f", "-q"])
             s = json.loads(run([tool, "stats", q, "--json"]))["totals"]["encoded"]
             f = s["formats"]
             plugins = (False, args.before, True) if args.before else (False, True)
             times = {p: [] for p in plugins}
             for _ in range(args.repeat):
                 for plugin in plugins:
-                    times[plugin].append(latency(runner, lsc if plugin else q, plugin, env, args.runs))
+                    model = q if not plugin else lsc if plugin is True else lsc_before
+                    times[plugin].append(latency(runner, model, plugin, env, args.runs))
             before = "%.3f ms | " % statistics.median(times[args.before]) if args.before else ""
             print("| %s | %s | %d | %d | %d | %d | %d | %d | %.2fx | %.3f ms | %s%.3f ms |" % (
                 base, form, c["dense_bytes"], c["value_bytes"] + c["meta_bytes"], f["csr_int32"]["total_bytes"],

@@ -20,7 +20,13 @@ saturates pairs of products in 16 bits), so it is compared only where it is. The
 for LscQLinearMatMul's uint8 / int8 output against ONNX Runtime's requantization of
 the exact product (numpy, float32 as ORT computes it), and against the real-number
 formula: at most one code apart; LscQLinearConv and LscConvInteger equal to ORT's QLinearConv / ConvInteger over
-strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact)."""
+strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact). Dynamic quantization's
+chains fused into LscDynamicQuantMatMul (every MatMulInteger of the dynamic / conv-integer forms of the three
+shipped models, none left as LscMatMulInteger; outputs equal to ORT's where the rest of the model is
+integer), and chains that must not be fused (an intermediate read twice, a scale fed at run time) or
+fused without their Add (a bias fed at run time): ops, outputs equal to ORT's, the file back byte for
+byte, stats and verify."""
+import json
 import os
 import sys
 
@@ -37,6 +43,114 @@ WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv"), "conv-integer": ("Con
 # Integer ops then one rounding, as ORT's own: outputs equal, not only close.
 EXACT_FORMS = ("qlinear", "conv-integer")
 DEFAULT_WEIGHT_OPS = ("DequantizeLinear", "MatMulInteger")
+
+
+def dynamic_fused(name, quantized, lsc):
+    """Every MatMulInteger of a quantize_models.py form became LscDynamicQuantMatMul."""
+    n = node_ops(quantized).count("MatMulInteger")
+    ops = node_ops(lsc)
+    ok = ops.count("LscDynamicQuantMatMul") == n and "LscMatMulInteger" not in ops
+    if n:
+        print("%s %-28s %d MatMulInteger chains fused into LscDynamicQuantMatMul: %s" %
+              ("ok  " if ok else "FAIL", name, n, ok))
+    return [] if ok else ["%s: %d MatMulInteger, ops %s" % (name, n, ops)]
+
+
+def dense_and_lsc(work, name, path, lsc, feed_arrays):
+    """(dense outputs, LSC outputs at 1 and 2 threads) of ORT for one set of inputs."""
+    feeds = {}
+    for k, arr in feed_arrays.items():
+        feeds[k] = os.path.join(work, "%s.%s.npy" % (name, k))
+        np.save(feeds[k], arr)
+    dense = ortcheck.ort_outputs(path, feeds, os.path.join(work, name + ".dense"), plugin=False)
+    return dense, [ortcheck.ort_outputs(lsc, feeds, os.path.join(work, name + ".lsc%d" % t), threads=t)
+                   for t in (1, 2)]
+
+
+def dynamic_layer(p, x, K, N, rng, scale="col", bias="const", zp="col", swap=False):
+    """quantize_dynamic's nodes for one layer x [.., K] -> p_y [.., N]: (nodes, initializers,
+    extra graph inputs). scale "col" / "one" / "input" (fed at run time); bias "const",
+    "input" or None; zp "col", "one" or None (no b_zero_point); swap: the Muls' inputs
+    the other way round."""
+    from onnx import TensorProto, helper, numpy_helper
+    B = np.where(rng.random((K, N)) < 0.15, rng.integers(-63, 64, (K, N)), 0).astype(np.int8)
+    inits = [numpy_helper.from_array(B, p + "_B")]
+    inputs = []
+    ws = (rng.random(N if scale != "one" else 1) * 0.01 + 0.002).astype(np.float32)
+    if scale == "input":
+        inputs.append(helper.make_tensor_value_info(p + "_ws", TensorProto.FLOAT, [N]))
+    else:
+        inits.append(numpy_helper.from_array(ws if scale == "col" else ws.reshape(()), p + "_ws"))
+    mmi = [p + "_xq", p + "_B", p + "_xzp"]
+    if zp:
+        inits.append(numpy_helper.from_array(np.zeros(N if zp == "col" else 1, np.int8), p + "_bzp"))
+        mmi.append(p + "_bzp")
+    nodes = [helper.make_node("DynamicQuantizeLinear", [x], [p + "_xq", p + "_xs", p + "_xzp"]),
+             helper.make_node("MatMulInteger", mmi, [p + "_i"]),
+             helper.make_node("Cast", [p + "_i"], [p + "_f"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", [p + "_ws", p + "_xs"] if swap else [p + "_xs", p + "_ws"], [p + "_s"]),
+             helper.make_node("Mul", [p + "_s", p + "_f"] if swap else [p + "_f", p + "_s"],
+                              [p + "_m" if bias else p + "_y"])]
+    if bias == "input":
+        inputs.append(helper.make_tensor_value_info(p + "_b", TensorProto.FLOAT, [N]))
+    elif bias:
+        inits.append(numpy_helper.from_array(rng.standard_normal(N).astype(np.float32), p + "_b"))
+    if bias:
+        nodes.append(helper.make_node("Add", [p + "_m", p + "_b"], [p + "_y"]))
+    return nodes, inits, inputs
+
+
+def dynamic_fusion(work):
+    """Which dynamic quantization chains become LscDynamicQuantMatMul: layer a (per-tensor
+    b_scale, no b_zero_point, no bias, Muls swapped, A of rank 3: 6 rows, the float
+    exact product) and d (its bias fed at run time: fused without the Add) are fused;
+    b (its Cast output also a graph output) and c (b_scale fed at run time) stay
+    LscMatMulInteger with their nodes. Outputs equal to ORT's dense model's, batch 1
+    (one row: the integer batch-1 form) and 6 rows; decompress byte for byte; stats
+    and verify accept the model. Returns failures."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(151)
+    K, N = 48, 40
+    layers = [dynamic_layer("a", "x", K, N, rng, scale="one", bias=None, zp=None, swap=True),
+              dynamic_layer("b", "a_y", N, N, rng),
+              dynamic_layer("c", "b_y", N, N, rng, scale="input", zp="one"),
+              dynamic_layer("d", "c_y", N, 24, rng, bias="input")]
+    nodes = sum((l[0] for l in layers), [])
+    inits = sum((l[1] for l in layers), [])
+    failures = []
+    for rows in ((1, 1), (2, 3)):
+        name = "dynamic_fusion_%d" % (rows[0] * rows[1])
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(rows) + [K])]
+                              + sum((l[2] for l in layers), []),
+                              [helper.make_tensor_value_info("d_y", TensorProto.FLOAT, None),
+                               helper.make_tensor_value_info("b_f", TensorProto.FLOAT, None)], inits)
+        path, lsc, back = (os.path.join(work, name + e) for e in (".onnx", ".lsc.onnx", ".back.onnx"))
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc, ["--bit-exact"])
+        ops = node_ops(lsc)
+        want_ops = ["LscDynamicQuantMatMul", "DynamicQuantizeLinear", "LscMatMulInteger", "Cast", "Mul", "Mul", "Add",
+                    "DynamicQuantizeLinear", "LscMatMulInteger", "Cast", "Mul", "Mul", "Add",
+                    "LscDynamicQuantMatMul", "Add"]
+        fused = [n for n in onnx.load(lsc, load_external_data=False).graph.node if n.op_type == "LscDynamicQuantMatMul"]
+        arity = [len(n.input) for n in fused]
+        feed = {"x": rng.standard_normal(list(rows) + [K]).astype(np.float32) * 3,
+                "c_ws": (rng.random(N) * 0.01 + 0.002).astype(np.float32),
+                "d_b": rng.standard_normal(24).astype(np.float32)}
+        dense, outs = dense_and_lsc(work, name, path, lsc, feed)
+        equal = all(len(o) == len(dense) and all(np.array_equal(a, b) for a, b in zip(o, dense)) for o in outs)
+        r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+        same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+        st = ortcheck.run([ortcheck.ONNX_LSC, "stats", lsc, "--json"])
+        encoded = st.returncode == 0 and json.loads(st.stdout)["totals"]["encoded_layers"] == 4
+        ver = ortcheck.run([ortcheck.ONNX_LSC, "verify", path, lsc])
+        ok = ops == want_ops and arity == [3, 4] and equal and same and encoded and ver.returncode == 0
+        print("%s %-28s fused a, d (inputs %s), b, c left; outputs equal to ORT's %s, decompress byte for byte "
+              "%s, stats %s, verify %d" % ("ok  " if ok else "FAIL", name, arity, equal, same, encoded,
+                                           ver.returncode))
+        if not ok:
+            failures.append("%s: ops %s, outputs equal %s, same %s, stats %s, verify %d %s" % (
+                name, ops, equal, same, encoded, ver.returncode, ver.stderr.strip()[-300:]))
+    return failures
 
 
 def node_ops(path):
@@ -486,6 +600,7 @@ def main():
             if left or len(ortcheck.lsc_ops(lsc)) < n8:
                 failures.append("%s: %d LSC ops for %d 8-bit weights, %d of their nodes left" %
                                 (name, len(ortcheck.lsc_ops(lsc)), n8, left))
+            failures += dynamic_fused(name, quantized, lsc)
             # --bit-exact: float layers (dynamic keeps Conv float) keep their -0.0.
             exact, back = (os.path.join(work, name + e) for e in (".exact.lsc.onnx", ".back.onnx"))
             ortcheck.compress(path, exact, ["--bit-exact"])
@@ -496,6 +611,19 @@ def main():
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
             failures += entropy_tier(work, name, m, feeds[:1], n8, 0 if form in EXACT_FORMS else ortcheck.RTOL)
+    # lenet5 (the third shipped model): its dynamic form's chains fused too
+    src = os.path.join(models, "lenet5.onnx")
+    quantized = os.path.join(work, "lenet5_dynamic.quantized.onnx")
+    r = ortcheck.run([sys.executable, QUANTIZE, src, "dynamic", quantized])
+    if r.returncode != 0:
+        failures.append("lenet5_dynamic: quantize_models.py failed: %s" % r.stderr.strip())
+    else:
+        m = onnx.load(quantized)
+        shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+        feeds = [{m.graph.input[0].name: rng.standard_normal([1] + shape[1:]).astype(np.float32)}]
+        failures += ortcheck.check_models(work, {"lenet5_dynamic": (m, feeds, 2)})
+        failures += dynamic_fused("lenet5_dynamic", quantized, os.path.join(work, "lenet5_dynamic.lsc.onnx"))
+    failures += dynamic_fusion(work)
     failures += integer_exact(work)
     failures += integer_bound(work)
     failures += qlinear_exact(work)

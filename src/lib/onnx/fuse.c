@@ -339,9 +339,15 @@ static lsc_status unfuse_node(Onnx__NodeProto *op, const char *label, pending_no
         return LSC_OK;
     if (!at || !nodes || at->n_ints < 2 || at->n_ints != nodes->n_strings || at->ints[0] < 2 ||
         (uint64_t)at->ints[0] > op->n_input || nodes->strings[0].len == 0 ||
-        memchr(nodes->strings[0].data, 0, nodes->strings[0].len) || !fused_io_ok(io, op, nodes, at->ints[0])) {
+        memchr(nodes->strings[0].data, 0, nodes->strings[0].len)) {
         st = lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: node '%.200s': attributes %s / %s are malformed", label, name,
                       ATTR_AT, ATTR_NODES);
+        goto done;
+    }
+    if (!fused_io_ok(io, op, nodes, at->ints[0])) {
+        st = lsc_fail(error, LSC_ERR_BAD_MODEL,
+                      "%s: node '%.200s': attribute %s does not hold the original %d inputs and output", label, name,
+                      LSC_FUSED_IO_ATTR, (int)at->ints[0]);
         goto done;
     }
     pending_node *grown = realloc(*pending, (*n_pending + at->n_ints) * sizeof *grown);
