@@ -15,7 +15,6 @@
 
 #include "kernel.h"
 
-#define ROUND_MAGIC 12582912.0f /* 1.5 * 2^23: v + it - it is v rounded half to even, |v| < 2^22 */
 
 /* Input `index`'s float data and element count; *data NULL when absent. */
 static OrtStatus *float_values(const lsc_ort_call *call, size_t index, const char *what, const float **data,
@@ -52,17 +51,7 @@ static void quant_params(const float *a, size_t n, float *scale, int *zp)
     float z = 0.0f - lo[0] / *scale;
     z = z > 0.0f ? z : 0.0f;
     z = z < 255.0f ? z : 255.0f;
-    *zp = (int)((z + ROUND_MAGIC) - ROUND_MAGIC);
-}
-
-/* A / x_scale clamped to [-zp, 255 - zp] (NaN to -zp, as ORT's max), rounded half to
- * even: the uint8 code minus the zero point. */
-static inline float centred(float a, float scale, float lo, float hi)
-{
-    float v = a / scale;
-    v = v > lo ? v : lo;
-    v = v < hi ? v : hi;
-    return (v + ROUND_MAGIC) - ROUND_MAGIC;
+    *zp = (int)lsc_ort_round_even(z);
 }
 
 /* Y = float(acc) * (x_scale * b_scale[n]) [+ bias[n]], activated; acc may be Y itself. */
@@ -137,7 +126,7 @@ OrtStatus *lsc_ort_dynamic_matmul_compute(const lsc_ort_call *call)
         if (!x)
             return lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu)", K);
         for (size_t i = 0; i < K; i++)
-            x[i] = (int32_t)centred(a[i], x_scale, lo, hi);
+            x[i] = (int32_t)lsc_ort_quantize_centred(a[i], x_scale, lo, hi);
         st = lsc_spmv_int8(call->weight, x, acc, &call->exec, &error);
         lsc_ort_small_free(call, x, K * sizeof *x);
     } else {
@@ -145,7 +134,7 @@ OrtStatus *lsc_ort_dynamic_matmul_compute(const lsc_ort_call *call)
         if (!q)
             return lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu x %zu)", M, K);
         for (size_t i = 0; i < mk; i++)
-            q[i] = (uint8_t)((int32_t)centred(a[i], x_scale, lo, hi) + zp);
+            q[i] = (uint8_t)((int32_t)lsc_ort_quantize_centred(a[i], x_scale, lo, hi) + zp);
         lsc_ort_exact_job job = { q, 0, zp, M, K, N, { 0, 0, 0, 1 } };
         s = lsc_ort_exact_plan_for(call, 0, zp, &job.plan);
         if (!s)

@@ -252,15 +252,15 @@ static lsc_status add_decode_node(lsc_candidate *cand, Onnx__NodeProto *constant
     return LSC_OK;
 }
 
-/* The LscMatMulInteger node of an encoded weight, with dynamic quantization's nodes
- * around it, into one LscDynamicQuantMatMul (fuse_dynamic.c); n_cols: B's columns. */
-static lsc_status fuse_dynamic(const lsc_candidate *cand, int64_t n_cols, lsc_fold_list *removed, lsc_error *error)
+/* The LscMatMulInteger / LscQLinearMatMul node of an encoded weight, with the nodes
+ * of its quantization around it, into one op (fuse_dynamic.c); n_cols: B's columns. */
+static lsc_status fuse_chain(const lsc_candidate *cand, int64_t n_cols, lsc_fold_list *removed, lsc_error *error)
 {
-    if (cand->n_consumers != 1 || strcmp(cand->op, "MatMulInteger") != 0)
+    if (cand->n_consumers != 1 || (strcmp(cand->op, "MatMulInteger") != 0 && strcmp(cand->op, "QLinearMatMul") != 0))
         return LSC_OK;
     for (size_t i = 0; i < cand->graph->n_node; i++) /* the op in the weight's own graph only */
         if (cand->graph->node[i] == cand->consumers[0])
-            return lsc_fuse_dynamic(cand->graph, cand->consumers[0], n_cols, removed, error);
+            return lsc_fuse_quantized_chain(cand->graph, cand->consumers[0], n_cols, removed, error);
     return LSC_OK;
 }
 
@@ -308,7 +308,7 @@ static lsc_status rewrite_graph(compress_ctx *c, Onnx__NodeProto **constants, si
         if (st == LSC_OK && cand->dq)
             st = lsc_fuse_dequantize(cand, c->error);
         if (st == LSC_OK)
-            st = fuse_dynamic(cand, n_cols, &folded, c->error);
+            st = fuse_chain(cand, n_cols, &folded, c->error);
         if (st != LSC_OK) {
             lsc_fold_list_drop(&folded);
             return st;

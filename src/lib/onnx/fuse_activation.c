@@ -24,7 +24,8 @@ typedef struct scope {
 
 static int is_float_op(const Onnx__NodeProto *n)
 {
-    static const char *const ops[] = {"LscConv", "LscGemm", "LscMatMul", "LscMatMulLeft", "LscDynamicQuantMatMul"};
+    static const char *const ops[] = {"LscConv", "LscGemm", "LscMatMul", "LscMatMulLeft", "LscDynamicQuantMatMul",
+                                      "LscQLinearMatMulFloat"};
     if (!lsc_node_is_lsc(n) || n->n_output != 1 || !n->output[0] || !*n->output[0])
         return 0;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)

@@ -1,5 +1,6 @@
-/* Dynamic quantization's MatMul chain in one LSC op (docs/format.md 3.1, "Decision
- * (LscDynamicQuantMatMul)"). ONNX Runtime's quantize_dynamic writes, per layer,
+/* Quantized MatMul chains in one LSC op (docs/format.md 3.1, "Decision
+ * (LscDynamicQuantMatMul)", "Decision (LscQLinearMatMulFloat)"). ONNX Runtime's
+ * quantize_dynamic writes, per layer,
  *   DynamicQuantizeLinear(x) -> (xq, xs, xzp)
  *   MatMulInteger(xq, B, xzp[, b_zp]) -> i;  Cast(i, to FLOAT) -> f
  *   Mul(xs, b_scale) -> s;  Mul(f, s) -> p  [-> Add(p, bias) -> y]
@@ -12,7 +13,12 @@
  * column, bias one per column). The other nodes go to the op's restore record
  * (fuse.c) and the op's own inputs and output to
  *   lsc_fused_io  STRINGS  [original inputs..., original output]
- * from which decompress puts the MatMulInteger back as it was. */
+ * from which decompress puts the MatMulInteger back as it was. Likewise static
+ * quantization's QOperator form
+ *   QuantizeLinear(x, a_scale, a_zp) -> a;  QLinearMatMul(a, .., y_scale, y_zp) -> q
+ *   DequantizeLinear(q, y_scale, y_zp) -> p  [-> Add(p, bias) -> y]
+ * becomes LscQLinearMatMulFloat(x, a_scale, a_zp, B, b_scale, b_zp, y_scale, y_zp
+ * [, bias]) -> y (or p), the scales and zero points scalar initializers. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +98,23 @@ static int float_constant(const Onnx__GraphProto *g, const char *name, int64_t n
     return 0;
 }
 
+/* A scalar initializer of g (not a graph input): rank 0 or [1], of type t1 or t2. */
+static int scalar_constant(const Onnx__GraphProto *g, const char *name, int32_t t1, int32_t t2)
+{
+    if (!named(name))
+        return 0;
+    for (size_t i = 0; i < g->n_input; i++)
+        if (same(g->input[i]->name, name))
+            return 0;
+    for (size_t i = 0; i < g->n_initializer; i++) {
+        const Onnx__TensorProto *t = g->initializer[i];
+        if (same(t->name, name))
+            return (t->data_type == t1 || t->data_type == t2) &&
+                   (t->n_dims == 0 || (t->n_dims == 1 && t->dims[0] == 1));
+    }
+    return 0;
+}
+
 static int is_cast_to_float(const Onnx__NodeProto *n)
 {
     if (!n || !lsc_node_is_onnx(n) || !same(n->op_type, "Cast") || n->n_input != 1 || n->n_output != 1 ||
@@ -134,15 +157,90 @@ static lsc_status record_io(Onnx__NodeProto *op, lsc_error *error)
     return lsc_node_append_attr(op, a, error);
 }
 
-lsc_status lsc_fuse_dynamic(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_cols, lsc_fold_list *removed,
-                            lsc_error *error)
+/* The Add that alone reads `value` with a float32 constant of one value per column,
+ * its bias in *bias; else NULL. */
+static Onnx__NodeProto *bias_add(const Onnx__GraphProto *g, const char *value, int64_t n_cols, const char **bias)
+{
+    Onnx__NodeProto *add = only_reader(g, value);
+    *bias = add && plain(add, "Add", 2) ? other_input(add, value) : NULL;
+    if (!*bias || !float_constant(g, *bias, n_cols, 0))
+        return NULL;
+    return add;
+}
+
+/* Only the domain record rewrite_node adds. */
+static int no_attributes(const Onnx__NodeProto *op)
+{
+    for (size_t a = 0; a < op->n_attribute; a++)
+        if (!same(op->attribute[a]->name, LSC_DOMAIN_ATTR))
+            return 0;
+    return 1;
+}
+
+/* Records the chain's nodes and the op's inputs and output, lists the nodes. */
+static lsc_status record_chain(Onnx__GraphProto *g, Onnx__NodeProto *op, Onnx__NodeProto *const *chain, size_t n,
+                               lsc_fold_list *removed, lsc_error *error)
+{
+    for (size_t i = 0; i < n; i++)
+        LSC_TRY(lsc_fuse_record(op, g, chain[i], error));
+    LSC_TRY(record_io(op, error));
+    for (size_t i = 0; i < n; i++)
+        LSC_TRY(lsc_fold_list_push(removed, g, chain[i], error));
+    return LSC_OK;
+}
+
+/* Grows the op to n inputs, the new ones "". */
+static lsc_status grow_inputs(Onnx__NodeProto *op, size_t n, lsc_error *error)
+{
+    if (op->n_input >= n)
+        return LSC_OK;
+    char **inputs = realloc(op->input, n * sizeof *inputs);
+    if (!inputs)
+        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    op->input = inputs;
+    for (; op->n_input < n; op->n_input++)
+        if (!(op->input[op->n_input] = lsc_strdup("")))
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+    return LSC_OK;
+}
+
+static lsc_status fuse_qlinear(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_cols, lsc_fold_list *removed,
+                               lsc_error *error)
+{
+    const int32_t f32 = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, u8 = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8,
+                  i8 = ONNX__TENSOR_PROTO__DATA_TYPE__INT8;
+    if (op->n_input != 8 || op->n_output != 1 || !named(op->output[0]) || !no_attributes(op) ||
+        !scalar_constant(g, op->input[1], f32, f32) || !scalar_constant(g, op->input[2], u8, i8) ||
+        !scalar_constant(g, op->input[6], f32, f32) || !scalar_constant(g, op->input[7], u8, i8))
+        return LSC_OK;
+    Onnx__NodeProto *q = writer_of(g, op->input[0]);
+    if (!q || !plain(q, "QuantizeLinear", 3) || !named(q->input[0]) || !same(q->input[1], op->input[1]) ||
+        !same(q->input[2], op->input[2]) || only_reader(g, op->input[0]) != op)
+        return LSC_OK;
+    Onnx__NodeProto *dq = only_reader(g, op->output[0]);
+    if (!plain(dq, "DequantizeLinear", 3) || !same(dq->input[0], op->output[0]) || !same(dq->input[1], op->input[6]) ||
+        !same(dq->input[2], op->input[7]))
+        return LSC_OK;
+    const char *bias = NULL;
+    Onnx__NodeProto *add = bias_add(g, dq->output[0], n_cols, &bias);
+    Onnx__NodeProto *chain[] = {q, dq, add};
+    LSC_TRY(record_chain(g, op, chain, add ? 3 : 2, removed, error));
+    LSC_TRY(set_name(&op->input[0], q->input[0], error));
+    LSC_TRY(set_name(&op->output[0], add ? add->output[0] : dq->output[0], error));
+    if (add) {
+        LSC_TRY(grow_inputs(op, 9, error));
+        LSC_TRY(set_name(&op->input[8], bias, error));
+    }
+    return set_name(&op->op_type, LSC_QLINEAR_FLOAT_OP, error);
+}
+
+static lsc_status fuse_dynamic(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_cols, lsc_fold_list *removed,
+                               lsc_error *error)
 {
     if (!lsc_node_is_lsc(op) || !same(op->op_type, "LscMatMulInteger") || op->n_input < 3 || op->n_input > 4 ||
-        op->n_output != 1 || !named(op->input[0]) || !named(op->input[2]) || !named(op->output[0]) || n_cols < 1)
+        op->n_output != 1 || !named(op->input[0]) || !named(op->input[2]) || !named(op->output[0]) || n_cols < 1 ||
+        !no_attributes(op))
         return LSC_OK;
-    for (size_t a = 0; a < op->n_attribute; a++) /* only the domain record rewrite_node adds */
-        if (!same(op->attribute[a]->name, LSC_DOMAIN_ATTR))
-            return LSC_OK;
     Onnx__NodeProto *dq = writer_of(g, op->input[0]);
     if (!dq || !lsc_node_is_onnx(dq) || !same(dq->op_type, "DynamicQuantizeLinear") || dq->n_input != 1 ||
         !named(dq->input[0]) || dq->n_output != 3 || dq->n_attribute || !same(dq->output[0], op->input[0]) ||
@@ -159,40 +257,28 @@ lsc_status lsc_fuse_dynamic(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_
         only_reader(g, scales->output[0]) != mul || !same(other_input(mul, cast->output[0]), scales->output[0]))
         return LSC_OK;
     /* The bias: an Add that alone reads the product, with a constant per column. */
-    Onnx__NodeProto *add = only_reader(g, mul->output[0]);
-    const char *bias = add && plain(add, "Add", 2) ? other_input(add, mul->output[0]) : NULL;
-    if (!bias || !float_constant(g, bias, n_cols, 0))
-        add = NULL, bias = "";
+    const char *bias = NULL;
+    Onnx__NodeProto *add = bias_add(g, mul->output[0], n_cols, &bias);
     /* The chain runs in graph order; the op takes the place of the MatMulInteger. */
     Onnx__NodeProto *chain[] = {dq, cast, scales, mul, add};
-    size_t n_chain = add ? 5 : 4;
-    for (size_t i = 0; i < n_chain; i++)
-        LSC_TRY(lsc_fuse_record(op, g, chain[i], error));
-    LSC_TRY(record_io(op, error));
+    LSC_TRY(record_chain(g, op, chain, add ? 5 : 4, removed, error));
     const char *out = add ? add->output[0] : mul->output[0];
-    const char *b_zp = op->n_input > 3 ? op->input[3] : "";
-    if (op->n_input < 5) {
-        char **inputs = realloc(op->input, 5 * sizeof *inputs);
-        if (!inputs)
-            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-        op->input = inputs;
-        for (; op->n_input < 5; op->n_input++)
-            op->input[op->n_input] = NULL;
-    }
-    char *zp = lsc_strdup(b_zp); /* input 3 is overwritten below only if it moves */
-    if (!zp)
-        return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
-    free(op->input[3]);
-    op->input[3] = zp;
+    LSC_TRY(grow_inputs(op, 5, error)); /* b_zero_point (input 3) stays, "" when absent */
     LSC_TRY(set_name(&op->input[0], dq->input[0], error));
     LSC_TRY(set_name(&op->input[2], b_scale, error));
-    LSC_TRY(set_name(&op->input[4], bias, error));
+    LSC_TRY(set_name(&op->input[4], add ? bias : "", error));
     LSC_TRY(set_name(&op->output[0], out, error));
     LSC_TRY(set_name(&op->op_type, LSC_DYNAMIC_OP, error));
     /* Trailing absent inputs go: b_zp and bias are optional. */
     while (op->n_input > 3 && !*op->input[op->n_input - 1])
         free(op->input[--op->n_input]);
-    for (size_t i = 0; i < n_chain; i++)
-        LSC_TRY(lsc_fold_list_push(removed, g, chain[i], error));
     return LSC_OK;
+}
+
+lsc_status lsc_fuse_quantized_chain(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_cols,
+                                    lsc_fold_list *removed, lsc_error *error)
+{
+    if (lsc_node_is_lsc(op) && same(op->op_type, "LscQLinearMatMul") && n_cols >= 1)
+        return fuse_qlinear(g, op, n_cols, removed, error);
+    return fuse_dynamic(g, op, n_cols, removed, error);
 }

@@ -338,19 +338,21 @@ void lsc_fold_list_drop(lsc_fold_list *list);
  * nested too deep to walk counts as one more. */
 size_t lsc_value_uses(const Onnx__GraphProto *g, const char *name);
 
-/* ---- dynamic quantization's MatMul chain fused into one LSC op (fuse_dynamic.c) ---- */
+/* ---- quantized MatMul chains fused into one LSC op (fuse_dynamic.c) ---- */
 
 #define LSC_FUSED_IO_ATTR "lsc_fused_io"
 #define LSC_DYNAMIC_OP "LscDynamicQuantMatMul"
+#define LSC_QLINEAR_FLOAT_OP "LscQLinearMatMulFloat"
 
-/* compress: the LscMatMulInteger node `op` of g (its B a blob of N columns) and the
- * nodes around it that ONNX Runtime's quantize_dynamic writes, DynamicQuantizeLinear
- * -> op -> Cast -> Mul (the scales) -> Mul [-> Add bias], become one
- * LscDynamicQuantMatMul when the chain is exactly that (docs/format.md 3.1); the
- * other nodes are recorded on it (lsc_fuse_record) and listed in *removed, still in
- * g. Otherwise nothing changes. */
-lsc_status lsc_fuse_dynamic(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_cols, lsc_fold_list *removed,
-                            lsc_error *error);
+/* compress: the LscMatMulInteger node `op` of g (its B a blob of n_cols columns) and
+ * the nodes around it that ONNX Runtime's quantize_dynamic writes,
+ * DynamicQuantizeLinear -> op -> Cast -> Mul (the scales) -> Mul [-> Add bias],
+ * become one LscDynamicQuantMatMul; an LscQLinearMatMul between QuantizeLinear and
+ * DequantizeLinear [-> Add bias] one LscQLinearMatMulFloat; when the chain is exactly
+ * that (docs/format.md 3.1). The other nodes are recorded on it (lsc_fuse_record) and
+ * listed in *removed, still in g. Otherwise nothing changes. */
+lsc_status lsc_fuse_quantized_chain(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_cols,
+                                    lsc_fold_list *removed, lsc_error *error);
 /* Appends (g, node) to the list. */
 lsc_status lsc_fold_list_push(lsc_fold_list *list, Onnx__GraphProto *g, Onnx__NodeProto *node, lsc_error *error);
 
