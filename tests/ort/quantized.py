@@ -25,7 +25,8 @@ chains fused into LscDynamicQuantMatMul (every MatMulInteger of the dynamic / co
 shipped models, none left as LscMatMulInteger; outputs equal to ORT's where the rest of the model is
 integer), and chains that must not be fused (an intermediate read twice, a scale fed at run time) or
 fused without their Add (a bias fed at run time): ops, outputs equal to ORT's, the file back byte for
-byte, stats and verify."""
+byte, stats and verify. The same for static quantization's QuantizeLinear -> QLinearMatMul ->
+DequantizeLinear [-> Add] chains and LscQLinearMatMulFloat (every QLinearMatMul of the qlinear forms)."""
 import json
 import os
 import sys
@@ -46,14 +47,19 @@ DEFAULT_WEIGHT_OPS = ("DequantizeLinear", "MatMulInteger")
 
 
 def dynamic_fused(name, quantized, lsc):
-    """Every MatMulInteger of a quantize_models.py form became LscDynamicQuantMatMul."""
-    n = node_ops(quantized).count("MatMulInteger")
+    """Every MatMulInteger of a quantize_models.py form became LscDynamicQuantMatMul,
+    every QLinearMatMul LscQLinearMatMulFloat."""
+    failures = []
     ops = node_ops(lsc)
-    ok = ops.count("LscDynamicQuantMatMul") == n and "LscMatMulInteger" not in ops
-    if n:
-        print("%s %-28s %d MatMulInteger chains fused into LscDynamicQuantMatMul: %s" %
-              ("ok  " if ok else "FAIL", name, n, ok))
-    return [] if ok else ["%s: %d MatMulInteger, ops %s" % (name, n, ops)]
+    for plain, fused, unfused in (("MatMulInteger", "LscDynamicQuantMatMul", "LscMatMulInteger"),
+                                  ("QLinearMatMul", "LscQLinearMatMulFloat", "LscQLinearMatMul")):
+        n = node_ops(quantized).count(plain)
+        ok = ops.count(fused) == n and unfused not in ops
+        if n:
+            print("%s %-28s %d %s chains fused into %s: %s" % ("ok  " if ok else "FAIL", name, n, plain, fused, ok))
+        if not ok:
+            failures.append("%s: %d %s, ops %s" % (name, n, plain, ops))
+    return failures
 
 
 def dense_and_lsc(work, name, path, lsc, feed_arrays):
@@ -98,6 +104,68 @@ def dynamic_layer(p, x, K, N, rng, scale="col", bias="const", zp="col", swap=Fal
     if bias:
         nodes.append(helper.make_node("Add", [p + "_m", p + "_b"], [p + "_y"]))
     return nodes, inits, inputs
+
+
+def qlinear_layer(p, x, K, N, rng, y_scale="const"):
+    """QuantizeLinear -> QLinearMatMul (B uint8, zero point per column) -> DequantizeLinear
+    -> Add (bias) for one layer x [.., K] -> p_y [.., N]: (nodes, initializers, extra
+    graph inputs); y_scale "const" or "input" (fed at run time)."""
+    from onnx import TensorProto, helper, numpy_helper
+    zp = rng.integers(100, 156, N).astype(np.uint8)
+    B = np.where(rng.random((K, N)) < 0.15, rng.integers(0, 256, (K, N)), zp).astype(np.uint8)
+    consts = {p + "_B": B, p + "_bs": np.full(N, 0.01, np.float32), p + "_bz": zp,
+              p + "_as": np.array(1 / 16, np.float32), p + "_az": np.array(128, np.uint8),
+              p + "_ys": np.array(0.5, np.float32), p + "_yz": np.array(128, np.uint8),
+              p + "_b": rng.standard_normal(N).astype(np.float32)}
+    inputs = []
+    if y_scale == "input":
+        del consts[p + "_ys"]
+        inputs.append(helper.make_tensor_value_info(p + "_ys", TensorProto.FLOAT, []))
+    nodes = [helper.make_node("QuantizeLinear", [x, p + "_as", p + "_az"], [p + "_a"]),
+             helper.make_node("QLinearMatMul", [p + "_a", p + "_as", p + "_az", p + "_B", p + "_bs", p + "_bz",
+                                                p + "_ys", p + "_yz"], [p + "_q"]),
+             helper.make_node("DequantizeLinear", [p + "_q", p + "_ys", p + "_yz"], [p + "_m"]),
+             helper.make_node("Add", [p + "_m", p + "_b"], [p + "_y"])]
+    return nodes, [numpy_helper.from_array(v, k) for k, v in consts.items()], inputs
+
+
+def qlinear_fusion(work):
+    """Which QuantizeLinear -> QLinearMatMul -> DequantizeLinear [-> Add] chains become
+    LscQLinearMatMulFloat: a (with its Add) and d (its DequantizeLinear output also a
+    graph output: fused without the Add) are; b (its QuantizeLinear output also a graph
+    output) and c (y_scale fed at run time) stay LscQLinearMatMul with their nodes.
+    Outputs equal to ORT's dense model's at 1 and 6 rows, decompress byte for byte.
+    Returns failures."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(152)
+    K, N = 48, 40
+    layers = [qlinear_layer("a", "x", K, N, rng), qlinear_layer("b", "a_y", N, N, rng),
+              qlinear_layer("c", "b_y", N, N, rng, y_scale="input"), qlinear_layer("d", "c_y", N, 24, rng)]
+    failures = []
+    for rows in ((1, 1), (2, 3)):
+        name = "qlinear_fusion_%d" % (rows[0] * rows[1])
+        outs = [helper.make_tensor_value_info(v, TensorProto.FLOAT if v != "b_a" else TensorProto.UINT8, None)
+                for v in ("d_y", "d_m", "b_a")]
+        g = helper.make_graph(sum((l[0] for l in layers), []), name,
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(rows) + [K])] +
+                              sum((l[2] for l in layers), []), outs, sum((l[1] for l in layers), []))
+        path, lsc, back = (os.path.join(work, name + e) for e in (".onnx", ".lsc.onnx", ".back.onnx"))
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc, ["--bit-exact"])
+        ops = node_ops(lsc)
+        want_ops = ["LscQLinearMatMulFloat", "QuantizeLinear", "LscQLinearMatMul", "DequantizeLinear", "Add",
+                    "QuantizeLinear", "LscQLinearMatMul", "DequantizeLinear", "Add", "LscQLinearMatMulFloat", "Add"]
+        feed = {"x": rng.standard_normal(list(rows) + [K]).astype(np.float32) * 3, "c_ys": np.array(0.5, np.float32)}
+        dense, outs = dense_and_lsc(work, name, path, lsc, feed)
+        equal = all(len(o) == len(dense) and all(np.array_equal(a, b) for a, b in zip(o, dense)) for o in outs)
+        r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+        same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+        ok = ops == want_ops and equal and same
+        print("%s %-28s fused a, d, b and c left; outputs equal to ORT's %s, decompress byte for byte %s" %
+              ("ok  " if ok else "FAIL", name, equal, same))
+        if not ok:
+            failures.append("%s: ops %s, outputs equal %s, same %s" % (name, ops, equal, same))
+    return failures
 
 
 def dynamic_fusion(work):
@@ -611,19 +679,21 @@ def main():
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
             failures += entropy_tier(work, name, m, feeds[:1], n8, 0 if form in EXACT_FORMS else ortcheck.RTOL)
-    # lenet5 (the third shipped model): its dynamic form's chains fused too
-    src = os.path.join(models, "lenet5.onnx")
-    quantized = os.path.join(work, "lenet5_dynamic.quantized.onnx")
-    r = ortcheck.run([sys.executable, QUANTIZE, src, "dynamic", quantized])
-    if r.returncode != 0:
-        failures.append("lenet5_dynamic: quantize_models.py failed: %s" % r.stderr.strip())
-    else:
+    # lenet5 (the third shipped model): the chains of its dynamic and qlinear forms fused too
+    for form in ("dynamic", "qlinear"):
+        name = "lenet5_" + form
+        quantized = os.path.join(work, name + ".quantized.onnx")
+        r = ortcheck.run([sys.executable, QUANTIZE, os.path.join(models, "lenet5.onnx"), form, quantized])
+        if r.returncode != 0:
+            failures.append("%s: quantize_models.py failed: %s" % (name, r.stderr.strip()))
+            continue
         m = onnx.load(quantized)
         shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
         feeds = [{m.graph.input[0].name: rng.standard_normal([1] + shape[1:]).astype(np.float32)}]
-        failures += ortcheck.check_models(work, {"lenet5_dynamic": (m, feeds, 2)})
-        failures += dynamic_fused("lenet5_dynamic", quantized, os.path.join(work, "lenet5_dynamic.lsc.onnx"))
+        failures += ortcheck.check_models(work, {name: (m, feeds, 2)}, 0 if form in EXACT_FORMS else ortcheck.RTOL)
+        failures += dynamic_fused(name, quantized, os.path.join(work, name + ".lsc.onnx"))
     failures += dynamic_fusion(work)
+    failures += qlinear_fusion(work)
     failures += integer_exact(work)
     failures += integer_bound(work)
     failures += qlinear_exact(work)
