@@ -122,8 +122,8 @@ def main():
     runner = os.path.join(args.build, "tests", "ort", "lsc-ort-run")
     env = dict(os.environ, ONNX_LSC_ORT_PLUGIN=os.path.join(args.build, "src", "ort", "libonnx_lsc_ort.so"))
     print("| model | form | dense int8 B | LSC B | CSR32 B | CSR16 B | bitmap B | bound B | ratio | "
-          "ORT batch 1, dense QDQ | %sLSC |" % ("LSC before | " if args.before else ""))
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%s ---: |" % (
+          "ORT batch 1, dense QDQ | %sLSC | LSC / dense |" % ("LSC before | " if args.before else ""))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%s ---: | ---: |" % (
         " ---: |" if args.before else ""))
     for base, source in sources(args):
         for form in args.forms.split(","):
@@ -145,12 +145,13 @@ def main():
                 for plugin in plugins:
                     model = q if not plugin else lsc if plugin is True else lsc_before
                     times[plugin].append(latency(runner, model, plugin, env, args.runs))
-            before = "%.3f ms | " % statistics.median(times[args.before]) if args.before else ""
-            print("| %s | %s | %d | %d | %d | %d | %d | %d | %.2fx | %.3f ms | %s%.3f ms |" % (
+            before = "%.4f ms | " % statistics.median(times[args.before]) if args.before else ""
+            dense, after = statistics.median(times[False]), statistics.median(times[True])
+            print("| %s | %s | %d | %d | %d | %d | %d | %d | %.2fx | %.4f ms | %s%.4f ms | %.2f |" % (
                 base, form, c["dense_bytes"], c["value_bytes"] + c["meta_bytes"], f["csr_int32"]["total_bytes"],
                 f["csr_int16"]["total_bytes"], f["bitmap"]["total_bytes"],
                 s["value_bytes"] + s["entropy_bound"]["bits"] / 8, c["ratio"],
-                statistics.median(times[False]), before, statistics.median(times[True])))
+                dense, before, after, after / dense))
 
 
 if __name__ == "__main__":
