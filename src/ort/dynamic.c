@@ -12,6 +12,9 @@
  * then the folded activation, if any. */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kernel.h"
 
@@ -29,26 +32,46 @@ static OrtStatus *float_values(const lsc_ort_call *call, size_t index, const cha
     return s;
 }
 
+/* min(0, min a) and max(0, max a) over n values (NaN: unspecified, as in ONNX). */
+static void range_with_zero(const float *a, size_t n, float *lo_out, float *hi_out)
+{
+    float lo = 0.0f, hi = 0.0f;
+    size_t i = 0;
+#if defined(__SSE2__)
+    /* minps / maxps on 8 lanes: the compiler keeps the scalar form's dependency chain */
+    __m128 lo0 = _mm_setzero_ps(), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+    for (; i + 8 <= n; i += 8) {
+        __m128 v0 = _mm_loadu_ps(a + i), v1 = _mm_loadu_ps(a + i + 4);
+        lo0 = _mm_min_ps(v0, lo0);
+        lo1 = _mm_min_ps(v1, lo1);
+        hi0 = _mm_max_ps(v0, hi0);
+        hi1 = _mm_max_ps(v1, hi1);
+    }
+    float l[8], h[8];
+    _mm_storeu_ps(l, lo0);
+    _mm_storeu_ps(l + 4, lo1);
+    _mm_storeu_ps(h, hi0);
+    _mm_storeu_ps(h + 4, hi1);
+    for (size_t j = 0; j < 8; j++) {
+        lo = l[j] < lo ? l[j] : lo;
+        hi = h[j] > hi ? h[j] : hi;
+    }
+#endif
+    for (; i < n; i++) {
+        lo = a[i] < lo ? a[i] : lo;
+        hi = a[i] > hi ? a[i] : hi;
+    }
+    *lo_out = lo;
+    *hi_out = hi;
+}
+
 /* x_scale and x_zp of A's n values, as ONNX Runtime's GetQuantizationParameter. */
 static void quant_params(const float *a, size_t n, float *scale, int *zp)
 {
-    float lo[8] = { 0 }, hi[8] = { 0 }; /* 0 is in the range; 8 lanes the compiler vectorizes */
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (size_t j = 0; j < 8; j++) {
-            lo[j] = a[i + j] < lo[j] ? a[i + j] : lo[j];
-            hi[j] = a[i + j] > hi[j] ? a[i + j] : hi[j];
-        }
-    for (; i < n; i++) {
-        lo[0] = a[i] < lo[0] ? a[i] : lo[0];
-        hi[0] = a[i] > hi[0] ? a[i] : hi[0];
-    }
-    for (size_t j = 1; j < 8; j++) {
-        lo[0] = lo[j] < lo[0] ? lo[j] : lo[0];
-        hi[0] = hi[j] > hi[0] ? hi[j] : hi[0];
-    }
-    *scale = hi[0] == lo[0] ? 1.0f : (hi[0] - lo[0]) / 255.0f;
-    float z = 0.0f - lo[0] / *scale;
+    float lo, hi;
+    range_with_zero(a, n, &lo, &hi);
+    *scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
+    float z = 0.0f - lo / *scale;
     z = z > 0.0f ? z : 0.0f;
     z = z < 255.0f ? z : 255.0f;
     *zp = (int)lsc_ort_round_even(z);
@@ -122,13 +145,15 @@ OrtStatus *lsc_ort_dynamic_matmul_compute(const lsc_ort_call *call)
     lsc_status st = LSC_OK;
     if (M == 1 && k->int8_form && call->weight == k->weight) {
         /* batch 1 on the integer form: A's codes minus x_zp, straight into int32 */
-        int32_t *x = lsc_ort_small_alloc(call, K * sizeof *x);
+        int32_t local[LSC_ORT_STACK_BYTES / sizeof(int32_t)];
+        int32_t *x = K <= sizeof local / sizeof *local ? local : lsc_ort_small_alloc(call, K * sizeof *x);
         if (!x)
             return lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu)", K);
         for (size_t i = 0; i < K; i++)
             x[i] = (int32_t)lsc_ort_quantize_centred(a[i], x_scale, lo, hi);
         st = lsc_spmv_int8(call->weight, x, acc, &call->exec, &error);
-        lsc_ort_small_free(call, x, K * sizeof *x);
+        if (x != local)
+            lsc_ort_small_free(call, x, K * sizeof *x);
     } else {
         uint8_t *q = lsc_ort_small_alloc(call, mk);
         if (!q)

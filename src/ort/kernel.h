@@ -247,6 +247,9 @@ OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, 
 OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
+/* Scratch small enough for the stack (a batch-1 layer's input): no malloc per run. */
+#define LSC_ORT_STACK_BYTES 8192
+
 /* 1.5 * 2^23: (v + it) - it is v rounded half to even for |v| < 2^22 (float32 sums) */
 #define LSC_ORT_ROUND_MAGIC 12582912.0f
 

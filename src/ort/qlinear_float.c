@@ -46,10 +46,12 @@ static void dequantize(const lsc_ort_kernel *k, const void *q, int is_signed, in
     const uint8_t *u8 = q;
     for (size_t r = 0; r < m; r++) {
         float *o = y + r * n;
-        for (size_t j = 0; j < n; j++) {
-            int v = is_signed ? s8[r * n + j] : u8[r * n + j];
-            o[j] = (float)(v - y_zp) * y_scale;
-        }
+        if (is_signed) /* loops the compiler vectorizes */
+            for (size_t j = 0; j < n; j++)
+                o[j] = (float)(s8[r * n + j] - y_zp) * y_scale;
+        else
+            for (size_t j = 0; j < n; j++)
+                o[j] = (float)(u8[r * n + j] - y_zp) * y_scale;
         if (bias)
             for (size_t j = 0; j < n; j++)
                 o[j] = o[j] + bias[j];
@@ -61,11 +63,11 @@ OrtStatus *lsc_ort_qlinear_float_compute(const lsc_ort_call *call)
 {
     const lsc_ort_kernel *k = call->kernel;
     const OrtApi *api = k->api;
-    const float *x = NULL, *bias = NULL;
+    const float *x_f = NULL, *bias = NULL;
     const void *a_scale = NULL, *a_zp = NULL, *y_scale = NULL;
     int rank = 0, bias_rank = 0, a_signed = 0, unused = 0;
     int64_t dims[LSC_MAX_RANK], bias_dims[LSC_MAX_RANK];
-    OrtStatus *s = lsc_ort_float_input(call, 0, "x", &x, &rank, dims);
+    OrtStatus *s = lsc_ort_float_input(call, 0, "x", &x_f, &rank, dims);
     if (!s)
         s = scalar(call, 1, "a_scale", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &a_scale, &unused);
     if (!s)
@@ -77,7 +79,7 @@ OrtStatus *lsc_ort_qlinear_float_compute(const lsc_ort_call *call)
     if (s)
         return s;
     size_t K = call->winfo.cols, N = call->winfo.rows, M = 1;
-    if (!x || rank < 1 || dims[rank - 1] != (int64_t)K)
+    if (!x_f || rank < 1 || dims[rank - 1] != (int64_t)K)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "x's last dimension differs from the weight's K %zu", K);
     if (bias && (bias_rank != 1 || bias_dims[0] != (int64_t)N))
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "bias must be 1-D with %zu values", N);
@@ -95,23 +97,40 @@ OrtStatus *lsc_ort_qlinear_float_compute(const lsc_ort_call *call)
     int zp = lsc_ort_int8_at(a_zp, a_signed, 0);
     float scale = *(const float *)a_scale;
     float lo = (float)((a_signed ? -128 : 0) - zp), hi = (float)((a_signed ? 127 : 255) - zp);
-    uint8_t *a = lsc_ort_small_alloc(call, mk + mn); /* a's codes, then q's */
-    if (!a)
-        return lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu x %zu)", M, K + N);
-    for (size_t i = 0; i < mk; i++) /* int8 codes as their two's complement bytes */
-        a[i] = (uint8_t)((int)lsc_ort_quantize_centred(x[i], scale, lo, hi) + zp);
-    lsc_ort_exact_job job = { a, a_signed, zp, M, K, N, { 0, 0, 0, 1 } };
-    int int8 = M == 1 && k->int8_form && call->weight == k->weight; /* exact always: no plan */
+    /* the stack holds x's codes (int32 at batch 1, else bytes), then q's */
+    int32_t local[LSC_ORT_STACK_BYTES / sizeof(int32_t)];
     int32_t *acc = (int32_t *)(void *)y; /* the sums in place, then the output */
     int y_zp = 0, y_signed = 0;
-    if (!int8)
+    size_t bytes;
+    int int8 = M == 1 && k->int8_form && call->weight == k->weight; /* exact always: no plan */
+    if (int8)
+        bytes = K * sizeof(int32_t) + N;
+    else
+        bytes = mk + mn;
+    uint8_t *buf = bytes <= sizeof local ? (uint8_t *)local : lsc_ort_small_alloc(call, bytes);
+    if (!buf)
+        return lsc_ort_fail(api, k, ORT_FAIL, "out of memory (%zu x %zu)", M, K + N);
+    uint8_t *q = buf + bytes - mn;
+    if (int8) {
+        /* x's codes less a_zp, straight into int32 for the integer batch-1 form */
+        int32_t *x = (int32_t *)(void *)buf;
+        for (size_t i = 0; i < K; i++)
+            x[i] = (int32_t)lsc_ort_quantize_centred(x_f[i], scale, lo, hi);
+        lsc_error error = { 0 };
+        s = lsc_ort_status(call, lsc_spmv_int8(call->weight, x, acc, &call->exec, &error), &error);
+    } else {
+        for (size_t i = 0; i < mk; i++) /* int8 codes as their two's complement bytes */
+            buf[i] = (uint8_t)((int)lsc_ort_quantize_centred(x_f[i], scale, lo, hi) + zp);
+        lsc_ort_exact_job job = { buf, a_signed, zp, M, K, N, { 0, 0, 0, 1 } };
         s = lsc_ort_exact_plan_for(call, a_signed, zp, &job.plan);
+        if (!s)
+            s = lsc_ort_exact_run(call, &job, acc);
+    }
     if (!s)
-        s = lsc_ort_exact_run(call, &job, acc);
+        s = lsc_ort_qlinear_requant_rows(call, acc, M, q, &y_zp, &y_signed);
     if (!s)
-        s = lsc_ort_qlinear_requant_rows(call, acc, M, a + mk, &y_zp, &y_signed);
-    if (!s)
-        dequantize(k, a + mk, y_signed, y_zp, *(const float *)y_scale, bias, M, N, y);
-    lsc_ort_small_free(call, a, mk + mn);
+        dequantize(k, q, y_signed, y_zp, *(const float *)y_scale, bias, M, N, y);
+    if (buf != (uint8_t *)local)
+        lsc_ort_small_free(call, buf, bytes);
     return s;
 }
