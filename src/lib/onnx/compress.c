@@ -253,7 +253,7 @@ static lsc_status add_decode_node(lsc_candidate *cand, Onnx__NodeProto *constant
 }
 
 /* The LscMatMulInteger / LscQLinearMatMul node of an encoded weight, with the nodes
- * of its quantization around it, into one op (fuse_dynamic.c); n_cols: B's columns. */
+ * of its quantization around it, into one op (fuse_chain.c); n_cols: B's columns. */
 static lsc_status fuse_chain(const lsc_candidate *cand, int64_t n_cols, lsc_fold_list *removed, lsc_error *error)
 {
     if (cand->n_consumers != 1 || (strcmp(cand->op, "MatMulInteger") != 0 && strcmp(cand->op, "QLinearMatMul") != 0))

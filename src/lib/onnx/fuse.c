@@ -287,7 +287,7 @@ static lsc_status unfold_activation(Onnx__NodeProto *op, const Onnx__AttributePr
     return LSC_OK;
 }
 
-/* lsc_fused_io (fuse_dynamic.c), when present: the original inputs (n_inputs, the
+/* lsc_fused_io (fuse_chain.c), when present: the original inputs (n_inputs, the
  * weight's name as the record's) and output, names without NUL bytes, on an op of
  * one output. */
 static int fused_io_ok(const Onnx__AttributeProto *io, const Onnx__NodeProto *op, const Onnx__AttributeProto *nodes,

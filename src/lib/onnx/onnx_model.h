@@ -338,7 +338,7 @@ void lsc_fold_list_drop(lsc_fold_list *list);
  * nested too deep to walk counts as one more. */
 size_t lsc_value_uses(const Onnx__GraphProto *g, const char *name);
 
-/* ---- quantized MatMul chains fused into one LSC op (fuse_dynamic.c) ---- */
+/* ---- quantized MatMul chains fused into one LSC op (fuse_chain.c) ---- */
 
 #define LSC_FUSED_IO_ATTR "lsc_fused_io"
 #define LSC_DYNAMIC_OP "LscDynamicQuantMatMul"
