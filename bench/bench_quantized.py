@@ -16,8 +16,10 @@ ratio, next to the compute tier's.
 to these densities in percent (bench_latency.py's, e.g. 10,2), written into --work,
 in the forms of a Gemm (conv-integer, the same as dynamic there, left out).
 --before: one more LSC column, the same LSC model run with another build's plugin
-(a copy of it made before a change), alternated with the other two. --only-fc6: the
-fc6 layers alone.
+(a copy of it made before a change), alternated with the other two; with
+--before-tool (that build's onnx-lsc) the before column runs the model that build
+compresses (a change that rewrites the graph differently, whose ops the old plugin
+may not know). --only-fc6: the fc6 layers alone.
   bench/bench_quantized.py --build build --work /tmp/qbench --entropy
 """
 import argparse
@@ -109,6 +111,7 @@ def main():
     ap.add_argument("--forms", default=",".join(FORMS), help="comma-separated subset of %s" % ",".join(FORMS))
     ap.add_argument("--entropy", action="store_true", help="sizes of both tiers instead of latencies")
     ap.add_argument("--before", help="another build's plugin: an 'LSC before' column")
+    ap.add_argument("--before-tool", help="that build's onnx-lsc: the before column runs its own compressed model")
     ap.add_argument("--fc6", default="", help="fc6 densities in percent, comma-separated (e.g. 10,2)")
     ap.add_argument("--only-fc6", action="store_true", help="the fc6 layers without the LeNets")
     args = ap.parse_args()
@@ -119,8 +122,8 @@ def main():
     runner = os.path.join(args.build, "tests", "ort", "lsc-ort-run")
     env = dict(os.environ, ONNX_LSC_ORT_PLUGIN=os.path.join(args.build, "src", "ort", "libonnx_lsc_ort.so"))
     print("| model | form | dense int8 B | LSC B | CSR32 B | CSR16 B | bitmap B | bound B | ratio | "
-          "ORT batch 1, dense QDQ | %sLSC |" % ("LSC before | " if args.before else ""))
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%s ---: |" % (
+          "ORT batch 1, dense QDQ | %sLSC | LSC / dense |" % ("LSC before | " if args.before else ""))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |%s ---: | ---: |" % (
         " ---: |" if args.before else ""))
     for base, source in sources(args):
         for form in args.forms.split(","):
@@ -130,19 +133,25 @@ def main():
             lsc = os.path.join(args.work, "%s_%s.lsc.onnx" % (base, form))
             run([sys.executable, os.path.join(HERE, "..", "scripts", "quantize_models.py"), source, form, q])
             c = json.loads(run([tool, "compress", q, "-o", lsc, "-f", "-q", "--json"]))["totals"]
+            lsc_before = lsc
+            if args.before_tool:
+                lsc_before = os.path.join(args.work, "%s_%s.before.lsc.onnx" % (base, form))
+                run([args.before_tool, "compress", q, "-o", lsc_before, "-f", "-q"])
             s = json.loads(run([tool, "stats", q, "--json"]))["totals"]["encoded"]
             f = s["formats"]
             plugins = (False, args.before, True) if args.before else (False, True)
             times = {p: [] for p in plugins}
             for _ in range(args.repeat):
                 for plugin in plugins:
-                    times[plugin].append(latency(runner, lsc if plugin else q, plugin, env, args.runs))
-            before = "%.3f ms | " % statistics.median(times[args.before]) if args.before else ""
-            print("| %s | %s | %d | %d | %d | %d | %d | %d | %.2fx | %.3f ms | %s%.3f ms |" % (
+                    model = q if not plugin else lsc if plugin is True else lsc_before
+                    times[plugin].append(latency(runner, model, plugin, env, args.runs))
+            before = "%.4f ms | " % statistics.median(times[args.before]) if args.before else ""
+            dense, after = statistics.median(times[False]), statistics.median(times[True])
+            print("| %s | %s | %d | %d | %d | %d | %d | %d | %.2fx | %.4f ms | %s%.4f ms | %.2f |" % (
                 base, form, c["dense_bytes"], c["value_bytes"] + c["meta_bytes"], f["csr_int32"]["total_bytes"],
                 f["csr_int16"]["total_bytes"], f["bitmap"]["total_bytes"],
                 s["value_bytes"] + s["entropy_bound"]["bits"] / 8, c["ratio"],
-                statistics.median(times[False]), before, statistics.median(times[True])))
+                dense, before, after, after / dense))
 
 
 if __name__ == "__main__":

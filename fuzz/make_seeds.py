@@ -98,7 +98,9 @@ def main():
 def quantized_models(root, gen):
     """8-bit weights (scripts/quantize_models.py): the 1.4% LeNet-5 behind
     DequantizeLinear with non-zero uint8 zero points, int8 read through Transpose, and
-    the uint8 weights of QLinearConv and QLinearMatMul, of ConvInteger and MatMulInteger."""
+    the uint8 weights of QLinearConv and QLinearMatMul, of ConvInteger and MatMulInteger
+    (compressed, their MatMul chains become LscQLinearMatMulFloat / LscDynamicQuantMatMul
+    with lsc_fused_io records)."""
     out = []
     src = os.path.join(root, "models", "lenet5_1p4.onnx")
     for form in ("qdq-uint8", "qdq-transpose", "qlinear", "conv-integer"):

@@ -3,6 +3,8 @@
 #ifndef LSC_ORT_KERNEL_H
 #define LSC_ORT_KERNEL_H
 
+#include <float.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,14 +20,15 @@
 typedef enum lsc_ort_kind {
     LSC_ORT_CONV, LSC_ORT_GEMM, LSC_ORT_MATMUL, LSC_ORT_LSTM, LSC_ORT_GRU, LSC_ORT_RNN,
     LSC_ORT_MATMUL_LEFT, LSC_ORT_MATMUL_INTEGER, LSC_ORT_QLINEAR_MATMUL, LSC_ORT_QLINEAR_CONV,
-    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER, LSC_ORT_UNPACK
+    LSC_ORT_CONV_INTEGER, LSC_ORT_DECODE, LSC_ORT_GATHER, LSC_ORT_UNPACK, LSC_ORT_DYNAMIC_MATMUL,
+    LSC_ORT_QLINEAR_FLOAT
 } lsc_ort_kind;
 
 /* The ops whose 8-bit B multiplies as the integers code - zero point (scale 1). */
 static inline int lsc_ort_is_integer(lsc_ort_kind kind)
 {
     return kind == LSC_ORT_MATMUL_INTEGER || kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ||
-           kind == LSC_ORT_CONV_INTEGER;
+           kind == LSC_ORT_CONV_INTEGER || kind == LSC_ORT_DYNAMIC_MATMUL || kind == LSC_ORT_QLINEAR_FLOAT;
 }
 
 static inline int lsc_ort_is_recurrent(lsc_ort_kind kind)
@@ -156,7 +159,8 @@ typedef struct lsc_ort_kernel {
     size_t scale_input;       /* an 8-bit weight's scales (docs/format.md 3.1): 3, MatMul 2; 0: none */
     char weight_name[128];
     lsc_weight *weight;       /* opened once when the weight input is a constant, else NULL */
-    int int8_form;            /* LscMatMulInteger, LscQLinearMatMul: weight has its integer batch-1 form */
+    int int8_form;            /* LscMatMulInteger, LscQLinearMatMul, LscDynamicQuantMatMul: weight has its
+                                 integer batch-1 form */
     int conv_int8;            /* LscQLinearConv, LscConvInteger: weight has its integer direct form */
     union {
         lsc_ort_conv_attrs conv;
@@ -167,7 +171,7 @@ typedef struct lsc_ort_kernel {
     } attrs;
     struct lsc_ort_requant *requant; /* LscQLinear*: the requantization, when its inputs are constant */
     lsc_ort_pool_probe *pool; /* the registration's */
-    lsc_ort_activation act;   /* LscConv, LscGemm, LscMatMul, LscMatMulLeft; else none */
+    lsc_ort_activation act;   /* LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscDynamicQuantMatMul */
 } lsc_ort_kernel;
 
 /* Where a compute call runs: the kernel, its weight for this call, ORT's context. */
@@ -244,6 +248,41 @@ OrtStatus *lsc_ort_dequantize(const lsc_ort_kernel *kernel, lsc_weight *weight, 
 OrtStatus *lsc_ort_matmul_integer_check_weight(const lsc_ort_kernel *kernel, const lsc_weight_info *w);
 OrtStatus *lsc_ort_matmul_integer_compute(const lsc_ort_call *call);
 
+/* Scratch small enough for the stack (a batch-1 layer's input): no malloc per run. */
+#define LSC_ORT_STACK_BYTES 8192
+
+/* 1.5 * 2^23: (v + it) - it is v rounded half to even for |v| < 2^22 (float32 sums) */
+#define LSC_ORT_ROUND_MAGIC 12582912.0f
+
+/* v rounded half to even, |v| < 2^22: the sum trick where float sums are float32,
+ * else the C library (the current rounding mode, by default to nearest even). */
+static inline float lsc_ort_round_even(float v)
+{
+#if FLT_EVAL_METHOD == 0
+    return (v + LSC_ORT_ROUND_MAGIC) - LSC_ORT_ROUND_MAGIC;
+#else
+    return nearbyintf(v);
+#endif
+}
+
+/* QuantizeLinear's code less its zero point, as ONNX Runtime's MlasQuantizeLinear
+ * computes it: a / scale clamped to [lo, hi] (the type's range less the zero point;
+ * NaN to lo, as SSE's maxps), rounded half to even. */
+static inline float lsc_ort_quantize_centred(float a, float scale, float lo, float hi)
+{
+    float v = a / scale;
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    return lsc_ort_round_even(v);
+}
+
+/* LscDynamicQuantMatMul (dynamic.c): DynamicQuantizeLinear of A, the exact product
+ * with B, then float(acc) * x_scale * b_scale [+ bias], as ONNX Runtime computes them. */
+OrtStatus *lsc_ort_dynamic_matmul_compute(const lsc_ort_call *call);
+/* LscQLinearMatMulFloat (qlinear_float.c): QuantizeLinear of x, LscQLinearMatMul's
+ * product and requantization, DequantizeLinear [+ bias], as ONNX Runtime computes them. */
+OrtStatus *lsc_ort_qlinear_float_compute(const lsc_ort_call *call);
+
 /* How an integer op multiplies exactly with float kernels (quantized.c): `passes`
  * multiplies, each of the input lsc_ort_exact_inputs gives for A' = A - a_zero_point,
  * summed into int32 by lsc_ort_exact_add. The plan comes from the call's weight (its
@@ -291,6 +330,11 @@ OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call);
 OrtStatus *lsc_ort_qlinear_init(lsc_ort_kernel *kernel, const OrtKernelInfo *info);
 void lsc_ort_qlinear_release(lsc_ort_kernel *kernel);
 OrtStatus *lsc_ort_qlinear_conv_compute(const lsc_ort_call *call);
+/* y (m x the weight's rows, of y_zero_point's type) from the exact int32 acc by the
+ * call's requantization (LscQLinearMatMul's inputs 1, 4, 6, 7); *y_zp its zero point,
+ * *y_signed 1 for int8. */
+OrtStatus *lsc_ort_qlinear_requant_rows(const lsc_ort_call *call, const int32_t *acc, size_t m, void *y, int *y_zp,
+                                        int *y_signed);
 OrtStatus *lsc_ort_conv_integer_compute(const lsc_ort_call *call);
 
 /* The status of an lsc call as an OrtStatus (NULL on LSC_OK). */

@@ -1,5 +1,6 @@
 /* libonnx_lsc_ort: the ONNX Runtime custom-op library. RegisterCustomOps adds domain
- * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger,
+ * ai.onnx_lsc with LscConv, LscGemm, LscMatMul, LscMatMulLeft, LscMatMulInteger, LscDynamicQuantMatMul,
+ * LscQLinearMatMulFloat,
  * LscConvInteger, LscQLinearMatMul, LscQLinearConv, LscLSTM, LscGRU, LscRNN, LscDecode
  * (and its float16, bfloat16, float64 forms), LscGather (docs/format.md part 3) and
  * LscUnpack (part 5) to a session's options. Each kernel opens its encoded weight in place, validated once at
@@ -37,7 +38,8 @@ static OrtStatus *check_weight(const lsc_ort_kernel *k, const lsc_weight_info *w
     case LSC_ORT_GEMM: return lsc_ort_gemm_check_weight(k, w);
     case LSC_ORT_MATMUL: return lsc_ort_matmul_check_weight(k, w);
     case LSC_ORT_MATMUL_LEFT: return lsc_ort_matmul_left_check_weight(k, w);
-    case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: return lsc_ort_matmul_integer_check_weight(k, w);
+    case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL: case LSC_ORT_DYNAMIC_MATMUL: case LSC_ORT_QLINEAR_FLOAT:
+        return lsc_ort_matmul_integer_check_weight(k, w);
     case LSC_ORT_DECODE: case LSC_ORT_GATHER: return lsc_ort_decode_check_weight(k, w);
     default: return NULL; /* recurrent.c checks its own */
     }
@@ -150,6 +152,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     case LSC_ORT_CONV: case LSC_ORT_QLINEAR_CONV: case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_init(k, info); break;
     case LSC_ORT_GEMM: s = lsc_ort_gemm_init(k, info); break;
     case LSC_ORT_MATMUL: case LSC_ORT_MATMUL_LEFT: case LSC_ORT_MATMUL_INTEGER: case LSC_ORT_QLINEAR_MATMUL:
+    case LSC_ORT_DYNAMIC_MATMUL: case LSC_ORT_QLINEAR_FLOAT:
         s = NULL;
         break;
     case LSC_ORT_DECODE:
@@ -161,7 +164,7 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
     default: s = lsc_ort_rnn_init(k, info); break; /* opens its own W and R */
     }
     if (!s && (k->kind == LSC_ORT_CONV || k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL ||
-               k->kind == LSC_ORT_MATMUL_LEFT))
+               k->kind == LSC_ORT_MATMUL_LEFT || k->kind == LSC_ORT_DYNAMIC_MATMUL || k->kind == LSC_ORT_QLINEAR_FLOAT))
         s = lsc_ort_activation_init(k, info);
 
     /* A constant weight (an initializer) is opened now: a corrupt one fails the
@@ -186,14 +189,16 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
         }
         if (!s && k->weight && lsc_ort_is_decoded(k->kind))
             s = lsc_ort_decode_init(k); /* once: every run copies it */
-        if (!s && (k->kind == LSC_ORT_QLINEAR_MATMUL || k->kind == LSC_ORT_QLINEAR_CONV))
+        if (!s && (k->kind == LSC_ORT_QLINEAR_MATMUL || k->kind == LSC_ORT_QLINEAR_CONV ||
+                   k->kind == LSC_ORT_QLINEAR_FLOAT))
             s = lsc_ort_qlinear_init(k, info);
         /* Gemm and the MatMuls multiply one vector at batch 1: the weight's batch-1 form,
          * once (lsc_weight_prepare_n1; nothing when the blob has none); the integer
          * MatMuls its integer form instead (lsc_weight_prepare_int8: exact int32 sums). */
         lsc_error error = { 0 };
         size_t int8_bytes = 0;
-        int integer = k->kind == LSC_ORT_MATMUL_INTEGER || k->kind == LSC_ORT_QLINEAR_MATMUL;
+        int integer = k->kind == LSC_ORT_MATMUL_INTEGER || k->kind == LSC_ORT_QLINEAR_MATMUL ||
+                      k->kind == LSC_ORT_DYNAMIC_MATMUL || k->kind == LSC_ORT_QLINEAR_FLOAT;
         if (!s && k->weight &&
             (k->kind == LSC_ORT_GEMM || k->kind == LSC_ORT_MATMUL || k->kind == LSC_ORT_MATMUL_LEFT) &&
             lsc_weight_prepare_n1(k->weight, NULL, &error) != LSC_OK)
@@ -359,6 +364,8 @@ static OrtStatus *ORT_API_CALL kernel_compute_v2(void *op_kernel, OrtKernelConte
     case LSC_ORT_MATMUL: s = lsc_ort_matmul_compute(&call); break;
     case LSC_ORT_MATMUL_LEFT: s = lsc_ort_matmul_left_compute(&call); break;
     case LSC_ORT_MATMUL_INTEGER: s = lsc_ort_matmul_integer_compute(&call); break;
+    case LSC_ORT_DYNAMIC_MATMUL: s = lsc_ort_dynamic_matmul_compute(&call); break;
+    case LSC_ORT_QLINEAR_FLOAT: s = lsc_ort_qlinear_float_compute(&call); break;
     case LSC_ORT_QLINEAR_MATMUL: s = lsc_ort_qlinear_matmul_compute(&call); break;
     case LSC_ORT_QLINEAR_CONV: s = lsc_ort_qlinear_conv_compute(&call); break;
     case LSC_ORT_CONV_INTEGER: s = lsc_ort_conv_integer_compute(&call); break;
@@ -423,6 +430,12 @@ static ONNXTensorElementDataType ORT_API_CALL get_input_type(const OrtCustomOp *
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
     if (op_of(op)->kind == LSC_ORT_GATHER) /* indices: int32 or int64 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    if (op_of(op)->kind == LSC_ORT_DYNAMIC_MATMUL) /* A, B, b_scale, b_zero_point (int8 or uint8), bias */
+        return index == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    if (op_of(op)->kind == LSC_ORT_QLINEAR_FLOAT) /* the zero points (2, 5, 7): int8 or uint8 */
+        return index == 3   ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8
+             : index == 2 || index == 5 || index == 7 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED
+                                                      : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     if (op_of(op)->kind == LSC_ORT_MATMUL_INTEGER || op_of(op)->kind == LSC_ORT_CONV_INTEGER)
         /* A and the zero points: uint8 or int8 */
         return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
@@ -518,7 +531,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
     op->name = name;
     op->n_inputs = n_inputs;
     op->weight_input = kind == LSC_ORT_MATMUL_LEFT || lsc_ort_is_decoded(kind) || kind == LSC_ORT_UNPACK ? 0
-                     : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV ? 3
+                     : kind == LSC_ORT_QLINEAR_MATMUL || kind == LSC_ORT_QLINEAR_CONV || kind == LSC_ORT_QLINEAR_FLOAT ? 3
                                                                                       : 1;
     op->api = api;
     OrtCustomOp *c = &op->base;
@@ -556,7 +569,7 @@ static void init_op(lsc_ort_op *op, lsc_ort_kind kind, const char *name, size_t 
 
 /* One registration: the ops and their domain must outlive every session created
  * with these options; they are freed when ORT unloads the library. */
-#define N_OPS 23
+#define N_OPS 25
 
 typedef struct registration {
     lsc_ort_op ops[N_OPS];
@@ -657,6 +670,8 @@ LSC_ORT_EXPORT OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *opti
         init_op(&r->ops[20 + i], LSC_ORT_DECODE, typed_decode[i].name, 1, api, version);
         r->ops[20 + i].y_type = typed_decode[i].type;
     }
+    init_op(&r->ops[23], LSC_ORT_DYNAMIC_MATMUL, "LscDynamicQuantMatMul", 5, api, version);
+    init_op(&r->ops[24], LSC_ORT_QLINEAR_FLOAT, "LscQLinearMatMulFloat", 9, api, version); /* QLinearMatMul's, bias */
     for (size_t i = 0; i < N_OPS; i++)
         r->ops[i].pool = &r->pool;
 

@@ -280,6 +280,21 @@ OrtStatus *lsc_ort_qlinear_matmul_compute(const lsc_ort_call *call)
     return s;
 }
 
+OrtStatus *lsc_ort_qlinear_requant_rows(const lsc_ort_call *call, const int32_t *acc, size_t m, void *y, int *y_zp,
+                                        int *y_signed)
+{
+    requant local;
+    const requant *r = NULL;
+    OrtStatus *s = requant_of(call, call->winfo.rows, &local, &r);
+    if (!s) {
+        requant_rows(r, acc, m, call->winfo.rows, y);
+        *y_zp = r->zp;
+        *y_signed = r->is_signed;
+    }
+    free(local.multiplier);
+    return s;
+}
+
 /* x (input 0) and its zero point (input 2, one value of its type). */
 static OrtStatus *read_x(const lsc_ort_call *call, const void **x, int *is_signed, int *x_zp, int *rank,
                          int64_t dims[LSC_MAX_RANK])

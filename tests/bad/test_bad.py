@@ -527,6 +527,55 @@ def check_quantized(work):
          inputs=[per_input], outputs=[rw, os.path.join(d, "axis1.lsc")])
 
 
+def dynamic_model(path, n=24, k=32):
+    """quantize_dynamic's chain for one layer: DynamicQuantizeLinear -> MatMulInteger (B
+    int8 k x n, pruned) -> Cast -> Mul (scales) -> Mul -> Add (bias)."""
+    b = np.clip(np.round(pruned((k, n), density=0.2) * 40), -63, 63).astype(np.int8)
+    inits = [numpy_helper.from_array(b, "B"), numpy_helper.from_array(np.full(n, 0.01, np.float32), "ws"),
+             numpy_helper.from_array(np.zeros(n, np.int8), "bz"), numpy_helper.from_array(np.ones(n, np.float32), "b")]
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+             helper.make_node("MatMulInteger", ["xq", "B", "xz", "bz"], ["i"], name="fc"),
+             helper.make_node("Cast", ["i"], ["f"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["xs", "ws"], ["s"]), helper.make_node("Mul", ["f", "s"], ["m"]),
+             helper.make_node("Add", ["m", "b"], ["y"])]
+    g = helper.make_graph(nodes, "dynamic", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n])], inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def check_dynamic(work):
+    """A fused dynamic quantization chain (LscDynamicQuantMatMul, docs/format.md 3.1):
+    damaged lsc_fused_io records."""
+    d = sub(work, "dynamic")
+    src, rw, out = os.path.join(d, "m.onnx"), os.path.join(d, "m.lsc.onnx"), os.path.join(d, "back.onnx")
+    dynamic_model(src)
+    r = run(["compress", src, "-o", rw])
+    good = onnx.load(rw, load_external_data=False) if r.returncode == 0 else None
+    if not good or not any(n.op_type == "LscDynamicQuantMatMul" for n in good.graph.node):
+        fail(f"dynamic model does not compress to LscDynamicQuantMatMul: {r.stderr.strip()}")
+        return
+
+    def damaged(name, change, attr):
+        m = onnx.ModelProto()
+        m.CopyFrom(good)
+        op = next(n for n in m.graph.node if n.domain == "ai.onnx_lsc")
+        change(op, {a.name: a for a in op.attribute})
+        onnx.save(m, rw)
+        case(name, ["decompress", rw, "-o", out], BAD_MODEL, d, names=["m.lsc.onnx", "'fc'", attr],
+             inputs=[rw], outputs=[out])
+
+    damaged("fused dynamic chain: one original input name too few",
+            lambda op, a: a["lsc_fused_io"].strings.pop(), "lsc_fused_io")
+    damaged("fused dynamic chain: original weight name not the record's",
+            lambda op, a: a["lsc_fused_io"].strings.__setitem__(1, b"other"), "lsc_fused_io")
+    damaged("fused dynamic chain: a NUL byte in an original name",
+            lambda op, a: a["lsc_fused_io"].strings.__setitem__(0, b"x\x00y"), "lsc_fused_io")
+    damaged("fused dynamic chain: lsc_fused_io missing (its Add then writes the op's output)",
+            lambda op, a: op.attribute.remove(a["lsc_fused_io"]), "lsc_activation")
+    os.remove(rw)
+    os.remove(os.path.join(d, "m.lsc"))
+
+
 def check_quantized_entropy(d, src, rw, out):
     """compress --entropy of an 8-bit weight (entropy blob version 3, docs/format.md 4):
     a damaged byte, and the blob relabelled version 2 with every checksum renewed."""
@@ -1190,7 +1239,7 @@ def main():
     work = tempfile.mkdtemp(prefix="lsc-bad-")
     try:
         for check in (check_models, check_external, check_restore_escape, check_bundles, check_shared, check_mirrored,
-                      check_graph_entry, check_quantized,
+                      check_graph_entry, check_quantized, check_dynamic,
                       check_decode, check_pack, check_names, check_activation, check_outputs, check_npy, check_interrupted):
             check(work)
     finally:

@@ -187,6 +187,37 @@ def quantized_relu(rng):
     return model(nodes, [vi("x", [2, 24])], [vi("y", [2, 16])], inits), feed(rng, x=(2, 24))
 
 
+def dynamic_chain_relu(rng):
+    """quantize_dynamic's chain (fused into LscDynamicQuantMatMul) and a Relu after."""
+    b = np.clip(np.round(pruned(rng, (24, 16), 0.2) * 40), -63, 63).astype(np.int8)
+    inits = [numpy_helper.from_array(b, "B"), numpy_helper.from_array(np.full(16, 0.01, np.float32), "ws"),
+             numpy_helper.from_array(np.zeros(16, np.int8), "bz"),
+             numpy_helper.from_array(rng.standard_normal(16).astype(np.float32), "b")]
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dql"),
+             helper.make_node("MatMulInteger", ["xq", "B", "xz", "bz"], ["i"], name="fc"),
+             helper.make_node("Cast", ["i"], ["f"], to=TensorProto.FLOAT, name="cast"),
+             helper.make_node("Mul", ["xs", "ws"], ["s"], name="scales"),
+             helper.make_node("Mul", ["f", "s"], ["m"], name="mul"), helper.make_node("Add", ["m", "b"], ["g"]),
+             helper.make_node("Relu", ["g"], ["y"], name="relu")]
+    return model(nodes, [vi("x", [2, 24])], [vi("y", [2, 16])], inits), feed(rng, x=(2, 24))
+
+
+def qlinear_chain_relu(rng):
+    """QuantizeLinear -> QLinearMatMul -> DequantizeLinear -> Add (fused into
+    LscQLinearMatMulFloat) and a Relu after."""
+    zp = np.full(16, 128, np.uint8)
+    b = np.where(pruned(rng, (24, 16), 0.2) != 0, rng.integers(0, 256, (24, 16)), 128).astype(np.uint8)
+    consts = {"B": b, "bs": np.full(16, 0.01, np.float32), "bz": zp, "as": np.array(0.0625, np.float32),
+              "az": np.array(128, np.uint8), "ys": np.array(0.25, np.float32), "yz": np.array(128, np.uint8),
+              "b": rng.standard_normal(16).astype(np.float32)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "as", "az"], ["a"], name="q"),
+             helper.make_node("QLinearMatMul", ["a", "as", "az", "B", "bs", "bz", "ys", "yz"], ["yq"], name="fc"),
+             helper.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["m"], name="dq"),
+             helper.make_node("Add", ["m", "b"], ["g"], name="add"), helper.make_node("Relu", ["g"], ["y"], name="relu")]
+    return (model(nodes, [vi("x", [2, 24])], [vi("y", [2, 16])],
+                  [numpy_helper.from_array(v, k) for k, v in consts.items()]), feed(rng, x=(2, 24)))
+
+
 # name: (builder, weights that must be encoded, activations that must be folded)
 BUILDERS = {
     "act_gemm_relu": (gemm_relu, 1, 1),
@@ -206,6 +237,8 @@ BUILDERS = {
     "act_two_readers": (two_readers, 1, 0),
     "act_in_if_branch": (in_if_branch, 3, 1),
     "act_quantized_relu": (quantized_relu, 1, 1),
+    "act_dynamic_chain_relu": (dynamic_chain_relu, 1, 1),
+    "act_qlinear_chain_relu": (qlinear_chain_relu, 1, 1),
 }
 
 

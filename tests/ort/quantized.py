@@ -23,7 +23,14 @@ formula: at most one code apart; LscQLinearConv and LscConvInteger equal to ORT'
 strides, pads, dilations, groups, 1x1 and 1-D kernels (uint8, where ORT is exact), and a
 stride past the integer direct form's phases (the float passes); LscQLinearConv on int8
 x, W and y equal to the exact convolution requantized (numpy); the 6.9%-dense LeNet-5's
-integer forms equal to the dense quantized model's."""
+integer forms equal to the dense quantized model's. Dynamic quantization's
+chains fused into LscDynamicQuantMatMul (every MatMulInteger of the dynamic / conv-integer forms of the three
+shipped models, none left as LscMatMulInteger; outputs equal to ORT's where the rest of the model is
+integer), and chains that must not be fused (an intermediate read twice, a scale fed at run time) or
+fused without their Add (a bias fed at run time): ops, outputs equal to ORT's, the file back byte for
+byte, stats and verify. The same for static quantization's QuantizeLinear -> QLinearMatMul ->
+DequantizeLinear [-> Add] chains and LscQLinearMatMulFloat (every QLinearMatMul of the qlinear forms)."""
+import json
 import os
 import sys
 
@@ -40,6 +47,181 @@ WEIGHT_OPS = {"qlinear": ("QLinearMatMul", "QLinearConv"), "conv-integer": ("Con
 # Integer ops then one rounding, as ORT's own: outputs equal, not only close.
 EXACT_FORMS = ("qlinear", "conv-integer")
 DEFAULT_WEIGHT_OPS = ("DequantizeLinear", "MatMulInteger")
+
+
+def dynamic_fused(name, quantized, lsc):
+    """Every MatMulInteger of a quantize_models.py form became LscDynamicQuantMatMul,
+    every QLinearMatMul LscQLinearMatMulFloat."""
+    failures = []
+    ops = node_ops(lsc)
+    for plain, fused, unfused in (("MatMulInteger", "LscDynamicQuantMatMul", "LscMatMulInteger"),
+                                  ("QLinearMatMul", "LscQLinearMatMulFloat", "LscQLinearMatMul")):
+        n = node_ops(quantized).count(plain)
+        ok = ops.count(fused) == n and unfused not in ops
+        if n:
+            print("%s %-28s %d %s chains fused into %s: %s" % ("ok  " if ok else "FAIL", name, n, plain, fused, ok))
+        if not ok:
+            failures.append("%s: %d %s, ops %s" % (name, n, plain, ops))
+    return failures
+
+
+def dense_and_lsc(work, name, path, lsc, feed_arrays):
+    """(dense outputs, LSC outputs at 1 and 2 threads) of ORT for one set of inputs."""
+    feeds = {}
+    for k, arr in feed_arrays.items():
+        feeds[k] = os.path.join(work, "%s.%s.npy" % (name, k))
+        np.save(feeds[k], arr)
+    dense = ortcheck.ort_outputs(path, feeds, os.path.join(work, name + ".dense"), plugin=False)
+    return dense, [ortcheck.ort_outputs(lsc, feeds, os.path.join(work, name + ".lsc%d" % t), threads=t)
+                   for t in (1, 2)]
+
+
+def dynamic_layer(p, x, K, N, rng, scale="col", bias="const", zp="col", swap=False):
+    """quantize_dynamic's nodes for one layer x [.., K] -> p_y [.., N]: (nodes, initializers,
+    extra graph inputs). scale "col" / "one" / "input" (fed at run time); bias "const",
+    "input" or None; zp "col", "one" or None (no b_zero_point); swap: the Muls' inputs
+    the other way round."""
+    from onnx import TensorProto, helper, numpy_helper
+    B = np.where(rng.random((K, N)) < 0.15, rng.integers(-63, 64, (K, N)), 0).astype(np.int8)
+    inits = [numpy_helper.from_array(B, p + "_B")]
+    inputs = []
+    ws = (rng.random(N if scale != "one" else 1) * 0.01 + 0.002).astype(np.float32)
+    if scale == "input":
+        inputs.append(helper.make_tensor_value_info(p + "_ws", TensorProto.FLOAT, [N]))
+    else:
+        inits.append(numpy_helper.from_array(ws if scale == "col" else ws.reshape(()), p + "_ws"))
+    mmi = [p + "_xq", p + "_B", p + "_xzp"]
+    if zp:
+        inits.append(numpy_helper.from_array(np.zeros(N if zp == "col" else 1, np.int8), p + "_bzp"))
+        mmi.append(p + "_bzp")
+    nodes = [helper.make_node("DynamicQuantizeLinear", [x], [p + "_xq", p + "_xs", p + "_xzp"]),
+             helper.make_node("MatMulInteger", mmi, [p + "_i"]),
+             helper.make_node("Cast", [p + "_i"], [p + "_f"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", [p + "_ws", p + "_xs"] if swap else [p + "_xs", p + "_ws"], [p + "_s"]),
+             helper.make_node("Mul", [p + "_s", p + "_f"] if swap else [p + "_f", p + "_s"],
+                              [p + "_m" if bias else p + "_y"])]
+    if bias == "input":
+        inputs.append(helper.make_tensor_value_info(p + "_b", TensorProto.FLOAT, [N]))
+    elif bias:
+        inits.append(numpy_helper.from_array(rng.standard_normal(N).astype(np.float32), p + "_b"))
+    if bias:
+        nodes.append(helper.make_node("Add", [p + "_m", p + "_b"], [p + "_y"]))
+    return nodes, inits, inputs
+
+
+def qlinear_layer(p, x, K, N, rng, y_scale="const"):
+    """QuantizeLinear -> QLinearMatMul (B uint8, zero point per column) -> DequantizeLinear
+    -> Add (bias) for one layer x [.., K] -> p_y [.., N]: (nodes, initializers, extra
+    graph inputs); y_scale "const" or "input" (fed at run time)."""
+    from onnx import TensorProto, helper, numpy_helper
+    zp = rng.integers(100, 156, N).astype(np.uint8)
+    B = np.where(rng.random((K, N)) < 0.15, rng.integers(0, 256, (K, N)), zp).astype(np.uint8)
+    consts = {p + "_B": B, p + "_bs": np.full(N, 0.01, np.float32), p + "_bz": zp,
+              p + "_as": np.array(1 / 16, np.float32), p + "_az": np.array(128, np.uint8),
+              p + "_ys": np.array(0.5, np.float32), p + "_yz": np.array(128, np.uint8),
+              p + "_b": rng.standard_normal(N).astype(np.float32)}
+    inputs = []
+    if y_scale == "input":
+        del consts[p + "_ys"]
+        inputs.append(helper.make_tensor_value_info(p + "_ys", TensorProto.FLOAT, []))
+    nodes = [helper.make_node("QuantizeLinear", [x, p + "_as", p + "_az"], [p + "_a"]),
+             helper.make_node("QLinearMatMul", [p + "_a", p + "_as", p + "_az", p + "_B", p + "_bs", p + "_bz",
+                                                p + "_ys", p + "_yz"], [p + "_q"]),
+             helper.make_node("DequantizeLinear", [p + "_q", p + "_ys", p + "_yz"], [p + "_m"]),
+             helper.make_node("Add", [p + "_m", p + "_b"], [p + "_y"])]
+    return nodes, [numpy_helper.from_array(v, k) for k, v in consts.items()], inputs
+
+
+def qlinear_fusion(work):
+    """Which QuantizeLinear -> QLinearMatMul -> DequantizeLinear [-> Add] chains become
+    LscQLinearMatMulFloat: a (with its Add) and d (its DequantizeLinear output also a
+    graph output: fused without the Add) are; b (its QuantizeLinear output also a graph
+    output) and c (y_scale fed at run time) stay LscQLinearMatMul with their nodes.
+    Outputs equal to ORT's dense model's at 1 and 6 rows, decompress byte for byte.
+    Returns failures."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(152)
+    K, N = 48, 40
+    layers = [qlinear_layer("a", "x", K, N, rng), qlinear_layer("b", "a_y", N, N, rng),
+              qlinear_layer("c", "b_y", N, N, rng, y_scale="input"), qlinear_layer("d", "c_y", N, 24, rng)]
+    failures = []
+    for rows in ((1, 1), (2, 3)):
+        name = "qlinear_fusion_%d" % (rows[0] * rows[1])
+        outs = [helper.make_tensor_value_info(v, TensorProto.FLOAT if v != "b_a" else TensorProto.UINT8, None)
+                for v in ("d_y", "d_m", "b_a")]
+        g = helper.make_graph(sum((l[0] for l in layers), []), name,
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(rows) + [K])] +
+                              sum((l[2] for l in layers), []), outs, sum((l[1] for l in layers), []))
+        path, lsc, back = (os.path.join(work, name + e) for e in (".onnx", ".lsc.onnx", ".back.onnx"))
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc, ["--bit-exact"])
+        ops = node_ops(lsc)
+        want_ops = ["LscQLinearMatMulFloat", "QuantizeLinear", "LscQLinearMatMul", "DequantizeLinear", "Add",
+                    "QuantizeLinear", "LscQLinearMatMul", "DequantizeLinear", "Add", "LscQLinearMatMulFloat", "Add"]
+        feed = {"x": rng.standard_normal(list(rows) + [K]).astype(np.float32) * 3, "c_ys": np.array(0.5, np.float32)}
+        dense, outs = dense_and_lsc(work, name, path, lsc, feed)
+        equal = all(len(o) == len(dense) and all(np.array_equal(a, b) for a, b in zip(o, dense)) for o in outs)
+        r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+        same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+        ok = ops == want_ops and equal and same
+        print("%s %-28s fused a, d, b and c left; outputs equal to ORT's %s, decompress byte for byte %s" %
+              ("ok  " if ok else "FAIL", name, equal, same))
+        if not ok:
+            failures.append("%s: ops %s, outputs equal %s, same %s" % (name, ops, equal, same))
+    return failures
+
+
+def dynamic_fusion(work):
+    """Which dynamic quantization chains become LscDynamicQuantMatMul: layer a (per-tensor
+    b_scale, no b_zero_point, no bias, Muls swapped, A of rank 3: 6 rows, the float
+    exact product) and d (its bias fed at run time: fused without the Add) are fused;
+    b (its Cast output also a graph output) and c (b_scale fed at run time) stay
+    LscMatMulInteger with their nodes. Outputs equal to ORT's dense model's, batch 1
+    (one row: the integer batch-1 form) and 6 rows; decompress byte for byte; stats
+    and verify accept the model. Returns failures."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(151)
+    K, N = 48, 40
+    layers = [dynamic_layer("a", "x", K, N, rng, scale="one", bias=None, zp=None, swap=True),
+              dynamic_layer("b", "a_y", N, N, rng),
+              dynamic_layer("c", "b_y", N, N, rng, scale="input", zp="one"),
+              dynamic_layer("d", "c_y", N, 24, rng, bias="input")]
+    nodes = sum((l[0] for l in layers), [])
+    inits = sum((l[1] for l in layers), [])
+    failures = []
+    for rows in ((1, 1), (2, 3)):
+        name = "dynamic_fusion_%d" % (rows[0] * rows[1])
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(rows) + [K])]
+                              + sum((l[2] for l in layers), []),
+                              [helper.make_tensor_value_info("d_y", TensorProto.FLOAT, None),
+                               helper.make_tensor_value_info("b_f", TensorProto.FLOAT, None)], inits)
+        path, lsc, back = (os.path.join(work, name + e) for e in (".onnx", ".lsc.onnx", ".back.onnx"))
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+        ortcheck.compress(path, lsc, ["--bit-exact"])
+        ops = node_ops(lsc)
+        want_ops = ["LscDynamicQuantMatMul", "DynamicQuantizeLinear", "LscMatMulInteger", "Cast", "Mul", "Mul", "Add",
+                    "DynamicQuantizeLinear", "LscMatMulInteger", "Cast", "Mul", "Mul", "Add",
+                    "LscDynamicQuantMatMul", "Add"]
+        fused = [n for n in onnx.load(lsc, load_external_data=False).graph.node if n.op_type == "LscDynamicQuantMatMul"]
+        arity = [len(n.input) for n in fused]
+        feed = {"x": rng.standard_normal(list(rows) + [K]).astype(np.float32) * 3,
+                "c_ws": (rng.random(N) * 0.01 + 0.002).astype(np.float32),
+                "d_b": rng.standard_normal(24).astype(np.float32)}
+        dense, outs = dense_and_lsc(work, name, path, lsc, feed)
+        equal = all(len(o) == len(dense) and all(np.array_equal(a, b) for a, b in zip(o, dense)) for o in outs)
+        r = ortcheck.run([ortcheck.ONNX_LSC, "decompress", lsc, "-o", back])
+        same = r.returncode == 0 and open(back, "rb").read() == open(path, "rb").read()
+        st = ortcheck.run([ortcheck.ONNX_LSC, "stats", lsc, "--json"])
+        encoded = st.returncode == 0 and json.loads(st.stdout)["totals"]["encoded_layers"] == 4
+        ver = ortcheck.run([ortcheck.ONNX_LSC, "verify", path, lsc])
+        ok = ops == want_ops and arity == [3, 4] and equal and same and encoded and ver.returncode == 0
+        print("%s %-28s fused a, d (inputs %s), b, c left; outputs equal to ORT's %s, decompress byte for byte "
+              "%s, stats %s, verify %d" % ("ok  " if ok else "FAIL", name, arity, equal, same, encoded,
+                                           ver.returncode))
+        if not ok:
+            failures.append("%s: ops %s, outputs equal %s, same %s, stats %s, verify %d %s" % (
+                name, ops, equal, same, encoded, ver.returncode, ver.stderr.strip()[-300:]))
+    return failures
 
 
 def node_ops(path):
@@ -587,6 +769,7 @@ def main():
             if left or len(ortcheck.lsc_ops(lsc)) < n8:
                 failures.append("%s: %d LSC ops for %d 8-bit weights, %d of their nodes left" %
                                 (name, len(ortcheck.lsc_ops(lsc)), n8, left))
+            failures += dynamic_fused(name, quantized, lsc)
             # --bit-exact: float layers (dynamic keeps Conv float) keep their -0.0.
             exact, back = (os.path.join(work, name + e) for e in (".exact.lsc.onnx", ".back.onnx"))
             ortcheck.compress(path, exact, ["--bit-exact"])
@@ -597,6 +780,21 @@ def main():
             if not same:
                 failures.append("%s: decompress differs (%s)" % (name, r.stderr.strip()))
             failures += entropy_tier(work, name, m, feeds[:1], n8, 0 if form in EXACT_FORMS else ortcheck.RTOL)
+    # lenet5 (the third shipped model): the chains of its dynamic and qlinear forms fused too
+    for form in ("dynamic", "qlinear"):
+        name = "lenet5_" + form
+        quantized = os.path.join(work, name + ".quantized.onnx")
+        r = ortcheck.run([sys.executable, QUANTIZE, os.path.join(models, "lenet5.onnx"), form, quantized])
+        if r.returncode != 0:
+            failures.append("%s: quantize_models.py failed: %s" % (name, r.stderr.strip()))
+            continue
+        m = onnx.load(quantized)
+        shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+        feeds = [{m.graph.input[0].name: rng.standard_normal([1] + shape[1:]).astype(np.float32)}]
+        failures += ortcheck.check_models(work, {name: (m, feeds, 2)}, 0 if form in EXACT_FORMS else ortcheck.RTOL)
+        failures += dynamic_fused(name, quantized, os.path.join(work, name + ".lsc.onnx"))
+    failures += dynamic_fusion(work)
+    failures += qlinear_fusion(work)
     failures += integer_exact(work)
     failures += integer_bound(work)
     failures += qlinear_exact(work)

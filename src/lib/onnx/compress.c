@@ -252,9 +252,25 @@ static lsc_status add_decode_node(lsc_candidate *cand, Onnx__NodeProto *constant
     return LSC_OK;
 }
 
+/* The LscMatMulInteger / LscQLinearMatMul node of an encoded weight, with the nodes
+ * of its quantization around it, into one op (fuse_chain.c); n_cols: B's columns. */
+static lsc_status fuse_chain(const lsc_candidate *cand, int64_t n_cols, lsc_fold_list *removed, lsc_error *error)
+{
+    if (cand->n_consumers != 1 || (strcmp(cand->op, "MatMulInteger") != 0 && strcmp(cand->op, "QLinearMatMul") != 0))
+        return LSC_OK;
+    for (size_t i = 0; i < cand->graph->n_node; i++) /* the op in the weight's own graph only */
+        if (cand->graph->node[i] == cand->consumers[0])
+            return lsc_fuse_quantized_chain(cand->graph, cand->consumers[0], n_cols, removed, error);
+    return LSC_OK;
+}
+
 static lsc_status rewrite_graph(compress_ctx *c, Onnx__NodeProto **constants, size_t *n_encoded)
 {
     *n_encoded = 0;
+    /* Nodes folded into LSC ops, taken out of their graphs once every one is recorded
+     * where it stands. */
+    lsc_fold_list folded = {0};
+    lsc_status st = LSC_OK;
     for (size_t k = 0; k < c->sel.count; k++) /* before folding and fusing remove nodes */
         if (c->sel.items[k].home == LSC_HOME_CONSTANT)
             constants[k] = c->sel.items[k].graph->node[c->sel.items[k].home_index];
@@ -265,9 +281,12 @@ static lsc_status rewrite_graph(compress_ctx *c, Onnx__NodeProto **constants, si
         if (!c->encoded[k].size)
             continue;
         Onnx__TensorProto *orig = cand->tensor;
+        int64_t n_cols = orig->n_dims == 2 ? orig->dims[1] : 0;
         Onnx__TensorProto *t = lsc_blob_tensor_new(orig->name, c->bundle_name, c->encoded[k].offset, c->encoded[k].size);
-        if (!t)
+        if (!t) {
+            lsc_fold_list_drop(&folded);
             return lsc_fail(c->error, LSC_ERR_NO_MEMORY, "out of memory");
+        }
         /* A decode initializer's blob takes the new name (a Constant node's output
          * does, in add_decode_node; its value keeps its own name). */
         if (cand->decode && cand->home != LSC_HOME_CONSTANT) {
@@ -278,21 +297,28 @@ static lsc_status rewrite_graph(compress_ctx *c, Onnx__NodeProto **constants, si
             }
         }
         /* Typed declarations follow the blob. */
-        for (size_t i = 0; i < cand->n_decls; i++)
-            LSC_TRY(lsc_value_type_set(cand->decls[i], t->data_type, t->dims, 1, c->error));
-        lsc_candidate_set_tensor(cand, t);
-        LSC_TRY(lsc_onnx_detach(&c->model, orig, c->error));
-        for (size_t i = 0; i < cand->n_consumers; i++)
-            LSC_TRY(rewrite_node(cand->consumers[i], cand->lsc_op, c->error));
-        if (cand->dq)
-            LSC_TRY(lsc_fuse_dequantize(cand, c->error));
+        for (size_t i = 0; st == LSC_OK && i < cand->n_decls; i++)
+            st = lsc_value_type_set(cand->decls[i], t->data_type, t->dims, 1, c->error);
+        if (st == LSC_OK) {
+            lsc_candidate_set_tensor(cand, t);
+            st = lsc_onnx_detach(&c->model, orig, c->error);
+        }
+        for (size_t i = 0; st == LSC_OK && i < cand->n_consumers; i++)
+            st = rewrite_node(cand->consumers[i], cand->lsc_op, c->error);
+        if (st == LSC_OK && cand->dq)
+            st = lsc_fuse_dequantize(cand, c->error);
+        if (st == LSC_OK)
+            st = fuse_chain(cand, n_cols, &folded, c->error);
+        if (st != LSC_OK) {
+            lsc_fold_list_drop(&folded);
+            return st;
+        }
         (*n_encoded)++;
     }
     if (*n_encoded == 0)
         return LSC_OK;
     /* Every node is recorded where it stands before any leaves its graph. */
-    lsc_fold_list folded = {0};
-    lsc_status st = lsc_fold_activations(c->model.proto, &folded, c->error);
+    st = lsc_fold_activations(c->model.proto, &folded, c->error);
     lsc_fold_list_drop(&folded);
     if (st != LSC_OK)
         return st;

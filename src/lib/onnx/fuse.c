@@ -287,22 +287,67 @@ static lsc_status unfold_activation(Onnx__NodeProto *op, const Onnx__AttributePr
     return LSC_OK;
 }
 
+/* lsc_fused_io (fuse_chain.c), when present: the original inputs (n_inputs, the
+ * weight's name as the record's) and output, names without NUL bytes, on an op of
+ * one output. */
+static int fused_io_ok(const Onnx__AttributeProto *io, const Onnx__NodeProto *op, const Onnx__AttributeProto *nodes,
+                       int64_t n_inputs)
+{
+    if (!io)
+        return 1;
+    const ProtobufCBinaryData *w = &nodes->strings[0];
+    if (io->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS || io->n_strings != (size_t)n_inputs + 1 ||
+        op->n_output != 1 || io->strings[1].len != w->len || memcmp(io->strings[1].data, w->data, w->len) != 0)
+        return 0;
+    for (size_t i = 0; i < io->n_strings; i++)
+        if (memchr(io->strings[i].data, 0, io->strings[i].len))
+            return 0;
+    return 1;
+}
+
+/* The op's inputs (but the weight's, input 1, restored as any op's) and output from
+ * lsc_fused_io, checked by fused_io_ok. */
+static lsc_status restore_io(Onnx__NodeProto *op, const Onnx__AttributeProto *io, lsc_error *error)
+{
+    for (size_t i = 0; i < io->n_strings; i++) {
+        if (i == 1)
+            continue;
+        char **field = i < op->n_input ? &op->input[i] : &op->output[0];
+        char *s = malloc(io->strings[i].len + 1);
+        if (!s)
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
+        if (io->strings[i].len)
+            memcpy(s, io->strings[i].data, io->strings[i].len);
+        s[io->strings[i].len] = 0;
+        free(*field);
+        *field = s;
+    }
+    return LSC_OK;
+}
+
 /* Restores one op from its two attributes; its removed nodes go to *pending. */
 static lsc_status unfuse_node(Onnx__NodeProto *op, const char *label, pending_node **pending, size_t *n_pending,
                               lsc_error *error)
 {
     Onnx__AttributeProto *at = take_attr(op, ATTR_AT), *nodes = take_attr(op, ATTR_NODES);
     Onnx__AttributeProto *act = take_attr(op, LSC_ACT_ATTR), *params = take_attr(op, LSC_ACT_PARAMS_ATTR);
+    Onnx__AttributeProto *io = take_attr(op, LSC_FUSED_IO_ATTR);
     lsc_status st = LSC_OK;
     const char *name = node_label(op);
     size_t first = *n_pending;
-    if (!at && !nodes && !act && !params)
+    if (!at && !nodes && !act && !params && !io)
         return LSC_OK;
     if (!at || !nodes || at->n_ints < 2 || at->n_ints != nodes->n_strings || at->ints[0] < 2 ||
         (uint64_t)at->ints[0] > op->n_input || nodes->strings[0].len == 0 ||
         memchr(nodes->strings[0].data, 0, nodes->strings[0].len)) {
         st = lsc_fail(error, LSC_ERR_BAD_MODEL, "%s: node '%.200s': attributes %s / %s are malformed", label, name,
                       ATTR_AT, ATTR_NODES);
+        goto done;
+    }
+    if (!fused_io_ok(io, op, nodes, at->ints[0])) {
+        st = lsc_fail(error, LSC_ERR_BAD_MODEL,
+                      "%s: node '%.200s': attribute %s does not hold the original %d inputs and output", label, name,
+                      LSC_FUSED_IO_ATTR, (int)at->ints[0]);
         goto done;
     }
     pending_node *grown = realloc(*pending, (*n_pending + at->n_ints) * sizeof *grown);
@@ -341,7 +386,11 @@ static lsc_status unfuse_node(Onnx__NodeProto *op, const char *label, pending_no
     for (size_t i = (size_t)at->ints[0]; i < op->n_input; i++)
         free(op->input[i]);
     op->n_input = (size_t)at->ints[0];
-    st = unfold_activation(op, act, params, grown + first, *n_pending - first, label, error);
+    /* A fused dynamic chain's Add, not an activation, may write the op's output. */
+    if (!io || act || params)
+        st = unfold_activation(op, act, params, grown + first, *n_pending - first, label, error);
+    if (st == LSC_OK && io)
+        st = restore_io(op, io, error);
     for (size_t i = first; i < *n_pending; i++)
         grown[i].op = node_label(op); /* the op's output name may have changed */
 done:
@@ -353,6 +402,8 @@ done:
         protobuf_c_message_free_unpacked(&act->base, NULL);
     if (params)
         protobuf_c_message_free_unpacked(&params->base, NULL);
+    if (io)
+        protobuf_c_message_free_unpacked(&io->base, NULL);
     return st;
 }
 

@@ -24,7 +24,8 @@ typedef struct scope {
 
 static int is_float_op(const Onnx__NodeProto *n)
 {
-    static const char *const ops[] = {"LscConv", "LscGemm", "LscMatMul", "LscMatMulLeft"};
+    static const char *const ops[] = {"LscConv", "LscGemm", "LscMatMul", "LscMatMulLeft", "LscDynamicQuantMatMul",
+                                      "LscQLinearMatMulFloat"};
     if (!lsc_node_is_lsc(n) || n->n_output != 1 || !n->output[0] || !*n->output[0])
         return 0;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -38,7 +39,6 @@ static int same(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* References to name anywhere in g (node inputs, graph outputs) and its subgraphs. */
 static size_t uses_in(const Onnx__GraphProto *g, const char *name, int depth)
 {
     if (depth > MAX_DEPTH)
@@ -58,6 +58,11 @@ static size_t uses_in(const Onnx__GraphProto *g, const char *name, int depth)
         }
     }
     return uses;
+}
+
+size_t lsc_value_uses(const Onnx__GraphProto *g, const char *name)
+{
+    return uses_in(g, name, 0);
 }
 
 /* One float32 value held in the proto itself. */
@@ -162,7 +167,7 @@ static lsc_status add_attrs(Onnx__NodeProto *op, const char *act, const float *p
     return lsc_node_append_attr(op, p, error);
 }
 
-static lsc_status push(lsc_fold_list *list, Onnx__GraphProto *g, Onnx__NodeProto *node, lsc_error *error)
+lsc_status lsc_fold_list_push(lsc_fold_list *list, Onnx__GraphProto *g, Onnx__NodeProto *node, lsc_error *error)
 {
     lsc_folded_node *items = realloc(list->items, (list->count + 1) * sizeof *items);
     if (!items)
@@ -188,7 +193,7 @@ static lsc_status fold_one(const scope *s, Onnx__GraphProto *g, size_t i, lsc_fo
             user = g->node[j];
     float params[2];
     size_t n_params = 0;
-    if (!user || uses_in(g, out, 0) != 1 || !activation_of(s, user, params, &n_params))
+    if (!user || lsc_value_uses(g, out) != 1 || !activation_of(s, user, params, &n_params))
         return LSC_OK;
     LSC_TRY(lsc_fuse_record(op, g, user, error));
     LSC_TRY(add_attrs(op, user->op_type, params, n_params, error));
@@ -197,7 +202,7 @@ static lsc_status fold_one(const scope *s, Onnx__GraphProto *g, size_t i, lsc_fo
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory");
     free(op->output[0]);
     op->output[0] = name;
-    return push(removed, g, user, error);
+    return lsc_fold_list_push(removed, g, user, error);
 }
 
 static lsc_status fold_graph(const scope *outer, Onnx__GraphProto *g, lsc_fold_list *removed, int depth,

@@ -36,7 +36,8 @@ static int droppable(const Onnx__NodeProto *n, const Onnx__AttributeProto *a, in
     const char *op = n->op_type ? n->op_type : "", *name = a->name ? a->name : "";
     int ints = a->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
     int lsc = n->domain && !strcmp(n->domain, LSC_ONNX_DOMAIN);
-    if (lsc && (!strcmp(name, "lsc_dequantize") || !strcmp(name, "lsc_dequantize_nodes")))
+    if (lsc && (!strcmp(name, "lsc_dequantize") || !strcmp(name, "lsc_dequantize_nodes") ||
+                !strcmp(name, "lsc_fused_io")))
         return 1;
     if ((is_onnx_domain(n->domain) && !strcmp(op, "Conv")) || (lsc && !strcmp(op, "LscConv"))) {
         if (ints && (!strcmp(name, "dilations") || !strcmp(name, "strides")))

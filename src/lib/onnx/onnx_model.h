@@ -334,6 +334,28 @@ typedef struct lsc_fold_list {
 lsc_status lsc_fold_activations(Onnx__ModelProto *model, lsc_fold_list *removed, lsc_error *error);
 /* Takes the listed nodes out of their graphs, frees them and empties the list. */
 void lsc_fold_list_drop(lsc_fold_list *list);
+/* References to name in g (node inputs, graph outputs) and its subgraphs; a body
+ * nested too deep to walk counts as one more. */
+size_t lsc_value_uses(const Onnx__GraphProto *g, const char *name);
+
+/* ---- quantized MatMul chains fused into one LSC op (fuse_chain.c) ---- */
+
+#define LSC_FUSED_IO_ATTR "lsc_fused_io"
+#define LSC_DYNAMIC_OP "LscDynamicQuantMatMul"
+#define LSC_QLINEAR_FLOAT_OP "LscQLinearMatMulFloat"
+
+/* compress: the LscMatMulInteger node `op` of g (its B a blob of n_cols columns) and
+ * the nodes around it that ONNX Runtime's quantize_dynamic writes,
+ * DynamicQuantizeLinear -> op -> Cast -> Mul (the scales) -> Mul [-> Add bias],
+ * become one LscDynamicQuantMatMul; an LscQLinearMatMul between QuantizeLinear and
+ * DequantizeLinear [-> Add bias] one LscQLinearMatMulFloat; when the chain is exactly
+ * that (docs/format.md 3.1). The other nodes are recorded on it (lsc_fuse_record) and
+ * listed in *removed, still in g. Otherwise nothing changes. */
+lsc_status lsc_fuse_quantized_chain(Onnx__GraphProto *g, Onnx__NodeProto *op, int64_t n_cols,
+                                    lsc_fold_list *removed, lsc_error *error);
+/* Appends (g, node) to the list. */
+lsc_status lsc_fold_list_push(lsc_fold_list *list, Onnx__GraphProto *g, Onnx__NodeProto *node, lsc_error *error);
+
 /* LSC_OK for a known activation (name of act_len bytes) with n_params parameters,
  * LSC_ERR_BAD_MODEL for a wrong count, LSC_ERR_UNSUPPORTED for an unknown name. */
 lsc_status lsc_activation_check(const char *act, size_t act_len, size_t n_params);

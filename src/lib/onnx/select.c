@@ -36,6 +36,9 @@ static const weighted_kind kinds[] = {
     {"QLinearMatMul", "LscQLinearMatMul", 1u << 3, 0}, {"QLinearConv", "LscQLinearConv", 1u << 3, 0},
     {"ConvInteger", "LscConvInteger", 1u << 1, 0},
     {"Gather", "LscGather", 1u << 0, 0},
+    /* found only by their LSC names: the integer op first becomes LscMatMulInteger /
+     * LscQLinearMatMul, then with its quantization chain one of these (fuse_chain.c) */
+    {"MatMulInteger", "LscDynamicQuantMatMul", 1u << 1, 0}, {"QLinearMatMul", "LscQLinearMatMulFloat", 1u << 3, 0},
 };
 static const weighted_kind *const matmul_left = &kinds[6];
 /* An 8-bit weight's DequantizeLinear: its op is found later (resolve_dequantized). */
