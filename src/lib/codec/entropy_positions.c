@@ -157,6 +157,79 @@ static int decode_table(lsc_rc_decoder *d, position_model *pm)
     return d->overrun ? -1 : 0;
 }
 
+/* ---- grouped tables (format 5, LSC_SECTION_GROUPED) ---- */
+
+/* Small layers pay for a table of 952 contexts (sending it, and decoding it: most of
+ * a small layer's fixed cost) and were coded adaptively for that, at a third of the
+ * static decoder's speed. Format 5 sends one probability per group of contexts
+ * instead: the row class and left neighbour always, the column class in four bands
+ * (no rows above; an empty column; density below 3/8; above) or not at all. The
+ * decoder spreads the groups over the 952 contexts and runs the static loop. */
+enum { GROUPING_ROW = 0, GROUPING_ROW_COL4 = 1, GROUPINGS = 2 };
+#define GROUPING_BITS 1
+#define MAX_GROUPS (LSC_ROW_CLASSES * 4 * 2)
+
+static unsigned group_count(unsigned grouping)
+{
+    return grouping == GROUPING_ROW ? LSC_ROW_CLASSES * 2 : MAX_GROUPS;
+}
+
+static unsigned group_of(unsigned ctx, unsigned grouping)
+{
+    unsigned row = ctx / (2 * LSC_COL_CLASSES), col = (ctx / 2) % LSC_COL_CLASSES, left = ctx & 1;
+    if (grouping == GROUPING_ROW)
+        return row * 2 + left;
+    unsigned band = col == 0 ? 0 : col <= 2 ? 1 : col <= 9 ? 2 : 3; /* class 9: density < 3/8 */
+    return (row * 4 + band) * 2 + left;
+}
+
+static void encode_grouped_table(lsc_rc_encoder *e, position_model *pm, unsigned grouping)
+{
+    uint64_t seen[MAX_GROUPS][2] = {{0}};
+    uint16_t fixed[MAX_GROUPS];
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
+        seen[group_of(ctx, grouping)][0] += pm->seen[ctx][0];
+        seen[group_of(ctx, grouping)][1] += pm->seen[ctx][1];
+    }
+    lsc_rc_encode_direct(e, grouping, GROUPING_BITS);
+    table_model t;
+    table_model_init(&t);
+    for (unsigned g = 0; g < group_count(grouping); g++) {
+        unsigned rare = 0, ones_common = 0;
+        if (seen[g][0] + seen[g][1])
+            choose_probability(seen[g], &rare, &ones_common);
+        lsc_rc_encode_number(e, &t.number, rare, PROB_KEEP);
+        if (rare)
+            lsc_rc_encode(e, &t.side, ones_common);
+        fixed[g] = fixed_probability(rare, ones_common);
+    }
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++)
+        pm->fixed[ctx] = fixed[group_of(ctx, grouping)];
+}
+
+static int decode_grouped_table(lsc_rc_decoder *d, position_model *pm)
+{
+    unsigned grouping = lsc_rc_decode_direct(d, GROUPING_BITS);
+    uint16_t fixed[MAX_GROUPS];
+    table_model t;
+    table_model_init(&t);
+    if (grouping >= GROUPINGS)
+        return -1;
+    for (unsigned g = 0; g < group_count(grouping); g++) {
+        unsigned rare = (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP), ones_common = 0;
+        if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
+            return -1;
+        if (rare)
+            ones_common = lsc_rc_decode(d, &t.side);
+        if (ones_common && rare == PROB_ONE / 2)
+            return -1;
+        fixed[g] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common); /* as decode_table */
+    }
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++)
+        pm->fixed[ctx] = fixed[group_of(ctx, grouping)];
+    return d->overrun ? -1 : 0;
+}
+
 /* ---- encoder ---- */
 
 /* The encoder's record of the walk: each decision as context * 2 + bit, and where each
@@ -295,55 +368,84 @@ static uint64_t static_floor(const position_model *pm, const lsc_rc_encoder *e)
     return e->size + (ideal > gain ? (ideal - gain) / (8u << 16) : 0);
 }
 
-/* Static tables (LSC_SECTION_MODEL), or for few decisions the adaptive model if it
- * is smaller (LSC_SECTION_ADAPTIVE). The adaptive coding, when tried, comes first;
- * when it is already below what the static one can reach, the static rows are not
- * coded (the choice is the same: small layers, where the table costs most, save a
- * third of their position work). `exhaustive` codes both always (tests). */
-lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, int exhaustive, uint8_t **out, size_t *out_size,
+/* Keeps *best or takes cand, the smaller (ties: the earlier). */
+static void keep_smaller(lsc_rc_encoder *best, unsigned *best_method, lsc_rc_encoder *cand, unsigned method)
+{
+    if (!cand->failed && (best->failed || !best->size || cand->size < best->size)) {
+        free(best->buf);
+        *best = *cand;
+        *best_method = method;
+    } else {
+        free(cand->buf);
+    }
+    lsc_rc_encoder_init(cand);
+}
+
+/* Format 2 and later: static tables (LSC_SECTION_MODEL), or for few decisions the
+ * adaptive model if it is smaller (LSC_SECTION_ADAPTIVE). The adaptive coding, when
+ * tried, comes first; when it is already below what the static one can reach, the
+ * static rows are not coded (the choice is the same: small layers, where the table
+ * costs most, save a third of their position work).
+ * Format 5 (LSC_POSITIONS_GROUPED): for few decisions, the grouped tables too, and
+ * the adaptive model only where it saves more than 1/LSC_ADAPTIVE_MARGIN of the best
+ * static coding (it decodes at a third of the speed).
+ * LSC_POSITIONS_EXHAUSTIVE codes every candidate in full (tests). */
+lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options, uint8_t **out, size_t *out_size,
                                            unsigned *method, lsc_error *error)
 {
     *out = NULL;
     *out_size = 0;
     *method = LSC_SECTION_MODEL;
+    int exhaustive = (options & LSC_POSITIONS_EXHAUSTIVE) != 0, grouped = (options & LSC_POSITIONS_GROUPED) != 0;
     position_model *pm;
     LSC_TRY(model_new(m->cols, &pm, error));
     decisions ds = {NULL, 0, 0, malloc(((size_t)m->rows + 1) * sizeof(uint64_t))};
-    lsc_rc_encoder e, small;
-    lsc_rc_encoder_init(&e);
+    lsc_rc_encoder best, cand, small;
+    lsc_rc_encoder_init(&best);
+    lsc_rc_encoder_init(&cand);
     lsc_rc_encoder_init(&small);
-    int coded_static = 0;
+    unsigned best_method = LSC_SECTION_MODEL;
     if (!ds.row_end || walk_rows(m, pm, &ds, NULL)) {
-        e.failed = 1;
+        best.failed = 1;
     } else {
         count_seen(pm, &ds);
-        encode_table(&e, pm);
-        if (ds.n < LSC_ENTROPY_SMALL_POSITIONS) {
+        int few = ds.n < LSC_ENTROPY_SMALL_POSITIONS;
+        if (few) {
             walk_rows(m, pm, NULL, &small);
             lsc_rc_encoder_finish(&small);
         }
-        if (exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &e)) {
-            code_rows(m, pm, &ds, &e);
-            lsc_rc_encoder_finish(&e);
-            coded_static = 1;
+        encode_table(&cand, pm);
+        if (grouped || exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &cand)) {
+            code_rows(m, pm, &ds, &cand);
+            lsc_rc_encoder_finish(&cand);
+            keep_smaller(&best, &best_method, &cand, LSC_SECTION_MODEL);
+        } else {
+            free(cand.buf);
+            lsc_rc_encoder_init(&cand);
         }
+        for (unsigned g = 0; grouped && few && g < GROUPINGS; g++) {
+            encode_grouped_table(&cand, pm, g);
+            code_rows(m, pm, &ds, &cand);
+            lsc_rc_encoder_finish(&cand);
+            keep_smaller(&best, &best_method, &cand, LSC_SECTION_GROUPED);
+        }
+        if (small.size && !small.failed &&
+            (!best.size || small.size + (grouped ? small.size / LSC_ADAPTIVE_MARGIN : 0) < best.size))
+            keep_smaller(&best, &best_method, &small, LSC_SECTION_ADAPTIVE);
     }
+    free(small.buf);
     model_free(pm);
     free(ds.d);
     free(ds.row_end);
-    if (small.size && !small.failed && !e.failed && (!coded_static || small.size < e.size)) {
-        free(e.buf);
-        *method = LSC_SECTION_ADAPTIVE;
-        return finish(&small, out, out_size, error);
-    }
-    free(small.buf);
-    return finish(&e, out, out_size, error);
+    *method = best_method;
+    return finish(&best, out, out_size, error);
 }
 
-lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
+lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, unsigned options, uint8_t **out, size_t *out_size,
                                         unsigned *method, lsc_error *error)
 {
-    return lsc_entropy_encode_positions_ex(m, 0, out, out_size, method, error);
+    return lsc_entropy_encode_positions_ex(m, options & ~(unsigned)LSC_POSITIONS_EXHAUSTIVE, out, out_size, method,
+                                           error);
 }
 
 /* ---- decoder ---- */
@@ -469,9 +571,10 @@ static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse 
     return LSC_OK;
 }
 
-lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, unsigned model, lsc_sparse *m,
                                         const char *label, lsc_error *error)
 {
+    int adaptive = model == LSC_POSITIONS_ADAPTIVE;
     m->row_ptr = NULL;
     m->col = NULL;
     lsc_rc_decoder d;
@@ -480,7 +583,7 @@ lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int 
     position_model *pm;
     LSC_TRY(model_new(m->cols, &pm, error));
     lsc_status st = LSC_OK;
-    if (!adaptive && decode_table(&d, pm))
+    if (model == LSC_POSITIONS_GROUPED_TABLE ? decode_grouped_table(&d, pm) : !adaptive && decode_table(&d, pm))
         st = BAD("blob '%s': the position stream's probability table is damaged", label);
     if (st == LSC_OK) {
         m->row_ptr = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));

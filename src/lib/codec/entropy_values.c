@@ -3,10 +3,15 @@
  * zstd (a generic coder: repeats, few distinct values), or our range coder with static
  * frequency tables: plane 0 (the exponent: pruning by magnitude keeps few) under one
  * table, the top nibble of later planes under a table per exponent (the top mantissa
- * bits follow the distribution within an octave), their low nibble stored as it is. */
+ * bits follow the distribution within an octave), their low nibble stored as it is.
+ * Format 5 codes the same tables' symbols with rANS (LSC_SECTION_RANS): its decoder
+ * needs no division per symbol, which held the range decoder's symbol loop. */
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "codec/entropy.h"
 #include "codec/entropy_cost.h"
@@ -109,8 +114,9 @@ static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, freq_table *t, u
     }
 }
 
-/* Returns -1 unless the frequencies sum to exactly FREQ_ONE. */
-static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, unsigned n)
+/* Returns -1 unless the frequencies sum to exactly FREQ_ONE. `symbols` 0: the slot
+ * table is left unfilled (rANS nibbles find their symbol from cum). */
+static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, unsigned n, int symbols)
 {
     uint32_t sum = 0;
     t->cum[0] = 0;
@@ -119,7 +125,8 @@ static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, un
         if (f > FREQ_ONE - sum)
             return -1;
         t->freq[s] = (uint16_t)f;
-        memset(t->symbol + sum, (int)s, (size_t)f);
+        if (symbols)
+            memset(t->symbol + sum, (int)s, (size_t)f);
         sum += (uint32_t)f;
         t->cum[s + 1] = (uint16_t)sum;
     }
@@ -164,8 +171,108 @@ static uint64_t model_floor(const uint64_t *count, const uint64_t *total, unsign
     return bits / (8u << 16) + (j ? (n + 1) / 2 : 0);
 }
 
+/* ---- format 5: the tables' symbols by rANS (docs/format.md 4.5) ---- */
+
+/* State in [RANS_LOW, 256 RANS_LOW), renormalized a byte at a time. */
+#define RANS_LOW (1u << 23)
+
+/* Appends the rANS stream of the n symbols (coded last to first, so that they decode
+ * first to last): the final state (4 bytes, little-endian), then the renormalization
+ * bytes in the order the decoder reads them. */
+static int rans_append(lsc_rc_encoder *e, const freq_table *t, const uint16_t *index, const uint8_t *planes,
+                       const uint8_t *plane, uint64_t n, unsigned shift)
+{
+    size_t cap = (size_t)n * 2 + 4; /* a symbol of frequency >= 1 in 2^12 pushes at most 2 bytes */
+    uint8_t *buf = malloc(cap), *p = buf + cap;
+    if (!buf)
+        return -1;
+    uint32_t x = RANS_LOW;
+    for (uint64_t i = n; i-- > 0;) {
+        const freq_table *tk = &t[index[planes[i]]];
+        unsigned s = plane[i] >> shift;
+        uint32_t f = tk->freq[s], x_max = ((RANS_LOW >> FREQ_BITS) << 8) * f;
+        while (x >= x_max) {
+            *--p = (uint8_t)x;
+            x >>= 8;
+        }
+        x = ((x / f) << FREQ_BITS) + x % f + tk->cum[s];
+    }
+    p -= 4;
+    lsc_store_le32(p, x);
+    for (; p < buf + cap; p++)
+        lsc_rc_put_byte(e, *p);
+    free(buf);
+    return 0;
+}
+
+/* The symbol of a nibble table owning `slot`: how many of cum[1..15] are <= slot. */
+static inline unsigned nibble_symbol(const uint16_t *cum, uint32_t slot)
+{
+#ifdef __SSE2__
+    __m128i v = _mm_set1_epi16((short)(slot + 1));
+    __m128i lo = _mm_cmpgt_epi16(v, _mm_loadu_si128((const __m128i *)(cum + 1)));
+    __m128i hi = _mm_cmpgt_epi16(v, _mm_loadu_si128((const __m128i *)(cum + 9))); /* cum[16] = 4096 > slot */
+    return (unsigned)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
+#else
+    unsigned s = 0;
+    for (unsigned k = 1; k < NIBBLE_SYMBOLS; k++)
+        s += cum[k] <= slot;
+    return s;
+#endif
+}
+
+/* Decodes the rANS stream [p, end) into plane j (format 5). The stream must end
+ * exactly where its last symbol leaves the encoder's first state. */
+static int rans_decode(const uint8_t *p, const uint8_t *end, const freq_table *t, const uint16_t *index,
+                       const uint8_t *planes, uint8_t *plane, const uint8_t *nibbles, uint64_t n, unsigned j)
+{
+    if (end - p < 4)
+        return -1;
+    uint32_t x = lsc_load_le32(p);
+    p += 4;
+    if (x < RANS_LOW || x >= RANS_LOW << 8)
+        return -1;
+    /* a state below RANS_LOW takes at most two bytes; a damaged stream may run out,
+     * then reads zeros and fails the end check */
+#define RANS_RENORM()                                                                                                  \
+    while (x < RANS_LOW)                                                                                               \
+        x = (x << 8) | (p < end ? *p++ : (end = NULL, 0u));
+    if (j == 0) {
+        for (uint64_t i = 0; i < n && end; i++) {
+            uint32_t slot = x & (FREQ_ONE - 1);
+            unsigned s = t->symbol[slot];
+            x = t->freq[s] * (x >> FREQ_BITS) + slot - t->cum[s];
+            plane[i] = (uint8_t)s;
+            RANS_RENORM();
+        }
+    } else {
+        for (uint64_t i = 0; i < n && end; i++) {
+            const freq_table *tk = &t[index[planes[i]]];
+            uint32_t slot = x & (FREQ_ONE - 1);
+            unsigned s = nibble_symbol(tk->cum, slot);
+            x = tk->freq[s] * (x >> FREQ_BITS) + slot - tk->cum[s];
+            plane[i] = (uint8_t)(s << 4 | ((nibbles[i / 2] >> (4 * (i & 1))) & 15));
+            RANS_RENORM();
+        }
+    }
+#undef RANS_RENORM
+    return end && p == end && x == RANS_LOW ? 0 : -1;
+}
+
+/* Ends the tables' range-coded part in 2 bytes less than lsc_rc_encoder_finish: low
+ * rounded up to a multiple of 2^16 stays inside the interval (range >= 2^24) with any
+ * 16 bits after it, so the decoder, reading 2 bytes past this part, may read the rANS
+ * stream's first bytes there. */
+static void finish_short(lsc_rc_encoder *e)
+{
+    e->low = (e->low + 0xFFFFu) & ~(uint64_t)0xFFFFu;
+    for (int i = 0; i < 3; i++)
+        lsc_rc_shift_low(e);
+}
+#define FINISH_SHORT_READ_AHEAD 2
+
 /* `beat`: a size to beat; a model that cannot (model_floor) is not coded (*out NULL). */
-static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, size_t beat, uint8_t **out,
+static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, size_t beat, int rans, uint8_t **out,
                                size_t *out_size, lsc_error *error)
 {
     *out = NULL;
@@ -206,16 +313,22 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
                 t[k].freq[s] = s ? 0 : FREQ_ONE;
         encode_table(&e, &num, &t[k], symbols);
     }
-    uint64_t low = e.low;
-    uint32_t range = e.range;
-    for (uint64_t i = 0; i < n; i++) {
-        const freq_table *tk = &t[index[planes[i]]];
-        unsigned s = plane[i] >> shift;
-        lsc_rc_encode_freq_in(&e, &low, &range, tk->cum[s], tk->freq[s], FREQ_BITS);
+    if (rans) {
+        finish_short(&e);
+        if (rans_append(&e, t, index, planes, plane, n, shift))
+            e.failed = 1;
+    } else {
+        uint64_t low = e.low;
+        uint32_t range = e.range;
+        for (uint64_t i = 0; i < n; i++) {
+            const freq_table *tk = &t[index[planes[i]]];
+            unsigned s = plane[i] >> shift;
+            lsc_rc_encode_freq_in(&e, &low, &range, tk->cum[s], tk->freq[s], FREQ_BITS);
+        }
+        e.low = low;
+        e.range = range;
+        lsc_rc_encoder_finish(&e);
     }
-    e.low = low;
-    e.range = range;
-    lsc_rc_encoder_finish(&e);
     for (uint64_t i = 0; j && i < n; i += 2) /* the low nibbles, two per byte, after the stream */
         lsc_rc_put_byte(&e, (uint8_t)((plane[i] & 15u) | (i + 1 < n ? (plane[i + 1] & 15u) << 4 : 0)));
     free(t);
@@ -233,7 +346,7 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
 #define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
 
 static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *planes, uint64_t n,
-                               unsigned j, const char *label, lsc_error *error)
+                               unsigned j, int rans, const char *label, lsc_error *error)
 {
     uint64_t nibble_bytes = j ? (n + 1) / 2 : 0;
     if (nibble_bytes > size)
@@ -254,11 +367,17 @@ static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *plan
     lsc_rc_number num;
     lsc_rc_number_init(&num, FREQ_BITS + 1);
     for (unsigned k = 0; k < tables; k++)
-        if (decode_table(&d, &num, &t[k], symbols)) {
+        if (decode_table(&d, &num, &t[k], symbols, !rans || j == 0)) {
             free(t);
             return BAD("blob '%s': value plane %u: frequency table %u is damaged", label, j, k);
         }
     uint8_t *plane = planes + j * n;
+    if (rans) {
+        const uint8_t *at = d.p - FINISH_SHORT_READ_AHEAD;
+        int failed = d.overrun || at < stream || rans_decode(at, stream + size, t, index, planes, plane, nibbles, n, j);
+        free(t);
+        return failed ? BAD("blob '%s': value plane %u's rANS stream is damaged", label, j) : LSC_OK;
+    }
     uint32_t bad = 0, r;
     lsc_rc_decoder local = d; /* in registers: the byte stores below could alias d */
     if (j == 0) {
@@ -382,15 +501,16 @@ static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t 
     return LSC_OK;
 }
 
-lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
-                                    size_t *out_size, unsigned *method, lsc_error *error)
+lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int fast,
+                                    uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error)
 {
-    return lsc_entropy_encode_plane_ex(zstd, planes, n, j, 0, out, out_size, method, error);
+    return lsc_entropy_encode_plane_ex(zstd, planes, n, j, fast ? LSC_PLANE_FAST : 0, out, out_size, method, error);
 }
 
-lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int exhaustive,
+lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, unsigned options,
                                        uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error)
 {
+    int exhaustive = (options & LSC_PLANE_EXHAUSTIVE) != 0, fast = (options & LSC_PLANE_FAST) != 0;
     const uint8_t *plane = planes + j * n;
     uint8_t *best = malloc(n ? (size_t)n : 1);
     if (!best)
@@ -398,24 +518,26 @@ lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64
     memcpy(best, plane, (size_t)n);
     size_t best_size = (size_t)n - (size_t)(n >> MIN_SAVING_SHIFT);
     *method = LSC_SECTION_RAW;
-    /* the adaptive model only where it can win: small exponent and top mantissa planes */
+    /* the adaptive model only where it can win: small exponent and top mantissa planes;
+     * format 5 keeps it only where it saves 1/LSC_ADAPTIVE_MARGIN (8 adaptive decisions a byte) */
     unsigned last = n < LSC_ENTROPY_SMALL_PLANE && j < 2 ? LSC_SECTION_ADAPTIVE : LSC_SECTION_MODEL;
     for (unsigned m = LSC_SECTION_ZSTD; m <= last; m++) {
         uint8_t *cand = NULL;
         size_t cand_size = 0;
         lsc_status st = m == LSC_SECTION_ZSTD    ? lsc_entropy_zstd_compress(zstd, plane, n, &cand, &cand_size, error)
-                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, exhaustive ? SIZE_MAX : best_size, &cand,
-                                                                        &cand_size, error)
+                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, exhaustive ? SIZE_MAX : best_size, fast,
+                                                                &cand, &cand_size, error)
                                                  : encode_byte_model(planes, n, j, &cand, &cand_size, error);
         if (st != LSC_OK) {
             free(best);
             return st;
         }
-        if (cand && cand_size < best_size) {
+        size_t margin = fast && m == LSC_SECTION_ADAPTIVE ? cand_size / LSC_ADAPTIVE_MARGIN : 0;
+        if (cand && cand_size + margin < best_size) {
             free(best);
             best = cand;
             best_size = cand_size;
-            *method = m;
+            *method = fast && m == LSC_SECTION_MODEL ? LSC_SECTION_RANS : m;
         } else {
             free(cand);
         }
@@ -451,8 +573,12 @@ lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned
         if (lsc_entropy_adaptive(version, method))
             return decode_byte_model(stream, size, planes, n, j, label, error);
         if (method == LSC_SECTION_MODEL)
-            return decode_model(stream, size, planes, n, j, label, error);
+            return decode_model(stream, size, planes, n, j, 0, label, error);
         break; /* method 3 in format 1 */
+    case LSC_SECTION_RANS:
+        if (version >= LSC_ENTROPY_VERSION_FAST)
+            return decode_model(stream, size, planes, n, j, 1, label, error);
+        break;
     default:
         break;
     }
