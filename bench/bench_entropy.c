@@ -7,7 +7,9 @@
  * shared machine counts less; encode = search + compute blob + entropy blob, also
  * given apart as `srch` (search + compute blob) and `ent` (entropy blob, with its
  * decode-and-compare check); decode = lsc_weight_open of the entropy blob, i.e. what
- * a runtime does at load). Not a test: `bench_entropy MODEL.onnx...`. */
+ * a runtime does at load). Not a test: `bench_entropy MODEL.onnx...`; DEC_N=k in the
+ * environment times k opens per decode run (profiles, small layers), LAYER=name benches
+ * that layer only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,15 +94,19 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
         search_runs[run] = t1 - t0;
         ent_runs[run] = t2 - t1;
     }
+    const char *env = getenv("DEC_N");
+    int opens = env && atoi(env) > 0 ? atoi(env) : 1;
     for (int run = 0; run < RUNS; run++) {
-        lsc_weight *w = NULL;
         double t0 = now();
-        if (lsc_weight_open(coded, coded_size, name, &w, &err)) {
-            fprintf(stderr, "%s: %s\n", name, err.message);
-            return 1;
+        for (int k = 0; k < opens; k++) {
+            lsc_weight *w = NULL;
+            if (lsc_weight_open(coded, coded_size, name, &w, &err)) {
+                fprintf(stderr, "%s: %s\n", name, err.message);
+                return 1;
+            }
+            lsc_weight_close(&w);
         }
-        dec_runs[run] = now() - t0;
-        lsc_weight_close(&w);
+        dec_runs[run] = (now() - t0) / opens;
     }
     double enc = median(enc_runs), search = median(search_runs), ent = median(ent_runs), dec = median(dec_runs);
     double iid = 0;
@@ -155,6 +161,8 @@ static int bench_model(const char *path, totals *tot)
         lsc_tensor t;
         void *buffer = NULL;
         if (lsc_model_layer_get(model, i, &layer, &err) || layer.outcome != LSC_LAYER_ENCODED)
+            continue;
+        if (getenv("LAYER") && strcmp(getenv("LAYER"), layer.name) != 0)
             continue;
         if (lsc_model_layer_load(model, i, &t, &buffer, &err)) {
             fprintf(stderr, "%s\n", err.message);

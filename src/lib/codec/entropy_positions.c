@@ -33,6 +33,8 @@ typedef struct position_model {
     lsc_rc_number count;
     uint32_t *col_count; /* per column: values in the rows above */
     uint8_t *col_part;   /* format 2, per column: its part of this row's contexts */
+    int no_cols;         /* decoder, format 5 grouped by row only: col_part stays 0 */
+    uint32_t cols;
     float *inv;          /* format 2: inv[n] = 1 / n for n = 1..cols */
 } position_model;
 
@@ -46,12 +48,18 @@ static void model_free(position_model *pm)
     free(pm);
 }
 
-static lsc_status model_init(position_model *pm, uint32_t cols, lsc_error *error)
+/* `decoder`: a decoder of static tables, which needs neither the adaptive model nor
+ * the encoder's counts (a small layer's set-up). */
+static lsc_status model_init(position_model *pm, uint32_t cols, int decoder, lsc_error *error)
 {
-    lsc_rc_bits_init(pm->element, LSC_ELEMENT_CONTEXTS);
+    if (!decoder) {
+        lsc_rc_bits_init(pm->element, LSC_ELEMENT_CONTEXTS);
+        memset(pm->seen, 0, sizeof pm->seen);
+    }
     lsc_row_part_table(pm->row_part);
     memset(pm->fixed, 0, sizeof pm->fixed);
-    memset(pm->seen, 0, sizeof pm->seen);
+    pm->no_cols = 0;
+    pm->cols = cols;
     lsc_rc_number_init(&pm->count, lsc_bits_u64(cols));
     pm->col_count = calloc(cols, sizeof(uint32_t));
     pm->col_part = malloc(cols);
@@ -64,13 +72,13 @@ static lsc_status model_init(position_model *pm, uint32_t cols, lsc_error *error
     return LSC_OK;
 }
 
-static lsc_status model_new(uint32_t cols, position_model **out, lsc_error *error)
+static lsc_status model_new(uint32_t cols, int decoder, position_model **out, lsc_error *error)
 {
     position_model *pm = malloc(sizeof *pm);
     *out = NULL;
     if (!pm)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the position model");
-    lsc_status st = model_init(pm, cols, error);
+    lsc_status st = model_init(pm, cols, decoder, error);
     if (st != LSC_OK)
         model_free(pm);
     else
@@ -227,6 +235,10 @@ static int decode_grouped_table(lsc_rc_decoder *d, position_model *pm)
     }
     for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++)
         pm->fixed[ctx] = fixed[group_of(ctx, grouping)];
+    if (grouping == GROUPING_ROW) { /* the column classes do not matter: their parts stay 0 */
+        pm->no_cols = 1;
+        memset(pm->col_part, 0, pm->cols);
+    }
     return d->overrun ? -1 : 0;
 }
 
@@ -386,9 +398,10 @@ static void keep_smaller(lsc_rc_encoder *best, unsigned *best_method, lsc_rc_enc
  * tried, comes first; when it is already below what the static one can reach, the
  * static rows are not coded (the choice is the same: small layers, where the table
  * costs most, save a third of their position work).
- * Format 5 (LSC_POSITIONS_GROUPED): for few decisions, the grouped tables too, and
- * the adaptive model only where it saves more than 1/LSC_ADAPTIVE_MARGIN of the best
- * static coding (it decodes at a third of the speed).
+ * Format 5 (LSC_POSITIONS_GROUPED): for few decisions, the grouped tables too, kept
+ * unless the full table saves more than 1/LSC_ADAPTIVE_MARGIN, and the adaptive model
+ * only where it saves more than 1/LSC_ADAPTIVE_MARGIN of the best static coding (it
+ * decodes at a third of the speed).
  * LSC_POSITIONS_EXHAUSTIVE codes every candidate in full (tests). */
 lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options, uint8_t **out, size_t *out_size,
                                            unsigned *method, lsc_error *error)
@@ -398,7 +411,7 @@ lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options
     *method = LSC_SECTION_MODEL;
     int exhaustive = (options & LSC_POSITIONS_EXHAUSTIVE) != 0, grouped = (options & LSC_POSITIONS_GROUPED) != 0;
     position_model *pm;
-    LSC_TRY(model_new(m->cols, &pm, error));
+    LSC_TRY(model_new(m->cols, 0, &pm, error));
     decisions ds = {NULL, 0, 0, malloc(((size_t)m->rows + 1) * sizeof(uint64_t))};
     lsc_rc_encoder best, cand, small;
     lsc_rc_encoder_init(&best);
@@ -423,11 +436,23 @@ lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options
             free(cand.buf);
             lsc_rc_encoder_init(&cand);
         }
+        lsc_rc_encoder group;
+        unsigned group_method = LSC_SECTION_GROUPED;
+        lsc_rc_encoder_init(&group);
         for (unsigned g = 0; grouped && few && g < GROUPINGS; g++) {
             encode_grouped_table(&cand, pm, g);
             code_rows(m, pm, &ds, &cand);
             lsc_rc_encoder_finish(&cand);
-            keep_smaller(&best, &best_method, &cand, LSC_SECTION_GROUPED);
+            keep_smaller(&group, &group_method, &cand, LSC_SECTION_GROUPED);
+        }
+        /* the 952 contexts' table decodes at the cost of thousands of decisions: it is
+         * kept only where it saves more than the margin too */
+        if (group.size && !group.failed && group.size <= best.size + best.size / LSC_ADAPTIVE_MARGIN) {
+            free(best.buf);
+            best = group;
+            best_method = LSC_SECTION_GROUPED;
+        } else {
+            free(group.buf);
         }
         if (small.size && !small.failed &&
             (!best.size || small.size + (grouped ? small.size / LSC_ADAPTIVE_MARGIN : 0) < best.size))
@@ -475,11 +500,12 @@ static int reserve_cols(lsc_sparse *m, uint64_t need, uint64_t *cap)
  * the row so far (at most twice the columns the decisions reach; out of line: the
  * decision loop keeps its registers); returns the chunk's end. */
 static __attribute__((noinline)) uint32_t next_parts(const uint32_t *col_count, uint32_t cols, uint32_t r,
-                                                     uint32_t c, uint8_t *col_part)
+                                                     uint32_t c, uint8_t *col_part, int no_cols)
 {
     uint32_t chunk = c > LSC_PARTS_CHUNK ? c : LSC_PARTS_CHUNK; /* doubling: few calls on a long row */
     uint32_t end = cols - c > chunk ? c + chunk : cols;
-    lsc_col_context_parts(col_count + c, end - c, r, col_part + c);
+    if (!no_cols)
+        lsc_col_context_parts(col_count + c, end - c, r, col_part + c);
     return end;
 }
 
@@ -512,7 +538,7 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
             if (__builtin_expect(c == parts_end, 0)) {
                 if (d->overrun) /* a damaged stream ends here, not a row later */
                     break;
-                parts_end = next_parts(col_count, cols, r, c, col_part);
+                parts_end = next_parts(col_count, cols, r, c, col_part, pm->no_cols);
             }
             /* lsc_row_class_fast by table; a context the encoder left unused decodes
              * another blob, which its checksum rejects */
@@ -581,7 +607,7 @@ lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, unsi
     if (lsc_rc_decoder_init(&d, stream, size))
         return BAD("blob '%s': position stream of %zu bytes does not start a range-coded stream", label, size);
     position_model *pm;
-    LSC_TRY(model_new(m->cols, &pm, error));
+    LSC_TRY(model_new(m->cols, !adaptive, &pm, error));
     lsc_status st = LSC_OK;
     if (model == LSC_POSITIONS_GROUPED_TABLE ? decode_grouped_table(&d, pm) : !adaptive && decode_table(&d, pm))
         st = BAD("blob '%s': the position stream's probability table is damaged", label);

@@ -173,32 +173,43 @@ static uint64_t model_floor(const uint64_t *count, const uint64_t *total, unsign
 
 /* ---- format 5: the tables' symbols by rANS (docs/format.md 4.5) ---- */
 
-/* State in [RANS_LOW, 256 RANS_LOW), renormalized a byte at a time. */
+/* State in [RANS_LOW, 256 RANS_LOW), renormalized a byte at a time. Planes of at
+ * least RANS_TWO_WAYS values take two states, for even and odd values, so that the
+ * decoder works on two symbols at once (4 bytes more: not for small planes). */
 #define RANS_LOW (1u << 23)
+#define RANS_TWO_WAYS 2048u
+
+static unsigned rans_ways(uint64_t n)
+{
+    return n >= RANS_TWO_WAYS ? 2 : 1;
+}
 
 /* Appends the rANS stream of the n symbols (coded last to first, so that they decode
- * first to last): the final state (4 bytes, little-endian), then the renormalization
- * bytes in the order the decoder reads them. */
+ * first to last): the final states (4 bytes each, little-endian, the even values'
+ * first), then the renormalization bytes in the order the decoder reads them. */
 static int rans_append(lsc_rc_encoder *e, const freq_table *t, const uint16_t *index, const uint8_t *planes,
                        const uint8_t *plane, uint64_t n, unsigned shift)
 {
-    size_t cap = (size_t)n * 2 + 4; /* a symbol of frequency >= 1 in 2^12 pushes at most 2 bytes */
+    size_t cap = (size_t)n * 2 + 8; /* a symbol of frequency >= 1 in 2^12 pushes at most 2 bytes */
     uint8_t *buf = malloc(cap), *p = buf + cap;
     if (!buf)
         return -1;
-    uint32_t x = RANS_LOW;
+    unsigned ways = rans_ways(n);
+    uint32_t state[2] = {RANS_LOW, RANS_LOW};
     for (uint64_t i = n; i-- > 0;) {
         const freq_table *tk = &t[index[planes[i]]];
         unsigned s = plane[i] >> shift;
-        uint32_t f = tk->freq[s], x_max = ((RANS_LOW >> FREQ_BITS) << 8) * f;
+        uint32_t f = tk->freq[s], x_max = ((RANS_LOW >> FREQ_BITS) << 8) * f, x = state[i & (ways - 1)];
         while (x >= x_max) {
             *--p = (uint8_t)x;
             x >>= 8;
         }
-        x = ((x / f) << FREQ_BITS) + x % f + tk->cum[s];
+        state[i & (ways - 1)] = ((x / f) << FREQ_BITS) + x % f + tk->cum[s];
     }
-    p -= 4;
-    lsc_store_le32(p, x);
+    for (unsigned w = ways; w-- > 0;) {
+        p -= 4;
+        lsc_store_le32(p, state[w]);
+    }
     for (; p < buf + cap; p++)
         lsc_rc_put_byte(e, *p);
     free(buf);
@@ -212,7 +223,9 @@ static inline unsigned nibble_symbol(const uint16_t *cum, uint32_t slot)
     __m128i v = _mm_set1_epi16((short)(slot + 1));
     __m128i lo = _mm_cmpgt_epi16(v, _mm_loadu_si128((const __m128i *)(cum + 1)));
     __m128i hi = _mm_cmpgt_epi16(v, _mm_loadu_si128((const __m128i *)(cum + 9))); /* cum[16] = 4096 > slot */
-    return (unsigned)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
+    /* cum rises, so the lanes at or below the slot come first: count them with ctz
+     * (popcount is not in the baseline instruction set); lane 15 is never one */
+    return (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
 #else
     unsigned s = 0;
     for (unsigned k = 1; k < NIBBLE_SYMBOLS; k++)
@@ -221,42 +234,67 @@ static inline unsigned nibble_symbol(const uint16_t *cum, uint32_t slot)
 #endif
 }
 
+/* One symbol of state x: value i of plane j (plane 0 under t, later planes' top
+ * nibble under the table of value i's plane-0 byte, the low nibble as stored); then
+ * the state takes bytes until it is back in range (at most two; a damaged stream that
+ * runs out reads zeros and sets *end to NULL, which fails it). */
+static inline __attribute__((always_inline)) uint32_t rans_step(uint32_t x, const uint8_t **p, const uint8_t **end,
+                                                                 const freq_table *t, const uint16_t *index,
+                                                                 const uint8_t *planes, uint8_t *plane,
+                                                                 const uint8_t *nibbles, uint64_t i, unsigned j)
+{
+    uint32_t slot = x & (FREQ_ONE - 1);
+    if (j == 0) {
+        unsigned s = t->symbol[slot];
+        x = t->freq[s] * (x >> FREQ_BITS) + slot - t->cum[s];
+        plane[i] = (uint8_t)s;
+    } else {
+        const freq_table *tk = &t[index[planes[i]]];
+        unsigned s = nibble_symbol(tk->cum, slot);
+        x = tk->freq[s] * (x >> FREQ_BITS) + slot - tk->cum[s];
+        plane[i] = (uint8_t)(s << 4 | ((nibbles[i / 2] >> (4 * (i & 1))) & 15));
+    }
+    while (x < RANS_LOW) {
+        if (*p < *end) {
+            x = (x << 8) | *(*p)++;
+        } else {
+            *end = NULL;
+            x = RANS_LOW;
+        }
+    }
+    return x;
+}
+
 /* Decodes the rANS stream [p, end) into plane j (format 5). The stream must end
- * exactly where its last symbol leaves the encoder's first state. */
+ * exactly where its last symbols leave the encoder's first states. */
+static inline __attribute__((always_inline)) int rans_decode_plane(const uint8_t *p, const uint8_t *end,
+                                                                   const freq_table *t, const uint16_t *index,
+                                                                   const uint8_t *planes, uint8_t *plane,
+                                                                   const uint8_t *nibbles, uint64_t n, unsigned j)
+{
+    unsigned ways = rans_ways(n);
+    if ((size_t)(end - p) < 4u * ways)
+        return -1;
+    uint32_t x0 = lsc_load_le32(p), x1 = ways == 2 ? lsc_load_le32(p + 4) : RANS_LOW;
+    p += 4 * ways;
+    if (x0 < RANS_LOW || x0 >= RANS_LOW << 8 || x1 < RANS_LOW || x1 >= RANS_LOW << 8)
+        return -1;
+    uint64_t i = 0;
+    if (ways == 2)
+        for (; i + 1 < n && end; i += 2) {
+            x0 = rans_step(x0, &p, &end, t, index, planes, plane, nibbles, i, j);
+            x1 = rans_step(x1, &p, &end, t, index, planes, plane, nibbles, i + 1, j);
+        }
+    for (; i < n && end; i++)
+        x0 = rans_step(x0, &p, &end, t, index, planes, plane, nibbles, i, j);
+    return end && p == end && x0 == RANS_LOW && x1 == RANS_LOW ? 0 : -1;
+}
+
 static int rans_decode(const uint8_t *p, const uint8_t *end, const freq_table *t, const uint16_t *index,
                        const uint8_t *planes, uint8_t *plane, const uint8_t *nibbles, uint64_t n, unsigned j)
 {
-    if (end - p < 4)
-        return -1;
-    uint32_t x = lsc_load_le32(p);
-    p += 4;
-    if (x < RANS_LOW || x >= RANS_LOW << 8)
-        return -1;
-    /* a state below RANS_LOW takes at most two bytes; a damaged stream may run out,
-     * then reads zeros and fails the end check */
-#define RANS_RENORM()                                                                                                  \
-    while (x < RANS_LOW)                                                                                               \
-        x = (x << 8) | (p < end ? *p++ : (end = NULL, 0u));
-    if (j == 0) {
-        for (uint64_t i = 0; i < n && end; i++) {
-            uint32_t slot = x & (FREQ_ONE - 1);
-            unsigned s = t->symbol[slot];
-            x = t->freq[s] * (x >> FREQ_BITS) + slot - t->cum[s];
-            plane[i] = (uint8_t)s;
-            RANS_RENORM();
-        }
-    } else {
-        for (uint64_t i = 0; i < n && end; i++) {
-            const freq_table *tk = &t[index[planes[i]]];
-            uint32_t slot = x & (FREQ_ONE - 1);
-            unsigned s = nibble_symbol(tk->cum, slot);
-            x = tk->freq[s] * (x >> FREQ_BITS) + slot - tk->cum[s];
-            plane[i] = (uint8_t)(s << 4 | ((nibbles[i / 2] >> (4 * (i & 1))) & 15));
-            RANS_RENORM();
-        }
-    }
-#undef RANS_RENORM
-    return end && p == end && x == RANS_LOW ? 0 : -1;
+    return j == 0 ? rans_decode_plane(p, end, t, index, planes, plane, nibbles, n, 0)
+                  : rans_decode_plane(p, end, t, index, planes, plane, nibbles, n, 1);
 }
 
 /* Ends the tables' range-coded part in 2 bytes less than lsc_rc_encoder_finish: low
