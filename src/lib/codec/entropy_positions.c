@@ -171,8 +171,9 @@ static int decode_table(lsc_rc_decoder *d, position_model *pm)
  * a small layer's fixed cost) and were coded adaptively for that, at a third of the
  * static decoder's speed. Format 5 sends one probability per group of contexts
  * instead: the row class and left neighbour always, the column class in four bands
- * (no rows above; an empty column; density below 3/8; above) or not at all. The
- * decoder spreads the groups over the 952 contexts and runs the static loop. */
+ * (no rows above; an empty column; density below 3/8; above) or not at all; a row
+ * class's groups are sent only if it is used (one adaptive bit). The decoder spreads
+ * the groups over the 952 contexts and runs the static loop. */
 enum { GROUPING_ROW = 0, GROUPING_ROW_COL4 = 1, GROUPINGS = 2 };
 #define GROUPING_BITS 1
 #define MAX_GROUPS (LSC_ROW_CLASSES * 4 * 2)
@@ -182,13 +183,28 @@ static unsigned group_count(unsigned grouping)
     return grouping == GROUPING_ROW ? LSC_ROW_CLASSES * 2 : MAX_GROUPS;
 }
 
+/* The column class's band: no rows above; an empty column; density below 3/8 (class
+ * 9 and below); above. */
+static const uint8_t col_band[LSC_COL_CLASSES] = {0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3};
+
 static unsigned group_of(unsigned ctx, unsigned grouping)
 {
     unsigned row = ctx / (2 * LSC_COL_CLASSES), col = (ctx / 2) % LSC_COL_CLASSES, left = ctx & 1;
     if (grouping == GROUPING_ROW)
         return row * 2 + left;
-    unsigned band = col == 0 ? 0 : col <= 2 ? 1 : col <= 9 ? 2 : 3; /* class 9: density < 3/8 */
-    return (row * 4 + band) * 2 + left;
+    return (row * 4 + col_band[col]) * 2 + left;
+}
+
+/* fixed[ctx] for every context from its group's (ctx in order: row, column, left). */
+static void spread_groups(uint16_t *fixed, const uint16_t *group_fixed, unsigned grouping)
+{
+    unsigned ctx = 0;
+    for (unsigned row = 0; row < LSC_ROW_CLASSES; row++)
+        for (unsigned col = 0; col < LSC_COL_CLASSES; col++, ctx += 2) {
+            const uint16_t *g = group_fixed + (grouping == GROUPING_ROW ? row * 2 : (row * 4 + col_band[col]) * 2);
+            fixed[ctx] = g[0];
+            fixed[ctx + 1] = g[1];
+        }
 }
 
 static void encode_grouped_table(lsc_rc_encoder *e, position_model *pm, unsigned grouping)
@@ -202,17 +218,26 @@ static void encode_grouped_table(lsc_rc_encoder *e, position_model *pm, unsigned
     lsc_rc_encode_direct(e, grouping, GROUPING_BITS);
     table_model t;
     table_model_init(&t);
-    for (unsigned g = 0; g < group_count(grouping); g++) {
-        unsigned rare = 0, ones_common = 0;
-        if (seen[g][0] + seen[g][1])
-            choose_probability(seen[g], &rare, &ones_common);
-        lsc_rc_encode_number(e, &t.number, rare, PROB_KEEP);
-        if (rare)
-            lsc_rc_encode(e, &t.side, ones_common);
-        fixed[g] = fixed_probability(rare, ones_common);
+    lsc_rc_bit row_used;
+    lsc_rc_bits_init(&row_used, 1);
+    unsigned per_row = group_count(grouping) / LSC_ROW_CLASSES;
+    for (unsigned row = 0; row < LSC_ROW_CLASSES; row++) {
+        uint64_t any = 0;
+        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++)
+            any += seen[g][0] + seen[g][1];
+        lsc_rc_encode(e, &row_used, any != 0);
+        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++) {
+            unsigned rare = 0, ones_common = 0;
+            if (seen[g][0] + seen[g][1])
+                choose_probability(seen[g], &rare, &ones_common);
+            if (any)
+                lsc_rc_encode_number(e, &t.number, rare, PROB_KEEP);
+            if (rare)
+                lsc_rc_encode(e, &t.side, ones_common);
+            fixed[g] = fixed_probability(rare, ones_common);
+        }
     }
-    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++)
-        pm->fixed[ctx] = fixed[group_of(ctx, grouping)];
+    spread_groups(pm->fixed, fixed, grouping);
 }
 
 static int decode_grouped_table(lsc_rc_decoder *d, position_model *pm)
@@ -223,18 +248,23 @@ static int decode_grouped_table(lsc_rc_decoder *d, position_model *pm)
     table_model_init(&t);
     if (grouping >= GROUPINGS)
         return -1;
-    for (unsigned g = 0; g < group_count(grouping); g++) {
-        unsigned rare = (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP), ones_common = 0;
-        if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
-            return -1;
-        if (rare)
-            ones_common = lsc_rc_decode(d, &t.side);
-        if (ones_common && rare == PROB_ONE / 2)
-            return -1;
-        fixed[g] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common); /* as decode_table */
+    lsc_rc_bit row_used;
+    lsc_rc_bits_init(&row_used, 1);
+    unsigned per_row = group_count(grouping) / LSC_ROW_CLASSES;
+    for (unsigned row = 0; row < LSC_ROW_CLASSES; row++) {
+        unsigned any = lsc_rc_decode(d, &row_used);
+        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++) {
+            unsigned rare = any ? (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP) : 0, ones_common = 0;
+            if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
+                return -1;
+            if (rare)
+                ones_common = lsc_rc_decode(d, &t.side);
+            if (ones_common && rare == PROB_ONE / 2)
+                return -1;
+            fixed[g] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common); /* as decode_table */
+        }
     }
-    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++)
-        pm->fixed[ctx] = fixed[group_of(ctx, grouping)];
+    spread_groups(pm->fixed, fixed, grouping);
     if (grouping == GROUPING_ROW) { /* the column classes do not matter: their parts stay 0 */
         pm->no_cols = 1;
         memset(pm->col_part, 0, pm->cols);
