@@ -252,6 +252,41 @@ static void corrupt_every_byte(const char *what, const lsc_tensor *t, const lsc_
     lsc_free(coded);
 }
 
+/* Weights as training leaves them: few exponents, so that format 5's rANS value
+ * planes and grouped position tables are chosen (checked). */
+static void version_5_corruptions(const char *what, int64_t rows, int64_t cols, double density, unsigned ways)
+{
+    uint64_t seed = 5, n = (uint64_t)(rows * cols), nnz = 0;
+    float *data = malloc(n * sizeof *data);
+    for (uint64_t i = 0; i < n; i++) {
+        data[i] = rng_unit(&seed) < density ? (float)((rng_unit(&seed) - 0.5) * 0.2) : 0.0f;
+        nnz += data[i] != 0.0f;
+    }
+    lsc_tensor t = {LSC_DTYPE_FLOAT32, 2, {rows, cols}, data};
+    void *blob = NULL, *coded = NULL;
+    size_t blob_size = 0, coded_size = 0;
+    lsc_error err;
+    CHECK(lsc_encode(&t, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+    CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
+    const uint8_t *c = coded, *table = c + LSC_ENTROPY_FIXED_HEADER + 8 * c[56];
+    CHECKF(c[4] == LSC_ENTROPY_VERSION_FAST && table[0] == LSC_SECTION_GROUPED && table[8] == LSC_SECTION_RANS,
+           "%s: version %u, position method %u, plane 0 method %u", what, c[4], table[0], table[8]);
+    CHECKF((nnz >= 2048) == (ways == 2), "%s: %llu values for %u rANS states", what, (unsigned long long)nnz, ways);
+    /* a version-5 method in a blob of version 4 is unknown there */
+    uint8_t *copy = malloc(coded_size);
+    memcpy(copy, coded, coded_size);
+    copy[4] = LSC_ENTROPY_VERSION_WHOLE;
+    fix_checksum(copy, coded_size);
+    lsc_weight *w = NULL;
+    CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+    CHECK(strstr(err.message, "unknown coding method") != NULL);
+    free(copy);
+    lsc_free(blob);
+    lsc_free(coded);
+    corrupt_every_byte(what, &t, NULL);
+    free(data);
+}
+
 static void corruptions(void)
 {
     uint64_t seed = 7;
@@ -259,6 +294,8 @@ static void corruptions(void)
     fill_random(data, 12 * 36, LSC_DTYPE_FLOAT32, 0.2, 0.2, &seed);
     lsc_tensor t = {LSC_DTYPE_FLOAT32, 4, {12, 4, 3, 3}, data};
     corrupt_every_byte("float32", &t, NULL);
+    version_5_corruptions("float32 version 5", 30, 40, 0.15, 1);
+    version_5_corruptions("float32 version 5, two rANS states", 40, 200, 0.3, 2);
 
     /* uint8 with zero points: the zero-point section is covered as well */
     uint8_t zp[12];
