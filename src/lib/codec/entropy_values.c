@@ -105,23 +105,42 @@ static void normalize(const uint64_t *count, unsigned n, uint64_t total, uint16_
     }
 }
 
-static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, freq_table *t, unsigned n)
+/* `ranged` (format 5, 256 symbols): the first symbol used and the count after it as
+ * 8 direct bits each, then the numbers of those symbols only (exponents are a narrow
+ * band: the other ~240 would cost a decision each to decode). */
+static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, freq_table *t, unsigned n, int ranged)
 {
+    unsigned lo = 0, hi = n - 1;
+    if (ranged) {
+        while (lo < hi && !t->freq[lo])
+            lo++;
+        while (hi > lo && !t->freq[hi])
+            hi--;
+        lsc_rc_encode_direct(e, lo, 8);
+        lsc_rc_encode_direct(e, hi - lo, 8);
+    }
     t->cum[0] = 0;
     for (unsigned s = 0; s < n; s++) {
-        lsc_rc_encode_number(e, num, t->freq[s], LSC_RC_KEEP_ALL);
+        if (s >= lo && s <= hi)
+            lsc_rc_encode_number(e, num, t->freq[s], LSC_RC_KEEP_ALL);
         t->cum[s + 1] = (uint16_t)(t->cum[s] + t->freq[s]);
     }
 }
 
 /* Returns -1 unless the frequencies sum to exactly FREQ_ONE. `symbols` 0: the slot
  * table is left unfilled (rANS nibbles find their symbol from cum). */
-static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, unsigned n, int symbols)
+static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, unsigned n, int symbols, int ranged)
 {
-    uint32_t sum = 0;
+    uint32_t sum = 0, lo = 0, hi = n - 1;
+    if (ranged) {
+        lo = lsc_rc_decode_direct(d, 8);
+        hi = lo + lsc_rc_decode_direct(d, 8);
+        if (hi >= n)
+            return -1;
+    }
     t->cum[0] = 0;
     for (unsigned s = 0; s < n; s++) {
-        uint64_t f = lsc_rc_decode_number(d, num, LSC_RC_KEEP_ALL);
+        uint64_t f = s >= lo && s <= hi ? lsc_rc_decode_number(d, num, LSC_RC_KEEP_ALL) : 0;
         if (f > FREQ_ONE - sum)
             return -1;
         t->freq[s] = (uint16_t)f;
@@ -349,7 +368,7 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
         else /* plane 0 of no values: any table will do */
             for (unsigned s = 0; s < symbols; s++)
                 t[k].freq[s] = s ? 0 : FREQ_ONE;
-        encode_table(&e, &num, &t[k], symbols);
+        encode_table(&e, &num, &t[k], symbols, rans && j == 0);
     }
     if (rans) {
         finish_short(&e);
@@ -405,7 +424,7 @@ static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *plan
     lsc_rc_number num;
     lsc_rc_number_init(&num, FREQ_BITS + 1);
     for (unsigned k = 0; k < tables; k++)
-        if (decode_table(&d, &num, &t[k], symbols, !rans || j == 0)) {
+        if (decode_table(&d, &num, &t[k], symbols, !rans || j == 0, rans && j == 0)) {
             free(t);
             return BAD("blob '%s': value plane %u: frequency table %u is damaged", label, j, k);
         }
