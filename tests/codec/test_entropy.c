@@ -252,14 +252,16 @@ static void corrupt_every_byte(const char *what, const lsc_tensor *t, const lsc_
     lsc_free(coded);
 }
 
-/* Weights as training leaves them: few exponents, so that format 5's rANS value
- * planes and grouped position tables are chosen (checked). */
+/* Weights as magnitude pruning leaves them: magnitudes above a threshold, falling
+ * off within each octave (few exponents, skewed top mantissa bits), so that format
+ * 5's rANS value planes and grouped position tables are chosen (checked). */
 static void version_5_corruptions(const char *what, int64_t rows, int64_t cols, double density, unsigned ways)
 {
     uint64_t seed = 5, n = (uint64_t)(rows * cols), nnz = 0;
     float *data = malloc(n * sizeof *data);
     for (uint64_t i = 0; i < n; i++) {
-        data[i] = rng_unit(&seed) < density ? (float)((rng_unit(&seed) - 0.5) * 0.2) : 0.0f;
+        double u = rng_unit(&seed), sign = rng_unit(&seed) < 0.5 ? -1 : 1;
+        data[i] = rng_unit(&seed) < density ? (float)(sign * 0.05 * (1 + u * u * u)) : 0.0f;
         nnz += data[i] != 0.0f;
     }
     lsc_tensor t = {LSC_DTYPE_FLOAT32, 2, {rows, cols}, data};
@@ -272,6 +274,7 @@ static void version_5_corruptions(const char *what, int64_t rows, int64_t cols, 
     CHECKF(c[4] == LSC_ENTROPY_VERSION_FAST && table[0] == LSC_SECTION_GROUPED && table[8] == LSC_SECTION_RANS,
            "%s: version %u, position method %u, plane 0 method %u", what, c[4], table[0], table[8]);
     CHECKF((nnz >= 2048) == (ways == 2), "%s: %llu values for %u rANS states", what, (unsigned long long)nnz, ways);
+    CHECKF(ways == 1 || table[16] == LSC_SECTION_RANS, "%s: plane 1 method %u", what, table[16]);
     /* a version-5 method in a blob of version 4 is unknown there */
     uint8_t *copy = malloc(coded_size);
     memcpy(copy, coded, coded_size);
