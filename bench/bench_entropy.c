@@ -7,7 +7,9 @@
  * shared machine counts less; encode = search + compute blob + entropy blob, also
  * given apart as `srch` (search + compute blob) and `ent` (entropy blob, with its
  * decode-and-compare check); decode = lsc_weight_open of the entropy blob, i.e. what
- * a runtime does at load). Not a test: `bench_entropy MODEL.onnx...`. */
+ * a runtime does at load). Not a test: `bench_entropy MODEL.onnx...`; DEC_N=k in the
+ * environment times k opens per decode run (profiles, small layers), LAYER=name benches
+ * that layer only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,15 +94,19 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
         search_runs[run] = t1 - t0;
         ent_runs[run] = t2 - t1;
     }
+    const char *env = getenv("DEC_N");
+    int opens = env && atoi(env) > 0 ? atoi(env) : 1;
     for (int run = 0; run < RUNS; run++) {
-        lsc_weight *w = NULL;
         double t0 = now();
-        if (lsc_weight_open(coded, coded_size, name, &w, &err)) {
-            fprintf(stderr, "%s: %s\n", name, err.message);
-            return 1;
+        for (int k = 0; k < opens; k++) {
+            lsc_weight *w = NULL;
+            if (lsc_weight_open(coded, coded_size, name, &w, &err)) {
+                fprintf(stderr, "%s: %s\n", name, err.message);
+                return 1;
+            }
+            lsc_weight_close(&w);
         }
-        dec_runs[run] = now() - t0;
-        lsc_weight_close(&w);
+        dec_runs[run] = (now() - t0) / opens;
     }
     double enc = median(enc_runs), search = median(search_runs), ent = median(ent_runs), dec = median(dec_runs);
     double iid = 0;
@@ -108,14 +114,19 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
     double row = per_row_bound(t, transposed, &iid, &nnz);
     double k = nnz ? (double)nnz : 1, pos = 8.0 * (double)st.position_bytes, val = 0;
     char methods[64] = {0};
-    for (unsigned j = 0, at = 0; j < st.planes; j++) {
+    static const char letter[] = "rzmawgR"; /* docs/format.md 4.3: raw, zstd, model, adaptive, whole, grouped, rANS */
+    const uint8_t *c = coded; /* section 0's method: the first byte of the table after the dims */
+    unsigned pos_method = coded_size > 72 && c[56] <= 8 ? c[64 + 8 * c[56]] : 0;
+    methods[0] = letter[pos_method < 7 ? pos_method : 0];
+    methods[1] = ' ';
+    for (unsigned j = 0, at = 2; j < st.planes; j++) {
         val += 8.0 * (double)st.plane_bytes[j];
         if (j < 2) /* the low planes are raw */
             at += (unsigned)snprintf(methods + at, sizeof methods - at, "%s%.2f%c", j ? " " : "",
-                                     8.0 * (double)st.plane_bytes[j] / k, "rzma"[st.plane_method[j]]);
+                                     8.0 * (double)st.plane_bytes[j] / k, letter[st.plane_method[j]]);
     }
     double d = (double)es.dense_bytes / 1e6;
-    printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f %6.1f %6.1f\n",
+    printf("%-28.28s %6llux%-6llu %6.2f%% %9llu %9zu %8zu  %5.2f %5.2f %5.2f  %5.2f %-13s %6.1f %6.1f %6.1f %6.1f\n",
            name, (unsigned long long)es.rows, (unsigned long long)es.cols, 100.0 * (double)nnz / (double)es.elements,
            (unsigned long long)es.dense_bytes, blob_size, coded_size, iid / k, row / k, pos / k, val / k, methods,
            d / enc, d / search, d / ent, d / dec);
@@ -151,6 +162,8 @@ static int bench_model(const char *path, totals *tot)
         void *buffer = NULL;
         if (lsc_model_layer_get(model, i, &layer, &err) || layer.outcome != LSC_LAYER_ENCODED)
             continue;
+        if (getenv("LAYER") && strcmp(getenv("LAYER"), layer.name) != 0)
+            continue;
         if (lsc_model_layer_load(model, i, &t, &buffer, &err)) {
             fprintf(stderr, "%s\n", err.message);
             failed = 1;
@@ -169,16 +182,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_entropy MODEL.onnx...\n");
         return 2;
     }
-    printf("b/nnz: bits per non-zero; value planes 0 and 1 in b/nnz with r raw, z zstd, m static model, a adaptive model; MB/s of dense bytes per core (CPU time): enc = srch (search + compute blob) + ent (entropy blob)\n");
+    printf("b/nnz: bits per non-zero; position method, value planes 0 and 1 in b/nnz, with r raw, z zstd, m static model, a adaptive model, w whole, g grouped tables, R rANS; MB/s of dense bytes per core (CPU time): enc = srch (search + compute blob) + ent (entropy blob)\n");
     printf("%-28s %13s %7s %9s %9s %8s  %5s %5s %5s  %5s %-11s %6s %6s %6s %6s\n", "weight", "matrix", "density",
-           "dense", "compute", "entropy", "iid", "row", "pos", "value", "plane0 1", "enc", "srch", "ent", "dec");
+           "dense", "compute", "entropy", "iid", "row", "pos", "value", "pos plane0 1", "enc", "srch", "ent", "dec");
     int failed = 0;
     for (int a = 1; a < argc && !failed; a++) {
         totals tot = {0};
         failed = bench_model(argv[a], &tot);
         double k = tot.nnz ? tot.nnz : 1;
         double d = tot.dense / 1e6;
-        printf("%-28.28s %13s %7s %9.0f %9.0f %8.0f  %5.2f %5.2f %5.2f  %5.2f %-11s %6.1f %6.1f %6.1f %6.1f\n\n",
+        printf("%-28.28s %13s %7s %9.0f %9.0f %8.0f  %5.2f %5.2f %5.2f  %5.2f %-13s %6.1f %6.1f %6.1f %6.1f\n\n",
                argv[a], "", "", tot.dense, tot.compute, tot.entropy, tot.iid_bits / k, tot.row_bits / k,
                tot.pos_bits / k, tot.value_bits / k, "", d / tot.enc_s, d / tot.search_s, d / tot.ent_s,
                d / tot.dec_s);

@@ -56,7 +56,8 @@ static void check_tensor(const char *what, const lsc_tensor *tensor, const lsc_e
     if (st == LSC_OK) {
         unsigned version = ((uint8_t *)coded)[4];
         CHECKF(E == 1 ? version == LSC_ENTROPY_VERSION_8BIT
-                      : version == LSC_ENTROPY_VERSION_FLOAT || version == LSC_ENTROPY_VERSION_WHOLE,
+                      : version == LSC_ENTROPY_VERSION_FLOAT || version == LSC_ENTROPY_VERSION_WHOLE ||
+                            version == LSC_ENTROPY_VERSION_FAST,
                "%s: entropy blob version %u", what, version);
         CHECKF(opens_to(coded, coded_size, blob, blob_size), "%s: entropy blob does not open to its blob", what);
         lsc_entropy_stats es, only;
@@ -251,6 +252,44 @@ static void corrupt_every_byte(const char *what, const lsc_tensor *t, const lsc_
     lsc_free(coded);
 }
 
+/* Weights as magnitude pruning leaves them: magnitudes above a threshold, falling
+ * off within each octave (few exponents, skewed top mantissa bits), so that format
+ * 5's rANS value planes and grouped position tables are chosen (checked). */
+static void version_5_corruptions(const char *what, int64_t rows, int64_t cols, double density, unsigned ways)
+{
+    uint64_t seed = 5, n = (uint64_t)(rows * cols), nnz = 0;
+    float *data = malloc(n * sizeof *data);
+    for (uint64_t i = 0; i < n; i++) {
+        double u = rng_unit(&seed), sign = rng_unit(&seed) < 0.5 ? -1 : 1;
+        data[i] = rng_unit(&seed) < density ? (float)(sign * 0.05 * (1 + u * u * u)) : 0.0f;
+        nnz += data[i] != 0.0f;
+    }
+    lsc_tensor t = {LSC_DTYPE_FLOAT32, 2, {rows, cols}, data};
+    void *blob = NULL, *coded = NULL;
+    size_t blob_size = 0, coded_size = 0;
+    lsc_error err;
+    CHECK(lsc_encode(&t, NULL, &blob, &blob_size, NULL, &err) == LSC_OK);
+    CHECK(lsc_entropy_encode(blob, blob_size, &coded, &coded_size, &err) == LSC_OK);
+    const uint8_t *c = coded, *table = c + LSC_ENTROPY_FIXED_HEADER + 8 * c[56];
+    CHECKF(c[4] == LSC_ENTROPY_VERSION_FAST && table[0] == LSC_SECTION_GROUPED && table[8] == LSC_SECTION_RANS,
+           "%s: version %u, position method %u, plane 0 method %u", what, c[4], table[0], table[8]);
+    CHECKF((nnz >= 2048) == (ways == 2), "%s: %llu values for %u rANS states", what, (unsigned long long)nnz, ways);
+    CHECKF(ways == 1 || table[16] == LSC_SECTION_RANS, "%s: plane 1 method %u", what, table[16]);
+    /* a version-5 method in a blob of version 4 is unknown there */
+    uint8_t *copy = malloc(coded_size);
+    memcpy(copy, coded, coded_size);
+    copy[4] = LSC_ENTROPY_VERSION_WHOLE;
+    fix_checksum(copy, coded_size);
+    lsc_weight *w = NULL;
+    CHECK(lsc_weight_open(copy, coded_size, "v4", &w, &err) == LSC_ERR_BAD_BUNDLE);
+    CHECK(strstr(err.message, "unknown coding method") != NULL);
+    free(copy);
+    lsc_free(blob);
+    lsc_free(coded);
+    corrupt_every_byte(what, &t, NULL);
+    free(data);
+}
+
 static void corruptions(void)
 {
     uint64_t seed = 7;
@@ -258,6 +297,8 @@ static void corruptions(void)
     fill_random(data, 12 * 36, LSC_DTYPE_FLOAT32, 0.2, 0.2, &seed);
     lsc_tensor t = {LSC_DTYPE_FLOAT32, 4, {12, 4, 3, 3}, data};
     corrupt_every_byte("float32", &t, NULL);
+    version_5_corruptions("float32 version 5", 30, 40, 0.15, 1);
+    version_5_corruptions("float32 version 5, two rANS states", 40, 200, 0.3, 2);
 
     /* uint8 with zero points: the zero-point section is covered as well */
     uint8_t zp[12];
@@ -555,25 +596,32 @@ static void column_classes(void)
 
 /* The positions coder's shortcut (a bound on the static coding skips it when the
  * adaptive one is already smaller) keeps its choice: on each matrix the default and
- * the exhaustive coder write the same bytes, and they decode to the matrix. `tally`
- * counts the methods chosen, [0] static, [1] adaptive. */
-static void same_positions(const char *what, const lsc_sparse *m, unsigned tally[2])
+ * the exhaustive coder write the same bytes, and they decode to the matrix; format 5's
+ * coder (grouped tables) too. `tally` counts the methods chosen, [0] static, [1]
+ * adaptive (format 2), [2] grouped tables, [3] adaptive (format 5). */
+static void same_positions_as(const char *what, const lsc_sparse *m, unsigned options, unsigned tally[4])
 {
     uint8_t *fast = NULL, *full = NULL;
     size_t fast_size = 0, full_size = 0;
     unsigned fast_method = 0, full_method = 0;
     lsc_error err;
-    CHECKF(lsc_entropy_encode_positions(m, &fast, &fast_size, &fast_method, &err) == LSC_OK, "%s: %s", what,
+    CHECKF(lsc_entropy_encode_positions(m, options, &fast, &fast_size, &fast_method, &err) == LSC_OK, "%s: %s", what,
            err.message);
-    CHECKF(lsc_entropy_encode_positions_ex(m, 1, &full, &full_size, &full_method, &err) == LSC_OK, "%s: %s", what,
-           err.message);
+    CHECKF(lsc_entropy_encode_positions_ex(m, options | LSC_POSITIONS_EXHAUSTIVE, &full, &full_size, &full_method,
+                                           &err) == LSC_OK,
+           "%s: %s", what, err.message);
     CHECKF(fast_method == full_method && fast_size == full_size && memcmp(fast, full, fast_size) == 0,
            "%s: the shortcut chose method %u (%zu bytes), coding both gives %u (%zu bytes)", what, fast_method,
            fast_size, full_method, full_size);
-    tally[fast_method == LSC_SECTION_ADAPTIVE]++;
+    int grouped = (options & LSC_POSITIONS_GROUPED) != 0;
+    CHECKF(grouped || fast_method != LSC_SECTION_GROUPED, "%s: grouped tables in format 2", what);
+    tally[fast_method == LSC_SECTION_GROUPED    ? 2
+          : fast_method == LSC_SECTION_ADAPTIVE ? 1 + 2 * grouped
+                                                : 0]++;
     lsc_sparse back = {m->rows, m->cols, m->nnz, 0, NULL, NULL, NULL};
-    CHECKF(lsc_entropy_decode_positions(fast, fast_size, fast_method == LSC_SECTION_ADAPTIVE, &back, what, &err) ==
-               LSC_OK,
+    CHECKF(lsc_entropy_decode_positions(fast, fast_size,
+                                        lsc_entropy_position_model(LSC_ENTROPY_VERSION_FAST, fast_method), &back,
+                                        what, &err) == LSC_OK,
            "%s: %s", what, err.message);
     CHECKF(memcmp(back.row_ptr, m->row_ptr, ((size_t)m->rows + 1) * sizeof *m->row_ptr) == 0 &&
                (m->nnz == 0 || memcmp(back.col, m->col, (size_t)m->nnz * sizeof *m->col) == 0),
@@ -581,6 +629,12 @@ static void same_positions(const char *what, const lsc_sparse *m, unsigned tally
     lsc_sparse_free(&back);
     free(fast);
     free(full);
+}
+
+static void same_positions(const char *what, const lsc_sparse *m, unsigned tally[4])
+{
+    same_positions_as(what, m, 0, tally);
+    same_positions_as(what, m, LSC_POSITIONS_GROUPED, tally);
 }
 
 /* The value planes' shortcut (the static model not coded when a bound shows it cannot
@@ -600,19 +654,24 @@ static void same_planes(const char *what, const lsc_tensor *t, unsigned tally[2]
             values[n++] = v[i];
     uint8_t *planes = malloc((size_t)n * 4 + 4), *back = malloc((size_t)n * 4 + 4);
     lsc_entropy_split_planes((const uint8_t *)values, n, 4, planes);
-    for (unsigned j = 0; j < 4; j++) {
+    for (unsigned jf = 0; jf < 8; jf++) {
+        unsigned j = jf % 4, options = jf < 4 ? 0 : LSC_PLANE_FAST; /* format 2, then format 5 */
         uint8_t *fast = NULL, *full = NULL;
         size_t fast_size = 0, full_size = 0;
         unsigned fast_method = 0, full_method = 0;
         lsc_error err;
-        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, 0, &fast, &fast_size, &fast_method, &err) == LSC_OK);
-        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, 1, &full, &full_size, &full_method, &err) == LSC_OK);
+        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, options, &fast, &fast_size, &fast_method, &err) ==
+              LSC_OK);
+        CHECK(lsc_entropy_encode_plane_ex(NULL, planes, n, j, options | LSC_PLANE_EXHAUSTIVE, &full, &full_size,
+                                          &full_method, &err) == LSC_OK);
         CHECKF(fast_method == full_method && fast_size == full_size && memcmp(fast, full, fast_size) == 0,
                "%s plane %u: the shortcut chose method %u (%zu bytes), coding all gives %u (%zu bytes)", what, j,
                fast_method, fast_size, full_method, full_size);
-        tally[fast_method == LSC_SECTION_MODEL]++;
+        CHECKF(options ? fast_method != LSC_SECTION_MODEL : fast_method != LSC_SECTION_RANS,
+               "%s plane %u: method %u in the wrong format", what, j, fast_method);
+        tally[fast_method == LSC_SECTION_MODEL || fast_method == LSC_SECTION_RANS]++;
         memcpy(back, planes, (size_t)n * j); /* the planes before j are known to the decoder */
-        CHECKF(lsc_entropy_decode_plane(fast, fast_size, fast_method, LSC_ENTROPY_VERSION_FLOAT, back, n, j, what,
+        CHECKF(lsc_entropy_decode_plane(fast, fast_size, fast_method, LSC_ENTROPY_VERSION_FAST, back, n, j, what,
                                         &err) == LSC_OK &&
                    memcmp(back + j * n, planes + j * n, (size_t)n) == 0,
                "%s plane %u does not decode back", what, j);
@@ -626,7 +685,7 @@ static void same_planes(const char *what, const lsc_tensor *t, unsigned tally[2]
 
 static void positions_shortcut(int argc, char **argv)
 {
-    unsigned tally[2] = {0, 0}, plane_tally[2] = {0, 0};
+    unsigned tally[4] = {0, 0, 0, 0}, plane_tally[2] = {0, 0};
     char what[400];
     /* generated: small and large, sparse and dense, so that both methods win */
     static const uint32_t dims[][2] = {{3, 5}, {20, 30}, {64, 75}, {96, 48}, {200, 300}, {255, 256}, {120, 500},
@@ -666,10 +725,10 @@ static void positions_shortcut(int argc, char **argv)
                 m.col[r * cols + c] = c;
             m.row_ptr[r + 1] = (uint64_t)(r + 1) * cols;
         }
-        unsigned before = tally[0];
+        unsigned adaptive = tally[1] + tally[3];
         snprintf(what, sizeof what, "%ux%u full", rows, cols);
         same_positions(what, &m, tally);
-        CHECKF(tally[0] == before + 1, "%s: the static coding must be kept", what);
+        CHECKF(tally[1] + tally[3] == adaptive, "%s: a static coding must be kept", what);
         lsc_sparse_free(&m);
     }
     /* the layers of the models given */
@@ -696,11 +755,12 @@ static void positions_shortcut(int argc, char **argv)
         }
         lsc_model_close(&model);
     }
-    printf("positions: %u static, %u adaptive; planes: %u model, %u other\n", tally[0], tally[1], plane_tally[1],
-           plane_tally[0]);
+    printf("positions: %u static, %u adaptive, format 5: %u grouped, %u adaptive; planes: %u model, %u other\n",
+           tally[0], tally[1], tally[2], tally[3], plane_tally[1], plane_tally[0]);
     CHECKF(plane_tally[0] > 0 && plane_tally[1] > 0, "planes: the layers chose one method only");
-    CHECKF(tally[0] > 0 && tally[1] > 0, "positions: the cases chose one method only (%u static, %u adaptive)",
-           tally[0], tally[1]);
+    CHECKF(tally[0] > 0 && tally[1] > 0 && tally[2] > 0,
+           "positions: the cases chose few methods only (%u static, %u adaptive, %u grouped)", tally[0], tally[1],
+           tally[2]);
 }
 
 /* compress --entropy, decompress: with bit_exact the file comes back byte for byte, and

@@ -12,13 +12,15 @@
 #include "onnx-lsc/lsc.h"
 
 #define LSC_ENTROPY_MAGIC "LSCE"
-/* Read: 1..4 (docs/format.md 4, change log). Written: 2 (static tables) for float
- * weights, 3 for 8-bit ones, 4 for float weights whose values are coded whole (4.5)
- * or whose rows are mirrored (4.7), which readers before each do not know. */
-#define LSC_ENTROPY_VERSION 4
+/* Read: 1..5 (docs/format.md 4, change log). Written: 5 for float weights coded with
+ * its grouped position tables or rANS value planes (4.4, 4.5), else 2 (static tables)
+ * for float weights, 3 for 8-bit ones, 4 for float weights whose values are coded whole
+ * (4.5) or whose rows are mirrored (4.7), which readers before each do not know. */
+#define LSC_ENTROPY_VERSION 5
 #define LSC_ENTROPY_VERSION_FLOAT 2
 #define LSC_ENTROPY_VERSION_8BIT 3
 #define LSC_ENTROPY_VERSION_WHOLE 4
+#define LSC_ENTROPY_VERSION_FAST 5
 #define LSC_ENTROPY_FIXED_HEADER 64
 /* Reader limit (docs/format.md 4.2): rows, cols and nnz are each at most this many
  * times the blob's size, so that the work and memory of decoding follow the bytes
@@ -32,7 +34,9 @@ enum {
     LSC_SECTION_MODEL = 2,    /* our range coder: format 2 static tables, format 1 adaptive */
     LSC_SECTION_ADAPTIVE = 3, /* format 2 only: format 1's adaptive model (small sections) */
     LSC_SECTION_WHOLE = 4,    /* format 4, section 1 only: every value whole, zstd frames */
-    LSC_SECTION_METHODS = 5
+    LSC_SECTION_GROUPED = 5,  /* format 5, section 0 only: static tables per group of contexts */
+    LSC_SECTION_RANS = 6,     /* format 5, value planes only: format 2's tables, symbols by rANS */
+    LSC_SECTION_METHODS = 7
 };
 
 /* Whole values (4.5, version 4) are tried only when at most this fraction of the
@@ -48,6 +52,9 @@ enum {
  * saves there, and the slower coding of so little does not count. */
 #define LSC_ENTROPY_SMALL_POSITIONS (1u << 16)
 #define LSC_ENTROPY_SMALL_PLANE (1u << 12)
+/* Format 5 keeps the adaptive position model only where it saves more than 1/this of
+ * the best static coding (docs/benchmarks.md, stop 16). */
+#define LSC_ADAPTIVE_MARGIN 8
 
 /* True if a section of `method` in a blob of `version` uses the adaptive model. */
 static inline int lsc_entropy_adaptive(unsigned version, unsigned method)
@@ -82,16 +89,27 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
 /* ---- the two models, shared by the encoder and the decoder ---- */
 
 /* Positions of rows x cols matrix in compressed-row form -> range-coded stream
- * (format 2). */
-lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
+ * (format 2; with LSC_POSITIONS_GROUPED format 5's grouped tables may be chosen,
+ * *method LSC_SECTION_GROUPED). */
+#define LSC_POSITIONS_EXHAUSTIVE 1u /* every candidate coded in full before the smallest is kept (tests) */
+#define LSC_POSITIONS_GROUPED 2u    /* format 5: grouped tables allowed, adaptive only if much smaller */
+lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, unsigned options, uint8_t **out, size_t *out_size,
                                         unsigned *method, lsc_error *error);
-/* The same with `exhaustive` 1: both models coded in full before the smaller is kept
- * (what the default skips when a bound shows the choice; tests compare the two). */
-lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, int exhaustive, uint8_t **out, size_t *out_size,
+/* The same, LSC_POSITIONS_EXHAUSTIVE honoured (what the default skips when a bound
+ * shows the choice; tests compare the two). */
+lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options, uint8_t **out, size_t *out_size,
                                            unsigned *method, lsc_error *error);
+/* The decoder's model of a position section: its method in a blob of `version`. */
+enum { LSC_POSITIONS_STATIC = 0, LSC_POSITIONS_ADAPTIVE = 1, LSC_POSITIONS_GROUPED_TABLE = 2 };
+static inline unsigned lsc_entropy_position_model(unsigned version, unsigned method)
+{
+    return method == LSC_SECTION_GROUPED ? LSC_POSITIONS_GROUPED_TABLE
+           : lsc_entropy_adaptive(version, method) ? LSC_POSITIONS_ADAPTIVE
+                                                  : LSC_POSITIONS_STATIC;
+}
 /* The inverse: fills m (rows, cols, nnz given; row_ptr, col allocated). A stream that
  * does not code exactly nnz positions, or is not read exactly to its end, is rejected. */
-lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, unsigned model, lsc_sparse *m,
                                         const char *label, lsc_error *error);
 
 /* Value byte planes: plane j of value i is byte (E-1-j) of the value's bits rotated left
@@ -112,12 +130,15 @@ lsc_status lsc_entropy_zstd_compress(void *zstd, const uint8_t *plane, uint64_t 
 lsc_status lsc_entropy_zstd_compress_level(void *zstd, const uint8_t *plane, uint64_t n, int level, uint8_t **out,
                                            size_t *out_size, lsc_error *error);
 /* Codes plane j (n bytes; planes 0..j-1 already known) with the smallest method
- * (format 2); zstd as above. */
-lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
-                                    size_t *out_size, unsigned *method, lsc_error *error);
-/* The same with `exhaustive` 1: the static model coded even where its size bound says
- * it cannot win (tests compare the two). */
-lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int exhaustive,
+ * (format 2; `fast`: format 5, rANS instead of the range-coded tables and the adaptive
+ * model only where much smaller); zstd as above. */
+lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int fast,
+                                    uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error);
+/* The same with options: LSC_PLANE_EXHAUSTIVE codes the static model even where its
+ * size bound says it cannot win (tests compare the two), LSC_PLANE_FAST as `fast`. */
+#define LSC_PLANE_EXHAUSTIVE 1u
+#define LSC_PLANE_FAST 2u
+lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, unsigned options,
                                        uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error);
 /* Decodes plane j of a blob of format `version` into planes + j * n (planes 0..j-1
  * already decoded). */

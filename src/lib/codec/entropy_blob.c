@@ -131,8 +131,8 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
     if (h->v.elem_size == 1 && h->version < LSC_ENTROPY_VERSION_8BIT)
         return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (8-bit needs %d)", label,
                    h->version, LSC_ENTROPY_VERSION_8BIT);
-    if (h->v.elem_size == 1 && h->version == LSC_ENTROPY_VERSION_WHOLE)
-        return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (whole values)", label, h->version);
+    if (h->v.elem_size == 1 && h->version >= LSC_ENTROPY_VERSION_WHOLE)
+        return BAD("blob '%s': an 8-bit weight in an entropy blob of version %u (float only)", label, h->version);
     if (h->v.elem_size != 1 && has_zero_points(&h->v))
         return BAD("blob '%s': zero points (flag ZERO_POINTS) on a float weight", label);
     h->v.nnz = lsc_load_le64(p + 32);
@@ -140,7 +140,7 @@ static lsc_status read_header(const uint8_t *p, size_t size, const char *label, 
     h->lsc_checksum = lsc_load_le64(p + 48);
     h->v.rank = p[56];
     h->mirror = p[57];
-    if (h->mirror > LSC_MIRROR_DCT || (h->mirror && (h->version != LSC_ENTROPY_VERSION_WHOLE || h->v.cols < 3)))
+    if (h->mirror > LSC_MIRROR_DCT || (h->mirror && (h->version < LSC_ENTROPY_VERSION_WHOLE || h->v.cols < 3)))
         return BAD("blob '%s': mirror kind %u in an entropy blob of version %u, %u columns", label, h->mirror,
                    h->version, h->v.cols);
     for (int i = 58; i < LSC_ENTROPY_FIXED_HEADER; i++)
@@ -289,25 +289,32 @@ static lsc_status try_whole(void *zstd, const uint8_t *values, uint64_t n, unsig
 /* The zero points of an 8-bit weight (rows bytes, often one repeated) are coded as a
  * value plane 0 of their own, after the value planes (docs/format.md 4.3). */
 static lsc_status code_sections(void *zstd, const lsc_sparse *m, const uint8_t *values, const lsc_blob_view *v,
-                                section *s, unsigned *version, int whole, lsc_error *error)
+                                section *s, unsigned *version, int whole, int fast, lsc_error *error)
 {
     unsigned elem_size = v->elem_size;
     if (v->zero_points) {
         section *z = &s[1 + elem_size];
-        LSC_TRY(lsc_entropy_encode_plane(zstd, v->zero_points, v->rows, 0, &z->data, &z->size, &z->method, error));
+        LSC_TRY(lsc_entropy_encode_plane(zstd, v->zero_points, v->rows, 0, 0, &z->data, &z->size, &z->method,
+                                         error));
     }
-    LSC_TRY(lsc_entropy_encode_positions(m, &s[0].data, &s[0].size, &s[0].method, error));
+    LSC_TRY(lsc_entropy_encode_positions(m, fast ? LSC_POSITIONS_GROUPED : 0, &s[0].data, &s[0].size, &s[0].method,
+                                         error));
     uint8_t *planes = malloc(m->nnz ? (size_t)(m->nnz * elem_size) : 1);
     if (!planes)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for %llu values", (unsigned long long)m->nnz);
     lsc_entropy_split_planes(values, m->nnz, elem_size, planes);
     lsc_status st = LSC_OK;
     for (unsigned j = 0; st == LSC_OK && j < elem_size; j++)
-        st = lsc_entropy_encode_plane(zstd, planes, m->nnz, j, &s[1 + j].data, &s[1 + j].size, &s[1 + j].method,
-                                      error);
+        st = lsc_entropy_encode_plane(zstd, planes, m->nnz, j, fast, &s[1 + j].data, &s[1 + j].size,
+                                      &s[1 + j].method, error);
     free(planes);
     if (st == LSC_OK && elem_size >= 2 && whole)
         st = try_whole(zstd, values, m->nnz, elem_size, s, version, error);
+    if (st == LSC_OK && fast && *version == LSC_ENTROPY_VERSION_WHOLE) { /* stays format 4: its positions */
+        free(s[0].data);
+        s[0] = (section){NULL, 0, 0};
+        st = lsc_entropy_encode_positions(m, 0, &s[0].data, &s[0].size, &s[0].method, error);
+    }
     return st;
 }
 
@@ -349,7 +356,7 @@ static lsc_status try_mirror(void *zstd, const lsc_sparse *m, const uint8_t *val
     lsc_status st = lsc_mirror_half(m, values, v->elem_size, (unsigned)kind, &half, &half_values, error);
     if (st == LSC_OK) {
         lsc_store_le64(mirror, half.nnz);
-        st = code_sections(zstd, &half, half_values, v, t, &version, 1, error);
+        st = code_sections(zstd, &half, half_values, v, t, &version, 1, 0, error);
         lsc_sparse_free(&half);
         free(half_values);
     }
@@ -455,9 +462,14 @@ lsc_status lsc_entropy_encode_blob(const void *blob, size_t size, const char *na
      * are tried there only, since the zstd level they need is slow. */
     int mirrored = v.elem_size >= 2 && mirror_candidate(&m, values, v.elem_size);
     void *zstd = lsc_entropy_zstd_begin(); /* NULL: each try makes its own */
-    lsc_status st = code_sections(zstd, &m, values, &v, s, &h.version, !mirrored, error);
+    /* format 5's faster codings for float weights; 8-bit ones and whole or mirrored
+     * values (format 4) keep the codings of their formats */
+    lsc_status st = code_sections(zstd, &m, values, &v, s, &h.version, !mirrored, v.elem_size != 1, error);
     if (st == LSC_OK && mirrored)
         st = try_mirror(zstd, &m, values, &v, &h, s, error);
+    for (unsigned i = 0; st == LSC_OK && i < h.n_sections; i++)
+        if (s[i].method == LSC_SECTION_GROUPED || s[i].method == LSC_SECTION_RANS)
+            h.version = LSC_ENTROPY_VERSION_FAST;
     lsc_entropy_zstd_end(zstd);
     lsc_sparse_free(&m);
     free(values);
@@ -490,11 +502,17 @@ static lsc_status read_sections(const uint8_t *p, size_t size, const entropy_hea
             return BAD("blob '%s': reserved bytes of section %u are not zero", label, i);
         s[i].method = e[0];
         s[i].size = lsc_load_le32(e + 4);
-        unsigned methods = h->version >= 2 ? LSC_SECTION_METHODS : LSC_SECTION_ADAPTIVE;
+        unsigned methods = h->version >= LSC_ENTROPY_VERSION_FAST ? LSC_SECTION_METHODS
+                           : h->version >= 2                      ? LSC_SECTION_GROUPED
+                                                                  : LSC_SECTION_ADAPTIVE;
         if (s[i].method >= methods || (i == 0 && s[i].method < LSC_SECTION_MODEL))
             return BAD("blob '%s': section %u: unknown coding method %u", label, i, s[i].method);
-        /* whole values: section 1 of version 4 and only there; the other planes empty raw */
-        if (s[i].method == LSC_SECTION_WHOLE && (i != 1 || h->version != LSC_ENTROPY_VERSION_WHOLE))
+        /* version 5: grouped tables code positions only, rANS value planes only */
+        if ((s[i].method == LSC_SECTION_GROUPED && i != 0) ||
+            (s[i].method == LSC_SECTION_RANS && (i == 0 || i > h->v.elem_size)))
+            return BAD("blob '%s': section %u: method %u is not for this section", label, i, s[i].method);
+        /* whole values: section 1 of version 4 and later only; the other planes empty raw */
+        if (s[i].method == LSC_SECTION_WHOLE && (i != 1 || h->version < LSC_ENTROPY_VERSION_WHOLE))
             return BAD("blob '%s': section %u: method %u in an entropy blob of version %u", label, i, s[i].method,
                        h->version);
         /* beside whole values: section 2 the raw signs (its size checked when decoding),
@@ -623,8 +641,8 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
                        (unsigned long long)n, (unsigned long long)h.v.nnz, pad);
     }
     lsc_sparse m = {h.v.rows, cols, n, 0, NULL, NULL, NULL};
-    LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, lsc_entropy_adaptive(h.version, s[0].method), &m,
-                                         label, error));
+    LSC_TRY(lsc_entropy_decode_positions(s[0].data, s[0].size, lsc_entropy_position_model(h.version, s[0].method),
+                                         &m, label, error));
     uint8_t *planes = malloc(n ? (size_t)(n * h.v.elem_size) : 1);
     uint8_t *values = malloc(n ? (size_t)(n * h.v.elem_size) : 1);
     uint8_t *zero_points = has_zero_points(&h.v) ? malloc(h.v.rows) : NULL;

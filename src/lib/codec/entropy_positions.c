@@ -33,6 +33,8 @@ typedef struct position_model {
     lsc_rc_number count;
     uint32_t *col_count; /* per column: values in the rows above */
     uint8_t *col_part;   /* format 2, per column: its part of this row's contexts */
+    int no_cols;         /* decoder, format 5 grouped by row only: col_part stays 0 */
+    uint32_t cols;
     float *inv;          /* format 2: inv[n] = 1 / n for n = 1..cols */
 } position_model;
 
@@ -46,12 +48,18 @@ static void model_free(position_model *pm)
     free(pm);
 }
 
-static lsc_status model_init(position_model *pm, uint32_t cols, lsc_error *error)
+/* `decoder`: a decoder of static tables, which needs neither the adaptive model nor
+ * the encoder's counts (a small layer's set-up). */
+static lsc_status model_init(position_model *pm, uint32_t cols, int decoder, lsc_error *error)
 {
-    lsc_rc_bits_init(pm->element, LSC_ELEMENT_CONTEXTS);
+    if (!decoder) {
+        lsc_rc_bits_init(pm->element, LSC_ELEMENT_CONTEXTS);
+        memset(pm->seen, 0, sizeof pm->seen);
+    }
     lsc_row_part_table(pm->row_part);
     memset(pm->fixed, 0, sizeof pm->fixed);
-    memset(pm->seen, 0, sizeof pm->seen);
+    pm->no_cols = 0;
+    pm->cols = cols;
     lsc_rc_number_init(&pm->count, lsc_bits_u64(cols));
     pm->col_count = calloc(cols, sizeof(uint32_t));
     pm->col_part = malloc(cols);
@@ -64,13 +72,13 @@ static lsc_status model_init(position_model *pm, uint32_t cols, lsc_error *error
     return LSC_OK;
 }
 
-static lsc_status model_new(uint32_t cols, position_model **out, lsc_error *error)
+static lsc_status model_new(uint32_t cols, int decoder, position_model **out, lsc_error *error)
 {
     position_model *pm = malloc(sizeof *pm);
     *out = NULL;
     if (!pm)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the position model");
-    lsc_status st = model_init(pm, cols, error);
+    lsc_status st = model_init(pm, cols, decoder, error);
     if (st != LSC_OK)
         model_free(pm);
     else
@@ -153,6 +161,113 @@ static int decode_table(lsc_rc_decoder *d, position_model *pm)
          * have, not 0: then every decision costs input (>= 1/177 bit), so a damaged
          * stream runs out after at most ~1416 decisions per byte */
         pm->fixed[ctx] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common);
+    }
+    return d->overrun ? -1 : 0;
+}
+
+/* ---- grouped tables (format 5, LSC_SECTION_GROUPED) ---- */
+
+/* Small layers pay for a table of 952 contexts (sending it, and decoding it: most of
+ * a small layer's fixed cost) and were coded adaptively for that, at a third of the
+ * static decoder's speed. Format 5 sends one probability per group of contexts
+ * instead: the row class and left neighbour always, the column class in four bands
+ * (no rows above; an empty column; density below 3/8; above) or not at all; a row
+ * class's groups are sent only if it is used (one adaptive bit). The decoder spreads
+ * the groups over the 952 contexts and runs the static loop. */
+enum { GROUPING_ROW = 0, GROUPING_ROW_COL4 = 1, GROUPINGS = 2 };
+#define GROUPING_BITS 1
+#define MAX_GROUPS (LSC_ROW_CLASSES * 4 * 2)
+
+static unsigned group_count(unsigned grouping)
+{
+    return grouping == GROUPING_ROW ? LSC_ROW_CLASSES * 2 : MAX_GROUPS;
+}
+
+/* The column class's band: no rows above; an empty column; density below 3/8 (class
+ * 9 and below); above. */
+static const uint8_t col_band[LSC_COL_CLASSES] = {0, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3};
+
+static unsigned group_of(unsigned ctx, unsigned grouping)
+{
+    unsigned row = ctx / (2 * LSC_COL_CLASSES), col = (ctx / 2) % LSC_COL_CLASSES, left = ctx & 1;
+    if (grouping == GROUPING_ROW)
+        return row * 2 + left;
+    return (row * 4 + col_band[col]) * 2 + left;
+}
+
+/* fixed[ctx] for every context from its group's (ctx in order: row, column, left). */
+static void spread_groups(uint16_t *fixed, const uint16_t *group_fixed, unsigned grouping)
+{
+    unsigned ctx = 0;
+    for (unsigned row = 0; row < LSC_ROW_CLASSES; row++)
+        for (unsigned col = 0; col < LSC_COL_CLASSES; col++, ctx += 2) {
+            const uint16_t *g = group_fixed + (grouping == GROUPING_ROW ? row * 2 : (row * 4 + col_band[col]) * 2);
+            fixed[ctx] = g[0];
+            fixed[ctx + 1] = g[1];
+        }
+}
+
+static void encode_grouped_table(lsc_rc_encoder *e, position_model *pm, unsigned grouping)
+{
+    uint64_t seen[MAX_GROUPS][2] = {{0}};
+    uint16_t fixed[MAX_GROUPS];
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
+        seen[group_of(ctx, grouping)][0] += pm->seen[ctx][0];
+        seen[group_of(ctx, grouping)][1] += pm->seen[ctx][1];
+    }
+    lsc_rc_encode_direct(e, grouping, GROUPING_BITS);
+    table_model t;
+    table_model_init(&t);
+    lsc_rc_bit row_used;
+    lsc_rc_bits_init(&row_used, 1);
+    unsigned per_row = group_count(grouping) / LSC_ROW_CLASSES;
+    for (unsigned row = 0; row < LSC_ROW_CLASSES; row++) {
+        uint64_t any = 0;
+        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++)
+            any += seen[g][0] + seen[g][1];
+        lsc_rc_encode(e, &row_used, any != 0);
+        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++) {
+            unsigned rare = 0, ones_common = 0;
+            if (seen[g][0] + seen[g][1])
+                choose_probability(seen[g], &rare, &ones_common);
+            if (any)
+                lsc_rc_encode_number(e, &t.number, rare, PROB_KEEP);
+            if (rare)
+                lsc_rc_encode(e, &t.side, ones_common);
+            fixed[g] = fixed_probability(rare, ones_common);
+        }
+    }
+    spread_groups(pm->fixed, fixed, grouping);
+}
+
+static int decode_grouped_table(lsc_rc_decoder *d, position_model *pm)
+{
+    unsigned grouping = lsc_rc_decode_direct(d, GROUPING_BITS);
+    uint16_t fixed[MAX_GROUPS];
+    table_model t;
+    table_model_init(&t);
+    if (grouping >= GROUPINGS)
+        return -1;
+    lsc_rc_bit row_used;
+    lsc_rc_bits_init(&row_used, 1);
+    unsigned per_row = group_count(grouping) / LSC_ROW_CLASSES;
+    for (unsigned row = 0; row < LSC_ROW_CLASSES; row++) {
+        unsigned any = lsc_rc_decode(d, &row_used);
+        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++) {
+            unsigned rare = any ? (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP) : 0, ones_common = 0;
+            if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
+                return -1;
+            if (rare)
+                ones_common = lsc_rc_decode(d, &t.side);
+            if (ones_common && rare == PROB_ONE / 2)
+                return -1;
+            fixed[g] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common); /* as decode_table */
+        }
+    }
+    spread_groups(pm->fixed, fixed, grouping);
+    if (grouping == GROUPING_ROW) { /* the column classes do not matter: their parts stay 0 */
+        pm->no_cols = 1;
+        memset(pm->col_part, 0, pm->cols);
     }
     return d->overrun ? -1 : 0;
 }
@@ -295,55 +410,97 @@ static uint64_t static_floor(const position_model *pm, const lsc_rc_encoder *e)
     return e->size + (ideal > gain ? (ideal - gain) / (8u << 16) : 0);
 }
 
-/* Static tables (LSC_SECTION_MODEL), or for few decisions the adaptive model if it
- * is smaller (LSC_SECTION_ADAPTIVE). The adaptive coding, when tried, comes first;
- * when it is already below what the static one can reach, the static rows are not
- * coded (the choice is the same: small layers, where the table costs most, save a
- * third of their position work). `exhaustive` codes both always (tests). */
-lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, int exhaustive, uint8_t **out, size_t *out_size,
+/* Keeps *best or takes cand, the smaller (ties: the earlier). */
+static void keep_smaller(lsc_rc_encoder *best, unsigned *best_method, lsc_rc_encoder *cand, unsigned method)
+{
+    if (!cand->failed && (best->failed || !best->size || cand->size < best->size)) {
+        free(best->buf);
+        *best = *cand;
+        *best_method = method;
+    } else {
+        free(cand->buf);
+    }
+    lsc_rc_encoder_init(cand);
+}
+
+/* Format 2 and later: static tables (LSC_SECTION_MODEL), or for few decisions the
+ * adaptive model if it is smaller (LSC_SECTION_ADAPTIVE). The adaptive coding, when
+ * tried, comes first; when it is already below what the static one can reach, the
+ * static rows are not coded (the choice is the same: small layers, where the table
+ * costs most, save a third of their position work).
+ * Format 5 (LSC_POSITIONS_GROUPED): for few decisions, the grouped tables too, kept
+ * unless the full table saves more than 1/LSC_ADAPTIVE_MARGIN, and the adaptive model
+ * only where it saves more than 1/LSC_ADAPTIVE_MARGIN of the best static coding (it
+ * decodes at a third of the speed).
+ * LSC_POSITIONS_EXHAUSTIVE codes every candidate in full (tests). */
+lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options, uint8_t **out, size_t *out_size,
                                            unsigned *method, lsc_error *error)
 {
     *out = NULL;
     *out_size = 0;
     *method = LSC_SECTION_MODEL;
+    int exhaustive = (options & LSC_POSITIONS_EXHAUSTIVE) != 0, grouped = (options & LSC_POSITIONS_GROUPED) != 0;
     position_model *pm;
-    LSC_TRY(model_new(m->cols, &pm, error));
+    LSC_TRY(model_new(m->cols, 0, &pm, error));
     decisions ds = {NULL, 0, 0, malloc(((size_t)m->rows + 1) * sizeof(uint64_t))};
-    lsc_rc_encoder e, small;
-    lsc_rc_encoder_init(&e);
+    lsc_rc_encoder best, cand, small;
+    lsc_rc_encoder_init(&best);
+    lsc_rc_encoder_init(&cand);
     lsc_rc_encoder_init(&small);
-    int coded_static = 0;
+    unsigned best_method = LSC_SECTION_MODEL;
     if (!ds.row_end || walk_rows(m, pm, &ds, NULL)) {
-        e.failed = 1;
+        best.failed = 1;
     } else {
         count_seen(pm, &ds);
-        encode_table(&e, pm);
-        if (ds.n < LSC_ENTROPY_SMALL_POSITIONS) {
+        int few = ds.n < LSC_ENTROPY_SMALL_POSITIONS;
+        if (few) {
             walk_rows(m, pm, NULL, &small);
             lsc_rc_encoder_finish(&small);
         }
-        if (exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &e)) {
-            code_rows(m, pm, &ds, &e);
-            lsc_rc_encoder_finish(&e);
-            coded_static = 1;
+        encode_table(&cand, pm);
+        if (grouped || exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &cand)) {
+            code_rows(m, pm, &ds, &cand);
+            lsc_rc_encoder_finish(&cand);
+            keep_smaller(&best, &best_method, &cand, LSC_SECTION_MODEL);
+        } else {
+            free(cand.buf);
+            lsc_rc_encoder_init(&cand);
         }
+        lsc_rc_encoder group;
+        unsigned group_method = LSC_SECTION_GROUPED;
+        lsc_rc_encoder_init(&group);
+        for (unsigned g = 0; grouped && few && g < GROUPINGS; g++) {
+            encode_grouped_table(&cand, pm, g);
+            code_rows(m, pm, &ds, &cand);
+            lsc_rc_encoder_finish(&cand);
+            keep_smaller(&group, &group_method, &cand, LSC_SECTION_GROUPED);
+        }
+        /* the 952 contexts' table decodes at the cost of thousands of decisions: it is
+         * kept only where it saves more than the margin too */
+        if (group.size && !group.failed && group.size <= best.size + best.size / LSC_ADAPTIVE_MARGIN) {
+            free(best.buf);
+            best = group;
+            best_method = LSC_SECTION_GROUPED;
+        } else {
+            free(group.buf);
+        }
+        if (small.size && !small.failed &&
+            (!best.size || small.size + (grouped ? small.size / LSC_ADAPTIVE_MARGIN : 0) < best.size))
+            keep_smaller(&best, &best_method, &small, LSC_SECTION_ADAPTIVE);
     }
+    free(small.buf);
     model_free(pm);
     free(ds.d);
     free(ds.row_end);
-    if (small.size && !small.failed && !e.failed && (!coded_static || small.size < e.size)) {
-        free(e.buf);
-        *method = LSC_SECTION_ADAPTIVE;
-        return finish(&small, out, out_size, error);
-    }
-    free(small.buf);
-    return finish(&e, out, out_size, error);
+    *method = best_method;
+    return finish(&best, out, out_size, error);
 }
 
-lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, uint8_t **out, size_t *out_size,
+lsc_status lsc_entropy_encode_positions(const lsc_sparse *m, unsigned options, uint8_t **out, size_t *out_size,
                                         unsigned *method, lsc_error *error)
 {
-    return lsc_entropy_encode_positions_ex(m, 0, out, out_size, method, error);
+    return lsc_entropy_encode_positions_ex(m, options & ~(unsigned)LSC_POSITIONS_EXHAUSTIVE, out, out_size, method,
+                                           error);
 }
 
 /* ---- decoder ---- */
@@ -373,11 +530,12 @@ static int reserve_cols(lsc_sparse *m, uint64_t need, uint64_t *cap)
  * the row so far (at most twice the columns the decisions reach; out of line: the
  * decision loop keeps its registers); returns the chunk's end. */
 static __attribute__((noinline)) uint32_t next_parts(const uint32_t *col_count, uint32_t cols, uint32_t r,
-                                                     uint32_t c, uint8_t *col_part)
+                                                     uint32_t c, uint8_t *col_part, int no_cols)
 {
     uint32_t chunk = c > LSC_PARTS_CHUNK ? c : LSC_PARTS_CHUNK; /* doubling: few calls on a long row */
     uint32_t end = cols - c > chunk ? c + chunk : cols;
-    lsc_col_context_parts(col_count + c, end - c, r, col_part + c);
+    if (!no_cols)
+        lsc_col_context_parts(col_count + c, end - c, r, col_part + c);
     return end;
 }
 
@@ -410,7 +568,7 @@ decode_elements(lsc_rc_decoder *shared, position_model *pm, uint32_t r, uint64_t
             if (__builtin_expect(c == parts_end, 0)) {
                 if (d->overrun) /* a damaged stream ends here, not a row later */
                     break;
-                parts_end = next_parts(col_count, cols, r, c, col_part);
+                parts_end = next_parts(col_count, cols, r, c, col_part, pm->no_cols);
             }
             /* lsc_row_class_fast by table; a context the encoder left unused decodes
              * another blob, which its checksum rejects */
@@ -469,18 +627,19 @@ static lsc_status decode_rows(lsc_rc_decoder *d, position_model *pm, lsc_sparse 
     return LSC_OK;
 }
 
-lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, int adaptive, lsc_sparse *m,
+lsc_status lsc_entropy_decode_positions(const uint8_t *stream, size_t size, unsigned model, lsc_sparse *m,
                                         const char *label, lsc_error *error)
 {
+    int adaptive = model == LSC_POSITIONS_ADAPTIVE;
     m->row_ptr = NULL;
     m->col = NULL;
     lsc_rc_decoder d;
     if (lsc_rc_decoder_init(&d, stream, size))
         return BAD("blob '%s': position stream of %zu bytes does not start a range-coded stream", label, size);
     position_model *pm;
-    LSC_TRY(model_new(m->cols, &pm, error));
+    LSC_TRY(model_new(m->cols, !adaptive, &pm, error));
     lsc_status st = LSC_OK;
-    if (!adaptive && decode_table(&d, pm))
+    if (model == LSC_POSITIONS_GROUPED_TABLE ? decode_grouped_table(&d, pm) : !adaptive && decode_table(&d, pm))
         st = BAD("blob '%s': the position stream's probability table is damaged", label);
     if (st == LSC_OK) {
         m->row_ptr = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));

@@ -3,10 +3,15 @@
  * zstd (a generic coder: repeats, few distinct values), or our range coder with static
  * frequency tables: plane 0 (the exponent: pruning by magnitude keeps few) under one
  * table, the top nibble of later planes under a table per exponent (the top mantissa
- * bits follow the distribution within an octave), their low nibble stored as it is. */
+ * bits follow the distribution within an octave), their low nibble stored as it is.
+ * Format 5 codes the same tables' symbols with rANS (LSC_SECTION_RANS): its decoder
+ * needs no division per symbol, which held the range decoder's symbol loop. */
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "codec/entropy.h"
 #include "codec/entropy_cost.h"
@@ -100,26 +105,47 @@ static void normalize(const uint64_t *count, unsigned n, uint64_t total, uint16_
     }
 }
 
-static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, freq_table *t, unsigned n)
+/* `ranged` (format 5, 256 symbols): the first symbol used and the count after it as
+ * 8 direct bits each, then the numbers of those symbols only (exponents are a narrow
+ * band: the other ~240 would cost a decision each to decode). */
+static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, freq_table *t, unsigned n, int ranged)
 {
+    unsigned lo = 0, hi = n - 1;
+    if (ranged) {
+        while (lo < hi && !t->freq[lo])
+            lo++;
+        while (hi > lo && !t->freq[hi])
+            hi--;
+        lsc_rc_encode_direct(e, lo, 8);
+        lsc_rc_encode_direct(e, hi - lo, 8);
+    }
     t->cum[0] = 0;
     for (unsigned s = 0; s < n; s++) {
-        lsc_rc_encode_number(e, num, t->freq[s], LSC_RC_KEEP_ALL);
+        if (s >= lo && s <= hi)
+            lsc_rc_encode_number(e, num, t->freq[s], LSC_RC_KEEP_ALL);
         t->cum[s + 1] = (uint16_t)(t->cum[s] + t->freq[s]);
     }
 }
 
-/* Returns -1 unless the frequencies sum to exactly FREQ_ONE. */
-static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, unsigned n)
+/* Returns -1 unless the frequencies sum to exactly FREQ_ONE. `symbols` 0: the slot
+ * table is left unfilled (rANS nibbles find their symbol from cum). */
+static int decode_table(lsc_rc_decoder *d, lsc_rc_number *num, freq_table *t, unsigned n, int symbols, int ranged)
 {
-    uint32_t sum = 0;
+    uint32_t sum = 0, lo = 0, hi = n - 1;
+    if (ranged) {
+        lo = lsc_rc_decode_direct(d, 8);
+        hi = lo + lsc_rc_decode_direct(d, 8);
+        if (hi >= n)
+            return -1;
+    }
     t->cum[0] = 0;
     for (unsigned s = 0; s < n; s++) {
-        uint64_t f = lsc_rc_decode_number(d, num, LSC_RC_KEEP_ALL);
+        uint64_t f = s >= lo && s <= hi ? lsc_rc_decode_number(d, num, LSC_RC_KEEP_ALL) : 0;
         if (f > FREQ_ONE - sum)
             return -1;
         t->freq[s] = (uint16_t)f;
-        memset(t->symbol + sum, (int)s, (size_t)f);
+        if (symbols)
+            memset(t->symbol + sum, (int)s, (size_t)f);
         sum += (uint32_t)f;
         t->cum[s + 1] = (uint16_t)sum;
     }
@@ -164,8 +190,146 @@ static uint64_t model_floor(const uint64_t *count, const uint64_t *total, unsign
     return bits / (8u << 16) + (j ? (n + 1) / 2 : 0);
 }
 
+/* ---- format 5: the tables' symbols by rANS (docs/format.md 4.5) ---- */
+
+/* State in [RANS_LOW, 256 RANS_LOW), renormalized a byte at a time. Planes of at
+ * least RANS_TWO_WAYS values take two states, for even and odd values, so that the
+ * decoder works on two symbols at once (4 bytes more: not for small planes). */
+#define RANS_LOW (1u << 23)
+#define RANS_TWO_WAYS 2048u
+
+static unsigned rans_ways(uint64_t n)
+{
+    return n >= RANS_TWO_WAYS ? 2 : 1;
+}
+
+/* Appends the rANS stream of the n symbols (coded last to first, so that they decode
+ * first to last): the final states (4 bytes each, little-endian, the even values'
+ * first), then the renormalization bytes in the order the decoder reads them. */
+static int rans_append(lsc_rc_encoder *e, const freq_table *t, const uint16_t *index, const uint8_t *planes,
+                       const uint8_t *plane, uint64_t n, unsigned shift)
+{
+    size_t cap = (size_t)n * 2 + 8; /* a symbol of frequency >= 1 in 2^12 pushes at most 2 bytes */
+    uint8_t *buf = malloc(cap), *p = buf + cap;
+    if (!buf)
+        return -1;
+    unsigned ways = rans_ways(n);
+    uint32_t state[2] = {RANS_LOW, RANS_LOW};
+    for (uint64_t i = n; i-- > 0;) {
+        const freq_table *tk = &t[index[planes[i]]];
+        unsigned s = plane[i] >> shift;
+        uint32_t f = tk->freq[s], x_max = ((RANS_LOW >> FREQ_BITS) << 8) * f, x = state[i & (ways - 1)];
+        while (x >= x_max) {
+            *--p = (uint8_t)x;
+            x >>= 8;
+        }
+        state[i & (ways - 1)] = ((x / f) << FREQ_BITS) + x % f + tk->cum[s];
+    }
+    for (unsigned w = ways; w-- > 0;) {
+        p -= 4;
+        lsc_store_le32(p, state[w]);
+    }
+    for (; p < buf + cap; p++)
+        lsc_rc_put_byte(e, *p);
+    free(buf);
+    return 0;
+}
+
+/* The symbol of a nibble table owning `slot`: how many of cum[1..15] are <= slot. */
+static inline unsigned nibble_symbol(const uint16_t *cum, uint32_t slot)
+{
+#ifdef __SSE2__
+    __m128i v = _mm_set1_epi16((short)(slot + 1));
+    __m128i lo = _mm_cmpgt_epi16(v, _mm_loadu_si128((const __m128i *)(cum + 1)));
+    __m128i hi = _mm_cmpgt_epi16(v, _mm_loadu_si128((const __m128i *)(cum + 9))); /* cum[16] = 4096 > slot */
+    /* cum rises, so the lanes at or below the slot come first: count them with ctz
+     * (popcount is not in the baseline instruction set); lane 15 is never one */
+    return (unsigned)__builtin_ctz(~(unsigned)_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
+#else
+    unsigned s = 0;
+    for (unsigned k = 1; k < NIBBLE_SYMBOLS; k++)
+        s += cum[k] <= slot;
+    return s;
+#endif
+}
+
+/* One symbol of state x: value i of plane j (plane 0 under t, later planes' top
+ * nibble under the table of value i's plane-0 byte, the low nibble as stored); then
+ * the state takes bytes until it is back in range (at most two; a damaged stream that
+ * runs out reads zeros and sets *end to NULL, which fails it). */
+static inline __attribute__((always_inline)) uint32_t rans_step(uint32_t x, const uint8_t **p, const uint8_t **end,
+                                                                 const freq_table *t, const uint16_t *index,
+                                                                 const uint8_t *planes, uint8_t *plane,
+                                                                 const uint8_t *nibbles, uint64_t i, unsigned j)
+{
+    uint32_t slot = x & (FREQ_ONE - 1);
+    if (j == 0) {
+        unsigned s = t->symbol[slot];
+        x = t->freq[s] * (x >> FREQ_BITS) + slot - t->cum[s];
+        plane[i] = (uint8_t)s;
+    } else {
+        const freq_table *tk = &t[index[planes[i]]];
+        unsigned s = nibble_symbol(tk->cum, slot);
+        x = tk->freq[s] * (x >> FREQ_BITS) + slot - tk->cum[s];
+        plane[i] = (uint8_t)(s << 4 | ((nibbles[i / 2] >> (4 * (i & 1))) & 15));
+    }
+    while (x < RANS_LOW) {
+        if (*p < *end) {
+            x = (x << 8) | *(*p)++;
+        } else {
+            *end = NULL;
+            x = RANS_LOW;
+        }
+    }
+    return x;
+}
+
+/* Decodes the rANS stream [p, end) into plane j (format 5). The stream must end
+ * exactly where its last symbols leave the encoder's first states. */
+static inline __attribute__((always_inline)) int rans_decode_plane(const uint8_t *p, const uint8_t *end,
+                                                                   const freq_table *t, const uint16_t *index,
+                                                                   const uint8_t *planes, uint8_t *plane,
+                                                                   const uint8_t *nibbles, uint64_t n, unsigned j)
+{
+    unsigned ways = rans_ways(n);
+    if ((size_t)(end - p) < 4u * ways)
+        return -1;
+    uint32_t x0 = lsc_load_le32(p), x1 = ways == 2 ? lsc_load_le32(p + 4) : RANS_LOW;
+    p += 4 * ways;
+    if (x0 < RANS_LOW || x0 >= RANS_LOW << 8 || x1 < RANS_LOW || x1 >= RANS_LOW << 8)
+        return -1;
+    uint64_t i = 0;
+    if (ways == 2)
+        for (; i + 1 < n && end; i += 2) {
+            x0 = rans_step(x0, &p, &end, t, index, planes, plane, nibbles, i, j);
+            x1 = rans_step(x1, &p, &end, t, index, planes, plane, nibbles, i + 1, j);
+        }
+    for (; i < n && end; i++)
+        x0 = rans_step(x0, &p, &end, t, index, planes, plane, nibbles, i, j);
+    return end && p == end && x0 == RANS_LOW && x1 == RANS_LOW ? 0 : -1;
+}
+
+static int rans_decode(const uint8_t *p, const uint8_t *end, const freq_table *t, const uint16_t *index,
+                       const uint8_t *planes, uint8_t *plane, const uint8_t *nibbles, uint64_t n, unsigned j)
+{
+    return j == 0 ? rans_decode_plane(p, end, t, index, planes, plane, nibbles, n, 0)
+                  : rans_decode_plane(p, end, t, index, planes, plane, nibbles, n, 1);
+}
+
+/* Ends the tables' range-coded part in 2 bytes less than lsc_rc_encoder_finish: low
+ * rounded up to a multiple of 2^16 stays inside the interval (range >= 2^24) with any
+ * 16 bits after it, so the decoder, reading 2 bytes past this part, may read the rANS
+ * stream's first bytes there. */
+static void finish_short(lsc_rc_encoder *e)
+{
+    e->low = (e->low + 0xFFFFu) & ~(uint64_t)0xFFFFu;
+    for (int i = 0; i < 3; i++)
+        lsc_rc_shift_low(e);
+}
+#define FINISH_SHORT_READ_AHEAD 2
+
 /* `beat`: a size to beat; a model that cannot (model_floor) is not coded (*out NULL). */
-static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, size_t beat, uint8_t **out,
+static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, size_t beat, int rans, uint8_t **out,
                                size_t *out_size, lsc_error *error)
 {
     *out = NULL;
@@ -204,18 +368,24 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
         else /* plane 0 of no values: any table will do */
             for (unsigned s = 0; s < symbols; s++)
                 t[k].freq[s] = s ? 0 : FREQ_ONE;
-        encode_table(&e, &num, &t[k], symbols);
+        encode_table(&e, &num, &t[k], symbols, rans && j == 0);
     }
-    uint64_t low = e.low;
-    uint32_t range = e.range;
-    for (uint64_t i = 0; i < n; i++) {
-        const freq_table *tk = &t[index[planes[i]]];
-        unsigned s = plane[i] >> shift;
-        lsc_rc_encode_freq_in(&e, &low, &range, tk->cum[s], tk->freq[s], FREQ_BITS);
+    if (rans) {
+        finish_short(&e);
+        if (rans_append(&e, t, index, planes, plane, n, shift))
+            e.failed = 1;
+    } else {
+        uint64_t low = e.low;
+        uint32_t range = e.range;
+        for (uint64_t i = 0; i < n; i++) {
+            const freq_table *tk = &t[index[planes[i]]];
+            unsigned s = plane[i] >> shift;
+            lsc_rc_encode_freq_in(&e, &low, &range, tk->cum[s], tk->freq[s], FREQ_BITS);
+        }
+        e.low = low;
+        e.range = range;
+        lsc_rc_encoder_finish(&e);
     }
-    e.low = low;
-    e.range = range;
-    lsc_rc_encoder_finish(&e);
     for (uint64_t i = 0; j && i < n; i += 2) /* the low nibbles, two per byte, after the stream */
         lsc_rc_put_byte(&e, (uint8_t)((plane[i] & 15u) | (i + 1 < n ? (plane[i + 1] & 15u) << 4 : 0)));
     free(t);
@@ -233,7 +403,7 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
 #define BAD(...) lsc_fail(error, LSC_ERR_BAD_BUNDLE, __VA_ARGS__)
 
 static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *planes, uint64_t n,
-                               unsigned j, const char *label, lsc_error *error)
+                               unsigned j, int rans, const char *label, lsc_error *error)
 {
     uint64_t nibble_bytes = j ? (n + 1) / 2 : 0;
     if (nibble_bytes > size)
@@ -254,11 +424,17 @@ static lsc_status decode_model(const uint8_t *stream, size_t size, uint8_t *plan
     lsc_rc_number num;
     lsc_rc_number_init(&num, FREQ_BITS + 1);
     for (unsigned k = 0; k < tables; k++)
-        if (decode_table(&d, &num, &t[k], symbols)) {
+        if (decode_table(&d, &num, &t[k], symbols, !rans || j == 0, rans && j == 0)) {
             free(t);
             return BAD("blob '%s': value plane %u: frequency table %u is damaged", label, j, k);
         }
     uint8_t *plane = planes + j * n;
+    if (rans) {
+        const uint8_t *at = d.p - FINISH_SHORT_READ_AHEAD;
+        int failed = d.overrun || at < stream || rans_decode(at, stream + size, t, index, planes, plane, nibbles, n, j);
+        free(t);
+        return failed ? BAD("blob '%s': value plane %u's rANS stream is damaged", label, j) : LSC_OK;
+    }
     uint32_t bad = 0, r;
     lsc_rc_decoder local = d; /* in registers: the byte stores below could alias d */
     if (j == 0) {
@@ -382,15 +558,16 @@ static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t 
     return LSC_OK;
 }
 
-lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, uint8_t **out,
-                                    size_t *out_size, unsigned *method, lsc_error *error)
+lsc_status lsc_entropy_encode_plane(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int fast,
+                                    uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error)
 {
-    return lsc_entropy_encode_plane_ex(zstd, planes, n, j, 0, out, out_size, method, error);
+    return lsc_entropy_encode_plane_ex(zstd, planes, n, j, fast ? LSC_PLANE_FAST : 0, out, out_size, method, error);
 }
 
-lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, int exhaustive,
+lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64_t n, unsigned j, unsigned options,
                                        uint8_t **out, size_t *out_size, unsigned *method, lsc_error *error)
 {
+    int exhaustive = (options & LSC_PLANE_EXHAUSTIVE) != 0, fast = (options & LSC_PLANE_FAST) != 0;
     const uint8_t *plane = planes + j * n;
     uint8_t *best = malloc(n ? (size_t)n : 1);
     if (!best)
@@ -398,24 +575,26 @@ lsc_status lsc_entropy_encode_plane_ex(void *zstd, const uint8_t *planes, uint64
     memcpy(best, plane, (size_t)n);
     size_t best_size = (size_t)n - (size_t)(n >> MIN_SAVING_SHIFT);
     *method = LSC_SECTION_RAW;
-    /* the adaptive model only where it can win: small exponent and top mantissa planes */
+    /* the adaptive model only where it can win: small exponent and top mantissa planes;
+     * format 5 keeps it only where it saves 1/LSC_ADAPTIVE_MARGIN (8 adaptive decisions a byte) */
     unsigned last = n < LSC_ENTROPY_SMALL_PLANE && j < 2 ? LSC_SECTION_ADAPTIVE : LSC_SECTION_MODEL;
     for (unsigned m = LSC_SECTION_ZSTD; m <= last; m++) {
         uint8_t *cand = NULL;
         size_t cand_size = 0;
         lsc_status st = m == LSC_SECTION_ZSTD    ? lsc_entropy_zstd_compress(zstd, plane, n, &cand, &cand_size, error)
-                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, exhaustive ? SIZE_MAX : best_size, &cand,
-                                                                        &cand_size, error)
+                        : m == LSC_SECTION_MODEL ? encode_model(planes, n, j, exhaustive ? SIZE_MAX : best_size, fast,
+                                                                &cand, &cand_size, error)
                                                  : encode_byte_model(planes, n, j, &cand, &cand_size, error);
         if (st != LSC_OK) {
             free(best);
             return st;
         }
-        if (cand && cand_size < best_size) {
+        size_t margin = fast && m == LSC_SECTION_ADAPTIVE ? cand_size / LSC_ADAPTIVE_MARGIN : 0;
+        if (cand && cand_size + margin < best_size) {
             free(best);
             best = cand;
             best_size = cand_size;
-            *method = m;
+            *method = fast && m == LSC_SECTION_MODEL ? LSC_SECTION_RANS : m;
         } else {
             free(cand);
         }
@@ -451,8 +630,12 @@ lsc_status lsc_entropy_decode_plane(const uint8_t *stream, size_t size, unsigned
         if (lsc_entropy_adaptive(version, method))
             return decode_byte_model(stream, size, planes, n, j, label, error);
         if (method == LSC_SECTION_MODEL)
-            return decode_model(stream, size, planes, n, j, label, error);
+            return decode_model(stream, size, planes, n, j, 0, label, error);
         break; /* method 3 in format 1 */
+    case LSC_SECTION_RANS:
+        if (version >= LSC_ENTROPY_VERSION_FAST)
+            return decode_model(stream, size, planes, n, j, 1, label, error);
+        break;
     default:
         break;
     }
