@@ -663,7 +663,7 @@ def lenet5_integer(work, models, rng):
     if not os.path.isfile(src):
         return ["%s missing" % src]
     for form, op in (("qlinear", "LscQLinearConv"), ("conv-integer", "LscConvInteger")):
-        name = "lenet5_%s" % form
+        name = "lenet5_conv_%s" % form  # apart from the fused-chain cases' lenet5_<form> files
         quantized = os.path.join(work, name + ".quantized.onnx")
         r = ortcheck.run([sys.executable, QUANTIZE, src, form, quantized])
         if r.returncode != 0:
