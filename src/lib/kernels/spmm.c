@@ -41,10 +41,11 @@ const lsc_kernel_set *lsc_kernels_select(unsigned flags)
  * Y's strip for each would cost more than it saves, so the k-block grows up to
  * KB_L2_FLOATS, beyond which the path does not serve. */
 #define KB_MIN_N 8
-#define KB_STRIP 64 /* four AVX-512 or eight AVX2 vectors */
+#define KB_STRIP 128 /* eight AVX-512 vectors (k_row's widest strip) */
 #define KB_L1_FLOATS 4096
 #define KB_L2_FLOATS 65536
 #define KB_MIN_VALUES 12
+#define KB_TASK_ROWS 64 /* rows a task holds at least, when cut */
 
 int lsc_kblock_plan_make(uint32_t cols, uint64_t rows, uint64_t values, size_t n,
                          lsc_kblock_plan *plan)
@@ -241,6 +242,17 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     size_t want = lsc_exec_width(exec);
     if (want > 1 && (work_before(v, br_hi) - work_before(v, br_lo)) * n < SERIAL_WORK)
         want = 1;
+    uint64_t e_lo, v_lo, e_hi, v_hi;
+    lsc_blob_row_start(v, br_lo, &e_lo, &v_lo);
+    lsc_blob_row_start(v, br_hi, &e_hi, &v_hi);
+    lsc_kblock_plan plan;
+    if (want > 1 && set->kblock && v->block_h == 1 &&
+        lsc_kblock_plan_make(v->cols, br_hi - br_lo, v_hi - v_lo, n, &plan)) {
+        /* every task copies all of X's strips: one task a thread, each of enough rows */
+        size_t most = (br_hi - br_lo) / KB_TASK_ROWS;
+        want = exec && exec->pool ? (size_t)lsc_pool_threads(exec->pool) : want;
+        want = want < most ? want : most > 0 ? most : 1;
+    }
     if (want > MAX_TASKS)
         want = MAX_TASKS;
     if (want > br_hi - br_lo)
