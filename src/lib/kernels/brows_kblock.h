@@ -111,11 +111,14 @@ static int whole_rows_kblocked(const lsc_spmm_job *job, uint64_t lo, uint64_t hi
             for (uint32_t k = 0; k < n_rows; k++) {
                 if (k + LSC_KB_AHEAD < n_rows) { /* a later row's values: lines far apart */
                     uint32_t b = s0[k + LSC_KB_AHEAD], e = s1[k + LSC_KB_AHEAD];
-                    uint32_t m = e - b > 16 ? b + 16 : e; /* its second line, mostly */
-                    __builtin_prefetch(pos + b);
-                    __builtin_prefetch(vals + b);
-                    __builtin_prefetch(pos + m);
-                    __builtin_prefetch(vals + m);
+                    for (uint32_t q = b; q < e; q += 16) {
+                        __builtin_prefetch(pos + q);
+                        __builtin_prefetch(vals + q);
+                    }
+                    if (e > b) { /* the line of its last value */
+                        __builtin_prefetch(pos + e - 1);
+                        __builtin_prefetch(vals + e - 1);
+                    }
                 }
                 if (s1[k] > s0[k])
                     k_row(xb, stride, ns, y + (size_t)k * ldy + j0, pos + s0[k], vals + s0[k],

@@ -5,6 +5,7 @@
 
 #include "common/cpu.h"
 #include "common/error.h"
+#include "codec/layout.h"
 #include "common/pool.h"
 #include "kernels/kernels_config.h"
 #include "kernels/spmm.h"
@@ -37,10 +38,11 @@ const lsc_kernel_set *lsc_kernels_select(unsigned flags)
 }
 
 /* k-blocks (brows_kblock.h): a strip of X of KB_L1_FLOATS per k-block stays in L1;
- * below KB_MIN_VALUES values per row and k-block, on average, loading and storing
- * Y's strip for each would cost more than it saves, so the k-block grows up to
- * KB_L2_FLOATS, beyond which the path does not serve. */
-#define KB_MIN_N 8
+ * below KB_MIN_VALUES values per row and k-block, on average (scaled up for strips
+ * under 64 columns, whose values add fewer vectors each), a k_row call and Y's strip
+ * would cost more than they save, so the k-block grows up to KB_L2_FLOATS, beyond
+ * which the path does not serve. Measured on Zen 4 (docs/benchmarks.md, stop 16). */
+#define KB_MIN_N 16 /* n = 8 ran 0.8-1.0x as fast this way as on the block-row path (Zen 4) */
 #define KB_STRIP 128 /* eight AVX-512 vectors (k_row's widest strip) */
 #define KB_L1_FLOATS 4096
 #define KB_L2_FLOATS 65536
@@ -54,11 +56,15 @@ int lsc_kblock_plan_make(uint32_t cols, uint64_t rows, uint64_t values, size_t n
         return 0;
     plan->strip = n < KB_STRIP ? n : KB_STRIP;
     plan->stride = (plan->strip + 7) / 8 * 8;
-    double need = (double)KB_MIN_VALUES * (double)rows * cols / (double)values; /* columns */
+    /* values a k_row call takes at least: more where each adds fewer vectors */
+    double least =
+        plan->stride >= 64 ? KB_MIN_VALUES : KB_MIN_VALUES * 64.0 / (double)plan->stride;
+    double need = least * (double)rows * cols / (double)values; /* columns */
     if (need > (double)cols * 2)
         return 0;
     unsigned sh = 0;
-    while ((UINT64_C(2) << sh) * plan->stride <= KB_L1_FLOATS || (double)(UINT64_C(1) << sh) < need)
+    while ((UINT64_C(2) << sh) * plan->stride <= KB_L1_FLOATS ||
+           (double)(UINT64_C(1) << sh) < need)
         sh++;
     while (sh && (UINT64_C(1) << (sh - 1)) >= cols) /* one k-block: no larger than cols needs */
         sh--;
@@ -68,6 +74,22 @@ int lsc_kblock_plan_make(uint32_t cols, uint64_t rows, uint64_t values, size_t n
     plan->kb_cols = UINT32_C(1) << sh;
     plan->n_kb = (uint32_t)((cols + plan->kb_cols - 1) >> sh);
     return 1;
+}
+
+/* Whether the variant's brows runs these rows in k-blocks: its conditions
+ * (brows_kblock.h: the fast layout, float32 values read in place, at most
+ * LSC_CACHED_VALUES values) and a plan. */
+static int kblock_serves(const lsc_blob_view *v, const lsc_kernel_set *set, uint64_t rows,
+                         uint64_t values, size_t n)
+{
+    lsc_kblock_plan plan;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    return 0;
+#endif
+    return set->kblock && v->block_h == 1 && v->dtype == LSC_DTYPE_FLOAT32 &&
+           ((uintptr_t)v->values & 3) == 0 && values <= (UINT64_C(4) << 20) &&
+           lsc_layout_whole_rows_fast(v->block_h, v->block_w, v->cols, v->index_bits) &&
+           lsc_kblock_plan_make(v->cols, rows, values, n, &plan);
 }
 
 typedef struct task_set {
@@ -189,14 +211,12 @@ static int large_n_as_windows(const lsc_weight *w, const lsc_blob_view *v, const
                               uint32_t row_end, const lsc_exec *exec, const lsc_kernel_set *set)
 {
     uint64_t e, v_lo, v_hi;
-    lsc_kblock_plan plan;
     if (n < WIN_SPMM_MIN_N || v->block_h != 1 || v->cols == 0 ||
         (uint64_t)(v->cols - 1) * ldx + n > UINT32_MAX)
         return 0;
     lsc_blob_row_start(v, row_begin, &e, &v_lo);
     lsc_blob_row_start(v, row_end, &e, &v_hi);
-    if (v_hi - v_lo > WIN_SPMM_VALUES ||
-        (set->kblock && lsc_kblock_plan_make(v->cols, row_end - row_begin, v_hi - v_lo, n, &plan)))
+    if (v_hi - v_lo > WIN_SPMM_VALUES || kblock_serves(v, set, row_end - row_begin, v_hi - v_lo, n))
         return 0;
     size_t *offs = malloc((size_t)v->cols * sizeof *offs);
     if (!offs)
@@ -245,9 +265,7 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     uint64_t e_lo, v_lo, e_hi, v_hi;
     lsc_blob_row_start(v, br_lo, &e_lo, &v_lo);
     lsc_blob_row_start(v, br_hi, &e_hi, &v_hi);
-    lsc_kblock_plan plan;
-    if (want > 1 && set->kblock && v->block_h == 1 &&
-        lsc_kblock_plan_make(v->cols, br_hi - br_lo, v_hi - v_lo, n, &plan)) {
+    if (want > 1 && kblock_serves(v, set, br_hi - br_lo, v_hi - v_lo, n)) {
         /* every task copies all of X's strips: one task a thread, each of enough rows */
         size_t most = (br_hi - br_lo) / KB_TASK_ROWS;
         want = exec && exec->pool ? (size_t)lsc_pool_threads(exec->pool) : want;
