@@ -437,6 +437,10 @@ typedef struct shape_case {
     unsigned bits;   /* 0 = search */
 } shape_case;
 
+/* Widths run_case checks besides its own, with row ranges (the k-block cases below). */
+static const size_t *extra_ns;
+static size_t n_extra_ns;
+
 static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int big_n)
 {
     uint8_t *m = make_matrix(sc->rows, sc->cols, sc->density, sc->pat, dtype);
@@ -499,6 +503,8 @@ static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int 
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
         if (ns[i] <= 17 || big_n)
             check_n(w, label, wf, sc->rows, sc->cols, ns[i], ns[i] <= 17);
+    for (size_t i = 0; i < n_extra_ns; i++)
+        check_n(w, label, wf, sc->rows, sc->cols, extra_ns[i], 1);
     check_rows(w, label, wf, sc->rows, sc->cols, 1);
     check_rows(w, label, wf, sc->rows, sc->cols, 5);
     check_windows(w, label, wf, sc->rows, sc->cols, 7, 0);
@@ -704,6 +710,27 @@ int main(int argc, char **argv)
     for (uint32_t bh = 1; bh <= 16; bh += 15) {
         shape_case sc = { 96, 2304, 0.35, UNIFORM, bh, 2304, 3 };
         run_case(&sc, LSC_DTYPE_FLOAT32, 0, 0);
+    }
+    /* n >= 8 on one-row block rows dense enough runs in k-blocks (brows_kblock.h):
+     * widths around the strips (128 columns) and vectors (8, 16), whole and masked
+     * tails, several strips; columns cut into several k-blocks with a short last one,
+     * and fewer columns than one k-block; rows enough for several tasks, row ranges;
+     * index widths with jumps (b = 2) and without */
+    {
+        static const size_t kb_ns[] = { 7, 8, 9, 16, 23, 63, 64, 65, 127, 129, 200, 257, 300 };
+        extra_ns = kb_ns;
+        n_extra_ns = sizeof kb_ns / sizeof kb_ns[0];
+        static const shape_case kb_cases[] = {
+            { 150, 1000, 0.3, UNIFORM, 1, 1000, 3 },
+            { 140, 777, 0.5, EMPTY_ROWS, 1, 777, 2 },
+            { 131, 23, 0.5, UNIFORM, 1, 23, 4 },
+            { 9, 4100, 0.1, UNIFORM, 1, 4100, 6 },
+        };
+        for (size_t k = 0; k < sizeof kb_cases / sizeof kb_cases[0]; k++)
+            if (!quick || k == 0)
+                run_case(&kb_cases[k], LSC_DTYPE_FLOAT32, 0, 0);
+        extra_ns = NULL;
+        n_extra_ns = 0;
     }
     CHECK(run_host_for_calls > 0);
     CHECK(scratch_calls > 0 && scratch_live == 0); /* the windowed multiply used the hooks */

@@ -312,6 +312,8 @@ static int whole_rows_cached(const lsc_spmm_job *job, uint32_t br_begin, uint32_
     return 1;
 }
 
+#include "kernels/brows_kblock.h"
+
 /* n = 1 on one-row block rows. Decoding rows one by one cost ~150 cycles a row
  * (a partial group of entries at each end, the decoder's setup, a dot product's
  * ramp), as much as a short row's values (pruned LeNets' rows hold 10-80): here
@@ -521,6 +523,14 @@ void LSC_BROWS_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end)
     int direct = job->v->dtype == LSC_DTYPE_FLOAT32 && ((uintptr_t)job->v->values & 3) == 0;
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     direct = 0;
+#endif
+#ifdef LSC_HAVE_ROWPOS
+    if (job->n > 1 && job->v->block_h == 1) {
+        uint64_t lo = br_begin > job->row_begin ? br_begin : job->row_begin;
+        uint64_t hi = br_end < job->row_end ? br_end : job->row_end;
+        if (whole_rows_kblocked(job, lo, hi, direct))
+            return;
+    }
 #endif
     if (job->n <= 2 * LSC_N_TILE) {
         multiply_rows(job, br_begin, br_end, direct);

@@ -5,6 +5,7 @@
 
 #include "common/cpu.h"
 #include "common/error.h"
+#include "codec/layout.h"
 #include "common/pool.h"
 #include "kernels/kernels_config.h"
 #include "kernels/spmm.h"
@@ -18,14 +19,14 @@
 static const lsc_kernel_set kernel_sets[] = {
 #if LSC_HAVE_AVX512
     { "avx512", LSC_CPU_AVX512, lsc_spmm_brows_avx512, lsc_windows_avx512, lsc_unpack_brow_avx512,
-      lsc_form_rows_avx512, 1 },
+      lsc_form_rows_avx512, 1, 1 },
 #endif
 #if LSC_HAVE_AVX2
     { "avx2", LSC_CPU_AVX2, lsc_spmm_brows_avx2, lsc_windows_avx2, lsc_unpack_brow_avx2,
-      lsc_form_rows_avx2, 0 },
+      lsc_form_rows_avx2, 0, 1 },
 #endif
     { "scalar", 0, lsc_spmm_brows_scalar, lsc_windows_scalar, lsc_unpack_brow_scalar,
-      lsc_form_rows_scalar, 0 },
+      lsc_form_rows_scalar, 0, 0 },
 };
 
 const lsc_kernel_set *lsc_kernels_select(unsigned flags)
@@ -34,6 +35,61 @@ const lsc_kernel_set *lsc_kernels_select(unsigned flags)
     while (kernel_sets[i].needs && !(flags & kernel_sets[i].needs))
         i++;
     return &kernel_sets[i];
+}
+
+/* k-blocks (brows_kblock.h): a strip of X of KB_L1_FLOATS per k-block stays in L1;
+ * below KB_MIN_VALUES values per row and k-block, on average (scaled up for strips
+ * under 64 columns, whose values add fewer vectors each), a k_row call and Y's strip
+ * would cost more than they save, so the k-block grows up to KB_L2_FLOATS, beyond
+ * which the path does not serve. Measured on Zen 4 (docs/benchmarks.md, stop 16). */
+#define KB_MIN_N 16 /* n = 8 ran 0.8-1.0x as fast this way as on the block-row path (Zen 4) */
+#define KB_STRIP 128 /* eight AVX-512 vectors (k_row's widest strip) */
+#define KB_L1_FLOATS 4096
+#define KB_L2_FLOATS 65536
+#define KB_MIN_VALUES 12
+#define KB_TASK_ROWS 64 /* rows a task holds at least, when cut */
+
+int lsc_kblock_plan_make(uint32_t cols, uint64_t rows, uint64_t values, size_t n,
+                         lsc_kblock_plan *plan)
+{
+    if (n < KB_MIN_N || !cols || !rows || !values)
+        return 0;
+    plan->strip = n < KB_STRIP ? n : KB_STRIP;
+    plan->stride = (plan->strip + 7) / 8 * 8;
+    /* values a k_row call takes at least: more where each adds fewer vectors */
+    double least =
+        plan->stride >= 64 ? KB_MIN_VALUES : KB_MIN_VALUES * 64.0 / (double)plan->stride;
+    double need = least * (double)rows * cols / (double)values; /* columns */
+    if (need > (double)cols * 2)
+        return 0;
+    unsigned sh = 0;
+    while ((UINT64_C(2) << sh) * plan->stride <= KB_L1_FLOATS ||
+           (double)(UINT64_C(1) << sh) < need)
+        sh++;
+    while (sh && (UINT64_C(1) << (sh - 1)) >= cols) /* one k-block: no larger than cols needs */
+        sh--;
+    if ((UINT64_C(1) << sh) * plan->stride > KB_L2_FLOATS && (UINT64_C(1) << sh) < cols)
+        return 0;
+    plan->kb_shift = sh;
+    plan->kb_cols = UINT32_C(1) << sh;
+    plan->n_kb = (uint32_t)((cols + plan->kb_cols - 1) >> sh);
+    return 1;
+}
+
+/* Whether the variant's brows runs these rows in k-blocks: its conditions
+ * (brows_kblock.h: the fast layout, float32 values read in place, at most
+ * LSC_CACHED_VALUES values) and a plan. */
+static int kblock_serves(const lsc_blob_view *v, const lsc_kernel_set *set, uint64_t rows,
+                         uint64_t values, size_t n)
+{
+    lsc_kblock_plan plan;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    return 0;
+#endif
+    return set->kblock && v->block_h == 1 && v->dtype == LSC_DTYPE_FLOAT32 &&
+           ((uintptr_t)v->values & 3) == 0 && values <= (UINT64_C(4) << 20) &&
+           lsc_layout_whole_rows_fast(v->block_h, v->block_w, v->cols, v->index_bits) &&
+           lsc_kblock_plan_make(v->cols, rows, values, n, &plan);
 }
 
 typedef struct task_set {
@@ -152,7 +208,7 @@ static int form_serves(const lsc_weight *w, const lsc_blob_view *v, size_t n)
 
 static int large_n_as_windows(const lsc_weight *w, const lsc_blob_view *v, const float *x,
                               size_t ldx, size_t n, float *y, size_t ldy, uint32_t row_begin,
-                              uint32_t row_end, const lsc_exec *exec)
+                              uint32_t row_end, const lsc_exec *exec, const lsc_kernel_set *set)
 {
     uint64_t e, v_lo, v_hi;
     if (n < WIN_SPMM_MIN_N || v->block_h != 1 || v->cols == 0 ||
@@ -160,7 +216,7 @@ static int large_n_as_windows(const lsc_weight *w, const lsc_blob_view *v, const
         return 0;
     lsc_blob_row_start(v, row_begin, &e, &v_lo);
     lsc_blob_row_start(v, row_end, &e, &v_hi);
-    if (v_hi - v_lo > WIN_SPMM_VALUES)
+    if (v_hi - v_lo > WIN_SPMM_VALUES || kblock_serves(v, set, row_end - row_begin, v_hi - v_lo, n))
         return 0;
     size_t *offs = malloc((size_t)v->cols * sizeof *offs);
     if (!offs)
@@ -190,12 +246,12 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
         return lsc_fail(error, LSC_ERR_INVALID_ARGUMENT,
                         "lsc_spmm: weight '%s': ldx %zu or ldy %zu below n %zu", w->name, ldx,
                         ldy, n);
-    if (large_n_as_windows(w, v, x, ldx, n, y, ldy, row_begin, row_end, exec))
+    const lsc_kernel_set *set = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0));
+    if (large_n_as_windows(w, v, x, ldx, n, y, ldy, row_begin, row_end, exec, set))
         return LSC_OK;
     task_set t;
     t.job = (lsc_spmm_job){ .v = v, .x = x, .ldx = ldx, .n = n, .y = y, .ldy = ldy,
                             .row_begin = row_begin, .row_end = row_end };
-    const lsc_kernel_set *set = lsc_kernels_select(lsc_cpu_flags_masked(exec ? exec->cpu_mask : 0));
     t.fn = set->brows;
     if (form_serves(w, v, n)) {
         t.job.form = w->n1_form;
@@ -206,6 +262,15 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     size_t want = lsc_exec_width(exec);
     if (want > 1 && (work_before(v, br_hi) - work_before(v, br_lo)) * n < SERIAL_WORK)
         want = 1;
+    uint64_t e_lo, v_lo, e_hi, v_hi;
+    lsc_blob_row_start(v, br_lo, &e_lo, &v_lo);
+    lsc_blob_row_start(v, br_hi, &e_hi, &v_hi);
+    if (want > 1 && kblock_serves(v, set, br_hi - br_lo, v_hi - v_lo, n)) {
+        /* every task copies all of X's strips: one task a thread, each of enough rows */
+        size_t most = (br_hi - br_lo) / KB_TASK_ROWS;
+        want = exec && exec->pool ? (size_t)lsc_pool_threads(exec->pool) : want;
+        want = want < most ? want : most > 0 ? most : 1;
+    }
     if (want > MAX_TASKS)
         want = MAX_TASKS;
     if (want > br_hi - br_lo)

@@ -85,7 +85,21 @@ typedef struct lsc_kernel_set {
      * convolutions; AVX2's 32-byte loads split half as often and lost 10-30% (a first
      * version, full-size k-blocks) to the copies' larger L1 footprint */
     int align_windows;
+    int kblock; /* brows runs one-row block rows at n >= 8 in k-blocks (brows_kblock.h) */
 } lsc_kernel_set;
+
+/* n >= 8 on one-row block rows in k-blocks (brows_kblock.h): the columns of X and Y
+ * in strips of `strip`, each strip's k-block of kb_cols rows of X packed `stride`
+ * floats apart (kb_cols a power of two, so a column's k-block is a shift). */
+typedef struct lsc_kblock_plan {
+    size_t strip, stride;
+    uint32_t kb_cols, kb_shift, n_kb; /* kb_cols = 2^kb_shift */
+} lsc_kblock_plan;
+
+/* The plan for rows holding `values` values of a cols-column weight at n columns of
+ * X; 0 if that path does not serve them (n < 8, too few values per k-block). */
+int lsc_kblock_plan_make(uint32_t cols, uint64_t rows, uint64_t values, size_t n,
+                         lsc_kblock_plan *plan);
 
 /* The variant for these LSC_CPU_* flags (best first). */
 const lsc_kernel_set *lsc_kernels_select(unsigned flags);
