@@ -405,7 +405,6 @@ static void plan_units(conv_run *r, size_t rows, size_t threads)
  * channel ci of image i at ((ci * phases + ph) * images + i) * phase_plane, so a
  * window spans them all and image i's outputs start at column i * phase_plane. */
 #define DIRECT_BUFFER_FLOATS ((size_t)16 << 20) /* images per multiply: buffers near 64 MiB */
-#define LSC_ORT_MAX_PHASES 8 /* larger strides use im2col */
 
 typedef struct direct_plan {
     const conv_shape *sh;
@@ -437,6 +436,20 @@ typedef struct out_run {
     size_t col, y, len, img;
 } out_run;
 
+size_t lsc_ort_conv_phases(const lsc_ort_conv_shape *sh, int d, size_t *ext, size_t *span,
+                           int phase_of[LSC_ORT_MAX_PHASES])
+{
+    size_t s = (size_t)sh->stride[d], dil = (size_t)sh->dilation[d], phases = 0;
+    *ext = (size_t)(sh->out[d] - 1) * s + (size_t)(sh->k[d] - 1) * dil + 1;
+    *span = (*ext + s - 1) / s;
+    for (size_t r = 0; r < s; r++)
+        phase_of[r] = -1;
+    for (size_t t = 0; t < (size_t)sh->k[d]; t++)
+        if (phase_of[t * dil % s] < 0)
+            phase_of[t * dil % s] = (int)phases++;
+    return phases;
+}
+
 /* 0 if a stride is beyond LSC_ORT_MAX_PHASES or the padded input is too large. */
 static int plan_direct(const conv_shape *sh, direct_plan *p)
 {
@@ -445,17 +458,10 @@ static int plan_direct(const conv_shape *sh, direct_plan *p)
     p->sh = sh;
     p->copy_in = 0;
     for (int d = last; d >= 0; d--) {
-        size_t s = (size_t)sh->stride[d], dil = (size_t)sh->dilation[d];
+        size_t s = (size_t)sh->stride[d];
         if (s > LSC_ORT_MAX_PHASES)
             return 0;
-        p->ext[d] = (size_t)(sh->out[d] - 1) * s + (size_t)(sh->k[d] - 1) * dil + 1;
-        p->span[d] = (p->ext[d] + s - 1) / s;
-        p->phases[d] = 0;
-        for (size_t r = 0; r < s; r++)
-            p->phase_of[d][r] = -1;
-        for (size_t t = 0; t < (size_t)sh->k[d]; t++)
-            if (p->phase_of[d][t * dil % s] < 0)
-                p->phase_of[d][t * dil % s] = (int)p->phases[d]++;
+        p->phases[d] = lsc_ort_conv_phases(sh, d, &p->ext[d], &p->span[d], p->phase_of[d]);
         p->pstride[d] = phase_plane;
         n1 += (size_t)(sh->out[d] - 1) * phase_plane;
         phase_plane *= p->span[d];

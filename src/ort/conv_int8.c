@@ -14,14 +14,12 @@
 
 #include "kernel.h"
 
-#define MAX_PHASES 8 /* larger strides but the last dim's: the float passes (conv.c, im2col) */
-
 typedef struct plan {
     const lsc_ort_conv_shape *sh;
     int last;                   /* the last spatial dim */
     size_t ext[LSC_ORT_MAX_SPATIAL], span[LSC_ORT_MAX_SPATIAL], pstride[LSC_ORT_MAX_SPATIAL];
     size_t phases[LSC_ORT_MAX_SPATIAL]; /* the dims but the last */
-    int phase_of[LSC_ORT_MAX_SPATIAL][MAX_PHASES]; /* r -> stored phase, or -1 */
+    int phase_of[LSC_ORT_MAX_SPATIAL][LSC_ORT_MAX_PHASES]; /* r -> stored phase, or -1 */
     size_t n_phases, plane, n1; /* stored phases (all dims but the last); values per plane; columns */
     size_t channel;             /* values per input channel: kernel_w * n_phases * plane */
     size_t ext_last;            /* padded positions of the last dim that taps read */
@@ -42,8 +40,8 @@ int lsc_ort_conv_int8_serves(const lsc_ort_call *call)
     const lsc_ort_kernel *k = call->kernel;
     if (!k->conv_int8 || call->weight != k->weight)
         return 0;
-    for (int d = 0; d + 1 < k->attrs.conv.n_strides; d++)
-        if (k->attrs.conv.strides[d] > MAX_PHASES)
+    for (int d = 0; d + 1 < k->attrs.conv.n_strides; d++) /* larger strides: the float passes */
+        if (k->attrs.conv.strides[d] > LSC_ORT_MAX_PHASES)
             return 0;
     return 1;
 }
@@ -55,15 +53,7 @@ static void plan_of(const lsc_ort_conv_shape *sh, plan *p)
     p->sh = sh;
     p->last = last;
     for (int d = last - 1; d >= 0; d--) {
-        size_t s = (size_t)sh->stride[d], dil = (size_t)sh->dilation[d];
-        p->ext[d] = (size_t)(sh->out[d] - 1) * s + (size_t)(sh->k[d] - 1) * dil + 1;
-        p->span[d] = (p->ext[d] + s - 1) / s;
-        p->phases[d] = 0;
-        for (size_t r = 0; r < s; r++)
-            p->phase_of[d][r] = -1;
-        for (size_t t = 0; t < (size_t)sh->k[d]; t++)
-            if (p->phase_of[d][t * dil % s] < 0)
-                p->phase_of[d][t * dil % s] = (int)p->phases[d]++;
+        p->phases[d] = lsc_ort_conv_phases(sh, d, &p->ext[d], &p->span[d], p->phase_of[d]);
         p->pstride[d] = plane;
         n1 += (size_t)(sh->out[d] - 1) * plane;
         plane *= p->span[d];

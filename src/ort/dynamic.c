@@ -119,17 +119,13 @@ OrtStatus *lsc_ort_dynamic_matmul_compute(const lsc_ort_call *call)
     if (s)
         return s;
     size_t K = call->winfo.cols, N = call->winfo.rows, M = 1;
-    if (!a || rank < 1 || dims[rank - 1] != (int64_t)K)
-        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "A's last dimension differs from the weight's K %zu", K);
+    if ((s = lsc_ort_product_rows(call, "A", rank, dims, &M)))
+        return s;
     if (!b_scale || (n_scale != 1 && n_scale != N))
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "b_scale must hold 1 or %zu values", N);
     if (bias && n_bias != N)
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "bias must hold %zu values, has %zu", N, n_bias);
-    for (int i = 0; i < rank - 1; i++)
-        M *= (size_t)dims[i]; /* ORT allocated A, so the product fits */
-    size_t mn;
-    if (lsc_ort_mul_overflow(M, N, &mn) || mn > SIZE_MAX / sizeof(float))
-        return lsc_ort_fail(api, k, ORT_FAIL, "Y of %zu x %zu is too large", M, N);
+    size_t mn = M * N; /* lsc_ort_product_rows checked it */
     dims[rank - 1] = (int64_t)N;
     float *y = NULL;
     if ((s = lsc_ort_float_output(call, rank, dims, &y)) || !mn)

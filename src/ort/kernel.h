@@ -222,6 +222,12 @@ OrtStatus *lsc_ort_tensor_shape(const lsc_ort_call *call, const OrtValue *value,
 OrtStatus *lsc_ort_float_input(const lsc_ort_call *call, size_t index, const char *what,
                                const float **data, int *rank, int64_t dims[LSC_MAX_RANK]);
 
+/* The rows M of input A (named `what`) multiplied by the weight: A's last dim must be
+ * the weight's K, M is the product of the others, and M x K and M x N floats must be
+ * addressable. */
+OrtStatus *lsc_ort_product_rows(const lsc_ort_call *call, const char *what, int rank, const int64_t *dims,
+                                size_t *m);
+
 /* Allocates output 0 with these dims. */
 OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_t *dims, float **data);
 /* Allocates output `index` with these dims; *data NULL when the node does not use it. */
@@ -367,6 +373,15 @@ typedef struct lsc_ort_conv_shape {
 } lsc_ort_conv_shape;
 OrtStatus *lsc_ort_conv_shape_of(const lsc_ort_call *call, int x_rank, const int64_t *x_dims,
                                  lsc_ort_conv_shape *shape);
+
+#define LSC_ORT_MAX_PHASES 8 /* strides up to this run directly; larger ones use im2col */
+
+/* The polyphase layout of spatial dim d (stride s <= LSC_ORT_MAX_PHASES): the padded
+ * positions its taps read (*ext), the positions per phase plane (*span), and for each
+ * residue r mod s the stored phase its taps read (phase_of[r], numbered in the taps'
+ * order; -1: no tap reads it). Returns the number of stored phases. */
+size_t lsc_ort_conv_phases(const lsc_ort_conv_shape *sh, int d, size_t *ext, size_t *span,
+                           int phase_of[LSC_ORT_MAX_PHASES]);
 
 /* LscQLinearConv and LscConvInteger on the weight's integer direct form (conv_int8.c):
  * prepared once at creation (lsc_weight_prepare_conv_int8; kernel->conv_int8 set when

@@ -72,13 +72,9 @@ OrtStatus *lsc_ort_matmul_compute(const lsc_ort_call *call)
     if (s)
         return s;
     int64_t kw = call->winfo.cols, n = call->winfo.rows;
-    if (rank < 1 || dims[rank - 1] != kw)
-        return lsc_ort_fail(k->api, k, ORT_INVALID_ARGUMENT,
-                            "A's last dimension %lld differs from the weight's K %lld",
-                            rank < 1 ? 0LL : (long long)dims[rank - 1], (long long)kw);
     size_t m = 1;
-    for (int i = 0; i < rank - 1; i++)
-        m *= (size_t)dims[i]; /* ORT allocated A, so the product fits */
+    if ((s = lsc_ort_product_rows(call, "A", rank, dims, &m)))
+        return s;
 
     int64_t y_dims[LSC_MAX_RANK];
     int y_rank = rank;

@@ -172,6 +172,22 @@ OrtStatus *lsc_ort_float_input(const lsc_ort_call *call, size_t index, const cha
     return NULL;
 }
 
+OrtStatus *lsc_ort_product_rows(const lsc_ort_call *call, const char *what, int rank, const int64_t *dims,
+                                size_t *m)
+{
+    size_t k = call->winfo.cols, n = call->winfo.rows, rows = 1, mn;
+    if (rank < 1 || dims[rank - 1] != (int64_t)k)
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_INVALID_ARGUMENT,
+                            "%s's last dimension %lld differs from the weight's K %zu", what,
+                            rank < 1 ? 0LL : (long long)dims[rank - 1], k);
+    for (int i = 0; i < rank - 1; i++)
+        rows *= (size_t)dims[i]; /* ORT allocated the input, so the product fits */
+    if (lsc_ort_mul_overflow(rows, n, &mn) || mn > SIZE_MAX / sizeof(float) || rows * k > SIZE_MAX / sizeof(float))
+        return lsc_ort_fail(call->kernel->api, call->kernel, ORT_FAIL, "Y of %zu x %zu is too large", rows, n);
+    *m = rows;
+    return NULL;
+}
+
 OrtStatus *lsc_ort_float_output(const lsc_ort_call *call, int rank, const int64_t *dims, float **data)
 {
     return lsc_ort_float_output_at(call, 0, rank, dims, data);

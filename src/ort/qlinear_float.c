@@ -79,15 +79,11 @@ OrtStatus *lsc_ort_qlinear_float_compute(const lsc_ort_call *call)
     if (s)
         return s;
     size_t K = call->winfo.cols, N = call->winfo.rows, M = 1;
-    if (!x_f || rank < 1 || dims[rank - 1] != (int64_t)K)
-        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "x's last dimension differs from the weight's K %zu", K);
+    if ((s = lsc_ort_product_rows(call, "x", rank, dims, &M)))
+        return s;
     if (bias && (bias_rank != 1 || bias_dims[0] != (int64_t)N))
         return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "bias must be 1-D with %zu values", N);
-    for (int i = 0; i < rank - 1; i++)
-        M *= (size_t)dims[i]; /* ORT allocated x, so the product fits */
-    size_t mn;
-    if (lsc_ort_mul_overflow(M, N, &mn) || mn > SIZE_MAX / sizeof(float))
-        return lsc_ort_fail(api, k, ORT_FAIL, "Y of %zu x %zu is too large", M, N);
+    size_t mn = M * N; /* lsc_ort_product_rows checked it */
     dims[rank - 1] = (int64_t)N;
     float *y = NULL;
     if ((s = lsc_ort_float_output(call, rank, dims, &y)) || !mn)

@@ -186,20 +186,15 @@ OrtStatus *lsc_ort_exact_begin(const lsc_ort_call *call, lsc_ort_exact_job *job,
                             "a_zero_point must be one value of A's type (got type %d, %zu values)", (int)zp_type,
                             zp_count);
     size_t K = call->winfo.cols, N = call->winfo.rows, M = 1;
-    if (*rank < 1 || dims[*rank - 1] != (int64_t)K)
-        return lsc_ort_fail(api, k, ORT_INVALID_ARGUMENT, "A's last dimension differs from the weight's K %zu", K);
+    if ((s = lsc_ort_product_rows(call, "A", *rank, dims, &M)))
+        return s;
     int a_zp = zp ? lsc_ort_int8_at(zp, is_signed, 0) : 0;
-    for (int i = 0; i < *rank - 1; i++)
-        M *= (size_t)dims[i]; /* ORT allocated A, so the product fits */
     /* the float passes' plan; one row on the integer form needs none (exact always) */
     job->plan = (lsc_ort_exact_plan){ 0, 0, 0, 1 };
     if (!exact_int8(call, M) && (s = lsc_ort_exact_plan_for(call, is_signed, a_zp, &job->plan)))
         return s;
     memcpy(y_dims, dims, sizeof dims);
     y_dims[*rank - 1] = (int64_t)N;
-    size_t mn;
-    if (lsc_ort_mul_overflow(M, N, &mn) || mn > SIZE_MAX / sizeof(float) || M * K > SIZE_MAX / sizeof(float))
-        return lsc_ort_fail(api, k, ORT_FAIL, "Y of %zu x %zu is too large", M, N);
     *job = (lsc_ort_exact_job){ a, is_signed, a_zp, M, K, N, job->plan };
     return NULL;
 }
