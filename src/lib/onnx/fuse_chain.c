@@ -77,42 +77,38 @@ static const char *other_input(const Onnx__NodeProto *n, const char *name)
     return NULL;
 }
 
+/* The initializer of g named `name`, unless a graph input of g has that name (it may
+ * be fed at run time), or NULL. */
+static const Onnx__TensorProto *initializer_of(const Onnx__GraphProto *g, const char *name)
+{
+    if (!named(name))
+        return NULL;
+    for (size_t i = 0; i < g->n_input; i++)
+        if (same(g->input[i]->name, name))
+            return NULL;
+    for (size_t i = 0; i < g->n_initializer; i++)
+        if (same(g->initializer[i]->name, name))
+            return g->initializer[i];
+    return NULL;
+}
+
 /* A float32 initializer of g (not a graph input) of n_cols values, or one value when
  * one_ok; rank <= 1. */
 static int float_constant(const Onnx__GraphProto *g, const char *name, int64_t n_cols, int one_ok)
 {
-    if (!named(name))
+    const Onnx__TensorProto *t = initializer_of(g, name);
+    if (!t || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t->n_dims > 1)
         return 0;
-    for (size_t i = 0; i < g->n_input; i++)
-        if (same(g->input[i]->name, name))
-            return 0;
-    for (size_t i = 0; i < g->n_initializer; i++) {
-        const Onnx__TensorProto *t = g->initializer[i];
-        if (!same(t->name, name))
-            continue;
-        if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t->n_dims > 1)
-            return 0;
-        int64_t n = t->n_dims ? t->dims[0] : 1;
-        return n == n_cols || (one_ok && n == 1);
-    }
-    return 0;
+    int64_t n = t->n_dims ? t->dims[0] : 1;
+    return n == n_cols || (one_ok && n == 1);
 }
 
 /* A scalar initializer of g (not a graph input): rank 0 or [1], of type t1 or t2. */
 static int scalar_constant(const Onnx__GraphProto *g, const char *name, int32_t t1, int32_t t2)
 {
-    if (!named(name))
-        return 0;
-    for (size_t i = 0; i < g->n_input; i++)
-        if (same(g->input[i]->name, name))
-            return 0;
-    for (size_t i = 0; i < g->n_initializer; i++) {
-        const Onnx__TensorProto *t = g->initializer[i];
-        if (same(t->name, name))
-            return (t->data_type == t1 || t->data_type == t2) &&
-                   (t->n_dims == 0 || (t->n_dims == 1 && t->dims[0] == 1));
-    }
-    return 0;
+    const Onnx__TensorProto *t = initializer_of(g, name);
+    return t && (t->data_type == t1 || t->data_type == t2) &&
+           (t->n_dims == 0 || (t->n_dims == 1 && t->dims[0] == 1));
 }
 
 static int is_cast_to_float(const Onnx__NodeProto *n)
