@@ -38,6 +38,7 @@ struct lsc_heights {
     gap_hist inner, cross; /* gaps inside blocks (cumulative), between blocks (per level) */
     gap_hist *junction;    /* chunked pass, per level: gaps new inside its blocks (level 0: in rows) */
     gap_hist *across;      /* chunked pass, per level: gaps between its blocks */
+    uint32_t limit;        /* this evaluation's gaps are all below it (<= GAP_HIST): what is cleared and read */
 };
 
 lsc_status lsc_heights_create(const lsc_sparse *m, lsc_heights **out, lsc_error *error)
@@ -97,17 +98,22 @@ static inline void add_gap(gap_hist *g, uint64_t gap)
     }
 }
 
-static void clear(gap_hist *g)
+/* Clears the counts gaps below `limit` can reach, and the no-gap slots: a small
+ * layer's histograms are mostly out of its reach, and clearing all 32 KiB of each,
+ * per level and width, was most of its search. */
+static void clear(gap_hist *g, uint32_t limit)
 {
-    memset(g->hist, 0, sizeof g->hist);
+    memset(g->hist, 0, limit * sizeof g->hist[0]);
+    memset(g->hist + GAP_HIST, 0, NO_GAP_SLOTS * sizeof g->hist[0]);
     memset(g->big, 0, sizeof g->big);
 }
 
-/* The largest small gap counted in a or b (0 if none), to bound the pricing loop. */
-static uint32_t top_gap(const gap_hist *a, const gap_hist *b)
+/* The largest small gap counted in a or b (0 if none; all below limit), to bound the
+ * pricing loop. */
+static uint32_t top_gap(const gap_hist *a, const gap_hist *b, uint32_t limit)
 {
     /* eight counts at a time (vector ORs): small layers leave most of them 0 */
-    uint32_t g = GAP_HIST;
+    uint32_t g = limit;
     for (; g >= 8; g -= 8) {
         uint64_t any = 0;
         for (unsigned k = 1; k <= 8; k++)
@@ -120,7 +126,7 @@ static uint32_t top_gap(const gap_hist *a, const gap_hist *b)
     return g ? g - 1 : 0;
 }
 
-static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uint64_t kept,
+static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uint64_t kept, uint32_t limit,
                   lsc_shape_cost *cost)
 {
     uint64_t suffix[GAP_HIST + 1];
@@ -128,7 +134,7 @@ static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uin
     cost->entries[0] = 0;
     for (unsigned w = 1; w <= LSC_INDEX_BITS_MAX; w++)
         cost->entries[w] = m->nnz + a->big[w] + b->big[w];
-    lsc_sri_extra_entries(a->hist, b->hist, top_gap(a, b), suffix, cost->entries);
+    lsc_sri_extra_entries(a->hist, b->hist, top_gap(a, b, limit), suffix, cost->entries);
 }
 
 /* cond (0 or 1) ? a : b, as masks: the compiler turns a ternary of loads into a
@@ -302,8 +308,8 @@ static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, uin
     unsigned shift = (unsigned)__builtin_ctz(bw);
     uint64_t kept[LSC_MAX_HEIGHTS] = {0};
     for (unsigned l = 0; l <= top; l++) {
-        clear(&h->junction[l]);
-        clear(&h->across[l]);
+        clear(&h->junction[l], h->limit);
+        clear(&h->across[l], h->limit);
     }
     for (uint64_t r0 = 0; r0 < m->rows; r0 += chunk) {
         uint32_t r1 = (uint32_t)(r0 + chunk < m->rows ? r0 + chunk : m->rows);
@@ -326,15 +332,27 @@ static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, uin
             n_brows = next_brows;
         }
     }
-    clear(&h->inner); /* the gaps inside the blocks of level l: those new at levels 0..l */
+    clear(&h->inner, h->limit); /* the gaps inside the blocks of level l: those new at levels 0..l */
     for (unsigned l = 0; l <= top; l++) {
-        for (unsigned g = 0; g < GAP_HIST; g++)
+        for (unsigned g = 0; g < h->limit; g++)
             h->inner.hist[g] += h->junction[l].hist[g];
         for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
             h->inner.big[b] += h->junction[l].big[b];
         heights[l] = UINT32_C(1) << l;
-        price(m, &h->inner, &h->across[l], kept[l], &costs[l]);
+        price(m, &h->inner, &h->across[l], kept[l], h->limit, &costs[l]);
     }
+}
+
+/* A bound on every gap an evaluation counts: blocks hold at most S = bw 2^levels
+ * positions (the tallest level, and the full height: rows <= 2^levels); a gap inside
+ * a block is below S, and one between kept blocks of a block row (the first's end to
+ * the next's first value, empty blocks not counted) below 2S, or below S when a
+ * block row is one block. Capped at GAP_HIST: larger gaps go to `big`. */
+static uint32_t gap_limit(const lsc_sparse *m, uint32_t bw, unsigned levels)
+{
+    uint64_t block_cols = ((uint64_t)m->cols + bw - 1) / bw, S = (uint64_t)bw << levels;
+    uint64_t limit = block_cols > 1 ? 2 * S : S;
+    return limit < GAP_HIST ? (uint32_t)limit : GAP_HIST;
 }
 
 int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_heights *h, uint32_t *heights,
@@ -348,6 +366,7 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         return 1;
     int pow2 = (bw & (bw - 1)) == 0;
     unsigned shift = (unsigned)__builtin_ctz(bw);
+    h->limit = gap_limit(m, bw, levels);
 
     /* Heights stop after the first level whose doubled height is above max_h and
      * below rows (taller ones are not candidates): then chunks serve; else the whole
@@ -373,7 +392,7 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
     if (reserve_sums(h, m->nnz))
         return 1;
     /* Level 0: one block row per row. */
-    clear(&h->inner);
+    clear(&h->inner, h->limit);
     block_sum *sum = h->sum[0];
     uint64_t *start = h->start[0], n = 0;
     if (pow2 && bw <= GAP_HIST)
@@ -384,21 +403,21 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
 
     unsigned count = 0;
     uint64_t n_brows = m->rows;
-    clear(&h->cross);
+    clear(&h->cross, h->limit);
     uint64_t kept = price_cross(&h->cross, sum, start, n_brows, bw);
     for (unsigned level = 0;; level++) {
         uint64_t bh = UINT64_C(1) << level, S = bh * bw;
         if (bh <= m->rows) {
             heights[count] = (uint32_t)bh;
-            price(m, &h->inner, &h->cross, kept, &costs[count++]);
+            price(m, &h->inner, &h->cross, kept, h->limit, &costs[count++]);
         }
         if (n_brows == 1) {
             /* The full height: the same single block row, blocks of rows * bw. */
             if (bh != m->rows) {
-                clear(&h->cross);
+                clear(&h->cross, h->limit);
                 kept = price_cross(&h->cross, sum, start, 1, (uint64_t)m->rows * bw);
                 heights[count] = m->rows;
-                price(m, &h->inner, &h->cross, kept, &costs[count++]);
+                price(m, &h->inner, &h->cross, kept, h->limit, &costs[count++]);
             }
             break;
         }
@@ -406,7 +425,7 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         int cur = level & 1;
         block_sum *out = h->sum[!cur];
         uint64_t *out_start = h->start[!cur], next_brows = (n_brows + 1) / 2;
-        clear(&h->cross);
+        clear(&h->cross, h->limit);
         kept = out_start[next_brows] = stack_level(sum, start, n_brows, S, out, out_start, &h->inner, &h->cross);
         sum = out;
         start = out_start;
