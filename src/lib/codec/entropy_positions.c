@@ -338,11 +338,13 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc
     return 0;
 }
 
-/* Four histograms, so that runs of one context do not wait on each other's counts. */
+/* Four histograms, so that runs of one context do not wait on each other's counts;
+ * not for a small layer's few decisions, where setting up and summing the four
+ * (7616 counts) cost more than counting. */
 static void count_seen(position_model *pm, const decisions *ds)
 {
     enum { N = LSC_ELEMENT_CONTEXTS * 2 };
-    uint32_t *h = calloc(4 * N, sizeof *h);
+    uint32_t *h = ds->n >= 8 * N ? calloc(4 * N, sizeof *h) : NULL;
     uint64_t i = 0;
     if (h) {
         for (; i + 4 <= ds->n; i += 4) {
