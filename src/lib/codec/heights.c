@@ -125,7 +125,7 @@ static int reserve_sums(lsc_heights *h, uint64_t n)
 
 static inline void add_gap(gap_hist *g, uint64_t gap)
 {
-    if (gap < GAP_HIST) {
+    if (gap < g->cap) { /* the same count as through big, which takes any gap */
         g->hist[gap]++;
     } else {
         for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)

@@ -25,16 +25,20 @@
 struct lsc_search_scratch {
     uint64_t *touched;     /* one bit per block column of the current block row */
     uint64_t *first, *last; /* per block column: first / last in-block position seen */
-    uint64_t hist[GAP_HIST];
     uint64_t big[LSC_INDEX_BITS_MAX + 1]; /* extra entries of gaps >= GAP_HIST, per width */
-    uint32_t dirty; /* hist[dirty..GAP_HIST) are 0: a small layer's passes clear what they used, not 32 KiB */
+    uint32_t dirty; /* hist[dirty..cap) are 0: a small layer's passes clear what they used, not 32 KiB */
+    uint32_t cap;   /* GAP_HIST, or 2 rows cols if less: no gap of the matrix reaches it */
+    uint64_t hist[];
 };
 
 lsc_status lsc_search_scratch_create(const lsc_sparse *m, lsc_search_scratch **out, lsc_error *error)
 {
-    lsc_search_scratch *s = calloc(1, sizeof *s);
+    uint64_t elements = (uint64_t)m->rows * m->cols;
+    uint32_t cap = elements < GAP_HIST / 2 ? (uint32_t)(2 * elements) : GAP_HIST;
+    lsc_search_scratch *s = calloc(1, sizeof *s + (size_t)cap * sizeof s->hist[0]);
     size_t words = (size_t)m->cols / 64 + 1;
     if (s) {
+        s->cap = cap;
         s->touched = calloc(words, sizeof *s->touched);
         s->first = malloc((size_t)m->cols * sizeof *s->first);
         s->last = malloc((size_t)m->cols * sizeof *s->last);
@@ -67,7 +71,7 @@ static void add_big_gap(lsc_search_scratch *s, uint64_t gap)
 
 static inline void add_gap(lsc_search_scratch *s, uint64_t gap)
 {
-    if (gap < GAP_HIST)
+    if (gap < s->cap) /* the same count as through big, which takes any gap */
         s->hist[gap]++;
     else
         add_big_gap(s, gap);
@@ -166,10 +170,10 @@ void lsc_search_evaluate(const lsc_sparse *m, uint32_t block_h, uint32_t block_w
 {
     /* every gap is below 2 S (S = block_h block_w positions): inside a block below S,
      * from one kept block's last value to the next's first below 2 S */
-    uint64_t S = (uint64_t)block_h * block_w, limit = 2 * S < GAP_HIST ? 2 * S : GAP_HIST;
+    uint64_t S = (uint64_t)block_h * block_w, limit = 2 * S < s->cap ? 2 * S : s->cap;
     memset(s->hist, 0, s->dirty * sizeof s->hist[0]);
     memset(s->big, 0, sizeof s->big);
-    s->dirty = GAP_HIST; /* until the pass is priced below */
+    s->dirty = s->cap; /* until the pass is priced below */
     if (block_w == m->cols)
         cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_WHOLE, s);
     else if ((block_w & (block_w - 1)) == 0)
