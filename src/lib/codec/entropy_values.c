@@ -535,6 +535,8 @@ static lsc_status encode_byte_model(const uint8_t *planes, uint64_t n, unsigned 
     lsc_rc_encoder e;
     lsc_rc_encoder_init(&e);
     const uint8_t *plane = planes + j * n;
+    uint64_t low = e.low; /* the coder's low and range in registers */
+    uint32_t range = e.range;
     for (uint64_t i = 0; i < n; i++) {
         lsc_rc_bit *tree = byte_model_tree(&bm, byte_model_context(planes, j, i));
         if (!tree) {
@@ -543,11 +545,14 @@ static lsc_status encode_byte_model(const uint8_t *planes, uint64_t n, unsigned 
         }
         unsigned byte = plane[i], node = 1;
         for (int k = 7; k >= 0; k--) {
-            unsigned bit = (byte >> k) & 1;
-            lsc_rc_encode(&e, &tree[node], bit);
+            unsigned bit = (byte >> k) & 1, p = tree[node].p;
+            lsc_rc_bit_update(&tree[node], bit);
+            lsc_rc_encode_static_in(&e, &low, &range, p, bit);
             node = node * 2 + bit;
         }
     }
+    e.low = low;
+    e.range = range;
     lsc_rc_encoder_finish(&e);
     free(bm.bits);
     if (e.failed) {
