@@ -487,13 +487,16 @@ lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options
             keep_smaller(&group, &group_method, &cand, LSC_SECTION_GROUPED);
         }
         encode_table(&cand, pm);
-        uint64_t floor = static_floor(pm, &cand);
-        int group_holds = !exhaustive && group.size && !group.failed && !cand.failed &&
-                          group.size <= floor + floor / LSC_ADAPTIVE_MARGIN;
+        uint64_t floor = 0;
+        int group_holds = 0;
+        if (!exhaustive && group.size && !group.failed && !cand.failed) {
+            floor = static_floor(pm, &cand);
+            group_holds = group.size <= floor + floor / LSC_ADAPTIVE_MARGIN;
+        }
         if (group_holds) {
             free(cand.buf);
             lsc_rc_encoder_init(&cand);
-        } else if (grouped || exhaustive || !small.size || small.failed || small.size >= floor) {
+        } else if (grouped || exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &cand)) {
             code_rows(m, pm, &ds, &cand);
             lsc_rc_encoder_finish(&cand);
             keep_smaller(&best, &best_method, &cand, LSC_SECTION_MODEL);
