@@ -8,8 +8,8 @@
  * given apart as `srch` (search + compute blob) and `ent` (entropy blob, with its
  * decode-and-compare check); decode = lsc_weight_open of the entropy blob, i.e. what
  * a runtime does at load). Not a test: `bench_entropy MODEL.onnx...`; DEC_N=k in the
- * environment times k opens per decode run (profiles, small layers), LAYER=name benches
- * that layer only. */
+ * environment times k opens per decode run (profiles, small layers), ENC_N=k k encodes
+ * per encode run (the same), LAYER=name benches that layer only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,23 +76,30 @@ static int bench_layer(const char *name, const lsc_tensor *t, int transposed, to
     lsc_entropy_stats st;
     lsc_error err;
     double enc_runs[RUNS], search_runs[RUNS], ent_runs[RUNS], dec_runs[RUNS];
+    const char *enc_env = getenv("ENC_N");
+    int encodes = enc_env && atoi(enc_env) > 0 ? atoi(enc_env) : 1;
     for (int run = 0; run < RUNS; run++) {
-        lsc_free(blob);
-        free(coded);
-        double t0 = now();
-        if (lsc_encode(t, &eo, &blob, &blob_size, &es, &err)) {
-            fprintf(stderr, "%s: %s\n", name, err.message);
-            return 1;
+        double search = 0, ent = 0;
+        for (int k = 0; k < encodes; k++) {
+            lsc_free(blob);
+            free(coded);
+            double t0 = now();
+            if (lsc_encode(t, &eo, &blob, &blob_size, &es, &err)) {
+                fprintf(stderr, "%s: %s\n", name, err.message);
+                return 1;
+            }
+            double t1 = now();
+            if (lsc_entropy_encode_blob(blob, blob_size, name, &coded, &coded_size, &st, &err)) {
+                fprintf(stderr, "%s: %s\n", name, err.message);
+                return 1;
+            }
+            double t2 = now();
+            search += t1 - t0;
+            ent += t2 - t1;
         }
-        double t1 = now();
-        if (lsc_entropy_encode_blob(blob, blob_size, name, &coded, &coded_size, &st, &err)) {
-            fprintf(stderr, "%s: %s\n", name, err.message);
-            return 1;
-        }
-        double t2 = now();
-        enc_runs[run] = t2 - t0;
-        search_runs[run] = t1 - t0;
-        ent_runs[run] = t2 - t1;
+        enc_runs[run] = (search + ent) / encodes;
+        search_runs[run] = search / encodes;
+        ent_runs[run] = ent / encodes;
     }
     const char *env = getenv("DEC_N");
     int opens = env && atoi(env) > 0 ? atoi(env) : 1;

@@ -120,9 +120,10 @@ void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_si
 /* One zstd frame of the plane's n bytes (entropy_zstd.c). The decode-only runtime the
  * ORT plugin links has entropy_zstd_unlinked.c instead: libzstd's decoder links into a
  * shared object, Debian's static encoder does not (it is not position-independent).
- * `zstd` is a context from lsc_entropy_zstd_begin, reused by every zstd try of a blob:
- * creating one costs more than compressing a small plane (libzstd probes the CPU each
- * time, ~11 us in a VM); NULL compresses with a context of its own. */
+ * `zstd` is a context from lsc_entropy_zstd_begin, reused by every zstd try of a blob
+ * and kept by the thread for its next blob (up to 4 MiB): creating one costs more than
+ * compressing a small plane (libzstd probes the CPU each time, ~11 us in a VM); NULL
+ * compresses with a context of its own. */
 void *lsc_entropy_zstd_begin(void);
 void lsc_entropy_zstd_end(void *zstd);
 lsc_status lsc_entropy_zstd_compress(void *zstd, const uint8_t *plane, uint64_t n, uint8_t **out, size_t *out_size,

@@ -312,11 +312,16 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc
         float inv_rows = r ? 1.0f / (float)r : 0.0f;
         unsigned left = 0;
         uint32_t c = 0;
+        /* the coder's low and range in registers (col_count's stores could alias e) */
+        uint64_t low = e ? e->low : 0;
+        uint32_t range = e ? e->range : 0;
         for (; k_left && k_left < n_left; c++, n_left--) {
             unsigned bit = *col == c;
             if (e) {
-                lsc_rc_encode(e, &pm->element[lsc_element_context(k_left, n_left, pm->col_count[c], inv_rows, r,
-                                                                  left)], bit);
+                lsc_rc_bit *b = &pm->element[lsc_element_context(k_left, n_left, pm->col_count[c], inv_rows, r, left)];
+                unsigned p = b->p;
+                lsc_rc_bit_update(b, bit);
+                lsc_rc_encode_static_in(e, &low, &range, p, bit);
             } else {
                 unsigned ctx = lsc_row_class_fast(k_left, pm->inv[n_left]) * (2 * LSC_COL_CLASSES) +
                                pm->col_part[c] + left;
@@ -330,6 +335,10 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc
             }
             left = bit;
         }
+        if (e) {
+            e->low = low;
+            e->range = range;
+        }
         for (; k_left; c++, k_left--) /* the rest of the row is all values */
             pm->col_count[c]++;
         if (!e)
@@ -338,11 +347,13 @@ static int walk_rows(const lsc_sparse *m, position_model *pm, decisions *ds, lsc
     return 0;
 }
 
-/* Four histograms, so that runs of one context do not wait on each other's counts. */
+/* Four histograms, so that runs of one context do not wait on each other's counts;
+ * not for a small layer's few decisions, where setting up and summing the four
+ * (7616 counts) cost more than counting. */
 static void count_seen(position_model *pm, const decisions *ds)
 {
     enum { N = LSC_ELEMENT_CONTEXTS * 2 };
-    uint32_t *h = calloc(4 * N, sizeof *h);
+    uint32_t *h = ds->n >= 8 * N ? calloc(4 * N, sizeof *h) : NULL;
     uint64_t i = 0;
     if (h) {
         for (; i + 4 <= ds->n; i += 4) {
@@ -457,8 +468,35 @@ lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options
             walk_rows(m, pm, NULL, &small);
             lsc_rc_encoder_finish(&small);
         }
+        /* Format 5, few decisions: the grouped tables first. A grouping is not coded
+         * where the bound shows it cannot be smaller than the other (ties keep the
+         * earlier), nor the full table where the bound shows that the grouped tables
+         * stay within the margin of whatever it codes to: the choice is the same. */
+        lsc_rc_encoder group;
+        unsigned group_method = LSC_SECTION_GROUPED;
+        lsc_rc_encoder_init(&group);
+        for (unsigned g = 0; grouped && few && g < GROUPINGS; g++) {
+            encode_grouped_table(&cand, pm, g);
+            if (!exhaustive && group.size && !group.failed && !cand.failed && static_floor(pm, &cand) >= group.size) {
+                free(cand.buf);
+                lsc_rc_encoder_init(&cand);
+                continue;
+            }
+            code_rows(m, pm, &ds, &cand);
+            lsc_rc_encoder_finish(&cand);
+            keep_smaller(&group, &group_method, &cand, LSC_SECTION_GROUPED);
+        }
         encode_table(&cand, pm);
-        if (grouped || exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &cand)) {
+        uint64_t floor = 0;
+        int group_holds = 0;
+        if (!exhaustive && group.size && !group.failed && !cand.failed) {
+            floor = static_floor(pm, &cand);
+            group_holds = group.size <= floor + floor / LSC_ADAPTIVE_MARGIN;
+        }
+        if (group_holds) {
+            free(cand.buf);
+            lsc_rc_encoder_init(&cand);
+        } else if (grouped || exhaustive || !small.size || small.failed || small.size >= static_floor(pm, &cand)) {
             code_rows(m, pm, &ds, &cand);
             lsc_rc_encoder_finish(&cand);
             keep_smaller(&best, &best_method, &cand, LSC_SECTION_MODEL);
@@ -466,18 +504,9 @@ lsc_status lsc_entropy_encode_positions_ex(const lsc_sparse *m, unsigned options
             free(cand.buf);
             lsc_rc_encoder_init(&cand);
         }
-        lsc_rc_encoder group;
-        unsigned group_method = LSC_SECTION_GROUPED;
-        lsc_rc_encoder_init(&group);
-        for (unsigned g = 0; grouped && few && g < GROUPINGS; g++) {
-            encode_grouped_table(&cand, pm, g);
-            code_rows(m, pm, &ds, &cand);
-            lsc_rc_encoder_finish(&cand);
-            keep_smaller(&group, &group_method, &cand, LSC_SECTION_GROUPED);
-        }
         /* the 952 contexts' table decodes at the cost of thousands of decisions: it is
          * kept only where it saves more than the margin too */
-        if (group.size && !group.failed && group.size <= best.size + best.size / LSC_ADAPTIVE_MARGIN) {
+        if (group.size && !group.failed && (group_holds || group.size <= best.size + best.size / LSC_ADAPTIVE_MARGIN)) {
             free(best.buf);
             best = group;
             best_method = LSC_SECTION_GROUPED;

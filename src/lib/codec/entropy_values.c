@@ -71,6 +71,14 @@ void lsc_entropy_join_planes(const uint8_t *planes, uint64_t n, unsigned elem_si
 #define FREQ_ONE (1u << FREQ_BITS)
 #define NIBBLE_SYMBOLS 16
 
+/* The encoder's tables: frequencies and cumulative counts only (a decoder's slot
+ * table is 4 KiB more per table, which a small plane's hundreds of tables paid for
+ * in page faults). */
+typedef struct code_table {
+    uint16_t freq[256];
+    uint16_t cum[257];
+} code_table;
+
 typedef struct freq_table {
     uint16_t freq[256];
     uint16_t cum[257];
@@ -108,7 +116,7 @@ static void normalize(const uint64_t *count, unsigned n, uint64_t total, uint16_
 /* `ranged` (format 5, 256 symbols): the first symbol used and the count after it as
  * 8 direct bits each, then the numbers of those symbols only (exponents are a narrow
  * band: the other ~240 would cost a decision each to decode). */
-static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, freq_table *t, unsigned n, int ranged)
+static void encode_table(lsc_rc_encoder *e, lsc_rc_number *num, code_table *t, unsigned n, int ranged)
 {
     unsigned lo = 0, hi = n - 1;
     if (ranged) {
@@ -181,7 +189,7 @@ static uint64_t model_floor(const uint64_t *count, const uint64_t *total, unsign
     for (unsigned k = 0; k < tables; k++) {
         uint32_t lt = total[k] ? lsc_log2_q16_down(total[k]) : 0;
         for (unsigned s = 0; s < symbols; s++) {
-            uint64_t c = count[k * 256 + s];
+            uint64_t c = count[k * symbols + s];
             uint32_t lc = c ? lsc_log2_q16_up(c) : 0;
             if (c && lt > lc)
                 bits += c * (lt - lc);
@@ -206,7 +214,7 @@ static unsigned rans_ways(uint64_t n)
 /* Appends the rANS stream of the n symbols (coded last to first, so that they decode
  * first to last): the final states (4 bytes each, little-endian, the even values'
  * first), then the renormalization bytes in the order the decoder reads them. */
-static int rans_append(lsc_rc_encoder *e, const freq_table *t, const uint16_t *index, const uint8_t *planes,
+static int rans_append(lsc_rc_encoder *e, const code_table *t, const uint16_t *index, const uint8_t *planes,
                        const uint8_t *plane, uint64_t n, unsigned shift)
 {
     size_t cap = (size_t)n * 2 + 8; /* a symbol of frequency >= 1 in 2^12 pushes at most 2 bytes */
@@ -216,7 +224,7 @@ static int rans_append(lsc_rc_encoder *e, const freq_table *t, const uint16_t *i
     unsigned ways = rans_ways(n);
     uint32_t state[2] = {RANS_LOW, RANS_LOW};
     for (uint64_t i = n; i-- > 0;) {
-        const freq_table *tk = &t[index[planes[i]]];
+        const code_table *tk = &t[index[planes[i]]];
         unsigned s = plane[i] >> shift;
         uint32_t f = tk->freq[s], x_max = ((RANS_LOW >> FREQ_BITS) << 8) * f, x = state[i & (ways - 1)];
         while (x >= x_max) {
@@ -336,8 +344,9 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
     *out_size = 0;
     uint16_t index[256];
     unsigned tables = plane_tables(planes, n, j, index), symbols = j ? NIBBLE_SYMBOLS : 256;
-    freq_table *t = malloc((tables ? tables : 1) * sizeof *t);
-    uint64_t *count = calloc((size_t)(tables ? tables : 1) * 256, sizeof *count);
+    code_table *t = malloc((tables ? tables : 1) * sizeof *t);
+    /* `symbols` counts per table: 16 for the nibbles, not 256 */
+    uint64_t *count = calloc((size_t)(tables ? tables : 1) * symbols, sizeof *count);
     uint64_t *total = calloc(tables ? tables : 1, sizeof *total);
     if (!t || !count || !total) {
         free(t);
@@ -349,7 +358,7 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
     unsigned shift = j ? 4 : 0;
     for (uint64_t i = 0; i < n; i++) {
         unsigned k = index[planes[i]];
-        count[k * 256 + (plane[i] >> shift)]++;
+        count[k * symbols + (plane[i] >> shift)]++;
         total[k]++;
     }
     if (model_floor(count, total, tables, symbols, n, j) >= beat) {
@@ -364,7 +373,7 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
     lsc_rc_number_init(&num, FREQ_BITS + 1);
     for (unsigned k = 0; k < tables; k++) {
         if (total[k])
-            normalize(count + k * 256, symbols, total[k], t[k].freq);
+            normalize(count + k * symbols, symbols, total[k], t[k].freq);
         else /* plane 0 of no values: any table will do */
             for (unsigned s = 0; s < symbols; s++)
                 t[k].freq[s] = s ? 0 : FREQ_ONE;
@@ -378,7 +387,7 @@ static lsc_status encode_model(const uint8_t *planes, uint64_t n, unsigned j, si
         uint64_t low = e.low;
         uint32_t range = e.range;
         for (uint64_t i = 0; i < n; i++) {
-            const freq_table *tk = &t[index[planes[i]]];
+            const code_table *tk = &t[index[planes[i]]];
             unsigned s = plane[i] >> shift;
             lsc_rc_encode_freq_in(&e, &low, &range, tk->cum[s], tk->freq[s], FREQ_BITS);
         }
@@ -481,24 +490,36 @@ static inline unsigned byte_model_context(const uint8_t *planes, unsigned j, uin
 
 /* The trees of the contexts a plane uses, each set up when first met (a plane of a
  * few hundred values meets a few of the 256: setting up all 64 Ki decisions cost more
- * than coding them). */
+ * than coding them), in an array grown as trees are met (a 256 KiB one, fresh
+ * pages each plane, cost small planes more page faults than decisions). */
 typedef struct byte_model {
-    lsc_rc_bit *bits;  /* BYTE_MODEL_BITS: tree k at 256 k */
+    lsc_rc_bit *bits;  /* trees of 256 decisions: tree k at 256 k */
     uint16_t tree[256]; /* context -> its tree + 1, 0 = not met yet */
-    unsigned used;
+    unsigned used, cap; /* trees set up, room */
 } byte_model;
+
+#define BYTE_MODEL_FIRST_TREES 8
 
 static int byte_model_init(byte_model *bm)
 {
-    bm->bits = malloc(BYTE_MODEL_BITS * sizeof *bm->bits);
+    bm->bits = malloc(BYTE_MODEL_FIRST_TREES * 256 * sizeof *bm->bits);
     memset(bm->tree, 0, sizeof bm->tree);
     bm->used = 0;
+    bm->cap = BYTE_MODEL_FIRST_TREES;
     return bm->bits ? 0 : -1;
 }
 
+/* NULL when out of memory. The pointer holds until the next call. */
 static inline lsc_rc_bit *byte_model_tree(byte_model *bm, unsigned ctx)
 {
-    if (!bm->tree[ctx]) {
+    if (__builtin_expect(!bm->tree[ctx], 0)) {
+        if (bm->used == bm->cap) { /* at most 256 trees: one per context */
+            lsc_rc_bit *p = realloc(bm->bits, (size_t)bm->cap * 2 * 256 * sizeof *p);
+            if (!p)
+                return NULL;
+            bm->bits = p;
+            bm->cap *= 2;
+        }
         lsc_rc_bits_init(bm->bits + 256 * bm->used, 256);
         bm->tree[ctx] = (uint16_t)++bm->used;
     }
@@ -514,15 +535,24 @@ static lsc_status encode_byte_model(const uint8_t *planes, uint64_t n, unsigned 
     lsc_rc_encoder e;
     lsc_rc_encoder_init(&e);
     const uint8_t *plane = planes + j * n;
+    uint64_t low = e.low; /* the coder's low and range in registers */
+    uint32_t range = e.range;
     for (uint64_t i = 0; i < n; i++) {
         lsc_rc_bit *tree = byte_model_tree(&bm, byte_model_context(planes, j, i));
+        if (!tree) {
+            e.failed = 1;
+            break;
+        }
         unsigned byte = plane[i], node = 1;
         for (int k = 7; k >= 0; k--) {
-            unsigned bit = (byte >> k) & 1;
-            lsc_rc_encode(&e, &tree[node], bit);
+            unsigned bit = (byte >> k) & 1, p = tree[node].p;
+            lsc_rc_bit_update(&tree[node], bit);
+            lsc_rc_encode_static_in(&e, &low, &range, p, bit);
             node = node * 2 + bit;
         }
     }
+    e.low = low;
+    e.range = range;
     lsc_rc_encoder_finish(&e);
     free(bm.bits);
     if (e.failed) {
@@ -546,6 +576,10 @@ static lsc_status decode_byte_model(const uint8_t *stream, size_t size, uint8_t 
     uint8_t *plane = planes + j * n;
     for (uint64_t i = 0; i < n && !d.overrun; i++) {
         lsc_rc_bit *tree = byte_model_tree(&bm, byte_model_context(planes, j, i));
+        if (!tree) {
+            free(bm.bits);
+            return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for a value model");
+        }
         unsigned node = 1;
         for (int k = 0; k < 8; k++)
             node = node * 2 + lsc_rc_decode(&d, &tree[node]);

@@ -1,5 +1,6 @@
 /* The value planes' zstd candidate (docs/format.md 4.5), apart from entropy_values.c
  * so that a decode-only runtime can leave libzstd's encoder out (entropy.h). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <zstd.h>
 
@@ -9,13 +10,42 @@
 /* zstd never won a plane of pruned weights at any level; 3 keeps the try cheap. */
 #define ZSTD_LEVEL 3
 
+/* Each thread keeps its context from blob to blob: making one probes the CPU (CPUID,
+ * two per context, which this VM traps), a sixth of a small layer's entropy encode.
+ * A context that grew large (whole values at a high level on a large layer) is not
+ * kept. The frames are the same: ZSTD_compressCCtx starts every frame afresh. */
+#define ZSTD_KEEP_BYTES (4u << 20)
+
+static pthread_key_t cached_key;
+static pthread_once_t cached_once = PTHREAD_ONCE_INIT;
+static int cached_ok;
+
+static void free_cached(void *zstd)
+{
+    ZSTD_freeCCtx(zstd);
+}
+
+static void make_key(void)
+{
+    cached_ok = pthread_key_create(&cached_key, free_cached) == 0;
+}
+
 void *lsc_entropy_zstd_begin(void)
 {
+    pthread_once(&cached_once, make_key);
+    void *zstd = cached_ok ? pthread_getspecific(cached_key) : NULL;
+    if (zstd) { /* taken: a nested begin makes its own */
+        pthread_setspecific(cached_key, NULL);
+        return zstd;
+    }
     return ZSTD_createCCtx();
 }
 
 void lsc_entropy_zstd_end(void *zstd)
 {
+    if (zstd && cached_ok && !pthread_getspecific(cached_key) && ZSTD_sizeof_CCtx(zstd) <= ZSTD_KEEP_BYTES &&
+        pthread_setspecific(cached_key, zstd) == 0)
+        return;
     ZSTD_freeCCtx(zstd);
 }
 

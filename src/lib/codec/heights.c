@@ -21,14 +21,19 @@ typedef struct block_sum {
     uint32_t bcol, first, last; /* positions inside the block */
 } block_sum;
 
-/* hist[GAP_HIST + k] (k < NO_GAP_SLOTS, taken in turn) take the branchless stacking
+/* hist[cap + k] (k < NO_GAP_SLOTS, taken in turn) take the branchless stacking
  * loop's increments for "no gap": consecutive increments of one counter would each
  * wait for the last. */
 #define NO_GAP_SLOTS 4
 
+/* hist has cap + NO_GAP_SLOTS counts, cap = GAP_HIST or less for a small matrix,
+ * whose gaps never reach GAP_HIST (gap_limit): 32 KiB per histogram and level,
+ * allocated and cleared layer after layer, was most of a small layer's search. */
 typedef struct gap_hist {
-    uint64_t hist[GAP_HIST + NO_GAP_SLOTS];
+    uint64_t *hist;
     uint64_t big[LSC_INDEX_BITS_MAX + 1];
+    uint32_t cap;
+    uint32_t dirty; /* hist[dirty..cap) are 0 (set by the last price of a pass) */
 } gap_hist;
 
 struct lsc_heights {
@@ -38,18 +43,48 @@ struct lsc_heights {
     gap_hist inner, cross; /* gaps inside blocks (cumulative), between blocks (per level) */
     gap_hist *junction;    /* chunked pass, per level: gaps new inside its blocks (level 0: in rows) */
     gap_hist *across;      /* chunked pass, per level: gaps between its blocks */
+    uint64_t *hist_mem;    /* the histograms' counts */
+    uint32_t limit;        /* this evaluation's gaps are all below it (<= GAP_HIST): what is cleared and read */
 };
+
+static uint32_t gap_limit(const lsc_sparse *m, uint32_t bw, unsigned levels);
+
+static unsigned levels_of(uint32_t rows)
+{
+    unsigned levels = 0;
+    while ((UINT64_C(1) << levels) < rows)
+        levels++;
+    return levels;
+}
 
 lsc_status lsc_heights_create(const lsc_sparse *m, lsc_heights **out, lsc_error *error)
 {
     lsc_heights *h = calloc(1, sizeof *h);
     for (int i = 0; h && i < 2; i++)
         h->start[i] = malloc(((size_t)m->rows + 1) * sizeof(uint64_t));
+    /* the chunked pass's levels: below ceil(log2 rows) (lsc_heights_evaluate), not
+     * LSC_MAX_HEIGHTS (2.2 MB of fresh pages per small layer) */
+    unsigned all = levels_of(m->rows), levels = all < 1 ? 1 : all < LSC_MAX_HEIGHTS - 1 ? all : LSC_MAX_HEIGHTS - 1;
+    /* every width's gaps are below the bound of the widest with two block columns or
+     * of the full width (gap_limit: 2 bw 2^all at most) */
+    uint32_t cap = gap_limit(m, m->cols, all);
+    if (m->cols > 1 && gap_limit(m, m->cols - 1, all) > cap)
+        cap = gap_limit(m, m->cols - 1, all);
+    size_t stride = (size_t)cap + NO_GAP_SLOTS;
     if (h) {
-        h->junction = malloc(LSC_MAX_HEIGHTS * sizeof *h->junction);
-        h->across = malloc(LSC_MAX_HEIGHTS * sizeof *h->across);
+        h->junction = calloc(levels, sizeof *h->junction);
+        h->across = calloc(levels, sizeof *h->across);
+        h->hist_mem = calloc((2 + 2 * (size_t)levels) * stride, sizeof *h->hist_mem); /* zero: dirty 0 */
     }
-    if (!h || !h->start[0] || !h->start[1] || !h->junction || !h->across) {
+    if (h && h->junction && h->across && h->hist_mem) {
+        gap_hist *pair[2] = {&h->inner, &h->cross};
+        for (unsigned i = 0; i < 2 + 2 * levels; i++) {
+            gap_hist *g = i < 2 ? pair[i] : i < 2 + levels ? &h->junction[i - 2] : &h->across[i - 2 - levels];
+            g->hist = h->hist_mem + i * stride;
+            g->cap = cap;
+        }
+    }
+    if (!h || !h->start[0] || !h->start[1] || !h->junction || !h->across || !h->hist_mem) {
         lsc_heights_free(&h);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search of a %u x %u matrix",
                         m->rows, m->cols);
@@ -68,6 +103,7 @@ void lsc_heights_free(lsc_heights **h)
     }
     free((*h)->junction);
     free((*h)->across);
+    free((*h)->hist_mem);
     free(*h);
     *h = NULL;
 }
@@ -89,7 +125,7 @@ static int reserve_sums(lsc_heights *h, uint64_t n)
 
 static inline void add_gap(gap_hist *g, uint64_t gap)
 {
-    if (gap < GAP_HIST) {
+    if (gap < g->cap) { /* the same count as through big, which takes any gap */
         g->hist[gap]++;
     } else {
         for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
@@ -97,17 +133,24 @@ static inline void add_gap(gap_hist *g, uint64_t gap)
     }
 }
 
-static void clear(gap_hist *g)
+/* Clears the counts that may be non-zero and the no-gap slots, for a pass whose gaps
+ * are all below `limit`: clearing all 32 KiB of each histogram per level and width
+ * (and faulting in fresh pages for it, layer after layer) was most of a small
+ * layer's search. */
+static void clear(gap_hist *g, uint32_t limit)
 {
-    memset(g->hist, 0, sizeof g->hist);
+    memset(g->hist, 0, g->dirty * sizeof g->hist[0]);
+    memset(g->hist + g->cap, 0, NO_GAP_SLOTS * sizeof g->hist[0]);
     memset(g->big, 0, sizeof g->big);
+    g->dirty = limit;
 }
 
-/* The largest small gap counted in a or b (0 if none), to bound the pricing loop. */
-static uint32_t top_gap(const gap_hist *a, const gap_hist *b)
+/* The largest small gap counted in a or b (0 if none; all below limit), to bound the
+ * pricing loop. */
+static uint32_t top_gap(const gap_hist *a, const gap_hist *b, uint32_t limit)
 {
     /* eight counts at a time (vector ORs): small layers leave most of them 0 */
-    uint32_t g = GAP_HIST;
+    uint32_t g = limit;
     for (; g >= 8; g -= 8) {
         uint64_t any = 0;
         for (unsigned k = 1; k <= 8; k++)
@@ -120,15 +163,18 @@ static uint32_t top_gap(const gap_hist *a, const gap_hist *b)
     return g ? g - 1 : 0;
 }
 
-static void price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uint64_t kept,
-                  lsc_shape_cost *cost)
+/* Returns the largest small gap counted in a or b: no count above it is non-zero. */
+static uint32_t price(const lsc_sparse *m, const gap_hist *a, const gap_hist *b, uint64_t kept, uint32_t limit,
+                      lsc_shape_cost *cost)
 {
     uint64_t suffix[GAP_HIST + 1];
     cost->kept_blocks = kept;
     cost->entries[0] = 0;
     for (unsigned w = 1; w <= LSC_INDEX_BITS_MAX; w++)
         cost->entries[w] = m->nnz + a->big[w] + b->big[w];
-    lsc_sri_extra_entries(a->hist, b->hist, top_gap(a, b), suffix, cost->entries);
+    uint32_t top = top_gap(a, b, limit);
+    lsc_sri_extra_entries(a->hist, b->hist, top, suffix, cost->entries);
+    return top;
 }
 
 /* cond (0 or 1) ? a : b, as masks: the compiler turns a ternary of loads into a
@@ -207,7 +253,7 @@ stack_level_(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint
     block_sum *o = out;
     uint64_t *hist = inner->hist;
     uint64_t S2 = 2 * (uint64_t)S;
-    uint32_t slot = 0;
+    uint32_t slot = 0, no_gap = inner->cap;
     for (uint64_t R = 0; 2 * R < n_brows; R++) {
         out_start[R] = (uint64_t)(o - out);
         const block_sum *a = sum + start[2 * R], *ae = sum + start[2 * R + 1];
@@ -219,7 +265,7 @@ stack_level_(const block_sum *sum, const uint64_t *start, uint64_t n_brows, uint
             uint32_t gap = b->first + (S - 1 - a->last);
             if (small) {
                 slot = (slot + 1) & (NO_GAP_SLOTS - 1);
-                hist[pick(ta & tb, gap, GAP_HIST + slot)]++;
+                hist[pick(ta & tb, gap, no_gap + slot)]++;
             } else if (ta & tb) {
                 add_gap(inner, gap);
             }
@@ -295,15 +341,15 @@ static uint64_t stack_level(const block_sum *sum, const uint64_t *start, uint64_
  * straddle a chunk, so each chunk's summaries stay in cache between levels instead
  * of streaming the whole matrix's through memory once per level; the gaps of each
  * level are summed over the chunks and priced at the end. */
-static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, uint64_t chunk, lsc_heights *h,
+static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top_level, uint64_t chunk, lsc_heights *h,
                              uint32_t *heights, lsc_shape_cost *costs)
 {
     int pow2 = (bw & (bw - 1)) == 0;
     unsigned shift = (unsigned)__builtin_ctz(bw);
     uint64_t kept[LSC_MAX_HEIGHTS] = {0};
-    for (unsigned l = 0; l <= top; l++) {
-        clear(&h->junction[l]);
-        clear(&h->across[l]);
+    for (unsigned l = 0; l <= top_level; l++) {
+        clear(&h->junction[l], h->limit);
+        clear(&h->across[l], h->limit);
     }
     for (uint64_t r0 = 0; r0 < m->rows; r0 += chunk) {
         uint32_t r1 = (uint32_t)(r0 + chunk < m->rows ? r0 + chunk : m->rows);
@@ -314,7 +360,7 @@ static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, uin
                              : level0_rows_general(m, (uint32_t)r0, r1, bw, pow2, shift, sum, start,
                                                    &h->junction[0]);
         kept[0] += price_cross(&h->across[0], sum, start, n_brows, bw);
-        for (unsigned l = 0; l < top; l++) {
+        for (unsigned l = 0; l < top_level; l++) {
             uint64_t S = (uint64_t)bw << l;
             block_sum *out = h->sum[!(l & 1)];
             uint64_t *out_start = h->start[!(l & 1)], next_brows = (n_brows + 1) / 2;
@@ -326,15 +372,32 @@ static void evaluate_chunked(const lsc_sparse *m, uint32_t bw, unsigned top, uin
             n_brows = next_brows;
         }
     }
-    clear(&h->inner); /* the gaps inside the blocks of level l: those new at levels 0..l */
-    for (unsigned l = 0; l <= top; l++) {
-        for (unsigned g = 0; g < GAP_HIST; g++)
+    clear(&h->inner, h->limit); /* the gaps inside the blocks of level l: those new at levels 0..l */
+    for (unsigned l = 0; l <= top_level; l++) {
+        for (unsigned g = 0; g < h->limit; g++)
             h->inner.hist[g] += h->junction[l].hist[g];
         for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
             h->inner.big[b] += h->junction[l].big[b];
         heights[l] = UINT32_C(1) << l;
-        price(m, &h->inner, &h->across[l], kept[l], &costs[l]);
+        /* done with level l: its counts, and the levels' below it, are 0 above top */
+        uint32_t top_gap = price(m, &h->inner, &h->across[l], kept[l], h->limit, &costs[l]);
+        h->across[l].dirty = h->junction[l].dirty = top_gap + 1;
+        if (l == top_level)
+            h->inner.dirty = top_gap + 1;
     }
+}
+
+/* A bound on every gap an evaluation counts: blocks hold at most S = bw 2^levels
+ * positions (the tallest level, and the full height: rows <= 2^levels); a gap inside
+ * a block is below S, and one between kept blocks of a block row (the first's end to
+ * the next's first value, empty blocks not counted) below 2S, or below S when a
+ * block row is one block. Capped at GAP_HIST: larger gaps go to `big`. */
+static uint32_t gap_limit(const lsc_sparse *m, uint32_t bw, unsigned levels)
+{
+    if (bw == 0 || levels >= 12 || ((uint64_t)bw << levels) >= GAP_HIST)
+        return GAP_HIST;
+    uint64_t S = (uint64_t)bw << levels, limit = m->cols > bw ? 2 * S : S; /* more than one block column */
+    return limit < GAP_HIST ? (uint32_t)limit : GAP_HIST;
 }
 
 int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_heights *h, uint32_t *heights,
@@ -348,6 +411,9 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         return 1;
     int pow2 = (bw & (bw - 1)) == 0;
     unsigned shift = (unsigned)__builtin_ctz(bw);
+    h->limit = gap_limit(m, bw, levels);
+    if (h->limit > h->inner.cap) /* not for a width wider than the matrix: cannot be */
+        return 1;
 
     /* Heights stop after the first level whose doubled height is above max_h and
      * below rows (taller ones are not candidates): then chunks serve; else the whole
@@ -373,7 +439,7 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
     if (reserve_sums(h, m->nnz))
         return 1;
     /* Level 0: one block row per row. */
-    clear(&h->inner);
+    clear(&h->inner, h->limit);
     block_sum *sum = h->sum[0];
     uint64_t *start = h->start[0], n = 0;
     if (pow2 && bw <= GAP_HIST)
@@ -384,21 +450,22 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
 
     unsigned count = 0;
     uint64_t n_brows = m->rows;
-    clear(&h->cross);
+    clear(&h->cross, h->limit);
     uint64_t kept = price_cross(&h->cross, sum, start, n_brows, bw);
     for (unsigned level = 0;; level++) {
         uint64_t bh = UINT64_C(1) << level, S = bh * bw;
         if (bh <= m->rows) {
             heights[count] = (uint32_t)bh;
-            price(m, &h->inner, &h->cross, kept, &costs[count++]);
+            h->cross.dirty = h->inner.dirty = 1 + price(m, &h->inner, &h->cross, kept, h->limit, &costs[count++]);
         }
         if (n_brows == 1) {
             /* The full height: the same single block row, blocks of rows * bw. */
             if (bh != m->rows) {
-                clear(&h->cross);
+                clear(&h->cross, h->limit);
                 kept = price_cross(&h->cross, sum, start, 1, (uint64_t)m->rows * bw);
                 heights[count] = m->rows;
-                price(m, &h->inner, &h->cross, kept, &costs[count++]);
+                h->cross.dirty = h->inner.dirty =
+                    1 + price(m, &h->inner, &h->cross, kept, h->limit, &costs[count++]);
             }
             break;
         }
@@ -406,7 +473,7 @@ int lsc_heights_evaluate(const lsc_sparse *m, uint32_t bw, uint32_t max_h, lsc_h
         int cur = level & 1;
         block_sum *out = h->sum[!cur];
         uint64_t *out_start = h->start[!cur], next_brows = (n_brows + 1) / 2;
-        clear(&h->cross);
+        clear(&h->cross, h->limit);
         kept = out_start[next_brows] = stack_level(sum, start, n_brows, S, out, out_start, &h->inner, &h->cross);
         sum = out;
         start = out_start;

@@ -25,15 +25,20 @@
 struct lsc_search_scratch {
     uint64_t *touched;     /* one bit per block column of the current block row */
     uint64_t *first, *last; /* per block column: first / last in-block position seen */
-    uint64_t hist[GAP_HIST];
     uint64_t big[LSC_INDEX_BITS_MAX + 1]; /* extra entries of gaps >= GAP_HIST, per width */
+    uint32_t dirty; /* hist[dirty..cap) are 0: a small layer's passes clear what they used, not 32 KiB */
+    uint32_t cap;   /* GAP_HIST, or 2 rows cols if less: no gap of the matrix reaches it */
+    uint64_t hist[];
 };
 
 lsc_status lsc_search_scratch_create(const lsc_sparse *m, lsc_search_scratch **out, lsc_error *error)
 {
-    lsc_search_scratch *s = calloc(1, sizeof *s);
+    uint64_t elements = (uint64_t)m->rows * m->cols;
+    uint32_t cap = elements < GAP_HIST / 2 ? (uint32_t)(2 * elements) : GAP_HIST;
+    lsc_search_scratch *s = calloc(1, sizeof *s + (size_t)cap * sizeof s->hist[0]);
     size_t words = (size_t)m->cols / 64 + 1;
     if (s) {
+        s->cap = cap;
         s->touched = calloc(words, sizeof *s->touched);
         s->first = malloc((size_t)m->cols * sizeof *s->first);
         s->last = malloc((size_t)m->cols * sizeof *s->last);
@@ -66,7 +71,7 @@ static void add_big_gap(lsc_search_scratch *s, uint64_t gap)
 
 static inline void add_gap(lsc_search_scratch *s, uint64_t gap)
 {
-    if (gap < GAP_HIST)
+    if (gap < s->cap) /* the same count as through big, which takes any gap */
         s->hist[gap]++;
     else
         add_big_gap(s, gap);
@@ -163,15 +168,19 @@ evaluate_pass(const lsc_sparse *m, uint32_t bh, uint32_t bw, int mode, lsc_searc
 void lsc_search_evaluate(const lsc_sparse *m, uint32_t block_h, uint32_t block_w,
                          lsc_search_scratch *s, lsc_shape_cost *cost)
 {
-    memset(s->hist, 0, sizeof s->hist);
+    /* every gap is below 2 S (S = block_h block_w positions): inside a block below S,
+     * from one kept block's last value to the next's first below 2 S */
+    uint64_t S = (uint64_t)block_h * block_w, limit = 2 * S < s->cap ? 2 * S : s->cap;
+    memset(s->hist, 0, s->dirty * sizeof s->hist[0]);
     memset(s->big, 0, sizeof s->big);
+    s->dirty = s->cap; /* until the pass is priced below */
     if (block_w == m->cols)
         cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_WHOLE, s);
     else if ((block_w & (block_w - 1)) == 0)
         cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_POW2, s);
     else
         cost->kept_blocks = evaluate_pass(m, block_h, block_w, SPLIT_DIV, s);
-    uint64_t top = GAP_HIST, suffix[GAP_HIST + 1];
+    uint64_t top = limit, suffix[GAP_HIST + 1];
     for (; top >= 8; top -= 8) { /* eight counts at a time: small layers leave most 0 */
         uint64_t any = 0;
         for (unsigned k = 1; k <= 8; k++)
@@ -182,6 +191,7 @@ void lsc_search_evaluate(const lsc_sparse *m, uint32_t block_h, uint32_t block_w
     while (top > 0 && !s->hist[top - 1])
         top--;
     top = top ? top - 1 : 0;
+    s->dirty = (uint32_t)top + 1;
     cost->entries[0] = 0;
     for (unsigned b = 1; b <= LSC_INDEX_BITS_MAX; b++)
         cost->entries[b] = m->nnz + s->big[b];
@@ -452,7 +462,7 @@ static lsc_status search_plan(const lsc_sparse *m, int rank, unsigned elem_size,
         (uint64_t)max_h * SAMPLE_STRIDE * 4 > m->rows)
         sampling = 0;
     unsigned nw = side_candidates(m->cols, limits->block_w, 1, ws);
-    candidate *cands = malloc(40 * 40 * sizeof *cands);
+    candidate *cands = malloc(((size_t)nh * nw + 1) * sizeof *cands);
     if (!cands)
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "out of memory for the block search");
     unsigned n = 0;
