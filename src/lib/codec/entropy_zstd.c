@@ -30,6 +30,19 @@ static void make_key(void)
     cached_ok = pthread_key_create(&cached_key, free_cached) == 0;
 }
 
+/* At exit or dlclose: no key destructor may be left to run in unmapped code when a
+ * thread that kept a context exits later (that context is then leaked, not freed
+ * twice); the unloading thread's own context is freed here. */
+__attribute__((destructor)) static void drop_key(void)
+{
+    if (!cached_ok)
+        return;
+    ZSTD_freeCCtx(pthread_getspecific(cached_key));
+    pthread_setspecific(cached_key, NULL);
+    pthread_key_delete(cached_key);
+    cached_ok = 0;
+}
+
 void *lsc_entropy_zstd_begin(void)
 {
     pthread_once(&cached_once, make_key);

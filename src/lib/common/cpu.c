@@ -52,8 +52,9 @@ static unsigned detect(void)
 #endif
 
 /* cpuid traps to the hypervisor in a VM (microseconds), too slow for every small
- * multiply, so the answer is kept. This is the library's one static variable: a
- * fact about the machine, written with the same value by whoever comes first. */
+ * multiply, so the answer is kept: a fact about the machine, written with the same
+ * value by whoever comes first. (The library's other process-wide state: the scan's
+ * lane table, scan_avx2.c, and the per-thread zstd context, entropy_zstd.c.) */
 static _Atomic unsigned cached_flags;
 
 unsigned lsc_cpu_flags(void)
