@@ -145,23 +145,31 @@ static void encode_table(lsc_rc_encoder *e, position_model *pm)
     }
 }
 
+/* One table entry: its rare side's probability (0: unused) and which side is rare,
+ * as the encoder wrote them; -1 for values it never writes. A context the encoder
+ * never used gets the least probability a used one can have, not 0: then every
+ * decision costs input (>= 1/177 bit), so a damaged stream runs out after at most
+ * ~1416 decisions per byte. */
+static int decode_entry(lsc_rc_decoder *d, table_model *t, int used, uint16_t *fixed)
+{
+    unsigned rare = used ? (unsigned)lsc_rc_decode_number(d, &t->number, PROB_KEEP) : 0, ones_common = 0;
+    if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
+        return -1;
+    if (rare)
+        ones_common = lsc_rc_decode(d, &t->side);
+    if (ones_common && rare == PROB_ONE / 2)
+        return -1;
+    *fixed = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common);
+    return 0;
+}
+
 static int decode_table(lsc_rc_decoder *d, position_model *pm)
 {
     table_model t;
     table_model_init(&t);
-    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++) {
-        unsigned rare = (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP), ones_common = 0;
-        if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
+    for (unsigned ctx = 0; ctx < LSC_ELEMENT_CONTEXTS; ctx++)
+        if (decode_entry(d, &t, 1, &pm->fixed[ctx]))
             return -1;
-        if (rare)
-            ones_common = lsc_rc_decode(d, &t.side);
-        if (ones_common && rare == PROB_ONE / 2)
-            return -1;
-        /* a context the encoder never used gets the least probability a used one can
-         * have, not 0: then every decision costs input (>= 1/177 bit), so a damaged
-         * stream runs out after at most ~1416 decisions per byte */
-        pm->fixed[ctx] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common);
-    }
     return d->overrun ? -1 : 0;
 }
 
@@ -253,16 +261,9 @@ static int decode_grouped_table(lsc_rc_decoder *d, position_model *pm)
     unsigned per_row = group_count(grouping) / LSC_ROW_CLASSES;
     for (unsigned row = 0; row < LSC_ROW_CLASSES; row++) {
         unsigned any = lsc_rc_decode(d, &row_used);
-        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++) {
-            unsigned rare = any ? (unsigned)lsc_rc_decode_number(d, &t.number, PROB_KEEP) : 0, ones_common = 0;
-            if (rare && (rare < PROB_RARE_MIN || rare > PROB_ONE / 2))
+        for (unsigned g = row * per_row; g < (row + 1) * per_row; g++)
+            if (decode_entry(d, &t, (int)any, &fixed[g]))
                 return -1;
-            if (rare)
-                ones_common = lsc_rc_decode(d, &t.side);
-            if (ones_common && rare == PROB_ONE / 2)
-                return -1;
-            fixed[g] = fixed_probability(rare ? rare : PROB_RARE_MIN, ones_common); /* as decode_table */
-        }
     }
     spread_groups(pm->fixed, fixed, grouping);
     if (grouping == GROUPING_ROW) { /* the column classes do not matter: their parts stay 0 */
