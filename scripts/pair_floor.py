@@ -17,11 +17,15 @@ a coder that models each part on its own, not a proof for every coder):
 """
 import lzma
 import math
+import os
 import sys
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from value_entropy import is_pruned, tensors_of  # noqa: E402
 
 
 def entropy_bits(x):
@@ -54,19 +58,6 @@ def plane_bits(a):
     return sum(entropy_bits(b[:, i]) for i in range(a.itemsize))
 
 
-def tensors_of(graph, out):
-    for t in graph.initializer:
-        out.append(t)
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.TENSOR:
-                out.append(attr.t)
-            if attr.type == onnx.AttributeProto.GRAPH:
-                tensors_of(attr.g, out)
-            for body in attr.graphs:
-                tensors_of(body, out)
-
-
 def xz(data):
     return len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
 
@@ -85,7 +76,7 @@ def floor_of(path):
         if key in seen:  # an equal tensor is stored once (compress does so too)
             a = a.reshape(-1)[:0]
         seen.add(key)
-        if a.dtype == np.float32 and a.size >= 1024 and (a == 0).mean() >= 0.5:
+        if is_pruned(a):
             pos += position_bits(a)
             val += value_bits(a)
             nnz += int((a != 0).sum())

@@ -21,19 +21,30 @@ def entropy(x):
     return float(-(p * np.log2(p)).sum())
 
 
-def sparse_values(graph, out):
-    tensors = list(graph.initializer)
+def tensors_of(graph, out):
+    """Appends every tensor of graph and of its bodies: initializers, Constant values."""
+    out.extend(graph.initializer)
     for node in graph.node:
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.TENSOR:
-                tensors.append(attr.t)
+                out.append(attr.t)
             if attr.type == onnx.AttributeProto.GRAPH:
-                sparse_values(attr.g, out)
+                tensors_of(attr.g, out)
             for body in attr.graphs:
-                sparse_values(body, out)
+                tensors_of(body, out)
+
+
+def is_pruned(a):
+    """What compress encodes: float32, >= 1024 elements, at least half zeros."""
+    return a.dtype == np.float32 and a.size >= 1024 and (a == 0).mean() >= 0.5
+
+
+def sparse_values(graph, out):
+    tensors = []
+    tensors_of(graph, tensors)
     for t in tensors:
         a = numpy_helper.to_array(t)
-        if a.dtype == np.float32 and a.size >= 1024 and (a == 0).mean() >= 0.5:
+        if is_pruned(a):
             out.append(a[a != 0].ravel().view(np.uint32))
 
 
