@@ -36,6 +36,16 @@ uint64_t lsc_blob_checksum(const uint8_t *p, size_t size)
     return XXH64_digest(&state);
 }
 
+lsc_status lsc_blob_check_checksum(const uint8_t *p, size_t size, const char *kind, const char *label,
+                                   lsc_error *error)
+{
+    uint64_t stored = lsc_load_le64(p + 8), actual = lsc_blob_checksum(p, size);
+    if (stored != actual)
+        return lsc_fail(error, LSC_ERR_CHECKSUM, "%s '%s': checksum %016llx, content hashes to %016llx", kind,
+                        label, (unsigned long long)stored, (unsigned long long)actual);
+    return LSC_OK;
+}
+
 /* Bits [from, stream_bits) of a stream padded to `bytes` bytes must be zero. */
 static int padding_is_zero(const uint8_t *p, uint64_t bytes, uint64_t used_bits)
 {
@@ -344,10 +354,7 @@ lsc_status lsc_blob_parse(const void *blob, size_t size, const char *name, lsc_b
     if (L.total != size)
         return BAD("blob '%s': %zu bytes, its header describes %llu", label, size,
                    (unsigned long long)L.total);
-    uint64_t stored = lsc_load_le64(p + 8), actual = lsc_blob_checksum(p, size);
-    if (stored != actual)
-        return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx",
-                        label, (unsigned long long)stored, (unsigned long long)actual);
+    LSC_TRY(lsc_blob_check_checksum(p, size, "blob", label, error));
 
     v->base = p;
     v->size = size;

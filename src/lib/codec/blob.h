@@ -127,6 +127,11 @@ void lsc_blob_store_fields(uint8_t *p, const lsc_blob_view *v);
 
 /* XXH64 of a blob (either kind) with its checksum field, bytes 8..15, read as zero. */
 uint64_t lsc_blob_checksum(const uint8_t *p, size_t size);
+/* Checks the checksum stored in bytes 8..15 of an entry hashed as above (a blob of
+ * either kind, a dense pack, a graph or names entry): LSC_ERR_CHECKSUM names the
+ * entry as "KIND 'LABEL'". */
+lsc_status lsc_blob_check_checksum(const uint8_t *p, size_t size, const char *kind, const char *label,
+                                   lsc_error *error);
 
 /* Parses and fully validates a blob (header, sizes, checksum, every block row's SRI
  * stream against bitmap and pointers). `name` labels the error message. */

@@ -181,10 +181,7 @@ lsc_status lsc_dense_pack_open(const void *data, size_t size, const char *label,
     if (version != LSC_PACK_VERSION && version != LSC_PACK_VERSION_BODIES)
         return lsc_fail(error, LSC_ERR_VERSION, "dense pack '%s': version %u (this reader knows %d and %d)", label,
                         version, LSC_PACK_VERSION, LSC_PACK_VERSION_BODIES);
-    uint64_t stored = lsc_load_le64(b + 8), actual = lsc_blob_checksum(b, size);
-    if (stored != actual)
-        return lsc_fail(error, LSC_ERR_CHECKSUM, "dense pack '%s': checksum %016llx, content hashes to %016llx", label,
-                        (unsigned long long)stored, (unsigned long long)actual);
+    LSC_TRY(lsc_blob_check_checksum(b, size, "dense pack", label, error));
     uint32_t count = lsc_load_le32(b + 16);
     uint64_t meta_size = lsc_load_le64(b + 24), meta_z = lsc_load_le64(b + 32);
     uint64_t values = lsc_load_le64(b + 40), planes_z = lsc_load_le64(b + 48), plane_bytes = 0;

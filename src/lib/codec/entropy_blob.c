@@ -625,10 +625,7 @@ lsc_status lsc_entropy_decode_blob(const void *blob, size_t size, const char *na
     LSC_TRY(read_header(p, size, label, &h, error));
     section s[MAX_SECTIONS];
     LSC_TRY(read_sections(p, size, &h, label, s, error));
-    uint64_t stored = lsc_load_le64(p + 8), actual = lsc_blob_checksum(p, size);
-    if (stored != actual)
-        return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx", label,
-                        (unsigned long long)stored, (unsigned long long)actual);
+    LSC_TRY(lsc_blob_check_checksum(p, size, "blob", label, error));
 
     /* with mirrored rows (4.7) the sections code the left half, expanded below */
     const section *mir = h.mirror ? &s[1 + h.v.elem_size] : NULL;

@@ -110,10 +110,7 @@ lsc_status lsc_entropy_expand(const void *blob, size_t size, const char *name, v
     *out_size = 0;
     if (!lsc_entropy_is_compact(c, size) || size < 19)
         return BAD("blob '%s': %zu bytes, not a compact entropy blob", label, size);
-    uint64_t stored = lsc_load_le64(c + 8), actual = lsc_blob_checksum(c, size);
-    if (stored != actual)
-        return lsc_fail(error, LSC_ERR_CHECKSUM, "blob '%s': checksum %016llx, content hashes to %016llx", label,
-                        (unsigned long long)stored, (unsigned long long)actual);
+    LSC_TRY(lsc_blob_check_checksum(c, size, "blob", label, error));
     unsigned rank = c[16], n = c[18];
     if (rank > MAX_RANK || n < 1 || n > MAX_SECTIONS)
         return BAD("blob '%s': rank %u or %u sections out of range", label, rank, n);

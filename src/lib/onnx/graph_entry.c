@@ -175,10 +175,7 @@ lsc_status lsc_graph_entry_decode(const void *entry, size_t size, const void *fi
     if (lsc_load_le32(b + 4) != LSC_GRAPH_VERSION)
         return lsc_fail(error, LSC_ERR_VERSION, "graph entry '%s': version %u (this reader knows %d)", label,
                         lsc_load_le32(b + 4), LSC_GRAPH_VERSION);
-    uint64_t stored = lsc_load_le64(b + 8), actual = lsc_blob_checksum(b, size);
-    if (stored != actual)
-        return lsc_fail(error, LSC_ERR_CHECKSUM, "graph entry '%s': checksum %016llx, content hashes to %016llx",
-                        label, (unsigned long long)stored, (unsigned long long)actual);
+    LSC_TRY(lsc_blob_check_checksum(b, size, "graph entry", label, error));
     uint64_t model_size = lsc_load_le64(b + 16), model_hash = lsc_load_le64(b + 24);
     uint64_t full_size = lsc_load_le64(b + 32), zsize = lsc_load_le64(b + 40);
     if (zsize != size - LSC_GRAPH_HEADER_SIZE)

@@ -180,10 +180,7 @@ lsc_status lsc_name_table_open(const void *data, size_t size, const char *label,
     if (lsc_load_le32(b + 4) != LSC_NAMES_VERSION)
         return lsc_fail(error, LSC_ERR_VERSION, "names entry '%s': version %u (this reader knows %d)", label,
                         lsc_load_le32(b + 4), LSC_NAMES_VERSION);
-    uint64_t stored = lsc_load_le64(b + 8), actual = lsc_blob_checksum(b, size);
-    if (stored != actual)
-        return lsc_fail(error, LSC_ERR_CHECKSUM, "names entry '%s': checksum %016llx, content hashes to %016llx",
-                        label, (unsigned long long)stored, (unsigned long long)actual);
+    LSC_TRY(lsc_blob_check_checksum(b, size, "names entry", label, error));
     uint64_t n_values = lsc_load_le32(b + 16), n_nodes = lsc_load_le32(b + 20);
     uint64_t raw_size = lsc_load_le64(b + 24), zsize = lsc_load_le64(b + 32);
     if (zsize != size - LSC_NAMES_HEADER_SIZE)
