@@ -258,14 +258,14 @@ static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind k
 }
 
 /* The plain kind reads 2 bytes a value of columns where the bit-packed one reads ~0.75
- * and decodes them (~0.18 ns a value on Zen 4). Measured on a quiet Zen 4
- * (docs/benchmarks.md, "Stop 17"), plain is as fast or faster on every shape and
- * density tried, 1 and 2 threads, in cache and streamed from memory, up to VGG fc6
- * 10%'s 62 MB of values and columns: the multiply is bound by its loads and
- * latency, not by the memory's bandwidth, so the smaller stream does not win back
- * its decoding. (Stop 16's line at 16 MiB came from a loaded machine.) The bit-packed
- * kind stays for wider matrices and where the plain form would be larger than the
- * blob (lsc_weight_prepare_n1's limit: segments of one or two values). */
+ * and decodes them (~0.18 ns a value on Zen 4). On Zen 4 (docs/benchmarks.md, "Stop
+ * 17") plain was as fast or faster on every shape and density tried (2-50%, 1 and 2
+ * threads, in cache and streamed, up to VGG fc6 10%'s 62 MB of values and columns):
+ * the multiply is bound by its loads and their latency, not by the memory's
+ * bandwidth, so the smaller stream does not win back its decoding (stop 16's line
+ * at 16 MiB came from a loaded machine). The bit-packed kind stays for wider
+ * matrices and where the plain form would be larger than the blob
+ * (lsc_weight_prepare_n1's limit: segments of one or two values). */
 int lsc_n1_plain_wins(const lsc_blob_view *v)
 {
     return v->cols <= LSC_FORM_COLS16;
