@@ -6,6 +6,8 @@
  * --density: that one density (a fraction, 0.3 = 30%) instead of the list.
  * --cpu-time: times are the process's CPU time, not wall time (on a machine that other
  * jobs load; meaningful for the 1-thread rows, where nothing else runs in the process).
+ * --huge-values: each weight copy on 2 MiB pages where the system gives them
+ * (madvise(MADV_HUGEPAGE)): what the values would stream at from a bundle mapped so.
  * --bits / --block force the encoder's index width / block shape (default: its search);
  * --slack: the search trades up to PPM parts per million of size for a faster multiply
  * (default: the library's, LSC_DEFAULT_SIZE_SLACK_PPM; 0: the smallest encoding).
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "codec/blob.h"
@@ -256,6 +259,19 @@ static double stream_bandwidth(lsc_pool *pool, unsigned threads)
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* A weight copy: 64-byte aligned like in a bundle, or on huge pages (--huge-values). */
+static void *blob_alloc(size_t size, int huge)
+{
+    const size_t page = (size_t)2 << 20;
+    void *p = NULL;
+    if (!huge)
+        return aligned_alloc(64, (size + 63) / 64 * 64);
+    if (posix_memalign(&p, page, size ? size : 1))
+        return NULL;
+    (void)madvise(p, size, MADV_HUGEPAGE); /* advice: small pages if refused */
+    return p;
+}
+
 static size_t copies_for(size_t bytes, int stream)
 {
     if (!stream)
@@ -267,7 +283,7 @@ static size_t copies_for(size_t bytes, int stream)
 int main(int argc, char **argv)
 {
     librsb_spmm_prepare(argv);
-    int quick = 0, csv = 0, form = 1;
+    int quick = 0, csv = 0, form = 1, huge_values = 0;
     lsc_n1_kind form_kind = LSC_N1_AUTO;
     const char *only = NULL;
     double one_density = 0;
@@ -279,6 +295,8 @@ int main(int argc, char **argv)
             csv = 1;
         else if (!strcmp(argv[i], "--cpu-time"))
             cpu_clock = 1;
+        else if (!strcmp(argv[i], "--huge-values"))
+            huge_values = 1;
         else if (!strcmp(argv[i], "--no-form"))
             form = 0;
         else if (!strcmp(argv[i], "--form") && i + 1 < argc &&
@@ -299,7 +317,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: lsc-bench [--quick] [--layer NAME] [--density D] [--csv] "
                             "[--bits B] [--block HxW] [--slack PPM] [--no-form] [--form packed|plain] "
-                            "[--cpu-time]\n");
+                            "[--cpu-time] [--huge-values]\n");
             return 2;
         }
     }
@@ -324,8 +342,9 @@ int main(int argc, char **argv)
            avx2 ? fma_peak_gflops(8) : 0.0,
            lsc_cpu_flags() & LSC_CPU_AVX512 ? fma_peak_gflops(16) : 0.0);
     printf("# times are the best of repeated runs (%s); hot = same weight reused, stream = %u MiB of "
-           "copies rotated\n",
-           cpu_clock ? "process CPU time" : "wall time", STREAM_SET >> 20);
+           "copies rotated%s\n",
+           cpu_clock ? "process CPU time" : "wall time", STREAM_SET >> 20,
+           huge_values ? "; weights on 2 MiB pages (--huge-values)" : "");
     if (csv)
         printf("layer,pattern,density,n,threads,case,block,bits,nnz,lsc_ms,lsc_gflops,lsc_bytes,"
                "csr_ms,csr_bytes,eigen_ms,rsb_ms,dense_ms,x_dense,x_csr,x_eigen,x_rsb,bound_ms,"
@@ -422,7 +441,7 @@ int main(int argc, char **argv)
                 lsc_weight *ws[MAX_COPIES];
                 csr cs[MAX_COPIES];
                 for (size_t c = 0; c < lc; c++) {
-                    blobs[c] = aligned_alloc(64, (blob_size + 63) / 64 * 64);
+                    blobs[c] = blob_alloc(blob_size, huge_values);
                     if (!blobs[c])
                         return 1;
                     memcpy(blobs[c], blob, blob_size);

@@ -2,6 +2,7 @@
  * lsc_weight_prepare_n1, which attaches it to the weight. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/cpu.h"
 #include "common/error.h"
@@ -94,6 +95,36 @@ static int add_plain_segment(form_builder *b, uint32_t row, const uint32_t *cols
     return 1;
 }
 
+/* Streamed from memory, the plain columns run through a 4 KiB page every 2048 values
+ * and, beside the values, far past the ~12 MB that the TLB reaches with such pages;
+ * on 2 MiB pages VGG fc6 10% streamed ran 6-9% faster (docs/benchmarks.md, "Stop 17").
+ * The system gives them on request only (THP "madvise"): ask, and take 4 KiB pages if
+ * it says no. The array is allocated at its size, not rounded up: a last partial 2 MiB
+ * keeps small pages rather than costing memory. */
+void *lsc_form_zalloc(size_t size, lsc_advise_fn advise)
+{
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (size < huge || !advise)
+        return calloc(size ? size : 1, 1);
+    if (posix_memalign(&p, huge, size))
+        return NULL;
+    (void)advise(p, size); /* advice only: refused, the pages are small */
+    memset(p, 0, size);    /* touched after the advice, so faulted in as huge pages */
+    return p;
+}
+
+int lsc_form_madvise_huge(void *p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    return madvise(p, size, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+    return -1;
+#endif
+}
+
 void lsc_n1_form_free(lsc_n1_form *form)
 {
     if (!form)
@@ -168,7 +199,8 @@ static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind k
         f->group = v->cols <= LSC_FORM_COLS16 ? 16 : 8;
         if (plain) {
             f->plain.brow_seg = malloc(((size_t)v->n_brows + 1) * sizeof *f->plain.brow_seg);
-            f->plain.cols = calloc(nnz + LSC_PLAIN_PAD, sizeof *f->plain.cols);
+            f->plain.cols = lsc_form_zalloc((nnz + LSC_PLAIN_PAD) * sizeof *f->plain.cols,
+                                            lsc_form_madvise_huge);
             ok = f->plain.brow_seg && f->plain.cols;
         } else {
             f->checks = malloc(n_checks * sizeof *f->checks);
@@ -226,18 +258,17 @@ static lsc_status build_kind(const lsc_blob_view *v, size_t limit, lsc_n1_kind k
 }
 
 /* The plain kind reads 2 bytes a value of columns where the bit-packed one reads ~0.75
- * and decodes them (~0.18 ns a value on Zen 4): measured on Zen 4 (docs/benchmarks.md,
- * "Stop 16: plain columns"), plain is 1.4-1.8x faster while a multiply's values and
- * columns (6 bytes a value) take up to ~11 MB, and slower with two threads on
- * AlexNet fc6 at 10% (23 MB), where the memory's bandwidth limits and the smaller
- * stream wins. The line is drawn between, at half this machine's 32 MiB L3. */
-#define PLAIN_MAX_BYTES (UINT64_C(16) << 20)
-
+ * and decodes them (~0.18 ns a value on Zen 4). On Zen 4 (docs/benchmarks.md, "Stop
+ * 17") plain was as fast or faster on every shape and density tried (2-50%, 1 and 2
+ * threads, in cache and streamed, up to VGG fc6 10%'s 62 MB of values and columns):
+ * the multiply is bound by its loads and their latency, not by the memory's
+ * bandwidth, so the smaller stream does not win back its decoding (stop 16's line
+ * at 16 MiB came from a loaded machine). The bit-packed kind stays for wider
+ * matrices and where the plain form would be larger than the blob
+ * (lsc_weight_prepare_n1's limit: segments of one or two values). */
 int lsc_n1_plain_wins(const lsc_blob_view *v)
 {
-    uint64_t e, nnz;
-    lsc_blob_row_start(v, v->n_brows, &e, &nnz);
-    return v->cols <= LSC_FORM_COLS16 && nnz * 6 <= PLAIN_MAX_BYTES;
+    return v->cols <= LSC_FORM_COLS16;
 }
 
 lsc_status lsc_n1_form_build(const lsc_blob_view *v, size_t limit, lsc_n1_kind kind,

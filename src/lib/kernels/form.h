@@ -23,8 +23,9 @@
  * every value's column as a uint16 in scan order (the values' own index, so the
  * multiply reads columns and values side by side), each segment's row and first
  * value index as uint32, and each block row's first segment. 2 bytes a value + 8 a
- * segment, against ~0.75 + ~3 for the bit-packed kind: chosen where the columns'
- * decoding, not their bytes, limits the multiply (lsc_n1_plain_wins). */
+ * segment, against ~0.75 + ~3 for the bit-packed kind: chosen wherever it can be
+ * (lsc_n1_plain_wins), since the columns' decoding, not their bytes, limits the
+ * multiply. Its column array is asked for on 2 MiB pages (lsc_form_zalloc). */
 #ifndef LSC_KERNELS_FORM_H
 #define LSC_KERNELS_FORM_H
 
@@ -89,6 +90,15 @@ int lsc_n1_plain_wins(const lsc_blob_view *v);
 lsc_status lsc_weight_prepare_n1_kind(lsc_weight *weight, lsc_n1_kind kind, size_t *form_bytes,
                                       lsc_error *error);
 void lsc_n1_form_free(lsc_n1_form *form);
+
+/* Advice that [p, p + size) be backed by huge pages: 0 when taken, else -1 (errno). */
+typedef int (*lsc_advise_fn)(void *p, size_t size);
+/* madvise(MADV_HUGEPAGE); -1 where the system has no such advice. */
+int lsc_form_madvise_huge(void *p, size_t size);
+/* `size` zeroed bytes, for free(); from 2 MiB up 2 MiB-aligned, advised with `advise`
+ * before they are touched (its failure leaves small pages, not an error; NULL: no
+ * advice, no alignment). NULL when out of memory. */
+void *lsc_form_zalloc(size_t size, lsc_advise_fn advise);
 
 /* Groups of a segment of `count` values, G a group. */
 static inline uint64_t lsc_form_groups(uint32_t count, unsigned group)

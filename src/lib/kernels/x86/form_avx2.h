@@ -162,18 +162,24 @@ static inline __attribute__((always_inline)) float form_hsum(__m256 a)
     return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
 }
 
-/* x at eight 16-bit columns c[0..7]: the columns read four at a time (one 64-bit
- * load, then shifts) rather than one load each, the loads being the products' limit */
+/* x at eight 16-bit columns c[0..7]: the columns read two at a time (one 32-bit
+ * load, then a zero-extension and a shift), which balances the load ports (the x
+ * loads) against the integer ALUs better than four a 64-bit load (three shifts and
+ * four zero-extensions) or one load each */
 static inline __attribute__((always_inline)) __m256 form_x8_16(const float *restrict x, size_t xs,
                                                                const uint16_t *c)
 {
-    uint64_t a, b;
-    memcpy(&a, c, 8);
-    memcpy(&b, c + 4, 8);
-#define LSC_XQ(q, k) x[(size_t)(uint16_t)((q) >> (16 * (k))) * xs]
-    return _mm256_setr_ps(LSC_XQ(a, 0), LSC_XQ(a, 1), LSC_XQ(a, 2), LSC_XQ(a, 3), LSC_XQ(b, 0),
-                          LSC_XQ(b, 1), LSC_XQ(b, 2), LSC_XQ(b, 3));
-#undef LSC_XQ
+    uint32_t a, b, d, e;
+    memcpy(&a, c, 4);
+    memcpy(&b, c + 2, 4);
+    memcpy(&d, c + 4, 4);
+    memcpy(&e, c + 6, 4);
+#define LSC_XL(q) x[(size_t)((q) & 0xffff) * xs]
+#define LSC_XH(q) x[(size_t)((q) >> 16) * xs]
+    return _mm256_setr_ps(LSC_XL(a), LSC_XH(a), LSC_XL(b), LSC_XH(b), LSC_XL(d), LSC_XH(d),
+                          LSC_XL(e), LSC_XH(e));
+#undef LSC_XH
+#undef LSC_XL
 }
 
 static inline __attribute__((always_inline)) __m256 form_x8_32(const float *restrict x, size_t xs,
