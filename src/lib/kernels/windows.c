@@ -482,14 +482,15 @@ static void form_starts_task(void *arg, size_t t)
             fs->offs[i - fs->base] = fs->tab[col[i]];
         s[0] = lo - fs->base;
         for (uint32_t kb = 1; kb < fs->n_kb; kb++) { /* the first column >= first[kb] */
-            uint32_t hi = end;
-            while (lo < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (col[mid] < fs->first[kb])
-                    lo = mid + 1;
-                else
-                    hi = mid;
+            /* branch-free halving: a data-dependent branch mispredicts every other step */
+            const uint16_t *p = col + lo;
+            uint32_t len = end - lo, key = fs->first[kb];
+            while (len > 1) {
+                uint32_t half = len / 2;
+                p += half & (0u - (uint32_t)(p[half - 1] < key));
+                len -= half;
             }
+            lo = (uint32_t)(p - col) + (len == 1 && p[0] < key);
             s[kb] = lo - fs->base;
         }
         s[fs->n_kb] = end - fs->base;
