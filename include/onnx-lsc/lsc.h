@@ -388,7 +388,9 @@ LSC_API lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, siz
  * windows of neighbouring kernel taps overlap, and increasing offsets let the kernel
  * keep a block of them in the L1 cache for every row. Each call decodes the rows into
  * a temporary buffer of about 8 bytes per stored value (from exec's scratch hooks when
- * set), freed on return. */
+ * set), freed on return; on a weight with its convolution form
+ * (lsc_weight_prepare_conv) it decodes nothing and takes 8 bytes per row and k-block,
+ * plus 4 per value when a task spans several tiles of columns. */
 LSC_API lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x_offsets,
                                     size_t n, float *y, size_t ldy, uint32_t row_begin,
                                     uint32_t row_end, const lsc_exec *exec, lsc_error *error);
