@@ -1,6 +1,7 @@
 /* lsc_spmm_windows_to: a multiply whose X rows are windows of one buffer (a
- * convolution over its padded input, with no im2col matrix). The rows are decoded
- * once per call into (window offset, fp32 value) pairs, sorted by column and cut
+ * convolution over its padded input, with no im2col matrix). On the weight's
+ * convolution form (win_form.h, run_form) nothing is decoded; otherwise the rows are
+ * decoded once per call into (window offset, fp32 value) pairs, sorted by column and cut
  * into k-blocks whose windows fit L1 across a tile of columns; then tasks of rows x
  * column tiles run the variant's tile loop (windows.h), each summing a tile in its
  * own buffer and handing it to the sink. lsc_spmm_windows is a sink that writes Y. */
