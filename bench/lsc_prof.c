@@ -1,6 +1,7 @@
 /* lsc-prof: one LSC multiply repeated, for perf stat / perf record (not a test).
  *   lsc-prof ROWS COLS DENSITY N THREADS REPS [BHxBW|-] [BITS] [MIN_BLOCK_ROWS] [CPU_MASK] [SLACK_PPM]
- *            [FORM: 0 none, 1 batch-1 form of the rule's kind, 2 bit-packed, 3 plain]
+ *            [FORM: 0 none, 1 batch-1 form of the rule's kind, 2 bit-packed, 3 plain,
+ *             4 the windowed multiply's form (lsc_weight_prepare_conv)]
  * Uniform random pruning as in lsc-bench; prints the encoding, the best and mean
  * wall time per multiply, and the process CPU time per multiply (less sensitive to
  * other jobs taking the core). N written HxW runs a 3x3, stride-1, pad-1 convolution
@@ -130,17 +131,24 @@ int main(int argc, char **argv)
     free(w);
     size_t form_bytes = 0;
     double t_form = now();
-    /* FORM: 0 none, 1 the rule's kind, 2 bit-packed, 3 plain */
+    /* FORM: 0 none, 1 the rule's kind, 2 bit-packed, 3 plain, 4 the windows form */
     static const lsc_n1_kind kinds[4] = { LSC_N1_AUTO, LSC_N1_AUTO, LSC_N1_PACKED, LSC_N1_PLAIN };
     int form = argc > 12 ? atoi(argv[12]) : 0;
-    if (form < 0 || form > 3)
+    if (form < 0 || form > 4)
         return 2;
-    if (form && lsc_weight_prepare_n1_kind(wt, kinds[form], &form_bytes, &err) != LSC_OK) {
+    if (form == 4 && lsc_weight_prepare_conv(wt, &form_bytes, &err) != LSC_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    if (form && form < 4 && lsc_weight_prepare_n1_kind(wt, kinds[form], &form_bytes, &err) != LSC_OK) {
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
     t_form = now() - t_form;
-    if (form_bytes)
+    if (form_bytes && form == 4)
+        printf("windows form: %zu bytes (%.3f of the blob), prepared in %.2f ms\n", form_bytes,
+               (double)form_bytes / (double)size, t_form * 1e3);
+    else if (form_bytes)
         printf("batch-1 form (%s): %zu bytes (%.3f of the blob), prepared in %.2f ms\n",
                wt->n1_form->kind == LSC_N1_PLAIN ? "plain" : "bit-packed", form_bytes,
                (double)form_bytes / (double)size, t_form * 1e3);

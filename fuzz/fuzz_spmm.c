@@ -7,7 +7,8 @@
  * decoder is found, not only one that crashes. Then the weight's batch-1 form is
  * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it,
  * then on the other kind of batch-1 form (bit-packed or plain, built whatever its
- * size); an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly, as
+ * size), then lsc_spmm_windows (and lsc_spmm) on the convolution form
+ * (lsc_weight_prepare_conv, never larger than the blob); an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly, as
  * does its integer convolution form (lsc_weight_prepare_conv_int8, lsc_conv_int8).
  * Input: 1 control byte (n, row range), then the blob. */
 #include <math.h>
@@ -120,7 +121,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
 
     const unsigned masks[] = {LSC_CPU_SCALAR, LSC_CPU_AVX2, LSC_CPU_AVX512};
-    for (int m = 0; m < 9; m++) {
+    for (int m = 0; m < 12; m++) {
+        if (m == 9) { /* the windowed multiplies on the convolution form */
+            size_t conv_bytes = 0, compute_size = 0;
+            if (lsc_weight_prepare_conv(w, &conv_bytes, &err) != LSC_OK)
+                abort();
+            lsc_weight_blob(w, &compute_size);
+            if (conv_bytes > compute_size)
+                abort();
+        }
         if (m == 6) { /* the other kind of form, forced (none past its column limit) */
             lsc_n1_kind other = w->n1_form && w->n1_form->kind == LSC_N1_PLAIN ? LSC_N1_PACKED
                                                                                 : LSC_N1_PLAIN;

@@ -313,6 +313,18 @@ LSC_API lsc_status lsc_weight_prepare_int8(lsc_weight *weight, size_t *form_byte
  * (may be NULL) receives its size, 0 for none. */
 LSC_API lsc_status lsc_weight_prepare_conv_int8(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
 
+/* Prepares a float32 weight's windowed-multiply form, for lsc_spmm_windows and
+ * lsc_spmm_windows_to (convolutions): each value's column as 16 bits, row by row, so
+ * that no call decodes the SRI stream again; the values stay in the blob, read in
+ * place. 2 bytes a non-zero and 4 a row, owned by the weight (freed by
+ * lsc_weight_close); the blob and the format are unchanged. Thread safety as
+ * lsc_weight_prepare_n1. Builds nothing, and returns LSC_OK, for a weight that is not
+ * float32, is encoded in blocks taller than one row, has more than 2^16 columns, or
+ * whose form would be larger than its blob; calling it again does nothing.
+ * *form_bytes (may be NULL) receives its size, 0 for none. LSC_ERR_NO_MEMORY leaves
+ * the weight as it was. */
+LSC_API lsc_status lsc_weight_prepare_conv(lsc_weight *weight, size_t *form_bytes, lsc_error *error);
+
 /* ------------------------------------------------------------------------ */
 /* Kernels: multiply on the encoded form                                     */
 /* ------------------------------------------------------------------------ */
@@ -376,7 +388,9 @@ LSC_API lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, siz
  * windows of neighbouring kernel taps overlap, and increasing offsets let the kernel
  * keep a block of them in the L1 cache for every row. Each call decodes the rows into
  * a temporary buffer of about 8 bytes per stored value (from exec's scratch hooks when
- * set), freed on return. */
+ * set), freed on return; on a weight with its convolution form
+ * (lsc_weight_prepare_conv) it decodes nothing and takes 8 bytes per row and k-block,
+ * plus 4 per value when a task spans several tiles of columns. */
 LSC_API lsc_status lsc_spmm_windows(const lsc_weight *w, const float *x, const size_t *x_offsets,
                                     size_t n, float *y, size_t ldy, uint32_t row_begin,
                                     uint32_t row_end, const lsc_exec *exec, lsc_error *error);

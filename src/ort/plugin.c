@@ -208,6 +208,10 @@ static OrtStatus *ORT_API_CALL create_kernel_v2(const OrtCustomOp *custom_op, co
                 s = lsc_ort_fail(api, k, ORT_FAIL, "%s", error.message);
             k->int8_form = int8_bytes > 0;
         }
+        /* LscConv's float weight: its windowed-multiply form, once (lsc_weight_prepare_conv;
+         * nothing when the blob has none), so no run decodes the SRI stream again */
+        if (!s && k->weight && k->kind == LSC_ORT_CONV && lsc_weight_prepare_conv(k->weight, NULL, &error) != LSC_OK)
+            s = lsc_ort_fail(api, k, ORT_FAIL, "%s", error.message);
         if (!s && k->weight && (k->kind == LSC_ORT_QLINEAR_CONV || k->kind == LSC_ORT_CONV_INTEGER))
             s = lsc_ort_conv_int8_init(k); /* their integer direct form, once (conv_int8.c) */
     }

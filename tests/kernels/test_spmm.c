@@ -437,6 +437,39 @@ typedef struct shape_case {
     unsigned bits;   /* 0 = search */
 } shape_case;
 
+/* lsc_weight_prepare_conv: the form is built exactly where its scan order is row by
+ * row (float32, one-row block rows or whole-width blocks, up to 2^16 columns), never
+ * larger than the blob; then the windowed multiplies (and lsc_spmm at large n, which
+ * runs as one) run on it and must give the same products. */
+static void check_conv_form(lsc_weight *w, const char *label, const float *wf, const shape_case *sc,
+                            const lsc_weight_info *info, lsc_dtype dtype, size_t blob_size, int big_n)
+{
+    size_t bytes = 0;
+    lsc_error err = { 0 };
+    CHECKF(lsc_weight_prepare_conv(w, &bytes, &err) == LSC_OK, "%s: prepare_conv: %s", label, err.message);
+    int eligible = dtype == LSC_DTYPE_FLOAT32 && (info->block_h == 1 || info->block_w >= sc->cols) &&
+                   sc->cols <= 65536 && (size_t)(sc->rows + 1) * 4 + info->nnz * 2 <= blob_size;
+    CHECKF((bytes > 0) == eligible, "%s: conv form of %zu bytes, expected %s", label, bytes,
+           eligible ? "one" : "none");
+    CHECKF(bytes <= blob_size, "%s: conv form %zu bytes > blob %zu", label, bytes, blob_size);
+    size_t again = 0;
+    CHECK(lsc_weight_prepare_conv(w, &again, &err) == LSC_OK && again == bytes); /* built once */
+    if (!bytes)
+        return;
+    char fl[300];
+    snprintf(fl, sizeof fl, "%s [conv form]", label);
+    check_windows(w, fl, wf, sc->rows, sc->cols, 7, 0);
+    check_windows(w, fl, wf, sc->rows, sc->cols, 3, 1);
+    if (big_n) {
+        check_windows(w, fl, wf, sc->rows, sc->cols, 300, 0);
+        check_windows(w, fl, wf, sc->rows, sc->cols, 129, 1);
+        check_windows(w, fl, wf, sc->rows, sc->cols, 222, 2);
+        check_windows(w, fl, wf, sc->rows, sc->cols, 224, 3);
+        check_windows(w, fl, wf, sc->rows, sc->cols, 1100, 0); /* several tiles a task */
+        check_n(w, fl, wf, sc->rows, sc->cols, 256, 0);
+    }
+}
+
 /* Widths run_case checks besides its own, with row ranges (the k-block cases below). */
 static const size_t *extra_ns;
 static size_t n_extra_ns;
@@ -517,6 +550,7 @@ static void run_case(const shape_case *sc, lsc_dtype dtype, int transposed, int 
     }
     if (big_n)
         check_rows(w, label, wf, sc->rows, sc->cols, 70);
+    check_conv_form(w, label, wf, sc, &info, dtype, blob_size, big_n);
     check_form(w, label, wf, sc->rows, sc->cols, dtype, blob_size);
     lsc_weight_close(&w);
     lsc_free(blob);

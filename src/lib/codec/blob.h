@@ -63,6 +63,8 @@ struct lsc_weight {
     struct lsc_int8_form *int8_form;
     /* lsc_weight_prepare_conv_int8: its integer direct-convolution form (owned; NULL: none) */
     struct lsc_conv_int8_form *conv_int8_form;
+    /* lsc_weight_prepare_conv: a float weight's windowed-multiply form (owned; NULL: none) */
+    struct lsc_win_form *win_form;
 };
 
 /* The view the kernels multiply with: a float weight's own, an 8-bit weight's

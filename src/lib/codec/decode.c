@@ -18,6 +18,7 @@
 #include "kernels/form.h"
 #include "kernels/conv_int8.h"
 #include "kernels/form_int8.h"
+#include "kernels/win_form.h"
 
 lsc_status lsc_weight_open(const void *blob, size_t blob_size, const char *name, lsc_weight **weight_out,
                            lsc_error *error)
@@ -66,6 +67,7 @@ void lsc_weight_close(lsc_weight **weight)
         lsc_n1_form_free((*weight)->n1_form);
         lsc_int8_form_free((*weight)->int8_form);
         lsc_conv_int8_form_free((*weight)->conv_int8_form);
+        lsc_win_form_free((*weight)->win_form);
     }
     free(*weight);
     *weight = NULL;

@@ -47,6 +47,10 @@ typedef struct lsc_windows_job {
                               * starts[(r - row_begin) * (n_kb + 1) + kb]; + n_kb: end */
     const uint32_t *offs;    /* per value: x + offs[i] is its window */
     const float *vals;
+    /* or, on the weight's form (win_form.h; offs NULL): value i's window is
+     * x + tab[cols[i]], mapped a row's k-block at a time into a buffer in L1 */
+    const uint16_t *cols;
+    const uint32_t *tab;
 } lsc_windows_job;
 
 /* Rows [r0, r1), columns [j0, j1) to the sink; acc has room for (r1 - r0) x tile

@@ -1,6 +1,7 @@
 /* lsc_spmm_windows_to: a multiply whose X rows are windows of one buffer (a
- * convolution over its padded input, with no im2col matrix). The rows are decoded
- * once per call into (window offset, fp32 value) pairs, sorted by column and cut
+ * convolution over its padded input, with no im2col matrix). On the weight's
+ * convolution form (win_form.h, run_form) nothing is decoded; otherwise the rows are
+ * decoded once per call into (window offset, fp32 value) pairs, sorted by column and cut
  * into k-blocks whose windows fit L1 across a tile of columns; then tasks of rows x
  * column tiles run the variant's tile loop (windows.h), each summing a tile in its
  * own buffer and handing it to the sink. lsc_spmm_windows is a sink that writes Y. */
@@ -10,6 +11,7 @@
 #include "common/error.h"
 #include "kernels/convert.h"
 #include "kernels/spmm.h"
+#include "kernels/win_form.h"
 
 /* Tile and k-block sizes measured on Zen 3 (32 KiB L1, docs/benchmarks.md): 256 / 8192
  * beat 128 / 4096 by 1.1-1.4x on VGG's 3x3 layers. The footprint counts every
@@ -455,6 +457,101 @@ static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
     return ok ? 1 : -1;
 }
 
+/* On the weight's form (win_form.h): each row's k-block starts found among its
+ * columns (relative to the first row's first value, base), and with `offs` the
+ * values' windows mapped once, rows spread over tasks; nothing else is decoded. */
+typedef struct form_starts {
+    const lsc_win_form *f;
+    const uint32_t *first, *tab;
+    uint32_t n_kb, rb, re, base;
+    size_t n_tasks;
+    uint64_t *starts;
+    uint32_t *offs; /* or NULL */
+} form_starts;
+
+static void form_starts_task(void *arg, size_t t)
+{
+    const form_starts *fs = arg;
+    uint32_t span = fs->re - fs->rb;
+    uint32_t a = fs->rb + (uint32_t)((uint64_t)span * t / fs->n_tasks);
+    uint32_t b = fs->rb + (uint32_t)((uint64_t)span * (t + 1) / fs->n_tasks);
+    const uint16_t *col = fs->f->col;
+    for (uint32_t r = a; r < b; r++) {
+        uint64_t *s = fs->starts + (size_t)(r - fs->rb) * (fs->n_kb + 1);
+        uint32_t lo = fs->f->row_start[r], end = fs->f->row_start[r + 1];
+        for (uint32_t i = lo; fs->offs && i < end; i++)
+            fs->offs[i - fs->base] = fs->tab[col[i]];
+        s[0] = lo - fs->base;
+        for (uint32_t kb = 1; kb < fs->n_kb; kb++) { /* the first column >= first[kb] */
+            /* branch-free halving: a data-dependent branch mispredicts every other step */
+            const uint16_t *p = col + lo;
+            uint32_t len = end - lo, key = fs->first[kb];
+            while (len > 1) {
+                uint32_t half = len / 2;
+                p += half & (0u - (uint32_t)(p[half - 1] < key));
+                len -= half;
+            }
+            lo = (uint32_t)(p - col) + (len == 1 && p[0] < key);
+            s[kb] = lo - fs->base;
+        }
+        s[fs->n_kb] = end - fs->base;
+    }
+}
+
+/* The multiply on the form: the table of window offsets (aligned copies of a small X
+ * as try_panels makes them), the k-block starts, then the tasks. 0 if out of memory. */
+static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, const lsc_exec *exec)
+{
+    const lsc_blob_view *v = u->v;
+    size_t span = 0;
+    for (uint32_t c = 0; c < v->cols; c++)
+        span = u->x_offsets[c] > span ? u->x_offsets[c] : span;
+    uint32_t *mapped = NULL;
+    const uint32_t *first = u->first;
+    const uint32_t *tab = u->x_offsets;
+    uint32_t n_kb = u->n_kb;
+    void *copies = NULL;
+    if (t->align && t->tiles <= t->col_parts && span + t->n <= WIN_PANEL_X_FLOATS) {
+        mapped = malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped);
+        if (!mapped)
+            return 0;
+        const float *xa = align_windows(t->job.x, u->x_offsets, v->cols, t->n, exec, mapped, &copies);
+        if (xa) { /* k-blocks of half the windows, as try_panels */
+            t->job.x = xa;
+            tab = mapped;
+            uint32_t *half = mapped + v->cols + 1;
+            n_kb = cut_kblocks(t->x_offsets, v->cols, t->min_cols, WIN_L1_FLOATS / 2, half);
+            first = half;
+        }
+    }
+    uint32_t base = f->row_start[t->rb], values = f->row_start[t->re] - base;
+    form_starts fs = { .f = f, .first = first, .tab = tab, .n_kb = n_kb, .rb = t->rb, .re = t->re,
+                       .base = base };
+    fs.starts = lsc_exec_alloc(exec, (size_t)(t->re - t->rb) * (n_kb + 1) * sizeof *fs.starts);
+    /* a task over several tiles would map each value once a tile: map them all once */
+    if (t->tiles > t->col_parts)
+        fs.offs = lsc_exec_alloc(exec, ((size_t)values + 1) * sizeof *fs.offs);
+    int ok = fs.starts && (t->tiles <= t->col_parts || fs.offs);
+    if (ok) {
+        size_t want = (uint64_t)(t->re - t->rb) * n_kb < WIN_SERIAL_WORK / 16 ? 1 : lsc_exec_width(exec);
+        fs.n_tasks = want < t->re - t->rb ? want : t->re - t->rb;
+        lsc_exec_run(exec, form_starts_task, &fs, fs.n_tasks);
+        t->job.n_kb = n_kb;
+        t->job.starts = fs.starts;
+        t->job.offs = fs.offs;
+        t->job.vals = (const float *)(const void *)v->values + base;
+        t->job.cols = f->col + base;
+        t->job.tab = tab;
+        size_t n_tasks = t->col_parts * t->row_parts;
+        lsc_exec_run(exec, run_win, t, n_tasks);
+    }
+    lsc_exec_free(exec, fs.starts);
+    lsc_exec_free(exec, fs.offs);
+    lsc_exec_free(exec, copies);
+    free(mapped);
+    return ok;
+}
+
 lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t *x_offsets,
                                size_t n, const lsc_windows_sink *sink, uint32_t row_begin,
                                uint32_t row_end, const lsc_exec *exec, lsc_error *error)
@@ -514,7 +611,11 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
     t.task_rows = (uint32_t)(((uint64_t)(row_end - row_begin) + t.row_parts - 1) / t.row_parts);
     size_t n_tasks = t.col_parts * t.row_parts;
     t.acc = lsc_exec_alloc(exec, n_tasks * t.task_rows * WIN_TILE * sizeof *t.acc);
-    int done = t.acc ? try_panels(&t, &u, exec) : -1;
+    /* the form holds float32 values in the blob, read in place (4-byte aligned) */
+    const lsc_win_form *f = w->win_form;
+    int on_form = f && v == &w->view && v->dtype == LSC_DTYPE_FLOAT32 &&
+                  ((uintptr_t)v->values & 3) == 0;
+    int done = !t.acc ? -1 : on_form ? (run_form(&t, &u, f, exec) ? 1 : -1) : try_panels(&t, &u, exec);
     if (!done) {
         st = unpack_rows(&u, w, exec, error);
         if (st == LSC_OK) {
