@@ -14,9 +14,10 @@
  * 0.9: lsc_entropy_compact_blob and lsc_compress_report.graph_slimmed, at the
  * struct's end (compact entropy blobs, the graph entry; added; nothing changed).
  * 0.10: lsc_weight_prepare_int8 and lsc_spmv_int8 (added; nothing changed).
- * 0.11: lsc_weight_prepare_conv_int8 and lsc_conv_int8 (added; nothing changed). */
+ * 0.11: lsc_weight_prepare_conv_int8 and lsc_conv_int8 (added; nothing changed).
+ * 0.12: lsc_weight_prepare_conv (added; nothing changed). */
 #define LSC_API_VERSION_MAJOR 0
-#define LSC_API_VERSION_MINOR 11
+#define LSC_API_VERSION_MINOR 12
 #define LSC_API_VERSION_PATCH 0
 
 #endif /* ONNX_LSC_VERSION_H */
