@@ -1,8 +1,8 @@
 /* The windowed multiply's form (win_form.h) and lsc_weight_prepare_conv. */
 #include <stdlib.h>
 
-#include "common/cpu.h"
 #include "common/error.h"
+#include "kernels/form.h"
 #include "kernels/spmm.h"
 #include "kernels/win_form.h"
 
@@ -15,28 +15,9 @@ void lsc_win_form_free(lsc_win_form *form)
     free(form);
 }
 
-/* Block row br's values [a, a + cnt): their columns into f, its rows' starts; 0 if
- * they are not row by row with columns increasing (not a blob the encoder writes). */
-static int form_brow(const lsc_blob_view *v, lsc_win_form *f, uint32_t br, uint64_t a, uint64_t cnt,
-                     const uint32_t *cols, const uint32_t *lrs)
-{
-    uint32_t r0 = br * v->block_h, nr = v->rows - r0 < v->block_h ? v->rows - r0 : v->block_h;
-    uint32_t lr = 0;
-    f->row_start[r0] = (uint32_t)a;
-    for (uint64_t i = 0; i < cnt; i++) {
-        uint32_t l = lrs ? lrs[i] : 0;
-        if (l >= nr || l < lr || cols[i] >= v->cols ||
-            (i > 0 && l == lr && cols[i] <= cols[i - 1]))
-            return 0;
-        while (lr < l) /* rows up to l start here (rows without values are empty) */
-            f->row_start[r0 + ++lr] = (uint32_t)(a + i);
-        f->col[a + i] = (uint16_t)cols[i];
-    }
-    while (lr + 1 < nr)
-        f->row_start[r0 + ++lr] = (uint32_t)(a + cnt);
-    return 1;
-}
-
+/* The plain batch-1 form (form.h) holds the same columns, a segment a run of one row:
+ * the windowed form is its columns and, where the segments' rows strictly increase
+ * (each row one run, in order), each row's first value. */
 lsc_status lsc_win_form_build(const lsc_blob_view *v, lsc_win_form **out, lsc_error *error)
 {
     *out = NULL;
@@ -47,48 +28,37 @@ lsc_status lsc_win_form_build(const lsc_blob_view *v, lsc_win_form **out, lsc_er
     size_t total = ((size_t)v->rows + 1) * sizeof(uint32_t) + (size_t)v->nnz * sizeof(uint16_t);
     if (total > v->size)
         return LSC_OK;
-    uint64_t most = 0, e, a, b;
-    for (uint32_t br = 0; br < v->n_brows; br++) {
-        lsc_blob_row_start(v, br, &e, &a);
-        lsc_blob_row_start(v, br + 1, &e, &b);
-        most = b > a && b - a > most ? b - a : most;
-    }
-    if (most > (uint64_t)v->block_h * v->cols) /* more values than cells: no form */
+    lsc_n1_form *plain = NULL;
+    LSC_TRY(lsc_n1_form_build(v, 0, LSC_N1_PLAIN, &plain, error));
+    if (!plain)
         return LSC_OK;
-    lsc_win_form *f = calloc(1, sizeof *f);
-    uint32_t *kept = malloc(((size_t)v->n_bcols + 1) * sizeof *kept);
-    uint32_t *cols = malloc((size_t)(most + 1) * sizeof *cols);
-    uint32_t *lrs = v->block_h > 1 ? malloc((size_t)(most + 1) * sizeof *lrs) : NULL;
-    if (f) {
-        f->row_start = malloc(((size_t)v->rows + 1) * sizeof *f->row_start);
-        f->col = malloc(((size_t)v->nnz + 1) * sizeof *f->col);
+    const lsc_n1_plain *p = &plain->plain;
+    int ok = 1;
+    for (uint32_t s = 0; ok && s < p->n_segs; s++)
+        ok = p->row[s] < v->rows && (s == 0 || p->row[s] > p->row[s - 1]);
+    lsc_win_form *f = ok ? calloc(1, sizeof *f) : NULL;
+    if (f && !(f->row_start = malloc(((size_t)v->rows + 1) * sizeof *f->row_start))) {
+        free(f);
+        f = NULL;
     }
-    if (!f || !kept || !cols || (v->block_h > 1 && !lrs) || !f->row_start || !f->col) {
-        free(kept);
-        free(cols);
-        free(lrs);
-        lsc_win_form_free(f);
+    if (ok && !f) {
+        lsc_n1_form_free(plain);
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_weight_prepare_conv: out of memory");
     }
-    f->rows = v->rows;
-    f->cols = v->cols;
-    f->total = total;
-    lsc_unpack_fn unpack = lsc_kernels_select(lsc_cpu_flags())->unpack;
-    int ok = 1;
-    for (uint32_t br = 0; ok && br < v->n_brows; br++) {
-        lsc_blob_row_start(v, br, &e, &a);
-        lsc_blob_row_start(v, br + 1, &e, &b);
-        ok = b >= a && unpack(v, br, kept, cols, lrs, b - a) == b - a &&
-             form_brow(v, f, br, a, b - a, cols, lrs);
+    if (f) { /* rows without a segment start where the next one does */
+        uint32_t r = 0;
+        for (uint32_t s = 0; s < p->n_segs; s++)
+            while (r <= p->row[s])
+                f->row_start[r++] = p->start[s];
+        while (r <= v->rows)
+            f->row_start[r++] = (uint32_t)v->nnz;
+        f->rows = v->rows;
+        f->cols = v->cols;
+        f->total = total;
+        f->col = plain->plain.cols;
+        plain->plain.cols = NULL; /* now the windowed form's */
     }
-    f->row_start[v->rows] = (uint32_t)v->nnz;
-    free(kept);
-    free(cols);
-    free(lrs);
-    if (!ok) { /* the multiply's own decoding copes with such a blob */
-        lsc_win_form_free(f);
-        return LSC_OK;
-    }
+    lsc_n1_form_free(plain);
     *out = f;
     return LSC_OK;
 }

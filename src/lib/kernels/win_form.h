@@ -1,6 +1,6 @@
 /* The windowed multiply's form of a float32 weight (lsc_weight_prepare_conv): each
  * stored value's column as a uint16, row by row, and each row's first value, built
- * once from the blob so that lsc_spmm_windows need not decode the SRI stream on every
+ * once (from the plain batch-1 form's columns, form.h) so that lsc_spmm_windows need not decode the SRI stream on every
  * call (~3 ns a value: a fifth of a 14x14 VGG layer's time on Zen 4). A call maps a
  * column to its window through a table of the columns' offsets (K entries) and
  * reads the values in place from the blob. Only where the blob's scan order is row by
