@@ -19,14 +19,14 @@
 static const lsc_kernel_set kernel_sets[] = {
 #if LSC_HAVE_AVX512
     { "avx512", LSC_CPU_AVX512, lsc_spmm_brows_avx512, lsc_windows_avx512, lsc_unpack_brow_avx512,
-      lsc_form_rows_avx512, 1, 1 },
+      lsc_form_rows_avx512, lsc_plain_spmm_avx512, 1, 1 },
 #endif
 #if LSC_HAVE_AVX2
     { "avx2", LSC_CPU_AVX2, lsc_spmm_brows_avx2, lsc_windows_avx2, lsc_unpack_brow_avx2,
-      lsc_form_rows_avx2, 0, 1 },
+      lsc_form_rows_avx2, lsc_plain_spmm_avx2, 0, 1 },
 #endif
     { "scalar", 0, lsc_spmm_brows_scalar, lsc_windows_scalar, lsc_unpack_brow_scalar,
-      lsc_form_rows_scalar, 0, 0 },
+      lsc_form_rows_scalar, lsc_plain_spmm_scalar, 0, 0 },
 };
 
 const lsc_kernel_set *lsc_kernels_select(unsigned flags)
@@ -197,6 +197,17 @@ static int form_serves(const lsc_weight *w, const lsc_blob_view *v, size_t n)
     return n == 1 && w->n1_form && v->dtype == LSC_DTYPE_FLOAT32 && ((uintptr_t)v->values & 3) == 0;
 }
 
+/* n = 2..LSC_PLAIN_MAX_N on the plain kind of the batch-1 form (plain_spmm.h), where
+ * the weight has one: its columns need no decoding. */
+static int plain_serves(const lsc_weight *w, const lsc_blob_view *v, size_t n)
+{
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    return 0;
+#endif
+    return n >= 2 && n <= LSC_PLAIN_MAX_N && w->n1_form && w->n1_form->kind == LSC_N1_PLAIN &&
+           v->dtype == LSC_DTYPE_FLOAT32 && ((uintptr_t)v->values & 3) == 0;
+}
+
 /* Large n on one-row block rows: the windowed multiply with X's rows as windows (row k
  * at k * ldx), whose k-blocks keep a block of X's rows in L1 while every row of W
  * passes over it, where the block-row path streams X's rows from L3 for every row
@@ -257,6 +268,11 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
         t.job.form = w->n1_form;
         t.fn = set->form_rows;
     }
+    const int plain = plain_serves(w, v, n);
+    if (plain) {
+        t.job.form = w->n1_form;
+        t.fn = set->plain_spmm;
+    }
     uint32_t br_lo = row_begin / v->block_h;
     uint32_t br_hi = (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h);
     size_t want = lsc_exec_width(exec);
@@ -265,7 +281,7 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     uint64_t e_lo, v_lo, e_hi, v_hi;
     lsc_blob_row_start(v, br_lo, &e_lo, &v_lo);
     lsc_blob_row_start(v, br_hi, &e_hi, &v_hi);
-    if (want > 1 && kblock_serves(v, set, br_hi - br_lo, v_hi - v_lo, n)) {
+    if (want > 1 && !plain && kblock_serves(v, set, br_hi - br_lo, v_hi - v_lo, n)) {
         /* every task copies all of X's strips: one task a thread, each of enough rows */
         size_t most = (br_hi - br_lo) / KB_TASK_ROWS;
         want = exec && exec->pool ? (size_t)lsc_pool_threads(exec->pool) : want;

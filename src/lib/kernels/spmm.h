@@ -16,7 +16,8 @@ typedef struct lsc_spmm_job {
     float *y;                /* rows x n, row i at y + i * ldy, absolute row numbers */
     size_t ldy;
     uint32_t row_begin, row_end; /* rows written; others untouched */
-    const lsc_n1_form *form;     /* n = 1 with float32 values: the batch-1 form, else NULL */
+    const lsc_n1_form *form;     /* float32 values: the batch-1 form for n = 1, its plain
+                                  * kind for n = 2..LSC_PLAIN_MAX_N, else NULL */
 } lsc_spmm_job;
 
 /* Multiplies block rows [br_begin, br_end) of the job: overwrites their rows of Y
@@ -31,6 +32,25 @@ void lsc_spmm_brows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t 
 void lsc_form_rows_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_form_rows_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_form_rows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+
+/* n = 2..LSC_PLAIN_MAX_N on the batch-1 form's plain kind (plain_spmm.h): the same
+ * contract as lsc_brows_fn. */
+void lsc_plain_spmm_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+void lsc_plain_spmm_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+void lsc_plain_spmm_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+
+#define LSC_PLAIN_MAX_N 64
+#define LSC_PLAIN_KB_BYTES 32768 /* X's rows a k-block of the plain path reads: L1 (16 KiB: 10-25% slower, 64 KiB: n = 8 30% slower) */
+
+/* Columns of W a k-block of the plain path holds at n columns of X (a power of two,
+ * at least 64); the whole weight when that is more than its cols. */
+static inline uint32_t lsc_plain_kb_cols(uint32_t cols, size_t n)
+{
+    uint64_t kb = 64;
+    while (kb * 2 * n * sizeof(float) <= LSC_PLAIN_KB_BYTES)
+        kb *= 2;
+    return kb < cols ? (uint32_t)kb : cols;
+}
 
 /* A windowed multiply (lsc_spmm_windows_to): the rows decoded once, each row's values
  * as (offset into x, fp32 value) sorted by column and cut at the same columns into
@@ -80,6 +100,7 @@ typedef struct lsc_kernel_set {
     lsc_windows_fn windows;
     lsc_unpack_fn unpack;
     lsc_brows_fn form_rows;
+    lsc_brows_fn plain_spmm;
     /* windows gets a small X copied so every strip starts on a 64-byte line
      * (windows.c align_windows): AVX-512's 64-byte loads gain ~11% on 14x14
      * convolutions; AVX2's 32-byte loads split half as often and lost 10-30% (a first
