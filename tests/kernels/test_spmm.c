@@ -353,31 +353,27 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
  * serial, pools, host, row ranges), m = 1 rows, n = 3 beside it, and one vector read
  * with a stride and written with one. The plain kind also serves n = 2..64
  * (plain_spmm.h): widths around its vectors (8, 16) and strips (32), odd ones (strides
- * ldx = n + 5, ldy = n + 3), one k-block and several (k-blocks of 64 columns at n = 64
- * up to 2048 at n = 2), 65 (the old path again), with row ranges on a few; on small
- * weights every width, lsc_spmm_rows at m = 2..64 through it. */
+ * ldx = n + 5, ldy = n + 3), one k-block and several (k-blocks of 128 columns at n = 64
+ * up to 1024 at n = 2), 65 (the old path again), with row ranges on a few; on small
+ * weights every width; lsc_spmm_rows at m = 32 through it (`wide`: once a weight, on
+ * the forced plain form: the path serves float32 values only). */
 static void check_form_runs(const lsc_weight *w, const char *flabel, const float *wf, uint32_t rows,
-                            uint32_t cols)
+                            uint32_t cols, int wide)
 {
     lsc_error err = { 0 };
     check_n(w, flabel, wf, rows, cols, 1, 1);
     check_n(w, flabel, wf, rows, cols, 3, 0);
-    if (w->n1_form && w->n1_form->kind == LSC_N1_PLAIN) {
-        static const size_t ns[] = { 2, 7, 8, 9, 16, 17, 24, 32, 33, 63, 64, 65 };
-        static const size_t big_ns[] = { 5, 8, 17, 32, 64, 65 };
+    if (wide && w->n1_form && w->n1_form->kind == LSC_N1_PLAIN) {
+        static const size_t ns[] = { 2, 7, 8, 16, 17, 33, 64, 65 };
         const uint64_t cells = (uint64_t)rows * cols;
         for (size_t n = 2; n <= 65; n++) {
             int listed = 0;
             for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
-                listed |= ns[k] == n && cells <= 250000;
-            for (size_t k = 0; k < sizeof big_ns / sizeof big_ns[0]; k++)
-                listed |= big_ns[k] == n;
-            if (listed || cells <= 30000)
+                listed |= ns[k] == n && (cells <= 250000 || k % 2 == 0);
+            if (listed || cells <= 5000)
                 check_n(w, flabel, wf, rows, cols, n, n == 8 || n == 17 || n == 64);
         }
-        check_rows(w, flabel, wf, rows, cols, 2);
         check_rows(w, flabel, wf, rows, cols, 32);
-        check_rows(w, flabel, wf, rows, cols, 64);
         plain_wide_runs++;
     }
     check_rows(w, flabel, wf, rows, cols, 1);
@@ -430,7 +426,7 @@ static void check_form(lsc_weight *w, const char *label, const float *wf, uint32
     char flabel[300];
     snprintf(flabel, sizeof flabel, "%s form (%s)", label,
              !w->n1_form ? "none" : w->n1_form->kind == LSC_N1_PLAIN ? "plain" : "bit-packed");
-    check_form_runs(w, flabel, wf, rows, cols);
+    check_form_runs(w, flabel, wf, rows, cols, 0);
     if (dtype != LSC_DTYPE_FLOAT32)
         return;
     forced_forms += bytes == 0;
@@ -447,7 +443,7 @@ static void check_form(lsc_weight *w, const char *label, const float *wf, uint32
         kind_forms[kinds[k]]++;
         snprintf(flabel, sizeof flabel, "%s form (%s, forced)", label,
                  k ? "plain" : "bit-packed");
-        check_form_runs(w, flabel, wf, rows, cols);
+        check_form_runs(w, flabel, wf, rows, cols, 1);
     }
 }
 
