@@ -357,7 +357,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < (size_t)L->cols * 256; i++)
             x[i] = (float)(unit() - 0.5);
         /* dense timings do not depend on the density: one per (N, threads, case) */
-        double dense_ms[4][3][2];
+        double dense_ms[sizeof ns_full / sizeof ns_full[0]][3][2];
         {
             size_t dc = copies_for(dense_bytes, 1);
             float *dw[MAX_COPIES];

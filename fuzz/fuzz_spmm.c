@@ -6,8 +6,8 @@
  * finite and moderate), so a kernel that reads the SRI stream differently from the
  * decoder is found, not only one that crashes. Then the weight's batch-1 form is
  * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it
- * (at n = 1, and at n = 2..64 on its plain kind), then on the other kind of batch-1 form (bit-packed or plain, built whatever its
- * size); an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly, as
+ * (at n = 1, and at n = 2..64 on its plain kind), then on the other kind of batch-1
+ * form (bit-packed or plain, built whatever its size); an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly, as
  * does its integer convolution form (lsc_weight_prepare_conv_int8, lsc_conv_int8).
  * Input: 1 control byte (n, row range), then the blob. */
 #include <math.h>

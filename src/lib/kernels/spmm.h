@@ -40,10 +40,12 @@ void lsc_plain_spmm_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br
 void lsc_plain_spmm_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 
 #define LSC_PLAIN_MAX_N 64
-#define LSC_PLAIN_KB_BYTES 32768 /* X's rows a k-block of the plain path reads: L1 (16 KiB: 10-25% slower, 64 KiB: n = 8 30% slower) */
+/* X's rows a k-block of the plain path reads: L1 (16 KiB ran 10-25% slower at n = 8..64,
+ * 64 KiB 30% slower at n = 8; Zen 4) */
+#define LSC_PLAIN_KB_BYTES 32768
 
-/* Columns of W a k-block of the plain path holds at n columns of X (a power of two,
- * at least 64); the whole weight when that is more than its cols. */
+/* Columns of W a k-block of the plain path holds, X's rows `n` floats apart (a power
+ * of two, at least 64); the whole weight when that is more than its cols. */
 static inline uint32_t lsc_plain_kb_cols(uint32_t cols, size_t n)
 {
     uint64_t kb = 64;
