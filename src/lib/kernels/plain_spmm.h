@@ -44,9 +44,12 @@ void LSC_PLAIN_SPMM_NAME(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br
     /* X's k-block read in place where its rows are whole aligned vectors, else copied
      * so (a malloc'd X sits 16 bytes past a line: every 64-byte load split in two) */
     const size_t stride = n <= 8 ? 8 : (n + 15) / 16 * 16;
-    const uint32_t cols_w = job->v->cols, kb = lsc_plain_kb_cols(cols_w, stride);
+    const uint32_t cols_w = job->v->cols;
+    const uint32_t kb = lsc_plain_kb_cols(cols_w, stride, start[s1] - start[s0], s1 - s0);
     const size_t align = stride * sizeof(float) < 64 ? stride * sizeof(float) : 64;
-    const int in_place = ldx == stride && ((uintptr_t)job->x & (align - 1)) == 0;
+    /* (a k-block past L2 is read in place: its copy would not stay near either) */
+    const int in_place = (ldx == stride && ((uintptr_t)job->x & (align - 1)) == 0) ||
+                         (uint64_t)kb * stride * sizeof(float) > LSC_PLAIN_KB_MAX_BYTES;
     float *xmem = in_place ? NULL : malloc(((size_t)kb * stride + 16) * sizeof(float));
     float *xb = xmem ? (float *)(((uintptr_t)xmem + 63) / 64 * 64) : NULL;
     uint32_t *cur = kb < cols_w ? malloc((size_t)(s1 - s0) * sizeof *cur) : NULL;

@@ -281,8 +281,9 @@ lsc_status lsc_spmm(const lsc_weight *w, const float *x, size_t ldx, size_t n, f
     uint64_t e_lo, v_lo, e_hi, v_hi;
     lsc_blob_row_start(v, br_lo, &e_lo, &v_lo);
     lsc_blob_row_start(v, br_hi, &e_hi, &v_hi);
-    if (want > 1 && !plain && kblock_serves(v, set, br_hi - br_lo, v_hi - v_lo, n)) {
-        /* every task copies all of X's strips: one task a thread, each of enough rows */
+    if (want > 1 && (plain || kblock_serves(v, set, br_hi - br_lo, v_hi - v_lo, n))) {
+        /* every task copies all of X's strips (the plain path: its k-blocks, unless read
+         * in place): one task a thread, each of enough rows */
         size_t most = (br_hi - br_lo) / KB_TASK_ROWS;
         want = exec && exec->pool ? (size_t)lsc_pool_threads(exec->pool) : want;
         want = want < most ? want : most > 0 ? most : 1;

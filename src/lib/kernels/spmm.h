@@ -44,13 +44,25 @@ void lsc_plain_spmm_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t 
  * 64 KiB 30% slower at n = 8; Zen 4) */
 #define LSC_PLAIN_KB_BYTES 32768
 
-/* Columns of W a k-block of the plain path holds, X's rows `n` floats apart (a power
- * of two, at least 64); the whole weight when that is more than its cols. */
-static inline uint32_t lsc_plain_kb_cols(uint32_t cols, size_t n)
+/* Columns of W a k-block of the plain path holds, X's rows `n` floats apart, for
+ * `values` values on `segs` segments: a power of two, at least 64, whose rows of X fill
+ * LSC_PLAIN_KB_BYTES, more while a segment's piece of it would hold fewer than
+ * LSC_PLAIN_MIN_PIECE values on average (up to LSC_PLAIN_KB_MAX_BYTES: L2), since each
+ * piece costs a call, its sums' load and store and a mispredicted end (fc6 at 2%,
+ * n = 32: 5 values a piece ran 1.5x slower than the old path); the whole weight when
+ * that is more than its cols. */
+#define LSC_PLAIN_MIN_PIECE 32
+#define LSC_PLAIN_KB_MAX_BYTES (UINT64_C(512) << 10)
+static inline uint32_t lsc_plain_kb_cols(uint32_t cols, size_t n, uint64_t values, uint32_t segs)
 {
     uint64_t kb = 64;
     while (kb * 2 * n * sizeof(float) <= LSC_PLAIN_KB_BYTES)
         kb *= 2;
+    while (kb < cols && kb * 2 * n * sizeof(float) <= LSC_PLAIN_KB_MAX_BYTES &&
+           (double)values * (double)kb < (double)LSC_PLAIN_MIN_PIECE * cols * (segs ? segs : 1))
+        kb *= 2;
+    if (kb < cols && (double)values * (double)kb < (double)LSC_PLAIN_MIN_PIECE * cols * (segs ? segs : 1))
+        return cols; /* X past L2 either way: one k-block, no cursors */
     return kb < cols ? (uint32_t)kb : cols;
 }
 
