@@ -318,7 +318,9 @@ lsc_status lsc_spmm_rows(const lsc_weight *w, const float *x, size_t ldx, size_t
     /* Otherwise transpose ROWS_TILE vectors at a time so that the kernel runs SIMD
      * over them (W*X with X columns contiguous), then transpose the result back. */
     size_t mt = m < ROWS_TILE ? m : ROWS_TILE;
-    float *xt = malloc((size_t)v->cols * mt * sizeof(float));
+    /* X's transpose on whole lines: rows of 8, 16, 32 or 64 floats are then read in
+     * place by the plain path (plain_spmm.h), which else copies or splits loads */
+    float *xt = aligned_alloc(64, ((size_t)v->cols * mt * sizeof(float) + 63) / 64 * 64);
     float *yt = malloc((size_t)v->rows * mt * sizeof(float));
     if (!xt || !yt) {
         free(xt);
