@@ -358,11 +358,11 @@ int main(int argc, char **argv)
     fflush(stdout);
     static const double dens_full[] = { 0.5, 0.2, 0.1, 0.05, 0.02, 0.01 };
     static const double dens_quick[] = { 0.1, 0.02 };
-    static const size_t ns_full[] = { 1, 8, 64, 256 }, ns_quick[] = { 1, 64 };
+    static const size_t ns_full[] = { 1, 8, 16, 32, 64, 256 }, ns_quick[] = { 1, 64 };
     const double *dens = one_density ? &one_density : quick ? dens_quick : dens_full;
     size_t n_dens = one_density ? 1 : quick ? 2 : 6;
     const size_t *ns = quick ? ns_quick : ns_full;
-    size_t n_ns = quick ? 2 : 4;
+    size_t n_ns = quick ? 2 : sizeof ns_full / sizeof ns_full[0];
 
     for (size_t li = 0; li < sizeof layers / sizeof layers[0]; li++) {
         const layer *L = &layers[li];
@@ -376,7 +376,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < (size_t)L->cols * 256; i++)
             x[i] = (float)(unit() - 0.5);
         /* dense timings do not depend on the density: one per (N, threads, case) */
-        double dense_ms[4][3][2];
+        double dense_ms[sizeof ns_full / sizeof ns_full[0]][3][2];
         {
             size_t dc = copies_for(dense_bytes, 1);
             float *dw[MAX_COPIES];

@@ -5,10 +5,11 @@
  * agree with a double-precision product of the decoded tensor (when its values are
  * finite and moderate), so a kernel that reads the SRI stream differently from the
  * decoder is found, not only one that crashes. Then the weight's batch-1 form is
- * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it,
- * then on the other kind of batch-1 form (bit-packed or plain, built whatever its
- * size), then lsc_spmm_windows (and lsc_spmm) on the convolution form
- * (lsc_weight_prepare_conv, never larger than the blob); an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly, as
+ * prepared (lsc_weight_prepare_n1) and lsc_spmm / lsc_spmm_rows run again on it
+ * (at n = 1, and at n = 2..64 on its plain kind), then on the other kind of batch-1
+ * form (bit-packed or plain, built whatever its size), then lsc_spmm_windows (and
+ * lsc_spmm) on the convolution form (lsc_weight_prepare_conv, never larger than the
+ * blob); an 8-bit weight's integer form (lsc_weight_prepare_int8) multiplies exactly, as
  * does its integer convolution form (lsc_weight_prepare_conv_int8, lsc_conv_int8).
  * Input: 1 control byte (n, row range), then the blob. */
 #include <math.h>
@@ -89,9 +90,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tame = isfinite(v) && fabs(v) <= 1e6;
     }
 
-    /* n = 1..3, or 130 on small matrices: past the kernels' large-n threshold
-     * (tiles of X and Y, the decoded column buffer) */
-    const size_t n = (ctl & 3) == 3 && elems <= 4096 ? 130 : 1 + (ctl & 3) % 3;
+    /* n = 1, 2, 17 (3 on large matrices) or 130 (9): 130 past the kernels' large-n
+     * threshold (tiles of X and Y, the decoded column buffer), 2..64 the narrow multiply
+     * on a plain batch-1 form (17: a masked 512-bit or a third 256-bit vector, k-blocks
+     * past 128 columns) */
+    const size_t n = (ctl & 3) == 0   ? 1
+                     : (ctl & 3) == 1 ? 2
+                     : (ctl & 3) == 2 ? (elems <= 65536 ? 17 : 3)
+                                      : (elems <= 4096 ? 130 : 9);
     uint32_t rb = 0, re = 0;
     if (ctl & 4) { /* a row range, as Conv groups use */
         rb = (uint32_t)(((ctl >> 3) & 7) % in.rows);

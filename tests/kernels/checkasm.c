@@ -1,7 +1,8 @@
 /* checkasm-style kernel tests (after dav1d's): each SIMD variant against the scalar
  * variant on the same inputs, case by case, one case per path of the block-row
  * driver (brows.h), the windowed multiply (windows.h), the block-row decoder and,
- * at n = 1, the batch-1 form's two kinds (bit-packed and plain, form.h).
+ * at n = 1, the batch-1 form's two kinds (bit-packed and plain, form.h), at n = 2..64
+ * the narrow multiply on the plain kind (plain_spmm.h).
  * Decoded positions must match bit for bit; products within 1e-5 of the sum of
  * |w * x| (the variants fuse multiply and add where the scalar one may not).
  *   test-checkasm            run the checks (a test)
@@ -49,6 +50,15 @@ static const kcase cases[] = {
     { "whole rows, 30%, n = 1 (forms: rows past a chunk)", 40, 3001, 0.30, 1, 3001, 3, 1 },
     { "8x4 blocks, 9%, n = 1 (forms: one-value segments)", 100, 300, 0.09, 8, 4, 3, 1 },
     { "whole rows, 4%, n = 1 (forms: ~33 values a row)", 200, 830, 0.04, 1, 830, 6, 1 },
+    /* the narrow multiply on the plain form: X (64-byte aligned here) read in place at
+     * n = 8, 16, 64 and copied at n = 3, 21; k-blocks (1024 columns at n = 8, 128 at
+     * n = 64) and one; several segments a row (4x9 blocks); the steps of 8, 4, 1 values */
+    { "whole rows, 30%, n = 8 (plain_spmm: k-blocks, in place)", 64, 9000, 0.30, 1, 9000, 3, 8 },
+    { "whole rows, 10%, n = 21 (plain_spmm: masked, copied)", 64, 3001, 0.10, 1, 3001, 5, 21 },
+    { "4x9 blocks, n = 40 (plain_spmm: segments in blocks)", 64, 900, 0.10, 4, 9, 3, 40 },
+    { "whole rows, 30%, n = 64 (plain_spmm: four vectors)", 40, 2000, 0.30, 1, 2000, 3, 64 },
+    { "1x16 blocks, n = 3 (plain_spmm: one k-block, masked)", 64, 512, 0.30, 1, 16, 4, 3 },
+    { "whole rows, 50%, n = 16 (plain_spmm: k-blocks)", 30, 1500, 0.50, 1, 1500, 2, 16 },
 };
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
@@ -113,7 +123,7 @@ static int make_setup(const kcase *c, setup *s)
     CHECKF(s->w->view.block_h == c->bh && s->w->view.block_w == c->bw, "%s: got %ux%u", c->path,
            s->w->view.block_h, s->w->view.block_w);
     s->x_count = (size_t)c->cols * c->n;
-    s->x = malloc(s->x_count * sizeof(float));
+    s->x = aligned_alloc(64, (s->x_count * sizeof(float) + 63) / 64 * 64);
     for (size_t i = 0; i < s->x_count; i++)
         s->x[i] = (float)(unit() * 2 - 1);
     s->offs = malloc(c->cols * sizeof *s->offs);
@@ -122,6 +132,10 @@ static int make_setup(const kcase *c, setup *s)
     s->ref = malloc((size_t)c->rows * c->n * sizeof(float));
     s->y = malloc((size_t)c->rows * c->n * sizeof(float));
     s->mag = calloc((size_t)c->rows * c->n, sizeof(double));
+    if (c->n > 1 && c->n <= LSC_PLAIN_MAX_N &&
+        (lsc_n1_form_build(&s->w->view, 0, LSC_N1_PLAIN, &s->forms[1], &err) != LSC_OK ||
+         !s->forms[1]))
+        return 0;
     if (c->n == 1 && (lsc_n1_form_build(&s->w->view, 0, LSC_N1_PACKED, &s->forms[0], &err) != LSC_OK ||
                       lsc_n1_form_build(&s->w->view, 0, LSC_N1_PLAIN, &s->forms[1], &err) != LSC_OK ||
                       !s->forms[0] || !s->forms[1]))
@@ -188,6 +202,13 @@ static void call_form_plain(const lsc_kernel_set *ks, const kcase *c, setup *s, 
     call_form(ks, c, s, y, 1);
 }
 
+static void call_plain_spmm(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y)
+{
+    lsc_spmm_job job = { .v = &s->w->view, .x = s->x, .ldx = c->n, .n = c->n, .y = y,
+                         .ldy = c->n, .row_begin = 0, .row_end = c->rows, .form = s->forms[1] };
+    ks->plain_spmm(&job, 0, s->w->view.n_brows);
+}
+
 typedef void (*call_fn)(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y);
 
 /* Best time of a few calls, in microseconds. */
@@ -250,10 +271,13 @@ int main(int argc, char **argv)
             free_setup(&s);
             continue;
         }
-        static const call_fn fns[4] = { call_brows, call_windows, call_form_packed,
-                                        call_form_plain };
-        static const char *fn_names[4] = { "brows", "windows", "form-packed", "form-plain" };
-        for (int f = 0; f < (c->n == 1 ? 4 : 2); f++) {
+        static const call_fn fns[5] = { call_brows, call_windows, call_form_packed,
+                                        call_form_plain, call_plain_spmm };
+        static const char *fn_names[5] = { "brows", "windows", "form-packed", "form-plain",
+                                           "plain-spmm" };
+        for (int f = 0; f < 5; f++) {
+            if ((f == 2 || f == 3) ? c->n != 1 : f == 4 ? !s.forms[1] || c->n == 1 : 0)
+                continue;
             magnitudes(c, &s, f == 1);
             fns[f](scalar, c, &s, s.ref);
             double t_ref = bench ? bench_call(fns[f], scalar, c, &s) : 0;

@@ -146,7 +146,7 @@ static void setup_variants(void)
         printf("skip avx512: this CPU (or OS) lacks AVX-512F\n");
 }
 
-static size_t cases_run, forms_built, forced_forms;
+static size_t cases_run, forms_built, forced_forms, plain_wide_runs;
 
 /* y (rows x n, ldy) against W*X in double; rows outside [rb, re) must still hold
  * the sentinel. */
@@ -350,14 +350,32 @@ static void check_windows(const lsc_weight *w, const char *label, const float *w
 }
 
 /* n = 1 through the weight's batch-1 form on every variant and exec (check_n:
- * serial, pools, host, row ranges), m = 1 rows, n = 3 beside it (the form serves
- * n = 1 only), and one vector read with a stride and written with one. */
+ * serial, pools, host, row ranges), m = 1 rows, n = 3 beside it, and one vector read
+ * with a stride and written with one. The plain kind also serves n = 2..64
+ * (plain_spmm.h): widths around its vectors (8, 16) and strips (32), odd ones (strides
+ * ldx = n + 5, ldy = n + 3), one k-block and several (k-blocks of 128 columns at n = 64
+ * up to 1024 at n = 2), 65 (the old path again), with row ranges on a few; on small
+ * weights every width; lsc_spmm_rows at m = 32 through it (`wide`: once a weight, on
+ * the forced plain form: the path serves float32 values only). */
 static void check_form_runs(const lsc_weight *w, const char *flabel, const float *wf, uint32_t rows,
-                            uint32_t cols)
+                            uint32_t cols, int wide)
 {
     lsc_error err = { 0 };
     check_n(w, flabel, wf, rows, cols, 1, 1);
     check_n(w, flabel, wf, rows, cols, 3, 0);
+    if (wide && w->n1_form && w->n1_form->kind == LSC_N1_PLAIN) {
+        static const size_t ns[] = { 2, 7, 8, 16, 17, 33, 64, 65 };
+        const uint64_t cells = (uint64_t)rows * cols;
+        for (size_t n = 2; n <= 65; n++) {
+            int listed = 0;
+            for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
+                listed |= ns[k] == n && (cells <= 250000 || k % 2 == 0);
+            if (listed || cells <= 5000)
+                check_n(w, flabel, wf, rows, cols, n, n == 8 || n == 17 || n == 64);
+        }
+        check_rows(w, flabel, wf, rows, cols, 32);
+        plain_wide_runs++;
+    }
     check_rows(w, flabel, wf, rows, cols, 1);
     const size_t ldx = 3, ldy = 2;
     float *x = malloc(sizeof(float) * cols * ldx), *y = malloc(sizeof(float) * rows * ldy);
@@ -408,7 +426,7 @@ static void check_form(lsc_weight *w, const char *label, const float *wf, uint32
     char flabel[300];
     snprintf(flabel, sizeof flabel, "%s form (%s)", label,
              !w->n1_form ? "none" : w->n1_form->kind == LSC_N1_PLAIN ? "plain" : "bit-packed");
-    check_form_runs(w, flabel, wf, rows, cols);
+    check_form_runs(w, flabel, wf, rows, cols, 0);
     if (dtype != LSC_DTYPE_FLOAT32)
         return;
     forced_forms += bytes == 0;
@@ -425,7 +443,7 @@ static void check_form(lsc_weight *w, const char *label, const float *wf, uint32
         kind_forms[kinds[k]]++;
         snprintf(flabel, sizeof flabel, "%s form (%s, forced)", label,
                  k ? "plain" : "bit-packed");
-        check_form_runs(w, flabel, wf, rows, cols);
+        check_form_runs(w, flabel, wf, rows, cols, 1);
     }
 }
 
@@ -771,8 +789,10 @@ int main(int argc, char **argv)
     lsc_pool_free(&pool1);
     lsc_pool_free(&pool2);
     CHECK(forms_built > 50 && kind_forms[LSC_N1_PACKED] > 50 && kind_forms[LSC_N1_PLAIN] > 50);
+    CHECK(plain_wide_runs > 50);
     printf("%zu comparisons, %d variant(s), %zu batch-1 forms (+ %zu larger than their blob); "
-           "forced: %zu bit-packed, %zu plain\n", cases_run, n_variants, forms_built, forced_forms,
-           kind_forms[LSC_N1_PACKED], kind_forms[LSC_N1_PLAIN]);
+           "forced: %zu bit-packed, %zu plain; %zu plain forms at n = 2..65\n", cases_run,
+           n_variants, forms_built, forced_forms, kind_forms[LSC_N1_PACKED],
+           kind_forms[LSC_N1_PLAIN], plain_wide_runs);
     return check_exit();
 }

@@ -57,3 +57,26 @@ static uint32_t k_positions(lsc_brow_decoder *d, uint32_t *pos, uint32_t cap)
 
 #define LSC_WINDOWS_NAME lsc_windows_scalar
 #include "kernels/windows.h"
+
+static uint32_t k_plain(const float *restrict x, size_t ldx, size_t n, float *restrict y,
+                        const uint16_t *restrict cols, const float *restrict vals, uint32_t cnt,
+                        uint32_t k1)
+{
+    uint32_t i = 0;
+    for (; i < cnt && cols[i] < k1; i++) {
+        const float *restrict xr = x + (size_t)cols[i] * ldx;
+        for (size_t j = 0; j < n; j++)
+            y[j] += vals[i] * xr[j];
+    }
+    return i;
+}
+
+static uint32_t k_plain_end(const uint16_t *cols, uint32_t i, uint32_t e, uint32_t k1)
+{
+    while (i < e && cols[i] < k1)
+        i++;
+    return i;
+}
+
+#define LSC_PLAIN_SPMM_NAME lsc_plain_spmm_scalar
+#include "kernels/plain_spmm.h"

@@ -16,7 +16,8 @@ typedef struct lsc_spmm_job {
     float *y;                /* rows x n, row i at y + i * ldy, absolute row numbers */
     size_t ldy;
     uint32_t row_begin, row_end; /* rows written; others untouched */
-    const lsc_n1_form *form;     /* n = 1 with float32 values: the batch-1 form, else NULL */
+    const lsc_n1_form *form;     /* float32 values: the batch-1 form for n = 1, its plain
+                                  * kind for n = 2..LSC_PLAIN_MAX_N, else NULL */
 } lsc_spmm_job;
 
 /* Multiplies block rows [br_begin, br_end) of the job: overwrites their rows of Y
@@ -31,6 +32,39 @@ void lsc_spmm_brows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t 
 void lsc_form_rows_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_form_rows_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
 void lsc_form_rows_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+
+/* n = 2..LSC_PLAIN_MAX_N on the batch-1 form's plain kind (plain_spmm.h): the same
+ * contract as lsc_brows_fn. */
+void lsc_plain_spmm_scalar(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+void lsc_plain_spmm_avx2(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+void lsc_plain_spmm_avx512(const lsc_spmm_job *job, uint32_t br_begin, uint32_t br_end);
+
+#define LSC_PLAIN_MAX_N 64
+/* X's rows a k-block of the plain path reads: L1 (16 KiB ran 10-25% slower at n = 8..64,
+ * 64 KiB 30% slower at n = 8; Zen 4) */
+#define LSC_PLAIN_KB_BYTES 32768
+
+/* Columns of W a k-block of the plain path holds, X's rows `n` floats apart, for
+ * `values` values on `segs` segments: a power of two, at least 64, whose rows of X fill
+ * LSC_PLAIN_KB_BYTES, more while a segment's piece of it would hold fewer than
+ * LSC_PLAIN_MIN_PIECE values on average (up to LSC_PLAIN_KB_MAX_BYTES: L2), since each
+ * piece costs a call, its sums' load and store and a mispredicted end (fc6 at 2%,
+ * n = 32: 5 values a piece ran 1.5x slower than the old path); the whole weight when
+ * that is more than its cols. */
+#define LSC_PLAIN_MIN_PIECE 32
+#define LSC_PLAIN_KB_MAX_BYTES (UINT64_C(512) << 10)
+static inline uint32_t lsc_plain_kb_cols(uint32_t cols, size_t n, uint64_t values, uint32_t segs)
+{
+    uint64_t kb = 64;
+    while (kb * 2 * n * sizeof(float) <= LSC_PLAIN_KB_BYTES)
+        kb *= 2;
+    while (kb < cols && kb * 2 * n * sizeof(float) <= LSC_PLAIN_KB_MAX_BYTES &&
+           (double)values * (double)kb < (double)LSC_PLAIN_MIN_PIECE * cols * (segs ? segs : 1))
+        kb *= 2;
+    if (kb < cols && (double)values * (double)kb < (double)LSC_PLAIN_MIN_PIECE * cols * (segs ? segs : 1))
+        return cols; /* X past L2 either way: one k-block, no cursors */
+    return kb < cols ? (uint32_t)kb : cols;
+}
 
 /* A windowed multiply (lsc_spmm_windows_to): the rows decoded once, each row's values
  * as (offset into x, fp32 value) sorted by column and cut at the same columns into
@@ -84,6 +118,7 @@ typedef struct lsc_kernel_set {
     lsc_windows_fn windows;
     lsc_unpack_fn unpack;
     lsc_brows_fn form_rows;
+    lsc_brows_fn plain_spmm;
     /* windows gets a small X copied so every strip starts on a 64-byte line
      * (windows.c align_windows): AVX-512's 64-byte loads gain ~11% on 14x14
      * convolutions; AVX2's 32-byte loads split half as often and lost 10-30% (a first

@@ -149,3 +149,21 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
 
 #define LSC_FORM_ROWS_NAME lsc_form_rows_avx2
 #include "kernels/x86/form_avx2.h"
+
+#include "kernels/x86/plain_avx2.h"
+
+/* n <= LSC_PLAIN_MAX_N: strips of up to 32 columns (four vectors, two copies of the
+ * sums: eight FMA chains in 16 registers). */
+static uint32_t k_plain(const float *restrict x, size_t ldx, size_t n, float *restrict y,
+                        const uint16_t *restrict cols, const float *restrict vals, uint32_t cnt,
+                        uint32_t k1)
+{
+    size_t j = 0;
+    for (; n - j > 32; j += 32)
+        plain_strip8(x + j, ldx, y + j, cols, vals, cnt, k1, 4, 0, _mm256_setzero_si256());
+    return plain_row8(x + j, ldx, n - j, y + j, cols, vals, cnt, k1);
+}
+
+#define k_plain_end plain_end_avx2
+#define LSC_PLAIN_SPMM_NAME lsc_plain_spmm_avx2
+#include "kernels/plain_spmm.h"

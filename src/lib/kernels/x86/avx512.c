@@ -181,3 +181,101 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
 
 #define LSC_FORM_ROWS_NAME lsc_form_rows_avx512
 #include "kernels/x86/form_avx2.h"
+
+#include "kernels/x86/plain_avx2.h"
+
+/* plain_strip8 (x86/plain_avx2.h) with nv 512-bit vectors, the last masked if
+ * `masked`; C * nv >= 4 chains (Zen 4 issues one 512-bit FMA a cycle). */
+static inline __attribute__((always_inline)) uint32_t
+plain_strip16(const float *restrict x, const size_t ldx, float *restrict y,
+              const uint16_t *restrict cols, const float *restrict vals, uint32_t cnt, uint32_t k1,
+              const int nv, const int masked, __mmask16 mask)
+{
+    const int C = nv == 1 ? 4 : 2; /* divides 8: the columns come four a load */
+    __m512 acc[4][4];
+#define LSC_PL(p) (masked && k == nv - 1 ? _mm512_maskz_loadu_ps(mask, (p)) : _mm512_loadu_ps(p))
+    for (int k = 0; k < nv; k++)
+        acc[0][k] = LSC_PL(y + k * 16);
+    for (int c = 1; c < C; c++)
+        for (int k = 0; k < nv; k++)
+            acc[c][k] = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= cnt && cols[i + 7] < k1; i += 8) {
+        uint64_t q[2];
+        memcpy(q, cols + i, 16);
+        LSC_UNROLL for (int u = 0; u < 8; u++) {
+            const float *xr = x + (size_t)(uint16_t)(q[u / 4] >> (16 * (u % 4))) * ldx;
+            const __m512 w = _mm512_set1_ps(vals[i + u]);
+            const int c = u % C;
+            LSC_UNROLL for (int k = 0; k < nv; k++)
+                acc[c][k] = _mm512_fmadd_ps(w, LSC_PL(xr + k * 16), acc[c][k]);
+        }
+    }
+    if (i + 4 <= cnt && cols[i + 3] < k1) {
+        uint64_t q;
+        memcpy(&q, cols + i, 8);
+        LSC_UNROLL for (int u = 0; u < 4; u++) {
+            const float *xr = x + (size_t)(uint16_t)(q >> (16 * u)) * ldx;
+            const __m512 w = _mm512_set1_ps(vals[i + u]);
+            const int c = u % C;
+            LSC_UNROLL for (int k = 0; k < nv; k++)
+                acc[c][k] = _mm512_fmadd_ps(w, LSC_PL(xr + k * 16), acc[c][k]);
+        }
+        i += 4;
+    }
+    for (; i < cnt && cols[i] < k1; i++) {
+        const float *xr = x + (size_t)cols[i] * ldx;
+        const __m512 w = _mm512_set1_ps(vals[i]);
+        for (int k = 0; k < nv; k++)
+            acc[0][k] = _mm512_fmadd_ps(w, LSC_PL(xr + k * 16), acc[0][k]);
+    }
+#undef LSC_PL
+    for (int k = 0; k < nv; k++) {
+        __m512 s = C == 4 ? _mm512_add_ps(_mm512_add_ps(acc[0][k], acc[1][k]),
+                                          _mm512_add_ps(acc[2][k], acc[3][k]))
+                          : _mm512_add_ps(acc[0][k], acc[1][k]);
+        if (masked && k == nv - 1)
+            _mm512_mask_storeu_ps(y + k * 16, mask, s);
+        else
+            _mm512_storeu_ps(y + k * 16, s);
+    }
+    return (uint32_t)i;
+}
+
+#define LSC_PLAIN_STRIPS16(M)                                                              \
+    switch (nv) {                                                                          \
+    case 1: return plain_strip16(x, ldx, y, cols, vals, cnt, k1, 1, M, mask);              \
+    case 2: return plain_strip16(x, ldx, y, cols, vals, cnt, k1, 2, M, mask);              \
+    case 3: return plain_strip16(x, ldx, y, cols, vals, cnt, k1, 3, M, mask);              \
+    default: return plain_strip16(x, ldx, y, cols, vals, cnt, k1, 4, M, mask);             \
+    }
+
+/* n <= LSC_PLAIN_MAX_N: up to 8 columns in one 256-bit vector, else strips of up to
+ * four 512-bit vectors. */
+static uint32_t k_plain(const float *restrict x, size_t ldx, size_t n, float *restrict y,
+                        const uint16_t *restrict cols, const float *restrict vals, uint32_t cnt,
+                        uint32_t k1)
+{
+    if (n <= 8)
+        return plain_row8(x, ldx, n, y, cols, vals, cnt, k1);
+    const size_t nv = (n + 15) / 16; /* 1..4 */
+    const int masked = n % 16 != 0;
+    const __mmask16 mask = masked ? (__mmask16)((1u << (n % 16)) - 1) : 0xffff;
+    if (!masked && ldx == n) {
+        if (n == 16)
+            return plain_strip16(x, 16, y, cols, vals, cnt, k1, 1, 0, mask);
+        if (n == 32)
+            return plain_strip16(x, 32, y, cols, vals, cnt, k1, 2, 0, mask);
+        if (n == 64)
+            return plain_strip16(x, 64, y, cols, vals, cnt, k1, 4, 0, mask);
+        LSC_PLAIN_STRIPS16(0)
+    } else if (masked) {
+        LSC_PLAIN_STRIPS16(1)
+    } else {
+        LSC_PLAIN_STRIPS16(0)
+    }
+}
+
+#define k_plain_end plain_end_avx2
+#define LSC_PLAIN_SPMM_NAME lsc_plain_spmm_avx512
+#include "kernels/plain_spmm.h"

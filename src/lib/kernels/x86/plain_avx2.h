@@ -1,0 +1,142 @@
+/* The narrow SpMM on the plain batch-1 form (plain_spmm.h) with 256-bit vectors: the
+ * AVX2 variant's k_plain and k_plain_end, and the 8-column strip the AVX-512 variant
+ * also uses (Zen 4 splits a 512-bit vector into two halves, so 8 columns take one
+ * 256-bit vector). Per value: its column (four at a time, one 64-bit load and shifts),
+ * a broadcast of its value, one load of X's row and an FMA per vector; consecutive
+ * values go to C copies of the sums so that C * nv FMA chains are in flight (an FMA's
+ * latency is 4 cycles, 2 issue a cycle). */
+#ifndef LSC_KERNELS_X86_PLAIN_AVX2_H
+#define LSC_KERNELS_X86_PLAIN_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The loops over a step's values and vectors unrolled whole, so that the sums stay in
+ * registers (GCC 12 left a loop of eight rolled and the sums on the stack: 40% slower) */
+#if defined(__clang__)
+#define LSC_UNROLL _Pragma("unroll")
+#else
+#define LSC_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+static inline __m256i plain_mask8(size_t left)
+{
+    static const int32_t m[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+    return _mm256_loadu_si256((const __m256i *)(const void *)(m + 8 - left));
+}
+
+/* The values of a piece below column k1 (a prefix of cols[0..cnt): the columns rise)
+ * multiplied into y[0 .. nv * 8) (the last vector masked if `masked`); returns how
+ * many. Eight values a step while the eighth is below k1, then four, then one: the
+ * k-block's end found on the way, not by a search before. (One last step of eight with
+ * the lanes past the end weighted 0 instead of the scalar tail was no faster at n = 8
+ * and 16 and 10% slower at 32.) */
+static inline __attribute__((always_inline)) uint32_t
+plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
+             const uint16_t *restrict cols, const float *restrict vals, uint32_t cnt,
+             uint32_t k1, const int nv, const int masked, __m256i mask)
+{
+    const int C = nv <= 2 ? 4 : 2; /* divides 8: the columns come four a load */
+    __m256 acc[4][4];
+#define LSC_PL(p) (masked && k == nv - 1 ? _mm256_maskload_ps((p), mask) : _mm256_loadu_ps(p))
+    for (int k = 0; k < nv; k++)
+        acc[0][k] = LSC_PL(y + k * 8);
+    for (int c = 1; c < C; c++)
+        for (int k = 0; k < nv; k++)
+            acc[c][k] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= cnt && cols[i + 7] < k1; i += 8) {
+        uint64_t q[2];
+        memcpy(q, cols + i, 16);
+        LSC_UNROLL for (int u = 0; u < 8; u++) {
+            const float *xr = x + (size_t)(uint16_t)(q[u / 4] >> (16 * (u % 4))) * ldx;
+            const __m256 w = _mm256_broadcast_ss(vals + i + u);
+            const int c = u % C;
+            LSC_UNROLL for (int k = 0; k < nv; k++)
+                acc[c][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[c][k]);
+        }
+    }
+    if (i + 4 <= cnt && cols[i + 3] < k1) {
+        uint64_t q;
+        memcpy(&q, cols + i, 8);
+        LSC_UNROLL for (int u = 0; u < 4; u++) {
+            const float *xr = x + (size_t)(uint16_t)(q >> (16 * u)) * ldx;
+            const __m256 w = _mm256_broadcast_ss(vals + i + u);
+            const int c = u % C;
+            LSC_UNROLL for (int k = 0; k < nv; k++)
+                acc[c][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[c][k]);
+        }
+        i += 4;
+    }
+    for (; i < cnt && cols[i] < k1; i++) {
+        const float *xr = x + (size_t)cols[i] * ldx;
+        const __m256 w = _mm256_broadcast_ss(vals + i);
+        for (int k = 0; k < nv; k++)
+            acc[0][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[0][k]);
+    }
+#undef LSC_PL
+    for (int k = 0; k < nv; k++) {
+        __m256 s = C == 4 ? _mm256_add_ps(_mm256_add_ps(acc[0][k], acc[1][k]),
+                                          _mm256_add_ps(acc[2][k], acc[3][k]))
+                          : _mm256_add_ps(acc[0][k], acc[1][k]);
+        if (masked && k == nv - 1)
+            _mm256_maskstore_ps(y + k * 8, mask, s);
+        else
+            _mm256_storeu_ps(y + k * 8, s);
+    }
+    return (uint32_t)i;
+}
+
+/* The first index in [i, e) whose column is >= k1 (< 2^16), sixteen columns a
+ * compare: the columns rise, so the ones below k1 are a prefix. The plain form's
+ * LSC_PLAIN_PAD columns past the last value keep the loads inside it. */
+static inline uint32_t plain_end_avx2(const uint16_t *cols, uint32_t i, uint32_t e, uint32_t k1)
+{
+    const __m256i bias = _mm256_set1_epi16((short)0x8000);
+    const __m256i lim = _mm256_set1_epi16((short)(k1 ^ 0x8000)); /* unsigned as signed */
+    for (; i < e; i += 16) {
+        __m256i c = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(const void *)(cols + i)),
+                                     bias);
+        uint32_t below = (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi16(lim, c));
+        uint32_t valid = e - i < 16 ? e - i : 16;
+        uint32_t all = valid == 16 ? UINT32_MAX : (UINT32_C(1) << (2 * valid)) - 1;
+        if ((below & all) != all)
+            return i + (uint32_t)__builtin_ctz(~below) / 2;
+    }
+    return e;
+}
+
+/* The strips of 8 to 32 columns: nv vectors, the last masked if M; X's row stride a
+ * constant where it is n = 8, 16 or 32 (a shift instead of a multiply per value). */
+#define LSC_PLAIN_STRIPS8(M)                                                               \
+    switch (nv) {                                                                          \
+    case 1: return plain_strip8(x, ldx, y, cols, vals, cnt, k1, 1, M, mask);               \
+    case 2: return plain_strip8(x, ldx, y, cols, vals, cnt, k1, 2, M, mask);               \
+    case 3: return plain_strip8(x, ldx, y, cols, vals, cnt, k1, 3, M, mask);               \
+    default: return plain_strip8(x, ldx, y, cols, vals, cnt, k1, 4, M, mask);              \
+    }
+
+static inline __attribute__((always_inline)) uint32_t
+plain_row8(const float *restrict x, size_t ldx, size_t n, float *restrict y,
+           const uint16_t *restrict cols, const float *restrict vals, uint32_t cnt, uint32_t k1)
+{
+    const size_t nv = (n + 7) / 8; /* 1..4 */
+    const int masked = n % 8 != 0;
+    const __m256i mask = plain_mask8(masked ? n % 8 : 8);
+    if (!masked && ldx == n) {
+        if (n == 8)
+            return plain_strip8(x, 8, y, cols, vals, cnt, k1, 1, 0, mask);
+        if (n == 16)
+            return plain_strip8(x, 16, y, cols, vals, cnt, k1, 2, 0, mask);
+        if (n == 32)
+            return plain_strip8(x, 32, y, cols, vals, cnt, k1, 4, 0, mask);
+        LSC_PLAIN_STRIPS8(0)
+    } else if (masked) {
+        LSC_PLAIN_STRIPS8(1)
+    } else {
+        LSC_PLAIN_STRIPS8(0)
+    }
+}
+
+#endif /* LSC_KERNELS_X86_PLAIN_AVX2_H */
