@@ -319,7 +319,8 @@ LSC_API lsc_status lsc_weight_prepare_conv_int8(lsc_weight *weight, size_t *form
  * place. 2 bytes a non-zero and 4 a row, owned by the weight (freed by
  * lsc_weight_close); the blob and the format are unchanged. Thread safety as
  * lsc_weight_prepare_n1. Builds nothing, and returns LSC_OK, for a weight that is not
- * float32, is encoded in blocks taller than one row, has more than 2^16 columns, or
+ * float32, is encoded in blocks both taller than one row and narrower than the matrix
+ * (its values then not row by row), has more than 2^16 columns, or
  * whose form would be larger than its blob; calling it again does nothing.
  * *form_bytes (may be NULL) receives its size, 0 for none. LSC_ERR_NO_MEMORY leaves
  * the weight as it was. */
