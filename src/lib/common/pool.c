@@ -1,72 +1,143 @@
-/* The pool: workers park on a condition variable between jobs (no spinning when
- * idle); a job's tasks are handed out one index at a time with an atomic counter,
- * so uneven tasks balance themselves. The caller works too, so n_threads = 1 means
- * no worker thread at all. */
+/* The pool. A job's tasks are handed out one index at a time from an atomic ticket
+ * (the job's number in the high 32 bits, the next index in the low), so uneven
+ * tasks balance themselves and a worker that arrives after its job ended takes
+ * nothing. The caller works too, so n_threads = 1 means no worker thread at all.
+ *
+ * Hand-off: a worker that finished a job spins for LSC_POOL_SPIN_NS on the job
+ * counter before it parks on a condition variable, and the caller spins as long on
+ * the tasks still running before it sleeps. Parking at once cost two sleeping
+ * threads' wake-ups a job, 5 us at best and ~50 us on average on a loaded 2-core VM
+ * (docs/benchmarks.md, "Stop 18"): more than a LeNet layer takes. The caller waits
+ * for the tasks, not for every worker to check in: a worker the system has not
+ * scheduled yet does not hold up a job that the others finished. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
 #include "common/pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
 
 struct lsc_pool {
     unsigned n_threads;  /* workers + the caller */
     unsigned n_workers;
     pthread_t *workers;
     pthread_mutex_t run_lock; /* one job at a time */
-    pthread_mutex_t lock;     /* guards everything below but `next` */
+    pthread_mutex_t lock;     /* for sleeping and waking only */
     pthread_cond_t wake;      /* a new job or stop */
-    pthread_cond_t done;      /* the last worker left the job */
-    lsc_task_fn fn;
-    void *arg;
-    size_t n;
-    atomic_size_t next;
-    unsigned long generation;
-    unsigned busy;
-    int stop;
+    pthread_cond_t done;      /* the job's last task ended */
+    /* the job: written by the caller before `job` moves on, read by workers after */
+    _Atomic(lsc_task_fn) fn;
+    _Atomic(void *) arg;
+    atomic_size_t n;
+    atomic_uint job;           /* the job's number, 32 bits (the ticket's high half) */
+    atomic_uint_least64_t ticket;
+    atomic_size_t finished;    /* tasks of the job that returned */
+    atomic_uint sleepers;      /* workers parked on `wake` */
+    atomic_int caller_asleep;  /* the caller waits on `done` */
+    atomic_int stop;
 };
 
-static void run_tasks(lsc_pool *pool, lsc_task_fn fn, void *arg, size_t n)
+#define TICKET_CLOSED UINT32_MAX /* an index no job reaches (n < 2^32 - 1) */
+
+uint64_t lsc_pool_spin_ns = LSC_POOL_SPIN_NS;
+
+static uint64_t clock_ns(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins until pred(pool, arg) or lsc_pool_spin_ns have passed; returns pred's last answer. */
+static int spin_until(lsc_pool *pool, int (*pred)(lsc_pool *, uintptr_t), uintptr_t arg)
+{
+    uint64_t t0 = 0;
+    for (unsigned i = 1;; i++) {
+        if (pred(pool, arg))
+            return 1;
+        CPU_RELAX();
+        if (i % 64 == 0) { /* the clock every 64 pauses: ~1-3 us apart */
+            uint64_t t = clock_ns();
+            if (!t0)
+                t0 = t;
+            else if (t - t0 >= lsc_pool_spin_ns)
+                return pred(pool, arg);
+        }
+    }
+}
+
+static int job_moved(lsc_pool *pool, uintptr_t seen)
+{
+    return atomic_load(&pool->job) != (unsigned)seen || atomic_load(&pool->stop);
+}
+
+static int job_finished(lsc_pool *pool, uintptr_t n)
+{
+    return atomic_load_explicit(&pool->finished, memory_order_acquire) == (size_t)n;
+}
+
+/* Runs the tasks of job `job` (fn, arg, n) that nobody has taken yet. */
+static void run_tasks(lsc_pool *pool, unsigned job, lsc_task_fn fn, void *arg, size_t n)
+{
+    uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_relaxed);
     for (;;) {
-        size_t i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed);
-        if (i >= n)
+        if ((unsigned)(t >> 32) != job || (t & 0xffffffffu) >= n) /* closed: >= n */
             return;
-        fn(arg, i);
+        if (!atomic_compare_exchange_weak_explicit(&pool->ticket, &t, t + 1, memory_order_acquire,
+                                                   memory_order_relaxed))
+            continue;
+        fn(arg, (size_t)(t & 0xffffffffu));
+        if (atomic_fetch_add_explicit(&pool->finished, 1, memory_order_acq_rel) + 1 == n) {
+            /* the last task: wake the caller if it went to sleep */
+            pthread_mutex_lock(&pool->lock);
+            if (atomic_load(&pool->caller_asleep))
+                pthread_cond_signal(&pool->done);
+            pthread_mutex_unlock(&pool->lock);
+            return;
+        }
+        t = atomic_load_explicit(&pool->ticket, memory_order_relaxed);
     }
 }
 
 static void *worker_main(void *p)
 {
     lsc_pool *pool = p;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&pool->lock);
+    unsigned seen = 0;
     for (;;) {
-        while (!pool->stop && pool->generation == seen)
-            pthread_cond_wait(&pool->wake, &pool->lock);
-        if (pool->stop)
+        if (!spin_until(pool, job_moved, seen)) {
+            pthread_mutex_lock(&pool->lock);
+            atomic_fetch_add(&pool->sleepers, 1);
+            /* seq_cst: the caller moves `job` then reads `sleepers`; this the other way round */
+            while (!job_moved(pool, seen))
+                pthread_cond_wait(&pool->wake, &pool->lock);
+            atomic_fetch_sub(&pool->sleepers, 1);
+            pthread_mutex_unlock(&pool->lock);
+        }
+        if (atomic_load(&pool->stop))
             break;
-        seen = pool->generation;
-        lsc_task_fn fn = pool->fn;
-        void *arg = pool->arg;
-        size_t n = pool->n;
-        pthread_mutex_unlock(&pool->lock);
-        run_tasks(pool, fn, arg, n);
-        pthread_mutex_lock(&pool->lock);
-        if (--pool->busy == 0)
-            pthread_cond_signal(&pool->done);
+        seen = atomic_load(&pool->job);
+        /* the fields may already be the next job's: then the ticket says no */
+        run_tasks(pool, seen, atomic_load(&pool->fn), atomic_load(&pool->arg), atomic_load(&pool->n));
     }
-    pthread_mutex_unlock(&pool->lock);
     return NULL;
 }
 
 static void stop_workers(lsc_pool *pool, unsigned started)
 {
     pthread_mutex_lock(&pool->lock);
-    pool->stop = 1;
+    atomic_store(&pool->stop, 1);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     for (unsigned i = 0; i < started; i++)
@@ -90,7 +161,15 @@ lsc_status lsc_pool_create(unsigned n_threads, lsc_pool **pool_out, lsc_error *e
         return lsc_fail(error, LSC_ERR_NO_MEMORY, "lsc_pool_create: out of memory");
     pool->n_threads = n_threads;
     pool->n_workers = n_threads - 1;
-    atomic_init(&pool->next, 0);
+    atomic_init(&pool->fn, NULL);
+    atomic_init(&pool->arg, NULL);
+    atomic_init(&pool->n, 0);
+    atomic_init(&pool->job, 0);
+    atomic_init(&pool->ticket, 0);
+    atomic_init(&pool->finished, 0);
+    atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->caller_asleep, 0);
+    atomic_init(&pool->stop, 0);
     if (pool->n_workers) {
         pool->workers = calloc(pool->n_workers, sizeof *pool->workers);
         if (!pool->workers) {
@@ -141,26 +220,36 @@ void lsc_pool_run(lsc_pool *pool, lsc_task_fn fn, void *arg, size_t n)
 {
     if (n == 0)
         return;
-    if (!pool || pool->n_workers == 0 || n == 1) {
+    if (!pool || pool->n_workers == 0 || n == 1 || n >= TICKET_CLOSED) {
         for (size_t i = 0; i < n; i++)
             fn(arg, i);
         return;
     }
     pthread_mutex_lock(&pool->run_lock);
-    pthread_mutex_lock(&pool->lock);
-    pool->fn = fn;
-    pool->arg = arg;
-    pool->n = n;
-    atomic_store_explicit(&pool->next, 0, memory_order_relaxed);
-    pool->busy = pool->n_workers;
-    pool->generation++;
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->lock);
-    run_tasks(pool, fn, arg, n);
-    pthread_mutex_lock(&pool->lock);
-    while (pool->busy)
-        pthread_cond_wait(&pool->done, &pool->lock);
-    pthread_mutex_unlock(&pool->lock);
+    unsigned job = atomic_load(&pool->job) + 1;
+    /* closed first: a worker that reads some of the new fields then finds the
+     * ticket on the new job and no index it may take, until the fields are all in */
+    atomic_store(&pool->ticket, (uint64_t)job << 32 | TICKET_CLOSED);
+    atomic_store(&pool->fn, fn);
+    atomic_store(&pool->arg, arg);
+    atomic_store(&pool->n, n);
+    atomic_store(&pool->finished, 0);
+    atomic_store(&pool->ticket, (uint64_t)job << 32);
+    atomic_store(&pool->job, job); /* seq_cst: before `sleepers` is read */
+    if (atomic_load(&pool->sleepers)) {
+        pthread_mutex_lock(&pool->lock);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->lock);
+    }
+    run_tasks(pool, job, fn, arg, n);
+    if (!spin_until(pool, job_finished, n)) {
+        pthread_mutex_lock(&pool->lock);
+        atomic_store(&pool->caller_asleep, 1);
+        while (!job_finished(pool, n))
+            pthread_cond_wait(&pool->done, &pool->lock);
+        atomic_store(&pool->caller_asleep, 0);
+        pthread_mutex_unlock(&pool->lock);
+    }
     pthread_mutex_unlock(&pool->run_lock);
 }
 

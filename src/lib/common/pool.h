@@ -3,8 +3,15 @@
 #define LSC_COMMON_POOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "onnx-lsc/lsc.h"
+
+/* How long a worker spins for the next job, and the caller for the last task, before
+ * either sleeps (pool.c says why). */
+#define LSC_POOL_SPIN_NS 100000
+/* That time in ns, LSC_POOL_SPIN_NS unless changed (tests: 0 takes the sleeping paths). */
+extern uint64_t lsc_pool_spin_ns;
 
 /* Runs fn(arg, i) for i in [0, n) on the pool's workers and the calling thread;
  * returns when all are done. Calls from several threads are run one after another. */
