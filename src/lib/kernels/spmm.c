@@ -13,7 +13,11 @@
 #define MAX_TASKS 256
 #define TASKS_PER_THREAD 4
 #define HOST_TASKS 16           /* a host's parallel-for does not say its width */
-#define SERIAL_WORK 16384       /* below this many entries x columns, threads cost more */
+/* Below this many (entries + block rows) x columns, threads cost more than they give
+ * on the pool (pool.c): serial 1.1-1.7 us (entries ~5000 at n = 1) ran slower or no
+ * faster on 2 threads, 2.5 us and more (~8500) 1.25-1.8x faster at best (Zen 4, a
+ * loaded machine; docs/benchmarks.md, "Stop 18"). */
+#define SERIAL_WORK 8192
 #define ROWS_TILE 64            /* lsc_spmm_rows transposes this many vectors at a time */
 
 static const lsc_kernel_set kernel_sets[] = {
