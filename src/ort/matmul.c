@@ -3,12 +3,11 @@
  * 1-D [K]); every row of A is one row vector, so the whole batch is one
  * lsc_spmm_rows call. */
 #include "kernel.h"
+#include "rules.h"
 
-/* Batches of row vectors split over ORT's threads by rows of X when the weight has
- * too few block rows for lsc_spmm to split (one block row is common): one task per
- * thread multiplies its rows serially, decoding the whole weight. */
-#define ROWS_TASK_MIN 8 /* rows per task: the kernel's SIMD runs across them */
-
+/* A batch of row vectors on ORT's threads: split by rows of X, one task per thread
+ * multiplying its rows serially over the whole weight, by lsc_spmm's own split, or
+ * serially (rules.h). */
 typedef struct rows_job {
     const lsc_weight *weight;
     const float *x;
@@ -32,8 +31,13 @@ lsc_status lsc_ort_spmm_rows(const lsc_ort_call *call, const float *x, size_t ld
 {
     const lsc_weight_info *w = &call->winfo;
     size_t block_rows = (w->rows + (size_t)w->block_h - 1) / (w->block_h ? w->block_h : 1);
-    size_t n_tasks = m / ROWS_TASK_MIN < call->threads ? m / ROWS_TASK_MIN : call->threads;
-    if (block_rows >= 2 * (size_t)call->threads || n_tasks < 2 || !call->exec.parallel_for)
+    if (lsc_ort_rows_serial(w->nnz, m)) {
+        lsc_exec serial = call->exec;
+        serial.parallel_for = NULL;
+        return lsc_spmm_rows(call->weight, x, ldx, m, y, ldy, &serial, error);
+    }
+    size_t n_tasks = lsc_ort_rows_tasks(block_rows, w->blob_size, m, call->threads);
+    if (n_tasks < 2 || !call->exec.parallel_for)
         return lsc_spmm_rows(call->weight, x, ldx, m, y, ldy, &call->exec, error);
     rows_job job = { call->weight, x, y, ldx, ldy, m, n_tasks, { 0 }, { { 0 } } };
     call->exec.parallel_for(call->exec.parallel_for_context, rows_task, &job, n_tasks);
