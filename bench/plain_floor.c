@@ -6,10 +6,11 @@
  *     on the same columns and values without the k-blocks (one piece a row, X's rows
  *     taken modulo 1024 so that they stay in L1), without the columns' decoding and
  *     without X's loads: what is left is each one's floor.
- *   lsc-plain-floor n1 ROWS COLS DENSITY REPS
+ *   lsc-plain-floor n1 ROWS COLS DENSITY REPS [hot]
  *     N = 1 with the weight streamed (copies of blob and form rotated through 96 MiB or
- *     more, as lsc-bench's "stream"): lsc_spmm against loops that read only the form's
- *     bytes (values and columns) in the kernel's order, then also x at the columns.
+ *     more, as lsc-bench's "stream"; "hot": one copy): lsc_spmm against loops that read
+ *     only the form's bytes (values and columns) in the kernel's order, then also x at
+ *     the columns, then x at the columns modulo 4096 (x in L1).
  * Cycles are the time at the clock the FMA peak implies (32 flops a cycle), so a
  * figure in cycles a value is only as good as that clock. */
 #include <immintrin.h>
@@ -209,11 +210,12 @@ static int run_spmm(uint32_t rows, uint32_t cols, double d, size_t n, int reps, 
 
 /* ---- N = 1 streamed: the form's bytes with and without x ------------------------ */
 
-enum { R_READ, R_GATHER };
+enum { R_READ, R_GATHER, R_GATHER_L1 };
 
 /* The form's values and columns in the kernel's order (segment by segment; both
  * streams sequential): summed as bits only, or multiplied by x at the columns
- * (form_x8_16's eight scalar loads, one sum a segment). */
+ * (form_x8_16's eight scalar loads, one sum a segment), or by x at the columns modulo
+ * 4096 (16 KiB of x: in L1 whatever its size). */
 static float n1_pass(const lsc_n1_plain *pl, const float *vals, const float *x, float *y, int mode)
 {
     const uint16_t *c = pl->cols;
@@ -229,9 +231,10 @@ static float n1_pass(const lsc_n1_plain *pl, const float *vals, const float *x, 
                 bits = _mm256_xor_si256(bits, _mm256_xor_si256(_mm256_xor_si256(v0, v1), cc));
             }
         } else {
+            const unsigned m = mode == R_GATHER_L1 ? 4095 : 0xffff;
             for (; i + 16 <= e; i += 16) {
-#define LSC_X8(p) _mm256_setr_ps(x[(p)[0]], x[(p)[1]], x[(p)[2]], x[(p)[3]], x[(p)[4]], \
-                                 x[(p)[5]], x[(p)[6]], x[(p)[7]])
+#define LSC_X8(p) _mm256_setr_ps(x[(p)[0] & m], x[(p)[1] & m], x[(p)[2] & m], x[(p)[3] & m], \
+                                 x[(p)[4] & m], x[(p)[5] & m], x[(p)[6] & m], x[(p)[7] & m])
                 a0 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + i), LSC_X8(c + i), a0);
                 a1 = _mm256_fmadd_ps(_mm256_loadu_ps(vals + i + 8), LSC_X8(c + i + 8), a1);
 #undef LSC_X8
@@ -281,14 +284,14 @@ static double stream_bandwidth(void)
     return (double)(words * 8) / best;
 }
 
-static int run_n1(uint32_t rows, uint32_t cols, double d, int reps)
+static int run_n1(uint32_t rows, uint32_t cols, double d, int reps, int hot)
 {
     void *blobs[MAX_COPIES];
     lsc_weight *ws[MAX_COPIES];
     size_t size, form_bytes;
     ws[0] = make_weight(rows, cols, d, &blobs[0], &size, &form_bytes);
     size_t copies = (STREAM_SET + size + form_bytes - 1) / (size + form_bytes);
-    copies = copies < 2 ? 2 : copies > MAX_COPIES ? MAX_COPIES : copies;
+    copies = hot ? 1 : copies < 2 ? 2 : copies > MAX_COPIES ? MAX_COPIES : copies;
     for (size_t c = 1; c < copies; c++)
         ws[c] = make_weight(rows, cols, d, &blobs[c], &size, &form_bytes);
     const lsc_n1_plain *pl0 = &ws[0]->n1_form->plain;
@@ -302,15 +305,16 @@ static int run_n1(uint32_t rows, uint32_t cols, double d, int reps)
            rows, cols, d, (unsigned long long)nnz, size, form_bytes,
            (double)form_bytes / (double)size, read, read / (double)size, read / (double)nnz, copies);
     printf("| loop | ms | GB/s of the bytes read | of the stream | of bound (blob bytes) | cycles a value |\n|---|---|---|---|---|---|\n");
-    static const char *names[3] = { "read values + columns only", "... and x at the columns (8 scalar loads a vector)",
-                                    "lsc_spmm N = 1" };
-    for (int m = 0; m < 3; m++) {
+    static const char *names[4] = { "read values + columns only",
+                                    "... and x at the columns (8 scalar loads a vector)",
+                                    "... x at the columns mod 4096 (x in L1)", "lsc_spmm N = 1" };
+    for (int m = 0; m < 4; m++) {
         double best = 1e30;
         float acc = 0;
         for (int r = 0; r < reps; r++) {
             const lsc_weight *w = ws[r % copies];
             double t0 = cpu_now();
-            if (m < 2)
+            if (m < 3)
                 acc += n1_pass(&w->n1_form->plain, (const float *)(const void *)w->view.values, x, y, m);
             else if (lsc_spmm(w, x, 1, 1, y, 1, 0, 0, NULL, NULL) != LSC_OK)
                 return 1;
@@ -336,8 +340,9 @@ int main(int argc, char **argv)
         return run_spmm((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]), atof(argv[4]),
                         (size_t)atoi(argv[5]), atoi(argv[6]), argc > 7 ? (unsigned)atoi(argv[7]) : 0);
     if (argc >= 6 && !strcmp(argv[1], "n1"))
-        return run_n1((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]), atof(argv[4]), atoi(argv[5]));
+        return run_n1((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]), atof(argv[4]), atoi(argv[5]),
+                      argc > 6 && !strcmp(argv[6], "hot"));
     fprintf(stderr, "usage: lsc-plain-floor spmm ROWS COLS DENSITY N REPS [CPU_MASK]\n"
-                    "       lsc-plain-floor n1 ROWS COLS DENSITY REPS\n");
+                    "       lsc-plain-floor n1 ROWS COLS DENSITY REPS [hot]\n");
     return 2;
 }
