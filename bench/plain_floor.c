@@ -1,8 +1,9 @@
 /* lsc-plain-floor: the plain batch-1 form's multiplies against floors on the same bytes
  * (docs/benchmarks.md, stop 18; not a test). Needs AVX2 + FMA.
- *   lsc-plain-floor spmm ROWS COLS DENSITY N REPS [CPU_MASK]
- *     lsc_spmm at n = N on the plain form (block 1xCOLS, X and Y 64-byte aligned, ldx =
- *     ldy = N: read in place), the best process CPU time of REPS; with N = 8 also loops
+ *   lsc-plain-floor spmm ROWS COLS DENSITY N REPS [CPU_MASK] [OFFSET]
+ *     lsc_spmm at n = N on the plain form (block 1xCOLS, ldx = ldy = N, X and Y 64-byte
+ *     aligned: read in place; or OFFSET floats past, 4 where malloc puts them: X's
+ *     k-blocks copied), the best process CPU time of REPS; with N = 8 also loops
  *     on the same columns and values without the k-blocks (one piece a row, X's rows
  *     taken modulo 1024 so that they stay in L1), without the columns' decoding and
  *     without X's loads: what is left is each one's floor.
@@ -110,7 +111,7 @@ row8(const float *x, const uint16_t *c, const uint32_t *offs, const float *v, ui
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     const __m256 xr = _mm256_set1_ps(1.0f);
     uint32_t i = 0;
-#define LSC_XR(k) (mode == F_NOX ? xr : _mm256_load_ps(x + (mode == F_NODECODE ? offs[i + (k)] : \
+#define LSC_XR(k) (mode == F_NOX ? xr : _mm256_loadu_ps(x + (mode == F_NODECODE ? offs[i + (k)] : \
                                    (uint32_t)(q[(k) / 4] >> (16 * ((k) % 4)) & (L1_ROWS - 1)) * 8)))
     for (; i + 8 <= cnt; i += 8) {
         uint64_t q[2];
@@ -131,7 +132,7 @@ row8(const float *x, const uint16_t *c, const uint32_t *offs, const float *v, ui
 #undef LSC_XR
     for (; i < cnt; i++)
         a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + i),
-                             _mm256_load_ps(x + (size_t)(c[i] & (L1_ROWS - 1)) * 8), a0);
+                             _mm256_loadu_ps(x + (size_t)(c[i] & (L1_ROWS - 1)) * 8), a0);
     return _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
                          _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
 }
@@ -149,7 +150,7 @@ static double floor8(const lsc_n1_plain *pl, const float *vals, const uint32_t *
                          : mode == F_NODECODE ? row8(x, pl->cols + a, offs + a, vals + a, e - a, F_NODECODE)
                                               : row8(x, pl->cols + a, NULL, vals + a, e - a, F_NOX);
             float *yr = y + (size_t)pl->row[s] * 8;
-            _mm256_store_ps(yr, _mm256_add_ps(_mm256_load_ps(yr), acc));
+            _mm256_storeu_ps(yr, _mm256_add_ps(_mm256_loadu_ps(yr), acc));
         }
         double t = cpu_now() - t0;
         best = t < best ? t : best;
@@ -157,14 +158,16 @@ static double floor8(const lsc_n1_plain *pl, const float *vals, const uint32_t *
     return best;
 }
 
-static int run_spmm(uint32_t rows, uint32_t cols, double d, size_t n, int reps, unsigned mask)
+static int run_spmm(uint32_t rows, uint32_t cols, double d, size_t n, int reps, unsigned mask,
+                    size_t off)
 {
     void *blob;
     size_t size, form_bytes;
     lsc_weight *wt = make_weight(rows, cols, d, &blob, &size, &form_bytes);
     const lsc_n1_plain *pl = &wt->n1_form->plain;
     const uint64_t nnz = pl->start[pl->n_segs];
-    float *x = aligned_floats((size_t)cols * n, 1), *y = aligned_floats((size_t)rows * n, 0);
+    float *xa = aligned_floats((size_t)cols * n + off, 1), *ya = aligned_floats((size_t)rows * n + off, 0);
+    float *x = xa + off, *y = ya + off;
     lsc_exec exec = { .cpu_mask = mask };
     lsc_error err;
     double peak = fma_peak_gflops(8), ghz = peak / 32;
@@ -203,8 +206,8 @@ static int run_spmm(uint32_t rows, uint32_t cols, double d, size_t n, int reps, 
     }
     lsc_weight_close(&wt);
     free(blob);
-    free(x);
-    free(y);
+    free(xa);
+    free(ya);
     return 0;
 }
 
@@ -338,11 +341,12 @@ int main(int argc, char **argv)
 {
     if (argc >= 7 && !strcmp(argv[1], "spmm"))
         return run_spmm((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]), atof(argv[4]),
-                        (size_t)atoi(argv[5]), atoi(argv[6]), argc > 7 ? (unsigned)atoi(argv[7]) : 0);
+                        (size_t)atoi(argv[5]), atoi(argv[6]), argc > 7 ? (unsigned)atoi(argv[7]) : 0,
+                        argc > 8 ? (size_t)atoi(argv[8]) % 16 : 0);
     if (argc >= 6 && !strcmp(argv[1], "n1"))
         return run_n1((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]), atof(argv[4]), atoi(argv[5]),
                       argc > 6 && !strcmp(argv[6], "hot"));
-    fprintf(stderr, "usage: lsc-plain-floor spmm ROWS COLS DENSITY N REPS [CPU_MASK]\n"
+    fprintf(stderr, "usage: lsc-plain-floor spmm ROWS COLS DENSITY N REPS [CPU_MASK] [OFFSET]\n"
                     "       lsc-plain-floor n1 ROWS COLS DENSITY REPS [hot]\n");
     return 2;
 }
