@@ -51,7 +51,8 @@ static const kcase cases[] = {
     { "8x4 blocks, 9%, n = 1 (forms: one-value segments)", 100, 300, 0.09, 8, 4, 3, 1 },
     { "whole rows, 4%, n = 1 (forms: ~33 values a row)", 200, 830, 0.04, 1, 830, 6, 1 },
     /* the narrow multiply on the plain form: X (64-byte aligned here) read in place at
-     * n = 8, 16, 64 and copied at n = 3, 21; k-blocks (1024 columns at n = 8, 128 at
+     * n = 8, 16, 64 and copied at n = 3, 21 (each case again with X 16 bytes past a
+     * line: copied, at n = 8, 16, 64 in one piece); k-blocks (1024 columns at n = 8, 128 at
      * n = 64) and one; several segments a row (4x9 blocks); the steps of 8, 4, 1 values */
     { "whole rows, 30%, n = 8 (plain_spmm: k-blocks, in place)", 64, 9000, 0.30, 1, 9000, 3, 8 },
     { "whole rows, 10%, n = 21 (plain_spmm: masked, copied)", 64, 3001, 0.10, 1, 3001, 5, 21 },
@@ -92,6 +93,7 @@ typedef struct setup {
     lsc_n1_form *forms[2]; /* n = 1: bit-packed, plain */
     void *blob;
     float *wf, *x, *ref, *y;
+    float *x16_mem, *x16; /* X again, 16 bytes past a line as malloc gives it */
     double *mag;
     size_t *offs, x_count;
 } setup;
@@ -126,6 +128,11 @@ static int make_setup(const kcase *c, setup *s)
     s->x = aligned_alloc(64, (s->x_count * sizeof(float) + 63) / 64 * 64);
     for (size_t i = 0; i < s->x_count; i++)
         s->x[i] = (float)(unit() * 2 - 1);
+    s->x16_mem = aligned_alloc(64, (s->x_count * sizeof(float) + 16 + 63) / 64 * 64);
+    if (s->x16_mem) {
+        s->x16 = s->x16_mem + 4;
+        memcpy(s->x16, s->x, s->x_count * sizeof(float));
+    }
     s->offs = malloc(c->cols * sizeof *s->offs);
     for (uint32_t k = 0; k < c->cols; k++) /* overlapping windows, as a convolution's */
         s->offs[k] = (size_t)k * (c->n / 3);
@@ -140,7 +147,7 @@ static int make_setup(const kcase *c, setup *s)
                       lsc_n1_form_build(&s->w->view, 0, LSC_N1_PLAIN, &s->forms[1], &err) != LSC_OK ||
                       !s->forms[0] || !s->forms[1]))
         return 0;
-    return s->x && s->offs && s->ref && s->y && s->mag;
+    return s->x && s->x16_mem && s->offs && s->ref && s->y && s->mag;
 }
 
 static void free_setup(setup *s)
@@ -151,6 +158,7 @@ static void free_setup(setup *s)
     lsc_free(s->blob);
     free(s->wf);
     free(s->x);
+    free(s->x16_mem);
     free(s->offs);
     free(s->ref);
     free(s->y);
@@ -205,6 +213,16 @@ static void call_form_plain(const lsc_kernel_set *ks, const kcase *c, setup *s, 
 static void call_plain_spmm(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y)
 {
     lsc_spmm_job job = { .v = &s->w->view, .x = s->x, .ldx = c->n, .n = c->n, .y = y,
+                         .ldy = c->n, .row_begin = 0, .row_end = c->rows, .form = s->forms[1] };
+    ks->plain_spmm(&job, 0, s->w->view.n_brows);
+}
+
+/* The same with X 16 bytes past a line: its k-blocks copied to an aligned buffer (one
+ * copy where its rows are back to back, ldx = 8, 16, 32, 64), checked against scalar
+ * reading the aligned X in place. */
+static void call_plain_spmm_x16(const lsc_kernel_set *ks, const kcase *c, setup *s, float *y)
+{
+    lsc_spmm_job job = { .v = &s->w->view, .x = s->x16, .ldx = c->n, .n = c->n, .y = y,
                          .ldy = c->n, .row_begin = 0, .row_end = c->rows, .form = s->forms[1] };
     ks->plain_spmm(&job, 0, s->w->view.n_brows);
 }
@@ -271,15 +289,23 @@ int main(int argc, char **argv)
             free_setup(&s);
             continue;
         }
-        static const call_fn fns[5] = { call_brows, call_windows, call_form_packed,
-                                        call_form_plain, call_plain_spmm };
-        static const char *fn_names[5] = { "brows", "windows", "form-packed", "form-plain",
-                                           "plain-spmm" };
-        for (int f = 0; f < 5; f++) {
-            if ((f == 2 || f == 3) ? c->n != 1 : f == 4 ? !s.forms[1] || c->n == 1 : 0)
+        static const call_fn fns[6] = { call_brows, call_windows, call_form_packed,
+                                        call_form_plain, call_plain_spmm, call_plain_spmm_x16 };
+        static const char *fn_names[6] = { "brows", "windows", "form-packed", "form-plain",
+                                           "plain-spmm", "plain-spmm-x16" };
+        for (int f = 0; f < 6; f++) {
+            if ((f == 2 || f == 3) ? c->n != 1 : f >= 4 ? !s.forms[1] || c->n == 1 : 0)
                 continue;
             magnitudes(c, &s, f == 1);
-            fns[f](scalar, c, &s, s.ref);
+            (f == 5 ? call_plain_spmm : fns[f])(scalar, c, &s, s.ref);
+            if (f == 5) { /* scalar's copies of X too */
+                for (size_t i = 0; i < (size_t)c->rows * c->n; i++)
+                    s.y[i] = NAN;
+                fns[f](scalar, c, &s, s.y);
+                CHECKF(close_enough(c->path, s.y, s.ref, s.mag, (size_t)c->rows * c->n),
+                       "%s: scalar plain-spmm-x16", c->path);
+                checks++;
+            }
             double t_ref = bench ? bench_call(fns[f], scalar, c, &s) : 0;
             for (int k = 0; k < 2 && sets[k] && sets[k] != scalar; k++) {
                 for (size_t i = 0; i < (size_t)c->rows * c->n; i++)

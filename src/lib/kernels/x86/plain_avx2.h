@@ -2,9 +2,11 @@
  * AVX2 variant's k_plain and k_plain_end, and the 8-column strip the AVX-512 variant
  * also uses (Zen 4 splits a 512-bit vector into two halves, so 8 columns take one
  * 256-bit vector). Per value: its column (four at a time, one 64-bit load and shifts),
- * a broadcast of its value, one load of X's row and an FMA per vector; consecutive
- * values go to C copies of the sums so that C * nv FMA chains are in flight (an FMA's
- * latency is 4 cycles, 2 issue a cycle). */
+ * its value spread over a vector by a shuffle from the vector of the step's eight
+ * values (a load each, as vbroadcastss was, left n = 8 on the load ports: 1.23 cycles
+ * a value against 0.95 with X in L1, stop 18), one load of X's row and an FMA per
+ * vector; consecutive values go to C copies of the sums so that C * nv FMA chains are
+ * in flight (an FMA's latency is 4 cycles, 2 issue a cycle). */
 #ifndef LSC_KERNELS_X86_PLAIN_AVX2_H
 #define LSC_KERNELS_X86_PLAIN_AVX2_H
 
@@ -28,41 +30,74 @@ static inline __m256i plain_mask8(size_t left)
 
 /* The values of a piece below column k1 (a prefix of cols[0..cnt): the columns rise)
  * multiplied into y[0 .. nv * 8) (the last vector masked if `masked`); returns how
- * many. Eight values a step while the eighth is below k1, then four, then one: the
- * k-block's end found on the way, not by a search before. (One last step of eight with
- * the lanes past the end weighted 0 instead of the scalar tail was no faster at n = 8
- * and 16 and 10% slower at 32.) */
+ * many. Eight values a step (sixteen at one vector) while the last is below k1, then
+ * four, then one: the k-block's end found on the way, not by a search before. (One
+ * last step of eight with the lanes past the end weighted 0 instead of the scalar
+ * tail was no faster at n = 8 and 16 and 10% slower at 32, again slower at n = 8 with
+ * the shuffled values of stop 18: 1.47 cycles a value against 1.32.) */
 static inline __attribute__((always_inline)) uint32_t
 plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
              const uint16_t *restrict cols, const float *restrict vals, uint32_t cnt,
              uint32_t k1, const int nv, const int masked, __m256i mask)
 {
-    const int C = nv <= 2 ? 4 : 2; /* divides 8: the columns come four a load */
-    __m256 acc[4][4];
+    /* 8 FMA chains at one vector: 4 left n = 8 at 1.39 cycles a value against 1.36
+     * (AVX2) */
+    const int C = nv == 1 ? 8 : nv == 2 ? 4 : 2; /* divides 8 */
+    __m256 acc[8][4];
 #define LSC_PL(p) (masked && k == nv - 1 ? _mm256_maskload_ps((p), mask) : _mm256_loadu_ps(p))
+    /* lane j of both halves of h, everywhere: a shuffle, not a load */
+#define LSC_BCAST(h, j) _mm256_permute_ps((h), (j) * 0x55)
     for (int k = 0; k < nv; k++)
         acc[0][k] = LSC_PL(y + k * 8);
     for (int c = 1; c < C; c++)
         for (int k = 0; k < nv; k++)
             acc[c][k] = _mm256_setzero_ps();
+    /* eight values: their columns q (four a word; the second and third of each four
+     * read again by a 16-bit load of their own, cp[u], which takes a load for two
+     * shifts and a mask: the decoding and the loads balanced, n = 8 1.40 -> 1.35
+     * cycles a value on conv5_1, 1.32 -> 1.27 on conv3_2; all four so, 1.38 and 1.24),
+     * their values in both halves of lo (the first four) and hi */
+#define LSC_STEP8(q, cp, lo, hi)                                                           \
+    LSC_UNROLL for (int u = 0; u < 8; u++) {                                               \
+        const size_t col = u % 4 == 1 || u % 4 == 2 ? (size_t)(cp)[u]                      \
+                                                    : (uint16_t)((q)[u / 4] >> (16 * (u % 4))); \
+        const float *xr = x + col * ldx;                                                   \
+        const __m256 w = LSC_BCAST(u < 4 ? (lo) : (hi), u % 4);                            \
+        const int c = u % C;                                                               \
+        LSC_UNROLL for (int k = 0; k < nv; k++)                                            \
+            acc[c][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[c][k]);                 \
+    }
     size_t i = 0;
+    /* at one vector, sixteen values a turn of the loop: its compares and branches cost
+     * as much as the decoding of four columns */
+    for (; nv == 1 && i + 16 <= cnt && cols[i + 15] < k1; i += 16) {
+        uint64_t q[2], qb[2];
+        memcpy(q, cols + i, 16);
+        memcpy(qb, cols + i + 8, 16);
+        const __m256 v8 = _mm256_loadu_ps(vals + i), v8b = _mm256_loadu_ps(vals + i + 8);
+        const __m256 lo = _mm256_permute2f128_ps(v8, v8, 0x00);
+        const __m256 hi = _mm256_permute2f128_ps(v8, v8, 0x11);
+        LSC_STEP8(q, cols + i, lo, hi);
+        const __m256 lob = _mm256_permute2f128_ps(v8b, v8b, 0x00);
+        const __m256 hib = _mm256_permute2f128_ps(v8b, v8b, 0x11);
+        LSC_STEP8(qb, cols + i + 8, lob, hib);
+    }
     for (; i + 8 <= cnt && cols[i + 7] < k1; i += 8) {
         uint64_t q[2];
         memcpy(q, cols + i, 16);
-        LSC_UNROLL for (int u = 0; u < 8; u++) {
-            const float *xr = x + (size_t)(uint16_t)(q[u / 4] >> (16 * (u % 4))) * ldx;
-            const __m256 w = _mm256_broadcast_ss(vals + i + u);
-            const int c = u % C;
-            LSC_UNROLL for (int k = 0; k < nv; k++)
-                acc[c][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[c][k]);
-        }
+        const __m256 v8 = _mm256_loadu_ps(vals + i);
+        const __m256 lo = _mm256_permute2f128_ps(v8, v8, 0x00);
+        const __m256 hi = _mm256_permute2f128_ps(v8, v8, 0x11);
+        LSC_STEP8(q, cols + i, lo, hi);
     }
     if (i + 4 <= cnt && cols[i + 3] < k1) {
         uint64_t q;
         memcpy(&q, cols + i, 8);
+        const __m128 v4 = _mm_loadu_ps(vals + i);
+        const __m256 lo = _mm256_insertf128_ps(_mm256_castps128_ps256(v4), v4, 1);
         LSC_UNROLL for (int u = 0; u < 4; u++) {
             const float *xr = x + (size_t)(uint16_t)(q >> (16 * u)) * ldx;
-            const __m256 w = _mm256_broadcast_ss(vals + i + u);
+            const __m256 w = LSC_BCAST(lo, u);
             const int c = u % C;
             LSC_UNROLL for (int k = 0; k < nv; k++)
                 acc[c][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[c][k]);
@@ -75,11 +110,14 @@ plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
         for (int k = 0; k < nv; k++)
             acc[0][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[0][k]);
     }
+#undef LSC_STEP8
+#undef LSC_BCAST
 #undef LSC_PL
     for (int k = 0; k < nv; k++) {
-        __m256 s = C == 4 ? _mm256_add_ps(_mm256_add_ps(acc[0][k], acc[1][k]),
-                                          _mm256_add_ps(acc[2][k], acc[3][k]))
-                          : _mm256_add_ps(acc[0][k], acc[1][k]);
+        for (int h = C / 2; h >= 1; h /= 2) /* a tree of adds */
+            for (int c = 0; c < h; c++)
+                acc[c][k] = _mm256_add_ps(acc[c][k], acc[c + h][k]);
+        __m256 s = acc[0][k];
         if (masked && k == nv - 1)
             _mm256_maskstore_ps(y + k * 8, mask, s);
         else
