@@ -85,6 +85,15 @@ typedef struct lsc_windows_job {
      * x + tab[cols[i]], mapped a row's k-block at a time into a buffer in L1 */
     const uint16_t *cols;
     const uint32_t *tab;
+    /* copy_cols > 0 (on the form, variants with k_win_row): per tile and k-block, the
+     * k-block's windows are copied to copy_cols x tile floats on 64-byte lines past the
+     * task's sums, column c's at (c - first[kb]) x tile, so that no load of X splits a
+     * line; each row's values are walked by a cursor (no starts), row r's first at
+     * row_start[r] - value_base, its end at row_start[r + 1] - value_base */
+    uint32_t copy_cols;
+    const uint32_t *first; /* n_kb + 1: the k-blocks' first columns, then the end */
+    const uint32_t *row_start;
+    uint32_t value_base;
 } lsc_windows_job;
 
 /* Rows [r0, r1), columns [j0, j1) to the sink; acc has room for (r1 - r0) x tile

@@ -22,6 +22,7 @@
 #define WIN_BLOCK_VALUES 8    /* values per row and k-block, on average, at least */
 #define WIN_SERIAL_WORK 65536 /* values x columns (values, to decode) below which threads cost more */
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
+#define WIN_COPY_COLS 32      /* columns whose windows a k-block copies: 32 KiB, L1 */
 
 /* The first column of each k-block: a block grows while the windows it adds (their
  * parts not overlapping the previous window, across a tile) fit budget floats, but
@@ -237,10 +238,12 @@ typedef struct win_tasks {
     lsc_windows_job job;
     lsc_windows_fn fn;
     uint32_t rb, re, row_parts, task_rows, min_cols;
+    uint32_t copy_cols; /* run_form may copy k-blocks of this many columns' windows */
     const size_t *x_offsets; /* the caller's */
     int align; /* X copied to aligned windows in panels (align_windows) */
     size_t n, col_parts, tiles;
-    float *acc; /* task i's tile of sums at acc + i * task_rows * tile */
+    size_t acc_stride; /* floats: task i's tile of sums at acc + i * acc_stride */
+    float *acc;
 } win_tasks;
 
 static void run_win(void *arg, size_t i)
@@ -253,7 +256,7 @@ static void run_win(void *arg, size_t i)
     uint32_t r1 = t->rb + (uint32_t)((uint64_t)(t->re - t->rb) * (ri + 1) / t->row_parts);
     j1 = j1 < t->n ? j1 : t->n;
     if (j0 < j1 && r0 < r1)
-        t->fn(&t->job, r0, r1, j0, j1, t->acc + i * t->task_rows * t->job.tile);
+        t->fn(&t->job, r0, r1, j0, j1, t->acc + i * t->acc_stride);
 }
 
 /* Panels: when every task holds one tile of columns (small images: a 14x14 layer's 224
@@ -318,7 +321,7 @@ static void run_panels(void *arg, size_t i)
         for (uint32_t r = a; r < b; r++)
             unpack_brow(&u, &w, r);
         job.row_begin = a;
-        t->fn(&job, a, b, j0, j1, t->acc + i * t->task_rows * t->job.tile);
+        t->fn(&job, a, b, j0, j1, t->acc + i * t->acc_stride);
         a = b;
     }
 }
@@ -399,6 +402,12 @@ static float *align_windows(const float *x, const uint32_t *off, uint32_t cols, 
         mapped[c] = (uint32_t)(k * len) + off[c] - s;
     }
     return base;
+}
+
+static uint32_t copy_cols_env(void)
+{
+    const char *e = getenv("LSC_WIN_COPY_COLS");
+    return e ? (uint32_t)atoi(e) : WIN_COPY_COLS;
 }
 
 /* Runs t in panels if it has that shape (see above): 1 if done, 0 if not that shape,
@@ -524,9 +533,39 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
             first = half;
         }
     }
+    /* larger X: each k-block's windows copied per tile (windows.h), k-blocks of a fixed
+     * count of columns */
+    uint32_t *cut = NULL;
+    if (t->align && tab == u->x_offsets && t->copy_cols) {
+        n_kb = (uint32_t)((v->cols + t->copy_cols - 1) / t->copy_cols);
+        cut = malloc(((size_t)n_kb + 1) * sizeof *cut);
+        if (!cut) {
+            lsc_exec_free(exec, copies);
+            free(mapped);
+            return 0;
+        }
+        for (uint32_t kb = 0; kb <= n_kb; kb++)
+            cut[kb] = (uint32_t)((uint64_t)v->cols * kb / n_kb);
+        first = cut;
+        t->job.copy_cols = t->copy_cols;
+        t->job.first = cut;
+    }
     uint32_t base = f->row_start[t->rb], values = f->row_start[t->re] - base;
+    t->job.n_kb = n_kb;
+    t->job.vals = (const float *)(const void *)v->values + base;
+    t->job.cols = f->col + base;
+    t->job.tab = tab;
+    t->job.row_start = f->row_start;
+    t->job.value_base = base;
+    size_t n_tasks = t->col_parts * t->row_parts;
     form_starts fs = { .f = f, .first = first, .tab = tab, .n_kb = n_kb, .rb = t->rb, .re = t->re,
                        .base = base };
+    if (cut) { /* rows walked by cursors: no starts (no small-X copies either) */
+        lsc_exec_run(exec, run_win, t, n_tasks);
+        free(cut);
+        free(mapped);
+        return 1;
+    }
     fs.starts = lsc_exec_alloc(exec, (size_t)(t->re - t->rb) * (n_kb + 1) * sizeof *fs.starts);
     /* a task over several tiles would map each value once a tile: map them all once */
     if (t->tiles > t->col_parts)
@@ -536,13 +575,8 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
         size_t want = (uint64_t)(t->re - t->rb) * n_kb < WIN_SERIAL_WORK / 16 ? 1 : lsc_exec_width(exec);
         fs.n_tasks = want < t->re - t->rb ? want : t->re - t->rb;
         lsc_exec_run(exec, form_starts_task, &fs, fs.n_tasks);
-        t->job.n_kb = n_kb;
         t->job.starts = fs.starts;
         t->job.offs = fs.offs;
-        t->job.vals = (const float *)(const void *)v->values + base;
-        t->job.cols = f->col + base;
-        t->job.tab = tab;
-        size_t n_tasks = t->col_parts * t->row_parts;
         lsc_exec_run(exec, run_win, t, n_tasks);
     }
     lsc_exec_free(exec, fs.starts);
@@ -610,11 +644,16 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
     t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
     t.task_rows = (uint32_t)(((uint64_t)(row_end - row_begin) + t.row_parts - 1) / t.row_parts);
     size_t n_tasks = t.col_parts * t.row_parts;
-    t.acc = lsc_exec_alloc(exec, n_tasks * t.task_rows * WIN_TILE * sizeof *t.acc);
     /* the form holds float32 values in the blob, read in place (4-byte aligned) */
     const lsc_win_form *f = w->win_form;
     int on_form = f && v == &w->view && v->dtype == LSC_DTYPE_FLOAT32 &&
                   ((uintptr_t)v->values & 3) == 0;
+    /* room for the copied windows (run_form) past each task's sums */
+    uint32_t kc = copy_cols_env();
+    t.copy_cols = on_form && t.align ? (kc < v->cols ? kc : v->cols) : 0;
+    t.acc_stride = (size_t)t.task_rows * WIN_TILE +
+                   (t.copy_cols ? (size_t)t.copy_cols * WIN_TILE + WIN_ALIGN + t.task_rows : 0);
+    t.acc = lsc_exec_alloc(exec, n_tasks * t.acc_stride * sizeof *t.acc);
     int done = !t.acc ? -1 : on_form ? (run_form(&t, &u, f, exec) ? 1 : -1) : try_panels(&t, &u, exec);
     if (!done) {
         st = unpack_rows(&u, w, exec, error);
