@@ -131,7 +131,9 @@ typedef struct lsc_kernel_set {
     /* windows gets a small X copied so every strip starts on a 64-byte line
      * (windows.c align_windows): AVX-512's 64-byte loads gain ~11% on 14x14
      * convolutions; AVX2's 32-byte loads split half as often and lost 10-30% (a first
-     * version, full-size k-blocks) to the copies' larger L1 footprint */
+     * version, full-size k-blocks) to the copies' larger L1 footprint. On the form, a
+     * larger X then has each k-block's windows copied per tile (copy_cols): the
+     * variant must define windows.h's k_win_row. */
     int align_windows;
     int kblock; /* brows runs one-row block rows at n >= 8 in k-blocks (brows_kblock.h) */
 } lsc_kernel_set;

@@ -22,7 +22,9 @@
 #define WIN_BLOCK_VALUES 8    /* values per row and k-block, on average, at least */
 #define WIN_SERIAL_WORK 65536 /* values x columns (values, to decode) below which threads cost more */
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
-#define WIN_COPY_COLS 32      /* columns whose windows a k-block copies: 32 KiB, L1 */
+/* Columns a k-block copies the windows of (run_form on AVX-512): 32 KiB, Zen 4's L1;
+ * 24 ran 5-10% slower, 40 and 48 within 2% (conv1_2, conv2_2, conv3_3, conv4_2 shapes) */
+#define WIN_COPY_COLS 32
 
 /* The first column of each k-block: a block grows while the windows it adds (their
  * parts not overlapping the previous window, across a tile) fit budget floats, but
@@ -404,12 +406,6 @@ static float *align_windows(const float *x, const uint32_t *off, uint32_t cols, 
     return base;
 }
 
-static uint32_t copy_cols_env(void)
-{
-    const char *e = getenv("LSC_WIN_COPY_COLS");
-    return e ? (uint32_t)atoi(e) : WIN_COPY_COLS;
-}
-
 /* Runs t in panels if it has that shape (see above): 1 if done, 0 if not that shape,
  * -1 if out of memory. */
 static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
@@ -533,8 +529,10 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
             first = half;
         }
     }
-    /* larger X: each k-block's windows copied per tile (windows.h), k-blocks of a fixed
-     * count of columns */
+    /* larger X: each k-block's windows copied per tile to 64-byte lines (windows.h),
+     * k-blocks of a fixed count of columns; a 64-byte load at any other offset splits
+     * two lines and costs Zen 4 about two (VGG's 224- to 28-pixel layers ran at 42-48%
+     * of the FMA peak) */
     uint32_t *cut = NULL;
     if (t->align && tab == u->x_offsets && t->copy_cols) {
         n_kb = (uint32_t)((v->cols + t->copy_cols - 1) / t->copy_cols);
@@ -649,8 +647,7 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
     int on_form = f && v == &w->view && v->dtype == LSC_DTYPE_FLOAT32 &&
                   ((uintptr_t)v->values & 3) == 0;
     /* room for the copied windows (run_form) past each task's sums */
-    uint32_t kc = copy_cols_env();
-    t.copy_cols = on_form && t.align ? (kc < v->cols ? kc : v->cols) : 0;
+    t.copy_cols = on_form && t.align ? (WIN_COPY_COLS < v->cols ? WIN_COPY_COLS : v->cols) : 0;
     t.acc_stride = (size_t)t.task_rows * WIN_TILE +
                    (t.copy_cols ? (size_t)t.copy_cols * WIN_TILE + WIN_ALIGN + t.task_rows : 0);
     t.acc = lsc_exec_alloc(exec, n_tasks * t.acc_stride * sizeof *t.acc);

@@ -142,6 +142,13 @@ void LSC_WINDOWS_NAME(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size
                           (uint32_t)(s[1] - s[0]));
                     continue;
                 }
+#ifdef k_win_tab
+                /* the form, a whole tile in one pass: each column's window looked up */
+                (void)map;
+                k_win_tab(job->x + jt, nt, a, job->cols + s[0], job->tab, job->vals + s[0],
+                          (uint32_t)(s[1] - s[0]));
+                continue;
+#endif
                 /* the form: columns to windows a chunk at a time (a value's lookup
                  * costs about a cycle, its FMAs across the tile a dozen or more) */
                 for (uint64_t i = s[0]; i < s[1]; i += LSC_WIN_MAP_CHUNK) {
