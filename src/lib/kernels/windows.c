@@ -22,9 +22,13 @@
 #define WIN_BLOCK_VALUES 8    /* values per row and k-block, on average, at least */
 #define WIN_SERIAL_WORK 65536 /* values x columns (values, to decode) below which threads cost more */
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
-/* Columns a k-block copies the windows of (run_form on AVX-512): 32 KiB, Zen 4's L1;
- * 24 ran 5-10% slower, 40 and 48 within 2% (conv1_2, conv2_2, conv3_3, conv4_2 shapes) */
-#define WIN_COPY_COLS 32
+/* Copied windows (run_form on AVX-512): tiles of 128 columns, k-blocks of 64 columns'
+ * windows (32 KiB, Zen 4's L1). Against 256 x 32 (the same bytes): 0.88-0.96x the time
+ * on VGG's 224- to 28-pixel shapes (more values a pass over a row's sums, which stay
+ * in L2 with half the traffic); 64 or 96 columns a tile 1.00-1.14x of 128, k-blocks of
+ * 48 columns 0.99-1.06x of 64, 80 or 96 0.95-1.05x (docs/benchmarks.md, stop 18). */
+#define WIN_COPY_TILE 128
+#define WIN_COPY_COLS 64
 
 /* The first column of each k-block: a block grows while the windows it adds (their
  * parts not overlapping the previous window, across a tile) fit budget floats, but
@@ -516,7 +520,7 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
     const uint32_t *tab = u->x_offsets;
     uint32_t n_kb = u->n_kb;
     void *copies = NULL;
-    if (t->align && t->tiles <= t->col_parts && span + t->n <= WIN_PANEL_X_FLOATS) {
+    if (t->align && !t->copy_cols && t->tiles <= t->col_parts && span + t->n <= WIN_PANEL_X_FLOATS) {
         mapped = malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped);
         if (!mapped)
             return 0;
@@ -534,7 +538,7 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
      * two lines and costs Zen 4 about two (VGG's 224- to 28-pixel layers ran at 42-48%
      * of the FMA peak) */
     uint32_t *cut = NULL;
-    if (t->align && tab == u->x_offsets && t->copy_cols) {
+    if (t->copy_cols) {
         n_kb = (uint32_t)((v->cols + t->copy_cols - 1) / t->copy_cols);
         cut = malloc(((size_t)n_kb + 1) * sizeof *cut);
         if (!cut) {
@@ -597,11 +601,14 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
         return st;
     if (n == 0)
         return LSC_OK;
-    for (uint32_t c = 0; c < v->cols; c++)
+    size_t span = 0; /* X's extent past x, but for the last window's n columns */
+    for (uint32_t c = 0; c < v->cols; c++) {
         if (x_offsets[c] > UINT32_MAX)
             return lsc_fail(error, LSC_ERR_TOO_LARGE,
                             "lsc_spmm_windows: weight '%s': x_offsets[%u] = %zu exceeds 32 bits",
                             w->name, c, x_offsets[c]);
+        span = x_offsets[c] > span ? x_offsets[c] : span;
+    }
     uint64_t e, v_lo, v_hi;
     lsc_blob_row_start(v, row_begin / v->block_h, &e, &v_lo);
     lsc_blob_row_start(v, (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h), &e,
@@ -626,30 +633,36 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
         off32[c] = (uint32_t)x_offsets[c];
     win_unpack u = { .v = v, .unpack = ks->unpack, .x_offsets = off32, .first = first,
                      .n_kb = n_kb, .rb = row_begin, .re = row_end };
-    win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .sink = sink, .row_begin = row_begin,
+    size_t want = lsc_exec_width(exec);
+    if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
+        want = 1;
+    /* the form holds float32 values in the blob, read in place (4-byte aligned) */
+    const lsc_win_form *f = w->win_form;
+    int on_form = f && v == &w->view && v->dtype == LSC_DTYPE_FLOAT32 &&
+                  ((uintptr_t)v->values & 3) == 0;
+    /* on the form, an aligning variant copies the windows (run_form) unless X is small
+     * enough to be copied whole; then in narrower tiles */
+    size_t tiles = (n + WIN_TILE - 1) / WIN_TILE;
+    int copy = on_form && ks->align_windows &&
+               !(tiles <= want && span + n <= WIN_PANEL_X_FLOATS);
+    size_t tile = copy ? WIN_COPY_TILE : WIN_TILE;
+    win_tasks t = { .job = { .x = x, .tile = tile, .sink = sink, .row_begin = row_begin,
                              .n_kb = n_kb },
                     .fn = ks->windows, .align = ks->align_windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
                     .min_cols = min_cols < v->cols ? (uint32_t)min_cols : v->cols,
                     .x_offsets = x_offsets,
-                    .tiles = (n + WIN_TILE - 1) / WIN_TILE };
-    size_t want = lsc_exec_width(exec);
-    if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
-        want = 1;
+                    .copy_cols = copy ? (WIN_COPY_COLS < v->cols ? WIN_COPY_COLS : v->cols) : 0,
+                    .tiles = (n + tile - 1) / tile };
     /* column tiles first (each task reads only its part of X); rows when too few */
     t.col_parts = want < t.tiles ? want : t.tiles;
     size_t rp = (want + t.col_parts - 1) / t.col_parts, max_rp = (row_end - row_begin + 7) / 8;
     t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
     t.task_rows = (uint32_t)(((uint64_t)(row_end - row_begin) + t.row_parts - 1) / t.row_parts);
     size_t n_tasks = t.col_parts * t.row_parts;
-    /* the form holds float32 values in the blob, read in place (4-byte aligned) */
-    const lsc_win_form *f = w->win_form;
-    int on_form = f && v == &w->view && v->dtype == LSC_DTYPE_FLOAT32 &&
-                  ((uintptr_t)v->values & 3) == 0;
-    /* room for the copied windows (run_form) past each task's sums */
-    t.copy_cols = on_form && t.align ? (WIN_COPY_COLS < v->cols ? WIN_COPY_COLS : v->cols) : 0;
-    t.acc_stride = (size_t)t.task_rows * WIN_TILE +
-                   (t.copy_cols ? (size_t)t.copy_cols * WIN_TILE + WIN_ALIGN + t.task_rows : 0);
+    /* each task's sums, then its copied windows (on a line) and its rows' cursors */
+    t.acc_stride = (size_t)t.task_rows * tile +
+                   (copy ? (size_t)t.copy_cols * tile + WIN_ALIGN + t.task_rows : 0);
     t.acc = lsc_exec_alloc(exec, n_tasks * t.acc_stride * sizeof *t.acc);
     int done = !t.acc ? -1 : on_form ? (run_form(&t, &u, f, exec) ? 1 : -1) : try_panels(&t, &u, exec);
     if (!done) {

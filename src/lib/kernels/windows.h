@@ -45,10 +45,10 @@ static inline void win_ahead_step(win_ahead *a, uint32_t lines)
 }
 
 /* The tile loop with the k-block's windows copied (job->copy_cols), for a variant
- * that defines k_win_row(buf, n, y, cols, c0, c1, vals, cnt): it adds the values of
- * cols[0..cnt) below column c1, column c's window at buf + (c - c0) * WIN_TILE on a
- * 64-byte line, and returns how many it took. A row's cursor walks its values across
- * the k-blocks, so no k-block starts are needed. */
+ * that defines k_win_row(buf, stride, n, y, cols, c0, c1, vals, cnt): it adds the
+ * values of cols[0..cnt) below column c1, column c's window at buf + (c - c0) * stride
+ * on a 64-byte line (stride = the tile), and returns how many it took. A row's cursor
+ * walks its values across the k-blocks, so no k-block starts are needed. */
 #ifdef k_win_row
 static void windows_copied(const lsc_windows_job *job, uint32_t r0, uint32_t r1, size_t j0,
                            size_t j1, float *acc)
@@ -92,7 +92,7 @@ static void windows_copied(const lsc_windows_job *job, uint32_t r0, uint32_t r1,
                     __builtin_prefetch(job->vals + q);
                     __builtin_prefetch(job->vals + q + 16);
                 }
-                cur[r - r0] = i + k_win_row(buf, nt, acc + (size_t)(r - r0) * tile, job->cols + i,
+                cur[r - r0] = i + k_win_row(buf, tile, nt, acc + (size_t)(r - r0) * tile, job->cols + i,
                                             f0, f1, job->vals + i, rs[r + 1] - base - i);
             }
         }
