@@ -85,6 +85,15 @@ typedef struct lsc_windows_job {
      * x + tab[cols[i]], mapped a row's k-block at a time into a buffer in L1 */
     const uint16_t *cols;
     const uint32_t *tab;
+    /* copy_cols > 0 (on the form, variants with k_win_row): per tile and k-block, the
+     * k-block's windows are copied to copy_cols x tile floats on 64-byte lines past the
+     * task's sums, column c's at (c - first[kb]) x tile, so that no load of X splits a
+     * line; each row's values are walked by a cursor (no starts), row r's first at
+     * row_start[r] - value_base, its end at row_start[r + 1] - value_base */
+    uint32_t copy_cols;
+    const uint32_t *first; /* n_kb + 1: the k-blocks' first columns, then the end */
+    const uint32_t *row_start;
+    uint32_t value_base;
 } lsc_windows_job;
 
 /* Rows [r0, r1), columns [j0, j1) to the sink; acc has room for (r1 - r0) x tile
@@ -122,7 +131,9 @@ typedef struct lsc_kernel_set {
     /* windows gets a small X copied so every strip starts on a 64-byte line
      * (windows.c align_windows): AVX-512's 64-byte loads gain ~11% on 14x14
      * convolutions; AVX2's 32-byte loads split half as often and lost 10-30% (a first
-     * version, full-size k-blocks) to the copies' larger L1 footprint */
+     * version, full-size k-blocks) to the copies' larger L1 footprint. On the form, a
+     * larger X then has each k-block's windows copied per tile (copy_cols): the
+     * variant must define windows.h's k_win_row. */
     int align_windows;
     int kblock; /* brows runs one-row block rows at n >= 8 in k-blocks (brows_kblock.h) */
 } lsc_kernel_set;

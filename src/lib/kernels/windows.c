@@ -22,6 +22,13 @@
 #define WIN_BLOCK_VALUES 8    /* values per row and k-block, on average, at least */
 #define WIN_SERIAL_WORK 65536 /* values x columns (values, to decode) below which threads cost more */
 #define WIN_CHUNK (1u << 20)  /* values converted per call */
+/* Copied windows (run_form on AVX-512): tiles of 128 columns, k-blocks of 64 columns'
+ * windows (32 KiB, Zen 4's L1). Against 256 x 32 (the same bytes): 0.88-0.96x the time
+ * on VGG's 224- to 28-pixel shapes (more values a pass over a row's sums, which stay
+ * in L2 with half the traffic); 64 or 96 columns a tile 1.00-1.14x of 128, k-blocks of
+ * 48 columns 0.99-1.06x of 64, 80 or 96 0.95-1.05x (docs/benchmarks.md, stop 18). */
+#define WIN_COPY_TILE 128
+#define WIN_COPY_COLS 64
 
 /* The first column of each k-block: a block grows while the windows it adds (their
  * parts not overlapping the previous window, across a tile) fit budget floats, but
@@ -237,10 +244,12 @@ typedef struct win_tasks {
     lsc_windows_job job;
     lsc_windows_fn fn;
     uint32_t rb, re, row_parts, task_rows, min_cols;
+    uint32_t copy_cols; /* run_form may copy k-blocks of this many columns' windows */
     const size_t *x_offsets; /* the caller's */
     int align; /* X copied to aligned windows in panels (align_windows) */
     size_t n, col_parts, tiles;
-    float *acc; /* task i's tile of sums at acc + i * task_rows * tile */
+    size_t acc_stride; /* floats: task i's tile of sums at acc + i * acc_stride */
+    float *acc;
 } win_tasks;
 
 static void run_win(void *arg, size_t i)
@@ -253,7 +262,7 @@ static void run_win(void *arg, size_t i)
     uint32_t r1 = t->rb + (uint32_t)((uint64_t)(t->re - t->rb) * (ri + 1) / t->row_parts);
     j1 = j1 < t->n ? j1 : t->n;
     if (j0 < j1 && r0 < r1)
-        t->fn(&t->job, r0, r1, j0, j1, t->acc + i * t->task_rows * t->job.tile);
+        t->fn(&t->job, r0, r1, j0, j1, t->acc + i * t->acc_stride);
 }
 
 /* Panels: when every task holds one tile of columns (small images: a 14x14 layer's 224
@@ -318,7 +327,7 @@ static void run_panels(void *arg, size_t i)
         for (uint32_t r = a; r < b; r++)
             unpack_brow(&u, &w, r);
         job.row_begin = a;
-        t->fn(&job, a, b, j0, j1, t->acc + i * t->task_rows * t->job.tile);
+        t->fn(&job, a, b, j0, j1, t->acc + i * t->acc_stride);
         a = b;
     }
 }
@@ -511,7 +520,7 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
     const uint32_t *tab = u->x_offsets;
     uint32_t n_kb = u->n_kb;
     void *copies = NULL;
-    if (t->align && t->tiles <= t->col_parts && span + t->n <= WIN_PANEL_X_FLOATS) {
+    if (t->align && !t->copy_cols && t->tiles <= t->col_parts && span + t->n <= WIN_PANEL_X_FLOATS) {
         mapped = malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped);
         if (!mapped)
             return 0;
@@ -524,9 +533,41 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
             first = half;
         }
     }
+    /* larger X: each k-block's windows copied per tile to 64-byte lines (windows.h),
+     * k-blocks of a fixed count of columns; a 64-byte load at any other offset splits
+     * two lines and costs Zen 4 about two (VGG's 224- to 28-pixel layers ran at 42-48%
+     * of the FMA peak) */
+    uint32_t *cut = NULL;
+    if (t->copy_cols) {
+        n_kb = (uint32_t)((v->cols + t->copy_cols - 1) / t->copy_cols);
+        cut = malloc(((size_t)n_kb + 1) * sizeof *cut);
+        if (!cut) {
+            lsc_exec_free(exec, copies);
+            free(mapped);
+            return 0;
+        }
+        for (uint32_t kb = 0; kb <= n_kb; kb++)
+            cut[kb] = (uint32_t)((uint64_t)v->cols * kb / n_kb);
+        first = cut;
+        t->job.copy_cols = t->copy_cols;
+        t->job.first = cut;
+    }
     uint32_t base = f->row_start[t->rb], values = f->row_start[t->re] - base;
+    t->job.n_kb = n_kb;
+    t->job.vals = (const float *)(const void *)v->values + base;
+    t->job.cols = f->col + base;
+    t->job.tab = tab;
+    t->job.row_start = f->row_start;
+    t->job.value_base = base;
+    size_t n_tasks = t->col_parts * t->row_parts;
     form_starts fs = { .f = f, .first = first, .tab = tab, .n_kb = n_kb, .rb = t->rb, .re = t->re,
                        .base = base };
+    if (cut) { /* rows walked by cursors: no starts (no small-X copies either) */
+        lsc_exec_run(exec, run_win, t, n_tasks);
+        free(cut);
+        free(mapped);
+        return 1;
+    }
     fs.starts = lsc_exec_alloc(exec, (size_t)(t->re - t->rb) * (n_kb + 1) * sizeof *fs.starts);
     /* a task over several tiles would map each value once a tile: map them all once */
     if (t->tiles > t->col_parts)
@@ -536,13 +577,8 @@ static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, co
         size_t want = (uint64_t)(t->re - t->rb) * n_kb < WIN_SERIAL_WORK / 16 ? 1 : lsc_exec_width(exec);
         fs.n_tasks = want < t->re - t->rb ? want : t->re - t->rb;
         lsc_exec_run(exec, form_starts_task, &fs, fs.n_tasks);
-        t->job.n_kb = n_kb;
         t->job.starts = fs.starts;
         t->job.offs = fs.offs;
-        t->job.vals = (const float *)(const void *)v->values + base;
-        t->job.cols = f->col + base;
-        t->job.tab = tab;
-        size_t n_tasks = t->col_parts * t->row_parts;
         lsc_exec_run(exec, run_win, t, n_tasks);
     }
     lsc_exec_free(exec, fs.starts);
@@ -565,11 +601,14 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
         return st;
     if (n == 0)
         return LSC_OK;
-    for (uint32_t c = 0; c < v->cols; c++)
+    size_t span = 0; /* X's extent past x, but for the last window's n columns */
+    for (uint32_t c = 0; c < v->cols; c++) {
         if (x_offsets[c] > UINT32_MAX)
             return lsc_fail(error, LSC_ERR_TOO_LARGE,
                             "lsc_spmm_windows: weight '%s': x_offsets[%u] = %zu exceeds 32 bits",
                             w->name, c, x_offsets[c]);
+        span = x_offsets[c] > span ? x_offsets[c] : span;
+    }
     uint64_t e, v_lo, v_hi;
     lsc_blob_row_start(v, row_begin / v->block_h, &e, &v_lo);
     lsc_blob_row_start(v, (uint32_t)(((uint64_t)row_end + v->block_h - 1) / v->block_h), &e,
@@ -594,27 +633,37 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
         off32[c] = (uint32_t)x_offsets[c];
     win_unpack u = { .v = v, .unpack = ks->unpack, .x_offsets = off32, .first = first,
                      .n_kb = n_kb, .rb = row_begin, .re = row_end };
-    win_tasks t = { .job = { .x = x, .tile = WIN_TILE, .sink = sink, .row_begin = row_begin,
+    size_t want = lsc_exec_width(exec);
+    if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
+        want = 1;
+    /* the form holds float32 values in the blob, read in place (4-byte aligned) */
+    const lsc_win_form *f = w->win_form;
+    int on_form = f && v == &w->view && v->dtype == LSC_DTYPE_FLOAT32 &&
+                  ((uintptr_t)v->values & 3) == 0;
+    /* on the form, an aligning variant copies the windows (run_form) unless X is small
+     * enough to be copied whole; then in narrower tiles */
+    size_t tiles = (n + WIN_TILE - 1) / WIN_TILE;
+    int copy = on_form && ks->align_windows &&
+               !(tiles <= want && span + n <= WIN_PANEL_X_FLOATS);
+    size_t tile = copy ? WIN_COPY_TILE : WIN_TILE;
+    win_tasks t = { .job = { .x = x, .tile = tile, .sink = sink, .row_begin = row_begin,
                              .n_kb = n_kb },
                     .fn = ks->windows, .align = ks->align_windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
                     .min_cols = min_cols < v->cols ? (uint32_t)min_cols : v->cols,
                     .x_offsets = x_offsets,
-                    .tiles = (n + WIN_TILE - 1) / WIN_TILE };
-    size_t want = lsc_exec_width(exec);
-    if ((v_hi - v_lo) * n < WIN_SERIAL_WORK)
-        want = 1;
+                    .copy_cols = copy ? (WIN_COPY_COLS < v->cols ? WIN_COPY_COLS : v->cols) : 0,
+                    .tiles = (n + tile - 1) / tile };
     /* column tiles first (each task reads only its part of X); rows when too few */
     t.col_parts = want < t.tiles ? want : t.tiles;
     size_t rp = (want + t.col_parts - 1) / t.col_parts, max_rp = (row_end - row_begin + 7) / 8;
     t.row_parts = (uint32_t)(rp < max_rp ? rp : max_rp);
     t.task_rows = (uint32_t)(((uint64_t)(row_end - row_begin) + t.row_parts - 1) / t.row_parts);
     size_t n_tasks = t.col_parts * t.row_parts;
-    t.acc = lsc_exec_alloc(exec, n_tasks * t.task_rows * WIN_TILE * sizeof *t.acc);
-    /* the form holds float32 values in the blob, read in place (4-byte aligned) */
-    const lsc_win_form *f = w->win_form;
-    int on_form = f && v == &w->view && v->dtype == LSC_DTYPE_FLOAT32 &&
-                  ((uintptr_t)v->values & 3) == 0;
+    /* each task's sums, then its copied windows (on a line) and its rows' cursors */
+    t.acc_stride = (size_t)t.task_rows * tile +
+                   (copy ? (size_t)t.copy_cols * tile + WIN_ALIGN + t.task_rows : 0);
+    t.acc = lsc_exec_alloc(exec, n_tasks * t.acc_stride * sizeof *t.acc);
     int done = !t.acc ? -1 : on_form ? (run_form(&t, &u, f, exec) ? 1 : -1) : try_panels(&t, &u, exec);
     if (!done) {
         st = unpack_rows(&u, w, exec, error);

@@ -176,6 +176,99 @@ static void k_convert(lsc_dtype dtype, const uint8_t *src, float *dst, uint32_t 
 #define LSC_UNPACK_NAME lsc_unpack_brow_avx512
 #include "kernels/brows.h"
 
+#if defined(__clang__)
+#define LSC_WIN_UNROLL _Pragma("unroll")
+#else
+#define LSC_WIN_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+/* Windows copied to 64-byte lines (windows.h), a tile of up to 256 columns: its sums
+ * stay in nv registers while the piece's values pass, one aligned load an FMA; value
+ * i's window at x + (cols[i] - c0) * stride, the piece ends at column c1. */
+static inline __attribute__((always_inline)) uint32_t
+win_strip(const float *restrict x, size_t stride, float *restrict y, const uint16_t *restrict cols, uint32_t c0,
+          uint32_t c1, const uint32_t *restrict tab, const float *restrict vals, uint32_t cnt,
+          const int nv, const int masked, __mmask16 mask)
+{
+    __m512 acc[16];
+#define LSC_WL(p) (masked && k == nv - 1 ? _mm512_maskz_loadu_ps(mask, (p)) : _mm512_loadu_ps(p))
+    LSC_WIN_UNROLL for (int k = 0; k < nv; k++)
+        acc[k] = masked && k == nv - 1 ? _mm512_maskz_loadu_ps(mask, y + k * VEC)
+                                       : _mm512_loadu_ps(y + k * VEC);
+    uint32_t i = 0;
+    for (; i < cnt && (tab || cols[i] < c1); i++) {
+        const float *xr = tab ? x + tab[cols[i]] : x + (size_t)(cols[i] - c0) * stride;
+        const __m512 w = _mm512_set1_ps(vals[i]);
+        LSC_WIN_UNROLL for (int k = 0; k < nv; k++)
+            acc[k] = _mm512_fmadd_ps(w, LSC_WL(xr + k * VEC), acc[k]);
+    }
+#undef LSC_WL
+    LSC_WIN_UNROLL for (int k = 0; k < nv; k++) {
+        if (masked && k == nv - 1)
+            _mm512_mask_storeu_ps(y + k * VEC, mask, acc[k]);
+        else
+            _mm512_storeu_ps(y + k * VEC, acc[k]);
+    }
+    return i;
+}
+
+#define LSC_WIN_STRIPS(M)                                                                      \
+    switch (nv) {                                                                              \
+    case 1: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 1, M, mask);          \
+    case 2: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 2, M, mask);          \
+    case 3: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 3, M, mask);          \
+    case 4: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 4, M, mask);          \
+    case 5: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 5, M, mask);          \
+    case 6: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 6, M, mask);          \
+    case 7: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 7, M, mask);          \
+    case 8: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 8, M, mask);          \
+    case 9: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 9, M, mask);          \
+    case 10: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 10, M, mask);        \
+    case 11: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 11, M, mask);        \
+    case 12: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 12, M, mask);        \
+    case 13: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 13, M, mask);        \
+    case 14: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 14, M, mask);        \
+    case 15: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 15, M, mask);        \
+    default: return win_strip(x, stride, y, cols, c0, c1, tab, vals, cnt, 16, M, mask);        \
+    }
+
+/* n = 1..256 columns: whole vectors, the last masked when n is not a multiple of 16;
+ * with tab (c0, c1 unused) value i's window is x + tab[cols[i]] and all cnt are
+ * taken (k_win_tab: windows in place, the whole tile in one pass) */
+static uint32_t k_win_any(const float *restrict x, size_t stride, size_t n, float *restrict y,
+                          const uint16_t *restrict cols, uint32_t c0, uint32_t c1,
+                          const uint32_t *restrict tab, const float *restrict vals, uint32_t cnt)
+{
+    const size_t nv = (n + VEC - 1) / VEC;
+    const int masked = n % VEC != 0;
+    const __mmask16 mask = masked ? (__mmask16)((1u << (n % VEC)) - 1) : 0xffff;
+    if (masked) {
+        LSC_WIN_STRIPS(1)
+    } else {
+        LSC_WIN_STRIPS(0)
+    }
+}
+
+static uint32_t k_win_row(const float *restrict x, size_t stride, size_t n, float *restrict y,
+                          const uint16_t *restrict cols, uint32_t c0, uint32_t c1,
+                          const float *restrict vals, uint32_t cnt)
+{
+    if (n == 16 * VEC)
+        return win_strip(x, stride, y, cols, c0, c1, NULL, vals, cnt, 16, 0, 0xffff);
+    if (n == 8 * VEC)
+        return win_strip(x, stride, y, cols, c0, c1, NULL, vals, cnt, 8, 0, 0xffff);
+    return k_win_any(x, stride, n, y, cols, c0, c1, NULL, vals, cnt);
+}
+
+static void k_win_tab(const float *restrict x, size_t n, float *restrict y,
+                      const uint16_t *restrict cols, const uint32_t *restrict tab,
+                      const float *restrict vals, uint32_t cnt)
+{
+    k_win_any(x, 0, n, y, cols, 0, 0, tab, vals, cnt);
+}
+
+#define k_win_row k_win_row
+#define k_win_tab k_win_tab
 #define LSC_WINDOWS_NAME lsc_windows_avx512
 #include "kernels/windows.h"
 
