@@ -29,6 +29,10 @@
  * 48 columns 0.99-1.06x of 64, 80 or 96 0.95-1.05x (docs/benchmarks.md, stop 18). */
 #define WIN_COPY_TILE 128
 #define WIN_COPY_COLS 64
+/* ...and only where a copied window serves enough values (non-zeros a column): at batch
+ * 32 LeNet-5's conv2 at 5% (2.5 a column) took 1.65x as long copied, its conv1 (10)
+ * 1.08x; VGG's conv1_2 (14) the same within the noise, its other layers >= 36 gain */
+#define WIN_COPY_MIN_USES 16
 
 /* The first column of each k-block: a block grows while the windows it adds (their
  * parts not overlapping the previous window, across a tile) fit budget floats, but
@@ -644,7 +648,8 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
      * enough to be copied whole; then in narrower tiles */
     size_t tiles = (n + WIN_TILE - 1) / WIN_TILE;
     int copy = on_form && ks->align_windows &&
-               !(tiles <= want && span + n <= WIN_PANEL_X_FLOATS);
+               !(tiles <= want && span + n <= WIN_PANEL_X_FLOATS) &&
+               v_hi - v_lo >= (uint64_t)WIN_COPY_MIN_USES * v->cols;
     size_t tile = copy ? WIN_COPY_TILE : WIN_TILE;
     win_tasks t = { .job = { .x = x, .tile = tile, .sink = sink, .row_begin = row_begin,
                              .n_kb = n_kb },
