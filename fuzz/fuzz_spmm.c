@@ -90,14 +90,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tame = isfinite(v) && fabs(v) <= 1e6;
     }
 
-    /* n = 1, 2, 17 (3 on large matrices) or 130 (9): 130 past the kernels' large-n
-     * threshold (tiles of X and Y, the decoded column buffer), 2..64 the narrow multiply
-     * on a plain batch-1 form (17: a masked 512-bit or a third 256-bit vector, k-blocks
-     * past 128 columns) */
+    /* n = 1, 2, 17 (3 on large matrices) or 300 / 130 (9): 130 past the kernels' large-n
+     * threshold (tiles of X and Y, the decoded column buffer), 300 past one windows
+     * tile (on AVX-512 the convolution form's copied windows, where a column has 16
+     * non-zeros), 2..64 the narrow multiply on a plain batch-1 form (17: a masked
+     * 512-bit or a third 256-bit vector, k-blocks past 128 columns) */
     const size_t n = (ctl & 3) == 0   ? 1
                      : (ctl & 3) == 1 ? 2
                      : (ctl & 3) == 2 ? (elems <= 65536 ? 17 : 3)
-                                      : (elems <= 4096 ? 130 : 9);
+                                      : (elems <= 2048 ? 300 : elems <= 4096 ? 130 : 9);
     uint32_t rb = 0, re = 0;
     if (ctl & 4) { /* a row range, as Conv groups use */
         rb = (uint32_t)(((ctl >> 3) & 7) % in.rows);

@@ -22,9 +22,10 @@ typedef struct job {
 static void task(void *arg, size_t i)
 {
     job *j = arg;
-    volatile unsigned sink = 0;
+    volatile unsigned sink = 0; /* uneven busy work the compiler cannot drop */
     for (unsigned k = 0; k < (i * j->spin) % 4096; k++)
-        sink += k;
+        sink = sink + k;
+    (void)sink;
     atomic_fetch_add(&j->ran[i], 1);
     if (!pthread_equal(pthread_self(), j->caller))
         atomic_fetch_add(&j->threads_seen, 1);

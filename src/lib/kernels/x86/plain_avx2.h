@@ -57,16 +57,28 @@ plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
      * shifts and a mask: the decoding and the loads balanced, n = 8 1.40 -> 1.35
      * cycles a value on conv5_1, 1.32 -> 1.27 on conv3_2; all four so, 1.38 and 1.24),
      * their values in both halves of lo (the first four) and hi */
-#define LSC_STEP8(q, cp, lo, hi)                                                           \
-    LSC_UNROLL for (int u = 0; u < 8; u++) {                                               \
-        const size_t col = u % 4 == 1 || u % 4 == 2 ? (size_t)(cp)[u]                      \
-                                                    : (uint16_t)((q)[u / 4] >> (16 * (u % 4))); \
+#define LSC_ONE(q, cp, lo, hi, U)                                                          \
+    do { /* value U of the eight: U a literal, for the shuffle's immediate */             \
+        const size_t col = (U) % 4 == 1 || (U) % 4 == 2                                    \
+                               ? (size_t)(cp)[U]                                           \
+                               : (uint16_t)((q)[(U) / 4] >> (16 * ((U) % 4)));             \
         const float *xr = x + col * ldx;                                                   \
-        const __m256 w = LSC_BCAST(u < 4 ? (lo) : (hi), u % 4);                            \
-        const int c = u % C;                                                               \
+        const __m256 w = LSC_BCAST((U) < 4 ? (lo) : (hi), (U) % 4);                        \
+        const int c = (U) % C;                                                             \
         LSC_UNROLL for (int k = 0; k < nv; k++)                                            \
             acc[c][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[c][k]);                 \
-    }
+    } while (0)
+#define LSC_STEP4(q, cp, lo, hi)                                                           \
+    LSC_ONE(q, cp, lo, hi, 0);                                                             \
+    LSC_ONE(q, cp, lo, hi, 1);                                                             \
+    LSC_ONE(q, cp, lo, hi, 2);                                                             \
+    LSC_ONE(q, cp, lo, hi, 3)
+#define LSC_STEP8(q, cp, lo, hi)                                                           \
+    LSC_STEP4(q, cp, lo, hi);                                                              \
+    LSC_ONE(q, cp, lo, hi, 4);                                                             \
+    LSC_ONE(q, cp, lo, hi, 5);                                                             \
+    LSC_ONE(q, cp, lo, hi, 6);                                                             \
+    LSC_ONE(q, cp, lo, hi, 7)
     size_t i = 0;
     /* at one vector, sixteen values a turn of the loop: its compares and branches cost
      * as much as the decoding of four columns */
@@ -91,17 +103,11 @@ plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
         LSC_STEP8(q, cols + i, lo, hi);
     }
     if (i + 4 <= cnt && cols[i + 3] < k1) {
-        uint64_t q;
-        memcpy(&q, cols + i, 8);
+        uint64_t q[1];
+        memcpy(q, cols + i, 8);
         const __m128 v4 = _mm_loadu_ps(vals + i);
         const __m256 lo = _mm256_insertf128_ps(_mm256_castps128_ps256(v4), v4, 1);
-        LSC_UNROLL for (int u = 0; u < 4; u++) {
-            const float *xr = x + (size_t)(uint16_t)(q >> (16 * u)) * ldx;
-            const __m256 w = LSC_BCAST(lo, u);
-            const int c = u % C;
-            LSC_UNROLL for (int k = 0; k < nv; k++)
-                acc[c][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[c][k]);
-        }
+        LSC_STEP4(q, cols + i, lo, lo);
         i += 4;
     }
     for (; i < cnt && cols[i] < k1; i++) {
@@ -111,6 +117,8 @@ plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
             acc[0][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[0][k]);
     }
 #undef LSC_STEP8
+#undef LSC_STEP4
+#undef LSC_ONE
 #undef LSC_BCAST
 #undef LSC_PL
     for (int k = 0; k < nv; k++) {
