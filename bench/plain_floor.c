@@ -25,6 +25,7 @@
 #include "kernels/form.h"
 #include "onnx-lsc/lsc.h"
 #include "rng.h"
+#include "stream_bw.h"
 
 #define STREAM_SET (96u << 20)
 #define MAX_COPIES 512
@@ -255,38 +256,6 @@ static float n1_pass(const lsc_n1_plain *pl, const float *vals, const float *x, 
     return (float)_mm256_extract_epi32(bits, 0);
 }
 
-/* Bytes per second that one thread reads from memory (lsc-bench's loop: best of 5
- * passes over 256 MiB). */
-static double stream_bandwidth(void)
-{
-    const size_t words = (256u << 20) / 8;
-    uint64_t *buf = malloc(words * 8);
-    if (!buf)
-        exit(1);
-    for (size_t i = 0; i < words; i++)
-        buf[i] = i;
-    double best = 1e30;
-    uint64_t s = 0;
-    for (int rep = 0; rep < 5; rep++) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (size_t k = 0; k + 4 <= words; k += 4) {
-            s0 += buf[k];
-            s1 += buf[k + 1];
-            s2 += buf[k + 2];
-            s3 += buf[k + 3];
-        }
-        s += s0 + s1 + s2 + s3;
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        double t = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
-        best = t < best ? t : best;
-    }
-    sink = (float)s;
-    free(buf);
-    return (double)(words * 8) / best;
-}
-
 static int run_n1(uint32_t rows, uint32_t cols, double d, int reps, int hot)
 {
     void *blobs[MAX_COPIES];
@@ -301,7 +270,7 @@ static int run_n1(uint32_t rows, uint32_t cols, double d, int reps, int hot)
     const uint64_t nnz = pl0->start[pl0->n_segs];
     const double read = (double)nnz * 6 + (double)pl0->n_segs * 8; /* values, columns, starts, rows */
     float *x = aligned_floats(cols, 1), *y = aligned_floats(rows, 0);
-    double bw = stream_bandwidth(), ghz = fma_peak_gflops(8) / 32;
+    double bw = stream_bandwidth(NULL, 1), ghz = fma_peak_gflops(8) / 32;
     printf("# 1 thread streaming read %.2f GB/s; clock %.2f GHz (from the FMA peak)\n", bw * 1e-9, ghz);
     printf("%ux%u d=%g nnz %llu: blob %zu bytes, plain form %zu (%.3f of the blob), the kernel "
            "reads %.0f (%.2f of the blob; %.2f bytes a value); %zu copies rotated\n",

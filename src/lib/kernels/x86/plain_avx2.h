@@ -79,29 +79,25 @@ plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
     LSC_ONE(q, cp, lo, hi, 5);                                                             \
     LSC_ONE(q, cp, lo, hi, 6);                                                             \
     LSC_ONE(q, cp, lo, hi, 7)
+    /* the eight values from j: columns four a word, values in both halves of lo / hi */
+#define LSC_EIGHT_AT(j)                                                                    \
+    do {                                                                                   \
+        uint64_t q8[2];                                                                    \
+        memcpy(q8, cols + (j), 16);                                                        \
+        const __m256 v8 = _mm256_loadu_ps(vals + (j));                                     \
+        const __m256 lo8 = _mm256_permute2f128_ps(v8, v8, 0x00);                           \
+        const __m256 hi8 = _mm256_permute2f128_ps(v8, v8, 0x11);                           \
+        LSC_STEP8(q8, cols + (j), lo8, hi8);                                               \
+    } while (0)
     size_t i = 0;
     /* at one vector, sixteen values a turn of the loop: its compares and branches cost
      * as much as the decoding of four columns */
     for (; nv == 1 && i + 16 <= cnt && cols[i + 15] < k1; i += 16) {
-        uint64_t q[2], qb[2];
-        memcpy(q, cols + i, 16);
-        memcpy(qb, cols + i + 8, 16);
-        const __m256 v8 = _mm256_loadu_ps(vals + i), v8b = _mm256_loadu_ps(vals + i + 8);
-        const __m256 lo = _mm256_permute2f128_ps(v8, v8, 0x00);
-        const __m256 hi = _mm256_permute2f128_ps(v8, v8, 0x11);
-        LSC_STEP8(q, cols + i, lo, hi);
-        const __m256 lob = _mm256_permute2f128_ps(v8b, v8b, 0x00);
-        const __m256 hib = _mm256_permute2f128_ps(v8b, v8b, 0x11);
-        LSC_STEP8(qb, cols + i + 8, lob, hib);
+        LSC_EIGHT_AT(i);
+        LSC_EIGHT_AT(i + 8);
     }
-    for (; i + 8 <= cnt && cols[i + 7] < k1; i += 8) {
-        uint64_t q[2];
-        memcpy(q, cols + i, 16);
-        const __m256 v8 = _mm256_loadu_ps(vals + i);
-        const __m256 lo = _mm256_permute2f128_ps(v8, v8, 0x00);
-        const __m256 hi = _mm256_permute2f128_ps(v8, v8, 0x11);
-        LSC_STEP8(q, cols + i, lo, hi);
-    }
+    for (; i + 8 <= cnt && cols[i + 7] < k1; i += 8)
+        LSC_EIGHT_AT(i);
     if (i + 4 <= cnt && cols[i + 3] < k1) {
         uint64_t q[1];
         memcpy(q, cols + i, 8);
@@ -116,6 +112,7 @@ plain_strip8(const float *restrict x, const size_t ldx, float *restrict y,
         for (int k = 0; k < nv; k++)
             acc[0][k] = _mm256_fmadd_ps(w, LSC_PL(xr + k * 8), acc[0][k]);
     }
+#undef LSC_EIGHT_AT
 #undef LSC_STEP8
 #undef LSC_STEP4
 #undef LSC_ONE
