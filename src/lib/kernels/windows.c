@@ -251,6 +251,7 @@ typedef struct win_tasks {
     uint32_t copy_cols; /* run_form may copy k-blocks of this many columns' windows */
     const size_t *x_offsets; /* the caller's */
     int align; /* X copied to aligned windows in panels (align_windows) */
+    size_t span; /* the largest window offset: X's extent but the last window's n */
     size_t n, col_parts, tiles;
     size_t acc_stride; /* floats: task i's tile of sums at acc + i * acc_stride */
     float *acc;
@@ -419,10 +420,7 @@ static float *align_windows(const float *x, const uint32_t *off, uint32_t cols, 
 static int try_panels(win_tasks *t, const win_unpack *u, const lsc_exec *exec)
 {
     const lsc_blob_view *v = u->v;
-    size_t span = 0;
-    for (uint32_t c = 0; c < v->cols; c++)
-        span = u->x_offsets[c] > span ? u->x_offsets[c] : span;
-    if (v->block_h != 1 || t->tiles > t->col_parts || span + t->n > WIN_PANEL_X_FLOATS)
+    if (v->block_h != 1 || t->tiles > t->col_parts || t->span + t->n > WIN_PANEL_X_FLOATS)
         return 0;
     size_t n_tasks = t->col_parts * t->row_parts;
     uint64_t most = 0, e, a, b;
@@ -516,15 +514,12 @@ static void form_starts_task(void *arg, size_t t)
 static int run_form(win_tasks *t, const win_unpack *u, const lsc_win_form *f, const lsc_exec *exec)
 {
     const lsc_blob_view *v = u->v;
-    size_t span = 0;
-    for (uint32_t c = 0; c < v->cols; c++)
-        span = u->x_offsets[c] > span ? u->x_offsets[c] : span;
     uint32_t *mapped = NULL;
     const uint32_t *first = u->first;
     const uint32_t *tab = u->x_offsets;
     uint32_t n_kb = u->n_kb;
     void *copies = NULL;
-    if (t->align && !t->copy_cols && t->tiles <= t->col_parts && span + t->n <= WIN_PANEL_X_FLOATS) {
+    if (t->align && !t->copy_cols && t->tiles <= t->col_parts && t->span + t->n <= WIN_PANEL_X_FLOATS) {
         mapped = malloc(2 * ((size_t)v->cols + 1) * sizeof *mapped);
         if (!mapped)
             return 0;
@@ -656,7 +651,7 @@ lsc_status lsc_spmm_windows_to(const lsc_weight *w, const float *x, const size_t
                     .fn = ks->windows, .align = ks->align_windows,
                     .rb = row_begin, .re = row_end, .n = n, .row_parts = 1, .col_parts = 1,
                     .min_cols = min_cols < v->cols ? (uint32_t)min_cols : v->cols,
-                    .x_offsets = x_offsets,
+                    .x_offsets = x_offsets, .span = span,
                     .copy_cols = copy ? (WIN_COPY_COLS < v->cols ? WIN_COPY_COLS : v->cols) : 0,
                     .tiles = (n + tile - 1) / tile };
     /* column tiles first (each task reads only its part of X); rows when too few */
